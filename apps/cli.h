@@ -1,0 +1,24 @@
+/* Declarations shared by the CLI's subcommands. */
+#ifndef CLSEG_CLI_H
+#define CLSEG_CLI_H
+
+#include <stdio.h>
+
+typedef struct {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *help; /* one line for `clseg --help` */
+} cli_command;
+
+/* Exit codes: 0 success, 1 a failure while working, 2 a usage error. */
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cmd_devices(int argc, char **argv);
+
+/* Prints "clseg CMD: message" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes s as a JSON string literal. */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

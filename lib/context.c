@@ -1,0 +1,89 @@
+/* Context: one device with its OpenCL context, in-order queue and compiled kernels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+clseg_status clseg_context_create(const char *spec, clseg_context **out) {
+  if (!out)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_context_create: NULL output argument");
+  *out = NULL;
+  if (!spec)
+    spec = getenv("CLSEG_DEVICE");
+  clseg_context *ctx = calloc(1, sizeof *ctx);
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "creating a context: out of host memory");
+  clseg_status s = clseg__device_pick(spec, &ctx->info, &ctx->platform, &ctx->device);
+  if (s != CLSEG_OK) {
+    free(ctx);
+    return s;
+  }
+  if (!ctx->info.available) {
+    clseg__fail(NULL, CLSEG_NO_DEVICE, "device '%s' (%s) is not available or has no compiler",
+                spec ? spec : "auto", ctx->info.name);
+    free(ctx);
+    return CLSEG_NO_DEVICE;
+  }
+  cl_int err;
+  cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
+  ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+  if (err == CL_SUCCESS)
+    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, CL_QUEUE_PROFILING_ENABLE, &err);
+  if (err != CL_SUCCESS) {
+    clseg__cl_fail(NULL, err, "creating an OpenCL context and queue on %s", ctx->info.name);
+    clseg_context_free(ctx);
+    return CLSEG_OPENCL;
+  }
+  const char *kd = getenv("CLSEG_KERNEL_DIR");
+  ctx->kernel_dir = kd && *kd ? kd : NULL;
+  const char *dbg = getenv("CLSEG_DEBUG");
+  ctx->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  *out = ctx;
+  return CLSEG_OK;
+}
+
+void clseg_context_free(clseg_context *ctx) {
+  if (!ctx)
+    return;
+  if (ctx->queue) {
+    clFinish(ctx->queue);
+    clReleaseCommandQueue(ctx->queue);
+  }
+  clseg__programs_free(ctx);
+  if (ctx->cl)
+    clReleaseContext(ctx->cl);
+  free(ctx);
+}
+
+const clseg_device_info *clseg_context_device(const clseg_context *ctx) { return ctx ? &ctx->info : NULL; }
+
+clseg_status clseg_finish(clseg_context *ctx) {
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_finish: NULL context");
+  cl_int err = clFinish(ctx->queue);
+  return err == CL_SUCCESS ? CLSEG_OK : clseg__cl_fail(ctx, err, "waiting for the device's queue");
+}
+
+void clseg_context_stats(const clseg_context *ctx, clseg_stats *out) {
+  if (ctx && out)
+    *out = ctx->stats;
+}
+
+size_t clseg__round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x; }
+
+clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what, const clseg__arg *args,
+                           int nargs, int dims, const size_t *global, const size_t *local) {
+  for (int i = 0; i < nargs; i++) {
+    cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+    if (err != CL_SUCCESS)
+      return clseg__cl_fail(ctx, err, "%s: setting kernel argument %d", what, i);
+  }
+  for (int d = 0; d < dims; d++)
+    if (global[d] == 0)
+      return CLSEG_OK; /* an empty tensor: nothing to do */
+  cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, global, local, 0, NULL, NULL);
+  if (err != CL_SUCCESS)
+    return clseg__cl_fail(ctx, err, "%s: enqueueing the kernel", what);
+  ctx->stats.kernels_enqueued++;
+  return CLSEG_OK;
+}

@@ -1,0 +1,123 @@
+/* Internal declarations shared across lib/: the context, error recording, the kernel runtime.
+ * Names here are clseg__ and never part of the public API. */
+#ifndef CLSEG_INTERNAL_H
+#define CLSEG_INTERNAL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "clseg.h"
+
+#define CLSEG__ERR_LEN 8192
+
+typedef struct {
+  char *key;          /* the cache key text: source hash, options, device */
+  cl_program program;
+  cl_kernel *kernels; /* created lazily, by name */
+  char **kernel_names;
+  int nkernels;
+} clseg__program;
+
+struct clseg_context {
+  clseg_device_info info;
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context cl;
+  cl_command_queue queue;
+  clseg__program *programs;
+  int nprograms, cap_programs;
+  clseg_stats stats;
+  clseg_status last_status;
+  char last_error[CLSEG__ERR_LEN];
+  const char *kernel_dir; /* CLSEG_KERNEL_DIR, or NULL for the embedded table */
+  int debug;              /* CLSEG_DEBUG set: the library may print to stderr */
+  void *blas;             /* reserved for the linear op's backend state */
+};
+
+struct clseg_tensor {
+  clseg_context *ctx;
+  int64_t shape[4];
+  size_t count;
+  cl_mem buf;
+  size_t offset; /* in elements, for views into a shared buffer */
+  int owns_buf;
+};
+
+/* ---- errors (status.c) ---- */
+/* Records a formatted message on ctx (or the thread's slot when ctx is NULL) and returns s. */
+clseg_status clseg__fail(clseg_context *ctx, clseg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* As clseg__fail, appending the OpenCL error's name: "...: CL_OUT_OF_RESOURCES (-5)". */
+clseg_status clseg__cl_fail(clseg_context *ctx, cl_int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *clseg__cl_error_name(cl_int err);
+clseg_status clseg__ok(clseg_context *ctx);
+/* An internal invariant: records file:line and returns CLSEG_INTERNAL. */
+#define CLSEG__CHECK(ctx, cond)                                                                        \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      return clseg__fail((ctx), CLSEG_INTERNAL, "internal check failed at %s:%d: %s", __FILE__,     \
+                         __LINE__, #cond);                                                         \
+  } while (0)
+
+/* ---- devices (device.c) ---- */
+/* Fills info and returns the OpenCL ids of the device that spec picks. */
+clseg_status clseg__device_pick(const char *spec, clseg_device_info *info, cl_platform_id *platform,
+                                cl_device_id *device);
+
+/* ---- kernel sources (generated table, program.c) ---- */
+typedef struct {
+  const char *name;            /* file name in cl/, "conv.cl" */
+  const unsigned char *bytes;  /* with #includes from cl/ inlined */
+  size_t len;
+  uint64_t hash;
+} clseg__kernel_source;
+extern const clseg__kernel_source clseg__kernel_sources[];
+extern const size_t clseg__kernel_source_count;
+
+uint64_t clseg__fnv1a(const void *data, size_t len, uint64_t h);
+#define CLSEG__FNV_SEED 0xcbf29ce484222325ull
+
+/* A build option: -DNAME=value. */
+typedef struct {
+  const char *name;
+  long value;
+} clseg__define;
+/* Writes the sorted "-DA=1 -DB=2" string into buf; returns 0 when it did not fit. */
+int clseg__build_options(const clseg__define *defs, int count, char *buf, size_t size);
+
+/* Returns the kernel `kernel` of cl/<file> built with options, compiling (or loading from the binary cache)
+ * on first use. The kernel belongs to the context. */
+clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options, const char *kernel,
+                           cl_kernel *out);
+void clseg__programs_free(clseg_context *ctx);
+
+/* ---- binary cache (cache.c) ---- */
+/* Loads the binary stored for key; returns 1 and a malloc'd buffer on a trusted hit, 0 on a miss or an
+ * untrusted file (counted in ctx->stats.cache_rejected). */
+int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, size_t *len);
+/* Stores atomically (temp file + rename); failures are counted, never fatal. */
+void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len);
+/* The path of key's cache file; returns 0 when the cache is off. */
+int clseg__cache_path(const char *key, char *buf, size_t size);
+
+/* ---- launching (launch.c) ---- */
+/* Sets arguments from a list of (size, pointer) pairs. */
+typedef struct {
+  size_t size;
+  const void *ptr;
+} clseg__arg;
+#define CLSEG__ARG(v) ((clseg__arg){sizeof(v), &(v)})
+clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what, const clseg__arg *args,
+                           int nargs, int dims, const size_t *global, const size_t *local);
+size_t clseg__round_up(size_t x, size_t m);
+
+/* ---- tensors ---- */
+const char *clseg__shape_str(const int64_t s[4], char *buf, size_t size);
+#define CLSEG__SHAPE(s) clseg__shape_str((s), (char[64]){0}, 64)
+
+double clseg__now(void);
+
+#endif

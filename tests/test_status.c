@@ -1,0 +1,45 @@
+/* Status names and messages, and the per-thread last error of calls without a context. */
+#include <string.h>
+
+#include "support.h"
+
+static void every_status_has_a_name_and_message(void **state) {
+  (void)state;
+  for (int s = 0; s < CLSEG_STATUS_COUNT; s++) {
+    assert_non_null(strstr(clseg_status_name((clseg_status)s), "CLSEG_"));
+    assert_true(strlen(clseg_status_message((clseg_status)s)) > 3);
+    assert_string_not_equal(clseg_status_name((clseg_status)s), "CLSEG_UNKNOWN");
+  }
+  assert_string_equal(clseg_status_name(CLSEG_SHAPE_MISMATCH), "CLSEG_SHAPE_MISMATCH");
+  assert_string_equal(clseg_status_name((clseg_status)999), "CLSEG_UNKNOWN");
+  assert_string_equal(clseg_status_message((clseg_status)-1), "unknown status");
+}
+
+static void failure_without_context_is_recorded_per_thread(void **state) {
+  (void)state;
+  clseg_context *ctx = (clseg_context *)1;
+  assert_int_equal(clseg_context_create("no-such-device-xyz", &ctx), CLSEG_NO_DEVICE);
+  assert_null(ctx);
+  assert_int_equal(clseg_last_status(NULL), CLSEG_NO_DEVICE);
+  assert_true(test_contains(clseg_last_error(NULL), "no-such-device-xyz"));
+  assert_int_equal(clseg_context_create("auto", NULL), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "NULL output"));
+}
+
+static void null_arguments_are_errors(void **state) {
+  (void)state;
+  assert_int_equal(clseg_device_list(NULL, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_int_equal(clseg_device_select("auto", NULL), CLSEG_INVALID_ARGUMENT);
+  assert_int_equal(clseg_finish(NULL), CLSEG_INVALID_ARGUMENT);
+  clseg_context_free(NULL);
+  clseg_tensor_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_status_has_a_name_and_message),
+      cmocka_unit_test(failure_without_context_is_recorded_per_thread),
+      cmocka_unit_test(null_arguments_are_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets everything up (tools/setup.sh) and runs the whole test suite on the PoCL CPU device.
+# --sanitize: the same suite from a separate ASan + UBSan build (build-asan/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = --sanitize ]; then
+  CLSEG_BUILD_DIR=build-asan bash tools/setup.sh -Db_sanitize=address,undefined -Db_lundef=false
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4
+else
+  bash tools/setup.sh
+  meson test -C build --print-errorlogs --num-processes 2
+fi
