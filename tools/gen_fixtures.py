@@ -1,13 +1,14 @@
 #!/usr/bin/python3
-# Run with Debian's /usr/bin/python3 (torch 1.13 from the python3-torch package): writes the PyTorch fixtures
-# in tests/fixtures/ (.clsf, format in tests/fixtures/README.md) that tests/test_ref.c checks the C refs against.
+# Run with Debian's /usr/bin/python3 (torch 1.13 from the python3-torch package): writes the PyTorch
+# fixtures in tests/fixtures/ (.clsf, format in tests/fixtures/README.md) that tests/test_ref.c
+# checks the C references against.
 """Generate operator fixtures from PyTorch.
 
-Usage: /usr/bin/python3 tools/gen_fixtures.py [OUT_DIR]   (default: tests/fixtures next to this script)
+Usage: /usr/bin/python3 tools/gen_fixtures.py [OUT_DIR]   (default: tests/fixtures beside tools/)
 
-Every case draws its float32 inputs from a torch.Generator seeded with BASE_SEED ^ crc32(case name), so a
-case's data does not change when other cases are added. Expected outputs are computed in float64 from those
-float32 inputs and stored as float32, so the fixture is as close to exact as float32 storage allows.
+Every case draws its float32 inputs from a torch.Generator seeded with BASE_SEED ^ crc32(case name),
+so a case's data does not change when other cases are added. Expected outputs are computed in
+float64 from those float32 inputs and stored as float32: as close to exact as float32 allows.
 """
 import math
 import os
@@ -98,6 +99,11 @@ def act_apply(x, kind, alpha=0.0, beta=0.0):
     raise ValueError(kind)
 
 
+def dflt(v):
+    """Stride, dilation and groups of 1 are written as 0, the API default, so refs see both."""
+    return 0 if v == 1 else v
+
+
 def act_params(c, kind, alpha=0.0, beta=0.0):
     c.param(act__kind=kind, act__alpha=f32(alpha), act__beta=f32(beta))
 
@@ -105,8 +111,8 @@ def act_params(c, kind, alpha=0.0, beta=0.0):
 # ---- activations ----
 def activation_cases():
     specs = [("relu", 0, 0), ("relu6", 0, 0), ("clip", -0.5, 0.7), ("leaky_relu", 0, 0),
-             ("leaky_relu", 0.2, 0), ("sigmoid", 0, 0), ("hard_sigmoid", 0, 0), ("hard_sigmoid", 0.25, 0.4),
-             ("hard_swish", 0, 0), ("tanh", 0, 0), ("gelu", 0, 0)]
+             ("leaky_relu", 0.2, 0), ("sigmoid", 0, 0), ("hard_sigmoid", 0, 0),
+             ("hard_sigmoid", 0.25, 0.4), ("hard_swish", 0, 0), ("tanh", 0, 0), ("gelu", 0, 0)]
     for kind, a, b in specs:
         suffix = "" if a == 0 and b == 0 else "_custom"
         c = Case("activation_%s%s" % (kind, suffix), "activation")
@@ -118,12 +124,13 @@ def activation_cases():
 
 
 # ---- convolution ----
-def conv2d_case(name, n, cin, h, w, cout, kh, kw, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), groups=1,
-                bias=True, residual=False, act="none"):
+def conv2d_case(name, n, cin, h, w, cout, kh, kw, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1),
+                groups=1, bias=True, residual=False, act="none"):
     """pad = (top, left, bottom, right); asymmetric pads go through F.pad so PyTorch itself pads."""
     c = Case(name, "conv2d")
-    c.param(stride_h=stride[0], stride_w=stride[1], pad_top=pad[0], pad_left=pad[1], pad_bottom=pad[2],
-            pad_right=pad[3], dilation_h=dil[0], dilation_w=dil[1], groups=groups)
+    c.param(stride_h=dflt(stride[0]), stride_w=dflt(stride[1]), pad_top=pad[0], pad_left=pad[1],
+            pad_bottom=pad[2], pad_right=pad[3], dilation_h=dflt(dil[0]), dilation_w=dflt(dil[1]),
+            groups=dflt(groups))
     act_params(c, act)
     x = c.rand(n, cin, h, w)
     wt = c.rand(cout, cin // groups, kh, kw)
@@ -142,31 +149,36 @@ def conv2d_case(name, n, cin, h, w, cout, kh, kw, stride=(1, 1), pad=(0, 0, 0, 0
 
 def conv2d_cases():
     yield conv2d_case("conv2d_basic", 1, 3, 7, 9, 4, 3, 3, pad=(1, 1, 1, 1))
-    yield conv2d_case("conv2d_stride2_nobias", 2, 3, 9, 7, 5, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1), bias=False)
+    yield conv2d_case("conv2d_stride2_nobias", 2, 3, 9, 7, 5, 3, 3, stride=(2, 2),
+                      pad=(1, 1, 1, 1), bias=False)
     yield conv2d_case("conv2d_stride_hw", 1, 2, 11, 8, 3, 3, 2, stride=(3, 2))
     yield conv2d_case("conv2d_asym_pad", 1, 3, 6, 7, 4, 3, 2, pad=(1, 2, 0, 1))
-    yield conv2d_case("conv2d_asym_pad_stride2", 2, 2, 7, 9, 3, 4, 4, stride=(2, 2), pad=(2, 1, 1, 2))
+    yield conv2d_case("conv2d_asym_pad_stride2", 2, 2, 7, 9, 3, 4, 4, stride=(2, 2),
+                      pad=(2, 1, 1, 2))
     yield conv2d_case("conv2d_dilated", 1, 3, 9, 9, 4, 3, 3, pad=(2, 2, 2, 2), dil=(2, 2))
-    yield conv2d_case("conv2d_dilated_stride", 1, 2, 13, 11, 3, 3, 3, stride=(2, 1), pad=(1, 3, 1, 3),
-                      dil=(2, 3))
+    yield conv2d_case("conv2d_dilated_stride", 1, 2, 13, 11, 3, 3, 3, stride=(2, 1),
+                      pad=(1, 3, 1, 3), dil=(2, 3))
     yield conv2d_case("conv2d_groups2", 1, 4, 7, 7, 6, 3, 3, pad=(1, 1, 1, 1), groups=2)
-    yield conv2d_case("conv2d_depthwise", 2, 5, 9, 7, 5, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1), groups=5)
-    yield conv2d_case("conv2d_depthwise_mult2", 1, 3, 8, 9, 6, 5, 5, pad=(2, 2, 2, 2), groups=3, bias=False)
+    yield conv2d_case("conv2d_depthwise", 2, 5, 9, 7, 5, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1),
+                      groups=5)
+    yield conv2d_case("conv2d_depthwise_mult2", 1, 3, 8, 9, 6, 5, 5, pad=(2, 2, 2, 2), groups=3,
+                      bias=False)
     yield conv2d_case("conv2d_1x1", 2, 8, 5, 3, 6, 1, 1)
     yield conv2d_case("conv2d_spatial_1x1", 2, 8, 1, 1, 4, 1, 1, act="relu")
     yield conv2d_case("conv2d_spatial_1x1_k3", 1, 4, 1, 1, 3, 3, 3, pad=(1, 1, 1, 1))
-    yield conv2d_case("conv2d_residual_relu", 2, 3, 7, 5, 3, 3, 3, pad=(1, 1, 1, 1), residual=True, act="relu")
+    yield conv2d_case("conv2d_residual_relu", 2, 3, 7, 5, 3, 3, 3, pad=(1, 1, 1, 1), residual=True,
+                      act="relu")
     yield conv2d_case("conv2d_hard_swish", 1, 4, 6, 6, 4, 3, 3, pad=(1, 1, 1, 1), act="hard_swish")
     yield conv2d_case("conv2d_odd_k5", 2, 3, 17, 15, 2, 5, 5, stride=(3, 3), pad=(2, 2, 2, 2))
 
 
-def convt_case(name, n, cin, h, w, cout, kh, kw, stride=(1, 1), pad=(0, 0, 0, 0), opad=(0, 0), dil=(1, 1),
-               groups=1, bias=True, act="none"):
-    """pad = (top, left, bottom, right), removed from the full output; asymmetric pads crop explicitly."""
+def convt_case(name, n, cin, h, w, cout, kh, kw, stride=(1, 1), pad=(0, 0, 0, 0), opad=(0, 0),
+               dil=(1, 1), groups=1, bias=True, act="none"):
+    """pad = (top, left, bottom, right), removed from the full output; asymmetric pads crop."""
     c = Case(name, "conv_transpose2d")
-    c.param(stride_h=stride[0], stride_w=stride[1], pad_top=pad[0], pad_left=pad[1], pad_bottom=pad[2],
-            pad_right=pad[3], output_pad_h=opad[0], output_pad_w=opad[1], dilation_h=dil[0],
-            dilation_w=dil[1], groups=groups)
+    c.param(stride_h=dflt(stride[0]), stride_w=dflt(stride[1]), pad_top=pad[0], pad_left=pad[1],
+            pad_bottom=pad[2], pad_right=pad[3], output_pad_h=opad[0], output_pad_w=opad[1],
+            dilation_h=dflt(dil[0]), dilation_w=dflt(dil[1]), groups=dflt(groups))
     act_params(c, act)
     x = c.rand(n, cin, h, w)
     wt = c.rand(cin, cout // groups, kh, kw)
@@ -185,13 +197,16 @@ def convt_cases():
     yield convt_case("convt_basic", 1, 3, 5, 6, 4, 3, 3, pad=(1, 1, 1, 1))
     yield convt_case("convt_k4_s2", 1, 4, 5, 4, 3, 4, 4, stride=(2, 2), pad=(1, 1, 1, 1))
     yield convt_case("convt_k2_s2_batch2", 2, 4, 3, 5, 2, 2, 2, stride=(2, 2), bias=False)
-    yield convt_case("convt_output_pad", 1, 3, 4, 5, 3, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1), opad=(1, 1))
+    yield convt_case("convt_output_pad", 1, 3, 4, 5, 3, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1),
+                     opad=(1, 1))
     yield convt_case("convt_stride_hw_opad", 1, 2, 3, 4, 3, 3, 2, stride=(3, 2), opad=(2, 1))
-    yield convt_case("convt_dilated", 1, 2, 4, 4, 3, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1), opad=(1, 0),
-                     dil=(2, 2))
-    yield convt_case("convt_groups2", 2, 4, 4, 3, 6, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1), groups=2)
+    yield convt_case("convt_dilated", 1, 2, 4, 4, 3, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1),
+                     opad=(1, 0), dil=(2, 2))
+    yield convt_case("convt_groups2", 2, 4, 4, 3, 6, 3, 3, stride=(2, 2), pad=(1, 1, 1, 1),
+                     groups=2)
     yield convt_case("convt_depthwise", 1, 3, 5, 5, 3, 3, 3, stride=(2, 2), groups=3)
-    yield convt_case("convt_asym_pad", 1, 3, 4, 5, 2, 3, 3, stride=(2, 2), pad=(0, 1, 2, 1), opad=(1, 1))
+    yield convt_case("convt_asym_pad", 1, 3, 4, 5, 2, 3, 3, stride=(2, 2), pad=(0, 1, 2, 1),
+                     opad=(1, 1))
     yield convt_case("convt_spatial_1x1", 2, 4, 1, 1, 3, 2, 2, stride=(2, 2), act="relu")
     yield convt_case("convt_act_leaky", 1, 3, 5, 4, 4, 3, 3, pad=(1, 1, 1, 1), act="leaky_relu")
 
@@ -211,7 +226,7 @@ def pool_case(name, kind, shape, k, stride=None, pad=(0, 0, 0, 0), ceil=False, i
         else:
             y = F.avg_pool2d(x, k, st, (pad[0], pad[1]), ceil_mode=ceil, count_include_pad=include)
     else:
-        # Asymmetric: pad explicitly (-inf for max, zeros for avg, which is count_include_pad) then pool.
+        # Asymmetric: pad explicitly (-inf for max, zeros for avg: count_include_pad), then pool.
         assert not ceil and (kind == "max" or include)
         xp = F.pad(x, (pad[1], pad[3], pad[0], pad[2]), value=-math.inf if kind == "max" else 0.0)
         y = F.max_pool2d(xp, k, st) if kind == "max" else F.avg_pool2d(xp, k, st)
@@ -224,16 +239,26 @@ def pool_cases():
     yield pool_case("pool_max_k2s2", "max", (1, 3, 8, 6), (2, 2))
     yield pool_case("pool_max_k3s2_pad1", "max", (2, 2, 9, 7), (3, 3), (2, 2), (1, 1, 1, 1))
     yield pool_case("pool_max_ceil", "max", (1, 2, 7, 7), (2, 2), ceil=True)
-    yield pool_case("pool_max_ceil_pad_drop", "max", (1, 2, 6, 8), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True)
+    # 5 rows, k2 s2 pad1 ceil: a 4th window would start in the bottom padding, so PyTorch drops it.
+    yield pool_case("pool_max_ceil_pad_drop", "max", (1, 2, 5, 6), (2, 2), (2, 2), (1, 1, 1, 1),
+                    ceil=True)
+    yield pool_case("pool_max_ceil_pad_k3", "max", (1, 2, 6, 8), (3, 3), (2, 2), (1, 1, 1, 1),
+                    ceil=True)
     yield pool_case("pool_max_rect", "max", (1, 2, 9, 8), (3, 2), (2, 1))
     yield pool_case("pool_max_asym_pad", "max", (1, 2, 7, 6), (3, 3), (2, 2), (0, 1, 2, 1))
     yield pool_case("pool_avg_k2s2", "avg", (2, 3, 6, 6), (2, 2))
     yield pool_case("pool_avg_pad_include", "avg", (1, 2, 7, 9), (3, 3), (2, 2), (1, 1, 1, 1))
-    yield pool_case("pool_avg_pad_exclude", "avg", (1, 2, 7, 9), (3, 3), (2, 2), (1, 1, 1, 1), include=False)
-    yield pool_case("pool_avg_ceil_include", "avg", (1, 2, 8, 7), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True)
-    yield pool_case("pool_avg_ceil_exclude", "avg", (1, 2, 8, 7), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True,
+    yield pool_case("pool_avg_pad_exclude", "avg", (1, 2, 7, 9), (3, 3), (2, 2), (1, 1, 1, 1),
                     include=False)
+    yield pool_case("pool_avg_ceil_include", "avg", (1, 2, 8, 7), (3, 3), (2, 2), (1, 1, 1, 1),
+                    ceil=True)
+    yield pool_case("pool_avg_ceil_exclude", "avg", (1, 2, 8, 7), (3, 3), (2, 2), (1, 1, 1, 1),
+                    ceil=True, include=False)
     yield pool_case("pool_avg_ceil_nopad", "avg", (1, 2, 7, 5), (2, 2), ceil=True)
+    yield pool_case("pool_avg_ceil_pad_drop_include", "avg", (2, 2, 5, 6), (2, 2), (2, 2),
+                    (1, 1, 1, 1), ceil=True)
+    yield pool_case("pool_avg_ceil_pad_drop_exclude", "avg", (1, 2, 6, 5), (2, 2), (2, 2),
+                    (1, 1, 1, 1), ceil=True, include=False)
     yield pool_case("pool_avg_asym_pad", "avg", (1, 2, 6, 7), (2, 3), (2, 2), (1, 0, 0, 2))
     for kind in ("max", "avg"):
         c = Case("global_pool_%s" % kind, "global_pool")
@@ -271,15 +296,24 @@ def resize_cases():
     yield resize_case("resize_nearest_down_odd", (2, 2, 7, 9), "nearest", size=(3, 4))
     yield resize_case("resize_nearest_up_odd", (1, 2, 3, 5), "nearest", size=(7, 11))
     yield resize_case("resize_nearest_scale1_5", (1, 2, 5, 7), "nearest", factor=(1.5, 1.5))
+    # 4 rows * 1.2 -> 4 and 5 columns * 2.1 -> 10 still use floor(dst * scale). Keep C > 1: torch
+    # 1.13's CPU kernel short-cuts equal and doubled sizes (scale ignored) only when N * C == 1.
+    yield resize_case("resize_nearest_scale_no_shortcut", (1, 2, 4, 5), "nearest",
+                      factor=(1.2, 2.1))
     yield resize_case("resize_bilinear_up", (1, 2, 5, 7), "bilinear", size=(11, 13))
-    yield resize_case("resize_bilinear_up_align", (1, 2, 5, 7), "bilinear", size=(11, 13), align=True)
+    yield resize_case("resize_bilinear_up_align", (1, 2, 5, 7), "bilinear", size=(11, 13),
+                      align=True)
     yield resize_case("resize_bilinear_down", (2, 2, 9, 9), "bilinear", size=(4, 5))
-    yield resize_case("resize_bilinear_down_align", (2, 2, 9, 9), "bilinear", size=(4, 5), align=True)
+    yield resize_case("resize_bilinear_down_align", (2, 2, 9, 9), "bilinear", size=(4, 5),
+                      align=True)
     yield resize_case("resize_bilinear_scale1_7", (1, 2, 5, 6), "bilinear", factor=(1.7, 1.3))
-    yield resize_case("resize_bilinear_scale_align", (1, 2, 5, 6), "bilinear", factor=(1.7, 2.0), align=True)
+    yield resize_case("resize_bilinear_scale_align", (1, 2, 5, 6), "bilinear", factor=(1.7, 2.0),
+                      align=True)
     yield resize_case("resize_bilinear_from_1x1", (1, 3, 1, 1), "bilinear", size=(4, 3))
-    yield resize_case("resize_bilinear_from_1x1_align", (1, 3, 1, 1), "bilinear", size=(4, 3), align=True)
-    yield resize_case("resize_bilinear_to_1x1_align", (1, 2, 5, 4), "bilinear", size=(1, 1), align=True)
+    yield resize_case("resize_bilinear_from_1x1_align", (1, 3, 1, 1), "bilinear", size=(4, 3),
+                      align=True)
+    yield resize_case("resize_bilinear_to_1x1_align", (1, 2, 5, 4), "bilinear", size=(1, 1),
+                      align=True)
 
 
 # ---- normalisation and elementwise ----
@@ -289,7 +323,8 @@ def bn_params(c, n):
 
 
 def norm_cases():
-    for name, eps, act in (("batchnorm_default", 0.0, "none"), ("batchnorm_eps_relu", 1e-3, "relu")):
+    for name, eps, act in (("batchnorm_default", 0.0, "none"),
+                           ("batchnorm_eps_relu", 1e-3, "relu")):
         c = Case(name, "batchnorm")
         c.param(eps=f32(eps))
         act_params(c, act)
@@ -300,7 +335,8 @@ def norm_cases():
                      ("y", act_apply(y, act))):
             c.add(k, v)
         yield c
-    for name, bias, eps in (("batchnorm_fold_bias", True, 0.0), ("batchnorm_fold_nobias", False, 1e-3)):
+    for name, bias, eps in (("batchnorm_fold_bias", True, 0.0),
+                            ("batchnorm_fold_nobias", False, 1e-3)):
         c = Case(name, "batchnorm_fold")
         c.param(eps=f32(eps), cout=4, per_out=3 * 3 * 3)
         w = c.rand(4, 3, 3, 3)
@@ -353,7 +389,8 @@ def layout_cases():
                                     ("pad_reflect_asym", "reflect", (2, 0, 1, 3), 0.0),
                                     ("pad_reflect_max", "reflect", (3, 4, 3, 4), 0.0)):
         c = Case(name, "pad")
-        c.param(mode=mode, top=pads[0], left=pads[1], bottom=pads[2], right=pads[3], value=f32(value))
+        c.param(mode=mode, top=pads[0], left=pads[1], bottom=pads[2], right=pads[3],
+                value=f32(value))
         x = c.rand(2, 2, 4, 5)
         torch_pad = (pads[1], pads[3], pads[0], pads[2])
         y = F.pad(x, torch_pad, mode="constant", value=value) if mode == "constant" else \
@@ -404,7 +441,8 @@ def linear_cases():
 def randomize(c, module):
     """Replaces every parameter and batchnorm statistic with seeded draws; eval mode, float64."""
     for name, p in module.named_parameters():
-        p.data = c.rand(*p.shape, lo=0.5, hi=1.5) if "bn" in name and "weight" in name else c.rand(*p.shape)
+        is_gamma = "bn" in name and "weight" in name  # batchnorm scales stay away from zero
+        p.data = c.rand(*p.shape, lo=0.5, hi=1.5) if is_gamma else c.rand(*p.shape)
     for mod in module.modules():
         if isinstance(mod, nn.BatchNorm2d):
             mod.running_mean = c.rand(mod.num_features, lo=-0.5, hi=0.5)
@@ -428,7 +466,7 @@ class ChannelGate(nn.Module):
 
 
 class SpatialGate(nn.Module):
-    """CBAM spatial gate: ChannelPool (max, then mean), KxK conv, optional batchnorm, sigmoid, scale."""
+    """CBAM spatial gate: ChannelPool (max, then mean), KxK conv, optional BN, sigmoid, scale."""
 
     def __init__(self, k, bias, bn):
         super().__init__()
@@ -454,7 +492,7 @@ class SCSE(nn.Module):
 
 
 class AttentionGate(nn.Module):
-    """Attention U-Net's grid attention block (2D, 'concatenation' mode) with optional output conv+BN."""
+    """Attention U-Net's grid attention block (2D, 'concatenation'), optional output conv + BN."""
 
     def __init__(self, cx, cg, ci, s, theta_bias, out_conv, out_bn):
         super().__init__()
@@ -519,8 +557,9 @@ def gate_cases():
     c = Case("scse_batch2", "scse_gate")
     m = randomize(c, SCSE(6, 2))
     x = c.rand(2, 6, 4, 5)
-    for k, v in (("x", x), ("w1", m.cse.fc1.weight), ("b1", m.cse.fc1.bias), ("w2", m.cse.fc2.weight),
-                 ("b2", m.cse.fc2.bias), ("ws", m.sse.weight.reshape(1, -1)), ("bs", m.sse.bias),
+    for k, v in (("x", x), ("w1", m.cse.fc1.weight), ("b1", m.cse.fc1.bias),
+                 ("w2", m.cse.fc2.weight), ("b2", m.cse.fc2.bias),
+                 ("ws", m.sse.weight.reshape(1, -1)), ("bs", m.sse.bias),
                  ("y", m(x))):
         c.add(k, v)
     yield c
@@ -553,13 +592,14 @@ def attention_gate_cases():
         yield c
 
 
-GROUPS = (activation_cases, conv2d_cases, convt_cases, pool_cases, resize_cases, norm_cases, binary_cases,
-          layout_cases, linear_cases, gate_cases, attention_gate_cases)
+GROUPS = (activation_cases, conv2d_cases, convt_cases, pool_cases, resize_cases, norm_cases,
+          binary_cases, layout_cases, linear_cases, gate_cases, attention_gate_cases)
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(here, "..", "tests", "fixtures"))
+    default = os.path.normpath(os.path.join(here, "..", "tests", "fixtures"))
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else default
     os.makedirs(out_dir, exist_ok=True)
     for old in os.listdir(out_dir):  # cases that were renamed or removed must not linger
         if old.endswith(".clsf"):
@@ -582,7 +622,8 @@ def main():
     with open(os.path.join(out_dir, "index.txt"), "w") as fp:
         fp.write("# Written by tools/gen_fixtures.py: every fixture, one per line. Do not edit.\n")
         fp.write("".join(n + "\n" for n in sorted(names)))
-    print("wrote %d fixtures, %d bytes, to %s (torch %s)" % (len(names), total, out_dir, torch.__version__))
+    print("wrote %d fixtures, %d bytes, to %s (torch %s)"
+          % (len(names), total, out_dir, torch.__version__))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 #include <math.h>
 #include <stdio.h>
 
-/* How far past its allowance an element is (<= 1 passes); mismatched non-finite values count as huge. */
+/* How far past its allowance an element is (<= 1 passes); mismatched non-finite values count as
+ * huge. */
 static double excess(float got, float ref, double atol, double rtol) {
   if (isnan(ref) || isnan(got)) return isnan(ref) && isnan(got) ? 0.0 : INFINITY;
   if (isinf(ref) || isinf(got)) return got == ref ? 0.0 : INFINITY;
@@ -22,11 +23,12 @@ static void print_index(size_t i, const int64_t shape[4]) {
   int64_t w = (int64_t)i % shape[3], h = ((int64_t)i / shape[3]) % shape[2];
   int64_t c = ((int64_t)i / (shape[3] * shape[2])) % shape[1];
   int64_t n = (int64_t)i / (shape[3] * shape[2] * shape[1]);
-  fprintf(stderr, "[n=%" PRId64 ",c=%" PRId64 ",h=%" PRId64 ",w=%" PRId64 "] (flat %zu)", n, c, h, w, i);
+  fprintf(stderr, "[n=%" PRId64 ",c=%" PRId64 ",h=%" PRId64 ",w=%" PRId64 "] (flat %zu)", n, c, h,
+          w, i);
 }
 
-bool check_close(const char *what, const float *got, const float *ref, size_t count, const int64_t shape[4],
-                 const check_tol *tol, const char *context) {
+bool check_close(const char *what, const float *got, const float *ref, size_t count,
+                 const int64_t shape[4], const check_tol *tol, const char *context) {
   double atol = tol ? tol->atol : CHECK_ATOL, rtol = tol ? tol->rtol : CHECK_RTOL;
   double worst = 0.0, max_abs = 0.0, max_norm = 0.0;
   size_t worst_i = 0, bad = 0;

@@ -1,5 +1,5 @@
-/* Test helpers shared by every test program: the one tolerance check (fp32 defaults live here) and a
- * seeded deterministic fill, so that a failure can be replayed from its printed seed. */
+/* Test helpers shared by every test program: the one tolerance check (fp32 defaults live here) and
+ * a seeded deterministic fill, so that a failure can be replayed from its printed seed. */
 #ifndef CLSEG_TEST_CHECK_H
 #define CLSEG_TEST_CHECK_H
 
@@ -16,12 +16,13 @@ typedef struct {
   double atol, rtol;
 } check_tol;
 
-/* Compares count floats. shape (may be NULL) lets a failure name the worst index as n,c,h,w; tol NULL
- * means the fp32 defaults. On failure prints to stderr: what, the worst index, both values, the max
- * absolute and normalised (|diff| / max(1, |ref|)) errors and the caller's context (op parameters,
- * variant, seed). NaN passes only against NaN, infinities only against the same infinity. */
-bool check_close(const char *what, const float *got, const float *ref, size_t count, const int64_t shape[4],
-                 const check_tol *tol, const char *context);
+/* Compares count floats. shape (may be NULL) lets a failure name the worst index as n,c,h,w; tol
+ * NULL means the fp32 defaults. On failure prints to stderr: what, the worst index, both values,
+ * the max absolute and normalised (|diff| / max(1, |ref|)) errors and the caller's context (op
+ * parameters, variant, seed). NaN passes only against NaN, infinities only against the same
+ * infinity. */
+bool check_close(const char *what, const float *got, const float *ref, size_t count,
+                 const int64_t shape[4], const check_tol *tol, const char *context);
 
 /* splitmix64: small, seedable, the same sequence on every platform. */
 typedef struct {

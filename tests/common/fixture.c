@@ -106,14 +106,16 @@ static const char *parse_params(fixture *f) {
     f->kv[f->nkv].key = line;
     f->kv[f->nkv++].value = eq + 1;
     size_t at = strlen(f->text);
-    snprintf(f->text + at, strlen(line) + strlen(eq + 1) + 3, "%s%s=%s", at ? " " : "", line, eq + 1);
+    snprintf(f->text + at, strlen(line) + strlen(eq + 1) + 3, "%s%s=%s", at ? " " : "", line,
+             eq + 1);
   }
   return NULL;
 }
 
 static const char *parse_array(cursor *c, fixture_array *a) {
   uint32_t name_len, ndim;
-  if (!rd_u32(c, &name_len) || name_len == 0 || name_len >= FIXTURE_MAX_NAME) return "bad array name length";
+  if (!rd_u32(c, &name_len) || name_len == 0 || name_len >= FIXTURE_MAX_NAME)
+    return "bad array name length";
   if (!rd_bytes(c, a->name, name_len)) return "truncated array name";
   a->name[name_len] = '\0';
   if (strlen(a->name) != name_len) return "NUL inside an array name";
@@ -122,8 +124,10 @@ static const char *parse_array(cursor *c, fixture_array *a) {
   size_t count = 1;
   for (uint32_t d = 0; d < ndim; d++) {
     if (!rd_i64(c, &a->dims[d]) || a->dims[d] < 0) return "bad dim";
-    /* Every element needs 4 bytes of what is left, which also bounds the product against overflow. */
-    if (a->dims[d] != 0 && count > (c->len - c->off) / 4 / (uint64_t)a->dims[d]) return "array larger than file";
+    /* Every element needs 4 bytes of what is left, which also bounds the product against overflow.
+     */
+    if (a->dims[d] != 0 && count > (c->len - c->off) / 4 / (uint64_t)a->dims[d])
+      return "array larger than file";
     count *= (size_t)a->dims[d];
   }
   a->count = count;

@@ -1,5 +1,5 @@
-/* Loader for .clsf fixture files (PyTorch outputs written by tools/gen_fixtures.py; the format is in
- * tests/fixtures/README.md): a params block of key=value lines and named float32 arrays. */
+/* Loader for .clsf fixture files (PyTorch outputs written by tools/gen_fixtures.py; the format is
+ * in tests/fixtures/README.md): a params block of key=value lines and named float32 arrays. */
 #ifndef CLSEG_TEST_FIXTURE_H
 #define CLSEG_TEST_FIXTURE_H
 

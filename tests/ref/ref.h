@@ -1,5 +1,6 @@
-/* Naive host references (the test oracle) for every operator in clseg_ops.h: plain loops on NCHW float
- * arrays, written independently of the kernels. Shapes are int64_t[4]; clseg_ops.h is used for its types only.
+/* Naive host references (the test oracle) for every operator in clseg_ops.h: plain loops on NCHW
+ * float arrays, written independently of the kernels. Shapes are int64_t[4]; clseg_ops.h is used
+ * for its types only.
  */
 #ifndef CLSEG_TEST_REF_H
 #define CLSEG_TEST_REF_H
@@ -15,7 +16,8 @@ static inline size_t ref_at(const int64_t s[4], int64_t n, int64_t c, int64_t h,
 }
 static inline size_t ref_count(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
 
-/* Inference batchnorm parameters as host arrays; gamma NULL means "no batchnorm". eps 0 means 1e-5. */
+/* Inference batchnorm parameters as host arrays; gamma NULL means "no batchnorm". eps 0 means 1e-5.
+ */
 typedef struct {
   const float *gamma, *beta, *mean, *var;
   float eps;
@@ -25,9 +27,11 @@ typedef struct {
 float ref_act1(float v, const clseg_activation *act); /* act NULL means none */
 void ref_activation(const float *x, const int64_t xs[4], const clseg_activation *act, float *y);
 void ref_batchnorm(const float *x, const int64_t xs[4], const float *gamma, const float *beta,
-                   const float *mean, const float *var, float eps, const clseg_activation *act, float *y);
-void ref_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
-                        const float *beta, const float *mean, const float *var, float eps);
+                   const float *mean, const float *var, float eps, const clseg_activation *act,
+                   float *y);
+void ref_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out,
+                        const float *gamma, const float *beta, const float *mean, const float *var,
+                        float eps);
 /* Returns 0, or -1 when a and b do not broadcast to ys. */
 int ref_binary(clseg_binary_op op, const float *a, const int64_t as[4], const float *b,
                const int64_t bs[4], const clseg_activation *act, float *y, const int64_t ys[4]);
@@ -42,7 +46,8 @@ int ref_concat(const float *const *xs, const int64_t (*shapes)[4], int count, fl
 void ref_slice_channels(const float *x, const int64_t xs[4], int64_t c_start, float *y,
                         const int64_t ys[4]);
 int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4]);
-void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, float *y, const int64_t ys[4]);
+void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, float *y,
+             const int64_t ys[4]);
 void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind kind, float *y);
 void ref_softmax_channels(const float *x, const int64_t xs[4], float *y);
 void ref_argmax_channels(const float *x, const int64_t xs[4], float *y);
@@ -51,8 +56,9 @@ void ref_argmax_channels(const float *x, const int64_t xs[4], float *y);
 int ref_conv2d_shape(const int64_t xs[4], const int64_t ws[4], const clseg_conv2d_params *p,
                      int64_t ys[4]);
 /* b (Cout) and res (shaped like y) may be NULL. */
-void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4], const float *b,
-                const float *res, const clseg_conv2d_params *p, float *y, const int64_t ys[4]);
+void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4],
+                const float *b, const float *res, const clseg_conv2d_params *p, float *y,
+                const int64_t ys[4]);
 int ref_conv_transpose2d_shape(const int64_t xs[4], const int64_t ws[4],
                                const clseg_conv_transpose2d_params *p, int64_t ys[4]);
 void ref_conv_transpose2d(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4],
@@ -75,11 +81,12 @@ int ref_cbam_channel_gate(const float *x, const int64_t xs[4], const float *w1, 
 /* w [1, 2, k, k]; bias (one element) optional; bn->gamma NULL for no batchnorm. */
 int ref_cbam_spatial_gate(const float *x, const int64_t xs[4], const float *w, int64_t k,
                           const float *bias, const ref_bn *bn, float *y);
-int ref_se_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1, const float *w2,
-                const float *b2, int64_t r, float *y);
+int ref_se_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1,
+                const float *w2, const float *b2, int64_t r, float *y);
 /* ws [1, C], bs one element (optional). */
-int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1, const float *w2,
-                  const float *b2, int64_t r, const float *ws, const float *bs, float *y);
+int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1,
+                  const float *w2, const float *b2, int64_t r, const float *ws, const float *bs,
+                  float *y);
 
 typedef struct {
   int64_t ci;                     /* intermediate channels */

@@ -1,5 +1,5 @@
-/* Reference attention blocks (CBAM channel and spatial gates, SE, scSE, additive attention gate), built
- * from the other references step by step as the papers describe them. */
+/* Reference attention blocks (CBAM channel and spatial gates, SE, scSE, additive attention gate),
+ * built from the other references step by step as the papers describe them. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -60,13 +60,14 @@ int ref_cbam_channel_gate(const float *x, const int64_t xs[4], const float *w1, 
   return channel_gate(x, xs, w1, b1, w2, b2, r, 1, y);
 }
 
-int ref_se_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1, const float *w2,
-                const float *b2, int64_t r, float *y) {
+int ref_se_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1,
+                const float *w2, const float *b2, int64_t r, float *y) {
   return channel_gate(x, xs, w1, b1, w2, b2, r, 0, y);
 }
 
-int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1, const float *w2,
-                  const float *b2, int64_t r, const float *ws, const float *bs, float *y) {
+int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1,
+                  const float *w2, const float *b2, int64_t r, const float *ws, const float *bs,
+                  float *y) {
   if (channel_gate(x, xs, w1, b1, w2, b2, r, 0, y) != 0) return -1;
   for (int64_t n = 0; n < xs[0]; n++)
     for (int64_t h = 0; h < xs[2]; h++)
@@ -82,7 +83,8 @@ int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const fl
   return 0;
 }
 
-/* pooled [N, 2, H, W]: channel 0 max over C, channel 1 mean over C (the original CBAM ChannelPool order). */
+/* pooled [N, 2, H, W]: channel 0 max over C, channel 1 mean over C (the original CBAM ChannelPool
+ * order). */
 static void channel_pool(const float *x, const int64_t xs[4], float *pooled) {
   const int64_t ps[4] = {xs[0], 2, xs[2], xs[3]};
   for (int64_t n = 0; n < xs[0]; n++)
@@ -110,7 +112,8 @@ int ref_cbam_spatial_gate(const float *x, const int64_t xs[4], const float *w, i
   float *pooled = buf, *s = buf + 2 * (size_t)xs[0] * hw;
   channel_pool(x, xs, pooled);
   int half = (int)(k / 2);
-  clseg_conv2d_params cp = {.pad_top = half, .pad_left = half, .pad_bottom = half, .pad_right = half};
+  clseg_conv2d_params cp = {
+      .pad_top = half, .pad_left = half, .pad_bottom = half, .pad_right = half};
   ref_conv2d(pooled, ps, w, ws, bias, NULL, &cp, s, ss);
   if (bn && bn->gamma) {
     const clseg_activation none = {CLSEG_ACT_NONE, 0.0f, 0.0f};

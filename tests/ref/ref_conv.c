@@ -1,4 +1,5 @@
-/* Reference conv2d and conv_transpose2d (PyTorch semantics, asymmetric pads) as direct nested loops. */
+/* Reference conv2d and conv_transpose2d (PyTorch semantics, asymmetric pads) as direct nested
+ * loops. */
 #include "ref/ref.h"
 
 static int or1(int v) { return v == 0 ? 1 : v; }
@@ -10,7 +11,8 @@ typedef struct {
 
 int ref_conv2d_shape(const int64_t xs[4], const int64_t ws[4], const clseg_conv2d_params *p,
                      int64_t ys[4]) {
-  int64_t sh = or1(p->stride_h), sw = or1(p->stride_w), dh = or1(p->dilation_h), dw = or1(p->dilation_w);
+  int64_t sh = or1(p->stride_h), sw = or1(p->stride_w), dh = or1(p->dilation_h),
+          dw = or1(p->dilation_w);
   int64_t g = or1(p->groups);
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || g < 1 || p->pad_top < 0 || p->pad_left < 0 ||
       p->pad_bottom < 0 || p->pad_right < 0)
@@ -45,8 +47,9 @@ static double conv2d_point(const float *x, const int64_t xs[4], const float *w, 
   return acc;
 }
 
-void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4], const float *b,
-                const float *res, const clseg_conv2d_params *p, float *y, const int64_t ys[4]) {
+void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4],
+                const float *b, const float *res, const clseg_conv2d_params *p, float *y,
+                const int64_t ys[4]) {
   conv_geom k = {or1(p->stride_h), or1(p->stride_w), or1(p->dilation_h), or1(p->dilation_w),
                  or1(p->groups)};
   for (int64_t n = 0; n < ys[0]; n++)
@@ -63,13 +66,15 @@ void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64
 
 int ref_conv_transpose2d_shape(const int64_t xs[4], const int64_t ws[4],
                                const clseg_conv_transpose2d_params *p, int64_t ys[4]) {
-  int64_t sh = or1(p->stride_h), sw = or1(p->stride_w), dh = or1(p->dilation_h), dw = or1(p->dilation_w);
+  int64_t sh = or1(p->stride_h), sw = or1(p->stride_w), dh = or1(p->dilation_h),
+          dw = or1(p->dilation_w);
   int64_t g = or1(p->groups);
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || g < 1 || p->pad_top < 0 || p->pad_left < 0 ||
       p->pad_bottom < 0 || p->pad_right < 0 || p->output_pad_h < 0 || p->output_pad_w < 0)
     return -1;
   if (xs[1] != ws[0] || ws[0] % g != 0) return -1;
-  if ((p->output_pad_h >= sh && p->output_pad_h >= dh) || (p->output_pad_w >= sw && p->output_pad_w >= dw))
+  if ((p->output_pad_h >= sh && p->output_pad_h >= dh) ||
+      (p->output_pad_w >= sw && p->output_pad_w >= dw))
     return -1;
   ys[0] = xs[0];
   ys[1] = ws[1] * g;
@@ -78,8 +83,8 @@ int ref_conv_transpose2d_shape(const int64_t xs[4], const int64_t ws[4],
   return ys[2] >= 1 && ys[3] >= 1 ? 0 : -1;
 }
 
-/* Gather form of the transposed conv: output row oh of the full (uncropped) output is oh + pad_top, and
- * input row ih with tap kh lands there when ih * stride + kh * dilation == oh + pad_top. */
+/* Gather form of the transposed conv: output row oh of the full (uncropped) output is oh + pad_top,
+ * and input row ih with tap kh lands there when ih * stride + kh * dilation == oh + pad_top. */
 static double convt_point(const float *x, const int64_t xs[4], const float *w, const int64_t ws[4],
                           const clseg_conv_transpose2d_params *p, const conv_geom *k, int64_t n,
                           int64_t co, int64_t oh, int64_t ow) {
@@ -92,7 +97,8 @@ static double convt_point(const float *x, const int64_t xs[4], const float *w, c
       int64_t tw = ow + p->pad_left - kw * k->dw;
       if (tw < 0 || tw % k->sw != 0 || tw / k->sw >= xs[3]) continue;
       for (int64_t ci = grp * cin_g; ci < (grp + 1) * cin_g; ci++)
-        acc += (double)x[ref_at(xs, n, ci, th / k->sh, tw / k->sw)] * w[ref_at(ws, ci, col, kh, kw)];
+        acc +=
+            (double)x[ref_at(xs, n, ci, th / k->sh, tw / k->sw)] * w[ref_at(ws, ci, col, kh, kw)];
     }
   }
   return acc;

@@ -1,4 +1,5 @@
-/* Reference activations, batchnorm (and its folding into a conv), broadcasting binary ops and linear. */
+/* Reference activations, batchnorm (and its folding into a conv), broadcasting binary ops and
+ * linear. */
 #include <math.h>
 
 #include "ref/ref.h"
@@ -48,12 +49,14 @@ void ref_batchnorm(const float *x, const int64_t xs[4], const float *gamma, cons
     }
 }
 
-void ref_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
-                        const float *beta, const float *mean, const float *var, float eps) {
+void ref_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out,
+                        const float *gamma, const float *beta, const float *mean, const float *var,
+                        float eps) {
   double e = eps == 0.0f ? 1e-5 : eps;
   for (int64_t o = 0; o < cout; o++) {
     double s = gamma[o] / sqrt((double)var[o] + e);
-    for (int64_t k = 0; k < per_out; k++) weight[o * per_out + k] = (float)(weight[o * per_out + k] * s);
+    for (int64_t k = 0; k < per_out; k++)
+      weight[o * per_out + k] = (float)(weight[o * per_out + k] * s);
     bias[o] = (float)(((double)bias[o] - mean[o]) * s + beta[o]);
   }
 }

@@ -1,5 +1,5 @@
-/* Reference channel layout ops (concat, slice, pad) and reductions over channels (mean/max, softmax,
- * argmax). */
+/* Reference channel layout ops (concat, slice, pad) and reductions over channels (mean/max,
+ * softmax, argmax). */
 #include <math.h>
 
 #include "ref/ref.h"
@@ -18,7 +18,8 @@ int ref_concat(const float *const *xs, const int64_t (*shapes)[4], int count, fl
     for (int64_t n = 0; n < s[0]; n++)
       for (int64_t c = 0; c < s[1]; c++)
         for (int64_t h = 0; h < s[2]; h++)
-          for (int64_t w = 0; w < s[3]; w++) y[ref_at(ys, n, c0 + c, h, w)] = xs[i][ref_at(s, n, c, h, w)];
+          for (int64_t w = 0; w < s[3]; w++)
+            y[ref_at(ys, n, c0 + c, h, w)] = xs[i][ref_at(s, n, c, h, w)];
     c0 += s[1];
   }
   return 0;
@@ -29,13 +30,14 @@ void ref_slice_channels(const float *x, const int64_t xs[4], int64_t c_start, fl
   for (int64_t n = 0; n < ys[0]; n++)
     for (int64_t c = 0; c < ys[1]; c++)
       for (int64_t h = 0; h < ys[2]; h++)
-        for (int64_t w = 0; w < ys[3]; w++) y[ref_at(ys, n, c, h, w)] = x[ref_at(xs, n, c_start + c, h, w)];
+        for (int64_t w = 0; w < ys[3]; w++)
+          y[ref_at(ys, n, c, h, w)] = x[ref_at(xs, n, c_start + c, h, w)];
 }
 
 int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4]) {
   if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0) return -1;
-  if (p->mode == CLSEG_PAD_REFLECT && (p->top >= xs[2] || p->bottom >= xs[2] || p->left >= xs[3] ||
-                                       p->right >= xs[3]))
+  if (p->mode == CLSEG_PAD_REFLECT &&
+      (p->top >= xs[2] || p->bottom >= xs[2] || p->left >= xs[3] || p->right >= xs[3]))
     return -1;
   ys[0] = xs[0];
   ys[1] = xs[1];
@@ -44,7 +46,8 @@ int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4])
   return 0;
 }
 
-/* Source index along one axis for reflect padding (edge not repeated), or -1 outside for constant. */
+/* Source index along one axis for reflect padding (edge not repeated), or -1 outside for constant.
+ */
 static int64_t pad_src(int64_t i, int64_t size, clseg_pad_mode mode) {
   if (i >= 0 && i < size) return i;
   if (mode != CLSEG_PAD_REFLECT) return -1;
@@ -57,7 +60,8 @@ void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, flo
     for (int64_t c = 0; c < ys[1]; c++)
       for (int64_t h = 0; h < ys[2]; h++)
         for (int64_t w = 0; w < ys[3]; w++) {
-          int64_t sh = pad_src(h - p->top, xs[2], p->mode), sw = pad_src(w - p->left, xs[3], p->mode);
+          int64_t sh = pad_src(h - p->top, xs[2], p->mode),
+                  sw = pad_src(w - p->left, xs[3], p->mode);
           y[ref_at(ys, n, c, h, w)] = (sh < 0 || sw < 0) ? p->value : x[ref_at(xs, n, c, sh, sw)];
         }
 }
@@ -98,7 +102,8 @@ void ref_argmax_channels(const float *x, const int64_t xs[4], float *y) {
       for (int64_t w = 0; w < xs[3]; w++) {
         int64_t best = 0;
         for (int64_t c = 1; c < xs[1]; c++)
-          if (x[ref_at(xs, n, c, h, w)] > x[ref_at(xs, n, best, h, w)]) best = c; /* strict: first wins */
+          if (x[ref_at(xs, n, c, h, w)] > x[ref_at(xs, n, best, h, w)])
+            best = c; /* strict: first wins */
         y[ref_at(ys, n, 0, h, w)] = (float)best;
       }
 }

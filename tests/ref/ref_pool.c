@@ -1,14 +1,17 @@
-/* Reference pooling (window, global) and resize (nearest, bilinear), following PyTorch's index rules. */
+/* Reference pooling (window, global) and resize (nearest, bilinear), following PyTorch's index
+ * rules. */
 #include <math.h>
 
 #include "ref/ref.h"
 
 /* One spatial axis of a pooling window: output size under PyTorch's ceil_mode rule. */
-static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi, int ceil_mode) {
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi,
+                        int ceil_mode) {
   int64_t span = in + pad_lo + pad_hi - k;
   if (span < 0) return 0;
   int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
-  /* The last window must start inside the input or its leading padding, never in trailing padding. */
+  /* The last window must start inside the input or its leading padding, never in trailing padding.
+   */
   if (ceil_mode && (out - 1) * s >= in + pad_lo) out--;
   return out;
 }
@@ -16,8 +19,8 @@ static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_
 int ref_pool2d_shape(const int64_t xs[4], const clseg_pool2d_params *p, int64_t ys[4]) {
   int64_t kh = p->kernel_h, kw = p->kernel_w;
   int64_t sh = p->stride_h ? p->stride_h : kh, sw = p->stride_w ? p->stride_w : kw;
-  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 ||
-      p->pad_right < 0)
+  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || p->pad_top < 0 || p->pad_left < 0 ||
+      p->pad_bottom < 0 || p->pad_right < 0)
     return -1;
   ys[0] = xs[0];
   ys[1] = xs[1];
@@ -29,10 +32,12 @@ int ref_pool2d_shape(const int64_t xs[4], const clseg_pool2d_params *p, int64_t 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* One pooled value for the window starting at (h0, w0) in padded-origin coordinates (may be negative). */
-static float pool_window(const float *x, const int64_t xs[4], const clseg_pool2d_params *p, int64_t n,
-                         int64_t c, int64_t h0, int64_t w0) {
-  /* The window clipped to the padded input is what PyTorch's avg divides by with count_include_pad. */
+/* One pooled value for the window starting at (h0, w0) in padded-origin coordinates (may be
+ * negative). */
+static float pool_window(const float *x, const int64_t xs[4], const clseg_pool2d_params *p,
+                         int64_t n, int64_t c, int64_t h0, int64_t w0) {
+  /* The window clipped to the padded input is what PyTorch's avg divides by with count_include_pad.
+   */
   int64_t h1 = min64(h0 + p->kernel_h, xs[2] + p->pad_bottom);
   int64_t w1 = min64(w0 + p->kernel_w, xs[3] + p->pad_right);
   int64_t padded = (h1 - h0) * (w1 - w0);
@@ -50,7 +55,8 @@ static float pool_window(const float *x, const int64_t xs[4], const clseg_pool2d
 
 void ref_pool2d(const float *x, const int64_t xs[4], const clseg_pool2d_params *p, float *y,
                 const int64_t ys[4]) {
-  int64_t sh = p->stride_h ? p->stride_h : p->kernel_h, sw = p->stride_w ? p->stride_w : p->kernel_w;
+  int64_t sh = p->stride_h ? p->stride_h : p->kernel_h,
+          sw = p->stride_w ? p->stride_w : p->kernel_w;
   for (int64_t n = 0; n < ys[0]; n++)
     for (int64_t c = 0; c < ys[1]; c++)
       for (int64_t oh = 0; oh < ys[2]; oh++)
@@ -82,6 +88,8 @@ typedef struct {
 static axis_tap nearest_tap(int64_t dst, int64_t in, int64_t out, float scale) {
   float s = scale != 0.0f ? scale : (float)in / (float)out;
   int64_t i = (int64_t)floorf((float)dst * s);
+  /* No short-cut for equal or doubled sizes under a given scale: torch 1.13's CPU kernel takes one
+   * only when N * C == 1, so the plain formula is the consistent reading of PyTorch. */
   axis_tap t = {min64(i, in - 1), 0, 1.0f, 0.0f};
   return t;
 }
