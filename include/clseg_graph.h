@@ -1,0 +1,141 @@
+/* clseg graphs and models: build a network as a graph of named operators, load its weights, plan it for a
+ * device and an input size, run it.
+ *
+ *   clseg_graph *g = clseg_graph_create();
+ *   clseg_node *x = clseg_graph_input(g, "image", 3);
+ *   x = clseg_graph_conv2d(g, "stem", x, 32, 3, 1, &(clseg_conv2d_params){.pad_top = 1, ...});
+ *   x = clseg_graph_batchnorm(g, "stem_bn", x);
+ *   x = clseg_graph_activation(g, x, CLSEG_ACT_RELU);
+ *   clseg_graph_output(g, x, "logits");
+ *   if (clseg_graph_status(g) != CLSEG_OK) puts(clseg_graph_error(g));  // one check after building
+ *
+ * Building uses a sticky error: an invalid call returns NULL and records the first error; later calls given
+ * NULL return NULL without a new message. Channel counts are inferred while building; spatial sizes when
+ * planning for an input size. Parameters are named like PyTorch's state_dict ("stem.weight",
+ * "stem_bn.running_mean") so a model trained there loads by name.
+ */
+#ifndef CLSEG_GRAPH_H
+#define CLSEG_GRAPH_H
+
+#include "clseg_ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clseg_graph clseg_graph;
+typedef struct clseg_node clseg_node;
+typedef struct clseg_plan clseg_plan;
+
+/* Returns NULL only when out of memory. */
+clseg_graph *clseg_graph_create(void);
+void clseg_graph_free(clseg_graph *g);
+clseg_status clseg_graph_status(const clseg_graph *g);
+const char *clseg_graph_error(const clseg_graph *g);
+
+/* The one input: [N, channels, H, W] with N, H, W given at plan time. */
+clseg_node *clseg_graph_input(clseg_graph *g, const char *name, int64_t channels);
+/* Marks the output (one per graph). */
+clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name);
+
+/* Parameters declared: NAME.weight [cout, cin / groups, k, k] and, with bias, NAME.bias [cout]. */
+clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout, int kernel,
+                               int bias, const clseg_conv2d_params *p);
+/* NAME.weight [cin, cout / groups, k, k], NAME.bias [cout]. */
+clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
+                                         int kernel, int bias, const clseg_conv_transpose2d_params *p);
+/* NAME.weight, NAME.bias, NAME.running_mean, NAME.running_var [C]; eps 1e-5. Folded into a preceding conv
+ * at plan time when the conv's output has no other reader. */
+clseg_node *clseg_graph_batchnorm(clseg_graph *g, const char *name, clseg_node *x);
+/* Fused into the producing conv at plan time where possible. */
+clseg_node *clseg_graph_activation(clseg_graph *g, clseg_node *x, clseg_act_kind kind);
+clseg_node *clseg_graph_activation_ex(clseg_graph *g, clseg_node *x, const clseg_activation *act);
+clseg_node *clseg_graph_pool2d(clseg_graph *g, clseg_node *x, const clseg_pool2d_params *p);
+clseg_node *clseg_graph_global_pool(clseg_graph *g, clseg_node *x, clseg_pool_kind kind);
+/* Output size = the input's times scale (rounded down), as nn.Upsample(scale_factor=...). */
+clseg_node *clseg_graph_resize_scale(clseg_graph *g, clseg_node *x, int scale, const clseg_resize_params *p);
+/* Output size = like's spatial size, as F.interpolate(x, size=like.shape[2:]). */
+clseg_node *clseg_graph_resize_like(clseg_graph *g, clseg_node *x, clseg_node *like,
+                                    const clseg_resize_params *p);
+/* Broadcasting elementwise op; an add right after a conv is fused into it as its residual. */
+clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a, clseg_node *b);
+clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count);
+clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count);
+clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p);
+clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind);
+clseg_node *clseg_graph_softmax_channels(clseg_graph *g, clseg_node *x);
+clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x);
+/* NAME.weight [m, k] and, with bias, NAME.bias [m]. Input must be [N, k, 1, 1] at plan time. */
+clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m, int bias);
+
+/* Attention blocks, with the parameter names of python/clseg_torch (the PyTorch companion):
+ * CBAM: NAME.channel.fc1.weight [r, C], NAME.channel.fc1.bias, NAME.channel.fc2.weight [C, r],
+ * NAME.channel.fc2.bias, NAME.spatial.conv.weight [1, 2, 7, 7], NAME.spatial.bn.{weight,bias,running_mean,
+ * running_var} [1]; channel gate then spatial gate. */
+clseg_node *clseg_graph_cbam(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
+/* SE: NAME.fc1.{weight [r, C], bias}, NAME.fc2.{weight [C, r], bias}. */
+clseg_node *clseg_graph_se(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
+/* scSE: SE's parameters under NAME.cse. and NAME.sse.weight [1, C], NAME.sse.bias [1]. */
+clseg_node *clseg_graph_scse(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
+/* Attention gate on skip x with gating signal gate: NAME.theta.weight [inter, Cx, s, s], NAME.phi.{weight
+ * [inter, Cg, 1, 1], bias}, NAME.psi.{weight [1, inter, 1, 1], bias}; theta has no bias (the authors'
+ * code). With out_conv: NAME.out.weight [Cx, Cx, 1, 1], NAME.out.bias, NAME.out_bn.{...} [Cx]. */
+clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x, clseg_node *gate,
+                                       int64_t inter, int theta_stride, int out_conv);
+
+/* ---- parameters ---- */
+/* Sets a declared parameter's data from host memory (copied). dims as PyTorch's shape; the element count
+ * and shape must match the declaration (a message names the tensor and both shapes). */
+clseg_status clseg_graph_set_param(clseg_graph *g, const char *name, const int64_t *dims, int ndim,
+                                   const float *data);
+/* Fills every parameter from a seeded generator (uniform +-1/sqrt(fan_in); batchnorm: positive variances):
+ * for benchmarks and tests without trained weights. */
+void clseg_graph_random_params(clseg_graph *g, uint64_t seed);
+/* Loads every declared parameter from a .safetensors file (f32, f16, bf16). Missing, unexpected or wrongly
+ * shaped tensors fail with one message naming each of them and both shapes. */
+clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path);
+
+/* ---- summary ---- */
+typedef struct {
+  int nodes;                   /* operator nodes, input excluded */
+  int64_t parameters;          /* parameter elements */
+  int64_t input_channels, output_channels;
+} clseg_graph_info;
+void clseg_graph_get_info(const clseg_graph *g, clseg_graph_info *out);
+
+/* ---- plans: a graph for one device and one input size ---- */
+typedef struct {
+  int no_fusion;               /* keep every node as its own kernel launch (for tests and profiling) */
+  int profile;                 /* record per-node times from OpenCL events */
+} clseg_plan_options;
+
+/* Infers every shape for input [n, C, h, w], folds batchnorms into convs, fuses activations and residual adds,
+ * assigns activation memory by liveness, uploads parameters. The graph must outlive the plan. */
+clseg_status clseg_plan_create(clseg_context *ctx, clseg_graph *g, int64_t n, int64_t h, int64_t w,
+                               const clseg_plan_options *opt, clseg_plan **out);
+void clseg_plan_free(clseg_plan *p);
+void clseg_plan_input_shape(const clseg_plan *p, int64_t shape[4]);
+void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]);
+/* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count). */
+clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,
+                            size_t output_count);
+
+typedef struct {
+  int kernels;                 /* operator launches after fusion */
+  int fused;                   /* nodes folded or fused away */
+  uint64_t activation_bytes;   /* planned peak: the shared activation arena */
+  uint64_t activation_sum_bytes; /* what one buffer per node would take */
+  uint64_t parameter_bytes;
+  double flops;                /* per run, multiply-adds counted as 2 */
+} clseg_plan_info;
+void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out);
+
+/* Per-node timing of the last run made with opt.profile: index i < count gives the node's name, op and
+ * milliseconds. Returns the count. */
+int clseg_plan_profile(const clseg_plan *p, int i, const char **name, const char **op, double *ms,
+                       double *flops);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

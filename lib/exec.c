@@ -1,0 +1,154 @@
+/* Running a plan: upload the input, enqueue every step's operator on its planned views, download the output.
+ * One clFinish per run (in the download); with profiling, per-step times come from marker events. */
+#include <stdio.h>
+#include <string.h>
+
+#include "plan_internal.h"
+
+static clseg_tensor *out_of(clseg_plan *p, const clseg__step *s) { return p->storages[s->storage].view; }
+
+static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
+  return p->storages[p->steps[s->node->in[i]->id].storage].view;
+}
+
+static clseg_status run_attention(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg_tensor *y) {
+  clseg_tensor *const *pr = s->param;
+  switch (s->node->op) {
+  case CLSEG__N_CBAM_CHANNEL:
+    return clseg_cbam_channel_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], y);
+  case CLSEG__N_CBAM_SPATIAL: {
+    const clseg_cbam_spatial_params sp = {pr[2], pr[3], pr[4], pr[5], 1e-5f};
+    return clseg_cbam_spatial_gate(p->ctx, x, pr[0], pr[1], &sp, y);
+  }
+  case CLSEG__N_SE: return clseg_se_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], y);
+  case CLSEG__N_SCSE: return clseg_scse_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], pr[4], pr[5], y);
+  case CLSEG__N_ATTENTION_GATE: {
+    const clseg_attention_gate_params ap = {s->node->theta_stride, pr[5], pr[6], pr[7], pr[8], pr[9], pr[10],
+                                            1e-5f};
+    return clseg_attention_gate(p->ctx, x, in_of(p, s, 1), pr[0], NULL, pr[1], pr[2], pr[3], pr[4], &ap, NULL, y);
+  }
+  default:
+    return clseg__fail(p->ctx, CLSEG_INTERNAL, "no runner for node '%s'", s->node->name);
+  }
+}
+
+static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg_tensor *y) {
+  clseg_node *n = s->node;
+  switch (n->op) {
+  case CLSEG__N_CONCAT: {
+    const clseg_tensor *xs[64];
+    if (n->nin > 64)
+      return clseg__fail(p->ctx, CLSEG_UNSUPPORTED, "concat '%s': %d inputs (at most 64)", n->name, n->nin);
+    for (int i = 0; i < n->nin; i++)
+      xs[i] = in_of(p, s, i);
+    return clseg_concat(p->ctx, xs, n->nin, y);
+  }
+  case CLSEG__N_SLICE: return clseg_slice_channels(p->ctx, x, n->slice_start, y);
+  case CLSEG__N_PAD: return clseg_pad(p->ctx, x, &n->u.pad, y);
+  case CLSEG__N_REDUCE: return clseg_reduce_channels(p->ctx, x, n->reduce, y);
+  case CLSEG__N_SOFTMAX: return clseg_softmax_channels(p->ctx, x, y);
+  case CLSEG__N_ARGMAX: return clseg_argmax_channels(p->ctx, x, y);
+  default: return run_attention(p, s, x, y);
+  }
+}
+
+clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
+  clseg_node *n = s->node;
+  clseg_tensor *y = out_of(p, s), *x = n->nin ? in_of(p, s, 0) : NULL;
+  clseg_tensor *const *pr = s->param;
+  switch (n->op) {
+  case CLSEG__N_CONV: {
+    clseg_conv2d_params cp = n->u.conv;
+    cp.act = s->act;
+    clseg_tensor *res = s->residual >= 0 ? p->storages[p->steps[s->residual].storage].view : NULL;
+    return clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
+  }
+  case CLSEG__N_CONVT: {
+    clseg_conv_transpose2d_params cp = n->u.convt;
+    cp.act = s->act;
+    return clseg_conv_transpose2d(p->ctx, x, pr[0], pr[1], &cp, y);
+  }
+  case CLSEG__N_BN: return clseg_batchnorm(p->ctx, x, pr[0], pr[1], pr[2], pr[3], 1e-5f, NULL, y);
+  case CLSEG__N_ACT: return clseg_activation_apply(p->ctx, x, &n->u.act, y);
+  case CLSEG__N_POOL: return clseg_pool2d(p->ctx, x, &n->u.pool, y);
+  case CLSEG__N_GPOOL: return clseg_global_pool(p->ctx, x, n->pool_kind, y);
+  case CLSEG__N_RESIZE: return clseg_resize(p->ctx, x, &n->u.resize, y);
+  case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
+  case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, pr[0], pr[1], NULL, y);
+  default: return run_layout(p, s, x, y);
+  }
+}
+
+static double event_end_ms(cl_event e) {
+  cl_ulong t = 0;
+  if (clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL) != CL_SUCCESS)
+    return -1.0;
+  return (double)t * 1e-6;
+}
+
+/* Runs every step; with profiling, a marker after each step timestamps its end. */
+static clseg_status run_steps(clseg_plan *p) {
+  cl_event prev = NULL;
+  int profile = p->opt.profile;
+  double t_prev = 0.0;
+  if (profile && clEnqueueMarkerWithWaitList(p->ctx->queue, 0, NULL, &prev) == CL_SUCCESS)
+    clWaitForEvents(1, &prev), t_prev = event_end_ms(prev);
+  for (int k = 1; k < p->norder; k++) {
+    clseg__step *s = &p->steps[p->order[k]];
+    clseg_status st = clseg__step_run(p, s);
+    if (st != CLSEG_OK) {
+      char msg[CLSEG__ERR_LEN];
+      snprintf(msg, sizeof msg, "%s", clseg_last_error(p->ctx));
+      return clseg__fail(p->ctx, st, "running node '%s' (%s): %s", s->node->name,
+                         clseg__node_op_name(s->node->op), msg);
+    }
+    cl_event ev = NULL;
+    if (profile && clEnqueueMarkerWithWaitList(p->ctx->queue, 0, NULL, &ev) == CL_SUCCESS) {
+      clWaitForEvents(1, &ev); /* waiting keeps the times per step honest on every driver */
+      double t = event_end_ms(ev);
+      s->ms = t >= 0 && t_prev >= 0 ? t - t_prev : -1.0;
+      t_prev = t;
+      clReleaseEvent(ev);
+    }
+  }
+  if (prev)
+    clReleaseEvent(prev);
+  return CLSEG_OK;
+}
+
+clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,
+                            size_t output_count) {
+  if (!p || !input || !output)
+    return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_plan_run: NULL argument");
+  clseg_tensor *in = p->storages[p->steps[p->g->input->id].storage].view;
+  clseg_tensor *out = p->storages[p->steps[p->g->output->id].storage].view;
+  clseg_status s = clseg_tensor_upload(in, input, input_count);
+  if (s == CLSEG_OK)
+    s = run_steps(p);
+  if (s == CLSEG_OK)
+    s = clseg_tensor_download(out, output, output_count);
+  return s;
+}
+
+int clseg_plan_profile(const clseg_plan *p, int i, const char **name, const char **op, double *ms,
+                       double *flops) {
+  if (!p)
+    return 0;
+  if (i >= 0 && i + 1 < p->norder) {
+    const clseg__step *s = &p->steps[p->order[i + 1]];
+    if (name)
+      *name = s->node->name;
+    if (op)
+      *op = clseg__node_op_name(s->node->op);
+    if (ms)
+      *ms = s->ms;
+    if (flops) { /* a step's work includes what was fused into it */
+      double f = 0;
+      for (int k = 0; k < p->g->nnodes; k++)
+        if (p->steps[k].target == s->node->id)
+          f += p->steps[k].flops;
+      *flops = f;
+    }
+  }
+  return p->norder - 1;
+}

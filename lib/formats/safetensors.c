@@ -1,0 +1,229 @@
+/* .safetensors reader: the file is mapped read-only, the JSON header parsed with cJSON, and every tensor's
+ * dtype, shape and byte range checked against the file before any byte is read. */
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HEADER (100u << 20)
+
+static clseg_status bad(char *err, size_t n, const char *path, const char *why, const char *name) {
+  snprintf(err, n, "%s: not a valid safetensors file: %s%s%s", path, why, name ? " " : "", name ? name : "");
+  return CLSEG_FORMAT;
+}
+
+static int parse_dtype(const char *s, clseg__st_dtype *d, size_t *size) {
+  if (!strcmp(s, "F32"))
+    *d = CLSEG__ST_F32, *size = 4;
+  else if (!strcmp(s, "F16"))
+    *d = CLSEG__ST_F16, *size = 2;
+  else if (!strcmp(s, "BF16"))
+    *d = CLSEG__ST_BF16, *size = 2;
+  else
+    return 0;
+  return 1;
+}
+
+/* Fills t from one header entry; returns NULL or what is wrong with it. */
+static const char *parse_tensor(const cJSON *e, const unsigned char *data, size_t data_len,
+                                clseg__st_tensor *t) {
+  const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+  const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+  const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+  size_t esize = 0;
+  if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2)
+    return "entry lacks dtype, shape or data_offsets:";
+  if (!parse_dtype(dt->valuestring, &t->dtype, &esize))
+    return "unsupported dtype (f32, f16 and bf16 are read) of tensor";
+  int nd = cJSON_GetArraySize(shape);
+  if (nd > 8)
+    return "more than 8 dimensions in tensor";
+  t->ndim = nd;
+  t->count = 1;
+  for (int i = 0; i < nd; i++) {
+    const cJSON *d = cJSON_GetArrayItem(shape, i);
+    if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e12)
+      return "bad dimension in tensor";
+    t->dims[i] = (int64_t)d->valuedouble;
+    t->count *= (size_t)t->dims[i];
+  }
+  const cJSON *b = cJSON_GetArrayItem(offs, 0), *en = cJSON_GetArrayItem(offs, 1);
+  if (!cJSON_IsNumber(b) || !cJSON_IsNumber(en) || b->valuedouble < 0 || en->valuedouble < b->valuedouble ||
+      en->valuedouble > (double)data_len)
+    return "data_offsets outside the file for tensor";
+  size_t begin = (size_t)b->valuedouble, end = (size_t)en->valuedouble;
+  if (end - begin != t->count * esize)
+    return "byte length does not match shape and dtype for tensor";
+  t->data = data + begin;
+  return NULL;
+}
+
+static clseg_status parse_meta(const cJSON *m, clseg__st_file *f) {
+  int n = cJSON_GetArraySize(m);
+  f->meta_keys = calloc((size_t)n + 1, sizeof *f->meta_keys);
+  f->meta_values = calloc((size_t)n + 1, sizeof *f->meta_values);
+  if (!f->meta_keys || !f->meta_values)
+    return CLSEG_OUT_OF_MEMORY;
+  for (const cJSON *e = m->child; e; e = e->next) {
+    if (!cJSON_IsString(e) || !e->string)
+      continue;
+    f->meta_keys[f->nmeta] = strdup(e->string);
+    f->meta_values[f->nmeta] = strdup(e->valuestring);
+    if (!f->meta_keys[f->nmeta] || !f->meta_values[f->nmeta])
+      return CLSEG_OUT_OF_MEMORY;
+    f->nmeta++;
+  }
+  return CLSEG_OK;
+}
+
+static clseg_status parse_header(clseg__st_file *f, const char *path, char *err, size_t n) {
+  const unsigned char *m = f->map;
+  uint64_t hlen = 0;
+  for (int i = 7; i >= 0; i--)
+    hlen = (hlen << 8) | m[i];
+  if (hlen < 2 || hlen > MAX_HEADER || hlen > f->size - 8)
+    return bad(err, n, path, "header length is out of range", NULL);
+  cJSON *root = cJSON_ParseWithLength((const char *)m + 8, (size_t)hlen);
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return bad(err, n, path, "header is not a JSON object", NULL);
+  }
+  const unsigned char *data = m + 8 + hlen;
+  size_t data_len = f->size - 8 - (size_t)hlen;
+  f->tensors = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *f->tensors);
+  clseg_status s = f->tensors ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
+  for (const cJSON *e = root->child; e && s == CLSEG_OK; e = e->next) {
+    if (!strcmp(e->string, "__metadata__")) {
+      s = cJSON_IsObject(e) ? parse_meta(e, f) : bad(err, n, path, "__metadata__ is not an object", NULL);
+      continue;
+    }
+    clseg__st_tensor *t = &f->tensors[f->ntensors];
+    const char *why = cJSON_IsObject(e) ? parse_tensor(e, data, data_len, t) : "entry is not an object:";
+    if (why)
+      s = bad(err, n, path, why, e->string);
+    else if (!(t->name = strdup(e->string)))
+      s = CLSEG_OUT_OF_MEMORY;
+    else
+      f->ntensors++;
+  }
+  if (s == CLSEG_OUT_OF_MEMORY)
+    snprintf(err, n, "%s: out of memory reading the header", path);
+  cJSON_Delete(root);
+  return s;
+}
+
+clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return CLSEG_IO;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 10) {
+    close(fd);
+    return bad(err, errlen, path, "not a regular file of at least 10 bytes", NULL);
+  }
+  clseg__st_file *f = calloc(1, sizeof *f);
+  if (!f) {
+    close(fd);
+    snprintf(err, errlen, "%s: out of memory", path);
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  f->size = (size_t)st.st_size;
+  f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (f->map == MAP_FAILED) {
+    f->map = NULL;
+    clseg__st_close(f);
+    snprintf(err, errlen, "%s: cannot map the file: %s", path, strerror(errno));
+    return CLSEG_IO;
+  }
+  clseg_status s = parse_header(f, path, err, errlen);
+  if (s != CLSEG_OK) {
+    clseg__st_close(f);
+    return s;
+  }
+  *out = f;
+  return CLSEG_OK;
+}
+
+void clseg__st_close(clseg__st_file *f) {
+  if (!f)
+    return;
+  for (int i = 0; i < f->ntensors; i++)
+    free(f->tensors[i].name);
+  for (int i = 0; i < f->nmeta; i++) {
+    free(f->meta_keys[i]);
+    free(f->meta_values[i]);
+  }
+  free(f->tensors);
+  free(f->meta_keys);
+  free(f->meta_values);
+  if (f->map)
+    munmap(f->map, f->size);
+  free(f);
+}
+
+const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name) {
+  for (int i = 0; i < f->ntensors; i++)
+    if (!strcmp(f->tensors[i].name, name))
+      return &f->tensors[i];
+  return NULL;
+}
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { /* subnormal: normalise */
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        exp--;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+void clseg__st_read_f32(const clseg__st_tensor *t, float *dst) {
+  const unsigned char *p = t->data;
+  for (size_t i = 0; i < t->count; i++) {
+    if (t->dtype == CLSEG__ST_F32) {
+      uint32_t b = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+                   (uint32_t)p[4 * i + 3] << 24;
+      memcpy(&dst[i], &b, sizeof b);
+    } else {
+      uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+      if (t->dtype == CLSEG__ST_F16) {
+        dst[i] = half_to_float(h);
+      } else {
+        uint32_t b = (uint32_t)h << 16;
+        memcpy(&dst[i], &b, sizeof b);
+      }
+    }
+  }
+}
+
+const char *clseg__st_meta(const clseg__st_file *f, const char *key) {
+  for (int i = 0; i < f->nmeta; i++)
+    if (!strcmp(f->meta_keys[i], key))
+      return f->meta_values[i];
+  return NULL;
+}

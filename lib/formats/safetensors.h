@@ -1,0 +1,39 @@
+/* Reading .safetensors files: an 8-byte header length, a JSON header, raw little-endian tensors. */
+#ifndef CLSEG_FORMATS_SAFETENSORS_H
+#define CLSEG_FORMATS_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clseg.h"
+
+typedef enum { CLSEG__ST_F32, CLSEG__ST_F16, CLSEG__ST_BF16 } clseg__st_dtype;
+
+typedef struct {
+  char *name;
+  clseg__st_dtype dtype;
+  int ndim;
+  int64_t dims[8];
+  size_t count;
+  const unsigned char *data; /* into the mapping, bounds-checked */
+} clseg__st_tensor;
+
+typedef struct {
+  void *map;
+  size_t size;
+  clseg__st_tensor *tensors;
+  int ntensors;
+  char **meta_keys, **meta_values;
+  int nmeta;
+} clseg__st_file;
+
+/* Maps and validates the whole header; on failure writes "FILE: why" into err. */
+clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen);
+void clseg__st_close(clseg__st_file *f);
+const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name);
+/* Converts a tensor to float32 into dst (t->count floats). */
+void clseg__st_read_f32(const clseg__st_tensor *t, float *dst);
+/* A __metadata__ value, or NULL. */
+const char *clseg__st_meta(const clseg__st_file *f, const char *key);
+
+#endif

@@ -1,0 +1,102 @@
+/* Graph internals shared by graph.c (building), plan.c (shapes, fusion, memory) and exec.c (running). */
+#ifndef CLSEG_GRAPH_INTERNAL_H
+#define CLSEG_GRAPH_INTERNAL_H
+
+#include "clseg_graph.h"
+#include "internal.h"
+
+typedef enum {
+  CLSEG__N_INPUT,
+  CLSEG__N_CONV,
+  CLSEG__N_CONVT,
+  CLSEG__N_BN,
+  CLSEG__N_ACT,
+  CLSEG__N_POOL,
+  CLSEG__N_GPOOL,
+  CLSEG__N_RESIZE,
+  CLSEG__N_BINARY,
+  CLSEG__N_CONCAT,
+  CLSEG__N_SLICE,
+  CLSEG__N_PAD,
+  CLSEG__N_REDUCE,
+  CLSEG__N_SOFTMAX,
+  CLSEG__N_ARGMAX,
+  CLSEG__N_LINEAR,
+  CLSEG__N_CBAM_CHANNEL,
+  CLSEG__N_CBAM_SPATIAL,
+  CLSEG__N_SE,
+  CLSEG__N_SCSE,
+  CLSEG__N_ATTENTION_GATE,
+  CLSEG__N_COUNT
+} clseg__node_op;
+
+#define CLSEG__MAX_NODE_PARAMS 12
+
+struct clseg_node {
+  int id;
+  clseg__node_op op;
+  char name[128];
+  clseg_node **in; /* inputs: data first (x, then gate / b / the other concat parts) */
+  int nin;
+  int64_t channels; /* output channels */
+  int param[CLSEG__MAX_NODE_PARAMS]; /* indexes into graph->params, -1 when absent; order per op */
+  union {
+    clseg_conv2d_params conv;
+    clseg_conv_transpose2d_params convt;
+    clseg_pool2d_params pool;
+    clseg_resize_params resize;
+    clseg_pad_params pad;
+    clseg_activation act;
+  } u;
+  clseg_pool_kind pool_kind;
+  clseg_binary_op binary;
+  clseg_reduce_kind reduce;
+  int scale;            /* resize by scale; 0 with in[1] set means resize like in[1] */
+  int64_t slice_start;
+  int64_t hidden;       /* MLP width (SE, CBAM) or attention gate's inter channels */
+  int theta_stride;
+  int kernel;
+};
+
+typedef enum { CLSEG__P_WEIGHT, CLSEG__P_BIAS, CLSEG__P_BN_WEIGHT, CLSEG__P_BN_BIAS, CLSEG__P_BN_MEAN,
+               CLSEG__P_BN_VAR } clseg__param_kind;
+
+typedef struct {
+  char *name;
+  int ndim;
+  int64_t dims[4];
+  size_t count;
+  float *data; /* host copy, NULL until set */
+  clseg__param_kind kind;
+  int64_t fan_in;
+} clseg__param;
+
+struct clseg_graph {
+  clseg_node **nodes;
+  int nnodes, cap_nodes;
+  clseg__param *params;
+  int nparams, cap_params;
+  clseg_node *input, *output;
+  char input_name[128], output_name[128];
+  clseg_status status;
+  char error[2048];
+};
+
+/* Records the graph's first error; returns NULL for the builders' convenience. */
+void *clseg__graph_fail(clseg_graph *g, clseg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Builder helpers (graph.c). */
+clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name, clseg_node *const *in, int nin);
+int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim, const int64_t *dims,
+                   clseg__param_kind kind, int64_t fan_in);
+int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname, int first,
+                          const int64_t wdims[4], int64_t fan_in, int64_t bias_count);
+void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t channels);
+int clseg__param_find(const clseg_graph *g, const char *name);
+/* Checks host dims against a declared parameter; on mismatch writes "NAME has shape [..], the model expects
+ * [..]" into msg. */
+clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim, char *msg,
+                                      size_t size);
+const char *clseg__node_op_name(clseg__node_op op);
+
+#endif

@@ -1,0 +1,74 @@
+/* Loading a graph's declared parameters from a .safetensors file, by name, with every mismatch reported. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/safetensors.h"
+#include "graph_internal.h"
+
+/* Appends one line to the report, keeping count of what did not fit. */
+static void report(char *buf, size_t size, int *n, const char *line) {
+  if (++*n > 12)
+    return;
+  size_t used = strlen(buf);
+  snprintf(buf + used, size - used, "\n  %s", line);
+}
+
+static int ignorable(const char *name) { /* PyTorch's batchnorm step counter carries no weights */
+  size_t n = strlen(name), k = strlen(".num_batches_tracked");
+  return n >= k && !strcmp(name + n - k, ".num_batches_tracked");
+}
+
+static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, char *msg, size_t size, int *nbad) {
+  char line[512];
+  for (int i = 0; i < g->nparams; i++) {
+    clseg__param *p = &g->params[i];
+    const clseg__st_tensor *t = clseg__st_find(f, p->name);
+    if (!t) {
+      snprintf(line, sizeof line, "'%s' is missing from the file", p->name);
+      report(msg, size, nbad, line);
+      continue;
+    }
+    if (clseg__param_check_shape(g, i, t->dims, t->ndim, line, sizeof line) != CLSEG_OK) {
+      report(msg, size, nbad, line);
+      continue;
+    }
+    if (!p->data && !(p->data = malloc(p->count * sizeof(float))))
+      return CLSEG_OUT_OF_MEMORY;
+    clseg__st_read_f32(t, p->data);
+  }
+  for (int i = 0; i < f->ntensors; i++)
+    if (clseg__param_find(g, f->tensors[i].name) < 0 && !ignorable(f->tensors[i].name)) {
+      snprintf(line, sizeof line, "'%s' is in the file but not in the model", f->tensors[i].name);
+      report(msg, size, nbad, line);
+    }
+  return CLSEG_OK;
+}
+
+clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
+  if (!g || !path)
+    return CLSEG_INVALID_ARGUMENT;
+  if (g->status != CLSEG_OK)
+    return g->status;
+  clseg__st_file *f = NULL;
+  char err[1024];
+  clseg_status s = clseg__st_open(path, &f, err, sizeof err);
+  if (s != CLSEG_OK) {
+    snprintf(g->error, sizeof g->error, "%s", err);
+    return s;
+  }
+  char msg[1800] = "";
+  int nbad = 0;
+  s = copy_params(g, f, msg, sizeof msg, &nbad);
+  clseg__st_close(f);
+  if (s != CLSEG_OK) {
+    snprintf(g->error, sizeof g->error, "%s: out of memory loading weights", path);
+    return s;
+  }
+  if (nbad) {
+    snprintf(g->error, sizeof g->error, "%s: %d weight%s do not match the model:%s%s", path, nbad,
+             nbad > 1 ? "s" : "", msg, nbad > 12 ? "\n  ..." : "");
+    return CLSEG_SHAPE_MISMATCH;
+  }
+  return CLSEG_OK;
+}

@@ -1,0 +1,459 @@
+/* Planning a graph for a device and an input size: shape inference, batchnorm folding, activation and
+ * residual fusion, liveness-based activation memory, and device copies of the parameters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan_internal.h"
+
+#define ARENA_ALIGN 64 /* elements: 256-byte aligned views */
+
+static clseg_status plan_fail(clseg_plan *p, clseg_status s, const char *fmt, const char *a,
+                              const char *b) {
+  return clseg__fail(p->ctx, s, fmt, a, b);
+}
+
+static int64_t conv_out(int64_t in, int k, int stride, int pad0, int pad1, int dil) {
+  int64_t eff = (int64_t)dil * (k - 1) + 1;
+  return (in + pad0 + pad1 - eff) / stride + 1;
+}
+
+static int64_t pool_out(int64_t in, int k, int stride, int pad0, int pad1, int ceil_mode) {
+  int64_t span = in + pad0 + pad1 - k;
+  if (span < 0)
+    return 0;
+  int64_t o = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (o - 1) * stride >= in + pad0) /* the last window must start inside */
+    o--;
+  return o;
+}
+
+static int def1(int v) { return v ? v : 1; }
+
+/* Spatial shape of node n from its inputs' shapes; returns 0 when the sizes do not work out. */
+static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
+  const int64_t *x = n->nin ? p->steps[n->in[0]->id].shape : NULL;
+  if (x)
+    memcpy(y, x, 4 * sizeof *y);
+  y[1] = n->channels;
+  switch (n->op) {
+  case CLSEG__N_CONV: {
+    const clseg_conv2d_params *c = &n->u.conv;
+    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom, def1(c->dilation_h));
+    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right, def1(c->dilation_w));
+    break;
+  }
+  case CLSEG__N_CONVT: {
+    const clseg_conv_transpose2d_params *c = &n->u.convt;
+    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom + def1(c->dilation_h) * (n->kernel - 1) +
+           c->output_pad_h + 1;
+    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right + def1(c->dilation_w) * (n->kernel - 1) +
+           c->output_pad_w + 1;
+    break;
+  }
+  case CLSEG__N_POOL: {
+    const clseg_pool2d_params *c = &n->u.pool;
+    int sh = c->stride_h ? c->stride_h : c->kernel_h, sw = c->stride_w ? c->stride_w : c->kernel_w;
+    y[2] = pool_out(x[2], c->kernel_h, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
+    y[3] = pool_out(x[3], c->kernel_w, sw, c->pad_left, c->pad_right, c->ceil_mode);
+    break;
+  }
+  case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
+  case CLSEG__N_RESIZE:
+    if (n->scale) {
+      y[2] = x[2] * n->scale;
+      y[3] = x[3] * n->scale;
+    } else {
+      y[2] = p->steps[n->in[1]->id].shape[2];
+      y[3] = p->steps[n->in[1]->id].shape[3];
+    }
+    break;
+  case CLSEG__N_BINARY:
+    for (int d = 0; d < 4; d++) {
+      int64_t a = x[d], b = p->steps[n->in[1]->id].shape[d];
+      if (a != b && a != 1 && b != 1)
+        return 0;
+      y[d] = a > b ? a : b;
+    }
+    break;
+  case CLSEG__N_CONCAT:
+    for (int i = 1; i < n->nin; i++) {
+      const int64_t *o = p->steps[n->in[i]->id].shape;
+      if (o[0] != x[0] || o[2] != x[2] || o[3] != x[3])
+        return 0;
+    }
+    break;
+  case CLSEG__N_PAD:
+    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom;
+    y[3] = x[3] + n->u.pad.left + n->u.pad.right;
+    break;
+  case CLSEG__N_LINEAR:
+    if (x[2] != 1 || x[3] != 1)
+      return 0;
+    break;
+  default: break;
+  }
+  return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
+}
+
+static double node_flops(const clseg_plan *p, const clseg_node *n) {
+  const int64_t *y = p->steps[n->id].shape, *x = n->nin ? p->steps[n->in[0]->id].shape : y;
+  double out = (double)y[0] * (double)y[1] * (double)y[2] * (double)y[3];
+  switch (n->op) {
+  case CLSEG__N_CONV:
+    return 2.0 * out * (double)(x[1] / def1(n->u.conv.groups)) * n->kernel * n->kernel;
+  case CLSEG__N_CONVT:
+    return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) * n->kernel *
+           n->kernel;
+  case CLSEG__N_LINEAR: return 2.0 * out * (double)x[1];
+  case CLSEG__N_ATTENTION_GATE: return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
+  case CLSEG__N_CBAM_SPATIAL: return out * 2.0 + 2.0 * (double)y[0] * y[2] * y[3] * 2 * 49;
+  default: return out;
+  }
+}
+
+static clseg_status infer_all(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
+  clseg_graph *g = p->g;
+  for (int i = 0; i < g->nnodes; i++) {
+    clseg_node *nd = g->nodes[i];
+    clseg__step *s = &p->steps[i];
+    s->node = nd;
+    s->target = i;
+    s->residual = s->bn = -1;
+    if (nd->op == CLSEG__N_INPUT) {
+      const int64_t in[4] = {n, nd->channels, h, w};
+      memcpy(s->shape, in, sizeof in);
+    } else if (!infer(p, nd, s->shape)) {
+      char got[128] = "", a[64];
+      for (int k = 0; k < nd->nin; k++) {
+        strncat(got, clseg__shape_str(p->steps[nd->in[k]->id].shape, a, sizeof a), sizeof got - strlen(got) - 1);
+        strncat(got, " ", sizeof got - strlen(got) - 1);
+      }
+      return clseg__fail(p->ctx, CLSEG_SHAPE_MISMATCH, "planning %s '%s': inputs of shape %s give no valid output",
+                         clseg__node_op_name(nd->op), nd->name, got);
+    }
+    s->flops = node_flops(p, nd);
+  }
+  return CLSEG_OK;
+}
+
+static int *consumer_counts(const clseg_graph *g) {
+  int *c = calloc((size_t)g->nnodes, sizeof *c);
+  if (!c)
+    return NULL;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i]->nin; k++)
+      c[g->nodes[i]->in[k]->id]++;
+  c[g->output->id]++;
+  return c;
+}
+
+/* The conv step that node id's output ends at, if it may still take a fused epilogue. */
+static clseg__step *fusable_conv(clseg_plan *p, int id, const int *uses) {
+  clseg__step *t = &p->steps[p->steps[id].target];
+  int is_conv = t->node->op == CLSEG__N_CONV || t->node->op == CLSEG__N_CONVT;
+  return is_conv && uses[id] == 1 && t->act.kind == CLSEG_ACT_NONE ? t : NULL;
+}
+
+static void fuse(clseg_plan *p, const int *uses) {
+  for (int i = 0; i < p->g->nnodes; i++) {
+    clseg__step *s = &p->steps[i];
+    clseg_node *n = s->node;
+    clseg__step *c = n->nin ? fusable_conv(p, n->in[0]->id, uses) : NULL;
+    if (n->op == CLSEG__N_BN && c && c->node->op == CLSEG__N_CONV && c->residual < 0 && c->bn < 0) {
+      c->bn = i;
+    } else if (n->op == CLSEG__N_ACT && c) {
+      c->act = n->u.act;
+    } else if (n->op == CLSEG__N_BINARY && n->binary == CLSEG_BINARY_ADD && c && c->node->op == CLSEG__N_CONV &&
+               c->residual < 0 && n->in[1]->id < c->node->id &&
+               !memcmp(p->steps[n->in[1]->id].shape, s->shape, sizeof s->shape)) {
+      c->residual = n->in[1]->id; /* produced before the conv runs, and of the output's shape */
+    } else {
+      continue;
+    }
+    s->skip = 1;
+    s->target = c->node->id;
+    p->info.fused++;
+  }
+}
+
+/* Assigns arena offsets, largest first, at the lowest offset free during the storage's lifetime. */
+static size_t assign_offsets(clseg__storage *st, int n) {
+  int *idx = malloc(sizeof *idx * (size_t)n);
+  if (!idx)
+    return 0;
+  for (int i = 0; i < n; i++)
+    idx[i] = i;
+  for (int i = 1; i < n; i++) /* insertion sort by size, descending: n is a few hundred at most */
+    for (int j = i; j > 0 && st[idx[j]].count > st[idx[j - 1]].count; j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = t;
+    }
+  size_t total = 0;
+  for (int a = 0; a < n; a++) {
+    clseg__storage *s = &st[idx[a]];
+    size_t off = 0, need = clseg__round_up(s->count, ARENA_ALIGN);
+    for (int moved = 1; moved;) {
+      moved = 0;
+      for (int b = 0; b < a; b++) {
+        const clseg__storage *o = &st[idx[b]];
+        size_t oend = o->offset + clseg__round_up(o->count, ARENA_ALIGN);
+        int live = o->first <= s->last && s->first <= o->last;
+        if (live && off < oend && o->offset < off + need) {
+          off = oend;
+          moved = 1;
+        }
+      }
+    }
+    s->offset = off;
+    if (off + need > total)
+      total = off + need;
+  }
+  free(idx);
+  return total;
+}
+
+static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims, int ndim, clseg_tensor **out) {
+  int64_t shape[4] = {1, 1, 1, 1};
+  for (int i = 0; i < ndim && i < 4; i++)
+    shape[i] = dims[i];
+  if (p->nowned == p->cap_owned) {
+    int nc = p->cap_owned ? p->cap_owned * 2 : 64;
+    clseg_tensor **no = realloc(p->owned, sizeof *no * (size_t)nc);
+    if (!no)
+      return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+    p->owned = no;
+    p->cap_owned = nc;
+  }
+  clseg_status s = clseg_tensor_create(p->ctx, shape, out);
+  if (s == CLSEG_OK) {
+    p->owned[p->nowned++] = *out;
+    s = clseg_tensor_upload(*out, data, clseg_tensor_count(*out));
+    p->info.parameter_bytes += clseg_tensor_count(*out) * sizeof(float);
+  }
+  return s;
+}
+
+/* Uploads a conv's weight and bias with the folded batchnorm applied on the host. */
+static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
+  const clseg__param *w = &p->g->params[s->node->param[0]];
+  const clseg_node *bn = p->steps[s->bn].node;
+  const clseg__param *b = s->node->param[1] >= 0 ? &p->g->params[s->node->param[1]] : NULL;
+  int64_t cout = w->dims[0];
+  float *wf = malloc(w->count * sizeof *wf), *bf = calloc((size_t)cout, sizeof *bf);
+  clseg_status st = CLSEG_OUT_OF_MEMORY;
+  if (wf && bf) {
+    memcpy(wf, w->data, w->count * sizeof *wf);
+    if (b)
+      memcpy(bf, b->data, (size_t)cout * sizeof *bf);
+    const clseg__param *bp = p->g->params;
+    clseg_batchnorm_fold(wf, bf, cout, (int64_t)(w->count / (size_t)cout), bp[bn->param[0]].data,
+                         bp[bn->param[1]].data, bp[bn->param[2]].data, bp[bn->param[3]].data, 1e-5f);
+    st = upload(p, wf, w->dims, w->ndim, &s->param[0]);
+    if (st == CLSEG_OK)
+      st = upload(p, bf, &cout, 1, &s->param[1]);
+  } else {
+    clseg__fail(p->ctx, st, "planning: out of host memory");
+  }
+  free(wf);
+  free(bf);
+  return st;
+}
+
+static clseg_status upload_params(clseg_plan *p) {
+  for (int k = 0; k < p->norder; k++) {
+    clseg__step *s = &p->steps[p->order[k]];
+    if (s->bn >= 0) {
+      clseg_status st = upload_folded(p, s);
+      if (st != CLSEG_OK)
+        return st;
+      continue;
+    }
+    for (int i = 0; i < CLSEG__MAX_NODE_PARAMS; i++) {
+      const clseg__param *pr = s->node->param[i] >= 0 ? &p->g->params[s->node->param[i]] : NULL;
+      clseg_status st = pr ? upload(p, pr->data, pr->dims, pr->ndim, &s->param[i]) : CLSEG_OK;
+      if (st != CLSEG_OK)
+        return st;
+    }
+  }
+  return CLSEG_OK;
+}
+
+/* One storage per unskipped step; lifetimes from the execution positions that read it. */
+static clseg_status plan_memory(clseg_plan *p) {
+  clseg_graph *g = p->g;
+  p->storages = calloc((size_t)p->norder, sizeof *p->storages);
+  if (!p->storages)
+    return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+  for (int k = 0; k < p->norder; k++) {
+    clseg__step *s = &p->steps[p->order[k]];
+    clseg__storage *st = &p->storages[k];
+    s->storage = k;
+    memcpy(st->shape, s->shape, sizeof st->shape);
+    st->count = (size_t)(s->shape[0] * s->shape[1] * s->shape[2] * s->shape[3]);
+    st->first = st->last = k;
+    p->info.activation_sum_bytes += st->count * sizeof(float);
+  }
+  for (int i = 0; i < g->nnodes; i++) /* skipped nodes live in their target's storage */
+    p->steps[i].storage = p->steps[p->steps[i].target].storage;
+  for (int k = 0; k < p->norder; k++) {
+    clseg__step *s = &p->steps[p->order[k]];
+    for (int i = 0; i < s->node->nin; i++) {
+      clseg__storage *in = &p->storages[p->steps[s->node->in[i]->id].storage];
+      if (in->last < k)
+        in->last = k;
+    }
+    if (s->residual >= 0 && p->storages[p->steps[s->residual].storage].last < k)
+      p->storages[p->steps[s->residual].storage].last = k;
+  }
+  for (int i = 0; i < g->nnodes; i++) /* a fused node's readers read its target */
+    if (p->steps[i].skip)
+      for (int j = i + 1; j < g->nnodes; j++)
+        for (int k = 0; k < g->nodes[j]->nin; k++)
+          if (g->nodes[j]->in[k]->id == i && !p->steps[j].skip) {
+            clseg__storage *st = &p->storages[p->steps[i].storage];
+            if (st->last < p->steps[j].position)
+              st->last = p->steps[j].position;
+          }
+  p->storages[p->steps[g->output->id].storage].last = p->norder; /* read after the run */
+  p->arena_count = assign_offsets(p->storages, p->norder);
+  if (!p->arena_count)
+    return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+  p->info.activation_bytes = p->arena_count * sizeof(float);
+  return CLSEG_OK;
+}
+
+static clseg_status make_views(clseg_plan *p) {
+  cl_int err;
+  if (p->ctx->info.max_alloc && p->arena_count * sizeof(float) > p->ctx->info.max_alloc)
+    return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY,
+                       "planning: the activations need %.1f MiB in one buffer, more than the device's largest "
+                       "buffer (%.1f MiB); use a smaller input or tiles",
+                       (double)p->arena_count * 4 / 1048576.0, (double)p->ctx->info.max_alloc / 1048576.0);
+  p->arena = clCreateBuffer(p->ctx->cl, CL_MEM_READ_WRITE, p->arena_count * sizeof(float), NULL, &err);
+  if (err != CL_SUCCESS)
+    return clseg__cl_fail(p->ctx, err, "planning: allocating %.1f MiB of activations",
+                          (double)p->arena_count * 4 / 1048576.0);
+  for (int k = 0; k < p->norder; k++) {
+    clseg__storage *st = &p->storages[k];
+    clseg_tensor *t = calloc(1, sizeof *t);
+    if (!t)
+      return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+    t->ctx = p->ctx;
+    memcpy(t->shape, st->shape, sizeof t->shape);
+    t->count = st->count;
+    t->buf = p->arena;
+    t->offset = st->offset;
+    st->view = t;
+  }
+  return CLSEG_OK;
+}
+
+static clseg_status check_graph(clseg_plan *p) {
+  clseg_graph *g = p->g;
+  if (g->status != CLSEG_OK)
+    return clseg__fail(p->ctx, g->status, "planning a graph that failed to build: %s", g->error);
+  if (!g->input || !g->output)
+    return plan_fail(p, CLSEG_INVALID_ARGUMENT, "planning: the graph has no %s%s", g->input ? "" : "input ",
+                     g->output ? "" : "output");
+  char missing[1024] = "";
+  int nmissing = 0;
+  for (int i = 0; i < g->nparams; i++)
+    if (!g->params[i].data && nmissing++ < 8) {
+      strncat(missing, nmissing > 1 ? ", " : "", sizeof missing - strlen(missing) - 1);
+      strncat(missing, g->params[i].name, sizeof missing - strlen(missing) - 1);
+    }
+  if (nmissing)
+    return clseg__fail(p->ctx, CLSEG_INVALID_ARGUMENT,
+                       "planning: %d parameters have no values (%s%s); load weights or call "
+                       "clseg_graph_random_params", nmissing, missing, nmissing > 8 ? ", ..." : "");
+  return CLSEG_OK;
+}
+
+static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
+  clseg_status s = check_graph(p);
+  if (s != CLSEG_OK)
+    return s;
+  clseg_graph *g = p->g;
+  p->steps = calloc((size_t)g->nnodes, sizeof *p->steps);
+  p->order = calloc((size_t)g->nnodes, sizeof *p->order);
+  int *uses = consumer_counts(g);
+  if (!p->steps || !p->order || !uses) {
+    free(uses);
+    return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+  }
+  s = infer_all(p, n, h, w);
+  if (s == CLSEG_OK && !p->opt.no_fusion)
+    fuse(p, uses);
+  free(uses);
+  if (s != CLSEG_OK)
+    return s;
+  for (int i = 0; i < g->nnodes; i++) {
+    p->info.flops += p->steps[i].flops;
+    if (!p->steps[i].skip) {
+      p->steps[i].position = p->norder;
+      p->order[p->norder++] = i;
+    }
+  }
+  p->info.kernels = p->norder - 1; /* the input is no launch */
+  s = plan_memory(p);
+  if (s == CLSEG_OK)
+    s = make_views(p);
+  return s == CLSEG_OK ? upload_params(p) : s;
+}
+
+clseg_status clseg_plan_create(clseg_context *ctx, clseg_graph *g, int64_t n, int64_t h, int64_t w,
+                               const clseg_plan_options *opt, clseg_plan **out) {
+  if (!ctx || !g || !out)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "clseg_plan_create: NULL argument");
+  *out = NULL;
+  if (n < 1 || h < 1 || w < 1)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "planning for input size %lldx%lld, batch %lld",
+                       (long long)w, (long long)h, (long long)n);
+  clseg_plan *p = calloc(1, sizeof *p);
+  if (!p)
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
+  p->ctx = ctx;
+  p->g = g;
+  if (opt)
+    p->opt = *opt;
+  clseg_status s = plan_build(p, n, h, w);
+  if (s != CLSEG_OK) {
+    clseg_plan_free(p);
+    return s;
+  }
+  *out = p;
+  return CLSEG_OK;
+}
+
+void clseg_plan_free(clseg_plan *p) {
+  if (!p)
+    return;
+  if (p->ctx)
+    clFinish(p->ctx->queue);
+  for (int i = 0; i < p->nowned; i++)
+    clseg_tensor_free(p->owned[i]);
+  for (int k = 0; p->storages && k < p->norder; k++)
+    free(p->storages[k].view);
+  if (p->arena)
+    clReleaseMemObject(p->arena);
+  free(p->owned);
+  free(p->storages);
+  free(p->steps);
+  free(p->order);
+  free(p);
+}
+
+void clseg_plan_input_shape(const clseg_plan *p, int64_t shape[4]) {
+  memcpy(shape, p->steps[p->g->input->id].shape, 4 * sizeof *shape);
+}
+
+void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]) {
+  memcpy(shape, p->steps[p->g->output->id].shape, 4 * sizeof *shape);
+}
+
+void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out) {
+  if (p && out)
+    *out = p->info;
+}

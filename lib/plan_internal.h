@@ -1,0 +1,49 @@
+/* Plan internals shared by plan.c (shapes, fusion, memory, parameters) and exec.c (running, profiling). */
+#ifndef CLSEG_PLAN_INTERNAL_H
+#define CLSEG_PLAN_INTERNAL_H
+
+#include "graph_internal.h"
+
+typedef struct {
+  clseg_node *node;
+  int skip;                 /* folded or fused into another step */
+  int target;               /* the node id whose output this node's output is (itself unless skipped) */
+  int position;             /* execution position among the unskipped steps */
+  int storage;              /* index into plan->storages */
+  int64_t shape[4];
+  clseg_activation act;     /* fused activation (conv, conv_transpose) */
+  int residual;             /* fused residual add: the node id of the other operand, or -1 */
+  int bn;                   /* batchnorm folded into this conv: node id, or -1 */
+  clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
+  double flops;
+  double ms;                /* last profiled run */
+} clseg__step;
+
+typedef struct {
+  int64_t shape[4];
+  size_t count;
+  size_t offset;            /* elements into the arena */
+  int first, last;          /* execution positions during which it must live */
+  clseg_tensor *view;
+} clseg__storage;
+
+struct clseg_plan {
+  clseg_context *ctx;
+  clseg_graph *g;
+  clseg_plan_options opt;
+  clseg__step *steps;       /* one per graph node, by node id */
+  int *order;               /* node ids of the unskipped steps, in execution order */
+  int norder;
+  clseg__storage *storages;
+  int nstorages;
+  cl_mem arena;
+  size_t arena_count;
+  clseg_tensor **owned;     /* device parameter tensors */
+  int nowned, cap_owned;
+  clseg_plan_info info;
+};
+
+/* exec.c */
+clseg_status clseg__step_run(clseg_plan *p, clseg__step *s);
+
+#endif

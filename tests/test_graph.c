@@ -1,0 +1,340 @@
+/* The graph engine: shape inference, fusion (batchnorm folding, activations, residual adds), the liveness
+ * memory planner, plan reuse, safetensors loading, and the errors of each, against the naive references. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/check.h"
+#include "graph_internal.h"
+#include "ref/ref.h"
+#include "support.h"
+
+static clseg_context *ctx;
+
+static const float *param(clseg_graph *g, const char *name) {
+  int i = clseg__param_find(g, name);
+  if (i < 0)
+    fail_msg("no parameter %s", name);
+  return g->params[i].data;
+}
+
+/* input -> conv a (bias) -> bn -> relu -> conv b + relu_out -> relu -> maxpool 2 -> conv c 1x1 -> resize like
+ * relu_out -> concat(relu_out, .) -> conv d -> softmax */
+static clseg_graph *build_mixed(void) {
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "image", 3);
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  clseg_node *a = clseg_graph_conv2d(g, "a", x, 8, 3, 1, &same);
+  a = clseg_graph_activation(g, clseg_graph_batchnorm(g, "a_bn", a), CLSEG_ACT_RELU);
+  clseg_node *b = clseg_graph_conv2d(g, "b", a, 8, 3, 0, &same);
+  b = clseg_graph_activation(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, b, a), CLSEG_ACT_RELU);
+  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
+  clseg_node *c = clseg_graph_conv2d(g, "c", clseg_graph_pool2d(g, b, &mp), 4, 1, 1, NULL);
+  const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
+  c = clseg_graph_resize_like(g, c, a, &bil);
+  clseg_node *parts[2] = {a, c};
+  clseg_node *d = clseg_graph_conv2d(g, "d", clseg_graph_concat(g, parts, 2), 2, 1, 1, NULL);
+  assert_int_equal(clseg_graph_output(g, clseg_graph_softmax_channels(g, d), "probs"), CLSEG_OK);
+  assert_int_equal(clseg_graph_status(g), CLSEG_OK);
+  clseg_graph_random_params(g, 7);
+  return g;
+}
+
+static void ref_conv(const float *x, const int64_t xs[4], const float *w, int64_t cout, int k, const float *b,
+                     const float *res, int act, float *y, int64_t ys[4]) {
+  const clseg_conv2d_params p = {.pad_top = k / 2, .pad_left = k / 2, .pad_bottom = k / 2, .pad_right = k / 2,
+                                 .act = {.kind = (clseg_act_kind)act}};
+  const int64_t ws[4] = {cout, xs[1], k, k};
+  assert_int_equal(ref_conv2d_shape(xs, ws, &p, ys), 0);
+  ref_conv2d(x, xs, w, ws, b, res, &p, y, ys);
+}
+
+/* The same network from the references, one layer at a time. */
+static void reference_mixed(clseg_graph *g, const float *in, const int64_t xs[4], float *out) {
+  size_t hw = (size_t)(xs[0] * xs[2] * xs[3]);
+  float *a = malloc(hw * 8 * 4), *t = malloc(hw * 8 * 4), *b = malloc(hw * 8 * 4), *p = malloc(hw * 8 * 4),
+        *c = malloc(hw * 4 * 4), *cat = malloc(hw * 12 * 4), *d = malloc(hw * 2 * 4);
+  int64_t as[4], bs[4], ps[4], cs[4], ds[4];
+  ref_conv(in, xs, param(g, "a.weight"), 8, 3, param(g, "a.bias"), NULL, 0, t, as);
+  const clseg_activation relu = {.kind = CLSEG_ACT_RELU};
+  ref_batchnorm(t, as, param(g, "a_bn.weight"), param(g, "a_bn.bias"), param(g, "a_bn.running_mean"),
+                param(g, "a_bn.running_var"), 1e-5f, &relu, a);
+  ref_conv(a, as, param(g, "b.weight"), 8, 3, NULL, a, CLSEG_ACT_RELU, b, bs);
+  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
+  assert_int_equal(ref_pool2d_shape(bs, &mp, ps), 0);
+  ref_pool2d(b, bs, &mp, p, ps);
+  ref_conv(p, ps, param(g, "c.weight"), 4, 1, param(g, "c.bias"), NULL, 0, t, cs);
+  const int64_t rs[4] = {cs[0], 4, as[2], as[3]};
+  const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
+  ref_resize(t, cs, &bil, c, rs);
+  const float *parts[2] = {a, c};
+  const int64_t shapes[2][4] = {{as[0], 8, as[2], as[3]}, {rs[0], 4, rs[2], rs[3]}};
+  const int64_t cats[4] = {as[0], 12, as[2], as[3]};
+  assert_int_equal(ref_concat(parts, shapes, 2, cat, cats), 0);
+  ref_conv(cat, cats, param(g, "d.weight"), 2, 1, param(g, "d.bias"), NULL, 0, d, ds);
+  ref_softmax_channels(d, ds, out);
+  free(a), free(t), free(b), free(p), free(c), free(cat), free(d);
+}
+
+static void run_plan(clseg_graph *g, const int64_t xs[4], const clseg_plan_options *opt, const float *in,
+                     float *out, clseg_plan_info *info) {
+  clseg_plan *p = NULL;
+  if (clseg_plan_create(ctx, g, xs[0], xs[2], xs[3], opt, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(ctx));
+  int64_t os[4];
+  clseg_plan_output_shape(p, os);
+  size_t n = (size_t)(os[0] * os[1] * os[2] * os[3]);
+  if (clseg_plan_run(p, in, (size_t)(xs[0] * xs[1] * xs[2] * xs[3]), out, n) != CLSEG_OK)
+    fail_msg("run: %s", clseg_last_error(ctx));
+  clseg_plan_get_info(p, info);
+  clseg_plan_free(p);
+}
+
+static void fused_and_unfused_plans_match_the_references(void **state) {
+  (void)state;
+  clseg_graph *g = build_mixed();
+  const int64_t xs[4] = {2, 3, 9, 11};
+  size_t nin = 2 * 3 * 9 * 11, nout = 2 * 2 * 9 * 11;
+  float *in = malloc(nin * 4), *ref = malloc(nout * 4), *fused = malloc(nout * 4), *plain = malloc(nout * 4);
+  check_fill_uniform(in, nin, 11, -1.0f, 1.0f);
+  reference_mixed(g, in, xs, ref);
+  clseg_plan_info fi, pi;
+  run_plan(g, xs, NULL, in, fused, &fi);
+  const clseg_plan_options nofuse = {.no_fusion = 1};
+  run_plan(g, xs, &nofuse, in, plain, &pi);
+  const int64_t os[4] = {2, 2, 9, 11};
+  assert_true(check_close("fused plan", fused, ref, nout, os, NULL, "mixed graph, seed 11"));
+  assert_true(check_close("unfused plan", plain, ref, nout, os, NULL, "mixed graph, seed 11"));
+  assert_int_equal(fi.fused, 4); /* bn folded, relu, residual add, relu */
+  assert_int_equal(pi.fused, 0);
+  assert_int_equal(pi.kernels - fi.kernels, 4);
+  assert_true(fi.flops > 0);
+  free(in), free(ref), free(fused), free(plain);
+  clseg_graph_free(g);
+}
+
+static void memory_is_reused_along_a_chain(void **state) {
+  (void)state;
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "x", 4);
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  for (int i = 0; i < 12; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "c%d", i);
+    x = clseg_graph_conv2d(g, name, x, 4, 3, 1, &same);
+  }
+  clseg_graph_output(g, x, "y");
+  clseg_graph_random_params(g, 3);
+  const int64_t xs[4] = {1, 4, 15, 17};
+  size_t n = 4 * 15 * 17;
+  float *in = malloc(n * 4), *out = malloc(n * 4), *ref = malloc(n * 4), *tmp = malloc(n * 4);
+  check_fill_uniform(in, n, 5, -1.0f, 1.0f);
+  memcpy(ref, in, n * 4);
+  for (int i = 0; i < 12; i++) {
+    char w[32], b[32];
+    snprintf(w, sizeof w, "c%d.weight", i);
+    snprintf(b, sizeof b, "c%d.bias", i);
+    int64_t ys[4];
+    ref_conv(ref, xs, param(g, w), 4, 3, param(g, b), NULL, 0, tmp, ys);
+    memcpy(ref, tmp, n * 4);
+  }
+  clseg_plan_info info;
+  run_plan(g, xs, NULL, in, out, &info);
+  assert_true(check_close("conv chain", out, ref, n, xs, NULL, "12 convs, seed 5"));
+  print_message("conv chain: planned activations %llu bytes, one buffer per node %llu bytes\n",
+                (unsigned long long)info.activation_bytes, (unsigned long long)info.activation_sum_bytes);
+  assert_true(info.activation_bytes * 4 <= info.activation_sum_bytes); /* 13 tensors in 3 slots */
+  free(in), free(out), free(ref), free(tmp);
+  clseg_graph_free(g);
+}
+
+static void a_plan_runs_again_without_rebuilding(void **state) {
+  (void)state;
+  clseg_graph *g = build_mixed();
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(ctx, g, 1, 7, 7, NULL, &p), CLSEG_OK);
+  float in[3 * 49], a[2 * 49], b[2 * 49];
+  check_fill_uniform(in, 3 * 49, 1, -1.0f, 1.0f);
+  assert_int_equal(clseg_plan_run(p, in, 3 * 49, a, 2 * 49), CLSEG_OK);
+  clseg_stats s1, s2;
+  clseg_context_stats(ctx, &s1);
+  assert_int_equal(clseg_plan_run(p, in, 3 * 49, b, 2 * 49), CLSEG_OK);
+  clseg_context_stats(ctx, &s2);
+  assert_int_equal(s2.programs_built, s1.programs_built);
+  assert_int_equal(s2.programs_from_cache, s1.programs_from_cache);
+  assert_memory_equal(a, b, sizeof a);
+  assert_int_equal(clseg_plan_run(p, in, 3 * 48, b, 2 * 49), CLSEG_SHAPE_MISMATCH);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
+static void build_errors_are_sticky_and_name_the_node(void **state) {
+  (void)state;
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "x", 3);
+  clseg_node *a = clseg_graph_conv2d(g, "a", x, 4, 1, 0, NULL);
+  clseg_node *b = clseg_graph_conv2d(g, "b", x, 5, 1, 0, NULL);
+  assert_null(clseg_graph_binary(g, CLSEG_BINARY_ADD, a, b));
+  assert_int_equal(clseg_graph_status(g), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_graph_error(g), "4 and 5 channels"));
+  assert_null(clseg_graph_conv2d(g, "c", NULL, 4, 3, 0, NULL)); /* NULL passes along, first error kept */
+  assert_true(test_contains(clseg_graph_error(g), "4 and 5 channels"));
+  assert_int_equal(clseg_graph_output(g, NULL, "y"), CLSEG_SHAPE_MISMATCH);
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(ctx, g, 1, 4, 4, NULL, &p), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx), "failed to build"));
+  clseg_graph_free(g);
+
+  g = clseg_graph_create();
+  x = clseg_graph_input(g, "x", 6);
+  const clseg_conv2d_params g4 = {.groups = 4};
+  assert_null(clseg_graph_conv2d(g, "grouped", x, 8, 3, 0, &g4));
+  assert_true(test_contains(clseg_graph_error(g), "grouped"));
+  clseg_graph_free(g);
+
+  g = clseg_graph_create();
+  x = clseg_graph_input(g, "x", 2);
+  clseg_graph_conv2d(g, "same", x, 2, 1, 0, NULL);
+  assert_null(clseg_graph_conv2d(g, "same", x, 2, 1, 0, NULL));
+  assert_true(test_contains(clseg_graph_error(g), "declared twice"));
+  clseg_graph_free(g);
+
+  g = clseg_graph_create();
+  x = clseg_graph_input(g, "x", 2);
+  assert_null(clseg_graph_slice_channels(g, x, 1, 2));
+  assert_true(test_contains(clseg_graph_error(g), "channels 1..3 of 2"));
+  clseg_graph_free(g);
+}
+
+static void plan_errors_name_what_is_wrong(void **state) {
+  (void)state;
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "x", 3);
+  clseg_node *c = clseg_graph_conv2d(g, "enc", x, 4, 3, 1, NULL);
+  clseg_graph_output(g, clseg_graph_linear(g, "fc", c, 2, 1), "y");
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(ctx, g, 1, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "enc.weight"));
+  assert_true(test_contains(clseg_last_error(ctx), "clseg_graph_random_params"));
+  clseg_graph_random_params(g, 1);
+  assert_int_equal(clseg_plan_create(ctx, g, 1, 8, 8, NULL, &p), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx), "linear 'fc'"));
+  assert_int_equal(clseg_plan_create(ctx, g, 1, 2, 2, NULL, &p), CLSEG_SHAPE_MISMATCH); /* 3x3 conv on 2x2 */
+  assert_true(test_contains(clseg_last_error(ctx), "conv2d 'enc'"));
+  assert_int_equal(clseg_plan_create(ctx, g, 0, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
+  assert_null(p);
+  const int64_t bad[4] = {4, 3, 3, 2};
+  float w[72] = {0};
+  assert_int_equal(clseg_graph_set_param(g, "enc.weight", bad, 4, w), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_graph_error(g), "'enc.weight' has shape [4, 3, 3, 2], the model expects [4, 3, 3, 3]"));
+  assert_int_equal(clseg_graph_set_param(g, "nope", bad, 4, w), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_graph_error(g), "'nope'"));
+  clseg_graph_free(g);
+}
+
+/* Writes a safetensors file: the JSON header, then the raw bytes. */
+static void write_safetensors(const char *path, const char *json, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  uint64_t n = strlen(json);
+  unsigned char h[8];
+  for (int i = 0; i < 8; i++)
+    h[i] = (unsigned char)(n >> (8 * i));
+  fwrite(h, 1, 8, f);
+  fwrite(json, 1, n, f);
+  fwrite(data, 1, len, f);
+  fclose(f);
+}
+
+static clseg_graph *tiny_conv(void) {
+  clseg_graph *g = clseg_graph_create();
+  clseg_graph_output(g, clseg_graph_conv2d(g, "c", clseg_graph_input(g, "x", 2), 3, 1, 1, NULL), "y");
+  return g;
+}
+
+static void safetensors_load_converts_and_reports(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/m.safetensors", dir);
+  unsigned char data[24 + 6 + 6];
+  float w[6] = {1, -2, 0.5f, 4, -0.25f, 8};
+  const uint16_t f16[3] = {0x3800, 0xBD00, 0x4200}, bf16[3] = {0x3F00, 0xBFA0, 0x4040}; /* .5 -1.25 3 */
+  memcpy(data, w, 24);
+  memcpy(data + 24, f16, 6);
+  memcpy(data + 30, bf16, 6);
+  write_safetensors(path, "{\"__metadata__\":{\"clseg.network\":\"test\"},"
+                          "\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]},"
+                          "\"c.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]},"
+                          "\"bn.num_batches_tracked\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]}}",
+                    data, sizeof data);
+  clseg_graph *g = tiny_conv();
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_OK);
+  assert_memory_equal(param(g, "c.weight"), w, sizeof w);
+  const float want[3] = {0.5f, -1.25f, 3.0f};
+  assert_memory_equal(param(g, "c.bias"), want, sizeof want);
+  clseg_graph_free(g);
+
+  write_safetensors(path, "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,1,2,1],\"data_offsets\":[0,24]},"
+                          "\"c.bias\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]},"
+                          "\"extra\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]}}", data, sizeof data);
+  g = tiny_conv();
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_graph_error(g), "'c.weight' has shape [3, 1, 2, 1], the model expects [3, 2, 1, 1]"));
+  assert_true(test_contains(clseg_graph_error(g), "'extra' is in the file but not in the model"));
+  clseg_graph_free(g);
+
+  write_safetensors(path, "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]}}", data, 24);
+  g = tiny_conv();
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_graph_error(g), "'c.bias' is missing"));
+  clseg_graph_free(g);
+
+  const char *corrupt[] = {
+      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,240]}}", /* past the end */
+      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,20]}}",  /* wrong length */
+      "{\"c.weight\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]}}",        /* dtype */
+      "{\"c.weight\":", "[1, 2]"};
+  for (size_t i = 0; i < sizeof corrupt / sizeof *corrupt; i++) {
+    write_safetensors(path, corrupt[i], data, 24);
+    g = tiny_conv();
+    assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_FORMAT);
+    assert_true(test_contains(clseg_graph_error(g), "not a valid safetensors file"));
+    assert_true(test_contains(clseg_graph_error(g), path));
+    clseg_graph_free(g);
+  }
+  FILE *f = fopen(path, "wb"); /* a header length beyond the file */
+  fwrite("\xff\xff\xff\x00\x00\x00\x00\x00{}  ", 1, 12, f);
+  fclose(f);
+  g = tiny_conv();
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_FORMAT);
+  assert_int_equal(clseg_graph_load_safetensors(g, "/nonexistent/m.safetensors"), CLSEG_IO);
+  assert_true(test_contains(clseg_graph_error(g), "/nonexistent/m.safetensors: cannot open"));
+  clseg_graph_free(g);
+  test_rmdir(dir);
+}
+
+static int setup(void **state) {
+  (void)state;
+  ctx = test_context();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  clseg_context_free(ctx);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fused_and_unfused_plans_match_the_references),
+      cmocka_unit_test(memory_is_reused_along_a_chain),
+      cmocka_unit_test(a_plan_runs_again_without_rebuilding),
+      cmocka_unit_test(build_errors_are_sticky_and_name_the_node),
+      cmocka_unit_test(plan_errors_name_what_is_wrong),
+      cmocka_unit_test(safetensors_load_converts_and_reports),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
