@@ -1,2 +1,114 @@
-/* Placeholder: the pool kernels are being written. */
-__kernel void pool_placeholder(__global float *y) { y[0] = 0.0f; }
+/* Pooling kernels: windowed max/avg pooling (pool2d_max, pool2d_avg) and global pooling to one value per
+ * plane (global_pool_max, global_pool_avg). Layout NCHW; every size is a kernel argument, so one program
+ * serves every shape. lib/ops/pool.c is the only caller and owns the argument order. */
+#include "common.h"
+
+/* Outputs along W per work-item, fixed by the float8 accumulators: the interior of stride-1 and stride-2
+ * windows is read with vector loads, since PoCL vectorizes only explicit vector types. */
+#define POOL_VW 8
+
+/* Window geometry, shared by both kinds. */
+typedef struct {
+  int kh, kw, sh, sw, pt, pl, pb, pr;
+} pool_geom;
+
+/* One output of a window whose top-left corner is (h0, w0) in padded coordinates; rows [ha, hb) are valid. */
+inline float pool_one(__global const float *src, int W, int H, pool_geom g, int h0, int w0, int ha, int hb,
+                      const int is_max, const int include_pad) {
+  int wa = max(w0, 0), wb = min(w0 + g.kw, W);
+  float acc = is_max ? -INFINITY : 0.0f;
+  for (int h = ha; h < hb; h++)
+    for (int w = wa; w < wb; w++)
+      acc = is_max ? fmax(acc, src[h * W + w]) : acc + src[h * W + w];
+  if (is_max)
+    return acc;
+  /* PyTorch divides by the window clipped to the padded input (include) or to the input (exclude). */
+  int rows = include_pad ? min(h0 + g.kh, H + g.pb) - h0 : hb - ha;
+  int cols = include_pad ? min(w0 + g.kw, W + g.pr) - w0 : wb - wa;
+  int div = rows * cols;
+  return div > 0 ? acc / (float)div : 0.0f;
+}
+
+/* POOL_VW outputs whose windows lie inside the row along W, for stride 1 or 2: whole-vector loads. */
+inline float8 pool_vec(__global const float *src, int W, pool_geom g, int ha, int hb, int base,
+                       const int is_max) {
+  float8 acc = is_max ? (float8)(-INFINITY) : (float8)(0.0f);
+  for (int h = ha; h < hb; h++) {
+    __global const float *row = src + h * W + base;
+    for (int kx = 0; kx < g.kw; kx++) {
+      float8 v = g.sw == 1 ? vload8(0, row + kx) : vload16(0, row + kx).even;
+      acc = is_max ? fmax(acc, v) : acc + v;
+    }
+  }
+  return acc;
+}
+
+/* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of POOL_VW outputs along OW, dim 1: OH, dim 2: NC. */
+inline void pool2d_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
+                        int OH, int OW, pool_geom g, const int is_max, int include_pad) {
+  int ow0 = (int)get_global_id(0) * POOL_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (ow0 >= OW || oh >= OH)
+    return;
+  __global const float *src = x + x_off + (size_t)nc * H * W;
+  __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
+  int h0 = oh * g.sh - g.pt, ha = max(h0, 0), hb = min(h0 + g.kh, H);
+  int base = ow0 * g.sw - g.pl;
+  int last = base + (POOL_VW * g.sw - 1) + g.kw - 1; /* the last element a vector load reads */
+  if (ow0 + POOL_VW <= OW && base >= 0 && last < W && g.sw <= 2) {
+    float8 acc = pool_vec(src, W, g, ha, hb, base, is_max);
+    if (!is_max) {
+      int rows = include_pad ? min(h0 + g.kh, H + g.pb) - h0 : hb - ha;
+      acc /= (float)(rows * g.kw);
+    }
+    vstore8(acc, 0, dst + ow0);
+    return;
+  }
+  for (int j = 0; j < POOL_VW && ow0 + j < OW; j++)
+    dst[ow0 + j] = pool_one(src, W, H, g, h0, (ow0 + j) * g.sw - g.pl, ha, hb, is_max, include_pad);
+}
+
+__kernel void pool2d_max(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
+                         int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
+                         int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+  pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 1, include_pad);
+}
+
+__kernel void pool2d_avg(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
+                         int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
+                         int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+  pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 0, include_pad);
+}
+
+/* One plane of HW contiguous values -> one value; dim 0: the NC planes. 16 lanes of partial results keep
+ * the sum of a large plane accurate and vectorized. */
+inline float global_body(__global const float *p, int HW, const int is_max) {
+  float16 acc = is_max ? (float16)(-INFINITY) : (float16)(0.0f);
+  int i = 0;
+  for (; i + 16 <= HW; i += 16) {
+    float16 v = vload16(0, p + i);
+    acc = is_max ? fmax(acc, v) : acc + v;
+  }
+  float8 a8 = is_max ? fmax(acc.lo, acc.hi) : acc.lo + acc.hi;
+  float4 a4 = is_max ? fmax(a8.lo, a8.hi) : a8.lo + a8.hi;
+  float2 a2 = is_max ? fmax(a4.lo, a4.hi) : a4.lo + a4.hi;
+  float r = is_max ? fmax(a2.x, a2.y) : a2.x + a2.y;
+  for (; i < HW; i++)
+    r = is_max ? fmax(r, p[i]) : r + p[i];
+  return r;
+}
+
+__kernel void global_pool_max(__global const float *x, int x_off, __global float *y, int y_off, int NC,
+                              int HW) {
+  int nc = (int)get_global_id(0);
+  if (nc < NC)
+    y[y_off + nc] = global_body(x + x_off + (size_t)nc * HW, HW, 1);
+}
+
+__kernel void global_pool_avg(__global const float *x, int x_off, __global float *y, int y_off, int NC,
+                              int HW) {
+  int nc = (int)get_global_id(0);
+  if (nc < NC)
+    y[y_off + nc] = global_body(x + x_off + (size_t)nc * HW, HW, 0) / (float)HW;
+}

@@ -1,0 +1,245 @@
+/* Tests of clseg_resize (lib/ops/resize.c, cl/resize.cl): nearest and bilinear against the naive
+ * reference on seeded sweeps (up and down by odd factors, align_corners both ways, explicit
+ * scales), against the PyTorch fixtures, and on every error path. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clseg_ops.h"
+#include "common/check.h"
+#include "common/fixture.h"
+#include "ref/ref.h"
+#include "support.h"
+
+#define SEED 20250302u
+static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
+#define N_SIZES ((int)(sizeof SIZES / sizeof *SIZES))
+
+static clseg_context *g_ctx;
+static double g_worst; /* the largest normalised error any comparison saw, for the summary line */
+
+static int setup(void **state) {
+  (void)state;
+  g_ctx = test_context();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  clseg_context_free(g_ctx);
+  return 0;
+}
+
+/* A device tensor holding data, or NaN everywhere when data is NULL (so unwritten outputs show). */
+static clseg_tensor *tensor(const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  size_t n = ref_count(s);
+  float *nan_fill = data ? NULL : malloc(n * sizeof(float));
+  for (size_t i = 0; !data && nan_fill && i < n; i++)
+    nan_fill[i] = NAN;
+  if (clseg_tensor_create(g_ctx, s, &t) != CLSEG_OK ||
+      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
+    fail_msg("tensor %lldx%lldx%lldx%lld: %s", (long long)s[0], (long long)s[1], (long long)s[2],
+             (long long)s[3], clseg_last_error(g_ctx));
+  free(nan_fill);
+  return t;
+}
+
+static float *download(const clseg_tensor *t) {
+  float *p = malloc(clseg_tensor_count(t) * sizeof(float));
+  assert_non_null(p);
+  if (clseg_tensor_download(t, p, clseg_tensor_count(t)) != CLSEG_OK)
+    fail_msg("download: %s", clseg_last_error(g_ctx));
+  return p;
+}
+
+static bool compare(const char *what, const float *got, const float *ref, const int64_t s[4],
+                    const char *context) {
+  for (size_t i = 0; i < ref_count(s); i++) {
+    double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
+    if (e > g_worst && isfinite(e)) g_worst = e;
+  }
+  return check_close(what, got, ref, ref_count(s), s, NULL, context);
+}
+
+static void describe(char *buf, size_t n, const int64_t xs[4], const int64_t ys[4],
+                     const clseg_resize_params *p, uint64_t seed) {
+  snprintf(
+      buf, n,
+      "resize %s align_corners %d scale_h %.9g scale_w %.9g x [%lld,%lld,%lld,%lld] -> %lldx%lld "
+      "seed %llu",
+      p->mode == CLSEG_RESIZE_BILINEAR ? "bilinear" : "nearest", p->align_corners,
+      (double)p->scale_h, (double)p->scale_w, (long long)xs[0], (long long)xs[1], (long long)xs[2],
+      (long long)xs[3], (long long)ys[2], (long long)ys[3], (unsigned long long)seed);
+}
+
+/* Runs one resize of x (seeded, or given) to ys and compares it with ref_resize (and PyTorch's y if
+ * given). */
+static bool resize_case(const int64_t xs[4], const int64_t ys[4], const clseg_resize_params *p,
+                        uint64_t seed, const float *given, const float *expected) {
+  char ctxt[512];
+  describe(ctxt, sizeof ctxt, xs, ys, p, seed);
+  float *x = malloc(ref_count(xs) * sizeof(float)), *ref = malloc(ref_count(ys) * sizeof(float));
+  assert_true(x && ref);
+  if (given)
+    memcpy(x, given, ref_count(xs) * sizeof(float));
+  else
+    check_fill_uniform(x, ref_count(xs), seed, -2.0f, 2.0f);
+  ref_resize(x, xs, p, ref, ys);
+  clseg_tensor *tx = tensor(xs, x), *ty = tensor(ys, NULL);
+  if (clseg_resize(g_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
+  float *y = download(ty);
+  bool ok = compare("resize vs ref", y, ref, ys, ctxt);
+  if (expected) ok = compare("resize vs PyTorch", y, expected, ys, ctxt) && ok;
+  free(x);
+  free(ref);
+  free(y);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* The decoder's 2x upsamples, wide enough for the vector paths and their edges, and a few odd ones.
+ */
+static void test_resize_common_shapes(void **state) {
+  (void)state;
+  const int64_t shapes[][2][4] = {{{1, 4, 32, 32}, {1, 4, 64, 64}},
+                                  {{2, 3, 17, 33}, {2, 3, 34, 66}},
+                                  {{1, 2, 9, 40}, {1, 2, 18, 80}},
+                                  {{1, 2, 5, 3}, {1, 2, 10, 6}}};
+  const clseg_resize_params ps[] = {{CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f},
+                                    {CLSEG_RESIZE_BILINEAR, 0, 0.5f, 0.5f},
+                                    {CLSEG_RESIZE_BILINEAR, 1, 0.0f, 0.0f},
+                                    {CLSEG_RESIZE_NEAREST, 0, 0.0f, 0.0f},
+                                    {CLSEG_RESIZE_NEAREST, 0, 0.5f, 0.5f}};
+  bool ok = true;
+  for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
+    for (size_t j = 0; j < sizeof shapes / sizeof *shapes; j++)
+      ok = resize_case(shapes[j][0], shapes[j][1], &ps[i], SEED + 100 * i + j, NULL, NULL) && ok;
+  printf("resize common shapes: worst normalised error %.3g\n", g_worst);
+  assert_true(ok);
+}
+
+/* Factors of PyTorch's scale_factor: up and down, odd, non-integer. */
+static const double FACTORS[] = {0.5, 1.0 / 3.0, 0.6, 1.3, 1.5, 1.7, 2.0, 2.5, 3.0};
+#define N_FACTORS ((int)(sizeof FACTORS / sizeof *FACTORS))
+
+/* One axis of a random case: output size and scale (0 when the sizes decide). */
+static void pick_axis(check_rng *rng, int64_t in, int explicit_scale, int64_t *out, float *scale) {
+  *scale = 0.0f;
+  *out = SIZES[check_rng_next(rng) % N_SIZES];
+  if (!explicit_scale) return;
+  double f = FACTORS[check_rng_next(rng) % N_FACTORS];
+  int64_t o = (int64_t)floor((double)in * f); /* PyTorch's output size for a scale_factor */
+  if (o < 1) return; /* PyTorch refuses an empty output: keep the size-derived case */
+  *out = o;
+  *scale = (float)(1.0 / f);
+}
+
+static void test_resize_sweep(void **state) {
+  (void)state;
+  check_rng rng = {SEED};
+  int run = 0, failed = 0;
+  for (int i = 0; i < 400; i++, run++) {
+    uint64_t seed = SEED + 1000u + (uint64_t)i;
+    clseg_resize_params p = {(clseg_resize_mode)(check_rng_next(&rng) % 2),
+                             (int)(check_rng_next(&rng) % 2), 0.0f, 0.0f};
+    int explicit_scale = check_rng_next(&rng) % 3 == 0;
+    int64_t xs[4] = {i % 3 == 0 ? 2 : 1, 1 + (int64_t)(check_rng_next(&rng) % 3),
+                     SIZES[check_rng_next(&rng) % N_SIZES], SIZES[check_rng_next(&rng) % N_SIZES]};
+    int64_t ys[4] = {xs[0], xs[1], 0, 0};
+    pick_axis(&rng, xs[2], explicit_scale, &ys[2], &p.scale_h);
+    pick_axis(&rng, xs[3], explicit_scale, &ys[3], &p.scale_w);
+    failed += !resize_case(xs, ys, &p, seed, NULL, NULL);
+  }
+  printf("resize sweep: %d cases, %d failed, worst normalised error %.3g\n", run, failed, g_worst);
+  assert_int_equal(failed, 0);
+}
+
+/* ---- PyTorch fixtures: every resize file listed in index.txt ---- */
+static bool run_fixture(const fixture *f) {
+  int64_t xs[4], ys[4];
+  const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
+  const char *mode = fixture_param(f, "mode");
+  if (!x || !y || !mode || !fixture_shape4(x, xs) || !fixture_shape4(y, ys)) return false;
+  clseg_resize_params p = {!strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR : CLSEG_RESIZE_NEAREST,
+                           fixture_param_int(f, "align_corners", 0),
+                           fixture_param_float(f, "scale_h", 0.0f),
+                           fixture_param_float(f, "scale_w", 0.0f)};
+  return resize_case(xs, ys, &p, (uint64_t)fixture_param_int(f, "seed", 0), x->data, y->data);
+}
+
+static void test_fixtures(void **state) {
+  (void)state;
+  char path[1024], line[256], err[512];
+  snprintf(path, sizeof path, "%s/index.txt", CLSEG_FIXTURE_DIR);
+  FILE *idx = fopen(path, "r");
+  assert_non_null(idx);
+  int seen = 0, failed = 0;
+  while (fgets(line, sizeof line, idx)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!line[0] || line[0] == '#') continue;
+    snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
+    fixture *f = fixture_load(path, err, sizeof err);
+    if (!f) fail_msg("%s: %s", line, err);
+    const char *op = fixture_param(f, "op");
+    if (op && !strcmp(op, "resize")) {
+      seen++;
+      if (!run_fixture(f)) {
+        failed++;
+        fprintf(stderr, "FAIL fixture %s (%s)\n", line, fixture_params_text(f));
+      }
+    }
+    fixture_free(f);
+  }
+  fclose(idx);
+  printf("resize fixtures: %d run, %d failed, worst normalised error %.3g\n", seen, failed,
+         g_worst);
+  assert_true(seen >= 10);
+  assert_int_equal(failed, 0);
+}
+
+/* ---- error paths ---- */
+static void expect_error(clseg_status got, clseg_status want, const char *needle) {
+  if (got != want)
+    fail_msg("status %s, expected %s; message: %s", clseg_status_name(got), clseg_status_name(want),
+             clseg_last_error(g_ctx));
+  assert_true(test_contains(clseg_last_error(g_ctx), needle));
+}
+
+static void test_resize_errors(void **state) {
+  (void)state;
+  const int64_t xs[4] = {1, 2, 5, 5}, ys[4] = {1, 2, 9, 3}, bad[4] = {1, 3, 9, 3};
+  clseg_tensor *x = tensor(xs, NULL), *y = tensor(ys, NULL), *yb = tensor(bad, NULL);
+  clseg_resize_params p = {CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f};
+  assert_int_equal(clseg_resize(g_ctx, x, &p, y), CLSEG_OK);
+  expect_error(
+      clseg_resize(g_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
+      "resize bilinear: output has shape [1, 3, 9, 3], input [1, 2, 5, 5]: N and C must match");
+  expect_error(clseg_resize(g_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "resize: input is NULL");
+  expect_error(clseg_resize(g_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "resize: output is NULL");
+  expect_error(clseg_resize(g_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
+  clseg_resize_params q = p;
+  q.mode = (clseg_resize_mode)5;
+  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "resize: unknown mode 5");
+  q = p;
+  q.scale_w = -0.5f;
+  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+               "resize bilinear: scale_h 0 and scale_w -0.5 must be finite and >= 0");
+  q.scale_w = NAN;
+  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "must be finite");
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  clseg_tensor_free(yb);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_resize_common_shapes),
+      cmocka_unit_test(test_resize_sweep),
+      cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_resize_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
