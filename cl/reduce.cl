@@ -1,2 +1,138 @@
-/* Placeholder: the reduce kernels are being written. */
-__kernel void reduce_placeholder(__global float *y) { y[0] = 0.0f; }
+/* Reductions over channels, per pixel: mean / max, softmax and argmax. Work-items run over contiguous pixels
+ * (one float16 lane each) and loop over C, whose planes lie hw floats apart. */
+#define ACTIVATION_FUNCS_ONLY
+#include "activation.cl" /* for exp_vec */
+
+/* VPW (float16 vectors of pixels per work-item) and CHUNK come from activation.cl. */
+
+#define REDUCE_MEAN 0
+#define REDUCE_MAX 1
+
+/* Dimension 0: CHUNK-pixel runs of one image; dimension 1: the n images. Sets the run's bounds and the
+ * image's base offset, or returns 0 for a work-item past the end. */
+inline int pixel_run(const int hw, const int n, int *p, int *end) {
+  const long start = (long)get_global_id(0) * CHUNK;
+  if (start >= hw || (int)get_global_id(1) >= n)
+    return 0;
+  *p = (int)start;
+  *end = min(hw, (int)start + CHUNK);
+  return 1;
+}
+
+/* y [n, 1, h, w] from x [n, c, h, w]; kind is a constant in each kernel below. */
+inline void reduce_run(__global const float *x, const int x_off, __global float *y, const int y_off,
+                       const int c, const int hw, const int n, const int kind) {
+  int p, end;
+  if (!pixel_run(hw, n, &p, &end))
+    return;
+  const int img = get_global_id(1), xb = x_off + img * c * hw, yb = y_off + img * hw;
+  for (; p + 16 <= end; p += 16) {
+    float16 acc = vload16(0, x + xb + p);
+    for (int k = 1; k < c; k++) {
+      const float16 v = vload16(0, x + xb + k * hw + p);
+      acc = kind == REDUCE_MAX ? fmax(acc, v) : acc + v;
+    }
+    vstore16(kind == REDUCE_MAX ? acc : acc / (float)c, 0, y + yb + p);
+  }
+  for (; p < end; p++) {
+    float acc = x[xb + p];
+    for (int k = 1; k < c; k++)
+      acc = kind == REDUCE_MAX ? fmax(acc, x[xb + k * hw + p]) : acc + x[xb + k * hw + p];
+    y[yb + p] = kind == REDUCE_MAX ? acc : acc / (float)c;
+  }
+}
+
+__kernel void reduce_mean(__global const float *x, const int x_off, __global float *y, const int y_off,
+                          const int c, const int hw, const int n) {
+  reduce_run(x, x_off, y, y_off, c, hw, n, REDUCE_MEAN);
+}
+
+__kernel void reduce_max(__global const float *x, const int x_off, __global float *y, const int y_off,
+                         const int c, const int hw, const int n) {
+  reduce_run(x, x_off, y, y_off, c, hw, n, REDUCE_MAX);
+}
+
+/* Softmax over a full run of CHUNK pixels: the channel loop is outermost, so that each channel plane is read
+ * as one contiguous CHUNK-float span. Planes lie hw floats apart, a multiple of 4 KiB on power-of-two images,
+ * so per-vector channel loops hit the same cache set in every plane and missed L1 and L2 on each access. */
+inline void softmax_full_run(__global const float *x, __global float *y, const int c, const int hw) {
+  float16 m[VPW], s[VPW];
+  for (int v = 0; v < VPW; v++) {
+    m[v] = vload16(v, x);
+    s[v] = 0.0f;
+  }
+  for (int k = 1; k < c; k++)
+    for (int v = 0; v < VPW; v++)
+      m[v] = fmax(m[v], vload16(v, x + k * hw));
+  for (int k = 0; k < c; k++)
+    for (int v = 0; v < VPW; v++)
+      s[v] += exp_vec(vload16(v, x + k * hw) - m[v]);
+  for (int v = 0; v < VPW; v++)
+    s[v] = 1.0f / s[v];
+  for (int k = 0; k < c; k++)
+    for (int v = 0; v < VPW; v++)
+      vstore16(exp_vec(vload16(v, x + k * hw) - m[v]) * s[v], v, y + k * hw);
+}
+
+/* Softmax over channels, stable: exponents of x - max, so that large logits do not overflow. y like x. */
+__kernel void reduce_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
+                             const int c, const int hw, const int n) {
+  int p, end;
+  if (!pixel_run(hw, n, &p, &end))
+    return;
+  const int xb = x_off + (int)get_global_id(1) * c * hw, yb = y_off + (int)get_global_id(1) * c * hw;
+  if (end - p == CHUNK) {
+    softmax_full_run(x + xb + p, y + yb + p, c, hw);
+    return;
+  }
+  for (; p + 16 <= end; p += 16) {
+    float16 m = vload16(0, x + xb + p), s = 0.0f;
+    for (int k = 1; k < c; k++)
+      m = fmax(m, vload16(0, x + xb + k * hw + p));
+    for (int k = 0; k < c; k++)
+      s += exp_vec(vload16(0, x + xb + k * hw + p) - m);
+    const float16 inv = 1.0f / s;
+    for (int k = 0; k < c; k++)
+      vstore16(exp_vec(vload16(0, x + xb + k * hw + p) - m) * inv, 0, y + yb + k * hw + p);
+  }
+  for (; p < end; p++) {
+    float m = x[xb + p], s = 0.0f;
+    for (int k = 1; k < c; k++)
+      m = fmax(m, x[xb + k * hw + p]);
+    for (int k = 0; k < c; k++)
+      s += exp(x[xb + k * hw + p] - m);
+    const float inv = 1.0f / s;
+    for (int k = 0; k < c; k++)
+      y[yb + k * hw + p] = exp(x[xb + k * hw + p] - m) * inv;
+  }
+}
+
+/* The first channel holding the largest value (strict >, so ties keep the earlier), as a float. y [n,1,h,w].
+ */
+__kernel void reduce_argmax(__global const float *x, const int x_off, __global float *y, const int y_off,
+                            const int c, const int hw, const int n) {
+  int p, end;
+  if (!pixel_run(hw, n, &p, &end))
+    return;
+  const int xb = x_off + (int)get_global_id(1) * c * hw, yb = y_off + (int)get_global_id(1) * hw;
+  for (; p + 16 <= end; p += 16) {
+    float16 best = vload16(0, x + xb + p), idx = 0.0f;
+    for (int k = 1; k < c; k++) {
+      const float16 v = vload16(0, x + xb + k * hw + p);
+      const int16 gt = isgreater(v, best);
+      best = select(best, v, gt);
+      idx = select(idx, (float16)k, gt);
+    }
+    vstore16(idx, 0, y + yb + p);
+  }
+  for (; p < end; p++) {
+    float best = x[xb + p];
+    int idx = 0;
+    for (int k = 1; k < c; k++)
+      if (x[xb + k * hw + p] > best) {
+        best = x[xb + k * hw + p];
+        idx = k;
+      }
+    y[yb + p] = (float)idx;
+  }
+}

@@ -1,0 +1,232 @@
+/* Tests of the standalone activation (lib/ops/activation.c, cl/activation.cl) against ref_activation and the
+ * PyTorch fixtures: every kind with default and custom parameters, odd sizes, views, in place, errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#include "common/check.h"
+#include "common/fixture.h"
+#include "internal.h" /* for tensor views with an offset, which the public API cannot make */
+#include "ref/ref.h"
+
+#define SEED 0xac71a7e5u
+
+static const char *const act_names[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
+                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+static double worst;
+static void track(const float *got, const float *ref, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
+    if (d > worst)
+      worst = d;
+  }
+}
+
+static int setup(void **state) {
+  *state = test_context();
+  return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  clseg_context_free(*state);
+  return 0;
+}
+
+static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
+  if (data)
+    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
+  return t;
+}
+
+static float *host(const clseg_tensor *t) {
+  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
+  assert_non_null(p);
+  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
+  return p;
+}
+
+static float *rnd(size_t n, uint64_t seed, float lo, float hi) {
+  float *p = malloc(n * sizeof *p);
+  assert_non_null(p);
+  check_fill_uniform(p, n, seed, lo, hi);
+  return p;
+}
+
+/* Runs one case on the device and against the reference; returns the check's verdict. */
+static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activation *act, uint64_t seed) {
+  const size_t n = ref_count(s);
+  float *x = rnd(n, seed, -8.0f, 8.0f), *ref = malloc(n * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *tx = dev(ctx, s, x), *ty = dev(ctx, s, NULL);
+  if (clseg_activation_apply(ctx, tx, act, ty) != CLSEG_OK)
+    fail_msg("activation_apply: %s", clseg_last_error(ctx));
+  float *y = host(ty);
+  ref_activation(x, s, act, ref);
+  char info[256];
+  snprintf(info, sizeof info,
+           "activation_apply kind=%s alpha=%g beta=%g shape=[%lld,%lld,%lld,%lld] seed=%llu",
+           act_names[act->kind], (double)act->alpha, (double)act->beta, (long long)s[0], (long long)s[1],
+           (long long)s[2], (long long)s[3], (unsigned long long)seed);
+  track(y, ref, n);
+  bool ok = check_close("y", y, ref, n, s, NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Every kind, with zero parameters (the defaults) and with custom ones, over odd sizes whose counts fall on
+ * both sides of the 16-float vectors and of the per-work-item runs. */
+static void sweep_every_kind(void **state) {
+  clseg_context *ctx = *state;
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},  {2, 3, 1, 1},  {2, 1, 7, 9},   {2, 15, 17, 1},
+                                      {2, 9, 3, 33}, {2, 33, 1, 1}, {1, 17, 15, 7}, {2, 7, 33, 17}};
+  static const float params[][2] = {{0.0f, 0.0f}, {0.2f, 0.0f}, {-0.5f, 0.7f}, {0.25f, 0.4f}};
+  int failures = 0, cases = 0;
+  for (int kind = 0; kind < CLSEG_ACT_COUNT; kind++)
+    for (size_t p = 0; p < sizeof params / sizeof *params; p++)
+      for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const clseg_activation act = {(clseg_act_kind)kind, params[p][0], params[p][1]};
+        if (kind == CLSEG_ACT_CLIP && act.alpha > act.beta)
+          continue; /* an error, tested below */
+        const uint64_t seed = SEED + (uint64_t)(kind * 100 + (int)p * 10 + (int)i);
+        failures += !run_case(ctx, shapes[i], &act, seed);
+        cases++;
+      }
+  print_message("activation sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* A NULL activation is the identity, as CLSEG_ACT_NONE. */
+static void null_activation_is_identity(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t s[4] = {2, 3, 5, 7};
+  float *x = rnd(ref_count(s), SEED, -1.0f, 1.0f);
+  clseg_tensor *tx = dev(ctx, s, x), *ty = dev(ctx, s, NULL);
+  assert_int_equal(clseg_activation_apply(ctx, tx, NULL, ty), CLSEG_OK);
+  float *y = host(ty);
+  assert_memory_equal(x, y, ref_count(s) * sizeof *x);
+  free(x);
+  free(y);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+}
+
+/* In place (x == y), and on views at odd offsets into one buffer, which graph plans use. */
+static void in_place_and_views(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t s[4] = {2, 3, 7, 9}, whole[4] = {1, 1, 1, 1000};
+  const size_t n = ref_count(s);
+  float *x = rnd(n, SEED + 1, -4.0f, 4.0f), *ref = malloc(n * sizeof *ref);
+  assert_non_null(ref);
+  const clseg_activation act = {CLSEG_ACT_HARD_SWISH, 0, 0};
+  ref_activation(x, s, &act, ref);
+  clseg_tensor *t = dev(ctx, s, x);
+  assert_int_equal(clseg_activation_apply(ctx, t, &act, t), CLSEG_OK);
+  float *y = host(t);
+  assert_true(check_close("in place", y, ref, n, s, NULL, "hard_swish in place, seed SEED+1"));
+  free(y);
+  clseg_tensor *buf = dev(ctx, whole, NULL);
+  clseg_tensor vx = *buf, vy = *buf;
+  memcpy(vx.shape, s, sizeof vx.shape);
+  memcpy(vy.shape, s, sizeof vy.shape);
+  vx.count = vy.count = n;
+  vx.offset = 3;
+  vy.offset = 3 + n + 5;
+  vx.owns_buf = vy.owns_buf = 0;
+  assert_int_equal(clseg_tensor_upload(&vx, x, n), CLSEG_OK);
+  assert_int_equal(clseg_activation_apply(ctx, &vx, &act, &vy), CLSEG_OK);
+  y = host(&vy);
+  assert_true(check_close("views", y, ref, n, s, NULL, "hard_swish, x at offset 3, y at offset n+8"));
+  free(y);
+  free(x);
+  free(ref);
+  clseg_tensor_free(t);
+  clseg_tensor_free(buf);
+}
+
+static void fixture_case(clseg_context *ctx, const char *name) {
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/%s.clsf", CLSEG_FIXTURE_DIR, name);
+  fixture *f = fixture_load(path, err, sizeof err);
+  if (!f)
+    fail_msg("fixture %s: %s", name, err);
+  const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
+  int64_t s[4];
+  assert_true(x && y && fixture_shape4(x, s));
+  clseg_activation act = {CLSEG_ACT_NONE, fixture_param_float(f, "act.alpha", 0.0f),
+                          fixture_param_float(f, "act.beta", 0.0f)};
+  const char *kind = fixture_param(f, "act.kind");
+  for (int k = 0; kind && k < CLSEG_ACT_COUNT; k++)
+    if (!strcmp(kind, act_names[k]))
+      act.kind = (clseg_act_kind)k;
+  assert_true(kind && !strcmp(kind, act_names[act.kind]));
+  clseg_tensor *tx = dev(ctx, s, x->data), *ty = dev(ctx, s, NULL);
+  assert_int_equal(clseg_activation_apply(ctx, tx, &act, ty), CLSEG_OK);
+  float *got = host(ty);
+  assert_true(check_close(name, got, y->data, y->count, s, NULL, fixture_params_text(f)));
+  free(got);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  fixture_free(f);
+}
+
+static void pytorch_fixtures(void **state) {
+  static const char *const names[] = {"activation_relu",
+                                      "activation_relu6",
+                                      "activation_clip_custom",
+                                      "activation_leaky_relu",
+                                      "activation_leaky_relu_custom",
+                                      "activation_sigmoid",
+                                      "activation_hard_sigmoid",
+                                      "activation_hard_sigmoid_custom",
+                                      "activation_hard_swish",
+                                      "activation_tanh",
+                                      "activation_gelu"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    fixture_case(*state, names[i]);
+}
+
+static void errors_name_the_fault(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t s[4] = {2, 3, 5, 7}, other[4] = {2, 3, 7, 5};
+  clseg_tensor *x = dev(ctx, s, NULL), *y = dev(ctx, s, NULL), *z = dev(ctx, other, NULL);
+  clseg_activation act = {(clseg_act_kind)42, 0, 0};
+  assert_int_equal(clseg_activation_apply(ctx, x, &act, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "activation: unknown activation kind 42"));
+  act = (clseg_activation){CLSEG_ACT_CLIP, 2.0f, 1.0f};
+  assert_int_equal(clseg_activation_apply(ctx, x, &act, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "clip activation min 2 is above max 1"));
+  assert_int_equal(clseg_activation_apply(ctx, x, NULL, z), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "activation: output has shape [2, 3, 7, 5], expected [2, 3, 5, 7]"));
+  assert_int_equal(clseg_activation_apply(ctx, NULL, NULL, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "activation: input is NULL"));
+  assert_int_equal(clseg_activation_apply(ctx, x, NULL, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "activation: output is NULL"));
+  assert_int_equal(clseg_activation_apply(NULL, x, NULL, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "activation: NULL context"));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  clseg_tensor_free(z);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sweep_every_kind),      cmocka_unit_test(null_activation_is_identity),
+      cmocka_unit_test(in_place_and_views),    cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(errors_name_the_fault),
+  };
+  return cmocka_run_group_tests_name("activation", tests, setup, teardown);
+}

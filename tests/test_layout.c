@@ -1,0 +1,406 @@
+/* Tests of the channel layout ops (lib/ops/layout.c, cl/layout.cl) against ref_concat, ref_slice_channels and
+ * ref_pad and the PyTorch fixtures: odd sizes, both pad variants up to reflect's limit, views, errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#include "common/check.h"
+#include "common/fixture.h"
+#include "internal.h" /* for tensor views with an offset, which the public API cannot make */
+#include "ref/ref.h"
+
+#define SEED 0x1a4007u
+
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+static double worst;
+static void track(const float *got, const float *ref, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
+    if (d > worst)
+      worst = d;
+  }
+}
+
+static int setup(void **state) {
+  *state = test_context();
+  return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  clseg_context_free(*state);
+  return 0;
+}
+
+static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
+  if (data)
+    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
+  return t;
+}
+
+static float *host(const clseg_tensor *t) {
+  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
+  assert_non_null(p);
+  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
+  return p;
+}
+
+static float *rnd(size_t n, uint64_t seed) {
+  float *p = malloc(n * sizeof *p);
+  assert_non_null(p);
+  check_fill_uniform(p, n, seed, -1.0f, 1.0f);
+  return p;
+}
+
+/* ---- concat ---- */
+
+static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int64_t n, int64_t h, int64_t w,
+                        uint64_t seed) {
+  int64_t shapes[3][4], ys[4] = {n, 0, h, w};
+  float *xs[3];
+  clseg_tensor *t[3];
+  for (int i = 0; i < count; i++) {
+    const int64_t s[4] = {n, chans[i], h, w};
+    memcpy(shapes[i], s, sizeof s);
+    ys[1] += chans[i];
+    xs[i] = rnd(ref_count(s), seed + (uint64_t)i);
+    t[i] = dev(ctx, s, xs[i]);
+  }
+  float *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *ty = dev(ctx, ys, NULL);
+  if (clseg_concat(ctx, (const clseg_tensor *const *)t, count, ty) != CLSEG_OK)
+    fail_msg("concat: %s", clseg_last_error(ctx));
+  float *y = host(ty);
+  assert_int_equal(ref_concat((const float *const *)xs, (const int64_t(*)[4])shapes, count, ref, ys), 0);
+  char info[256];
+  snprintf(info, sizeof info, "concat count=%d channels=%lld,%lld,%lld n=%lld h=%lld w=%lld seed=%llu", count,
+           (long long)chans[0], (long long)(count > 1 ? chans[1] : 0), (long long)(count > 2 ? chans[2] : 0),
+           (long long)n, (long long)h, (long long)w, (unsigned long long)seed);
+  track(y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
+  for (int i = 0; i < count; i++) {
+    free(xs[i]);
+    clseg_tensor_free(t[i]);
+  }
+  free(y);
+  free(ref);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+static const int64_t spatial[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 1}, {1, 9}};
+
+static void sweep_concat(void **state) {
+  static const int64_t chans[][3] = {{1, 0, 0}, {3, 0, 0}, {1, 1, 0}, {7, 9, 0}, {15, 1, 17}, {3, 33, 1}};
+  int cases = 0, failures = 0;
+  for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
+    for (size_t s = 0; s < sizeof spatial / sizeof *spatial; s++) {
+      const int count = chans[c][2] ? 3 : chans[c][1] ? 2 : 1;
+      failures +=
+          !concat_case(*state, count, chans[c], 2, spatial[s][0], spatial[s][1], SEED + (uint64_t)cases);
+      cases++;
+    }
+  print_message("concat sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* ---- slice ---- */
+
+static bool slice_case(clseg_context *ctx, const int64_t xs[4], int64_t c_start, int64_t cy, uint64_t seed) {
+  const int64_t ys[4] = {xs[0], cy, xs[2], xs[3]};
+  float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  if (clseg_slice_channels(ctx, tx, c_start, ty) != CLSEG_OK)
+    fail_msg("slice_channels: %s", clseg_last_error(ctx));
+  float *y = host(ty);
+  ref_slice_channels(x, xs, c_start, ref, ys);
+  char info[256];
+  snprintf(info, sizeof info, "slice_channels x=[%lld,%lld,%lld,%lld] c_start=%lld channels=%lld seed=%llu",
+           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (long long)c_start,
+           (long long)cy, (unsigned long long)seed);
+  track(y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+static void sweep_slice(void **state) {
+  static const int64_t cx_list[] = {1, 3, 7, 17, 33};
+  int cases = 0, failures = 0;
+  for (size_t c = 0; c < sizeof cx_list / sizeof *cx_list; c++)
+    for (size_t s = 0; s < sizeof spatial / sizeof *spatial; s++) {
+      const int64_t cx = cx_list[c], xs[4] = {2, cx, spatial[s][0], spatial[s][1]};
+      /* the whole, the first channel, the last one and a middle band */
+      const int64_t cuts[][2] = {{0, cx}, {0, 1}, {cx - 1, 1}, {cx / 3, cx - cx / 3 - cx / 4}};
+      for (int k = 0; k < 4; k++) {
+        failures += !slice_case(*state, xs, cuts[k][0], cuts[k][1], SEED + 1000 + (uint64_t)cases);
+        cases++;
+      }
+    }
+  print_message("slice sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* ---- pad ---- */
+
+static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_params *p, uint64_t seed) {
+  int64_t ys[4], got_shape[4];
+  assert_int_equal(ref_pad_shape(xs, p, ys), 0);
+  float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  assert_int_equal(clseg_pad_shape(tx, p, got_shape), CLSEG_OK);
+  assert_memory_equal(got_shape, ys, sizeof ys);
+  if (clseg_pad(ctx, tx, p, ty) != CLSEG_OK)
+    fail_msg("pad: %s", clseg_last_error(ctx));
+  float *y = host(ty);
+  ref_pad(x, xs, p, ref, ys);
+  char info[256];
+  snprintf(info, sizeof info,
+           "pad variant=%s x=[%lld,%lld,%lld,%lld] top=%d left=%d bottom=%d right=%d value=%g "
+           "seed=%llu",
+           p->mode == CLSEG_PAD_REFLECT ? "layout_pad_reflect" : "layout_pad_constant", (long long)xs[0],
+           (long long)xs[1], (long long)xs[2], (long long)xs[3], p->top, p->left, p->bottom, p->right,
+           (double)p->value, (unsigned long long)seed);
+  track(y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Both variants over odd sizes; reflect from no padding up to its limit (size - 1) on each side. */
+static void sweep_pad(void **state) {
+  static const int64_t hw[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 3}, {2, 1}, {1, 40}};
+  int cases = 0, failures = 0;
+  for (size_t s = 0; s < sizeof hw / sizeof *hw; s++) {
+    const int64_t xs[4] = {2, 3, hw[s][0], hw[s][1]};
+    const int h1 = (int)hw[s][0] - 1, w1 = (int)hw[s][1] - 1;
+    const int pads[][4] = {{0, 0, 0, 0},  {1, 2, 0, 3}, {h1, w1, h1, w1}, {h1 / 2, w1, h1, w1 / 2},
+                           {0, 17, 1, 0}, {2, 0, 3, 20}};
+    for (int mode = 0; mode < 2; mode++)
+      for (size_t k = 0; k < sizeof pads / sizeof *pads; k++) {
+        const clseg_pad_params p = {(clseg_pad_mode)mode, pads[k][0], pads[k][1],
+                                    pads[k][2],           pads[k][3], mode ? 0.0f : -2.5f};
+        int64_t ys[4];
+        if (ref_pad_shape(xs, &p, ys) != 0)
+          continue; /* reflect past its limit: an error, tested below */
+        failures += !pad_case(*state, xs, &p, SEED + 2000 + (uint64_t)cases);
+        cases++;
+      }
+  }
+  print_message("pad sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* Concat into a view of a larger buffer and slice out of one, as a graph plan places tensors. */
+static void views_at_offsets(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t s0[4] = {2, 3, 5, 7}, s1[4] = {2, 4, 5, 7}, ys[4] = {2, 7, 5, 7}, whole[4] = {1, 1, 1, 1200};
+  float *x0 = rnd(ref_count(s0), SEED + 5), *x1 = rnd(ref_count(s1), SEED + 6);
+  float *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_non_null(ref);
+  const float *const xs[2] = {x0, x1};
+  const int64_t shapes[2][4] = {{2, 3, 5, 7}, {2, 4, 5, 7}};
+  ref_concat(xs, shapes, 2, ref, ys);
+  clseg_tensor *buf = dev(ctx, whole, NULL), *t1 = dev(ctx, s1, x1);
+  clseg_tensor v0 = *buf, vy = *buf;
+  memcpy(v0.shape, s0, sizeof v0.shape);
+  memcpy(vy.shape, ys, sizeof vy.shape);
+  v0.count = ref_count(s0);
+  vy.count = ref_count(ys);
+  v0.offset = 5;
+  vy.offset = 5 + v0.count + 3;
+  v0.owns_buf = vy.owns_buf = 0;
+  assert_int_equal(clseg_tensor_upload(&v0, x0, v0.count), CLSEG_OK);
+  const clseg_tensor *in[2] = {&v0, t1};
+  assert_int_equal(clseg_concat(ctx, in, 2, &vy), CLSEG_OK);
+  float *y = host(&vy);
+  assert_true(check_close("concat view", y, ref, vy.count, ys, NULL, "x0@5 y@n0+8 seed SEED+5/6"));
+  clseg_tensor *sl = dev(ctx, s1, NULL);
+  assert_int_equal(clseg_slice_channels(ctx, &vy, 3, sl), CLSEG_OK);
+  float *z = host(sl);
+  assert_true(check_close("slice view", z, x1, ref_count(s1), s1, NULL, "slice [3, 7) of the concat view"));
+  free(x0);
+  free(x1);
+  free(y);
+  free(z);
+  free(ref);
+  clseg_tensor_free(buf);
+  clseg_tensor_free(t1);
+  clseg_tensor_free(sl);
+}
+
+/* ---- PyTorch fixtures ---- */
+
+static fixture *load(const char *name) {
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/%s.clsf", CLSEG_FIXTURE_DIR, name);
+  fixture *f = fixture_load(path, err, sizeof err);
+  if (!f)
+    fail_msg("fixture %s: %s", name, err);
+  return f;
+}
+
+static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name, int64_t s[4]) {
+  const fixture_array *a = fixture_get(f, name);
+  if (!a || !fixture_shape4(a, s))
+    fail_msg("fixture lacks array '%s'", name);
+  return dev(ctx, s, name[0] == 'y' ? NULL : a->data);
+}
+
+/* Runs nothing itself: compares y with the fixture's, then frees y and the fixture. */
+static void expect_fixture(const char *name, fixture *f, clseg_tensor *ty) {
+  float *got = host(ty);
+  const fixture_array *y = fixture_get(f, "y");
+  int64_t s[4];
+  assert_true(fixture_shape4(y, s));
+  assert_true(check_close(name, got, y->data, y->count, s, NULL, fixture_params_text(f)));
+  free(got);
+  clseg_tensor_free(ty);
+  fixture_free(f);
+}
+
+static void pytorch_fixtures(void **state) {
+  clseg_context *ctx = *state;
+  int64_t s[4];
+  fixture *f = load("concat_three");
+  clseg_tensor *in[3] = {fixture_tensor(ctx, f, "x0", s), fixture_tensor(ctx, f, "x1", s),
+                         fixture_tensor(ctx, f, "x2", s)},
+               *ty = fixture_tensor(ctx, f, "y", s);
+  assert_int_equal(fixture_param_int(f, "count", 0), 3);
+  assert_int_equal(clseg_concat(ctx, (const clseg_tensor *const *)in, 3, ty), CLSEG_OK);
+  expect_fixture("concat_three", f, ty);
+  for (int i = 0; i < 3; i++)
+    clseg_tensor_free(in[i]);
+
+  f = load("slice_channels_mid");
+  clseg_tensor *tx = fixture_tensor(ctx, f, "x", s);
+  ty = fixture_tensor(ctx, f, "y", s);
+  assert_int_equal(clseg_slice_channels(ctx, tx, fixture_param_int(f, "c_start", -1), ty), CLSEG_OK);
+  expect_fixture("slice_channels_mid", f, ty);
+  clseg_tensor_free(tx);
+
+  static const char *const pads[] = {"pad_constant_asym", "pad_reflect_asym", "pad_reflect_max"};
+  for (int i = 0; i < 3; i++) {
+    f = load(pads[i]);
+    const char *mode = fixture_param(f, "mode");
+    assert_non_null(mode);
+    const clseg_pad_params p = {strcmp(mode, "reflect") ? CLSEG_PAD_CONSTANT : CLSEG_PAD_REFLECT,
+                                fixture_param_int(f, "top", -1),
+                                fixture_param_int(f, "left", -1),
+                                fixture_param_int(f, "bottom", -1),
+                                fixture_param_int(f, "right", -1),
+                                fixture_param_float(f, "value", 0.0f)};
+    tx = fixture_tensor(ctx, f, "x", s);
+    ty = fixture_tensor(ctx, f, "y", s);
+    assert_int_equal(clseg_pad(ctx, tx, &p, ty), CLSEG_OK);
+    expect_fixture(pads[i], f, ty);
+    clseg_tensor_free(tx);
+  }
+}
+
+/* ---- errors ---- */
+
+static void concat_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t a[4] = {2, 3, 5, 7}, b[4] = {2, 4, 5, 7}, wrong[4] = {2, 8, 5, 7}, hw[4] = {2, 4, 5, 6};
+  clseg_tensor *ta = dev(ctx, a, NULL), *tb = dev(ctx, b, NULL), *tw = dev(ctx, wrong, NULL);
+  clseg_tensor *th = dev(ctx, hw, NULL);
+  const clseg_tensor *in[2] = {ta, tb};
+  assert_int_equal(clseg_concat(ctx, in, 2, tw), CLSEG_SHAPE_MISMATCH);
+  assert_true(
+      test_contains(clseg_last_error(ctx),
+                    "concat: the 2 inputs have 7 channels in all, the output of shape [2, 8, 5, 7] has 8"));
+  const clseg_tensor *in2[2] = {ta, th};
+  assert_int_equal(clseg_concat(ctx, in2, 2, tw), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "concat: input 1 has shape [2, 4, 5, 6], the output [2, 8, 5, 7]"));
+  const clseg_tensor *in3[2] = {ta, NULL};
+  assert_int_equal(clseg_concat(ctx, in3, 2, tw), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "concat: input 1 is NULL"));
+  assert_int_equal(clseg_concat(ctx, in, 0, tw), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "concat: needs at least one input"));
+  assert_int_equal(clseg_concat(ctx, NULL, 2, tw), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "concat: the input list is NULL"));
+  assert_int_equal(clseg_concat(ctx, in, 2, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "concat: output is NULL"));
+  clseg_tensor_free(ta);
+  clseg_tensor_free(tb);
+  clseg_tensor_free(tw);
+  clseg_tensor_free(th);
+}
+
+static void slice_and_pad_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {2, 6, 3, 4}, ys[4] = {2, 3, 3, 4}, bad[4] = {1, 3, 3, 4};
+  clseg_tensor *x = dev(ctx, xs, NULL), *y = dev(ctx, ys, NULL), *z = dev(ctx, bad, NULL);
+  assert_int_equal(clseg_slice_channels(ctx, x, 4, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "slice_channels: channels [4, 7) are out of range of the input "
+                            "of shape [2, 6, 3, 4] (6 channels)"));
+  assert_int_equal(clseg_slice_channels(ctx, x, -1, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "slice_channels: channels [-1, 2) are out of range"));
+  assert_int_equal(clseg_slice_channels(ctx, x, 0, z), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "slice_channels: input has shape [2, 6, 3, 4], output [1, 3, 3, 4]"));
+  assert_int_equal(clseg_slice_channels(ctx, NULL, 0, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "slice_channels: input is NULL"));
+  int64_t out[4];
+  clseg_pad_params p = {CLSEG_PAD_REFLECT, 3, 0, 0, 0, 0.0f}; /* H is 3: reflect allows at most 2 */
+  assert_int_equal(clseg_pad_shape(x, &p, out), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "pad: reflect padding (top 3, left 0, bottom 0, right 0) must "
+                            "be smaller than the input's size along its axis; input "
+                            "shape [2, 6, 3, 4]"));
+  p = (clseg_pad_params){CLSEG_PAD_REFLECT, 0, 0, 0, 4, 0.0f}; /* W is 4 */
+  assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "right 4) must be smaller"));
+  p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 0, -1, 0, 0, 0.0f};
+  assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(
+      test_contains(clseg_last_error(ctx), "pad: negative padding (top 0, left -1, bottom 0, right 0)"));
+  p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 1, 0, 0, 0, 0.0f};
+  assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(
+      test_contains(clseg_last_error(ctx), "pad: output has shape [2, 3, 3, 4], expected [2, 6, 4, 4]"));
+  p.mode = (clseg_pad_mode)7;
+  assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "pad: unknown mode 7"));
+  assert_int_equal(clseg_pad(ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "pad: NULL parameters"));
+  assert_int_equal(clseg_pad(ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "pad: input is NULL"));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  clseg_tensor_free(z);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sweep_concat),
+      cmocka_unit_test(sweep_slice),
+      cmocka_unit_test(sweep_pad),
+      cmocka_unit_test(views_at_offsets),
+      cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(concat_errors),
+      cmocka_unit_test(slice_and_pad_errors),
+  };
+  return cmocka_run_group_tests_name("layout", tests, setup, teardown);
+}

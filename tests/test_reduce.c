@@ -1,0 +1,232 @@
+/* Tests of the reductions over channels (lib/ops/reduce.c, cl/reduce.cl) against ref_reduce_channels,
+ * ref_softmax_channels and ref_argmax_channels and the PyTorch fixtures: every variant, odd sizes, ties,
+ * large logits, views, errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#include "common/check.h"
+#include "common/fixture.h"
+#include "internal.h" /* for tensor views with an offset, which the public API cannot make */
+#include "ref/ref.h"
+
+#define SEED 0x4ed0ceu
+
+/* The variants, by their kernel names. */
+enum { V_MEAN, V_MAX, V_SOFTMAX, V_ARGMAX, V_COUNT };
+static const char *const variant_names[] = {"reduce_mean", "reduce_max", "reduce_softmax", "reduce_argmax"};
+
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+static double worst;
+static void track(const float *got, const float *ref, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
+    if (d > worst)
+      worst = d;
+  }
+}
+
+static int setup(void **state) {
+  *state = test_context();
+  return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  clseg_context_free(*state);
+  return 0;
+}
+
+static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
+  if (data)
+    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
+  return t;
+}
+
+static float *host(const clseg_tensor *t) {
+  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
+  assert_non_null(p);
+  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
+  return p;
+}
+
+static clseg_status run_variant(clseg_context *ctx, int v, const clseg_tensor *x, clseg_tensor *y) {
+  switch (v) {
+  case V_MEAN: return clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MEAN, y);
+  case V_MAX: return clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MAX, y);
+  case V_SOFTMAX: return clseg_softmax_channels(ctx, x, y);
+  default: return clseg_argmax_channels(ctx, x, y);
+  }
+}
+
+static void run_ref(int v, const float *x, const int64_t xs[4], float *y) {
+  switch (v) {
+  case V_MEAN: ref_reduce_channels(x, xs, CLSEG_REDUCE_MEAN, y); break;
+  case V_MAX: ref_reduce_channels(x, xs, CLSEG_REDUCE_MAX, y); break;
+  case V_SOFTMAX: ref_softmax_channels(x, xs, y); break;
+  default: ref_argmax_channels(x, xs, y); break;
+  }
+}
+
+/* x from the seed, scaled by `scale`; `ties` rounds values to a few integers so that argmax meets ties. */
+static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale, int ties, uint64_t seed) {
+  const int64_t ys[4] = {xs[0], v == V_SOFTMAX ? xs[1] : 1, xs[2], xs[3]};
+  const size_t n = ref_count(xs);
+  float *x = malloc(n * sizeof *x), *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_true(x && ref);
+  check_fill_uniform(x, n, seed, -scale, scale);
+  for (size_t i = 0; ties && i < n; i++)
+    x[i] = floorf(x[i]);
+  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  if (run_variant(ctx, v, tx, ty) != CLSEG_OK)
+    fail_msg("%s: %s", variant_names[v], clseg_last_error(ctx));
+  float *y = host(ty);
+  run_ref(v, x, xs, ref);
+  char info[256];
+  snprintf(info, sizeof info, "%s x=[%lld,%lld,%lld,%lld] scale=%g ties=%d seed=%llu", variant_names[v],
+           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (double)scale, ties,
+           (unsigned long long)seed);
+  /* argmax is an index: exact */
+  const check_tol exact = {0.0, 0.0};
+  track(y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, v == V_ARGMAX ? &exact : NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Every variant over odd channel counts and image sizes (pixel counts on both sides of the 16-lane vectors
+ * and of a work-item's run), with small and large values; argmax also on tie-heavy integers. */
+static void sweep_variants(void **state) {
+  static const int64_t c_list[] = {1, 3, 7, 9, 15, 17, 33};
+  static const int64_t hw[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 1}, {7, 17}};
+  int cases = 0, failures = 0;
+  for (int v = 0; v < V_COUNT; v++)
+    for (size_t c = 0; c < sizeof c_list / sizeof *c_list; c++)
+      for (size_t s = 0; s < sizeof hw / sizeof *hw; s++) {
+        const int64_t xs[4] = {2, c_list[c], hw[s][0], hw[s][1]};
+        const float scale = (s % 2) ? 30.0f : 2.0f; /* softmax: logits far apart */
+        failures += !run_case(*state, v, xs, scale, 0, SEED + (uint64_t)cases);
+        cases++;
+        if (v == V_ARGMAX) {
+          failures += !run_case(*state, v, xs, 2.0f, 1, SEED + (uint64_t)cases);
+          cases++;
+        }
+      }
+  print_message("reduce sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* Logits of +-1000 overflow exp() unless the maximum is subtracted first. */
+static void softmax_is_stable(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {1, 3, 1, 17};
+  float x[51], y[51];
+  for (int i = 0; i < 51; i++)
+    x[i] = (i % 3 == 0) ? 1000.0f : (i % 3 == 1 ? -1000.0f : 999.0f);
+  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, xs, NULL);
+  assert_int_equal(clseg_softmax_channels(ctx, tx, ty), CLSEG_OK);
+  assert_int_equal(clseg_tensor_download(ty, y, 51), CLSEG_OK);
+  float ref[51];
+  ref_softmax_channels(x, xs, ref);
+  assert_true(
+      check_close("softmax +-1000", y, ref, 51, xs, NULL, "channels 1000/-1000/999 per pixel pattern"));
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+}
+
+/* Input and output views at odd offsets into one buffer. */
+static void views_at_offsets(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {2, 5, 3, 11}, whole[4] = {1, 1, 1, 800};
+  const size_t n = ref_count(xs);
+  float *x = malloc(n * sizeof *x), *ref = malloc(n * sizeof *ref);
+  assert_true(x && ref);
+  check_fill_uniform(x, n, SEED + 9, -3.0f, 3.0f);
+  clseg_tensor *buf = dev(ctx, whole, NULL);
+  for (int v = 0; v < V_COUNT; v++) {
+    clseg_tensor vx = *buf, vy = *buf;
+    const int64_t ys[4] = {2, v == V_SOFTMAX ? 5 : 1, 3, 11};
+    memcpy(vx.shape, xs, sizeof vx.shape);
+    memcpy(vy.shape, ys, sizeof vy.shape);
+    vx.count = n;
+    vy.count = ref_count(ys);
+    vx.offset = 7;
+    vy.offset = 7 + n + 1;
+    vx.owns_buf = vy.owns_buf = 0;
+    assert_int_equal(clseg_tensor_upload(&vx, x, n), CLSEG_OK);
+    assert_int_equal(run_variant(ctx, v, &vx, &vy), CLSEG_OK);
+    float *y = host(&vy);
+    run_ref(v, x, xs, ref);
+    assert_true(check_close(variant_names[v], y, ref, vy.count, ys, NULL, "x@7 y@n+8 seed SEED+9"));
+    free(y);
+  }
+  free(x);
+  free(ref);
+  clseg_tensor_free(buf);
+}
+
+static void fixture_case(clseg_context *ctx, const char *name, int v) {
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/%s.clsf", CLSEG_FIXTURE_DIR, name);
+  fixture *f = fixture_load(path, err, sizeof err);
+  if (!f)
+    fail_msg("fixture %s: %s", name, err);
+  const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
+  int64_t xs[4], ys[4];
+  assert_true(x && y && fixture_shape4(x, xs) && fixture_shape4(y, ys));
+  clseg_tensor *tx = dev(ctx, xs, x->data), *ty = dev(ctx, ys, NULL);
+  assert_int_equal(run_variant(ctx, v, tx, ty), CLSEG_OK);
+  float *got = host(ty);
+  assert_true(check_close(name, got, y->data, y->count, ys, NULL, fixture_params_text(f)));
+  free(got);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  fixture_free(f);
+}
+
+static void pytorch_fixtures(void **state) {
+  fixture_case(*state, "reduce_channels_mean", V_MEAN);
+  fixture_case(*state, "reduce_channels_max", V_MAX);
+  fixture_case(*state, "softmax_channels_wide", V_SOFTMAX);
+  fixture_case(*state, "argmax_channels_random", V_ARGMAX);
+  fixture_case(*state, "argmax_channels_ties", V_ARGMAX);
+}
+
+static void errors_name_the_fault(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {2, 5, 3, 4}, one[4] = {2, 1, 3, 4};
+  clseg_tensor *x = dev(ctx, xs, NULL), *y1 = dev(ctx, one, NULL), *y5 = dev(ctx, xs, NULL);
+  assert_int_equal(clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MAX, y5), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "reduce_channels max: output has shape [2, 5, 3, 4], expected [2, 1, 3, 4]"));
+  assert_int_equal(clseg_softmax_channels(ctx, x, y1), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "softmax_channels: output has shape [2, 1, 3, 4], expected [2, 5, 3, 4]"));
+  assert_int_equal(clseg_argmax_channels(ctx, NULL, y1), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "argmax_channels: input is NULL"));
+  assert_int_equal(clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MEAN, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "reduce_channels mean: output is NULL"));
+  assert_int_equal(clseg_reduce_channels(ctx, x, (clseg_reduce_kind)5, y1), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "reduce_channels: unknown kind 5"));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y1);
+  clseg_tensor_free(y5);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sweep_variants),        cmocka_unit_test(softmax_is_stable),
+      cmocka_unit_test(views_at_offsets),      cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(errors_name_the_fault),
+  };
+  return cmocka_run_group_tests_name("reduce", tests, setup, teardown);
+}
