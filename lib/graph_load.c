@@ -55,7 +55,7 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
   clseg_status s = clseg__st_open(path, &f, err, sizeof err);
   if (s != CLSEG_OK) {
     snprintf(g->error, sizeof g->error, "%s", err);
-    return s;
+    return g->status = s; /* a graph without its weights cannot be planned: the error sticks */
   }
   char msg[1800] = "";
   int nbad = 0;
@@ -63,12 +63,12 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
   clseg__st_close(f);
   if (s != CLSEG_OK) {
     snprintf(g->error, sizeof g->error, "%s: out of memory loading weights", path);
-    return s;
+    return g->status = s;
   }
   if (nbad) {
     snprintf(g->error, sizeof g->error, "%s: %d weight%s do not match the model:%s%s", path, nbad,
              nbad > 1 ? "s" : "", msg, nbad > 12 ? "\n  ..." : "");
-    return CLSEG_SHAPE_MISMATCH;
+    return g->status = CLSEG_SHAPE_MISMATCH;
   }
   return CLSEG_OK;
 }

@@ -155,19 +155,34 @@ static clseg__step *fusable_conv(clseg_plan *p, int id, const int *uses) {
   return is_conv && uses[id] == 1 && t->act.kind == CLSEG_ACT_NONE ? t : NULL;
 }
 
+/* For add(a, b): the conv producing one operand that can take the other as its residual: the other must be
+ * produced before the conv runs and have the output's shape (add is commutative: both orders are tried). */
+static clseg__step *fusable_add(clseg_plan *p, const clseg_node *n, const int *uses, int *other_id) {
+  for (int k = 0; k < 2; k++) {
+    clseg__step *c = fusable_conv(p, n->in[k]->id, uses);
+    const clseg_node *other = n->in[1 - k];
+    if (c && c->node->op == CLSEG__N_CONV && c->residual < 0 && other->id < c->node->id &&
+        !memcmp(p->steps[other->id].shape, p->steps[n->id].shape, sizeof p->steps[n->id].shape)) {
+      *other_id = other->id;
+      return c;
+    }
+  }
+  return NULL;
+}
+
 static void fuse(clseg_plan *p, const int *uses) {
   for (int i = 0; i < p->g->nnodes; i++) {
     clseg__step *s = &p->steps[i];
     clseg_node *n = s->node;
+    int other = -1;
     clseg__step *c = n->nin ? fusable_conv(p, n->in[0]->id, uses) : NULL;
     if (n->op == CLSEG__N_BN && c && c->node->op == CLSEG__N_CONV && c->residual < 0 && c->bn < 0) {
       c->bn = i;
     } else if (n->op == CLSEG__N_ACT && c) {
       c->act = n->u.act;
-    } else if (n->op == CLSEG__N_BINARY && n->binary == CLSEG_BINARY_ADD && c && c->node->op == CLSEG__N_CONV &&
-               c->residual < 0 && n->in[1]->id < c->node->id &&
-               !memcmp(p->steps[n->in[1]->id].shape, s->shape, sizeof s->shape)) {
-      c->residual = n->in[1]->id; /* produced before the conv runs, and of the output's shape */
+    } else if (n->op == CLSEG__N_BINARY && n->binary == CLSEG_BINARY_ADD &&
+               (c = fusable_add(p, n, uses, &other)) != NULL) {
+      c->residual = other;
     } else {
       continue;
     }

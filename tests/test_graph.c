@@ -28,7 +28,7 @@ static clseg_graph *build_mixed(void) {
   clseg_node *a = clseg_graph_conv2d(g, "a", x, 8, 3, 1, &same);
   a = clseg_graph_activation(g, clseg_graph_batchnorm(g, "a_bn", a), CLSEG_ACT_RELU);
   clseg_node *b = clseg_graph_conv2d(g, "b", a, 8, 3, 0, &same);
-  b = clseg_graph_activation(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, b, a), CLSEG_ACT_RELU);
+  b = clseg_graph_activation(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, a, b), CLSEG_ACT_RELU); /* commuted */
   const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
   clseg_node *c = clseg_graph_conv2d(g, "c", clseg_graph_pool2d(g, b, &mp), 4, 1, 1, NULL);
   const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
@@ -309,6 +309,9 @@ static void safetensors_load_converts_and_reports(void **state) {
   fclose(f);
   g = tiny_conv();
   assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_FORMAT);
+  assert_int_equal(clseg_graph_status(g), CLSEG_FORMAT); /* a graph without weights stays failed */
+  clseg_graph_free(g);
+  g = tiny_conv();
   assert_int_equal(clseg_graph_load_safetensors(g, "/nonexistent/m.safetensors"), CLSEG_IO);
   assert_true(test_contains(clseg_graph_error(g), "/nonexistent/m.safetensors: cannot open"));
   clseg_graph_free(g);

@@ -1,0 +1,122 @@
+/* clseg ready-made networks: U-Net (with optional attention), FCN and DeepLabV3+ on ResNet
+ * backbones, built as graphs with PyTorch state_dict parameter names, and models: a .safetensors
+ * file whose metadata says which network to build, written by the PyTorch companion
+ * (python/clseg_torch, export()).
+ *
+ *   clseg_model *m = NULL;
+ *   if (clseg_model_load("road.safetensors", &m) != CLSEG_OK) puts(clseg_last_error(NULL));
+ *   clseg_plan *plan = NULL;
+ *   clseg_plan_create(ctx, clseg_model_graph(m), 1, 512, 512, NULL, &plan);
+ *   ...
+ *   clseg_plan_free(plan);
+ *   clseg_model_free(m);                     // after every plan made from its graph
+ *
+ * Config structs: the zero value of each field is its default, stated per field. Builders return a
+ * new graph (free with clseg_graph_free) and NULL only when out of memory; an invalid config leaves
+ * the error in the graph: check clseg_graph_status once. Graph input "image" [N, in_channels, H,
+ * W], output "logits" [N, classes, H, W] (raw scores, before sigmoid or softmax), resized to the
+ * input size.
+ */
+#ifndef CLSEG_MODELS_H
+#define CLSEG_MODELS_H
+
+#include "clseg_graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- U-Net: double-conv blocks (conv3x3 -> BN -> ReLU, twice), max pool down, up + skip concat
+ * ---- */
+typedef enum {
+  CLSEG_UNET_PLAIN = 0, /* no attention */
+  CLSEG_UNET_CBAM,      /* CBAM after each encoder stage (bottleneck included) */
+  CLSEG_UNET_GATE, /* attention gates on the skips (theta 2x2 stride 2, inter = skip channels / 2)
+                    */
+  CLSEG_UNET_SCSE  /* scSE after each decoder stage */
+} clseg_unet_attention;
+
+typedef struct {
+  int64_t in_channels; /* 0 means 3 */
+  int64_t classes;     /* 0 means 1 */
+  int depth;           /* poolings, 0 means 4; H and W must be multiples of 2^depth */
+  int64_t base;        /* first stage width, 0 means 32; doubles at every stage */
+  int bilinear;        /* 0: transposed conv 2x2 stride 2; 1: bilinear x2 then a 1x1 conv */
+  clseg_unet_attention attention; /* 0: none */
+  int64_t reduction;              /* CBAM / scSE MLP reduction, 0 means 16 */
+} clseg_unet_config;
+
+clseg_graph *clseg_unet_build(const clseg_unet_config *cfg);
+
+/* ---- ResNet backbones (torchvision naming under "backbone.") ---- */
+/* depth 18 and 34 use basic blocks, 50 and 101 bottlenecks. output_stride 32 is the plain network;
+ * 16 dilates layer4, 8 layers 3 and 4 (torchvision's replace_stride_with_dilation). Basic blocks
+ * dilate both of their convs (torchvision refuses dilated basic blocks; clseg_torch does the same
+ * as here). */
+
+/* ---- FCN: torchvision's fcn_resnet* (without aux): backbone -> FCNHead -> bilinear to the input
+ * ---- */
+typedef struct {
+  int64_t in_channels; /* 0 means 3 */
+  int64_t classes;     /* 0 means 21 (Pascal VOC, as torchvision) */
+  int backbone;        /* ResNet depth 18, 34, 50 or 101; 0 means 50 */
+  int output_stride;   /* 8, 16 or 32; 0 means 8 (torchvision's fcn) */
+  int64_t width;       /* ResNet stem width, 0 means 64 (stage widths 1, 2, 4, 8 times it) */
+} clseg_fcn_config;
+
+clseg_graph *clseg_fcn_build(const clseg_fcn_config *cfg);
+
+/* ---- DeepLabV3+: backbone -> ASPP -> x4 decoder with layer1's features -> bilinear to the input
+ * ---- */
+typedef struct {
+  int64_t in_channels;        /* 0 means 3 */
+  int64_t classes;            /* 0 means 21 */
+  int backbone;               /* ResNet depth 18, 34, 50 or 101; 0 means 50 */
+  int output_stride;          /* 8 or 16; 0 means 16 (the paper doubles the rates at 8: set them) */
+  int rates[3];               /* ASPP atrous rates; 0 means 6, 12, 18 */
+  int64_t aspp_channels;      /* ASPP branch and projection width, 0 means 256 */
+  int64_t low_level_channels; /* layer1's projection in the decoder, 0 means 48 */
+  int64_t decoder_channels;   /* the decoder's two 3x3 convs, 0 means 256 */
+  int64_t width;              /* ResNet stem width, 0 means 64 */
+  int cbam;                   /* 1: CBAM on the decoder's output, before the classifier */
+  int64_t reduction;          /* CBAM reduction, 0 means 16 */
+} clseg_deeplabv3plus_config;
+
+clseg_graph *clseg_deeplabv3plus_build(const clseg_deeplabv3plus_config *cfg);
+
+/* Builds network ("unet", "fcn" or "deeplabv3plus") from a JSON object whose keys are its config
+ * struct's fields (what a model file's clseg.config holds; attention as "none", "cbam", "gate" or
+ * "scse", backbone as 50 or "resnet50", rates as [6, 12, 18]), without weights. Unknown keys are
+ * errors. On failure *out is NULL and clseg_last_error(NULL) says why. */
+clseg_status clseg_network_build(const char *network, const char *config_json, clseg_graph **out);
+
+/* ---- models: network + weights + preprocessing from one .safetensors file ---- */
+typedef struct clseg_model clseg_model;
+
+/* Reads the file's __metadata__ (clseg.network, clseg.config: required; clseg.classes, clseg.mean,
+ * clseg.std, clseg.input_size: optional), builds the network from its config and loads every weight
+ * by name. On failure *out is NULL and clseg_last_error(NULL) names the file and the key or tensors
+ * at fault. */
+clseg_status clseg_model_load(const char *path, clseg_model **out);
+void clseg_model_free(clseg_model *m);
+
+/* The graph, owned by the model: plan it; free every plan before the model. */
+clseg_graph *clseg_model_graph(const clseg_model *m);
+/* "unet", "fcn" or "deeplabv3plus". */
+const char *clseg_model_network(const clseg_model *m);
+int64_t clseg_model_classes(const clseg_model *m);
+int64_t clseg_model_in_channels(const clseg_model *m);
+/* The name of class i, or NULL when the file names no classes or i is out of range. */
+const char *clseg_model_class_name(const clseg_model *m, int64_t i);
+/* in_channels values each: the normalisation the network was trained with, applied by the caller as
+ * (pixel - mean) / std to pixels scaled to [0, 1]. Without metadata: mean 0, std 1. */
+const float *clseg_model_mean(const clseg_model *m);
+const float *clseg_model_std(const clseg_model *m);
+/* The input size the model was trained at; returns 0 (and leaves h, w alone) when the file gives
+ * none. */
+int clseg_model_input_size(const clseg_model *m, int64_t *h, int64_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
