@@ -1,0 +1,342 @@
+/* The TFLite reader: both MediaPipe selfie models against LiteRT's outputs (tools/litert_reference.py,
+ * tests/fixtures/tflite/), and its errors on truncated, corrupted, foreign and unsupported files. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clseg_tflite.h"
+#include "support.h"
+
+#define MODEL_DIR CLSEG_FIXTURE_DIR "/../../models/"
+#define TFL_DIR CLSEG_FIXTURE_DIR "/tflite/"
+#define SQUARE MODEL_DIR "selfie_segmentation.tflite"
+#define LANDSCAPE MODEL_DIR "selfie_segmentation_landscape.tflite"
+#define RANDOM_SEED 20240611ull /* tools/litert_reference.py's */
+#define MAX_ABS_DIFF 1e-4
+#define MIN_IOU 0.999
+
+static clseg_context *ctx;
+
+/* ---- small file helpers ---- */
+
+static unsigned char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+/* A .npy file of '<f4' or '|u1' (C order) as float32; *count elements. */
+static float *read_npy(const char *path, size_t *count) {
+  size_t len;
+  unsigned char *b = read_all(path, &len);
+  assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
+  size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16),
+         start = (b[6] == 1 ? 10 : 12) + hl;
+  assert_true(start <= len && hl < 1024);
+  char hdr[1024];
+  memcpy(hdr, b + (b[6] == 1 ? 10 : 12), hl);
+  hdr[hl] = 0;
+  int u8 = strstr(hdr, "'|u1'") != NULL;
+  assert_true(u8 || strstr(hdr, "'<f4'"));
+  assert_non_null(strstr(hdr, "'fortran_order': False"));
+  *count = (len - start) / (u8 ? 1 : 4);
+  float *out = malloc(sizeof *out * *count);
+  assert_non_null(out);
+  for (size_t i = 0; i < *count; i++) {
+    if (u8) {
+      out[i] = (float)b[start + i] / 255.0f; /* as the script feeds LiteRT */
+    } else {
+      uint32_t u = (uint32_t)b[start + 4 * i] | (uint32_t)b[start + 4 * i + 1] << 8 |
+                   (uint32_t)b[start + 4 * i + 2] << 16 | (uint32_t)b[start + 4 * i + 3] << 24;
+      memcpy(&out[i], &u, 4);
+    }
+  }
+  free(b);
+  return out;
+}
+
+/* The script's random input: splitmix64, 24 bits per float. */
+static void random_input(float *x, size_t n) {
+  uint64_t s = RANDOM_SEED;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    x[i] = (float)(z >> 40) / 16777216.0f;
+  }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* ---- accuracy against LiteRT ---- */
+
+/* Runs one fixture case on plan p and checks max |diff| and the IoU of the masks at 0.5. */
+static void check_case(clseg_plan *p, const clseg_tflite_info *info, const char *name) {
+  char path[512];
+  size_t n = (size_t)(info->input_c * info->input_h * info->input_w), m, rn;
+  float *x;
+  snprintf(path, sizeof path, TFL_DIR "%s_input.npy", name);
+  if (strstr(name, "random")) {
+    x = malloc(sizeof *x * n);
+    assert_non_null(x);
+    random_input(x, n);
+  } else {
+    x = read_npy(path, &rn);
+    assert_int_equal(rn, n);
+  }
+  snprintf(path, sizeof path, TFL_DIR "%s_output.npy", name);
+  float *ref = read_npy(path, &m), *y = malloc(sizeof *y * m);
+  assert_int_equal(m, (size_t)(info->output_h * info->output_w * info->output_c));
+  assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
+  double worst = 0;
+  size_t at = 0, inter = 0, uni = 0;
+  for (size_t i = 0; i < m; i++) {
+    double d = fabs((double)y[i] - ref[i]);
+    if (!(d <= worst)) /* NaN counts as worst */
+      worst = d, at = i;
+    inter += y[i] > 0.5f && ref[i] > 0.5f;
+    uni += y[i] > 0.5f || ref[i] > 0.5f;
+  }
+  double iou = uni ? (double)inter / (double)uni : 1.0;
+  printf("%-22s max|diff| %.3g (at %zu: %.6f vs LiteRT %.6f), mask IoU %.5f (%zu / %zu pixels)\n", name, worst,
+         at, (double)y[at], (double)ref[at], iou, inter, uni);
+  assert_true(worst <= MAX_ABS_DIFF);
+  assert_true(iou >= MIN_IOU);
+  free(x);
+  free(y);
+  free(ref);
+}
+
+/* Median of runs timed runs of p on zeros (the plan made once). */
+static double median_ms(clseg_plan *p, const clseg_tflite_info *info, int runs) {
+  size_t n = (size_t)(info->input_c * info->input_h * info->input_w),
+         m = (size_t)(info->output_h * info->output_w * info->output_c);
+  float *x = calloc(n, sizeof *x), *y = malloc(sizeof *y * m);
+  double t[64];
+  assert_true(x && y && runs <= 64);
+  assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK); /* warm-up */
+  for (int i = 0; i < runs; i++) {
+    double t0 = now_ms();
+    assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
+    t[i] = now_ms() - t0;
+  }
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
+  free(x);
+  free(y);
+  return t[runs / 2];
+}
+
+static void run_model(const char *path, const char *const *cases, int ncases, int64_t h, int64_t w) {
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  if (clseg_tflite_load(path, &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_int_equal(info.input_h, h);
+  assert_int_equal(info.input_w, w);
+  assert_int_equal(info.input_c, 3);
+  assert_int_equal(info.output_c, 1);
+  assert_true(info.output_is_probability);
+  if (clseg_plan_create(ctx, g, 1, info.input_h, info.input_w, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(ctx));
+  int64_t os[4];
+  clseg_plan_output_shape(p, os);
+  assert_true(os[1] == 1 && os[2] == info.output_h && os[3] == info.output_w);
+  for (int i = 0; i < ncases; i++)
+    check_case(p, &info, cases[i]);
+  const char *env = getenv("CLSEG_TFLITE_RUNS"); /* 20 for the report; 3 keeps the suite quick */
+  int runs = env ? atoi(env) : 3;
+  runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+  printf("%s (%s, %d operators): PoCL median %.2f ms over %d runs\n", info.name, path, info.operators,
+         median_ms(p, &info, runs), runs);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
+static void square_model_matches_litert(void **state) {
+  (void)state;
+  static const char *const cases[] = {"square_astronaut", "square_chelsea", "square_random"};
+  run_model(SQUARE, cases, 3, 256, 256);
+}
+
+static void landscape_model_matches_litert(void **state) {
+  (void)state;
+  static const char *const cases[] = {"landscape_astronaut"};
+  run_model(LANDSCAPE, cases, 1, 144, 256);
+}
+
+/* The operators the selfie models lack, in a small seeded model made by tools/litert_reference.py. Softmax
+ * outputs near 1/24 make 1e-4 loose, so this one is held to 1e-6. */
+static void ops_mix_model_matches_litert(void **state) {
+  (void)state;
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  if (clseg_tflite_load(TFL_DIR "ops_mix.tflite", &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_true(info.input_h == 9 && info.input_w == 9 && info.input_c == 4 && info.output_c == 24);
+  assert_true(info.output_is_probability);
+  if (clseg_plan_create(ctx, g, 1, 9, 9, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(ctx));
+  size_t n = 4 * 9 * 9, m;
+  float *x = malloc(sizeof *x * n), *ref = read_npy(TFL_DIR "ops_mix_random_output.npy", &m),
+        *y = malloc(sizeof *y * m);
+  assert_true(x && y && m == 24 * 4 * 5);
+  random_input(x, n);
+  assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
+  double worst = 0;
+  for (size_t i = 0; i < m; i++)
+    worst = fabs((double)y[i] - ref[i]) > worst || isnan(y[i]) ? fabs((double)y[i] - ref[i]) : worst;
+  printf("ops_mix_random         max|diff| %.3g\n", worst);
+  assert_true(worst <= 1e-6);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
+/* ---- errors ---- */
+
+/* Loads a buffer; expects status want (or any failure when want is -1) and a message containing needle. */
+static void expect_error(const void *data, size_t len, int want, const char *needle) {
+  clseg_graph *g = (clseg_graph *)1;
+  clseg_status s = clseg_tflite_load_buffer(data, len, "patched.tflite", &g, NULL);
+  if (s == CLSEG_OK || (want >= 0 && (int)s != want))
+    fail_msg("%zu bytes: got %s (%s), want %d", len, clseg_status_name(s), clseg_last_error(NULL), want);
+  assert_null(g);
+  assert_true(test_contains(clseg_last_error(NULL), "patched.tflite"));
+  if (needle)
+    assert_true(test_contains(clseg_last_error(NULL), needle));
+}
+
+static void truncated_files_fail_cleanly(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *b = read_all(SQUARE, &len);
+  const size_t cuts[] = {0, 3, 7, 8, 20, 64, 1000, 4096, len / 3, len / 2, len - 4096, len - 200};
+  for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+    expect_error(b, cuts[i], CLSEG_FORMAT, "malformed");
+    printf("cut at %7zu: %s\n", cuts[i], clseg_last_error(NULL));
+  }
+  free(b);
+}
+
+static void corrupted_regions_fail_cleanly(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *b = read_all(SQUARE, &len), *c = malloc(len);
+  assert_non_null(c);
+  memcpy(c, b, len);
+  memset(c + 8, 0xff, 64); /* the root table and its vtable */
+  expect_error(c, len, CLSEG_FORMAT, "malformed");
+  printf("0xff over bytes 8..71: %s\n", clseg_last_error(NULL));
+  uint64_t s = 99; /* then random 16-byte smears anywhere: any status, never a crash */
+  for (int i = 0; i < 200; i++) {
+    memcpy(c, b, len);
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    size_t at = (size_t)(s >> 33) % (len - 16);
+    for (int k = 0; k < 16; k++)
+      c[at + (size_t)k] ^= (unsigned char)(s >> (k * 3));
+    clseg_graph *g = NULL;
+    if (clseg_tflite_load_buffer(c, len, "smeared.tflite", &g, NULL) == CLSEG_OK)
+      assert_non_null(g);
+    else
+      assert_true(test_contains(clseg_last_error(NULL), "smeared.tflite"));
+    clseg_graph_free(g);
+  }
+  free(c);
+  free(b);
+}
+
+static void foreign_and_missing_files_fail(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *png = read_all(CLSEG_FIXTURE_DIR "/../../samples/chelsea.png", &len);
+  expect_error(png, len, CLSEG_FORMAT, "not a TensorFlow Lite file");
+  free(png);
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_tflite_load("/nonexistent/model.tflite", &g, NULL), CLSEG_IO);
+  assert_true(test_contains(clseg_last_error(NULL), "/nonexistent/model.tflite"));
+  assert_null(g);
+}
+
+static uint32_t u32at(const unsigned char *b, size_t at) {
+  return (uint32_t)b[at] | (uint32_t)b[at + 1] << 8 | (uint32_t)b[at + 2] << 16 | (uint32_t)b[at + 3] << 24;
+}
+
+/* Position of field id of the table at t, 0 when absent (a trusted file: no checks). */
+static size_t field_at(const unsigned char *b, size_t t, int id) {
+  size_t vt = t - (size_t)(int32_t)u32at(b, t);
+  size_t vlen = (size_t)(b[vt] | b[vt + 1] << 8), slot = 4 + 2 * (size_t)id;
+  return slot + 2 <= vlen && (b[vt + slot] | b[vt + slot + 1] << 8) ? t + (size_t)(b[vt + slot] | b[vt + slot + 1] << 8) : 0;
+}
+
+/* Rewrites every operator code `from` into `to` (both code fields) in a model image. */
+static int patch_opcode(unsigned char *b, int from, int to) {
+  size_t root = u32at(b, 0), f = field_at(b, root, 1), vec = f + u32at(b, f);
+  int patched = 0;
+  for (uint32_t i = 0; i < u32at(b, vec); i++) {
+    size_t e = vec + 4 + 4 * i, t = e + u32at(b, e);
+    size_t dep = field_at(b, t, 0), bc = field_at(b, t, 3);
+    if (bc && (int)u32at(b, bc) == from) {
+      b[bc] = (unsigned char)to;
+      if (dep)
+        b[dep] = (unsigned char)(to < 127 ? to : 127);
+      patched++;
+    }
+  }
+  return patched;
+}
+
+static void unsupported_operators_are_listed(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *b = read_all(SQUARE, &len);
+  assert_int_equal(patch_opcode(b, 117, 111), 1); /* HARD_SWISH -> ELU */
+  size_t at = 0;
+  while (at + 26 <= len && memcmp(b + at, "Convolution2DTransposeBias", 26))
+    at++;
+  assert_true(at + 26 <= len);
+  b[at + 25] = 'X';
+  expect_error(b, len, CLSEG_UNSUPPORTED, "12 operators are not supported: ELU x11, CUSTOM "
+                                          "'Convolution2DTransposeBiaX' x1");
+  printf("%s\n", clseg_last_error(NULL));
+  free(b);
+}
+
+int main(void) {
+  ctx = test_context();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(square_model_matches_litert),
+      cmocka_unit_test(landscape_model_matches_litert),
+      cmocka_unit_test(ops_mix_model_matches_litert),
+      cmocka_unit_test(truncated_files_fail_cleanly),
+      cmocka_unit_test(corrupted_regions_fail_cleanly),
+      cmocka_unit_test(foreign_and_missing_files_fail),
+      cmocka_unit_test(unsupported_operators_are_listed),
+  };
+  int r = cmocka_run_group_tests(tests, NULL, NULL);
+  clseg_context_free(ctx);
+  return r;
+}
