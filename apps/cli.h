@@ -15,6 +15,7 @@ typedef struct {
 #define CLI_EXIT_USAGE 2
 
 int cmd_devices(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Prints "clseg CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -7,6 +7,7 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"run", cmd_run, "segment images: masks, overlays, probabilities"},
     {"devices", cmd_devices, "list the OpenCL devices clseg can use"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

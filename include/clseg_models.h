@@ -90,13 +90,14 @@ clseg_graph *clseg_deeplabv3plus_build(const clseg_deeplabv3plus_config *cfg);
  * errors. On failure *out is NULL and clseg_last_error(NULL) says why. */
 clseg_status clseg_network_build(const char *network, const char *config_json, clseg_graph **out);
 
-/* ---- models: network + weights + preprocessing from one .safetensors file ---- */
+/* ---- models: network + weights + preprocessing from one .safetensors or .tflite file ---- */
 typedef struct clseg_model clseg_model;
 
 /* Reads the file's __metadata__ (clseg.network, clseg.config: required; clseg.classes, clseg.mean,
  * clseg.std, clseg.input_size: optional), builds the network from its config and loads every weight
  * by name. On failure *out is NULL and clseg_last_error(NULL) names the file and the key or tensors
- * at fault. */
+ * at fault. A TensorFlow Lite file (told apart by its "TFL3" identifier, not its name) is read with
+ * clseg_tflite_load: its fixed input size, RGB scaled to [0, 1] (mean 0, std 1). */
 clseg_status clseg_model_load(const char *path, clseg_model **out);
 void clseg_model_free(clseg_model *m);
 
@@ -115,6 +116,10 @@ const float *clseg_model_std(const clseg_model *m);
 /* The input size the model was trained at; returns 0 (and leaves h, w alone) when the file gives
  * none. */
 int clseg_model_input_size(const clseg_model *m, int64_t *h, int64_t *w);
+/* Free-size inputs must have H and W divisible by this (metadata clseg.size_multiple, default 32). */
+int64_t clseg_model_size_multiple(const clseg_model *m);
+/* 1 when the network's output is already a probability (a final sigmoid or softmax), 0 for logits. */
+int clseg_model_output_is_probability(const clseg_model *m);
 
 #ifdef __cplusplus
 }

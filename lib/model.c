@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clseg_models.h"
+#include "clseg_tflite.h"
 #include "formats/safetensors.h"
 #include "internal.h"
 
@@ -19,6 +20,8 @@ struct clseg_model {
   char **class_names; /* classes entries, or NULL */
   float *mean, *std;  /* in_channels entries */
   int64_t input_h, input_w;
+  int64_t size_multiple;     /* H and W of a free-size input must be multiples of it */
+  int output_is_probability; /* the graph ends in a sigmoid or softmax */
 };
 
 /* ---- config: JSON object -> config struct, by a table of fields per network ---- */
@@ -233,6 +236,11 @@ static clseg_status read_preprocessing(clseg_model *m, const clseg__st_file *f, 
     m->input_h = (int64_t)size[0];
     m->input_w = (int64_t)size[1];
   }
+  m->size_multiple = 32; /* every stride of the bundled networks divides it up to U-Net depth 5 */
+  if ((v = clseg__st_meta(f, "clseg.size_multiple")) && (!number_array(v, size, 1) || size[0] < 1))
+    return clseg__fail(NULL, CLSEG_FORMAT, "%s: metadata 'clseg.size_multiple' must be [n], n >= 1", path);
+  if (v)
+    m->size_multiple = (int64_t)size[0];
   v = clseg__st_meta(f, "clseg.classes");
   return v ? read_class_names(m, path, v) : CLSEG_OK;
 }
@@ -264,12 +272,54 @@ static clseg_status load_from(clseg_model *m, const clseg__st_file *f, const cha
   return CLSEG_OK;
 }
 
+/* A TensorFlow Lite flatbuffer carries "TFL3" at bytes 4..7. */
+static int is_tflite(const char *path) {
+  unsigned char head[8];
+  FILE *fp = fopen(path, "rb");
+  int yes = fp && fread(head, 1, 8, fp) == 8 && !memcmp(head + 4, "TFL3", 4);
+  if (fp)
+    fclose(fp);
+  return yes;
+}
+
+/* TFLite models take RGB scaled to [0, 1] at their fixed input size (MediaPipe's convention). */
+static clseg_status load_tflite(clseg_model *m, const char *path) {
+  clseg_tflite_info info;
+  clseg_status s = clseg_tflite_load(path, &m->g, &info);
+  if (s != CLSEG_OK)
+    return s;
+  snprintf(m->network, sizeof m->network, "tflite");
+  m->classes = info.output_c;
+  m->in_channels = info.input_c;
+  m->input_h = info.input_h;
+  m->input_w = info.input_w;
+  m->size_multiple = 1;
+  m->output_is_probability = info.output_is_probability;
+  m->mean = calloc((size_t)m->in_channels, sizeof *m->mean);
+  m->std = malloc((size_t)m->in_channels * sizeof *m->std);
+  if (!m->mean || !m->std)
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
+  for (int64_t i = 0; i < m->in_channels; i++)
+    m->std[i] = 1.0f;
+  return CLSEG_OK;
+}
+
 clseg_status clseg_model_load(const char *path, clseg_model **out) {
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL output");
   *out = NULL;
   if (!path)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL path");
+  if (is_tflite(path)) {
+    clseg_model *m = calloc(1, sizeof *m);
+    clseg_status s = m ? load_tflite(m, path) : clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
+    if (s != CLSEG_OK) {
+      clseg_model_free(m);
+      return s;
+    }
+    *out = m;
+    return CLSEG_OK;
+  }
   clseg__st_file *f = NULL;
   char err[1024];
   clseg_status s = clseg__st_open(path, &f, err, sizeof err);
@@ -308,6 +358,9 @@ const float *clseg_model_std(const clseg_model *m) { return m ? m->std : NULL; }
 const char *clseg_model_class_name(const clseg_model *m, int64_t i) {
   return m && m->class_names && i >= 0 && i < m->classes ? m->class_names[i] : NULL;
 }
+
+int64_t clseg_model_size_multiple(const clseg_model *m) { return m && m->size_multiple > 0 ? m->size_multiple : 1; }
+int clseg_model_output_is_probability(const clseg_model *m) { return m ? m->output_is_probability : 0; }
 
 int clseg_model_input_size(const clseg_model *m, int64_t *h, int64_t *w) {
   if (!m || !m->input_h)

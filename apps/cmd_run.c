@@ -1,0 +1,391 @@
+/* clseg run: segments images (files, folders, or a list on stdin) with a model on one or several devices,
+ * writing masks, overlays and probabilities, with progress on a terminal and JSON lines on request. */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "inputs.h"
+#include "segment.h"
+
+#define MAX_WORKERS 16
+
+typedef struct {
+  seg_options seg;
+  const char *model, *device, *input_npy;
+  int json, quiet, fail_fast, progress;
+} run_args;
+
+typedef struct {
+  const run_args *a;
+  const input_list *in;
+  size_t next, done, failed;
+  int stop;
+  double t0;
+  double *ms; /* per image, for the median */
+  pthread_mutex_t lock;
+} run_state;
+
+typedef struct {
+  run_state *st;
+  seg_worker w;
+  const char *spec;
+  char err[2048];
+  int init_failed;
+  size_t images;
+  pthread_t thread;
+} worker_slot;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: clseg run [options] INPUT...\n\n"
+          "Segments images: INPUT is a PNG or JPEG file, a folder of them, or '-' for a list of paths on stdin.\n"
+          "Writes OUTDIR/NAME_mask.png (class indices with a palette) for each image.\n\n"
+          "  -m, --model FILE     .safetensors or .tflite model (default: the bundled selfie model)\n"
+          "  -d, --device SPEC    auto, gpu, cpu, gpu:N, P:D, a name; 'all' or a comma list spreads the\n"
+          "                       images over several devices (default: $CLSEG_DEVICE, else auto)\n"
+          "  -o, --outdir DIR     output folder, made if missing (default: .)\n"
+          "      --overlay        also write NAME_overlay.png: class colours blended over the image\n"
+          "      --alpha A        overlay opacity (default 0.5)\n"
+          "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
+          "                       NAME_probs.npy (classes x H x W)\n"
+          "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
+          "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
+          "      --overlap PX     tile overlap, blended linearly (default 32)\n"
+          "      --npy FILE       write the raw output tensor (one input only)\n"
+          "      --input-npy FILE run a raw NCHW float32 tensor instead of images (with --npy)\n"
+          "      --json           one JSON object per image on stdout, then a summary object\n"
+          "  -q, --quiet          no progress and no per-image lines\n"
+          "      --fail-fast      stop at the first image that fails (default: report and go on)\n"
+          "  -h, --help           this help\n");
+}
+
+static int parse_float(const char *s, float lo, float hi, float *out) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || *end || !(v >= lo && v <= hi))
+    return 0;
+  *out = (float)v;
+  return 1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+  char *end = NULL;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || v < lo || v > hi)
+    return 0;
+  *out = (int)v;
+  return 1;
+}
+
+/* Parses options; returns -1 to continue, else the exit code. */
+static int parse(int argc, char **argv, run_args *a) {
+  enum { O_OVERLAY = 256, O_PROBS, O_THRESHOLD, O_ALPHA, O_TILE, O_OVERLAP, O_NPY, O_INPUT_NPY, O_JSON, O_FF };
+  static const struct option opts[] = {
+      {"model", required_argument, 0, 'm'},       {"device", required_argument, 0, 'd'},
+      {"outdir", required_argument, 0, 'o'},      {"overlay", no_argument, 0, O_OVERLAY},
+      {"probs", no_argument, 0, O_PROBS},         {"threshold", required_argument, 0, O_THRESHOLD},
+      {"alpha", required_argument, 0, O_ALPHA},   {"tile", required_argument, 0, O_TILE},
+      {"overlap", required_argument, 0, O_OVERLAP}, {"npy", required_argument, 0, O_NPY},
+      {"input-npy", required_argument, 0, O_INPUT_NPY}, {"json", no_argument, 0, O_JSON},
+      {"quiet", no_argument, 0, 'q'},             {"fail-fast", no_argument, 0, O_FF},
+      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+  int c, overlap_set = 0;
+  a->seg.outdir = ".";
+  a->seg.write_mask = 1;
+  a->seg.overlap = 32;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "m:d:o:qh", opts, NULL)) != -1) {
+    const char *bad = NULL;
+    switch (c) {
+    case 'm': a->model = optarg; break;
+    case 'd': a->device = optarg; break;
+    case 'o': a->seg.outdir = optarg; break;
+    case 'q': a->quiet = 1; break;
+    case O_OVERLAY: a->seg.overlay = 1; break;
+    case O_PROBS: a->seg.probs = 1; break;
+    case O_THRESHOLD: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.threshold) ? NULL : "--threshold"; break;
+    case O_ALPHA: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.alpha) ? NULL : "--alpha"; break;
+    case O_TILE: bad = parse_int(optarg, 16, 1 << 16, &a->seg.tile) ? NULL : "--tile"; break;
+    case O_OVERLAP: bad = parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap"; overlap_set = 1; break;
+    case O_NPY: a->seg.npy_out = optarg; break;
+    case O_INPUT_NPY: a->input_npy = optarg; break;
+    case O_JSON: a->json = 1; break;
+    case O_FF: a->fail_fast = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: return CLI_EXIT_USAGE;
+    }
+    if (bad) {
+      cli_error("run", "%s: '%s' is out of range or not a number", bad, optarg);
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (a->seg.tile && a->seg.overlap >= a->seg.tile) {
+    cli_error("run", "--overlap %d must be smaller than --tile %d", a->seg.overlap, a->seg.tile);
+    return CLI_EXIT_USAGE;
+  }
+  if (overlap_set && !a->seg.tile) {
+    cli_error("run", "--overlap needs --tile");
+    return CLI_EXIT_USAGE;
+  }
+  if (!a->model)
+    a->model = seg_default_model();
+  if (!a->device)
+    a->device = getenv("CLSEG_DEVICE");
+  a->progress = !a->quiet && !a->json && isatty(2);
+  return -1;
+}
+
+static void print_result(const run_state *st, const worker_slot *ws, const char *path, const seg_result *r) {
+  const run_args *a = st->a;
+  if (a->json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, path);
+    printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"input_size\": [%lld, %lld], \"tiles\": %d, "
+           "\"ms\": %.3f, \"network_ms\": %.3f, \"device\": ",
+           r->width, r->height, (long long)r->in_h, (long long)r->in_w, r->tiles, r->ms, r->net_ms);
+    cli_json_string(stdout, clseg_context_device(ws->w.ctx)->name);
+    const char *keys[3] = {"mask", "overlay", "probs"}, *vals[3] = {r->mask_path, r->overlay_path, r->probs_path};
+    for (int i = 0; i < 3; i++)
+      if (vals[i][0]) {
+        printf(", \"%s\": ", keys[i]);
+        cli_json_string(stdout, vals[i]);
+      }
+    printf("}\n");
+  } else if (!a->quiet) {
+    if (a->progress)
+      fprintf(stderr, "\r\033[K");
+    printf("%s  %dx%d  -> %s%s%s  %.1f ms\n", path, r->width, r->height, r->mask_path[0] ? r->mask_path : "-",
+           r->overlay_path[0] ? ", " : "", r->overlay_path, r->ms);
+  }
+  fflush(stdout);
+}
+
+static void print_failure(const run_state *st, const char *path, const char *err) {
+  if (st->a->progress)
+    fprintf(stderr, "\r\033[K");
+  if (st->a->json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, path);
+    printf(", \"ok\": false, \"error\": ");
+    cli_json_string(stdout, err);
+    printf("}\n");
+    fflush(stdout);
+  }
+  cli_error("run", "%s", err);
+}
+
+static void print_progress(const run_state *st) {
+  size_t total = st->in->count, done = st->done;
+  int width = 30, fill = total ? (int)(width * done / total) : width;
+  double el = now_s() - st->t0;
+  fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f images/s", fill, "##############################", width - fill, "",
+          done, total, el > 0 ? (double)done / el : 0.0);
+  fflush(stderr);
+}
+
+static void *work(void *arg) {
+  worker_slot *ws = arg;
+  run_state *st = ws->st;
+  for (;;) {
+    pthread_mutex_lock(&st->lock);
+    size_t i = st->stop ? st->in->count : st->next++;
+    pthread_mutex_unlock(&st->lock);
+    if (i >= st->in->count)
+      break;
+    seg_result r;
+    char err[2048];
+    const char *path = st->in->paths[i];
+    clseg_status s = seg_image(&ws->w, path, &st->a->seg, &r, err, sizeof err);
+    pthread_mutex_lock(&st->lock);
+    st->done++;
+    if (s == CLSEG_OK) {
+      st->ms[i] = r.ms;
+      ws->images++;
+      print_result(st, ws, path, &r);
+    } else {
+      st->ms[i] = -1.0;
+      st->failed++;
+      st->stop |= st->a->fail_fast;
+      print_failure(st, path, err);
+    }
+    if (st->a->progress)
+      print_progress(st);
+    pthread_mutex_unlock(&st->lock);
+  }
+  return NULL;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void summary(const run_state *st, worker_slot *ws, int nw) {
+  size_t n = st->in->count, ok = 0;
+  double *v = malloc((n + 1) * sizeof *v), el = now_s() - st->t0;
+  for (size_t i = 0; v && i < n; i++)
+    if (st->ms[i] >= 0)
+      v[ok++] = st->ms[i];
+  if (v && ok)
+    qsort(v, ok, sizeof *v, cmp_double);
+  double med = v && ok ? v[ok / 2] : 0, first = n && st->ms[0] >= 0 ? st->ms[0] : 0;
+  if (st->a->json) {
+    printf("{\"summary\": {\"images\": %zu, \"failed\": %zu, \"seconds\": %.3f, \"images_per_second\": %.2f, "
+           "\"median_ms\": %.3f, \"devices\": [", ok, st->failed, el, el > 0 ? (double)ok / el : 0, med);
+    for (int i = 0; i < nw; i++) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      cli_json_string(stdout, clseg_context_device(ws[i].w.ctx)->name);
+      printf(", \"images\": %zu, \"plan_seconds\": %.3f}", ws[i].images, ws[i].w.plan_seconds);
+    }
+    printf("]}}\n");
+  } else if (!st->a->quiet) {
+    if (st->a->progress)
+      fprintf(stderr, "\r\033[K");
+    printf("segmented %zu image%s%s in %.2f s (%.1f images/s); per image median %.1f ms, first %.1f ms\n", ok,
+           ok == 1 ? "" : "s", st->failed ? " (some failed)" : "", el, el > 0 ? (double)ok / el : 0, med, first);
+    for (int i = 0; i < nw; i++)
+      printf("device %s (%s): %zu image%s, planning and kernel loading %.2f s\n",
+             clseg_context_device(ws[i].w.ctx)->name, clseg_context_device(ws[i].w.ctx)->platform_name,
+             ws[i].images, ws[i].images == 1 ? "" : "s", ws[i].w.plan_seconds);
+  }
+  if (st->failed)
+    fprintf(stderr, "clseg run: %zu of %zu images failed\n", st->failed, n);
+  free(v);
+}
+
+/* Splits the device spec into one spec per worker: "all", a comma list, or one spec. */
+static int device_specs(const char *device, char specs[MAX_WORKERS][64]) {
+  int n = 0;
+  if (device && !strcmp(device, "all")) {
+    clseg_device_info *d = NULL;
+    size_t count = 0;
+    if (clseg_device_list(&d, &count) != CLSEG_OK)
+      return 0;
+    for (size_t i = 0; i < count && n < MAX_WORKERS; i++)
+      if (d[i].available)
+        snprintf(specs[n++], 64, "%d:%d", d[i].platform_index, d[i].device_index);
+    clseg_device_list_free(d);
+    return n;
+  }
+  const char *p = device ? device : "";
+  do {
+    size_t len = strcspn(p, ",");
+    snprintf(specs[n++], 64, "%.*s", (int)(len < 63 ? len : 63), p);
+    p += len + (p[len] == ',');
+  } while (*p && n < MAX_WORKERS);
+  return n;
+}
+
+static int run_npy(const run_args *a) {
+  seg_worker w;
+  char err[2048];
+  if (seg_worker_init(&w, a->device, a->model, err, sizeof err) != CLSEG_OK) {
+    cli_error("run", "%s", err);
+    return CLI_EXIT_FAIL;
+  }
+  seg_result r;
+  clseg_status s = seg_tensor_npy(&w, a->input_npy, &a->seg, &r, err, sizeof err);
+  if (s != CLSEG_OK)
+    cli_error("run", "%s", err);
+  else if (!a->quiet)
+    printf("%s  %lldx%lld  -> %s  %.1f ms on %s\n", a->input_npy, (long long)r.in_w, (long long)r.in_h,
+           a->seg.npy_out ? a->seg.npy_out : "-", r.ms, clseg_context_device(w.ctx)->name);
+  seg_worker_free(&w);
+  return s == CLSEG_OK ? 0 : CLI_EXIT_FAIL;
+}
+
+static int run_images(const run_args *a, const input_list *in) {
+  char specs[MAX_WORKERS][64];
+  int nw = device_specs(a->device, specs);
+  if (nw == 0) {
+    cli_error("run", "no OpenCL device for -d %s", a->device);
+    return CLI_EXIT_FAIL;
+  }
+  worker_slot *ws = calloc((size_t)nw, sizeof *ws);
+  run_state st = {.a = a, .in = in, .t0 = now_s()};
+  st.ms = calloc(in->count, sizeof *st.ms);
+  if (!ws || !st.ms) {
+    free(ws);
+    free(st.ms);
+    cli_error("run", "out of memory");
+    return CLI_EXIT_FAIL;
+  }
+  pthread_mutex_init(&st.lock, NULL);
+  int rc = 0;
+  for (int i = 0; i < nw && !rc; i++) {
+    ws[i].st = &st;
+    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
+      cli_error("run", "%s", ws[i].err);
+      ws[i].init_failed = 1;
+      rc = CLI_EXIT_FAIL;
+    }
+  }
+  if (!rc) {
+    if (a->progress)
+      print_progress(&st);
+    for (int i = 1; i < nw; i++)
+      pthread_create(&ws[i].thread, NULL, work, &ws[i]);
+    work(&ws[0]);
+    for (int i = 1; i < nw; i++)
+      pthread_join(ws[i].thread, NULL);
+    summary(&st, ws, nw);
+    rc = st.failed ? CLI_EXIT_FAIL : 0;
+  }
+  for (int i = 0; i < nw; i++)
+    if (!ws[i].init_failed)
+      seg_worker_free(&ws[i].w);
+  pthread_mutex_destroy(&st.lock);
+  free(st.ms);
+  free(ws);
+  return rc;
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args a = {0};
+  int rc = parse(argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  char err[4096];
+  if (a.input_npy) {
+    if (optind < argc) {
+      cli_error("run", "--input-npy takes no image inputs (got '%s')", argv[optind]);
+      return CLI_EXIT_USAGE;
+    }
+    return run_npy(&a);
+  }
+  if (optind >= argc) {
+    cli_error("run", "no input; give image files, folders or '-' (see 'clseg run --help')");
+    return CLI_EXIT_USAGE;
+  }
+  input_list in = {0};
+  for (int i = optind; i < argc; i++)
+    if (!inputs_add(&in, argv[i], err, sizeof err)) {
+      cli_error("run", "%s", err);
+      inputs_free(&in);
+      return CLI_EXIT_FAIL;
+    }
+  if (a.seg.npy_out && in.count != 1) {
+    cli_error("run", "--npy writes one tensor: give exactly one input (got %zu)", in.count);
+    inputs_free(&in);
+    return CLI_EXIT_USAGE;
+  }
+  if (in.count == 0 || !ensure_dir(a.seg.outdir, err, sizeof err)) {
+    cli_error("run", "%s", in.count ? err : "the input list on stdin is empty");
+    inputs_free(&in);
+    return CLI_EXIT_FAIL;
+  }
+  rc = run_images(&a, &in);
+  inputs_free(&in);
+  return rc;
+}

@@ -1,0 +1,19 @@
+/* Collecting input paths from the command line: files, folders (their images, sorted) and '-' (a list of
+ * paths on stdin, one per line). */
+#ifndef CLSEG_INPUTS_H
+#define CLSEG_INPUTS_H
+
+#include <stddef.h>
+
+typedef struct {
+  char **paths;
+  size_t count, cap;
+} input_list;
+
+/* Adds what arg names; returns 0 and writes a message when it names nothing readable. */
+int inputs_add(input_list *l, const char *arg, char *err, size_t errlen);
+void inputs_free(input_list *l);
+/* Makes dir and its parents; returns 0 and writes a message on failure (or when dir is not writable). */
+int ensure_dir(const char *dir, char *err, size_t errlen);
+
+#endif

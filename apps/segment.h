@@ -1,0 +1,69 @@
+/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the model's
+ * metadata, planned execution (whole image or sliding tiles), post-processing, and the output files. */
+#ifndef CLSEG_SEGMENT_H
+#define CLSEG_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clseg.h"
+#include "clseg_io.h"
+#include "clseg_models.h"
+
+#define SEG_MAX_PLANS 4
+
+typedef struct {
+  const char *outdir;  /* where outputs go */
+  int overlay;         /* write NAME_overlay.png */
+  int probs;           /* write NAME_prob.png (one class) or NAME_probs.npy (several) */
+  const char *npy_out; /* the raw output tensor, one input only */
+  float threshold;     /* binary models: probability at or above which a pixel is foreground */
+  float alpha;         /* overlay opacity */
+  int tile, overlap;   /* sliding window: tile size (0: whole image) and overlap in pixels */
+  int keep_mask;       /* keep the mask in the result (eval) instead of writing files */
+  int write_mask;      /* write NAME_mask.png */
+} seg_options;
+
+typedef struct {
+  int64_t h, w;
+  clseg_plan *plan;
+  uint64_t last_use;
+} seg_plan_slot;
+
+typedef struct {
+  clseg_context *ctx;
+  clseg_model *model;
+  seg_plan_slot plans[SEG_MAX_PLANS];
+  uint64_t uses;
+  double plan_seconds; /* time spent planning (kernel builds included) */
+} seg_worker;
+
+typedef struct {
+  int width, height;      /* the image's */
+  int64_t in_h, in_w;     /* the network input's (a tile's with tiling) */
+  int tiles;
+  double ms;              /* pre-processing to written outputs */
+  double net_ms;          /* device time of the network runs, from upload to download */
+  char mask_path[1100], overlay_path[1100], probs_path[1100];
+  uint8_t *mask;          /* with keep_mask: width * height class indices, caller frees */
+} seg_result;
+
+/* Opens the device and loads the model; on failure writes the message into err. */
+clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, char *err,
+                             size_t errlen);
+void seg_worker_free(seg_worker *w);
+/* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output. */
+clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
+                       size_t errlen);
+/* Runs a raw NCHW float32 tensor from a .npy file; writes the output tensor to o->npy_out and a mask. */
+clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
+                            size_t errlen);
+/* The plan for an input size, made on first use and kept (least recently used of SEG_MAX_PLANS). */
+clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out, char *err,
+                          size_t errlen);
+/* The default model's path: $CLSEG_DEFAULT_MODEL, the installed copy, else the source tree's. */
+const char *seg_default_model(void);
+/* The stem of a path: "dir/cat.jpg" -> "cat". */
+void seg_stem(const char *path, char *out, size_t size);
+
+#endif
