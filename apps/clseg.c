@@ -8,6 +8,9 @@
 
 static const cli_command commands[] = {
     {"run", cmd_run, "segment images: masks, overlays, probabilities"},
+    {"eval", cmd_eval, "score predicted masks against ground truth: IoU, Dice, F-beta, accuracy"},
+    {"bench", cmd_bench, "time a model: latency, throughput, GFLOP/s, memory, per-layer profile"},
+    {"info", cmd_info, "describe a model: inputs, outputs, layers, parameters, FLOPs, metadata"},
     {"devices", cmd_devices, "list the OpenCL devices clseg can use"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

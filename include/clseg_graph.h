@@ -130,10 +130,18 @@ typedef struct {
 } clseg_plan_info;
 void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out);
 
-/* Per-node timing of the last run made with opt.profile: index i < count gives the node's name, op and
- * milliseconds. Returns the count. */
-int clseg_plan_profile(const clseg_plan *p, int i, const char **name, const char **op, double *ms,
-                       double *flops);
+/* One executed layer of a plan (after fusion): what it is, its output and its cost. */
+typedef struct {
+  const char *name;  /* the graph node's name */
+  const char *op;    /* "conv2d", "attention_gate" ... */
+  int64_t shape[4];  /* output */
+  int fused;         /* graph nodes folded or fused into it (batchnorm, activation, residual add) */
+  double flops;      /* its own and its fused nodes' work */
+  double ms;         /* device time in the last run made with opt.profile; -1 when unknown */
+} clseg_plan_layer;
+/* The number of layers; i in [0, count) fills *out. */
+int clseg_plan_layer_count(const clseg_plan *p);
+clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *out);
 
 #ifdef __cplusplus
 }

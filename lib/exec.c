@@ -130,25 +130,21 @@ clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_coun
   return s;
 }
 
-int clseg_plan_profile(const clseg_plan *p, int i, const char **name, const char **op, double *ms,
-                       double *flops) {
-  if (!p)
-    return 0;
-  if (i >= 0 && i + 1 < p->norder) {
-    const clseg__step *s = &p->steps[p->order[i + 1]];
-    if (name)
-      *name = s->node->name;
-    if (op)
-      *op = clseg__node_op_name(s->node->op);
-    if (ms)
-      *ms = s->ms;
-    if (flops) { /* a step's work includes what was fused into it */
-      double f = 0;
-      for (int k = 0; k < p->g->nnodes; k++)
-        if (p->steps[k].target == s->node->id)
-          f += p->steps[k].flops;
-      *flops = f;
+int clseg_plan_layer_count(const clseg_plan *p) { return p ? p->norder - 1 : 0; }
+
+clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *out) {
+  if (!p || !out || i < 0 || i + 1 >= p->norder)
+    return CLSEG_INVALID_ARGUMENT;
+  const clseg__step *s = &p->steps[p->order[i + 1]]; /* order[0] is the input */
+  memset(out, 0, sizeof *out);
+  out->name = s->node->name;
+  out->op = clseg__node_op_name(s->node->op);
+  memcpy(out->shape, s->shape, sizeof out->shape);
+  out->ms = p->opt.profile ? s->ms : -1.0;
+  for (int k = 0; k < p->g->nnodes; k++)
+    if (p->steps[k].target == s->node->id) {
+      out->flops += p->steps[k].flops;
+      out->fused += k != s->node->id;
     }
-  }
-  return p->norder - 1;
+  return CLSEG_OK;
 }
