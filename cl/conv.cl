@@ -1,2 +1,229 @@
-/* Placeholder: the conv kernels are being written. */
-__kernel void conv_placeholder(__global float *y) { y[0] = 0.0f; }
+/* conv2d kernels (host side: lib/ops/conv.c): the generic direct baseline, depthwise, the vectorized
+ * implicit-GEMM variant, and its helpers (zero-padding pass, weight packing). Layout NCHW float32.
+ * Every kernel takes (buffer, int offset) pairs; per-call sizes are arguments, code-shaping values -D macros. */
+#include "conv_common.h"
+
+#ifndef KH
+#define KH 3 /* kernel height */
+#endif
+#ifndef KW
+#define KW 3 /* kernel width */
+#endif
+#ifndef SH
+#define SH 1 /* vertical stride */
+#endif
+#ifndef DH
+#define DH 1 /* vertical dilation */
+#endif
+#ifndef DW
+#define DW 1 /* horizontal dilation */
+#endif
+#ifndef MR
+#define MR 8 /* conv2d_vec: output channels per work-item (rows of the register tile) */
+#endif
+#ifndef NV
+#define NV 2 /* float16 vectors per work-item along a row: a tile of 16 * NV output pixels */
+#endif
+#ifndef LWS
+#define LWS 4 /* work-group size along dim 0 (the host uses the same local size) */
+#endif
+#ifndef PIX_FIRST
+#define PIX_FIRST 1 /* conv2d_vec: 1 puts pixel tiles in dim 0 (neighbours share a weight panel) */
+#endif
+#ifndef TILE_OH
+#define TILE_OH 1 /* conv2d_vec: 2 puts the NV = 2 vectors on two output rows (for rows of <= 16 pixels) */
+#endif
+#if TILE_OH == 2
+#define TW 16
+#define VEC_X(j) ((j) * SH * xp_rs) /* input offset of the tile's vector j */
+#define VEC_Y(j) ((j) * ow_n)       /* output offset of the tile's vector j */
+#define VEC_IN(j) (oh + (j) < oh_n && ow0 < ow_n)
+#else
+#define TW (16 * NV)
+#define VEC_X(j) ((j) * 16 * SW)
+#define VEC_Y(j) ((j) * 16)
+#define VEC_IN(j) (ow0 + 16 * (j) < ow_n)
+#endif
+#define VEC_VALID(j) (ow_n - ow0 - (TILE_OH == 2 ? 0 : 16 * (j)))
+
+/* Packs w (element (co, ci, k) at w_off + co * s_co + ci * s_ci + k, k < khw) into panels
+ * [ceil(cout / mr)][cin][khw][mr], zero-filled past cout, so a work-item reads its mr weights contiguously. */
+__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+conv2d_pack_weights(__global const float *w, const int w_off, const int cout, const int cin, const int khw,
+                    const int s_co, const int s_ci, const int mr, __global float *wp, const int total) {
+  const int i = get_global_id(0);
+  if (i >= total)
+    return;
+  const int m = i % mr, r = i / mr;
+  const int k = r % khw, r2 = r / khw;
+  const int ci = r2 % cin, co = (r2 / cin) * mr + m;
+  wp[i] = co < cout ? w[w_off + co * s_co + ci * s_ci + k] : 0.0f;
+}
+
+/* Copies x [planes][h][w] into xp [planes][hp][wp] shifted by (pt, pl), zeros elsewhere, so that the vector
+ * kernels read whole 16-pixel rows with no bounds checks. One work-item per padded row: PoCL pays about a
+ * microsecond per work-group, so an element per work-item would cost more than the copy itself. */
+__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+conv2d_pad(__global const float *x, const int x_off, const int h, const int w, __global float *xp,
+           const int hp, const int wp, const int pt, const int pl, const int rows) {
+  const int r = get_global_id(0);
+  if (r >= rows)
+    return;
+  const int plane = r / hp, ih = r - plane * hp - pt;
+  __global float *dst = xp + (size_t)r * wp;
+  const bool row_in = ih >= 0 && ih < h;
+  const int lo = row_in ? min(pl, wp) : wp, hi = row_in ? min(pl + w, wp) : wp;
+  const __global float *src = x + x_off + (plane * h + ih) * w - pl;
+  for (int c = 0; c < lo; c++)
+    dst[c] = 0.0f;
+  for (int c = lo; c < hi; c++)
+    dst[c] = src[c];
+  for (int c = hi; c < wp; c++)
+    dst[c] = 0.0f;
+}
+
+/* The generic baseline: one output element per work-item, every geometry a run-time argument so that one
+ * program serves all shapes (it is the fallback and the checked reference, not the fast path). */
+__kernel __attribute__((reqd_work_group_size(8, 1, 1))) void
+conv2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
+              __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh,
+              const int sw, const int dh, const int dw, const int pt, const int pl, const int groups,
+              __global const float *bias, const int b_off, const int has_bias, __global const float *res,
+              const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
+              const int oh_n, const int ow_n, const float alpha, const float beta) {
+  const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
+  if (ow >= ow_n)
+    return;
+  const int n = nc / cout, co = nc - n * cout;
+  const int cin_g = cin / groups, g = co / (cout / groups);
+  const __global float *xg = x + x_off + (n * cin + g * cin_g) * h * w;
+  const __global float *wc = wt + w_off + co * cin_g * kh_n * kw_n;
+  float acc = 0.0f;
+  for (int kh = 0; kh < kh_n; kh++) {
+    const int ih = oh * sh - pt + kh * dh;
+    if (ih < 0 || ih >= h)
+      continue;
+    for (int kw = 0; kw < kw_n; kw++) {
+      const int iw = ow * sw - pl + kw * dw;
+      if (iw < 0 || iw >= w)
+        continue;
+      for (int ci = 0; ci < cin_g; ci++)
+        acc = mad(xg[(ci * h + ih) * w + iw], wc[(ci * kh_n + kh) * kw_n + kw], acc);
+    }
+  }
+  const int yi = (nc * oh_n + oh) * ow_n + ow;
+  if (has_bias)
+    acc += bias[b_off + co];
+  if (has_res)
+    acc += res[r_off + yi];
+  y[y_off + yi] = act_apply(acc, ACT, alpha, beta);
+}
+
+/* Bias, residual and activation on one 16-lane slice of output row yi..yi+15, then the store. */
+inline void epilogue16(float16 v, const float b, __global const float *res, const int r_off,
+                       const int has_res, __global float *y, const int y_off, const int yi, const int valid,
+                       const float alpha, const float beta) {
+  v += b;
+  if (has_res)
+    v += load16_valid(res + r_off + yi, valid);
+  store16(act16(v, alpha, beta), y + y_off + yi, valid);
+}
+
+/* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one row of one
+ * channel. xp is the zero-padded input (conv2d_pad), so loads need no bounds checks. */
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
+conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __global const float *wt,
+                 const int w_off, __global const float *bias, const int b_off, const int has_bias,
+                 __global const float *res, const int r_off, const int has_res, __global float *y,
+                 const int y_off, const int channels, const int oh_n, const int ow_n, const int tiles_w,
+                 const float alpha, const float beta) {
+  const int tile = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+  if (tile >= oh_n * tiles_w)
+    return;
+  const int oh = tile / tiles_w, ow0 = (tile - oh * tiles_w) * TW;
+  const __global float *xr = xp + (n * channels + c) * xp_cs + oh * SH * xp_rs + ow0 * SW;
+  const __global float *wc = wt + w_off + c * KH * KW;
+  float16 acc[NV];
+#pragma unroll
+  for (int j = 0; j < NV; j++)
+    acc[j] = (float16)0.0f;
+#pragma unroll
+  for (int kh = 0; kh < KH; kh++)
+#pragma unroll
+    for (int kw = 0; kw < KW; kw++) {
+      const float wk = wc[kh * KW + kw];
+#pragma unroll
+      for (int j = 0; j < NV; j++)
+        acc[j] = fma(load16_strided(xr + kh * DH * xp_rs + kw * DW + j * 16 * SW), (float16)wk, acc[j]);
+    }
+  const float b = has_bias ? bias[b_off + c] : 0.0f;
+  const int row = ((n * channels + c) * oh_n + oh) * ow_n + ow0;
+#pragma unroll
+  for (int j = 0; j < NV; j++)
+    if (ow0 + 16 * j < ow_n)
+      epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, alpha, beta);
+}
+
+/* One step of the register tile: NV input vectors times MR broadcast weights (wq[0..MR-1]). */
+#define VEC_STEP(LOAD)                                                                                     \
+  do {                                                                                                     \
+    float16 v[NV];                                                                                         \
+    _Pragma("unroll") for (int j = 0; j < NV; j++) v[j] = LOAD;                                            \
+    _Pragma("unroll") for (int m = 0; m < MR; m++) {                                                       \
+      const float16 wm = (float16)wq[m];                                                                   \
+      _Pragma("unroll") for (int j = 0; j < NV; j++) acc[m][j] = fma(v[j], wm, acc[m][j]);                 \
+    }                                                                                                      \
+    wq += MR;                                                                                              \
+  } while (0)
+
+/* Dense conv as an implicit GEMM: a work-item owns an MR output channels x TW pixels tile of one output
+ * row (or, TILE_OH 2, 16 pixels of two rows) in float16 accumulators and walks (ci, kh, kw) over packed weights [cblocks][cin][KH][KW][MR].
+ * xp is either zero-padded (row_len 0: every load in bounds) or, for 1x1 stride-1 unpadded convs, the input
+ * itself read as one row of row_len pixels per channel, whose last tile loads with a guard. */
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
+conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const int xp_cs, const int xp_rs,
+           const int row_len, __global const float *wp, const int cin, const int cblocks,
+           __global const float *bias, const int b_off, const int has_bias, __global const float *res,
+           const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
+           const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
+#if PIX_FIRST
+  const int tile = get_global_id(0), cb = get_global_id(1);
+#else
+  const int cb = get_global_id(0), tile = get_global_id(1);
+#endif
+  const int n = get_global_id(2);
+  const int tile_rows = (oh_n + TILE_OH - 1) / TILE_OH;
+  if (cb >= cblocks || tile >= tile_rows * tiles_w)
+    return;
+  const int th = tile / tiles_w, oh = th * TILE_OH, ow0 = (tile - th * tiles_w) * TW;
+  const __global float *xr = xp + xp_off + n * xp_ns + oh * SH * xp_rs + ow0 * SW;
+  const __global float *wq = wp + (size_t)cb * cin * (KH * KW * MR);
+  /* every loop over the tile is unrolled so the accumulators stay in registers (fact 2 of the notes) */
+  float16 acc[MR][NV];
+#pragma unroll
+  for (int m = 0; m < MR; m++)
+#pragma unroll
+    for (int j = 0; j < NV; j++)
+      acc[m][j] = (float16)0.0f;
+  if (row_len == 0 || ow0 + TW <= row_len) {
+    for (int ci = 0; ci < cin; ci++, xr += xp_cs)
+#pragma unroll
+      for (int kh = 0; kh < KH; kh++)
+#pragma unroll
+        for (int kw = 0; kw < KW; kw++)
+          VEC_STEP(load16_strided(xr + kh * DH * xp_rs + kw * DW + VEC_X(j)));
+  } else { /* only 1x1 stride 1 reaches here: contiguous pixels */
+    for (int ci = 0; ci < cin; ci++, xr += xp_cs)
+      VEC_STEP(load16_tail(xr + j * 16, row_len - ow0 - j * 16));
+  }
+#pragma unroll
+  for (int m = 0; m < MR; m++) {
+    const int co = cb * MR + m;
+    const float b = has_bias && co < cout ? bias[b_off + co] : 0.0f;
+    const int row = ((n * cout + co) * oh_n + oh) * ow_n + ow0;
+#pragma unroll
+    for (int j = 0; j < NV; j++)
+      if (co < cout && VEC_IN(j))
+        epilogue16(acc[m][j], b, res, r_off, has_res, y, y_off, row + VEC_Y(j), VEC_VALID(j), alpha, beta);
+  }
+}

@@ -1,2 +1,387 @@
-/* Placeholder: the host side of the conv kernel family is being written. */
-typedef int clseg__placeholder_conv;
+/* conv2d host side: argument checks, output shape, the variant table (direct, depthwise, vectorized implicit
+ * GEMM) with its selection, the weight packing a planner can run once, and the batchnorm fold utility.
+ * Kernels: cl/conv.cl. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+#define OP "conv2d"
+#define VEC_MR 8
+#define VEC_LWS 4
+#define MAX_DEFS 16
+
+/* One call with its defaults applied, as ints the kernels take. */
+typedef struct {
+  const clseg_tensor *x, *w, *bias, *res;
+  clseg_tensor *y;
+  int n, cin, h, w_, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, oh, ow;
+  int act;
+  float alpha, beta;
+} conv_job;
+
+static int or1(int v) { return v == 0 ? 1 : v; }
+
+/* ---- checks and shape ---- */
+
+static clseg_status check_params(clseg_context *ctx, const clseg_conv2d_params *p) {
+  if (p->stride_h < 0 || p->stride_w < 0 || p->dilation_h < 0 || p->dilation_w < 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       OP ": stride (%d, %d) and dilation (%d, %d) must be positive (0 means 1)", p->stride_h,
+                       p->stride_w, p->dilation_h, p->dilation_w);
+  if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": padding (top %d, left %d, bottom %d, right %d) "
+                       "must not be negative", p->pad_top, p->pad_left, p->pad_bottom, p->pad_right);
+  if (p->groups < 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": groups %d must be positive (0 means 1)", p->groups);
+  return CLSEG_OK;
+}
+
+/* Validates x, w and p (ctx may be NULL: the thread's error slot) and computes y's shape. */
+static clseg_status shape_of(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
+                             const clseg_conv2d_params *p, int64_t out[4]) {
+  if (!x || !w)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": %s is NULL", !x ? "input" : "weight");
+  clseg_status s = check_params(ctx, p);
+  if (s != CLSEG_OK)
+    return s;
+  const int64_t *xs = x->shape, *ws = w->shape, g = or1(p->groups);
+  if (xs[1] % g != 0 || ws[0] % g != 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       OP ": groups %lld must divide the input channels (input %s) and the output channels "
+                       "(weight %s)", (long long)g, CLSEG__SHAPE(xs), CLSEG__SHAPE(ws));
+  if (ws[1] * g != xs[1])
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": input %s has %lld channels, weight %s expects %lld (%lld per group x %lld groups)",
+                       CLSEG__SHAPE(xs), (long long)xs[1], CLSEG__SHAPE(ws), (long long)(ws[1] * g),
+                       (long long)ws[1], (long long)g);
+  int64_t eh = xs[2] + p->pad_top + p->pad_bottom - (int64_t)or1(p->dilation_h) * (ws[2] - 1) - 1;
+  int64_t ew = xs[3] + p->pad_left + p->pad_right - (int64_t)or1(p->dilation_w) * (ws[3] - 1) - 1;
+  if (eh < 0 || ew < 0)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": the dilated kernel of weight %s is larger than the padded input %s", CLSEG__SHAPE(ws),
+                       CLSEG__SHAPE(xs));
+  out[0] = xs[0];
+  out[1] = ws[0];
+  out[2] = eh / or1(p->stride_h) + 1;
+  out[3] = ew / or1(p->stride_w) + 1;
+  return CLSEG_OK;
+}
+
+clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w, const clseg_conv2d_params *p,
+                                int64_t out[4]) {
+  const clseg_conv2d_params none = {0};
+  if (!out)
+    return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT, OP "_shape: NULL output argument");
+  return shape_of(x ? x->ctx : NULL, x, w, p ? p : &none, out);
+}
+
+static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
+                          const clseg_tensor *bias, const clseg_tensor *res, const clseg_conv2d_params *p,
+                          clseg_tensor *y, conv_job *j) {
+  int64_t ys[4];
+  clseg_status s;
+  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK ||
+      (s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK ||
+      (s = shape_of(ctx, x, w, p, ys)) != CLSEG_OK || (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK ||
+      (s = clseg__check_optional(ctx, OP, "bias", bias, (size_t)ys[1])) != CLSEG_OK ||
+      (s = clseg__check_optional(ctx, OP, "residual", res, y->count)) != CLSEG_OK ||
+      (s = clseg__act_resolve(ctx, OP, &p->act, &j->act, &j->alpha, &j->beta)) != CLSEG_OK)
+    return s;
+  *j = (conv_job){x, w, bias, res, y, (int)ys[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3],
+                  (int)ys[1], (int)w->shape[2], (int)w->shape[3], or1(p->stride_h), or1(p->stride_w),
+                  or1(p->dilation_h), or1(p->dilation_w), p->pad_top, p->pad_left, p->pad_bottom,
+                  p->pad_right, or1(p->groups), (int)ys[2], (int)ys[3], j->act, j->alpha, j->beta};
+  return CLSEG_OK;
+}
+
+/* ---- scratch buffers and the shared passes ---- */
+
+/* A device buffer for one call. Released by the caller right after its last enqueue: OpenCL keeps it alive
+ * until the queued kernels that use it have run. */
+static clseg_status scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out) {
+  cl_int err;
+  *out = NULL;
+  if (floats > (size_t)INT32_MAX)
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, OP ": the %s needs %zu floats, more than 2^31", what, floats);
+  *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (floats ? floats : 1) * sizeof(float), NULL, &err);
+  return err == CL_SUCCESS ? CLSEG_OK
+                           : clseg__cl_fail(ctx, err, OP ": allocating %zu floats for the %s", floats, what);
+}
+
+/* Packs weights w (cout x cin x khw elements; element (co, ci, k) at w_off + co * s_co + ci * s_ci + k) into
+ * panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it). Used per call by the
+ * eager ops, and meant to run once at plan time for a graph; conv_transpose2d packs through it too. */
+clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
+                                        int s_co, int s_ci, int mr, cl_mem *out) {
+  cl_kernel k;
+  const size_t total = (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
+  clseg_status s = scratch(ctx, total, "packed weights", out);
+  if (s == CLSEG_OK)
+    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_weights", &k);
+  if (s != CLSEG_OK)
+    goto fail;
+  const int tot = (int)total;
+  const clseg__arg args[] = {CLSEG__ARG(w),   CLSEG__ARG(w_off), CLSEG__ARG(cout), CLSEG__ARG(cin),
+                             CLSEG__ARG(khw), CLSEG__ARG(s_co),  CLSEG__ARG(s_ci), CLSEG__ARG(mr),
+                             CLSEG__ARG(*out), CLSEG__ARG(tot)};
+  const size_t global[1] = {clseg__round_up(total, 16)}, local[1] = {16};
+  s = clseg__launch(ctx, k, "conv2d_pack_weights", args, 10, 1, global, local);
+  if (s == CLSEG_OK)
+    return s;
+fail:
+  if (*out)
+    clReleaseMemObject(*out);
+  *out = NULL;
+  return s;
+}
+
+/* Geometry of the zero-padded input the vector kernels read: every tile's loads stay inside a row. */
+typedef struct {
+  int tw, tiles_w, hp, wp;
+} pad_geom;
+
+static pad_geom pad_geometry(const conv_job *j, int tw, int tile_oh) {
+  pad_geom g;
+  const int oh = (j->oh + tile_oh - 1) / tile_oh * tile_oh; /* rows the tiles read, the last one included */
+  g.tw = tw;
+  g.tiles_w = (j->ow + tw - 1) / tw;
+  g.wp = g.tiles_w * tw * j->sw + (j->kw - 1) * j->dw;
+  g.hp = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
+  return g;
+}
+
+static clseg_status pad_input(clseg_context *ctx, const conv_job *j, const pad_geom *g, cl_mem *xp) {
+  cl_kernel k;
+  const size_t planes = (size_t)j->n * (size_t)j->cin;
+  clseg_status s = scratch(ctx, planes * (size_t)g->hp * (size_t)g->wp, "zero-padded input", xp);
+  if (s == CLSEG_OK)
+    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &k);
+  if (s != CLSEG_OK)
+    return s;
+  const int xoff = (int)j->x->offset, rows = (int)planes * g->hp;
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),  CLSEG__ARG(j->h),  CLSEG__ARG(j->w_),
+                             CLSEG__ARG(*xp),       CLSEG__ARG(g->hp), CLSEG__ARG(g->wp), CLSEG__ARG(j->pt),
+                             CLSEG__ARG(j->pl),     CLSEG__ARG(rows)};
+  const size_t global[1] = {clseg__round_up((size_t)rows, 16)}, local[1] = {16};
+  return clseg__launch(ctx, k, "conv2d_pad", args, 10, 1, global, local);
+}
+
+/* The optional tensors as kernel arguments: a present flag, and y's buffer standing in when absent. */
+typedef struct {
+  cl_mem buf;
+  int off, present;
+} opt_arg;
+
+static opt_arg opt_of(const clseg_tensor *t, const clseg_tensor *y) {
+  return t ? (opt_arg){t->buf, (int)t->offset, 1} : (opt_arg){y->buf, 0, 0};
+}
+
+/* ---- variants ---- */
+
+static int direct_supported(const conv_job *j) {
+  (void)j;
+  return 1;
+}
+
+static int direct_options(const conv_job *j, clseg__define *d) {
+  d[0] = (clseg__define){"ACT", j->act};
+  return 1;
+}
+
+static clseg_status direct_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
+  cl_kernel k;
+  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_direct", &k);
+  if (s != CLSEG_OK)
+    return s;
+  const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__arg args[] = {
+      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),   CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),     CLSEG__ARG(j->w_),
+      CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),   CLSEG__ARG(j->kh),     CLSEG__ARG(j->kw),    CLSEG__ARG(j->sh),
+      CLSEG__ARG(j->sw),     CLSEG__ARG(j->dh),  CLSEG__ARG(j->dw),     CLSEG__ARG(j->pt),    CLSEG__ARG(j->pl),
+      CLSEG__ARG(j->groups), CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
+      CLSEG__ARG(r.off),     CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),  CLSEG__ARG(j->cout),
+      CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),  CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
+  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh, (size_t)j->n * (size_t)j->cout};
+  const size_t local[3] = {8, 1, 1};
+  return clseg__launch(ctx, k, "conv2d_direct", args, 29, 3, global, local);
+}
+
+/* Tiles of 16 pixels where a row is that short, else 32 (two float16 per channel). */
+static int tile_vectors(const conv_job *j) { return j->ow <= 16 ? 1 : 2; }
+
+static int geometry_options(const conv_job *j, clseg__define *d) {
+  d[0] = (clseg__define){"ACT", j->act};
+  d[1] = (clseg__define){"KH", j->kh};
+  d[2] = (clseg__define){"KW", j->kw};
+  d[3] = (clseg__define){"SH", j->sh};
+  d[4] = (clseg__define){"SW", j->sw};
+  d[5] = (clseg__define){"DH", j->dh};
+  d[6] = (clseg__define){"DW", j->dw};
+  d[7] = (clseg__define){"NV", tile_vectors(j)};
+  d[8] = (clseg__define){"LWS", VEC_LWS};
+  return 9;
+}
+
+static int depthwise_supported(const conv_job *j) { return j->groups == j->cin && j->cout == j->cin; }
+
+static clseg_status depthwise_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
+  cl_kernel k;
+  cl_mem xp = NULL;
+  const pad_geom g = pad_geometry(j, 16 * tile_vectors(j), 1);
+  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_depthwise", &k);
+  if (s == CLSEG_OK)
+    s = pad_input(ctx, j, &g, &xp);
+  if (s == CLSEG_OK) {
+    const int cs = g.hp * g.wp, woff = (int)j->w->offset, yoff = (int)j->y->offset;
+    const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+    const clseg__arg args[] = {
+        CLSEG__ARG(xp),    CLSEG__ARG(cs),        CLSEG__ARG(g.wp),      CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),
+        CLSEG__ARG(b.buf), CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),     CLSEG__ARG(r.off),
+        CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),  CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
+        CLSEG__ARG(j->ow), CLSEG__ARG(g.tiles_w), CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
+    const size_t tiles = (size_t)j->oh * (size_t)g.tiles_w;
+    const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)j->cout, (size_t)j->n};
+    const size_t local[3] = {VEC_LWS, 1, 1};
+    s = clseg__launch(ctx, k, "conv2d_depthwise", args, 19, 3, global, local);
+  }
+  if (xp)
+    clReleaseMemObject(xp);
+  return s;
+}
+
+static int vec_supported(const conv_job *j) { return j->groups == 1; }
+
+/* A 1x1 stride-1 unpadded conv reads the input in place as a GEMM: each channel one row of H*W pixels. */
+static int vec_flat(const conv_job *j) {
+  return j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && !j->pt && !j->pl && !j->pb && !j->pr;
+}
+
+/* Rows of <= 16 pixels (deep layers) take two rows per tile: two pixel vectors per weight broadcast keep
+ * the loop FMA-bound instead of load-bound. */
+static int vec_tile_oh(const conv_job *j) { return !vec_flat(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1; }
+
+static int vec_options(const conv_job *j, clseg__define *d) {
+  int n = geometry_options(j, d);
+  if (vec_tile_oh(j) == 2)
+    d[7].value = 2; /* NV: the two rows' vectors */
+  d[n++] = (clseg__define){"MR", VEC_MR};
+  d[n++] = (clseg__define){"PIX_FIRST", 1};
+  d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(j)};
+  return n;
+}
+
+static clseg_status vec_launch(clseg_context *ctx, const conv_job *j, cl_kernel k, cl_mem xp, int xoff, int cs,
+                               int rs, int row_len, cl_mem wp, int oh, int ow, int tiles_w) {
+  const int ns = cs * j->cin, cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
+  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__arg args[] = {
+      CLSEG__ARG(xp),        CLSEG__ARG(xoff),    CLSEG__ARG(ns),    CLSEG__ARG(cs),        CLSEG__ARG(rs),
+      CLSEG__ARG(row_len),   CLSEG__ARG(wp),      CLSEG__ARG(j->cin), CLSEG__ARG(cblocks),  CLSEG__ARG(b.buf),
+      CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf), CLSEG__ARG(r.off),   CLSEG__ARG(r.present),
+      CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout), CLSEG__ARG(oh),      CLSEG__ARG(ow),
+      CLSEG__ARG(tiles_w),   CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
+  const size_t tiles = (size_t)((oh + vec_tile_oh(j) - 1) / vec_tile_oh(j)) * (size_t)tiles_w;
+  const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)cblocks, (size_t)j->n};
+  const size_t local[3] = {VEC_LWS, 1, 1};
+  return clseg__launch(ctx, k, "conv2d_vec", args, 23, 3, global, local);
+}
+
+static clseg_status vec_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
+  cl_kernel k;
+  cl_mem xp = NULL, wp = NULL;
+  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * tile_vectors(j);
+  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_vec", &k);
+  if (s == CLSEG_OK)
+    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw, j->cin * khw, khw,
+                                   VEC_MR, &wp);
+  if (s == CLSEG_OK && vec_flat(j)) {
+    const int hw = j->h * j->w_;
+    s = vec_launch(ctx, j, k, j->x->buf, (int)j->x->offset, hw, hw, hw, wp, 1, hw, (hw + tw - 1) / tw);
+  } else if (s == CLSEG_OK) {
+    const pad_geom g = pad_geometry(j, tw, vec_tile_oh(j));
+    s = pad_input(ctx, j, &g, &xp);
+    if (s == CLSEG_OK)
+      s = vec_launch(ctx, j, k, xp, 0, g.hp * g.wp, g.wp, 0, wp, j->oh, j->ow, g.tiles_w);
+  }
+  if (xp)
+    clReleaseMemObject(xp);
+  if (wp)
+    clReleaseMemObject(wp);
+  return s;
+}
+
+typedef struct {
+  const char *name;
+  int (*supported)(const conv_job *j);
+  int (*options)(const conv_job *j, clseg__define *defs); /* returns the count */
+  clseg_status (*enqueue)(clseg_context *ctx, const conv_job *j, const char *opts);
+} conv_variant;
+
+/* In the order "auto" tries them: the specialised ones first, the generic baseline last. */
+static const conv_variant VARIANTS[] = {
+    {"conv2d_depthwise", depthwise_supported, geometry_options, depthwise_enqueue},
+    {"conv2d_vec", vec_supported, vec_options, vec_enqueue},
+    {"conv2d_direct", direct_supported, direct_options, direct_enqueue},
+};
+#define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
+
+static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
+                                   const conv_variant **out) {
+  const int automatic = !want || !*want || !strcmp(want, "auto");
+  for (int i = 0; i < NVARIANTS; i++) {
+    if (!automatic && strcmp(want, VARIANTS[i].name) != 0)
+      continue;
+    if (VARIANTS[i].supported(j)) {
+      *out = &VARIANTS[i];
+      return CLSEG_OK;
+    }
+    if (!automatic)
+      return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                         OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
+                         CLSEG__SHAPE(j->x->shape), CLSEG__SHAPE(j->w->shape), j->groups);
+  }
+  if (automatic)
+    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no variant supports this conv");
+  return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                     OP ": unknown variant '%s' (known: auto, conv2d_depthwise, conv2d_vec, conv2d_direct)", want);
+}
+
+clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
+                          const clseg_tensor *bias, const clseg_tensor *residual, const clseg_conv2d_params *p,
+                          clseg_tensor *y) {
+  const clseg_conv2d_params none = {0};
+  conv_job j;
+  const conv_variant *v = NULL;
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, OP ": NULL context");
+  if (!p)
+    p = &none;
+  clseg_status s = check(ctx, x, w, bias, residual, p, y, &j);
+  if (s == CLSEG_OK)
+    s = select_variant(ctx, &j, p->variant, &v);
+  if (s != CLSEG_OK)
+    return s;
+  clseg__define defs[MAX_DEFS];
+  char opts[512];
+  if (!clseg__build_options(defs, v->options(&j, defs), opts, sizeof opts))
+    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", v->name);
+  return v->enqueue(ctx, &j, opts);
+}
+
+void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
+                          const float *beta, const float *mean, const float *var, float eps) {
+  if (!weight || !bias || !gamma || !beta || !mean || !var)
+    return;
+  if (eps == 0.0f)
+    eps = 1e-5f;
+  for (int64_t c = 0; c < cout; c++) {
+    /* double keeps the fold as exact as the unfolded conv + batchnorm pair it replaces */
+    const double scale = (double)gamma[c] / sqrt((double)var[c] + (double)eps);
+    for (int64_t i = 0; i < per_out; i++)
+      weight[c * per_out + i] = (float)(weight[c * per_out + i] * scale);
+    bias[c] = (float)(((double)bias[c] - mean[c]) * scale + beta[c]);
+  }
+}

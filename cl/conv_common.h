@@ -1,0 +1,83 @@
+/* Helpers shared by the conv and conv_transpose kernels: the build-time activation on float16 vectors and
+ * the 16-pixel loads along a row for a build-time stride. */
+#ifndef CLSEG_CL_CONV_COMMON_H
+#define CLSEG_CL_CONV_COMMON_H
+
+#include "common.h"
+
+#ifndef ACT
+#define ACT ACT_NONE /* fused activation code (clseg_act_kind) */
+#endif
+#ifndef SW
+#define SW 1 /* horizontal stride: picks how 16 pixels of a row are loaded */
+#endif
+
+/* The activation on 16 lanes; PoCL vectorizes only explicit vector types, so the epilogue stays vector. */
+inline float16 act16(float16 v, float alpha, float beta) {
+#if ACT == ACT_RELU
+  return fmax(v, (float16)0.0f);
+#elif ACT == ACT_RELU6
+  return clamp(v, 0.0f, 6.0f);
+#elif ACT == ACT_CLIP
+  return fmin(fmax(v, (float16)alpha), (float16)beta);
+#elif ACT == ACT_LEAKY_RELU
+  return select(v, v * alpha, v < 0.0f);
+#elif ACT == ACT_SIGMOID
+  return 1.0f / (1.0f + exp(-v));
+#elif ACT == ACT_HARD_SIGMOID
+  return clamp(alpha * v + beta, 0.0f, 1.0f);
+#elif ACT == ACT_HARD_SWISH
+  return v * clamp(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+#elif ACT == ACT_TANH
+  return tanh(v);
+#elif ACT == ACT_GELU
+  return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
+#else
+  (void)alpha;
+  (void)beta;
+  return v;
+#endif
+}
+
+/* 16 pixels p[0], p[SW], ... p[15 * SW]; the caller guarantees p[16 * SW - 1] is readable. Stride 2 uses
+ * two contiguous loads and keeps the even lanes, which stays vector code; other strides gather. */
+inline float16 load16_strided(const __global float *p) {
+#if SW == 1
+  return vload16(0, p);
+#elif SW == 2
+  const float16 a = vload16(0, p), b = vload16(0, p + 16);
+  return (float16)(a.even, b.even);
+#else
+  float t[16];
+  for (int i = 0; i < 16; i++)
+    t[i] = p[i * SW];
+  return vload16(0, t);
+#endif
+}
+
+/* 16 contiguous pixels of which only the first `valid` exist (a row's tail): the rest read as zero. */
+inline float16 load16_tail(const __global float *p, int valid) {
+  float t[16];
+  for (int i = 0; i < 16; i++)
+    t[i] = i < valid ? p[i] : 0.0f;
+  return vload16(0, t);
+}
+
+/* Stores the first `valid` lanes of v at p (all 16 when valid >= 16). */
+inline void store16(float16 v, __global float *p, int valid) {
+  if (valid >= 16) {
+    vstore16(v, 0, p);
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int i = 0; i < valid; i++)
+    p[i] = t[i];
+}
+
+/* 16 contiguous values of which the first `valid` exist, for residual reads. */
+inline float16 load16_valid(const __global float *p, int valid) {
+  return valid >= 16 ? vload16(0, p) : load16_tail(p, valid);
+}
+
+#endif

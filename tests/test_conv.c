@@ -1,0 +1,397 @@
+/* conv2d: every variant forced on its own against the naive reference (tests/ref) over seeded random sweeps
+ * of odd shapes, every conv2d PyTorch fixture, the batchnorm fold, and the error paths with their messages. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+#include "clseg_ops.h"
+#include "common/check.h"
+#include "common/fixture.h"
+#include "ref/ref.h"
+
+#define SWEEP_SEED 0xc0417e57ull
+#define SWEEP_CASES 40
+
+static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec"};
+static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
+
+typedef struct {
+  int64_t xs[4], ws[4];
+  clseg_conv2d_params p;
+  int bias, res;
+} conv_case;
+
+/* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test prints. */
+static double g_worst;
+
+static void note_worst(const float *got, const float *want, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs((double)got[i] - want[i]), scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
+    if (d / scale > g_worst)
+      g_worst = d / scale;
+  }
+}
+
+static void report_worst(const char *what) {
+  print_message("%s: worst normalised error %.3g\n", what, g_worst);
+  g_worst = 0.0;
+}
+
+static int setup(void **state) {
+  *state = test_context();
+  return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  clseg_context_free(*state);
+  return 0;
+}
+
+static clseg_tensor *make(clseg_context *ctx, const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
+  if (data)
+    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
+  return t;
+}
+
+static void describe(const conv_case *c, const char *variant, uint64_t seed, char *buf, size_t n) {
+  const clseg_conv2d_params *p = &c->p;
+  snprintf(buf, n,
+           "variant=%s seed=%llu x=[%lld,%lld,%lld,%lld] w=[%lld,%lld,%lld,%lld] stride=(%d,%d) "
+           "pad=(t%d,l%d,b%d,r%d) dilation=(%d,%d) groups=%d bias=%d residual=%d act=%d(%g,%g)",
+           variant, (unsigned long long)seed, (long long)c->xs[0], (long long)c->xs[1], (long long)c->xs[2],
+           (long long)c->xs[3], (long long)c->ws[0], (long long)c->ws[1], (long long)c->ws[2],
+           (long long)c->ws[3], p->stride_h, p->stride_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right,
+           p->dilation_h, p->dilation_w, p->groups, c->bias, c->res, (int)p->act.kind, (double)p->act.alpha,
+           (double)p->act.beta);
+}
+
+/* Runs one case on the device with the variant forced and compares with ref_conv2d; true when it passes. */
+static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant, uint64_t seed) {
+  int64_t ys[4];
+  char what[512];
+  describe(c, variant, seed, what, sizeof what);
+  assert_int_equal(ref_conv2d_shape(c->xs, c->ws, &c->p, ys), 0);
+  const size_t nx = ref_count(c->xs), nw = ref_count(c->ws), ny = ref_count(ys);
+  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc((size_t)ys[1] * sizeof *b);
+  float *r = malloc(ny * sizeof *r), *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want);
+  assert_true(x && w && b && r && got && want);
+  check_fill_uniform(x, nx, seed, -1.0f, 1.0f);
+  check_fill_uniform(w, nw, seed + 1, -1.0f, 1.0f);
+  check_fill_uniform(b, (size_t)ys[1], seed + 2, -1.0f, 1.0f);
+  check_fill_uniform(r, ny, seed + 3, -1.0f, 1.0f);
+  const int64_t bs[4] = {ys[1], 1, 1, 1};
+  clseg_tensor *tx = make(ctx, c->xs, x), *tw = make(ctx, c->ws, w), *ty = make(ctx, ys, NULL);
+  clseg_tensor *tb = c->bias ? make(ctx, bs, b) : NULL, *tr = c->res ? make(ctx, ys, r) : NULL;
+  clseg_conv2d_params p = c->p;
+  p.variant = variant;
+  int64_t api_shape[4];
+  assert_int_equal(clseg_conv2d_shape(tx, tw, &p, api_shape), CLSEG_OK);
+  assert_memory_equal(api_shape, ys, sizeof ys);
+  clseg_status s = clseg_conv2d(ctx, tx, tw, tb, tr, &p, ty);
+  if (s != CLSEG_OK)
+    fail_msg("%s: %s", what, clseg_last_error(ctx));
+  assert_int_equal(clseg_tensor_download(ty, got, ny), CLSEG_OK);
+  ref_conv2d(x, c->xs, w, c->ws, c->bias ? b : NULL, c->res ? r : NULL, &c->p, want, ys);
+  bool ok = check_close("conv2d", got, want, ny, ys, NULL, what);
+  note_worst(got, want, ny);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(tw);
+  clseg_tensor_free(ty);
+  clseg_tensor_free(tb);
+  clseg_tensor_free(tr);
+  free(x), free(w), free(b), free(r), free(got), free(want);
+  return ok;
+}
+
+/* Kernel geometries drawn from a fixed list, so the sweep builds a bounded number of programs:
+ * {kh, kw, stride_h, stride_w, dilation_h, dilation_w}. */
+static const int GEOMS[][6] = {
+    {1, 1, 1, 1, 1, 1}, {3, 3, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1}, {1, 1, 2, 2, 1, 1}, {5, 5, 1, 1, 1, 1},
+    {3, 3, 1, 1, 2, 2}, {3, 3, 1, 1, 5, 4}, {2, 2, 3, 3, 1, 1}, {3, 1, 1, 2, 1, 1}, {7, 7, 2, 2, 1, 1},
+};
+#define NGEOMS (int)(sizeof GEOMS / sizeof GEOMS[0])
+
+static int pick(check_rng *r, int n) { return (int)(check_rng_next(r) % (uint64_t)n); }
+
+/* A random case the variant supports: depthwise forces groups == channels, vec forces groups 1. */
+static conv_case random_case(check_rng *r, const char *variant) {
+  conv_case c;
+  memset(&c, 0, sizeof c);
+  const int gi = pick(r, NGEOMS), *g = GEOMS[gi];
+  int cin = 1 + pick(r, 12), cout = 1 + pick(r, 20), groups = 1;
+  if (!strcmp(variant, "conv2d_depthwise")) {
+    cout = cin;
+    groups = cin;
+  } else if (!strcmp(variant, "conv2d_direct") && pick(r, 2)) {
+    groups = 1 + pick(r, 3);
+    cin = groups * (1 + pick(r, 4));
+    cout = groups * (1 + pick(r, 5));
+  }
+  c.p = (clseg_conv2d_params){.stride_h = g[2], .stride_w = g[3], .dilation_h = g[4], .dilation_w = g[5],
+                              .groups = groups};
+  int *pads[4] = {&c.p.pad_top, &c.p.pad_left, &c.p.pad_bottom, &c.p.pad_right};
+  const int no_pad = pick(r, 3) == 0;
+  for (int i = 0; i < 4; i++) /* up to more than half the kernel */
+    *pads[i] = no_pad ? 0 : pick(r, (i % 2 ? g[1] : g[0]) + 2);
+  const int h = SIZES[pick(r, 7)], w = SIZES[pick(r, 7)];
+  const int ekh = (g[0] - 1) * g[4] + 1, ekw = (g[1] - 1) * g[5] + 1;
+  if (h + c.p.pad_top + c.p.pad_bottom < ekh) /* keep the output non-empty */
+    c.p.pad_bottom = ekh - h - c.p.pad_top;
+  if (w + c.p.pad_left + c.p.pad_right < ekw)
+    c.p.pad_right = ekw - w - c.p.pad_left;
+  const int64_t xs[4] = {1 + pick(r, 2), cin, h, w}, ws[4] = {cout, cin / groups, g[0], g[1]};
+  memcpy(c.xs, xs, sizeof xs);
+  memcpy(c.ws, ws, sizeof ws);
+  c.bias = pick(r, 2);
+  c.res = pick(r, 3) == 0;
+  /* tied to the geometry: each -D combination is a program to build, so keep their number small */
+  c.p.act.kind = gi % 2 ? CLSEG_ACT_RELU : CLSEG_ACT_NONE;
+  return c;
+}
+
+static void sweep(void **state, const char *variant) {
+  int failures = 0;
+  for (int i = 0; i < SWEEP_CASES; i++) {
+    const uint64_t seed = SWEEP_SEED + (uint64_t)i;
+    check_rng r = {seed};
+    const conv_case c = random_case(&r, variant);
+    failures += !run_case(*state, &c, variant, seed);
+  }
+  report_worst(variant);
+  assert_int_equal(failures, 0);
+}
+
+static void sweep_direct(void **state) { sweep(state, "conv2d_direct"); }
+static void sweep_depthwise(void **state) { sweep(state, "conv2d_depthwise"); }
+static void sweep_vec(void **state) { sweep(state, "conv2d_vec"); }
+
+/* Shapes the random sweep may miss: many channels (long reductions), 1x1 GEMM row tails, wide rows. */
+static void vec_and_depthwise_wide_shapes(void **state) {
+  const conv_case cases[] = {
+      {{1, 64, 33, 33}, {64, 64, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1}, 1, 0},
+      {{2, 48, 17, 9}, {24, 48, 1, 1}, {0}, 1, 1},
+      {{1, 5, 1, 1}, {3, 5, 1, 1}, {0}, 0, 0},
+      {{1, 16, 7, 70}, {9, 16, 3, 3}, {.stride_w = 2, .pad_left = 1, .pad_right = 1}, 1, 0},
+  };
+  const conv_case dw = {{2, 24, 33, 40}, {24, 1, 3, 3},
+                        {.pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .dilation_h = 2,
+                         .dilation_w = 2, .groups = 24}, 1, 1};
+  int failures = !run_case(*state, &dw, "conv2d_depthwise", 7);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    failures += !run_case(*state, &cases[i], "conv2d_vec", 100 + i);
+  assert_int_equal(failures, 0);
+}
+
+/* Every activation once per variant, with its non-default parameters where it has some. */
+static void activations_every_variant(void **state) {
+  const clseg_activation acts[] = {{CLSEG_ACT_RELU6, 0, 0},       {CLSEG_ACT_CLIP, -0.3f, 0.4f},
+                                   {CLSEG_ACT_LEAKY_RELU, 0.2f, 0}, {CLSEG_ACT_SIGMOID, 0, 0},
+                                   {CLSEG_ACT_HARD_SIGMOID, 0, 0}, {CLSEG_ACT_HARD_SWISH, 0, 0},
+                                   {CLSEG_ACT_TANH, 0, 0},         {CLSEG_ACT_GELU, 0, 0}};
+  int failures = 0;
+  for (int v = 0; v < 3; v++)
+    for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+      conv_case c = {{1, 6, 9, 17}, {6, 6, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1},
+                     1, 1};
+      if (v == 1) {
+        c.ws[1] = 1;
+        c.p.groups = 6;
+      }
+      c.p.act = acts[a];
+      failures += !run_case(*state, &c, VARIANTS[v], 500 + a);
+    }
+  assert_int_equal(failures, 0);
+}
+
+/* ---- PyTorch fixtures: every conv2d_*.clsf, through "auto" and every variant that supports it ---- */
+
+static const char *const ACT_NAMES[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
+                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+
+static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name) {
+  const fixture_array *a = fixture_get(f, name);
+  int64_t s[4];
+  if (!a || !fixture_shape4(a, s))
+    return NULL;
+  return make(ctx, s, a->data);
+}
+
+static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file, const char *variant) {
+  clseg_conv2d_params p = {
+      .stride_h = fixture_param_int(f, "stride_h", 0), .stride_w = fixture_param_int(f, "stride_w", 0),
+      .pad_top = fixture_param_int(f, "pad_top", 0), .pad_left = fixture_param_int(f, "pad_left", 0),
+      .pad_bottom = fixture_param_int(f, "pad_bottom", 0), .pad_right = fixture_param_int(f, "pad_right", 0),
+      .dilation_h = fixture_param_int(f, "dilation_h", 0), .dilation_w = fixture_param_int(f, "dilation_w", 0),
+      .groups = fixture_param_int(f, "groups", 0), .variant = variant};
+  const char *act = fixture_param(f, "act.kind");
+  for (int k = 0; act && k < CLSEG_ACT_COUNT; k++)
+    if (!strcmp(act, ACT_NAMES[k]))
+      p.act.kind = (clseg_act_kind)k;
+  p.act.alpha = fixture_param_float(f, "act.alpha", 0.0f);
+  p.act.beta = fixture_param_float(f, "act.beta", 0.0f);
+  const fixture_array *ya = fixture_get(f, "y");
+  clseg_tensor *x = fixture_tensor(ctx, f, "x"), *w = fixture_tensor(ctx, f, "w");
+  clseg_tensor *b = fixture_tensor(ctx, f, "bias"), *r = fixture_tensor(ctx, f, "residual"), *y = NULL;
+  int64_t ys[4];
+  assert_true(x && w && ya && fixture_shape4(ya, ys));
+  y = make(ctx, ys, NULL);
+  char what[1024];
+  snprintf(what, sizeof what, "fixture %s variant=%s %s", file, variant, fixture_params_text(f));
+  clseg_status s = clseg_conv2d(ctx, x, w, b, r, &p, y);
+  bool ok = s == CLSEG_UNSUPPORTED && strcmp(variant, "auto") != 0; /* a forced variant may decline */
+  if (s == CLSEG_OK) {
+    float *got = malloc(ya->count * sizeof *got);
+    assert_non_null(got);
+    assert_int_equal(clseg_tensor_download(y, got, ya->count), CLSEG_OK);
+    ok = check_close("y", got, ya->data, ya->count, ys, NULL, what);
+    free(got);
+  } else if (!ok) {
+    fprintf(stderr, "%s: %s\n", what, clseg_last_error(ctx));
+  }
+  clseg_tensor_free(x), clseg_tensor_free(w), clseg_tensor_free(b), clseg_tensor_free(r), clseg_tensor_free(y);
+  return ok;
+}
+
+static void fixtures_all_variants(void **state) {
+  DIR *d = opendir(CLSEG_FIXTURE_DIR);
+  assert_non_null(d);
+  struct dirent *e;
+  int seen = 0, failures = 0;
+  const char *variants[] = {"auto", "conv2d_direct", "conv2d_depthwise", "conv2d_vec"};
+  while ((e = readdir(d)) != NULL) {
+    const size_t len = strlen(e->d_name);
+    if (strncmp(e->d_name, "conv2d_", 7) != 0 || len < 5 || strcmp(e->d_name + len - 5, ".clsf") != 0)
+      continue;
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, e->d_name);
+    fixture *f = fixture_load(path, err, sizeof err);
+    if (!f)
+      fail_msg("%s", err);
+    for (int v = 0; v < 4; v++)
+      failures += !run_fixture(*state, f, e->d_name, variants[v]);
+    fixture_free(f);
+    seen++;
+  }
+  closedir(d);
+  print_message("%d conv2d fixtures x 4 variants\n", seen);
+  assert_true(seen >= 10);
+  assert_int_equal(failures, 0);
+}
+
+/* ---- batchnorm fold (host utility) against the PyTorch fixtures ---- */
+
+static void batchnorm_fold_fixtures(void **state) {
+  (void)state;
+  const char *files[] = {"batchnorm_fold_bias.clsf", "batchnorm_fold_nobias.clsf"};
+  for (int i = 0; i < 2; i++) {
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, files[i]);
+    fixture *f = fixture_load(path, err, sizeof err);
+    if (!f)
+      fail_msg("%s", err);
+    const fixture_array *w = fixture_get(f, "weight"), *wf = fixture_get(f, "weight_folded");
+    const fixture_array *bf = fixture_get(f, "bias_folded"), *b = fixture_get(f, "bias");
+    assert_true(w && wf && bf);
+    const int64_t cout = w->dims[0], per_out = (int64_t)w->count / cout;
+    float *fw = malloc(w->count * sizeof *fw), *fb = calloc((size_t)cout, sizeof *fb);
+    assert_true(fw && fb);
+    memcpy(fw, w->data, w->count * sizeof *fw);
+    if (b)
+      memcpy(fb, b->data, (size_t)cout * sizeof *fb);
+    clseg_batchnorm_fold(fw, fb, cout, per_out, fixture_get(f, "gamma")->data, fixture_get(f, "beta")->data,
+                         fixture_get(f, "mean")->data, fixture_get(f, "var")->data,
+                         fixture_param_float(f, "eps", 0.0f));
+    assert_true(check_close("weight_folded", fw, wf->data, w->count, NULL, NULL, files[i]));
+    assert_true(check_close("bias_folded", fb, bf->data, (size_t)cout, NULL, NULL, files[i]));
+    free(fw);
+    free(fb);
+    fixture_free(f);
+  }
+}
+
+/* ---- error paths: each status a user can hit, with the message checked ---- */
+
+typedef struct {
+  clseg_tensor *x, *w, *y, *b;
+} err_set;
+
+static err_set err_tensors(clseg_context *ctx) {
+  const int64_t xs[4] = {1, 4, 8, 8}, ws[4] = {6, 4, 3, 3}, ys[4] = {1, 6, 6, 6}, bs[4] = {6, 1, 1, 1};
+  err_set e = {make(ctx, xs, NULL), make(ctx, ws, NULL), make(ctx, ys, NULL), make(ctx, bs, NULL)};
+  return e;
+}
+
+static void err_free(err_set *e) {
+  clseg_tensor_free(e->x), clseg_tensor_free(e->w), clseg_tensor_free(e->y), clseg_tensor_free(e->b);
+}
+
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want, const char *needle) {
+  assert_int_equal(got, want);
+  assert_true(test_contains(clseg_last_error(ctx), needle));
+}
+
+static void errors_channels_groups_shapes(void **state) {
+  clseg_context *ctx = *state;
+  err_set e = err_tensors(ctx);
+  const int64_t ws5[4] = {6, 5, 3, 3}, ys_bad[4] = {1, 6, 7, 7};
+  clseg_tensor *w5 = make(ctx, ws5, NULL), *ybad = make(ctx, ys_bad, NULL);
+  clseg_conv2d_params p = {0};
+  expect_error(ctx, clseg_conv2d(ctx, e.x, w5, NULL, NULL, &p, e.y), CLSEG_SHAPE_MISMATCH,
+               "input [1, 4, 8, 8] has 4 channels, weight [6, 5, 3, 3] expects 5");
+  p.groups = 3;
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "groups 3 must divide");
+  p.groups = -1;
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "groups -1");
+  p.groups = 0;
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, ybad), CLSEG_SHAPE_MISMATCH,
+               "output has shape [1, 6, 7, 7], expected [1, 6, 6, 6]");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, e.y, NULL, &p, e.y), CLSEG_SHAPE_MISMATCH, "bias has 216");
+  p.pad_left = -1;
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "padding");
+  p = (clseg_conv2d_params){.dilation_h = 9};
+  int64_t out[4];
+  expect_error(ctx, clseg_conv2d_shape(e.x, e.w, &p, out), CLSEG_SHAPE_MISMATCH, "larger than the padded");
+  clseg_tensor_free(w5), clseg_tensor_free(ybad);
+  err_free(&e);
+}
+
+static void errors_null_and_variants(void **state) {
+  clseg_context *ctx = *state;
+  err_set e = err_tensors(ctx);
+  clseg_conv2d_params p = {0};
+  expect_error(ctx, clseg_conv2d(ctx, NULL, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "input is NULL");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, NULL, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "weight is NULL");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, NULL), CLSEG_INVALID_ARGUMENT, "output is NULL");
+  assert_int_equal(clseg_conv2d(NULL, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT);
+  p.variant = "conv2d_winograd9x9";
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "unknown variant 'conv2d_winograd9x9'");
+  p.variant = "conv2d_depthwise";
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_UNSUPPORTED,
+               "variant 'conv2d_depthwise' does not support");
+  p.variant = NULL;
+  p.act.kind = (clseg_act_kind)42;
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "activation");
+  err_free(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sweep_direct),
+      cmocka_unit_test(sweep_depthwise),
+      cmocka_unit_test(sweep_vec),
+      cmocka_unit_test(vec_and_depthwise_wide_shapes),
+      cmocka_unit_test(activations_every_variant),
+      cmocka_unit_test(fixtures_all_variants),
+      cmocka_unit_test(batchnorm_fold_fixtures),
+      cmocka_unit_test(errors_channels_groups_shapes),
+      cmocka_unit_test(errors_null_and_variants),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
