@@ -20,6 +20,8 @@ build=${CLSEG_BUILD_DIR:-build}
 werror=false; [ "${CI:-}" = true ] && werror=true
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" -Dwerror=$werror "$@" >/dev/null
+elif [ $# -gt 0 ]; then
+  meson configure "$build" "$@" >/dev/null
 fi
 ninja -C "$build" >/dev/null
 echo "setup: built $build/apps/clseg"

@@ -3,11 +3,14 @@
 # --sanitize: the same suite from a separate ASan + UBSan build (build-asan/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Both builds share one kernel binary cache, so the sanitizer run compiles no kernel the first run built.
+cache="$PWD/build-kernel-cache"
 if [ "${1:-}" = --sanitize ]; then
-  CLSEG_BUILD_DIR=build-asan bash tools/setup.sh -Db_sanitize=address,undefined -Db_lundef=false
+  CLSEG_BUILD_DIR=build-asan bash tools/setup.sh -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dtest_kernel_cache="$cache"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4
 else
-  bash tools/setup.sh
+  bash tools/setup.sh -Dtest_kernel_cache="$cache"
   meson test -C build --print-errorlogs --num-processes 2
 fi
