@@ -27,6 +27,7 @@ typedef struct {
   int stop;
   double t0;
   double *ms; /* per image, for the median */
+  double first_ms; /* the first image to finish, which paid for the kernel builds; -1 before */
   pthread_mutex_t lock;
 } run_state;
 
@@ -104,6 +105,8 @@ static int parse(int argc, char **argv, run_args *a) {
   a->seg.outdir = ".";
   a->seg.write_mask = 1;
   a->seg.overlap = 32;
+  a->seg.threshold = 0.5f;
+  a->seg.alpha = 0.5f;
   optind = 1;
   while ((c = getopt_long(argc, argv, "m:d:o:qh", opts, NULL)) != -1) {
     const char *bad = NULL;
@@ -114,7 +117,9 @@ static int parse(int argc, char **argv, run_args *a) {
     case 'q': a->quiet = 1; break;
     case O_OVERLAY: a->seg.overlay = 1; break;
     case O_PROBS: a->seg.probs = 1; break;
-    case O_THRESHOLD: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.threshold) ? NULL : "--threshold"; break;
+    case O_THRESHOLD:
+      bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.threshold) && a->seg.threshold > 0 ? NULL : "--threshold";
+      break;
     case O_ALPHA: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.alpha) ? NULL : "--alpha"; break;
     case O_TILE: bad = parse_int(optarg, 16, 1 << 16, &a->seg.tile) ? NULL : "--tile"; break;
     case O_OVERLAP: bad = parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap"; overlap_set = 1; break;
@@ -211,6 +216,8 @@ static void *work(void *arg) {
     st->done++;
     if (s == CLSEG_OK) {
       st->ms[i] = r.ms;
+      if (st->first_ms < 0)
+        st->first_ms = r.ms;
       ws->images++;
       print_result(st, ws, path, &r);
     } else {
@@ -239,7 +246,7 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
       v[ok++] = st->ms[i];
   if (v && ok)
     qsort(v, ok, sizeof *v, cmp_double);
-  double med = v && ok ? v[ok / 2] : 0, first = n && st->ms[0] >= 0 ? st->ms[0] : 0;
+  double med = v && ok ? v[ok / 2] : 0, first = st->first_ms > 0 ? st->first_ms : 0;
   if (st->a->json) {
     printf("{\"summary\": {\"images\": %zu, \"failed\": %zu, \"seconds\": %.3f, \"images_per_second\": %.2f, "
            "\"median_ms\": %.3f, \"devices\": [", ok, st->failed, el, el > 0 ? (double)ok / el : 0, med);
@@ -313,7 +320,7 @@ static int run_images(const run_args *a, const input_list *in) {
     return CLI_EXIT_FAIL;
   }
   worker_slot *ws = calloc((size_t)nw, sizeof *ws);
-  run_state st = {.a = a, .in = in, .t0 = now_s()};
+  run_state st = {.a = a, .in = in, .t0 = now_s(), .first_ms = -1.0};
   st.ms = calloc(in->count, sizeof *st.ms);
   if (!ws || !st.ms) {
     free(ws);
@@ -330,6 +337,12 @@ static int run_images(const run_args *a, const input_list *in) {
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;
     }
+  }
+  int64_t fh, fw;
+  if (!rc && a->seg.tile && clseg_model_input_size(ws[0].w.model, &fh, &fw) && (fh != a->seg.tile || fw != a->seg.tile)) {
+    cli_error("run", "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld or no --tile", a->seg.tile,
+              (long long)fw, (long long)fh, (long long)fh);
+    rc = CLI_EXIT_USAGE;
   }
   if (!rc) {
     if (a->progress)
@@ -349,6 +362,25 @@ static int run_images(const run_args *a, const input_list *in) {
   free(st.ms);
   free(ws);
   return rc;
+}
+
+/* Two inputs with one stem would write the same output files: refuse before any work. */
+static int distinct_outputs(const input_list *in, const char *outdir, char *err, size_t errlen) {
+  char (*stems)[256] = malloc(in->count * sizeof *stems);
+  if (!stems)
+    return 1;
+  int ok = 1;
+  for (size_t i = 0; i < in->count && ok; i++) {
+    seg_stem(in->paths[i], stems[i], sizeof stems[i]);
+    for (size_t j = 0; j < i && ok; j++)
+      if (!strcmp(stems[i], stems[j])) {
+        snprintf(err, errlen, "'%s' and '%s' would both write %s/%s_mask.png; segment them into different "
+                 "folders (-o)", in->paths[j], in->paths[i], outdir, stems[i]);
+        ok = 0;
+      }
+  }
+  free(stems);
+  return ok;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -375,13 +407,23 @@ int cmd_run(int argc, char **argv) {
       inputs_free(&in);
       return CLI_EXIT_FAIL;
     }
+  if (in.count == 0) {
+    cli_error("run", "the input list on stdin is empty");
+    inputs_free(&in);
+    return CLI_EXIT_USAGE;
+  }
+  if (!distinct_outputs(&in, a.seg.outdir, err, sizeof err)) {
+    cli_error("run", "%s", err);
+    inputs_free(&in);
+    return CLI_EXIT_USAGE;
+  }
   if (a.seg.npy_out && in.count != 1) {
     cli_error("run", "--npy writes one tensor: give exactly one input (got %zu)", in.count);
     inputs_free(&in);
     return CLI_EXIT_USAGE;
   }
-  if (in.count == 0 || !ensure_dir(a.seg.outdir, err, sizeof err)) {
-    cli_error("run", "%s", in.count ? err : "the input list on stdin is empty");
+  if (!ensure_dir(a.seg.outdir, err, sizeof err)) {
+    cli_error("run", "%s", err);
     inputs_free(&in);
     return CLI_EXIT_FAIL;
   }

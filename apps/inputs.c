@@ -70,11 +70,8 @@ int inputs_add(input_list *l, const char *arg, char *err, size_t errlen) {
     return 1;
   }
   struct stat st;
-  if (stat(arg, &st) != 0) {
-    snprintf(err, errlen, "%s: %s", arg, strerror(errno));
-    return 0;
-  }
-  if (S_ISDIR(st.st_mode))
+  /* a path that cannot be read stays in the list: it fails as an image of the batch, with its reason */
+  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
     return add_dir(l, arg, err, errlen);
   if (!push(l, arg)) {
     snprintf(err, errlen, "out of memory");

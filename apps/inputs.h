@@ -10,7 +10,8 @@ typedef struct {
   size_t count, cap;
 } input_list;
 
-/* Adds what arg names; returns 0 and writes a message when it names nothing readable. */
+/* Adds what arg names (a path that does not exist is added as it is, to fail as one image of the batch);
+ * returns 0 and writes a message for an unreadable or empty folder. */
 int inputs_add(input_list *l, const char *arg, char *err, size_t errlen);
 void inputs_free(input_list *l);
 /* Makes dir and its parents; returns 0 and writes a message on failure (or when dir is not writable). */

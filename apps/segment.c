@@ -172,7 +172,7 @@ static clseg_status run_net(seg_worker *w, int64_t n, const float *in, int64_t h
 }
 
 static post_params post_of(const seg_worker *w, int64_t k, const seg_options *o) {
-  post_params p = {(int)k, clseg_model_output_is_probability(w->model), o->threshold > 0 ? o->threshold : 0.5f};
+  post_params p = {(int)k, clseg_model_output_is_probability(w->model), o->threshold};
   return p;
 }
 
@@ -207,15 +207,16 @@ static clseg_status seg_whole(seg_worker *w, const clseg_image *rgb, const seg_o
   return CLSEG_OK;
 }
 
-/* Tile origins along an axis: every `step`, the last one flush with the end. */
-static int tile_starts(int size, int tile, int overlap, int *starts, int max) {
-  int step = tile - overlap, n = 0;
-  for (int p = 0; p + tile < size && n < max - 1; p += step)
-    starts[n++] = p;
-  int last = size > tile ? size - tile : 0;
-  if (n == 0 || starts[n - 1] != last)
-    starts[n++] = last;
-  return n;
+/* Tile origins along an axis: every `step`, the last one flush with the end; *n is their count. */
+static int *tile_starts(int size, int tile, int overlap, int *n) {
+  int step = tile - overlap, count = size > tile ? (size - tile + step - 1) / step + 1 : 1;
+  int *starts = malloc((size_t)count * sizeof *starts);
+  if (!starts)
+    return NULL;
+  for (int i = 0; i < count; i++)
+    starts[i] = i * step < size - tile ? i * step : (size > tile ? size - tile : 0);
+  *n = count;
+  return starts;
 }
 
 /* Blending weight across a tile: ramps up over the overlap at both ends, so seams fade. */
@@ -284,10 +285,9 @@ static clseg_status seg_tiled(seg_worker *w, const clseg_image *rgb, const seg_o
   band b = {.W = rgb->width, .H = rgb->height};
   b.TH = rgb->height >= o->tile ? o->tile : (int)((rgb->height + m - 1) / m * m);
   b.TW = rgb->width >= o->tile ? o->tile : (int)((rgb->width + m - 1) / m * m);
-  int ys[65536], xs[4096];
-  int ny = tile_starts(b.H, b.TH, o->overlap, ys, 65536), nx = tile_starts(b.W, b.TW, o->overlap, xs, 4096);
+  int ny = 0, nx = 0, *ys = tile_starts(b.H, b.TH, o->overlap, &ny), *xs = tile_starts(b.W, b.TW, o->overlap, &nx);
   float *in = malloc((size_t)(c * b.TH * b.TW) * sizeof *in), *out = NULL;
-  clseg_status s = in ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
+  clseg_status s = in && ys && xs ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
   post_params pp = {0};
   r->in_h = b.TH;
   r->in_w = b.TW;
@@ -322,6 +322,8 @@ static clseg_status seg_tiled(seg_worker *w, const clseg_image *rgb, const seg_o
   if (s == CLSEG_OUT_OF_MEMORY && !err[0])
     snprintf(err, errlen, "out of host memory for tiles of %dx%d", b.TW, b.TH);
   free(in);
+  free(ys);
+  free(xs);
   free(b.acc);
   free(b.wsum);
   return s;
@@ -344,7 +346,7 @@ static clseg_status write_outputs(const seg_worker *w, const char *path, const c
   if (s == CLSEG_OK && o->overlay) {
     clseg_image ov = {0};
     snprintf(r->overlay_path, sizeof r->overlay_path, "%s/%s_overlay.png", o->outdir, stem);
-    s = clseg_overlay(rgb, mask, W, H, palette, o->alpha > 0 ? o->alpha : 0.5f, &ov);
+    s = clseg_overlay(rgb, mask, W, H, palette, o->alpha, &ov);
     if (s == CLSEG_OK)
       s = clseg_png_write_rgb(r->overlay_path, ov.data, W, H);
     clseg_image_free(&ov);

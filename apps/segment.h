@@ -17,8 +17,8 @@ typedef struct {
   int overlay;         /* write NAME_overlay.png */
   int probs;           /* write NAME_prob.png (one class) or NAME_probs.npy (several) */
   const char *npy_out; /* the raw output tensor, one input only */
-  float threshold;     /* binary models: probability at or above which a pixel is foreground */
-  float alpha;         /* overlay opacity */
+  float threshold;     /* binary models: probability at or above which a pixel is foreground, in (0, 1] */
+  float alpha;         /* overlay opacity, in [0, 1] */
   int tile, overlap;   /* sliding window: tile size (0: whole image) and overlap in pixels */
   int keep_mask;       /* keep the mask in the result (eval) instead of writing files */
   int write_mask;      /* write NAME_mask.png */

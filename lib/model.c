@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "clseg_models.h"
+#ifdef CLSEG_HAVE_ONNX /* set by meson when protobuf-c is found */
+#include "clseg_onnx.h"
+#endif
 #include "clseg_tflite.h"
 #include "formats/safetensors.h"
 #include "internal.h"
@@ -304,15 +307,56 @@ static clseg_status load_tflite(clseg_model *m, const char *path) {
   return CLSEG_OK;
 }
 
+#ifdef CLSEG_HAVE_ONNX
+/* An ONNX ModelProto, recognised by its first bytes (clseg_onnx_probe). */
+static int is_onnx(const char *path) {
+  unsigned char head[16];
+  FILE *fp = fopen(path, "rb");
+  size_t n = fp ? fread(head, 1, sizeof head, fp) : 0;
+  if (fp)
+    fclose(fp);
+  return clseg_onnx_probe(head, n);
+}
+
+/* ONNX models take the tensor they were exported for: their static size, mean 0, std 1. */
+static clseg_status load_onnx(clseg_model *m, const char *path) {
+  clseg_onnx_info info;
+  clseg_status s = clseg_onnx_load(path, NULL, &m->g, &info);
+  if (s != CLSEG_OK)
+    return s;
+  snprintf(m->network, sizeof m->network, "onnx");
+  m->classes = info.output_c;
+  m->in_channels = info.input_c;
+  m->input_h = info.input_h;
+  m->input_w = info.input_w;
+  m->size_multiple = 1;
+  m->output_is_probability = info.output_is_probability;
+  m->mean = calloc((size_t)m->in_channels, sizeof *m->mean);
+  m->std = malloc((size_t)m->in_channels * sizeof *m->std);
+  if (!m->mean || !m->std)
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
+  for (int64_t i = 0; i < m->in_channels; i++)
+    m->std[i] = 1.0f;
+  return CLSEG_OK;
+}
+#else
+static int is_onnx(const char *path) { return (void)path, 0; }
+static clseg_status load_onnx(clseg_model *m, const char *path) {
+  (void)m;
+  return clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: this clseg was built without ONNX support (protobuf-c)", path);
+}
+#endif
+
 clseg_status clseg_model_load(const char *path, clseg_model **out) {
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL output");
   *out = NULL;
   if (!path)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL path");
-  if (is_tflite(path)) {
+  if (is_tflite(path) || is_onnx(path)) {
     clseg_model *m = calloc(1, sizeof *m);
-    clseg_status s = m ? load_tflite(m, path) : clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
+    clseg_status s = !m ? clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path)
+                     : is_onnx(path) ? load_onnx(m, path) : load_tflite(m, path);
     if (s != CLSEG_OK) {
       clseg_model_free(m);
       return s;
@@ -323,6 +367,9 @@ clseg_status clseg_model_load(const char *path, clseg_model **out) {
   clseg__st_file *f = NULL;
   char err[1024];
   clseg_status s = clseg__st_open(path, &f, err, sizeof err);
+  if (s == CLSEG_FORMAT)
+    return clseg__fail(NULL, s, "%s (a model is a .safetensors file with clseg metadata, a .tflite or an .onnx "
+                                "file)", err);
   if (s != CLSEG_OK)
     return clseg__fail(NULL, s, "%s", err);
   clseg_model *m = calloc(1, sizeof *m);

@@ -129,7 +129,7 @@ clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, s
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 10) {
     close(fd);
-    return bad(err, errlen, path, "not a regular file of at least 10 bytes", NULL);
+    return bad(err, errlen, path, S_ISREG(st.st_mode) ? "too short" : "not a regular file", NULL);
   }
   clseg__st_file *f = calloc(1, sizeof *f);
   if (!f) {

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# End-to-end checks of `clseg run` and `clseg eval` on the sample images and tests/fixtures/cli/ masks:
+# outputs, their sizes and contents, JSON, folders and stdin lists, tiling, several workers, error paths.
+# Usage: test_cli_run.sh CLSEG_BINARY SOURCE_ROOT; $CLSEG_TEST_DEVICE (meson: pocl) is passed as -d.
+# Needs only bash, cmp and python3's standard library (PNGs are decoded with zlib below).
+set -u
+clseg=$1
+src=$2
+dev=${CLSEG_TEST_DEVICE:-auto}
+samples=$src/samples
+fix=$src/tests/fixtures/cli
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/clseg-cli-run.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+
+pass() { passes=$((passes+1)); }
+fail() { echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2"; fails=$((fails+1)); }
+check() { # check NAME EXPECTED_EXIT COMMAND... ; stdout+stderr in $out, stdout alone in $stdout
+  local name=$1 want=$2; shift 2
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr"; local rc=$?
+  stdout=$(cat "$tmp/stdout"); out=$(cat "$tmp/stdout" "$tmp/stderr")
+  if [ "$rc" -ne "$want" ]; then fail "$name: exit $rc, wanted $want; output:" "$out"; return 1; fi
+  pass; return 0
+}
+contains() { # contains NAME TEXT: $out holds TEXT
+  if grep -qF -- "$2" <<<"$out"; then pass; else fail "$1: no '$2' in:" "$out"; fi
+}
+py() { # py NAME PYTHON_CODE ARGS...: a check written in python (assert); stdin is passed on
+  local name=$1 code=$2; shift 2
+  local msg
+  if msg=$(python3 -c "import sys; sys.path.insert(0, '$tmp'); from pngtool import *
+$code" "$@" 2>&1); then pass; else fail "$name" "$msg"; fi
+}
+absent() { # absent NAME FILE...: none of the files exists
+  local f
+  for f in "${@:2}"; do
+    if [ -e "$f" ]; then fail "$1: $f should not exist"; return; fi
+  done
+  pass
+}
+
+# A small PNG reader and writer (8-bit and 16-bit, gray, RGB, palette; not interlaced) for the checks.
+cat >"$tmp/pngtool.py" <<'EOF'
+import json, struct, zlib
+
+def png_read(path):
+    """(width, height, bit_depth, colour_type, rows as lists of samples)"""
+    b = open(path, 'rb').read()
+    assert b[:8] == b'\x89PNG\r\n\x1a\n', path + ': not a PNG'
+    pos, idat, w = 8, b'', None
+    while pos < len(b):
+        n, t = struct.unpack('>I4s', b[pos:pos + 8])
+        d = b[pos + 8:pos + 8 + n]
+        if t == b'IHDR':
+            w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', d)
+            assert interlace == 0 and depth in (8, 16), path + ': unsupported layout'
+        elif t == b'IDAT':
+            idat += d
+        pos += 12 + n
+    ch = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    bpp = ch * depth // 8
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            c = prev[i - bpp] if i >= bpp else 0
+            p = a + prev[i] - c
+            pred = [0, a, prev[i], (a + prev[i]) // 2,
+                    a if abs(p - a) <= abs(p - prev[i]) and abs(p - a) <= abs(p - c)
+                    else prev[i] if abs(p - prev[i]) <= abs(p - c) else c][f]
+            line[i] = (line[i] + pred) & 255
+        rows.append(list(struct.unpack('>%dH' % (stride // 2), line)) if depth == 16 else list(line))
+        prev = line
+    return w, h, depth, ctype, rows
+
+def png_size(path):
+    b = open(path, 'rb').read(24)
+    assert b[:8] == b'\x89PNG\r\n\x1a\n' and b[12:16] == b'IHDR', path + ': not a PNG'
+    return struct.unpack('>II', b[16:24])
+
+def png_write_rgb(path, w, h, rows):
+    def chunk(t, d):
+        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    raw = b''.join(b'\0' + bytes(r) for r in rows)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) +
+                chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+def npy_shape(path):
+    b = open(path, 'rb').read()
+    assert b[:6] == b'\x93NUMPY', path + ': not a .npy'
+    n = struct.unpack('<H', b[8:10])[0]
+    hdr = eval(b[10:10 + n].decode('latin1'))
+    assert hdr['descr'] == '<f4' and not hdr['fortran_order'], hdr
+    count = 1
+    for d in hdr['shape']:
+        count *= d
+    assert len(b) - 10 - n == 4 * count, 'data size'
+    return hdr['shape']
+
+def near(a, b):
+    assert a is not None and abs(a - b) <= 1e-6, '%r != %r' % (a, b)
+EOF
+
+# ---- clseg run ----
+astro=$samples/astronaut.png
+if check run-astronaut 0 "$clseg" run -d "$dev" --overlay -q -o "$tmp/one" "$astro"; then
+  py run-astronaut-sizes 'w, h, d, t, _ = png_read(sys.argv[1]); assert (w, h, d, t) == (512, 512, 8, 3), (w, h, d, t)
+assert png_size(sys.argv[2]) == (512, 512)' "$tmp/one/astronaut_mask.png" "$tmp/one/astronaut_overlay.png"
+  # the selfie model finds the astronaut: a sizeable but not total share of class 1, only classes 0 and 1
+  py run-astronaut-person 'rows = png_read(sys.argv[1])[4]; px = [v for r in rows for v in r]
+assert set(px) <= {0, 1}, set(px); f = px.count(1) / len(px); assert 0.2 < f < 0.8, f' "$tmp/one/astronaut_mask.png"
+fi
+
+if check run-json 0 "$clseg" run -d "$dev" --json -o "$tmp/json" "$astro"; then
+  py run-json-lines 'lines = [json.loads(l) for l in sys.stdin.read().splitlines()]
+assert len(lines) == 2, lines; img, s = lines
+assert img["ok"] and img["width"] == 512 and img["height"] == 512 and img["mask"].endswith("astronaut_mask.png"), img
+assert s["summary"]["images"] == 1 and s["summary"]["failed"] == 0, s' <<<"$stdout"
+fi
+
+if check run-folder 0 "$clseg" run -d "$dev" -q -o "$tmp/folder" "$samples"; then
+  py run-folder-sizes 'd = sys.argv[1]
+for n, size in (("astronaut", (512, 512)), ("chelsea", (451, 300)), ("coffee", (600, 400))):
+    assert png_size("%s/%s_mask.png" % (d, n)) == size, n' "$tmp/folder"
+fi
+
+if check run-stdin 0 "$clseg" run -d "$dev" -q -o "$tmp/stdin" - < <(printf '%s\n\n%s\n' "$samples/chelsea.png" "$samples/coffee.png"); then
+  py run-stdin-outputs 'import os; assert sorted(os.listdir(sys.argv[1])) == ["chelsea_mask.png", "coffee_mask.png"]' "$tmp/stdin"
+fi
+
+if check run-probs 0 "$clseg" run -d "$dev" -q --probs -o "$tmp/probs" "$astro"; then
+  # 16-bit gray, and the threshold rule holds: mask 1 exactly where the probability is >= 0.5
+  py run-probs-16bit 'w, h, d, t, p = png_read(sys.argv[1]); assert (w, h, d, t) == (512, 512, 16, 0), (w, h, d, t)
+m = png_read(sys.argv[2])[4]
+bad = sum((p[y][x] >= 32768) != (m[y][x] == 1) for y in range(h) for x in range(w))
+assert bad <= w * h // 1000, bad' "$tmp/probs/astronaut_prob.png" "$tmp/probs/astronaut_mask.png"
+fi
+
+if check run-npy 0 "$clseg" run -d "$dev" -q --npy "$tmp/out.npy" -o "$tmp/npy" "$astro"; then
+  py run-npy-shape 'assert tuple(npy_shape(sys.argv[1])) == (1, 1, 256, 256)' "$tmp/out.npy"
+fi
+check run-npy-two-inputs 2 "$clseg" run -d "$dev" --npy "$tmp/two.npy" -o "$tmp/npy" "$astro" "$astro"
+
+# a 700x500 image made by tiling the astronaut; --tile 256 covers it with 3 x 3 tiles
+py make-large 'w, h, _, _, rows = png_read(sys.argv[1])
+png_write_rgb(sys.argv[2], 700, 500, [[rows[y % h][(x % (3 * w))] for x in range(3 * 700)] for y in range(500)])' \
+  "$astro" "$tmp/large.png"
+if check run-tile 0 "$clseg" run -d "$dev" --json --tile 256 --overlap 32 -o "$tmp/tile" "$tmp/large.png"; then
+  py run-tile-size 'assert png_size(sys.argv[1]) == (700, 500)
+r = json.loads(sys.stdin.readline()); assert r["tiles"] == 9 and r["input_size"] == [256, 256], r' \
+    "$tmp/tile/large_mask.png" <<<"$stdout"
+fi
+check run-tile-wrong-size 2 "$clseg" run -d "$dev" --tile 128 -o "$tmp/tile2" "$tmp/large.png" && contains run-tile-wrong-size "--tile 256"
+
+# devices
+check run-no-device 1 "$clseg" run -d no-such-device -o "$tmp/nodev" "$astro" && contains run-no-device "the devices are"
+if check run-two-workers 0 "$clseg" run -d "$dev,$dev" -q -o "$tmp/two" "$samples"; then
+  same=1
+  for n in astronaut chelsea coffee; do cmp -s "$tmp/folder/${n}_mask.png" "$tmp/two/${n}_mask.png" || same=0; done
+  [ "$same" = 1 ] && pass || fail "run-two-workers: masks differ from one worker's"
+fi
+
+# bad inputs
+check run-missing-file 1 "$clseg" run -d "$dev" -o "$tmp/missing" "$tmp/nope.png" "$astro" && contains run-missing-file "nope.png"
+# the batch went on: the readable image was segmented
+if [ -f "$tmp/missing/astronaut_mask.png" ] && [ ! -e "$tmp/missing/nope_mask.png" ]; then passes=$((passes+1)); else echo "FAIL run-missing-file-continues"; fails=$((fails+1)); fi
+mkdir -p "$tmp/collide"; cp "$astro" "$tmp/collide/astronaut.png"
+check run-name-collision 2 "$clseg" run -d "$dev" -o "$tmp/coll" "$astro" "$tmp/collide/astronaut.png" && contains run-name-collision "would both write"
+check run-empty-stdin 2 "$clseg" run -d "$dev" -o "$tmp/empty" - </dev/null && contains run-empty-stdin "empty"
+check run-threshold-zero 2 "$clseg" run -d "$dev" -o "$tmp/thr" --threshold 0 "$astro"
+mkdir -p "$tmp/batch"
+head -c 3000 "$astro" >"$tmp/batch/a_truncated.png"
+cp "$astro" "$tmp/batch/b_good.png"
+echo "not an image" >"$tmp/batch/c_text.png"
+if check run-batch-failures 1 "$clseg" run -d "$dev" -o "$tmp/bout" "$tmp/batch"; then
+  contains run-batch-truncated "a_truncated.png"
+  contains run-batch-text "c_text.png"
+  contains run-batch-count "2 of 3 images failed"
+  py run-batch-good 'assert png_size(sys.argv[1]) == (512, 512)' "$tmp/bout/b_good_mask.png"
+  absent run-batch-no-partial "$tmp/bout/a_truncated_mask.png" "$tmp/bout/c_text_mask.png" $(compgen -G "$tmp/bout/*.tmp*")
+fi
+if check run-fail-fast 1 "$clseg" run -d "$dev" --fail-fast -o "$tmp/ff" "$tmp/batch"; then
+  contains run-fail-fast-names "a_truncated.png"
+  absent run-fail-fast-stopped "$tmp/ff/b_good_mask.png" "$tmp/ff/a_truncated_mask.png"
+fi
+echo "a model? no" >"$tmp/model.safetensors"
+check run-bad-model 1 "$clseg" run -d "$dev" -m "$tmp/model.safetensors" -o "$tmp/bm" "$astro" && contains run-bad-model "model.safetensors"
+check run-unwritable 1 "$clseg" run -d "$dev" -o /dev/null/x "$astro" && contains run-unwritable "/dev/null/x"
+check run-overlap-no-tile 2 "$clseg" run -d "$dev" --overlap 16 -o "$tmp/u" "$astro" && contains run-overlap-no-tile "--overlap needs --tile"
+check run-threshold-range 2 "$clseg" run -d "$dev" --threshold 1.5 -o "$tmp/u" "$astro" && contains run-threshold-range "--threshold"
+check run-threshold-text 2 "$clseg" run -d "$dev" --threshold abc -o "$tmp/u" "$astro"
+check run-no-input 2 "$clseg" run -d "$dev" -o "$tmp/u" && contains run-no-input "no input"
+check run-help 0 "$clseg" run --help && contains run-help "--tile SIZE"
+
+# ---- clseg eval on hand-made masks ----
+# tests/fixtures/cli/eval: pairs a (4x3) and b (2x2), 16 pixels, confusion (rows truth, columns predicted):
+#   truth 0: [4, 1, 0]   truth 1: [1, 4, 1]   truth 2: [1, 0, 4]    columns sum to 6, 5, 5
+# class 0: TP 4, FP 2, FN 1 -> IoU 4/7, Dice 8/11, precision 4/6, recall 4/5
+# class 1: TP 4, FP 1, FN 2 -> IoU 4/7, Dice 8/11, precision 4/5, recall 4/6
+# class 2: TP 4, FP 1, FN 1 -> IoU 4/6, Dice 8/10, precision 4/5, recall 4/5
+# mean IoU (4/7 + 4/7 + 4/6) / 3 = 38/63; pixel accuracy 12/16
+# F2 = 5 TP / (5 TP + 4 FN + FP): 20/26, 20/29, 20/25
+if check eval-json 0 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth" --json; then
+  py eval-json-values 'r = json.loads(sys.stdin.read())
+assert r["pairs"] == 2 and r["classes"] == 3 and r["pixels"] == 16, r
+assert r["confusion"] == [[4, 1, 0], [1, 4, 1], [1, 0, 4]], r["confusion"]
+c = r["per_class"]
+for k, (iou, dice, p, rc) in enumerate([(4/7, 8/11, 4/6, 4/5), (4/7, 8/11, 4/5, 4/6), (4/6, 8/10, 4/5, 4/5)]):
+    near(c[k]["iou"], iou); near(c[k]["dice"], dice); near(c[k]["fbeta"], dice)
+    near(c[k]["precision"], p); near(c[k]["recall"], rc)
+near(r["mean"]["iou"], 38/63); near(r["mean"]["dice"], (8/11 + 8/11 + 8/10) / 3); near(r["pixel_accuracy"], 0.75)' <<<"$stdout"
+fi
+if check eval-beta 0 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth" --beta 2 --json; then
+  py eval-beta-values 'r = json.loads(sys.stdin.read()); f = [c["fbeta"] for c in r["per_class"]]
+near(f[0], 20/26); near(f[1], 20/29); near(f[2], 20/25); near(r["mean"]["fbeta"], (20/26 + 20/29 + 20/25) / 3)' <<<"$stdout"
+fi
+if check eval-table 0 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth"; then
+  contains eval-table-header "precision"
+  contains eval-table-mean "0.6032"
+  contains eval-table-matrix "confusion matrix"
+fi
+# tests/fixtures/cli/ignore: truth [0, 255, 1], prediction [0, 1, 0]; with --ignore 255 two pixels count:
+# (truth 0, pred 0) and (truth 1, pred 0): classes 2; class 0 IoU 1/2, class 1 IoU 0; mean 1/4; accuracy 1/2
+if check eval-ignore 0 "$clseg" eval --pred "$fix/ignore/pred" --truth "$fix/ignore/truth" --ignore 255 --json; then
+  py eval-ignore-values 'r = json.loads(sys.stdin.read())
+assert r["classes"] == 2 and r["pixels"] == 2 and r["ignore"] == 255, r
+near(r["per_class"][0]["iou"], 0.5); near(r["per_class"][1]["iou"], 0.0); near(r["mean"]["iou"], 0.25)
+near(r["pixel_accuracy"], 0.5)' <<<"$stdout"
+fi
+check eval-label-too-big 1 "$clseg" eval --pred "$fix/ignore/pred" --truth "$fix/ignore/truth" --classes 2 && contains eval-label-too-big "label 255"
+check eval-classes-too-few 1 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth" --classes 2
+if check eval-size-mismatch 1 "$clseg" eval --pred "$fix/size/pred" --truth "$fix/size/truth"; then
+  contains eval-size-pred "d_mask.png is 5x3"
+  contains eval-size-truth "d.png is 4x3"
+fi
+mkdir -p "$tmp/truth_a"
+cp "$fix/eval/truth/a.png" "$tmp/truth_a/"
+check eval-missing-truth 1 "$clseg" eval --pred "$fix/eval/pred" --truth "$tmp/truth_a" && contains eval-missing-truth "b.png: no truth file"
+check eval-missing-pred 1 "$clseg" eval --pred "$tmp/truth_a" --truth "$fix/eval/truth" && contains eval-missing-pred "b.png: no prediction file"
+check eval-missing-dir 1 "$clseg" eval --pred "$tmp/nodir" --truth "$fix/eval/truth" && contains eval-missing-dir "nodir"
+mkdir -p "$tmp/corrupt"
+cp "$fix/eval/truth/a.png" "$tmp/corrupt/a.png"
+head -c 40 "$fix/eval/truth/b.png" >"$tmp/corrupt/b.png"
+check eval-corrupt 1 "$clseg" eval --pred "$fix/eval/pred" --truth "$tmp/corrupt" && contains eval-corrupt "corrupt/b.png"
+mkdir -p "$tmp/dup"
+cp "$fix/eval/pred/b.png" "$tmp/dup/b.png"
+cp "$fix/eval/pred/b.png" "$tmp/dup/b_mask.png"
+check eval-duplicate-key 1 "$clseg" eval --pred "$tmp/dup" --truth "$fix/eval/truth" && contains eval-duplicate-key "both pair as 'b'"
+check eval-no-truth-opt 2 "$clseg" eval --pred "$fix/eval/pred"
+check eval-pred-and-images 2 "$clseg" eval --pred "$fix/eval/pred" --images "$samples" --truth "$fix/eval/truth"
+check eval-bad-beta 2 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth" --beta -1
+check eval-extra-arg 2 "$clseg" eval --pred "$fix/eval/pred" --truth "$fix/eval/truth" extra
+check eval-help 0 "$clseg" eval --help && contains eval-help "--truth DIR"
+
+# ---- clseg eval -m: segment the samples and score against masks `clseg run` wrote for them: all exact ----
+if check eval-model 0 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/folder" --json; then
+  py eval-model-exact 'r = json.loads(sys.stdin.read())
+assert r["pairs"] == 3 and r["classes"] == 2 and r["pixels"] == 512 * 512 + 451 * 300 + 600 * 400, r
+assert r["per_class"][1]["name"] == "foreground", r["per_class"][1]
+near(r["mean"]["iou"], 1.0); near(r["pixel_accuracy"], 1.0)' <<<"$stdout"
+fi
+# the same images at another threshold: still a valid score, now below 1 (assumes some pixels lie between)
+if check eval-model-threshold 0 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/folder" --threshold 0.05 --json; then
+  py eval-model-threshold-lower 'r = json.loads(sys.stdin.read()); assert r["mean"]["iou"] < 1.0, r["mean"]' <<<"$stdout"
+fi
+check eval-model-threshold-zero 2 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/folder" --threshold 0
+check eval-model-missing-truth 1 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/stdin" && contains eval-model-missing-truth "astronaut.png: no truth file"
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
