@@ -61,7 +61,7 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
     clseg_conv2d_params cp = n->u.conv;
     cp.act = s->act;
     clseg_tensor *res = s->residual >= 0 ? p->storages[p->steps[s->residual].storage].view : NULL;
-    return clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
+    return s->conv ? clseg__conv2d_run(p->ctx, s->conv, x, res, y) : clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
   }
   case CLSEG__N_CONVT: {
     clseg_conv_transpose2d_params cp = n->u.convt;

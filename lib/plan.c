@@ -276,21 +276,27 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
   return st;
 }
 
+/* Lets the conv family choose its variant and pack the weights once for this input shape. */
+static clseg_status prepare_conv(clseg_plan *p, clseg__step *s) {
+  clseg_conv2d_params cp = s->node->u.conv;
+  cp.act = s->act;
+  clseg_status st = clseg__conv2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1],
+                                          &cp, &s->conv);
+  return st == CLSEG_UNSUPPORTED ? CLSEG_OK : st; /* no prepared path: run eagerly */
+}
+
 static clseg_status upload_params(clseg_plan *p) {
   for (int k = 0; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
-    if (s->bn >= 0) {
-      clseg_status st = upload_folded(p, s);
-      if (st != CLSEG_OK)
-        return st;
-      continue;
-    }
-    for (int i = 0; i < CLSEG__MAX_NODE_PARAMS; i++) {
+    clseg_status st = s->bn >= 0 ? upload_folded(p, s) : CLSEG_OK;
+    for (int i = 0; s->bn < 0 && st == CLSEG_OK && i < CLSEG__MAX_NODE_PARAMS; i++) {
       const clseg__param *pr = s->node->param[i] >= 0 ? &p->g->params[s->node->param[i]] : NULL;
-      clseg_status st = pr ? upload(p, pr->data, pr->dims, pr->ndim, &s->param[i]) : CLSEG_OK;
-      if (st != CLSEG_OK)
-        return st;
+      st = pr ? upload(p, pr->data, pr->dims, pr->ndim, &s->param[i]) : CLSEG_OK;
     }
+    if (st == CLSEG_OK && s->node->op == CLSEG__N_CONV)
+      st = prepare_conv(p, s);
+    if (st != CLSEG_OK)
+      return st;
   }
   return CLSEG_OK;
 }
@@ -447,6 +453,8 @@ void clseg_plan_free(clseg_plan *p) {
     return;
   if (p->ctx)
     clFinish(p->ctx->queue);
+  for (int i = 0; p->steps && i < p->g->nnodes; i++)
+    clseg__conv2d_prep_free(p->steps[i].conv);
   for (int i = 0; i < p->nowned; i++)
     clseg_tensor_free(p->owned[i]);
   for (int k = 0; p->storages && k < p->norder; k++)

@@ -3,6 +3,7 @@
 #define CLSEG_PLAN_INTERNAL_H
 
 #include "graph_internal.h"
+#include "ops/conv.h"
 
 typedef struct {
   clseg_node *node;
@@ -15,6 +16,7 @@ typedef struct {
   int residual;             /* fused residual add: the node id of the other operand, or -1 */
   int bn;                   /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
+  clseg__conv2d_prep *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
   double flops;
   double ms;                /* last profiled run */
 } clseg__step;

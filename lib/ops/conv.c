@@ -3,9 +3,11 @@
  * Kernels: cl/conv.cl. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "conv.h"
 
 #define OP "conv2d"
 #define VEC_MR 8
@@ -385,3 +387,27 @@ void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_
     bias[c] = (float)(((double)bias[c] - mean[c]) * scale + beta[c]);
   }
 }
+
+/* ---- planned execution (lib/ops/conv.h) ---- */
+
+struct clseg__conv2d_prep {
+  int unused;
+};
+
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
+                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
+                                   clseg__conv2d_prep **out) {
+  (void)ctx, (void)xshape, (void)w, (void)bias, (void)p;
+  *out = NULL;
+  return CLSEG_UNSUPPORTED;
+}
+
+clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
+                               const clseg_tensor *residual, clseg_tensor *y) {
+  (void)prep, (void)x, (void)residual, (void)y;
+  return clseg__fail(ctx, CLSEG_INTERNAL, "conv2d: no prepared path");
+}
+
+void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) { free(prep); }
+
+const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) { return prep ? "none" : NULL; }

@@ -3,14 +3,14 @@
 #include <string.h>
 
 #include "common.h"
+#include "conv.h"
 
 #define OP "conv_transpose2d"
 #define K2S2_MR 8
 #define K2S2_LWS 4
 
 /* Defined in conv.c: packs weights into [ceil(cout / mr)][cin][khw][mr] panels. */
-clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
-                                        int s_co, int s_ci, int mr, cl_mem *out);
+
 /* As clseg_conv_transpose2d with a forced variant (NULL or "auto" to choose): for tests and benchmarks until
  * the public params carry a variant field. */
 clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
