@@ -106,7 +106,7 @@ static int cmp_double(const void *x, const void *y) {
 /* Cold start, then warm runs; fills r. */
 static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r, char *err, size_t errlen) {
   double t0 = now_s();
-  clseg_status s = seg_worker_init(w, a->device, a->model, err, errlen);
+  clseg_status s = seg_worker_init(w, a->device, a->model, a->h, a->w, err, errlen);
   if (s != CLSEG_OK)
     return s;
   r->load_s = now_s() - t0;

@@ -372,7 +372,7 @@ static int eval_images(const eval_args *a) {
   seg_worker w;
   char err[2048];
   int ok = open_pairs(a->images, "--images", "image", &img, &truth, &pair, a->truth), opened = 0;
-  if (ok && seg_worker_init(&w, a->device, a->model, err, sizeof err) != CLSEG_OK) {
+  if (ok && seg_worker_init(&w, a->device, a->model, 0, 0, err, sizeof err) != CLSEG_OK) {
     cli_error("eval", "%s", err);
     ok = 0;
   } else if (ok) {

@@ -153,7 +153,7 @@ int cmd_info(int argc, char **argv) {
   model = model ? model : seg_default_model();
   seg_worker sw;
   char err[4096];
-  if (seg_worker_init(&sw, device, model, err, sizeof err) != CLSEG_OK) {
+  if (seg_worker_init(&sw, device, model, h, w, err, sizeof err) != CLSEG_OK) {
     cli_error("info", "%s", err);
     return CLI_EXIT_FAIL;
   }

@@ -18,6 +18,7 @@ typedef struct {
   seg_options seg;
   const char *model, *device, *input_npy;
   int json, quiet, fail_fast, progress;
+  int64_t size_h, size_w; /* --size */
 } run_args;
 
 typedef struct {
@@ -61,6 +62,8 @@ static void usage(FILE *f) {
           "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
           "                       NAME_probs.npy (classes x H x W)\n"
           "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
+          "      --size WxH       network input size for models of free size (default: the image's, rounded to\n"
+          "                       the model's multiple) and the import size of ONNX models with symbolic sizes\n"
           "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
           "      --overlap PX     tile overlap, blended linearly (default 32)\n"
           "      --npy FILE       write the raw output tensor (one input only)\n"
@@ -91,7 +94,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 
 /* Parses options; returns -1 to continue, else the exit code. */
 static int parse(int argc, char **argv, run_args *a) {
-  enum { O_OVERLAY = 256, O_PROBS, O_THRESHOLD, O_ALPHA, O_TILE, O_OVERLAP, O_NPY, O_INPUT_NPY, O_JSON, O_FF };
+  enum { O_OVERLAY = 256, O_PROBS, O_THRESHOLD, O_ALPHA, O_TILE, O_OVERLAP, O_NPY, O_INPUT_NPY, O_JSON, O_FF, O_SIZE };
   static const struct option opts[] = {
       {"model", required_argument, 0, 'm'},       {"device", required_argument, 0, 'd'},
       {"outdir", required_argument, 0, 'o'},      {"overlay", no_argument, 0, O_OVERLAY},
@@ -100,7 +103,8 @@ static int parse(int argc, char **argv, run_args *a) {
       {"overlap", required_argument, 0, O_OVERLAP}, {"npy", required_argument, 0, O_NPY},
       {"input-npy", required_argument, 0, O_INPUT_NPY}, {"json", no_argument, 0, O_JSON},
       {"quiet", no_argument, 0, 'q'},             {"fail-fast", no_argument, 0, O_FF},
-      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+      {"size", required_argument, 0, O_SIZE},     {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   int c, overlap_set = 0;
   a->seg.outdir = ".";
   a->seg.write_mask = 1;
@@ -127,6 +131,15 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_INPUT_NPY: a->input_npy = optarg; break;
     case O_JSON: a->json = 1; break;
     case O_FF: a->fail_fast = 1; break;
+    case O_SIZE: {
+      long w = 0, h = 0;
+      char tail = 0;
+      bad = sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) == 2 && w > 0 && h > 0 && w <= 65536 && h <= 65536 ? NULL
+                                                                                                    : "--size";
+      a->size_w = w;
+      a->size_h = h;
+      break;
+    }
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
     }
@@ -297,7 +310,7 @@ static int device_specs(const char *device, char specs[MAX_WORKERS][64]) {
 static int run_npy(const run_args *a) {
   seg_worker w;
   char err[2048];
-  if (seg_worker_init(&w, a->device, a->model, err, sizeof err) != CLSEG_OK) {
+  if (seg_worker_init(&w, a->device, a->model, a->size_h, a->size_w, err, sizeof err) != CLSEG_OK) {
     cli_error("run", "%s", err);
     return CLI_EXIT_FAIL;
   }
@@ -332,7 +345,8 @@ static int run_images(const run_args *a, const input_list *in) {
   int rc = 0;
   for (int i = 0; i < nw && !rc; i++) {
     ws[i].st = &st;
-    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
+    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w, ws[i].err,
+                        sizeof ws[i].err) != CLSEG_OK) {
       cli_error("run", "%s", ws[i].err);
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;

@@ -42,15 +42,18 @@ void seg_stem(const char *path, char *out, size_t size) {
     *dot = 0;
 }
 
-clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, char *err,
-                             size_t errlen) {
+clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, int64_t size_h,
+                             int64_t size_w, char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
+  w->size_h = size_h;
+  w->size_w = size_w;
   clseg_status s = clseg_context_create(device_spec, &w->ctx);
   if (s != CLSEG_OK) {
     snprintf(err, errlen, "%s", clseg_last_error(NULL));
     return s;
   }
-  s = clseg_model_load(model_path, &w->model);
+  const clseg_model_options mo = {size_h, size_w};
+  s = clseg_model_load_ex(model_path, &mo, &w->model);
   if (s != CLSEG_OK) {
     snprintf(err, errlen, "%s", clseg_last_error(NULL));
     clseg_context_free(w->ctx);
@@ -106,6 +109,11 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
 static void input_size(const seg_worker *w, int img_h, int img_w, int64_t *h, int64_t *wd) {
   if (clseg_model_input_size(w->model, h, wd) && *h > 0 && *wd > 0)
     return;
+  if (w->size_h > 0) {
+    *h = w->size_h;
+    *wd = w->size_w;
+    return;
+  }
   int64_t m = clseg_model_size_multiple(w->model);
   *h = (img_h + m / 2) / m * m;
   *wd = (img_w + m / 2) / m * m;

@@ -36,6 +36,7 @@ typedef struct {
   seg_plan_slot plans[SEG_MAX_PLANS];
   uint64_t uses;
   double plan_seconds; /* time spent planning (kernel builds included) */
+  int64_t size_h, size_w; /* --size: the network input for free-size models; 0: from the image */
 } seg_worker;
 
 typedef struct {
@@ -48,9 +49,10 @@ typedef struct {
   uint8_t *mask;          /* with keep_mask: width * height class indices, caller frees */
 } seg_result;
 
-/* Opens the device and loads the model; on failure writes the message into err. */
-clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, char *err,
-                             size_t errlen);
+/* Opens the device and loads the model; size_h x size_w (0: none) is the network input for models of free
+ * size, and the import size of ONNX models with symbolic dimensions. On failure writes the message into err. */
+clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, int64_t size_h,
+                             int64_t size_w, char *err, size_t errlen);
 void seg_worker_free(seg_worker *w);
 /* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output. */
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,

@@ -99,6 +99,12 @@ typedef struct clseg_model clseg_model;
  * at fault. A TensorFlow Lite file (told apart by its "TFL3" identifier, not its name) is read with
  * clseg_tflite_load: its fixed input size, RGB scaled to [0, 1] (mean 0, std 1). */
 clseg_status clseg_model_load(const char *path, clseg_model **out);
+/* Options for files that leave the input size open: an ONNX model with symbolic H and W is imported (its shape
+ * computations folded) for input_h x input_w. 0 means none: such a model then fails naming the need. */
+typedef struct {
+  int64_t input_h, input_w;
+} clseg_model_options;
+clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt, clseg_model **out);
 void clseg_model_free(clseg_model *m);
 
 /* The graph, owned by the model: plan it; free every plan before the model. */

@@ -9,9 +9,7 @@
 #include <string.h>
 
 #include "clseg_models.h"
-#ifdef CLSEG_HAVE_ONNX /* set by meson when protobuf-c is found */
 #include "clseg_onnx.h"
-#endif
 #include "clseg_tflite.h"
 #include "formats/safetensors.h"
 #include "internal.h"
@@ -307,7 +305,6 @@ static clseg_status load_tflite(clseg_model *m, const char *path) {
   return CLSEG_OK;
 }
 
-#ifdef CLSEG_HAVE_ONNX
 /* An ONNX ModelProto, recognised by its first bytes (clseg_onnx_probe). */
 static int is_onnx(const char *path) {
   unsigned char head[16];
@@ -319,9 +316,10 @@ static int is_onnx(const char *path) {
 }
 
 /* ONNX models take the tensor they were exported for: their static size, mean 0, std 1. */
-static clseg_status load_onnx(clseg_model *m, const char *path) {
+static clseg_status load_onnx(clseg_model *m, const char *path, const clseg_model_options *opt) {
   clseg_onnx_info info;
-  clseg_status s = clseg_onnx_load(path, NULL, &m->g, &info);
+  const clseg_onnx_options oo = {opt ? opt->input_h : 0, opt ? opt->input_w : 0};
+  clseg_status s = clseg_onnx_load(path, &oo, &m->g, &info);
   if (s != CLSEG_OK)
     return s;
   snprintf(m->network, sizeof m->network, "onnx");
@@ -339,15 +337,10 @@ static clseg_status load_onnx(clseg_model *m, const char *path) {
     m->std[i] = 1.0f;
   return CLSEG_OK;
 }
-#else
-static int is_onnx(const char *path) { return (void)path, 0; }
-static clseg_status load_onnx(clseg_model *m, const char *path) {
-  (void)m;
-  return clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: this clseg was built without ONNX support (protobuf-c)", path);
-}
-#endif
 
-clseg_status clseg_model_load(const char *path, clseg_model **out) {
+clseg_status clseg_model_load(const char *path, clseg_model **out) { return clseg_model_load_ex(path, NULL, out); }
+
+clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt, clseg_model **out) {
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL output");
   *out = NULL;
@@ -356,7 +349,7 @@ clseg_status clseg_model_load(const char *path, clseg_model **out) {
   if (is_tflite(path) || is_onnx(path)) {
     clseg_model *m = calloc(1, sizeof *m);
     clseg_status s = !m ? clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path)
-                     : is_onnx(path) ? load_onnx(m, path) : load_tflite(m, path);
+                     : is_onnx(path) ? load_onnx(m, path, opt) : load_tflite(m, path);
     if (s != CLSEG_OK) {
       clseg_model_free(m);
       return s;

@@ -268,5 +268,12 @@ fi
 check eval-model-threshold-zero 2 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/folder" --threshold 0
 check eval-model-missing-truth 1 "$clseg" eval -d "$dev" --images "$samples" --truth "$tmp/stdin" && contains eval-model-missing-truth "astronaut.png: no truth file"
 
+# ONNX models: a symbolic input size needs --size; unsupported operators are all named at once
+onnx="$src/tests/fixtures/onnx"
+check onnx-dynamic-no-size 1 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.onnx" -o "$tmp/onnx" "$astro" && contains onnx-dynamic-no-size "--size"
+check onnx-dynamic-size 0 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.onnx" --size 64x64 -o "$tmp/onnx" "$astro"
+check onnx-unsupported 1 "$clseg" info -d "$dev" -m "$onnx/unsupported_ops.onnx" && contains onnx-unsupported "Det" && contains onnx-unsupported "Einsum" && contains onnx-unsupported "FusedConv"
+check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

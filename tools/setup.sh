@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(build-essential meson ninja-build pkg-config python3
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-  libclblast-dev libpng-dev libjpeg-dev libcjson-dev libcmocka-dev)
+  libclblast-dev libpng-dev libjpeg-dev libcjson-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

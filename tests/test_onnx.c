@@ -1,0 +1,219 @@
+/* The ONNX importer: small exported networks (tests/fixtures/onnx/, made by tools/export_onnx.py fixtures)
+ * against onnxruntime's outputs, the fp16 / external-data / symbolic-size variants, and the error paths:
+ * every unsupported operator named at once, truncated and corrupted files, a bad external data path. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clseg_models.h"
+#include "clseg_onnx.h"
+#include "common/check.h"
+#include "support.h"
+
+#define ONNX_DIR CLSEG_FIXTURE_DIR "/onnx/"
+#define CORRUPT_SEED 20240611ull
+
+static clseg_context *ctx;
+
+static unsigned char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+/* A little-endian '<f4' C-order .npy file as floats; *count elements. */
+static float *read_npy(const char *path, size_t *count) {
+  size_t len;
+  unsigned char *b = read_all(path, &len);
+  assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
+  size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16);
+  size_t start = (b[6] == 1 ? 10 : 12) + hl;
+  assert_true(start <= len);
+  char hdr[512] = "";
+  memcpy(hdr, b + start - hl, hl < sizeof hdr - 1 ? hl : sizeof hdr - 1);
+  assert_non_null(strstr(hdr, "'<f4'"));
+  *count = (len - start) / 4;
+  float *out = malloc(sizeof *out * (*count ? *count : 1));
+  assert_non_null(out);
+  memcpy(out, b + start, *count * 4); /* the test hosts are little-endian */
+  free(b);
+  return out;
+}
+
+/* Imports STEM.onnx (size h x w for symbolic models), runs STEM.input.npy, checks against STEM.ort.npy. */
+static void check_model(const char *stem, int64_t h, int64_t w) {
+  char path[512], ctxt[600];
+  clseg_graph *g = NULL;
+  clseg_onnx_info info;
+  const clseg_onnx_options opt = {h, w};
+  snprintf(path, sizeof path, ONNX_DIR "%s.onnx", stem);
+  clseg_status s = clseg_onnx_load(path, &opt, &g, &info);
+  if (s != CLSEG_OK)
+    fail_msg("%s: %s", stem, clseg_last_error(NULL));
+  size_t nin, nref;
+  snprintf(path, sizeof path, ONNX_DIR "%s.input.npy", stem);
+  float *x = read_npy(path, &nin);
+  snprintf(path, sizeof path, ONNX_DIR "%s.ort.npy", stem);
+  float *ref = read_npy(path, &nref);
+  clseg_plan *p = NULL;
+  s = clseg_plan_create(ctx, g, 1, info.input_h, info.input_w, NULL, &p);
+  if (s != CLSEG_OK)
+    fail_msg("%s: planning: %s", stem, clseg_last_error(ctx));
+  int64_t os[4];
+  clseg_plan_output_shape(p, os);
+  assert_int_equal((size_t)(os[0] * os[1] * os[2] * os[3]), nref);
+  assert_int_equal((size_t)(info.input_c * info.input_h * info.input_w), nin);
+  float *y = malloc(sizeof *y * nref);
+  assert_non_null(y);
+  assert_int_equal(clseg_plan_run(p, x, nin, y, nref), CLSEG_OK);
+  snprintf(ctxt, sizeof ctxt, "model %s, opset %d, %d nodes (%d folded), input %lldx%lld", stem, info.opset,
+           info.operators, info.folded, (long long)info.input_h, (long long)info.input_w);
+  assert_true(check_close(stem, y, ref, nref, os, NULL, ctxt));
+  free(y);
+  free(x);
+  free(ref);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
+static void test_unet(void **state) {
+  (void)state;
+  check_model("unet_op11", 0, 0);
+  check_model("unet_op17", 0, 0);
+}
+
+static void test_unet_attention(void **state) {
+  (void)state;
+  check_model("unet_cbam_op13", 0, 0);
+  check_model("attention_unet_op17", 0, 0);
+  check_model("unet_bilinear_op17", 0, 0); /* bilinear upsampling, scSE */
+}
+
+/* GELU (Erf pattern), hard-swish (HardSigmoid * x at opset 11), reflect pad, split, nearest upsampling ... */
+static void test_tiny_ops(void **state) {
+  (void)state;
+  check_model("tiny_ops_op11", 0, 0);
+  check_model("tiny_ops_op13", 0, 0);
+}
+
+static void test_fp16_and_external(void **state) {
+  (void)state;
+  check_model("unet_fp16_op13", 0, 0);
+  check_model("unet_external_op13", 0, 0);
+}
+
+static void test_symbolic_size(void **state) {
+  (void)state;
+  check_model("unet_dynamic_op17", 32, 32);
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_dynamic_op17.onnx", NULL, &g, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_null(g);
+  assert_true(test_contains(clseg_last_error(NULL), "symbolic height ('height')"));
+  const clseg_onnx_options wrong = {64, 64};
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_op17.onnx", &wrong, &g, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "static size 32x32"));
+}
+
+static void test_unsupported_listed(void **state) {
+  (void)state;
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unsupported_ops.onnx", NULL, &g, NULL), CLSEG_UNSUPPORTED);
+  assert_null(g);
+  const char *e = clseg_last_error(NULL);
+  static const char *const want[] = {"3 unsupported operators (opset 13)", "Det (domain 'ai.onnx', node 'bad_det')",
+                                     "FusedConv (domain 'com.microsoft', node 'bad_fused')",
+                                     "Einsum (domain 'ai.onnx', node 'bad_einsum')"};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    assert_true(test_contains(e, want[i]));
+  assert_false(strstr(e, "ok_relu") != NULL);
+}
+
+static void test_bad_external(void **state) {
+  (void)state;
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "bad_external.onnx", NULL, &g, NULL), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(NULL), "external data location '../outside.bin'"));
+  size_t len;
+  unsigned char *buf = read_all(ONNX_DIR "unet_external_op13.onnx", &len);
+  assert_int_equal(clseg_onnx_load_buffer(buf, len, "mem", NULL, &g, NULL), CLSEG_UNSUPPORTED);
+  assert_true(test_contains(clseg_last_error(NULL), "needs the model's folder"));
+  free(buf);
+}
+
+/* Every prefix length in a sweep, and seeded byte flips: a clean error or a valid graph, never a crash. */
+static void test_truncated_and_corrupted(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *buf = read_all(ONNX_DIR "unet_cbam_op13.onnx", &len);
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_onnx_load_buffer(buf, len / 2, "half", NULL, &g, NULL), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(NULL), "half: not a valid ONNX model (the protobuf is truncated"));
+  for (size_t cut = 1; cut < len; cut += len / 97 + 1) {
+    clseg_status s = clseg_onnx_load_buffer(buf, cut, "cut", NULL, &g, NULL);
+    assert_true(s != CLSEG_OK || g);
+    clseg_graph_free(g);
+  }
+  check_rng r = {CORRUPT_SEED};
+  unsigned char *copy = malloc(len);
+  assert_non_null(copy);
+  for (int t = 0; t < 200; t++) {
+    memcpy(copy, buf, len);
+    for (int k = 0; k < 4; k++)
+      copy[check_rng_next(&r) % len] ^= (unsigned char)(1u << (check_rng_next(&r) % 8));
+    clseg_status s = clseg_onnx_load_buffer(copy, len, "flipped", NULL, &g, NULL);
+    if (s == CLSEG_OK)
+      assert_non_null(g);
+    else
+      assert_true(strlen(clseg_last_error(NULL)) > 10);
+    clseg_graph_free(g);
+  }
+  free(copy);
+  free(buf);
+}
+
+/* clseg_model_load recognises ONNX by content. */
+static void test_model_load(void **state) {
+  (void)state;
+  clseg_model *m = NULL;
+  if (clseg_model_load(ONNX_DIR "unet_op11.onnx", &m) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  int64_t h = 0, w = 0;
+  assert_string_equal(clseg_model_network(m), "onnx");
+  assert_int_equal(clseg_model_classes(m), 2);
+  assert_true(clseg_model_input_size(m, &h, &w));
+  assert_int_equal(h, 32);
+  assert_int_equal(w, 32);
+  assert_true(clseg_model_std(m)[0] == 1.0f && clseg_model_mean(m)[0] == 0.0f);
+  clseg_model_free(m);
+}
+
+static int setup(void **state) {
+  (void)state;
+  ctx = test_context();
+  return ctx ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  clseg_context_free(ctx);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_unet),           cmocka_unit_test(test_unet_attention),
+      cmocka_unit_test(test_tiny_ops),       cmocka_unit_test(test_fp16_and_external),
+      cmocka_unit_test(test_symbolic_size),  cmocka_unit_test(test_unsupported_listed),
+      cmocka_unit_test(test_bad_external),   cmocka_unit_test(test_truncated_and_corrupted),
+      cmocka_unit_test(test_model_load),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
