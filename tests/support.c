@@ -1,11 +1,16 @@
-/* Shared test setup: the test device and temporary folders. */
+/* Shared test setup and helpers declared in support.h. */
 #include "support.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "common/check.h"
+#include "internal.h" /* a tensor's context, for the library's message when a transfer fails */
 
 char *mkdtemp(char *template);
 
@@ -19,6 +24,108 @@ clseg_context *test_context(void) {
   if (clseg_context_create(test_device_spec(), &ctx) != CLSEG_OK)
     fail_msg("no test context on '%s': %s", test_device_spec(), clseg_last_error(NULL));
   return ctx;
+}
+
+clseg_context *test_ctx;
+
+int test_group_setup(void **state) {
+  *state = test_ctx = test_context();
+  return test_ctx ? 0 : -1;
+}
+
+int test_group_teardown(void **state) {
+  clseg_context_free(*state);
+  *state = test_ctx = NULL;
+  return 0;
+}
+
+clseg_tensor *test_tensor(clseg_context *ctx, const int64_t s[4], const float *data) {
+  clseg_tensor *t = NULL;
+  const size_t n = (size_t)(s[0] * s[1] * s[2] * s[3]);
+  float *nan_fill = data ? NULL : malloc((n ? n : 1) * sizeof *nan_fill);
+  assert_true(data || nan_fill);
+  for (size_t i = 0; !data && i < n; i++)
+    nan_fill[i] = NAN;
+  if (clseg_tensor_create(ctx, s, &t) != CLSEG_OK ||
+      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
+    fail_msg("tensor %lldx%lldx%lldx%lld: %s", (long long)s[0], (long long)s[1], (long long)s[2],
+             (long long)s[3], clseg_last_error(ctx));
+  free(nan_fill);
+  return t;
+}
+
+float *test_download(const clseg_tensor *t) {
+  float *p = malloc((clseg_tensor_count(t) ? clseg_tensor_count(t) : 1) * sizeof *p);
+  assert_non_null(p);
+  if (clseg_tensor_download(t, p, clseg_tensor_count(t)) != CLSEG_OK)
+    fail_msg("download: %s", clseg_last_error(t ? t->ctx : NULL));
+  return p;
+}
+
+float *test_random(size_t n, uint64_t seed, float lo, float hi) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  assert_non_null(p);
+  check_fill_uniform(p, n, seed, lo, hi);
+  return p;
+}
+
+bool test_compare(double *worst, const char *what, const float *got, const float *ref, const int64_t s[4],
+                  const char *context) {
+  const size_t n = (size_t)(s[0] * s[1] * s[2] * s[3]);
+  check_track_worst(worst, got, ref, n);
+  return check_close(what, got, ref, n, s, NULL, context);
+}
+
+double test_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+unsigned char *test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    fail_msg("cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  assert_true(n >= 0);
+  unsigned char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+float *test_read_npy(const char *path, size_t *count, bool allow_u8) {
+  size_t len;
+  unsigned char *b = test_read_file(path, &len);
+  assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
+  const size_t pre = b[6] == 1 ? 10 : 12;
+  const size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16);
+  const size_t start = pre + hl;
+  assert_true(start <= len && hl < 1024);
+  char hdr[1024];
+  memcpy(hdr, b + pre, hl);
+  hdr[hl] = 0;
+  const int u8 = allow_u8 && strstr(hdr, "'|u1'") != NULL;
+  assert_true(u8 || strstr(hdr, "'<f4'"));
+  assert_non_null(strstr(hdr, "'fortran_order': False"));
+  *count = (len - start) / (u8 ? 1 : 4);
+  float *out = malloc(sizeof *out * (*count ? *count : 1));
+  assert_non_null(out);
+  for (size_t i = 0; i < *count; i++) {
+    if (u8) {
+      out[i] = (float)b[start + i] / 255.0f;
+    } else {
+      const unsigned char *q = b + start + 4 * i;
+      const uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+      memcpy(&out[i], &u, 4);
+    }
+  }
+  free(b);
+  return out;
 }
 
 void test_tmpdir(char *buf, size_t size) {

@@ -1,8 +1,10 @@
-/* Shared test setup: the test device and temporary folders. */
+/* Shared test setup: the test device and its cmocka group fixtures, device tensors in and out, seeded
+ * host data, the compare-and-track step of the op sweeps, temporary folders and fixture files. */
 #ifndef CLSEG_TEST_SUPPORT_H
 #define CLSEG_TEST_SUPPORT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -14,6 +16,32 @@
 const char *test_device_spec(void);
 /* A context on the test device; fails the test with the library's message when none can be made. */
 clseg_context *test_context(void);
+/* The context of the running cmocka group: test_group_setup makes it on the test device and stores it
+ * both here and in *state; test_group_teardown frees it. */
+extern clseg_context *test_ctx;
+int test_group_setup(void **state);
+int test_group_teardown(void **state);
+
+/* A device tensor of shape s holding data, or NaN everywhere when data is NULL (so that unwritten
+ * outputs fail their check); fails the test with the library's message. */
+clseg_tensor *test_tensor(clseg_context *ctx, const int64_t s[4], const float *data);
+/* t's values in a new host array (free it); fails the test with the library's message. */
+float *test_download(const clseg_tensor *t);
+/* n uniform values in [lo, hi] from the seed (check_fill_uniform) in a new host array (free it). */
+float *test_random(size_t n, uint64_t seed, float lo, float hi);
+/* check_close of got against ref over shape s (fp32 defaults), after raising *worst to their
+ * largest normalised error (check_track_worst). */
+bool test_compare(double *worst, const char *what, const float *got, const float *ref, const int64_t s[4],
+                  const char *context);
+
+/* The milliseconds of a monotonic clock. */
+double test_now_ms(void);
+/* A whole file in a new buffer (free it, one spare byte at the end); *len gets its size. */
+unsigned char *test_read_file(const char *path, size_t *len);
+/* A C-order .npy file of '<f4', or of '|u1' scaled to [0, 1] when allow_u8, as float32 (free it);
+ * *count gets the element count. */
+float *test_read_npy(const char *path, size_t *count, bool allow_u8);
+
 /* Makes a fresh folder under /tmp and writes its path into buf. */
 void test_tmpdir(char *buf, size_t size);
 /* Removes a folder and the plain files in it. */

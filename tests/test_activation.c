@@ -19,62 +19,23 @@ static const char *const act_names[] = {"none",    "relu",         "relu6",     
 
 /* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
 static double worst;
-static void track(const float *got, const float *ref, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (d > worst)
-      worst = d;
-  }
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
-}
-
-static float *host(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
-  assert_non_null(p);
-  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
-  return p;
-}
-
-static float *rnd(size_t n, uint64_t seed, float lo, float hi) {
-  float *p = malloc(n * sizeof *p);
-  assert_non_null(p);
-  check_fill_uniform(p, n, seed, lo, hi);
-  return p;
-}
 
 /* Runs one case on the device and against the reference; returns the check's verdict. */
 static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activation *act, uint64_t seed) {
   const size_t n = ref_count(s);
-  float *x = rnd(n, seed, -8.0f, 8.0f), *ref = malloc(n * sizeof *ref);
+  float *x = test_random(n, seed, -8.0f, 8.0f), *ref = malloc(n * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *tx = dev(ctx, s, x), *ty = dev(ctx, s, NULL);
+  clseg_tensor *tx = test_tensor(ctx, s, x), *ty = test_tensor(ctx, s, NULL);
   if (clseg_activation_apply(ctx, tx, act, ty) != CLSEG_OK)
     fail_msg("activation_apply: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   ref_activation(x, s, act, ref);
   char info[256];
   snprintf(info, sizeof info,
            "activation_apply kind=%s alpha=%g beta=%g shape=[%lld,%lld,%lld,%lld] seed=%llu",
            act_names[act->kind], (double)act->alpha, (double)act->beta, (long long)s[0], (long long)s[1],
            (long long)s[2], (long long)s[3], (unsigned long long)seed);
-  track(y, ref, n);
+  check_track_worst(&worst, y, ref, n);
   bool ok = check_close("y", y, ref, n, s, NULL, info);
   free(x);
   free(y);
@@ -112,10 +73,10 @@ static void sweep_every_kind(void **state) {
 static void null_activation_is_identity(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 5, 7};
-  float *x = rnd(ref_count(s), SEED, -1.0f, 1.0f);
-  clseg_tensor *tx = dev(ctx, s, x), *ty = dev(ctx, s, NULL);
+  float *x = test_random(ref_count(s), SEED, -1.0f, 1.0f);
+  clseg_tensor *tx = test_tensor(ctx, s, x), *ty = test_tensor(ctx, s, NULL);
   assert_int_equal(clseg_activation_apply(ctx, tx, NULL, ty), CLSEG_OK);
-  float *y = host(ty);
+  float *y = test_download(ty);
   assert_memory_equal(x, y, ref_count(s) * sizeof *x);
   free(x);
   free(y);
@@ -128,16 +89,16 @@ static void in_place_and_views(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 7, 9}, whole[4] = {1, 1, 1, 1000};
   const size_t n = ref_count(s);
-  float *x = rnd(n, SEED + 1, -4.0f, 4.0f), *ref = malloc(n * sizeof *ref);
+  float *x = test_random(n, SEED + 1, -4.0f, 4.0f), *ref = malloc(n * sizeof *ref);
   assert_non_null(ref);
   const clseg_activation act = {CLSEG_ACT_HARD_SWISH, 0, 0};
   ref_activation(x, s, &act, ref);
-  clseg_tensor *t = dev(ctx, s, x);
+  clseg_tensor *t = test_tensor(ctx, s, x);
   assert_int_equal(clseg_activation_apply(ctx, t, &act, t), CLSEG_OK);
-  float *y = host(t);
+  float *y = test_download(t);
   assert_true(check_close("in place", y, ref, n, s, NULL, "hard_swish in place, seed SEED+1"));
   free(y);
-  clseg_tensor *buf = dev(ctx, whole, NULL);
+  clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   clseg_tensor vx = *buf, vy = *buf;
   memcpy(vx.shape, s, sizeof vx.shape);
   memcpy(vy.shape, s, sizeof vy.shape);
@@ -147,7 +108,7 @@ static void in_place_and_views(void **state) {
   vx.owns_buf = vy.owns_buf = 0;
   assert_int_equal(clseg_tensor_upload(&vx, x, n), CLSEG_OK);
   assert_int_equal(clseg_activation_apply(ctx, &vx, &act, &vy), CLSEG_OK);
-  y = host(&vy);
+  y = test_download(&vy);
   assert_true(check_close("views", y, ref, n, s, NULL, "hard_swish, x at offset 3, y at offset n+8"));
   free(y);
   free(x);
@@ -172,9 +133,9 @@ static void fixture_case(clseg_context *ctx, const char *name) {
     if (!strcmp(kind, act_names[k]))
       act.kind = (clseg_act_kind)k;
   assert_true(kind && !strcmp(kind, act_names[act.kind]));
-  clseg_tensor *tx = dev(ctx, s, x->data), *ty = dev(ctx, s, NULL);
+  clseg_tensor *tx = test_tensor(ctx, s, x->data), *ty = test_tensor(ctx, s, NULL);
   assert_int_equal(clseg_activation_apply(ctx, tx, &act, ty), CLSEG_OK);
-  float *got = host(ty);
+  float *got = test_download(ty);
   assert_true(check_close(name, got, y->data, y->count, s, NULL, fixture_params_text(f)));
   free(got);
   clseg_tensor_free(tx);
@@ -201,7 +162,8 @@ static void pytorch_fixtures(void **state) {
 static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 5, 7}, other[4] = {2, 3, 7, 5};
-  clseg_tensor *x = dev(ctx, s, NULL), *y = dev(ctx, s, NULL), *z = dev(ctx, other, NULL);
+  clseg_tensor *x = test_tensor(ctx, s, NULL), *y = test_tensor(ctx, s, NULL),
+               *z = test_tensor(ctx, other, NULL);
   clseg_activation act = {(clseg_act_kind)42, 0, 0};
   assert_int_equal(clseg_activation_apply(ctx, x, &act, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx), "activation: unknown activation kind 42"));
@@ -228,5 +190,5 @@ int main(void) {
       cmocka_unit_test(in_place_and_views),    cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
-  return cmocka_run_group_tests_name("activation", tests, setup, teardown);
+  return cmocka_run_group_tests_name("activation", tests, test_group_setup, test_group_teardown);
 }

@@ -50,12 +50,10 @@ static float *hrand(env *e, size_t n, float lo, float hi) {
   return p;
 }
 
-static size_t count4(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
-
 /* A device tensor filled with NaN (so unwritten outputs fail), a view at an offset of 1..7 when e->views. */
 static clseg_tensor *dnew(env *e, const int64_t s[4]) {
   assert_true(e->nt + 2 <= MAX_OBJ);
-  const size_t count = count4(s), off = e->views ? 1 + check_rng_next(&e->rng) % 7 : 0;
+  const size_t count = ref_count(s), off = e->views ? 1 + check_rng_next(&e->rng) % 7 : 0;
   const int64_t bs[4] = {1, 1, 1, (int64_t)(count + off)};
   clseg_tensor *base = NULL;
   assert_int_equal(clseg_tensor_create(e->ctx, bs, &base), CLSEG_OK);
@@ -80,7 +78,7 @@ static clseg_tensor *dup4(env *e, const float *data, int64_t n, int64_t c, int64
     return NULL;
   const int64_t s[4] = {n, c, h, w};
   clseg_tensor *t = dnew(e, s);
-  assert_int_equal(clseg_tensor_upload(t, data, count4(s)), CLSEG_OK);
+  assert_int_equal(clseg_tensor_upload(t, data, ref_count(s)), CLSEG_OK);
   return t;
 }
 
@@ -90,22 +88,15 @@ static float *down(env *e, const clseg_tensor *t) {
   return p;
 }
 
-static double norm_err(const float *got, const float *ref, size_t n) {
-  double m = 0.0;
-  for (size_t i = 0; i < n; i++)
-    m = fmax(m, fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i])));
-  return m;
-}
-
 /* Checks got against the block reference and the primitive composition; returns the worst error. */
 static double check_both(const char *what, const float *got, const float *ref, const float *comp,
                          const int64_t s[4], const char *ctx) {
   char w[96];
   snprintf(w, sizeof w, "%s vs block reference", what);
-  assert_true(check_close(w, got, ref, count4(s), s, NULL, ctx));
+  assert_true(check_close(w, got, ref, ref_count(s), s, NULL, ctx));
   snprintf(w, sizeof w, "%s vs primitive composition", what);
-  assert_true(check_close(w, got, comp, count4(s), s, NULL, ctx));
-  return fmax(norm_err(got, ref, count4(s)), norm_err(got, comp, count4(s)));
+  assert_true(check_close(w, got, comp, ref_count(s), s, NULL, ctx));
+  return fmax(check_max_norm_err(got, ref, ref_count(s)), check_max_norm_err(got, comp, ref_count(s)));
 }
 
 static int setup(void **state) {
@@ -147,7 +138,7 @@ static float *comp_mlp(env *e, const float *v, const cg_case *k, const float *w1
 static void comp_channel(env *e, const cg_case *k, const float *x, const float *const wt[6], float *y) {
   const int64_t xs[4] = {k->n, k->c, k->h, k->w}, ps[4] = {k->n, k->c, 1, 1}, qs[4] = {k->n, 1, k->h, k->w};
   float *avg = hnew(e, (size_t)(k->n * k->c)), *mx = hnew(e, (size_t)(k->n * k->c));
-  float *s = hnew(e, (size_t)(k->n * k->c)), *cse = hnew(e, count4(xs));
+  float *s = hnew(e, (size_t)(k->n * k->c)), *cse = hnew(e, ref_count(xs));
   ref_global_pool(x, xs, CLSEG_POOL_AVG, avg);
   float *oa = comp_mlp(e, avg, k, wt[0], wt[1], wt[2], wt[3]);
   if (k->which == 0) {
@@ -162,7 +153,7 @@ static void comp_channel(env *e, const cg_case *k, const float *x, const float *
     return;
   const int64_t wss[4] = {1, k->c, 1, 1};
   const clseg_conv2d_params cp = {.act = sigm};
-  float *q = hnew(e, count4(qs)), *sse = hnew(e, count4(xs));
+  float *q = hnew(e, ref_count(qs)), *sse = hnew(e, ref_count(xs));
   ref_conv2d(x, xs, wt[4], wss, wt[5], NULL, &cp, q, qs);
   assert_int_equal(ref_binary(CLSEG_BINARY_MUL, x, xs, q, qs, NULL, sse, xs), 0);
   assert_int_equal(ref_binary(CLSEG_BINARY_ADD, cse, xs, sse, xs, NULL, y, xs), 0);
@@ -172,7 +163,7 @@ static double run_cg(env *e, const cg_case *k, uint64_t seed) {
   e->rng.state = seed;
   const int64_t xs[4] = {k->n, k->c, k->h, k->w};
   const size_t c = (size_t)k->c, r = (size_t)k->r;
-  float *x = hrand(e, count4(xs), -2.0f, 2.0f);
+  float *x = hrand(e, ref_count(xs), -2.0f, 2.0f);
   const float *wt[6] = {hrand(e, r * c, -1, 1), k->bias ? hrand(e, r, -1, 1) : NULL,
                         hrand(e, c * r, -1, 1), k->bias ? hrand(e, c, -1, 1) : NULL,
                         hrand(e, c, -1, 1),     k->bias ? hrand(e, 1, -1, 1) : NULL};
@@ -189,7 +180,7 @@ static double run_cg(env *e, const cg_case *k, uint64_t seed) {
                                          dup4(e, wt[5], 1, 1, 1, 1), y);
   if (s != CLSEG_OK)
     fail_msg("%s: %s", cg_names[k->which], clseg_last_error(e->ctx));
-  float *got = down(e, y), *ref = hnew(e, count4(xs)), *comp = hnew(e, count4(xs));
+  float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
   int rc = k->which == 0   ? ref_cbam_channel_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
            : k->which == 1 ? ref_se_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
                            : ref_scse_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, wt[4], wt[5], ref);
@@ -248,8 +239,8 @@ static void comp_spatial(env *e, const sp_case *k, const float *x, const float *
   const int64_t xs[4] = {k->n, k->c, k->h, k->w}, qs[4] = {k->n, 1, k->h, k->w},
                 cs[4] = {k->n, 2, k->h, k->w};
   const int64_t ws[4] = {1, 2, k->k, k->k}, sh[2][4] = {{k->n, 1, k->h, k->w}, {k->n, 1, k->h, k->w}};
-  float *mx = hnew(e, count4(qs)), *mean = hnew(e, count4(qs)), *cat = hnew(e, count4(cs));
-  float *s = hnew(e, count4(qs)), *g = hnew(e, count4(qs));
+  float *mx = hnew(e, ref_count(qs)), *mean = hnew(e, ref_count(qs)), *cat = hnew(e, ref_count(cs));
+  float *s = hnew(e, ref_count(qs)), *g = hnew(e, ref_count(qs));
   ref_reduce_channels(x, xs, CLSEG_REDUCE_MAX, mx);
   ref_reduce_channels(x, xs, CLSEG_REDUCE_MEAN, mean);
   const float *parts[2] = {mx, mean};
@@ -267,7 +258,7 @@ static void comp_spatial(env *e, const sp_case *k, const float *x, const float *
 static double run_spatial(env *e, const sp_case *k, uint64_t seed) {
   e->rng.state = seed;
   const int64_t xs[4] = {k->n, k->c, k->h, k->w};
-  float *x = hrand(e, count4(xs), -2.0f, 2.0f), *w = hrand(e, (size_t)(2 * k->k * k->k), -1, 1);
+  float *x = hrand(e, ref_count(xs), -2.0f, 2.0f), *w = hrand(e, (size_t)(2 * k->k * k->k), -1, 1);
   float *b = k->bias ? hrand(e, 1, -1, 1) : NULL;
   ref_bn bn = {0};
   if (k->bn)
@@ -284,7 +275,7 @@ static double run_spatial(env *e, const sp_case *k, uint64_t seed) {
   if (clseg_cbam_spatial_gate(e->ctx, dup4(e, x, k->n, k->c, k->h, k->w), dup4(e, w, 1, 2, k->k, k->k),
                               dup4(e, b, 1, 1, 1, 1), &p, y) != CLSEG_OK)
     fail_msg("cbam_spatial_gate: %s", clseg_last_error(e->ctx));
-  float *got = down(e, y), *ref = hnew(e, count4(xs)), *comp = hnew(e, count4(xs));
+  float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
   assert_int_equal(ref_cbam_spatial_gate(x, xs, w, k->k, b, &bn, ref), 0);
   comp_spatial(e, k, x, w, b, &bn, comp);
   char ctx[256];
@@ -335,8 +326,8 @@ static void comp_gate(env *e, const ag_case *k, const float *x, const float *g,
   const int64_t ts[4] = {k->n, k->ci, k->h / k->s, k->w / k->s}, ps[4] = {k->n, k->ci, k->hg, k->wg};
   const int64_t as[4] = {k->n, 1, ts[2], ts[3]}, als[4] = {k->n, 1, k->h, k->w};
   const int64_t wts[4] = {k->ci, k->cx, k->s, k->s}, wps[4] = {k->ci, k->cg, 1, 1}, wss[4] = {1, k->ci, 1, 1};
-  float *theta = hnew(e, count4(ts)), *phi = hnew(e, count4(ps)), *phir = hnew(e, count4(ts));
-  float *sum = hnew(e, count4(ts)), *a = hnew(e, count4(as)), *gated = hnew(e, count4(xs));
+  float *theta = hnew(e, ref_count(ts)), *phi = hnew(e, ref_count(ps)), *phir = hnew(e, ref_count(ts));
+  float *sum = hnew(e, ref_count(ts)), *a = hnew(e, ref_count(as)), *gated = hnew(e, ref_count(xs));
   const clseg_conv2d_params tp = {.stride_h = k->s, .stride_w = k->s}, one = {0}, sp = {.act = sigm};
   const clseg_resize_params rp = {.mode = CLSEG_RESIZE_BILINEAR};
   ref_conv2d(x, xs, wt->w_theta, wts, wt->b_theta, NULL, &tp, theta, ts);
@@ -349,20 +340,20 @@ static void comp_gate(env *e, const ag_case *k, const float *x, const float *g,
   float *conv = gated;
   if (wt->w_out) {
     const int64_t wos[4] = {k->cx, k->cx, 1, 1};
-    conv = hnew(e, count4(xs));
+    conv = hnew(e, ref_count(xs));
     ref_conv2d(gated, xs, wt->w_out, wos, wt->b_out, NULL, &one, conv, xs);
   }
   if (wt->bn.gamma)
     ref_batchnorm(conv, xs, wt->bn.gamma, wt->bn.beta, wt->bn.mean, wt->bn.var, wt->bn.eps, NULL, y);
   else
-    memcpy(y, conv, count4(xs) * sizeof *y);
+    memcpy(y, conv, ref_count(xs) * sizeof *y);
 }
 
 static double run_gate(env *e, const ag_case *k, uint64_t seed) {
   e->rng.state = seed;
   const int64_t xs[4] = {k->n, k->cx, k->h, k->w}, als[4] = {k->n, 1, k->h, k->w};
   const size_t ci = (size_t)k->ci, cx = (size_t)k->cx;
-  float *x = hrand(e, count4(xs), -2, 2), *g = hrand(e, (size_t)(k->n * k->cg * k->hg * k->wg), -2, 2);
+  float *x = hrand(e, ref_count(xs), -2, 2), *g = hrand(e, (size_t)(k->n * k->cg * k->hg * k->wg), -2, 2);
   ref_attention_gate_weights wt = {.ci = k->ci,
                                    .theta_stride = k->s,
                                    .w_theta = hrand(e, ci * cx * (size_t)(k->s * k->s), -1, 1),
@@ -391,8 +382,8 @@ static double run_gate(env *e, const ag_case *k, uint64_t seed) {
                            dup4(e, wt.w_psi, 1, k->ci, 1, 1), dup4(e, wt.b_psi, 1, 1, 1, 1), &p, alpha, y);
   if (s != CLSEG_OK)
     fail_msg("attention_gate: %s", clseg_last_error(e->ctx));
-  float *got = down(e, y), *ref = hnew(e, count4(xs)), *comp = hnew(e, count4(xs));
-  float *ref_al = hnew(e, count4(als)), *comp_al = hnew(e, count4(als));
+  float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
+  float *ref_al = hnew(e, ref_count(als)), *comp_al = hnew(e, ref_count(als));
   assert_int_equal(
       ref_attention_gate(x, xs, g, (const int64_t[4]){k->n, k->cg, k->hg, k->wg}, &wt, ref_al, ref), 0);
   comp_gate(e, k, x, g, &wt, comp_al, comp);
@@ -619,7 +610,7 @@ static void test_in_place(void **state) {
   env *e = *state;
   e->rng.state = SEED;
   const int64_t xs[4] = {2, 5, 9, 19}, gs[4] = {2, 3, 4, 4};
-  float *x = hrand(e, count4(xs), -2, 2), *g = hrand(e, count4(gs), -2, 2), *w = hrand(e, 64, -1, 1);
+  float *x = hrand(e, ref_count(xs), -2, 2), *g = hrand(e, ref_count(gs), -2, 2), *w = hrand(e, 64, -1, 1);
   clseg_tensor *w1 = dup4(e, w, 2, 5, 1, 1), *w2 = dup4(e, w, 5, 2, 1, 1), *ws = dup4(e, w, 1, 5, 1, 1);
   clseg_tensor *wk = dup4(e, w, 1, 2, 3, 3), *wt = dup4(e, w, 2, 5, 2, 2), *wp = dup4(e, w, 2, 3, 1, 1);
   clseg_tensor *wq = dup4(e, w, 1, 2, 1, 1), *t = dup4(e, g, 2, 3, 4, 4), *y = dnew(e, xs);
@@ -638,7 +629,7 @@ static void test_in_place(void **state) {
     }
     char ctx[64];
     snprintf(ctx, sizeof ctx, "block %d (cbam, scse, spatial, gate) in place", b);
-    assert_true(check_close("in place", down(e, xi), down(e, y), count4(xs), xs, NULL, ctx));
+    assert_true(check_close("in place", down(e, xi), down(e, y), ref_count(xs), xs, NULL, ctx));
   }
   const clseg_attention_gate_params po = {.theta_stride = 2, .w_out = dup4(e, w, 5, 5, 1, 1)};
   clseg_tensor *xx = dup4(e, x, 2, 5, 9, 19);

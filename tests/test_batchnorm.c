@@ -19,45 +19,6 @@ static const char *const act_names[] = {"none",    "relu",         "relu6",     
 
 /* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
 static double worst;
-static void track(const float *got, const float *ref, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (d > worst)
-      worst = d;
-  }
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
-}
-
-static float *host(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
-  assert_non_null(p);
-  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
-  return p;
-}
-
-static float *rnd(size_t n, uint64_t seed, float lo, float hi) {
-  float *p = malloc(n * sizeof *p);
-  assert_non_null(p);
-  check_fill_uniform(p, n, seed, lo, hi);
-  return p;
-}
 
 /* The four parameters live in one buffer as views at odd offsets (gamma, beta, mean, var), as a model's
  * weights do once loaded; p receives the host values. */
@@ -65,9 +26,9 @@ static clseg_tensor *params_buffer(clseg_context *ctx, int64_t c, uint64_t seed,
                                    clseg_tensor v[4]) {
   const int64_t whole[4] = {1, 1, 1, 4 * c + 7};
   static const float lo[4] = {0.5f, -0.5f, -0.5f, 0.5f}, hi[4] = {1.5f, 0.5f, 0.5f, 1.5f};
-  clseg_tensor *buf = dev(ctx, whole, NULL);
+  clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   for (int i = 0; i < 4; i++) {
-    p[i] = rnd((size_t)c, seed + 1 + (uint64_t)i, lo[i], hi[i]);
+    p[i] = test_random((size_t)c, seed + 1 + (uint64_t)i, lo[i], hi[i]);
     v[i] = *buf;
     v[i].shape[0] = v[i].shape[1] = v[i].shape[2] = 1;
     v[i].shape[3] = c;
@@ -82,20 +43,20 @@ static clseg_tensor *params_buffer(clseg_context *ctx, int64_t c, uint64_t seed,
 static bool run_case(clseg_context *ctx, const int64_t s[4], float eps, const clseg_activation *act,
                      uint64_t seed) {
   const size_t n = ref_count(s);
-  float *x = rnd(n, seed, -3.0f, 3.0f), *ref = malloc(n * sizeof *ref), *p[4];
+  float *x = test_random(n, seed, -3.0f, 3.0f), *ref = malloc(n * sizeof *ref), *p[4];
   assert_non_null(ref);
   clseg_tensor v[4], *buf = params_buffer(ctx, s[1], seed, p, v);
-  clseg_tensor *tx = dev(ctx, s, x), *ty = dev(ctx, s, NULL);
+  clseg_tensor *tx = test_tensor(ctx, s, x), *ty = test_tensor(ctx, s, NULL);
   if (clseg_batchnorm(ctx, tx, &v[0], &v[1], &v[2], &v[3], eps, act, ty) != CLSEG_OK)
     fail_msg("batchnorm: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   ref_batchnorm(x, s, p[0], p[1], p[2], p[3], eps, act, ref);
   char info[256];
   snprintf(info, sizeof info,
            "batchnorm shape=[%lld,%lld,%lld,%lld] eps=%g act=%s alpha=%g beta=%g seed=%llu", (long long)s[0],
            (long long)s[1], (long long)s[2], (long long)s[3], (double)eps, act_names[act->kind],
            (double)act->alpha, (double)act->beta, (unsigned long long)seed);
-  track(y, ref, n);
+  check_track_worst(&worst, y, ref, n);
   bool ok = check_close("y", y, ref, n, s, NULL, info);
   for (int i = 0; i < 4; i++)
     free(p[i]);
@@ -141,7 +102,7 @@ static void fixture_case(clseg_context *ctx, const char *name) {
   for (int i = 0; i < 4; i++) {
     const fixture_array *a = fixture_get(f, pn[i]);
     assert_true(a && fixture_shape4(a, ps));
-    t[i] = dev(ctx, ps, a->data);
+    t[i] = test_tensor(ctx, ps, a->data);
   }
   clseg_activation act = {CLSEG_ACT_NONE, 0, 0};
   const char *kind = fixture_param(f, "act.kind");
@@ -149,11 +110,11 @@ static void fixture_case(clseg_context *ctx, const char *name) {
     if (!strcmp(kind, act_names[k]))
       act.kind = (clseg_act_kind)k;
   assert_true(kind && !strcmp(kind, act_names[act.kind]));
-  clseg_tensor *tx = dev(ctx, s, x->data), *ty = dev(ctx, s, NULL);
+  clseg_tensor *tx = test_tensor(ctx, s, x->data), *ty = test_tensor(ctx, s, NULL);
   assert_int_equal(
       clseg_batchnorm(ctx, tx, t[0], t[1], t[2], t[3], fixture_param_float(f, "eps", 0.0f), &act, ty),
       CLSEG_OK);
-  float *got = host(ty);
+  float *got = test_download(ty);
   assert_true(check_close(name, got, y->data, y->count, s, NULL, fixture_params_text(f)));
   free(got);
   for (int i = 0; i < 4; i++)
@@ -171,9 +132,10 @@ static void pytorch_fixtures(void **state) {
 static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 5, 7}, c3[4] = {1, 3, 1, 1}, c4[4] = {4, 1, 1, 1}, other[4] = {2, 3, 5, 5};
-  clseg_tensor *x = dev(ctx, s, NULL), *y = dev(ctx, s, NULL), *p = dev(ctx, c3, NULL),
-               *q = dev(ctx, c4, NULL);
-  clseg_tensor *z = dev(ctx, other, NULL);
+  clseg_tensor *x = test_tensor(ctx, s, NULL), *y = test_tensor(ctx, s, NULL),
+               *p = test_tensor(ctx, c3, NULL),
+               *q = test_tensor(ctx, c4, NULL);
+  clseg_tensor *z = test_tensor(ctx, other, NULL);
   assert_int_equal(clseg_batchnorm(ctx, x, p, p, q, p, 0.0f, NULL, y), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(
       clseg_last_error(ctx),
@@ -203,5 +165,5 @@ int main(void) {
       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
-  return cmocka_run_group_tests_name("batchnorm", tests, setup, teardown);
+  return cmocka_run_group_tests_name("batchnorm", tests, test_group_setup, test_group_teardown);
 }

@@ -20,48 +20,11 @@ static const char *const act_names[] = {"none",    "relu",         "relu6",     
 
 /* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
 static double worst;
-static void track(const float *got, const float *ref, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (d > worst)
-      worst = d;
-  }
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
-}
-
-static float *host(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
-  assert_non_null(p);
-  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
-  return p;
-}
 
 /* Divisors stay in [0.5, 2] so that the relative tolerance means the same for every op. */
 static float *rnd(size_t n, uint64_t seed, clseg_binary_op op, int divisor) {
-  float *p = malloc(n * sizeof *p);
-  assert_non_null(p);
-  if (divisor && op == CLSEG_BINARY_DIV)
-    check_fill_uniform(p, n, seed, 0.5f, 2.0f);
-  else
-    check_fill_uniform(p, n, seed, -2.0f, 2.0f);
-  return p;
+  return divisor && op == CLSEG_BINARY_DIV ? test_random(n, seed, 0.5f, 2.0f)
+                                           : test_random(n, seed, -2.0f, 2.0f);
 }
 
 static const char *shape_text(const int64_t s[4], char *buf) {
@@ -74,16 +37,16 @@ static bool run_case(clseg_context *ctx, clseg_binary_op op, const int64_t as[4]
   float *a = rnd(ref_count(as), seed, op, 0), *b = rnd(ref_count(bs), seed ^ 0x5bd1e995u, op, 1);
   float *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *ta = dev(ctx, as, a), *tb = dev(ctx, bs, b), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *ta = test_tensor(ctx, as, a), *tb = test_tensor(ctx, bs, b), *ty = test_tensor(ctx, ys, NULL);
   if (clseg_binary(ctx, op, ta, tb, act, ty) != CLSEG_OK)
     fail_msg("binary: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   assert_int_equal(ref_binary(op, a, as, b, bs, act, ref, ys), 0);
   char info[320], s1[64], s2[64], s3[64];
   snprintf(info, sizeof info, "binary op=%s a=%s b=%s y=%s act=%s alpha=%g beta=%g seed=%llu", op_names[op],
            shape_text(as, s1), shape_text(bs, s2), shape_text(ys, s3), act_names[act->kind],
            (double)act->alpha, (double)act->beta, (unsigned long long)seed);
-  track(y, ref, ref_count(ys));
+  check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(a);
   free(b);
@@ -145,7 +108,7 @@ static void views_at_offsets(void **state) {
   assert_non_null(ref);
   const clseg_activation act = {CLSEG_ACT_RELU, 0, 0};
   ref_binary(CLSEG_BINARY_MUL, a, as, b, bs, &act, ref, as);
-  clseg_tensor *buf = dev(ctx, whole, NULL);
+  clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   clseg_tensor va = *buf, vb = *buf, vy = *buf;
   memcpy(va.shape, as, sizeof va.shape);
   memcpy(vy.shape, as, sizeof vy.shape);
@@ -159,7 +122,7 @@ static void views_at_offsets(void **state) {
   assert_int_equal(clseg_tensor_upload(&va, a, n), CLSEG_OK);
   assert_int_equal(clseg_tensor_upload(&vb, b, 3), CLSEG_OK);
   assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_MUL, &va, &vb, &act, &vy), CLSEG_OK);
-  float *y = host(&vy);
+  float *y = test_download(&vy);
   assert_true(check_close("views", y, ref, n, as, NULL, "mul relu a@1 b@n+1 y@n+6 seed SEED+7/8"));
   free(a);
   free(b);
@@ -188,9 +151,10 @@ static void fixture_case(clseg_context *ctx, const char *name) {
     if (!strcmp(opn, op_names[k]))
       op = k;
   assert_true(kind && !strcmp(kind, act_names[act.kind]) && op >= 0);
-  clseg_tensor *ta = dev(ctx, as, a->data), *tb = dev(ctx, bs, b->data), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *ta = test_tensor(ctx, as, a->data), *tb = test_tensor(ctx, bs, b->data),
+               *ty = test_tensor(ctx, ys, NULL);
   assert_int_equal(clseg_binary(ctx, (clseg_binary_op)op, ta, tb, &act, ty), CLSEG_OK);
-  float *got = host(ty);
+  float *got = test_download(ty);
   assert_true(check_close(name, got, y->data, y->count, ys, NULL, fixture_params_text(f)));
   free(got);
   clseg_tensor_free(ta);
@@ -210,8 +174,9 @@ static void pytorch_fixtures(void **state) {
 static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 5, 7}, bad[4] = {2, 2, 5, 7}, col[4] = {1, 3, 5, 1};
-  clseg_tensor *a = dev(ctx, s, NULL), *b = dev(ctx, bad, NULL), *y = dev(ctx, s, NULL),
-               *c = dev(ctx, col, NULL);
+  clseg_tensor *a = test_tensor(ctx, s, NULL), *b = test_tensor(ctx, bad, NULL),
+               *y = test_tensor(ctx, s, NULL),
+               *c = test_tensor(ctx, col, NULL);
   assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_ADD, a, b, NULL, y), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx), "binary add: a of shape [2, 3, 5, 7] and b of shape "
                                                    "[2, 2, 5, 7] do not broadcast to the output's shape "
@@ -244,5 +209,5 @@ int main(void) {
       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
-  return cmocka_run_group_tests_name("eltwise", tests, setup, teardown);
+  return cmocka_run_group_tests_name("eltwise", tests, test_group_setup, test_group_teardown);
 }

@@ -10,8 +10,6 @@
 #include "ref/ref.h"
 #include "support.h"
 
-static clseg_context *ctx;
-
 static const float *param(clseg_graph *g, const char *name) {
   int i = clseg__param_find(g, name);
   if (i < 0)
@@ -80,13 +78,13 @@ static void reference_mixed(clseg_graph *g, const float *in, const int64_t xs[4]
 static void run_plan(clseg_graph *g, const int64_t xs[4], const clseg_plan_options *opt, const float *in,
                      float *out, clseg_plan_info *info) {
   clseg_plan *p = NULL;
-  if (clseg_plan_create(ctx, g, xs[0], xs[2], xs[3], opt, &p) != CLSEG_OK)
-    fail_msg("plan: %s", clseg_last_error(ctx));
+  if (clseg_plan_create(test_ctx, g, xs[0], xs[2], xs[3], opt, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(test_ctx));
   int64_t os[4];
   clseg_plan_output_shape(p, os);
   size_t n = (size_t)(os[0] * os[1] * os[2] * os[3]);
   if (clseg_plan_run(p, in, (size_t)(xs[0] * xs[1] * xs[2] * xs[3]), out, n) != CLSEG_OK)
-    fail_msg("run: %s", clseg_last_error(ctx));
+    fail_msg("run: %s", clseg_last_error(test_ctx));
   clseg_plan_get_info(p, info);
   clseg_plan_free(p);
 }
@@ -153,14 +151,14 @@ static void a_plan_runs_again_without_rebuilding(void **state) {
   (void)state;
   clseg_graph *g = build_mixed();
   clseg_plan *p = NULL;
-  assert_int_equal(clseg_plan_create(ctx, g, 1, 7, 7, NULL, &p), CLSEG_OK);
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 7, 7, NULL, &p), CLSEG_OK);
   float in[3 * 49], a[2 * 49], b[2 * 49];
   check_fill_uniform(in, 3 * 49, 1, -1.0f, 1.0f);
   assert_int_equal(clseg_plan_run(p, in, 3 * 49, a, 2 * 49), CLSEG_OK);
   clseg_stats s1, s2;
-  clseg_context_stats(ctx, &s1);
+  clseg_context_stats(test_ctx, &s1);
   assert_int_equal(clseg_plan_run(p, in, 3 * 49, b, 2 * 49), CLSEG_OK);
-  clseg_context_stats(ctx, &s2);
+  clseg_context_stats(test_ctx, &s2);
   assert_int_equal(s2.programs_built, s1.programs_built);
   assert_int_equal(s2.programs_from_cache, s1.programs_from_cache);
   assert_memory_equal(a, b, sizeof a);
@@ -182,8 +180,8 @@ static void build_errors_are_sticky_and_name_the_node(void **state) {
   assert_true(test_contains(clseg_graph_error(g), "4 and 5 channels"));
   assert_int_equal(clseg_graph_output(g, NULL, "y"), CLSEG_SHAPE_MISMATCH);
   clseg_plan *p = NULL;
-  assert_int_equal(clseg_plan_create(ctx, g, 1, 4, 4, NULL, &p), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_last_error(ctx), "failed to build"));
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 4, 4, NULL, &p), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(test_ctx), "failed to build"));
   clseg_graph_free(g);
 
   g = clseg_graph_create();
@@ -214,15 +212,16 @@ static void plan_errors_name_what_is_wrong(void **state) {
   clseg_node *c = clseg_graph_conv2d(g, "enc", x, 4, 3, 1, NULL);
   clseg_graph_output(g, clseg_graph_linear(g, "fc", c, 2, 1), "y");
   clseg_plan *p = NULL;
-  assert_int_equal(clseg_plan_create(ctx, g, 1, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
-  assert_true(test_contains(clseg_last_error(ctx), "enc.weight"));
-  assert_true(test_contains(clseg_last_error(ctx), "clseg_graph_random_params"));
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(test_ctx), "enc.weight"));
+  assert_true(test_contains(clseg_last_error(test_ctx), "clseg_graph_random_params"));
   clseg_graph_random_params(g, 1);
-  assert_int_equal(clseg_plan_create(ctx, g, 1, 8, 8, NULL, &p), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_last_error(ctx), "linear 'fc'"));
-  assert_int_equal(clseg_plan_create(ctx, g, 1, 2, 2, NULL, &p), CLSEG_SHAPE_MISMATCH); /* 3x3 conv on 2x2 */
-  assert_true(test_contains(clseg_last_error(ctx), "conv2d 'enc'"));
-  assert_int_equal(clseg_plan_create(ctx, g, 0, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 8, 8, NULL, &p), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(test_ctx), "linear 'fc'"));
+  /* a 3x3 conv on 2x2 */
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 2, 2, NULL, &p), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(test_ctx), "conv2d 'enc'"));
+  assert_int_equal(clseg_plan_create(test_ctx, g, 0, 8, 8, NULL, &p), CLSEG_INVALID_ARGUMENT);
   assert_null(p);
   const int64_t bad[4] = {4, 3, 3, 2};
   float w[72] = {0};
@@ -318,18 +317,6 @@ static void safetensors_load_converts_and_reports(void **state) {
   test_rmdir(dir);
 }
 
-static int setup(void **state) {
-  (void)state;
-  ctx = test_context();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  clseg_context_free(ctx);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fused_and_unfused_plans_match_the_references),
@@ -339,5 +326,5 @@ int main(void) {
       cmocka_unit_test(plan_errors_name_what_is_wrong),
       cmocka_unit_test(safetensors_load_converts_and_reports),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

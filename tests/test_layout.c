@@ -16,45 +16,8 @@
 
 /* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
 static double worst;
-static void track(const float *got, const float *ref, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (d > worst)
-      worst = d;
-  }
-}
 
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
-}
-
-static float *host(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
-  assert_non_null(p);
-  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
-  return p;
-}
-
-static float *rnd(size_t n, uint64_t seed) {
-  float *p = malloc(n * sizeof *p);
-  assert_non_null(p);
-  check_fill_uniform(p, n, seed, -1.0f, 1.0f);
-  return p;
-}
+static float *rnd(size_t n, uint64_t seed) { return test_random(n, seed, -1.0f, 1.0f); }
 
 /* ---- concat ---- */
 
@@ -68,20 +31,20 @@ static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int
     memcpy(shapes[i], s, sizeof s);
     ys[1] += chans[i];
     xs[i] = rnd(ref_count(s), seed + (uint64_t)i);
-    t[i] = dev(ctx, s, xs[i]);
+    t[i] = test_tensor(ctx, s, xs[i]);
   }
   float *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *ty = dev(ctx, ys, NULL);
+  clseg_tensor *ty = test_tensor(ctx, ys, NULL);
   if (clseg_concat(ctx, (const clseg_tensor *const *)t, count, ty) != CLSEG_OK)
     fail_msg("concat: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   assert_int_equal(ref_concat((const float *const *)xs, (const int64_t(*)[4])shapes, count, ref, ys), 0);
   char info[256];
   snprintf(info, sizeof info, "concat count=%d channels=%lld,%lld,%lld n=%lld h=%lld w=%lld seed=%llu", count,
            (long long)chans[0], (long long)(count > 1 ? chans[1] : 0), (long long)(count > 2 ? chans[2] : 0),
            (long long)n, (long long)h, (long long)w, (unsigned long long)seed);
-  track(y, ref, ref_count(ys));
+  check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   for (int i = 0; i < count; i++) {
     free(xs[i]);
@@ -116,16 +79,16 @@ static bool slice_case(clseg_context *ctx, const int64_t xs[4], int64_t c_start,
   const int64_t ys[4] = {xs[0], cy, xs[2], xs[3]};
   float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *tx = test_tensor(ctx, xs, x), *ty = test_tensor(ctx, ys, NULL);
   if (clseg_slice_channels(ctx, tx, c_start, ty) != CLSEG_OK)
     fail_msg("slice_channels: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   ref_slice_channels(x, xs, c_start, ref, ys);
   char info[256];
   snprintf(info, sizeof info, "slice_channels x=[%lld,%lld,%lld,%lld] c_start=%lld channels=%lld seed=%llu",
            (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (long long)c_start,
            (long long)cy, (unsigned long long)seed);
-  track(y, ref, ref_count(ys));
+  check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(x);
   free(y);
@@ -160,12 +123,12 @@ static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_pa
   assert_int_equal(ref_pad_shape(xs, p, ys), 0);
   float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *tx = test_tensor(ctx, xs, x), *ty = test_tensor(ctx, ys, NULL);
   assert_int_equal(clseg_pad_shape(tx, p, got_shape), CLSEG_OK);
   assert_memory_equal(got_shape, ys, sizeof ys);
   if (clseg_pad(ctx, tx, p, ty) != CLSEG_OK)
     fail_msg("pad: %s", clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   ref_pad(x, xs, p, ref, ys);
   char info[256];
   snprintf(info, sizeof info,
@@ -174,7 +137,7 @@ static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_pa
            p->mode == CLSEG_PAD_REFLECT ? "layout_pad_reflect" : "layout_pad_constant", (long long)xs[0],
            (long long)xs[1], (long long)xs[2], (long long)xs[3], p->top, p->left, p->bottom, p->right,
            (double)p->value, (unsigned long long)seed);
-  track(y, ref, ref_count(ys));
+  check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(x);
   free(y);
@@ -219,7 +182,7 @@ static void views_at_offsets(void **state) {
   const float *const xs[2] = {x0, x1};
   const int64_t shapes[2][4] = {{2, 3, 5, 7}, {2, 4, 5, 7}};
   ref_concat(xs, shapes, 2, ref, ys);
-  clseg_tensor *buf = dev(ctx, whole, NULL), *t1 = dev(ctx, s1, x1);
+  clseg_tensor *buf = test_tensor(ctx, whole, NULL), *t1 = test_tensor(ctx, s1, x1);
   clseg_tensor v0 = *buf, vy = *buf;
   memcpy(v0.shape, s0, sizeof v0.shape);
   memcpy(vy.shape, ys, sizeof vy.shape);
@@ -231,11 +194,11 @@ static void views_at_offsets(void **state) {
   assert_int_equal(clseg_tensor_upload(&v0, x0, v0.count), CLSEG_OK);
   const clseg_tensor *in[2] = {&v0, t1};
   assert_int_equal(clseg_concat(ctx, in, 2, &vy), CLSEG_OK);
-  float *y = host(&vy);
+  float *y = test_download(&vy);
   assert_true(check_close("concat view", y, ref, vy.count, ys, NULL, "x0@5 y@n0+8 seed SEED+5/6"));
-  clseg_tensor *sl = dev(ctx, s1, NULL);
+  clseg_tensor *sl = test_tensor(ctx, s1, NULL);
   assert_int_equal(clseg_slice_channels(ctx, &vy, 3, sl), CLSEG_OK);
-  float *z = host(sl);
+  float *z = test_download(sl);
   assert_true(check_close("slice view", z, x1, ref_count(s1), s1, NULL, "slice [3, 7) of the concat view"));
   free(x0);
   free(x1);
@@ -262,12 +225,12 @@ static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const 
   const fixture_array *a = fixture_get(f, name);
   if (!a || !fixture_shape4(a, s))
     fail_msg("fixture lacks array '%s'", name);
-  return dev(ctx, s, name[0] == 'y' ? NULL : a->data);
+  return test_tensor(ctx, s, name[0] == 'y' ? NULL : a->data);
 }
 
 /* Runs nothing itself: compares y with the fixture's, then frees y and the fixture. */
 static void expect_fixture(const char *name, fixture *f, clseg_tensor *ty) {
-  float *got = host(ty);
+  float *got = test_download(ty);
   const fixture_array *y = fixture_get(f, "y");
   int64_t s[4];
   assert_true(fixture_shape4(y, s));
@@ -321,8 +284,9 @@ static void pytorch_fixtures(void **state) {
 static void concat_errors(void **state) {
   clseg_context *ctx = *state;
   const int64_t a[4] = {2, 3, 5, 7}, b[4] = {2, 4, 5, 7}, wrong[4] = {2, 8, 5, 7}, hw[4] = {2, 4, 5, 6};
-  clseg_tensor *ta = dev(ctx, a, NULL), *tb = dev(ctx, b, NULL), *tw = dev(ctx, wrong, NULL);
-  clseg_tensor *th = dev(ctx, hw, NULL);
+  clseg_tensor *ta = test_tensor(ctx, a, NULL), *tb = test_tensor(ctx, b, NULL),
+               *tw = test_tensor(ctx, wrong, NULL);
+  clseg_tensor *th = test_tensor(ctx, hw, NULL);
   const clseg_tensor *in[2] = {ta, tb};
   assert_int_equal(clseg_concat(ctx, in, 2, tw), CLSEG_SHAPE_MISMATCH);
   assert_true(
@@ -350,7 +314,8 @@ static void concat_errors(void **state) {
 static void slice_and_pad_errors(void **state) {
   clseg_context *ctx = *state;
   const int64_t xs[4] = {2, 6, 3, 4}, ys[4] = {2, 3, 3, 4}, bad[4] = {1, 3, 3, 4};
-  clseg_tensor *x = dev(ctx, xs, NULL), *y = dev(ctx, ys, NULL), *z = dev(ctx, bad, NULL);
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *y = test_tensor(ctx, ys, NULL),
+               *z = test_tensor(ctx, bad, NULL);
   assert_int_equal(clseg_slice_channels(ctx, x, 4, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx),
                             "slice_channels: channels [4, 7) are out of range of the input "
@@ -402,5 +367,5 @@ int main(void) {
       cmocka_unit_test(concat_errors),
       cmocka_unit_test(slice_and_pad_errors),
   };
-  return cmocka_run_group_tests_name("layout", tests, setup, teardown);
+  return cmocka_run_group_tests_name("layout", tests, test_group_setup, test_group_teardown);
 }

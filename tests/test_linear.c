@@ -18,52 +18,7 @@
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 #define N_SIZES ((int)(sizeof SIZES / sizeof *SIZES))
 
-static clseg_context *g_ctx;
 static double g_worst; /* the largest normalised error any comparison saw, for the summary line */
-
-static int setup(void **state) {
-  (void)state;
-  g_ctx = test_context();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  clseg_context_free(g_ctx);
-  return 0;
-}
-
-/* A device tensor holding data, or NaN everywhere when data is NULL (so unwritten outputs show). */
-static clseg_tensor *tensor(const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  size_t n = ref_count(s);
-  float *nan_fill = data ? NULL : malloc(n * sizeof(float));
-  for (size_t i = 0; !data && nan_fill && i < n; i++)
-    nan_fill[i] = NAN;
-  if (clseg_tensor_create(g_ctx, s, &t) != CLSEG_OK ||
-      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
-    fail_msg("tensor %lldx%lldx%lldx%lld: %s", (long long)s[0], (long long)s[1], (long long)s[2],
-             (long long)s[3], clseg_last_error(g_ctx));
-  free(nan_fill);
-  return t;
-}
-
-static float *download(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof(float));
-  assert_non_null(p);
-  if (clseg_tensor_download(t, p, clseg_tensor_count(t)) != CLSEG_OK)
-    fail_msg("download: %s", clseg_last_error(g_ctx));
-  return p;
-}
-
-static bool compare(const char *what, const float *got, const float *ref, const int64_t s[4],
-                    const char *context) {
-  for (size_t i = 0; i < ref_count(s); i++) {
-    double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (e > g_worst && isfinite(e)) g_worst = e;
-  }
-  return check_close(what, got, ref, ref_count(s), s, NULL, context);
-}
 
 static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
                                         "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
@@ -106,13 +61,14 @@ static bool linear_run(const linear_case *c, const char *variant, uint64_t seed)
   float *b = c->bias ? host((size_t)c->m, c->b, seed + 2) : NULL,
         *ref = host(ref_count(ys), NULL, 0);
   ref_linear(x, c->xs, w, c->m, b, &c->act, ref);
-  clseg_tensor *tx = tensor(c->xs, x), *tw = tensor(ws, w), *tb = b ? tensor(bs, b) : NULL;
-  clseg_tensor *ty = tensor(ys, NULL);
-  if (clseg__linear_variant(g_ctx, tx, tw, tb, &c->act, ty, variant) != CLSEG_OK)
-    fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
-  float *y = download(ty);
-  bool ok = compare("linear vs ref", y, ref, ys, ctxt);
-  if (c->expected) ok = compare("linear vs PyTorch", y, c->expected, ys, ctxt) && ok;
+  clseg_tensor *tx = test_tensor(test_ctx, c->xs, x), *tw = test_tensor(test_ctx, ws, w),
+               *tb = b ? test_tensor(test_ctx, bs, b) : NULL;
+  clseg_tensor *ty = test_tensor(test_ctx, ys, NULL);
+  if (clseg__linear_variant(test_ctx, tx, tw, tb, &c->act, ty, variant) != CLSEG_OK)
+    fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  float *y = test_download(ty);
+  bool ok = test_compare(&g_worst, "linear vs ref", y, ref, ys, ctxt);
+  if (c->expected) ok = test_compare(&g_worst, "linear vs PyTorch", y, c->expected, ys, ctxt) && ok;
   free(x);
   free(w);
   free(b);
@@ -243,8 +199,8 @@ static void test_fixtures(void **state) {
 static void expect_error(clseg_status got, clseg_status want, const char *needle) {
   if (got != want)
     fail_msg("status %s, expected %s; message: %s", clseg_status_name(got), clseg_status_name(want),
-             clseg_last_error(g_ctx));
-  assert_true(test_contains(clseg_last_error(g_ctx), needle));
+             clseg_last_error(test_ctx));
+  assert_true(test_contains(clseg_last_error(test_ctx), needle));
 }
 
 static void test_linear_errors(void **state) {
@@ -252,29 +208,30 @@ static void test_linear_errors(void **state) {
   const int64_t xs[4] = {2, 3, 2, 2}, ws[4] = {5, 12, 1, 1}, wbad[4] = {5, 13, 1, 1},
                 ys[4] = {2, 5, 1, 1};
   const int64_t ybad[4] = {2, 4, 1, 1}, bs[4] = {4, 1, 1, 1};
-  clseg_tensor *x = tensor(xs, NULL), *w = tensor(ws, NULL), *wb = tensor(wbad, NULL),
-               *y = tensor(ys, NULL);
-  clseg_tensor *yb = tensor(ybad, NULL), *b = tensor(bs, NULL);
-  assert_int_equal(clseg_linear(g_ctx, x, w, NULL, NULL, y), CLSEG_OK);
+  clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *w = test_tensor(test_ctx, ws, NULL),
+               *wb = test_tensor(test_ctx, wbad, NULL),
+               *y = test_tensor(test_ctx, ys, NULL);
+  clseg_tensor *yb = test_tensor(test_ctx, ybad, NULL), *b = test_tensor(test_ctx, bs, NULL);
+  assert_int_equal(clseg_linear(test_ctx, x, w, NULL, NULL, y), CLSEG_OK);
   expect_error(
-      clseg_linear(g_ctx, x, wb, NULL, NULL, y), CLSEG_SHAPE_MISMATCH,
+      clseg_linear(test_ctx, x, wb, NULL, NULL, y), CLSEG_SHAPE_MISMATCH,
       "linear: weight of shape [5, 13, 1, 1] holds 65 values, not a whole number of rows of K = 12 "
       "(input [2, 3, 2, 2]");
-  expect_error(clseg_linear(g_ctx, x, w, NULL, NULL, yb), CLSEG_SHAPE_MISMATCH,
+  expect_error(clseg_linear(test_ctx, x, w, NULL, NULL, yb), CLSEG_SHAPE_MISMATCH,
                "linear: output has shape [2, 4, 1, 1], expected [2, 5, 1, 1]");
-  expect_error(clseg_linear(g_ctx, x, w, b, NULL, y), CLSEG_SHAPE_MISMATCH,
+  expect_error(clseg_linear(test_ctx, x, w, b, NULL, y), CLSEG_SHAPE_MISMATCH,
                "linear: bias has 4 elements (shape [4, 1, 1, 1]), expected 5");
-  expect_error(clseg_linear(g_ctx, NULL, w, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_linear(test_ctx, NULL, w, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
                "linear: input is NULL");
-  expect_error(clseg_linear(g_ctx, x, NULL, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_linear(test_ctx, x, NULL, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
                "linear: weight is NULL");
-  expect_error(clseg_linear(g_ctx, x, w, NULL, NULL, NULL), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_linear(test_ctx, x, w, NULL, NULL, NULL), CLSEG_INVALID_ARGUMENT,
                "linear: output is NULL");
   clseg_activation bad_act = {(clseg_act_kind)42, 0, 0};
-  expect_error(clseg_linear(g_ctx, x, w, NULL, &bad_act, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_linear(test_ctx, x, w, NULL, &bad_act, y), CLSEG_INVALID_ARGUMENT,
                "linear: unknown activation kind 42");
   expect_error(
-      clseg__linear_variant(g_ctx, x, w, NULL, NULL, y, "linear_winograd"), CLSEG_INVALID_ARGUMENT,
+      clseg__linear_variant(test_ctx, x, w, NULL, NULL, y, "linear_winograd"), CLSEG_INVALID_ARGUMENT,
       "linear: unknown variant 'linear_winograd' (known: auto, linear_direct, linear_clblast)");
   assert_int_equal(clseg_linear(NULL, x, w, NULL, NULL, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(NULL), "linear: context is NULL"));
@@ -292,5 +249,5 @@ int main(void) {
       cmocka_unit_test(test_auto_sweep),   cmocka_unit_test(test_clblast),
       cmocka_unit_test(test_fixtures),     cmocka_unit_test(test_linear_errors),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clseg_models.h"
 #include "common/check.h"
@@ -26,12 +25,6 @@ typedef struct {
   int passed;
   clseg_plan_info info;
 } case_result;
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
 
 static void errors(const float *got, const float *ref, size_t n, case_result *r) {
   r->max_abs = r->max_norm = 0;
@@ -69,10 +62,10 @@ static clseg_status run_plan(clseg_context *ctx, clseg_graph *g, const fixture_a
     return CLSEG_SHAPE_MISMATCH;
   }
   s = clseg_plan_run(plan, x->data, x->count, got, y->count);
-  double t0 = now_ms();
+  double t0 = test_now_ms();
   for (int i = 0; s == CLSEG_OK && i < timed; i++)
     s = clseg_plan_run(plan, x->data, x->count, got, y->count);
-  r->ms = timed ? (now_ms() - t0) / timed : 0;
+  r->ms = timed ? (test_now_ms() - t0) / timed : 0;
   if (s == CLSEG_OK) {
     errors(got, y->data, y->count, r);
     r->passed = check_close(what, got, y->data, y->count, ys, NULL, what);

@@ -13,41 +13,6 @@
 #define ONNX_DIR CLSEG_FIXTURE_DIR "/onnx/"
 #define CORRUPT_SEED 20240611ull
 
-static clseg_context *ctx;
-
-static unsigned char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-/* A little-endian '<f4' C-order .npy file as floats; *count elements. */
-static float *read_npy(const char *path, size_t *count) {
-  size_t len;
-  unsigned char *b = read_all(path, &len);
-  assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
-  size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16);
-  size_t start = (b[6] == 1 ? 10 : 12) + hl;
-  assert_true(start <= len);
-  char hdr[512] = "";
-  memcpy(hdr, b + start - hl, hl < sizeof hdr - 1 ? hl : sizeof hdr - 1);
-  assert_non_null(strstr(hdr, "'<f4'"));
-  *count = (len - start) / 4;
-  float *out = malloc(sizeof *out * (*count ? *count : 1));
-  assert_non_null(out);
-  memcpy(out, b + start, *count * 4); /* the test hosts are little-endian */
-  free(b);
-  return out;
-}
-
 /* Imports STEM.onnx (size h x w for symbolic models), runs STEM.input.npy, checks against STEM.ort.npy. */
 static void check_model(const char *stem, int64_t h, int64_t w) {
   char path[512], ctxt[600];
@@ -60,13 +25,13 @@ static void check_model(const char *stem, int64_t h, int64_t w) {
     fail_msg("%s: %s", stem, clseg_last_error(NULL));
   size_t nin, nref;
   snprintf(path, sizeof path, ONNX_DIR "%s.input.npy", stem);
-  float *x = read_npy(path, &nin);
+  float *x = test_read_npy(path, &nin, false);
   snprintf(path, sizeof path, ONNX_DIR "%s.ort.npy", stem);
-  float *ref = read_npy(path, &nref);
+  float *ref = test_read_npy(path, &nref, false);
   clseg_plan *p = NULL;
-  s = clseg_plan_create(ctx, g, 1, info.input_h, info.input_w, NULL, &p);
+  s = clseg_plan_create(test_ctx, g, 1, info.input_h, info.input_w, NULL, &p);
   if (s != CLSEG_OK)
-    fail_msg("%s: planning: %s", stem, clseg_last_error(ctx));
+    fail_msg("%s: planning: %s", stem, clseg_last_error(test_ctx));
   int64_t os[4];
   clseg_plan_output_shape(p, os);
   assert_int_equal((size_t)(os[0] * os[1] * os[2] * os[3]), nref);
@@ -142,7 +107,7 @@ static void test_bad_external(void **state) {
   assert_int_equal(clseg_onnx_load(ONNX_DIR "bad_external.onnx", NULL, &g, NULL), CLSEG_FORMAT);
   assert_true(test_contains(clseg_last_error(NULL), "external data location '../outside.bin'"));
   size_t len;
-  unsigned char *buf = read_all(ONNX_DIR "unet_external_op13.onnx", &len);
+  unsigned char *buf = test_read_file(ONNX_DIR "unet_external_op13.onnx", &len);
   assert_int_equal(clseg_onnx_load_buffer(buf, len, "mem", NULL, &g, NULL), CLSEG_UNSUPPORTED);
   assert_true(test_contains(clseg_last_error(NULL), "needs the model's folder"));
   free(buf);
@@ -152,7 +117,7 @@ static void test_bad_external(void **state) {
 static void test_truncated_and_corrupted(void **state) {
   (void)state;
   size_t len;
-  unsigned char *buf = read_all(ONNX_DIR "unet_cbam_op13.onnx", &len);
+  unsigned char *buf = test_read_file(ONNX_DIR "unet_cbam_op13.onnx", &len);
   clseg_graph *g = NULL;
   assert_int_equal(clseg_onnx_load_buffer(buf, len / 2, "half", NULL, &g, NULL), CLSEG_FORMAT);
   assert_true(test_contains(clseg_last_error(NULL), "half: not a valid ONNX model (the protobuf is truncated"));
@@ -195,18 +160,6 @@ static void test_model_load(void **state) {
   clseg_model_free(m);
 }
 
-static int setup(void **state) {
-  (void)state;
-  ctx = test_context();
-  return ctx ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  clseg_context_free(ctx);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unet),           cmocka_unit_test(test_unet_attention),
@@ -215,5 +168,5 @@ int main(void) {
       cmocka_unit_test(test_bad_external),   cmocka_unit_test(test_truncated_and_corrupted),
       cmocka_unit_test(test_model_load),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

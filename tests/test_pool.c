@@ -16,52 +16,7 @@
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 #define N_SIZES ((int)(sizeof SIZES / sizeof *SIZES))
 
-static clseg_context *g_ctx;
 static double g_worst; /* the largest normalised error any comparison saw, for the summary line */
-
-static int setup(void **state) {
-  (void)state;
-  g_ctx = test_context();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  clseg_context_free(g_ctx);
-  return 0;
-}
-
-/* A device tensor holding data, or NaN everywhere when data is NULL (so unwritten outputs show). */
-static clseg_tensor *tensor(const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  size_t n = ref_count(s);
-  float *nan_fill = data ? NULL : malloc(n * sizeof(float));
-  for (size_t i = 0; !data && nan_fill && i < n; i++)
-    nan_fill[i] = NAN;
-  if (clseg_tensor_create(g_ctx, s, &t) != CLSEG_OK ||
-      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
-    fail_msg("tensor %lldx%lldx%lldx%lld: %s", (long long)s[0], (long long)s[1], (long long)s[2],
-             (long long)s[3], clseg_last_error(g_ctx));
-  free(nan_fill);
-  return t;
-}
-
-static float *download(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof(float));
-  assert_non_null(p);
-  if (clseg_tensor_download(t, p, clseg_tensor_count(t)) != CLSEG_OK)
-    fail_msg("download: %s", clseg_last_error(g_ctx));
-  return p;
-}
-
-static bool compare(const char *what, const float *got, const float *ref, const int64_t s[4],
-                    const char *context) {
-  for (size_t i = 0; i < ref_count(s); i++) {
-    double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (e > g_worst && isfinite(e)) g_worst = e;
-  }
-  return check_close(what, got, ref, ref_count(s), s, NULL, context);
-}
 
 static void describe(char *buf, size_t n, const int64_t xs[4], const clseg_pool2d_params *p,
                      uint64_t seed) {
@@ -90,17 +45,17 @@ static bool pool_case(const int64_t xs[4], const clseg_pool2d_params *p, uint64_
   else
     check_fill_uniform(x, ref_count(xs), seed, -2.0f, 2.0f);
   ref_pool2d(x, xs, p, ref, ys);
-  clseg_tensor *tx = tensor(xs, x), *ty = tensor(ys, NULL);
+  clseg_tensor *tx = test_tensor(test_ctx, xs, x), *ty = test_tensor(test_ctx, ys, NULL);
   if (clseg_pool2d_shape(tx, p, got_shape) != CLSEG_OK)
-    fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
+    fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
   bool ok = memcmp(got_shape, ys, sizeof ys) == 0;
   if (!ok)
     fprintf(stderr, "FAIL shape: got %lldx%lld, ref %lldx%lld; %s\n", (long long)got_shape[2],
             (long long)got_shape[3], (long long)ys[2], (long long)ys[3], ctxt);
-  if (clseg_pool2d(g_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
-  float *y = download(ty);
-  ok = compare("pool2d vs ref", y, ref, ys, ctxt) && ok;
-  if (expected) ok = compare("pool2d vs PyTorch", y, expected, ys, ctxt) && ok;
+  if (clseg_pool2d(test_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  float *y = test_download(ty);
+  ok = test_compare(&g_worst, "pool2d vs ref", y, ref, ys, ctxt) && ok;
+  if (expected) ok = test_compare(&g_worst, "pool2d vs PyTorch", y, expected, ys, ctxt) && ok;
   free(x);
   free(ref);
   free(y);
@@ -213,12 +168,12 @@ static void global_case(const int64_t xs[4], clseg_pool_kind kind, uint64_t seed
   else
     check_fill_uniform(x, ref_count(xs), seed, -3.0f, 3.0f);
   ref_global_pool(x, xs, kind, ref);
-  clseg_tensor *tx = tensor(xs, x), *ty = tensor(ys, NULL);
-  if (clseg_global_pool(g_ctx, tx, kind, ty) != CLSEG_OK)
-    fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
-  float *y = download(ty);
-  if (!compare("global_pool vs ref", y, ref, ys, ctxt)) *ok = false;
-  if (expected && !compare("global_pool vs PyTorch", y, expected, ys, ctxt)) *ok = false;
+  clseg_tensor *tx = test_tensor(test_ctx, xs, x), *ty = test_tensor(test_ctx, ys, NULL);
+  if (clseg_global_pool(test_ctx, tx, kind, ty) != CLSEG_OK)
+    fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  float *y = test_download(ty);
+  if (!test_compare(&g_worst, "global_pool vs ref", y, ref, ys, ctxt)) *ok = false;
+  if (expected && !test_compare(&g_worst, "global_pool vs PyTorch", y, expected, ys, ctxt)) *ok = false;
   free(x);
   free(y);
   clseg_tensor_free(tx);
@@ -310,57 +265,58 @@ static void test_fixtures(void **state) {
 static void expect_error(clseg_status got, clseg_status want, const char *needle) {
   if (got != want)
     fail_msg("status %s, expected %s; message: %s", clseg_status_name(got), clseg_status_name(want),
-             clseg_last_error(g_ctx));
-  assert_true(test_contains(clseg_last_error(g_ctx), needle));
+             clseg_last_error(test_ctx));
+  assert_true(test_contains(clseg_last_error(test_ctx), needle));
 }
 
 static void test_pool_errors(void **state) {
   (void)state;
   const int64_t xs[4] = {1, 2, 7, 7}, ys[4] = {1, 2, 3, 3}, bad[4] = {1, 2, 4, 3};
-  clseg_tensor *x = tensor(xs, NULL), *y = tensor(ys, NULL), *yb = tensor(bad, NULL);
+  clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *y = test_tensor(test_ctx, ys, NULL),
+               *yb = test_tensor(test_ctx, bad, NULL);
   clseg_pool2d_params p = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
-  assert_int_equal(clseg_pool2d(g_ctx, x, &p, y), CLSEG_OK);
-  expect_error(clseg_pool2d(g_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
+  assert_int_equal(clseg_pool2d(test_ctx, x, &p, y), CLSEG_OK);
+  expect_error(clseg_pool2d(test_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
                "pool2d: output has shape [1, 2, 4, 3], expected [1, 2, 3, 3]");
   clseg_pool2d_params q = p;
   q.pad_left = 2;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "pool2d: input [1, 2, 7, 7]: pad_left 2 is not below the kernel width 2");
   q = p;
   q.kernel_h = q.kernel_w = 3;
   q.pad_top = q.pad_bottom = 2;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "pad_top 2 + pad_bottom 2 is more than twice half the kernel height 3");
   q.pad_top = -1;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "pad_top -1 or pad_bottom 2 is negative");
   q = p;
   q.kernel_h = 0;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "kernel 0x2 must be at least 1x1");
   q = p;
   q.stride_w = -1;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "stride 0x-1 is negative");
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "stride 0x-1 is negative");
   q = p;
   q.kernel_h = q.kernel_w = 9;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_SHAPE_MISMATCH,
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_SHAPE_MISMATCH,
                "kernel 9x9 does not fit input");
   q = p;
   q.kind = (clseg_pool_kind)7;
-  expect_error(clseg_pool2d(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "unknown pool kind 7");
-  expect_error(clseg_pool2d(g_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "pool2d: input is NULL");
-  expect_error(clseg_pool2d(g_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "pool2d: output is NULL");
-  expect_error(clseg_pool2d(g_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "pool2d: params is NULL");
+  expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "unknown pool kind 7");
+  expect_error(clseg_pool2d(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "pool2d: input is NULL");
+  expect_error(clseg_pool2d(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "pool2d: output is NULL");
+  expect_error(clseg_pool2d(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "pool2d: params is NULL");
   int64_t s[4];
   assert_int_equal(clseg_pool2d_shape(x, &p, s), CLSEG_OK);
   assert_int_equal(s[2], 3);
   assert_int_equal(clseg_pool2d_shape(NULL, &p, s), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(NULL), "pool2d: input is NULL"));
-  expect_error(clseg_global_pool(g_ctx, x, CLSEG_POOL_AVG, y), CLSEG_SHAPE_MISMATCH,
+  expect_error(clseg_global_pool(test_ctx, x, CLSEG_POOL_AVG, y), CLSEG_SHAPE_MISMATCH,
                "global_pool: output has shape [1, 2, 3, 3], expected [1, 2, 1, 1]");
-  expect_error(clseg_global_pool(g_ctx, NULL, CLSEG_POOL_AVG, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_global_pool(test_ctx, NULL, CLSEG_POOL_AVG, y), CLSEG_INVALID_ARGUMENT,
                "global_pool: input is NULL");
-  expect_error(clseg_global_pool(g_ctx, x, (clseg_pool_kind)3, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_global_pool(test_ctx, x, (clseg_pool_kind)3, y), CLSEG_INVALID_ARGUMENT,
                "global_pool: unknown pool kind 3");
   clseg_tensor_free(x);
   clseg_tensor_free(y);
@@ -373,5 +329,5 @@ int main(void) {
       cmocka_unit_test(test_global_pool_sweep),  cmocka_unit_test(test_fixtures),
       cmocka_unit_test(test_pool_errors),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

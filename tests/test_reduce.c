@@ -21,38 +21,6 @@ static const char *const variant_names[] = {"reduce_mean", "reduce_max", "reduce
 
 /* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
 static double worst;
-static void track(const float *got, const float *ref, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (d > worst)
-      worst = d;
-  }
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *dev(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
-}
-
-static float *host(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof *p);
-  assert_non_null(p);
-  assert_int_equal(clseg_tensor_download(t, p, clseg_tensor_count(t)), CLSEG_OK);
-  return p;
-}
 
 static clseg_status run_variant(clseg_context *ctx, int v, const clseg_tensor *x, clseg_tensor *y) {
   switch (v) {
@@ -81,10 +49,10 @@ static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale
   check_fill_uniform(x, n, seed, -scale, scale);
   for (size_t i = 0; ties && i < n; i++)
     x[i] = floorf(x[i]);
-  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *tx = test_tensor(ctx, xs, x), *ty = test_tensor(ctx, ys, NULL);
   if (run_variant(ctx, v, tx, ty) != CLSEG_OK)
     fail_msg("%s: %s", variant_names[v], clseg_last_error(ctx));
-  float *y = host(ty);
+  float *y = test_download(ty);
   run_ref(v, x, xs, ref);
   char info[256];
   snprintf(info, sizeof info, "%s x=[%lld,%lld,%lld,%lld] scale=%g ties=%d seed=%llu", variant_names[v],
@@ -92,7 +60,7 @@ static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale
            (unsigned long long)seed);
   /* argmax is an index: exact */
   const check_tol exact = {0.0, 0.0};
-  track(y, ref, ref_count(ys));
+  check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, v == V_ARGMAX ? &exact : NULL, info);
   free(x);
   free(y);
@@ -132,7 +100,7 @@ static void softmax_is_stable(void **state) {
   float x[51], y[51];
   for (int i = 0; i < 51; i++)
     x[i] = (i % 3 == 0) ? 1000.0f : (i % 3 == 1 ? -1000.0f : 999.0f);
-  clseg_tensor *tx = dev(ctx, xs, x), *ty = dev(ctx, xs, NULL);
+  clseg_tensor *tx = test_tensor(ctx, xs, x), *ty = test_tensor(ctx, xs, NULL);
   assert_int_equal(clseg_softmax_channels(ctx, tx, ty), CLSEG_OK);
   assert_int_equal(clseg_tensor_download(ty, y, 51), CLSEG_OK);
   float ref[51];
@@ -151,7 +119,7 @@ static void views_at_offsets(void **state) {
   float *x = malloc(n * sizeof *x), *ref = malloc(n * sizeof *ref);
   assert_true(x && ref);
   check_fill_uniform(x, n, SEED + 9, -3.0f, 3.0f);
-  clseg_tensor *buf = dev(ctx, whole, NULL);
+  clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   for (int v = 0; v < V_COUNT; v++) {
     clseg_tensor vx = *buf, vy = *buf;
     const int64_t ys[4] = {2, v == V_SOFTMAX ? 5 : 1, 3, 11};
@@ -164,7 +132,7 @@ static void views_at_offsets(void **state) {
     vx.owns_buf = vy.owns_buf = 0;
     assert_int_equal(clseg_tensor_upload(&vx, x, n), CLSEG_OK);
     assert_int_equal(run_variant(ctx, v, &vx, &vy), CLSEG_OK);
-    float *y = host(&vy);
+    float *y = test_download(&vy);
     run_ref(v, x, xs, ref);
     assert_true(check_close(variant_names[v], y, ref, vy.count, ys, NULL, "x@7 y@n+8 seed SEED+9"));
     free(y);
@@ -183,9 +151,9 @@ static void fixture_case(clseg_context *ctx, const char *name, int v) {
   const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
   int64_t xs[4], ys[4];
   assert_true(x && y && fixture_shape4(x, xs) && fixture_shape4(y, ys));
-  clseg_tensor *tx = dev(ctx, xs, x->data), *ty = dev(ctx, ys, NULL);
+  clseg_tensor *tx = test_tensor(ctx, xs, x->data), *ty = test_tensor(ctx, ys, NULL);
   assert_int_equal(run_variant(ctx, v, tx, ty), CLSEG_OK);
-  float *got = host(ty);
+  float *got = test_download(ty);
   assert_true(check_close(name, got, y->data, y->count, ys, NULL, fixture_params_text(f)));
   free(got);
   clseg_tensor_free(tx);
@@ -204,7 +172,8 @@ static void pytorch_fixtures(void **state) {
 static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
   const int64_t xs[4] = {2, 5, 3, 4}, one[4] = {2, 1, 3, 4};
-  clseg_tensor *x = dev(ctx, xs, NULL), *y1 = dev(ctx, one, NULL), *y5 = dev(ctx, xs, NULL);
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *y1 = test_tensor(ctx, one, NULL),
+               *y5 = test_tensor(ctx, xs, NULL);
   assert_int_equal(clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MAX, y5), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx),
                             "reduce_channels max: output has shape [2, 5, 3, 4], expected [2, 1, 3, 4]"));
@@ -228,5 +197,5 @@ int main(void) {
       cmocka_unit_test(views_at_offsets),      cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
-  return cmocka_run_group_tests_name("reduce", tests, setup, teardown);
+  return cmocka_run_group_tests_name("reduce", tests, test_group_setup, test_group_teardown);
 }

@@ -16,52 +16,7 @@
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 #define N_SIZES ((int)(sizeof SIZES / sizeof *SIZES))
 
-static clseg_context *g_ctx;
 static double g_worst; /* the largest normalised error any comparison saw, for the summary line */
-
-static int setup(void **state) {
-  (void)state;
-  g_ctx = test_context();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  clseg_context_free(g_ctx);
-  return 0;
-}
-
-/* A device tensor holding data, or NaN everywhere when data is NULL (so unwritten outputs show). */
-static clseg_tensor *tensor(const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  size_t n = ref_count(s);
-  float *nan_fill = data ? NULL : malloc(n * sizeof(float));
-  for (size_t i = 0; !data && nan_fill && i < n; i++)
-    nan_fill[i] = NAN;
-  if (clseg_tensor_create(g_ctx, s, &t) != CLSEG_OK ||
-      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
-    fail_msg("tensor %lldx%lldx%lldx%lld: %s", (long long)s[0], (long long)s[1], (long long)s[2],
-             (long long)s[3], clseg_last_error(g_ctx));
-  free(nan_fill);
-  return t;
-}
-
-static float *download(const clseg_tensor *t) {
-  float *p = malloc(clseg_tensor_count(t) * sizeof(float));
-  assert_non_null(p);
-  if (clseg_tensor_download(t, p, clseg_tensor_count(t)) != CLSEG_OK)
-    fail_msg("download: %s", clseg_last_error(g_ctx));
-  return p;
-}
-
-static bool compare(const char *what, const float *got, const float *ref, const int64_t s[4],
-                    const char *context) {
-  for (size_t i = 0; i < ref_count(s); i++) {
-    double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (e > g_worst && isfinite(e)) g_worst = e;
-  }
-  return check_close(what, got, ref, ref_count(s), s, NULL, context);
-}
 
 static void describe(char *buf, size_t n, const int64_t xs[4], const int64_t ys[4],
                      const clseg_resize_params *p, uint64_t seed) {
@@ -87,11 +42,11 @@ static bool resize_case(const int64_t xs[4], const int64_t ys[4], const clseg_re
   else
     check_fill_uniform(x, ref_count(xs), seed, -2.0f, 2.0f);
   ref_resize(x, xs, p, ref, ys);
-  clseg_tensor *tx = tensor(xs, x), *ty = tensor(ys, NULL);
-  if (clseg_resize(g_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(g_ctx));
-  float *y = download(ty);
-  bool ok = compare("resize vs ref", y, ref, ys, ctxt);
-  if (expected) ok = compare("resize vs PyTorch", y, expected, ys, ctxt) && ok;
+  clseg_tensor *tx = test_tensor(test_ctx, xs, x), *ty = test_tensor(test_ctx, ys, NULL);
+  if (clseg_resize(test_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  float *y = test_download(ty);
+  bool ok = test_compare(&g_worst, "resize vs ref", y, ref, ys, ctxt);
+  if (expected) ok = test_compare(&g_worst, "resize vs PyTorch", y, expected, ys, ctxt) && ok;
   free(x);
   free(ref);
   free(y);
@@ -204,31 +159,32 @@ static void test_fixtures(void **state) {
 static void expect_error(clseg_status got, clseg_status want, const char *needle) {
   if (got != want)
     fail_msg("status %s, expected %s; message: %s", clseg_status_name(got), clseg_status_name(want),
-             clseg_last_error(g_ctx));
-  assert_true(test_contains(clseg_last_error(g_ctx), needle));
+             clseg_last_error(test_ctx));
+  assert_true(test_contains(clseg_last_error(test_ctx), needle));
 }
 
 static void test_resize_errors(void **state) {
   (void)state;
   const int64_t xs[4] = {1, 2, 5, 5}, ys[4] = {1, 2, 9, 3}, bad[4] = {1, 3, 9, 3};
-  clseg_tensor *x = tensor(xs, NULL), *y = tensor(ys, NULL), *yb = tensor(bad, NULL);
+  clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *y = test_tensor(test_ctx, ys, NULL),
+               *yb = test_tensor(test_ctx, bad, NULL);
   clseg_resize_params p = {CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f};
-  assert_int_equal(clseg_resize(g_ctx, x, &p, y), CLSEG_OK);
+  assert_int_equal(clseg_resize(test_ctx, x, &p, y), CLSEG_OK);
   expect_error(
-      clseg_resize(g_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
+      clseg_resize(test_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
       "resize bilinear: output has shape [1, 3, 9, 3], input [1, 2, 5, 5]: N and C must match");
-  expect_error(clseg_resize(g_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "resize: input is NULL");
-  expect_error(clseg_resize(g_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "resize: output is NULL");
-  expect_error(clseg_resize(g_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
+  expect_error(clseg_resize(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "resize: input is NULL");
+  expect_error(clseg_resize(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "resize: output is NULL");
+  expect_error(clseg_resize(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
   clseg_resize_params q = p;
   q.mode = (clseg_resize_mode)5;
-  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "resize: unknown mode 5");
+  expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "resize: unknown mode 5");
   q = p;
   q.scale_w = -0.5f;
-  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+  expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "resize bilinear: scale_h 0 and scale_w -0.5 must be finite and >= 0");
   q.scale_w = NAN;
-  expect_error(clseg_resize(g_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "must be finite");
+  expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "must be finite");
   clseg_tensor_free(x);
   clseg_tensor_free(y);
   clseg_tensor_free(yb);
@@ -241,5 +197,5 @@ int main(void) {
       cmocka_unit_test(test_fixtures),
       cmocka_unit_test(test_resize_errors),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clseg_tflite.h"
+#include "common/check.h"
 #include "support.h"
 
 #define MODEL_DIR CLSEG_FIXTURE_DIR "/../../models/"
@@ -17,75 +17,16 @@
 #define MAX_ABS_DIFF 1e-4
 #define MIN_IOU 0.999
 
-static clseg_context *ctx;
-
-/* ---- small file helpers ---- */
-
-static unsigned char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-/* A .npy file of '<f4' or '|u1' (C order) as float32; *count elements. */
-static float *read_npy(const char *path, size_t *count) {
-  size_t len;
-  unsigned char *b = read_all(path, &len);
-  assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
-  size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16),
-         start = (b[6] == 1 ? 10 : 12) + hl;
-  assert_true(start <= len && hl < 1024);
-  char hdr[1024];
-  memcpy(hdr, b + (b[6] == 1 ? 10 : 12), hl);
-  hdr[hl] = 0;
-  int u8 = strstr(hdr, "'|u1'") != NULL;
-  assert_true(u8 || strstr(hdr, "'<f4'"));
-  assert_non_null(strstr(hdr, "'fortran_order': False"));
-  *count = (len - start) / (u8 ? 1 : 4);
-  float *out = malloc(sizeof *out * *count);
-  assert_non_null(out);
-  for (size_t i = 0; i < *count; i++) {
-    if (u8) {
-      out[i] = (float)b[start + i] / 255.0f; /* as the script feeds LiteRT */
-    } else {
-      uint32_t u = (uint32_t)b[start + 4 * i] | (uint32_t)b[start + 4 * i + 1] << 8 |
-                   (uint32_t)b[start + 4 * i + 2] << 16 | (uint32_t)b[start + 4 * i + 3] << 24;
-      memcpy(&out[i], &u, 4);
-    }
-  }
-  free(b);
-  return out;
-}
-
-/* The script's random input: splitmix64, 24 bits per float. */
+/* The script's random input: splitmix64 (check_rng), 24 bits per float. */
 static void random_input(float *x, size_t n) {
-  uint64_t s = RANDOM_SEED;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    x[i] = (float)(z >> 40) / 16777216.0f;
-  }
+  check_rng r = {RANDOM_SEED};
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)(check_rng_next(&r) >> 40) / 16777216.0f;
 }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
-}
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
 /* ---- accuracy against LiteRT ---- */
@@ -101,11 +42,11 @@ static void check_case(clseg_plan *p, const clseg_tflite_info *info, const char 
     assert_non_null(x);
     random_input(x, n);
   } else {
-    x = read_npy(path, &rn);
+    x = test_read_npy(path, &rn, true);
     assert_int_equal(rn, n);
   }
   snprintf(path, sizeof path, TFL_DIR "%s_output.npy", name);
-  float *ref = read_npy(path, &m), *y = malloc(sizeof *y * m);
+  float *ref = test_read_npy(path, &m, true), *y = malloc(sizeof *y * m);
   assert_int_equal(m, (size_t)(info->output_h * info->output_w * info->output_c));
   assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
   double worst = 0;
@@ -136,9 +77,9 @@ static double median_ms(clseg_plan *p, const clseg_tflite_info *info, int runs) 
   assert_true(x && y && runs <= 64);
   assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK); /* warm-up */
   for (int i = 0; i < runs; i++) {
-    double t0 = now_ms();
+    double t0 = test_now_ms();
     assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
-    t[i] = now_ms() - t0;
+    t[i] = test_now_ms() - t0;
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_double);
   free(x);
@@ -157,8 +98,8 @@ static void run_model(const char *path, const char *const *cases, int ncases, in
   assert_int_equal(info.input_c, 3);
   assert_int_equal(info.output_c, 1);
   assert_true(info.output_is_probability);
-  if (clseg_plan_create(ctx, g, 1, info.input_h, info.input_w, NULL, &p) != CLSEG_OK)
-    fail_msg("plan: %s", clseg_last_error(ctx));
+  if (clseg_plan_create(test_ctx, g, 1, info.input_h, info.input_w, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(test_ctx));
   int64_t os[4];
   clseg_plan_output_shape(p, os);
   assert_true(os[1] == 1 && os[2] == info.output_h && os[3] == info.output_w);
@@ -196,10 +137,10 @@ static void ops_mix_model_matches_litert(void **state) {
     fail_msg("%s", clseg_last_error(NULL));
   assert_true(info.input_h == 9 && info.input_w == 9 && info.input_c == 4 && info.output_c == 24);
   assert_true(info.output_is_probability);
-  if (clseg_plan_create(ctx, g, 1, 9, 9, NULL, &p) != CLSEG_OK)
-    fail_msg("plan: %s", clseg_last_error(ctx));
+  if (clseg_plan_create(test_ctx, g, 1, 9, 9, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(test_ctx));
   size_t n = 4 * 9 * 9, m;
-  float *x = malloc(sizeof *x * n), *ref = read_npy(TFL_DIR "ops_mix_random_output.npy", &m),
+  float *x = malloc(sizeof *x * n), *ref = test_read_npy(TFL_DIR "ops_mix_random_output.npy", &m, true),
         *y = malloc(sizeof *y * m);
   assert_true(x && y && m == 24 * 4 * 5);
   random_input(x, n);
@@ -233,7 +174,7 @@ static void expect_error(const void *data, size_t len, int want, const char *nee
 static void truncated_files_fail_cleanly(void **state) {
   (void)state;
   size_t len;
-  unsigned char *b = read_all(SQUARE, &len);
+  unsigned char *b = test_read_file(SQUARE, &len);
   const size_t cuts[] = {0, 3, 7, 8, 20, 64, 1000, 4096, len / 3, len / 2, len - 4096, len - 200};
   for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
     expect_error(b, cuts[i], CLSEG_FORMAT, "malformed");
@@ -245,7 +186,7 @@ static void truncated_files_fail_cleanly(void **state) {
 static void corrupted_regions_fail_cleanly(void **state) {
   (void)state;
   size_t len;
-  unsigned char *b = read_all(SQUARE, &len), *c = malloc(len);
+  unsigned char *b = test_read_file(SQUARE, &len), *c = malloc(len);
   assert_non_null(c);
   memcpy(c, b, len);
   memset(c + 8, 0xff, 64); /* the root table and its vtable */
@@ -272,7 +213,7 @@ static void corrupted_regions_fail_cleanly(void **state) {
 static void foreign_and_missing_files_fail(void **state) {
   (void)state;
   size_t len;
-  unsigned char *png = read_all(CLSEG_FIXTURE_DIR "/../../samples/chelsea.png", &len);
+  unsigned char *png = test_read_file(CLSEG_FIXTURE_DIR "/../../samples/chelsea.png", &len);
   expect_error(png, len, CLSEG_FORMAT, "not a TensorFlow Lite file");
   free(png);
   clseg_graph *g = NULL;
@@ -312,7 +253,7 @@ static int patch_opcode(unsigned char *b, int from, int to) {
 static void unsupported_operators_are_listed(void **state) {
   (void)state;
   size_t len;
-  unsigned char *b = read_all(SQUARE, &len);
+  unsigned char *b = test_read_file(SQUARE, &len);
   assert_int_equal(patch_opcode(b, 117, 111), 1); /* HARD_SWISH -> ELU */
   size_t at = 0;
   while (at + 26 <= len && memcmp(b + at, "Convolution2DTransposeBias", 26))
@@ -326,7 +267,6 @@ static void unsupported_operators_are_listed(void **state) {
 }
 
 int main(void) {
-  ctx = test_context();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(square_model_matches_litert),
       cmocka_unit_test(landscape_model_matches_litert),
@@ -336,7 +276,5 @@ int main(void) {
       cmocka_unit_test(foreign_and_missing_files_fail),
       cmocka_unit_test(unsupported_operators_are_listed),
   };
-  int r = cmocka_run_group_tests(tests, NULL, NULL);
-  clseg_context_free(ctx);
-  return r;
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -1,4 +1,4 @@
-/* The tolerance check and the seeded fill declared in check.h. */
+/* The tolerance check, the worst-error tracking and the seeded fill declared in check.h. */
 #include "common/check.h"
 
 #include <inttypes.h>
@@ -52,6 +52,20 @@ bool check_close(const char *what, const float *got, const float *ref, size_t co
           (double)got[worst_i], (double)ref[worst_i], max_abs, max_norm);
   fprintf(stderr, "  context: %s\n", context ? context : "(none)");
   return false;
+}
+
+double check_max_norm_err(const float *got, const float *ref, size_t count) {
+  double worst = 0.0;
+  for (size_t i = 0; i < count; i++) {
+    double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
+    if (e > worst && isfinite(e)) worst = e;
+  }
+  return worst;
+}
+
+void check_track_worst(double *worst, const float *got, const float *ref, size_t count) {
+  double e = check_max_norm_err(got, ref, count);
+  if (e > *worst) *worst = e;
 }
 
 uint64_t check_rng_next(check_rng *r) {

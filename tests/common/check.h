@@ -1,5 +1,6 @@
-/* Test helpers shared by every test program: the one tolerance check (fp32 defaults live here) and
- * a seeded deterministic fill, so that a failure can be replayed from its printed seed. */
+/* Test helpers shared by every test program: the one tolerance check (fp32 defaults live here), the
+ * worst-normalised-error tracking of the summary lines, and a seeded deterministic fill, so that a
+ * failure can be replayed from its printed seed. */
 #ifndef CLSEG_TEST_CHECK_H
 #define CLSEG_TEST_CHECK_H
 
@@ -23,6 +24,12 @@ typedef struct {
  * infinity. */
 bool check_close(const char *what, const float *got, const float *ref, size_t count,
                  const int64_t shape[4], const check_tol *tol, const char *context);
+
+/* The largest normalised error |got - ref| / max(1, |ref|) over count floats, for a summary line;
+ * non-finite errors are skipped (check_close reports those). */
+double check_max_norm_err(const float *got, const float *ref, size_t count);
+/* Raises *worst to check_max_norm_err(got, ref, count) when that is larger. */
+void check_track_worst(double *worst, const float *got, const float *ref, size_t count);
 
 /* splitmix64: small, seedable, the same sequence on every platform. */
 typedef struct {
