@@ -15,6 +15,16 @@ clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_ten
                                              const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
                                              const char *variant, clseg_tensor *y);
 
+/* Internal (lib/ops/conv.h): a conv prepared once (variant chosen, weights packed, scratch allocated), as a
+ * planned network runs it. */
+typedef struct clseg__conv2d_prep clseg__conv2d_prep;
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
+                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
+                                   clseg__conv2d_prep **out);
+clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
+                               const clseg_tensor *residual, clseg_tensor *y);
+void clseg__conv2d_prep_free(clseg__conv2d_prep *prep);
+
 typedef struct {
   const char *name;
   int transposed;
@@ -73,27 +83,36 @@ static void print_machine(clseg_context *ctx) {
 
 typedef struct {
   clseg_tensor *x, *w, *b, *y;
+  clseg__conv2d_prep *prep; /* conv2d: prepared for the variant being timed */
 } bench_tensors;
 
-/* One run of the shape with the variant; returns the status. */
+/* One run of the shape with the variant; returns the status. conv2d runs prepared; conv_transpose2d eagerly
+ * (its prepared path packs the same weights once; the eager k2s2 packs per call). */
 static clseg_status run_once(clseg_context *ctx, const bench_shape *s, const bench_tensors *t, const char *v) {
   if (s->transposed) {
     clseg_conv_transpose2d_params p = {.stride_h = s->stride, .stride_w = s->stride};
     return clseg__conv_transpose2d_variant(ctx, t->x, t->w, t->b, &p, v, t->y);
   }
+  return clseg__conv2d_run(ctx, t->prep, t->x, NULL, t->y);
+}
+
+static clseg_status prepare(clseg_context *ctx, const bench_shape *s, bench_tensors *t, const char *v) {
   clseg_conv2d_params p = {.stride_h = s->stride, .stride_w = s->stride, .pad_top = s->pad, .pad_left = s->pad,
                            .pad_bottom = s->pad, .pad_right = s->pad, .dilation_h = s->dilation,
                            .dilation_w = s->dilation, .groups = s->groups, .variant = v};
   p.act.kind = CLSEG_ACT_RELU;
-  return clseg_conv2d(ctx, t->x, t->w, t->b, NULL, &p, t->y);
+  const int64_t xs[4] = {s->n, s->cin, s->h, s->w};
+  clseg__conv2d_prep_free(t->prep);
+  t->prep = NULL;
+  return s->transposed ? CLSEG_OK : clseg__conv2d_prepare(ctx, xs, t->w, t->b, &p, &t->prep);
 }
 
 /* Seconds per run after one warm-up run, repeating until min_s has passed. Negative on error. *cpu gets
  * CPU seconds per run over all cores: on a machine shared with other jobs, wall time overstates the cost
  * and CPU time / cores estimates the time the run would take alone. */
-static double time_variant(clseg_context *ctx, const bench_shape *s, const bench_tensors *t, const char *v,
+static double time_variant(clseg_context *ctx, const bench_shape *s, bench_tensors *t, const char *v,
                            double min_s, double *cpu) {
-  if (run_once(ctx, s, t, v) != CLSEG_OK || clseg_finish(ctx) != CLSEG_OK)
+  if (prepare(ctx, s, t, v) != CLSEG_OK || run_once(ctx, s, t, v) != CLSEG_OK || clseg_finish(ctx) != CLSEG_OK)
     return -1.0;
   int runs = 0;
   const double t0 = now(), c0 = cpu_seconds();
@@ -152,10 +171,11 @@ static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min
     /* multiply-adds of the dense (or per-group) reduction, counted as 2 flops */
     const double flops = 2.0 * (double)(ys[0] * ys[1] * ys[2] * ys[3]) * (double)(s->cin / s->groups) *
                          (double)(s->k * s->k) / (s->transposed ? (double)(s->stride * s->stride) : 1.0);
-    const char *const conv_v[] = {"conv2d_vec", "conv2d_depthwise", "conv2d_direct"};
+    const char *const conv_v[] = {"conv2d_winograd", "conv2d_winograd2x2", "conv2d_vec", "conv2d_depthwise",
+                                  "conv2d_direct"};
     const char *const convt_v[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct"};
     const char *const *vs = s->transposed ? convt_v : conv_v;
-    const int nv = s->transposed ? 2 : 3;
+    const int nv = s->transposed ? 2 : (int)(sizeof conv_v / sizeof *conv_v);
     printf("%-34s", s->name);
     for (int i = 0; i < nv; i++) {
       double cpu = 0.0, sec = time_variant(ctx, s, &t, vs[i], min_s, &cpu);
@@ -166,6 +186,7 @@ static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min
     printf("\n");
     fflush(stdout);
   }
+  clseg__conv2d_prep_free(t.prep);
   clseg_tensor_free(t.x), clseg_tensor_free(t.w), clseg_tensor_free(t.b), clseg_tensor_free(t.y);
 }
 

@@ -65,11 +65,14 @@ conv_transpose2d_k2s2(__global const float *x, const int x_off, const int cin, c
   const int valid = w - iw0;
   const __global float *xr = x + x_off + (n * cin * h + ih) * w + iw0;
   const __global float *wq = wp + ((size_t)cb * cin * 4 + kh * 2) * MR;
+  /* every loop over the tile is unrolled so the accumulators stay in registers */
   float16 a0[MR], a1[MR];
+#pragma unroll
   for (int m = 0; m < MR; m++)
     a0[m] = a1[m] = (float16)0.0f;
   for (int ci = 0; ci < cin; ci++, xr += h * w, wq += 4 * MR) {
     const float16 v = valid >= 16 ? vload16(0, xr) : load16_tail(xr, valid);
+#pragma unroll
     for (int m = 0; m < MR; m++) {
       a0[m] = mad(v, (float16)wq[m], a0[m]);
       a1[m] = mad(v, (float16)wq[MR + m], a1[m]);
@@ -77,10 +80,11 @@ conv_transpose2d_k2s2(__global const float *x, const int x_off, const int cin, c
   }
   const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const uint16 hi = lo + 8u;
+#pragma unroll
   for (int m = 0; m < MR; m++) {
     const int co = cb * MR + m;
     if (co >= cout)
-      break;
+      continue;
     const float b = has_bias ? bias[b_off + co] : 0.0f;
     __global float *yr = y + y_off + ((n * cout + co) * oh_n + oh) * ow_n + 2 * iw0;
     store16(act16(shuffle2(a0[m], a1[m], lo) + b, alpha, beta), yr, 2 * valid);

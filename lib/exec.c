@@ -66,7 +66,8 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_CONVT: {
     clseg_conv_transpose2d_params cp = n->u.convt;
     cp.act = s->act;
-    return clseg_conv_transpose2d(p->ctx, x, pr[0], pr[1], &cp, y);
+    return s->convt ? clseg__conv_transpose2d_run(p->ctx, s->convt, x, y)
+                    : clseg_conv_transpose2d(p->ctx, x, pr[0], pr[1], &cp, y);
   }
   case CLSEG__N_BN: return clseg_batchnorm(p->ctx, x, pr[0], pr[1], pr[2], pr[3], 1e-5f, NULL, y);
   case CLSEG__N_ACT: return clseg_activation_apply(p->ctx, x, &n->u.act, y);

@@ -285,6 +285,13 @@ static clseg_status prepare_conv(clseg_plan *p, clseg__step *s) {
   return st == CLSEG_UNSUPPORTED ? CLSEG_OK : st; /* no prepared path: run eagerly */
 }
 
+static clseg_status prepare_convt(clseg_plan *p, clseg__step *s) {
+  clseg_conv_transpose2d_params cp = s->node->u.convt;
+  cp.act = s->act;
+  return clseg__conv_transpose2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1], &cp,
+                                         &s->convt);
+}
+
 static clseg_status upload_params(clseg_plan *p) {
   for (int k = 0; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
@@ -295,6 +302,8 @@ static clseg_status upload_params(clseg_plan *p) {
     }
     if (st == CLSEG_OK && s->node->op == CLSEG__N_CONV)
       st = prepare_conv(p, s);
+    if (st == CLSEG_OK && s->node->op == CLSEG__N_CONVT)
+      st = prepare_convt(p, s);
     if (st != CLSEG_OK)
       return st;
   }
@@ -455,6 +464,8 @@ void clseg_plan_free(clseg_plan *p) {
     clFinish(p->ctx->queue);
   for (int i = 0; p->steps && i < p->g->nnodes; i++)
     clseg__conv2d_prep_free(p->steps[i].conv);
+  for (int i = 0; p->steps && i < p->g->nnodes; i++)
+    clseg__conv_transpose2d_prep_free(p->steps[i].convt);
   for (int i = 0; i < p->nowned; i++)
     clseg_tensor_free(p->owned[i]);
   for (int k = 0; p->storages && k < p->norder; k++)

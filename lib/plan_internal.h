@@ -17,6 +17,7 @@ typedef struct {
   int bn;                   /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
   clseg__conv2d_prep *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
+  clseg__convt_prep *convt; /* the same for a conv_transpose */
   double flops;
   double ms;                /* last profiled run */
 } clseg__step;

@@ -15,13 +15,16 @@
 #define SWEEP_SEED 0xc0417e57ull
 #define SWEEP_CASES 40
 
-static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec"};
+static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec", "conv2d_winograd",
+                                       "conv2d_winograd2x2"};
+#define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
 typedef struct {
   int64_t xs[4], ws[4];
   clseg_conv2d_params p;
   int bias, res;
+  float wscale; /* weights uniform in +-wscale (0 means 1) */
 } conv_case;
 
 /* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test prints. */
@@ -81,7 +84,8 @@ static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant
   float *r = malloc(ny * sizeof *r), *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want);
   assert_true(x && w && b && r && got && want);
   check_fill_uniform(x, nx, seed, -1.0f, 1.0f);
-  check_fill_uniform(w, nw, seed + 1, -1.0f, 1.0f);
+  const float ws = c->wscale > 0.0f ? c->wscale : 1.0f;
+  check_fill_uniform(w, nw, seed + 1, -ws, ws);
   check_fill_uniform(b, (size_t)ys[1], seed + 2, -1.0f, 1.0f);
   check_fill_uniform(r, ny, seed + 3, -1.0f, 1.0f);
   const int64_t bs[4] = {ys[1], 1, 1, 1};
@@ -118,11 +122,14 @@ static const int GEOMS[][6] = {
 
 static int pick(check_rng *r, int n) { return (int)(check_rng_next(r) % (uint64_t)n); }
 
-/* A random case the variant supports: depthwise forces groups == channels, vec forces groups 1. */
+static int is_winograd(const char *variant) { return !strncmp(variant, "conv2d_winograd", 15); }
+
+/* A random case the variant supports: depthwise forces groups == channels, vec and Winograd groups 1,
+ * Winograd the 3x3 stride-1 geometry. */
 static conv_case random_case(check_rng *r, const char *variant) {
   conv_case c;
   memset(&c, 0, sizeof c);
-  const int gi = pick(r, NGEOMS), *g = GEOMS[gi];
+  const int gi = is_winograd(variant) ? (pick(r, NGEOMS), 1) : pick(r, NGEOMS), *g = GEOMS[gi];
   int cin = 1 + pick(r, 12), cout = 1 + pick(r, 20), groups = 1;
   if (!strcmp(variant, "conv2d_depthwise")) {
     cout = cin;
@@ -169,18 +176,45 @@ static void sweep(void **state, const char *variant) {
 static void sweep_direct(void **state) { sweep(state, "conv2d_direct"); }
 static void sweep_depthwise(void **state) { sweep(state, "conv2d_depthwise"); }
 static void sweep_vec(void **state) { sweep(state, "conv2d_vec"); }
+static void sweep_winograd(void **state) { sweep(state, "conv2d_winograd"); }
+static void sweep_winograd2x2(void **state) { sweep(state, "conv2d_winograd2x2"); }
+
+/* Winograd on network-like shapes: long reductions (its error grows with the channels), several bands
+ * (tall inputs), batch 2, odd sizes whose last tiles stick out of the output, residual. Long reductions
+ * take weights of a trained network's scale (He: about sqrt(2 / (9 Cin))), so outputs stay O(1) as after a
+ * batchnorm; with weights in +-1 the outputs reach +-30 at 256 channels and F(4x4)'s absolute error
+ * (2e-4 there, 1e-5 of the output range) exceeds the fixed 1e-4 atol. */
+static void winograd_network_shapes(void **state) {
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  const conv_case cases[] = {
+      {{1, 64, 33, 35}, {40, 64, 3, 3}, same, 1, 0, 0.1f},
+      {{2, 16, 70, 9}, {17, 16, 3, 3}, same, 1, 1, 0.0f},
+      {{1, 256, 9, 7}, {24, 256, 3, 3}, same, 0, 1, 0.05f},
+      {{1, 512, 5, 6}, {16, 512, 3, 3}, same, 1, 0, 0.035f},
+      {{1, 8, 15, 17}, {8, 8, 3, 3}, {0}, 1, 0, 0.0f},
+      {{1, 16, 9, 70}, {9, 16, 3, 3}, same, 1, 1, 0.0f},  /* rows of 16+ tiles: the vector paths */
+      {{2, 16, 8, 128}, {8, 16, 3, 3}, same, 0, 1, 0.0f}, /* rows of whole 16-tile groups */
+  };
+  int failures = 0;
+  for (int v = 3; v < NVARIANTS; v++) {
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      failures += !run_case(*state, &cases[i], VARIANTS[v], 300 + i);
+    report_worst(VARIANTS[v]);
+  }
+  assert_int_equal(failures, 0);
+}
 
 /* Shapes the random sweep may miss: many channels (long reductions), 1x1 GEMM row tails, wide rows. */
 static void vec_and_depthwise_wide_shapes(void **state) {
   const conv_case cases[] = {
-      {{1, 64, 33, 33}, {64, 64, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1}, 1, 0},
-      {{2, 48, 17, 9}, {24, 48, 1, 1}, {0}, 1, 1},
-      {{1, 5, 1, 1}, {3, 5, 1, 1}, {0}, 0, 0},
-      {{1, 16, 7, 70}, {9, 16, 3, 3}, {.stride_w = 2, .pad_left = 1, .pad_right = 1}, 1, 0},
+      {{1, 64, 33, 33}, {64, 64, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1}, 1, 0, 0.0f},
+      {{2, 48, 17, 9}, {24, 48, 1, 1}, {0}, 1, 1, 0.0f},
+      {{1, 5, 1, 1}, {3, 5, 1, 1}, {0}, 0, 0, 0.0f},
+      {{1, 16, 7, 70}, {9, 16, 3, 3}, {.stride_w = 2, .pad_left = 1, .pad_right = 1}, 1, 0, 0.0f},
   };
   const conv_case dw = {{2, 24, 33, 40}, {24, 1, 3, 3},
                         {.pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .dilation_h = 2,
-                         .dilation_w = 2, .groups = 24}, 1, 1};
+                         .dilation_w = 2, .groups = 24}, 1, 1, 0.0f};
   int failures = !run_case(*state, &dw, "conv2d_depthwise", 7);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     failures += !run_case(*state, &cases[i], "conv2d_vec", 100 + i);
@@ -194,10 +228,10 @@ static void activations_every_variant(void **state) {
                                    {CLSEG_ACT_HARD_SIGMOID, 0, 0}, {CLSEG_ACT_HARD_SWISH, 0, 0},
                                    {CLSEG_ACT_TANH, 0, 0},         {CLSEG_ACT_GELU, 0, 0}};
   int failures = 0;
-  for (int v = 0; v < 3; v++)
+  for (int v = 0; v < NVARIANTS; v++)
     for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
       conv_case c = {{1, 6, 9, 17}, {6, 6, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1},
-                     1, 1};
+                     1, 1, 0.0f};
       if (v == 1) {
         c.ws[1] = 1;
         c.p.groups = 6;
@@ -262,7 +296,9 @@ static void fixtures_all_variants(void **state) {
   assert_non_null(d);
   struct dirent *e;
   int seen = 0, failures = 0;
-  const char *variants[] = {"auto", "conv2d_direct", "conv2d_depthwise", "conv2d_vec"};
+  const char *variants[NVARIANTS + 1] = {"auto"};
+  for (int v = 0; v < NVARIANTS; v++)
+    variants[v + 1] = VARIANTS[v];
   while ((e = readdir(d)) != NULL) {
     const size_t len = strlen(e->d_name);
     if (strncmp(e->d_name, "conv2d_", 7) != 0 || len < 5 || strcmp(e->d_name + len - 5, ".clsf") != 0)
@@ -272,13 +308,13 @@ static void fixtures_all_variants(void **state) {
     fixture *f = fixture_load(path, err, sizeof err);
     if (!f)
       fail_msg("%s", err);
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v <= NVARIANTS; v++)
       failures += !run_fixture(*state, f, e->d_name, variants[v]);
     fixture_free(f);
     seen++;
   }
   closedir(d);
-  print_message("%d conv2d fixtures x 4 variants\n", seen);
+  print_message("%d conv2d fixtures x %d variants\n", seen, NVARIANTS + 1);
   assert_true(seen >= 10);
   assert_int_equal(failures, 0);
 }
@@ -386,6 +422,9 @@ int main(void) {
       cmocka_unit_test(sweep_direct),
       cmocka_unit_test(sweep_depthwise),
       cmocka_unit_test(sweep_vec),
+      cmocka_unit_test(sweep_winograd),
+      cmocka_unit_test(sweep_winograd2x2),
+      cmocka_unit_test(winograd_network_shapes),
       cmocka_unit_test(vec_and_depthwise_wide_shapes),
       cmocka_unit_test(activations_every_variant),
       cmocka_unit_test(fixtures_all_variants),

@@ -14,14 +14,7 @@
 #define VEC_LWS 4
 #define MAX_DEFS 16
 
-/* One call with its defaults applied, as ints the kernels take. */
-typedef struct {
-  const clseg_tensor *x, *w, *bias, *res;
-  clseg_tensor *y;
-  int n, cin, h, w_, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, oh, ow;
-  int act;
-  float alpha, beta;
-} conv_job;
+typedef clseg__conv_job conv_job;
 
 static int or1(int v) { return v == 0 ? 1 : v; }
 
@@ -41,14 +34,14 @@ static clseg_status check_params(clseg_context *ctx, const clseg_conv2d_params *
 }
 
 /* Validates x, w and p (ctx may be NULL: the thread's error slot) and computes y's shape. */
-static clseg_status shape_of(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
+static clseg_status shape_of(clseg_context *ctx, const int64_t *xs, const clseg_tensor *w,
                              const clseg_conv2d_params *p, int64_t out[4]) {
-  if (!x || !w)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": %s is NULL", !x ? "input" : "weight");
+  if (!xs || !w)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": %s is NULL", !xs ? "input" : "weight");
   clseg_status s = check_params(ctx, p);
   if (s != CLSEG_OK)
     return s;
-  const int64_t *xs = x->shape, *ws = w->shape, g = or1(p->groups);
+  const int64_t *ws = w->shape, g = or1(p->groups);
   if (xs[1] % g != 0 || ws[0] % g != 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                        OP ": groups %lld must divide the input channels (input %s) and the output channels "
@@ -76,33 +69,49 @@ clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w, co
   const clseg_conv2d_params none = {0};
   if (!out)
     return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT, OP "_shape: NULL output argument");
-  return shape_of(x ? x->ctx : NULL, x, w, p ? p : &none, out);
+  return shape_of(x ? x->ctx : NULL, x ? x->shape : NULL, w, p ? p : &none, out);
 }
 
-static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                          const clseg_tensor *bias, const clseg_tensor *res, const clseg_conv2d_params *p,
-                          clseg_tensor *y, conv_job *j) {
+/* Validates what a prepare needs (the input's shape, weight, bias, parameters) and fills j's geometry. */
+static clseg_status job_of(clseg_context *ctx, const int64_t xs[4], const clseg_tensor *w,
+                           const clseg_tensor *bias, const clseg_conv2d_params *p, conv_job *j) {
   int64_t ys[4];
   clseg_status s;
-  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK ||
-      (s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK ||
-      (s = shape_of(ctx, x, w, p, ys)) != CLSEG_OK || (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK ||
+  memset(j, 0, sizeof *j);
+  if ((s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK || (s = shape_of(ctx, xs, w, p, ys)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, OP, "bias", bias, (size_t)ys[1])) != CLSEG_OK ||
-      (s = clseg__check_optional(ctx, OP, "residual", res, y->count)) != CLSEG_OK ||
       (s = clseg__act_resolve(ctx, OP, &p->act, &j->act, &j->alpha, &j->beta)) != CLSEG_OK)
     return s;
-  *j = (conv_job){x, w, bias, res, y, (int)ys[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3],
+  *j = (conv_job){NULL, w, bias, NULL, NULL, (int)ys[0], (int)xs[1], (int)xs[2], (int)xs[3],
                   (int)ys[1], (int)w->shape[2], (int)w->shape[3], or1(p->stride_h), or1(p->stride_w),
                   or1(p->dilation_h), or1(p->dilation_w), p->pad_top, p->pad_left, p->pad_bottom,
                   p->pad_right, or1(p->groups), (int)ys[2], (int)ys[3], j->act, j->alpha, j->beta};
   return CLSEG_OK;
 }
 
+/* Checks a run's tensors against the prepared geometry and sets them in j. */
+static clseg_status run_job(clseg_context *ctx, const conv_job *prepared, const clseg_tensor *x,
+                            const clseg_tensor *res, clseg_tensor *y, conv_job *j) {
+  const int64_t xs[4] = {prepared->n, prepared->cin, prepared->h, prepared->w_};
+  const int64_t ys[4] = {prepared->n, prepared->cout, prepared->oh, prepared->ow};
+  clseg_status s;
+  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK ||
+      (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK ||
+      (s = clseg__check_optional(ctx, OP, "residual", res, y->count)) != CLSEG_OK)
+    return s;
+  if (memcmp(x->shape, xs, sizeof xs) != 0)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": input has shape %s, the conv was prepared for %s",
+                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
+  *j = *prepared;
+  j->x = x, j->res = res, j->y = y;
+  return CLSEG_OK;
+}
+
 /* ---- scratch buffers and the shared passes ---- */
 
-/* A device buffer for one call. Released by the caller right after its last enqueue: OpenCL keeps it alive
- * until the queued kernels that use it have run. */
-static clseg_status scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out) {
+/* A device buffer owned by a prep (eager calls free it right after their last enqueue: OpenCL keeps it alive
+ * until the queued kernels that use it have run). */
+clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out) {
   cl_int err;
   *out = NULL;
   if (floats > (size_t)INT32_MAX)
@@ -113,13 +122,13 @@ static clseg_status scratch(clseg_context *ctx, size_t floats, const char *what,
 }
 
 /* Packs weights w (cout x cin x khw elements; element (co, ci, k) at w_off + co * s_co + ci * s_ci + k) into
- * panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it). Used per call by the
- * eager ops, and meant to run once at plan time for a graph; conv_transpose2d packs through it too. */
+ * panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it). Run once per prep;
+ * conv_transpose2d packs through it too. */
 clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
                                         int s_co, int s_ci, int mr, cl_mem *out) {
   cl_kernel k;
   const size_t total = (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
-  clseg_status s = scratch(ctx, total, "packed weights", out);
+  clseg_status s = clseg__conv_scratch(ctx, total, "packed weights", out);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_weights", &k);
   if (s != CLSEG_OK)
@@ -139,35 +148,36 @@ fail:
   return s;
 }
 
-/* Geometry of the zero-padded input the vector kernels read: every tile's loads stay inside a row. */
-typedef struct {
-  int tw, tiles_w, hp, wp;
-} pad_geom;
+/* Geometry of the zero-padded input the vector kernels read: every tile's loads stay inside a row.
+ * Kept in prep->iv: [0] tile width, [1] tiles per row, [2] padded height, [3] padded width. */
+enum { PG_TW, PG_TILES_W, PG_HP, PG_WP, PG_FLAT };
 
-static pad_geom pad_geometry(const conv_job *j, int tw, int tile_oh) {
-  pad_geom g;
+static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
+  const conv_job *j = &p->j;
   const int oh = (j->oh + tile_oh - 1) / tile_oh * tile_oh; /* rows the tiles read, the last one included */
-  g.tw = tw;
-  g.tiles_w = (j->ow + tw - 1) / tw;
-  g.wp = g.tiles_w * tw * j->sw + (j->kw - 1) * j->dw;
-  g.hp = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
-  return g;
+  p->iv[PG_TW] = tw;
+  p->iv[PG_TILES_W] = (j->ow + tw - 1) / tw;
+  p->iv[PG_WP] = p->iv[PG_TILES_W] * tw * j->sw + (j->kw - 1) * j->dw;
+  p->iv[PG_HP] = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
 }
 
-static clseg_status pad_input(clseg_context *ctx, const conv_job *j, const pad_geom *g, cl_mem *xp) {
-  cl_kernel k;
-  const size_t planes = (size_t)j->n * (size_t)j->cin;
-  clseg_status s = scratch(ctx, planes * (size_t)g->hp * (size_t)g->wp, "zero-padded input", xp);
-  if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &k);
-  if (s != CLSEG_OK)
-    return s;
-  const int xoff = (int)j->x->offset, rows = (int)planes * g->hp;
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),  CLSEG__ARG(j->h),  CLSEG__ARG(j->w_),
-                             CLSEG__ARG(*xp),       CLSEG__ARG(g->hp), CLSEG__ARG(g->wp), CLSEG__ARG(j->pt),
-                             CLSEG__ARG(j->pl),     CLSEG__ARG(rows)};
+/* Builds conv2d_pad and allocates the padded input once per prep (scratch[0]). */
+static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
+  const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
+  clseg_status s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &p->k[1]);
+  return s != CLSEG_OK ? s
+                       : clseg__conv_scratch(ctx, planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
+                                             "zero-padded input", &p->scratch[0]);
+}
+
+static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
+  const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[PG_HP];
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),          CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),     CLSEG__ARG(p->scratch[0]), CLSEG__ARG(p->iv[PG_HP]),
+                             CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->pt),      CLSEG__ARG(j->pl),
+                             CLSEG__ARG(rows)};
   const size_t global[1] = {clseg__round_up((size_t)rows, 16)}, local[1] = {16};
-  return clseg__launch(ctx, k, "conv2d_pad", args, 10, 1, global, local);
+  return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
 }
 
 /* The optional tensors as kernel arguments: a present flag, and y's buffer standing in when absent. */
@@ -180,6 +190,15 @@ static opt_arg opt_of(const clseg_tensor *t, const clseg_tensor *y) {
   return t ? (opt_arg){t->buf, (int)t->offset, 1} : (opt_arg){y->buf, 0, 0};
 }
 
+/* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
+static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file, const char *name,
+                          const clseg__define *defs, int ndefs) {
+  char opts[512];
+  if (!clseg__build_options(defs, ndefs, opts, sizeof opts))
+    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", name);
+  return clseg__kernel(ctx, file, opts, name, &p->k[0]);
+}
+
 /* ---- variants ---- */
 
 static int direct_supported(const conv_job *j) {
@@ -187,16 +206,12 @@ static int direct_supported(const conv_job *j) {
   return 1;
 }
 
-static int direct_options(const conv_job *j, clseg__define *d) {
-  d[0] = (clseg__define){"ACT", j->act};
-  return 1;
+static clseg_status direct_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
+  const clseg__define d[] = {{"ACT", p->j.act}};
+  return build(ctx, p, "conv.cl", "conv2d_direct", d, 1);
 }
 
-static clseg_status direct_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
-  cl_kernel k;
-  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_direct", &k);
-  if (s != CLSEG_OK)
-    return s;
+static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
   const clseg__arg args[] = {
@@ -208,7 +223,7 @@ static clseg_status direct_enqueue(clseg_context *ctx, const conv_job *j, const 
       CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),  CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
   const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh, (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {8, 1, 1};
-  return clseg__launch(ctx, k, "conv2d_direct", args, 29, 3, global, local);
+  return clseg__launch(ctx, p->k[0], "conv2d_direct", args, 29, 3, global, local);
 }
 
 /* Tiles of 16 pixels where a row is that short, else 32 (two float16 per channel). */
@@ -229,29 +244,29 @@ static int geometry_options(const conv_job *j, clseg__define *d) {
 
 static int depthwise_supported(const conv_job *j) { return j->groups == j->cin && j->cout == j->cin; }
 
-static clseg_status depthwise_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
-  cl_kernel k;
-  cl_mem xp = NULL;
-  const pad_geom g = pad_geometry(j, 16 * tile_vectors(j), 1);
-  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_depthwise", &k);
-  if (s == CLSEG_OK)
-    s = pad_input(ctx, j, &g, &xp);
-  if (s == CLSEG_OK) {
-    const int cs = g.hp * g.wp, woff = (int)j->w->offset, yoff = (int)j->y->offset;
-    const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
-    const clseg__arg args[] = {
-        CLSEG__ARG(xp),    CLSEG__ARG(cs),        CLSEG__ARG(g.wp),      CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),
-        CLSEG__ARG(b.buf), CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),     CLSEG__ARG(r.off),
-        CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),  CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
-        CLSEG__ARG(j->ow), CLSEG__ARG(g.tiles_w), CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
-    const size_t tiles = (size_t)j->oh * (size_t)g.tiles_w;
-    const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)j->cout, (size_t)j->n};
-    const size_t local[3] = {VEC_LWS, 1, 1};
-    s = clseg__launch(ctx, k, "conv2d_depthwise", args, 19, 3, global, local);
-  }
-  if (xp)
-    clReleaseMemObject(xp);
-  return s;
+static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
+  clseg__define d[MAX_DEFS];
+  clseg_status s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, geometry_options(&p->j, d));
+  pad_geometry(p, 16 * tile_vectors(&p->j), 1);
+  return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
+}
+
+static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
+  clseg_status s = pad_run(ctx, p, j);
+  if (s != CLSEG_OK)
+    return s;
+  const int cs = p->iv[PG_HP] * p->iv[PG_WP], woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__arg args[] = {
+      CLSEG__ARG(p->scratch[0]), CLSEG__ARG(cs),     CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->w->buf),
+      CLSEG__ARG(woff),          CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),        CLSEG__ARG(b.present),
+      CLSEG__ARG(r.buf),         CLSEG__ARG(r.off),  CLSEG__ARG(r.present),    CLSEG__ARG(j->y->buf),
+      CLSEG__ARG(yoff),          CLSEG__ARG(j->cout), CLSEG__ARG(j->oh),       CLSEG__ARG(j->ow),
+      CLSEG__ARG(p->iv[PG_TILES_W]), CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
+  const size_t tiles = (size_t)j->oh * (size_t)p->iv[PG_TILES_W];
+  const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)j->cout, (size_t)j->n};
+  const size_t local[3] = {VEC_LWS, 1, 1};
+  return clseg__launch(ctx, p->k[0], "conv2d_depthwise", args, 19, 3, global, local);
 }
 
 static int vec_supported(const conv_job *j) { return j->groups == 1; }
@@ -265,112 +280,169 @@ static int vec_flat(const conv_job *j) {
  * the loop FMA-bound instead of load-bound. */
 static int vec_tile_oh(const conv_job *j) { return !vec_flat(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1; }
 
-static int vec_options(const conv_job *j, clseg__define *d) {
+static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
+  const conv_job *j = &p->j;
+  clseg__define d[MAX_DEFS];
   int n = geometry_options(j, d);
   if (vec_tile_oh(j) == 2)
     d[7].value = 2; /* NV: the two rows' vectors */
   d[n++] = (clseg__define){"MR", VEC_MR};
   d[n++] = (clseg__define){"PIX_FIRST", 1};
   d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(j)};
-  return n;
+  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * tile_vectors(j);
+  clseg_status s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
+  if (s == CLSEG_OK)
+    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw, j->cin * khw, khw,
+                                   VEC_MR, &p->wp);
+  p->iv[PG_FLAT] = vec_flat(j);
+  if (p->iv[PG_FLAT]) {
+    p->iv[PG_TW] = tw;
+    p->iv[PG_TILES_W] = (j->h * j->w_ + tw - 1) / tw;
+    return s;
+  }
+  pad_geometry(p, tw, vec_tile_oh(j));
+  return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
 
-static clseg_status vec_launch(clseg_context *ctx, const conv_job *j, cl_kernel k, cl_mem xp, int xoff, int cs,
-                               int rs, int row_len, cl_mem wp, int oh, int ow, int tiles_w) {
+static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j, cl_mem xp,
+                               int xoff, int cs, int rs, int row_len, int oh, int ow) {
   const int ns = cs * j->cin, cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
+  const int tiles_w = p->iv[PG_TILES_W];
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(xp),        CLSEG__ARG(xoff),    CLSEG__ARG(ns),    CLSEG__ARG(cs),        CLSEG__ARG(rs),
-      CLSEG__ARG(row_len),   CLSEG__ARG(wp),      CLSEG__ARG(j->cin), CLSEG__ARG(cblocks),  CLSEG__ARG(b.buf),
+      CLSEG__ARG(row_len),   CLSEG__ARG(p->wp),   CLSEG__ARG(j->cin), CLSEG__ARG(cblocks),  CLSEG__ARG(b.buf),
       CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf), CLSEG__ARG(r.off),   CLSEG__ARG(r.present),
       CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout), CLSEG__ARG(oh),      CLSEG__ARG(ow),
       CLSEG__ARG(tiles_w),   CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)((oh + vec_tile_oh(j) - 1) / vec_tile_oh(j)) * (size_t)tiles_w;
   const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)cblocks, (size_t)j->n};
   const size_t local[3] = {VEC_LWS, 1, 1};
-  return clseg__launch(ctx, k, "conv2d_vec", args, 23, 3, global, local);
+  return clseg__launch(ctx, p->k[0], "conv2d_vec", args, 23, 3, global, local);
 }
 
-static clseg_status vec_enqueue(clseg_context *ctx, const conv_job *j, const char *opts) {
-  cl_kernel k;
-  cl_mem xp = NULL, wp = NULL;
-  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * tile_vectors(j);
-  clseg_status s = clseg__kernel(ctx, "conv.cl", opts, "conv2d_vec", &k);
-  if (s == CLSEG_OK)
-    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw, j->cin * khw, khw,
-                                   VEC_MR, &wp);
-  if (s == CLSEG_OK && vec_flat(j)) {
+static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
+  if (p->iv[PG_FLAT]) {
     const int hw = j->h * j->w_;
-    s = vec_launch(ctx, j, k, j->x->buf, (int)j->x->offset, hw, hw, hw, wp, 1, hw, (hw + tw - 1) / tw);
-  } else if (s == CLSEG_OK) {
-    const pad_geom g = pad_geometry(j, tw, vec_tile_oh(j));
-    s = pad_input(ctx, j, &g, &xp);
-    if (s == CLSEG_OK)
-      s = vec_launch(ctx, j, k, xp, 0, g.hp * g.wp, g.wp, 0, wp, j->oh, j->ow, g.tiles_w);
+    return vec_launch(ctx, p, j, j->x->buf, (int)j->x->offset, hw, hw, hw, 1, hw);
   }
-  if (xp)
-    clReleaseMemObject(xp);
-  if (wp)
-    clReleaseMemObject(wp);
-  return s;
+  clseg_status s = pad_run(ctx, p, j);
+  const int wp = p->iv[PG_WP];
+  return s == CLSEG_OK ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_HP] * wp, wp, 0, j->oh, j->ow) : s;
 }
 
-typedef struct {
-  const char *name;
-  int (*supported)(const conv_job *j);
-  int (*options)(const conv_job *j, clseg__define *defs); /* returns the count */
-  clseg_status (*enqueue)(clseg_context *ctx, const conv_job *j, const char *opts);
-} conv_variant;
+static const clseg__conv_variant DIRECT = {"conv2d_direct", direct_supported, direct_prepare, direct_run};
+static const clseg__conv_variant DEPTHWISE = {"conv2d_depthwise", depthwise_supported, depthwise_prepare,
+                                              depthwise_run};
+static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare, vec_run};
 
-/* In the order "auto" tries them: the specialised ones first, the generic baseline last. */
-static const conv_variant VARIANTS[] = {
-    {"conv2d_depthwise", depthwise_supported, geometry_options, depthwise_enqueue},
-    {"conv2d_vec", vec_supported, vec_options, vec_enqueue},
-    {"conv2d_direct", direct_supported, direct_options, direct_enqueue},
-};
+/* Every variant, for forcing one by name. */
+static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE, &clseg__conv2d_winograd,
+                                                      &clseg__conv2d_winograd2x2, &VEC, &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
-static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
-                                   const conv_variant **out) {
-  const int automatic = !want || !*want || !strcmp(want, "auto");
-  for (int i = 0; i < NVARIANTS; i++) {
-    if (!automatic && strcmp(want, VARIANTS[i].name) != 0)
-      continue;
-    if (VARIANTS[i].supported(j)) {
-      *out = &VARIANTS[i];
-      return CLSEG_OK;
-    }
-    if (!automatic)
-      return clseg__fail(ctx, CLSEG_UNSUPPORTED,
-                         OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
-                         CLSEG__SHAPE(j->x->shape), CLSEG__SHAPE(j->w->shape), j->groups);
+/* "auto": by shape, the specialised variants first and the generic baseline last. */
+static const clseg__conv_variant *auto_variant(const conv_job *j) {
+  if (DEPTHWISE.supported(j))
+    return &DEPTHWISE;
+  switch (clseg__conv2d_winograd_pick(j)) {
+  case 4: return &clseg__conv2d_winograd;
+  case 2: return &clseg__conv2d_winograd2x2;
+  default: break;
   }
-  if (automatic)
-    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no variant supports this conv");
-  return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                     OP ": unknown variant '%s' (known: auto, conv2d_depthwise, conv2d_vec, conv2d_direct)", want);
+  return VEC.supported(j) ? &VEC : &DIRECT;
 }
 
-clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                          const clseg_tensor *bias, const clseg_tensor *residual, const clseg_conv2d_params *p,
-                          clseg_tensor *y) {
+static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
+                                   const clseg__conv_variant **out) {
+  if (!want || !*want || !strcmp(want, "auto")) {
+    *out = auto_variant(j);
+    return CLSEG_OK;
+  }
+  for (int i = 0; i < NVARIANTS; i++) {
+    if (strcmp(want, VARIANTS[i]->name) != 0)
+      continue;
+    if (!VARIANTS[i]->supported(j)) {
+      const int64_t xs[4] = {j->n, j->cin, j->h, j->w_};
+      return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                         OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
+                         CLSEG__SHAPE(xs), CLSEG__SHAPE(j->w->shape), j->groups);
+    }
+    *out = VARIANTS[i];
+    return CLSEG_OK;
+  }
+  return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                     OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
+                     "conv2d_winograd, conv2d_winograd2x2, conv2d_vec, conv2d_direct)", want);
+}
+
+/* ---- planned execution (lib/ops/conv.h); the eager call prepares, runs and frees ---- */
+
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
+                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
+                                   clseg__conv2d_prep **out) {
   const clseg_conv2d_params none = {0};
   conv_job j;
-  const conv_variant *v = NULL;
-  if (!ctx)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, OP ": NULL context");
+  const clseg__conv_variant *v = NULL;
+  if (!ctx || !out)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": NULL context or output");
+  *out = NULL;
   if (!p)
     p = &none;
-  clseg_status s = check(ctx, x, w, bias, residual, p, y, &j);
+  clseg_status s = job_of(ctx, xshape, w, bias, p, &j);
   if (s == CLSEG_OK)
     s = select_variant(ctx, &j, p->variant, &v);
   if (s != CLSEG_OK)
     return s;
-  clseg__define defs[MAX_DEFS];
-  char opts[512];
-  if (!clseg__build_options(defs, v->options(&j, defs), opts, sizeof opts))
-    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", v->name);
-  return v->enqueue(ctx, &j, opts);
+  clseg__conv2d_prep *prep = calloc(1, sizeof *prep);
+  if (!prep)
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
+  prep->v = v;
+  prep->j = j;
+  s = v->prepare(ctx, prep);
+  if (s != CLSEG_OK) {
+    clseg__conv2d_prep_free(prep);
+    return s;
+  }
+  *out = prep;
+  return CLSEG_OK;
+}
+
+clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
+                               const clseg_tensor *residual, clseg_tensor *y) {
+  conv_job j;
+  if (!prep)
+    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no prepared conv");
+  clseg_status s = run_job(ctx, &prep->j, x, residual, y, &j);
+  return s == CLSEG_OK ? prep->v->run(ctx, prep, &j) : s;
+}
+
+void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) {
+  if (!prep)
+    return;
+  if (prep->wp)
+    clReleaseMemObject(prep->wp);
+  for (int i = 0; i < 3; i++)
+    if (prep->scratch[i])
+      clReleaseMemObject(prep->scratch[i]);
+  free(prep); /* the kernels belong to the context */
+}
+
+const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) { return prep ? prep->v->name : NULL; }
+
+clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
+                          const clseg_tensor *bias, const clseg_tensor *residual, const clseg_conv2d_params *p,
+                          clseg_tensor *y) {
+  clseg__conv2d_prep *prep = NULL;
+  clseg_status s;
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, OP ": NULL context");
+  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK)
+    return s;
+  if ((s = clseg__conv2d_prepare(ctx, x->shape, w, bias, p, &prep)) == CLSEG_OK)
+    s = clseg__conv2d_run(ctx, prep, x, residual, y);
+  clseg__conv2d_prep_free(prep);
+  return s;
 }
 
 void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
@@ -387,27 +459,3 @@ void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_
     bias[c] = (float)(((double)bias[c] - mean[c]) * scale + beta[c]);
   }
 }
-
-/* ---- planned execution (lib/ops/conv.h) ---- */
-
-struct clseg__conv2d_prep {
-  int unused;
-};
-
-clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
-                                   clseg__conv2d_prep **out) {
-  (void)ctx, (void)xshape, (void)w, (void)bias, (void)p;
-  *out = NULL;
-  return CLSEG_UNSUPPORTED;
-}
-
-clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
-                               const clseg_tensor *residual, clseg_tensor *y) {
-  (void)prep, (void)x, (void)residual, (void)y;
-  return clseg__fail(ctx, CLSEG_INTERNAL, "conv2d: no prepared path");
-}
-
-void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) { free(prep); }
-
-const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) { return prep ? "none" : NULL; }

@@ -9,19 +9,69 @@
 typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 
 /* Prepares conv2d of w over inputs of shape xshape with parameters p (activation included). Returns
- * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs clseg_conv2d. */
+ * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs clseg_conv2d.
+ * w and bias are borrowed: they must outlive the prep. */
 clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
                                    const clseg_tensor *bias, const clseg_conv2d_params *p,
                                    clseg__conv2d_prep **out);
-/* Runs a prepared conv: x of the prepared shape, residual optional (shaped like y). */
+/* Runs a prepared conv: x of the prepared shape, residual optional (shaped like y). Enqueues only. */
 clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
                                const clseg_tensor *residual, clseg_tensor *y);
 void clseg__conv2d_prep_free(clseg__conv2d_prep *prep);
 /* The variant a prepared conv runs ("conv2d_vec" ...), for profiles and tests. */
 const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep);
 
+/* The same for conv_transpose2d (lib/ops/conv_transpose.c). */
+typedef struct clseg__convt_prep clseg__convt_prep;
+clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
+                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+                                             clseg__convt_prep **out);
+clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep, const clseg_tensor *x,
+                                         clseg_tensor *y);
+void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep);
+
 /* Packs weights [cout, cin, khw] into the layout of conv2d_vec (see cl/conv.cl). */
 clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
                                         int s_co, int s_ci, int mr, cl_mem *out);
+
+/* ---- shared by the conv2d host files (conv.c, conv_winograd.c) ---- */
+
+/* One conv with its defaults applied, as ints the kernels take. x, res and y are set per run. */
+typedef struct {
+  const clseg_tensor *x, *w, *bias, *res;
+  clseg_tensor *y;
+  int n, cin, h, w_, cout, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, oh, ow;
+  int act;
+  float alpha, beta;
+} clseg__conv_job;
+
+typedef struct clseg__conv_variant clseg__conv_variant;
+
+/* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few ints. */
+struct clseg__conv2d_prep {
+  const clseg__conv_variant *v;
+  clseg__conv_job j;
+  cl_kernel k[4];
+  cl_mem wp;         /* packed weights, or NULL (the variant reads j.w) */
+  cl_mem scratch[3]; /* padded input, Winograd's transformed tiles */
+  int iv[8];         /* variant-specific geometry */
+};
+
+struct clseg__conv_variant {
+  const char *name;
+  int (*supported)(const clseg__conv_job *j);
+  /* builds the kernels, packs the weights, allocates the scratch of p (p->v and p->j are set) */
+  clseg_status (*prepare)(clseg_context *ctx, clseg__conv2d_prep *p);
+  /* enqueues on j (p->j with x, res and y set) */
+  clseg_status (*run)(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j);
+};
+
+/* A device buffer of `floats` floats; `what` names it in the error message. */
+clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out);
+
+/* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3). */
+extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2;
+/* Whether "auto" should take Winograd for j, and which tile: 4, 2, or 0 for none. */
+int clseg__conv2d_winograd_pick(const clseg__conv_job *j);
 
 #endif

@@ -1,5 +1,6 @@
 /* conv_transpose2d host side (PyTorch semantics): checks, output shape, the variant table (generic gather,
  * and the kernel-2 stride-2 up-convolution) with its selection. Kernels: cl/conv_transpose.cl. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -114,8 +115,9 @@ static int act_options(const convt_job *j, clseg__define *d) {
   return 1;
 }
 
-static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const char *opts) {
+static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem wp) {
   cl_kernel k;
+  (void)wp;
   clseg_status s = clseg__kernel(ctx, "conv_transpose.cl", opts, "conv_transpose2d_direct", &k);
   if (s != CLSEG_OK)
     return s;
@@ -146,14 +148,19 @@ static int k2s2_options(const convt_job *j, clseg__define *d) {
   return 3;
 }
 
-static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const char *opts) {
+/* PyTorch's [Cin, Cout, 2, 2]: output channel co, input channel ci at co * 4 + ci * Cout * 4 */
+static clseg_status k2s2_pack(clseg_context *ctx, const convt_job *j, cl_mem *wp) {
+  return clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, 4, 4, j->cout * 4,
+                                    K2S2_MR, wp);
+}
+
+/* wp: the packed weights of a prep, or NULL to pack them for this call. */
+static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem packed) {
   cl_kernel k;
-  cl_mem wp = NULL;
+  cl_mem wp = packed;
   clseg_status s = clseg__kernel(ctx, "conv_transpose.cl", opts, "conv_transpose2d_k2s2", &k);
-  /* PyTorch's [Cin, Cout, 2, 2]: output channel co, input channel ci at co * 4 + ci * Cout * 4 */
-  if (s == CLSEG_OK)
-    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, 4, 4, j->cout * 4,
-                                   K2S2_MR, &wp);
+  if (s == CLSEG_OK && !wp)
+    s = k2s2_pack(ctx, j, &wp);
   if (s == CLSEG_OK) {
     const int xoff = (int)j->x->offset, yoff = (int)j->y->offset;
     const int cblocks = (j->cout + K2S2_MR - 1) / K2S2_MR, tiles_w = (j->w_ + 15) / 16;
@@ -168,7 +175,7 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
     const size_t local[3] = {K2S2_LWS, 1, 1};
     s = clseg__launch(ctx, k, "conv_transpose2d_k2s2", args, 16, 3, global, local);
   }
-  if (wp)
+  if (wp && wp != packed)
     clReleaseMemObject(wp);
   return s;
 }
@@ -177,13 +184,14 @@ typedef struct {
   const char *name;
   int (*supported)(const convt_job *j);
   int (*options)(const convt_job *j, clseg__define *defs);
-  clseg_status (*enqueue)(clseg_context *ctx, const convt_job *j, const char *opts);
+  clseg_status (*enqueue)(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem wp);
+  clseg_status (*pack)(clseg_context *ctx, const convt_job *j, cl_mem *wp); /* once per prep, or NULL */
 } convt_variant;
 
 /* In the order "auto" tries them. */
 static const convt_variant VARIANTS[] = {
-    {"conv_transpose2d_k2s2", k2s2_supported, k2s2_options, k2s2_enqueue},
-    {"conv_transpose2d_direct", direct_supported, act_options, direct_enqueue},
+    {"conv_transpose2d_k2s2", k2s2_supported, k2s2_options, k2s2_enqueue, k2s2_pack},
+    {"conv_transpose2d_direct", direct_supported, act_options, direct_enqueue, NULL},
 };
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -226,11 +234,80 @@ clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_ten
   char opts[256];
   if (!clseg__build_options(defs, v->options(&j, defs), opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", v->name);
-  return v->enqueue(ctx, &j, opts);
+  return v->enqueue(ctx, &j, opts, NULL);
 }
 
 clseg_status clseg_conv_transpose2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
                                     const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
                                     clseg_tensor *y) {
   return clseg__conv_transpose2d_variant(ctx, x, w, bias, p, NULL, y);
+}
+
+/* ---- planned execution (lib/ops/conv.h): the variant, its options and packed weights, once ---- */
+
+struct clseg__convt_prep {
+  convt_job j;
+  const convt_variant *v;
+  char opts[256];
+  cl_mem wp;
+};
+
+clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
+                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+                                             clseg__convt_prep **out) {
+  const clseg_conv_transpose2d_params none = {0};
+  clseg_tensor x = {0};
+  clseg__convt_prep *prep = calloc(1, sizeof *prep);
+  clseg__define defs[8];
+  *out = NULL;
+  if (!prep)
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
+  /* check() wants tensors: a stand-in input of the prepared shape and an output checked at run time */
+  x.ctx = ctx;
+  memcpy(x.shape, xshape, sizeof x.shape);
+  x.count = (size_t)(xshape[0] * xshape[1] * xshape[2] * xshape[3]);
+  x.buf = w ? w->buf : NULL;
+  int64_t ys[4];
+  clseg_status s = shape_of(ctx, &x, w, p ? p : &none, ys);
+  clseg_tensor y = x;
+  memcpy(y.shape, ys, sizeof y.shape);
+  y.count = (size_t)(ys[0] * ys[1] * ys[2] * ys[3]);
+  if (s == CLSEG_OK)
+    s = check(ctx, &x, w, bias, p ? p : &none, &y, &prep->j);
+  if (s == CLSEG_OK)
+    s = select_variant(ctx, &prep->j, NULL, &prep->v);
+  if (s == CLSEG_OK && !clseg__build_options(defs, prep->v->options(&prep->j, defs), prep->opts, sizeof prep->opts))
+    s = clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", prep->v->name);
+  if (s == CLSEG_OK && prep->v->pack)
+    s = prep->v->pack(ctx, &prep->j, &prep->wp);
+  if (s != CLSEG_OK) {
+    clseg__conv_transpose2d_prep_free(prep);
+    return s;
+  }
+  prep->j.x = NULL, prep->j.y = NULL;
+  *out = prep;
+  return CLSEG_OK;
+}
+
+clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep, const clseg_tensor *x,
+                                         clseg_tensor *y) {
+  const int64_t xs[4] = {prep->j.n, prep->j.cin, prep->j.h, prep->j.w_};
+  const int64_t ys[4] = {prep->j.n, prep->j.cout, prep->j.oh, prep->j.ow};
+  clseg_status s;
+  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK || (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK)
+    return s;
+  if (memcmp(x->shape, xs, sizeof xs) != 0)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": input has shape %s, the conv was prepared for %s",
+                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
+  convt_job j = prep->j;
+  j.x = x, j.y = y;
+  return prep->v->enqueue(ctx, &j, prep->opts, prep->wp);
+}
+
+void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep) {
+  if (!prep)
+    return;
+  if (prep->wp)
+    clReleaseMemObject(prep->wp);
+  free(prep);
 }
