@@ -274,10 +274,14 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
       fprintf(stderr, "\r\033[K");
     printf("segmented %zu image%s%s in %.2f s (%.1f images/s); per image median %.1f ms, first %.1f ms\n", ok,
            ok == 1 ? "" : "s", st->failed ? " (some failed)" : "", el, el > 0 ? (double)ok / el : 0, med, first);
-    for (int i = 0; i < nw; i++)
-      printf("device %s (%s): %zu image%s, planning and kernel loading %.2f s\n",
+    for (int i = 0; i < nw; i++) {
+      clseg_stats k;
+      clseg_context_stats(ws[i].w.ctx, &k);
+      printf("device %s (%s): %zu image%s; kernels: %llu programs built, %llu loaded from the cache, %.2f s\n",
              clseg_context_device(ws[i].w.ctx)->name, clseg_context_device(ws[i].w.ctx)->platform_name,
-             ws[i].images, ws[i].images == 1 ? "" : "s", ws[i].w.plan_seconds);
+             ws[i].images, ws[i].images == 1 ? "" : "s", (unsigned long long)k.programs_built,
+             (unsigned long long)k.programs_from_cache, k.build_seconds);
+    }
   }
   if (st->failed)
     fprintf(stderr, "clseg run: %zu of %zu images failed\n", st->failed, n);
