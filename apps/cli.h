@@ -11,7 +11,7 @@ typedef struct {
 } cli_command;
 
 /* Exit codes: 0 success, 1 a failure while working, 2 a usage error. */
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
 
 int cmd_devices(int argc, char **argv);

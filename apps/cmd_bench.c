@@ -1,5 +1,6 @@
-/* clseg bench: times a model on a device: cold start (kernel builds included), warm latency (median, min,
- * max), throughput, GFLOP/s, planned device memory, and with --profile a per-layer table. */
+/* clseg bench: times a model on a device: cold start (kernel builds included), warm latency
+ * (median, min, max), throughput, GFLOP/s, planned device memory, and with --profile a per-layer
+ * table. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +30,26 @@ static double now_s(void) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: clseg bench [options]\n\n"
-             "Times a model on a device with random input: cold start (context, model, plan and first run,\n"
-             "kernel builds included) and warm runs (upload, run, download).\n\n"
-             "  -m, --model FILE   .safetensors or .tflite model (default: the bundled selfie model)\n"
-             "  -d, --device SPEC  device (default: $CLSEG_DEVICE, else auto)\n"
-             "      --size WxH     input size (default: the model's, else 512x512)\n"
-             "      --batch N      images per run (default 1)\n"
-             "      --runs N       timed runs (default 20)\n"
-             "      --warmup N     untimed runs after the first (default 3)\n"
-             "      --profile      per-layer device times from OpenCL events\n"
-             "      --json         one JSON object instead of text\n"
-             "  -h, --help         this help\n");
+  fprintf(f,
+          "usage: clseg bench [options]\n\n"
+          "Times a model on a device with random input: cold start (context, model, plan and first "
+          "run,\n"
+          "kernel builds included) and warm runs (upload, run, download).\n\n"
+          "  -m, --model FILE   .safetensors or .tflite model (default: the bundled selfie model)\n"
+          "  -d, --device SPEC  device (default: $CLSEG_DEVICE, else auto)\n"
+          "      --size WxH     input size (default: the model's, else 512x512)\n"
+          "      --batch N      images per run (default 1)\n"
+          "      --runs N       timed runs (default 20)\n"
+          "      --warmup N     untimed runs after the first (default 3)\n"
+          "      --profile      per-layer device times from OpenCL events\n"
+          "      --json         one JSON object instead of text\n"
+          "  -h, --help         this help\n");
 }
 
 static int parse(int argc, char **argv, bench_args *a) {
   enum { O_SIZE = 256, O_BATCH, O_RUNS, O_WARMUP, O_JSON, O_PROFILE };
   static const struct option opts[] = {
-      {"model", required_argument, 0, 'm'}, {"device", required_argument, 0, 'd'},
+      {"model", required_argument, 0, 'm'},   {"device", required_argument, 0, 'd'},
       {"size", required_argument, 0, O_SIZE}, {"batch", required_argument, 0, O_BATCH},
       {"runs", required_argument, 0, O_RUNS}, {"warmup", required_argument, 0, O_WARMUP},
       {"json", no_argument, 0, O_JSON},       {"profile", no_argument, 0, O_PROFILE},
@@ -72,7 +75,8 @@ static int parse(int argc, char **argv, bench_args *a) {
     case O_SIZE: {
       long w = 0, h = 0;
       char tail = 0;
-      if (sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) != 2 || w < 1 || h < 1 || w > 65536 || h > 65536) {
+      if (sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) != 2 || w < 1 || h < 1 || w > 65536 ||
+          h > 65536) {
         cli_error("bench", "--size '%s': expected WxH, e.g. 512x512", optarg);
         return CLI_EXIT_USAGE;
       }
@@ -104,7 +108,8 @@ static int cmp_double(const void *x, const void *y) {
 }
 
 /* Cold start, then warm runs; fills r. */
-static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r, char *err, size_t errlen) {
+static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r, char *err,
+                            size_t errlen) {
   double t0 = now_s();
   clseg_status s = seg_worker_init(w, a->device, a->model, a->h, a->w, err, errlen);
   if (s != CLSEG_OK)
@@ -141,7 +146,8 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
     }
   }
   if (s != CLSEG_OK)
-    snprintf(err, errlen, "%s", s == CLSEG_OUT_OF_MEMORY ? "out of host memory" : clseg_last_error(w->ctx));
+    snprintf(err, errlen, "%s",
+             s == CLSEG_OUT_OF_MEMORY ? "out of host memory" : clseg_last_error(w->ctx));
   if (s == CLSEG_OK) {
     clseg_context_stats(w->ctx, &r->warm);
     clseg_plan_get_info(plan, &r->info);
@@ -160,7 +166,8 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
 static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64_t wd) {
   clseg_plan *p = NULL;
   const clseg_plan_options opt = {.profile = 1};
-  clseg_status s = clseg_plan_create(w->ctx, clseg_model_graph(w->model), a->batch, h, wd, &opt, &p);
+  clseg_status s =
+      clseg_plan_create(w->ctx, clseg_model_graph(w->model), a->batch, h, wd, &opt, &p);
   int64_t is[4], os[4];
   float *in = NULL, *out = NULL;
   if (s == CLSEG_OK) {
@@ -169,7 +176,8 @@ static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64
     in = calloc((size_t)(is[0] * is[1] * is[2] * is[3]), sizeof *in);
     out = malloc((size_t)(os[0] * os[1] * os[2] * os[3]) * sizeof *out);
     for (int k = 0; k < 2 && in && out && s == CLSEG_OK; k++) /* the second run is the warm one */
-      s = clseg_plan_run(p, in, (size_t)(is[0] * is[1] * is[2] * is[3]), out, (size_t)(os[0] * os[1] * os[2] * os[3]));
+      s = clseg_plan_run(p, in, (size_t)(is[0] * is[1] * is[2] * is[3]), out,
+                         (size_t)(os[0] * os[1] * os[2] * os[3]));
   }
   double total = 0;
   int n = clseg_plan_layer_count(p);
@@ -178,7 +186,8 @@ static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64
     if (clseg_plan_layer_get(p, i, &l) == CLSEG_OK && l.ms > 0)
       total += l.ms;
   if (s == CLSEG_OK)
-    printf("\n%-4s %-36s %-18s %-22s %9s %6s %8s\n", "#", "layer", "op", "output", "ms", "share", "GFLOP/s");
+    printf("\n%-4s %-36s %-18s %-22s %9s %6s %8s\n", "#", "layer", "op", "output", "ms", "share",
+           "GFLOP/s");
   for (int i = 0; s == CLSEG_OK && i < n; i++) {
     clseg_plan_layer_get(p, i, &l);
     char shape[48];
@@ -197,7 +206,8 @@ static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64
   return s;
 }
 
-static void report(const bench_args *a, const seg_worker *w, const bench_result *r, int64_t h, int64_t wd) {
+static void report(const bench_args *a, const seg_worker *w, const bench_result *r, int64_t h,
+                   int64_t wd) {
   const clseg_device_info *d = clseg_context_device(w->ctx);
   double gflop = r->info.flops / 1e9, ips = (double)a->batch * 1e3 / r->median_ms;
   double cold_s = r->load_s + r->plan_s + r->first_ms / 1e3;
@@ -209,31 +219,39 @@ static void report(const bench_args *a, const seg_worker *w, const bench_result 
     cli_json_string(stdout, d->name);
     printf(", \"platform\": ");
     cli_json_string(stdout, d->platform_name);
-    printf(", \"size\": [%lld, %lld], \"batch\": %lld, \"runs\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, "
+    printf(", \"size\": [%lld, %lld], \"batch\": %lld, \"runs\": %d, \"median_ms\": %.3f, "
+           "\"min_ms\": %.3f, "
            "\"max_ms\": %.3f, \"images_per_second\": %.2f, \"gflop\": %.3f, \"gflops\": %.2f, "
            "\"cold_start_s\": %.3f, \"first_run_ms\": %.3f, \"programs_built\": %llu, "
-           "\"programs_from_cache\": %llu, \"activation_bytes\": %llu, \"activation_sum_bytes\": %llu, "
+           "\"programs_from_cache\": %llu, \"activation_bytes\": %llu, \"activation_sum_bytes\": "
+           "%llu, "
            "\"parameter_bytes\": %llu, \"kernels\": %d, \"fused\": %d}\n",
-           (long long)wd, (long long)h, (long long)a->batch, a->runs, r->median_ms, r->min_ms, r->max_ms, ips,
-           gflop, gflop * 1e3 / r->median_ms, cold_s, r->first_ms, (unsigned long long)r->cold.programs_built,
-           (unsigned long long)r->cold.programs_from_cache, (unsigned long long)r->info.activation_bytes,
-           (unsigned long long)r->info.activation_sum_bytes, (unsigned long long)r->info.parameter_bytes,
-           r->info.kernels, r->info.fused);
+           (long long)wd, (long long)h, (long long)a->batch, a->runs, r->median_ms, r->min_ms,
+           r->max_ms, ips, gflop, gflop * 1e3 / r->median_ms, cold_s, r->first_ms,
+           (unsigned long long)r->cold.programs_built,
+           (unsigned long long)r->cold.programs_from_cache,
+           (unsigned long long)r->info.activation_bytes,
+           (unsigned long long)r->info.activation_sum_bytes,
+           (unsigned long long)r->info.parameter_bytes, r->info.kernels, r->info.fused);
     return;
   }
-  printf("model    %s\ndevice   %s (%s, %s)\n", a->model, d->name, d->platform_name, d->driver_version);
+  printf("model    %s\ndevice   %s (%s, %s)\n", a->model, d->name, d->platform_name,
+         d->driver_version);
   printf("input    %lld x %lld x %lld x %lld, %.2f GFLOP per run, %d kernels (%d nodes fused)\n",
-         (long long)a->batch, (long long)clseg_model_in_channels(w->model), (long long)h, (long long)wd, gflop,
-         r->info.kernels, r->info.fused);
-  printf("warm     median %.2f ms  min %.2f  max %.2f over %d runs  ->  %.1f images/s, %.1f GFLOP/s\n",
-         r->median_ms, r->min_ms, r->max_ms, a->runs, ips, gflop * 1e3 / r->median_ms);
+         (long long)a->batch, (long long)clseg_model_in_channels(w->model), (long long)h,
+         (long long)wd, gflop, r->info.kernels, r->info.fused);
+  printf(
+      "warm     median %.2f ms  min %.2f  max %.2f over %d runs  ->  %.1f images/s, %.1f GFLOP/s\n",
+      r->median_ms, r->min_ms, r->max_ms, a->runs, ips, gflop * 1e3 / r->median_ms);
   printf("cold     %.2f s to the first result: load %.3f s, plan %.3f s, first run %.1f ms "
          "(programs built %llu, loaded from cache %llu, %.2f s)\n",
          cold_s, r->load_s, r->plan_s, r->first_ms, (unsigned long long)r->cold.programs_built,
          (unsigned long long)r->cold.programs_from_cache, r->cold.build_seconds);
-  printf("memory   %.1f MiB planned on the device: activations %.1f MiB (one buffer per node: %.1f MiB), "
+  printf("memory   %.1f MiB planned on the device: activations %.1f MiB (one buffer per node: %.1f "
+         "MiB), "
          "parameters %.1f MiB\n",
-         mem, (double)r->info.activation_bytes / 1048576.0, (double)r->info.activation_sum_bytes / 1048576.0,
+         mem, (double)r->info.activation_bytes / 1048576.0,
+         (double)r->info.activation_sum_bytes / 1048576.0,
          (double)r->info.parameter_bytes / 1048576.0);
 }
 

@@ -7,8 +7,10 @@
 #include "cli.h"
 
 static const char *type_name(clseg_device_type t) {
-  return t == CLSEG_DEVICE_GPU ? "gpu" : t == CLSEG_DEVICE_CPU ? "cpu"
-         : t == CLSEG_DEVICE_ACCELERATOR ? "accelerator" : "other";
+  return t == CLSEG_DEVICE_GPU           ? "gpu"
+         : t == CLSEG_DEVICE_CPU         ? "cpu"
+         : t == CLSEG_DEVICE_ACCELERATOR ? "accelerator"
+                                         : "other";
 }
 
 static void print_json(const clseg_device_info *d, size_t n, const clseg_device_info *best) {
@@ -30,17 +32,19 @@ static void print_json(const clseg_device_info *d, size_t n, const clseg_device_
            "\"max_alloc\": %llu, \"max_work_group\": %zu, \"fp16\": %s, \"fp64\": %s, "
            "\"available\": %s, \"score\": %.0f, \"auto\": %s}",
            d[i].compute_units, d[i].clock_mhz, (unsigned long long)d[i].global_mem,
-           (unsigned long long)d[i].local_mem, (unsigned long long)d[i].max_alloc, d[i].max_work_group,
-           d[i].fp16 ? "true" : "false", d[i].fp64 ? "true" : "false", d[i].available ? "true" : "false",
-           d[i].score,
-           best && best->platform_index == d[i].platform_index && best->device_index == d[i].device_index
+           (unsigned long long)d[i].local_mem, (unsigned long long)d[i].max_alloc,
+           d[i].max_work_group, d[i].fp16 ? "true" : "false", d[i].fp64 ? "true" : "false",
+           d[i].available ? "true" : "false", d[i].score,
+           best && best->platform_index == d[i].platform_index &&
+                   best->device_index == d[i].device_index
                ? "true"
                : "false");
   }
   printf("\n]\n");
 }
 
-static void print_table(const clseg_device_info *d, size_t n, const clseg_device_info *best, int verbose) {
+static void print_table(const clseg_device_info *d, size_t n, const clseg_device_info *best,
+                        int verbose) {
   printf("%-5s %-7s %-28s %-34s %-4s %8s %8s %5s\n", "spec", "type", "platform", "device", "CUs",
          "global", "local", "fp16");
   for (size_t i = 0; i < n; i++) {
@@ -49,15 +53,17 @@ static void print_table(const clseg_device_info *d, size_t n, const clseg_device
     snprintf(type, sizeof type, "%s:%d", type_name(d[i].type), d[i].type_index);
     int is_best = best && best->platform_index == d[i].platform_index &&
                   best->device_index == d[i].device_index;
-    printf("%-5s %-7s %-28.28s %-34.34s %4u %6.1fG %6lluK %5s%s\n", spec, type, d[i].platform_name, d[i].name,
-           d[i].compute_units, (double)d[i].global_mem / (1024.0 * 1024 * 1024),
-           (unsigned long long)(d[i].local_mem / 1024), d[i].fp16 ? "yes" : "no", is_best ? "  <- auto" : "");
+    printf("%-5s %-7s %-28.28s %-34.34s %4u %6.1fG %6lluK %5s%s\n", spec, type, d[i].platform_name,
+           d[i].name, d[i].compute_units, (double)d[i].global_mem / (1024.0 * 1024 * 1024),
+           (unsigned long long)(d[i].local_mem / 1024), d[i].fp16 ? "yes" : "no",
+           is_best ? "  <- auto" : "");
     if (verbose)
-      printf("      %s | driver %s | %s | vendor %s | %u MHz | max alloc %.1fG | max work-group %zu | "
-             "fp64 %s | score %.0f\n",
-             d[i].device_version, d[i].driver_version, d[i].opencl_c_version, d[i].vendor, d[i].clock_mhz,
-             (double)d[i].max_alloc / (1024.0 * 1024 * 1024), d[i].max_work_group, d[i].fp64 ? "yes" : "no",
-             d[i].score);
+      printf(
+          "      %s | driver %s | %s | vendor %s | %u MHz | max alloc %.1fG | max work-group %zu | "
+          "fp64 %s | score %.0f\n",
+          d[i].device_version, d[i].driver_version, d[i].opencl_c_version, d[i].vendor,
+          d[i].clock_mhz, (double)d[i].max_alloc / (1024.0 * 1024 * 1024), d[i].max_work_group,
+          d[i].fp64 ? "yes" : "no", d[i].score);
   }
 }
 
@@ -74,12 +80,14 @@ int cmd_devices(int argc, char **argv) {
     else if (c == 'v')
       verbose = 1;
     else if (c == 'h') {
-      printf("usage: clseg devices [--json] [--verbose]\n\n"
-             "Lists every OpenCL device of every platform. The spec column (P:D) or the type column\n"
-             "(gpu:N, cpu:N) can be given to -d/--device or CLSEG_DEVICE; so can 'auto', 'gpu', 'cpu'\n"
-             "or part of a name ('nvidia', 'pocl'). '<- auto' marks the device 'auto' picks.\n\n"
-             "  -j, --json     print JSON instead of a table\n"
-             "  -v, --verbose  also print versions, driver, clock and the selection score\n");
+      printf(
+          "usage: clseg devices [--json] [--verbose]\n\n"
+          "Lists every OpenCL device of every platform. The spec column (P:D) or the type column\n"
+          "(gpu:N, cpu:N) can be given to -d/--device or CLSEG_DEVICE; so can 'auto', 'gpu', "
+          "'cpu'\n"
+          "or part of a name ('nvidia', 'pocl'). '<- auto' marks the device 'auto' picks.\n\n"
+          "  -j, --json     print JSON instead of a table\n"
+          "  -v, --verbose  also print versions, driver, clock and the selection score\n");
       return 0;
     } else {
       return CLI_EXIT_USAGE;

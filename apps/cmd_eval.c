@@ -1,5 +1,6 @@
-/* clseg eval: scores predicted class masks against ground truth (IoU, Dice, F-beta, precision, recall,
- * pixel accuracy, confusion matrix), from a folder of predictions or by segmenting images with a model. */
+/* clseg eval: scores predicted class masks against ground truth (IoU, Dice, F-beta, precision,
+ * recall, pixel accuracy, confusion matrix), from a folder of predictions or by segmenting images
+ * with a model. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@
 #include "segment.h"
 
 #define MAX_UNMATCHED_SHOWN 20
-#define MAX_MATRIX_CLASSES 10 /* the terminal table shows the confusion matrix up to this many classes */
+#define MAX_MATRIX_CLASSES                                                                         \
+  10 /* the terminal table shows the confusion matrix up to this many classes */
 
 typedef struct {
   const char *pred, *truth, *images, *model, *device;
@@ -35,8 +37,9 @@ typedef struct {
   size_t count;
 } eval_folder;
 
-/* The running score: with auto classes the matrix has all 256 labels and is cut to 1 + max_label at the end
- * (classes absent from both sides are left out of the means, so the cut changes no number). */
+/* The running score: with auto classes the matrix has all 256 labels and is cut to 1 + max_label at
+ * the end (classes absent from both sides are left out of the means, so the cut changes no number).
+ */
 typedef struct {
   clseg_confusion *conf;
   int conf_classes; /* the matrix's own size */
@@ -46,29 +49,38 @@ typedef struct {
 } eval_score;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: clseg eval --pred DIR --truth DIR [options]\n"
-          "       clseg eval [-m MODEL] --images DIR --truth DIR [options]\n\n"
-          "Scores class masks against ground-truth masks: per class IoU, Dice, F-beta, precision and recall,\n"
-          "their means over the classes present, pixel accuracy and the confusion matrix. Masks are PNGs of\n"
-          "class indices (palette indices or 8-bit gray values). Files pair by name: a file's key is its name\n"
-          "without the extension and without a trailing '_mask', so pred/cat_mask.png (what 'clseg run'\n"
-          "writes) or pred/cat.png pairs with truth/cat.png; every file must have its partner. In --pred,\n"
-          "NAME_overlay.png and NAME_prob.png (the other outputs of 'clseg run') are skipped.\n\n"
-          "      --pred DIR       predicted masks\n"
-          "      --truth DIR      ground-truth masks\n"
-          "      --images DIR     images (PNG, JPEG) to segment with the model instead of --pred\n"
-          "  -m, --model FILE     .safetensors or .tflite model for --images (default: the bundled selfie\n"
-          "                       model); binary models give classes 0 background and 1 foreground\n"
-          "  -d, --device SPEC    OpenCL device for --images (default: $CLSEG_DEVICE, else auto)\n"
-          "      --threshold T    binary models: foreground probability threshold, in (0, 1] (default 0.5)\n"
-          "      --classes N      class count, 1..256 (default: the model's, else 1 + the largest label\n"
-          "                       seen outside the ignored one); a label >= N is an error\n"
-          "      --ignore INDEX   truth label whose pixels are not counted, e.g. 255 for PASCAL VOC\n"
-          "                       (default: none)\n"
-          "      --beta B         F-beta's beta, >= 0 (default 1: F1, which equals Dice)\n"
-          "      --json           one JSON object on stdout instead of the table\n"
-          "  -h, --help           this help\n");
+  fprintf(
+      f,
+      "usage: clseg eval --pred DIR --truth DIR [options]\n"
+      "       clseg eval [-m MODEL] --images DIR --truth DIR [options]\n\n"
+      "Scores class masks against ground-truth masks: per class IoU, Dice, F-beta, precision and "
+      "recall,\n"
+      "their means over the classes present, pixel accuracy and the confusion matrix. Masks are "
+      "PNGs of\n"
+      "class indices (palette indices or 8-bit gray values). Files pair by name: a file's key is "
+      "its name\n"
+      "without the extension and without a trailing '_mask', so pred/cat_mask.png (what 'clseg "
+      "run'\n"
+      "writes) or pred/cat.png pairs with truth/cat.png; every file must have its partner. In "
+      "--pred,\n"
+      "NAME_overlay.png and NAME_prob.png (the other outputs of 'clseg run') are skipped.\n\n"
+      "      --pred DIR       predicted masks\n"
+      "      --truth DIR      ground-truth masks\n"
+      "      --images DIR     images (PNG, JPEG) to segment with the model instead of --pred\n"
+      "  -m, --model FILE     .safetensors or .tflite model for --images (default: the bundled "
+      "selfie\n"
+      "                       model); binary models give classes 0 background and 1 foreground\n"
+      "  -d, --device SPEC    OpenCL device for --images (default: $CLSEG_DEVICE, else auto)\n"
+      "      --threshold T    binary models: foreground probability threshold, in (0, 1] (default "
+      "0.5)\n"
+      "      --classes N      class count, 1..256 (default: the model's, else 1 + the largest "
+      "label\n"
+      "                       seen outside the ignored one); a label >= N is an error\n"
+      "      --ignore INDEX   truth label whose pixels are not counted, e.g. 255 for PASCAL VOC\n"
+      "                       (default: none)\n"
+      "      --beta B         F-beta's beta, >= 0 (default 1: F1, which equals Dice)\n"
+      "      --json           one JSON object on stdout instead of the table\n"
+      "  -h, --help           this help\n");
 }
 
 static int parse_num(const char *s, double lo, double hi, double *out) {
@@ -88,11 +100,13 @@ static int parse_int_arg(const char *s, int lo, int hi, int *out) {
   return 1;
 }
 
-/* Checks which options go together; returns -1 when they do, else CLI_EXIT_USAGE after a message. */
+/* Checks which options go together; returns -1 when they do, else CLI_EXIT_USAGE after a message.
+ */
 static int check_combination(const eval_args *a, int argc, char **argv) {
   const char *why = NULL;
   if (optind < argc) {
-    cli_error("eval", "unexpected argument '%s' (folders go after --pred, --truth or --images)", argv[optind]);
+    cli_error("eval", "unexpected argument '%s' (folders go after --pred, --truth or --images)",
+              argv[optind]);
     return CLI_EXIT_USAGE;
   }
   if (!a->truth)
@@ -113,13 +127,18 @@ static int check_combination(const eval_args *a, int argc, char **argv) {
 /* Parses options; returns -1 to continue, else the exit code. */
 static int parse(int argc, char **argv, eval_args *a) {
   enum { O_PRED = 256, O_TRUTH, O_IMAGES, O_CLASSES, O_IGNORE, O_BETA, O_THRESHOLD, O_JSON };
-  static const struct option opts[] = {
-      {"pred", required_argument, 0, O_PRED},       {"truth", required_argument, 0, O_TRUTH},
-      {"images", required_argument, 0, O_IMAGES},   {"model", required_argument, 0, 'm'},
-      {"device", required_argument, 0, 'd'},        {"classes", required_argument, 0, O_CLASSES},
-      {"ignore", required_argument, 0, O_IGNORE},   {"beta", required_argument, 0, O_BETA},
-      {"threshold", required_argument, 0, O_THRESHOLD}, {"json", no_argument, 0, O_JSON},
-      {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+  static const struct option opts[] = {{"pred", required_argument, 0, O_PRED},
+                                       {"truth", required_argument, 0, O_TRUTH},
+                                       {"images", required_argument, 0, O_IMAGES},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"device", required_argument, 0, 'd'},
+                                       {"classes", required_argument, 0, O_CLASSES},
+                                       {"ignore", required_argument, 0, O_IGNORE},
+                                       {"beta", required_argument, 0, O_BETA},
+                                       {"threshold", required_argument, 0, O_THRESHOLD},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   int c;
   double t;
   a->ignore = -1;
@@ -133,8 +152,12 @@ static int parse(int argc, char **argv, eval_args *a) {
     case O_IMAGES: a->images = optarg; break;
     case 'm': a->model = optarg; break;
     case 'd': a->device = optarg; break;
-    case O_CLASSES: bad = parse_int_arg(optarg, 1, 256, &a->classes) ? NULL : "--classes (1..256)"; break;
-    case O_IGNORE: bad = parse_int_arg(optarg, 0, 255, &a->ignore) ? NULL : "--ignore (0..255)"; break;
+    case O_CLASSES:
+      bad = parse_int_arg(optarg, 1, 256, &a->classes) ? NULL : "--classes (1..256)";
+      break;
+    case O_IGNORE:
+      bad = parse_int_arg(optarg, 0, 255, &a->ignore) ? NULL : "--ignore (0..255)";
+      break;
     case O_BETA: bad = parse_num(optarg, 0, 1e6, &a->beta) ? NULL : "--beta (>= 0)"; break;
     case O_THRESHOLD:
       /* 0 would read as "unset" in seg_options and silently become 0.5: refuse it */
@@ -181,7 +204,8 @@ static void folder_free(eval_folder *f) {
   memset(f, 0, sizeof *f);
 }
 
-/* The other outputs of `clseg run` (NAME_overlay.png, NAME_prob.png), skipped in a --pred folder. */
+/* The other outputs of `clseg run` (NAME_overlay.png, NAME_prob.png), skipped in a --pred folder.
+ */
 static int is_run_extra(const char *path) {
   char stem[512];
   seg_stem(path, stem, sizeof stem);
@@ -189,12 +213,14 @@ static int is_run_extra(const char *path) {
   return (n > 8 && !strcmp(stem + n - 8, "_overlay")) || (n > 5 && !strcmp(stem + n - 5, "_prob"));
 }
 
-/* Lists a folder's images, sorted by key; two files with one key is an error (the pairing would guess). */
+/* Lists a folder's images, sorted by key; two files with one key is an error (the pairing would
+ * guess). */
 static int folder_read(const char *dir, const char *what, eval_folder *f) {
   struct stat st;
   char err[4096];
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    cli_error("eval", "%s %s: %s", what, dir, access(dir, F_OK) ? "no such folder" : "not a folder");
+    cli_error("eval", "%s %s: %s", what, dir,
+              access(dir, F_OK) ? "no such folder" : "not a folder");
     return 0;
   }
   input_list in = {0};
@@ -222,8 +248,8 @@ static int folder_read(const char *dir, const char *what, eval_folder *f) {
   qsort(f->files, f->count, sizeof *f->files, cmp_key);
   for (size_t i = 1; i < f->count; i++)
     if (!strcmp(f->files[i - 1].key, f->files[i].key)) {
-      cli_error("eval", "%s and %s both pair as '%s'; keep one", f->files[i - 1].path, f->files[i].path,
-                f->files[i].key);
+      cli_error("eval", "%s and %s both pair as '%s'; keep one", f->files[i - 1].path,
+                f->files[i].path, f->files[i].key);
       return 0;
     }
   return 1;
@@ -234,9 +260,10 @@ static void report_unmatched(const eval_file *f, const char *missing, size_t *sh
     cli_error("eval", "%s: no %s file pairs with it (key '%s')", f->path, missing, f->key);
 }
 
-/* Pairs the two sorted folders: pair[i] is b's index for a's file i. Returns 0 after listing the unmatched. */
-static int pair_folders(const eval_folder *a, const char *a_what, const eval_folder *b, const char *b_what,
-                        size_t *pair) {
+/* Pairs the two sorted folders: pair[i] is b's index for a's file i. Returns 0 after listing the
+ * unmatched. */
+static int pair_folders(const eval_folder *a, const char *a_what, const eval_folder *b,
+                        const char *b_what, size_t *pair) {
   size_t i = 0, j = 0, shown = 0;
   while (i < a->count || j < b->count) {
     int c = i == a->count ? 1 : j == b->count ? -1 : strcmp(a->files[i].key, b->files[j].key);
@@ -267,10 +294,12 @@ static int score_add(eval_score *s, const eval_args *a, const uint8_t *pred, int
   }
   int ok = 0;
   if (truth.width != pw || truth.height != ph) {
-    cli_error("eval", "%s is %dx%d but %s is %dx%d; a prediction must have its truth's size", pred_name, pw,
-              ph, truth_path, truth.width, truth.height);
-  } else if (clseg_confusion_add(s->conf, pred, pw, ph, truth.data, truth.width, truth.height) != CLSEG_OK) {
-    cli_error("eval", "%s vs %s: %s (see --classes, --ignore)", pred_name, truth_path, clseg_last_error(NULL));
+    cli_error("eval", "%s is %dx%d but %s is %dx%d; a prediction must have its truth's size",
+              pred_name, pw, ph, truth_path, truth.width, truth.height);
+  } else if (clseg_confusion_add(s->conf, pred, pw, ph, truth.data, truth.width, truth.height) !=
+             CLSEG_OK) {
+    cli_error("eval", "%s vs %s: %s (see --classes, --ignore)", pred_name, truth_path,
+              clseg_last_error(NULL));
   } else {
     for (size_t i = 0, n = (size_t)pw * (size_t)ph; i < n; i++)
       if ((int)truth.data[i] != a->ignore) {
@@ -284,7 +313,8 @@ static int score_add(eval_score *s, const eval_args *a, const uint8_t *pred, int
   return ok;
 }
 
-/* The class count of the matrix: --classes, the model's (2 for a binary one), else all 256 labels. */
+/* The class count of the matrix: --classes, the model's (2 for a binary one), else all 256 labels.
+ */
 static int matrix_classes(const eval_args *a, const clseg_model *model) {
   if (a->classes)
     return a->classes;
@@ -328,7 +358,8 @@ static int eval_masks(const eval_args *a) {
       cli_error("eval", "%s", clseg_last_error(NULL));
       ok = 0;
     } else {
-      ok = score_add(&s, a, p.data, p.width, p.height, pred.files[i].path, truth.files[pair[i]].path);
+      ok = score_add(&s, a, p.data, p.width, p.height, pred.files[i].path,
+                     truth.files[pair[i]].path);
     }
     clseg_image_free(&p);
   }
@@ -341,9 +372,10 @@ static int eval_masks(const eval_args *a) {
 }
 
 /* Segments each image with the model and scores its mask against its truth. */
-static int segment_and_score(const eval_args *a, seg_worker *w, eval_score *s, const eval_folder *img,
-                             const eval_folder *truth, const size_t *pair) {
-  seg_options o = {.outdir = ".", .keep_mask = 1, .threshold = a->threshold > 0 ? a->threshold : 0.5f};
+static int segment_and_score(const eval_args *a, seg_worker *w, eval_score *s,
+                             const eval_folder *img, const eval_folder *truth, const size_t *pair) {
+  seg_options o = {
+      .outdir = ".", .keep_mask = 1, .threshold = a->threshold > 0 ? a->threshold : 0.5f};
   int progress = !a->json && isatty(2), ok = 1;
   for (size_t i = 0; ok && i < img->count; i++) {
     seg_result r;
@@ -389,7 +421,8 @@ static int eval_images(const eval_args *a) {
   return rc;
 }
 
-/* The name of class k for the table: the model's, "background"/"foreground" for a binary one, else "". */
+/* The name of class k for the table: the model's, "background"/"foreground" for a binary one, else
+ * "". */
 static const char *class_name(const clseg_model *m, int k) {
   if (!m)
     return "";
@@ -409,7 +442,8 @@ static void json_num(double v) {
 }
 
 /* Truth (row) and predicted (column) pixel totals of class k. */
-static void class_totals(const uint64_t *cm, int stride, int n, int k, uint64_t *truth, uint64_t *pred) {
+static void class_totals(const uint64_t *cm, int stride, int n, int k, uint64_t *truth,
+                         uint64_t *pred) {
   *truth = *pred = 0;
   for (int j = 0; j < n; j++) {
     *truth += cm[(size_t)k * (size_t)stride + (size_t)j];
@@ -421,10 +455,12 @@ static void print_json(const eval_score *s, const eval_args *a, const clseg_metr
   const uint64_t *cm = clseg_confusion_counts(s->conf);
   printf("{\"pairs\": %zu, \"classes\": %d, \"ignore\": ", s->pairs, n);
   a->ignore >= 0 ? printf("%d", a->ignore) : printf("null");
-  printf(", \"beta\": %.12g, \"pixels\": %llu, \"pixel_accuracy\": ", a->beta, (unsigned long long)m->pixels);
+  printf(", \"beta\": %.12g, \"pixels\": %llu, \"pixel_accuracy\": ", a->beta,
+         (unsigned long long)m->pixels);
   json_num(m->pixel_accuracy);
   const char *keys[5] = {"iou", "dice", "fbeta", "precision", "recall"};
-  const double means[5] = {m->mean_iou, m->mean_dice, m->mean_fbeta, m->mean_precision, m->mean_recall};
+  const double means[5] = {m->mean_iou, m->mean_dice, m->mean_fbeta, m->mean_precision,
+                           m->mean_recall};
   const double *per[5] = {m->iou, m->dice, m->fbeta, m->precision, m->recall};
   printf(", \"present\": %d, \"mean\": {", m->present);
   for (int i = 0; i < 5; i++) {
@@ -448,13 +484,16 @@ static void print_json(const eval_score *s, const eval_args *a, const clseg_metr
   for (int k = 0; k < n; k++) {
     printf("%s[", k ? ", " : "");
     for (int j = 0; j < n; j++)
-      printf("%s%llu", j ? ", " : "", (unsigned long long)cm[(size_t)k * (size_t)s->conf_classes + (size_t)j]);
+      printf("%s%llu", j ? ", " : "",
+             (unsigned long long)cm[(size_t)k * (size_t)s->conf_classes + (size_t)j]);
     printf("]");
   }
   printf("]}\n");
 }
 
-static void table_cell(double v) { isnan(v) ? printf(" %9s", "-") : printf(" %9.4f", v); }
+static void table_cell(double v) {
+  isnan(v) ? printf(" %9s", "-") : printf(" %9.4f", v);
+}
 
 static void print_matrix(const eval_score *s, int n) {
   const uint64_t *cm = clseg_confusion_counts(s->conf);
@@ -476,8 +515,8 @@ static void print_table(const eval_score *s, const eval_args *a, const clseg_met
   snprintf(fb, sizeof fb, "F%g", a->beta);
   if (a->ignore >= 0)
     snprintf(ign, sizeof ign, "label %d", a->ignore);
-  printf("scored %zu pair%s: %llu pixels counted, %d classes (%d present), ignored: %s\n\n", s->pairs,
-         s->pairs == 1 ? "" : "s", (unsigned long long)m->pixels, n, m->present, ign);
+  printf("scored %zu pair%s: %llu pixels counted, %d classes (%d present), ignored: %s\n\n",
+         s->pairs, s->pairs == 1 ? "" : "s", (unsigned long long)m->pixels, n, m->present, ign);
   printf("%-20s %9s %9s %9s %9s %9s %12s %12s\n", "class", "IoU", "Dice", fb, "precision", "recall",
          "truth px", "predicted px");
   for (int k = 0; k < n; k++) {
@@ -509,7 +548,8 @@ static void print_table(const eval_score *s, const eval_args *a, const clseg_met
 static int report(const eval_score *s, const eval_args *a) {
   int n = a->classes || s->model ? s->conf_classes : s->max_label + 1;
   if (s->max_label < 0) {
-    cli_error("eval", "no pixel was counted (every truth pixel has the --ignore label %d)", a->ignore);
+    cli_error("eval", "no pixel was counted (every truth pixel has the --ignore label %d)",
+              a->ignore);
     return CLI_EXIT_FAIL;
   }
   clseg_metrics m = {0};
@@ -518,8 +558,10 @@ static int report(const eval_score *s, const eval_args *a) {
     return CLI_EXIT_FAIL;
   }
   if (n == 256 && !a->classes && !s->model && a->ignore < 0)
-    fprintf(stderr, "clseg eval: note: label 255 counted as class 255; if it marks 'void' pixels (PASCAL VOC), "
-                    "add --ignore 255\n");
+    fprintf(
+        stderr,
+        "clseg eval: note: label 255 counted as class 255; if it marks 'void' pixels (PASCAL VOC), "
+        "add --ignore 255\n");
   if (a->json)
     print_json(s, a, &m, n);
   else

@@ -1,5 +1,6 @@
-/* clseg run: segments images (files, folders, or a list on stdin) with a model on one or several devices,
- * writing masks, overlays and probabilities, with progress on a terminal and JSON lines on request. */
+/* clseg run: segments images (files, folders, or a list on stdin) with a model on one or several
+ * devices, writing masks, overlays and probabilities, with progress on a terminal and JSON lines on
+ * request. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ typedef struct {
   size_t next, done, failed;
   int stop;
   double t0;
-  double *ms; /* per image, for the median */
+  double *ms;      /* per image, for the median */
   double first_ms; /* the first image to finish, which paid for the kernel builds; -1 before */
   pthread_mutex_t lock;
 } run_state;
@@ -49,29 +50,34 @@ static double now_s(void) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: clseg run [options] INPUT...\n\n"
-          "Segments images: INPUT is a PNG or JPEG file, a folder of them, or '-' for a list of paths on stdin.\n"
-          "Writes OUTDIR/NAME_mask.png (class indices with a palette) for each image.\n\n"
-          "  -m, --model FILE     .safetensors or .tflite model (default: the bundled selfie model)\n"
-          "  -d, --device SPEC    auto, gpu, cpu, gpu:N, P:D, a name; 'all' or a comma list spreads the\n"
-          "                       images over several devices (default: $CLSEG_DEVICE, else auto)\n"
-          "  -o, --outdir DIR     output folder, made if missing (default: .)\n"
-          "      --overlay        also write NAME_overlay.png: class colours blended over the image\n"
-          "      --alpha A        overlay opacity (default 0.5)\n"
-          "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
-          "                       NAME_probs.npy (classes x H x W)\n"
-          "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
-          "      --size WxH       network input size for models of free size (default: the image's, rounded to\n"
-          "                       the model's multiple) and the import size of ONNX models with symbolic sizes\n"
-          "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
-          "      --overlap PX     tile overlap, blended linearly (default 32)\n"
-          "      --npy FILE       write the raw output tensor (one input only)\n"
-          "      --input-npy FILE run a raw NCHW float32 tensor instead of images (with --npy)\n"
-          "      --json           one JSON object per image on stdout, then a summary object\n"
-          "  -q, --quiet          no progress and no per-image lines\n"
-          "      --fail-fast      stop at the first image that fails (default: report and go on)\n"
-          "  -h, --help           this help\n");
+  fprintf(
+      f,
+      "usage: clseg run [options] INPUT...\n\n"
+      "Segments images: INPUT is a PNG or JPEG file, a folder of them, or '-' for a list of paths "
+      "on stdin.\n"
+      "Writes OUTDIR/NAME_mask.png (class indices with a palette) for each image.\n\n"
+      "  -m, --model FILE     .safetensors or .tflite model (default: the bundled selfie model)\n"
+      "  -d, --device SPEC    auto, gpu, cpu, gpu:N, P:D, a name; 'all' or a comma list spreads "
+      "the\n"
+      "                       images over several devices (default: $CLSEG_DEVICE, else auto)\n"
+      "  -o, --outdir DIR     output folder, made if missing (default: .)\n"
+      "      --overlay        also write NAME_overlay.png: class colours blended over the image\n"
+      "      --alpha A        overlay opacity (default 0.5)\n"
+      "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
+      "                       NAME_probs.npy (classes x H x W)\n"
+      "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
+      "      --size WxH       network input size for models of free size (default: the image's, "
+      "rounded to\n"
+      "                       the model's multiple) and the import size of ONNX models with "
+      "symbolic sizes\n"
+      "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
+      "      --overlap PX     tile overlap, blended linearly (default 32)\n"
+      "      --npy FILE       write the raw output tensor (one input only)\n"
+      "      --input-npy FILE run a raw NCHW float32 tensor instead of images (with --npy)\n"
+      "      --json           one JSON object per image on stdout, then a summary object\n"
+      "  -q, --quiet          no progress and no per-image lines\n"
+      "      --fail-fast      stop at the first image that fails (default: report and go on)\n"
+      "  -h, --help           this help\n");
 }
 
 static int parse_float(const char *s, float lo, float hi, float *out) {
@@ -94,17 +100,36 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 
 /* Parses options; returns -1 to continue, else the exit code. */
 static int parse(int argc, char **argv, run_args *a) {
-  enum { O_OVERLAY = 256, O_PROBS, O_THRESHOLD, O_ALPHA, O_TILE, O_OVERLAP, O_NPY, O_INPUT_NPY, O_JSON, O_FF, O_SIZE };
-  static const struct option opts[] = {
-      {"model", required_argument, 0, 'm'},       {"device", required_argument, 0, 'd'},
-      {"outdir", required_argument, 0, 'o'},      {"overlay", no_argument, 0, O_OVERLAY},
-      {"probs", no_argument, 0, O_PROBS},         {"threshold", required_argument, 0, O_THRESHOLD},
-      {"alpha", required_argument, 0, O_ALPHA},   {"tile", required_argument, 0, O_TILE},
-      {"overlap", required_argument, 0, O_OVERLAP}, {"npy", required_argument, 0, O_NPY},
-      {"input-npy", required_argument, 0, O_INPUT_NPY}, {"json", no_argument, 0, O_JSON},
-      {"quiet", no_argument, 0, 'q'},             {"fail-fast", no_argument, 0, O_FF},
-      {"size", required_argument, 0, O_SIZE},     {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  enum {
+    O_OVERLAY = 256,
+    O_PROBS,
+    O_THRESHOLD,
+    O_ALPHA,
+    O_TILE,
+    O_OVERLAP,
+    O_NPY,
+    O_INPUT_NPY,
+    O_JSON,
+    O_FF,
+    O_SIZE
+  };
+  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                       {"device", required_argument, 0, 'd'},
+                                       {"outdir", required_argument, 0, 'o'},
+                                       {"overlay", no_argument, 0, O_OVERLAY},
+                                       {"probs", no_argument, 0, O_PROBS},
+                                       {"threshold", required_argument, 0, O_THRESHOLD},
+                                       {"alpha", required_argument, 0, O_ALPHA},
+                                       {"tile", required_argument, 0, O_TILE},
+                                       {"overlap", required_argument, 0, O_OVERLAP},
+                                       {"npy", required_argument, 0, O_NPY},
+                                       {"input-npy", required_argument, 0, O_INPUT_NPY},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"fail-fast", no_argument, 0, O_FF},
+                                       {"size", required_argument, 0, O_SIZE},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   int c, overlap_set = 0;
   a->seg.outdir = ".";
   a->seg.write_mask = 1;
@@ -122,11 +147,16 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_OVERLAY: a->seg.overlay = 1; break;
     case O_PROBS: a->seg.probs = 1; break;
     case O_THRESHOLD:
-      bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.threshold) && a->seg.threshold > 0 ? NULL : "--threshold";
+      bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.threshold) && a->seg.threshold > 0
+                ? NULL
+                : "--threshold";
       break;
     case O_ALPHA: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.alpha) ? NULL : "--alpha"; break;
     case O_TILE: bad = parse_int(optarg, 16, 1 << 16, &a->seg.tile) ? NULL : "--tile"; break;
-    case O_OVERLAP: bad = parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap"; overlap_set = 1; break;
+    case O_OVERLAP:
+      bad = parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap";
+      overlap_set = 1;
+      break;
     case O_NPY: a->seg.npy_out = optarg; break;
     case O_INPUT_NPY: a->input_npy = optarg; break;
     case O_JSON: a->json = 1; break;
@@ -134,8 +164,10 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_SIZE: {
       long w = 0, h = 0;
       char tail = 0;
-      bad = sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) == 2 && w > 0 && h > 0 && w <= 65536 && h <= 65536 ? NULL
-                                                                                                    : "--size";
+      bad = sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) == 2 && w > 0 && h > 0 && w <= 65536 &&
+                    h <= 65536
+                ? NULL
+                : "--size";
       a->size_w = w;
       a->size_h = h;
       break;
@@ -164,16 +196,19 @@ static int parse(int argc, char **argv, run_args *a) {
   return -1;
 }
 
-static void print_result(const run_state *st, const worker_slot *ws, const char *path, const seg_result *r) {
+static void print_result(const run_state *st, const worker_slot *ws, const char *path,
+                         const seg_result *r) {
   const run_args *a = st->a;
   if (a->json) {
     printf("{\"input\": ");
     cli_json_string(stdout, path);
-    printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"input_size\": [%lld, %lld], \"tiles\": %d, "
+    printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"input_size\": [%lld, %lld], "
+           "\"tiles\": %d, "
            "\"ms\": %.3f, \"network_ms\": %.3f, \"device\": ",
            r->width, r->height, (long long)r->in_h, (long long)r->in_w, r->tiles, r->ms, r->net_ms);
     cli_json_string(stdout, clseg_context_device(ws->w.ctx)->name);
-    const char *keys[3] = {"mask", "overlay", "probs"}, *vals[3] = {r->mask_path, r->overlay_path, r->probs_path};
+    const char *keys[3] = {"mask", "overlay", "probs"},
+               *vals[3] = {r->mask_path, r->overlay_path, r->probs_path};
     for (int i = 0; i < 3; i++)
       if (vals[i][0]) {
         printf(", \"%s\": ", keys[i]);
@@ -183,8 +218,9 @@ static void print_result(const run_state *st, const worker_slot *ws, const char 
   } else if (!a->quiet) {
     if (a->progress)
       fprintf(stderr, "\r\033[K");
-    printf("%s  %dx%d  -> %s%s%s  %.1f ms\n", path, r->width, r->height, r->mask_path[0] ? r->mask_path : "-",
-           r->overlay_path[0] ? ", " : "", r->overlay_path, r->ms);
+    printf("%s  %dx%d  -> %s%s%s  %.1f ms\n", path, r->width, r->height,
+           r->mask_path[0] ? r->mask_path : "-", r->overlay_path[0] ? ", " : "", r->overlay_path,
+           r->ms);
   }
   fflush(stdout);
 }
@@ -207,8 +243,8 @@ static void print_progress(const run_state *st) {
   size_t total = st->in->count, done = st->done;
   int width = 30, fill = total ? (int)(width * done / total) : width;
   double el = now_s() - st->t0;
-  fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f images/s", fill, "##############################", width - fill, "",
-          done, total, el > 0 ? (double)done / el : 0.0);
+  fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f images/s", fill, "##############################",
+          width - fill, "", done, total, el > 0 ? (double)done / el : 0.0);
   fflush(stderr);
 }
 
@@ -261,8 +297,10 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
     qsort(v, ok, sizeof *v, cmp_double);
   double med = v && ok ? v[ok / 2] : 0, first = st->first_ms > 0 ? st->first_ms : 0;
   if (st->a->json) {
-    printf("{\"summary\": {\"images\": %zu, \"failed\": %zu, \"seconds\": %.3f, \"images_per_second\": %.2f, "
-           "\"median_ms\": %.3f, \"devices\": [", ok, st->failed, el, el > 0 ? (double)ok / el : 0, med);
+    printf("{\"summary\": {\"images\": %zu, \"failed\": %zu, \"seconds\": %.3f, "
+           "\"images_per_second\": %.2f, "
+           "\"median_ms\": %.3f, \"devices\": [",
+           ok, st->failed, el, el > 0 ? (double)ok / el : 0, med);
     for (int i = 0; i < nw; i++) {
       printf("%s{\"name\": ", i ? ", " : "");
       cli_json_string(stdout, clseg_context_device(ws[i].w.ctx)->name);
@@ -272,14 +310,18 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
   } else if (!st->a->quiet) {
     if (st->a->progress)
       fprintf(stderr, "\r\033[K");
-    printf("segmented %zu image%s%s in %.2f s (%.1f images/s); per image median %.1f ms, first %.1f ms\n", ok,
-           ok == 1 ? "" : "s", st->failed ? " (some failed)" : "", el, el > 0 ? (double)ok / el : 0, med, first);
+    printf("segmented %zu image%s%s in %.2f s (%.1f images/s); per image median %.1f ms, first "
+           "%.1f ms\n",
+           ok, ok == 1 ? "" : "s", st->failed ? " (some failed)" : "", el,
+           el > 0 ? (double)ok / el : 0, med, first);
     for (int i = 0; i < nw; i++) {
       clseg_stats k;
       clseg_context_stats(ws[i].w.ctx, &k);
-      printf("device %s (%s): %zu image%s; kernels: %llu programs built, %llu loaded from the cache, %.2f s\n",
-             clseg_context_device(ws[i].w.ctx)->name, clseg_context_device(ws[i].w.ctx)->platform_name,
-             ws[i].images, ws[i].images == 1 ? "" : "s", (unsigned long long)k.programs_built,
+      printf("device %s (%s): %zu image%s; kernels: %llu programs built, %llu loaded from the "
+             "cache, %.2f s\n",
+             clseg_context_device(ws[i].w.ctx)->name,
+             clseg_context_device(ws[i].w.ctx)->platform_name, ws[i].images,
+             ws[i].images == 1 ? "" : "s", (unsigned long long)k.programs_built,
              (unsigned long long)k.programs_from_cache, k.build_seconds);
     }
   }
@@ -323,8 +365,9 @@ static int run_npy(const run_args *a) {
   if (s != CLSEG_OK)
     cli_error("run", "%s", err);
   else if (!a->quiet)
-    printf("%s  %lldx%lld  -> %s  %.1f ms on %s\n", a->input_npy, (long long)r.in_w, (long long)r.in_h,
-           a->seg.npy_out ? a->seg.npy_out : "-", r.ms, clseg_context_device(w.ctx)->name);
+    printf("%s  %lldx%lld  -> %s  %.1f ms on %s\n", a->input_npy, (long long)r.in_w,
+           (long long)r.in_h, a->seg.npy_out ? a->seg.npy_out : "-", r.ms,
+           clseg_context_device(w.ctx)->name);
   seg_worker_free(&w);
   return s == CLSEG_OK ? 0 : CLI_EXIT_FAIL;
 }
@@ -349,17 +392,19 @@ static int run_images(const run_args *a, const input_list *in) {
   int rc = 0;
   for (int i = 0; i < nw && !rc; i++) {
     ws[i].st = &st;
-    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w, ws[i].err,
-                        sizeof ws[i].err) != CLSEG_OK) {
+    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w,
+                        ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
       cli_error("run", "%s", ws[i].err);
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;
     }
   }
   int64_t fh, fw;
-  if (!rc && a->seg.tile && clseg_model_input_size(ws[0].w.model, &fh, &fw) && (fh != a->seg.tile || fw != a->seg.tile)) {
-    cli_error("run", "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld or no --tile", a->seg.tile,
-              (long long)fw, (long long)fh, (long long)fh);
+  if (!rc && a->seg.tile && clseg_model_input_size(ws[0].w.model, &fh, &fw) &&
+      (fh != a->seg.tile || fw != a->seg.tile)) {
+    cli_error("run",
+              "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld or no --tile",
+              a->seg.tile, (long long)fw, (long long)fh, (long long)fh);
     rc = CLI_EXIT_USAGE;
   }
   if (!rc) {
@@ -384,7 +429,7 @@ static int run_images(const run_args *a, const input_list *in) {
 
 /* Two inputs with one stem would write the same output files: refuse before any work. */
 static int distinct_outputs(const input_list *in, const char *outdir, char *err, size_t errlen) {
-  char (*stems)[256] = malloc(in->count * sizeof *stems);
+  char(*stems)[256] = malloc(in->count * sizeof *stems);
   if (!stems)
     return 1;
   int ok = 1;
@@ -392,8 +437,10 @@ static int distinct_outputs(const input_list *in, const char *outdir, char *err,
     seg_stem(in->paths[i], stems[i], sizeof stems[i]);
     for (size_t j = 0; j < i && ok; j++)
       if (!strcmp(stems[i], stems[j])) {
-        snprintf(err, errlen, "'%s' and '%s' would both write %s/%s_mask.png; segment them into different "
-                 "folders (-o)", in->paths[j], in->paths[i], outdir, stems[i]);
+        snprintf(err, errlen,
+                 "'%s' and '%s' would both write %s/%s_mask.png; segment them into different "
+                 "folders (-o)",
+                 in->paths[j], in->paths[i], outdir, stems[i]);
         ok = 0;
       }
   }

@@ -1,5 +1,5 @@
-/* Collecting input paths from the command line: files, folders (their images, sorted) and '-' (a list of
- * paths on stdin, one per line). */
+/* Collecting input paths from the command line: files, folders (their images, sorted) and '-' (a
+ * list of paths on stdin, one per line). */
 #include "inputs.h"
 
 #include <dirent.h>
@@ -32,7 +32,9 @@ static int is_image_name(const char *name) {
   return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int add_dir(input_list *l, const char *dir, char *err, size_t errlen) {
   DIR *d = opendir(dir);
@@ -70,7 +72,8 @@ int inputs_add(input_list *l, const char *arg, char *err, size_t errlen) {
     return 1;
   }
   struct stat st;
-  /* a path that cannot be read stays in the list: it fails as an image of the batch, with its reason */
+  /* a path that cannot be read stays in the list: it fails as an image of the batch, with its
+   * reason */
   if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
     return add_dir(l, arg, err, errlen);
   if (!push(l, arg)) {

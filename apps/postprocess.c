@@ -1,5 +1,5 @@
-/* Post-processing of a network's output: per-pixel class decision (threshold or argmax) and probabilities,
- * from output values sampled bilinearly at image resolution. */
+/* Post-processing of a network's output: per-pixel class decision (threshold or argmax) and
+ * probabilities, from output values sampled bilinearly at image resolution. */
 #include "postprocess.h"
 
 #include <math.h>

@@ -1,5 +1,6 @@
-/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the model's
- * metadata, planned execution (whole image or sliding tiles), post-processing, and the output files. */
+/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the
+ * model's metadata, planned execution (whole image or sliding tiles), post-processing, and the
+ * output files. */
 #include "segment.h"
 
 #include <math.h>
@@ -42,8 +43,8 @@ void seg_stem(const char *path, char *out, size_t size) {
     *dot = 0;
 }
 
-clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, int64_t size_h,
-                             int64_t size_w, char *err, size_t errlen) {
+clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path,
+                             int64_t size_h, int64_t size_w, char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
   w->size_h = size_h;
   w->size_w = size_w;
@@ -70,8 +71,8 @@ void seg_worker_free(seg_worker *w) {
   memset(w, 0, sizeof *w);
 }
 
-clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out, char *err,
-                          size_t errlen) {
+clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out,
+                          char *err, size_t errlen) {
   seg_plan_slot *victim = &w->plans[0];
   w->uses++;
   for (int i = 0; i < SEG_MAX_PLANS; i++) {
@@ -91,7 +92,8 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
   clseg_plan_free(victim->plan);
   victim->plan = NULL;
   double t0 = now_s();
-  clseg_status st = clseg_plan_create(w->ctx, clseg_model_graph(w->model), n, h, wd, NULL, &victim->plan);
+  clseg_status st =
+      clseg_plan_create(w->ctx, clseg_model_graph(w->model), n, h, wd, NULL, &victim->plan);
   w->plan_seconds += now_s() - t0;
   if (st != CLSEG_OK) {
     snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),
@@ -105,7 +107,8 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
   return CLSEG_OK;
 }
 
-/* The network input size for an image: the model's own, else the image's rounded to the model's multiple. */
+/* The network input size for an image: the model's own, else the image's rounded to the model's
+ * multiple. */
 static void input_size(const seg_worker *w, int img_h, int img_w, int64_t *h, int64_t *wd) {
   if (clseg_model_input_size(w->model, h, wd) && *h > 0 && *wd > 0)
     return;
@@ -123,7 +126,8 @@ static void input_size(const seg_worker *w, int img_h, int img_w, int64_t *h, in
     *wd = m;
 }
 
-/* Fills NCHW data from an RGB image, resized to (wd, h), normalised with the model's mean and std. */
+/* Fills NCHW data from an RGB image, resized to (wd, h), normalised with the model's mean and std.
+ */
 static clseg_status to_input(const seg_worker *w, const clseg_image *rgb, int x0, int y0, int64_t h,
                              int64_t wd, int crop, float *data) {
   const float *mean = clseg_model_mean(w->model), *std = clseg_model_std(w->model);
@@ -155,8 +159,8 @@ static clseg_status to_input(const seg_worker *w, const clseg_image *rgb, int x0
 }
 
 /* Runs the network on NCHW input data of [n, C, h, wd]; *out is malloc'd with os's count. */
-static clseg_status run_net(seg_worker *w, int64_t n, const float *in, int64_t h, int64_t wd, float **out,
-                            int64_t os[4], double *ms, char *err, size_t errlen) {
+static clseg_status run_net(seg_worker *w, int64_t n, const float *in, int64_t h, int64_t wd,
+                            float **out, int64_t os[4], double *ms, char *err, size_t errlen) {
   clseg_plan *plan = NULL;
   clseg_status s = seg_plan_for(w, n, h, wd, &plan, err, errlen);
   if (s != CLSEG_OK)
@@ -169,7 +173,8 @@ static clseg_status run_net(seg_worker *w, int64_t n, const float *in, int64_t h
     return CLSEG_OUT_OF_MEMORY;
   }
   double t0 = now_s();
-  s = clseg_plan_run(plan, in, (size_t)(n * clseg_model_in_channels(w->model) * h * wd), *out, count);
+  s = clseg_plan_run(plan, in, (size_t)(n * clseg_model_in_channels(w->model) * h * wd), *out,
+                     count);
   *ms += (now_s() - t0) * 1e3;
   if (s != CLSEG_OK) {
     snprintf(err, errlen, "%s", clseg_last_error(w->ctx));
@@ -184,8 +189,9 @@ static post_params post_of(const seg_worker *w, int64_t k, const seg_options *o)
   return p;
 }
 
-static clseg_status seg_whole(seg_worker *w, const clseg_image *rgb, const seg_options *o, seg_result *r,
-                              uint8_t *mask, float *probs, char *err, size_t errlen) {
+static clseg_status seg_whole(seg_worker *w, const clseg_image *rgb, const seg_options *o,
+                              seg_result *r, uint8_t *mask, float *probs, char *err,
+                              size_t errlen) {
   int64_t h, wd, c = clseg_model_in_channels(w->model), os[4];
   input_size(w, rgb->height, rgb->width, &h, &wd);
   r->in_h = h;
@@ -238,18 +244,20 @@ static float ramp(int t, int size, int overlap) {
 
 typedef struct {
   int K, TH, TW, W, H;
-  float *acc, *wsum;  /* K x TH x W and TH x W: the rows [by, by + TH) */
+  float *acc, *wsum; /* K x TH x W and TH x W: the rows [by, by + TH) */
   int by;
 } band;
 
-/* Finalises rows [b->by, to) of the band into mask / probs and moves the band down to start at `to`. */
+/* Finalises rows [b->by, to) of the band into mask / probs and moves the band down to start at
+ * `to`. */
 static void band_advance(band *b, int to, const post_params *pp, uint8_t *mask, float *probs) {
   float v[256], pr[256];
   size_t big = (size_t)b->W * (size_t)b->H, plane = (size_t)b->TH * (size_t)b->W;
   int done = to - b->by;
   for (int r = 0; r < done && b->by + r < b->H; r++)
     for (int x = 0; x < b->W; x++) {
-      size_t i = (size_t)r * (size_t)b->W + (size_t)x, o = (size_t)(b->by + r) * (size_t)b->W + (size_t)x;
+      size_t i = (size_t)r * (size_t)b->W + (size_t)x,
+             o = (size_t)(b->by + r) * (size_t)b->W + (size_t)x;
       float ws = b->wsum[i] > 0 ? b->wsum[i] : 1.0f;
       for (int c = 0; c < b->K && c < 256; c++)
         v[c] = b->acc[(size_t)c * plane + i] / ws;
@@ -274,26 +282,30 @@ static void band_add(band *b, const float *out, int x, int overlap) {
   for (int ty = 0; ty < b->TH && b->by + ty < b->H; ty++)
     for (int tx = 0; tx < b->TW && x + tx < b->W; tx++) {
       float wgt = ramp(ty, b->TH, overlap) * ramp(tx, b->TW, overlap);
-      size_t i = (size_t)ty * (size_t)b->W + (size_t)(x + tx), t = (size_t)ty * (size_t)b->TW + (size_t)tx;
+      size_t i = (size_t)ty * (size_t)b->W + (size_t)(x + tx),
+             t = (size_t)ty * (size_t)b->TW + (size_t)tx;
       b->wsum[i] += wgt;
       for (int c = 0; c < b->K; c++)
         b->acc[(size_t)c * plane + i] += wgt * out[(size_t)c * tplane + t];
     }
 }
 
-static clseg_status seg_tiled(seg_worker *w, const clseg_image *rgb, const seg_options *o, seg_result *r,
-                              uint8_t *mask, float *probs, char *err, size_t errlen) {
-  int64_t m = clseg_model_size_multiple(w->model), c = clseg_model_in_channels(w->model), fh, fw, os[4];
+static clseg_status seg_tiled(seg_worker *w, const clseg_image *rgb, const seg_options *o,
+                              seg_result *r, uint8_t *mask, float *probs, char *err,
+                              size_t errlen) {
+  int64_t m = clseg_model_size_multiple(w->model), c = clseg_model_in_channels(w->model), fh, fw,
+          os[4];
   int fixed = clseg_model_input_size(w->model, &fh, &fw);
   if (fixed && (fh != o->tile || fw != o->tile)) {
-    snprintf(err, errlen, "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld", o->tile,
-             (long long)fw, (long long)fh, (long long)fh);
+    snprintf(err, errlen, "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld",
+             o->tile, (long long)fw, (long long)fh, (long long)fh);
     return CLSEG_INVALID_ARGUMENT;
   }
   band b = {.W = rgb->width, .H = rgb->height};
   b.TH = rgb->height >= o->tile ? o->tile : (int)((rgb->height + m - 1) / m * m);
   b.TW = rgb->width >= o->tile ? o->tile : (int)((rgb->width + m - 1) / m * m);
-  int ny = 0, nx = 0, *ys = tile_starts(b.H, b.TH, o->overlap, &ny), *xs = tile_starts(b.W, b.TW, o->overlap, &nx);
+  int ny = 0, nx = 0, *ys = tile_starts(b.H, b.TH, o->overlap, &ny),
+      *xs = tile_starts(b.W, b.TW, o->overlap, &nx);
   float *in = malloc((size_t)(c * b.TH * b.TW) * sizeof *in), *out = NULL;
   clseg_status s = in && ys && xs ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
   post_params pp = {0};
@@ -306,8 +318,10 @@ static clseg_status seg_tiled(seg_worker *w, const clseg_image *rgb, const seg_o
       to_input(w, rgb, xs[tx], ys[ty], b.TH, b.TW, 1, in);
       s = run_net(w, 1, in, b.TH, b.TW, &out, os, &r->net_ms, err, errlen);
       if (s == CLSEG_OK && (os[2] != b.TH || os[3] != b.TW)) {
-        snprintf(err, errlen, "--tile needs a network whose output has its input's size (%lldx%lld gives "
-                 "%lldx%lld)", (long long)b.TW, (long long)b.TH, (long long)os[3], (long long)os[2]);
+        snprintf(err, errlen,
+                 "--tile needs a network whose output has its input's size (%lldx%lld gives "
+                 "%lldx%lld)",
+                 (long long)b.TW, (long long)b.TH, (long long)os[3], (long long)os[2]);
         s = CLSEG_UNSUPPORTED;
       }
       if (s == CLSEG_OK && !b.acc) { /* the first tile tells the class count */
@@ -373,7 +387,8 @@ static clseg_status write_outputs(const seg_worker *w, const char *path, const c
     s = clseg_npy_write(r->probs_path, probs, shape, 3);
   }
   if (s != CLSEG_OK) {
-    snprintf(err, errlen, "%s", s == CLSEG_OUT_OF_MEMORY ? "out of host memory" : clseg_last_error(NULL));
+    snprintf(err, errlen, "%s",
+             s == CLSEG_OUT_OF_MEMORY ? "out of host memory" : clseg_last_error(NULL));
     if (r->mask_path[0])
       remove(r->mask_path);
     if (r->overlay_path[0])
@@ -384,8 +399,8 @@ static clseg_status write_outputs(const seg_worker *w, const char *path, const c
   return s;
 }
 
-clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
-                       size_t errlen) {
+clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
+                       char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   err[0] = 0;
   double t0 = now_s();
@@ -402,7 +417,8 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   r->height = rgb.height;
   size_t px = (size_t)rgb.width * (size_t)rgb.height;
   uint8_t *mask = malloc(px);
-  float *probs = o->probs ? malloc(px * (size_t)clseg_model_classes(w->model) * sizeof *probs) : NULL;
+  float *probs =
+      o->probs ? malloc(px * (size_t)clseg_model_classes(w->model) * sizeof *probs) : NULL;
   if (!mask || (o->probs && !probs)) {
     snprintf(err, errlen, "%s: out of host memory for a %dx%d mask", path, rgb.width, rgb.height);
     s = CLSEG_OUT_OF_MEMORY;
@@ -428,8 +444,8 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   return s;
 }
 
-clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
-                            size_t errlen) {
+clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
+                            char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
   clseg_array a = {0};
@@ -441,9 +457,10 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
   int64_t c = clseg_model_in_channels(w->model), os[4], fh, fw;
   if (a.ndim != 4 || a.shape[1] != c ||
       (clseg_model_input_size(w->model, &fh, &fw) && (a.shape[2] != fh || a.shape[3] != fw))) {
-    snprintf(err, errlen, "%s: the array must be NCHW float32 with %lld channels%s (got %d dimensions)", path,
-             (long long)c, clseg_model_input_size(w->model, &fh, &fw) ? " at the model's input size" : "",
-             a.ndim);
+    snprintf(
+        err, errlen, "%s: the array must be NCHW float32 with %lld channels%s (got %d dimensions)",
+        path, (long long)c,
+        clseg_model_input_size(w->model, &fh, &fw) ? " at the model's input size" : "", a.ndim);
     clseg_array_free(&a);
     return CLSEG_SHAPE_MISMATCH;
   }

@@ -1,5 +1,6 @@
-/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the model's
- * metadata, planned execution (whole image or sliding tiles), post-processing, and the output files. */
+/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the
+ * model's metadata, planned execution (whole image or sliding tiles), post-processing, and the
+ * output files. */
 #ifndef CLSEG_SEGMENT_H
 #define CLSEG_SEGMENT_H
 
@@ -17,11 +18,12 @@ typedef struct {
   int overlay;         /* write NAME_overlay.png */
   int probs;           /* write NAME_prob.png (one class) or NAME_probs.npy (several) */
   const char *npy_out; /* the raw output tensor, one input only */
-  float threshold;     /* binary models: probability at or above which a pixel is foreground, in (0, 1] */
-  float alpha;         /* overlay opacity, in [0, 1] */
-  int tile, overlap;   /* sliding window: tile size (0: whole image) and overlap in pixels */
-  int keep_mask;       /* keep the mask in the result (eval) instead of writing files */
-  int write_mask;      /* write NAME_mask.png */
+  float
+      threshold; /* binary models: probability at or above which a pixel is foreground, in (0, 1] */
+  float alpha;   /* overlay opacity, in [0, 1] */
+  int tile, overlap; /* sliding window: tile size (0: whole image) and overlap in pixels */
+  int keep_mask;     /* keep the mask in the result (eval) instead of writing files */
+  int write_mask;    /* write NAME_mask.png */
 } seg_options;
 
 typedef struct {
@@ -35,34 +37,36 @@ typedef struct {
   clseg_model *model;
   seg_plan_slot plans[SEG_MAX_PLANS];
   uint64_t uses;
-  double plan_seconds; /* time spent planning (kernel builds included) */
+  double plan_seconds;    /* time spent planning (kernel builds included) */
   int64_t size_h, size_w; /* --size: the network input for free-size models; 0: from the image */
 } seg_worker;
 
 typedef struct {
-  int width, height;      /* the image's */
-  int64_t in_h, in_w;     /* the network input's (a tile's with tiling) */
+  int width, height;  /* the image's */
+  int64_t in_h, in_w; /* the network input's (a tile's with tiling) */
   int tiles;
-  double ms;              /* pre-processing to written outputs */
-  double net_ms;          /* device time of the network runs, from upload to download */
+  double ms;     /* pre-processing to written outputs */
+  double net_ms; /* device time of the network runs, from upload to download */
   char mask_path[1100], overlay_path[1100], probs_path[1100];
-  uint8_t *mask;          /* with keep_mask: width * height class indices, caller frees */
+  uint8_t *mask; /* with keep_mask: width * height class indices, caller frees */
 } seg_result;
 
-/* Opens the device and loads the model; size_h x size_w (0: none) is the network input for models of free
- * size, and the import size of ONNX models with symbolic dimensions. On failure writes the message into err. */
-clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path, int64_t size_h,
-                             int64_t size_w, char *err, size_t errlen);
+/* Opens the device and loads the model; size_h x size_w (0: none) is the network input for models
+ * of free size, and the import size of ONNX models with symbolic dimensions. On failure writes the
+ * message into err. */
+clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path,
+                             int64_t size_h, int64_t size_w, char *err, size_t errlen);
 void seg_worker_free(seg_worker *w);
 /* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output. */
-clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
-                       size_t errlen);
-/* Runs a raw NCHW float32 tensor from a .npy file; writes the output tensor to o->npy_out and a mask. */
-clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r, char *err,
-                            size_t errlen);
+clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
+                       char *err, size_t errlen);
+/* Runs a raw NCHW float32 tensor from a .npy file; writes the output tensor to o->npy_out and a
+ * mask. */
+clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
+                            char *err, size_t errlen);
 /* The plan for an input size, made on first use and kept (least recently used of SEG_MAX_PLANS). */
-clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out, char *err,
-                          size_t errlen);
+clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out,
+                          char *err, size_t errlen);
 /* The default model's path: $CLSEG_DEFAULT_MODEL, the installed copy, else the source tree's. */
 const char *seg_default_model(void);
 /* The stem of a path: "dir/cat.jpg" -> "cat". */

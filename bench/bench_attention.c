@@ -1,7 +1,7 @@
-/* Benchmark of the fused attention blocks (CBAM channel and spatial gates, SE, scSE, attention gate) at
- * 64x128x128 and 256x32x32: time per call and effective GB/s (x read once + y written once, the least traffic
- * any implementation needs), next to a host memcpy of the same bytes as a bandwidth yardstick.
- * Usage: bench_attention [device spec] [iterations]. Not a test. */
+/* Benchmark of the fused attention blocks (CBAM channel and spatial gates, SE, scSE, attention
+ * gate) at 64x128x128 and 256x32x32: time per call and effective GB/s (x read once + y written
+ * once, the least traffic any implementation needs), next to a host memcpy of the same bytes as a
+ * bandwidth yardstick. Usage: bench_attention [device spec] [iterations]. Not a test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@ static double now(void) {
 }
 
 /* A tensor of uniform values in [lo, hi]; NULL (and a message) on failure. */
-static clseg_tensor *make(bench *b, int64_t n, int64_t c, int64_t h, int64_t w, float lo, float hi) {
+static clseg_tensor *make(bench *b, int64_t n, int64_t c, int64_t h, int64_t w, float lo,
+                          float hi) {
   const int64_t s[4] = {n, c, h, w};
   const size_t count = (size_t)(n * c * h * w);
   clseg_tensor *t = NULL;
@@ -52,7 +53,8 @@ static void release(bench *b) {
 }
 
 typedef struct {
-  clseg_tensor *x, *y, *w1, *b1, *w2, *b2, *ws, *bs, *wk, *bias, *g, *wt, *wp, *wq, *bq, *wo, *bo, *bn[4];
+  clseg_tensor *x, *y, *w1, *b1, *w2, *b2, *ws, *bs, *wk, *bias, *g, *wt, *wp, *wq, *bq, *wo, *bo,
+      *bn[4];
 } operands;
 
 static clseg_status run_block(bench *b, const char *block, operands *o) {
@@ -73,11 +75,12 @@ static clseg_status run_block(bench *b, const char *block, operands *o) {
     p.b_out = o->bo;
     p.bn_gamma = o->bn[0], p.bn_beta = o->bn[1], p.bn_mean = o->bn[2], p.bn_var = o->bn[3];
   }
-  return clseg_attention_gate(c, o->x, o->g, o->wt, NULL, o->wp, o->bq, o->wq, o->bs, &p, NULL, o->y);
+  return clseg_attention_gate(c, o->x, o->g, o->wt, NULL, o->wp, o->bq, o->wq, o->bs, &p, NULL,
+                              o->y);
 }
 
-/* Operands for x [1, c, h, w]: MLP reduction 16, 7x7 spatial conv with batchnorm, attention gate with g of
- * 2c channels at half size, ci = c / 2, theta stride 2. */
+/* Operands for x [1, c, h, w]: MLP reduction 16, 7x7 spatial conv with batchnorm, attention gate
+ * with g of 2c channels at half size, ci = c / 2, theta stride 2. */
 static int make_operands(bench *b, int64_t c, int64_t h, int64_t w, operands *o) {
   const int64_t r = c / 16 > 0 ? c / 16 : 1, ci = c / 2;
   o->x = make(b, 1, c, h, w, -2, 2);
@@ -92,8 +95,9 @@ static int make_operands(bench *b, int64_t c, int64_t h, int64_t w, operands *o)
   o->wo = make(b, c, c, 1, 1, -0.1f, 0.1f), o->bo = make(b, 1, c, 1, 1, -1, 1);
   o->bn[0] = make(b, 1, c, 1, 1, 0.5f, 1.5f), o->bn[1] = make(b, 1, c, 1, 1, -1, 1);
   o->bn[2] = make(b, 1, c, 1, 1, -0.5f, 0.5f), o->bn[3] = make(b, 1, c, 1, 1, 0.5f, 1.5f);
-  return o->x && o->y && o->w1 && o->b1 && o->w2 && o->b2 && o->ws && o->bs && o->wk && o->bias && o->g &&
-         o->wt && o->wp && o->wq && o->bq && o->wo && o->bo && o->bn[0] && o->bn[1] && o->bn[2] && o->bn[3];
+  return o->x && o->y && o->w1 && o->b1 && o->w2 && o->b2 && o->ws && o->bs && o->wk && o->bias &&
+         o->g && o->wt && o->wp && o->wq && o->bq && o->wo && o->bo && o->bn[0] && o->bn[1] &&
+         o->bn[2] && o->bn[3];
 }
 
 /* The spatial gate's batchnorm has one channel: its own single-element parameters. */
@@ -126,11 +130,12 @@ static int bench_shape(bench *b, int64_t c, int64_t h, int64_t w, int iters) {
                                        "cbam_spatial_gate", "attention_gate", "attention_gate+out"};
   const double bytes = 2.0 * 4.0 * (double)(c * h * w);
   const double mc = memcpy_seconds((size_t)(c * h * w) * 4, iters);
-  printf("x [1, %lld, %lld, %lld]  (host memcpy of x: %.3f ms, %.1f GB/s read+write)\n", (long long)c,
-         (long long)h, (long long)w, mc * 1e3, bytes / mc * 1e-9);
+  printf("x [1, %lld, %lld, %lld]  (host memcpy of x: %.3f ms, %.1f GB/s read+write)\n",
+         (long long)c, (long long)h, (long long)w, mc * 1e3, bytes / mc * 1e-9);
   for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
     operands o;
-    if (!make_operands(b, c, h, w, &o) || (!strcmp(blocks[i], "cbam_spatial_gate") && !spatial_bn(b, &o)))
+    if (!make_operands(b, c, h, w, &o) ||
+        (!strcmp(blocks[i], "cbam_spatial_gate") && !spatial_bn(b, &o)))
       return 1;
     clseg_stats s0, s1;
     for (int k = 0; k < 5; k++) /* warm-up: compiles and caches the kernels */
@@ -145,8 +150,8 @@ static int bench_shape(bench *b, int64_t c, int64_t h, int64_t w, int iters) {
       return fprintf(stderr, "%s: %s\n", blocks[i], clseg_last_error(b->ctx)), 1;
     double t = (now() - t0) / iters;
     clseg_context_stats(b->ctx, &s1);
-    printf("  %-20s %9.3f ms  %7.2f GB/s  %.0f launches/call\n", blocks[i], t * 1e3, bytes / t * 1e-9,
-           (double)(s1.kernels_enqueued - s0.kernels_enqueued) / iters);
+    printf("  %-20s %9.3f ms  %7.2f GB/s  %.0f launches/call\n", blocks[i], t * 1e3,
+           bytes / t * 1e-9, (double)(s1.kernels_enqueued - s0.kernels_enqueued) / iters);
     release(b);
   }
   return 0;
@@ -160,8 +165,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   const clseg_device_info *d = clseg_context_device(b.ctx);
-  printf("device: %s (%s, %s), %u compute units; %d iterations per block, one finish per batch\n", d->name,
-         d->platform_name, d->driver_version, d->compute_units, iters > 0 ? iters : 1);
+  printf("device: %s (%s, %s), %u compute units; %d iterations per block, one finish per batch\n",
+         d->name, d->platform_name, d->driver_version, d->compute_units, iters > 0 ? iters : 1);
   int rc = bench_shape(&b, 64, 128, 128, iters > 0 ? iters : 1) ||
            bench_shape(&b, 256, 32, 32, iters > 0 ? iters : 1);
   release(&b);

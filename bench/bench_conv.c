@@ -1,6 +1,7 @@
-/* Benchmark of the conv2d and conv_transpose2d variants on the layer shapes of U-Net and DeepLabV3+:
- * prints the machine, the device and GFLOP/s per variant, the naive direct variant alongside for reference.
- * Not a test. Usage: bench_conv [device spec] [min seconds per measurement, default 0.3] */
+/* Benchmark of the conv2d and conv_transpose2d variants on the layer shapes of U-Net and
+ * DeepLabV3+: prints the machine, the device and GFLOP/s per variant, the naive direct variant
+ * alongside for reference. Not a test. Usage: bench_conv [device spec] [min seconds per
+ * measurement, default 0.3] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,17 @@
 #include "clseg_ops.h"
 
 /* Not public yet: conv_transpose2d with a forced variant (lib/ops/conv_transpose.c). */
-clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x,
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              const char *variant, clseg_tensor *y);
 
-/* Internal (lib/ops/conv.h): a conv prepared once (variant chosen, weights packed, scratch allocated), as a
- * planned network runs it. */
+/* Internal (lib/ops/conv.h): a conv prepared once (variant chosen, weights packed, scratch
+ * allocated), as a planned network runs it. */
 typedef struct clseg__conv2d_prep clseg__conv2d_prep;
-clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
-                                   clseg__conv2d_prep **out);
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
+                                   const clseg_tensor *w, const clseg_tensor *bias,
+                                   const clseg_conv2d_params *p, clseg__conv2d_prep **out);
 clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
                                const clseg_tensor *residual, clseg_tensor *y);
 void clseg__conv2d_prep_free(clseg__conv2d_prep *prep);
@@ -77,8 +79,8 @@ static void print_machine(clseg_context *ctx) {
   if (f)
     fclose(f);
   const clseg_device_info *d = clseg_context_device(ctx);
-  printf("machine: %s, %ld CPUs\ndevice:  %s (%s, %s)\n", model, sysconf(_SC_NPROCESSORS_ONLN), d->name, d->platform_version,
-         d->driver_version);
+  printf("machine: %s, %ld CPUs\ndevice:  %s (%s, %s)\n", model, sysconf(_SC_NPROCESSORS_ONLN),
+         d->name, d->platform_version, d->driver_version);
 }
 
 typedef struct {
@@ -86,9 +88,10 @@ typedef struct {
   clseg__conv2d_prep *prep; /* conv2d: prepared for the variant being timed */
 } bench_tensors;
 
-/* One run of the shape with the variant; returns the status. conv2d runs prepared; conv_transpose2d eagerly
- * (its prepared path packs the same weights once; the eager k2s2 packs per call). */
-static clseg_status run_once(clseg_context *ctx, const bench_shape *s, const bench_tensors *t, const char *v) {
+/* One run of the shape with the variant; returns the status. conv2d runs prepared; conv_transpose2d
+ * eagerly (its prepared path packs the same weights once; the eager k2s2 packs per call). */
+static clseg_status run_once(clseg_context *ctx, const bench_shape *s, const bench_tensors *t,
+                             const char *v) {
   if (s->transposed) {
     clseg_conv_transpose2d_params p = {.stride_h = s->stride, .stride_w = s->stride};
     return clseg__conv_transpose2d_variant(ctx, t->x, t->w, t->b, &p, v, t->y);
@@ -96,10 +99,18 @@ static clseg_status run_once(clseg_context *ctx, const bench_shape *s, const ben
   return clseg__conv2d_run(ctx, t->prep, t->x, NULL, t->y);
 }
 
-static clseg_status prepare(clseg_context *ctx, const bench_shape *s, bench_tensors *t, const char *v) {
-  clseg_conv2d_params p = {.stride_h = s->stride, .stride_w = s->stride, .pad_top = s->pad, .pad_left = s->pad,
-                           .pad_bottom = s->pad, .pad_right = s->pad, .dilation_h = s->dilation,
-                           .dilation_w = s->dilation, .groups = s->groups, .variant = v};
+static clseg_status prepare(clseg_context *ctx, const bench_shape *s, bench_tensors *t,
+                            const char *v) {
+  clseg_conv2d_params p = {.stride_h = s->stride,
+                           .stride_w = s->stride,
+                           .pad_top = s->pad,
+                           .pad_left = s->pad,
+                           .pad_bottom = s->pad,
+                           .pad_right = s->pad,
+                           .dilation_h = s->dilation,
+                           .dilation_w = s->dilation,
+                           .groups = s->groups,
+                           .variant = v};
   p.act.kind = CLSEG_ACT_RELU;
   const int64_t xs[4] = {s->n, s->cin, s->h, s->w};
   clseg__conv2d_prep_free(t->prep);
@@ -107,12 +118,13 @@ static clseg_status prepare(clseg_context *ctx, const bench_shape *s, bench_tens
   return s->transposed ? CLSEG_OK : clseg__conv2d_prepare(ctx, xs, t->w, t->b, &p, &t->prep);
 }
 
-/* Seconds per run after one warm-up run, repeating until min_s has passed. Negative on error. *cpu gets
- * CPU seconds per run over all cores: on a machine shared with other jobs, wall time overstates the cost
- * and CPU time / cores estimates the time the run would take alone. */
-static double time_variant(clseg_context *ctx, const bench_shape *s, bench_tensors *t, const char *v,
-                           double min_s, double *cpu) {
-  if (prepare(ctx, s, t, v) != CLSEG_OK || run_once(ctx, s, t, v) != CLSEG_OK || clseg_finish(ctx) != CLSEG_OK)
+/* Seconds per run after one warm-up run, repeating until min_s has passed. Negative on error. *cpu
+ * gets CPU seconds per run over all cores: on a machine shared with other jobs, wall time
+ * overstates the cost and CPU time / cores estimates the time the run would take alone. */
+static double time_variant(clseg_context *ctx, const bench_shape *s, bench_tensors *t,
+                           const char *v, double min_s, double *cpu) {
+  if (prepare(ctx, s, t, v) != CLSEG_OK || run_once(ctx, s, t, v) != CLSEG_OK ||
+      clseg_finish(ctx) != CLSEG_OK)
     return -1.0;
   int runs = 0;
   const double t0 = now(), c0 = cpu_seconds();
@@ -149,8 +161,8 @@ static clseg_tensor *random_tensor(clseg_context *ctx, const int64_t s[4]) {
 static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min_s) {
   bench_tensors t = {0};
   const int64_t xs[4] = {s->n, s->cin, s->h, s->w}, bs[4] = {s->cout, 1, 1, 1};
-  const int64_t ws[4] = {s->transposed ? s->cin : s->cout, s->transposed ? s->cout : s->cin / s->groups, s->k,
-                         s->k};
+  const int64_t ws[4] = {s->transposed ? s->cin : s->cout,
+                         s->transposed ? s->cout : s->cin / s->groups, s->k, s->k};
   int64_t ys[4];
   t.x = random_tensor(ctx, xs);
   t.w = random_tensor(ctx, ws);
@@ -158,10 +170,17 @@ static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min
   clseg_status st = CLSEG_INTERNAL;
   if (t.x && t.w && t.b) {
     clseg_conv_transpose2d_params tp = {.stride_h = s->stride, .stride_w = s->stride};
-    clseg_conv2d_params p = {.stride_h = s->stride, .stride_w = s->stride, .pad_top = s->pad,
-                             .pad_left = s->pad, .pad_bottom = s->pad, .pad_right = s->pad,
-                             .dilation_h = s->dilation, .dilation_w = s->dilation, .groups = s->groups};
-    st = s->transposed ? clseg_conv_transpose2d_shape(t.x, t.w, &tp, ys) : clseg_conv2d_shape(t.x, t.w, &p, ys);
+    clseg_conv2d_params p = {.stride_h = s->stride,
+                             .stride_w = s->stride,
+                             .pad_top = s->pad,
+                             .pad_left = s->pad,
+                             .pad_bottom = s->pad,
+                             .pad_right = s->pad,
+                             .dilation_h = s->dilation,
+                             .dilation_w = s->dilation,
+                             .groups = s->groups};
+    st = s->transposed ? clseg_conv_transpose2d_shape(t.x, t.w, &tp, ys)
+                       : clseg_conv2d_shape(t.x, t.w, &p, ys);
   }
   if (st == CLSEG_OK)
     st = clseg_tensor_create(ctx, ys, &t.y);
@@ -169,10 +188,11 @@ static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min
     printf("%-34s  setup failed: %s\n", s->name, clseg_last_error(ctx));
   } else {
     /* multiply-adds of the dense (or per-group) reduction, counted as 2 flops */
-    const double flops = 2.0 * (double)(ys[0] * ys[1] * ys[2] * ys[3]) * (double)(s->cin / s->groups) *
-                         (double)(s->k * s->k) / (s->transposed ? (double)(s->stride * s->stride) : 1.0);
-    const char *const conv_v[] = {"conv2d_winograd", "conv2d_winograd2x2", "conv2d_vec", "conv2d_depthwise",
-                                  "conv2d_direct"};
+    const double flops = 2.0 * (double)(ys[0] * ys[1] * ys[2] * ys[3]) *
+                         (double)(s->cin / s->groups) * (double)(s->k * s->k) /
+                         (s->transposed ? (double)(s->stride * s->stride) : 1.0);
+    const char *const conv_v[] = {"conv2d_winograd", "conv2d_winograd2x2", "conv2d_vec",
+                                  "conv2d_depthwise", "conv2d_direct"};
     const char *const convt_v[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct"};
     const char *const *vs = s->transposed ? convt_v : conv_v;
     const int nv = s->transposed ? 2 : (int)(sizeof conv_v / sizeof *conv_v);
@@ -199,9 +219,11 @@ int main(int argc, char **argv) {
   const double min_s = argc > 2 ? atof(argv[2]) : 0.3;
   const char *only = getenv("BENCH_CONV_ONLY"); /* a substring of the shape names to run */
   print_machine(ctx);
-  printf("GFLOP/s per variant (fused bias + relu; variants that do not support a shape are left out), "
-         "after one warm-up run, >= %.2f s each;\n"
-         "(cpu X) = flops / (CPU seconds / CPUs): the rate if the machine were not shared\n", min_s);
+  printf(
+      "GFLOP/s per variant (fused bias + relu; variants that do not support a shape are left out), "
+      "after one warm-up run, >= %.2f s each;\n"
+      "(cpu X) = flops / (CPU seconds / CPUs): the rate if the machine were not shared\n",
+      min_s);
   for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++)
     if (!only || strstr(SHAPES[i].name, only))
       bench_shape_row(ctx, &SHAPES[i], min_s);

@@ -1,7 +1,8 @@
-/* Benchmark of the memory-bound ops at 256x256x64 (N = 1): binary add with a [1, C, 1, 1] broadcast,
- * activations, concat, softmax over channels. Prints the machine, the device, GB/s of compulsory traffic
- * (each input read once, the output written once) and GFLOP/s, next to two host peers measured in the same
- * run: memcpy of the same bytes and a plain C loop of the same add. Not a test.
+/* Benchmark of the memory-bound ops at 256x256x64 (N = 1): binary add with a [1, C, 1, 1]
+ * broadcast, activations, concat, softmax over channels. Prints the machine, the device, GB/s of
+ * compulsory traffic (each input read once, the output written once) and GFLOP/s, next to two host
+ * peers measured in the same run: memcpy of the same bytes and a plain C loop of the same add. Not
+ * a test.
  *
  * usage: bench_ops [DEVICE_SPEC] [REPEATS]   (default "auto", 20) */
 #include <stdio.h>
@@ -12,9 +13,9 @@
 #include "clseg.h"
 #include "clseg_ops.h"
 
-#define C 64
-#define H 256
-#define W 256
+#define C     64
+#define H     256
+#define W     256
 #define COUNT ((size_t)C * H * W)
 
 static double now(void) {
@@ -55,7 +56,8 @@ static clseg_status run_once(clseg_context *ctx, bench_case c, const bench_tenso
   }
 }
 
-/* Seconds per call: one warm-up (kernel compile), then repeats chained with one finish, as a network runs. */
+/* Seconds per call: one warm-up (kernel compile), then repeats chained with one finish, as a
+ * network runs. */
 static double time_case(clseg_context *ctx, bench_case c, const bench_tensors *t, int repeats) {
   if (run_once(ctx, c, t) != CLSEG_OK || clseg_finish(ctx) != CLSEG_OK)
     return -1.0;
@@ -108,8 +110,9 @@ int main(int argc, char **argv) {
   char cpu[256];
   cpu_model(cpu, sizeof cpu);
   const clseg_device_info *d = clseg_context_device(ctx);
-  printf("machine: %s\ndevice: %s (%s, %s)\nshape: [1, %d, %d, %d], %d repeats chained, one finish\n", cpu,
-         d->name, d->platform_name, d->driver_version, C, H, W, repeats);
+  printf(
+      "machine: %s\ndevice: %s (%s, %s)\nshape: [1, %d, %d, %d], %d repeats chained, one finish\n",
+      cpu, d->name, d->platform_name, d->driver_version, C, H, W, repeats);
   const int64_t full[4] = {1, C, H, W}, half[4] = {1, C / 2, H, W}, bias[4] = {1, C, 1, 1};
   bench_tensors t = {0};
   float *data = malloc(COUNT * sizeof *data);
@@ -139,8 +142,8 @@ int main(int argc, char **argv) {
       ok = 0;
       break;
     }
-    printf("%-26s %9.3f ms %8.2f GB/s %8.2f GFLOP/s\n", rows[c].name, s * 1e3, rows[c].bytes / s * 1e-9,
-           rows[c].flops * COUNT / s * 1e-9);
+    printf("%-26s %9.3f ms %8.2f GB/s %8.2f GFLOP/s\n", rows[c].name, s * 1e3,
+           rows[c].bytes / s * 1e-9, rows[c].flops * COUNT / s * 1e-9);
   }
   if (!ok)
     fprintf(stderr, "bench_ops: %s\n", clseg_last_error(ctx));

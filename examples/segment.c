@@ -1,5 +1,6 @@
-/* A complete small program against the installed library: load a model, plan it for its input size on the
- * best device, run one image, print the foreground fraction. Build: cc segment.c $(pkg-config --cflags --libs clseg) */
+/* A complete small program against the installed library: load a model, plan it for its input size
+ * on the best device, run one image, print the foreground fraction. Build: cc segment.c
+ * $(pkg-config --cflags --libs clseg) */
 #include <clseg.h>
 #include <clseg_io.h>
 #include <clseg_models.h>
@@ -18,7 +19,8 @@ int main(int argc, char **argv) {
   float *in = NULL, *out = NULL;
   int64_t h = 256, w = 256, os[4];
   int rc = 1;
-  if (clseg_context_create(NULL, &ctx) != CLSEG_OK || clseg_model_load(argv[1], &model) != CLSEG_OK ||
+  if (clseg_context_create(NULL, &ctx) != CLSEG_OK ||
+      clseg_model_load(argv[1], &model) != CLSEG_OK ||
       clseg_image_read(argv[2], &img) != CLSEG_OK || clseg_image_to_rgb(&img, &rgb) != CLSEG_OK) {
     fprintf(stderr, "%s\n", clseg_last_error(NULL));
     goto done;

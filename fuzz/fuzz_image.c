@@ -1,6 +1,7 @@
-/* libFuzzer target for the file readers of lib/io: each input goes through the PNG/JPEG image reader, the
- * PNG mask and 16-bit readers, and the .npy reader. Every call must return a status without crashing,
- * leaking or reading out of bounds; results are checked for consistency. Build and run: fuzz/README.md. */
+/* libFuzzer target for the file readers of lib/io: each input goes through the PNG/JPEG image
+ * reader, the PNG mask and 16-bit readers, and the .npy reader. Every call must return a status
+ * without crashing, leaking or reading out of bounds; results are checked for consistency. Build
+ * and run: fuzz/README.md. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 static void check_image(clseg_status st, const clseg_image *img) {
   if (st != CLSEG_OK)
     return;
-  /* A successful decode must describe its buffer exactly: touch every byte so ASan checks the size. */
+  /* A successful decode must describe its buffer exactly: touch every byte so ASan checks the size.
+   */
   size_t n = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
   volatile uint8_t sum = 0;
   for (size_t i = 0; i < n; i++)

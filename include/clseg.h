@@ -1,4 +1,5 @@
-/* clseg: image segmentation networks on any OpenCL device. The public API: context, devices, tensors.
+/* clseg: image segmentation networks on any OpenCL device. The public API: context, devices,
+ * tensors.
  *
  *   #include <clseg.h>
  *   #include <stdio.h>
@@ -21,11 +22,12 @@
  *     return 0;
  *   }
  *
- * Ownership: every object made by *_create / *_list is released by its *_free; *_free(NULL) is a no-op.
- * A tensor must be freed before its context. Strings returned by the library stay valid until the next call on
- * the same object (clseg_last_error) or until the object is freed (device info). The library never prints,
- * exits or aborts; every fallible call returns a clseg_status and records a message (clseg_last_error).
- * One context may be used by one thread at a time; distinct contexts are independent.
+ * Ownership: every object made by *_create / *_list is released by its *_free; *_free(NULL) is a
+ * no-op. A tensor must be freed before its context. Strings returned by the library stay valid
+ * until the next call on the same object (clseg_last_error) or until the object is freed (device
+ * info). The library never prints, exits or aborts; every fallible call returns a clseg_status and
+ * records a message (clseg_last_error). One context may be used by one thread at a time; distinct
+ * contexts are independent.
  */
 #ifndef CLSEG_H
 #define CLSEG_H
@@ -37,23 +39,23 @@
 extern "C" {
 #endif
 
-#define CLSEG_VERSION_MAJOR 0
-#define CLSEG_VERSION_MINOR 1
-#define CLSEG_VERSION_PATCH 0
+#define CLSEG_VERSION_MAJOR  0
+#define CLSEG_VERSION_MINOR  1
+#define CLSEG_VERSION_PATCH  0
 #define CLSEG_VERSION_STRING "0.1.0"
 
 /* One list gives the status enum, its names and its default messages. */
-#define CLSEG_STATUS_MAP(X)                                                                            \
-  X(OK, "success")                                                                                     \
-  X(INVALID_ARGUMENT, "invalid argument")                                                              \
-  X(SHAPE_MISMATCH, "tensor shapes do not match")                                                      \
-  X(OUT_OF_MEMORY, "out of memory")                                                                    \
-  X(NO_DEVICE, "no matching OpenCL device")                                                            \
-  X(OPENCL, "OpenCL call failed")                                                                      \
-  X(BUILD_FAILED, "kernel build failed")                                                               \
-  X(IO, "file input/output failed")                                                                    \
-  X(FORMAT, "malformed file")                                                                          \
-  X(UNSUPPORTED, "unsupported feature")                                                                \
+#define CLSEG_STATUS_MAP(X)                                                                        \
+  X(OK, "success")                                                                                 \
+  X(INVALID_ARGUMENT, "invalid argument")                                                          \
+  X(SHAPE_MISMATCH, "tensor shapes do not match")                                                  \
+  X(OUT_OF_MEMORY, "out of memory")                                                                \
+  X(NO_DEVICE, "no matching OpenCL device")                                                        \
+  X(OPENCL, "OpenCL call failed")                                                                  \
+  X(BUILD_FAILED, "kernel build failed")                                                           \
+  X(IO, "file input/output failed")                                                                \
+  X(FORMAT, "malformed file")                                                                      \
+  X(UNSUPPORTED, "unsupported feature")                                                            \
   X(INTERNAL, "internal error")
 
 typedef enum {
@@ -73,45 +75,51 @@ typedef struct clseg_tensor clseg_tensor;
 
 /* ---- devices ---- */
 
-typedef enum { CLSEG_DEVICE_CPU = 1, CLSEG_DEVICE_GPU = 2, CLSEG_DEVICE_ACCELERATOR = 4,
-               CLSEG_DEVICE_OTHER = 8 } clseg_device_type;
+typedef enum {
+  CLSEG_DEVICE_CPU = 1,
+  CLSEG_DEVICE_GPU = 2,
+  CLSEG_DEVICE_ACCELERATOR = 4,
+  CLSEG_DEVICE_OTHER = 8
+} clseg_device_type;
 
 typedef struct {
-  int platform_index;          /* position in clGetPlatformIDs */
-  int device_index;            /* position within its platform */
-  int type_index;              /* position among devices of the same type, over all platforms (gpu:N) */
+  int platform_index; /* position in clGetPlatformIDs */
+  int device_index;   /* position within its platform */
+  int type_index;     /* position among devices of the same type, over all platforms (gpu:N) */
   clseg_device_type type;
   char platform_name[128];
   char platform_version[128];
   char platform_vendor[128];
   char name[128];
   char vendor[128];
-  char device_version[128];    /* "OpenCL 3.0 ..." */
+  char device_version[128]; /* "OpenCL 3.0 ..." */
   char driver_version[128];
-  char opencl_c_version[64];   /* "OpenCL C 1.2 ..." */
+  char opencl_c_version[64]; /* "OpenCL C 1.2 ..." */
   uint32_t vendor_id;
   uint32_t compute_units;
   uint32_t clock_mhz;
-  uint64_t global_mem;         /* bytes */
-  uint64_t local_mem;          /* bytes */
-  uint64_t max_alloc;          /* bytes, largest single buffer */
+  uint64_t global_mem; /* bytes */
+  uint64_t local_mem;  /* bytes */
+  uint64_t max_alloc;  /* bytes, largest single buffer */
   size_t max_work_group;
-  int unified_memory;          /* host and device share memory (integrated GPU, CPU) */
-  int fp16;                    /* cl_khr_fp16 */
-  int fp64;                    /* cl_khr_fp64 */
-  int subgroups;               /* cl_khr_subgroups or cl_intel_subgroups */
-  int available;               /* CL_DEVICE_AVAILABLE and a compiler present */
-  double score;                /* the "auto" ranking: larger is preferred */
+  int unified_memory; /* host and device share memory (integrated GPU, CPU) */
+  int fp16;           /* cl_khr_fp16 */
+  int fp64;           /* cl_khr_fp64 */
+  int subgroups;      /* cl_khr_subgroups or cl_intel_subgroups */
+  int available;      /* CL_DEVICE_AVAILABLE and a compiler present */
+  double score;       /* the "auto" ranking: larger is preferred */
 } clseg_device_info;
 
 /* Every device of every platform. Platforms with no devices, or that fail to answer, are skipped.
- * Returns CLSEG_NO_DEVICE (with *count = 0) when there is none at all. Free with clseg_device_list_free. */
+ * Returns CLSEG_NO_DEVICE (with *count = 0) when there is none at all. Free with
+ * clseg_device_list_free. */
 clseg_status clseg_device_list(clseg_device_info **devices, size_t *count);
 void clseg_device_list_free(clseg_device_info *devices);
 
-/* Picks a device by spec: "auto" (or NULL or ""; the highest score: GPUs first, then by compute units x clock),
- * "gpu", "cpu", "gpu:N" / "cpu:N" (N-th of that type over all platforms), "P:D" (platform and device index),
- * or a case-insensitive substring of the device name or vendor or the platform name, vendor or version
+/* Picks a device by spec: "auto" (or NULL or ""; the highest score: GPUs first, then by compute
+ * units x clock), "gpu", "cpu", "gpu:N" / "cpu:N" (N-th of that type over all platforms), "P:D"
+ * (platform and device index), or a case-insensitive substring of the device name or vendor or the
+ * platform name, vendor or version
  * ("nvidia", "pocl"). On no match, the message
  * lists the devices that exist. */
 clseg_status clseg_device_select(const char *spec, clseg_device_info *out);
@@ -124,8 +132,9 @@ clseg_status clseg_context_create(const char *spec, clseg_context **out);
 void clseg_context_free(clseg_context *ctx);
 const clseg_device_info *clseg_context_device(const clseg_context *ctx);
 
-/* The message of the last failure on ctx, naming what was being done and why; with ctx == NULL, the calling
- * thread's last failure of a call that has no context (clseg_context_create, clseg_device_list ...). */
+/* The message of the last failure on ctx, naming what was being done and why; with ctx == NULL, the
+ * calling thread's last failure of a call that has no context (clseg_context_create,
+ * clseg_device_list ...). */
 const char *clseg_last_error(const clseg_context *ctx);
 clseg_status clseg_last_status(const clseg_context *ctx);
 
@@ -134,11 +143,11 @@ clseg_status clseg_finish(clseg_context *ctx);
 
 /* Counters of the kernel runtime, for benchmarks and tests. */
 typedef struct {
-  uint64_t programs_built;       /* clBuildProgram from source */
-  uint64_t programs_from_cache;  /* created from a cached binary */
-  uint64_t cache_rejected;       /* cache files found but not trusted (truncated, foreign, corrupt) */
+  uint64_t programs_built;      /* clBuildProgram from source */
+  uint64_t programs_from_cache; /* created from a cached binary */
+  uint64_t cache_rejected; /* cache files found but not trusted (truncated, foreign, corrupt) */
   uint64_t cache_write_failures;
-  double build_seconds;          /* wall time spent building or loading programs */
+  double build_seconds; /* wall time spent building or loading programs */
   uint64_t kernels_enqueued;
 } clseg_stats;
 void clseg_context_stats(const clseg_context *ctx, clseg_stats *out);

@@ -1,5 +1,5 @@
-/* clseg graphs and models: build a network as a graph of named operators, load its weights, plan it for a
- * device and an input size, run it.
+/* clseg graphs and models: build a network as a graph of named operators, load its weights, plan it
+ * for a device and an input size, run it.
  *
  *   clseg_graph *g = clseg_graph_create();
  *   clseg_node *x = clseg_graph_input(g, "image", 3);
@@ -9,10 +9,10 @@
  *   clseg_graph_output(g, x, "logits");
  *   if (clseg_graph_status(g) != CLSEG_OK) puts(clseg_graph_error(g));  // one check after building
  *
- * Building uses a sticky error: an invalid call returns NULL and records the first error; later calls given
- * NULL return NULL without a new message. Channel counts are inferred while building; spatial sizes when
- * planning for an input size. Parameters are named like PyTorch's state_dict ("stem.weight",
- * "stem_bn.running_mean") so a model trained there loads by name.
+ * Building uses a sticky error: an invalid call returns NULL and records the first error; later
+ * calls given NULL return NULL without a new message. Channel counts are inferred while building;
+ * spatial sizes when planning for an input size. Parameters are named like PyTorch's state_dict
+ * ("stem.weight", "stem_bn.running_mean") so a model trained there loads by name.
  */
 #ifndef CLSEG_GRAPH_H
 #define CLSEG_GRAPH_H
@@ -39,13 +39,14 @@ clseg_node *clseg_graph_input(clseg_graph *g, const char *name, int64_t channels
 clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name);
 
 /* Parameters declared: NAME.weight [cout, cin / groups, k, k] and, with bias, NAME.bias [cout]. */
-clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout, int kernel,
-                               int bias, const clseg_conv2d_params *p);
+clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
+                               int kernel, int bias, const clseg_conv2d_params *p);
 /* NAME.weight [cin, cout / groups, k, k], NAME.bias [cout]. */
-clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
-                                         int kernel, int bias, const clseg_conv_transpose2d_params *p);
-/* NAME.weight, NAME.bias, NAME.running_mean, NAME.running_var [C]; eps 1e-5. Folded into a preceding conv
- * at plan time when the conv's output has no other reader. */
+clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg_node *x,
+                                         int64_t cout, int kernel, int bias,
+                                         const clseg_conv_transpose2d_params *p);
+/* NAME.weight, NAME.bias, NAME.running_mean, NAME.running_var [C]; eps 1e-5. Folded into a
+ * preceding conv at plan time when the conv's output has no other reader. */
 clseg_node *clseg_graph_batchnorm(clseg_graph *g, const char *name, clseg_node *x);
 /* Fused into the producing conv at plan time where possible. */
 clseg_node *clseg_graph_activation(clseg_graph *g, clseg_node *x, clseg_act_kind kind);
@@ -53,7 +54,8 @@ clseg_node *clseg_graph_activation_ex(clseg_graph *g, clseg_node *x, const clseg
 clseg_node *clseg_graph_pool2d(clseg_graph *g, clseg_node *x, const clseg_pool2d_params *p);
 clseg_node *clseg_graph_global_pool(clseg_graph *g, clseg_node *x, clseg_pool_kind kind);
 /* Output size = the input's times scale (rounded down), as nn.Upsample(scale_factor=...). */
-clseg_node *clseg_graph_resize_scale(clseg_graph *g, clseg_node *x, int scale, const clseg_resize_params *p);
+clseg_node *clseg_graph_resize_scale(clseg_graph *g, clseg_node *x, int scale,
+                                     const clseg_resize_params *p);
 /* Output size = like's spatial size, as F.interpolate(x, size=like.shape[2:]). */
 clseg_node *clseg_graph_resize_like(clseg_graph *g, clseg_node *x, clseg_node *like,
                                     const clseg_resize_params *p);
@@ -66,78 +68,83 @@ clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_red
 clseg_node *clseg_graph_softmax_channels(clseg_graph *g, clseg_node *x);
 clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x);
 /* NAME.weight [m, k] and, with bias, NAME.bias [m]. Input must be [N, k, 1, 1] at plan time. */
-clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m, int bias);
+clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                               int bias);
 
 /* Attention blocks, with the parameter names of python/clseg_torch (the PyTorch companion):
  * CBAM: NAME.channel.fc1.weight [r, C], NAME.channel.fc1.bias, NAME.channel.fc2.weight [C, r],
- * NAME.channel.fc2.bias, NAME.spatial.conv.weight [1, 2, 7, 7], NAME.spatial.bn.{weight,bias,running_mean,
- * running_var} [1]; channel gate then spatial gate. */
+ * NAME.channel.fc2.bias, NAME.spatial.conv.weight [1, 2, 7, 7],
+ * NAME.spatial.bn.{weight,bias,running_mean, running_var} [1]; channel gate then spatial gate. */
 clseg_node *clseg_graph_cbam(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
 /* SE: NAME.fc1.{weight [r, C], bias}, NAME.fc2.{weight [C, r], bias}. */
 clseg_node *clseg_graph_se(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
 /* scSE: SE's parameters under NAME.cse. and NAME.sse.weight [1, C], NAME.sse.bias [1]. */
 clseg_node *clseg_graph_scse(clseg_graph *g, const char *name, clseg_node *x, int64_t reduction);
-/* Attention gate on skip x with gating signal gate: NAME.theta.weight [inter, Cx, s, s], NAME.phi.{weight
- * [inter, Cg, 1, 1], bias}, NAME.psi.{weight [1, inter, 1, 1], bias}; theta has no bias (the authors'
- * code). With out_conv: NAME.out.weight [Cx, Cx, 1, 1], NAME.out.bias, NAME.out_bn.{...} [Cx]. */
-clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x, clseg_node *gate,
-                                       int64_t inter, int theta_stride, int out_conv);
+/* Attention gate on skip x with gating signal gate: NAME.theta.weight [inter, Cx, s, s],
+ * NAME.phi.{weight [inter, Cg, 1, 1], bias}, NAME.psi.{weight [1, inter, 1, 1], bias}; theta has no
+ * bias (the authors' code). With out_conv: NAME.out.weight [Cx, Cx, 1, 1], NAME.out.bias,
+ * NAME.out_bn.{...} [Cx]. */
+clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x,
+                                       clseg_node *gate, int64_t inter, int theta_stride,
+                                       int out_conv);
 
 /* ---- parameters ---- */
-/* Sets a declared parameter's data from host memory (copied). dims as PyTorch's shape; the element count
- * and shape must match the declaration (a message names the tensor and both shapes). */
+/* Sets a declared parameter's data from host memory (copied). dims as PyTorch's shape; the element
+ * count and shape must match the declaration (a message names the tensor and both shapes). */
 clseg_status clseg_graph_set_param(clseg_graph *g, const char *name, const int64_t *dims, int ndim,
                                    const float *data);
-/* Fills every parameter from a seeded generator (uniform +-1/sqrt(fan_in); batchnorm: positive variances):
- * for benchmarks and tests without trained weights. */
+/* Fills every parameter from a seeded generator (uniform +-1/sqrt(fan_in); batchnorm: positive
+ * variances): for benchmarks and tests without trained weights. */
 void clseg_graph_random_params(clseg_graph *g, uint64_t seed);
-/* Loads every declared parameter from a .safetensors file (f32, f16, bf16). Missing, unexpected or wrongly
- * shaped tensors fail with one message naming each of them and both shapes. */
+/* Loads every declared parameter from a .safetensors file (f32, f16, bf16). Missing, unexpected or
+ * wrongly shaped tensors fail with one message naming each of them and both shapes. */
 clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path);
 
 /* ---- summary ---- */
 typedef struct {
-  int nodes;                   /* operator nodes, input excluded */
-  int64_t parameters;          /* parameter elements */
+  int nodes;          /* operator nodes, input excluded */
+  int64_t parameters; /* parameter elements */
   int64_t input_channels, output_channels;
 } clseg_graph_info;
 void clseg_graph_get_info(const clseg_graph *g, clseg_graph_info *out);
 
 /* ---- plans: a graph for one device and one input size ---- */
 typedef struct {
-  int no_fusion;               /* keep every node as its own kernel launch (for tests and profiling) */
-  int profile;                 /* record per-node times from OpenCL events */
+  int no_fusion; /* keep every node as its own kernel launch (for tests and profiling) */
+  int profile;   /* record per-node times from OpenCL events */
 } clseg_plan_options;
 
-/* Infers every shape for input [n, C, h, w], folds batchnorms into convs, fuses activations and residual adds,
- * assigns activation memory by liveness, uploads parameters. The graph must outlive the plan. */
+/* Infers every shape for input [n, C, h, w], folds batchnorms into convs, fuses activations and
+ * residual adds, assigns activation memory by liveness, uploads parameters. The graph must outlive
+ * the plan. */
 clseg_status clseg_plan_create(clseg_context *ctx, clseg_graph *g, int64_t n, int64_t h, int64_t w,
                                const clseg_plan_options *opt, clseg_plan **out);
 void clseg_plan_free(clseg_plan *p);
 void clseg_plan_input_shape(const clseg_plan *p, int64_t shape[4]);
 void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]);
-/* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count). */
+/* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count).
+ */
 clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,
                             size_t output_count);
 
 typedef struct {
-  int kernels;                 /* operator launches after fusion */
-  int fused;                   /* nodes folded or fused away */
-  uint64_t activation_bytes;   /* planned peak: the shared activation arena */
+  int kernels;                   /* operator launches after fusion */
+  int fused;                     /* nodes folded or fused away */
+  uint64_t activation_bytes;     /* planned peak: the shared activation arena */
   uint64_t activation_sum_bytes; /* what one buffer per node would take */
   uint64_t parameter_bytes;
-  double flops;                /* per run, multiply-adds counted as 2 */
+  double flops; /* per run, multiply-adds counted as 2 */
 } clseg_plan_info;
 void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out);
 
 /* One executed layer of a plan (after fusion): what it is, its output and its cost. */
 typedef struct {
-  const char *name;  /* the graph node's name */
-  const char *op;    /* "conv2d", "attention_gate" ... */
-  int64_t shape[4];  /* output */
-  int fused;         /* graph nodes folded or fused into it (batchnorm, activation, residual add) */
-  double flops;      /* its own and its fused nodes' work */
-  double ms;         /* device time in the last run made with opt.profile; -1 when unknown */
+  const char *name; /* the graph node's name */
+  const char *op;   /* "conv2d", "attention_gate" ... */
+  int64_t shape[4]; /* output */
+  int fused;        /* graph nodes folded or fused into it (batchnorm, activation, residual add) */
+  double flops;     /* its own and its fused nodes' work */
+  double ms;        /* device time in the last run made with opt.profile; -1 when unknown */
 } clseg_plan_layer;
 /* The number of layers; i in [0, count) fills *out. */
 int clseg_plan_layer_count(const clseg_plan *p);

@@ -99,12 +99,14 @@ typedef struct clseg_model clseg_model;
  * at fault. A TensorFlow Lite file (told apart by its "TFL3" identifier, not its name) is read with
  * clseg_tflite_load: its fixed input size, RGB scaled to [0, 1] (mean 0, std 1). */
 clseg_status clseg_model_load(const char *path, clseg_model **out);
-/* Options for files that leave the input size open: an ONNX model with symbolic H and W is imported (its shape
- * computations folded) for input_h x input_w. 0 means none: such a model then fails naming the need. */
+/* Options for files that leave the input size open: an ONNX model with symbolic H and W is imported
+ * (its shape computations folded) for input_h x input_w. 0 means none: such a model then fails
+ * naming the need. */
 typedef struct {
   int64_t input_h, input_w;
 } clseg_model_options;
-clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt, clseg_model **out);
+clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt,
+                                 clseg_model **out);
 void clseg_model_free(clseg_model *m);
 
 /* The graph, owned by the model: plan it; free every plan before the model. */
@@ -122,9 +124,11 @@ const float *clseg_model_std(const clseg_model *m);
 /* The input size the model was trained at; returns 0 (and leaves h, w alone) when the file gives
  * none. */
 int clseg_model_input_size(const clseg_model *m, int64_t *h, int64_t *w);
-/* Free-size inputs must have H and W divisible by this (metadata clseg.size_multiple, default 32). */
+/* Free-size inputs must have H and W divisible by this (metadata clseg.size_multiple, default 32).
+ */
 int64_t clseg_model_size_multiple(const clseg_model *m);
-/* 1 when the network's output is already a probability (a final sigmoid or softmax), 0 for logits. */
+/* 1 when the network's output is already a probability (a final sigmoid or softmax), 0 for logits.
+ */
 int clseg_model_output_is_probability(const clseg_model *m);
 
 #ifdef __cplusplus

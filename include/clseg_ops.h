@@ -1,10 +1,11 @@
 /* clseg operators: one call per layer, enqueued on the context's device. Shapes are NCHW float32.
  *
- * Every op writes into an output tensor the caller made with the shape the op's *_shape function gives (or,
- * for ops whose output size is free, such as resize, the size the caller wants). Ops enqueue and return;
- * clseg_tensor_download or clseg_finish waits. Parameter structs: the zero value of each field is its default,
- * stated per field. Optional tensors (bias, residual) are NULL when absent. An op that fails leaves its
- * output's contents undefined and records a message naming the op, the shapes and the parameter at fault.
+ * Every op writes into an output tensor the caller made with the shape the op's *_shape function
+ * gives (or, for ops whose output size is free, such as resize, the size the caller wants). Ops
+ * enqueue and return; clseg_tensor_download or clseg_finish waits. Parameter structs: the zero
+ * value of each field is its default, stated per field. Optional tensors (bias, residual) are NULL
+ * when absent. An op that fails leaves its output's contents undefined and records a message naming
+ * the op, the shapes and the parameter at fault.
  */
 #ifndef CLSEG_OPS_H
 #define CLSEG_OPS_H
@@ -20,23 +21,24 @@ typedef enum {
   CLSEG_ACT_NONE = 0,
   CLSEG_ACT_RELU,
   CLSEG_ACT_RELU6,
-  CLSEG_ACT_CLIP,          /* min(max(x, alpha), beta) */
-  CLSEG_ACT_LEAKY_RELU,    /* x < 0 ? alpha * x : x; alpha 0 means 0.01 */
+  CLSEG_ACT_CLIP,       /* min(max(x, alpha), beta) */
+  CLSEG_ACT_LEAKY_RELU, /* x < 0 ? alpha * x : x; alpha 0 means 0.01 */
   CLSEG_ACT_SIGMOID,
-  CLSEG_ACT_HARD_SIGMOID,  /* clamp(alpha * x + beta, 0, 1); alpha 0 means 1/6, beta 0 means 0.5 (PyTorch) */
-  CLSEG_ACT_HARD_SWISH,    /* x * relu6(x + 3) / 6 */
+  CLSEG_ACT_HARD_SIGMOID, /* clamp(alpha * x + beta, 0, 1); alpha 0 means 1/6, beta 0 means 0.5
+                             (PyTorch) */
+  CLSEG_ACT_HARD_SWISH,   /* x * relu6(x + 3) / 6 */
   CLSEG_ACT_TANH,
-  CLSEG_ACT_GELU,          /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+  CLSEG_ACT_GELU, /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
   CLSEG_ACT_COUNT
 } clseg_act_kind;
 
 typedef struct {
   clseg_act_kind kind;
-  float alpha, beta;       /* see the kinds above */
+  float alpha, beta; /* see the kinds above */
 } clseg_activation;
 
-clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x, const clseg_activation *act,
-                                    clseg_tensor *y);
+clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
+                                    const clseg_activation *act, clseg_tensor *y);
 
 /* ---- convolution ---- */
 typedef struct {
@@ -45,31 +47,33 @@ typedef struct {
   int dilation_h, dilation_w;                   /* 0 means 1 */
   int groups;                                   /* 0 means 1; == channels for depthwise */
   clseg_activation act;                         /* applied after bias and residual */
-  const char *variant;                          /* NULL or "auto", else a variant name (conv2d_direct ...) */
+  const char *variant; /* NULL or "auto", else a variant name (conv2d_direct ...) */
 } clseg_conv2d_params;
 
-/* x [N, Cin, H, W], w [Cout, Cin / groups, KH, KW], bias Cout elements (any shape), residual shaped like y. */
-clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w, const clseg_conv2d_params *p,
-                                int64_t out[4]);
+/* x [N, Cin, H, W], w [Cout, Cin / groups, KH, KW], bias Cout elements (any shape), residual shaped
+ * like y. */
+clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w,
+                                const clseg_conv2d_params *p, int64_t out[4]);
 clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
                           const clseg_tensor *bias, const clseg_tensor *residual,
                           const clseg_conv2d_params *p, clseg_tensor *y);
 
 typedef struct {
-  int stride_h, stride_w;                       /* 0 means 1 */
-  int pad_top, pad_left, pad_bottom, pad_right; /* as PyTorch's padding: removed from the full output */
-  int output_pad_h, output_pad_w;               /* added at the bottom / right, < stride or < dilation */
-  int dilation_h, dilation_w;                   /* 0 means 1 */
-  int groups;                                   /* 0 means 1 */
+  int stride_h, stride_w; /* 0 means 1 */
+  int pad_top, pad_left, pad_bottom,
+      pad_right;                  /* as PyTorch's padding: removed from the full output */
+  int output_pad_h, output_pad_w; /* added at the bottom / right, < stride or < dilation */
+  int dilation_h, dilation_w;     /* 0 means 1 */
+  int groups;                     /* 0 means 1 */
   clseg_activation act;
 } clseg_conv_transpose2d_params;
 
 /* x [N, Cin, H, W], w [Cin, Cout / groups, KH, KW] (PyTorch's layout), bias Cout elements. */
 clseg_status clseg_conv_transpose2d_shape(const clseg_tensor *x, const clseg_tensor *w,
                                           const clseg_conv_transpose2d_params *p, int64_t out[4]);
-clseg_status clseg_conv_transpose2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                    const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
-                                    clseg_tensor *y);
+clseg_status clseg_conv_transpose2d(clseg_context *ctx, const clseg_tensor *x,
+                                    const clseg_tensor *w, const clseg_tensor *bias,
+                                    const clseg_conv_transpose2d_params *p, clseg_tensor *y);
 
 /* ---- pooling ---- */
 typedef enum { CLSEG_POOL_MAX = 0, CLSEG_POOL_AVG = 1 } clseg_pool_kind;
@@ -84,7 +88,8 @@ typedef struct {
   int count_include_pad;                        /* avg: divide by the padded window size */
 } clseg_pool2d_params;
 
-clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p, int64_t out[4]);
+clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p,
+                                int64_t out[4]);
 clseg_status clseg_pool2d(clseg_context *ctx, const clseg_tensor *x, const clseg_pool2d_params *p,
                           clseg_tensor *y);
 /* y [N, C, 1, 1] */
@@ -95,93 +100,109 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
 typedef enum { CLSEG_RESIZE_NEAREST = 0, CLSEG_RESIZE_BILINEAR = 1 } clseg_resize_mode;
 typedef struct {
   clseg_resize_mode mode;
-  int align_corners;       /* bilinear: corners aligned; else PyTorch's half-pixel rule */
-  /* When nonzero, source coordinates use these scales (input / output) as PyTorch does when called with
-   * scale_factor and recompute_scale_factor unset; 0 means in / out of the sizes. */
+  int align_corners; /* bilinear: corners aligned; else PyTorch's half-pixel rule */
+  /* When nonzero, source coordinates use these scales (input / output) as PyTorch does when called
+   * with scale_factor and recompute_scale_factor unset; 0 means in / out of the sizes. */
   float scale_h, scale_w;
 } clseg_resize_params;
 clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
                           clseg_tensor *y);
 
 /* ---- normalisation ---- */
-/* y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel; each parameter C elements; eps 0 means 1e-5. */
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel; each parameter C elements; eps 0
+ * means 1e-5. */
 clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *gamma,
-                             const clseg_tensor *beta, const clseg_tensor *mean, const clseg_tensor *var,
-                             float eps, const clseg_activation *act, clseg_tensor *y);
-/* Host utility: folds an inference batchnorm into the preceding conv's weights (cout x per_out floats) and
- * bias (cout floats, written even when the conv had none: pass zeros). eps 0 means 1e-5. */
-void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
-                          const float *beta, const float *mean, const float *var, float eps);
+                             const clseg_tensor *beta, const clseg_tensor *mean,
+                             const clseg_tensor *var, float eps, const clseg_activation *act,
+                             clseg_tensor *y);
+/* Host utility: folds an inference batchnorm into the preceding conv's weights (cout x per_out
+ * floats) and bias (cout floats, written even when the conv had none: pass zeros). eps 0 means
+ * 1e-5. */
+void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out,
+                          const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps);
 
 /* ---- elementwise, broadcasting: each dim of a and b equals y's or is 1 ---- */
-typedef enum { CLSEG_BINARY_ADD = 0, CLSEG_BINARY_SUB, CLSEG_BINARY_MUL, CLSEG_BINARY_DIV } clseg_binary_op;
+typedef enum {
+  CLSEG_BINARY_ADD = 0,
+  CLSEG_BINARY_SUB,
+  CLSEG_BINARY_MUL,
+  CLSEG_BINARY_DIV
+} clseg_binary_op;
 clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_tensor *a,
                           const clseg_tensor *b, const clseg_activation *act, clseg_tensor *y);
 
 /* ---- channel layout ops ---- */
 /* Concatenates along C: y's C is the sum of the inputs'. */
-clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int count, clseg_tensor *y);
+clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int count,
+                          clseg_tensor *y);
 /* y = x[:, c_start : c_start + y.C] */
-clseg_status clseg_slice_channels(clseg_context *ctx, const clseg_tensor *x, int64_t c_start, clseg_tensor *y);
+clseg_status clseg_slice_channels(clseg_context *ctx, const clseg_tensor *x, int64_t c_start,
+                                  clseg_tensor *y);
 
 typedef enum { CLSEG_PAD_CONSTANT = 0, CLSEG_PAD_REFLECT = 1 } clseg_pad_mode;
 typedef struct {
   clseg_pad_mode mode;
-  int top, left, bottom, right;  /* reflect: each < the size along its axis */
-  float value;                   /* constant mode */
+  int top, left, bottom, right; /* reflect: each < the size along its axis */
+  float value;                  /* constant mode */
 } clseg_pad_params;
 clseg_status clseg_pad_shape(const clseg_tensor *x, const clseg_pad_params *p, int64_t out[4]);
-clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p, clseg_tensor *y);
+clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p,
+                       clseg_tensor *y);
 
 /* ---- reductions over channels: y [N, 1, H, W] (softmax: y shaped like x) ---- */
 typedef enum { CLSEG_REDUCE_MEAN = 0, CLSEG_REDUCE_MAX = 1 } clseg_reduce_kind;
-clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x, clseg_reduce_kind kind,
-                                   clseg_tensor *y);
+clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x,
+                                   clseg_reduce_kind kind, clseg_tensor *y);
 clseg_status clseg_softmax_channels(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y);
 /* The index of the largest channel (the first on ties), as a float. */
 clseg_status clseg_argmax_channels(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y);
 
-/* ---- linear: x [N, K, H, W] read as N rows of K*H*W, w [M, K*H*W] (any shape with that count), y [N, M, 1, 1] */
+/* ---- linear: x [N, K, H, W] read as N rows of K*H*W, w [M, K*H*W] (any shape with that count), y
+ * [N, M, 1, 1] */
 clseg_status clseg_linear(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
                           const clseg_tensor *bias, const clseg_activation *act, clseg_tensor *y);
 
 /* ---- attention blocks, fused ---- */
-/* CBAM channel gate: y = x * sigmoid(mlp(avgpool x) + mlp(maxpool x)), mlp(v) = w2 relu(w1 v + b1) + b2,
- * w1 [R, C], w2 [C, R]; biases optional. */
-clseg_status clseg_cbam_channel_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w1,
-                                     const clseg_tensor *b1, const clseg_tensor *w2, const clseg_tensor *b2,
+/* CBAM channel gate: y = x * sigmoid(mlp(avgpool x) + mlp(maxpool x)), mlp(v) = w2 relu(w1 v + b1)
+ * + b2, w1 [R, C], w2 [C, R]; biases optional. */
+clseg_status clseg_cbam_channel_gate(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_tensor *w1, const clseg_tensor *b1,
+                                     const clseg_tensor *w2, const clseg_tensor *b2,
                                      clseg_tensor *y);
-/* CBAM spatial gate: s = conv(cat(max_c x, mean_c x)) with w [1, 2, K, K] (K odd, 'same' padding), optional
- * bias and batchnorm (bn_* one element each, NULL when absent), y = x * sigmoid(s). */
+/* CBAM spatial gate: s = conv(cat(max_c x, mean_c x)) with w [1, 2, K, K] (K odd, 'same' padding),
+ * optional bias and batchnorm (bn_* one element each, NULL when absent), y = x * sigmoid(s). */
 typedef struct {
   const clseg_tensor *bn_gamma, *bn_beta, *bn_mean, *bn_var;
-  float bn_eps;  /* 0 means 1e-5 */
+  float bn_eps; /* 0 means 1e-5 */
 } clseg_cbam_spatial_params;
-clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                     const clseg_tensor *bias, const clseg_cbam_spatial_params *p,
-                                     clseg_tensor *y);
+clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_tensor *w, const clseg_tensor *bias,
+                                     const clseg_cbam_spatial_params *p, clseg_tensor *y);
 /* Squeeze-excitation: y = x * sigmoid(w2 relu(w1 avgpool(x) + b1) + b2), w1 [R, C], w2 [C, R]. */
 clseg_status clseg_se_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w1,
                            const clseg_tensor *b1, const clseg_tensor *w2, const clseg_tensor *b2,
                            clseg_tensor *y);
-/* scSE: y = cse(x) + x * sigmoid(ws x + bs) with ws [1, C] (1x1 conv to one channel), bs one element. */
+/* scSE: y = cse(x) + x * sigmoid(ws x + bs) with ws [1, C] (1x1 conv to one channel), bs one
+ * element. */
 clseg_status clseg_scse_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w1,
                              const clseg_tensor *b1, const clseg_tensor *w2, const clseg_tensor *b2,
                              const clseg_tensor *ws, const clseg_tensor *bs, clseg_tensor *y);
 
-/* Additive attention gate (Attention U-Net): theta = conv(x, w_theta) with kernel and stride = theta_stride
- * (1: 1x1; 2: 2x2 stride 2, as the authors' code), phi = 1x1 conv(g) resized bilinearly (align_corners false)
- * to theta's size, a = sigmoid(psi(relu(theta + phi))), psi a 1x1 conv to one channel, alpha = a resized
- * bilinearly to x's size, y = x * alpha. When w_out is set: y = bn(conv1x1(x * alpha, w_out) + b_out). */
+/* Additive attention gate (Attention U-Net): theta = conv(x, w_theta) with kernel and stride =
+ * theta_stride (1: 1x1; 2: 2x2 stride 2, as the authors' code), phi = 1x1 conv(g) resized
+ * bilinearly (align_corners false) to theta's size, a = sigmoid(psi(relu(theta + phi))), psi a 1x1
+ * conv to one channel, alpha = a resized bilinearly to x's size, y = x * alpha. When w_out is set:
+ * y = bn(conv1x1(x * alpha, w_out) + b_out). */
 typedef struct {
-  int theta_stride;                          /* 0 means 1 */
-  const clseg_tensor *w_out, *b_out;         /* optional output 1x1 conv [C, C, 1, 1] */
-  const clseg_tensor *bn_gamma, *bn_beta, *bn_mean, *bn_var;  /* optional output batchnorm */
-  float bn_eps;                              /* 0 means 1e-5 */
+  int theta_stride;                  /* 0 means 1 */
+  const clseg_tensor *w_out, *b_out; /* optional output 1x1 conv [C, C, 1, 1] */
+  const clseg_tensor *bn_gamma, *bn_beta, *bn_mean, *bn_var; /* optional output batchnorm */
+  float bn_eps;                                              /* 0 means 1e-5 */
 } clseg_attention_gate_params;
-/* x [N, Cx, H, W], g [N, Cg, Hg, Wg], w_theta [Ci, Cx, s, s], w_phi [Ci, Cg, 1, 1], w_psi [1, Ci, 1, 1];
- * b_theta may be NULL (the authors' code has none), b_phi and b_psi optional. alpha (optional) receives the
- * attention map [N, 1, H, W]. */
+/* x [N, Cx, H, W], g [N, Cg, Hg, Wg], w_theta [Ci, Cx, s, s], w_phi [Ci, Cg, 1, 1], w_psi [1, Ci,
+ * 1, 1]; b_theta may be NULL (the authors' code has none), b_phi and b_psi optional. alpha
+ * (optional) receives the attention map [N, 1, H, W]. */
 clseg_status clseg_attention_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *g,
                                   const clseg_tensor *w_theta, const clseg_tensor *b_theta,
                                   const clseg_tensor *w_phi, const clseg_tensor *b_phi,

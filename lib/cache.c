@@ -1,6 +1,6 @@
-/* On-disk cache of compiled program binaries. A file is trusted only when its magic, format version, full key,
- * length and checksum all match; anything else is a miss. Writes go to a temp file renamed into place, so
- * concurrent processes sharing the folder never see a partial file. */
+/* On-disk cache of compiled program binaries. A file is trusted only when its magic, format
+ * version, full key, length and checksum all match; anything else is a miss. Writes go to a temp
+ * file renamed into place, so concurrent processes sharing the folder never see a partial file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,9 @@
 
 #include "internal.h"
 
-#define MAGIC "CLSEGBIN"
+#define MAGIC          "CLSEGBIN"
 #define FORMAT_VERSION 1u
-#define MAX_BINARY (512u << 20)
+#define MAX_BINARY     (512u << 20)
 
 uint64_t clseg__fnv1a(const void *data, size_t len, uint64_t h) {
   const unsigned char *p = data;
@@ -46,7 +46,8 @@ int clseg__cache_path(const char *key, char *buf, size_t size) {
   char dir[1024];
   if (!clseg_cache_dir(dir, sizeof dir))
     return 0;
-  /* two independent hashes in the name make collisions negligible; the key inside settles them anyway */
+  /* two independent hashes in the name make collisions negligible; the key inside settles them
+   * anyway */
   uint64_t h1 = clseg__fnv1a(key, strlen(key), CLSEG__FNV_SEED);
   uint64_t h2 = clseg__fnv1a(key, strlen(key), 0x84222325cbf29ce4ull);
   int n = snprintf(buf, size, "%s/%016llx%016llx.bin", dir, (unsigned long long)h1,
@@ -71,7 +72,9 @@ static int mkdir_p(const char *path) {
   return mkdir(tmp, 0755) == 0 || errno == EEXIST;
 }
 
-static int read_exact(FILE *f, void *buf, size_t n) { return fread(buf, 1, n, f) == n; }
+static int read_exact(FILE *f, void *buf, size_t n) {
+  return fread(buf, 1, n, f) == n;
+}
 
 int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, size_t *len) {
   char path[1200];
@@ -94,7 +97,8 @@ int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, 
     ok = read_exact(f, k, klen) && !memcmp(k, key, klen);
   else
     ok = 0;
-  ok = ok && read_exact(f, &binlen, 8) && read_exact(f, &sum, 8) && binlen > 0 && binlen < MAX_BINARY;
+  ok = ok && read_exact(f, &binlen, 8) && read_exact(f, &sum, 8) && binlen > 0 &&
+       binlen < MAX_BINARY;
   if (ok && (b = malloc(binlen)) != NULL) {
     char extra;
     ok = read_exact(f, b, binlen) && fread(&extra, 1, 1, f) == 0 &&
@@ -132,7 +136,8 @@ void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char
   uint64_t binlen = len, sum = clseg__fnv1a(bin, len, CLSEG__FNV_SEED);
   int ok = fwrite(MAGIC, 1, 8, f) == 8 && fwrite(&version, 4, 1, f) == 1 &&
            fwrite(&keylen, 4, 1, f) == 1 && fwrite(key, 1, keylen, f) == keylen &&
-           fwrite(&binlen, 8, 1, f) == 1 && fwrite(&sum, 8, 1, f) == 1 && fwrite(bin, 1, len, f) == len;
+           fwrite(&binlen, 8, 1, f) == 1 && fwrite(&sum, 8, 1, f) == 1 &&
+           fwrite(bin, 1, len, f) == len;
   ok = (fclose(f) == 0) && ok;
   if (!ok || rename(tmp, path) != 0) {
     remove(tmp);

@@ -55,7 +55,9 @@ void clseg_context_free(clseg_context *ctx) {
   free(ctx);
 }
 
-const clseg_device_info *clseg_context_device(const clseg_context *ctx) { return ctx ? &ctx->info : NULL; }
+const clseg_device_info *clseg_context_device(const clseg_context *ctx) {
+  return ctx ? &ctx->info : NULL;
+}
 
 clseg_status clseg_finish(clseg_context *ctx) {
   if (!ctx)
@@ -69,10 +71,13 @@ void clseg_context_stats(const clseg_context *ctx, clseg_stats *out) {
     *out = ctx->stats;
 }
 
-size_t clseg__round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x; }
+size_t clseg__round_up(size_t x, size_t m) {
+  return m ? (x + m - 1) / m * m : x;
+}
 
-clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what, const clseg__arg *args,
-                           int nargs, int dims, const size_t *global, const size_t *local) {
+clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
+                           const clseg__arg *args, int nargs, int dims, const size_t *global,
+                           const size_t *local) {
   for (int i = 0; i < nargs; i++) {
     cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
     if (err != CL_SUCCESS)
@@ -81,7 +86,8 @@ clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what, co
   for (int d = 0; d < dims; d++)
     if (global[d] == 0)
       return CLSEG_OK; /* an empty tensor: nothing to do */
-  cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, global, local, 0, NULL, NULL);
+  cl_int err =
+      clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, global, local, 0, NULL, NULL);
   if (err != CL_SUCCESS)
     return clseg__cl_fail(ctx, err, "%s: enqueueing the kernel", what);
   ctx->stats.kernels_enqueued++;

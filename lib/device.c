@@ -8,7 +8,7 @@
 #include "internal.h"
 
 #define MAX_PLATFORMS 32
-#define MAX_DEVICES 64
+#define MAX_DEVICES   64
 
 typedef struct {
   clseg_device_info info;
@@ -51,8 +51,8 @@ static int has_extension(cl_device_id d, const char *ext) {
   return found;
 }
 
-/* The "auto" ranking: any GPU beats any accelerator beats any CPU; within a type, a discrete GPU beats an
- * integrated one, then more compute units x clock wins. */
+/* The "auto" ranking: any GPU beats any accelerator beats any CPU; within a type, a discrete GPU
+ * beats an integrated one, then more compute units x clock wins. */
 static double score(const clseg_device_info *i) {
   double base = i->type == CLSEG_DEVICE_GPU ? 4e9 : i->type == CLSEG_DEVICE_ACCELERATOR ? 2e9 : 1e9;
   if (i->type == CLSEG_DEVICE_GPU && !i->unified_memory)
@@ -161,7 +161,9 @@ clseg_status clseg_device_list(clseg_device_info **devices, size_t *count) {
   return CLSEG_OK;
 }
 
-void clseg_device_list_free(clseg_device_info *devices) { free(devices); }
+void clseg_device_list_free(clseg_device_info *devices) {
+  free(devices);
+}
 
 static int ci_contains(const char *hay, const char *needle) {
   size_t nl = strlen(needle);
@@ -211,9 +213,9 @@ static int match(const entry *all, size_t n, const char *spec) {
     for (size_t i = 0; i < n; i++) {
       if ((int)all[i].info.type != want_type)
         continue;
-      if (want_idx >= 0 ? all[i].info.type_index == want_idx
-                        : (all[i].info.available &&
-                           (best < 0 || all[i].info.score > all[best].info.score)))
+      if (want_idx >= 0
+              ? all[i].info.type_index == want_idx
+              : (all[i].info.available && (best < 0 || all[i].info.score > all[best].info.score)))
         best = (int)i;
     }
     return best;
@@ -239,8 +241,9 @@ static void list_devices(const entry *all, size_t n, char *buf, size_t size) {
   for (size_t i = 0; i < n && used < size; i++) {
     int w = snprintf(buf + used, size - used, "%s  %d:%d %s [%s] on %s", i ? "\n" : "",
                      all[i].info.platform_index, all[i].info.device_index,
-                     all[i].info.type == CLSEG_DEVICE_GPU ? "gpu" :
-                     all[i].info.type == CLSEG_DEVICE_CPU ? "cpu" : "other",
+                     all[i].info.type == CLSEG_DEVICE_GPU   ? "gpu"
+                     : all[i].info.type == CLSEG_DEVICE_CPU ? "cpu"
+                                                            : "other",
                      all[i].info.name, all[i].info.platform_name);
     if (w < 0)
       break;
@@ -258,16 +261,19 @@ clseg_status clseg__device_pick(const char *spec, clseg_device_info *info, cl_pl
     free(all);
     return clseg__fail(NULL, CLSEG_NO_DEVICE,
                        "device '%s': no OpenCL device found on this machine (install an OpenCL "
-                       "driver, e.g. pocl-opencl-icd for the CPU)", spec ? spec : "auto");
+                       "driver, e.g. pocl-opencl-icd for the CPU)",
+                       spec ? spec : "auto");
   }
   int i = match(all, n, spec);
   if (i < 0) {
     char list[1200];
     list_devices(all, n, list, sizeof list);
     free(all);
-    return clseg__fail(NULL, CLSEG_NO_DEVICE,
-                       "device '%s' matches no OpenCL device; the devices are:\n%s\n(use auto, gpu, "
-                       "cpu, gpu:N, cpu:N, P:D, or part of a name)", spec, list);
+    return clseg__fail(
+        NULL, CLSEG_NO_DEVICE,
+        "device '%s' matches no OpenCL device; the devices are:\n%s\n(use auto, gpu, "
+        "cpu, gpu:N, cpu:N, P:D, or part of a name)",
+        spec, list);
   }
   if (info)
     *info = all[i].info;

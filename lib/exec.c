@@ -1,11 +1,14 @@
-/* Running a plan: upload the input, enqueue every step's operator on its planned views, download the output.
- * One clFinish per run (in the download); with profiling, per-step times come from marker events. */
+/* Running a plan: upload the input, enqueue every step's operator on its planned views, download
+ * the output. One clFinish per run (in the download); with profiling, per-step times come from
+ * marker events. */
 #include <stdio.h>
 #include <string.h>
 
 #include "plan_internal.h"
 
-static clseg_tensor *out_of(clseg_plan *p, const clseg__step *s) { return p->storages[s->storage].view; }
+static clseg_tensor *out_of(clseg_plan *p, const clseg__step *s) {
+  return p->storages[s->storage].view;
+}
 
 static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
   return p->storages[p->steps[s->node->in[i]->id].storage].view;
@@ -21,14 +24,15 @@ static clseg_status run_attention(clseg_plan *p, clseg__step *s, clseg_tensor *x
     return clseg_cbam_spatial_gate(p->ctx, x, pr[0], pr[1], &sp, y);
   }
   case CLSEG__N_SE: return clseg_se_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], y);
-  case CLSEG__N_SCSE: return clseg_scse_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], pr[4], pr[5], y);
+  case CLSEG__N_SCSE:
+    return clseg_scse_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], pr[4], pr[5], y);
   case CLSEG__N_ATTENTION_GATE: {
-    const clseg_attention_gate_params ap = {s->node->theta_stride, pr[5], pr[6], pr[7], pr[8], pr[9], pr[10],
-                                            1e-5f};
-    return clseg_attention_gate(p->ctx, x, in_of(p, s, 1), pr[0], NULL, pr[1], pr[2], pr[3], pr[4], &ap, NULL, y);
+    const clseg_attention_gate_params ap = {
+        s->node->theta_stride, pr[5], pr[6], pr[7], pr[8], pr[9], pr[10], 1e-5f};
+    return clseg_attention_gate(p->ctx, x, in_of(p, s, 1), pr[0], NULL, pr[1], pr[2], pr[3], pr[4],
+                                &ap, NULL, y);
   }
-  default:
-    return clseg__fail(p->ctx, CLSEG_INTERNAL, "no runner for node '%s'", s->node->name);
+  default: return clseg__fail(p->ctx, CLSEG_INTERNAL, "no runner for node '%s'", s->node->name);
   }
 }
 
@@ -38,7 +42,8 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
   case CLSEG__N_CONCAT: {
     const clseg_tensor *xs[64];
     if (n->nin > 64)
-      return clseg__fail(p->ctx, CLSEG_UNSUPPORTED, "concat '%s': %d inputs (at most 64)", n->name, n->nin);
+      return clseg__fail(p->ctx, CLSEG_UNSUPPORTED, "concat '%s': %d inputs (at most 64)", n->name,
+                         n->nin);
     for (int i = 0; i < n->nin; i++)
       xs[i] = in_of(p, s, i);
     return clseg_concat(p->ctx, xs, n->nin, y);
@@ -61,7 +66,8 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
     clseg_conv2d_params cp = n->u.conv;
     cp.act = s->act;
     clseg_tensor *res = s->residual >= 0 ? p->storages[p->steps[s->residual].storage].view : NULL;
-    return s->conv ? clseg__conv2d_run(p->ctx, s->conv, x, res, y) : clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
+    return s->conv ? clseg__conv2d_run(p->ctx, s->conv, x, res, y)
+                   : clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
   }
   case CLSEG__N_CONVT: {
     clseg_conv_transpose2d_params cp = n->u.convt;
@@ -131,7 +137,9 @@ clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_coun
   return s;
 }
 
-int clseg_plan_layer_count(const clseg_plan *p) { return p ? p->norder - 1 : 0; }
+int clseg_plan_layer_count(const clseg_plan *p) {
+  return p ? p->norder - 1 : 0;
+}
 
 clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *out) {
   if (!p || !out || i < 0 || i + 1 >= p->norder)

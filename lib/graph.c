@@ -1,4 +1,5 @@
-/* Graph building: nodes with inferred channel counts, declared named parameters, a sticky first error. */
+/* Graph building: nodes with inferred channel counts, declared named parameters, a sticky first
+ * error. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,16 +7,35 @@
 
 #include "graph_internal.h"
 
-static const char *const op_names[CLSEG__N_COUNT] = {
-    "input", "conv2d", "conv_transpose2d", "batchnorm", "activation", "pool2d", "global_pool", "resize",
-    "binary", "concat", "slice", "pad", "reduce_channels", "softmax", "argmax", "linear",
-    "cbam_channel_gate", "cbam_spatial_gate", "se_gate", "scse_gate", "attention_gate"};
+static const char *const op_names[CLSEG__N_COUNT] = {"input",
+                                                     "conv2d",
+                                                     "conv_transpose2d",
+                                                     "batchnorm",
+                                                     "activation",
+                                                     "pool2d",
+                                                     "global_pool",
+                                                     "resize",
+                                                     "binary",
+                                                     "concat",
+                                                     "slice",
+                                                     "pad",
+                                                     "reduce_channels",
+                                                     "softmax",
+                                                     "argmax",
+                                                     "linear",
+                                                     "cbam_channel_gate",
+                                                     "cbam_spatial_gate",
+                                                     "se_gate",
+                                                     "scse_gate",
+                                                     "attention_gate"};
 
 const char *clseg__node_op_name(clseg__node_op op) {
   return op >= 0 && op < CLSEG__N_COUNT ? op_names[op] : "unknown";
 }
 
-clseg_graph *clseg_graph_create(void) { return calloc(1, sizeof(clseg_graph)); }
+clseg_graph *clseg_graph_create(void) {
+  return calloc(1, sizeof(clseg_graph));
+}
 
 void clseg_graph_free(clseg_graph *g) {
   if (!g)
@@ -33,7 +53,9 @@ void clseg_graph_free(clseg_graph *g) {
   free(g);
 }
 
-clseg_status clseg_graph_status(const clseg_graph *g) { return g ? g->status : CLSEG_INVALID_ARGUMENT; }
+clseg_status clseg_graph_status(const clseg_graph *g) {
+  return g ? g->status : CLSEG_INVALID_ARGUMENT;
+}
 
 const char *clseg_graph_error(const clseg_graph *g) {
   return !g ? "NULL graph" : g->error[0] ? g->error : "no error";
@@ -58,13 +80,13 @@ int clseg__param_find(const clseg_graph *g, const char *name) {
 }
 
 /* Declares NODE.suffix with a PyTorch shape; returns its index or -1 (error recorded). */
-int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim, const int64_t *dims,
-                   clseg__param_kind kind, int64_t fan_in) {
+int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim,
+                   const int64_t *dims, clseg__param_kind kind, int64_t fan_in) {
   char name[256];
   snprintf(name, sizeof name, "%s.%s", n->name, suffix);
   if (clseg__param_find(g, name) >= 0) {
-    clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "parameter '%s' is declared twice (two nodes named '%s')",
-                      name, n->name);
+    clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                      "parameter '%s' is declared twice (two nodes named '%s')", name, n->name);
     return -1;
   }
   if (g->nparams == g->cap_params) {
@@ -97,8 +119,8 @@ int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int 
 }
 
 /* A new node of op with inputs; NULL when an input is NULL (sticky) or out of memory. */
-clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name, clseg_node *const *in,
-                            int nin) {
+clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name,
+                            clseg_node *const *in, int nin) {
   if (!g || g->status != CLSEG_OK)
     return NULL;
   for (int i = 0; i < nin; i++)
@@ -139,11 +161,12 @@ clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name,
 
 clseg_node *clseg_graph_input(clseg_graph *g, const char *name, int64_t channels) {
   if (g && g->input)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "input '%s': the graph already has input '%s'",
-                             name ? name : "", g->input_name);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "input '%s': the graph already has input '%s'", name ? name : "",
+                             g->input_name);
   if (g && channels < 1)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "input '%s': %lld channels", name ? name : "",
-                             (long long)channels);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "input '%s': %lld channels",
+                             name ? name : "", (long long)channels);
   clseg_node *n = clseg__add_node(g, CLSEG__N_INPUT, name, NULL, 0);
   if (n) {
     n->channels = channels;
@@ -167,16 +190,16 @@ clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name)
 }
 
 /* Declares a conv-shaped weight and optional bias into n->param[first], [first + 1]. */
-int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname, int first,
-                          const int64_t wdims[4], int64_t fan_in, int64_t bias_count) {
+int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname,
+                          int first, const int64_t wdims[4], int64_t fan_in, int64_t bias_count) {
   n->param[first] = clseg__declare(g, n, wname, 4, wdims, CLSEG__P_WEIGHT, fan_in);
   if (bias_count > 0)
     n->param[first + 1] = clseg__declare(g, n, bname, 1, &bias_count, CLSEG__P_BIAS, fan_in);
   return g->status == CLSEG_OK;
 }
 
-clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout, int kernel,
-                               int bias, const clseg_conv2d_params *p) {
+clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
+                               int kernel, int bias, const clseg_conv2d_params *p) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_CONV, name, &x, 1);
   if (!n)
     return NULL;
@@ -184,17 +207,22 @@ clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, 
     n->u.conv = *p;
   int groups = n->u.conv.groups ? n->u.conv.groups : 1;
   if (cout < 1 || kernel < 1 || groups < 1 || x->channels % groups || cout % groups)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
-                             "conv2d '%s': %lld input and %lld output channels do not suit kernel %d, groups %d",
-                             n->name, (long long)x->channels, (long long)cout, kernel, groups);
+    return clseg__graph_fail(
+        g, CLSEG_INVALID_ARGUMENT,
+        "conv2d '%s': %lld input and %lld output channels do not suit kernel %d, groups %d",
+        n->name, (long long)x->channels, (long long)cout, kernel, groups);
   const int64_t w[4] = {cout, x->channels / groups, kernel, kernel};
   n->channels = cout;
   n->kernel = kernel;
-  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[1] * kernel * kernel, bias ? cout : 0) ? n : NULL;
+  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[1] * kernel * kernel,
+                               bias ? cout : 0)
+             ? n
+             : NULL;
 }
 
-clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
-                                         int kernel, int bias, const clseg_conv_transpose2d_params *p) {
+clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg_node *x,
+                                         int64_t cout, int kernel, int bias,
+                                         const clseg_conv_transpose2d_params *p) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_CONVT, name, &x, 1);
   if (!n)
     return NULL;
@@ -202,23 +230,29 @@ clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg
     n->u.convt = *p;
   int groups = n->u.convt.groups ? n->u.convt.groups : 1;
   if (cout < 1 || kernel < 1 || groups < 1 || x->channels % groups || cout % groups)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
-                             "conv_transpose2d '%s': %lld input and %lld output channels do not suit "
-                             "kernel %d, groups %d", n->name, (long long)x->channels, (long long)cout,
-                             kernel, groups);
+    return clseg__graph_fail(
+        g, CLSEG_INVALID_ARGUMENT,
+        "conv_transpose2d '%s': %lld input and %lld output channels do not suit "
+        "kernel %d, groups %d",
+        n->name, (long long)x->channels, (long long)cout, kernel, groups);
   const int64_t w[4] = {x->channels, cout / groups, kernel, kernel};
   n->channels = cout;
   n->kernel = kernel;
-  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[0] * kernel * kernel, bias ? cout : 0) ? n : NULL;
+  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[0] * kernel * kernel,
+                               bias ? cout : 0)
+             ? n
+             : NULL;
 }
 
 /* Declares the four batchnorm vectors of `channels` under prefix into n->param[first..first+3]. */
-void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t channels) {
+void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first,
+                       int64_t channels) {
   static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};
   for (int i = 0; i < 4; i++) {
     char s[96];
     snprintf(s, sizeof s, "%s%s%s", prefix, *prefix ? "." : "", suffix[i]);
-    n->param[first + i] = clseg__declare(g, n, s, 1, &channels, (clseg__param_kind)(CLSEG__P_BN_WEIGHT + i), 1);
+    n->param[first + i] =
+        clseg__declare(g, n, s, 1, &channels, (clseg__param_kind)(CLSEG__P_BN_WEIGHT + i), 1);
   }
 }
 
@@ -230,8 +264,10 @@ clseg_node *clseg_graph_batchnorm(clseg_graph *g, const char *name, clseg_node *
 }
 
 clseg_node *clseg_graph_activation_ex(clseg_graph *g, clseg_node *x, const clseg_activation *act) {
-  if (g && g->status == CLSEG_OK && (!act || act->kind <= CLSEG_ACT_NONE || act->kind >= CLSEG_ACT_COUNT))
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "activation: unknown kind %d", act ? (int)act->kind : -1);
+  if (g && g->status == CLSEG_OK &&
+      (!act || act->kind <= CLSEG_ACT_NONE || act->kind >= CLSEG_ACT_COUNT))
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "activation: unknown kind %d",
+                             act ? (int)act->kind : -1);
   clseg_node *n = clseg__add_node(g, CLSEG__N_ACT, NULL, &x, 1);
   if (n)
     n->u.act = *act;

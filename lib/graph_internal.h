@@ -1,4 +1,5 @@
-/* Graph internals shared by graph.c (building), plan.c (shapes, fusion, memory) and exec.c (running). */
+/* Graph internals shared by graph.c (building), plan.c (shapes, fusion, memory) and exec.c
+ * (running). */
 #ifndef CLSEG_GRAPH_INTERNAL_H
 #define CLSEG_GRAPH_INTERNAL_H
 
@@ -38,7 +39,7 @@ struct clseg_node {
   char name[128];
   clseg_node **in; /* inputs: data first (x, then gate / b / the other concat parts) */
   int nin;
-  int64_t channels; /* output channels */
+  int64_t channels;                  /* output channels */
   int param[CLSEG__MAX_NODE_PARAMS]; /* indexes into graph->params, -1 when absent; order per op */
   union {
     clseg_conv2d_params conv;
@@ -51,15 +52,21 @@ struct clseg_node {
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;
   clseg_reduce_kind reduce;
-  int scale;            /* resize by scale; 0 with in[1] set means resize like in[1] */
+  int scale; /* resize by scale; 0 with in[1] set means resize like in[1] */
   int64_t slice_start;
-  int64_t hidden;       /* MLP width (SE, CBAM) or attention gate's inter channels */
+  int64_t hidden; /* MLP width (SE, CBAM) or attention gate's inter channels */
   int theta_stride;
   int kernel;
 };
 
-typedef enum { CLSEG__P_WEIGHT, CLSEG__P_BIAS, CLSEG__P_BN_WEIGHT, CLSEG__P_BN_BIAS, CLSEG__P_BN_MEAN,
-               CLSEG__P_BN_VAR } clseg__param_kind;
+typedef enum {
+  CLSEG__P_WEIGHT,
+  CLSEG__P_BIAS,
+  CLSEG__P_BN_WEIGHT,
+  CLSEG__P_BN_BIAS,
+  CLSEG__P_BN_MEAN,
+  CLSEG__P_BN_VAR
+} clseg__param_kind;
 
 typedef struct {
   char *name;
@@ -86,17 +93,20 @@ struct clseg_graph {
 void *clseg__graph_fail(clseg_graph *g, clseg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Builder helpers (graph.c). */
-clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name, clseg_node *const *in, int nin);
-int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim, const int64_t *dims,
-                   clseg__param_kind kind, int64_t fan_in);
-int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname, int first,
-                          const int64_t wdims[4], int64_t fan_in, int64_t bias_count);
-void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t channels);
+clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name,
+                            clseg_node *const *in, int nin);
+int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim,
+                   const int64_t *dims, clseg__param_kind kind, int64_t fan_in);
+int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname,
+                          int first, const int64_t wdims[4], int64_t fan_in, int64_t bias_count);
+void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first,
+                       int64_t channels);
 int clseg__param_find(const clseg_graph *g, const char *name);
-/* Checks host dims against a declared parameter; on mismatch writes "NAME has shape [..], the model expects
+/* Checks host dims against a declared parameter; on mismatch writes "NAME has shape [..], the model
+ * expects
  * [..]" into msg. */
-clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim, char *msg,
-                                      size_t size);
+clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim,
+                                      char *msg, size_t size);
 const char *clseg__node_op_name(clseg__node_op op);
 
 #endif

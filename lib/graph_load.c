@@ -1,4 +1,5 @@
-/* Loading a graph's declared parameters from a .safetensors file, by name, with every mismatch reported. */
+/* Loading a graph's declared parameters from a .safetensors file, by name, with every mismatch
+ * reported. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@ static int ignorable(const char *name) { /* PyTorch's batchnorm step counter car
   return n >= k && !strcmp(name + n - k, ".num_batches_tracked");
 }
 
-static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, char *msg, size_t size, int *nbad) {
+static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, char *msg, size_t size,
+                                int *nbad) {
   char line[512];
   for (int i = 0; i < g->nparams; i++) {
     clseg__param *p = &g->params[i];

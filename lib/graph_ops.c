@@ -1,4 +1,5 @@
-/* Graph builders for the layout, pooling, reduction and attention operators (convs are in graph.c). */
+/* Graph builders for the layout, pooling, reduction and attention operators (convs are in graph.c).
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -6,7 +7,8 @@
 
 clseg_node *clseg_graph_pool2d(clseg_graph *g, clseg_node *x, const clseg_pool2d_params *p) {
   if (g && g->status == CLSEG_OK && (!p || p->kernel_h < 1 || p->kernel_w < 1))
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "pool2d: the kernel size must be at least 1");
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "pool2d: the kernel size must be at least 1");
   clseg_node *n = clseg__add_node(g, CLSEG__N_POOL, NULL, &x, 1);
   if (n)
     n->u.pool = *p;
@@ -20,9 +22,11 @@ clseg_node *clseg_graph_global_pool(clseg_graph *g, clseg_node *x, clseg_pool_ki
   return n;
 }
 
-clseg_node *clseg_graph_resize_scale(clseg_graph *g, clseg_node *x, int scale, const clseg_resize_params *p) {
+clseg_node *clseg_graph_resize_scale(clseg_graph *g, clseg_node *x, int scale,
+                                     const clseg_resize_params *p) {
   if (g && g->status == CLSEG_OK && scale < 1)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "resize: scale %d must be at least 1", scale);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "resize: scale %d must be at least 1",
+                             scale);
   clseg_node *n = clseg__add_node(g, CLSEG__N_RESIZE, NULL, &x, 1);
   if (n) {
     n->scale = scale;
@@ -48,8 +52,9 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
     return NULL;
   n->binary = op;
   if (a->channels != b->channels && a->channels != 1 && b->channels != 1)
-    return clseg__graph_fail(g, CLSEG_SHAPE_MISMATCH, "binary '%s': %lld and %lld channels do not broadcast",
-                             n->name, (long long)a->channels, (long long)b->channels);
+    return clseg__graph_fail(g, CLSEG_SHAPE_MISMATCH,
+                             "binary '%s': %lld and %lld channels do not broadcast", n->name,
+                             (long long)a->channels, (long long)b->channels);
   n->channels = a->channels > b->channels ? a->channels : b->channels;
   return n;
 }
@@ -66,13 +71,15 @@ clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count)
   return n;
 }
 
-clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count) {
+clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start,
+                                       int64_t count) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_SLICE, NULL, &x, 1);
   if (!n)
     return NULL;
   if (start < 0 || count < 1 || start + count > x->channels)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "slice '%s': channels %lld..%lld of %lld", n->name,
-                             (long long)start, (long long)(start + count), (long long)x->channels);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "slice '%s': channels %lld..%lld of %lld",
+                             n->name, (long long)start, (long long)(start + count),
+                             (long long)x->channels);
   n->slice_start = start;
   n->channels = count;
   return n;
@@ -105,12 +112,14 @@ clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x) {
   return n;
 }
 
-clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m, int bias) {
+clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                               int bias) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_LINEAR, name, &x, 1);
   if (!n)
     return NULL;
   if (m < 1)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "linear '%s': %lld outputs", n->name, (long long)m);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "linear '%s': %lld outputs", n->name,
+                             (long long)m);
   const int64_t w[2] = {m, x->channels};
   n->param[0] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, x->channels);
   if (bias)
@@ -121,7 +130,8 @@ clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, 
 
 /* The shared two-layer MLP of SE and CBAM: prefix.fc1 [r, C] and prefix.fc2 [C, r], with biases,
  * into n->param[first..first+3]. */
-static void declare_mlp(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t c, int64_t r) {
+static void declare_mlp(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t c,
+                        int64_t r) {
   char s[96];
   const int64_t w1[2] = {r, c}, w2[2] = {c, r};
   snprintf(s, sizeof s, "%sfc1.weight", prefix);
@@ -180,16 +190,18 @@ clseg_node *clseg_graph_scse(clseg_graph *g, const char *name, clseg_node *x, in
   return g->status == CLSEG_OK ? n : NULL;
 }
 
-clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x, clseg_node *gate,
-                                       int64_t inter, int theta_stride, int out_conv) {
+clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x,
+                                       clseg_node *gate, int64_t inter, int theta_stride,
+                                       int out_conv) {
   clseg_node *in[2] = {x, gate};
   clseg_node *n = clseg__add_node(g, CLSEG__N_ATTENTION_GATE, name, in, 2);
   if (!n)
     return NULL;
   int s = theta_stride ? theta_stride : 1;
   if (inter < 1 || (s != 1 && s != 2))
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "attention gate '%s': inter %lld, theta stride %d",
-                             n->name, (long long)inter, s);
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "attention gate '%s': inter %lld, theta stride %d", n->name,
+                             (long long)inter, s);
   n->hidden = inter;
   n->theta_stride = s;
   const int64_t wt[4] = {inter, x->channels, s, s}, wp[4] = {inter, gate->channels, 1, 1},

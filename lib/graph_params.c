@@ -1,4 +1,5 @@
-/* A graph's named parameters: setting them from host memory, seeded random initialisation, the summary. */
+/* A graph's named parameters: setting them from host memory, seeded random initialisation, the
+ * summary. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ static void dims_str(const int64_t *d, int n, char *buf, size_t size) {
     snprintf(buf + used, size - used, "]");
 }
 
-/* Shapes match when equal after dropping leading and trailing 1s on either side ([C] vs [1, C, 1, 1]). */
+/* Shapes match when equal after dropping leading and trailing 1s on either side ([C] vs [1, C, 1,
+ * 1]). */
 static int same_shape(const clseg__param *p, const int64_t *dims, int ndim) {
   size_t count = 1;
   for (int i = 0; i < ndim; i++)
@@ -39,8 +41,8 @@ static int same_shape(const clseg__param *p, const int64_t *dims, int ndim) {
   return 1;
 }
 
-clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim, char *msg,
-                                      size_t size) {
+clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim,
+                                      char *msg, size_t size) {
   const clseg__param *p = &g->params[idx];
   if (ndim >= 0 && ndim <= 8 && same_shape(p, dims, ndim))
     return CLSEG_OK;

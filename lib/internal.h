@@ -13,7 +13,7 @@
 #define CLSEG__ERR_LEN 8192
 
 typedef struct {
-  char *key;          /* the cache key text: source hash, options, device */
+  char *key; /* the cache key text: source hash, options, device */
   cl_program program;
   cl_kernel *kernels; /* created lazily, by name */
   char **kernel_names;
@@ -55,10 +55,10 @@ clseg_status clseg__cl_fail(clseg_context *ctx, cl_int err, const char *fmt, ...
 const char *clseg__cl_error_name(cl_int err);
 clseg_status clseg__ok(clseg_context *ctx);
 /* An internal invariant: records file:line and returns CLSEG_INTERNAL. */
-#define CLSEG__CHECK(ctx, cond)                                                                        \
+#define CLSEG__CHECK(ctx, cond)                                                                    \
   do {                                                                                             \
     if (!(cond))                                                                                   \
-      return clseg__fail((ctx), CLSEG_INTERNAL, "internal check failed at %s:%d: %s", __FILE__,     \
+      return clseg__fail((ctx), CLSEG_INTERNAL, "internal check failed at %s:%d: %s", __FILE__,    \
                          __LINE__, #cond);                                                         \
   } while (0)
 
@@ -69,8 +69,8 @@ clseg_status clseg__device_pick(const char *spec, clseg_device_info *info, cl_pl
 
 /* ---- kernel sources (generated table, program.c) ---- */
 typedef struct {
-  const char *name;            /* file name in cl/, "conv.cl" */
-  const unsigned char *bytes;  /* with #includes from cl/ inlined */
+  const char *name;           /* file name in cl/, "conv.cl" */
+  const unsigned char *bytes; /* with #includes from cl/ inlined */
   size_t len;
   uint64_t hash;
 } clseg__kernel_source;
@@ -88,15 +88,15 @@ typedef struct {
 /* Writes the sorted "-DA=1 -DB=2" string into buf; returns 0 when it did not fit. */
 int clseg__build_options(const clseg__define *defs, int count, char *buf, size_t size);
 
-/* Returns the kernel `kernel` of cl/<file> built with options, compiling (or loading from the binary cache)
- * on first use. The kernel belongs to the context. */
-clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options, const char *kernel,
-                           cl_kernel *out);
+/* Returns the kernel `kernel` of cl/<file> built with options, compiling (or loading from the
+ * binary cache) on first use. The kernel belongs to the context. */
+clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options,
+                           const char *kernel, cl_kernel *out);
 void clseg__programs_free(clseg_context *ctx);
 
 /* ---- binary cache (cache.c) ---- */
-/* Loads the binary stored for key; returns 1 and a malloc'd buffer on a trusted hit, 0 on a miss or an
- * untrusted file (counted in ctx->stats.cache_rejected). */
+/* Loads the binary stored for key; returns 1 and a malloc'd buffer on a trusted hit, 0 on a miss or
+ * an untrusted file (counted in ctx->stats.cache_rejected). */
 int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, size_t *len);
 /* Stores atomically (temp file + rename); failures are counted, never fatal. */
 void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len);
@@ -110,8 +110,9 @@ typedef struct {
   const void *ptr;
 } clseg__arg;
 #define CLSEG__ARG(v) ((clseg__arg){sizeof(v), &(v)})
-clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what, const clseg__arg *args,
-                           int nargs, int dims, const size_t *global, const size_t *local);
+clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
+                           const clseg__arg *args, int nargs, int dims, const size_t *global,
+                           const size_t *local);
 size_t clseg__round_up(size_t x, size_t m);
 
 /* ---- tensors ---- */

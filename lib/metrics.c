@@ -1,6 +1,6 @@
-/* Segmentation metrics: a confusion matrix accumulated over (prediction, truth) label images, and the
- * per-class IoU, Dice, F-beta, precision and recall derived from it. The definitions, including what an
- * absent class gets, are stated once in include/clseg_io.h and docs/io.md. */
+/* Segmentation metrics: a confusion matrix accumulated over (prediction, truth) label images, and
+ * the per-class IoU, Dice, F-beta, precision and recall derived from it. The definitions, including
+ * what an absent class gets, are stated once in include/clseg_io.h and docs/io.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +16,17 @@ struct clseg_confusion {
 
 clseg_status clseg_confusion_create(int classes, int ignore, clseg_confusion **out) {
   if (!out || classes < 1 || classes > 256 || ignore < -1 || ignore > 255)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_create: classes %d not in 1..256 or ignore %d "
-                       "not in -1..255 (or NULL output)", classes, ignore);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "confusion_create: classes %d not in 1..256 or ignore %d "
+                       "not in -1..255 (or NULL output)",
+                       classes, ignore);
   clseg_confusion *c = calloc(1, sizeof *c);
   if (c)
     c->counts = calloc((size_t)classes * (size_t)classes, sizeof *c->counts);
   if (!c || !c->counts) {
     free(c);
-    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "confusion_create: no memory for %d classes", classes);
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "confusion_create: no memory for %d classes",
+                       classes);
   }
   c->classes = classes;
   c->ignore = ignore;
@@ -38,19 +41,23 @@ void clseg_confusion_free(clseg_confusion *c) {
   free(c);
 }
 
-const uint64_t *clseg_confusion_counts(const clseg_confusion *c) { return c ? c->counts : NULL; }
+const uint64_t *clseg_confusion_counts(const clseg_confusion *c) {
+  return c ? c->counts : NULL;
+}
 
 /* Validates every label before counting any, so that a failed add leaves the matrix as it was. */
-static clseg_status check_labels(const clseg_confusion *c, const uint8_t *pred, const uint8_t *truth, int w,
-                                 size_t n) {
+static clseg_status check_labels(const clseg_confusion *c, const uint8_t *pred,
+                                 const uint8_t *truth, int w, size_t n) {
   for (size_t i = 0; i < n; i++) {
     if ((int)truth[i] == c->ignore)
       continue;
     int bad = truth[i] >= c->classes ? truth[i] : pred[i] >= c->classes ? pred[i] : -1;
     if (bad >= 0)
-      return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_add: %s label %d at (x %zu, y %zu) is not "
-                         "below classes %d", truth[i] >= c->classes ? "truth" : "predicted", bad,
-                         i % (size_t)w, i / (size_t)w, c->classes);
+      return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                         "confusion_add: %s label %d at (x %zu, y %zu) is not "
+                         "below classes %d",
+                         truth[i] >= c->classes ? "truth" : "predicted", bad, i % (size_t)w,
+                         i / (size_t)w, c->classes);
   }
   return CLSEG_OK;
 }
@@ -60,10 +67,12 @@ clseg_status clseg_confusion_add(clseg_confusion *c, const uint8_t *pred, int pr
   if (!c || !pred || !truth)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_add: NULL argument");
   if (pred_w != truth_w || pred_h != truth_h)
-    return clseg__fail(NULL, CLSEG_SHAPE_MISMATCH, "confusion_add: prediction is %dx%d, truth is %dx%d",
-                       pred_w, pred_h, truth_w, truth_h);
+    return clseg__fail(NULL, CLSEG_SHAPE_MISMATCH,
+                       "confusion_add: prediction is %dx%d, truth is %dx%d", pred_w, pred_h,
+                       truth_w, truth_h);
   if (pred_w <= 0 || pred_h <= 0)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_add: empty size %dx%d", pred_w, pred_h);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_add: empty size %dx%d", pred_w,
+                       pred_h);
   size_t n = (size_t)pred_w * (size_t)pred_h;
   clseg_status st = check_labels(c, pred, truth, pred_w, n);
   if (st != CLSEG_OK)
@@ -74,8 +83,11 @@ clseg_status clseg_confusion_add(clseg_confusion *c, const uint8_t *pred, int pr
   return CLSEG_OK;
 }
 
-/* num / den for a present class, with 0/0 taken as 0 (a class that was missed or only hallucinated). */
-static double ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
+/* num / den for a present class, with 0/0 taken as 0 (a class that was missed or only
+ * hallucinated). */
+static double ratio(double num, double den) {
+  return den > 0 ? num / den : 0.0;
+}
 
 /* Mean of the non-NaN entries; NaN when there are none. */
 static double nanmean(const double *v, int n) {
@@ -112,8 +124,10 @@ static int class_metrics(const clseg_confusion *c, int k, double b2, clseg_metri
 
 clseg_status clseg_confusion_metrics(const clseg_confusion *c, double beta, clseg_metrics *out) {
   if (!c || !out || !(beta >= 0) || isinf(beta))
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "confusion_metrics: NULL argument or beta %g not a "
-                       "finite value >= 0", beta);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "confusion_metrics: NULL argument or beta %g not a "
+                       "finite value >= 0",
+                       beta);
   int C = c->classes;
   clseg_metrics m = {.classes = C};
   double *all = calloc((size_t)C * 5, sizeof *all); /* one block: the five per-class arrays */

@@ -239,7 +239,8 @@ static clseg_status read_preprocessing(clseg_model *m, const clseg__st_file *f, 
   }
   m->size_multiple = 32; /* every stride of the bundled networks divides it up to U-Net depth 5 */
   if ((v = clseg__st_meta(f, "clseg.size_multiple")) && (!number_array(v, size, 1) || size[0] < 1))
-    return clseg__fail(NULL, CLSEG_FORMAT, "%s: metadata 'clseg.size_multiple' must be [n], n >= 1", path);
+    return clseg__fail(NULL, CLSEG_FORMAT, "%s: metadata 'clseg.size_multiple' must be [n], n >= 1",
+                       path);
   if (v)
     m->size_multiple = (int64_t)size[0];
   v = clseg__st_meta(f, "clseg.classes");
@@ -338,9 +339,12 @@ static clseg_status load_onnx(clseg_model *m, const char *path, const clseg_mode
   return CLSEG_OK;
 }
 
-clseg_status clseg_model_load(const char *path, clseg_model **out) { return clseg_model_load_ex(path, NULL, out); }
+clseg_status clseg_model_load(const char *path, clseg_model **out) {
+  return clseg_model_load_ex(path, NULL, out);
+}
 
-clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt, clseg_model **out) {
+clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *opt,
+                                 clseg_model **out) {
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_model_load: NULL output");
   *out = NULL;
@@ -349,7 +353,8 @@ clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *op
   if (is_tflite(path) || is_onnx(path)) {
     clseg_model *m = calloc(1, sizeof *m);
     clseg_status s = !m ? clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path)
-                     : is_onnx(path) ? load_onnx(m, path, opt) : load_tflite(m, path);
+                     : is_onnx(path) ? load_onnx(m, path, opt)
+                                     : load_tflite(m, path);
     if (s != CLSEG_OK) {
       clseg_model_free(m);
       return s;
@@ -361,8 +366,11 @@ clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *op
   char err[1024];
   clseg_status s = clseg__st_open(path, &f, err, sizeof err);
   if (s == CLSEG_FORMAT)
-    return clseg__fail(NULL, s, "%s (a model is a .safetensors file with clseg metadata, a .tflite or an .onnx "
-                                "file)", err);
+    return clseg__fail(
+        NULL, s,
+        "%s (a model is a .safetensors file with clseg metadata, a .tflite or an .onnx "
+        "file)",
+        err);
   if (s != CLSEG_OK)
     return clseg__fail(NULL, s, "%s", err);
   clseg_model *m = calloc(1, sizeof *m);
@@ -388,19 +396,35 @@ void clseg_model_free(clseg_model *m) {
   free(m);
 }
 
-clseg_graph *clseg_model_graph(const clseg_model *m) { return m ? m->g : NULL; }
-const char *clseg_model_network(const clseg_model *m) { return m ? m->network : NULL; }
-int64_t clseg_model_classes(const clseg_model *m) { return m ? m->classes : 0; }
-int64_t clseg_model_in_channels(const clseg_model *m) { return m ? m->in_channels : 0; }
-const float *clseg_model_mean(const clseg_model *m) { return m ? m->mean : NULL; }
-const float *clseg_model_std(const clseg_model *m) { return m ? m->std : NULL; }
+clseg_graph *clseg_model_graph(const clseg_model *m) {
+  return m ? m->g : NULL;
+}
+const char *clseg_model_network(const clseg_model *m) {
+  return m ? m->network : NULL;
+}
+int64_t clseg_model_classes(const clseg_model *m) {
+  return m ? m->classes : 0;
+}
+int64_t clseg_model_in_channels(const clseg_model *m) {
+  return m ? m->in_channels : 0;
+}
+const float *clseg_model_mean(const clseg_model *m) {
+  return m ? m->mean : NULL;
+}
+const float *clseg_model_std(const clseg_model *m) {
+  return m ? m->std : NULL;
+}
 
 const char *clseg_model_class_name(const clseg_model *m, int64_t i) {
   return m && m->class_names && i >= 0 && i < m->classes ? m->class_names[i] : NULL;
 }
 
-int64_t clseg_model_size_multiple(const clseg_model *m) { return m && m->size_multiple > 0 ? m->size_multiple : 1; }
-int clseg_model_output_is_probability(const clseg_model *m) { return m ? m->output_is_probability : 0; }
+int64_t clseg_model_size_multiple(const clseg_model *m) {
+  return m && m->size_multiple > 0 ? m->size_multiple : 1;
+}
+int clseg_model_output_is_probability(const clseg_model *m) {
+  return m ? m->output_is_probability : 0;
+}
 
 int clseg_model_input_size(const clseg_model *m, int64_t *h, int64_t *w) {
   if (!m || !m->input_h)

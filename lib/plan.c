@@ -1,5 +1,5 @@
-/* Planning a graph for a device and an input size: shape inference, batchnorm folding, activation and
- * residual fusion, liveness-based activation memory, and device copies of the parameters. */
+/* Planning a graph for a device and an input size: shape inference, batchnorm folding, activation
+ * and residual fusion, liveness-based activation memory, and device copies of the parameters. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,9 @@ static int64_t pool_out(int64_t in, int k, int stride, int pad0, int pad1, int c
   return o;
 }
 
-static int def1(int v) { return v ? v : 1; }
+static int def1(int v) {
+  return v ? v : 1;
+}
 
 /* Spatial shape of node n from its inputs' shapes; returns 0 when the sizes do not work out. */
 static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
@@ -39,16 +41,18 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
   switch (n->op) {
   case CLSEG__N_CONV: {
     const clseg_conv2d_params *c = &n->u.conv;
-    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom, def1(c->dilation_h));
-    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right, def1(c->dilation_w));
+    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom,
+                    def1(c->dilation_h));
+    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right,
+                    def1(c->dilation_w));
     break;
   }
   case CLSEG__N_CONVT: {
     const clseg_conv_transpose2d_params *c = &n->u.convt;
-    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom + def1(c->dilation_h) * (n->kernel - 1) +
-           c->output_pad_h + 1;
-    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right + def1(c->dilation_w) * (n->kernel - 1) +
-           c->output_pad_w + 1;
+    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom +
+           def1(c->dilation_h) * (n->kernel - 1) + c->output_pad_h + 1;
+    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right +
+           def1(c->dilation_w) * (n->kernel - 1) + c->output_pad_w + 1;
     break;
   }
   case CLSEG__N_POOL: {
@@ -103,10 +107,11 @@ static double node_flops(const clseg_plan *p, const clseg_node *n) {
   case CLSEG__N_CONV:
     return 2.0 * out * (double)(x[1] / def1(n->u.conv.groups)) * n->kernel * n->kernel;
   case CLSEG__N_CONVT:
-    return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) * n->kernel *
-           n->kernel;
+    return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) *
+           n->kernel * n->kernel;
   case CLSEG__N_LINEAR: return 2.0 * out * (double)x[1];
-  case CLSEG__N_ATTENTION_GATE: return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
+  case CLSEG__N_ATTENTION_GATE:
+    return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
   case CLSEG__N_CBAM_SPATIAL: return out * 2.0 + 2.0 * (double)y[0] * y[2] * y[3] * 2 * 49;
   default: return out;
   }
@@ -126,10 +131,12 @@ static clseg_status infer_all(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
     } else if (!infer(p, nd, s->shape)) {
       char got[128] = "", a[64];
       for (int k = 0; k < nd->nin; k++) {
-        strncat(got, clseg__shape_str(p->steps[nd->in[k]->id].shape, a, sizeof a), sizeof got - strlen(got) - 1);
+        strncat(got, clseg__shape_str(p->steps[nd->in[k]->id].shape, a, sizeof a),
+                sizeof got - strlen(got) - 1);
         strncat(got, " ", sizeof got - strlen(got) - 1);
       }
-      return clseg__fail(p->ctx, CLSEG_SHAPE_MISMATCH, "planning %s '%s': inputs of shape %s give no valid output",
+      return clseg__fail(p->ctx, CLSEG_SHAPE_MISMATCH,
+                         "planning %s '%s': inputs of shape %s give no valid output",
                          clseg__node_op_name(nd->op), nd->name, got);
     }
     s->flops = node_flops(p, nd);
@@ -155,9 +162,11 @@ static clseg__step *fusable_conv(clseg_plan *p, int id, const int *uses) {
   return is_conv && uses[id] == 1 && t->act.kind == CLSEG_ACT_NONE ? t : NULL;
 }
 
-/* For add(a, b): the conv producing one operand that can take the other as its residual: the other must be
- * produced before the conv runs and have the output's shape (add is commutative: both orders are tried). */
-static clseg__step *fusable_add(clseg_plan *p, const clseg_node *n, const int *uses, int *other_id) {
+/* For add(a, b): the conv producing one operand that can take the other as its residual: the other
+ * must be produced before the conv runs and have the output's shape (add is commutative: both
+ * orders are tried). */
+static clseg__step *fusable_add(clseg_plan *p, const clseg_node *n, const int *uses,
+                                int *other_id) {
   for (int k = 0; k < 2; k++) {
     clseg__step *c = fusable_conv(p, n->in[k]->id, uses);
     const clseg_node *other = n->in[1 - k];
@@ -229,7 +238,8 @@ static size_t assign_offsets(clseg__storage *st, int n) {
   return total;
 }
 
-static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims, int ndim, clseg_tensor **out) {
+static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims, int ndim,
+                           clseg_tensor **out) {
   int64_t shape[4] = {1, 1, 1, 1};
   for (int i = 0; i < ndim && i < 4; i++)
     shape[i] = dims[i];
@@ -264,7 +274,8 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
       memcpy(bf, b->data, (size_t)cout * sizeof *bf);
     const clseg__param *bp = p->g->params;
     clseg_batchnorm_fold(wf, bf, cout, (int64_t)(w->count / (size_t)cout), bp[bn->param[0]].data,
-                         bp[bn->param[1]].data, bp[bn->param[2]].data, bp[bn->param[3]].data, 1e-5f);
+                         bp[bn->param[1]].data, bp[bn->param[2]].data, bp[bn->param[3]].data,
+                         1e-5f);
     st = upload(p, wf, w->dims, w->ndim, &s->param[0]);
     if (st == CLSEG_OK)
       st = upload(p, bf, &cout, 1, &s->param[1]);
@@ -280,16 +291,16 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
 static clseg_status prepare_conv(clseg_plan *p, clseg__step *s) {
   clseg_conv2d_params cp = s->node->u.conv;
   cp.act = s->act;
-  clseg_status st = clseg__conv2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1],
-                                          &cp, &s->conv);
+  clseg_status st = clseg__conv2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0],
+                                          s->param[1], &cp, &s->conv);
   return st == CLSEG_UNSUPPORTED ? CLSEG_OK : st; /* no prepared path: run eagerly */
 }
 
 static clseg_status prepare_convt(clseg_plan *p, clseg__step *s) {
   clseg_conv_transpose2d_params cp = s->node->u.convt;
   cp.act = s->act;
-  return clseg__conv_transpose2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1], &cp,
-                                         &s->convt);
+  return clseg__conv_transpose2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0],
+                                         s->param[1], &cp, &s->convt);
 }
 
 static clseg_status upload_params(clseg_plan *p) {
@@ -357,11 +368,13 @@ static clseg_status plan_memory(clseg_plan *p) {
 static clseg_status make_views(clseg_plan *p) {
   cl_int err;
   if (p->ctx->info.max_alloc && p->arena_count * sizeof(float) > p->ctx->info.max_alloc)
-    return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY,
-                       "planning: the activations need %.1f MiB in one buffer, more than the device's largest "
-                       "buffer (%.1f MiB); use a smaller input or tiles",
-                       (double)p->arena_count * 4 / 1048576.0, (double)p->ctx->info.max_alloc / 1048576.0);
-  p->arena = clCreateBuffer(p->ctx->cl, CL_MEM_READ_WRITE, p->arena_count * sizeof(float), NULL, &err);
+    return clseg__fail(
+        p->ctx, CLSEG_OUT_OF_MEMORY,
+        "planning: the activations need %.1f MiB in one buffer, more than the device's largest "
+        "buffer (%.1f MiB); use a smaller input or tiles",
+        (double)p->arena_count * 4 / 1048576.0, (double)p->ctx->info.max_alloc / 1048576.0);
+  p->arena =
+      clCreateBuffer(p->ctx->cl, CL_MEM_READ_WRITE, p->arena_count * sizeof(float), NULL, &err);
   if (err != CL_SUCCESS)
     return clseg__cl_fail(p->ctx, err, "planning: allocating %.1f MiB of activations",
                           (double)p->arena_count * 4 / 1048576.0);
@@ -385,8 +398,8 @@ static clseg_status check_graph(clseg_plan *p) {
   if (g->status != CLSEG_OK)
     return clseg__fail(p->ctx, g->status, "planning a graph that failed to build: %s", g->error);
   if (!g->input || !g->output)
-    return plan_fail(p, CLSEG_INVALID_ARGUMENT, "planning: the graph has no %s%s", g->input ? "" : "input ",
-                     g->output ? "" : "output");
+    return plan_fail(p, CLSEG_INVALID_ARGUMENT, "planning: the graph has no %s%s",
+                     g->input ? "" : "input ", g->output ? "" : "output");
   char missing[1024] = "";
   int nmissing = 0;
   for (int i = 0; i < g->nparams; i++)
@@ -397,7 +410,8 @@ static clseg_status check_graph(clseg_plan *p) {
   if (nmissing)
     return clseg__fail(p->ctx, CLSEG_INVALID_ARGUMENT,
                        "planning: %d parameters have no values (%s%s); load weights or call "
-                       "clseg_graph_random_params", nmissing, missing, nmissing > 8 ? ", ..." : "");
+                       "clseg_graph_random_params",
+                       nmissing, missing, nmissing > 8 ? ", ..." : "");
   return CLSEG_OK;
 }
 

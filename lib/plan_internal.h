@@ -1,4 +1,5 @@
-/* Plan internals shared by plan.c (shapes, fusion, memory, parameters) and exec.c (running, profiling). */
+/* Plan internals shared by plan.c (shapes, fusion, memory, parameters) and exec.c (running,
+ * profiling). */
 #ifndef CLSEG_PLAN_INTERNAL_H
 #define CLSEG_PLAN_INTERNAL_H
 
@@ -7,26 +8,27 @@
 
 typedef struct {
   clseg_node *node;
-  int skip;                 /* folded or fused into another step */
-  int target;               /* the node id whose output this node's output is (itself unless skipped) */
-  int position;             /* execution position among the unskipped steps */
-  int storage;              /* index into plan->storages */
+  int skip;     /* folded or fused into another step */
+  int target;   /* the node id whose output this node's output is (itself unless skipped) */
+  int position; /* execution position among the unskipped steps */
+  int storage;  /* index into plan->storages */
   int64_t shape[4];
-  clseg_activation act;     /* fused activation (conv, conv_transpose) */
-  int residual;             /* fused residual add: the node id of the other operand, or -1 */
-  int bn;                   /* batchnorm folded into this conv: node id, or -1 */
+  clseg_activation act; /* fused activation (conv, conv_transpose) */
+  int residual;         /* fused residual add: the node id of the other operand, or -1 */
+  int bn;               /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
-  clseg__conv2d_prep *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
+  clseg__conv2d_prep
+      *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
   clseg__convt_prep *convt; /* the same for a conv_transpose */
   double flops;
-  double ms;                /* last profiled run */
+  double ms; /* last profiled run */
 } clseg__step;
 
 typedef struct {
   int64_t shape[4];
   size_t count;
-  size_t offset;            /* elements into the arena */
-  int first, last;          /* execution positions during which it must live */
+  size_t offset;   /* elements into the arena */
+  int first, last; /* execution positions during which it must live */
   clseg_tensor *view;
 } clseg__storage;
 
@@ -34,14 +36,14 @@ struct clseg_plan {
   clseg_context *ctx;
   clseg_graph *g;
   clseg_plan_options opt;
-  clseg__step *steps;       /* one per graph node, by node id */
-  int *order;               /* node ids of the unskipped steps, in execution order */
+  clseg__step *steps; /* one per graph node, by node id */
+  int *order;         /* node ids of the unskipped steps, in execution order */
   int norder;
   clseg__storage *storages;
   int nstorages;
   cl_mem arena;
   size_t arena_count;
-  clseg_tensor **owned;     /* device parameter tensors */
+  clseg_tensor **owned; /* device parameter tensors */
   int nowned, cap_owned;
   clseg_plan_info info;
 };

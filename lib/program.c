@@ -1,5 +1,6 @@
-/* Kernel runtime: finds a kernel file's source (embedded table or CLSEG_KERNEL_DIR), builds it for the
- * context's device with -D options, going through the binary cache, and hands out kernels by name. */
+/* Kernel runtime: finds a kernel file's source (embedded table or CLSEG_KERNEL_DIR), builds it for
+ * the context's device with -D options, going through the binary cache, and hands out kernels by
+ * name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,8 @@ static int append(char **out, size_t *len, size_t *cap, const char *s, size_t n)
   return 1;
 }
 
-/* Reads dir/file with its `#include "x"` lines replaced by the files' text, as tools/embed_cl.py does. */
+/* Reads dir/file with its `#include "x"` lines replaced by the files' text, as tools/embed_cl.py
+ * does. */
 static char *load_inlined(const char *dir, const char *file, int depth, size_t *out_len) {
   char path[1024];
   size_t n = 0;
@@ -123,31 +125,35 @@ static clseg_status get_source(clseg_context *ctx, const char *file, const char 
   if (ctx->kernel_dir) {
     char *s = load_inlined(ctx->kernel_dir, file, 0, len);
     if (!s)
-      return clseg__fail(ctx, CLSEG_IO, "kernel file '%s/%s' (CLSEG_KERNEL_DIR) or one of its includes "
-                                        "cannot be read", ctx->kernel_dir, file);
+      return clseg__fail(ctx, CLSEG_IO,
+                         "kernel file '%s/%s' (CLSEG_KERNEL_DIR) or one of its includes "
+                         "cannot be read",
+                         ctx->kernel_dir, file);
     *src = s;
     *owned = 1;
     return CLSEG_OK;
   }
   const clseg__kernel_source *k = embedded(file);
   if (!k)
-    return clseg__fail(ctx, CLSEG_INTERNAL, "no kernel file named '%s' is built into the library", file);
+    return clseg__fail(ctx, CLSEG_INTERNAL, "no kernel file named '%s' is built into the library",
+                       file);
   *src = (const char *)k->bytes;
   *len = k->len;
   return CLSEG_OK;
 }
 
-static clseg_status build_log(clseg_context *ctx, cl_program prog, const char *file, const char *opts,
-                              cl_int err) {
+static clseg_status build_log(clseg_context *ctx, cl_program prog, const char *file,
+                              const char *opts, cl_int err) {
   size_t n = 0;
   char *log = NULL;
   if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) == CL_SUCCESS &&
       (log = malloc(n + 1)) != NULL &&
       clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS)
     log[n] = 0;
-  clseg_status s = clseg__fail(ctx, CLSEG_BUILD_FAILED,
-                               "building kernel file cl/%s with options '%s' for %s failed (%s):\n%s", file,
-                               opts, ctx->info.name, clseg__cl_error_name(err), log ? log : "(no log)");
+  clseg_status s =
+      clseg__fail(ctx, CLSEG_BUILD_FAILED,
+                  "building kernel file cl/%s with options '%s' for %s failed (%s):\n%s", file,
+                  opts, ctx->info.name, clseg__cl_error_name(err), log ? log : "(no log)");
   free(log);
   return s;
 }
@@ -169,7 +175,8 @@ static clseg_status fetch_binary(cl_program prog, unsigned char **bin, size_t *l
   return CLSEG_OK;
 }
 
-static clseg_status from_cache(clseg_context *ctx, const char *key, const char *opts, cl_program *out) {
+static clseg_status from_cache(clseg_context *ctx, const char *key, const char *opts,
+                               cl_program *out) {
   unsigned char *bin = NULL;
   size_t len = 0;
   if (!clseg__cache_load(ctx, key, &bin, &len))
@@ -214,7 +221,8 @@ static clseg_status from_source(clseg_context *ctx, const char *file, const char
   return CLSEG_OK;
 }
 
-static char *make_key(const clseg_context *ctx, const char *file, uint64_t src_hash, const char *opts) {
+static char *make_key(const clseg_context *ctx, const char *file, uint64_t src_hash,
+                      const char *opts) {
   const clseg_device_info *i = &ctx->info;
   size_t n = strlen(file) + strlen(opts) + strlen(i->name) + strlen(i->driver_version) +
              strlen(i->platform_name) + strlen(i->platform_version) + 160;
@@ -235,7 +243,8 @@ static clseg_status get_program(clseg_context *ctx, const char *file, const char
   if (s != CLSEG_OK)
     return s;
   char opts[2048];
-  snprintf(opts, sizeof opts, "-cl-std=CL1.2%s%s", options && *options ? " " : "", options ? options : "");
+  snprintf(opts, sizeof opts, "-cl-std=CL1.2%s%s", options && *options ? " " : "",
+           options ? options : "");
   char *key = make_key(ctx, file, clseg__fnv1a(src, len, CLSEG__FNV_SEED), opts);
   if (!key) {
     if (owned)
@@ -284,8 +293,8 @@ static clseg_status get_program(clseg_context *ctx, const char *file, const char
   return CLSEG_OK;
 }
 
-clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options, const char *kernel,
-                           cl_kernel *out) {
+clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options,
+                           const char *kernel, cl_kernel *out) {
   clseg__program *p = NULL;
   clseg_status s = get_program(ctx, file, options, &p);
   if (s != CLSEG_OK)
@@ -308,7 +317,8 @@ clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *opt
     p->kernel_names = nn;
   if (!name) {
     clReleaseKernel(k);
-    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating kernel '%s': out of host memory", kernel);
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating kernel '%s': out of host memory",
+                       kernel);
   }
   strcpy(name, kernel);
   p->kernels[p->nkernels] = k;

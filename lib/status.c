@@ -1,4 +1,5 @@
-/* Status names and messages, and recording of the last error (per context, or per thread without one). */
+/* Status names and messages, and recording of the last error (per context, or per thread without
+ * one). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,24 +12,20 @@ static _Thread_local clseg_status thread_status;
 const char *clseg_status_name(clseg_status s) {
   switch (s) {
 #define CLSEG__STATUS_NAME(name, msg)                                                              \
-  case CLSEG_##name:                                                                               \
-    return "CLSEG_" #name;
+  case CLSEG_##name: return "CLSEG_" #name;
     CLSEG_STATUS_MAP(CLSEG__STATUS_NAME)
 #undef CLSEG__STATUS_NAME
-  default:
-    return "CLSEG_UNKNOWN";
+  default: return "CLSEG_UNKNOWN";
   }
 }
 
 const char *clseg_status_message(clseg_status s) {
   switch (s) {
 #define CLSEG__STATUS_MSG(name, msg)                                                               \
-  case CLSEG_##name:                                                                               \
-    return msg;
+  case CLSEG_##name: return msg;
     CLSEG_STATUS_MAP(CLSEG__STATUS_MSG)
 #undef CLSEG__STATUS_MSG
-  default:
-    return "unknown status";
+  default: return "unknown status";
   }
 }
 
@@ -87,32 +84,39 @@ clseg_status clseg_last_status(const clseg_context *ctx) {
 const char *clseg__cl_error_name(cl_int err) {
   switch (err) {
 #define E(x)                                                                                       \
-  case x:                                                                                          \
-    return #x;
-    E(CL_SUCCESS) E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE)
-    E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
-    E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH)
-    E(CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
-    E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
-    E(CL_COMPILE_PROGRAM_FAILURE) E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE)
-    E(CL_DEVICE_PARTITION_FAILED) E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) E(CL_INVALID_VALUE)
-    E(CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT)
-    E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR)
-    E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) E(CL_INVALID_IMAGE_SIZE)
-    E(CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS) E(CL_INVALID_PROGRAM)
-    E(CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME) E(CL_INVALID_KERNEL_DEFINITION)
-    E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX) E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE)
-    E(CL_INVALID_KERNEL_ARGS) E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE)
-    E(CL_INVALID_WORK_ITEM_SIZE) E(CL_INVALID_GLOBAL_OFFSET) E(CL_INVALID_EVENT_WAIT_LIST)
-    E(CL_INVALID_EVENT) E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(CL_INVALID_BUFFER_SIZE)
-    E(CL_INVALID_MIP_LEVEL) E(CL_INVALID_GLOBAL_WORK_SIZE) E(CL_INVALID_PROPERTY)
-    E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
-    E(CL_INVALID_DEVICE_PARTITION_COUNT)
+  case x: return #x;
+    E(CL_SUCCESS)
+    E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE) E(
+        CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
+        E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH) E(
+            CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
+            E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) E(
+                CL_COMPILE_PROGRAM_FAILURE) E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE)
+                E(CL_DEVICE_PARTITION_FAILED) E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) E(
+                    CL_INVALID_VALUE) E(CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM)
+                    E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT) E(CL_INVALID_QUEUE_PROPERTIES) E(
+                        CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR) E(CL_INVALID_MEM_OBJECT)
+                        E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) E(CL_INVALID_IMAGE_SIZE) E(
+                            CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS)
+                            E(CL_INVALID_PROGRAM) E(CL_INVALID_PROGRAM_EXECUTABLE) E(
+                                CL_INVALID_KERNEL_NAME) E(CL_INVALID_KERNEL_DEFINITION)
+                                E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX) E(CL_INVALID_ARG_VALUE)
+                                    E(CL_INVALID_ARG_SIZE) E(CL_INVALID_KERNEL_ARGS) E(
+                                        CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE)
+                                        E(CL_INVALID_WORK_ITEM_SIZE) E(CL_INVALID_GLOBAL_OFFSET)
+                                            E(CL_INVALID_EVENT_WAIT_LIST) E(CL_INVALID_EVENT)
+                                                E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(
+                                                    CL_INVALID_BUFFER_SIZE) E(CL_INVALID_MIP_LEVEL)
+                                                    E(CL_INVALID_GLOBAL_WORK_SIZE)
+                                                        E(CL_INVALID_PROPERTY) E(
+                                                            CL_INVALID_IMAGE_DESCRIPTOR)
+                                                            E(CL_INVALID_COMPILER_OPTIONS) E(
+                                                                CL_INVALID_LINKER_OPTIONS)
+                                                                E(CL_INVALID_DEVICE_PARTITION_COUNT)
 #undef E
-  case -1001:
-    return "CL_PLATFORM_NOT_FOUND_KHR";
-  default:
-    return "CL_UNKNOWN_ERROR";
+                                                                    case -1001
+        : return "CL_PLATFORM_NOT_FOUND_KHR";
+  default: return "CL_UNKNOWN_ERROR";
   }
 }
 

@@ -18,19 +18,21 @@ clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], cls
   for (int i = 0; i < 4; i++) {
     if (shape[i] <= 0 || shape[i] > (int64_t)1 << 31)
       return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                         "creating a tensor of shape %s: dimension %d must be in 1..2^31", CLSEG__SHAPE(shape),
-                         i);
+                         "creating a tensor of shape %s: dimension %d must be in 1..2^31",
+                         CLSEG__SHAPE(shape), i);
     count *= (uint64_t)shape[i];
     if (count > ((uint64_t)1 << 40))
-      return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating a tensor of shape %s: too many elements",
-                         CLSEG__SHAPE(shape));
+      return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY,
+                         "creating a tensor of shape %s: too many elements", CLSEG__SHAPE(shape));
   }
   uint64_t bytes = count * sizeof(float);
   if (ctx->info.max_alloc && bytes > ctx->info.max_alloc)
-    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY,
-                       "creating a tensor of shape %s: %llu bytes exceed the device's largest buffer "
-                       "(%llu bytes on %s)", CLSEG__SHAPE(shape), (unsigned long long)bytes,
-                       (unsigned long long)ctx->info.max_alloc, ctx->info.name);
+    return clseg__fail(
+        ctx, CLSEG_OUT_OF_MEMORY,
+        "creating a tensor of shape %s: %llu bytes exceed the device's largest buffer "
+        "(%llu bytes on %s)",
+        CLSEG__SHAPE(shape), (unsigned long long)bytes, (unsigned long long)ctx->info.max_alloc,
+        ctx->info.name);
   clseg_tensor *t = calloc(1, sizeof *t);
   if (!t)
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating a tensor: out of host memory");
@@ -63,13 +65,18 @@ void clseg_tensor_shape(const clseg_tensor *t, int64_t shape[4]) {
     shape[i] = t ? t->shape[i] : 0;
 }
 
-size_t clseg_tensor_count(const clseg_tensor *t) { return t ? t->count : 0; }
+size_t clseg_tensor_count(const clseg_tensor *t) {
+  return t ? t->count : 0;
+}
 
-clseg_context *clseg_tensor_context(const clseg_tensor *t) { return t ? t->ctx : NULL; }
+clseg_context *clseg_tensor_context(const clseg_tensor *t) {
+  return t ? t->ctx : NULL;
+}
 
 clseg_status clseg_tensor_upload(clseg_tensor *t, const float *data, size_t count) {
   if (!t || !data)
-    return clseg__fail(t ? t->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_tensor_upload: NULL argument");
+    return clseg__fail(t ? t->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_tensor_upload: NULL argument");
   if (count != t->count)
     return clseg__fail(t->ctx, CLSEG_SHAPE_MISMATCH,
                        "uploading %zu floats into a tensor of shape %s, which holds %zu", count,
@@ -77,12 +84,14 @@ clseg_status clseg_tensor_upload(clseg_tensor *t, const float *data, size_t coun
   cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->buf, CL_TRUE, t->offset * sizeof(float),
                                     count * sizeof(float), data, 0, NULL, NULL);
   return err == CL_SUCCESS ? CLSEG_OK
-                           : clseg__cl_fail(t->ctx, err, "uploading a tensor of shape %s", CLSEG__SHAPE(t->shape));
+                           : clseg__cl_fail(t->ctx, err, "uploading a tensor of shape %s",
+                                            CLSEG__SHAPE(t->shape));
 }
 
 clseg_status clseg_tensor_download(const clseg_tensor *t, float *data, size_t count) {
   if (!t || !data)
-    return clseg__fail(t ? t->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_tensor_download: NULL argument");
+    return clseg__fail(t ? t->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_tensor_download: NULL argument");
   if (count != t->count)
     return clseg__fail(t->ctx, CLSEG_SHAPE_MISMATCH,
                        "downloading a tensor of shape %s (%zu floats) into room for %zu",

@@ -69,8 +69,8 @@ float *test_random(size_t n, uint64_t seed, float lo, float hi) {
   return p;
 }
 
-bool test_compare(double *worst, const char *what, const float *got, const float *ref, const int64_t s[4],
-                  const char *context) {
+bool test_compare(double *worst, const char *what, const float *got, const float *ref,
+                  const int64_t s[4], const char *context) {
   const size_t n = (size_t)(s[0] * s[1] * s[2] * s[3]);
   check_track_worst(worst, got, ref, n);
   return check_close(what, got, ref, n, s, NULL, context);
@@ -103,7 +103,8 @@ float *test_read_npy(const char *path, size_t *count, bool allow_u8) {
   unsigned char *b = test_read_file(path, &len);
   assert_true(len > 10 && !memcmp(b, "\x93NUMPY", 6));
   const size_t pre = b[6] == 1 ? 10 : 12;
-  const size_t hl = b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16);
+  const size_t hl =
+      b[6] == 1 ? (size_t)(b[8] | b[9] << 8) : (size_t)(b[8] | b[9] << 8 | b[10] << 16);
   const size_t start = pre + hl;
   assert_true(start <= len && hl < 1024);
   char hdr[1024];
@@ -120,7 +121,8 @@ float *test_read_npy(const char *path, size_t *count, bool allow_u8) {
       out[i] = (float)b[start + i] / 255.0f;
     } else {
       const unsigned char *q = b + start + 4 * i;
-      const uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+      const uint32_t u =
+          (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
       memcpy(&out[i], &u, 4);
     }
   }

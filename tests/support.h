@@ -1,5 +1,6 @@
-/* Shared test setup: the test device and its cmocka group fixtures, device tensors in and out, seeded
- * host data, the compare-and-track step of the op sweeps, temporary folders and fixture files. */
+/* Shared test setup: the test device and its cmocka group fixtures, device tensors in and out,
+ * seeded host data, the compare-and-track step of the op sweeps, temporary folders and fixture
+ * files. */
 #ifndef CLSEG_TEST_SUPPORT_H
 #define CLSEG_TEST_SUPPORT_H
 
@@ -16,8 +17,8 @@
 const char *test_device_spec(void);
 /* A context on the test device; fails the test with the library's message when none can be made. */
 clseg_context *test_context(void);
-/* The context of the running cmocka group: test_group_setup makes it on the test device and stores it
- * both here and in *state; test_group_teardown frees it. */
+/* The context of the running cmocka group: test_group_setup makes it on the test device and stores
+ * it both here and in *state; test_group_teardown frees it. */
 extern clseg_context *test_ctx;
 int test_group_setup(void **state);
 int test_group_teardown(void **state);
@@ -31,8 +32,8 @@ float *test_download(const clseg_tensor *t);
 float *test_random(size_t n, uint64_t seed, float lo, float hi);
 /* check_close of got against ref over shape s (fp32 defaults), after raising *worst to their
  * largest normalised error (check_track_worst). */
-bool test_compare(double *worst, const char *what, const float *got, const float *ref, const int64_t s[4],
-                  const char *context);
+bool test_compare(double *worst, const char *what, const float *got, const float *ref,
+                  const int64_t s[4], const char *context);
 
 /* The milliseconds of a monotonic clock. */
 double test_now_ms(void);

@@ -1,5 +1,6 @@
-/* Tests of the standalone activation (lib/ops/activation.c, cl/activation.cl) against ref_activation and the
- * PyTorch fixtures: every kind with default and custom parameters, odd sizes, views, in place, errors. */
+/* Tests of the standalone activation (lib/ops/activation.c, cl/activation.cl) against
+ * ref_activation and the PyTorch fixtures: every kind with default and custom parameters, odd
+ * sizes, views, in place, errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,17 @@
 
 #define SEED 0xac71a7e5u
 
-static const char *const act_names[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
-                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+static const char *const act_names[] = {"none",       "relu",    "relu6",        "clip",
+                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
+                                        "tanh",       "gelu"};
 
-/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record.
+ */
 static double worst;
 
 /* Runs one case on the device and against the reference; returns the check's verdict. */
-static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activation *act, uint64_t seed) {
+static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activation *act,
+                     uint64_t seed) {
   const size_t n = ref_count(s);
   float *x = test_random(n, seed, -8.0f, 8.0f), *ref = malloc(n * sizeof *ref);
   assert_non_null(ref);
@@ -33,8 +37,8 @@ static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activat
   char info[256];
   snprintf(info, sizeof info,
            "activation_apply kind=%s alpha=%g beta=%g shape=[%lld,%lld,%lld,%lld] seed=%llu",
-           act_names[act->kind], (double)act->alpha, (double)act->beta, (long long)s[0], (long long)s[1],
-           (long long)s[2], (long long)s[3], (unsigned long long)seed);
+           act_names[act->kind], (double)act->alpha, (double)act->beta, (long long)s[0],
+           (long long)s[1], (long long)s[2], (long long)s[3], (unsigned long long)seed);
   check_track_worst(&worst, y, ref, n);
   bool ok = check_close("y", y, ref, n, s, NULL, info);
   free(x);
@@ -45,8 +49,8 @@ static bool run_case(clseg_context *ctx, const int64_t s[4], const clseg_activat
   return ok;
 }
 
-/* Every kind, with zero parameters (the defaults) and with custom ones, over odd sizes whose counts fall on
- * both sides of the 16-float vectors and of the per-work-item runs. */
+/* Every kind, with zero parameters (the defaults) and with custom ones, over odd sizes whose counts
+ * fall on both sides of the 16-float vectors and of the per-work-item runs. */
 static void sweep_every_kind(void **state) {
   clseg_context *ctx = *state;
   static const int64_t shapes[][4] = {{1, 1, 1, 1},  {2, 3, 1, 1},  {2, 1, 7, 9},   {2, 15, 17, 1},
@@ -63,8 +67,8 @@ static void sweep_every_kind(void **state) {
         failures += !run_case(ctx, shapes[i], &act, seed);
         cases++;
       }
-  print_message("activation sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
-                worst);
+  print_message("activation sweep: %d cases, %d failed, worst normalised error %.3g\n", cases,
+                failures, worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
@@ -109,7 +113,8 @@ static void in_place_and_views(void **state) {
   assert_int_equal(clseg_tensor_upload(&vx, x, n), CLSEG_OK);
   assert_int_equal(clseg_activation_apply(ctx, &vx, &act, &vy), CLSEG_OK);
   y = test_download(&vy);
-  assert_true(check_close("views", y, ref, n, s, NULL, "hard_swish, x at offset 3, y at offset n+8"));
+  assert_true(
+      check_close("views", y, ref, n, s, NULL, "hard_swish, x at offset 3, y at offset n+8"));
   free(y);
   free(x);
   free(ref);

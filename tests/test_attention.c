@@ -1,6 +1,7 @@
-/* Tests of the fused attention blocks (lib/ops/attention.c, cl/attention.cl): seeded sweeps on odd shapes
- * against the block references and against compositions of the primitive references, the PyTorch
- * fixtures, and the error paths. Half the sweep cases place every tensor at an odd offset in its buffer. */
+/* Tests of the fused attention blocks (lib/ops/attention.c, cl/attention.cl): seeded sweeps on odd
+ * shapes against the block references and against compositions of the primitive references, the
+ * PyTorch fixtures, and the error paths. Half the sweep cases place every tensor at an odd offset
+ * in its buffer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,12 @@
 #include "internal.h" /* for tensor views with an offset, which the public API cannot make */
 #include "ref/ref.h"
 
-#define SEED 0xa77e2710u
+#define SEED    0xa77e2710u
 #define MAX_OBJ 48
 
 static const int64_t odd_sizes[] = {1, 3, 7, 9, 15, 17, 33};
-static const clseg_activation relu = {CLSEG_ACT_RELU, 0.0f, 0.0f}, sigm = {CLSEG_ACT_SIGMOID, 0.0f, 0.0f};
+static const clseg_activation relu = {CLSEG_ACT_RELU, 0.0f, 0.0f},
+                              sigm = {CLSEG_ACT_SIGMOID, 0.0f, 0.0f};
 
 /* Per-case state: the context, the device tensors and host arrays to free, the data generator. */
 typedef struct {
@@ -50,7 +52,8 @@ static float *hrand(env *e, size_t n, float lo, float hi) {
   return p;
 }
 
-/* A device tensor filled with NaN (so unwritten outputs fail), a view at an offset of 1..7 when e->views. */
+/* A device tensor filled with NaN (so unwritten outputs fail), a view at an offset of 1..7 when
+ * e->views. */
 static clseg_tensor *dnew(env *e, const int64_t s[4]) {
   assert_true(e->nt + 2 <= MAX_OBJ);
   const size_t count = ref_count(s), off = e->views ? 1 + check_rng_next(&e->rng) % 7 : 0;
@@ -96,7 +99,8 @@ static double check_both(const char *what, const float *got, const float *ref, c
   assert_true(check_close(w, got, ref, ref_count(s), s, NULL, ctx));
   snprintf(w, sizeof w, "%s vs primitive composition", what);
   assert_true(check_close(w, got, comp, ref_count(s), s, NULL, ctx));
-  return fmax(check_max_norm_err(got, ref, ref_count(s)), check_max_norm_err(got, comp, ref_count(s)));
+  return fmax(check_max_norm_err(got, ref, ref_count(s)),
+              check_max_norm_err(got, comp, ref_count(s)));
 }
 
 static int setup(void **state) {
@@ -135,8 +139,10 @@ static float *comp_mlp(env *e, const float *v, const cg_case *k, const float *w1
   return out;
 }
 
-static void comp_channel(env *e, const cg_case *k, const float *x, const float *const wt[6], float *y) {
-  const int64_t xs[4] = {k->n, k->c, k->h, k->w}, ps[4] = {k->n, k->c, 1, 1}, qs[4] = {k->n, 1, k->h, k->w};
+static void comp_channel(env *e, const cg_case *k, const float *x, const float *const wt[6],
+                         float *y) {
+  const int64_t xs[4] = {k->n, k->c, k->h, k->w}, ps[4] = {k->n, k->c, 1, 1},
+                qs[4] = {k->n, 1, k->h, k->w};
   float *avg = hnew(e, (size_t)(k->n * k->c)), *mx = hnew(e, (size_t)(k->n * k->c));
   float *s = hnew(e, (size_t)(k->n * k->c)), *cse = hnew(e, ref_count(xs));
   ref_global_pool(x, xs, CLSEG_POOL_AVG, avg);
@@ -148,7 +154,8 @@ static void comp_channel(env *e, const cg_case *k, const float *x, const float *
   } else {
     ref_activation(oa, ps, &sigm, s);
   }
-  assert_int_equal(ref_binary(CLSEG_BINARY_MUL, x, xs, s, ps, NULL, k->which == 2 ? cse : y, xs), 0);
+  assert_int_equal(ref_binary(CLSEG_BINARY_MUL, x, xs, s, ps, NULL, k->which == 2 ? cse : y, xs),
+                   0);
   if (k->which != 2)
     return;
   const int64_t wss[4] = {1, k->c, 1, 1};
@@ -181,15 +188,18 @@ static double run_cg(env *e, const cg_case *k, uint64_t seed) {
   if (s != CLSEG_OK)
     fail_msg("%s: %s", cg_names[k->which], clseg_last_error(e->ctx));
   float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
-  int rc = k->which == 0   ? ref_cbam_channel_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
-           : k->which == 1 ? ref_se_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
-                           : ref_scse_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, wt[4], wt[5], ref);
+  int rc = k->which == 0 ? ref_cbam_channel_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
+           : k->which == 1
+               ? ref_se_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, ref)
+               : ref_scse_gate(x, xs, wt[0], wt[1], wt[2], wt[3], k->r, wt[4], wt[5], ref);
   assert_int_equal(rc, 0);
   comp_channel(e, k, x, wt, comp);
   char ctx[256];
-  snprintf(ctx, sizeof ctx, "%s x [%lld, %lld, %lld, %lld] R %lld bias %d w1 as %s views %d seed 0x%llx",
+  snprintf(ctx, sizeof ctx,
+           "%s x [%lld, %lld, %lld, %lld] R %lld bias %d w1 as %s views %d seed 0x%llx",
            cg_names[k->which], (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w,
-           (long long)k->r, k->bias, conv ? "[R,C,1,1]" : "[1,1,R,C]", e->views, (unsigned long long)seed);
+           (long long)k->r, k->bias, conv ? "[R,C,1,1]" : "[1,1,R,C]", e->views,
+           (unsigned long long)seed);
   double err = check_both(cg_names[k->which], got, ref, comp, xs, ctx);
   env_reset(e);
   return err;
@@ -200,7 +210,8 @@ static void sweep_cg(void **state, int which) {
   check_rng pick = {SEED + (uint64_t)which};
   double worst = 0.0;
   int cases = 0;
-  /* Beyond the odd sizes: more channels than the MLP work-group (64), R above it, rows split in parts. */
+  /* Beyond the odd sizes: more channels than the MLP work-group (64), R above it, rows split in
+   * parts. */
   const cg_case extra[] = {{which, 1, 1, 129, 3, 5, 32},
                            {which, 0, 2, 300, 1, 1, 75},
                            {which, 1, 1, 3, 65, 70, 1},
@@ -222,9 +233,15 @@ static void sweep_cg(void **state, int which) {
   print_message("%s: %d cases, worst normalised error %.3g\n", cg_names[which], cases, worst);
 }
 
-static void test_cbam_channel_sweep(void **state) { sweep_cg(state, 0); }
-static void test_se_sweep(void **state) { sweep_cg(state, 1); }
-static void test_scse_sweep(void **state) { sweep_cg(state, 2); }
+static void test_cbam_channel_sweep(void **state) {
+  sweep_cg(state, 0);
+}
+static void test_se_sweep(void **state) {
+  sweep_cg(state, 1);
+}
+static void test_scse_sweep(void **state) {
+  sweep_cg(state, 2);
+}
 
 /* ---- CBAM spatial gate ---- */
 
@@ -238,7 +255,8 @@ static void comp_spatial(env *e, const sp_case *k, const float *x, const float *
                          const ref_bn *bn, float *y) {
   const int64_t xs[4] = {k->n, k->c, k->h, k->w}, qs[4] = {k->n, 1, k->h, k->w},
                 cs[4] = {k->n, 2, k->h, k->w};
-  const int64_t ws[4] = {1, 2, k->k, k->k}, sh[2][4] = {{k->n, 1, k->h, k->w}, {k->n, 1, k->h, k->w}};
+  const int64_t ws[4] = {1, 2, k->k, k->k},
+                sh[2][4] = {{k->n, 1, k->h, k->w}, {k->n, 1, k->h, k->w}};
   float *mx = hnew(e, ref_count(qs)), *mean = hnew(e, ref_count(qs)), *cat = hnew(e, ref_count(cs));
   float *s = hnew(e, ref_count(qs)), *g = hnew(e, ref_count(qs));
   ref_reduce_channels(x, xs, CLSEG_REDUCE_MAX, mx);
@@ -246,7 +264,8 @@ static void comp_spatial(env *e, const sp_case *k, const float *x, const float *
   const float *parts[2] = {mx, mean};
   assert_int_equal(ref_concat(parts, sh, 2, cat, cs), 0);
   const int pad = (int)(k->k / 2);
-  const clseg_conv2d_params cp = {.pad_top = pad, .pad_left = pad, .pad_bottom = pad, .pad_right = pad};
+  const clseg_conv2d_params cp = {
+      .pad_top = pad, .pad_left = pad, .pad_bottom = pad, .pad_right = pad};
   ref_conv2d(cat, cs, w, ws, b, NULL, &cp, s, qs);
   if (bn->gamma)
     ref_batchnorm(s, qs, bn->gamma, bn->beta, bn->mean, bn->var, bn->eps, &sigm, g);
@@ -272,8 +291,9 @@ static double run_spatial(env *e, const sp_case *k, uint64_t seed) {
     p.bn_var = dup4(e, bn.var, 1, 1, 1, 1);
   }
   clseg_tensor *y = dnew(e, xs);
-  if (clseg_cbam_spatial_gate(e->ctx, dup4(e, x, k->n, k->c, k->h, k->w), dup4(e, w, 1, 2, k->k, k->k),
-                              dup4(e, b, 1, 1, 1, 1), &p, y) != CLSEG_OK)
+  if (clseg_cbam_spatial_gate(e->ctx, dup4(e, x, k->n, k->c, k->h, k->w),
+                              dup4(e, w, 1, 2, k->k, k->k), dup4(e, b, 1, 1, 1, 1), &p,
+                              y) != CLSEG_OK)
     fail_msg("cbam_spatial_gate: %s", clseg_last_error(e->ctx));
   float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
   assert_int_equal(ref_cbam_spatial_gate(x, xs, w, k->k, b, &bn, ref), 0);
@@ -282,8 +302,8 @@ static double run_spatial(env *e, const sp_case *k, uint64_t seed) {
   snprintf(ctx, sizeof ctx,
            "cbam_spatial_gate x [%lld, %lld, %lld, %lld] K %lld bias %d bn %d eps %g views %d "
            "seed 0x%llx",
-           (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->k, k->bias,
-           k->bn, (double)k->eps, e->views, (unsigned long long)seed);
+           (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->k,
+           k->bias, k->bn, (double)k->eps, e->views, (unsigned long long)seed);
   double err = check_both("cbam_spatial_gate", got, ref, comp, xs, ctx);
   env_reset(e);
   return err;
@@ -323,12 +343,16 @@ typedef struct {
 static void comp_gate(env *e, const ag_case *k, const float *x, const float *g,
                       const ref_attention_gate_weights *wt, float *alpha, float *y) {
   const int64_t xs[4] = {k->n, k->cx, k->h, k->w}, gs[4] = {k->n, k->cg, k->hg, k->wg};
-  const int64_t ts[4] = {k->n, k->ci, k->h / k->s, k->w / k->s}, ps[4] = {k->n, k->ci, k->hg, k->wg};
+  const int64_t ts[4] = {k->n, k->ci, k->h / k->s, k->w / k->s},
+                ps[4] = {k->n, k->ci, k->hg, k->wg};
   const int64_t as[4] = {k->n, 1, ts[2], ts[3]}, als[4] = {k->n, 1, k->h, k->w};
-  const int64_t wts[4] = {k->ci, k->cx, k->s, k->s}, wps[4] = {k->ci, k->cg, 1, 1}, wss[4] = {1, k->ci, 1, 1};
-  float *theta = hnew(e, ref_count(ts)), *phi = hnew(e, ref_count(ps)), *phir = hnew(e, ref_count(ts));
+  const int64_t wts[4] = {k->ci, k->cx, k->s, k->s}, wps[4] = {k->ci, k->cg, 1, 1},
+                wss[4] = {1, k->ci, 1, 1};
+  float *theta = hnew(e, ref_count(ts)), *phi = hnew(e, ref_count(ps)),
+        *phir = hnew(e, ref_count(ts));
   float *sum = hnew(e, ref_count(ts)), *a = hnew(e, ref_count(as)), *gated = hnew(e, ref_count(xs));
-  const clseg_conv2d_params tp = {.stride_h = k->s, .stride_w = k->s}, one = {0}, sp = {.act = sigm};
+  const clseg_conv2d_params tp = {.stride_h = k->s, .stride_w = k->s}, one = {0},
+                            sp = {.act = sigm};
   const clseg_resize_params rp = {.mode = CLSEG_RESIZE_BILINEAR};
   ref_conv2d(x, xs, wt->w_theta, wts, wt->b_theta, NULL, &tp, theta, ts);
   ref_conv2d(g, gs, wt->w_phi, wps, wt->b_phi, NULL, &one, phi, ps);
@@ -344,7 +368,8 @@ static void comp_gate(env *e, const ag_case *k, const float *x, const float *g,
     ref_conv2d(gated, xs, wt->w_out, wos, wt->b_out, NULL, &one, conv, xs);
   }
   if (wt->bn.gamma)
-    ref_batchnorm(conv, xs, wt->bn.gamma, wt->bn.beta, wt->bn.mean, wt->bn.var, wt->bn.eps, NULL, y);
+    ref_batchnorm(conv, xs, wt->bn.gamma, wt->bn.beta, wt->bn.mean, wt->bn.var, wt->bn.eps, NULL,
+                  y);
   else
     memcpy(y, conv, ref_count(xs) * sizeof *y);
 }
@@ -353,7 +378,8 @@ static double run_gate(env *e, const ag_case *k, uint64_t seed) {
   e->rng.state = seed;
   const int64_t xs[4] = {k->n, k->cx, k->h, k->w}, als[4] = {k->n, 1, k->h, k->w};
   const size_t ci = (size_t)k->ci, cx = (size_t)k->cx;
-  float *x = hrand(e, ref_count(xs), -2, 2), *g = hrand(e, (size_t)(k->n * k->cg * k->hg * k->wg), -2, 2);
+  float *x = hrand(e, ref_count(xs), -2, 2),
+        *g = hrand(e, (size_t)(k->n * k->cg * k->hg * k->wg), -2, 2);
   ref_attention_gate_weights wt = {.ci = k->ci,
                                    .theta_stride = k->s,
                                    .w_theta = hrand(e, ci * cx * (size_t)(k->s * k->s), -1, 1),
@@ -375,25 +401,26 @@ static double run_gate(env *e, const ag_case *k, uint64_t seed) {
   p.bn_mean = dup4(e, wt.bn.mean, 1, k->cx, 1, 1);
   p.bn_var = dup4(e, wt.bn.var, 1, k->cx, 1, 1);
   clseg_tensor *y = dnew(e, xs), *alpha = k->alpha ? dnew(e, als) : NULL;
-  clseg_status s =
-      clseg_attention_gate(e->ctx, dup4(e, x, k->n, k->cx, k->h, k->w), dup4(e, g, k->n, k->cg, k->hg, k->wg),
-                           dup4(e, wt.w_theta, k->ci, k->cx, k->s, k->s), dup4(e, wt.b_theta, 1, 1, 1, k->ci),
-                           dup4(e, wt.w_phi, k->ci, k->cg, 1, 1), dup4(e, wt.b_phi, 1, 1, 1, k->ci),
-                           dup4(e, wt.w_psi, 1, k->ci, 1, 1), dup4(e, wt.b_psi, 1, 1, 1, 1), &p, alpha, y);
+  clseg_status s = clseg_attention_gate(
+      e->ctx, dup4(e, x, k->n, k->cx, k->h, k->w), dup4(e, g, k->n, k->cg, k->hg, k->wg),
+      dup4(e, wt.w_theta, k->ci, k->cx, k->s, k->s), dup4(e, wt.b_theta, 1, 1, 1, k->ci),
+      dup4(e, wt.w_phi, k->ci, k->cg, 1, 1), dup4(e, wt.b_phi, 1, 1, 1, k->ci),
+      dup4(e, wt.w_psi, 1, k->ci, 1, 1), dup4(e, wt.b_psi, 1, 1, 1, 1), &p, alpha, y);
   if (s != CLSEG_OK)
     fail_msg("attention_gate: %s", clseg_last_error(e->ctx));
   float *got = down(e, y), *ref = hnew(e, ref_count(xs)), *comp = hnew(e, ref_count(xs));
   float *ref_al = hnew(e, ref_count(als)), *comp_al = hnew(e, ref_count(als));
   assert_int_equal(
-      ref_attention_gate(x, xs, g, (const int64_t[4]){k->n, k->cg, k->hg, k->wg}, &wt, ref_al, ref), 0);
+      ref_attention_gate(x, xs, g, (const int64_t[4]){k->n, k->cg, k->hg, k->wg}, &wt, ref_al, ref),
+      0);
   comp_gate(e, k, x, g, &wt, comp_al, comp);
   char ctx[320];
   snprintf(ctx, sizeof ctx,
            "attention_gate x [%lld, %lld, %lld, %lld] g [%lld, %lld, %lld, %lld] ci %lld stride "
            "%d biases theta %d phi %d psi %d out conv %d bias %d bn %d views %d seed 0x%llx",
            (long long)k->n, (long long)k->cx, (long long)k->h, (long long)k->w, (long long)k->n,
-           (long long)k->cg, (long long)k->hg, (long long)k->wg, (long long)k->ci, k->s, k->tb, k->pb, k->sb,
-           k->out, k->ob, k->bn, e->views, (unsigned long long)seed);
+           (long long)k->cg, (long long)k->hg, (long long)k->wg, (long long)k->ci, k->s, k->tb,
+           k->pb, k->sb, k->out, k->ob, k->bn, e->views, (unsigned long long)seed);
   double err = check_both("attention_gate y", got, ref, comp, xs, ctx);
   if (alpha)
     err = fmax(err, check_both("attention_gate alpha", down(e, alpha), ref_al, comp_al, als, ctx));
@@ -451,10 +478,11 @@ static void expect_fixture(env *e, const fixture *f, const char *name, const cls
   assert_true(check_close(name, down(e, t), a->data, a->count, t->shape, NULL, ctx));
 }
 
-static clseg_status run_fixture_op(env *e, const fixture *f, const char *op, clseg_tensor *x, clseg_tensor *y,
-                                   clseg_tensor **alpha) {
+static clseg_status run_fixture_op(env *e, const fixture *f, const char *op, clseg_tensor *x,
+                                   clseg_tensor *y, clseg_tensor **alpha) {
   if (!strcmp(op, "cbam_channel_gate") || !strcmp(op, "se_gate") || !strcmp(op, "scse_gate")) {
-    clseg_tensor *w1 = fx(e, f, "w1"), *b1 = fx(e, f, "b1"), *w2 = fx(e, f, "w2"), *b2 = fx(e, f, "b2");
+    clseg_tensor *w1 = fx(e, f, "w1"), *b1 = fx(e, f, "b1"), *w2 = fx(e, f, "w2"),
+                 *b2 = fx(e, f, "b2");
     if (op[0] == 'c')
       return clseg_cbam_channel_gate(e->ctx, x, w1, b1, w2, b2, y);
     if (op[1] == 'e')
@@ -462,8 +490,9 @@ static clseg_status run_fixture_op(env *e, const fixture *f, const char *op, cls
     return clseg_scse_gate(e->ctx, x, w1, b1, w2, b2, fx(e, f, "ws"), fx(e, f, "bs"), y);
   }
   if (!strcmp(op, "cbam_spatial_gate")) {
-    const clseg_cbam_spatial_params p = {fx(e, f, "bn_gamma"), fx(e, f, "bn_beta"), fx(e, f, "bn_mean"),
-                                         fx(e, f, "bn_var"), fixture_param_float(f, "bn_eps", 0.0f)};
+    const clseg_cbam_spatial_params p = {fx(e, f, "bn_gamma"), fx(e, f, "bn_beta"),
+                                         fx(e, f, "bn_mean"), fx(e, f, "bn_var"),
+                                         fixture_param_float(f, "bn_eps", 0.0f)};
     return clseg_cbam_spatial_gate(e->ctx, x, fx(e, f, "w"), fx(e, f, "bias"), &p, y);
   }
   assert_string_equal(op, "attention_gate");
@@ -478,8 +507,8 @@ static clseg_status run_fixture_op(env *e, const fixture *f, const char *op, cls
   const int64_t as[4] = {x->shape[0], 1, x->shape[2], x->shape[3]};
   *alpha = dnew(e, as);
   return clseg_attention_gate(e->ctx, x, fx(e, f, "g"), fx(e, f, "w_theta"), fx(e, f, "b_theta"),
-                              fx(e, f, "w_phi"), fx(e, f, "b_phi"), fx(e, f, "w_psi"), fx(e, f, "b_psi"), &p,
-                              *alpha, y);
+                              fx(e, f, "w_phi"), fx(e, f, "b_phi"), fx(e, f, "w_psi"),
+                              fx(e, f, "b_psi"), &p, *alpha, y);
 }
 
 static void test_fixtures(void **state) {
@@ -515,7 +544,8 @@ static void test_fixtures(void **state) {
 
 /* ---- error paths: each status a caller can hit, with its message ---- */
 
-static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want, const char *needle) {
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want,
+                         const char *needle) {
   assert_int_equal(got, want);
   assert_true(test_contains(clseg_last_error(ctx), needle));
 }
@@ -551,16 +581,21 @@ static void test_errors_spatial(void **state) {
   clseg_context *c = e->ctx;
   float z[64] = {0};
   clseg_tensor *x = dup4(e, z, 1, 3, 2, 2), *y = dnew(e, x->shape), *w4 = dup4(e, z, 1, 2, 4, 4);
-  clseg_tensor *w35 = dup4(e, z, 1, 2, 3, 5), *w3 = dup4(e, z, 1, 3, 3, 3), *one = dup4(e, z, 1, 1, 1, 1);
-  expect_error(c, clseg_cbam_spatial_gate(c, x, w4, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
-               "cbam_spatial_gate: weight has shape [1, 2, 4, 4], expected [1, 2, K, K] with K odd");
-  expect_error(c, clseg_cbam_spatial_gate(c, x, w35, NULL, NULL, y), CLSEG_INVALID_ARGUMENT, "K odd");
-  expect_error(c, clseg_cbam_spatial_gate(c, x, w3, NULL, NULL, y), CLSEG_INVALID_ARGUMENT, "[1, 3, 3, 3]");
+  clseg_tensor *w35 = dup4(e, z, 1, 2, 3, 5), *w3 = dup4(e, z, 1, 3, 3, 3),
+               *one = dup4(e, z, 1, 1, 1, 1);
+  expect_error(
+      c, clseg_cbam_spatial_gate(c, x, w4, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
+      "cbam_spatial_gate: weight has shape [1, 2, 4, 4], expected [1, 2, K, K] with K odd");
+  expect_error(c, clseg_cbam_spatial_gate(c, x, w35, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
+               "K odd");
+  expect_error(c, clseg_cbam_spatial_gate(c, x, w3, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
+               "[1, 3, 3, 3]");
   const clseg_cbam_spatial_params half = {.bn_gamma = one, .bn_beta = one};
   clseg_tensor *w = dup4(e, z, 1, 2, 3, 3);
   expect_error(c, clseg_cbam_spatial_gate(c, x, w, NULL, &half, y), CLSEG_INVALID_ARGUMENT,
                "batchnorm needs bn_gamma, bn_beta, bn_mean and bn_var together (2 of 4 given)");
-  expect_error(c, clseg_cbam_spatial_gate(c, x, w, w, NULL, y), CLSEG_SHAPE_MISMATCH, "bias has 18 elements");
+  expect_error(c, clseg_cbam_spatial_gate(c, x, w, w, NULL, y), CLSEG_SHAPE_MISMATCH,
+               "bias has 18 elements");
   expect_error(c, clseg_cbam_spatial_gate(c, x, NULL, NULL, NULL, y), CLSEG_INVALID_ARGUMENT,
                "weight w is NULL");
   env_reset(e);
@@ -570,14 +605,18 @@ static void test_errors_gate(void **state) {
   env *e = *state;
   clseg_context *c = e->ctx;
   float z[256] = {0};
-  clseg_tensor *x = dup4(e, z, 1, 4, 5, 5), *g = dup4(e, z, 1, 3, 2, 2), *g2 = dup4(e, z, 2, 3, 2, 2);
-  clseg_tensor *wt = dup4(e, z, 2, 4, 2, 2), *wp = dup4(e, z, 2, 3, 1, 1), *ws = dup4(e, z, 1, 2, 1, 1);
+  clseg_tensor *x = dup4(e, z, 1, 4, 5, 5), *g = dup4(e, z, 1, 3, 2, 2),
+               *g2 = dup4(e, z, 2, 3, 2, 2);
+  clseg_tensor *wt = dup4(e, z, 2, 4, 2, 2), *wp = dup4(e, z, 2, 3, 1, 1),
+               *ws = dup4(e, z, 1, 2, 1, 1);
   clseg_tensor *y = dnew(e, x->shape), *al = dnew(e, (int64_t[4]){1, 4, 5, 5});
   clseg_attention_gate_params p = {.theta_stride = 2};
   expect_error(c, clseg_attention_gate(c, x, g2, wt, NULL, wp, NULL, ws, NULL, &p, NULL, y),
-               CLSEG_SHAPE_MISMATCH, "attention_gate: g [2, 3, 2, 2] has batch 2, x [1, 4, 5, 5] has 1");
+               CLSEG_SHAPE_MISMATCH,
+               "attention_gate: g [2, 3, 2, 2] has batch 2, x [1, 4, 5, 5] has 1");
   expect_error(c, clseg_attention_gate(c, x, g, wt, NULL, wp, NULL, ws, NULL, &p, al, y),
-               CLSEG_SHAPE_MISMATCH, "attention_gate: alpha has shape [1, 4, 5, 5], expected [1, 1, 5, 5]");
+               CLSEG_SHAPE_MISMATCH,
+               "attention_gate: alpha has shape [1, 4, 5, 5], expected [1, 1, 5, 5]");
   expect_error(c, clseg_attention_gate(c, x, g, wt, NULL, wp, NULL, ws, NULL, NULL, NULL, y),
                CLSEG_SHAPE_MISMATCH, "w_theta has shape [2, 4, 2, 2], expected [Ci, 4, 1, 1]");
   expect_error(c, clseg_attention_gate(c, x, NULL, wt, NULL, wp, NULL, ws, NULL, &p, NULL, y),
@@ -610,9 +649,12 @@ static void test_in_place(void **state) {
   env *e = *state;
   e->rng.state = SEED;
   const int64_t xs[4] = {2, 5, 9, 19}, gs[4] = {2, 3, 4, 4};
-  float *x = hrand(e, ref_count(xs), -2, 2), *g = hrand(e, ref_count(gs), -2, 2), *w = hrand(e, 64, -1, 1);
-  clseg_tensor *w1 = dup4(e, w, 2, 5, 1, 1), *w2 = dup4(e, w, 5, 2, 1, 1), *ws = dup4(e, w, 1, 5, 1, 1);
-  clseg_tensor *wk = dup4(e, w, 1, 2, 3, 3), *wt = dup4(e, w, 2, 5, 2, 2), *wp = dup4(e, w, 2, 3, 1, 1);
+  float *x = hrand(e, ref_count(xs), -2, 2), *g = hrand(e, ref_count(gs), -2, 2),
+        *w = hrand(e, 64, -1, 1);
+  clseg_tensor *w1 = dup4(e, w, 2, 5, 1, 1), *w2 = dup4(e, w, 5, 2, 1, 1),
+               *ws = dup4(e, w, 1, 5, 1, 1);
+  clseg_tensor *wk = dup4(e, w, 1, 2, 3, 3), *wt = dup4(e, w, 2, 5, 2, 2),
+               *wp = dup4(e, w, 2, 3, 1, 1);
   clseg_tensor *wq = dup4(e, w, 1, 2, 1, 1), *t = dup4(e, g, 2, 3, 4, 4), *y = dnew(e, xs);
   const clseg_attention_gate_params p = {.theta_stride = 2};
   for (int b = 0; b < 4; b++) {
@@ -621,9 +663,9 @@ static void test_in_place(void **state) {
       clseg_tensor *out = pass ? xi : y, *in = pass ? xi : xo;
       clseg_status s = b == 0   ? clseg_cbam_channel_gate(e->ctx, in, w1, NULL, w2, NULL, out)
                        : b == 1 ? clseg_scse_gate(e->ctx, in, w1, NULL, w2, NULL, ws, NULL, out)
-                       : b == 2
-                           ? clseg_cbam_spatial_gate(e->ctx, in, wk, NULL, NULL, out)
-                           : clseg_attention_gate(e->ctx, in, t, wt, NULL, wp, NULL, wq, NULL, &p, NULL, out);
+                       : b == 2 ? clseg_cbam_spatial_gate(e->ctx, in, wk, NULL, NULL, out)
+                                : clseg_attention_gate(e->ctx, in, t, wt, NULL, wp, NULL, wq, NULL,
+                                                       &p, NULL, out);
       if (s != CLSEG_OK)
         fail_msg("block %d in place %d: %s", b, pass, clseg_last_error(e->ctx));
     }
@@ -633,7 +675,8 @@ static void test_in_place(void **state) {
   }
   const clseg_attention_gate_params po = {.theta_stride = 2, .w_out = dup4(e, w, 5, 5, 1, 1)};
   clseg_tensor *xx = dup4(e, x, 2, 5, 9, 19);
-  expect_error(e->ctx, clseg_attention_gate(e->ctx, xx, t, wt, NULL, wp, NULL, wq, NULL, &po, NULL, xx),
+  expect_error(e->ctx,
+               clseg_attention_gate(e->ctx, xx, t, wt, NULL, wp, NULL, wq, NULL, &po, NULL, xx),
                CLSEG_INVALID_ARGUMENT, "attention_gate: y overlaps x");
 }
 

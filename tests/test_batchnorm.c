@@ -1,5 +1,6 @@
-/* Tests of inference batchnorm (lib/ops/batchnorm.c, cl/batchnorm.cl) against ref_batchnorm and the PyTorch
- * fixtures: odd sizes, eps default and custom, every fused activation, parameter views, errors. */
+/* Tests of inference batchnorm (lib/ops/batchnorm.c, cl/batchnorm.cl) against ref_batchnorm and the
+ * PyTorch fixtures: odd sizes, eps default and custom, every fused activation, parameter views,
+ * errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,16 @@
 
 #define SEED 0xba7c4e0bu
 
-static const char *const act_names[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
-                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+static const char *const act_names[] = {"none",       "relu",    "relu6",        "clip",
+                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
+                                        "tanh",       "gelu"};
 
-/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record.
+ */
 static double worst;
 
-/* The four parameters live in one buffer as views at odd offsets (gamma, beta, mean, var), as a model's
- * weights do once loaded; p receives the host values. */
+/* The four parameters live in one buffer as views at odd offsets (gamma, beta, mean, var), as a
+ * model's weights do once loaded; p receives the host values. */
 static clseg_tensor *params_buffer(clseg_context *ctx, int64_t c, uint64_t seed, float *p[4],
                                    clseg_tensor v[4]) {
   const int64_t whole[4] = {1, 1, 1, 4 * c + 7};
@@ -53,9 +56,9 @@ static bool run_case(clseg_context *ctx, const int64_t s[4], float eps, const cl
   ref_batchnorm(x, s, p[0], p[1], p[2], p[3], eps, act, ref);
   char info[256];
   snprintf(info, sizeof info,
-           "batchnorm shape=[%lld,%lld,%lld,%lld] eps=%g act=%s alpha=%g beta=%g seed=%llu", (long long)s[0],
-           (long long)s[1], (long long)s[2], (long long)s[3], (double)eps, act_names[act->kind],
-           (double)act->alpha, (double)act->beta, (unsigned long long)seed);
+           "batchnorm shape=[%lld,%lld,%lld,%lld] eps=%g act=%s alpha=%g beta=%g seed=%llu",
+           (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], (double)eps,
+           act_names[act->kind], (double)act->alpha, (double)act->beta, (unsigned long long)seed);
   check_track_worst(&worst, y, ref, n);
   bool ok = check_close("y", y, ref, n, s, NULL, info);
   for (int i = 0; i < 4; i++)
@@ -71,8 +74,9 @@ static bool run_case(clseg_context *ctx, const int64_t s[4], float eps, const cl
 
 static void sweep_shapes_eps_activations(void **state) {
   clseg_context *ctx = *state;
-  static const int64_t shapes[][4] = {{1, 1, 1, 1},   {2, 3, 1, 1},  {2, 33, 1, 1},  {2, 1, 7, 9},
-                                      {2, 15, 17, 1}, {2, 9, 3, 33}, {2, 7, 33, 17}, {1, 17, 15, 9}};
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},   {2, 3, 1, 1},   {2, 33, 1, 1},
+                                      {2, 1, 7, 9},   {2, 15, 17, 1}, {2, 9, 3, 33},
+                                      {2, 7, 33, 17}, {1, 17, 15, 9}};
   static const float eps_list[] = {0.0f, 1e-3f};
   int cases = 0, failures = 0;
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
@@ -82,8 +86,8 @@ static void sweep_shapes_eps_activations(void **state) {
         failures += !run_case(ctx, shapes[i], eps_list[e], &act, SEED + (uint64_t)cases);
         cases++;
       }
-  print_message("batchnorm sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
-                worst);
+  print_message("batchnorm sweep: %d cases, %d failed, worst normalised error %.3g\n", cases,
+                failures, worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
@@ -111,9 +115,9 @@ static void fixture_case(clseg_context *ctx, const char *name) {
       act.kind = (clseg_act_kind)k;
   assert_true(kind && !strcmp(kind, act_names[act.kind]));
   clseg_tensor *tx = test_tensor(ctx, s, x->data), *ty = test_tensor(ctx, s, NULL);
-  assert_int_equal(
-      clseg_batchnorm(ctx, tx, t[0], t[1], t[2], t[3], fixture_param_float(f, "eps", 0.0f), &act, ty),
-      CLSEG_OK);
+  assert_int_equal(clseg_batchnorm(ctx, tx, t[0], t[1], t[2], t[3],
+                                   fixture_param_float(f, "eps", 0.0f), &act, ty),
+                   CLSEG_OK);
   float *got = test_download(ty);
   assert_true(check_close(name, got, y->data, y->count, s, NULL, fixture_params_text(f)));
   free(got);
@@ -131,15 +135,14 @@ static void pytorch_fixtures(void **state) {
 
 static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
-  const int64_t s[4] = {2, 3, 5, 7}, c3[4] = {1, 3, 1, 1}, c4[4] = {4, 1, 1, 1}, other[4] = {2, 3, 5, 5};
+  const int64_t s[4] = {2, 3, 5, 7}, c3[4] = {1, 3, 1, 1}, c4[4] = {4, 1, 1, 1},
+                other[4] = {2, 3, 5, 5};
   clseg_tensor *x = test_tensor(ctx, s, NULL), *y = test_tensor(ctx, s, NULL),
-               *p = test_tensor(ctx, c3, NULL),
-               *q = test_tensor(ctx, c4, NULL);
+               *p = test_tensor(ctx, c3, NULL), *q = test_tensor(ctx, c4, NULL);
   clseg_tensor *z = test_tensor(ctx, other, NULL);
   assert_int_equal(clseg_batchnorm(ctx, x, p, p, q, p, 0.0f, NULL, y), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(
-      clseg_last_error(ctx),
-      "batchnorm: input [2, 3, 5, 7] has 3 channels, but mean has 4 elements (shape [4, 1, 1, 1])"));
+  assert_true(test_contains(clseg_last_error(ctx), "batchnorm: input [2, 3, 5, 7] has 3 channels, "
+                                                   "but mean has 4 elements (shape [4, 1, 1, 1])"));
   assert_int_equal(clseg_batchnorm(ctx, x, p, NULL, p, p, 0.0f, NULL, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx), "batchnorm: beta is NULL"));
   assert_int_equal(clseg_batchnorm(ctx, NULL, p, p, p, p, 0.0f, NULL, y), CLSEG_INVALID_ARGUMENT);

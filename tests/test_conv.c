@@ -1,5 +1,6 @@
-/* conv2d: every variant forced on its own against the naive reference (tests/ref) over seeded random sweeps
- * of odd shapes, every conv2d PyTorch fixture, the batchnorm fold, and the error paths with their messages. */
+/* conv2d: every variant forced on its own against the naive reference (tests/ref) over seeded
+ * random sweeps of odd shapes, every conv2d PyTorch fixture, the batchnorm fold, and the error
+ * paths with their messages. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,11 +13,11 @@
 #include "common/fixture.h"
 #include "ref/ref.h"
 
-#define SWEEP_SEED 0xc0417e57ull
+#define SWEEP_SEED  0xc0417e57ull
 #define SWEEP_CASES 40
 
-static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec", "conv2d_winograd",
-                                       "conv2d_winograd2x2"};
+static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec",
+                                       "conv2d_winograd", "conv2d_winograd2x2"};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
@@ -27,12 +28,14 @@ typedef struct {
   float wscale; /* weights uniform in +-wscale (0 means 1) */
 } conv_case;
 
-/* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test prints. */
+/* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test
+ * prints. */
 static double g_worst;
 
 static void note_worst(const float *got, const float *want, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - want[i]), scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
+    const double d = fabs((double)got[i] - want[i]),
+                 scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
     if (d / scale > g_worst)
       g_worst = d / scale;
   }
@@ -66,22 +69,25 @@ static void describe(const conv_case *c, const char *variant, uint64_t seed, cha
   snprintf(buf, n,
            "variant=%s seed=%llu x=[%lld,%lld,%lld,%lld] w=[%lld,%lld,%lld,%lld] stride=(%d,%d) "
            "pad=(t%d,l%d,b%d,r%d) dilation=(%d,%d) groups=%d bias=%d residual=%d act=%d(%g,%g)",
-           variant, (unsigned long long)seed, (long long)c->xs[0], (long long)c->xs[1], (long long)c->xs[2],
-           (long long)c->xs[3], (long long)c->ws[0], (long long)c->ws[1], (long long)c->ws[2],
-           (long long)c->ws[3], p->stride_h, p->stride_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right,
-           p->dilation_h, p->dilation_w, p->groups, c->bias, c->res, (int)p->act.kind, (double)p->act.alpha,
-           (double)p->act.beta);
+           variant, (unsigned long long)seed, (long long)c->xs[0], (long long)c->xs[1],
+           (long long)c->xs[2], (long long)c->xs[3], (long long)c->ws[0], (long long)c->ws[1],
+           (long long)c->ws[2], (long long)c->ws[3], p->stride_h, p->stride_w, p->pad_top,
+           p->pad_left, p->pad_bottom, p->pad_right, p->dilation_h, p->dilation_w, p->groups,
+           c->bias, c->res, (int)p->act.kind, (double)p->act.alpha, (double)p->act.beta);
 }
 
-/* Runs one case on the device with the variant forced and compares with ref_conv2d; true when it passes. */
+/* Runs one case on the device with the variant forced and compares with ref_conv2d; true when it
+ * passes. */
 static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant, uint64_t seed) {
   int64_t ys[4];
   char what[512];
   describe(c, variant, seed, what, sizeof what);
   assert_int_equal(ref_conv2d_shape(c->xs, c->ws, &c->p, ys), 0);
   const size_t nx = ref_count(c->xs), nw = ref_count(c->ws), ny = ref_count(ys);
-  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc((size_t)ys[1] * sizeof *b);
-  float *r = malloc(ny * sizeof *r), *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want);
+  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w),
+        *b = malloc((size_t)ys[1] * sizeof *b);
+  float *r = malloc(ny * sizeof *r), *got = malloc(ny * sizeof *got),
+        *want = malloc(ny * sizeof *want);
   assert_true(x && w && b && r && got && want);
   check_fill_uniform(x, nx, seed, -1.0f, 1.0f);
   const float ws = c->wscale > 0.0f ? c->wscale : 1.0f;
@@ -115,17 +121,22 @@ static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant
 /* Kernel geometries drawn from a fixed list, so the sweep builds a bounded number of programs:
  * {kh, kw, stride_h, stride_w, dilation_h, dilation_w}. */
 static const int GEOMS[][6] = {
-    {1, 1, 1, 1, 1, 1}, {3, 3, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1}, {1, 1, 2, 2, 1, 1}, {5, 5, 1, 1, 1, 1},
-    {3, 3, 1, 1, 2, 2}, {3, 3, 1, 1, 5, 4}, {2, 2, 3, 3, 1, 1}, {3, 1, 1, 2, 1, 1}, {7, 7, 2, 2, 1, 1},
+    {1, 1, 1, 1, 1, 1}, {3, 3, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1}, {1, 1, 2, 2, 1, 1},
+    {5, 5, 1, 1, 1, 1}, {3, 3, 1, 1, 2, 2}, {3, 3, 1, 1, 5, 4}, {2, 2, 3, 3, 1, 1},
+    {3, 1, 1, 2, 1, 1}, {7, 7, 2, 2, 1, 1},
 };
 #define NGEOMS (int)(sizeof GEOMS / sizeof GEOMS[0])
 
-static int pick(check_rng *r, int n) { return (int)(check_rng_next(r) % (uint64_t)n); }
+static int pick(check_rng *r, int n) {
+  return (int)(check_rng_next(r) % (uint64_t)n);
+}
 
-static int is_winograd(const char *variant) { return !strncmp(variant, "conv2d_winograd", 15); }
+static int is_winograd(const char *variant) {
+  return !strncmp(variant, "conv2d_winograd", 15);
+}
 
-/* A random case the variant supports: depthwise forces groups == channels, vec and Winograd groups 1,
- * Winograd the 3x3 stride-1 geometry. */
+/* A random case the variant supports: depthwise forces groups == channels, vec and Winograd groups
+ * 1, Winograd the 3x3 stride-1 geometry. */
 static conv_case random_case(check_rng *r, const char *variant) {
   conv_case c;
   memset(&c, 0, sizeof c);
@@ -139,8 +150,8 @@ static conv_case random_case(check_rng *r, const char *variant) {
     cin = groups * (1 + pick(r, 4));
     cout = groups * (1 + pick(r, 5));
   }
-  c.p = (clseg_conv2d_params){.stride_h = g[2], .stride_w = g[3], .dilation_h = g[4], .dilation_w = g[5],
-                              .groups = groups};
+  c.p = (clseg_conv2d_params){
+      .stride_h = g[2], .stride_w = g[3], .dilation_h = g[4], .dilation_w = g[5], .groups = groups};
   int *pads[4] = {&c.p.pad_top, &c.p.pad_left, &c.p.pad_bottom, &c.p.pad_right};
   const int no_pad = pick(r, 3) == 0;
   for (int i = 0; i < 4; i++) /* up to more than half the kernel */
@@ -173,17 +184,27 @@ static void sweep(void **state, const char *variant) {
   assert_int_equal(failures, 0);
 }
 
-static void sweep_direct(void **state) { sweep(state, "conv2d_direct"); }
-static void sweep_depthwise(void **state) { sweep(state, "conv2d_depthwise"); }
-static void sweep_vec(void **state) { sweep(state, "conv2d_vec"); }
-static void sweep_winograd(void **state) { sweep(state, "conv2d_winograd"); }
-static void sweep_winograd2x2(void **state) { sweep(state, "conv2d_winograd2x2"); }
+static void sweep_direct(void **state) {
+  sweep(state, "conv2d_direct");
+}
+static void sweep_depthwise(void **state) {
+  sweep(state, "conv2d_depthwise");
+}
+static void sweep_vec(void **state) {
+  sweep(state, "conv2d_vec");
+}
+static void sweep_winograd(void **state) {
+  sweep(state, "conv2d_winograd");
+}
+static void sweep_winograd2x2(void **state) {
+  sweep(state, "conv2d_winograd2x2");
+}
 
-/* Winograd on network-like shapes: long reductions (its error grows with the channels), several bands
- * (tall inputs), batch 2, odd sizes whose last tiles stick out of the output, residual. Long reductions
- * take weights of a trained network's scale (He: about sqrt(2 / (9 Cin))), so outputs stay O(1) as after a
- * batchnorm; with weights in +-1 the outputs reach +-30 at 256 channels and F(4x4)'s absolute error
- * (2e-4 there, 1e-5 of the output range) exceeds the fixed 1e-4 atol. */
+/* Winograd on network-like shapes: long reductions (its error grows with the channels), several
+ * bands (tall inputs), batch 2, odd sizes whose last tiles stick out of the output, residual. Long
+ * reductions take weights of a trained network's scale (He: about sqrt(2 / (9 Cin))), so outputs
+ * stay O(1) as after a batchnorm; with weights in +-1 the outputs reach +-30 at 256 channels and
+ * F(4x4)'s absolute error (2e-4 there, 1e-5 of the output range) exceeds the fixed 1e-4 atol. */
 static void winograd_network_shapes(void **state) {
   const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
   const conv_case cases[] = {
@@ -204,17 +225,32 @@ static void winograd_network_shapes(void **state) {
   assert_int_equal(failures, 0);
 }
 
-/* Shapes the random sweep may miss: many channels (long reductions), 1x1 GEMM row tails, wide rows. */
+/* Shapes the random sweep may miss: many channels (long reductions), 1x1 GEMM row tails, wide rows.
+ */
 static void vec_and_depthwise_wide_shapes(void **state) {
   const conv_case cases[] = {
-      {{1, 64, 33, 33}, {64, 64, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1}, 1, 0, 0.0f},
+      {{1, 64, 33, 33},
+       {64, 64, 3, 3},
+       {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1},
+       1,
+       0,
+       0.0f},
       {{2, 48, 17, 9}, {24, 48, 1, 1}, {0}, 1, 1, 0.0f},
       {{1, 5, 1, 1}, {3, 5, 1, 1}, {0}, 0, 0, 0.0f},
       {{1, 16, 7, 70}, {9, 16, 3, 3}, {.stride_w = 2, .pad_left = 1, .pad_right = 1}, 1, 0, 0.0f},
   };
-  const conv_case dw = {{2, 24, 33, 40}, {24, 1, 3, 3},
-                        {.pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .dilation_h = 2,
-                         .dilation_w = 2, .groups = 24}, 1, 1, 0.0f};
+  const conv_case dw = {{2, 24, 33, 40},
+                        {24, 1, 3, 3},
+                        {.pad_top = 2,
+                         .pad_left = 2,
+                         .pad_bottom = 2,
+                         .pad_right = 2,
+                         .dilation_h = 2,
+                         .dilation_w = 2,
+                         .groups = 24},
+                        1,
+                        1,
+                        0.0f};
   int failures = !run_case(*state, &dw, "conv2d_depthwise", 7);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     failures += !run_case(*state, &cases[i], "conv2d_vec", 100 + i);
@@ -223,15 +259,19 @@ static void vec_and_depthwise_wide_shapes(void **state) {
 
 /* Every activation once per variant, with its non-default parameters where it has some. */
 static void activations_every_variant(void **state) {
-  const clseg_activation acts[] = {{CLSEG_ACT_RELU6, 0, 0},       {CLSEG_ACT_CLIP, -0.3f, 0.4f},
+  const clseg_activation acts[] = {{CLSEG_ACT_RELU6, 0, 0},         {CLSEG_ACT_CLIP, -0.3f, 0.4f},
                                    {CLSEG_ACT_LEAKY_RELU, 0.2f, 0}, {CLSEG_ACT_SIGMOID, 0, 0},
-                                   {CLSEG_ACT_HARD_SIGMOID, 0, 0}, {CLSEG_ACT_HARD_SWISH, 0, 0},
-                                   {CLSEG_ACT_TANH, 0, 0},         {CLSEG_ACT_GELU, 0, 0}};
+                                   {CLSEG_ACT_HARD_SIGMOID, 0, 0},  {CLSEG_ACT_HARD_SWISH, 0, 0},
+                                   {CLSEG_ACT_TANH, 0, 0},          {CLSEG_ACT_GELU, 0, 0}};
   int failures = 0;
   for (int v = 0; v < NVARIANTS; v++)
     for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
-      conv_case c = {{1, 6, 9, 17}, {6, 6, 3, 3}, {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1},
-                     1, 1, 0.0f};
+      conv_case c = {{1, 6, 9, 17},
+                     {6, 6, 3, 3},
+                     {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1},
+                     1,
+                     1,
+                     0.0f};
       if (v == 1) {
         c.ws[1] = 1;
         c.p.groups = 6;
@@ -242,10 +282,12 @@ static void activations_every_variant(void **state) {
   assert_int_equal(failures, 0);
 }
 
-/* ---- PyTorch fixtures: every conv2d_*.clsf, through "auto" and every variant that supports it ---- */
+/* ---- PyTorch fixtures: every conv2d_*.clsf, through "auto" and every variant that supports it
+ * ---- */
 
-static const char *const ACT_NAMES[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
-                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
+                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
+                                        "tanh",       "gelu"};
 
 static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name) {
   const fixture_array *a = fixture_get(f, name);
@@ -255,13 +297,18 @@ static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const 
   return make(ctx, s, a->data);
 }
 
-static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file, const char *variant) {
-  clseg_conv2d_params p = {
-      .stride_h = fixture_param_int(f, "stride_h", 0), .stride_w = fixture_param_int(f, "stride_w", 0),
-      .pad_top = fixture_param_int(f, "pad_top", 0), .pad_left = fixture_param_int(f, "pad_left", 0),
-      .pad_bottom = fixture_param_int(f, "pad_bottom", 0), .pad_right = fixture_param_int(f, "pad_right", 0),
-      .dilation_h = fixture_param_int(f, "dilation_h", 0), .dilation_w = fixture_param_int(f, "dilation_w", 0),
-      .groups = fixture_param_int(f, "groups", 0), .variant = variant};
+static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
+                        const char *variant) {
+  clseg_conv2d_params p = {.stride_h = fixture_param_int(f, "stride_h", 0),
+                           .stride_w = fixture_param_int(f, "stride_w", 0),
+                           .pad_top = fixture_param_int(f, "pad_top", 0),
+                           .pad_left = fixture_param_int(f, "pad_left", 0),
+                           .pad_bottom = fixture_param_int(f, "pad_bottom", 0),
+                           .pad_right = fixture_param_int(f, "pad_right", 0),
+                           .dilation_h = fixture_param_int(f, "dilation_h", 0),
+                           .dilation_w = fixture_param_int(f, "dilation_w", 0),
+                           .groups = fixture_param_int(f, "groups", 0),
+                           .variant = variant};
   const char *act = fixture_param(f, "act.kind");
   for (int k = 0; act && k < CLSEG_ACT_COUNT; k++)
     if (!strcmp(act, ACT_NAMES[k]))
@@ -270,14 +317,16 @@ static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file, 
   p.act.beta = fixture_param_float(f, "act.beta", 0.0f);
   const fixture_array *ya = fixture_get(f, "y");
   clseg_tensor *x = fixture_tensor(ctx, f, "x"), *w = fixture_tensor(ctx, f, "w");
-  clseg_tensor *b = fixture_tensor(ctx, f, "bias"), *r = fixture_tensor(ctx, f, "residual"), *y = NULL;
+  clseg_tensor *b = fixture_tensor(ctx, f, "bias"), *r = fixture_tensor(ctx, f, "residual"),
+               *y = NULL;
   int64_t ys[4];
   assert_true(x && w && ya && fixture_shape4(ya, ys));
   y = make(ctx, ys, NULL);
   char what[1024];
   snprintf(what, sizeof what, "fixture %s variant=%s %s", file, variant, fixture_params_text(f));
   clseg_status s = clseg_conv2d(ctx, x, w, b, r, &p, y);
-  bool ok = s == CLSEG_UNSUPPORTED && strcmp(variant, "auto") != 0; /* a forced variant may decline */
+  bool ok =
+      s == CLSEG_UNSUPPORTED && strcmp(variant, "auto") != 0; /* a forced variant may decline */
   if (s == CLSEG_OK) {
     float *got = malloc(ya->count * sizeof *got);
     assert_non_null(got);
@@ -287,7 +336,8 @@ static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file, 
   } else if (!ok) {
     fprintf(stderr, "%s: %s\n", what, clseg_last_error(ctx));
   }
-  clseg_tensor_free(x), clseg_tensor_free(w), clseg_tensor_free(b), clseg_tensor_free(r), clseg_tensor_free(y);
+  clseg_tensor_free(x), clseg_tensor_free(w), clseg_tensor_free(b), clseg_tensor_free(r),
+      clseg_tensor_free(y);
   return ok;
 }
 
@@ -301,7 +351,8 @@ static void fixtures_all_variants(void **state) {
     variants[v + 1] = VARIANTS[v];
   while ((e = readdir(d)) != NULL) {
     const size_t len = strlen(e->d_name);
-    if (strncmp(e->d_name, "conv2d_", 7) != 0 || len < 5 || strcmp(e->d_name + len - 5, ".clsf") != 0)
+    if (strncmp(e->d_name, "conv2d_", 7) != 0 || len < 5 ||
+        strcmp(e->d_name + len - 5, ".clsf") != 0)
       continue;
     char path[1024], err[256];
     snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, e->d_name);
@@ -339,9 +390,9 @@ static void batchnorm_fold_fixtures(void **state) {
     memcpy(fw, w->data, w->count * sizeof *fw);
     if (b)
       memcpy(fb, b->data, (size_t)cout * sizeof *fb);
-    clseg_batchnorm_fold(fw, fb, cout, per_out, fixture_get(f, "gamma")->data, fixture_get(f, "beta")->data,
-                         fixture_get(f, "mean")->data, fixture_get(f, "var")->data,
-                         fixture_param_float(f, "eps", 0.0f));
+    clseg_batchnorm_fold(fw, fb, cout, per_out, fixture_get(f, "gamma")->data,
+                         fixture_get(f, "beta")->data, fixture_get(f, "mean")->data,
+                         fixture_get(f, "var")->data, fixture_param_float(f, "eps", 0.0f));
     assert_true(check_close("weight_folded", fw, wf->data, w->count, NULL, NULL, files[i]));
     assert_true(check_close("bias_folded", fb, bf->data, (size_t)cout, NULL, NULL, files[i]));
     free(fw);
@@ -357,16 +408,19 @@ typedef struct {
 } err_set;
 
 static err_set err_tensors(clseg_context *ctx) {
-  const int64_t xs[4] = {1, 4, 8, 8}, ws[4] = {6, 4, 3, 3}, ys[4] = {1, 6, 6, 6}, bs[4] = {6, 1, 1, 1};
+  const int64_t xs[4] = {1, 4, 8, 8}, ws[4] = {6, 4, 3, 3}, ys[4] = {1, 6, 6, 6},
+                bs[4] = {6, 1, 1, 1};
   err_set e = {make(ctx, xs, NULL), make(ctx, ws, NULL), make(ctx, ys, NULL), make(ctx, bs, NULL)};
   return e;
 }
 
 static void err_free(err_set *e) {
-  clseg_tensor_free(e->x), clseg_tensor_free(e->w), clseg_tensor_free(e->y), clseg_tensor_free(e->b);
+  clseg_tensor_free(e->x), clseg_tensor_free(e->w), clseg_tensor_free(e->y),
+      clseg_tensor_free(e->b);
 }
 
-static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want, const char *needle) {
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want,
+                         const char *needle) {
   assert_int_equal(got, want);
   assert_true(test_contains(clseg_last_error(ctx), needle));
 }
@@ -383,16 +437,20 @@ static void errors_channels_groups_shapes(void **state) {
   expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
                "groups 3 must divide");
   p.groups = -1;
-  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "groups -1");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "groups -1");
   p.groups = 0;
   expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, ybad), CLSEG_SHAPE_MISMATCH,
                "output has shape [1, 6, 7, 7], expected [1, 6, 6, 6]");
-  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, e.y, NULL, &p, e.y), CLSEG_SHAPE_MISMATCH, "bias has 216");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, e.y, NULL, &p, e.y), CLSEG_SHAPE_MISMATCH,
+               "bias has 216");
   p.pad_left = -1;
-  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "padding");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "padding");
   p = (clseg_conv2d_params){.dilation_h = 9};
   int64_t out[4];
-  expect_error(ctx, clseg_conv2d_shape(e.x, e.w, &p, out), CLSEG_SHAPE_MISMATCH, "larger than the padded");
+  expect_error(ctx, clseg_conv2d_shape(e.x, e.w, &p, out), CLSEG_SHAPE_MISMATCH,
+               "larger than the padded");
   clseg_tensor_free(w5), clseg_tensor_free(ybad);
   err_free(&e);
 }
@@ -401,9 +459,12 @@ static void errors_null_and_variants(void **state) {
   clseg_context *ctx = *state;
   err_set e = err_tensors(ctx);
   clseg_conv2d_params p = {0};
-  expect_error(ctx, clseg_conv2d(ctx, NULL, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "input is NULL");
-  expect_error(ctx, clseg_conv2d(ctx, e.x, NULL, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "weight is NULL");
-  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, NULL), CLSEG_INVALID_ARGUMENT, "output is NULL");
+  expect_error(ctx, clseg_conv2d(ctx, NULL, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "input is NULL");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, NULL, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "weight is NULL");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, NULL), CLSEG_INVALID_ARGUMENT,
+               "output is NULL");
   assert_int_equal(clseg_conv2d(NULL, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT);
   p.variant = "conv2d_winograd9x9";
   expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
@@ -413,7 +474,8 @@ static void errors_null_and_variants(void **state) {
                "variant 'conv2d_depthwise' does not support");
   p.variant = NULL;
   p.act.kind = (clseg_act_kind)42;
-  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT, "activation");
+  expect_error(ctx, clseg_conv2d(ctx, e.x, e.w, NULL, NULL, &p, e.y), CLSEG_INVALID_ARGUMENT,
+               "activation");
   err_free(&e);
 }
 

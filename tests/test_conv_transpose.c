@@ -1,5 +1,6 @@
-/* conv_transpose2d: every variant forced on its own against the naive reference (tests/ref) over seeded
- * random sweeps of odd shapes, every conv_transpose2d PyTorch fixture, and the error paths. */
+/* conv_transpose2d: every variant forced on its own against the naive reference (tests/ref) over
+ * seeded random sweeps of odd shapes, every conv_transpose2d PyTorch fixture, and the error paths.
+ */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,12 +13,13 @@
 #include "common/fixture.h"
 #include "ref/ref.h"
 
-#define SWEEP_SEED 0x7a5e0c0dull
+#define SWEEP_SEED  0x7a5e0c0dull
 #define SWEEP_CASES 40
 
 /* Not public yet (the params have no variant field): conv_transpose2d with a forced variant. */
-clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x,
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              const char *variant, clseg_tensor *y);
 
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
@@ -28,12 +30,14 @@ typedef struct {
   int bias;
 } convt_case;
 
-/* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test prints. */
+/* The largest |got - ref| / max(1, |ref|) seen since the last report, for the summary each test
+ * prints. */
 static double g_worst;
 
 static void note_worst(const float *got, const float *want, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - want[i]), scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
+    const double d = fabs((double)got[i] - want[i]),
+                 scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
     if (d / scale > g_worst)
       g_worst = d / scale;
   }
@@ -64,14 +68,15 @@ static clseg_tensor *make(clseg_context *ctx, const int64_t s[4], const float *d
 
 static void describe(const convt_case *c, const char *variant, uint64_t seed, char *buf, size_t n) {
   const clseg_conv_transpose2d_params *p = &c->p;
-  snprintf(buf, n,
-           "variant=%s seed=%llu x=[%lld,%lld,%lld,%lld] w=[%lld,%lld,%lld,%lld] stride=(%d,%d) "
-           "pad=(t%d,l%d,b%d,r%d) output_pad=(%d,%d) dilation=(%d,%d) groups=%d bias=%d act=%d(%g,%g)",
-           variant, (unsigned long long)seed, (long long)c->xs[0], (long long)c->xs[1], (long long)c->xs[2],
-           (long long)c->xs[3], (long long)c->ws[0], (long long)c->ws[1], (long long)c->ws[2],
-           (long long)c->ws[3], p->stride_h, p->stride_w, p->pad_top, p->pad_left, p->pad_bottom, p->pad_right,
-           p->output_pad_h, p->output_pad_w, p->dilation_h, p->dilation_w, p->groups, c->bias,
-           (int)p->act.kind, (double)p->act.alpha, (double)p->act.beta);
+  snprintf(
+      buf, n,
+      "variant=%s seed=%llu x=[%lld,%lld,%lld,%lld] w=[%lld,%lld,%lld,%lld] stride=(%d,%d) "
+      "pad=(t%d,l%d,b%d,r%d) output_pad=(%d,%d) dilation=(%d,%d) groups=%d bias=%d act=%d(%g,%g)",
+      variant, (unsigned long long)seed, (long long)c->xs[0], (long long)c->xs[1],
+      (long long)c->xs[2], (long long)c->xs[3], (long long)c->ws[0], (long long)c->ws[1],
+      (long long)c->ws[2], (long long)c->ws[3], p->stride_h, p->stride_w, p->pad_top, p->pad_left,
+      p->pad_bottom, p->pad_right, p->output_pad_h, p->output_pad_w, p->dilation_h, p->dilation_w,
+      p->groups, c->bias, (int)p->act.kind, (double)p->act.alpha, (double)p->act.beta);
 }
 
 static bool run_case(clseg_context *ctx, const convt_case *c, const char *variant, uint64_t seed) {
@@ -80,7 +85,8 @@ static bool run_case(clseg_context *ctx, const convt_case *c, const char *varian
   describe(c, variant, seed, what, sizeof what);
   assert_int_equal(ref_conv_transpose2d_shape(c->xs, c->ws, &c->p, ys), 0);
   const size_t nx = ref_count(c->xs), nw = ref_count(c->ws), ny = ref_count(ys);
-  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc((size_t)ys[1] * sizeof *b);
+  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w),
+        *b = malloc((size_t)ys[1] * sizeof *b);
   float *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want);
   assert_true(x && w && b && got && want);
   check_fill_uniform(x, nx, seed, -1.0f, 1.0f);
@@ -104,7 +110,9 @@ static bool run_case(clseg_context *ctx, const convt_case *c, const char *varian
   return ok;
 }
 
-static int pick(check_rng *r, int n) { return (int)(check_rng_next(r) % (uint64_t)n); }
+static int pick(check_rng *r, int n) {
+  return (int)(check_rng_next(r) % (uint64_t)n);
+}
 
 /* Any geometry for the gather kernel (all run-time arguments); k2s2 keeps its fixed geometry. */
 static convt_case random_case(check_rng *r, int k2s2) {
@@ -130,7 +138,8 @@ static convt_case random_case(check_rng *r, int k2s2) {
   memcpy(c.xs, xs, sizeof xs);
   memcpy(c.ws, ws, sizeof ws);
   int64_t ys[4];
-  while (ref_conv_transpose2d_shape(c.xs, c.ws, p, ys) != 0) { /* padding ate the output: grow the input */
+  while (ref_conv_transpose2d_shape(c.xs, c.ws, p, ys) !=
+         0) { /* padding ate the output: grow the input */
     c.xs[2] += 2;
     c.xs[3] += 2;
   }
@@ -152,13 +161,20 @@ static void sweep(void **state, const char *variant) {
   assert_int_equal(failures, 0);
 }
 
-static void sweep_direct(void **state) { sweep(state, "conv_transpose2d_direct"); }
-static void sweep_k2s2(void **state) { sweep(state, "conv_transpose2d_k2s2"); }
+static void sweep_direct(void **state) {
+  sweep(state, "conv_transpose2d_direct");
+}
+static void sweep_k2s2(void **state) {
+  sweep(state, "conv_transpose2d_k2s2");
+}
 
-/* Wide rows (several 16-pixel tiles, a tail), many channels, and every activation once per variant. */
+/* Wide rows (several 16-pixel tiles, a tail), many channels, and every activation once per variant.
+ */
 static void wide_shapes_and_activations(void **state) {
-  const clseg_activation acts[] = {{CLSEG_ACT_LEAKY_RELU, 0.1f, 0}, {CLSEG_ACT_SIGMOID, 0, 0},
-                                   {CLSEG_ACT_HARD_SWISH, 0, 0}, {CLSEG_ACT_GELU, 0, 0}};
+  const clseg_activation acts[] = {{CLSEG_ACT_LEAKY_RELU, 0.1f, 0},
+                                   {CLSEG_ACT_SIGMOID, 0, 0},
+                                   {CLSEG_ACT_HARD_SWISH, 0, 0},
+                                   {CLSEG_ACT_GELU, 0, 0}};
   const char *variants[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct"};
   int failures = 0;
   for (int v = 0; v < 2; v++)
@@ -170,8 +186,9 @@ static void wide_shapes_and_activations(void **state) {
   assert_int_equal(failures, 0);
 }
 
-static const char *const ACT_NAMES[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
-                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
+                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
+                                        "tanh",       "gelu"};
 
 static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name) {
   const fixture_array *a = fixture_get(f, name);
@@ -181,15 +198,19 @@ static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const 
   return make(ctx, s, a->data);
 }
 
-static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file, const char *variant) {
-  clseg_conv_transpose2d_params p = {
-      .stride_h = fixture_param_int(f, "stride_h", 0), .stride_w = fixture_param_int(f, "stride_w", 0),
-      .pad_top = fixture_param_int(f, "pad_top", 0), .pad_left = fixture_param_int(f, "pad_left", 0),
-      .pad_bottom = fixture_param_int(f, "pad_bottom", 0), .pad_right = fixture_param_int(f, "pad_right", 0),
-      .output_pad_h = fixture_param_int(f, "output_pad_h", 0),
-      .output_pad_w = fixture_param_int(f, "output_pad_w", 0),
-      .dilation_h = fixture_param_int(f, "dilation_h", 0), .dilation_w = fixture_param_int(f, "dilation_w", 0),
-      .groups = fixture_param_int(f, "groups", 0)};
+static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
+                        const char *variant) {
+  clseg_conv_transpose2d_params p = {.stride_h = fixture_param_int(f, "stride_h", 0),
+                                     .stride_w = fixture_param_int(f, "stride_w", 0),
+                                     .pad_top = fixture_param_int(f, "pad_top", 0),
+                                     .pad_left = fixture_param_int(f, "pad_left", 0),
+                                     .pad_bottom = fixture_param_int(f, "pad_bottom", 0),
+                                     .pad_right = fixture_param_int(f, "pad_right", 0),
+                                     .output_pad_h = fixture_param_int(f, "output_pad_h", 0),
+                                     .output_pad_w = fixture_param_int(f, "output_pad_w", 0),
+                                     .dilation_h = fixture_param_int(f, "dilation_h", 0),
+                                     .dilation_w = fixture_param_int(f, "dilation_w", 0),
+                                     .groups = fixture_param_int(f, "groups", 0)};
   const char *act = fixture_param(f, "act.kind");
   for (int k = 0; act && k < CLSEG_ACT_COUNT; k++)
     if (!strcmp(act, ACT_NAMES[k]))
@@ -229,7 +250,8 @@ static void fixtures_all_variants(void **state) {
   const char *variants[] = {NULL, "conv_transpose2d_direct", "conv_transpose2d_k2s2"};
   while ((e = readdir(d)) != NULL) {
     const size_t len = strlen(e->d_name);
-    if (strncmp(e->d_name, "convt_", 6) != 0 || len < 5 || strcmp(e->d_name + len - 5, ".clsf") != 0)
+    if (strncmp(e->d_name, "convt_", 6) != 0 || len < 5 ||
+        strcmp(e->d_name + len - 5, ".clsf") != 0)
       continue;
     char path[1024], err[256];
     snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, e->d_name);
@@ -247,14 +269,16 @@ static void fixtures_all_variants(void **state) {
   assert_int_equal(failures, 0);
 }
 
-static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want, const char *needle) {
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want,
+                         const char *needle) {
   assert_int_equal(got, want);
   assert_true(test_contains(clseg_last_error(ctx), needle));
 }
 
 static void errors(void **state) {
   clseg_context *ctx = *state;
-  const int64_t xs[4] = {1, 4, 5, 5}, ws[4] = {4, 3, 2, 2}, wbad[4] = {6, 3, 2, 2}, ys[4] = {1, 3, 10, 10};
+  const int64_t xs[4] = {1, 4, 5, 5}, ws[4] = {4, 3, 2, 2}, wbad[4] = {6, 3, 2, 2},
+                ys[4] = {1, 3, 10, 10};
   const int64_t ybad[4] = {1, 3, 9, 9};
   clseg_tensor *x = make(ctx, xs, NULL), *w = make(ctx, ws, NULL), *wb = make(ctx, wbad, NULL);
   clseg_tensor *y = make(ctx, ys, NULL), *yb = make(ctx, ybad, NULL);
@@ -263,21 +287,26 @@ static void errors(void **state) {
                "input [1, 4, 5, 5] has 4 channels, weight [6, 3, 2, 2] expects 6");
   expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, NULL, &p, yb), CLSEG_SHAPE_MISMATCH,
                "output has shape [1, 3, 9, 9], expected [1, 3, 10, 10]");
-  expect_error(ctx, clseg_conv_transpose2d(ctx, NULL, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "input is NULL");
-  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, x, &p, y), CLSEG_SHAPE_MISMATCH, "bias has 100");
+  expect_error(ctx, clseg_conv_transpose2d(ctx, NULL, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT,
+               "input is NULL");
+  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, x, &p, y), CLSEG_SHAPE_MISMATCH,
+               "bias has 100");
   p.groups = 3;
-  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "groups 3");
+  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT,
+               "groups 3");
   p.groups = 1;
   p.output_pad_h = 2;
-  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "output padding");
+  expect_error(ctx, clseg_conv_transpose2d(ctx, x, w, NULL, &p, y), CLSEG_INVALID_ARGUMENT,
+               "output padding");
   p.output_pad_h = 0;
-  expect_error(ctx, clseg__conv_transpose2d_variant(ctx, x, w, NULL, &p, "convt_fft", y), CLSEG_INVALID_ARGUMENT,
-               "unknown variant 'convt_fft'");
+  expect_error(ctx, clseg__conv_transpose2d_variant(ctx, x, w, NULL, &p, "convt_fft", y),
+               CLSEG_INVALID_ARGUMENT, "unknown variant 'convt_fft'");
   p.stride_w = 1;
   int64_t out[4];
   assert_int_equal(clseg_conv_transpose2d_shape(x, w, &p, out), CLSEG_OK);
   clseg_tensor *y2 = make(ctx, out, NULL);
-  expect_error(ctx, clseg__conv_transpose2d_variant(ctx, x, w, NULL, &p, "conv_transpose2d_k2s2", y2),
+  expect_error(ctx,
+               clseg__conv_transpose2d_variant(ctx, x, w, NULL, &p, "conv_transpose2d_k2s2", y2),
                CLSEG_UNSUPPORTED, "variant 'conv_transpose2d_k2s2' does not support");
   clseg_tensor_free(x), clseg_tensor_free(w), clseg_tensor_free(wb), clseg_tensor_free(y);
   clseg_tensor_free(yb), clseg_tensor_free(y2);

@@ -1,4 +1,5 @@
-/* Device enumeration and every kind of selection spec, against the devices this machine really has. */
+/* Device enumeration and every kind of selection spec, against the devices this machine really has.
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
-/* Tests of the broadcasting binary ops (lib/ops/eltwise.c, cl/eltwise.cl) against ref_binary and the PyTorch
- * fixtures: every op, every broadcast pattern, odd sizes, fused activations, views, errors. */
+/* Tests of the broadcasting binary ops (lib/ops/eltwise.c, cl/eltwise.cl) against ref_binary and
+ * the PyTorch fixtures: every op, every broadcast pattern, odd sizes, fused activations, views,
+ * errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,12 @@
 #define SEED 0xe17e15eu
 
 static const char *const op_names[] = {"add", "sub", "mul", "div"};
-static const char *const act_names[] = {"none",    "relu",         "relu6",      "clip", "leaky_relu",
-                                        "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+static const char *const act_names[] = {"none",       "relu",    "relu6",        "clip",
+                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
+                                        "tanh",       "gelu"};
 
-/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record.
+ */
 static double worst;
 
 /* Divisors stay in [0.5, 2] so that the relative tolerance means the same for every op. */
@@ -28,24 +31,27 @@ static float *rnd(size_t n, uint64_t seed, clseg_binary_op op, int divisor) {
 }
 
 static const char *shape_text(const int64_t s[4], char *buf) {
-  sprintf(buf, "[%lld,%lld,%lld,%lld]", (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3]);
+  sprintf(buf, "[%lld,%lld,%lld,%lld]", (long long)s[0], (long long)s[1], (long long)s[2],
+          (long long)s[3]);
   return buf;
 }
 
-static bool run_case(clseg_context *ctx, clseg_binary_op op, const int64_t as[4], const int64_t bs[4],
-                     const int64_t ys[4], const clseg_activation *act, uint64_t seed) {
+static bool run_case(clseg_context *ctx, clseg_binary_op op, const int64_t as[4],
+                     const int64_t bs[4], const int64_t ys[4], const clseg_activation *act,
+                     uint64_t seed) {
   float *a = rnd(ref_count(as), seed, op, 0), *b = rnd(ref_count(bs), seed ^ 0x5bd1e995u, op, 1);
   float *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
-  clseg_tensor *ta = test_tensor(ctx, as, a), *tb = test_tensor(ctx, bs, b), *ty = test_tensor(ctx, ys, NULL);
+  clseg_tensor *ta = test_tensor(ctx, as, a), *tb = test_tensor(ctx, bs, b),
+               *ty = test_tensor(ctx, ys, NULL);
   if (clseg_binary(ctx, op, ta, tb, act, ty) != CLSEG_OK)
     fail_msg("binary: %s", clseg_last_error(ctx));
   float *y = test_download(ty);
   assert_int_equal(ref_binary(op, a, as, b, bs, act, ref, ys), 0);
   char info[320], s1[64], s2[64], s3[64];
-  snprintf(info, sizeof info, "binary op=%s a=%s b=%s y=%s act=%s alpha=%g beta=%g seed=%llu", op_names[op],
-           shape_text(as, s1), shape_text(bs, s2), shape_text(ys, s3), act_names[act->kind],
-           (double)act->alpha, (double)act->beta, (unsigned long long)seed);
+  snprintf(info, sizeof info, "binary op=%s a=%s b=%s y=%s act=%s alpha=%g beta=%g seed=%llu",
+           op_names[op], shape_text(as, s1), shape_text(bs, s2), shape_text(ys, s3),
+           act_names[act->kind], (double)act->alpha, (double)act->beta, (unsigned long long)seed);
   check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(a);
@@ -74,8 +80,9 @@ static const int patterns[][2][4] = {
 
 static void sweep_ops_and_broadcasts(void **state) {
   clseg_context *ctx = *state;
-  static const int64_t ys_list[][4] = {{2, 1, 1, 1},   {2, 3, 1, 1},  {2, 33, 1, 1},  {2, 3, 7, 9},
-                                       {2, 15, 17, 1}, {2, 9, 1, 33}, {2, 7, 33, 17}, {1, 17, 15, 3}};
+  static const int64_t ys_list[][4] = {{2, 1, 1, 1},   {2, 3, 1, 1},   {2, 33, 1, 1},
+                                       {2, 3, 7, 9},   {2, 15, 17, 1}, {2, 9, 1, 33},
+                                       {2, 7, 33, 17}, {1, 17, 15, 3}};
   const size_t npat = sizeof patterns / sizeof *patterns, nys = sizeof ys_list / sizeof *ys_list;
   int cases = 0, failures = 0;
   for (int op = 0; op < 4; op++)
@@ -93,7 +100,8 @@ static void sweep_ops_and_broadcasts(void **state) {
         failures += !run_case(ctx, (clseg_binary_op)op, as, bs, ys_list[i], &act, seed);
         cases++;
       }
-  print_message("binary sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  print_message("binary sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
@@ -139,7 +147,8 @@ static void fixture_case(clseg_context *ctx, const char *name) {
     fail_msg("fixture %s: %s", name, err);
   const fixture_array *a = fixture_get(f, "a"), *b = fixture_get(f, "b"), *y = fixture_get(f, "y");
   int64_t as[4], bs[4], ys[4];
-  assert_true(a && b && y && fixture_shape4(a, as) && fixture_shape4(b, bs) && fixture_shape4(y, ys));
+  assert_true(a && b && y && fixture_shape4(a, as) && fixture_shape4(b, bs) &&
+              fixture_shape4(y, ys));
   clseg_activation act = {CLSEG_ACT_NONE, fixture_param_float(f, "act.alpha", 0.0f),
                           fixture_param_float(f, "act.beta", 0.0f)};
   const char *kind = fixture_param(f, "act.kind"), *opn = fixture_param(f, "binary_op");
@@ -164,9 +173,10 @@ static void fixture_case(clseg_context *ctx, const char *name) {
 }
 
 static void pytorch_fixtures(void **state) {
-  static const char *const names[] = {
-      "binary_add_same",       "binary_sub_bcast_nc11", "binary_mul_bcast_n1hw", "binary_div_bcast_1c11",
-      "binary_add_both_bcast", "binary_mul_sigmoid",    "binary_sub_a_bcast"};
+  static const char *const names[] = {"binary_add_same",       "binary_sub_bcast_nc11",
+                                      "binary_mul_bcast_n1hw", "binary_div_bcast_1c11",
+                                      "binary_add_both_bcast", "binary_mul_sigmoid",
+                                      "binary_sub_a_bcast"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     fixture_case(*state, names[i]);
 }
@@ -175,12 +185,12 @@ static void errors_name_the_fault(void **state) {
   clseg_context *ctx = *state;
   const int64_t s[4] = {2, 3, 5, 7}, bad[4] = {2, 2, 5, 7}, col[4] = {1, 3, 5, 1};
   clseg_tensor *a = test_tensor(ctx, s, NULL), *b = test_tensor(ctx, bad, NULL),
-               *y = test_tensor(ctx, s, NULL),
-               *c = test_tensor(ctx, col, NULL);
+               *y = test_tensor(ctx, s, NULL), *c = test_tensor(ctx, col, NULL);
   assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_ADD, a, b, NULL, y), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_last_error(ctx), "binary add: a of shape [2, 3, 5, 7] and b of shape "
-                                                   "[2, 2, 5, 7] do not broadcast to the output's shape "
-                                                   "[2, 3, 5, 7] (dimension 1: each must be 3 or 1)"));
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "binary add: a of shape [2, 3, 5, 7] and b of shape "
+                            "[2, 2, 5, 7] do not broadcast to the output's shape "
+                            "[2, 3, 5, 7] (dimension 1: each must be 3 or 1)"));
   /* y may not be smaller than an operand: [2, 3, 5, 7] into [1, 3, 5, 1] */
   assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_MUL, a, c, NULL, c), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx),

@@ -1,5 +1,6 @@
-/* The graph engine: shape inference, fusion (batchnorm folding, activations, residual adds), the liveness
- * memory planner, plan reuse, safetensors loading, and the errors of each, against the naive references. */
+/* The graph engine: shape inference, fusion (batchnorm folding, activations, residual adds), the
+ * liveness memory planner, plan reuse, safetensors loading, and the errors of each, against the
+ * naive references. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,8 @@ static const float *param(clseg_graph *g, const char *name) {
   return g->params[i].data;
 }
 
-/* input -> conv a (bias) -> bn -> relu -> conv b + relu_out -> relu -> maxpool 2 -> conv c 1x1 -> resize like
- * relu_out -> concat(relu_out, .) -> conv d -> softmax */
+/* input -> conv a (bias) -> bn -> relu -> conv b + relu_out -> relu -> maxpool 2 -> conv c 1x1 ->
+ * resize like relu_out -> concat(relu_out, .) -> conv d -> softmax */
 static clseg_graph *build_mixed(void) {
   clseg_graph *g = clseg_graph_create();
   clseg_node *x = clseg_graph_input(g, "image", 3);
@@ -26,7 +27,8 @@ static clseg_graph *build_mixed(void) {
   clseg_node *a = clseg_graph_conv2d(g, "a", x, 8, 3, 1, &same);
   a = clseg_graph_activation(g, clseg_graph_batchnorm(g, "a_bn", a), CLSEG_ACT_RELU);
   clseg_node *b = clseg_graph_conv2d(g, "b", a, 8, 3, 0, &same);
-  b = clseg_graph_activation(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, a, b), CLSEG_ACT_RELU); /* commuted */
+  b = clseg_graph_activation(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, a, b),
+                             CLSEG_ACT_RELU); /* commuted */
   const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
   clseg_node *c = clseg_graph_conv2d(g, "c", clseg_graph_pool2d(g, b, &mp), 4, 1, 1, NULL);
   const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
@@ -39,9 +41,12 @@ static clseg_graph *build_mixed(void) {
   return g;
 }
 
-static void ref_conv(const float *x, const int64_t xs[4], const float *w, int64_t cout, int k, const float *b,
-                     const float *res, int act, float *y, int64_t ys[4]) {
-  const clseg_conv2d_params p = {.pad_top = k / 2, .pad_left = k / 2, .pad_bottom = k / 2, .pad_right = k / 2,
+static void ref_conv(const float *x, const int64_t xs[4], const float *w, int64_t cout, int k,
+                     const float *b, const float *res, int act, float *y, int64_t ys[4]) {
+  const clseg_conv2d_params p = {.pad_top = k / 2,
+                                 .pad_left = k / 2,
+                                 .pad_bottom = k / 2,
+                                 .pad_right = k / 2,
                                  .act = {.kind = (clseg_act_kind)act}};
   const int64_t ws[4] = {cout, xs[1], k, k};
   assert_int_equal(ref_conv2d_shape(xs, ws, &p, ys), 0);
@@ -51,13 +56,14 @@ static void ref_conv(const float *x, const int64_t xs[4], const float *w, int64_
 /* The same network from the references, one layer at a time. */
 static void reference_mixed(clseg_graph *g, const float *in, const int64_t xs[4], float *out) {
   size_t hw = (size_t)(xs[0] * xs[2] * xs[3]);
-  float *a = malloc(hw * 8 * 4), *t = malloc(hw * 8 * 4), *b = malloc(hw * 8 * 4), *p = malloc(hw * 8 * 4),
-        *c = malloc(hw * 4 * 4), *cat = malloc(hw * 12 * 4), *d = malloc(hw * 2 * 4);
+  float *a = malloc(hw * 8 * 4), *t = malloc(hw * 8 * 4), *b = malloc(hw * 8 * 4),
+        *p = malloc(hw * 8 * 4), *c = malloc(hw * 4 * 4), *cat = malloc(hw * 12 * 4),
+        *d = malloc(hw * 2 * 4);
   int64_t as[4], bs[4], ps[4], cs[4], ds[4];
   ref_conv(in, xs, param(g, "a.weight"), 8, 3, param(g, "a.bias"), NULL, 0, t, as);
   const clseg_activation relu = {.kind = CLSEG_ACT_RELU};
-  ref_batchnorm(t, as, param(g, "a_bn.weight"), param(g, "a_bn.bias"), param(g, "a_bn.running_mean"),
-                param(g, "a_bn.running_var"), 1e-5f, &relu, a);
+  ref_batchnorm(t, as, param(g, "a_bn.weight"), param(g, "a_bn.bias"),
+                param(g, "a_bn.running_mean"), param(g, "a_bn.running_var"), 1e-5f, &relu, a);
   ref_conv(a, as, param(g, "b.weight"), 8, 3, NULL, a, CLSEG_ACT_RELU, b, bs);
   const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
   assert_int_equal(ref_pool2d_shape(bs, &mp, ps), 0);
@@ -75,8 +81,8 @@ static void reference_mixed(clseg_graph *g, const float *in, const int64_t xs[4]
   free(a), free(t), free(b), free(p), free(c), free(cat), free(d);
 }
 
-static void run_plan(clseg_graph *g, const int64_t xs[4], const clseg_plan_options *opt, const float *in,
-                     float *out, clseg_plan_info *info) {
+static void run_plan(clseg_graph *g, const int64_t xs[4], const clseg_plan_options *opt,
+                     const float *in, float *out, clseg_plan_info *info) {
   clseg_plan *p = NULL;
   if (clseg_plan_create(test_ctx, g, xs[0], xs[2], xs[3], opt, &p) != CLSEG_OK)
     fail_msg("plan: %s", clseg_last_error(test_ctx));
@@ -94,7 +100,8 @@ static void fused_and_unfused_plans_match_the_references(void **state) {
   clseg_graph *g = build_mixed();
   const int64_t xs[4] = {2, 3, 9, 11};
   size_t nin = 2 * 3 * 9 * 11, nout = 2 * 2 * 9 * 11;
-  float *in = malloc(nin * 4), *ref = malloc(nout * 4), *fused = malloc(nout * 4), *plain = malloc(nout * 4);
+  float *in = malloc(nin * 4), *ref = malloc(nout * 4), *fused = malloc(nout * 4),
+        *plain = malloc(nout * 4);
   check_fill_uniform(in, nin, 11, -1.0f, 1.0f);
   reference_mixed(g, in, xs, ref);
   clseg_plan_info fi, pi;
@@ -141,7 +148,8 @@ static void memory_is_reused_along_a_chain(void **state) {
   run_plan(g, xs, NULL, in, out, &info);
   assert_true(check_close("conv chain", out, ref, n, xs, NULL, "12 convs, seed 5"));
   print_message("conv chain: planned activations %llu bytes, one buffer per node %llu bytes\n",
-                (unsigned long long)info.activation_bytes, (unsigned long long)info.activation_sum_bytes);
+                (unsigned long long)info.activation_bytes,
+                (unsigned long long)info.activation_sum_bytes);
   assert_true(info.activation_bytes * 4 <= info.activation_sum_bytes); /* 13 tensors in 3 slots */
   free(in), free(out), free(ref), free(tmp);
   clseg_graph_free(g);
@@ -176,7 +184,8 @@ static void build_errors_are_sticky_and_name_the_node(void **state) {
   assert_null(clseg_graph_binary(g, CLSEG_BINARY_ADD, a, b));
   assert_int_equal(clseg_graph_status(g), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_graph_error(g), "4 and 5 channels"));
-  assert_null(clseg_graph_conv2d(g, "c", NULL, 4, 3, 0, NULL)); /* NULL passes along, first error kept */
+  assert_null(
+      clseg_graph_conv2d(g, "c", NULL, 4, 3, 0, NULL)); /* NULL passes along, first error kept */
   assert_true(test_contains(clseg_graph_error(g), "4 and 5 channels"));
   assert_int_equal(clseg_graph_output(g, NULL, "y"), CLSEG_SHAPE_MISMATCH);
   clseg_plan *p = NULL;
@@ -226,7 +235,8 @@ static void plan_errors_name_what_is_wrong(void **state) {
   const int64_t bad[4] = {4, 3, 3, 2};
   float w[72] = {0};
   assert_int_equal(clseg_graph_set_param(g, "enc.weight", bad, 4, w), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_graph_error(g), "'enc.weight' has shape [4, 3, 3, 2], the model expects [4, 3, 3, 3]"));
+  assert_true(test_contains(clseg_graph_error(g),
+                            "'enc.weight' has shape [4, 3, 3, 2], the model expects [4, 3, 3, 3]"));
   assert_int_equal(clseg_graph_set_param(g, "nope", bad, 4, w), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_graph_error(g), "'nope'"));
   clseg_graph_free(g);
@@ -248,7 +258,8 @@ static void write_safetensors(const char *path, const char *json, const void *da
 
 static clseg_graph *tiny_conv(void) {
   clseg_graph *g = clseg_graph_create();
-  clseg_graph_output(g, clseg_graph_conv2d(g, "c", clseg_graph_input(g, "x", 2), 3, 1, 1, NULL), "y");
+  clseg_graph_output(g, clseg_graph_conv2d(g, "c", clseg_graph_input(g, "x", 2), 3, 1, 1, NULL),
+                     "y");
   return g;
 }
 
@@ -259,15 +270,18 @@ static void safetensors_load_converts_and_reports(void **state) {
   snprintf(path, sizeof path, "%s/m.safetensors", dir);
   unsigned char data[24 + 6 + 6];
   float w[6] = {1, -2, 0.5f, 4, -0.25f, 8};
-  const uint16_t f16[3] = {0x3800, 0xBD00, 0x4200}, bf16[3] = {0x3F00, 0xBFA0, 0x4040}; /* .5 -1.25 3 */
+  const uint16_t f16[3] = {0x3800, 0xBD00, 0x4200},
+                 bf16[3] = {0x3F00, 0xBFA0, 0x4040}; /* .5 -1.25 3 */
   memcpy(data, w, 24);
   memcpy(data + 24, f16, 6);
   memcpy(data + 30, bf16, 6);
-  write_safetensors(path, "{\"__metadata__\":{\"clseg.network\":\"test\"},"
-                          "\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]},"
-                          "\"c.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]},"
-                          "\"bn.num_batches_tracked\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]}}",
-                    data, sizeof data);
+  write_safetensors(
+      path,
+      "{\"__metadata__\":{\"clseg.network\":\"test\"},"
+      "\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]},"
+      "\"c.bias\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]},"
+      "\"bn.num_batches_tracked\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]}}",
+      data, sizeof data);
   clseg_graph *g = tiny_conv();
   assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_OK);
   assert_memory_equal(param(g, "c.weight"), w, sizeof w);
@@ -275,24 +289,31 @@ static void safetensors_load_converts_and_reports(void **state) {
   assert_memory_equal(param(g, "c.bias"), want, sizeof want);
   clseg_graph_free(g);
 
-  write_safetensors(path, "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,1,2,1],\"data_offsets\":[0,24]},"
-                          "\"c.bias\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]},"
-                          "\"extra\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]}}", data, sizeof data);
+  write_safetensors(path,
+                    "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,1,2,1],\"data_offsets\":[0,24]},"
+                    "\"c.bias\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[30,36]},"
+                    "\"extra\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[24,30]}}",
+                    data, sizeof data);
   g = tiny_conv();
   assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_graph_error(g), "'c.weight' has shape [3, 1, 2, 1], the model expects [3, 2, 1, 1]"));
+  assert_true(test_contains(clseg_graph_error(g),
+                            "'c.weight' has shape [3, 1, 2, 1], the model expects [3, 2, 1, 1]"));
   assert_true(test_contains(clseg_graph_error(g), "'extra' is in the file but not in the model"));
   clseg_graph_free(g);
 
-  write_safetensors(path, "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]}}", data, 24);
+  write_safetensors(
+      path, "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,24]}}", data,
+      24);
   g = tiny_conv();
   assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_graph_error(g), "'c.bias' is missing"));
   clseg_graph_free(g);
 
   const char *corrupt[] = {
-      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,240]}}", /* past the end */
-      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,20]}}",  /* wrong length */
+      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,240]}}", /* past the
+                                                                                            end */
+      "{\"c.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,1,1],\"data_offsets\":[0,20]}}",  /* wrong
+                                                                                            length */
       "{\"c.weight\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]}}",        /* dtype */
       "{\"c.weight\":", "[1, 2]"};
   for (size_t i = 0; i < sizeof corrupt / sizeof *corrupt; i++) {

@@ -1,6 +1,7 @@
-/* Tests of the image and array I/O (include/clseg_io.h): every PNG variant and the JPEGs against the values in
- * tests/fixtures/images/expected.txt (tools/make_image_fixtures.py), truncated and corrupted files, write
- * round trips and atomic-write failures, .npy files, resizes, tensor data and overlays. */
+/* Tests of the image and array I/O (include/clseg_io.h): every PNG variant and the JPEGs against
+ * the values in tests/fixtures/images/expected.txt (tools/make_image_fixtures.py), truncated and
+ * corrupted files, write round trips and atomic-write failures, .npy files, resizes, tensor data
+ * and overlays. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -63,7 +64,9 @@ typedef struct {
   uint8_t *px;
 } expect;
 
-static int hexval(int c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+static int hexval(int c) {
+  return c <= '9' ? c - '0' : c - 'a' + 10;
+}
 
 /* Reads the next expectation of kind; returns 0 at the end of the file. */
 static int next_expect(FILE *f, const char *kind, expect *e) {
@@ -74,7 +77,9 @@ static int next_expect(FILE *f, const char *kind, expect *e) {
     if (line[0] == '#' || sscanf(line, "%7s %63s", e->kind, e->file) != 2 || strcmp(e->kind, kind))
       continue;
     if (!strcmp(kind, "image"))
-      n = sscanf(line, "%*s %*s %d %d %d %d %d %19999s", &e->w, &e->h, &e->ch, &e->depth, &e->tol, hex) - 5;
+      n = sscanf(line, "%*s %*s %d %d %d %d %d %19999s", &e->w, &e->h, &e->ch, &e->depth, &e->tol,
+                 hex) -
+          5;
     else
       n = sscanf(line, "%*s %*s %d %d %19999s", &e->w, &e->h, hex) - 2, e->ch = 1;
     assert_int_equal(n, 1);
@@ -94,7 +99,8 @@ static int max_diff(const char *file, const uint8_t *got, const uint8_t *want, s
   for (size_t i = 0; i < n; i++) {
     int d = abs((int)got[i] - (int)want[i]);
     if (d > tol && worst <= tol)
-      print_error("%s: byte %zu is %d, expected %d (tolerance %d)\n", file, i, got[i], want[i], tol);
+      print_error("%s: byte %zu is %d, expected %d (tolerance %d)\n", file, i, got[i], want[i],
+                  tol);
     worst = d > worst ? d : worst;
   }
   return worst;
@@ -125,8 +131,8 @@ static void check_images(const char *suffix) {
       assert_int_equal(img.channels, e.ch);
       assert_int_equal(img.bit_depth, e.depth);
       int d = max_diff(e.file, img.data, e.px, (size_t)e.w * e.h * e.ch, e.tol);
-      printf("  %-22s %2dx%-2d ch %d depth %2d max diff %d (tolerance %d)\n", e.file, e.w, e.h, e.ch, e.depth,
-             d, e.tol);
+      printf("  %-22s %2dx%-2d ch %d depth %2d max diff %d (tolerance %d)\n", e.file, e.w, e.h,
+             e.ch, e.depth, d, e.tol);
       assert_true(d <= e.tol);
       clseg_image_free(&img);
       n++;
@@ -177,7 +183,8 @@ static void test_cmyk_and_huge(void **state) {
   expect_fail(clseg_image_read(fx("cmyk.jpg"), &img), CLSEG_UNSUPPORTED, "cmyk.jpg");
   assert_true(test_contains(clseg_last_error(NULL), "CMYK"));
   assert_null(img.data);
-  /* Headers claiming 12000x12000 and 20000x20000 pixels over 100 bytes: refused before allocating. */
+  /* Headers claiming 12000x12000 and 20000x20000 pixels over 100 bytes: refused before allocating.
+   */
   expect_fail(clseg_image_read(fx("huge_claim.png"), &img), CLSEG_FORMAT, "cannot fit in");
   expect_fail(clseg_image_read(fx("over_limit.png"), &img), CLSEG_UNSUPPORTED, "over the limit");
   expect_fail(clseg_image_read_memory("\x89PNG\r\n\x1a\n", 8, "sig-only.png", &img), CLSEG_FORMAT,
@@ -209,7 +216,8 @@ static void test_detect_by_magic(void **state) {
 static void test_missing_and_unreadable(void **state) {
   (void)state;
   clseg_image img = {0};
-  expect_fail(clseg_image_read("/nonexistent/clseg/x.png", &img), CLSEG_IO, "/nonexistent/clseg/x.png");
+  expect_fail(clseg_image_read("/nonexistent/clseg/x.png", &img), CLSEG_IO,
+              "/nonexistent/clseg/x.png");
   assert_true(test_contains(clseg_last_error(NULL), strerror(ENOENT)));
   expect_fail(clseg_image_read(IMG_DIR, &img), CLSEG_IO, strerror(EISDIR));
   clseg_array a = {0};
@@ -219,8 +227,8 @@ static void test_missing_and_unreadable(void **state) {
 
 /* ---- damaged files ---- */
 
-/* Every strict prefix of the file is FORMAT (never OK, never a crash); a few are also read from disk so the
- * message names the file. */
+/* Every strict prefix of the file is FORMAT (never OK, never a crash); a few are also read from
+ * disk so the message names the file. */
 static void truncate_all(const char *name, const char *dir) {
   size_t n;
   uint8_t *d = read_all(fx(name), &n);
@@ -249,19 +257,21 @@ static void test_truncated(void **state) {
   (void)state;
   char dir[256];
   test_tmpdir(dir, sizeof dir);
-  const char *files[] = {"rgb8.png", "rgb8_interlaced.png", "pal8_trns.png", "gray16.png", "gray.jpg",
-                         "rgb.jpg", "rgb_progressive.jpg"};
+  const char *files[] = {
+      "rgb8.png", "rgb8_interlaced.png", "pal8_trns.png", "gray16.png", "gray.jpg",
+      "rgb.jpg",  "rgb_progressive.jpg"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     truncate_all(files[i], dir);
   test_rmdir(dir);
 }
 
-/* PNG: every critical chunk has a CRC, so each single-byte flip must be found. JPEG has no checksum: a flip
- * in entropy data can decode to other pixels, so only "no crash, no leak, a clean status" is required, and
- * flips in the markers must be found. */
+/* PNG: every critical chunk has a CRC, so each single-byte flip must be found. JPEG has no
+ * checksum: a flip in entropy data can decode to other pixels, so only "no crash, no leak, a clean
+ * status" is required, and flips in the markers must be found. */
 static void test_flipped_bytes(void **state) {
   (void)state;
-  const char *files[] = {"rgb8.png", "pal8.png", "rgb8_interlaced.png", "rgb.jpg", "rgb_progressive.jpg"};
+  const char *files[] = {"rgb8.png", "pal8.png", "rgb8_interlaced.png", "rgb.jpg",
+                         "rgb_progressive.jpg"};
   for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
     size_t n;
     uint8_t *d = read_all(fx(files[f]), &n);
@@ -341,15 +351,18 @@ static void test_write_errors(void **state) {
   char dir[256], p[512];
   uint8_t px[3 * 64 * 64];
   for (size_t i = 0; i < sizeof px; i++)
-    px[i] = (uint8_t)((i * 2654435761u) >> 13); /* noise: does not compress below the limit set below */
-  expect_fail(clseg_png_write_rgb("/nonexistent/clseg/out.png", px, 4, 4), CLSEG_IO, "/nonexistent/clseg/out.png");
+    px[i] =
+        (uint8_t)((i * 2654435761u) >> 13); /* noise: does not compress below the limit set below */
+  expect_fail(clseg_png_write_rgb("/nonexistent/clseg/out.png", px, 4, 4), CLSEG_IO,
+              "/nonexistent/clseg/out.png");
   test_tmpdir(dir, sizeof dir);
   test_write_file(dir, "file", "x");
   snprintf(p, sizeof p, "%s/file/out.png", dir); /* a folder that is a file: fails even for root */
   expect_fail(clseg_png_write_rgb(p, px, 4, 4), CLSEG_IO, strerror(ENOTDIR));
   float v = 1;
   expect_fail(clseg_npy_write(p, &v, NULL, 0), CLSEG_IO, p);
-  /* A write that fails halfway (file size limit) must leave neither the file nor the temporary one. */
+  /* A write that fails halfway (file size limit) must leave neither the file nor the temporary one.
+   */
   struct rlimit old, lim;
   getrlimit(RLIMIT_FSIZE, &old);
   lim = old;
@@ -428,7 +441,8 @@ static void test_npy_roundtrip(void **state) {
     clseg_array_free(&a);
   }
   size_t n;
-  uint8_t *raw = read_all(p, &n); /* numpy's layout: data on a 64-byte boundary, header ends in '\n' */
+  uint8_t *raw =
+      read_all(p, &n); /* numpy's layout: data on a 64-byte boundary, header ends in '\n' */
   assert_int_equal((n - 105 * 4) % 64, 0);
   assert_int_equal(raw[n - 105 * 4 - 1], '\n');
   assert_true(strstr((char *)raw + 10, "'shape': (1, 105, 1), }") != NULL);
@@ -453,19 +467,29 @@ static void test_npy_bad_headers(void **state) {
     const char *needle;
   } cases[] = {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8, CLSEG_OK, ""},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 7, CLSEG_FORMAT, "needs 8 bytes"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 7, CLSEG_FORMAT,
+       "needs 8 bytes"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 12, CLSEG_FORMAT, "has 12"},
       {"{'descr': '<f4', 'shape': (2,), }", 8, CLSEG_FORMAT, "missing"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 8, CLSEG_FORMAT, "unknown"},
-      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", 8, CLSEG_FORMAT, "repeated"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8, CLSEG_FORMAT, "shape entry"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", 8, CLSEG_FORMAT, "shape entry"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999,), }", 8, CLSEG_FORMAT, "large"},
-      {"{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }", 8, CLSEG_FORMAT, "fortran_order"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 8, CLSEG_FORMAT,
+       "unknown"},
+      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", 8, CLSEG_FORMAT,
+       "repeated"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8, CLSEG_FORMAT,
+       "shape entry"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", 8, CLSEG_FORMAT,
+       "shape entry"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999,), }", 8, CLSEG_FORMAT,
+       "large"},
+      {"{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }", 8, CLSEG_FORMAT,
+       "fortran_order"},
       {"{'descr': '<f4, 'fortran_order': False, 'shape': (2,), }", 8, CLSEG_FORMAT, "malformed"},
-      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", 8, CLSEG_UNSUPPORTED, "structured"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4, CLSEG_UNSUPPORTED, "8"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } trailing", 8, CLSEG_FORMAT, "after"},
+      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", 8, CLSEG_UNSUPPORTED,
+       "structured"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4,
+       CLSEG_UNSUPPORTED, "8"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } trailing", 8, CLSEG_FORMAT,
+       "after"},
       {"", 0, CLSEG_FORMAT, "expected '{'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -493,14 +517,17 @@ static void test_npy_bad_headers(void **state) {
 
 /* ---- conversions, resize, overlay ---- */
 
-/* Independent half-pixel bilinear in double: src = (d + 0.5) * in / out - 0.5, clamped to [0, in - 1]. */
-static double naive_bilinear(const uint8_t *img, int w, int h, int ch, int c, int ow, int oh, int x, int y) {
+/* Independent half-pixel bilinear in double: src = (d + 0.5) * in / out - 0.5, clamped to [0, in -
+ * 1]. */
+static double naive_bilinear(const uint8_t *img, int w, int h, int ch, int c, int ow, int oh, int x,
+                             int y) {
   double sx = fmax((x + 0.5) * w / ow - 0.5, 0), sy = fmax((y + 0.5) * h / oh - 0.5, 0);
   int x0 = (int)sx < w - 1 ? (int)sx : w - 1, y0 = (int)sy < h - 1 ? (int)sy : h - 1;
   int x1 = x0 + (x0 < w - 1), y1 = y0 + (y0 < h - 1);
   double lx = sx - x0, ly = sy - y0;
-#define P(xx, yy) (double)img[((size_t)(yy) * w + (xx)) * ch + c]
-  return (1 - ly) * ((1 - lx) * P(x0, y0) + lx * P(x1, y0)) + ly * ((1 - lx) * P(x0, y1) + lx * P(x1, y1));
+#define P(xx, yy) (double)img[((size_t)(yy)*w + (xx)) * ch + c]
+  return (1 - ly) * ((1 - lx) * P(x0, y0) + lx * P(x1, y0)) +
+         ly * ((1 - lx) * P(x0, y1) + lx * P(x1, y1));
 #undef P
 }
 
@@ -513,14 +540,16 @@ static void test_image_to_tensor_data(void **state) {
     img.data = malloc((size_t)w * h * 3);
     for (int i = 0; i < w * h * 3; i++)
       img.data[i] = (uint8_t)((i * 97 + s * 31) % 256);
-    clseg_tensor_params tp = {.width = ow, .height = oh, .mean = CLSEG_IMAGENET_MEAN, .std = CLSEG_IMAGENET_STD};
+    clseg_tensor_params tp = {
+        .width = ow, .height = oh, .mean = CLSEG_IMAGENET_MEAN, .std = CLSEG_IMAGENET_STD};
     float *got = malloc(sizeof(float) * 3 * ow * oh), *ref = malloc(sizeof(float) * 3 * ow * oh);
     assert_int_equal(clseg_image_to_tensor_data(&img, &tp, got), CLSEG_OK);
     for (int c = 0; c < 3; c++)
       for (int y = 0; y < oh; y++)
         for (int x = 0; x < ow; x++)
           ref[(c * oh + y) * ow + x] =
-              (float)((naive_bilinear(img.data, w, h, 3, c, ow, oh, x, y) / 255.0 - tp.mean[c]) / tp.std[c]);
+              (float)((naive_bilinear(img.data, w, h, 3, c, ow, oh, x, y) / 255.0 - tp.mean[c]) /
+                      tp.std[c]);
     char ctx[96];
     snprintf(ctx, sizeof ctx, "image_to_tensor_data %dx%d -> %dx%d", w, h, ow, oh);
     const int64_t shape[4] = {1, 3, oh, ow};
@@ -531,10 +560,12 @@ static void test_image_to_tensor_data(void **state) {
   }
   clseg_image gray = {.width = 2, .height = 1, .channels = 1, .data = (uint8_t[]){0, 255}};
   float out[6];
-  expect_fail(clseg_image_to_tensor_data(&gray, NULL, out), CLSEG_INVALID_ARGUMENT, "clseg_image_to_rgb");
+  expect_fail(clseg_image_to_tensor_data(&gray, NULL, out), CLSEG_INVALID_ARGUMENT,
+              "clseg_image_to_rgb");
   clseg_image rgb = {0};
   assert_int_equal(clseg_image_to_rgb(&gray, &rgb), CLSEG_OK);
-  assert_int_equal(clseg_image_to_tensor_data(&rgb, NULL, out), CLSEG_OK); /* defaults: v / 255, own size */
+  assert_int_equal(clseg_image_to_tensor_data(&rgb, NULL, out),
+                   CLSEG_OK); /* defaults: v / 255, own size */
   const float want[6] = {0, 1, 0, 1, 0, 1};
   assert_memory_equal(out, want, sizeof want);
   clseg_image_free(&rgb);
@@ -565,10 +596,12 @@ static void test_to_rgb_and_resize(void **state) {
   uint8_t m[4] = {1, 2, 3, 4}, big[16], small[4];
   assert_int_equal(clseg_resize_mask_nearest(m, 2, 2, 4, 4, big), CLSEG_OK);
   assert_memory_equal(big, ((uint8_t[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}), 16);
-  assert_int_equal(clseg_resize_mask_nearest(big, 4, 4, 2, 2, small), CLSEG_OK); /* floor(d * 2): 0, 2 */
+  assert_int_equal(clseg_resize_mask_nearest(big, 4, 4, 2, 2, small),
+                   CLSEG_OK); /* floor(d * 2): 0, 2 */
   assert_memory_equal(small, m, 4);
   uint8_t row3[3] = {7, 8, 9}, row2[2];
-  assert_int_equal(clseg_resize_mask_nearest(row3, 3, 1, 2, 1, row2), CLSEG_OK); /* floor(d * 1.5): 0, 1 */
+  assert_int_equal(clseg_resize_mask_nearest(row3, 3, 1, 2, 1, row2),
+                   CLSEG_OK); /* floor(d * 1.5): 0, 1 */
   assert_memory_equal(row2, ((uint8_t[]){7, 8}), 2);
   expect_fail(clseg_resize_mask_nearest(m, 2, 2, 0, 3, big), CLSEG_INVALID_ARGUMENT, "0x3");
 }
@@ -577,39 +610,44 @@ static void test_palette_and_overlay(void **state) {
   (void)state;
   uint8_t pal[768];
   clseg_palette_default(pal);
-  /* PASCAL VOC: background, aeroplane, bicycle, bird, boat ... person (15), the 255 "void" colour. */
-  const uint8_t voc[][4] = {{0, 0, 0, 0},       {1, 128, 0, 0},     {2, 0, 128, 0},     {3, 128, 128, 0},
-                            {4, 0, 0, 128},     {15, 192, 128, 128}, {255, 224, 224, 192}};
+  /* PASCAL VOC: background, aeroplane, bicycle, bird, boat ... person (15), the 255 "void" colour.
+   */
+  const uint8_t voc[][4] = {{0, 0, 0, 0},        {1, 128, 0, 0}, {2, 0, 128, 0},
+                            {3, 128, 128, 0},    {4, 0, 0, 128}, {15, 192, 128, 128},
+                            {255, 224, 224, 192}};
   for (int i = 0; i < 7; i++)
     assert_memory_equal(pal + 3 * voc[i][0], voc[i] + 1, 3);
   uint8_t px[6] = {100, 150, 200, 10, 20, 30}, mask[2] = {0, 1};
   clseg_image img = {.width = 2, .height = 1, .channels = 3, .bit_depth = 8, .data = px}, out = {0};
-  /* pixel 0 is background: copied; pixel 1: 0.5 * (10, 20, 30) + 0.5 * (128, 0, 0) = (69, 10, 15). */
+  /* pixel 0 is background: copied; pixel 1: 0.5 * (10, 20, 30) + 0.5 * (128, 0, 0) = (69, 10, 15).
+   */
   assert_int_equal(clseg_overlay(&img, mask, 2, 1, NULL, 0.5f, &out), CLSEG_OK);
   assert_memory_equal(out.data, ((uint8_t[]){100, 150, 200, 69, 10, 15}), 6);
   clseg_image_free(&out);
-  pal[3] = 255, pal[4] = 255, pal[5] = 255; /* class 1 white, alpha 0.25: 0.75 * 10 + 63.75 = 71.25 -> 71 */
+  pal[3] = 255, pal[4] = 255,
+  pal[5] = 255; /* class 1 white, alpha 0.25: 0.75 * 10 + 63.75 = 71.25 -> 71 */
   assert_int_equal(clseg_overlay(&img, mask, 2, 1, pal, 0.25f, &out), CLSEG_OK);
   assert_memory_equal(out.data, ((uint8_t[]){100, 150, 200, 71, 79, 86}), 6);
   clseg_image_free(&out);
   assert_int_equal(clseg_overlay(&img, mask, 2, 1, pal, 1.0f, &out), CLSEG_OK);
   assert_memory_equal(out.data, ((uint8_t[]){100, 150, 200, 255, 255, 255}), 6);
   clseg_image_free(&out);
-  expect_fail(clseg_overlay(&img, mask, 1, 2, NULL, 0.5f, &out), CLSEG_SHAPE_MISMATCH, "mask is 1x2, image is 2x1");
+  expect_fail(clseg_overlay(&img, mask, 1, 2, NULL, 0.5f, &out), CLSEG_SHAPE_MISMATCH,
+              "mask is 1x2, image is 2x1");
   expect_fail(clseg_overlay(&img, mask, 2, 1, NULL, 1.5f, &out), CLSEG_INVALID_ARGUMENT, "1.5");
   assert_null(out.data);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_png_variants),        cmocka_unit_test(test_jpeg_gray_and_colour),
-      cmocka_unit_test(test_mask_read),           cmocka_unit_test(test_cmyk_and_huge),
-      cmocka_unit_test(test_detect_by_magic),     cmocka_unit_test(test_missing_and_unreadable),
-      cmocka_unit_test(test_truncated),           cmocka_unit_test(test_flipped_bytes),
-      cmocka_unit_test(test_png_roundtrips),      cmocka_unit_test(test_write_errors),
-      cmocka_unit_test(test_npy_read),            cmocka_unit_test(test_npy_roundtrip),
-      cmocka_unit_test(test_npy_bad_headers),     cmocka_unit_test(test_image_to_tensor_data),
-      cmocka_unit_test(test_to_rgb_and_resize),   cmocka_unit_test(test_palette_and_overlay),
+      cmocka_unit_test(test_png_variants),      cmocka_unit_test(test_jpeg_gray_and_colour),
+      cmocka_unit_test(test_mask_read),         cmocka_unit_test(test_cmyk_and_huge),
+      cmocka_unit_test(test_detect_by_magic),   cmocka_unit_test(test_missing_and_unreadable),
+      cmocka_unit_test(test_truncated),         cmocka_unit_test(test_flipped_bytes),
+      cmocka_unit_test(test_png_roundtrips),    cmocka_unit_test(test_write_errors),
+      cmocka_unit_test(test_npy_read),          cmocka_unit_test(test_npy_roundtrip),
+      cmocka_unit_test(test_npy_bad_headers),   cmocka_unit_test(test_image_to_tensor_data),
+      cmocka_unit_test(test_to_rgb_and_resize), cmocka_unit_test(test_palette_and_overlay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

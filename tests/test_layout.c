@@ -1,5 +1,6 @@
-/* Tests of the channel layout ops (lib/ops/layout.c, cl/layout.cl) against ref_concat, ref_slice_channels and
- * ref_pad and the PyTorch fixtures: odd sizes, both pad variants up to reflect's limit, views, errors. */
+/* Tests of the channel layout ops (lib/ops/layout.c, cl/layout.cl) against ref_concat,
+ * ref_slice_channels and ref_pad and the PyTorch fixtures: odd sizes, both pad variants up to
+ * reflect's limit, views, errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +15,18 @@
 
 #define SEED 0x1a4007u
 
-/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record.
+ */
 static double worst;
 
-static float *rnd(size_t n, uint64_t seed) { return test_random(n, seed, -1.0f, 1.0f); }
+static float *rnd(size_t n, uint64_t seed) {
+  return test_random(n, seed, -1.0f, 1.0f);
+}
 
 /* ---- concat ---- */
 
-static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int64_t n, int64_t h, int64_t w,
-                        uint64_t seed) {
+static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int64_t n, int64_t h,
+                        int64_t w, uint64_t seed) {
   int64_t shapes[3][4], ys[4] = {n, 0, h, w};
   float *xs[3];
   clseg_tensor *t[3];
@@ -39,11 +43,14 @@ static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int
   if (clseg_concat(ctx, (const clseg_tensor *const *)t, count, ty) != CLSEG_OK)
     fail_msg("concat: %s", clseg_last_error(ctx));
   float *y = test_download(ty);
-  assert_int_equal(ref_concat((const float *const *)xs, (const int64_t(*)[4])shapes, count, ref, ys), 0);
+  assert_int_equal(
+      ref_concat((const float *const *)xs, (const int64_t(*)[4])shapes, count, ref, ys), 0);
   char info[256];
-  snprintf(info, sizeof info, "concat count=%d channels=%lld,%lld,%lld n=%lld h=%lld w=%lld seed=%llu", count,
-           (long long)chans[0], (long long)(count > 1 ? chans[1] : 0), (long long)(count > 2 ? chans[2] : 0),
-           (long long)n, (long long)h, (long long)w, (unsigned long long)seed);
+  snprintf(info, sizeof info,
+           "concat count=%d channels=%lld,%lld,%lld n=%lld h=%lld w=%lld seed=%llu", count,
+           (long long)chans[0], (long long)(count > 1 ? chans[1] : 0),
+           (long long)(count > 2 ? chans[2] : 0), (long long)n, (long long)h, (long long)w,
+           (unsigned long long)seed);
   check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   for (int i = 0; i < count; i++) {
@@ -59,23 +66,26 @@ static bool concat_case(clseg_context *ctx, int count, const int64_t *chans, int
 static const int64_t spatial[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 1}, {1, 9}};
 
 static void sweep_concat(void **state) {
-  static const int64_t chans[][3] = {{1, 0, 0}, {3, 0, 0}, {1, 1, 0}, {7, 9, 0}, {15, 1, 17}, {3, 33, 1}};
+  static const int64_t chans[][3] = {{1, 0, 0}, {3, 0, 0},   {1, 1, 0},
+                                     {7, 9, 0}, {15, 1, 17}, {3, 33, 1}};
   int cases = 0, failures = 0;
   for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
     for (size_t s = 0; s < sizeof spatial / sizeof *spatial; s++) {
       const int count = chans[c][2] ? 3 : chans[c][1] ? 2 : 1;
-      failures +=
-          !concat_case(*state, count, chans[c], 2, spatial[s][0], spatial[s][1], SEED + (uint64_t)cases);
+      failures += !concat_case(*state, count, chans[c], 2, spatial[s][0], spatial[s][1],
+                               SEED + (uint64_t)cases);
       cases++;
     }
-  print_message("concat sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  print_message("concat sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
 
 /* ---- slice ---- */
 
-static bool slice_case(clseg_context *ctx, const int64_t xs[4], int64_t c_start, int64_t cy, uint64_t seed) {
+static bool slice_case(clseg_context *ctx, const int64_t xs[4], int64_t c_start, int64_t cy,
+                       uint64_t seed) {
   const int64_t ys[4] = {xs[0], cy, xs[2], xs[3]};
   float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
@@ -85,9 +95,10 @@ static bool slice_case(clseg_context *ctx, const int64_t xs[4], int64_t c_start,
   float *y = test_download(ty);
   ref_slice_channels(x, xs, c_start, ref, ys);
   char info[256];
-  snprintf(info, sizeof info, "slice_channels x=[%lld,%lld,%lld,%lld] c_start=%lld channels=%lld seed=%llu",
-           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (long long)c_start,
-           (long long)cy, (unsigned long long)seed);
+  snprintf(info, sizeof info,
+           "slice_channels x=[%lld,%lld,%lld,%lld] c_start=%lld channels=%lld seed=%llu",
+           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3],
+           (long long)c_start, (long long)cy, (unsigned long long)seed);
   check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(x);
@@ -111,14 +122,16 @@ static void sweep_slice(void **state) {
         cases++;
       }
     }
-  print_message("slice sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  print_message("slice sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
 
 /* ---- pad ---- */
 
-static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_params *p, uint64_t seed) {
+static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_params *p,
+                     uint64_t seed) {
   int64_t ys[4], got_shape[4];
   assert_int_equal(ref_pad_shape(xs, p, ys), 0);
   float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
@@ -134,9 +147,9 @@ static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_pa
   snprintf(info, sizeof info,
            "pad variant=%s x=[%lld,%lld,%lld,%lld] top=%d left=%d bottom=%d right=%d value=%g "
            "seed=%llu",
-           p->mode == CLSEG_PAD_REFLECT ? "layout_pad_reflect" : "layout_pad_constant", (long long)xs[0],
-           (long long)xs[1], (long long)xs[2], (long long)xs[3], p->top, p->left, p->bottom, p->right,
-           (double)p->value, (unsigned long long)seed);
+           p->mode == CLSEG_PAD_REFLECT ? "layout_pad_reflect" : "layout_pad_constant",
+           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], p->top, p->left,
+           p->bottom, p->right, (double)p->value, (unsigned long long)seed);
   check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(x);
@@ -167,7 +180,8 @@ static void sweep_pad(void **state) {
         cases++;
       }
   }
-  print_message("pad sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  print_message("pad sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
@@ -175,7 +189,8 @@ static void sweep_pad(void **state) {
 /* Concat into a view of a larger buffer and slice out of one, as a graph plan places tensors. */
 static void views_at_offsets(void **state) {
   clseg_context *ctx = *state;
-  const int64_t s0[4] = {2, 3, 5, 7}, s1[4] = {2, 4, 5, 7}, ys[4] = {2, 7, 5, 7}, whole[4] = {1, 1, 1, 1200};
+  const int64_t s0[4] = {2, 3, 5, 7}, s1[4] = {2, 4, 5, 7}, ys[4] = {2, 7, 5, 7},
+                whole[4] = {1, 1, 1, 1200};
   float *x0 = rnd(ref_count(s0), SEED + 5), *x1 = rnd(ref_count(s1), SEED + 6);
   float *ref = malloc(ref_count(ys) * sizeof *ref);
   assert_non_null(ref);
@@ -199,7 +214,8 @@ static void views_at_offsets(void **state) {
   clseg_tensor *sl = test_tensor(ctx, s1, NULL);
   assert_int_equal(clseg_slice_channels(ctx, &vy, 3, sl), CLSEG_OK);
   float *z = test_download(sl);
-  assert_true(check_close("slice view", z, x1, ref_count(s1), s1, NULL, "slice [3, 7) of the concat view"));
+  assert_true(
+      check_close("slice view", z, x1, ref_count(s1), s1, NULL, "slice [3, 7) of the concat view"));
   free(x0);
   free(x1);
   free(y);
@@ -221,7 +237,8 @@ static fixture *load(const char *name) {
   return f;
 }
 
-static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name, int64_t s[4]) {
+static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name,
+                                    int64_t s[4]) {
   const fixture_array *a = fixture_get(f, name);
   if (!a || !fixture_shape4(a, s))
     fail_msg("fixture lacks array '%s'", name);
@@ -256,7 +273,8 @@ static void pytorch_fixtures(void **state) {
   f = load("slice_channels_mid");
   clseg_tensor *tx = fixture_tensor(ctx, f, "x", s);
   ty = fixture_tensor(ctx, f, "y", s);
-  assert_int_equal(clseg_slice_channels(ctx, tx, fixture_param_int(f, "c_start", -1), ty), CLSEG_OK);
+  assert_int_equal(clseg_slice_channels(ctx, tx, fixture_param_int(f, "c_start", -1), ty),
+                   CLSEG_OK);
   expect_fixture("slice_channels_mid", f, ty);
   clseg_tensor_free(tx);
 
@@ -283,15 +301,16 @@ static void pytorch_fixtures(void **state) {
 
 static void concat_errors(void **state) {
   clseg_context *ctx = *state;
-  const int64_t a[4] = {2, 3, 5, 7}, b[4] = {2, 4, 5, 7}, wrong[4] = {2, 8, 5, 7}, hw[4] = {2, 4, 5, 6};
+  const int64_t a[4] = {2, 3, 5, 7}, b[4] = {2, 4, 5, 7}, wrong[4] = {2, 8, 5, 7},
+                hw[4] = {2, 4, 5, 6};
   clseg_tensor *ta = test_tensor(ctx, a, NULL), *tb = test_tensor(ctx, b, NULL),
                *tw = test_tensor(ctx, wrong, NULL);
   clseg_tensor *th = test_tensor(ctx, hw, NULL);
   const clseg_tensor *in[2] = {ta, tb};
   assert_int_equal(clseg_concat(ctx, in, 2, tw), CLSEG_SHAPE_MISMATCH);
-  assert_true(
-      test_contains(clseg_last_error(ctx),
-                    "concat: the 2 inputs have 7 channels in all, the output of shape [2, 8, 5, 7] has 8"));
+  assert_true(test_contains(
+      clseg_last_error(ctx),
+      "concat: the 2 inputs have 7 channels in all, the output of shape [2, 8, 5, 7] has 8"));
   const clseg_tensor *in2[2] = {ta, th};
   assert_int_equal(clseg_concat(ctx, in2, 2, tw), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx),
@@ -321,7 +340,8 @@ static void slice_and_pad_errors(void **state) {
                             "slice_channels: channels [4, 7) are out of range of the input "
                             "of shape [2, 6, 3, 4] (6 channels)"));
   assert_int_equal(clseg_slice_channels(ctx, x, -1, y), CLSEG_INVALID_ARGUMENT);
-  assert_true(test_contains(clseg_last_error(ctx), "slice_channels: channels [-1, 2) are out of range"));
+  assert_true(
+      test_contains(clseg_last_error(ctx), "slice_channels: channels [-1, 2) are out of range"));
   assert_int_equal(clseg_slice_channels(ctx, x, 0, z), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx),
                             "slice_channels: input has shape [2, 6, 3, 4], output [1, 3, 3, 4]"));
@@ -339,12 +359,12 @@ static void slice_and_pad_errors(void **state) {
   assert_true(test_contains(clseg_last_error(ctx), "right 4) must be smaller"));
   p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 0, -1, 0, 0, 0.0f};
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
-  assert_true(
-      test_contains(clseg_last_error(ctx), "pad: negative padding (top 0, left -1, bottom 0, right 0)"));
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "pad: negative padding (top 0, left -1, bottom 0, right 0)"));
   p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 1, 0, 0, 0, 0.0f};
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_SHAPE_MISMATCH);
-  assert_true(
-      test_contains(clseg_last_error(ctx), "pad: output has shape [2, 3, 3, 4], expected [2, 6, 4, 4]"));
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "pad: output has shape [2, 3, 3, 4], expected [2, 6, 4, 4]"));
   p.mode = (clseg_pad_mode)7;
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx), "pad: unknown mode 7"));

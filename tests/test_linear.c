@@ -68,7 +68,8 @@ static bool linear_run(const linear_case *c, const char *variant, uint64_t seed)
     fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
   float *y = test_download(ty);
   bool ok = test_compare(&g_worst, "linear vs ref", y, ref, ys, ctxt);
-  if (c->expected) ok = test_compare(&g_worst, "linear vs PyTorch", y, c->expected, ys, ctxt) && ok;
+  if (c->expected)
+    ok = test_compare(&g_worst, "linear vs PyTorch", y, c->expected, ys, ctxt) && ok;
   free(x);
   free(w);
   free(b);
@@ -155,8 +156,10 @@ static bool run_fixture(const fixture *f) {
                    y ? y->data : NULL};
   int kind = -1;
   for (int i = 0; act && i < CLSEG_ACT_COUNT; i++)
-    if (!strcmp(act, ACT_NAMES[i])) kind = i;
-  if (!x || !w || !y || kind < 0 || !fixture_shape4(x, c.xs) || w->ndim < 1) return false;
+    if (!strcmp(act, ACT_NAMES[i]))
+      kind = i;
+  if (!x || !w || !y || kind < 0 || !fixture_shape4(x, c.xs) || w->ndim < 1)
+    return false;
   c.act.kind = (clseg_act_kind)kind;
   c.m = w->dims[0];
   uint64_t seed = (uint64_t)fixture_param_int(f, "seed", 0);
@@ -174,10 +177,12 @@ static void test_fixtures(void **state) {
   int seen = 0, failed = 0;
   while (fgets(line, sizeof line, idx)) {
     line[strcspn(line, "\r\n")] = 0;
-    if (!line[0] || line[0] == '#') continue;
+    if (!line[0] || line[0] == '#')
+      continue;
     snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
     fixture *f = fixture_load(path, err, sizeof err);
-    if (!f) fail_msg("%s: %s", line, err);
+    if (!f)
+      fail_msg("%s: %s", line, err);
     const char *op = fixture_param(f, "op");
     if (op && !strcmp(op, "linear")) {
       seen++;
@@ -209,8 +214,7 @@ static void test_linear_errors(void **state) {
                 ys[4] = {2, 5, 1, 1};
   const int64_t ybad[4] = {2, 4, 1, 1}, bs[4] = {4, 1, 1, 1};
   clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *w = test_tensor(test_ctx, ws, NULL),
-               *wb = test_tensor(test_ctx, wbad, NULL),
-               *y = test_tensor(test_ctx, ys, NULL);
+               *wb = test_tensor(test_ctx, wbad, NULL), *y = test_tensor(test_ctx, ys, NULL);
   clseg_tensor *yb = test_tensor(test_ctx, ybad, NULL), *b = test_tensor(test_ctx, bs, NULL);
   assert_int_equal(clseg_linear(test_ctx, x, w, NULL, NULL, y), CLSEG_OK);
   expect_error(
@@ -231,7 +235,8 @@ static void test_linear_errors(void **state) {
   expect_error(clseg_linear(test_ctx, x, w, NULL, &bad_act, y), CLSEG_INVALID_ARGUMENT,
                "linear: unknown activation kind 42");
   expect_error(
-      clseg__linear_variant(test_ctx, x, w, NULL, NULL, y, "linear_winograd"), CLSEG_INVALID_ARGUMENT,
+      clseg__linear_variant(test_ctx, x, w, NULL, NULL, y, "linear_winograd"),
+      CLSEG_INVALID_ARGUMENT,
       "linear: unknown variant 'linear_winograd' (known: auto, linear_direct, linear_clblast)");
   assert_int_equal(clseg_linear(NULL, x, w, NULL, NULL, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(NULL), "linear: context is NULL"));

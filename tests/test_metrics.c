@@ -1,6 +1,6 @@
-/* Tests of the segmentation metrics (lib/metrics.c) on tiny masks whose confusion matrices and scores are
- * worked out by hand in the comments: IoU, Dice, F-beta for several beta, precision, recall, pixel accuracy,
- * the ignore label, absent classes and the error paths. */
+/* Tests of the segmentation metrics (lib/metrics.c) on tiny masks whose confusion matrices and
+ * scores are worked out by hand in the comments: IoU, Dice, F-beta for several beta, precision,
+ * recall, pixel accuracy, the ignore label, absent classes and the error paths. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,11 +100,11 @@ static void test_beta(void **state) {
   clseg_confusion_free(c);
 }
 
-/* truth 0 255 / 1 1, pred 0 7 / 1 2, ignore 255: the ignored pixel (and its out-of-range prediction) is
- * skipped; counted (0,0) (1,1) (1,2).
- * class 0: TP 1 -> IoU 1; class 1: TP 1 FN 1 -> IoU 1/2, R 1/2, P 1;
- * class 2: only predicted (FP 1) -> present, IoU 0, precision 0, recall 0/0 taken as 0.
- * class 3 (of 4): in neither -> NaN everywhere, left out of the means. mIoU (1 + 1/2 + 0) / 3 = 1/2. */
+/* truth 0 255 / 1 1, pred 0 7 / 1 2, ignore 255: the ignored pixel (and its out-of-range
+ * prediction) is skipped; counted (0,0) (1,1) (1,2). class 0: TP 1 -> IoU 1; class 1: TP 1 FN 1 ->
+ * IoU 1/2, R 1/2, P 1; class 2: only predicted (FP 1) -> present, IoU 0, precision 0, recall 0/0
+ * taken as 0. class 3 (of 4): in neither -> NaN everywhere, left out of the means. mIoU (1 + 1/2 +
+ * 0) / 3 = 1/2. */
 static void test_ignore_and_absent(void **state) {
   (void)state;
   const uint8_t t[4] = {0, 255, 1, 1}, p[4] = {0, 7, 1, 2};
@@ -130,9 +130,10 @@ static void test_ignore_and_absent(void **state) {
   clseg_confusion_free(c);
 }
 
-/* An ignore label inside the class range (e.g. background 0 in ADE20K style): its truth pixels are skipped
- * and the class itself is NaN; predicting it elsewhere still counts as an error for the true class.
- * truth 0 1 / 2 2, pred 1 1 / 0 2: counted (1,1) (2,0) (2,2) -> class 1 IoU 1, class 2 TP 1 FN 1 IoU 1/2. */
+/* An ignore label inside the class range (e.g. background 0 in ADE20K style): its truth pixels are
+ * skipped and the class itself is NaN; predicting it elsewhere still counts as an error for the
+ * true class. truth 0 1 / 2 2, pred 1 1 / 0 2: counted (1,1) (2,0) (2,2) -> class 1 IoU 1, class 2
+ * TP 1 FN 1 IoU 1/2. */
 static void test_ignore_in_range(void **state) {
   (void)state;
   const uint8_t t[4] = {0, 1, 2, 2}, p[4] = {1, 1, 0, 2};
@@ -155,7 +156,8 @@ static void test_accumulation(void **state) {
   (void)state;
   clseg_confusion *c = make(3, -1);
   assert_int_equal(clseg_confusion_add(c, P3, 3, 3, T3, 3, 3), CLSEG_OK);
-  assert_int_equal(clseg_confusion_add(c, P3, 9, 1, T3, 9, 1), CLSEG_OK); /* same pixels as one row */
+  assert_int_equal(clseg_confusion_add(c, P3, 9, 1, T3, 9, 1),
+                   CLSEG_OK); /* same pixels as one row */
   assert_int_equal(clseg_confusion_counts(c)[8], 6);
   clseg_metrics m = {0};
   assert_int_equal(clseg_confusion_metrics(c, 1.0, &m), CLSEG_OK);

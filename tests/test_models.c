@@ -200,8 +200,8 @@ static void write_header(FILE *fp, const clseg_graph *g, const file_spec *fs) {
     off += bytes;
   }
   if (fs->extra)
-    app(&h, "\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%zu,%zu]},", fs->extra,
-        off, off + 4);
+    app(&h, "\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%zu,%zu]},", fs->extra, off,
+        off + 4);
   h.text[h.n - 1] = '}';
   uint64_t len = h.n;
   fwrite(&len, 8, 1, fp); /* the length is little-endian: so are the hosts we test on */

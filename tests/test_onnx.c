@@ -1,6 +1,7 @@
-/* The ONNX importer: small exported networks (tests/fixtures/onnx/, made by tools/export_onnx.py fixtures)
- * against onnxruntime's outputs, the fp16 / external-data / symbolic-size variants, and the error paths:
- * every unsupported operator named at once, truncated and corrupted files, a bad external data path. */
+/* The ONNX importer: small exported networks (tests/fixtures/onnx/, made by tools/export_onnx.py
+ * fixtures) against onnxruntime's outputs, the fp16 / external-data / symbolic-size variants, and
+ * the error paths: every unsupported operator named at once, truncated and corrupted files, a bad
+ * external data path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,11 @@
 #include "common/check.h"
 #include "support.h"
 
-#define ONNX_DIR CLSEG_FIXTURE_DIR "/onnx/"
+#define ONNX_DIR     CLSEG_FIXTURE_DIR "/onnx/"
 #define CORRUPT_SEED 20240611ull
 
-/* Imports STEM.onnx (size h x w for symbolic models), runs STEM.input.npy, checks against STEM.ort.npy. */
+/* Imports STEM.onnx (size h x w for symbolic models), runs STEM.input.npy, checks against
+ * STEM.ort.npy. */
 static void check_model(const char *stem, int64_t h, int64_t w) {
   char path[512], ctxt[600];
   clseg_graph *g = NULL;
@@ -39,8 +41,9 @@ static void check_model(const char *stem, int64_t h, int64_t w) {
   float *y = malloc(sizeof *y * nref);
   assert_non_null(y);
   assert_int_equal(clseg_plan_run(p, x, nin, y, nref), CLSEG_OK);
-  snprintf(ctxt, sizeof ctxt, "model %s, opset %d, %d nodes (%d folded), input %lldx%lld", stem, info.opset,
-           info.operators, info.folded, (long long)info.input_h, (long long)info.input_w);
+  snprintf(ctxt, sizeof ctxt, "model %s, opset %d, %d nodes (%d folded), input %lldx%lld", stem,
+           info.opset, info.operators, info.folded, (long long)info.input_h,
+           (long long)info.input_w);
   assert_true(check_close(stem, y, ref, nref, os, NULL, ctxt));
   free(y);
   free(x);
@@ -62,7 +65,8 @@ static void test_unet_attention(void **state) {
   check_model("unet_bilinear_op17", 0, 0); /* bilinear upsampling, scSE */
 }
 
-/* GELU (Erf pattern), hard-swish (HardSigmoid * x at opset 11), reflect pad, split, nearest upsampling ... */
+/* GELU (Erf pattern), hard-swish (HardSigmoid * x at opset 11), reflect pad, split, nearest
+ * upsampling ... */
 static void test_tiny_ops(void **state) {
   (void)state;
   check_model("tiny_ops_op11", 0, 0);
@@ -79,21 +83,25 @@ static void test_symbolic_size(void **state) {
   (void)state;
   check_model("unet_dynamic_op17", 32, 32);
   clseg_graph *g = NULL;
-  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_dynamic_op17.onnx", NULL, &g, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_dynamic_op17.onnx", NULL, &g, NULL),
+                   CLSEG_INVALID_ARGUMENT);
   assert_null(g);
   assert_true(test_contains(clseg_last_error(NULL), "symbolic height ('height')"));
   const clseg_onnx_options wrong = {64, 64};
-  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_op17.onnx", &wrong, &g, NULL), CLSEG_INVALID_ARGUMENT);
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unet_op17.onnx", &wrong, &g, NULL),
+                   CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(NULL), "static size 32x32"));
 }
 
 static void test_unsupported_listed(void **state) {
   (void)state;
   clseg_graph *g = NULL;
-  assert_int_equal(clseg_onnx_load(ONNX_DIR "unsupported_ops.onnx", NULL, &g, NULL), CLSEG_UNSUPPORTED);
+  assert_int_equal(clseg_onnx_load(ONNX_DIR "unsupported_ops.onnx", NULL, &g, NULL),
+                   CLSEG_UNSUPPORTED);
   assert_null(g);
   const char *e = clseg_last_error(NULL);
-  static const char *const want[] = {"3 unsupported operators (opset 13)", "Det (domain 'ai.onnx', node 'bad_det')",
+  static const char *const want[] = {"3 unsupported operators (opset 13)",
+                                     "Det (domain 'ai.onnx', node 'bad_det')",
                                      "FusedConv (domain 'com.microsoft', node 'bad_fused')",
                                      "Einsum (domain 'ai.onnx', node 'bad_einsum')"};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -113,14 +121,16 @@ static void test_bad_external(void **state) {
   free(buf);
 }
 
-/* Every prefix length in a sweep, and seeded byte flips: a clean error or a valid graph, never a crash. */
+/* Every prefix length in a sweep, and seeded byte flips: a clean error or a valid graph, never a
+ * crash. */
 static void test_truncated_and_corrupted(void **state) {
   (void)state;
   size_t len;
   unsigned char *buf = test_read_file(ONNX_DIR "unet_cbam_op13.onnx", &len);
   clseg_graph *g = NULL;
   assert_int_equal(clseg_onnx_load_buffer(buf, len / 2, "half", NULL, &g, NULL), CLSEG_FORMAT);
-  assert_true(test_contains(clseg_last_error(NULL), "half: not a valid ONNX model (the protobuf is truncated"));
+  assert_true(test_contains(clseg_last_error(NULL),
+                            "half: not a valid ONNX model (the protobuf is truncated"));
   for (size_t cut = 1; cut < len; cut += len / 97 + 1) {
     clseg_status s = clseg_onnx_load_buffer(buf, cut, "cut", NULL, &g, NULL);
     assert_true(s != CLSEG_OK || g);
@@ -162,10 +172,10 @@ static void test_model_load(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_unet),           cmocka_unit_test(test_unet_attention),
-      cmocka_unit_test(test_tiny_ops),       cmocka_unit_test(test_fp16_and_external),
-      cmocka_unit_test(test_symbolic_size),  cmocka_unit_test(test_unsupported_listed),
-      cmocka_unit_test(test_bad_external),   cmocka_unit_test(test_truncated_and_corrupted),
+      cmocka_unit_test(test_unet),          cmocka_unit_test(test_unet_attention),
+      cmocka_unit_test(test_tiny_ops),      cmocka_unit_test(test_fp16_and_external),
+      cmocka_unit_test(test_symbolic_size), cmocka_unit_test(test_unsupported_listed),
+      cmocka_unit_test(test_bad_external),  cmocka_unit_test(test_truncated_and_corrupted),
       cmocka_unit_test(test_model_load),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

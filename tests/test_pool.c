@@ -37,7 +37,8 @@ static bool pool_case(const int64_t xs[4], const clseg_pool2d_params *p, uint64_
   char ctxt[512];
   describe(ctxt, sizeof ctxt, xs, p, seed);
   int64_t ys[4], got_shape[4];
-  if (ref_pool2d_shape(xs, p, ys) != 0) fail_msg("bad test case: %s", ctxt);
+  if (ref_pool2d_shape(xs, p, ys) != 0)
+    fail_msg("bad test case: %s", ctxt);
   float *x = malloc(ref_count(xs) * sizeof(float)), *ref = malloc(ref_count(ys) * sizeof(float));
   assert_true(x && ref);
   if (given)
@@ -52,10 +53,12 @@ static bool pool_case(const int64_t xs[4], const clseg_pool2d_params *p, uint64_
   if (!ok)
     fprintf(stderr, "FAIL shape: got %lldx%lld, ref %lldx%lld; %s\n", (long long)got_shape[2],
             (long long)got_shape[3], (long long)ys[2], (long long)ys[3], ctxt);
-  if (clseg_pool2d(test_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  if (clseg_pool2d(test_ctx, tx, p, ty) != CLSEG_OK)
+    fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
   float *y = test_download(ty);
   ok = test_compare(&g_worst, "pool2d vs ref", y, ref, ys, ctxt) && ok;
-  if (expected) ok = test_compare(&g_worst, "pool2d vs PyTorch", y, expected, ys, ctxt) && ok;
+  if (expected)
+    ok = test_compare(&g_worst, "pool2d vs PyTorch", y, expected, ys, ctxt) && ok;
   free(x);
   free(ref);
   free(y);
@@ -144,7 +147,8 @@ static void test_pool_sweep(void **state) {
         p.pad_left + p.pad_right > 2 * (p.kernel_w / 2))
       continue;
     int64_t ys[4];
-    if (ref_pool2d_shape(xs, &p, ys) != 0) continue; /* kernel larger than the padded input */
+    if (ref_pool2d_shape(xs, &p, ys) != 0)
+      continue; /* kernel larger than the padded input */
     run++;
     failed += !pool_case(xs, &p, seed, NULL, NULL);
   }
@@ -172,8 +176,10 @@ static void global_case(const int64_t xs[4], clseg_pool_kind kind, uint64_t seed
   if (clseg_global_pool(test_ctx, tx, kind, ty) != CLSEG_OK)
     fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
   float *y = test_download(ty);
-  if (!test_compare(&g_worst, "global_pool vs ref", y, ref, ys, ctxt)) *ok = false;
-  if (expected && !test_compare(&g_worst, "global_pool vs PyTorch", y, expected, ys, ctxt)) *ok = false;
+  if (!test_compare(&g_worst, "global_pool vs ref", y, ref, ys, ctxt))
+    *ok = false;
+  if (expected && !test_compare(&g_worst, "global_pool vs PyTorch", y, expected, ys, ctxt))
+    *ok = false;
   free(x);
   free(y);
   clseg_tensor_free(tx);
@@ -209,7 +215,8 @@ static bool run_fixture(const fixture *f, const char *op) {
   int64_t xs[4], ys[4];
   const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
   int kind = kind_of(f);
-  if (!x || !y || kind < 0 || !fixture_shape4(x, xs) || !fixture_shape4(y, ys)) return false;
+  if (!x || !y || kind < 0 || !fixture_shape4(x, xs) || !fixture_shape4(y, ys))
+    return false;
   if (!strcmp(op, "global_pool")) {
     bool ok = true;
     global_case(xs, (clseg_pool_kind)kind, 0, x->data, y->data, &ok);
@@ -227,7 +234,8 @@ static bool run_fixture(const fixture *f, const char *op) {
                            .ceil_mode = fixture_param_int(f, "ceil_mode", 0),
                            .count_include_pad = fixture_param_int(f, "count_include_pad", 0)};
   int64_t want[4];
-  if (ref_pool2d_shape(xs, &p, want) != 0 || memcmp(want, ys, sizeof ys) != 0) return false;
+  if (ref_pool2d_shape(xs, &p, want) != 0 || memcmp(want, ys, sizeof ys) != 0)
+    return false;
   return pool_case(xs, &p, (uint64_t)fixture_param_int(f, "seed", 0), x->data, y->data);
 }
 
@@ -240,10 +248,12 @@ static void test_fixtures(void **state) {
   int seen = 0, failed = 0;
   while (fgets(line, sizeof line, idx)) {
     line[strcspn(line, "\r\n")] = 0;
-    if (!line[0] || line[0] == '#') continue;
+    if (!line[0] || line[0] == '#')
+      continue;
     snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
     fixture *f = fixture_load(path, err, sizeof err);
-    if (!f) fail_msg("%s: %s", line, err);
+    if (!f)
+      fail_msg("%s: %s", line, err);
     const char *op = fixture_param(f, "op");
     if (op && (!strcmp(op, "pool2d") || !strcmp(op, "global_pool"))) {
       seen++;
@@ -304,9 +314,12 @@ static void test_pool_errors(void **state) {
   q = p;
   q.kind = (clseg_pool_kind)7;
   expect_error(clseg_pool2d(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "unknown pool kind 7");
-  expect_error(clseg_pool2d(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "pool2d: input is NULL");
-  expect_error(clseg_pool2d(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "pool2d: output is NULL");
-  expect_error(clseg_pool2d(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "pool2d: params is NULL");
+  expect_error(clseg_pool2d(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT,
+               "pool2d: input is NULL");
+  expect_error(clseg_pool2d(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT,
+               "pool2d: output is NULL");
+  expect_error(clseg_pool2d(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT,
+               "pool2d: params is NULL");
   int64_t s[4];
   assert_int_equal(clseg_pool2d_shape(x, &p, s), CLSEG_OK);
   assert_int_equal(s[2], 3);

@@ -1,5 +1,5 @@
-/* Kernel runtime: build options, compile, binary cache miss then hit, untrusted cache files, build logs,
- * CLSEG_KERNEL_DIR and CLSEG_CACHE=off. Uses lib/internal.h to reach the runtime directly. */
+/* Kernel runtime: build options, compile, binary cache miss then hit, untrusted cache files, build
+ * logs, CLSEG_KERNEL_DIR and CLSEG_CACHE=off. Uses lib/internal.h to reach the runtime directly. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +153,8 @@ static void syntax_error_reports_file_and_log(void **state) {
   (void)state;
   char dir[256];
   test_tmpdir(dir, sizeof dir);
-  test_write_file(dir, "util.cl", "__kernel void util_fill(__global float *y) { y[0] = 1.0f +; }\n");
+  test_write_file(dir, "util.cl",
+                  "__kernel void util_fill(__global float *y) { y[0] = 1.0f +; }\n");
   setenv("CLSEG_KERNEL_DIR", dir, 1);
   clseg_context *ctx = test_context();
   cl_kernel k;
@@ -174,10 +175,11 @@ static void kernel_dir_inlines_includes(void **state) {
   char dir[256];
   test_tmpdir(dir, sizeof dir);
   test_write_file(dir, "value.h", "#define FILL_VALUE 2.5f\n");
-  test_write_file(dir, "util.cl",
-                  "#include \"value.h\"\n__kernel void util_fill(__global float *y, const int off, "
-                  "const float v, const int n) {\n  int i = get_global_id(0);\n  if (i < n) y[off + i] "
-                  "= FILL_VALUE;\n}\n");
+  test_write_file(
+      dir, "util.cl",
+      "#include \"value.h\"\n__kernel void util_fill(__global float *y, const int off, "
+      "const float v, const int n) {\n  int i = get_global_id(0);\n  if (i < n) y[off + i] "
+      "= FILL_VALUE;\n}\n");
   setenv("CLSEG_KERNEL_DIR", dir, 1);
   clseg_stats s = fill_once(uniq); /* checks the value 2.5 came from the included header */
   assert_int_equal(s.programs_built + s.programs_from_cache, 1);

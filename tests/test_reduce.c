@@ -1,6 +1,6 @@
-/* Tests of the reductions over channels (lib/ops/reduce.c, cl/reduce.cl) against ref_reduce_channels,
- * ref_softmax_channels and ref_argmax_channels and the PyTorch fixtures: every variant, odd sizes, ties,
- * large logits, views, errors. */
+/* Tests of the reductions over channels (lib/ops/reduce.c, cl/reduce.cl) against
+ * ref_reduce_channels, ref_softmax_channels and ref_argmax_channels and the PyTorch fixtures: every
+ * variant, odd sizes, ties, large logits, views, errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +17,11 @@
 
 /* The variants, by their kernel names. */
 enum { V_MEAN, V_MAX, V_SOFTMAX, V_ARGMAX, V_COUNT };
-static const char *const variant_names[] = {"reduce_mean", "reduce_max", "reduce_softmax", "reduce_argmax"};
+static const char *const variant_names[] = {"reduce_mean", "reduce_max", "reduce_softmax",
+                                            "reduce_argmax"};
 
-/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record. */
+/* The largest |got - ref| / max(1, |ref|) seen, printed with each sweep's summary for the record.
+ */
 static double worst;
 
 static clseg_status run_variant(clseg_context *ctx, int v, const clseg_tensor *x, clseg_tensor *y) {
@@ -40,8 +42,10 @@ static void run_ref(int v, const float *x, const int64_t xs[4], float *y) {
   }
 }
 
-/* x from the seed, scaled by `scale`; `ties` rounds values to a few integers so that argmax meets ties. */
-static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale, int ties, uint64_t seed) {
+/* x from the seed, scaled by `scale`; `ties` rounds values to a few integers so that argmax meets
+ * ties. */
+static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale, int ties,
+                     uint64_t seed) {
   const int64_t ys[4] = {xs[0], v == V_SOFTMAX ? xs[1] : 1, xs[2], xs[3]};
   const size_t n = ref_count(xs);
   float *x = malloc(n * sizeof *x), *ref = malloc(ref_count(ys) * sizeof *ref);
@@ -55,9 +59,9 @@ static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale
   float *y = test_download(ty);
   run_ref(v, x, xs, ref);
   char info[256];
-  snprintf(info, sizeof info, "%s x=[%lld,%lld,%lld,%lld] scale=%g ties=%d seed=%llu", variant_names[v],
-           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (double)scale, ties,
-           (unsigned long long)seed);
+  snprintf(info, sizeof info, "%s x=[%lld,%lld,%lld,%lld] scale=%g ties=%d seed=%llu",
+           variant_names[v], (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3],
+           (double)scale, ties, (unsigned long long)seed);
   /* argmax is an index: exact */
   const check_tol exact = {0.0, 0.0};
   check_track_worst(&worst, y, ref, ref_count(ys));
@@ -70,8 +74,9 @@ static bool run_case(clseg_context *ctx, int v, const int64_t xs[4], float scale
   return ok;
 }
 
-/* Every variant over odd channel counts and image sizes (pixel counts on both sides of the 16-lane vectors
- * and of a work-item's run), with small and large values; argmax also on tie-heavy integers. */
+/* Every variant over odd channel counts and image sizes (pixel counts on both sides of the 16-lane
+ * vectors and of a work-item's run), with small and large values; argmax also on tie-heavy
+ * integers. */
 static void sweep_variants(void **state) {
   static const int64_t c_list[] = {1, 3, 7, 9, 15, 17, 33};
   static const int64_t hw[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 1}, {7, 17}};
@@ -88,7 +93,8 @@ static void sweep_variants(void **state) {
           cases++;
         }
       }
-  print_message("reduce sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures, worst);
+  print_message("reduce sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
   worst = 0.0;
   assert_int_equal(failures, 0);
 }
@@ -105,8 +111,8 @@ static void softmax_is_stable(void **state) {
   assert_int_equal(clseg_tensor_download(ty, y, 51), CLSEG_OK);
   float ref[51];
   ref_softmax_channels(x, xs, ref);
-  assert_true(
-      check_close("softmax +-1000", y, ref, 51, xs, NULL, "channels 1000/-1000/999 per pixel pattern"));
+  assert_true(check_close("softmax +-1000", y, ref, 51, xs, NULL,
+                          "channels 1000/-1000/999 per pixel pattern"));
   clseg_tensor_free(tx);
   clseg_tensor_free(ty);
 }
@@ -175,11 +181,13 @@ static void errors_name_the_fault(void **state) {
   clseg_tensor *x = test_tensor(ctx, xs, NULL), *y1 = test_tensor(ctx, one, NULL),
                *y5 = test_tensor(ctx, xs, NULL);
   assert_int_equal(clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MAX, y5), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_last_error(ctx),
-                            "reduce_channels max: output has shape [2, 5, 3, 4], expected [2, 1, 3, 4]"));
+  assert_true(
+      test_contains(clseg_last_error(ctx),
+                    "reduce_channels max: output has shape [2, 5, 3, 4], expected [2, 1, 3, 4]"));
   assert_int_equal(clseg_softmax_channels(ctx, x, y1), CLSEG_SHAPE_MISMATCH);
-  assert_true(test_contains(clseg_last_error(ctx),
-                            "softmax_channels: output has shape [2, 1, 3, 4], expected [2, 5, 3, 4]"));
+  assert_true(
+      test_contains(clseg_last_error(ctx),
+                    "softmax_channels: output has shape [2, 1, 3, 4], expected [2, 5, 3, 4]"));
   assert_int_equal(clseg_argmax_channels(ctx, NULL, y1), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx), "argmax_channels: input is NULL"));
   assert_int_equal(clseg_reduce_channels(ctx, x, CLSEG_REDUCE_MEAN, NULL), CLSEG_INVALID_ARGUMENT);

@@ -48,7 +48,8 @@ static int64_t dim0(const fixture *f, const char *name) {
 
 static float *alloc_out(const int64_t s[4]) {
   float *p = calloc(ref_count(s) ? ref_count(s) : 1, sizeof(float));
-  if (!p) fprintf(stderr, "out of memory\n");
+  if (!p)
+    fprintf(stderr, "out of memory\n");
   return p;
 }
 
@@ -57,7 +58,8 @@ static bool expect(const fixture *f, const char *name, const float *got, const i
                    const char *ctx) {
   int64_t es[4];
   const float *ref = need(f, name, es);
-  if (!ref || !got) return false;
+  if (!ref || !got)
+    return false;
   if (memcmp(es, s, sizeof(es)) != 0) {
     fprintf(
         stderr,
@@ -73,7 +75,8 @@ static bool expect(const fixture *f, const char *name, const float *got, const i
 static int lookup(const fixture *f, const char *key, const char *const *names, int count) {
   const char *v = fixture_param(f, key);
   for (int i = 0; v && i < count; i++)
-    if (strcmp(v, names[i]) == 0) return i;
+    if (strcmp(v, names[i]) == 0)
+      return i;
   fprintf(stderr, "fixture param '%s' is missing or unknown ('%s')\n", key, v ? v : "");
   return -1;
 }
@@ -104,9 +107,11 @@ static bool run_activation(const fixture *f, const char *ctx) {
   int64_t xs[4];
   clseg_activation act;
   const float *x = need(f, "x", xs);
-  if (!x || !read_act(f, &act)) return false;
+  if (!x || !read_act(f, &act))
+    return false;
   float *y = alloc_out(xs);
-  if (y) ref_activation(x, xs, &act, y);
+  if (y)
+    ref_activation(x, xs, &act, y);
   bool ok = expect(f, "y", y, xs, ctx);
   free(y);
   return ok;
@@ -124,9 +129,11 @@ static bool run_conv2d(const fixture *f, const char *ctx) {
                            .dilation_w = fixture_param_int(f, "dilation_w", 0),
                            .groups = fixture_param_int(f, "groups", 0)};
   const float *x = need(f, "x", xs), *w = need(f, "w", ws);
-  if (!x || !w || !read_act(f, &p.act) || ref_conv2d_shape(xs, ws, &p, ys) != 0) return false;
+  if (!x || !w || !read_act(f, &p.act) || ref_conv2d_shape(xs, ws, &p, ys) != 0)
+    return false;
   float *y = alloc_out(ys);
-  if (y) ref_conv2d(x, xs, w, ws, opt(f, "bias"), opt(f, "residual"), &p, y, ys);
+  if (y)
+    ref_conv2d(x, xs, w, ws, opt(f, "bias"), opt(f, "residual"), &p, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -149,7 +156,8 @@ static bool run_conv_transpose2d(const fixture *f, const char *ctx) {
   if (!x || !w || !read_act(f, &p.act) || ref_conv_transpose2d_shape(xs, ws, &p, ys) != 0)
     return false;
   float *y = alloc_out(ys);
-  if (y) ref_conv_transpose2d(x, xs, w, ws, opt(f, "bias"), &p, y, ys);
+  if (y)
+    ref_conv_transpose2d(x, xs, w, ws, opt(f, "bias"), &p, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -172,9 +180,11 @@ static bool run_pool2d(const fixture *f, const char *ctx) {
                            .ceil_mode = fixture_param_int(f, "ceil_mode", 0),
                            .count_include_pad = fixture_param_int(f, "count_include_pad", 0)};
   const float *x = need(f, "x", xs);
-  if (!x || kind < 0 || ref_pool2d_shape(xs, &p, ys) != 0) return false;
+  if (!x || kind < 0 || ref_pool2d_shape(xs, &p, ys) != 0)
+    return false;
   float *y = alloc_out(ys);
-  if (y) ref_pool2d(x, xs, &p, y, ys);
+  if (y)
+    ref_pool2d(x, xs, &p, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -184,10 +194,12 @@ static bool run_global_pool(const fixture *f, const char *ctx) {
   int64_t xs[4];
   int kind = lookup(f, "kind", POOL_NAMES, 2);
   const float *x = need(f, "x", xs);
-  if (!x || kind < 0) return false;
+  if (!x || kind < 0)
+    return false;
   const int64_t ys[4] = {xs[0], xs[1], 1, 1};
   float *y = alloc_out(ys);
-  if (y) ref_global_pool(x, xs, (clseg_pool_kind)kind, y);
+  if (y)
+    ref_global_pool(x, xs, (clseg_pool_kind)kind, y);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -203,9 +215,11 @@ static bool run_resize(const fixture *f, const char *ctx) {
                            .scale_w = fixture_param_float(f, "scale_w", 0.0f)};
   const float *x = need(f, "x", xs);
   /* resize takes its output size from y, so the fixture's y shape is the request. */
-  if (!x || mode < 0 || !need(f, "y", ys)) return false;
+  if (!x || mode < 0 || !need(f, "y", ys))
+    return false;
   float *y = alloc_out(ys);
-  if (y) ref_resize(x, xs, &p, y, ys);
+  if (y)
+    ref_resize(x, xs, &p, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -216,9 +230,11 @@ static bool run_batchnorm(const fixture *f, const char *ctx) {
   clseg_activation act;
   const float *x = need(f, "x", xs), *g = need(f, "gamma", NULL), *b = need(f, "beta", NULL);
   const float *m = need(f, "mean", NULL), *v = need(f, "var", NULL);
-  if (!x || !g || !b || !m || !v || !read_act(f, &act)) return false;
+  if (!x || !g || !b || !m || !v || !read_act(f, &act))
+    return false;
   float *y = alloc_out(xs);
-  if (y) ref_batchnorm(x, xs, g, b, m, v, fixture_param_float(f, "eps", 0.0f), &act, y);
+  if (y)
+    ref_batchnorm(x, xs, g, b, m, v, fixture_param_float(f, "eps", 0.0f), &act, y);
   bool ok = expect(f, "y", y, xs, ctx);
   free(y);
   return ok;
@@ -237,7 +253,8 @@ static bool run_batchnorm_fold(const fixture *f, const char *ctx) {
   bool ok = false;
   if (fw && fb) {
     memcpy(fw, w, ref_count(ws) * sizeof(float));
-    if (bias) memcpy(fb, bias, (size_t)cout * sizeof(float)); /* else zeros, as the API asks */
+    if (bias)
+      memcpy(fb, bias, (size_t)cout * sizeof(float)); /* else zeros, as the API asks */
     ref_batchnorm_fold(fw, fb, cout, per_out, g, b, m, v, fixture_param_float(f, "eps", 0.0f));
     ok = expect(f, "weight_folded", fw, ws, ctx);
     ok = expect(f, "bias_folded", fb, bs, ctx) && ok;
@@ -253,8 +270,10 @@ static bool run_binary(const fixture *f, const char *ctx) {
   clseg_activation act;
   int op = lookup(f, "binary_op", ops, 4);
   const float *a = need(f, "a", as), *b = need(f, "b", bs);
-  if (!a || !b || op < 0 || !read_act(f, &act)) return false;
-  for (int d = 0; d < 4; d++) ys[d] = as[d] > bs[d] ? as[d] : bs[d];
+  if (!a || !b || op < 0 || !read_act(f, &act))
+    return false;
+  for (int d = 0; d < 4; d++)
+    ys[d] = as[d] > bs[d] ? as[d] : bs[d];
   float *y = alloc_out(ys);
   bool ok = y && ref_binary((clseg_binary_op)op, a, as, b, bs, &act, y, ys) == 0 &&
             expect(f, "y", y, ys, ctx);
@@ -267,11 +286,13 @@ static bool run_concat(const fixture *f, const char *ctx) {
   const float *xs[MAX_INPUTS];
   int64_t shapes[MAX_INPUTS][4], ys[4] = {0, 0, 0, 0};
   int count = fixture_param_int(f, "count", 0);
-  if (count < 1 || count > MAX_INPUTS) return false;
+  if (count < 1 || count > MAX_INPUTS)
+    return false;
   for (int i = 0; i < count; i++) {
     char name[16];
     snprintf(name, sizeof(name), "x%d", i);
-    if (!(xs[i] = need(f, name, shapes[i]))) return false;
+    if (!(xs[i] = need(f, name, shapes[i])))
+      return false;
     ys[1] += shapes[i][1];
   }
   ys[0] = shapes[0][0], ys[2] = shapes[0][2], ys[3] = shapes[0][3];
@@ -287,9 +308,11 @@ static bool run_slice_channels(const fixture *f, const char *ctx) {
   int c0 = fixture_param_int(f, "c_start", -1);
   const float *x = need(f, "x", xs);
   /* The slice length comes from y's C, as in the API. */
-  if (!x || !need(f, "y", ys) || c0 < 0 || c0 + ys[1] > xs[1]) return false;
+  if (!x || !need(f, "y", ys) || c0 < 0 || c0 + ys[1] > xs[1])
+    return false;
   float *y = alloc_out(ys);
-  if (y) ref_slice_channels(x, xs, c0, y, ys);
+  if (y)
+    ref_slice_channels(x, xs, c0, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -306,9 +329,11 @@ static bool run_pad(const fixture *f, const char *ctx) {
                         .right = fixture_param_int(f, "right", 0),
                         .value = fixture_param_float(f, "value", 0.0f)};
   const float *x = need(f, "x", xs);
-  if (!x || mode < 0 || ref_pad_shape(xs, &p, ys) != 0) return false;
+  if (!x || mode < 0 || ref_pad_shape(xs, &p, ys) != 0)
+    return false;
   float *y = alloc_out(ys);
-  if (y) ref_pad(x, xs, &p, y, ys);
+  if (y)
+    ref_pad(x, xs, &p, y, ys);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -320,29 +345,41 @@ static bool run_channel_op(const fixture *f, const char *ctx, int which) {
   int64_t xs[4];
   const float *x = need(f, "x", xs);
   int kind = which == 0 ? lookup(f, "kind", kinds, 2) : 0;
-  if (!x || kind < 0) return false;
+  if (!x || kind < 0)
+    return false;
   int64_t ys[4] = {xs[0], which == 1 ? xs[1] : 1, xs[2], xs[3]};
   float *y = alloc_out(ys);
-  if (y && which == 0) ref_reduce_channels(x, xs, (clseg_reduce_kind)kind, y);
-  if (y && which == 1) ref_softmax_channels(x, xs, y);
-  if (y && which == 2) ref_argmax_channels(x, xs, y);
+  if (y && which == 0)
+    ref_reduce_channels(x, xs, (clseg_reduce_kind)kind, y);
+  if (y && which == 1)
+    ref_softmax_channels(x, xs, y);
+  if (y && which == 2)
+    ref_argmax_channels(x, xs, y);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
 }
-static bool run_reduce(const fixture *f, const char *ctx) { return run_channel_op(f, ctx, 0); }
-static bool run_softmax(const fixture *f, const char *ctx) { return run_channel_op(f, ctx, 1); }
-static bool run_argmax(const fixture *f, const char *ctx) { return run_channel_op(f, ctx, 2); }
+static bool run_reduce(const fixture *f, const char *ctx) {
+  return run_channel_op(f, ctx, 0);
+}
+static bool run_softmax(const fixture *f, const char *ctx) {
+  return run_channel_op(f, ctx, 1);
+}
+static bool run_argmax(const fixture *f, const char *ctx) {
+  return run_channel_op(f, ctx, 2);
+}
 
 static bool run_linear(const fixture *f, const char *ctx) {
   int64_t xs[4];
   clseg_activation act;
   const float *x = need(f, "x", xs), *w = need(f, "w", NULL);
   int64_t m = dim0(f, "w");
-  if (!x || !w || !read_act(f, &act)) return false;
+  if (!x || !w || !read_act(f, &act))
+    return false;
   const int64_t ys[4] = {xs[0], m, 1, 1};
   float *y = alloc_out(ys);
-  if (y) ref_linear(x, xs, w, m, opt(f, "bias"), &act, y);
+  if (y)
+    ref_linear(x, xs, w, m, opt(f, "bias"), &act, y);
   bool ok = expect(f, "y", y, ys, ctx);
   free(y);
   return ok;
@@ -354,12 +391,16 @@ static bool run_channel_gate(const fixture *f, const char *ctx, int which) {
   const float *x = need(f, "x", xs), *w1 = need(f, "w1", NULL), *w2 = need(f, "w2", NULL);
   const float *b1 = opt(f, "b1"), *b2 = opt(f, "b2"), *ws = which == 2 ? need(f, "ws", NULL) : NULL;
   int64_t r = dim0(f, "w1");
-  if (!x || !w1 || !w2 || (which == 2 && !ws)) return false;
+  if (!x || !w1 || !w2 || (which == 2 && !ws))
+    return false;
   float *y = alloc_out(xs);
   int rc = -1;
-  if (y && which == 0) rc = ref_cbam_channel_gate(x, xs, w1, b1, w2, b2, r, y);
-  if (y && which == 1) rc = ref_se_gate(x, xs, w1, b1, w2, b2, r, y);
-  if (y && which == 2) rc = ref_scse_gate(x, xs, w1, b1, w2, b2, r, ws, opt(f, "bs"), y);
+  if (y && which == 0)
+    rc = ref_cbam_channel_gate(x, xs, w1, b1, w2, b2, r, y);
+  if (y && which == 1)
+    rc = ref_se_gate(x, xs, w1, b1, w2, b2, r, y);
+  if (y && which == 2)
+    rc = ref_scse_gate(x, xs, w1, b1, w2, b2, r, ws, opt(f, "bs"), y);
   bool ok = rc == 0 && expect(f, "y", y, xs, ctx);
   free(y);
   return ok;
@@ -367,13 +408,18 @@ static bool run_channel_gate(const fixture *f, const char *ctx, int which) {
 static bool run_cbam_channel(const fixture *f, const char *ctx) {
   return run_channel_gate(f, ctx, 0);
 }
-static bool run_se(const fixture *f, const char *ctx) { return run_channel_gate(f, ctx, 1); }
-static bool run_scse(const fixture *f, const char *ctx) { return run_channel_gate(f, ctx, 2); }
+static bool run_se(const fixture *f, const char *ctx) {
+  return run_channel_gate(f, ctx, 1);
+}
+static bool run_scse(const fixture *f, const char *ctx) {
+  return run_channel_gate(f, ctx, 2);
+}
 
 static bool run_cbam_spatial(const fixture *f, const char *ctx) {
   int64_t xs[4], ws[4];
   const float *x = need(f, "x", xs), *w = need(f, "w", ws);
-  if (!x || !w || ws[0] != 1 || ws[1] != 2 || ws[2] != ws[3]) return false;
+  if (!x || !w || ws[0] != 1 || ws[1] != 2 || ws[2] != ws[3])
+    return false;
   ref_bn bn = read_bn(f, "bn_eps");
   float *y = alloc_out(xs);
   bool ok = y && ref_cbam_spatial_gate(x, xs, w, ws[2], opt(f, "bias"), &bn, y) == 0 &&
@@ -396,7 +442,8 @@ static bool run_attention_gate(const fixture *f, const char *ctx) {
                                    .w_out = opt(f, "w_out"),
                                    .b_out = opt(f, "b_out"),
                                    .bn = read_bn(f, "bn_eps")};
-  if (!x || !g || !wt.w_theta || !wt.w_phi || !wt.w_psi) return false;
+  if (!x || !g || !wt.w_theta || !wt.w_phi || !wt.w_psi)
+    return false;
   const int64_t as[4] = {xs[0], 1, xs[2], xs[3]};
   float *y = alloc_out(xs), *alpha = alloc_out(as);
   bool ok = y && alpha && ref_attention_gate(x, xs, g, gs, &wt, alpha, y) == 0;
@@ -449,7 +496,8 @@ static void test_fixture(void **state) {
   char path[MAX_PATH_LEN], err[512], ctx[2048];
   fixture_path(path, sizeof(path), file);
   fixture *f = fixture_load(path, err, sizeof(err));
-  if (!f) fail_msg("%s", err);
+  if (!f)
+    fail_msg("%s", err);
   const char *op = fixture_param(f, "op");
   bool ok = false, found = false;
   snprintf(ctx, sizeof(ctx), "%s: %s", file, fixture_params_text(f));
@@ -460,8 +508,10 @@ static void test_fixture(void **state) {
       ok = RUNNERS[i].run(f, ctx);
     }
   fixture_free(f);
-  if (!found) fail_msg("%s: no reference for op '%s'", file, op ? op : "(none)");
-  if (!ok) fail_msg("%s: reference disagrees with PyTorch (details above)", ctx);
+  if (!found)
+    fail_msg("%s: no reference for op '%s'", file, op ? op : "(none)");
+  if (!ok)
+    fail_msg("%s: reference disagrees with PyTorch (details above)", ctx);
 }
 
 /* Runs after every fixture test: each op must have been proven by at least one fixture. */
@@ -494,7 +544,8 @@ static void test_loader_rejects_truncation(void **state) {
     assert_int_equal(fwrite(buf, 1, cut, out), cut);
     fclose(out);
     fixture *f = fixture_load(tmp, err, sizeof(err));
-    if (f) fixture_free(f);
+    if (f)
+      fixture_free(f);
     assert_null(f);
   }
   remove(tmp);
@@ -512,8 +563,10 @@ static bool read_index(void) {
   }
   while (fgets(line, sizeof(line), fp) && g_count < MAX_FIXTURES) {
     line[strcspn(line, "\r\n")] = '\0';
-    if (!line[0] || line[0] == '#') continue;
-    if (!(g_names[g_count] = malloc(strlen(line) + 1))) break;
+    if (!line[0] || line[0] == '#')
+      continue;
+    if (!(g_names[g_count] = malloc(strlen(line) + 1)))
+      break;
     strcpy(g_names[g_count++], line);
   }
   fclose(fp);
@@ -523,9 +576,11 @@ static bool read_index(void) {
 int main(void) {
   int rc = 1;
   struct CMUnitTest *tests = NULL;
-  if (!read_index()) goto done;
+  if (!read_index())
+    goto done;
   tests = calloc(g_count + 2, sizeof(*tests));
-  if (!tests) goto done;
+  if (!tests)
+    goto done;
   for (size_t i = 0; i < g_count; i++) {
     tests[i].name = g_names[i];
     tests[i].test_func = test_fixture;
@@ -538,6 +593,7 @@ int main(void) {
   rc = _cmocka_run_group_tests("test_ref", tests, g_count + 2, NULL, NULL);
 done:
   free(tests);
-  for (size_t i = 0; i < g_count; i++) free(g_names[i]);
+  for (size_t i = 0; i < g_count; i++)
+    free(g_names[i]);
   return rc;
 }

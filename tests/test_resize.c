@@ -43,10 +43,12 @@ static bool resize_case(const int64_t xs[4], const int64_t ys[4], const clseg_re
     check_fill_uniform(x, ref_count(xs), seed, -2.0f, 2.0f);
   ref_resize(x, xs, p, ref, ys);
   clseg_tensor *tx = test_tensor(test_ctx, xs, x), *ty = test_tensor(test_ctx, ys, NULL);
-  if (clseg_resize(test_ctx, tx, p, ty) != CLSEG_OK) fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+  if (clseg_resize(test_ctx, tx, p, ty) != CLSEG_OK)
+    fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
   float *y = test_download(ty);
   bool ok = test_compare(&g_worst, "resize vs ref", y, ref, ys, ctxt);
-  if (expected) ok = test_compare(&g_worst, "resize vs PyTorch", y, expected, ys, ctxt) && ok;
+  if (expected)
+    ok = test_compare(&g_worst, "resize vs PyTorch", y, expected, ys, ctxt) && ok;
   free(x);
   free(ref);
   free(y);
@@ -84,10 +86,12 @@ static const double FACTORS[] = {0.5, 1.0 / 3.0, 0.6, 1.3, 1.5, 1.7, 2.0, 2.5, 3
 static void pick_axis(check_rng *rng, int64_t in, int explicit_scale, int64_t *out, float *scale) {
   *scale = 0.0f;
   *out = SIZES[check_rng_next(rng) % N_SIZES];
-  if (!explicit_scale) return;
+  if (!explicit_scale)
+    return;
   double f = FACTORS[check_rng_next(rng) % N_FACTORS];
   int64_t o = (int64_t)floor((double)in * f); /* PyTorch's output size for a scale_factor */
-  if (o < 1) return; /* PyTorch refuses an empty output: keep the size-derived case */
+  if (o < 1)
+    return; /* PyTorch refuses an empty output: keep the size-derived case */
   *out = o;
   *scale = (float)(1.0 / f);
 }
@@ -117,7 +121,8 @@ static bool run_fixture(const fixture *f) {
   int64_t xs[4], ys[4];
   const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
   const char *mode = fixture_param(f, "mode");
-  if (!x || !y || !mode || !fixture_shape4(x, xs) || !fixture_shape4(y, ys)) return false;
+  if (!x || !y || !mode || !fixture_shape4(x, xs) || !fixture_shape4(y, ys))
+    return false;
   clseg_resize_params p = {!strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR : CLSEG_RESIZE_NEAREST,
                            fixture_param_int(f, "align_corners", 0),
                            fixture_param_float(f, "scale_h", 0.0f),
@@ -134,10 +139,12 @@ static void test_fixtures(void **state) {
   int seen = 0, failed = 0;
   while (fgets(line, sizeof line, idx)) {
     line[strcspn(line, "\r\n")] = 0;
-    if (!line[0] || line[0] == '#') continue;
+    if (!line[0] || line[0] == '#')
+      continue;
     snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
     fixture *f = fixture_load(path, err, sizeof err);
-    if (!f) fail_msg("%s: %s", line, err);
+    if (!f)
+      fail_msg("%s: %s", line, err);
     const char *op = fixture_param(f, "op");
     if (op && !strcmp(op, "resize")) {
       seen++;
@@ -173,9 +180,12 @@ static void test_resize_errors(void **state) {
   expect_error(
       clseg_resize(test_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
       "resize bilinear: output has shape [1, 3, 9, 3], input [1, 2, 5, 5]: N and C must match");
-  expect_error(clseg_resize(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT, "resize: input is NULL");
-  expect_error(clseg_resize(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT, "resize: output is NULL");
-  expect_error(clseg_resize(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
+  expect_error(clseg_resize(test_ctx, NULL, &p, y), CLSEG_INVALID_ARGUMENT,
+               "resize: input is NULL");
+  expect_error(clseg_resize(test_ctx, x, &p, NULL), CLSEG_INVALID_ARGUMENT,
+               "resize: output is NULL");
+  expect_error(clseg_resize(test_ctx, x, NULL, y), CLSEG_INVALID_ARGUMENT,
+               "resize: params is NULL");
   clseg_resize_params q = p;
   q.mode = (clseg_resize_mode)5;
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "resize: unknown mode 5");

@@ -1,5 +1,6 @@
-/* The TFLite reader: both MediaPipe selfie models against LiteRT's outputs (tools/litert_reference.py,
- * tests/fixtures/tflite/), and its errors on truncated, corrupted, foreign and unsupported files. */
+/* The TFLite reader: both MediaPipe selfie models against LiteRT's outputs
+ * (tools/litert_reference.py, tests/fixtures/tflite/), and its errors on truncated, corrupted,
+ * foreign and unsupported files. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +10,13 @@
 #include "common/check.h"
 #include "support.h"
 
-#define MODEL_DIR CLSEG_FIXTURE_DIR "/../../models/"
-#define TFL_DIR CLSEG_FIXTURE_DIR "/tflite/"
-#define SQUARE MODEL_DIR "selfie_segmentation.tflite"
-#define LANDSCAPE MODEL_DIR "selfie_segmentation_landscape.tflite"
-#define RANDOM_SEED 20240611ull /* tools/litert_reference.py's */
+#define MODEL_DIR    CLSEG_FIXTURE_DIR "/../../models/"
+#define TFL_DIR      CLSEG_FIXTURE_DIR "/tflite/"
+#define SQUARE       MODEL_DIR "selfie_segmentation.tflite"
+#define LANDSCAPE    MODEL_DIR "selfie_segmentation_landscape.tflite"
+#define RANDOM_SEED  20240611ull /* tools/litert_reference.py's */
 #define MAX_ABS_DIFF 1e-4
-#define MIN_IOU 0.999
+#define MIN_IOU      0.999
 
 /* The script's random input: splitmix64 (check_rng), 24 bits per float. */
 static void random_input(float *x, size_t n) {
@@ -59,8 +60,8 @@ static void check_case(clseg_plan *p, const clseg_tflite_info *info, const char 
     uni += y[i] > 0.5f || ref[i] > 0.5f;
   }
   double iou = uni ? (double)inter / (double)uni : 1.0;
-  printf("%-22s max|diff| %.3g (at %zu: %.6f vs LiteRT %.6f), mask IoU %.5f (%zu / %zu pixels)\n", name, worst,
-         at, (double)y[at], (double)ref[at], iou, inter, uni);
+  printf("%-22s max|diff| %.3g (at %zu: %.6f vs LiteRT %.6f), mask IoU %.5f (%zu / %zu pixels)\n",
+         name, worst, at, (double)y[at], (double)ref[at], iou, inter, uni);
   assert_true(worst <= MAX_ABS_DIFF);
   assert_true(iou >= MIN_IOU);
   free(x);
@@ -87,7 +88,8 @@ static double median_ms(clseg_plan *p, const clseg_tflite_info *info, int runs) 
   return t[runs / 2];
 }
 
-static void run_model(const char *path, const char *const *cases, int ncases, int64_t h, int64_t w) {
+static void run_model(const char *path, const char *const *cases, int ncases, int64_t h,
+                      int64_t w) {
   clseg_graph *g = NULL;
   clseg_tflite_info info;
   clseg_plan *p = NULL;
@@ -108,8 +110,8 @@ static void run_model(const char *path, const char *const *cases, int ncases, in
   const char *env = getenv("CLSEG_TFLITE_RUNS"); /* 20 for the report; 3 keeps the suite quick */
   int runs = env ? atoi(env) : 3;
   runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
-  printf("%s (%s, %d operators): PoCL median %.2f ms over %d runs\n", info.name, path, info.operators,
-         median_ms(p, &info, runs), runs);
+  printf("%s (%s, %d operators): PoCL median %.2f ms over %d runs\n", info.name, path,
+         info.operators, median_ms(p, &info, runs), runs);
   clseg_plan_free(p);
   clseg_graph_free(g);
 }
@@ -126,8 +128,8 @@ static void landscape_model_matches_litert(void **state) {
   run_model(LANDSCAPE, cases, 1, 144, 256);
 }
 
-/* The operators the selfie models lack, in a small seeded model made by tools/litert_reference.py. Softmax
- * outputs near 1/24 make 1e-4 loose, so this one is held to 1e-6. */
+/* The operators the selfie models lack, in a small seeded model made by tools/litert_reference.py.
+ * Softmax outputs near 1/24 make 1e-4 loose, so this one is held to 1e-6. */
 static void ops_mix_model_matches_litert(void **state) {
   (void)state;
   clseg_graph *g = NULL;
@@ -140,14 +142,16 @@ static void ops_mix_model_matches_litert(void **state) {
   if (clseg_plan_create(test_ctx, g, 1, 9, 9, NULL, &p) != CLSEG_OK)
     fail_msg("plan: %s", clseg_last_error(test_ctx));
   size_t n = 4 * 9 * 9, m;
-  float *x = malloc(sizeof *x * n), *ref = test_read_npy(TFL_DIR "ops_mix_random_output.npy", &m, true),
+  float *x = malloc(sizeof *x * n),
+        *ref = test_read_npy(TFL_DIR "ops_mix_random_output.npy", &m, true),
         *y = malloc(sizeof *y * m);
   assert_true(x && y && m == 24 * 4 * 5);
   random_input(x, n);
   assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
   double worst = 0;
   for (size_t i = 0; i < m; i++)
-    worst = fabs((double)y[i] - ref[i]) > worst || isnan(y[i]) ? fabs((double)y[i] - ref[i]) : worst;
+    worst =
+        fabs((double)y[i] - ref[i]) > worst || isnan(y[i]) ? fabs((double)y[i] - ref[i]) : worst;
   printf("ops_mix_random         max|diff| %.3g\n", worst);
   assert_true(worst <= 1e-6);
   free(x);
@@ -159,12 +163,14 @@ static void ops_mix_model_matches_litert(void **state) {
 
 /* ---- errors ---- */
 
-/* Loads a buffer; expects status want (or any failure when want is -1) and a message containing needle. */
+/* Loads a buffer; expects status want (or any failure when want is -1) and a message containing
+ * needle. */
 static void expect_error(const void *data, size_t len, int want, const char *needle) {
   clseg_graph *g = (clseg_graph *)1;
   clseg_status s = clseg_tflite_load_buffer(data, len, "patched.tflite", &g, NULL);
   if (s == CLSEG_OK || (want >= 0 && (int)s != want))
-    fail_msg("%zu bytes: got %s (%s), want %d", len, clseg_status_name(s), clseg_last_error(NULL), want);
+    fail_msg("%zu bytes: got %s (%s), want %d", len, clseg_status_name(s), clseg_last_error(NULL),
+             want);
   assert_null(g);
   assert_true(test_contains(clseg_last_error(NULL), "patched.tflite"));
   if (needle)
@@ -223,14 +229,17 @@ static void foreign_and_missing_files_fail(void **state) {
 }
 
 static uint32_t u32at(const unsigned char *b, size_t at) {
-  return (uint32_t)b[at] | (uint32_t)b[at + 1] << 8 | (uint32_t)b[at + 2] << 16 | (uint32_t)b[at + 3] << 24;
+  return (uint32_t)b[at] | (uint32_t)b[at + 1] << 8 | (uint32_t)b[at + 2] << 16 |
+         (uint32_t)b[at + 3] << 24;
 }
 
 /* Position of field id of the table at t, 0 when absent (a trusted file: no checks). */
 static size_t field_at(const unsigned char *b, size_t t, int id) {
   size_t vt = t - (size_t)(int32_t)u32at(b, t);
   size_t vlen = (size_t)(b[vt] | b[vt + 1] << 8), slot = 4 + 2 * (size_t)id;
-  return slot + 2 <= vlen && (b[vt + slot] | b[vt + slot + 1] << 8) ? t + (size_t)(b[vt + slot] | b[vt + slot + 1] << 8) : 0;
+  return slot + 2 <= vlen && (b[vt + slot] | b[vt + slot + 1] << 8)
+             ? t + (size_t)(b[vt + slot] | b[vt + slot + 1] << 8)
+             : 0;
 }
 
 /* Rewrites every operator code `from` into `to` (both code fields) in a model image. */
@@ -260,8 +269,9 @@ static void unsupported_operators_are_listed(void **state) {
     at++;
   assert_true(at + 26 <= len);
   b[at + 25] = 'X';
-  expect_error(b, len, CLSEG_UNSUPPORTED, "12 operators are not supported: ELU x11, CUSTOM "
-                                          "'Convolution2DTransposeBiaX' x1");
+  expect_error(b, len, CLSEG_UNSUPPORTED,
+               "12 operators are not supported: ELU x11, CUSTOM "
+               "'Convolution2DTransposeBiaX' x1");
   printf("%s\n", clseg_last_error(NULL));
   free(b);
 }

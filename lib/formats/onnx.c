@@ -1,6 +1,6 @@
-/* ONNX import: reads a ModelProto with protobuf-c (proto/onnx_subset.proto), lists every unsupported operator
- * at once, registers initializers, then walks the nodes in order, folding what is known on the host and
- * mapping the rest onto clseg graph nodes (lib/formats/onnx_ops*.c). */
+/* ONNX import: reads a ModelProto with protobuf-c (proto/onnx_subset.proto), lists every
+ * unsupported operator at once, registers initializers, then walks the nodes in order, folding what
+ * is known on the host and mapping the rest onto clseg graph nodes (lib/formats/onnx_ops*.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +15,13 @@ int clseg_onnx_probe(const void *head, size_t len) {
     return 0;
   if (len >= 9 && p[8] == '{' && !p[4] && !p[5] && !p[6] && !p[7]) /* a safetensors header */
     return 0;
-  return p[2] == 0x12 || p[2] == 0x1a || p[2] == 0x22 || p[2] == 0x28 || p[2] == 0x32 || p[2] == 0x3a ||
-         p[2] == 0x42 || p[2] == 0x72;
+  return p[2] == 0x12 || p[2] == 0x1a || p[2] == 0x22 || p[2] == 0x28 || p[2] == 0x32 ||
+         p[2] == 0x3a || p[2] == 0x42 || p[2] == 0x72;
 }
 
-static int is_default_domain(const char *d) { return !*d || !strcmp(d, "ai.onnx"); }
+static int is_default_domain(const char *d) {
+  return !*d || !strcmp(d, "ai.onnx");
+}
 
 static int opset_of(const Onnx__ModelProto *m) {
   for (size_t k = 0; k < m->n_opset_import; k++)
@@ -29,28 +31,31 @@ static int opset_of(const Onnx__ModelProto *m) {
 }
 
 static int supported(const Onnx__NodeProto *n) {
-  return is_default_domain(n->domain) && (clseg__onnx_find(n->op_type) || clseg__fold_supported(n->op_type));
+  return is_default_domain(n->domain) &&
+         (clseg__onnx_find(n->op_type) || clseg__fold_supported(n->op_type));
 }
 
 /* One message naming every unsupported node: type, domain, name; and the opset. */
 static int check_ops(clseg__ob *b) {
   size_t bad = 0, len;
   if (b->opset < 7 || b->opset > 21)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "opset %d of the default domain (7 to 21 read; 11 to 18 tested)",
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "opset %d of the default domain (7 to 21 read; 11 to 18 tested)",
                           b->opset);
   for (size_t i = 0; i < b->gr->n_node; i++)
     bad += !supported(b->gr->node[i]);
   if (!bad)
     return 1;
-  len = (size_t)snprintf(b->err, sizeof b->err, "%zu unsupported operator%s (opset %d):", bad, bad > 1 ? "s" : "",
-                         b->opset);
+  len = (size_t)snprintf(b->err, sizeof b->err, "%zu unsupported operator%s (opset %d):", bad,
+                         bad > 1 ? "s" : "", b->opset);
   size_t shown = 0;
   for (size_t i = 0; i < b->gr->n_node && len < sizeof b->err - 160; i++) {
     const Onnx__NodeProto *n = b->gr->node[i];
     if (supported(n))
       continue;
-    len += (size_t)snprintf(b->err + len, sizeof b->err - len, "%s %s (domain '%s', node '%.60s')",
-                            shown ? ";" : "", n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
+    len +=
+        (size_t)snprintf(b->err + len, sizeof b->err - len, "%s %s (domain '%s', node '%.60s')",
+                         shown ? ";" : "", n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
     shown++;
   }
   if (shown < bad)
@@ -87,7 +92,8 @@ static int index_values(clseg__ob *b) {
 
 static int load_initializers(clseg__ob *b) {
   for (size_t k = 0; k < b->gr->n_initializer; k++)
-    if (!clseg__ob_tensor(b, b->gr->initializer[k], clseg__ob_value(b, b->gr->initializer[k]->name)))
+    if (!clseg__ob_tensor(b, b->gr->initializer[k],
+                          clseg__ob_value(b, b->gr->initializer[k]->name)))
       return 0;
   return 1;
 }
@@ -101,7 +107,8 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
   const Onnx__TypeProto__Tensor *t = in && in->type ? in->type->tensor_type : NULL;
   const Onnx__TensorShapeProto *s = t ? t->shape : NULL;
   if (!s || s->n_dim != 4 || t->elem_type != 1)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the graph input %s is not a float32 tensor of rank 4 (NCHW)",
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "the graph input %s is not a float32 tensor of rank 4 (NCHW)",
                           in ? in->name : "(none)");
   int64_t d[4];
   const char *sym[4] = {NULL, NULL, NULL, NULL};
@@ -113,18 +120,23 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
   int64_t want[2] = {opt ? opt->input_h : 0, opt ? opt->input_w : 0};
   for (int k = 2; k < 4; k++) {
     if (!sym[k] && want[k - 2] && want[k - 2] != d[k])
-      return clseg__ob_fail(b, CLSEG_INVALID_ARGUMENT, "input '%s' has a static size %lldx%lld; it cannot be "
-                            "imported for %lldx%lld", in->name, (long long)d[2], (long long)d[3],
-                            (long long)want[0], (long long)want[1]);
+      return clseg__ob_fail(b, CLSEG_INVALID_ARGUMENT,
+                            "input '%s' has a static size %lldx%lld; it cannot be "
+                            "imported for %lldx%lld",
+                            in->name, (long long)d[2], (long long)d[3], (long long)want[0],
+                            (long long)want[1]);
     if (sym[k] && !(d[k] = want[k - 2]))
-      return clseg__ob_fail(b, CLSEG_INVALID_ARGUMENT, "input '%s' has a symbolic %s ('%s'): give the input size "
-                            "(clseg_onnx_options input_h and input_w, or --size)", in->name, k == 2 ? "height" : "width",
-                            sym[k]);
+      return clseg__ob_fail(b, CLSEG_INVALID_ARGUMENT,
+                            "input '%s' has a symbolic %s ('%s'): give the input size "
+                            "(clseg_onnx_options input_h and input_w, or --size)",
+                            in->name, k == 2 ? "height" : "width", sym[k]);
   }
   d[0] = sym[0] ? 1 : d[0];
   if (sym[1] || d[1] < 1 || d[0] != 1 || d[2] < 1 || d[3] < 1 || d[2] > 65536 || d[3] > 65536)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "input '%s' of shape [%lld, %s, %lld, %lld] (batch 1, static "
-                          "channels)", in->name, (long long)d[0], sym[1] ? sym[1] : "C", (long long)d[2],
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' of shape [%lld, %s, %lld, %lld] (batch 1, static "
+                          "channels)",
+                          in->name, (long long)d[0], sym[1] ? sym[1] : "C", (long long)d[2],
                           (long long)d[3]);
   clseg__ov *v = clseg__ob_value(b, in->name);
   v->kind = CLSEG__OV_NODE;
@@ -145,8 +157,10 @@ static int map_nodes(clseg__ob *b) {
     clseg__onnx_handler h = clseg__onnx_find(n->op_type);
     int ok = clseg__foldable(b, n) ? clseg__fold(b, n)
              : h                   ? h(b, n)
-                                   : clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%s can only be evaluated at load, and "
-                                                    "an input is computed from the image", n->op_type);
+                                   : clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                                                    "%s can only be evaluated at load, and "
+                                                                      "an input is computed from the image",
+                                                    n->op_type);
     if (!ok)
       return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_INTERNAL, "mapping failed") : 0;
   }
@@ -191,17 +205,20 @@ static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_on
   b->opset = opset_of(m);
   info->opset = b->opset;
   info->operators = (int)b->gr->n_node;
-  snprintf(info->producer, sizeof info->producer, "%.30s %.30s", m->producer_name, m->producer_version);
+  snprintf(info->producer, sizeof info->producer, "%.30s %.30s", m->producer_name,
+           m->producer_version);
   if (!(b->g = clseg_graph_create()))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), b->status;
-  if (check_ops(b) && index_values(b) && load_initializers(b) && make_input(b, opt, info) && map_nodes(b))
+  if (check_ops(b) && index_values(b) && load_initializers(b) && make_input(b, opt, info) &&
+      map_nodes(b))
     make_output(b, info);
   info->folded = b->folded;
   return b->status;
 }
 
 clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *name, const char *dir,
-                                  const clseg_onnx_options *opt, clseg_graph **graph, clseg_onnx_info *info) {
+                                  const clseg_onnx_options *opt, clseg_graph **graph,
+                                  clseg_onnx_info *info) {
   clseg_onnx_info local;
   info = info ? info : &local;
   memset(info, 0, sizeof *info);
@@ -211,8 +228,8 @@ clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *nam
   name = name ? name : "(buffer)";
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, data);
   if (!m)
-    return clseg__fail(NULL, CLSEG_FORMAT, "%s: not a valid ONNX model (the protobuf is truncated or corrupted)",
-                       name);
+    return clseg__fail(NULL, CLSEG_FORMAT,
+                       "%s: not a valid ONNX model (the protobuf is truncated or corrupted)", name);
   if (!m->graph || !m->graph->n_node) {
     onnx__model_proto__free_unpacked(m, NULL);
     return clseg__fail(NULL, CLSEG_FORMAT, "%s: the ONNX model has no graph or no nodes", name);
@@ -231,7 +248,8 @@ clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *nam
 }
 
 clseg_status clseg_onnx_load_buffer(const void *data, size_t size, const char *name,
-                                    const clseg_onnx_options *opt, clseg_graph **graph, clseg_onnx_info *info) {
+                                    const clseg_onnx_options *opt, clseg_graph **graph,
+                                    clseg_onnx_info *info) {
   return clseg__onnx_load_dir(data, size, name, NULL, opt, graph, info);
 }
 

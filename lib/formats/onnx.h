@@ -1,7 +1,7 @@
-/* ONNX import internals shared by onnx.c (reading the protobuf, tensors, external data, the public entry
- * points), onnx_fold.c (evaluating shape computations and constants at load) and onnx_ops*.c (mapping
- * operators onto clseg graph nodes). Values are named tensors: a graph node (an activation whose concrete
- * NCHW shape is tracked for the chosen input size) or a host constant. */
+/* ONNX import internals shared by onnx.c (reading the protobuf, tensors, external data, the public
+ * entry points), onnx_fold.c (evaluating shape computations and constants at load) and onnx_ops*.c
+ * (mapping operators onto clseg graph nodes). Values are named tensors: a graph node (an activation
+ * whose concrete NCHW shape is tracked for the chosen input size) or a host constant. */
 #ifndef CLSEG_FORMATS_ONNX_H
 #define CLSEG_FORMATS_ONNX_H
 
@@ -21,7 +21,8 @@ typedef enum { CLSEG__OV_NONE = 0, CLSEG__OV_NODE, CLSEG__OV_CONST, CLSEG__OV_GE
 typedef struct {
   clseg__ov_kind kind;
   int ndim;
-  int64_t dims[CLSEG__ONNX_MAX_DIMS]; /* nodes: the ONNX shape (rank 4 NCHW, or rank 2 [N, C] = [N, C, 1, 1]) */
+  int64_t dims[CLSEG__ONNX_MAX_DIMS]; /* nodes: the ONNX shape (rank 4 NCHW, or rank 2 [N, C] = [N,
+                                         C, 1, 1]) */
   size_t count;
   /* nodes */
   struct clseg_node *node;
@@ -35,17 +36,17 @@ typedef struct {
 typedef struct {
   const Onnx__ModelProto *model;
   const Onnx__GraphProto *gr;
-  const char *path;    /* for messages */
-  const char *dir;     /* the model's folder, for external data; NULL: refused */
+  const char *path; /* for messages */
+  const char *dir;  /* the model's folder, for external data; NULL: refused */
   int opset;
   struct clseg_graph *g;
-  clseg__ov *vals;     /* one per distinct value name */
+  clseg__ov *vals; /* one per distinct value name */
   char **names;
   size_t nvals, cap_vals;
-  int32_t *table;      /* open addressing over names: index + 1, 0 empty */
+  int32_t *table; /* open addressing over names: index + 1, 0 empty */
   size_t table_cap;
-  int *uses;           /* per value: how many node inputs read it */
-  int nodei;           /* the node being mapped, for messages */
+  int *uses; /* per value: how many node inputs read it */
+  int nodei; /* the node being mapped, for messages */
   int folded;
   int64_t in_h, in_w;
   clseg_status status;
@@ -53,7 +54,8 @@ typedef struct {
 } clseg__ob;
 
 /* ---- onnx_tensor.c ---- */
-int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The value named name, created empty when absent; NULL when out of memory or name is empty. */
 clseg__ov *clseg__ob_value(clseg__ob *b, const char *name);
 /* The value of name if it exists and was produced; NULL otherwise (no error). */
@@ -65,7 +67,8 @@ void clseg__ov_clear(clseg__ov *v);
 
 /* Imports from memory; dir is the folder for external data (NULL refuses it). */
 clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *name, const char *dir,
-                                  const clseg_onnx_options *opt, struct clseg_graph **graph, clseg_onnx_info *info);
+                                  const clseg_onnx_options *opt, struct clseg_graph **graph,
+                                  clseg_onnx_info *info);
 
 /* ---- attributes (onnx_tensor.c) ---- */
 const Onnx__AttributeProto *clseg__attr(const Onnx__NodeProto *n, const char *name);
@@ -83,18 +86,22 @@ double clseg__ov_get(const clseg__ov *v, size_t k);
 void clseg__ov_set(clseg__ov *v, size_t k, double x);
 /* 1 when the operator can be evaluated on the host given all-constant inputs. */
 int clseg__fold_supported(const char *op);
-/* 1 when node n can be folded now: a foldable op whose inputs are all constants (Shape: known dims). */
+/* 1 when node n can be folded now: a foldable op whose inputs are all constants (Shape: known
+ * dims). */
 int clseg__foldable(clseg__ob *b, const Onnx__NodeProto *n);
 /* Evaluates node n whose inputs are all constants (or Shape of a node); 0 on failure (recorded). */
 int clseg__fold(clseg__ob *b, const Onnx__NodeProto *n);
 /* Data ops of onnx_fold.c, also used by onnx_shape.c. */
 int clseg__norm_axis(clseg__ob *b, int64_t axis, int rank, int *out);
-int clseg__fold_eltwise(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin, clseg__ov *y);
-int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin, clseg__ov *y);
-int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, const clseg__ov *ind,
+int clseg__fold_eltwise(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
+                        clseg__ov *y);
+int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
                        clseg__ov *y);
+int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x,
+                       const clseg__ov *ind, clseg__ov *y);
 int clseg__fold_view(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *od, clseg__ov *y);
-int clseg__fold_expand(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *shape, clseg__ov *y);
+int clseg__fold_expand(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *shape,
+                       clseg__ov *y);
 /* ---- onnx_shape.c ---- */
 /* Reshape's target dims from the input dims and the shape tensor (0 copies, -1 infers). */
 int clseg__reshape_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const int64_t *xd, int *nd,
@@ -103,20 +110,21 @@ int clseg__reshape_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const i
 int clseg__squeeze_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const int64_t *xd, int *nd,
                         int64_t *od);
 /* Slice parameters per axis of a rank-nd input: start, step and output length. */
-int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const int64_t *xd, int64_t *start,
-                        int64_t *step, int64_t *len);
+int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const int64_t *xd,
+                        int64_t *start, int64_t *step, int64_t *len);
 /* Input k of n as a value (NULL when absent or empty name). */
 clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k);
 /* The ints of constant input k (count into *cnt, at most max); 0 when not a constant. */
-int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max, int *cnt);
+int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
+                   int *cnt);
 
 /* ---- onnx_ops.c, onnx_ops2.c ---- */
 typedef int (*clseg__onnx_handler)(clseg__ob *b, const Onnx__NodeProto *n);
 clseg__onnx_handler clseg__onnx_find(const char *op);
 clseg__onnx_handler clseg__onnx_find2(const char *op);
 /* Records node x (with its ONNX shape) as output k of n. */
-int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x, int ndim,
-                    const int64_t *dims);
+int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x,
+                    int ndim, const int64_t *dims);
 /* The activation value of input k, failing when it is a constant or missing. */
 clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k);
 /* A name for graph nodes made from n: its name, else op_type + index. */
@@ -127,11 +135,11 @@ int clseg__graph_ok(clseg__ob *b, const void *x);
 typedef struct {
   int64_t k[2], s[2], d[2], p[4], out[2];
 } clseg__window;
-int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, int64_t kh, int64_t kw,
-                     int transposed, clseg__window *w);
-/* x op c for a constant c of one value or one per channel, as a 1x1 depthwise conv. op: 0 add, 1 sub (x - c),
- * 2 rsub (c - x), 3 mul, 4 div (x / c). */
-struct clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, const clseg__ov *c,
-                                 int op);
+int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, int64_t kh,
+                     int64_t kw, int transposed, clseg__window *w);
+/* x op c for a constant c of one value or one per channel, as a 1x1 depthwise conv. op: 0 add, 1
+ * sub (x - c), 2 rsub (c - x), 3 mul, 4 div (x / c). */
+struct clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x,
+                                 const clseg__ov *c, int op);
 
 #endif

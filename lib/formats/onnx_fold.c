@@ -1,6 +1,7 @@
-/* Evaluating ONNX nodes on the host at load: constants, and the shape computations PyTorch emits around
- * Resize and Reshape (Shape, Gather, Slice, Concat, Cast, Unsqueeze, Range, int64 arithmetic ...), folded
- * for the chosen input size. Values are small; each op is a plain loop over an N-d index. */
+/* Evaluating ONNX nodes on the host at load: constants, and the shape computations PyTorch emits
+ * around Resize and Reshape (Shape, Gather, Slice, Concat, Cast, Unsqueeze, Range, int64 arithmetic
+ * ...), folded for the chosen input size. Values are small; each op is a plain loop over an N-d
+ * index. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,14 @@ int clseg__ov_alloc(clseg__ob *b, clseg__ov *v, int ndim, const int64_t *dims, i
   else
     v->i = calloc(count ? count : 1, sizeof *v->i);
   if (!v->f && !v->i)
-    return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory for a tensor of %zu elements", count);
+    return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory for a tensor of %zu elements",
+                          count);
   return 1;
 }
 
-double clseg__ov_get(const clseg__ov *v, size_t k) { return v->f ? (double)v->f[k] : (double)v->i[k]; }
+double clseg__ov_get(const clseg__ov *v, size_t k) {
+  return v->f ? (double)v->f[k] : (double)v->i[k];
+}
 
 void clseg__ov_set(clseg__ov *v, size_t k, double x) {
   if (v->f)
@@ -45,7 +49,8 @@ clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
   return k < n->n_input ? clseg__ob_find(b, n->input[k]) : NULL;
 }
 
-int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max, int *cnt) {
+int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
+                   int *cnt) {
   const clseg__ov *v = clseg__in(b, n, k);
   if (!v || v->kind != CLSEG__OV_CONST || v->count > (size_t)max)
     return 0;
@@ -90,41 +95,65 @@ static int bshape(clseg__ob *b, clseg__ov *const *in, int nin, int *nd, int64_t 
 }
 
 static double apply(const char *op, double a, double c, int isint) {
-  if (!strcmp(op, "Add")) return a + c;
-  if (!strcmp(op, "Sub")) return a - c;
-  if (!strcmp(op, "Mul")) return a * c;
-  if (!strcmp(op, "Div")) return isint ? (c != 0 ? trunc(a / c) : 0) : a / c;
-  if (!strcmp(op, "Pow")) return pow(a, c);
-  if (!strcmp(op, "Min")) return a < c ? a : c;
-  if (!strcmp(op, "Max")) return a > c ? a : c;
-  if (!strcmp(op, "Equal")) return a == c;
-  if (!strcmp(op, "Less")) return a < c;
-  if (!strcmp(op, "Greater")) return a > c;
-  if (!strcmp(op, "Mod")) return c != 0 ? a - c * floor(a / c) : 0;
+  if (!strcmp(op, "Add"))
+    return a + c;
+  if (!strcmp(op, "Sub"))
+    return a - c;
+  if (!strcmp(op, "Mul"))
+    return a * c;
+  if (!strcmp(op, "Div"))
+    return isint ? (c != 0 ? trunc(a / c) : 0) : a / c;
+  if (!strcmp(op, "Pow"))
+    return pow(a, c);
+  if (!strcmp(op, "Min"))
+    return a < c ? a : c;
+  if (!strcmp(op, "Max"))
+    return a > c ? a : c;
+  if (!strcmp(op, "Equal"))
+    return a == c;
+  if (!strcmp(op, "Less"))
+    return a < c;
+  if (!strcmp(op, "Greater"))
+    return a > c;
+  if (!strcmp(op, "Mod"))
+    return c != 0 ? a - c * floor(a / c) : 0;
   return NAN;
 }
 
 static double apply1(const char *op, double a) {
-  if (!strcmp(op, "Floor")) return floor(a);
-  if (!strcmp(op, "Ceil")) return ceil(a);
-  if (!strcmp(op, "Neg")) return -a;
-  if (!strcmp(op, "Sqrt")) return sqrt(a);
-  if (!strcmp(op, "Reciprocal")) return 1.0 / a;
-  if (!strcmp(op, "Abs")) return fabs(a);
-  if (!strcmp(op, "Not")) return a == 0;
-  if (!strcmp(op, "Relu")) return a > 0 ? a : 0;
-  if (!strcmp(op, "Sigmoid")) return 1.0 / (1.0 + exp(-a));
-  if (!strcmp(op, "Erf")) return erf(a);
-  if (!strcmp(op, "Tanh")) return tanh(a);
+  if (!strcmp(op, "Floor"))
+    return floor(a);
+  if (!strcmp(op, "Ceil"))
+    return ceil(a);
+  if (!strcmp(op, "Neg"))
+    return -a;
+  if (!strcmp(op, "Sqrt"))
+    return sqrt(a);
+  if (!strcmp(op, "Reciprocal"))
+    return 1.0 / a;
+  if (!strcmp(op, "Abs"))
+    return fabs(a);
+  if (!strcmp(op, "Not"))
+    return a == 0;
+  if (!strcmp(op, "Relu"))
+    return a > 0 ? a : 0;
+  if (!strcmp(op, "Sigmoid"))
+    return 1.0 / (1.0 + exp(-a));
+  if (!strcmp(op, "Erf"))
+    return erf(a);
+  if (!strcmp(op, "Tanh"))
+    return tanh(a);
   return a; /* Identity, Dropout */
 }
 
 /* Elementwise ops with numpy broadcasting over any count of inputs (Where: cond, x, y). */
-int clseg__fold_eltwise(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin, clseg__ov *y) {
+int clseg__fold_eltwise(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
+                        clseg__ov *y) {
   int nd;
   int64_t od[D];
   const char *op = n->op_type;
-  int where = !strcmp(op, "Where"), cmp = !strcmp(op, "Equal") || !strcmp(op, "Less") || !strcmp(op, "Greater");
+  int where = !strcmp(op, "Where"),
+      cmp = !strcmp(op, "Equal") || !strcmp(op, "Less") || !strcmp(op, "Greater");
   if (!bshape(b, in, nin, &nd, od))
     return 0;
   const clseg__ov *ty = where ? in[1] : in[0];
@@ -150,7 +179,8 @@ int clseg__norm_axis(clseg__ob *b, int64_t axis, int rank, int *out) {
   return 1;
 }
 
-int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin, clseg__ov *y) {
+int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
+                       clseg__ov *y) {
   int ax;
   if (!clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), in[0]->ndim, &ax))
     return 0;
@@ -159,8 +189,9 @@ int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const 
   od[ax] = 0;
   for (int k = 0; k < nin; k++) {
     if (in[k]->ndim != in[0]->ndim)
-      return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "concatenating tensors of %d and %d dimensions",
-                            in[0]->ndim, in[k]->ndim);
+      return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH,
+                            "concatenating tensors of %d and %d dimensions", in[0]->ndim,
+                            in[k]->ndim);
     od[ax] += in[k]->dims[ax];
   }
   if (!clseg__ov_alloc(b, y, in[0]->ndim, od, in[0]->f != NULL))
@@ -179,11 +210,14 @@ int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const 
   return 1;
 }
 
-int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, const clseg__ov *ind,
-                       clseg__ov *y) {
+int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x,
+                       const clseg__ov *ind, clseg__ov *y) {
   int ax;
-  if (!clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), x->ndim, &ax) || x->ndim + ind->ndim - 1 > D)
-    return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_UNSUPPORTED, "gather to over %d dimensions", D) : 0;
+  if (!clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), x->ndim, &ax) ||
+      x->ndim + ind->ndim - 1 > D)
+    return b->status == CLSEG_OK
+               ? clseg__ob_fail(b, CLSEG_UNSUPPORTED, "gather to over %d dimensions", D)
+               : 0;
   int64_t od[D];
   int nd = 0;
   for (int d = 0; d < ax; d++)
@@ -204,7 +238,8 @@ int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
       int64_t i = (int64_t)clseg__ov_get(ind, j), len = x->dims[ax];
       i = i < 0 ? i + len : i;
       if (i < 0 || i >= len)
-        return clseg__ob_fail(b, CLSEG_FORMAT, "gather index %lld of %lld", (long long)i, (long long)len);
+        return clseg__ob_fail(b, CLSEG_FORMAT, "gather index %lld of %lld", (long long)i,
+                              (long long)len);
       for (size_t k = 0; k < inner; k++)
         clseg__ov_set(y, pos++, clseg__ov_get(x, (o * (size_t)len + (size_t)i) * inner + k));
     }
@@ -216,13 +251,15 @@ int clseg__fold_view(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *od
   if (!clseg__ov_alloc(b, y, nd, od, x->f != NULL))
     return 0;
   if (y->count != x->count)
-    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%zu elements cannot take a shape of %zu", x->count, y->count);
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%zu elements cannot take a shape of %zu",
+                          x->count, y->count);
   for (size_t k = 0; k < x->count; k++)
     clseg__ov_set(y, k, clseg__ov_get(x, k));
   return 1;
 }
 
-int clseg__fold_expand(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *shape, clseg__ov *y) {
+int clseg__fold_expand(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *shape,
+                       clseg__ov *y) {
   clseg__ov s = {.ndim = nd};
   memcpy(s.dims, shape, sizeof s.dims[0] * (size_t)nd);
   clseg__ov *two[2] = {(clseg__ov *)x, &s};

@@ -1,6 +1,7 @@
-/* ONNX operators -> clseg graph nodes, part 1: convolutions, batchnorm, activations (with the Erf-GELU and
- * HardSigmoid*x patterns), broadcasting arithmetic (constant operands become 1x1 depthwise convs), Concat,
- * Split and channel Slice. Each handler checks what clseg can run and tracks the output's ONNX shape. */
+/* ONNX operators -> clseg graph nodes, part 1: convolutions, batchnorm, activations (with the
+ * Erf-GELU and HardSigmoid*x patterns), broadcasting arithmetic (constant operands become 1x1
+ * depthwise convs), Concat, Split and channel Slice. Each handler checks what clseg can run and
+ * tracks the output's ONNX shape. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,11 +26,13 @@ const char *clseg__node_name(clseg__ob *b, const Onnx__NodeProto *n, char *buf, 
 int clseg__graph_ok(clseg__ob *b, const void *x) {
   if (x)
     return 1;
-  return clseg__ob_fail(b, clseg_graph_status(b->g) != CLSEG_OK ? clseg_graph_status(b->g) : CLSEG_INVALID_ARGUMENT,
-                        "%s", clseg_graph_error(b->g));
+  return clseg__ob_fail(
+      b, clseg_graph_status(b->g) != CLSEG_OK ? clseg_graph_status(b->g) : CLSEG_INVALID_ARGUMENT,
+      "%s", clseg_graph_error(b->g));
 }
 
-int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *x, int ndim, const int64_t *dims) {
+int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *x, int ndim,
+                    const int64_t *dims) {
   if (!clseg__graph_ok(b, x))
     return 0;
   clseg__ov *y = k < n->n_output ? clseg__ob_value(b, n->output[k]) : NULL;
@@ -48,16 +51,26 @@ int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node
 clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
   clseg__ov *v = clseg__in(b, n, k);
   if (!v)
-    return clseg__ob_fail(b, CLSEG_FORMAT, "input %zu is missing or read before any node produces it", k), NULL;
+    return clseg__ob_fail(b, CLSEG_FORMAT,
+                          "input %zu is missing or read before any node produces it", k),
+           NULL;
   if (v->kind == CLSEG__OV_GELU)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "input '%s' is part of an Erf-GELU or HardSigmoid-HardSwish "
-                          "pattern read by an unexpected node", n->input[k]), NULL;
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' is part of an Erf-GELU or HardSigmoid-HardSwish "
+                          "pattern read by an unexpected node",
+                          n->input[k]),
+           NULL;
   if (v->kind != CLSEG__OV_NODE)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "input '%s' is a constant where clseg needs a tensor computed "
-                          "from the image", n->input[k]), NULL;
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' is a constant where clseg needs a tensor computed "
+                          "from the image",
+                          n->input[k]),
+           NULL;
   if (v->ndim < 2 || v->ndim > 4 || (v->ndim == 3 && v->dims[2] != 1))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "input '%s' has %d dimensions (NCHW, or [N, C] as [N, C, 1, 1])",
-                          n->input[k], v->ndim), NULL;
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' has %d dimensions (NCHW, or [N, C] as [N, C, 1, 1])",
+                          n->input[k], v->ndim),
+           NULL;
   return v;
 }
 
@@ -65,12 +78,13 @@ static const clseg__ov *in_const(clseg__ob *b, const Onnx__NodeProto *n, size_t 
   const clseg__ov *v = clseg__in(b, n, k);
   if (!v || v->kind != CLSEG__OV_CONST || (is_float && !v->f))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "input %zu ('%s') must be a %sconstant", k,
-                          k < n->n_input ? n->input[k] : "", is_float ? "float " : ""), NULL;
+                          k < n->n_input ? n->input[k] : "", is_float ? "float " : ""),
+           NULL;
   return v;
 }
 
-static int set_param(clseg__ob *b, const clseg_node *x, const char *suffix, int ndim, const int64_t *dims,
-                     const float *data) {
+static int set_param(clseg__ob *b, const clseg_node *x, const char *suffix, int ndim,
+                     const int64_t *dims, const float *data) {
   char name[200];
   snprintf(name, sizeof name, "%s.%s", x->name, suffix);
   if (clseg_graph_set_param(b->g, name, dims, ndim, data) != CLSEG_OK)
@@ -78,8 +92,8 @@ static int set_param(clseg__ob *b, const clseg_node *x, const char *suffix, int 
   return 1;
 }
 
-int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, int64_t kh, int64_t kw, int transposed,
-                     clseg__window *w) {
+int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, int64_t kh,
+                     int64_t kw, int transposed, clseg__window *w) {
   int64_t v[4];
   w->k[0] = kh, w->k[1] = kw;
   for (int i = 0; i < 2; i++)
@@ -94,11 +108,12 @@ int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, 
   const char *ap = clseg__attr_str(n, "auto_pad", "NOTSET");
   int upper = !strcmp(ap, "SAME_UPPER"), lower = !strcmp(ap, "SAME_LOWER");
   for (int i = 0; i < 2; i++) {
-    if (w->s[i] < 1 || w->d[i] < 1 || w->k[i] < 1 || w->s[i] > 1024 || w->d[i] > 1024 || w->k[i] > 1024 ||
-        w->p[i] < 0 || w->p[i + 2] < 0 || w->p[i] > 4096 || w->p[i + 2] > 4096)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "kernel %lld, stride %lld, dilation %lld, pads %lld, %lld",
-                            (long long)w->k[i], (long long)w->s[i], (long long)w->d[i], (long long)w->p[i],
-                            (long long)w->p[i + 2]);
+    if (w->s[i] < 1 || w->d[i] < 1 || w->k[i] < 1 || w->s[i] > 1024 || w->d[i] > 1024 ||
+        w->k[i] > 1024 || w->p[i] < 0 || w->p[i + 2] < 0 || w->p[i] > 4096 || w->p[i + 2] > 4096)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "kernel %lld, stride %lld, dilation %lld, pads %lld, %lld",
+                            (long long)w->k[i], (long long)w->s[i], (long long)w->d[i],
+                            (long long)w->p[i], (long long)w->p[i + 2]);
     int64_t eff = (w->k[i] - 1) * w->d[i] + 1;
     if ((upper || lower) && !transposed) {
       int64_t o = (in[2 + i] + w->s[i] - 1) / w->s[i], tot = (o - 1) * w->s[i] + eff - in[2 + i];
@@ -121,18 +136,26 @@ static int op_conv(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   int64_t g = clseg__attr_int(n, "group", 1);
   if (x->ndim != 4 || w->ndim != 4 || w->dims[2] != w->dims[3] || g < 1 || g > x->dims[1])
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %d-D weight of kernel %lldx%lld, group %lld on a %d-D input "
-                          "(2-D convs with square kernels)", w->ndim, (long long)w->dims[2],
-                          (long long)(w->ndim > 3 ? w->dims[3] : 0), (long long)g, x->ndim);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a %d-D weight of kernel %lldx%lld, group %lld on a %d-D input "
+                          "(2-D convs with square kernels)",
+                          w->ndim, (long long)w->dims[2], (long long)(w->ndim > 3 ? w->dims[3] : 0),
+                          (long long)g, x->ndim);
   clseg__window win;
   if (!clseg__window_of(b, n, x->dims, w->dims[2], w->dims[3], 0, &win))
     return 0;
-  clseg_conv2d_params p = {.stride_h = (int)win.s[0], .stride_w = (int)win.s[1], .pad_top = (int)win.p[0],
-                           .pad_left = (int)win.p[1], .pad_bottom = (int)win.p[2], .pad_right = (int)win.p[3],
-                           .dilation_h = (int)win.d[0], .dilation_w = (int)win.d[1], .groups = (int)g};
+  clseg_conv2d_params p = {.stride_h = (int)win.s[0],
+                           .stride_w = (int)win.s[1],
+                           .pad_top = (int)win.p[0],
+                           .pad_left = (int)win.p[1],
+                           .pad_bottom = (int)win.p[2],
+                           .pad_right = (int)win.p[3],
+                           .dilation_h = (int)win.d[0],
+                           .dilation_w = (int)win.d[1],
+                           .groups = (int)g};
   char name[128];
-  clseg_node *y = clseg_graph_conv2d(b->g, clseg__node_name(b, n, name, sizeof name), x->node, w->dims[0],
-                                     (int)w->dims[2], bias != NULL, &p);
+  clseg_node *y = clseg_graph_conv2d(b->g, clseg__node_name(b, n, name, sizeof name), x->node,
+                                     w->dims[0], (int)w->dims[2], bias != NULL, &p);
   if (!clseg__graph_ok(b, y) || !set_param(b, y, "weight", 4, w->dims, w->f) ||
       (bias && !set_param(b, y, "bias", 1, &w->dims[0], bias->f)))
     return 0;
@@ -147,7 +170,8 @@ static int op_conv_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   int64_t g = clseg__attr_int(n, "group", 1), op[2] = {0, 0}, os[2];
   if (x->ndim != 4 || w->ndim != 4 || w->dims[2] != w->dims[3] || g < 1 || g > x->dims[1])
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %d-D weight, group %lld (2-D with square kernels)", w->ndim,
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a %d-D weight, group %lld (2-D with square kernels)", w->ndim,
                           (long long)g);
   clseg__window win;
   if (!clseg__window_of(b, n, x->dims, w->dims[2], w->dims[3], 1, &win))
@@ -162,14 +186,21 @@ static int op_conv_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
       win.out[i] = os[i] - op[i];
     }
   }
-  clseg_conv_transpose2d_params p = {
-      .stride_h = (int)win.s[0], .stride_w = (int)win.s[1], .pad_top = (int)win.p[0], .pad_left = (int)win.p[1],
-      .pad_bottom = (int)win.p[2], .pad_right = (int)win.p[3], .output_pad_h = (int)op[0],
-      .output_pad_w = (int)op[1], .dilation_h = (int)win.d[0], .dilation_w = (int)win.d[1], .groups = (int)g};
+  clseg_conv_transpose2d_params p = {.stride_h = (int)win.s[0],
+                                     .stride_w = (int)win.s[1],
+                                     .pad_top = (int)win.p[0],
+                                     .pad_left = (int)win.p[1],
+                                     .pad_bottom = (int)win.p[2],
+                                     .pad_right = (int)win.p[3],
+                                     .output_pad_h = (int)op[0],
+                                     .output_pad_w = (int)op[1],
+                                     .dilation_h = (int)win.d[0],
+                                     .dilation_w = (int)win.d[1],
+                                     .groups = (int)g};
   char name[128];
   int64_t cout = w->dims[1] * g;
-  clseg_node *y = clseg_graph_conv_transpose2d(b->g, clseg__node_name(b, n, name, sizeof name), x->node, cout,
-                                               (int)w->dims[2], bias != NULL, &p);
+  clseg_node *y = clseg_graph_conv_transpose2d(b->g, clseg__node_name(b, n, name, sizeof name),
+                                               x->node, cout, (int)w->dims[2], bias != NULL, &p);
   if (!clseg__graph_ok(b, y) || !set_param(b, y, "weight", 4, w->dims, w->f) ||
       (bias && !set_param(b, y, "bias", 1, &cout, bias->f)))
     return 0;
@@ -188,8 +219,8 @@ static int op_batchnorm(clseg__ob *b, const Onnx__NodeProto *n) {
   int64_t ch = x->dims[1];
   for (int k = 0; k < 4; k++)
     if (c[k]->count != (size_t)ch)
-      return clseg__ob_fail(b, CLSEG_FORMAT, "%s has %zu values for %lld channels", suffix[k], c[k]->count,
-                            (long long)ch);
+      return clseg__ob_fail(b, CLSEG_FORMAT, "%s has %zu values for %lld channels", suffix[k],
+                            c[k]->count, (long long)ch);
   float eps = clseg__attr_float(n, "epsilon", 1e-5f);
   char name[128];
   clseg_node *y = clseg_graph_batchnorm(b->g, clseg__node_name(b, n, name, sizeof name), x->node);
@@ -245,11 +276,16 @@ static int op_activation(clseg__ob *b, const Onnx__NodeProto *n) {
   if (!(x = clseg__in_node(b, n, 0)))
     return 0;
   clseg_activation a = {CLSEG_ACT_NONE, 0, 0};
-  if (!strcmp(op, "Relu")) a.kind = CLSEG_ACT_RELU;
-  else if (!strcmp(op, "Sigmoid")) a.kind = CLSEG_ACT_SIGMOID;
-  else if (!strcmp(op, "Tanh")) a.kind = CLSEG_ACT_TANH;
-  else if (!strcmp(op, "HardSwish")) a.kind = CLSEG_ACT_HARD_SWISH;
-  else if (!strcmp(op, "Gelu")) a.kind = CLSEG_ACT_GELU;
+  if (!strcmp(op, "Relu"))
+    a.kind = CLSEG_ACT_RELU;
+  else if (!strcmp(op, "Sigmoid"))
+    a.kind = CLSEG_ACT_SIGMOID;
+  else if (!strcmp(op, "Tanh"))
+    a.kind = CLSEG_ACT_TANH;
+  else if (!strcmp(op, "HardSwish"))
+    a.kind = CLSEG_ACT_HARD_SWISH;
+  else if (!strcmp(op, "Gelu"))
+    a.kind = CLSEG_ACT_GELU;
   else if (!strcmp(op, "LeakyRelu")) {
     a.alpha = clseg__attr_float(n, "alpha", 0.01f);
     a.kind = a.alpha == 0.0f ? CLSEG_ACT_RELU : CLSEG_ACT_LEAKY_RELU;
@@ -261,7 +297,7 @@ static int op_activation(clseg__ob *b, const Onnx__NodeProto *n) {
     if (r && !strcmp(r->op_type, "Mul") && fabsf(a.alpha - 1.0f / 6) < 1e-6f && a.beta == 0.5f &&
         r->n_input == 2 && (!strcmp(r->input[0], n->input[0]) || !strcmp(r->input[1], n->input[0])))
       return set_pattern(b, n, x, P_HARD_SIGMOID); /* x * hardsigmoid(x): one HardSwish */
-    a.beta = a.beta == 0.0f ? FLT_MIN : a.beta;  /* 0 would mean PyTorch's 0.5 */
+    a.beta = a.beta == 0.0f ? FLT_MIN : a.beta;    /* 0 would mean PyTorch's 0.5 */
     a.alpha = a.alpha == 0.0f ? FLT_MIN : a.alpha;
   } else if (!strcmp(op, "Gelu") && strcmp(clseg__attr_str(n, "approximate", "none"), "none")) {
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "Gelu with approximate='tanh'");
@@ -291,7 +327,8 @@ static int op_clip(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, clseg_graph_activation_ex(b->g, x->node, &a), x->ndim, x->dims);
 }
 
-clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, const clseg__ov *c, int op) {
+clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, const clseg__ov *c,
+                          int op) {
   int64_t ch = x->dims[1];
   int ok = c->ndim <= x->ndim;
   for (int d = 0; ok && d < c->ndim; d++) {
@@ -299,8 +336,11 @@ clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, 
     ok = c->dims[d] == 1 || (xd == 1 && c->dims[d] == ch);
   }
   if (!ok)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a constant operand of %zu values that is neither a scalar nor "
-                          "one per channel of %lld", c->count, (long long)ch), NULL;
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a constant operand of %zu values that is neither a scalar nor "
+                          "one per channel of %lld",
+                          c->count, (long long)ch),
+           NULL;
   float *w = malloc(sizeof *w * (size_t)ch * 2);
   if (!w)
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), NULL;
@@ -312,8 +352,10 @@ clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, 
   const clseg_conv2d_params p = {.groups = (int)ch};
   const int64_t wd[4] = {ch, 1, 1, 1};
   char name[128];
-  clseg_node *y = clseg_graph_conv2d(b->g, clseg__node_name(b, n, name, sizeof name), x->node, ch, 1, 1, &p);
-  ok = clseg__graph_ok(b, y) && set_param(b, y, "weight", 4, wd, w) && set_param(b, y, "bias", 1, &ch, w + ch);
+  clseg_node *y =
+      clseg_graph_conv2d(b->g, clseg__node_name(b, n, name, sizeof name), x->node, ch, 1, 1, &p);
+  ok = clseg__graph_ok(b, y) && set_param(b, y, "weight", 4, wd, w) &&
+       set_param(b, y, "bias", 1, &ch, w + ch);
   free(w);
   return ok ? y : NULL;
 }
@@ -336,11 +378,13 @@ static int binary_pattern(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *a, 
     return set_pattern(b, n, p, P_ONE_PLUS_ERF);
   if (!strcmp(op, "Mul") && o && o->kind == CLSEG__OV_NODE && o->node == p->node) {
     if (p->gelu_stage == P_HARD_SIGMOID)
-      return clseg__set_node(b, n, 0, clseg_graph_activation(b->g, p->node, CLSEG_ACT_HARD_SWISH), p->ndim, p->dims);
+      return clseg__set_node(b, n, 0, clseg_graph_activation(b->g, p->node, CLSEG_ACT_HARD_SWISH),
+                             p->ndim, p->dims);
     if (p->gelu_stage == P_ONE_PLUS_ERF && sole_reader(b, n->output[0]) &&
         !strcmp(sole_reader(b, n->output[0])->op_type, "Mul")) {
       clseg__ov x = *p;
-      if (!clseg__set_node(b, n, 0, clseg_graph_activation(b->g, p->node, CLSEG_ACT_GELU), x.ndim, x.dims))
+      if (!clseg__set_node(b, n, 0, clseg_graph_activation(b->g, p->node, CLSEG_ACT_GELU), x.ndim,
+                           x.dims))
         return 0;
       clseg__ob_value(b, n->output[0])->kind = CLSEG__OV_GELU;
       clseg__ob_value(b, n->output[0])->gelu_stage = P_TWICE_GELU;
@@ -351,7 +395,8 @@ static int binary_pattern(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *a, 
     clseg__ov x = *p;
     return clseg__set_node(b, n, 0, x.node, x.ndim, x.dims);
   }
-  return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "an Erf or HardSigmoid outside the GELU (x * 0.5 * (1 + erf(x / "
+  return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                        "an Erf or HardSigmoid outside the GELU (x * 0.5 * (1 + erf(x / "
                         "sqrt 2))) and HardSwish (x * hardsigmoid(x)) patterns");
 }
 
@@ -373,8 +418,10 @@ static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
       od[d] = da > dc ? da : dc;
     }
     if (a->ndim != c->ndim)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "operands of %d and %d dimensions", a->ndim, c->ndim);
-    return clseg__set_node(b, n, 0, clseg_graph_binary(b->g, (clseg_binary_op)op, a->node, c->node), nd, od);
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "operands of %d and %d dimensions", a->ndim,
+                            c->ndim);
+    return clseg__set_node(b, n, 0, clseg_graph_binary(b->g, (clseg_binary_op)op, a->node, c->node),
+                           nd, od);
   }
   int swap = a && a->kind == CLSEG__OV_CONST;
   clseg__ov *x = clseg__in_node(b, n, swap ? 1 : 0);
@@ -398,7 +445,8 @@ static int op_concat(clseg__ob *b, const Onnx__NodeProto *n) {
     if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 1), x->ndim, &ax))
       return 0;
     if (ax != 1)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels only)", ax, x->ndim);
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels only)", ax,
+                            x->ndim);
     if (!cnt)
       memcpy(od, x->dims, sizeof od), od[1] = 0;
     od[1] += x->dims[1];
@@ -417,7 +465,8 @@ static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (ax != 1)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axis %d (channels only)", ax);
-  if ((ns = clseg__attr_ints(n, "split", sz, 64)) < 0 && clseg__in(b, n, 1) && !clseg__in_ints(b, n, 1, sz, 64, &ns))
+  if ((ns = clseg__attr_ints(n, "split", sz, 64)) < 0 && clseg__in(b, n, 1) &&
+      !clseg__in_ints(b, n, 1, sz, 64, &ns))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "split sizes that are not constant");
   if (ns < 0) { /* equal parts, the last one smaller (opset 18) */
     int64_t parts = (int64_t)n->n_output, each = (x->dims[1] + parts - 1) / parts;
@@ -431,7 +480,8 @@ static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
   for (int k = 0; k < ns; k++) {
     od[1] = sz[k];
     clseg__ov xv = *x;
-    if (!clseg__set_node(b, n, (size_t)k, clseg_graph_slice_channels(b->g, xv.node, start, sz[k]), xv.ndim, od))
+    if (!clseg__set_node(b, n, (size_t)k, clseg_graph_slice_channels(b->g, xv.node, start, sz[k]),
+                         xv.ndim, od))
       return 0;
     start += sz[k];
   }
@@ -451,19 +501,32 @@ static int op_slice(clseg__ob *b, const Onnx__NodeProto *n) {
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a channel slice with step %lld", (long long)sp[1]);
   if (len[1] == x->dims[1])
     return clseg__set_node(b, n, 0, x->node, x->ndim, x->dims);
-  return clseg__set_node(b, n, 0, clseg_graph_slice_channels(b->g, x->node, st[1], len[1]), x->ndim, len);
+  return clseg__set_node(b, n, 0, clseg_graph_slice_channels(b->g, x->node, st[1], len[1]), x->ndim,
+                         len);
 }
 
 static const struct {
   const char *op;
   clseg__onnx_handler fn;
 } handlers[] = {
-    {"Conv", op_conv},         {"ConvTranspose", op_conv_transpose}, {"BatchNormalization", op_batchnorm},
-    {"Relu", op_activation},   {"LeakyRelu", op_activation},         {"Sigmoid", op_activation},
-    {"Tanh", op_activation},   {"HardSigmoid", op_activation},       {"HardSwish", op_activation},
-    {"Gelu", op_activation},   {"Erf", op_activation},               {"Clip", op_clip},
-    {"Add", op_binary},        {"Sub", op_binary},                   {"Mul", op_binary},
-    {"Div", op_binary},        {"Concat", op_concat},                {"Split", op_split},
+    {"Conv", op_conv},
+    {"ConvTranspose", op_conv_transpose},
+    {"BatchNormalization", op_batchnorm},
+    {"Relu", op_activation},
+    {"LeakyRelu", op_activation},
+    {"Sigmoid", op_activation},
+    {"Tanh", op_activation},
+    {"HardSigmoid", op_activation},
+    {"HardSwish", op_activation},
+    {"Gelu", op_activation},
+    {"Erf", op_activation},
+    {"Clip", op_clip},
+    {"Add", op_binary},
+    {"Sub", op_binary},
+    {"Mul", op_binary},
+    {"Div", op_binary},
+    {"Concat", op_concat},
+    {"Split", op_split},
     {"Slice", op_slice},
 };
 

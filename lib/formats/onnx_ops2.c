@@ -1,6 +1,6 @@
-/* ONNX operators -> clseg graph nodes, part 2: pooling and reductions, Resize/Upsample, Softmax, ArgMax,
- * Gemm/MatMul (as linear), Pad, and the layout ops (Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
- * Identity ...) that clseg accepts where they leave the NCHW data order unchanged. */
+/* ONNX operators -> clseg graph nodes, part 2: pooling and reductions, Resize/Upsample, Softmax,
+ * ArgMax, Gemm/MatMul (as linear), Pad, and the layout ops (Reshape, Flatten, Squeeze, Unsqueeze,
+ * Transpose, Identity ...) that clseg accepts where they leave the NCHW data order unchanged. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +22,16 @@ static int op_pool(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (w.d[0] != 1 || w.d[1] != 1)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a dilated pool");
-  clseg_pool2d_params p = {.kind = avg ? CLSEG_POOL_AVG : CLSEG_POOL_MAX, .kernel_h = (int)k[0],
-                           .kernel_w = (int)k[1], .stride_h = (int)w.s[0], .stride_w = (int)w.s[1],
-                           .pad_top = (int)w.p[0], .pad_left = (int)w.p[1], .pad_bottom = (int)w.p[2],
-                           .pad_right = (int)w.p[3], .ceil_mode = (int)clseg__attr_int(n, "ceil_mode", 0),
+  clseg_pool2d_params p = {.kind = avg ? CLSEG_POOL_AVG : CLSEG_POOL_MAX,
+                           .kernel_h = (int)k[0],
+                           .kernel_w = (int)k[1],
+                           .stride_h = (int)w.s[0],
+                           .stride_w = (int)w.s[1],
+                           .pad_top = (int)w.p[0],
+                           .pad_left = (int)w.p[1],
+                           .pad_bottom = (int)w.p[2],
+                           .pad_right = (int)w.p[3],
+                           .ceil_mode = (int)clseg__attr_int(n, "ceil_mode", 0),
                            .count_include_pad = (int)clseg__attr_int(n, "count_include_pad", 0)};
   memcpy(od, x->dims, sizeof od);
   for (int i = 0; i < 2; i++) { /* PyTorch's ceil rule: the last window starts inside the input */
@@ -64,13 +70,19 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   int64_t od[4] = {x->dims[0], x->dims[1], 1, 1};
   if (x->ndim == 4 && na == 1 && mark[1] && keep) {
     od[1] = 1, od[2] = x->dims[2], od[3] = x->dims[3];
-    return clseg__set_node(b, n, 0, clseg_graph_reduce_channels(b->g, x->node, mx ? CLSEG_REDUCE_MAX : CLSEG_REDUCE_MEAN), 4, od);
+    return clseg__set_node(
+        b, n, 0,
+        clseg_graph_reduce_channels(b->g, x->node, mx ? CLSEG_REDUCE_MAX : CLSEG_REDUCE_MEAN), 4,
+        od);
   }
   if (x->ndim == 4 && na == 2 && mark[2] && mark[3])
-    return clseg__set_node(b, n, 0, clseg_graph_global_pool(b->g, x->node, mx ? CLSEG_POOL_MAX : CLSEG_POOL_AVG),
-                           keep ? 4 : 2, od);
-  return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a reduction over %d axes of a %d-D tensor, keepdims %d (channels "
-                        "with keepdims, or H and W)", na, x->ndim, keep);
+    return clseg__set_node(
+        b, n, 0, clseg_graph_global_pool(b->g, x->node, mx ? CLSEG_POOL_MAX : CLSEG_POOL_AVG),
+        keep ? 4 : 2, od);
+  return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                        "a reduction over %d axes of a %d-D tensor, keepdims %d (channels "
+                        "with keepdims, or H and W)",
+                        na, x->ndim, keep);
 }
 
 /* A node with spatial size h x w to resize like: the graph input first, else the latest. */
@@ -89,14 +101,18 @@ static clseg_node *like_node(clseg__ob *b, int64_t h, int64_t w) {
 }
 
 /* Resize (opset 10+) and Upsample: output size and scales from constant inputs, PyTorch's modes. */
-static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, int64_t *out, double *sc) {
+static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, int64_t *out,
+                       double *sc) {
   int up = !strcmp(n->op_type, "Upsample");
-  const clseg__ov *s = clseg__in(b, n, up || b->opset < 11 ? 1 : 2), *z = up ? NULL : clseg__in(b, n, 3);
+  const clseg__ov *s = clseg__in(b, n, up || b->opset < 11 ? 1 : 2),
+                  *z = up ? NULL : clseg__in(b, n, 3);
   int64_t axes[4] = {0, 1, 2, 3};
   int na = clseg__attr_ints(n, "axes", axes, 4);
   const clseg__ov *use = z && z->count ? z : s && s->count ? s : NULL;
-  if (!use || use->kind != CLSEG__OV_CONST || (use->count != 4 && (na < 0 || use->count != (size_t)na)))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "scales or sizes that are not a constant of one value per axis");
+  if (!use || use->kind != CLSEG__OV_CONST ||
+      (use->count != 4 && (na < 0 || use->count != (size_t)na)))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "scales or sizes that are not a constant of one value per axis");
   int cnt = (int)use->count;
   double v[4] = {1, 1, 1, 1};
   for (int k = 0; k < cnt; k++) {
@@ -110,10 +126,12 @@ static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
     out[d] = o >= 0 && o <= 1e6 ? (int64_t)o : -1; /* also NaN */
     sc[d] = use == z ? 0.0 : v[d];
   }
-  if (out[0] != x->dims[0] || out[1] != x->dims[1] || out[2] < 1 || out[3] < 1 || out[2] > 65536 || out[3] > 65536)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a resize to [%lld, %lld, %lld, %lld] from [%lld, %lld, %lld, %lld]",
-                          (long long)out[0], (long long)out[1], (long long)out[2], (long long)out[3],
-                          (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3]);
+  if (out[0] != x->dims[0] || out[1] != x->dims[1] || out[2] < 1 || out[3] < 1 || out[2] > 65536 ||
+      out[3] > 65536)
+    return clseg__ob_fail(
+        b, CLSEG_UNSUPPORTED, "a resize to [%lld, %lld, %lld, %lld] from [%lld, %lld, %lld, %lld]",
+        (long long)out[0], (long long)out[1], (long long)out[2], (long long)out[3],
+        (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3]);
   return 1;
 }
 
@@ -122,27 +140,36 @@ static int op_resize(clseg__ob *b, const Onnx__NodeProto *n) {
   int64_t od[4];
   double sc[4];
   if (!x || x->ndim != 4 || !resize_size(b, n, x, od, sc))
-    return x && x->ndim != 4 ? clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a resize of a %d-D tensor", x->ndim) : 0;
+    return x && x->ndim != 4
+               ? clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a resize of a %d-D tensor", x->ndim)
+               : 0;
   int old = !strcmp(n->op_type, "Upsample") || b->opset < 11;
   char mode[32], ctm[32], nm[32];
   snprintf(mode, sizeof mode, "%s", clseg__attr_str(n, "mode", "nearest"));
-  snprintf(ctm, sizeof ctm, "%s", clseg__attr_str(n, "coordinate_transformation_mode", old ? "asymmetric" : "half_pixel"));
-  snprintf(nm, sizeof nm, "%s", clseg__attr_str(n, "nearest_mode", old ? "floor" : "round_prefer_floor"));
+  snprintf(ctm, sizeof ctm, "%s",
+           clseg__attr_str(n, "coordinate_transformation_mode", old ? "asymmetric" : "half_pixel"));
+  snprintf(nm, sizeof nm, "%s",
+           clseg__attr_str(n, "nearest_mode", old ? "floor" : "round_prefer_floor"));
   clseg_resize_params p = {.mode = CLSEG_RESIZE_NEAREST};
-  int integer = od[2] % x->dims[2] == 0 && od[2] / x->dims[2] == od[3] / x->dims[3] && od[3] % x->dims[3] == 0;
+  int integer = od[2] % x->dims[2] == 0 && od[2] / x->dims[2] == od[3] / x->dims[3] &&
+                od[3] % x->dims[3] == 0;
   int64_t k = od[2] / x->dims[2];
   if (!strcmp(mode, "nearest")) {
     int floor_ok = !strcmp(nm, "floor") || (integer && k <= 2 && !strcmp(nm, "round_prefer_floor"));
     if (strcmp(ctm, "asymmetric") || !floor_ok)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "nearest with coordinate_transformation_mode '%s' and nearest_mode "
-                            "'%s' (asymmetric with floor supported: PyTorch's 'nearest')", ctm, nm);
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "nearest with coordinate_transformation_mode '%s' and nearest_mode "
+                            "'%s' (asymmetric with floor supported: PyTorch's 'nearest')",
+                            ctm, nm);
   } else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) {
     p.mode = CLSEG_RESIZE_BILINEAR;
     p.align_corners = !strcmp(ctm, "align_corners");
     int pt = !strcmp(ctm, "pytorch_half_pixel") && od[2] > 1 && od[3] > 1;
     if (!p.align_corners && !pt && strcmp(ctm, "half_pixel"))
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "linear with coordinate_transformation_mode '%s' (half_pixel, "
-                            "pytorch_half_pixel, align_corners supported)", ctm);
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "linear with coordinate_transformation_mode '%s' (half_pixel, "
+                            "pytorch_half_pixel, align_corners supported)",
+                            ctm);
   } else {
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "mode '%s' (nearest and linear supported)", mode);
   }
@@ -154,9 +181,11 @@ static int op_resize(clseg__ob *b, const Onnx__NodeProto *n) {
     return clseg__set_node(b, n, 0, clseg_graph_resize_scale(b->g, x->node, (int)k, &p), 4, od);
   clseg_node *like = like_node(b, od[2], od[3]);
   if (!like)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a resize from %lldx%lld to %lldx%lld: not an integer scale and no "
-                          "tensor of that size to follow", (long long)x->dims[2], (long long)x->dims[3],
-                          (long long)od[2], (long long)od[3]);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a resize from %lldx%lld to %lldx%lld: not an integer scale and no "
+                          "tensor of that size to follow",
+                          (long long)x->dims[2], (long long)x->dims[3], (long long)od[2],
+                          (long long)od[3]);
   return clseg__set_node(b, n, 0, clseg_graph_resize_like(b->g, x->node, like, &p), 4, od);
 }
 
@@ -168,8 +197,9 @@ static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   /* before opset 13 the input is flattened from axis on: channels only when H * W == 1 */
   int spatial = x->ndim == 4 && (x->dims[2] > 1 || x->dims[3] > 1);
   if (ax != 1 || (b->opset < 13 && spatial))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a softmax over axis %d of a %d-D tensor at opset %d (channels only)",
-                          ax, x->ndim, b->opset);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a softmax over axis %d of a %d-D tensor at opset %d (channels only)", ax,
+                          x->ndim, b->opset);
   return clseg__set_node(b, n, 0, clseg_graph_softmax_channels(b->g, x->node), x->ndim, x->dims);
 }
 
@@ -179,27 +209,33 @@ static int op_argmax(clseg__ob *b, const Onnx__NodeProto *n) {
   if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), x->ndim, &ax))
     return 0;
   if (ax != 1 || clseg__attr_int(n, "select_last_index", 0))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "an argmax over axis %d (channels, first index on ties)", ax);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "an argmax over axis %d (channels, first index on ties)", ax);
   int64_t od[4] = {x->dims[0], 1, x->ndim == 4 ? x->dims[2] : 1, x->ndim == 4 ? x->dims[3] : 1};
   return clseg__set_node(b, n, 0, clseg_graph_argmax_channels(b->g, x->node), x->ndim, od);
 }
 
-/* Gemm (A [N, K] node, B constant) and MatMul (B [K, M]) as linear: weight [M, K] = alpha * B or B^T. */
+/* Gemm (A [N, K] node, B constant) and MatMul (B [K, M]) as linear: weight [M, K] = alpha * B or
+ * B^T. */
 static int op_gemm(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   const clseg__ov *w = x ? clseg__in(b, n, 1) : NULL, *c = clseg__in(b, n, 2);
   int mm = !strcmp(n->op_type, "MatMul"), tb = mm ? 0 : (int)clseg__attr_int(n, "transB", 0);
   if (!w)
     return 0;
-  if (w->kind != CLSEG__OV_CONST || !w->f || w->ndim != 2 || (c && (c->kind != CLSEG__OV_CONST || !c->f)) ||
-      (!mm && clseg__attr_int(n, "transA", 0)) || x->ndim != 2)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a product of a %d-D tensor with a non-constant or non-2-D weight "
-                          "(tensor [N, K] times a constant supported)", x->ndim);
+  if (w->kind != CLSEG__OV_CONST || !w->f || w->ndim != 2 ||
+      (c && (c->kind != CLSEG__OV_CONST || !c->f)) || (!mm && clseg__attr_int(n, "transA", 0)) ||
+      x->ndim != 2)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a product of a %d-D tensor with a non-constant or non-2-D weight "
+                          "(tensor [N, K] times a constant supported)",
+                          x->ndim);
   int64_t k = tb ? w->dims[1] : w->dims[0], m = tb ? w->dims[0] : w->dims[1];
-  float alpha = mm ? 1.0f : clseg__attr_float(n, "alpha", 1.0f), beta = mm ? 1.0f : clseg__attr_float(n, "beta", 1.0f);
+  float alpha = mm ? 1.0f : clseg__attr_float(n, "alpha", 1.0f),
+        beta = mm ? 1.0f : clseg__attr_float(n, "beta", 1.0f);
   if (k != x->dims[1] || (c && c->count != 1 && c->count != (size_t)m))
-    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "a weight of [%lld, %lld] for %lld inputs", (long long)w->dims[0],
-                          (long long)w->dims[1], (long long)x->dims[1]);
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "a weight of [%lld, %lld] for %lld inputs",
+                          (long long)w->dims[0], (long long)w->dims[1], (long long)x->dims[1]);
   float *wt = malloc(sizeof *wt * (size_t)(m * k + m));
   if (!wt)
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
@@ -210,7 +246,8 @@ static int op_gemm(clseg__ob *b, const Onnx__NodeProto *n) {
   }
   char name[128], pn[200];
   const int64_t wd[2] = {m, k}, od[2] = {x->dims[0], m};
-  clseg_node *y = clseg_graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m, c != NULL);
+  clseg_node *y =
+      clseg_graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m, c != NULL);
   int ok = clseg__graph_ok(b, y);
   snprintf(pn, sizeof pn, "%s.weight", y ? y->name : "");
   ok = ok && clseg_graph_set_param(b->g, pn, wd, 2, wt) == CLSEG_OK;
@@ -218,11 +255,14 @@ static int op_gemm(clseg__ob *b, const Onnx__NodeProto *n) {
   ok = ok && (!c || clseg_graph_set_param(b->g, pn, &m, 1, wt + m * k) == CLSEG_OK);
   free(wt);
   if (!ok)
-    return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g)) : 0;
+    return b->status == CLSEG_OK
+               ? clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g))
+               : 0;
   return clseg__set_node(b, n, 0, y, 2, od);
 }
 
-/* The NCHW view of an ONNX shape: rank 4 as is, ranks 2 and 3 padded with 1s ([N, C] = [N, C, 1, 1]). */
+/* The NCHW view of an ONNX shape: rank 4 as is, ranks 2 and 3 padded with 1s ([N, C] = [N, C, 1,
+ * 1]). */
 static int as_nchw(int nd, const int64_t *d, int64_t *o) {
   if (nd < 2 || nd > 4)
     return 0;
@@ -230,8 +270,9 @@ static int as_nchw(int nd, const int64_t *d, int64_t *o) {
   return 1;
 }
 
-/* Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Dropout, Cast of a node: accepted when the
- * result is the same NCHW data (a rank change around 1-sized dims, a permutation of 1-sized axes). */
+/* Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Dropout, Cast of a node: accepted when
+ * the result is the same NCHW data (a rank change around 1-sized dims, a permutation of 1-sized
+ * axes). */
 static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   const char *op = n->op_type;
@@ -242,7 +283,8 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   memcpy(od, x->dims, sizeof *od * (size_t)nd);
   if (!strcmp(op, "Reshape") && !clseg__reshape_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
-  if ((!strcmp(op, "Flatten") || strstr(op, "queeze")) && !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
+  if ((!strcmp(op, "Flatten") || strstr(op, "queeze")) &&
+      !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
   if (!strcmp(op, "Cast") && clseg__attr_int(n, "to", 1) != 1)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a cast of a tensor to type %lld (float only)",
@@ -255,14 +297,17 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
         return clseg__ob_fail(b, CLSEG_FORMAT, "perm value %lld", (long long)pd);
       od[d] = x->dims[pd];
       if (x->dims[pd] != 1 && pd < last)
-        return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a transpose that moves data (only permutations of 1-sized "
+        return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                              "a transpose that moves data (only permutations of 1-sized "
                               "axes are layout no-ops)");
       last = x->dims[pd] != 1 ? (int)pd : last;
     }
   }
   if (!as_nchw(x->ndim, x->dims, a) || !as_nchw(nd, od, c) || memcmp(a, c, sizeof a))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%s to a %d-D shape that is not the same NCHW data (clseg keeps "
-                          "[N, C, H, W] and [N, C] = [N, C, 1, 1])", op, nd);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "%s to a %d-D shape that is not the same NCHW data (clseg keeps "
+                          "[N, C, H, W] and [N, C] = [N, C, 1, 1])",
+                          op, nd);
   return clseg__set_node(b, n, 0, x->node, nd, od);
 }
 
@@ -285,7 +330,8 @@ static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
   char mode[16];
   snprintf(mode, sizeof mode, "%s", clseg__attr_str(n, "mode", "constant"));
   if (x->ndim != 4 || np != 2 * na || (strcmp(mode, "constant") && strcmp(mode, "reflect")))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "pads that are not constant, or mode '%s' (constant, reflect)", mode);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "pads that are not constant, or mode '%s' (constant, reflect)", mode);
   int64_t p[8] = {0};
   for (int k = 0; k < na; k++) {
     int a = (int)(ax[k] < 0 ? ax[k] + 4 : ax[k]) & 3;
@@ -294,8 +340,12 @@ static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
   if (p[0] || p[1] || p[4] || p[5] || p[2] < 0 || p[3] < 0 || p[6] < 0 || p[7] < 0 || p[2] > 4096 ||
       p[3] > 4096 || p[6] > 4096 || p[7] > 4096)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "pads on N or C, or negative pads");
-  clseg_pad_params pp = {.mode = mode[0] == 'r' ? CLSEG_PAD_REFLECT : CLSEG_PAD_CONSTANT, .top = (int)p[2],
-                         .left = (int)p[3], .bottom = (int)p[6], .right = (int)p[7], .value = (float)value};
+  clseg_pad_params pp = {.mode = mode[0] == 'r' ? CLSEG_PAD_REFLECT : CLSEG_PAD_CONSTANT,
+                         .top = (int)p[2],
+                         .left = (int)p[3],
+                         .bottom = (int)p[6],
+                         .right = (int)p[7],
+                         .value = (float)value};
   memcpy(od, x->dims, sizeof od);
   od[2] += p[2] + p[6], od[3] += p[3] + p[7];
   return clseg__set_node(b, n, 0, clseg_graph_pad(b->g, x->node, &pp), 4, od);
@@ -305,13 +355,27 @@ static const struct {
   const char *op;
   clseg__onnx_handler fn;
 } handlers[] = {
-    {"MaxPool", op_pool},          {"AveragePool", op_pool},           {"GlobalAveragePool", op_global_pool},
-    {"GlobalMaxPool", op_global_pool}, {"ReduceMean", op_reduce},      {"ReduceMax", op_reduce},
-    {"Resize", op_resize},         {"Upsample", op_resize},            {"Softmax", op_softmax},
-    {"ArgMax", op_argmax},         {"Gemm", op_gemm},                  {"MatMul", op_gemm},
-    {"Reshape", op_layout},        {"Flatten", op_layout},             {"Squeeze", op_layout},
-    {"Unsqueeze", op_layout},      {"Transpose", op_layout},           {"Identity", op_layout},
-    {"Dropout", op_layout},        {"Cast", op_layout},                {"Pad", op_pad},
+    {"MaxPool", op_pool},
+    {"AveragePool", op_pool},
+    {"GlobalAveragePool", op_global_pool},
+    {"GlobalMaxPool", op_global_pool},
+    {"ReduceMean", op_reduce},
+    {"ReduceMax", op_reduce},
+    {"Resize", op_resize},
+    {"Upsample", op_resize},
+    {"Softmax", op_softmax},
+    {"ArgMax", op_argmax},
+    {"Gemm", op_gemm},
+    {"MatMul", op_gemm},
+    {"Reshape", op_layout},
+    {"Flatten", op_layout},
+    {"Squeeze", op_layout},
+    {"Unsqueeze", op_layout},
+    {"Transpose", op_layout},
+    {"Identity", op_layout},
+    {"Dropout", op_layout},
+    {"Cast", op_layout},
+    {"Pad", op_pad},
 };
 
 clseg__onnx_handler clseg__onnx_find2(const char *op) {

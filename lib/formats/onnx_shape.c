@@ -1,6 +1,7 @@
-/* Shape-computing ONNX operators evaluated at load (Shape, Constant, ConstantOfShape, Range, Cast, Reshape,
- * Unsqueeze, Squeeze, Slice, Transpose, Expand ...) and the dispatcher that folds any node whose inputs are all
- * known on the host. The dims helpers here also serve the activation handlers (Reshape of a node). */
+/* Shape-computing ONNX operators evaluated at load (Shape, Constant, ConstantOfShape, Range, Cast,
+ * Reshape, Unsqueeze, Squeeze, Slice, Transpose, Expand ...) and the dispatcher that folds any node
+ * whose inputs are all known on the host. The dims helpers here also serve the activation handlers
+ * (Reshape of a node). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 
 #define D CLSEG__ONNX_MAX_DIMS
 
-/* a * b for dims (non-negative), saturating at 2^62 so malformed shapes fail later instead of overflowing. */
+/* a * b for dims (non-negative), saturating at 2^62 so malformed shapes fail later instead of
+ * overflowing. */
 static int64_t mul_sat(int64_t a, int64_t b) {
   const int64_t cap = (int64_t)1 << 62;
   if (a < 0 || b < 0)
@@ -21,7 +23,8 @@ int clseg__reshape_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const i
                         int64_t *od) {
   int cnt = 0, infer = -1;
   if (!clseg__in_ints(b, n, 1, od, D, &cnt))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the target shape is not a constant of at most %d values", D);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "the target shape is not a constant of at most %d values", D);
   int64_t total = 1, known = 1, allowzero = clseg__attr_int(n, "allowzero", 0);
   for (int d = 0; d < xnd; d++)
     total = mul_sat(total, xd[d]);
@@ -77,10 +80,12 @@ int clseg__squeeze_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const i
   return 1;
 }
 
-static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+static int64_t clampi(int64_t v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
 
-int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const int64_t *xd, int64_t *start,
-                        int64_t *step, int64_t *len) {
+int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const int64_t *xd,
+                        int64_t *start, int64_t *step, int64_t *len) {
   int64_t st[D], en[D], ax[D], sp[D];
   int ns = 0, ne = 0, na = -1, np = -1;
   if (b->opset < 10) {
@@ -115,7 +120,8 @@ int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const in
 
 static int fold_slice(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, clseg__ov *y) {
   int64_t st[D], sp[D], len[D];
-  if (!clseg__slice_params(b, n, x->ndim, x->dims, st, sp, len) || !clseg__ov_alloc(b, y, x->ndim, len, x->f != NULL))
+  if (!clseg__slice_params(b, n, x->ndim, x->dims, st, sp, len) ||
+      !clseg__ov_alloc(b, y, x->ndim, len, x->f != NULL))
     return 0;
   for (size_t k = 0; k < y->count; k++) {
     size_t r = k, idx = 0, stride = 1;
@@ -130,7 +136,8 @@ static int fold_slice(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x
   return 1;
 }
 
-static int fold_transpose(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, clseg__ov *y) {
+static int fold_transpose(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x,
+                          clseg__ov *y) {
   int64_t perm[D], od[D];
   int np = clseg__attr_ints(n, "perm", perm, D);
   for (int d = 0; np < 0 && d < x->ndim; d++)
@@ -140,7 +147,8 @@ static int fold_transpose(clseg__ob *b, const Onnx__NodeProto *n, const clseg__o
   int seen[D] = {0};
   for (int d = 0; d < x->ndim; d++) {
     if (perm[d] < 0 || perm[d] >= x->ndim || seen[perm[d]]++)
-      return clseg__ob_fail(b, CLSEG_FORMAT, "perm value %lld is out of range or repeated", (long long)perm[d]);
+      return clseg__ob_fail(b, CLSEG_FORMAT, "perm value %lld is out of range or repeated",
+                            (long long)perm[d]);
     od[d] = x->dims[perm[d]];
   }
   if (!clseg__ov_alloc(b, y, x->ndim, od, x->f != NULL))
@@ -205,7 +213,8 @@ static int fold_fill(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *y) {
   const Onnx__AttributeProto *a = clseg__attr(n, "value");
   clseg__ov v = {0};
   if (!clseg__in_ints(b, n, 0, dims, D, &nd))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the shape is not a constant of at most %d values", D);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the shape is not a constant of at most %d values",
+                          D);
   if (a && a->t && !clseg__ob_tensor(b, a->t, &v))
     return clseg__ov_clear(&v), 0;
   int ok = clseg__ov_alloc(b, y, nd, dims, a && a->t ? v.f != NULL : 1);
@@ -219,7 +228,8 @@ static int fold_range(clseg__ob *b, clseg__ov *const *in, clseg__ov *y) {
   double s = clseg__ov_get(in[0], 0), l = clseg__ov_get(in[1], 0), d = clseg__ov_get(in[2], 0);
   double c = d != 0 ? ceil((l - s) / d) : 0;
   int64_t cnt = c > 0 && c < 1e8 ? (int64_t)c : 0;
-  if (in[0]->count != 1 || in[1]->count != 1 || in[2]->count != 1 || !clseg__ov_alloc(b, y, 1, &cnt, in[0]->f != NULL))
+  if (in[0]->count != 1 || in[1]->count != 1 || in[2]->count != 1 ||
+      !clseg__ov_alloc(b, y, 1, &cnt, in[0]->f != NULL))
     return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_FORMAT, "Range takes three scalars") : 0;
   for (int64_t k = 0; k < cnt; k++)
     clseg__ov_set(y, (size_t)k, s + (double)k * d);
@@ -238,13 +248,13 @@ static int fold_cast(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x,
   return 1;
 }
 
-static const char *const eltwise_ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Equal", "Less",
-                                          "Greater", "Mod", "Where", "Floor", "Ceil", "Neg", "Sqrt",
-                                          "Reciprocal", "Abs", "Not", "Relu", "Sigmoid", "Erf", "Tanh",
-                                          "Identity", "Dropout", NULL};
-static const char *const other_ops[] = {"Shape", "Size", "Constant", "ConstantOfShape", "Range", "Cast",
-                                        "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Slice", "Transpose",
-                                        "Concat", "Gather", "Expand", NULL};
+static const char *const eltwise_ops[] = {
+    "Add",     "Sub",  "Mul",     "Div",   "Pow",  "Min",      "Max",     "Equal",      "Less",
+    "Greater", "Mod",  "Where",   "Floor", "Ceil", "Neg",      "Sqrt",    "Reciprocal", "Abs",
+    "Not",     "Relu", "Sigmoid", "Erf",   "Tanh", "Identity", "Dropout", NULL};
+static const char *const other_ops[] = {
+    "Shape",   "Size",    "Constant", "ConstantOfShape", "Range",  "Cast",   "Reshape", "Unsqueeze",
+    "Squeeze", "Flatten", "Slice",    "Transpose",       "Concat", "Gather", "Expand",  NULL};
 
 static int in_list(const char *const *l, const char *op) {
   while (*l && strcmp(*l, op))
@@ -252,17 +262,22 @@ static int in_list(const char *const *l, const char *op) {
   return *l != NULL;
 }
 
-int clseg__fold_supported(const char *op) { return in_list(eltwise_ops, op) || in_list(other_ops, op); }
+int clseg__fold_supported(const char *op) {
+  return in_list(eltwise_ops, op) || in_list(other_ops, op);
+}
 
 /* The view ops and Expand: y takes new dims. */
-static int fold_dims(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin, clseg__ov *y) {
+static int fold_dims(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
+                     clseg__ov *y) {
   int nd;
   int64_t od[D];
   if (!strcmp(n->op_type, "Expand"))
-    return clseg__in_ints(b, n, 1, od, D, &nd) ? clseg__fold_expand(b, in[0], nd, od, y)
-                                               : clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a shape that is not constant");
-  int ok = !strcmp(n->op_type, "Reshape") ? clseg__reshape_dims(b, n, in[0]->ndim, in[0]->dims, &nd, od)
-                                          : clseg__squeeze_dims(b, n, in[0]->ndim, in[0]->dims, &nd, od);
+    return clseg__in_ints(b, n, 1, od, D, &nd)
+               ? clseg__fold_expand(b, in[0], nd, od, y)
+               : clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a shape that is not constant");
+  int ok = !strcmp(n->op_type, "Reshape")
+               ? clseg__reshape_dims(b, n, in[0]->ndim, in[0]->dims, &nd, od)
+               : clseg__squeeze_dims(b, n, in[0]->ndim, in[0]->dims, &nd, od);
   (void)nin;
   return ok && clseg__fold_view(b, in[0], nd, od, y);
 }
@@ -301,7 +316,8 @@ int clseg__fold(clseg__ob *b, const Onnx__NodeProto *n) {
   if (!strcmp(op, "Concat"))
     return clseg__fold_concat(b, n, in, nin, y);
   if (!strcmp(op, "Gather"))
-    return nin == 2 ? clseg__fold_gather(b, n, in[0], in[1], y) : clseg__ob_fail(b, CLSEG_FORMAT, "two inputs needed");
+    return nin == 2 ? clseg__fold_gather(b, n, in[0], in[1], y)
+                    : clseg__ob_fail(b, CLSEG_FORMAT, "two inputs needed");
   if (in_list(other_ops, op))
     return fold_dims(b, n, in, nin, y);
   if (!strcmp(op, "Identity") || !strcmp(op, "Dropout"))
@@ -309,7 +325,8 @@ int clseg__fold(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__fold_eltwise(b, n, in, nin, y);
 }
 
-/* 1 when node n can be folded now: a foldable op whose inputs are all constants (Shape: known dims). */
+/* 1 when node n can be folded now: a foldable op whose inputs are all constants (Shape: known
+ * dims). */
 int clseg__foldable(clseg__ob *b, const Onnx__NodeProto *n) {
   if (!clseg__fold_supported(n->op_type))
     return 0;

@@ -1,5 +1,6 @@
-/* ONNX tensors and values: TensorProto -> host constant (raw_data, typed fields or an external data file,
- * bounds-checked), the name -> value table, node attributes, and the importer's error recording. */
+/* ONNX tensors and values: TensorProto -> host constant (raw_data, typed fields or an external data
+ * file, bounds-checked), the name -> value table, node attributes, and the importer's error
+ * recording. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,12 @@
 #include "formats/onnx.h"
 #include "formats/tflite.h" /* clseg__half_to_float */
 
-
 int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) {
   if (b->status != CLSEG_OK)
     return 0;
   const Onnx__NodeProto *n = b->nodei >= 0 && b->gr ? b->gr->node[b->nodei] : NULL;
-  int k = n ? snprintf(b->err, sizeof b->err, "node %d (%s '%s'): ", b->nodei, n->op_type, n->name) : 0;
+  int k =
+      n ? snprintf(b->err, sizeof b->err, "node %d (%s '%s'): ", b->nodei, n->op_type, n->name) : 0;
   va_list ap;
   va_start(ap, fmt);
   if (k >= 0 && (size_t)k < sizeof b->err)
@@ -50,7 +51,8 @@ static int grow_table(clseg__ob *b) {
 static long lookup(const clseg__ob *b, const char *name) {
   if (!b->table_cap)
     return -1;
-  for (size_t h = (size_t)hash(name) & (b->table_cap - 1); b->table[h]; h = (h + 1) & (b->table_cap - 1))
+  for (size_t h = (size_t)hash(name) & (b->table_cap - 1); b->table[h];
+       h = (h + 1) & (b->table_cap - 1))
     if (!strcmp(b->names[b->table[h] - 1], name))
       return b->table[h] - 1;
   return -1;
@@ -105,20 +107,44 @@ void clseg__ov_clear(clseg__ov *v) {
 
 /* ---- element types ---- */
 
-enum { T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_UINT16 = 4, T_INT16 = 5, T_INT32 = 6, T_INT64 = 7, T_BOOL = 9,
-       T_FLOAT16 = 10, T_DOUBLE = 11, T_UINT32 = 12, T_UINT64 = 13, T_BFLOAT16 = 16 };
+enum {
+  T_FLOAT = 1,
+  T_UINT8 = 2,
+  T_INT8 = 3,
+  T_UINT16 = 4,
+  T_INT16 = 5,
+  T_INT32 = 6,
+  T_INT64 = 7,
+  T_BOOL = 9,
+  T_FLOAT16 = 10,
+  T_DOUBLE = 11,
+  T_UINT32 = 12,
+  T_UINT64 = 13,
+  T_BFLOAT16 = 16
+};
 
 static size_t elem_size(int t) {
   switch (t) {
-  case T_UINT8: case T_INT8: case T_BOOL: return 1;
-  case T_UINT16: case T_INT16: case T_FLOAT16: case T_BFLOAT16: return 2;
-  case T_FLOAT: case T_INT32: case T_UINT32: return 4;
-  case T_INT64: case T_DOUBLE: case T_UINT64: return 8;
+  case T_UINT8:
+  case T_INT8:
+  case T_BOOL: return 1;
+  case T_UINT16:
+  case T_INT16:
+  case T_FLOAT16:
+  case T_BFLOAT16: return 2;
+  case T_FLOAT:
+  case T_INT32:
+  case T_UINT32: return 4;
+  case T_INT64:
+  case T_DOUBLE:
+  case T_UINT64: return 8;
   default: return 0;
   }
 }
 
-static int is_float_type(int t) { return t == T_FLOAT || t == T_FLOAT16 || t == T_DOUBLE || t == T_BFLOAT16; }
+static int is_float_type(int t) {
+  return t == T_FLOAT || t == T_FLOAT16 || t == T_DOUBLE || t == T_BFLOAT16;
+}
 
 static uint64_t rd_le(const uint8_t *p, size_t n) {
   uint64_t v = 0;
@@ -138,7 +164,10 @@ static double raw_elem(const uint8_t *p, int t, size_t k) {
   case T_FLOAT: memcpy(&f, &u32, 4); return f;
   case T_DOUBLE: memcpy(&d, &u, 8); return d;
   case T_FLOAT16: return clseg__half_to_float((uint16_t)u);
-  case T_BFLOAT16: u32 <<= 16; memcpy(&f, &u32, 4); return f;
+  case T_BFLOAT16:
+    u32 <<= 16;
+    memcpy(&f, &u32, 4);
+    return f;
   case T_INT8: return (int8_t)u;
   case T_INT16: return (int16_t)u;
   case T_INT32: return (int32_t)u;
@@ -167,35 +196,47 @@ static uint8_t *read_external(clseg__ob *b, const Onnx__TensorProto *t, size_t w
     else if (!strcmp(e->key, "length"))
       len = strtoll(e->value, NULL, 10);
   }
-  if (!loc || !*loc || loc[0] == '/' || strstr(loc, "..") || off < 0 || (len >= 0 && (size_t)len != want))
-    return clseg__ob_fail(b, CLSEG_FORMAT, "tensor '%s': external data location '%s', offset %lld, length %lld "
-                          "(%zu bytes expected; paths must be relative to the model's folder)", t->name,
-                          loc ? loc : "(none)", off, len, want), NULL;
+  if (!loc || !*loc || loc[0] == '/' || strstr(loc, "..") || off < 0 ||
+      (len >= 0 && (size_t)len != want))
+    return clseg__ob_fail(b, CLSEG_FORMAT,
+                          "tensor '%s': external data location '%s', offset %lld, length %lld "
+                          "(%zu bytes expected; paths must be relative to the model's folder)",
+                          t->name, loc ? loc : "(none)", off, len, want),
+           NULL;
   if (!b->dir)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "tensor '%s': external data '%s' needs the model's folder "
-                          "(load from a file)", t->name, loc), NULL;
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "tensor '%s': external data '%s' needs the model's folder "
+                          "(load from a file)",
+                          t->name, loc),
+           NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", b->dir, loc);
   FILE *fp = fopen(path, "rb");
   uint8_t *buf = fp ? malloc(want ? want : 1) : NULL;
   long long size = fp && !fseek(fp, 0, SEEK_END) ? (long long)ftell(fp) : -1;
-  int ok = buf && size >= 0 && off <= size && (long long)want <= size - off && !fseek(fp, (long)off, SEEK_SET) &&
-           fread(buf, 1, want, fp) == want;
+  int ok = buf && size >= 0 && off <= size && (long long)want <= size - off &&
+           !fseek(fp, (long)off, SEEK_SET) && fread(buf, 1, want, fp) == want;
   if (fp)
     fclose(fp);
   if (!ok) {
     free(buf);
-    return clseg__ob_fail(b, fp ? CLSEG_FORMAT : CLSEG_IO, "tensor '%s': external data '%s' %s (bytes %lld..%lld "
-                          "of a file of %lld)", t->name, path, fp ? "is too short" : "cannot be opened", off,
-                          off + (long long)want, size), NULL;
+    return clseg__ob_fail(b, fp ? CLSEG_FORMAT : CLSEG_IO,
+                          "tensor '%s': external data '%s' %s (bytes %lld..%lld "
+                          "of a file of %lld)",
+                          t->name, path, fp ? "is too short" : "cannot be opened", off,
+                          off + (long long)want, size),
+           NULL;
   }
   return buf;
 }
 
 static size_t typed_count(const Onnx__TensorProto *t) {
   int ty = t->data_type;
-  return ty == T_FLOAT ? t->n_float_data : ty == T_INT64 ? t->n_int64_data : ty == T_DOUBLE ? t->n_double_data
-         : ty == T_UINT32 || ty == T_UINT64 ? t->n_uint64_data : t->n_int32_data;
+  return ty == T_FLOAT                      ? t->n_float_data
+         : ty == T_INT64                    ? t->n_int64_data
+         : ty == T_DOUBLE                   ? t->n_double_data
+         : ty == T_UINT32 || ty == T_UINT64 ? t->n_uint64_data
+                                            : t->n_int32_data;
 }
 
 /* Copies a typed field (float_data, int32_data, int64_data, double_data, uint64_data) into v. */
@@ -206,8 +247,10 @@ static int read_typed(const Onnx__TensorProto *t, clseg__ov *v) {
       v->i[k] = t->int64_data[k];
       continue;
     }
-    double x = ty == T_FLOAT ? t->float_data[k] : ty == T_DOUBLE ? t->double_data[k]
-               : ty == T_UINT32 || ty == T_UINT64 ? (double)t->uint64_data[k] : t->int32_data[k];
+    double x = ty == T_FLOAT                      ? t->float_data[k]
+               : ty == T_DOUBLE                   ? t->double_data[k]
+               : ty == T_UINT32 || ty == T_UINT64 ? (double)t->uint64_data[k]
+                                                  : t->int32_data[k];
     if (ty == T_FLOAT16 || ty == T_BFLOAT16) { /* 16-bit patterns held in int32_data */
       uint8_t two[2] = {(uint8_t)t->int32_data[k], (uint8_t)(t->int32_data[k] >> 8)};
       x = raw_elem(two, ty, 0);
@@ -220,10 +263,13 @@ static int read_typed(const Onnx__TensorProto *t, clseg__ov *v) {
 int clseg__ob_tensor(clseg__ob *b, const Onnx__TensorProto *t, clseg__ov *v) {
   size_t es = elem_size(t->data_type);
   if (!es)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "tensor '%s' has data type %d (float32/16/64, bfloat16 and "
-                          "integer types are supported)", t->name, (int)t->data_type);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "tensor '%s' has data type %d (float32/16/64, bfloat16 and "
+                          "integer types are supported)",
+                          t->name, (int)t->data_type);
   if (t->n_dims > CLSEG__ONNX_MAX_DIMS)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "tensor '%s' has %zu dimensions", t->name, t->n_dims);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "tensor '%s' has %zu dimensions", t->name,
+                          t->n_dims);
   size_t count = 1;
   for (size_t d = 0; d < t->n_dims; d++) {
     if (t->dims[d] < 0 || (t->dims[d] && count > CLSEG__ONNX_MAX_ELEMENTS / (size_t)t->dims[d]))
@@ -233,14 +279,17 @@ int clseg__ob_tensor(clseg__ob *b, const Onnx__TensorProto *t, clseg__ov *v) {
   }
   const uint8_t *raw = t->raw_data.len ? t->raw_data.data : NULL;
   int ext = t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-  if (!ext && raw && t->raw_data.len != count * es) /* sizes are checked before anything is allocated */
-    return clseg__ob_fail(b, CLSEG_FORMAT, "tensor '%s': raw_data of %zu bytes for %zu elements of %zu bytes",
+  if (!ext && raw &&
+      t->raw_data.len != count * es) /* sizes are checked before anything is allocated */
+    return clseg__ob_fail(b, CLSEG_FORMAT,
+                          "tensor '%s': raw_data of %zu bytes for %zu elements of %zu bytes",
                           t->name, t->raw_data.len, count, es);
   if (!ext && !raw && typed_count(t) != count)
-    return clseg__ob_fail(b, CLSEG_FORMAT, "tensor '%s': %zu values for %zu elements", t->name, typed_count(t),
-                          count);
+    return clseg__ob_fail(b, CLSEG_FORMAT, "tensor '%s': %zu values for %zu elements", t->name,
+                          typed_count(t), count);
   uint8_t *data = ext ? read_external(b, t, count * es) : NULL;
-  if ((ext && !data) || !clseg__ov_alloc(b, v, (int)t->n_dims, t->dims, is_float_type(t->data_type))) {
+  if ((ext && !data) ||
+      !clseg__ov_alloc(b, v, (int)t->n_dims, t->dims, is_float_type(t->data_type))) {
     free(data);
     return 0;
   }

@@ -1,5 +1,5 @@
-/* .safetensors reader: the file is mapped read-only, the JSON header parsed with cJSON, and every tensor's
- * dtype, shape and byte range checked against the file before any byte is read. */
+/* .safetensors reader: the file is mapped read-only, the JSON header parsed with cJSON, and every
+ * tensor's dtype, shape and byte range checked against the file before any byte is read. */
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -15,7 +15,8 @@
 #define MAX_HEADER (100u << 20)
 
 static clseg_status bad(char *err, size_t n, const char *path, const char *why, const char *name) {
-  snprintf(err, n, "%s: not a valid safetensors file: %s%s%s", path, why, name ? " " : "", name ? name : "");
+  snprintf(err, n, "%s: not a valid safetensors file: %s%s%s", path, why, name ? " " : "",
+           name ? name : "");
   return CLSEG_FORMAT;
 }
 
@@ -38,7 +39,8 @@ static const char *parse_tensor(const cJSON *e, const unsigned char *data, size_
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
   const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
   size_t esize = 0;
-  if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2)
+  if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) ||
+      cJSON_GetArraySize(offs) != 2)
     return "entry lacks dtype, shape or data_offsets:";
   if (!parse_dtype(dt->valuestring, &t->dtype, &esize))
     return "unsupported dtype (f32, f16 and bf16 are read) of tensor";
@@ -55,8 +57,8 @@ static const char *parse_tensor(const cJSON *e, const unsigned char *data, size_
     t->count *= (size_t)t->dims[i];
   }
   const cJSON *b = cJSON_GetArrayItem(offs, 0), *en = cJSON_GetArrayItem(offs, 1);
-  if (!cJSON_IsNumber(b) || !cJSON_IsNumber(en) || b->valuedouble < 0 || en->valuedouble < b->valuedouble ||
-      en->valuedouble > (double)data_len)
+  if (!cJSON_IsNumber(b) || !cJSON_IsNumber(en) || b->valuedouble < 0 ||
+      en->valuedouble < b->valuedouble || en->valuedouble > (double)data_len)
     return "data_offsets outside the file for tensor";
   size_t begin = (size_t)b->valuedouble, end = (size_t)en->valuedouble;
   if (end - begin != t->count * esize)
@@ -101,11 +103,13 @@ static clseg_status parse_header(clseg__st_file *f, const char *path, char *err,
   clseg_status s = f->tensors ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
   for (const cJSON *e = root->child; e && s == CLSEG_OK; e = e->next) {
     if (!strcmp(e->string, "__metadata__")) {
-      s = cJSON_IsObject(e) ? parse_meta(e, f) : bad(err, n, path, "__metadata__ is not an object", NULL);
+      s = cJSON_IsObject(e) ? parse_meta(e, f)
+                            : bad(err, n, path, "__metadata__ is not an object", NULL);
       continue;
     }
     clseg__st_tensor *t = &f->tensors[f->ntensors];
-    const char *why = cJSON_IsObject(e) ? parse_tensor(e, data, data_len, t) : "entry is not an object:";
+    const char *why =
+        cJSON_IsObject(e) ? parse_tensor(e, data, data_len, t) : "entry is not an object:";
     if (why)
       s = bad(err, n, path, why, e->string);
     else if (!(t->name = strdup(e->string)))

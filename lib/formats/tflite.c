@@ -1,5 +1,6 @@
-/* The .tflite reader: walks the FlatBuffer by hand (Model -> subgraphs -> tensors, operators; buffers;
- * operator codes), checking every offset, vtable and length against the file before it is read. */
+/* The .tflite reader: walks the FlatBuffer by hand (Model -> subgraphs -> tensors, operators;
+ * buffers; operator codes), checking every offset, vtable and length against the file before it is
+ * read. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,12 @@ int32_t clseg__rd_i32(const uint8_t *p) {
   return u <= INT32_MAX ? (int32_t)u : (int32_t)(u - 0x80000000u) - INT32_MAX - 1;
 }
 
-static uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t rd_u16(const uint8_t *p) {
+  return (uint16_t)(p[0] | p[1] << 8);
+}
 
-static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...) {
   if (!f->failed) {
     int k = snprintf(f->err, sizeof f->err, "at byte %zu: ", at);
@@ -37,7 +41,9 @@ static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...) {
 }
 
 /* True when [pos, pos + len) lies inside the buffer. */
-static int fb_in(const clseg__fb *f, size_t pos, size_t len) { return pos <= f->n && len <= f->n - pos; }
+static int fb_in(const clseg__fb *f, size_t pos, size_t len) {
+  return pos <= f->n && len <= f->n - pos;
+}
 
 int clseg__fb_table_at(clseg__fb *f, size_t pos, clseg__fb_table *t) {
   if (f->failed)
@@ -58,7 +64,8 @@ int clseg__fb_table_at(clseg__fb *f, size_t pos, clseg__fb_table *t) {
   return 1;
 }
 
-/* Position of field id holding size bytes, 0 when absent (a table never starts at 0), or (size_t)-1. */
+/* Position of field id holding size bytes, 0 when absent (a table never starts at 0), or
+ * (size_t)-1. */
 static size_t fb_field(clseg__fb *f, const clseg__fb_table *t, int id, size_t size) {
   size_t slot = 4 + 2 * (size_t)id;
   if (f->failed)
@@ -69,13 +76,14 @@ static size_t fb_field(clseg__fb *f, const clseg__fb_table *t, int id, size_t si
   if (!off)
     return 0;
   if ((size_t)off + size > t->tb_len)
-    return fb_fail(f, t->pos, "field %d (offset %u, %zu bytes) lies outside its %u-byte table", id, off, size,
-                   t->tb_len),
+    return fb_fail(f, t->pos, "field %d (offset %u, %zu bytes) lies outside its %u-byte table", id,
+                   off, size, t->tb_len),
            (size_t)-1;
   return t->pos + off;
 }
 
-int clseg__fb_scalar(clseg__fb *f, const clseg__fb_table *t, int id, int size, uint64_t def, uint64_t *out) {
+int clseg__fb_scalar(clseg__fb *f, const clseg__fb_table *t, int id, int size, uint64_t def,
+                     uint64_t *out) {
   size_t at = fb_field(f, t, id, (size_t)size);
   if (at == (size_t)-1)
     return 0;
@@ -104,7 +112,8 @@ static int fb_deref(clseg__fb *f, const clseg__fb_table *t, int id, size_t *targ
   return 1;
 }
 
-int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb_table *out, int *present) {
+int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb_table *out,
+                       int *present) {
   size_t target;
   *present = 0;
   if (!fb_deref(f, t, id, &target))
@@ -115,12 +124,14 @@ int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb
   return clseg__fb_table_at(f, target, out);
 }
 
-static int fb_vector_at(clseg__fb *f, size_t pos, size_t elsize, size_t *count, const uint8_t **data) {
+static int fb_vector_at(clseg__fb *f, size_t pos, size_t elsize, size_t *count,
+                        const uint8_t **data) {
   if (!fb_in(f, pos, 4))
     return fb_fail(f, pos, "vector length outside the file");
   uint32_t len = clseg__rd_u32(f->p + pos);
   if ((size_t)len > (f->n - pos - 4) / elsize)
-    return fb_fail(f, pos, "vector of %u elements of %zu bytes runs past the end of the file", len, elsize);
+    return fb_fail(f, pos, "vector of %u elements of %zu bytes runs past the end of the file", len,
+                   elsize);
   *count = len;
   *data = f->p + pos + 4;
   return 1;
@@ -183,29 +194,168 @@ float clseg__half_to_float(uint16_t h) {
 
 /* ---- the TFLite schema ---- */
 
-static const char *const op_names[] = {
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE",
-    "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP", "L2_NORMALIZATION", "L2_POOL_2D",
-    "LOCAL_RESPONSE_NORMALIZATION", "LOGISTIC", "LSH_PROJECTION", "LSTM", "MAX_POOL_2D", "MUL", "RELU",
-    "RELU_N1_TO_1", "RELU6", "RESHAPE", "RESIZE_BILINEAR", "RNN", "SOFTMAX", "SPACE_TO_DEPTH", "SVDF", "TANH",
-    "CONCAT_EMBEDDINGS", "SKIP_GRAM", "CALL", "CUSTOM", "EMBEDDING_LOOKUP_SPARSE", "PAD",
-    "UNIDIRECTIONAL_SEQUENCE_RNN", "GATHER", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND", "TRANSPOSE", "MEAN",
-    "SUB", "DIV", "SQUEEZE", "UNIDIRECTIONAL_SEQUENCE_LSTM", "STRIDED_SLICE", "BIDIRECTIONAL_SEQUENCE_RNN",
-    "EXP", "TOPK_V2", "SPLIT", "LOG_SOFTMAX", "DELEGATE", "BIDIRECTIONAL_SEQUENCE_LSTM", "CAST", "PRELU",
-    "MAXIMUM", "ARG_MAX", "MINIMUM", "LESS", "NEG", "PADV2", "GREATER", "GREATER_EQUAL", "LESS_EQUAL", "SELECT",
-    "SLICE", "SIN", "TRANSPOSE_CONV", "SPARSE_TO_DENSE", "TILE", "EXPAND_DIMS", "EQUAL", "NOT_EQUAL", "LOG",
-    "SUM", "SQRT", "RSQRT", "SHAPE", "POW", "ARG_MIN", "FAKE_QUANT", "REDUCE_PROD", "REDUCE_MAX", "PACK",
-    "LOGICAL_OR", "ONE_HOT", "LOGICAL_AND", "LOGICAL_NOT", "UNPACK", "REDUCE_MIN", "FLOOR_DIV", "REDUCE_ANY",
-    "SQUARE", "ZEROS_LIKE", "FILL", "FLOOR_MOD", "RANGE", "RESIZE_NEAREST_NEIGHBOR", "LEAKY_RELU",
-    "SQUARED_DIFFERENCE", "MIRROR_PAD", "ABS", "SPLIT_V", "UNIQUE", "CEIL", "REVERSE_V2", "ADD_N", "GATHER_ND",
-    "COS", "WHERE", "RANK", "ELU", "REVERSE_SEQUENCE", "MATRIX_DIAG", "QUANTIZE", "MATRIX_SET_DIAG", "ROUND",
-    "HARD_SWISH", "IF", "WHILE", "NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5", "SCATTER_ND", "SELECT_V2",
-    "DENSIFY", "SEGMENT_SUM", "BATCH_MATMUL", "PLACEHOLDER_FOR_GREATER_OP_CODES", "CUMSUM", "CALL_ONCE",
-    "BROADCAST_TO", "RFFT2D", "CONV_3D", "IMAG", "REAL", "COMPLEX_ABS", "HASHTABLE", "HASHTABLE_FIND",
-    "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "REDUCE_ALL", "CONV_3D_TRANSPOSE", "VAR_HANDLE", "READ_VARIABLE",
-    "ASSIGN_VARIABLE", "BROADCAST_ARGS", "RANDOM_STANDARD_NORMAL", "BUCKETIZE", "RANDOM_UNIFORM", "MULTINOMIAL",
-    "GELU", "DYNAMIC_UPDATE_SLICE", "RELU_0_TO_1", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX",
-    "UNSORTED_SEGMENT_SUM", "ATAN2", "UNSORTED_SEGMENT_MIN", "SIGN", "BITCAST", "BITWISE_XOR", "RIGHT_SHIFT"};
+static const char *const op_names[] = {"ADD",
+                                       "AVERAGE_POOL_2D",
+                                       "CONCATENATION",
+                                       "CONV_2D",
+                                       "DEPTHWISE_CONV_2D",
+                                       "DEPTH_TO_SPACE",
+                                       "DEQUANTIZE",
+                                       "EMBEDDING_LOOKUP",
+                                       "FLOOR",
+                                       "FULLY_CONNECTED",
+                                       "HASHTABLE_LOOKUP",
+                                       "L2_NORMALIZATION",
+                                       "L2_POOL_2D",
+                                       "LOCAL_RESPONSE_NORMALIZATION",
+                                       "LOGISTIC",
+                                       "LSH_PROJECTION",
+                                       "LSTM",
+                                       "MAX_POOL_2D",
+                                       "MUL",
+                                       "RELU",
+                                       "RELU_N1_TO_1",
+                                       "RELU6",
+                                       "RESHAPE",
+                                       "RESIZE_BILINEAR",
+                                       "RNN",
+                                       "SOFTMAX",
+                                       "SPACE_TO_DEPTH",
+                                       "SVDF",
+                                       "TANH",
+                                       "CONCAT_EMBEDDINGS",
+                                       "SKIP_GRAM",
+                                       "CALL",
+                                       "CUSTOM",
+                                       "EMBEDDING_LOOKUP_SPARSE",
+                                       "PAD",
+                                       "UNIDIRECTIONAL_SEQUENCE_RNN",
+                                       "GATHER",
+                                       "BATCH_TO_SPACE_ND",
+                                       "SPACE_TO_BATCH_ND",
+                                       "TRANSPOSE",
+                                       "MEAN",
+                                       "SUB",
+                                       "DIV",
+                                       "SQUEEZE",
+                                       "UNIDIRECTIONAL_SEQUENCE_LSTM",
+                                       "STRIDED_SLICE",
+                                       "BIDIRECTIONAL_SEQUENCE_RNN",
+                                       "EXP",
+                                       "TOPK_V2",
+                                       "SPLIT",
+                                       "LOG_SOFTMAX",
+                                       "DELEGATE",
+                                       "BIDIRECTIONAL_SEQUENCE_LSTM",
+                                       "CAST",
+                                       "PRELU",
+                                       "MAXIMUM",
+                                       "ARG_MAX",
+                                       "MINIMUM",
+                                       "LESS",
+                                       "NEG",
+                                       "PADV2",
+                                       "GREATER",
+                                       "GREATER_EQUAL",
+                                       "LESS_EQUAL",
+                                       "SELECT",
+                                       "SLICE",
+                                       "SIN",
+                                       "TRANSPOSE_CONV",
+                                       "SPARSE_TO_DENSE",
+                                       "TILE",
+                                       "EXPAND_DIMS",
+                                       "EQUAL",
+                                       "NOT_EQUAL",
+                                       "LOG",
+                                       "SUM",
+                                       "SQRT",
+                                       "RSQRT",
+                                       "SHAPE",
+                                       "POW",
+                                       "ARG_MIN",
+                                       "FAKE_QUANT",
+                                       "REDUCE_PROD",
+                                       "REDUCE_MAX",
+                                       "PACK",
+                                       "LOGICAL_OR",
+                                       "ONE_HOT",
+                                       "LOGICAL_AND",
+                                       "LOGICAL_NOT",
+                                       "UNPACK",
+                                       "REDUCE_MIN",
+                                       "FLOOR_DIV",
+                                       "REDUCE_ANY",
+                                       "SQUARE",
+                                       "ZEROS_LIKE",
+                                       "FILL",
+                                       "FLOOR_MOD",
+                                       "RANGE",
+                                       "RESIZE_NEAREST_NEIGHBOR",
+                                       "LEAKY_RELU",
+                                       "SQUARED_DIFFERENCE",
+                                       "MIRROR_PAD",
+                                       "ABS",
+                                       "SPLIT_V",
+                                       "UNIQUE",
+                                       "CEIL",
+                                       "REVERSE_V2",
+                                       "ADD_N",
+                                       "GATHER_ND",
+                                       "COS",
+                                       "WHERE",
+                                       "RANK",
+                                       "ELU",
+                                       "REVERSE_SEQUENCE",
+                                       "MATRIX_DIAG",
+                                       "QUANTIZE",
+                                       "MATRIX_SET_DIAG",
+                                       "ROUND",
+                                       "HARD_SWISH",
+                                       "IF",
+                                       "WHILE",
+                                       "NON_MAX_SUPPRESSION_V4",
+                                       "NON_MAX_SUPPRESSION_V5",
+                                       "SCATTER_ND",
+                                       "SELECT_V2",
+                                       "DENSIFY",
+                                       "SEGMENT_SUM",
+                                       "BATCH_MATMUL",
+                                       "PLACEHOLDER_FOR_GREATER_OP_CODES",
+                                       "CUMSUM",
+                                       "CALL_ONCE",
+                                       "BROADCAST_TO",
+                                       "RFFT2D",
+                                       "CONV_3D",
+                                       "IMAG",
+                                       "REAL",
+                                       "COMPLEX_ABS",
+                                       "HASHTABLE",
+                                       "HASHTABLE_FIND",
+                                       "HASHTABLE_IMPORT",
+                                       "HASHTABLE_SIZE",
+                                       "REDUCE_ALL",
+                                       "CONV_3D_TRANSPOSE",
+                                       "VAR_HANDLE",
+                                       "READ_VARIABLE",
+                                       "ASSIGN_VARIABLE",
+                                       "BROADCAST_ARGS",
+                                       "RANDOM_STANDARD_NORMAL",
+                                       "BUCKETIZE",
+                                       "RANDOM_UNIFORM",
+                                       "MULTINOMIAL",
+                                       "GELU",
+                                       "DYNAMIC_UPDATE_SLICE",
+                                       "RELU_0_TO_1",
+                                       "UNSORTED_SEGMENT_PROD",
+                                       "UNSORTED_SEGMENT_MAX",
+                                       "UNSORTED_SEGMENT_SUM",
+                                       "ATAN2",
+                                       "UNSORTED_SEGMENT_MIN",
+                                       "SIGN",
+                                       "BITCAST",
+                                       "BITWISE_XOR",
+                                       "RIGHT_SHIFT"};
 
 const char *clseg__tfl_op_name(int code) {
   return code >= 0 && (size_t)code < sizeof op_names / sizeof *op_names ? op_names[code] : NULL;
@@ -217,20 +367,29 @@ enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
 enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3 };
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 enum { OC_DEPRECATED = 0, OC_CUSTOM = 1, OC_BUILTIN = 3 };
-enum { OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPT_TYPE = 3, OP_OPT = 4, OP_CUSTOM_OPT = 5 };
+enum {
+  OP_OPCODE = 0,
+  OP_INPUTS = 1,
+  OP_OUTPUTS = 2,
+  OP_OPT_TYPE = 3,
+  OP_OPT = 4,
+  OP_CUSTOM_OPT = 5
+};
 
 #define MAX_COUNT (1 << 20) /* tensors, operators, codes: far beyond any real model */
 
 static int type_size(int type) {
   switch (type) {
-  case CLSEG__TFL_FLOAT32: case CLSEG__TFL_INT32: return 4;
+  case CLSEG__TFL_FLOAT32:
+  case CLSEG__TFL_INT32: return 4;
   case CLSEG__TFL_FLOAT16: return 2;
   default: return 0;
   }
 }
 
 /* The contents of buffer index b: a data vector, or (offset, size) into the file. */
-static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf, uint32_t b, clseg__tfl_tensor *t) {
+static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf, uint32_t b,
+                       clseg__tfl_tensor *t) {
   clseg__fb *f = &m->fb;
   clseg__fb_table bt;
   uint64_t off, size;
@@ -240,13 +399,15 @@ static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf,
     return 1;
   if (b >= nbuf)
     return fb_fail(f, 0, "tensor '%s' names buffer %u of %zu", t->name, b, nbuf);
-  if (!fb_vec_table(f, buffers, b, &bt) || !clseg__fb_vector(f, &bt, BUFFER_DATA, 1, &t->bytes, &t->data) ||
-      !clseg__fb_scalar(f, &bt, BUFFER_OFFSET, 8, 0, &off) || !clseg__fb_scalar(f, &bt, BUFFER_SIZE, 8, 0, &size))
+  if (!fb_vec_table(f, buffers, b, &bt) ||
+      !clseg__fb_vector(f, &bt, BUFFER_DATA, 1, &t->bytes, &t->data) ||
+      !clseg__fb_scalar(f, &bt, BUFFER_OFFSET, 8, 0, &off) ||
+      !clseg__fb_scalar(f, &bt, BUFFER_SIZE, 8, 0, &size))
     return 0;
   if (!t->bytes && off > 1) {
     if (off > f->n || size > f->n - off)
-      return fb_fail(f, bt.pos, "buffer %u: bytes %llu..%llu lie outside the file", b, (unsigned long long)off,
-                     (unsigned long long)(off + size));
+      return fb_fail(f, bt.pos, "buffer %u: bytes %llu..%llu lie outside the file", b,
+                     (unsigned long long)off, (unsigned long long)(off + size));
     t->data = f->p + off;
     t->bytes = (size_t)size;
   }
@@ -255,7 +416,8 @@ static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf,
   return 1;
 }
 
-static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const uint8_t *buffers, size_t nbuf) {
+static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const uint8_t *buffers,
+                       size_t nbuf) {
   clseg__fb *f = &m->fb;
   clseg__tfl_tensor *t = &m->tensors[i];
   clseg__fb_table tt;
@@ -263,7 +425,8 @@ static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const
   const uint8_t *dims;
   uint64_t type, buf;
   if (!fb_vec_table(f, tvec, i, &tt) || !fb_string(f, &tt, TENSOR_NAME, t->name, sizeof t->name) ||
-      !clseg__fb_vector(f, &tt, TENSOR_SHAPE, 4, &nd, &dims) || !clseg__fb_scalar(f, &tt, TENSOR_TYPE, 1, 0, &type) ||
+      !clseg__fb_vector(f, &tt, TENSOR_SHAPE, 4, &nd, &dims) ||
+      !clseg__fb_scalar(f, &tt, TENSOR_TYPE, 1, 0, &type) ||
       !clseg__fb_scalar(f, &tt, TENSOR_BUFFER, 4, 0, &buf))
     return 0;
   if (nd > CLSEG__TFL_MAX_DIMS)
@@ -273,25 +436,27 @@ static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const
   for (size_t d = 0; d < nd; d++) {
     t->dims[d] = clseg__rd_i32(dims + 4 * d);
     if (t->dims[d] < 1 || t->dims[d] > (1 << 24))
-      return fb_fail(f, tt.pos, "tensor %zu '%s' has dimension %zu of size %d", i, t->name, d, t->dims[d]);
+      return fb_fail(f, tt.pos, "tensor %zu '%s' has dimension %zu of size %d", i, t->name, d,
+                     t->dims[d]);
   }
   if (!read_buffer(m, buffers, nbuf, (uint32_t)buf, t))
     return 0;
   if (t->data) { /* a constant: its size must match its shape */
     uint64_t count = 1;
-    for (int d = 0; d < t->ndim && count <= f->n; d++) /* dims < 2^24: no overflow before the stop */
+    for (int d = 0; d < t->ndim && count <= f->n;
+         d++) /* dims < 2^24: no overflow before the stop */
       count *= (uint64_t)t->dims[d];
     int es = type_size(t->type);
     if (es && (count > f->n || count * (uint64_t)es != t->bytes))
-      return fb_fail(f, tt.pos, "tensor %zu '%s': %zu bytes of data for %llu elements of %d bytes", i, t->name,
-                     t->bytes, (unsigned long long)count, es);
+      return fb_fail(f, tt.pos, "tensor %zu '%s': %zu bytes of data for %llu elements of %d bytes",
+                     i, t->name, t->bytes, (unsigned long long)count, es);
   }
   return 1;
 }
 
 /* Reads a vector of tensor indexes; -1 is allowed where optional. */
-static int read_indexes(clseg__tfl_model *m, const clseg__fb_table *t, int id, int optional, int32_t **out,
-                        int *count) {
+static int read_indexes(clseg__tfl_model *m, const clseg__fb_table *t, int id, int optional,
+                        int32_t **out, int *count) {
   size_t n;
   const uint8_t *d;
   *out = NULL;
@@ -327,7 +492,8 @@ static int read_op(clseg__tfl_model *m, const uint8_t *ovec, size_t i) {
       !clseg__fb_vector(f, &ot, OP_CUSTOM_OPT, 1, &op->custom_len, &op->custom_opt))
     return 0;
   if (code >= (uint64_t)m->ncodes)
-    return fb_fail(f, ot.pos, "operator %zu uses operator code %llu of %d", i, (unsigned long long)code, m->ncodes);
+    return fb_fail(f, ot.pos, "operator %zu uses operator code %llu of %d", i,
+                   (unsigned long long)code, m->ncodes);
   if (op->nout < 1)
     return fb_fail(f, ot.pos, "operator %zu has no output", i);
   op->code = m->codes[code].code;
@@ -362,13 +528,15 @@ static int read_opcodes(clseg__tfl_model *m, const clseg__fb_table *root) {
 }
 
 /* The one subgraph: tensors, operators, its single input and output. */
-static int read_subgraph(clseg__tfl_model *m, const clseg__fb_table *sg, const uint8_t *bufs, size_t nbuf) {
+static int read_subgraph(clseg__tfl_model *m, const clseg__fb_table *sg, const uint8_t *bufs,
+                         size_t nbuf) {
   clseg__fb *f = &m->fb;
   size_t nt, no;
   const uint8_t *tv, *ov;
   int32_t *io = NULL;
   int nio = 0;
-  if (!clseg__fb_vector(f, sg, SG_TENSORS, 4, &nt, &tv) || !clseg__fb_vector(f, sg, SG_OPERATORS, 4, &no, &ov))
+  if (!clseg__fb_vector(f, sg, SG_TENSORS, 4, &nt, &tv) ||
+      !clseg__fb_vector(f, sg, SG_OPERATORS, 4, &no, &ov))
     return 0;
   if (nt > MAX_COUNT || no > MAX_COUNT)
     return fb_fail(f, sg->pos, "%zu tensors, %zu operators", nt, no);
@@ -404,8 +572,8 @@ static int read_model(clseg__tfl_model *m) {
   if (f->n < 8 || memcmp(f->p + 4, "TFL3", 4))
     return fb_fail(f, 4, "not a TensorFlow Lite file (no \"TFL3\" identifier)");
   if (!clseg__fb_table_at(f, clseg__rd_u32(f->p), &root) ||
-      !fb_string(f, &root, MODEL_DESCRIPTION, m->description, sizeof m->description) || !read_opcodes(m, &root) ||
-      !clseg__fb_vector(f, &root, MODEL_SUBGRAPHS, 4, &nsg, &sgv) ||
+      !fb_string(f, &root, MODEL_DESCRIPTION, m->description, sizeof m->description) ||
+      !read_opcodes(m, &root) || !clseg__fb_vector(f, &root, MODEL_SUBGRAPHS, 4, &nsg, &sgv) ||
       !clseg__fb_vector(f, &root, MODEL_BUFFERS, 4, &nbuf, &bufv))
     return 0;
   if (nsg != 1)
@@ -413,7 +581,8 @@ static int read_model(clseg__tfl_model *m) {
   return fb_vec_table(f, sgv, 0, &sg) && read_subgraph(m, &sg, bufv, nbuf);
 }
 
-clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err, size_t errlen) {
+clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err,
+                              size_t errlen) {
   *out = NULL;
   clseg__tfl_model *m = calloc(1, sizeof *m);
   uint8_t *copy = malloc(size ? size : 1);
@@ -451,13 +620,15 @@ void clseg__tfl_free(clseg__tfl_model *m) {
   free(m);
 }
 
-int32_t clseg__tfl_opt_int(clseg__tfl_model *m, const clseg__tfl_op *op, int id, int size, int32_t def) {
+int32_t clseg__tfl_opt_int(clseg__tfl_model *m, const clseg__tfl_op *op, int id, int size,
+                           int32_t def) {
   uint64_t v;
   if (!op->opt_type || !clseg__fb_scalar(&m->fb, &op->opt, id, size, (uint32_t)def, &v))
     return def;
   if (size == 1)
     return (int32_t)(int8_t)(uint8_t)v;
-  return (int32_t)(v & 0x7fffffffu) - (int32_t)((v >> 31) & 1) * INT32_MAX - (int32_t)((v >> 31) & 1);
+  return (int32_t)(v & 0x7fffffffu) - (int32_t)((v >> 31) & 1) * INT32_MAX -
+         (int32_t)((v >> 31) & 1);
 }
 
 float clseg__tfl_opt_float(clseg__tfl_model *m, const clseg__tfl_op *op, int id, float def) {
@@ -474,7 +645,8 @@ float clseg__tfl_opt_float(clseg__tfl_model *m, const clseg__tfl_op *op, int id,
 
 /* ---- the public entry points ---- */
 
-/* "FILE: N unsupported operators: NAME xCOUNT, ..." for every operator without a handler; 0 when none. */
+/* "FILE: N unsupported operators: NAME xCOUNT, ..." for every operator without a handler; 0 when
+ * none. */
 static int list_unsupported(const clseg__tfl_model *m, char *msg, size_t cap) {
   int total = 0;
   size_t len = 0;
@@ -487,7 +659,8 @@ static int list_unsupported(const clseg__tfl_model *m, char *msg, size_t cap) {
     total++;
     for (int j = 0; j < m->nops; j++) {
       const clseg__tfl_op *o = &m->ops[j];
-      int same = o->code == op->code && (op->code != CLSEG__TFL_CUSTOM || !strcmp(o->custom, op->custom));
+      int same =
+          o->code == op->code && (op->code != CLSEG__TFL_CUSTOM || !strcmp(o->custom, op->custom));
       seen |= same && j < i;
       count += same;
     }
@@ -521,27 +694,33 @@ static void fill_info(const clseg__tfl_model *m, const char *name, clseg_tflite_
   info->operators = m->nops;
   for (int i = 0; i < m->nops; i++)
     if (m->ops[i].out[0] == m->output)
-      info->output_is_probability = m->ops[i].code == CLSEG__TFL_LOGISTIC || m->ops[i].code == CLSEG__TFL_SOFTMAX;
+      info->output_is_probability =
+          m->ops[i].code == CLSEG__TFL_LOGISTIC || m->ops[i].code == CLSEG__TFL_SOFTMAX;
   const char *base = strrchr(name, '/');
-  snprintf(info->name, sizeof info->name, "%s", m->description[0] ? m->description : base ? base + 1 : name);
+  snprintf(info->name, sizeof info->name, "%s",
+           m->description[0] ? m->description
+           : base            ? base + 1
+                             : name);
 }
 
-clseg_status clseg_tflite_load_buffer(const void *data, size_t size, const char *name, clseg_graph **graph,
-                                      clseg_tflite_info *info) {
+clseg_status clseg_tflite_load_buffer(const void *data, size_t size, const char *name,
+                                      clseg_graph **graph, clseg_tflite_info *info) {
   char err[1024], list[768];
   clseg__tfl_model *m = NULL;
   if (graph)
     *graph = NULL;
   name = name ? name : "(buffer)";
   if (!graph || (!data && size))
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite '%s': NULL %s", name, graph ? "data" : "graph");
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite '%s': NULL %s", name,
+                       graph ? "data" : "graph");
   clseg_status s = clseg__tfl_parse(data, size, &m, err, sizeof err);
   if (s != CLSEG_OK)
     return clseg__fail(NULL, s, "%s: malformed TFLite file: %s", name, err);
   int missing = list_unsupported(m, list, sizeof list);
   if (missing) {
     clseg__tfl_free(m);
-    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: %d operators are not supported: %s", name, missing, list);
+    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: %d operators are not supported: %s", name,
+                       missing, list);
   }
   s = clseg__tfl_build(m, graph, err, sizeof err);
   if (s == CLSEG_OK && info)
@@ -572,7 +751,9 @@ clseg_status clseg_tflite_load(const char *path, clseg_graph **graph, clseg_tfli
     buf = nb;
     cap *= 2;
   }
-  clseg_status bad = !buf ? CLSEG_OUT_OF_MEMORY : ferror(fp) || (len == cap && !feof(fp)) ? CLSEG_IO : CLSEG_OK;
+  clseg_status bad = !buf                                      ? CLSEG_OUT_OF_MEMORY
+                     : ferror(fp) || (len == cap && !feof(fp)) ? CLSEG_IO
+                                                               : CLSEG_OK;
   fclose(fp);
   if (bad != CLSEG_OK) {
     free(buf);

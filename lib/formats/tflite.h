@@ -1,5 +1,5 @@
-/* Reading .tflite files (internal): a bounds-checked FlatBuffers walker and the parsed model (tensors,
- * operators, operator codes) that lib/formats/tflite_ops.c maps onto a clseg graph. */
+/* Reading .tflite files (internal): a bounds-checked FlatBuffers walker and the parsed model
+ * (tensors, operators, operator codes) that lib/formats/tflite_ops.c maps onto a clseg graph. */
 #ifndef CLSEG_FORMATS_TFLITE_H
 #define CLSEG_FORMATS_TFLITE_H
 
@@ -23,11 +23,15 @@ typedef struct {
 } clseg__fb_table;
 
 int clseg__fb_table_at(clseg__fb *f, size_t pos, clseg__fb_table *t);
-/* Scalar field id of size 1, 2, 4 or 8 bytes, zero-extended; def when absent. Returns 0 on a bad file. */
-int clseg__fb_scalar(clseg__fb *f, const clseg__fb_table *t, int id, int size, uint64_t def, uint64_t *out);
+/* Scalar field id of size 1, 2, 4 or 8 bytes, zero-extended; def when absent. Returns 0 on a bad
+ * file. */
+int clseg__fb_scalar(clseg__fb *f, const clseg__fb_table *t, int id, int size, uint64_t def,
+                     uint64_t *out);
 /* The table that field id refers to; *present = 0 when absent. */
-int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb_table *out, int *present);
-/* The vector that field id refers to: *count elements of elsize bytes at *data; count 0 when absent. */
+int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb_table *out,
+                       int *present);
+/* The vector that field id refers to: *count elements of elsize bytes at *data; count 0 when
+ * absent. */
 int clseg__fb_vector(clseg__fb *f, const clseg__fb_table *t, int id, size_t elsize, size_t *count,
                      const uint8_t **data);
 
@@ -38,11 +42,25 @@ float clseg__half_to_float(uint16_t h);
 /* TFLite enums used by the reader (values from the TFLite schema). */
 enum { CLSEG__TFL_FLOAT32 = 0, CLSEG__TFL_FLOAT16 = 1, CLSEG__TFL_INT32 = 2 };
 enum {
-  CLSEG__TFL_ADD = 0, CLSEG__TFL_AVERAGE_POOL_2D = 1, CLSEG__TFL_CONCATENATION = 2, CLSEG__TFL_CONV_2D = 3,
-  CLSEG__TFL_DEPTHWISE_CONV_2D = 4, CLSEG__TFL_DEQUANTIZE = 6, CLSEG__TFL_LOGISTIC = 14,
-  CLSEG__TFL_MAX_POOL_2D = 17, CLSEG__TFL_MUL = 18, CLSEG__TFL_RELU = 19, CLSEG__TFL_RELU6 = 21,
-  CLSEG__TFL_RESHAPE = 22, CLSEG__TFL_RESIZE_BILINEAR = 23, CLSEG__TFL_SOFTMAX = 25, CLSEG__TFL_TANH = 28,
-  CLSEG__TFL_CUSTOM = 32, CLSEG__TFL_PAD = 34, CLSEG__TFL_MEAN = 40, CLSEG__TFL_TRANSPOSE_CONV = 67,
+  CLSEG__TFL_ADD = 0,
+  CLSEG__TFL_AVERAGE_POOL_2D = 1,
+  CLSEG__TFL_CONCATENATION = 2,
+  CLSEG__TFL_CONV_2D = 3,
+  CLSEG__TFL_DEPTHWISE_CONV_2D = 4,
+  CLSEG__TFL_DEQUANTIZE = 6,
+  CLSEG__TFL_LOGISTIC = 14,
+  CLSEG__TFL_MAX_POOL_2D = 17,
+  CLSEG__TFL_MUL = 18,
+  CLSEG__TFL_RELU = 19,
+  CLSEG__TFL_RELU6 = 21,
+  CLSEG__TFL_RESHAPE = 22,
+  CLSEG__TFL_RESIZE_BILINEAR = 23,
+  CLSEG__TFL_SOFTMAX = 25,
+  CLSEG__TFL_TANH = 28,
+  CLSEG__TFL_CUSTOM = 32,
+  CLSEG__TFL_PAD = 34,
+  CLSEG__TFL_MEAN = 40,
+  CLSEG__TFL_TRANSPOSE_CONV = 67,
   CLSEG__TFL_HARD_SWISH = 117
 };
 /* The name of a builtin operator code ("CONV_2D"), or NULL when unknown. */
@@ -60,16 +78,16 @@ typedef struct {
 } clseg__tfl_tensor;
 
 typedef struct {
-  int code;          /* builtin operator code: max(deprecated_builtin_code, builtin_code) */
-  char custom[64];   /* custom_code when code is CUSTOM */
+  int code;        /* builtin operator code: max(deprecated_builtin_code, builtin_code) */
+  char custom[64]; /* custom_code when code is CUSTOM */
 } clseg__tfl_opcode;
 
 typedef struct {
   int code;
   const char *custom; /* points into the opcode table */
   int nin, nout;
-  int32_t *in, *out;  /* tensor indexes, validated; -1 marks an omitted optional input */
-  int opt_type;       /* builtin_options union type, 0 when absent */
+  int32_t *in, *out; /* tensor indexes, validated; -1 marks an omitted optional input */
+  int opt_type;      /* builtin_options union type, 0 when absent */
   clseg__fb_table opt;
   const uint8_t *custom_opt;
   size_t custom_len;
@@ -89,18 +107,23 @@ typedef struct {
 } clseg__tfl_model;
 
 /* Parses and validates a model held in data (copied); on failure writes the reason into err. */
-clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err, size_t errlen);
+clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err,
+                              size_t errlen);
 void clseg__tfl_free(clseg__tfl_model *m);
 
 /* 1 when the operator has a handler (the others are listed in the error). */
 int clseg__tfl_supported(const clseg__tfl_op *op);
-/* Maps the parsed model onto a new graph with its parameters set; on failure writes the reason into err. */
+/* Maps the parsed model onto a new graph with its parameters set; on failure writes the reason into
+ * err. */
 struct clseg_graph;
-clseg_status clseg__tfl_build(clseg__tfl_model *m, struct clseg_graph **out, char *err, size_t errlen);
+clseg_status clseg__tfl_build(clseg__tfl_model *m, struct clseg_graph **out, char *err,
+                              size_t errlen);
 
-/* Option readers for one operator's builtin_options table (defaults when the table or field is absent). */
+/* Option readers for one operator's builtin_options table (defaults when the table or field is
+ * absent). */
 /* size: the field's bytes (1 for enums and bools, 4 for ints), sign-extended. */
-int32_t clseg__tfl_opt_int(clseg__tfl_model *m, const clseg__tfl_op *op, int id, int size, int32_t def);
+int32_t clseg__tfl_opt_int(clseg__tfl_model *m, const clseg__tfl_op *op, int id, int size,
+                           int32_t def);
 float clseg__tfl_opt_float(clseg__tfl_model *m, const clseg__tfl_op *op, int id, float def);
 
 #endif

@@ -1,5 +1,6 @@
-/* TFLite operators -> clseg graph nodes: NHWC tensors become NCHW nodes, weights are dequantized and
- * transposed at load, SAME padding is resolved from the model's static shapes. One handler per operator. */
+/* TFLite operators -> clseg graph nodes: NHWC tensors become NCHW nodes, weights are dequantized
+ * and transposed at load, SAME padding is resolved from the model's static shapes. One handler per
+ * operator. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +19,14 @@ typedef struct {
   char err[1024];
 } builder;
 
-static int bfail(builder *b, clseg_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bfail(builder *b, clseg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bfail(builder *b, clseg_status s, const char *fmt, ...) {
   if (b->status == CLSEG_OK) {
     const clseg__tfl_op *op = b->opi >= 0 ? &b->m->ops[b->opi] : NULL;
     const char *name = op ? clseg__tfl_op_name(op->code) : NULL;
-    int k = op ? snprintf(b->err, sizeof b->err, "operator %d (%s '%s'): ", b->opi, name ? name : "?",
-                          b->m->tensors[op->out[0]].name)
+    int k = op ? snprintf(b->err, sizeof b->err, "operator %d (%s '%s'): ", b->opi,
+                          name ? name : "?", b->m->tensors[op->out[0]].name)
                : 0;
     va_list ap;
     va_start(ap, fmt);
@@ -36,12 +38,17 @@ static int bfail(builder *b, clseg_status s, const char *fmt, ...) {
   return 0;
 }
 
-static const clseg__tfl_tensor *tensor(const builder *b, int32_t i) { return &b->m->tensors[i]; }
+static const clseg__tfl_tensor *tensor(const builder *b, int32_t i) {
+  return &b->m->tensors[i];
+}
 
 /* Input i of op, or -1 when absent. */
-static int32_t in_at(const clseg__tfl_op *op, int i) { return i < op->nin ? op->in[i] : -1; }
+static int32_t in_at(const clseg__tfl_op *op, int i) {
+  return i < op->nin ? op->in[i] : -1;
+}
 
-/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, C] and [C] as 1x1 maps. */
+/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, C] and [C] as 1x1 maps.
+ */
 static int nchw(builder *b, int32_t t, int64_t s[4]) {
   const clseg__tfl_tensor *x = tensor(b, t);
   const int32_t *d = x->dims;
@@ -50,8 +57,9 @@ static int nchw(builder *b, int32_t t, int64_t s[4]) {
   } else if (x->ndim == 2 || x->ndim == 1) {
     s[0] = x->ndim == 2 ? d[0] : 1, s[1] = d[x->ndim - 1], s[2] = s[3] = 1;
   } else {
-    return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has %d dimensions (4, or 2 for [N, C], are supported)",
-                 x->name, x->ndim);
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "tensor '%s' has %d dimensions (4, or 2 for [N, C], are supported)", x->name,
+                 x->ndim);
   }
   if (s[0] != 1)
     return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has batch size %lld (1 is supported)", x->name,
@@ -87,7 +95,8 @@ static const float *const_f32(builder *b, int32_t t) {
   if (b->cst[t])
     return b->cst[t];
   if (!x->data || (x->type != CLSEG__TFL_FLOAT32 && x->type != CLSEG__TFL_FLOAT16))
-    return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' is not a float32 or float16 constant", x->name), NULL;
+    return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' is not a float32 or float16 constant", x->name),
+           NULL;
   size_t n = count_of(x);
   float *f = malloc(sizeof *f * (n ? n : 1));
   if (!f)
@@ -107,8 +116,8 @@ static const float *const_f32(builder *b, int32_t t) {
 static int const_i32(builder *b, int32_t t, int32_t *out, size_t n) {
   const clseg__tfl_tensor *x = t >= 0 ? tensor(b, t) : NULL;
   if (!x || !x->data || x->type != CLSEG__TFL_INT32 || count_of(x) != n)
-    return bfail(b, CLSEG_UNSUPPORTED, "input '%s' must be an int32 constant of %zu values", x ? x->name : "",
-                 n);
+    return bfail(b, CLSEG_UNSUPPORTED, "input '%s' must be an int32 constant of %zu values",
+                 x ? x->name : "", n);
   for (size_t i = 0; i < n; i++)
     out[i] = clseg__rd_i32(x->data + 4 * i);
   return 1;
@@ -127,14 +136,16 @@ static int opt(builder *b, const clseg__tfl_op *op, int id, int size, int32_t de
 
 /* Adds the fused activation (TFLite's ActivationFunctionType) after x. */
 static clseg_node *fused_act(builder *b, clseg_node *x, int fused) {
-  static const clseg_activation acts[] = {{CLSEG_ACT_NONE, 0, 0}, {CLSEG_ACT_RELU, 0, 0},
-                                          {CLSEG_ACT_CLIP, -1, 1}, {CLSEG_ACT_RELU6, 0, 0},
+  static const clseg_activation acts[] = {{CLSEG_ACT_NONE, 0, 0},
+                                          {CLSEG_ACT_RELU, 0, 0},
+                                          {CLSEG_ACT_CLIP, -1, 1},
+                                          {CLSEG_ACT_RELU6, 0, 0},
                                           {CLSEG_ACT_TANH, 0, 0}};
   if (!x || fused == 0)
     return x;
   if (fused < 0 || fused > 4)
-    return bfail(b, CLSEG_UNSUPPORTED, "fused activation %d (NONE, RELU, RELU_N1_TO_1, RELU6, TANH supported)",
-                 fused),
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "fused activation %d (NONE, RELU, RELU_N1_TO_1, RELU6, TANH supported)", fused),
            NULL;
   return clseg_graph_activation_ex(b->g, x, &acts[fused]);
 }
@@ -142,13 +153,16 @@ static clseg_node *fused_act(builder *b, clseg_node *x, int fused) {
 /* Records node x as the op's output, failing on a graph error. */
 static int set_out(builder *b, const clseg__tfl_op *op, clseg_node *x) {
   if (!x)
-    return b->status == CLSEG_OK ? bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g)) : 0;
+    return b->status == CLSEG_OK ? bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g))
+                                 : 0;
   b->node[op->out[0]] = x;
   return 1;
 }
 
-/* Padding on one axis for TFLite's SAME (pad 0) or VALID (1), checked against the model's output size. */
-static int conv_pad(builder *b, int64_t in, int64_t out, int k, int s, int d, int padding, int *p0, int *p1) {
+/* Padding on one axis for TFLite's SAME (pad 0) or VALID (1), checked against the model's output
+ * size. */
+static int conv_pad(builder *b, int64_t in, int64_t out, int k, int s, int d, int padding, int *p0,
+                    int *p1) {
   if (k < 1 || s < 1 || d < 1 || k > 4096 || s > 4096 || d > 4096)
     return bfail(b, CLSEG_FORMAT, "kernel %d, stride %d, dilation %d", k, s, d);
   int64_t eff = (int64_t)(k - 1) * d + 1;
@@ -156,7 +170,8 @@ static int conv_pad(builder *b, int64_t in, int64_t out, int k, int s, int d, in
   if (padding != 0 && padding != 1)
     return bfail(b, CLSEG_UNSUPPORTED, "padding mode %d", padding);
   if (want != out || want < 1)
-    return bfail(b, CLSEG_FORMAT, "%s padding of %lld with kernel %d stride %d gives %lld, the model says %lld",
+    return bfail(b, CLSEG_FORMAT,
+                 "%s padding of %lld with kernel %d stride %d gives %lld, the model says %lld",
                  padding ? "VALID" : "SAME", (long long)in, k, s, (long long)want, (long long)out);
   int64_t total = padding == 0 ? (out - 1) * s + eff - in : 0;
   total = total > 0 ? total : 0;
@@ -166,7 +181,8 @@ static int conv_pad(builder *b, int64_t in, int64_t out, int k, int s, int d, in
 }
 
 /* Sets NAME.weight (dims given) and NAME.bias from constant tensor bias_t (may be -1). */
-static int set_weights(builder *b, const clseg_node *n, const int64_t wd[4], const float *w, int32_t bias_t) {
+static int set_weights(builder *b, const clseg_node *n, const int64_t wd[4], const float *w,
+                       int32_t bias_t) {
   char name[160];
   snprintf(name, sizeof name, "%s.weight", n->name);
   if (clseg_graph_set_param(b->g, name, wd, 4, w) != CLSEG_OK)
@@ -183,8 +199,8 @@ static int set_weights(builder *b, const clseg_node *n, const int64_t wd[4], con
   return 1;
 }
 
-/* Weights [O, KH, KW, I] of a 4-D constant, permuted into out as [O, I, KH, KW] (dw: [I*mult, 1, KH, KW]
- * from [1, KH, KW, I*mult]) or, for transposed convs, [I, O, KH, KW]. */
+/* Weights [O, KH, KW, I] of a 4-D constant, permuted into out as [O, I, KH, KW] (dw: [I*mult, 1,
+ * KH, KW] from [1, KH, KW, I*mult]) or, for transposed convs, [I, O, KH, KW]. */
 enum { W_CONV, W_DEPTHWISE, W_TRANSPOSED };
 static float *permute_weights(builder *b, int32_t wt, int layout, int64_t wd[4]) {
   const clseg__tfl_tensor *x = tensor(b, wt);
@@ -212,35 +228,44 @@ static float *permute_weights(builder *b, int32_t wt, int layout, int64_t wd[4])
   return out;
 }
 
-/* CONV_2D and DEPTHWISE_CONV_2D: options padding, stride_w, stride_h, [depth_multiplier,] activation,
- * dilation_w, dilation_h. */
+/* CONV_2D and DEPTHWISE_CONV_2D: options padding, stride_w, stride_h, [depth_multiplier,]
+ * activation, dilation_w, dilation_h. */
 static int op_conv(builder *b, const clseg__tfl_op *op, int dw) {
   int64_t xs[4], ys[4], wd[4];
   int32_t wt = in_at(op, 1), bt = in_at(op, 2);
   clseg_node *x = node_of(b, in_at(op, 0));
-  if (!x || !want_options(b, op, dw ? 2 : 1) || !nchw(b, in_at(op, 0), xs) || !nchw(b, op->out[0], ys) ||
-      wt < 0)
+  if (!x || !want_options(b, op, dw ? 2 : 1) || !nchw(b, in_at(op, 0), xs) ||
+      !nchw(b, op->out[0], ys) || wt < 0)
     return wt < 0 ? bfail(b, CLSEG_FORMAT, "no weights") : 0;
   float *w = permute_weights(b, wt, dw ? W_DEPTHWISE : W_CONV, wd);
   if (!w)
     return 0;
   int a = dw ? 1 : 0; /* the depthwise table has depth_multiplier at 3, shifting the rest by one */
-  clseg_conv2d_params p = {.stride_w = opt(b, op, 1, 4, 0), .stride_h = opt(b, op, 2, 4, 0),
-                           .dilation_w = opt(b, op, 4 + a, 4, 1), .dilation_h = opt(b, op, 5 + a, 4, 1)};
+  clseg_conv2d_params p = {.stride_w = opt(b, op, 1, 4, 0),
+                           .stride_h = opt(b, op, 2, 4, 0),
+                           .dilation_w = opt(b, op, 4 + a, 4, 1),
+                           .dilation_h = opt(b, op, 5 + a, 4, 1)};
   int padding = opt(b, op, 0, 1, 0), ok = wd[2] == wd[3];
   if (!ok)
-    bfail(b, CLSEG_UNSUPPORTED, "kernel %lldx%lld: square kernels only", (long long)wd[2], (long long)wd[3]);
+    bfail(b, CLSEG_UNSUPPORTED, "kernel %lldx%lld: square kernels only", (long long)wd[2],
+          (long long)wd[3]);
   int64_t cout = wd[0], cin = wd[1];
-  ok = ok && conv_pad(b, xs[2], ys[2], (int)wd[2], p.stride_h, p.dilation_h, padding, &p.pad_top, &p.pad_bottom) &&
-       conv_pad(b, xs[3], ys[3], (int)wd[3], p.stride_w, p.dilation_w, padding, &p.pad_left, &p.pad_right);
+  ok = ok &&
+       conv_pad(b, xs[2], ys[2], (int)wd[2], p.stride_h, p.dilation_h, padding, &p.pad_top,
+                &p.pad_bottom) &&
+       conv_pad(b, xs[3], ys[3], (int)wd[3], p.stride_w, p.dilation_w, padding, &p.pad_left,
+                &p.pad_right);
   if (ok && (cin != x->channels && !dw))
-    ok = bfail(b, CLSEG_FORMAT, "weights for %lld input channels, the input has %lld", (long long)cin,
-               (long long)x->channels);
+    ok = bfail(b, CLSEG_FORMAT, "weights for %lld input channels, the input has %lld",
+               (long long)cin, (long long)x->channels);
   if (ok && dw && wd[0] % x->channels)
-    ok = bfail(b, CLSEG_FORMAT, "%lld depthwise outputs for %lld channels", (long long)wd[0], (long long)x->channels);
+    ok = bfail(b, CLSEG_FORMAT, "%lld depthwise outputs for %lld channels", (long long)wd[0],
+               (long long)x->channels);
   if (dw)
     p.groups = (int)x->channels;
-  clseg_node *n = ok ? clseg_graph_conv2d(b->g, tensor(b, op->out[0])->name, x, cout, (int)wd[2], bt >= 0, &p) : NULL;
+  clseg_node *n =
+      ok ? clseg_graph_conv2d(b->g, tensor(b, op->out[0])->name, x, cout, (int)wd[2], bt >= 0, &p)
+         : NULL;
   ok = ok && set_out(b, op, n) && set_weights(b, n, wd, w, bt);
   free(w);
   if (ok)
@@ -248,11 +273,17 @@ static int op_conv(builder *b, const clseg__tfl_op *op, int dw) {
   return ok && set_out(b, op, b->node[op->out[0]]);
 }
 
-static int op_conv2d(builder *b, const clseg__tfl_op *op) { return op_conv(b, op, 0); }
-static int op_depthwise(builder *b, const clseg__tfl_op *op) { return op_conv(b, op, 1); }
+static int op_conv2d(builder *b, const clseg__tfl_op *op) {
+  return op_conv(b, op, 0);
+}
+static int op_depthwise(builder *b, const clseg__tfl_op *op) {
+  return op_conv(b, op, 1);
+}
 
-/* A transposed conv of input xt with weights wt [O, KH, KW, I], bias bt, stride, padding (0 SAME, 1 VALID). */
-static int convt(builder *b, const clseg__tfl_op *op, int32_t xt, int32_t wt, int32_t bt, int sh, int sw, int act) {
+/* A transposed conv of input xt with weights wt [O, KH, KW, I], bias bt, stride, padding (0 SAME, 1
+ * VALID). */
+static int convt(builder *b, const clseg__tfl_op *op, int32_t xt, int32_t wt, int32_t bt, int sh,
+                 int sw, int act) {
   int64_t xs[4], ys[4], wd[4];
   clseg_node *x = node_of(b, xt);
   if (!x || !nchw(b, xt, xs) || !nchw(b, op->out[0], ys))
@@ -264,31 +295,37 @@ static int convt(builder *b, const clseg__tfl_op *op, int32_t xt, int32_t wt, in
     return 0;
   clseg_conv_transpose2d_params p = {.stride_h = sh, .stride_w = sw};
   int64_t tot_h = (xs[2] - 1) * sh + wd[2] - ys[2], tot_w = (xs[3] - 1) * sw + wd[3] - ys[3];
-  int ok = wd[2] == wd[3] && wd[0] == x->channels && tot_h > -sh && tot_w > -sw && tot_h <= wd[2] && tot_w <= wd[3];
+  int ok = wd[2] == wd[3] && wd[0] == x->channels && tot_h > -sh && tot_w > -sw && tot_h <= wd[2] &&
+           tot_w <= wd[3];
   if (!ok)
-    bfail(b, CLSEG_UNSUPPORTED, "kernel %lldx%lld for %lld channels, %lldx%lld -> %lldx%lld at stride %dx%d",
+    bfail(b, CLSEG_UNSUPPORTED,
+          "kernel %lldx%lld for %lld channels, %lldx%lld -> %lldx%lld at stride %dx%d",
           (long long)wd[2], (long long)wd[3], (long long)wd[0], (long long)xs[2], (long long)xs[3],
           (long long)ys[2], (long long)ys[3], sh, sw);
-  p.pad_top = tot_h > 0 ? (int)(tot_h / 2) : 0, p.pad_bottom = tot_h > 0 ? (int)(tot_h - tot_h / 2) : 0;
-  p.pad_left = tot_w > 0 ? (int)(tot_w / 2) : 0, p.pad_right = tot_w > 0 ? (int)(tot_w - tot_w / 2) : 0;
+  p.pad_top = tot_h > 0 ? (int)(tot_h / 2) : 0,
+  p.pad_bottom = tot_h > 0 ? (int)(tot_h - tot_h / 2) : 0;
+  p.pad_left = tot_w > 0 ? (int)(tot_w / 2) : 0,
+  p.pad_right = tot_w > 0 ? (int)(tot_w - tot_w / 2) : 0;
   p.output_pad_h = tot_h < 0 ? (int)-tot_h : 0, p.output_pad_w = tot_w < 0 ? (int)-tot_w : 0;
-  clseg_node *n =
-      ok ? clseg_graph_conv_transpose2d(b->g, tensor(b, op->out[0])->name, x, wd[1], (int)wd[2], bt >= 0, &p) : NULL;
+  clseg_node *n = ok ? clseg_graph_conv_transpose2d(b->g, tensor(b, op->out[0])->name, x, wd[1],
+                                                    (int)wd[2], bt >= 0, &p)
+                     : NULL;
   ok = ok && set_out(b, op, n) && set_weights(b, n, wd, w, bt);
   free(w);
   return ok && set_out(b, op, fused_act(b, n, act));
 }
 
-/* TRANSPOSE_CONV: inputs output_shape, weights, input[, bias]; options padding, stride_w, stride_h, act. */
+/* TRANSPOSE_CONV: inputs output_shape, weights, input[, bias]; options padding, stride_w, stride_h,
+ * act. */
 static int op_transpose_conv(builder *b, const clseg__tfl_op *op) {
   if (!want_options(b, op, 49))
     return 0;
-  return convt(b, op, in_at(op, 2), in_at(op, 1), in_at(op, 3), opt(b, op, 2, 4, 0), opt(b, op, 1, 4, 0),
-               opt(b, op, 3, 1, 0));
+  return convt(b, op, in_at(op, 2), in_at(op, 1), in_at(op, 3), opt(b, op, 2, 4, 0),
+               opt(b, op, 1, 4, 0), opt(b, op, 3, 1, 0));
 }
 
-/* MediaPipe's Convolution2DTransposeBias: inputs input, weights, bias; custom options are the raw C struct
- * {int32 padding (1 SAME, 2 VALID), int32 stride_width, int32 stride_height}. */
+/* MediaPipe's Convolution2DTransposeBias: inputs input, weights, bias; custom options are the raw C
+ * struct {int32 padding (1 SAME, 2 VALID), int32 stride_width, int32 stride_height}. */
 static int op_convt_bias(builder *b, const clseg__tfl_op *op) {
   if (op->custom_len < 12)
     return bfail(b, CLSEG_FORMAT, "custom options of %zu bytes, expected 12", op->custom_len);
@@ -299,23 +336,27 @@ static int op_convt_bias(builder *b, const clseg__tfl_op *op) {
   return convt(b, op, in_at(op, 0), in_at(op, 1), in_at(op, 2), sh, sw, 0);
 }
 
-/* AVERAGE_POOL_2D, MAX_POOL_2D: options padding, stride_w, stride_h, filter_width, filter_height, act. A
- * VALID window covering the whole input is a global pool. */
+/* AVERAGE_POOL_2D, MAX_POOL_2D: options padding, stride_w, stride_h, filter_width, filter_height,
+ * act. A VALID window covering the whole input is a global pool. */
 static int op_pool(builder *b, const clseg__tfl_op *op) {
   int64_t xs[4], ys[4];
   clseg_node *x = node_of(b, in_at(op, 0));
   if (!x || !want_options(b, op, 5) || !nchw(b, in_at(op, 0), xs) || !nchw(b, op->out[0], ys))
     return 0;
-  clseg_pool2d_params p = {.kind = op->code == CLSEG__TFL_MAX_POOL_2D ? CLSEG_POOL_MAX : CLSEG_POOL_AVG,
-                           .stride_w = opt(b, op, 1, 4, 0), .stride_h = opt(b, op, 2, 4, 0),
-                           .kernel_w = opt(b, op, 3, 4, 0), .kernel_h = opt(b, op, 4, 4, 0)};
+  clseg_pool2d_params p = {.kind =
+                               op->code == CLSEG__TFL_MAX_POOL_2D ? CLSEG_POOL_MAX : CLSEG_POOL_AVG,
+                           .stride_w = opt(b, op, 1, 4, 0),
+                           .stride_h = opt(b, op, 2, 4, 0),
+                           .kernel_w = opt(b, op, 3, 4, 0),
+                           .kernel_h = opt(b, op, 4, 4, 0)};
   int padding = opt(b, op, 0, 1, 0), act = opt(b, op, 5, 1, 0);
   if (padding == 1 && p.kernel_h == xs[2] && p.kernel_w == xs[3] && ys[2] == 1 && ys[3] == 1)
     return set_out(b, op, fused_act(b, clseg_graph_global_pool(b->g, x, p.kind), act));
   if (!conv_pad(b, xs[2], ys[2], p.kernel_h, p.stride_h, 1, padding, &p.pad_top, &p.pad_bottom) ||
       !conv_pad(b, xs[3], ys[3], p.kernel_w, p.stride_w, 1, padding, &p.pad_left, &p.pad_right))
     return 0;
-  return set_out(b, op, fused_act(b, clseg_graph_pool2d(b->g, x, &p), act)); /* TFLite averages without pads */
+  return set_out(
+      b, op, fused_act(b, clseg_graph_pool2d(b->g, x, &p), act)); /* TFLite averages without pads */
 }
 
 /* MEAN over H and W (axes {1, 2} of NHWC): a global average pool. */
@@ -323,23 +364,27 @@ static int op_mean(builder *b, const clseg__tfl_op *op) {
   const clseg__tfl_tensor *ax = in_at(op, 1) >= 0 ? tensor(b, in_at(op, 1)) : NULL;
   int32_t axes[2];
   clseg_node *x = node_of(b, in_at(op, 0));
-  if (!x || !want_options(b, op, 27) || !ax || !const_i32(b, in_at(op, 1), axes, count_of(ax) == 2 ? 2 : 0))
+  if (!x || !want_options(b, op, 27) || !ax ||
+      !const_i32(b, in_at(op, 1), axes, count_of(ax) == 2 ? 2 : 0))
     return ax ? 0 : bfail(b, CLSEG_FORMAT, "no axes");
   int a0 = axes[0] < 0 ? axes[0] + 4 : axes[0], a1 = axes[1] < 0 ? axes[1] + 4 : axes[1];
   if (tensor(b, in_at(op, 0))->ndim != 4 || !((a0 == 1 && a1 == 2) || (a0 == 2 && a1 == 1)))
-    return bfail(b, CLSEG_UNSUPPORTED, "a mean over axes %d, %d (H and W of a 4-D tensor supported)", axes[0],
-                 axes[1]);
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "a mean over axes %d, %d (H and W of a 4-D tensor supported)", axes[0], axes[1]);
   return set_out(b, op, clseg_graph_global_pool(b->g, x, CLSEG_POOL_AVG));
 }
 
-/* x op c with c a constant of one value or one per channel: a 1x1 depthwise conv (scale or shift). */
-static clseg_node *const_operand(builder *b, const clseg__tfl_op *op, clseg_node *x, int32_t ct, int mul) {
+/* x op c with c a constant of one value or one per channel: a 1x1 depthwise conv (scale or shift).
+ */
+static clseg_node *const_operand(builder *b, const clseg__tfl_op *op, clseg_node *x, int32_t ct,
+                                 int mul) {
   const float *c = const_f32(b, ct);
   size_t n = c ? count_of(tensor(b, ct)) : 0, ch = (size_t)x->channels;
   if (!c)
     return NULL;
   if (n != 1 && (n != ch || tensor(b, ct)->dims[tensor(b, ct)->ndim - 1] != (int32_t)ch))
-    return bfail(b, CLSEG_UNSUPPORTED, "constant operand '%s' of %zu values (1 or one per channel supported)",
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "constant operand '%s' of %zu values (1 or one per channel supported)",
                  tensor(b, ct)->name, n),
            NULL;
   float *w = malloc(sizeof *w * ch * 2);
@@ -361,7 +406,8 @@ static clseg_node *const_operand(builder *b, const clseg__tfl_op *op, clseg_node
   return ok ? n1 : NULL;
 }
 
-/* ADD, MUL with broadcasting (NHWC broadcasting is NCHW broadcasting after the permutation); options: act. */
+/* ADD, MUL with broadcasting (NHWC broadcasting is NCHW broadcasting after the permutation);
+ * options: act. */
 static int op_binary(builder *b, const clseg__tfl_op *op) {
   int mul = op->code == CLSEG__TFL_MUL;
   int32_t at = in_at(op, 0), ct = in_at(op, 1);
@@ -391,8 +437,8 @@ static int op_activation(builder *b, const clseg__tfl_op *op) {
   return x && set_out(b, op, clseg_graph_activation(b->g, x, k));
 }
 
-/* RESIZE_BILINEAR by an integer factor. half_pixel_centers is our align_corners = 0; align_corners is ours;
- * neither is TFLite's legacy rule (src = dst * in / out), which clseg_resize lacks. */
+/* RESIZE_BILINEAR by an integer factor. half_pixel_centers is our align_corners = 0; align_corners
+ * is ours; neither is TFLite's legacy rule (src = dst * in / out), which clseg_resize lacks. */
 static int op_resize(builder *b, const clseg__tfl_op *op) {
   int64_t xs[4], ys[4];
   clseg_node *x = node_of(b, in_at(op, 0));
@@ -400,13 +446,16 @@ static int op_resize(builder *b, const clseg__tfl_op *op) {
     return 0;
   int align = opt(b, op, 2, 1, 0), half = opt(b, op, 3, 1, 0);
   if (align == half)
-    return bfail(b, CLSEG_UNSUPPORTED, "align_corners=%d with half_pixel_centers=%d: %s", align, half,
-                 align ? "an invalid combination" : "TFLite's legacy sampling (src = dst * in / out) is not "
-                                                    "implemented by clseg_resize");
+    return bfail(b, CLSEG_UNSUPPORTED, "align_corners=%d with half_pixel_centers=%d: %s", align,
+                 half,
+                 align ? "an invalid combination"
+                       : "TFLite's legacy sampling (src = dst * in / out) is not "
+                         "implemented by clseg_resize");
   int64_t s = ys[2] / xs[2];
   if (s < 1 || s > 64 || ys[2] != xs[2] * s || ys[3] != xs[3] * s)
-    return bfail(b, CLSEG_UNSUPPORTED, "%lldx%lld -> %lldx%lld is not one integer scale on both axes",
-                 (long long)xs[2], (long long)xs[3], (long long)ys[2], (long long)ys[3]);
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "%lldx%lld -> %lldx%lld is not one integer scale on both axes", (long long)xs[2],
+                 (long long)xs[3], (long long)ys[2], (long long)ys[3]);
   const clseg_resize_params p = {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = align};
   return set_out(b, op, clseg_graph_resize_scale(b->g, x, (int)s, &p));
 }
@@ -439,8 +488,8 @@ static int op_pad(builder *b, const clseg__tfl_op *op) {
     return 0;
   for (int i = 0; i < 8; i++)
     if (pads[i] < 0 || pads[i] > 4096 || (pads[i] && (i < 2 || i > 5)))
-      return bfail(b, CLSEG_UNSUPPORTED, "paddings %d %d / %d %d / %d %d / %d %d (H and W only)", pads[0],
-                   pads[1], pads[2], pads[3], pads[4], pads[5], pads[6], pads[7]);
+      return bfail(b, CLSEG_UNSUPPORTED, "paddings %d %d / %d %d / %d %d / %d %d (H and W only)",
+                   pads[0], pads[1], pads[2], pads[3], pads[4], pads[5], pads[6], pads[7]);
   const clseg_pad_params p = {.top = pads[2], .bottom = pads[3], .left = pads[4], .right = pads[5]};
   return set_out(b, op, clseg_graph_pad(b->g, x, &p));
 }
@@ -452,7 +501,8 @@ static int op_reshape(builder *b, const clseg__tfl_op *op) {
   if (!x || !nchw(b, in_at(op, 0), xs) || !nchw(b, op->out[0], ys))
     return 0;
   if (memcmp(xs, ys, sizeof xs))
-    return bfail(b, CLSEG_UNSUPPORTED, "a reshape that moves data in NCHW (only layout no-ops supported)");
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "a reshape that moves data in NCHW (only layout no-ops supported)");
   return set_out(b, op, x);
 }
 
@@ -470,8 +520,10 @@ static int op_softmax(builder *b, const clseg__tfl_op *op) {
 static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   int32_t t = in_at(op, 0);
   if (t < 0 || b->node[t] || tensor(b, t)->type != CLSEG__TFL_FLOAT16 ||
-      tensor(b, op->out[0])->type != CLSEG__TFL_FLOAT32 || count_of(tensor(b, t)) != count_of(tensor(b, op->out[0])))
-    return bfail(b, CLSEG_UNSUPPORTED, "only float16 constants are dequantized (to float32 of the same shape)");
+      tensor(b, op->out[0])->type != CLSEG__TFL_FLOAT32 ||
+      count_of(tensor(b, t)) != count_of(tensor(b, op->out[0])))
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "only float16 constants are dequantized (to float32 of the same shape)");
   const float *f = const_f32(b, t);
   if (!f)
     return 0;
@@ -485,17 +537,25 @@ typedef int (*handler)(builder *b, const clseg__tfl_op *op);
 static const struct {
   int code;
   handler fn;
-} handlers[] = {
-    {CLSEG__TFL_ADD, op_binary},           {CLSEG__TFL_AVERAGE_POOL_2D, op_pool},
-    {CLSEG__TFL_CONCATENATION, op_concat}, {CLSEG__TFL_CONV_2D, op_conv2d},
-    {CLSEG__TFL_DEPTHWISE_CONV_2D, op_depthwise}, {CLSEG__TFL_DEQUANTIZE, op_dequantize},
-    {CLSEG__TFL_LOGISTIC, op_activation},  {CLSEG__TFL_MAX_POOL_2D, op_pool},
-    {CLSEG__TFL_MUL, op_binary},           {CLSEG__TFL_RELU, op_activation},
-    {CLSEG__TFL_RELU6, op_activation},     {CLSEG__TFL_RESHAPE, op_reshape},
-    {CLSEG__TFL_RESIZE_BILINEAR, op_resize}, {CLSEG__TFL_SOFTMAX, op_softmax},
-    {CLSEG__TFL_TANH, op_activation},      {CLSEG__TFL_PAD, op_pad},
-    {CLSEG__TFL_MEAN, op_mean},            {CLSEG__TFL_TRANSPOSE_CONV, op_transpose_conv},
-    {CLSEG__TFL_HARD_SWISH, op_activation}};
+} handlers[] = {{CLSEG__TFL_ADD, op_binary},
+                {CLSEG__TFL_AVERAGE_POOL_2D, op_pool},
+                {CLSEG__TFL_CONCATENATION, op_concat},
+                {CLSEG__TFL_CONV_2D, op_conv2d},
+                {CLSEG__TFL_DEPTHWISE_CONV_2D, op_depthwise},
+                {CLSEG__TFL_DEQUANTIZE, op_dequantize},
+                {CLSEG__TFL_LOGISTIC, op_activation},
+                {CLSEG__TFL_MAX_POOL_2D, op_pool},
+                {CLSEG__TFL_MUL, op_binary},
+                {CLSEG__TFL_RELU, op_activation},
+                {CLSEG__TFL_RELU6, op_activation},
+                {CLSEG__TFL_RESHAPE, op_reshape},
+                {CLSEG__TFL_RESIZE_BILINEAR, op_resize},
+                {CLSEG__TFL_SOFTMAX, op_softmax},
+                {CLSEG__TFL_TANH, op_activation},
+                {CLSEG__TFL_PAD, op_pad},
+                {CLSEG__TFL_MEAN, op_mean},
+                {CLSEG__TFL_TRANSPOSE_CONV, op_transpose_conv},
+                {CLSEG__TFL_HARD_SWISH, op_activation}};
 
 #define CONVT_BIAS "Convolution2DTransposeBias"
 
@@ -508,13 +568,16 @@ static handler find_handler(const clseg__tfl_op *op) {
   return NULL;
 }
 
-int clseg__tfl_supported(const clseg__tfl_op *op) { return find_handler(op) != NULL; }
+int clseg__tfl_supported(const clseg__tfl_op *op) {
+  return find_handler(op) != NULL;
+}
 
 /* Maps every operator in order; the graph has its input, output and parameters on success. */
 static int build_all(builder *b) {
   const clseg__tfl_tensor *in = tensor(b, b->m->input);
   if (in->ndim != 4 || in->dims[0] != 1 || in->type != CLSEG__TFL_FLOAT32 || in->data)
-    return bfail(b, CLSEG_UNSUPPORTED, "input '%s' must be a float32 [1, H, W, C] tensor", in->name);
+    return bfail(b, CLSEG_UNSUPPORTED, "input '%s' must be a float32 [1, H, W, C] tensor",
+                 in->name);
   b->node[b->m->input] = clseg_graph_input(b->g, in->name, in->dims[3]);
   for (b->opi = 0; b->opi < b->m->nops && b->status == CLSEG_OK; b->opi++) {
     const clseg__tfl_op *op = &b->m->ops[b->opi];

@@ -1,6 +1,6 @@
-/* Images on the host: file reading and atomic writing for all of lib/io, format detection by magic bytes and
- * dispatch to the decoders, channel conversion, resize of images, masks and probability maps, the class
- * palette and overlays. */
+/* Images on the host: file reading and atomic writing for all of lib/io, format detection by magic
+ * bytes and dispatch to the decoders, channel conversion, resize of images, masks and probability
+ * maps, the class palette and overlays. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -71,7 +71,8 @@ clseg_status clseg__wfile_open(clseg__wfile *w, const char *path) {
   if (!(w->tmp = malloc(len)))
     return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "cannot write '%s': no memory", path);
   int fd = -1;
-  for (int tries = 0; fd < 0 && tries < 100; tries++) { /* O_EXCL: never clobber another writer's file */
+  for (int tries = 0; fd < 0 && tries < 100;
+       tries++) { /* O_EXCL: never clobber another writer's file */
     snprintf(w->tmp, len, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
     fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && errno != EEXIST)
@@ -122,17 +123,20 @@ void clseg__wfile_abort(clseg__wfile *w) {
 
 clseg_status clseg__check_size(const char *what, int64_t w, int64_t h) {
   if (w <= 0 || h <= 0)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "'%s': image size %" PRId64 "x%" PRId64 " is empty",
-                       what, w, h);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "'%s': image size %" PRId64 "x%" PRId64 " is empty", what, w, h);
   if (w > INT_MAX || h > INT_MAX || w * h > CLSEG__MAX_PIXELS)
-    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': image size %" PRId64 "x%" PRId64
-                       " is over the limit of %" PRId64 " pixels", what, w, h, (int64_t)CLSEG__MAX_PIXELS);
+    return clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                       "'%s': image size %" PRId64 "x%" PRId64 " is over the limit of %" PRId64
+                       " pixels",
+                       what, w, h, (int64_t)CLSEG__MAX_PIXELS);
   return CLSEG_OK;
 }
 
 /* ---- reading images ---- */
 
-clseg_status clseg_image_read_memory(const void *data, size_t size, const char *name, clseg_image *out) {
+clseg_status clseg_image_read_memory(const void *data, size_t size, const char *name,
+                                     clseg_image *out) {
   if (!data || !out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_read: NULL argument");
   name = name ? name : "(memory)";
@@ -140,8 +144,8 @@ clseg_status clseg_image_read_memory(const void *data, size_t size, const char *
     return clseg__png_decode(data, size, name, CLSEG__PNG_IMAGE, out);
   if (clseg__is_jpeg(data, size))
     return clseg__jpeg_decode(data, size, name, out);
-  return clseg__fail(NULL, CLSEG_FORMAT, "'%s': not a PNG or JPEG file (%zu bytes, unknown signature)", name,
-                     size);
+  return clseg__fail(NULL, CLSEG_FORMAT,
+                     "'%s': not a PNG or JPEG file (%zu bytes, unknown signature)", name, size);
 }
 
 clseg_status clseg_image_read(const char *path, clseg_image *out) {
@@ -167,7 +171,8 @@ clseg_status clseg_mask_read(const char *path, clseg_image *out) {
   if (clseg__is_png(buf, size))
     st = clseg__png_decode(buf, size, path, CLSEG__PNG_MASK, out);
   else if (clseg__is_jpeg(buf, size))
-    st = clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': a JPEG cannot be a class mask (lossy); use PNG", path);
+    st = clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                     "'%s': a JPEG cannot be a class mask (lossy); use PNG", path);
   else
     st = clseg__fail(NULL, CLSEG_FORMAT, "'%s': not a PNG file (unknown signature)", path);
   free(buf);
@@ -187,7 +192,8 @@ static clseg_status check_image(const char *what, const clseg_image *img) {
   return clseg__check_size(what, img->width, img->height);
 }
 
-static clseg_status alloc_image(const char *what, int w, int h, int ch, int depth, clseg_image *out) {
+static clseg_status alloc_image(const char *what, int w, int h, int ch, int depth,
+                                clseg_image *out) {
   clseg_image img = {.width = w, .height = h, .channels = ch, .bit_depth = depth};
   if (!(img.data = malloc((size_t)w * (size_t)h * (size_t)ch)))
     return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: no memory for a %dx%d image", what, w, h);
@@ -200,7 +206,8 @@ clseg_status clseg_image_to_rgb(const clseg_image *in, clseg_image *out) {
   clseg_image img;
   if (st != CLSEG_OK || !out ||
       (st = alloc_image("image_to_rgb", in->width, in->height, 3, in->bit_depth, &img)) != CLSEG_OK)
-    return st != CLSEG_OK ? st : clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_to_rgb: NULL output");
+    return st != CLSEG_OK ? st
+                          : clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_to_rgb: NULL output");
   size_t n = (size_t)in->width * (size_t)in->height;
   int ch = in->channels, gray = ch < 3;
   for (size_t i = 0; i < n; i++)
@@ -212,7 +219,8 @@ clseg_status clseg_image_to_rgb(const clseg_image *in, clseg_image *out) {
 
 /* ---- resize ---- */
 
-/* One axis tap of the half-pixel bilinear rule, computed in float as PyTorch and cl/resize.cl do. */
+/* One axis tap of the half-pixel bilinear rule, computed in float as PyTorch and cl/resize.cl do.
+ */
 typedef struct {
   int i0, i1;
   float l1;
@@ -250,7 +258,8 @@ clseg_status clseg_image_resize(const clseg_image *in, int width, int height, cl
   clseg_image img;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_resize: NULL output");
-  if ((st = alloc_image("image_resize", width, height, in->channels, in->bit_depth, &img)) != CLSEG_OK)
+  if ((st = alloc_image("image_resize", width, height, in->channels, in->bit_depth, &img)) !=
+      CLSEG_OK)
     return st;
   tap *tx = make_taps(in->width, width), *ty = make_taps(in->height, height);
   if (!tx || !ty) {
@@ -263,20 +272,24 @@ clseg_status clseg_image_resize(const clseg_image *in, int width, int height, cl
   for (int y = 0; y < height; y++)
     for (int x = 0; x < width; x++)
       for (int c = 0; c < in->channels; c++)
-        img.data[k++] = (uint8_t)(sample_u8(in, &ty[y], &tx[x], c) + 0.5f); /* a convex mix: in [0, 255] */
+        img.data[k++] =
+            (uint8_t)(sample_u8(in, &ty[y], &tx[x], c) + 0.5f); /* a convex mix: in [0, 255] */
   free(tx);
   free(ty);
   *out = img;
   return CLSEG_OK;
 }
 
-clseg_status clseg_image_to_tensor_data(const clseg_image *rgb, const clseg_tensor_params *p, float *out) {
+clseg_status clseg_image_to_tensor_data(const clseg_image *rgb, const clseg_tensor_params *p,
+                                        float *out) {
   clseg_status st = check_image("image_to_tensor_data", rgb);
   if (st != CLSEG_OK)
     return st;
   if (rgb->channels != 3 || !out)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_to_tensor_data: needs a 3-channel image (has %d; "
-                       "use clseg_image_to_rgb) and an output buffer", rgb->channels);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "image_to_tensor_data: needs a 3-channel image (has %d; "
+                       "use clseg_image_to_rgb) and an output buffer",
+                       rgb->channels);
   clseg_tensor_params q = p ? *p : (clseg_tensor_params){0};
   int W = q.width ? q.width : rgb->width, H = q.height ? q.height : rgb->height;
   if ((st = clseg__check_size("image_to_tensor_data output", W, H)) != CLSEG_OK)
@@ -302,10 +315,12 @@ clseg_status clseg_image_to_tensor_data(const clseg_image *rgb, const clseg_tens
 clseg_status clseg_resize_probs_bilinear(const float *in, int c, int h, int w, int out_w, int out_h,
                                          float *out) {
   clseg_status st = clseg__check_size("resize_probs_bilinear input", w, h);
-  if (st != CLSEG_OK || (st = clseg__check_size("resize_probs_bilinear output", out_w, out_h)) != CLSEG_OK)
+  if (st != CLSEG_OK ||
+      (st = clseg__check_size("resize_probs_bilinear output", out_w, out_h)) != CLSEG_OK)
     return st;
   if (!in || !out || c < 1)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "resize_probs_bilinear: NULL data or %d channels", c);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "resize_probs_bilinear: NULL data or %d channels", c);
   tap *tx = make_taps(w, out_w), *ty = make_taps(h, out_h);
   if (!tx || !ty) {
     free(tx);
@@ -336,9 +351,11 @@ static int nearest_src(int dst, int in, int out) {
   return i < in - 1 ? i : in - 1;
 }
 
-clseg_status clseg_resize_mask_nearest(const uint8_t *in, int w, int h, int out_w, int out_h, uint8_t *out) {
+clseg_status clseg_resize_mask_nearest(const uint8_t *in, int w, int h, int out_w, int out_h,
+                                       uint8_t *out) {
   clseg_status st = clseg__check_size("resize_mask_nearest input", w, h);
-  if (st != CLSEG_OK || (st = clseg__check_size("resize_mask_nearest output", out_w, out_h)) != CLSEG_OK)
+  if (st != CLSEG_OK ||
+      (st = clseg__check_size("resize_mask_nearest output", out_w, out_h)) != CLSEG_OK)
     return st;
   if (!in || !out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "resize_mask_nearest: NULL data");
@@ -355,7 +372,8 @@ clseg_status clseg_resize_mask_nearest(const uint8_t *in, int w, int h, int out_
 void clseg_palette_default(uint8_t palette[256 * 3]) {
   for (int i = 0; i < 256; i++) {
     int r = 0, g = 0, b = 0;
-    for (int j = 0, c = i; j < 8; j++, c >>= 3) { /* bit 3j+k of the class goes to bit 7-j of channel k */
+    for (int j = 0, c = i; j < 8;
+         j++, c >>= 3) { /* bit 3j+k of the class goes to bit 7-j of channel k */
       r |= ((c >> 0) & 1) << (7 - j);
       g |= ((c >> 1) & 1) << (7 - j);
       b |= ((c >> 2) & 1) << (7 - j);
@@ -372,11 +390,13 @@ clseg_status clseg_overlay(const clseg_image *rgb, const uint8_t *mask, int mask
   if (st != CLSEG_OK)
     return st;
   if (rgb->channels != 3 || !mask || !out || !(alpha >= 0.0f && alpha <= 1.0f))
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "overlay: needs a 3-channel image (has %d), a mask, an "
-                       "output and alpha in [0, 1] (is %g)", rgb->channels, (double)alpha);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "overlay: needs a 3-channel image (has %d), a mask, an "
+                       "output and alpha in [0, 1] (is %g)",
+                       rgb->channels, (double)alpha);
   if (mask_w != rgb->width || mask_h != rgb->height)
-    return clseg__fail(NULL, CLSEG_SHAPE_MISMATCH, "overlay: mask is %dx%d, image is %dx%d", mask_w, mask_h,
-                       rgb->width, rgb->height);
+    return clseg__fail(NULL, CLSEG_SHAPE_MISMATCH, "overlay: mask is %dx%d, image is %dx%d", mask_w,
+                       mask_h, rgb->width, rgb->height);
   uint8_t def[256 * 3];
   if (!palette) {
     clseg_palette_default(def);

@@ -1,5 +1,6 @@
-/* Internal declarations shared by the lib/io/ files: whole-file reads, atomic (temp + rename) writes, and the
- * decoders that image.c dispatches to. Names are clseg__ and never part of the public API. */
+/* Internal declarations shared by the lib/io/ files: whole-file reads, atomic (temp + rename)
+ * writes, and the decoders that image.c dispatches to. Names are clseg__ and never part of the
+ * public API. */
 #ifndef CLSEG_IO_INTERNAL_H
 #define CLSEG_IO_INTERNAL_H
 
@@ -26,8 +27,8 @@ typedef struct {
 
 /* Creates the temporary file (mode 0666 less the umask); CLSEG_IO naming path on failure. */
 clseg_status clseg__wfile_open(clseg__wfile *w, const char *path);
-/* Flushes, syncs, closes and renames to the final path; on any failure removes the temporary file and
- * returns CLSEG_IO naming the path. */
+/* Flushes, syncs, closes and renames to the final path; on any failure removes the temporary file
+ * and returns CLSEG_IO naming the path. */
 clseg_status clseg__wfile_commit(clseg__wfile *w);
 /* Closes and removes the temporary file; safe to call twice or after a commit. */
 void clseg__wfile_abort(clseg__wfile *w);
@@ -43,9 +44,10 @@ int clseg__is_png(const uint8_t *data, size_t size);
 int clseg__is_jpeg(const uint8_t *data, size_t size);
 
 /* Decodes into out (data malloc'd); for GRAY16, out->data holds w * h uint16 and channels is 1. */
-clseg_status clseg__png_decode(const uint8_t *data, size_t size, const char *name, clseg__png_mode mode,
-                               clseg_image *out);
-clseg_status clseg__jpeg_decode(const uint8_t *data, size_t size, const char *name, clseg_image *out);
+clseg_status clseg__png_decode(const uint8_t *data, size_t size, const char *name,
+                               clseg__png_mode mode, clseg_image *out);
+clseg_status clseg__jpeg_decode(const uint8_t *data, size_t size, const char *name,
+                                clseg_image *out);
 
 /* Checks w, h > 0 and w * h <= CLSEG__MAX_PIXELS; records the error naming what. */
 clseg_status clseg__check_size(const char *what, int64_t w, int64_t h);

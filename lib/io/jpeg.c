@@ -1,5 +1,6 @@
-/* JPEG reading through libjpeg(-turbo). Its fatal errors, and the warnings that mean corrupt or truncated
- * data, longjmp back here with the message recorded; libjpeg never prints and never exits. */
+/* JPEG reading through libjpeg(-turbo). Its fatal errors, and the warnings that mean corrupt or
+ * truncated data, longjmp back here with the message recorded; libjpeg never prints and never
+ * exits. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 #include "internal.h"
 #include "io/io.h"
 
-/* More scans than any real progressive file has: a bound on crafted files that would decode for minutes. */
+/* More scans than any real progressive file has: a bound on crafted files that would decode for
+ * minutes. */
 #define MAX_SCANS 500
 
 /* The error manager first, so libjpeg's err pointer is also ours. */
@@ -31,7 +33,8 @@ typedef struct {
 } jpeg_dec;
 
 int clseg__is_jpeg(const uint8_t *data, size_t size) {
-  return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF; /* SOI, then a marker */
+  return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 &&
+         data[2] == 0xFF; /* SOI, then a marker */
 }
 
 static void on_error_exit(j_common_ptr cinfo) {
@@ -40,8 +43,8 @@ static void on_error_exit(j_common_ptr cinfo) {
   longjmp(e->jump, 1);
 }
 
-/* Without truncation and bad entropy data as errors, a damaged file would decode "successfully" as a
- * grey-smeared image. Other warnings (odd but harmless markers) are ignored. */
+/* Without truncation and bad entropy data as errors, a damaged file would decode "successfully" as
+ * a grey-smeared image. Other warnings (odd but harmless markers) are ignored. */
 static void on_message(j_common_ptr cinfo, int level) {
   int code = cinfo->err->msg_code;
   if (level >= 0)
@@ -67,15 +70,10 @@ static void on_progress(j_common_ptr cinfo) {
 /* Picks the output colour space; 0 when the file's is one we do not convert. */
 static int output_channels(struct jpeg_decompress_struct *c) {
   switch (c->jpeg_color_space) {
-  case JCS_GRAYSCALE:
-    c->out_color_space = JCS_GRAYSCALE;
-    return 1;
+  case JCS_GRAYSCALE: c->out_color_space = JCS_GRAYSCALE; return 1;
   case JCS_YCbCr:
-  case JCS_RGB:
-    c->out_color_space = JCS_RGB;
-    return 3;
-  default:
-    return 0;
+  case JCS_RGB: c->out_color_space = JCS_RGB; return 3;
+  default: return 0;
   }
 }
 
@@ -84,8 +82,8 @@ static const char *space_name(J_COLOR_SPACE s) {
 }
 
 /* Returns nonzero after a libjpeg error (message in d->err.msg); else *st says how it went. */
-static int run_decode(jpeg_dec *d, const uint8_t *data, size_t size, const char *name, clseg_image *img,
-                      clseg_status *st) {
+static int run_decode(jpeg_dec *d, const uint8_t *data, size_t size, const char *name,
+                      clseg_image *img, clseg_status *st) {
   struct jpeg_decompress_struct *c = &d->cinfo;
   if (setjmp(d->err.jump))
     return 1;
@@ -96,8 +94,10 @@ static int run_decode(jpeg_dec *d, const uint8_t *data, size_t size, const char 
   jpeg_read_header(c, TRUE);
   int ch = output_channels(c);
   if (!ch) {
-    *st = clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': JPEG in %s (%d components) is not supported; convert it "
-                      "to RGB", name, space_name(c->jpeg_color_space), c->num_components);
+    *st = clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                      "'%s': JPEG in %s (%d components) is not supported; convert it "
+                      "to RGB",
+                      name, space_name(c->jpeg_color_space), c->num_components);
     return 0;
   }
   if ((*st = clseg__check_size(name, c->image_width, c->image_height)) != CLSEG_OK)
@@ -114,13 +114,16 @@ static int run_decode(jpeg_dec *d, const uint8_t *data, size_t size, const char 
     jpeg_read_scanlines(c, &r, 1);
   }
   jpeg_finish_decompress(c);
-  *img = (clseg_image){.width = (int)c->output_width, .height = (int)c->output_height, .channels = ch,
+  *img = (clseg_image){.width = (int)c->output_width,
+                       .height = (int)c->output_height,
+                       .channels = ch,
                        .bit_depth = c->data_precision};
   *st = CLSEG_OK;
   return 0;
 }
 
-clseg_status clseg__jpeg_decode(const uint8_t *data, size_t size, const char *name, clseg_image *out) {
+clseg_status clseg__jpeg_decode(const uint8_t *data, size_t size, const char *name,
+                                clseg_image *out) {
   jpeg_dec *d = calloc(1, sizeof *d); /* jmp_buf and the decoder struct are big for a stack frame */
   if (!d)
     return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "'%s': cannot create the JPEG decoder", name);

@@ -1,6 +1,6 @@
-/* NumPy .npy arrays: reading float16/32/64 little-endian C-order files into float32, writing float32
- * (format 1.0). The header is a Python dict literal; it is parsed strictly and every length is bounds-checked,
- * since .npy files arrive from anywhere. */
+/* NumPy .npy arrays: reading float16/32/64 little-endian C-order files into float32, writing
+ * float32 (format 1.0). The header is a Python dict literal; it is parsed strictly and every length
+ * is bounds-checked, since .npy files arrive from anywhere. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 #include "internal.h"
 #include "io/io.h"
 
-#define MAGIC "\x93NUMPY"
+#define MAGIC     "\x93NUMPY"
 #define MAGIC_LEN 6
 /* numpy itself refuses headers over 10 KB by default; any real header is far shorter than this. */
 #define MAX_HEADER (1 << 16)
@@ -45,8 +45,8 @@ static int eat(cursor *c, char ch) {
 }
 
 static clseg_status bad(const cursor *c, const char *what) {
-  return clseg__fail(NULL, CLSEG_FORMAT, "'%s': malformed .npy header: %s at header offset %td", c->name, what,
-                     c->p - c->start);
+  return clseg__fail(NULL, CLSEG_FORMAT, "'%s': malformed .npy header: %s at header offset %td",
+                     c->name, what, c->p - c->start);
 }
 
 /* A quoted Python string without escapes (no key or dtype we accept needs them). */
@@ -75,7 +75,8 @@ static int parse_bool(cursor *c, int *v) {
   return 0;
 }
 
-/* "(2, 3)", "(5,)" or "()"; dims below 2^48 so that products are checked without overflow one step at a time. */
+/* "(2, 3)", "(5,)" or "()"; dims below 2^48 so that products are checked without overflow one step
+ * at a time. */
 static clseg_status parse_shape(cursor *c, header *h) {
   if (!eat(c, '('))
     return bad(c, "shape is not a tuple");
@@ -83,8 +84,10 @@ static clseg_status parse_shape(cursor *c, header *h) {
   while (!eat(c, ')')) {
     skip_ws(c);
     if (h->ndim == CLSEG_NPY_MAX_DIMS)
-      return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': .npy arrays of more than %d dimensions are not "
-                         "supported", c->name, CLSEG_NPY_MAX_DIMS);
+      return clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                         "'%s': .npy arrays of more than %d dimensions are not "
+                         "supported",
+                         c->name, CLSEG_NPY_MAX_DIMS);
     int64_t v = 0;
     if (c->p >= c->end || !isdigit((unsigned char)*c->p))
       return bad(c, "shape entry is not a non-negative integer");
@@ -108,8 +111,10 @@ static clseg_status parse_value(cursor *c, header *h, const char *key) {
     h->have |= 1;
     skip_ws(c);
     if (c->p < c->end && *c->p == '[')
-      return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': structured .npy dtypes are not supported", c->name);
-    return parse_str(c, h->descr, sizeof h->descr) ? CLSEG_OK : bad(c, "descr is not a short string");
+      return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': structured .npy dtypes are not supported",
+                         c->name);
+    return parse_str(c, h->descr, sizeof h->descr) ? CLSEG_OK
+                                                   : bad(c, "descr is not a short string");
   }
   if (!strcmp(key, "fortran_order") && !(h->have & 2)) {
     h->have |= 2;
@@ -155,17 +160,21 @@ static int dtype_size(const header *h, const char *name) {
   if (!strcmp(h->descr, "<f2"))
     return 2;
   if (h->descr[0] == '>')
-    clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': big-endian dtype '%s' is not supported; save it with "
-                ".astype('<f4')", name, h->descr);
+    clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                "'%s': big-endian dtype '%s' is not supported; save it with "
+                ".astype('<f4')",
+                name, h->descr);
   else
-    clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': dtype '%s' is not supported (only '<f4', '<f8', '<f2')", name,
-                h->descr);
+    clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                "'%s': dtype '%s' is not supported (only '<f4', '<f8', '<f2')", name, h->descr);
   return 0;
 }
 
 static float half_to_float(uint16_t h) {
   int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400), e - 25);
+  float v = e == 0    ? ldexpf((float)m, -24)
+            : e == 31 ? (m ? NAN : INFINITY)
+                      : ldexpf((float)(m | 0x400), e - 25);
   return (h & 0x8000) ? -v : v;
 }
 
@@ -195,8 +204,8 @@ static clseg_status read_preamble(const uint8_t *d, size_t size, const char *nam
     return clseg__fail(NULL, CLSEG_FORMAT, "'%s': not a .npy file (bad magic)", name);
   int major = d[6];
   if (major < 1 || major > 3)
-    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': .npy format version %d.%d is not supported", name,
-                       major, d[7]);
+    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': .npy format version %d.%d is not supported",
+                       name, major, d[7]);
   if (major == 1) {
     *hstart = 10;
     *hlen = (size_t)d[8] | (size_t)d[9] << 8;
@@ -207,13 +216,15 @@ static clseg_status read_preamble(const uint8_t *d, size_t size, const char *nam
     *hlen = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
   }
   if (*hlen > MAX_HEADER || *hlen > size - *hstart)
-    return clseg__fail(NULL, CLSEG_FORMAT, "'%s': .npy header of %zu bytes runs past the end of the file (%zu "
-                       "bytes)", name, *hlen, size);
+    return clseg__fail(NULL, CLSEG_FORMAT,
+                       "'%s': .npy header of %zu bytes runs past the end of the file (%zu "
+                       "bytes)",
+                       name, *hlen, size);
   return CLSEG_OK;
 }
 
-static clseg_status fill_array(const uint8_t *d, size_t avail, const header *h, int isz, const char *name,
-                               clseg_array *out) {
+static clseg_status fill_array(const uint8_t *d, size_t avail, const header *h, int isz,
+                               const char *name, clseg_array *out) {
   clseg_array a = {.ndim = h->ndim, .count = 1};
   for (int i = 0; i < h->ndim; i++) {
     a.shape[i] = h->shape[i];
@@ -222,7 +233,8 @@ static clseg_status fill_array(const uint8_t *d, size_t avail, const header *h, 
     a.count *= (size_t)h->shape[i];
   }
   if (a.count * (size_t)isz != avail)
-    return clseg__fail(NULL, CLSEG_FORMAT, "'%s': .npy shape needs %zu bytes of data, the file has %zu", name,
+    return clseg__fail(NULL, CLSEG_FORMAT,
+                       "'%s': .npy shape needs %zu bytes of data, the file has %zu", name,
                        a.count * (size_t)isz, avail);
   if (!(a.data = malloc(a.count ? a.count * sizeof(float) : 1)))
     return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "'%s': no memory for %zu floats", name, a.count);
@@ -231,7 +243,8 @@ static clseg_status fill_array(const uint8_t *d, size_t avail, const header *h, 
   return CLSEG_OK;
 }
 
-clseg_status clseg_npy_read_memory(const void *data, size_t size, const char *name, clseg_array *out) {
+clseg_status clseg_npy_read_memory(const void *data, size_t size, const char *name,
+                                   clseg_array *out) {
   if (!data || !out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_read: NULL argument");
   name = name ? name : "(memory)";
@@ -240,7 +253,8 @@ clseg_status clseg_npy_read_memory(const void *data, size_t size, const char *na
   clseg_status st = read_preamble(d, size, name, &hstart, &hlen);
   if (st != CLSEG_OK)
     return st;
-  cursor c = {(const char *)d + hstart, (const char *)d + hstart + hlen, (const char *)d + hstart, name};
+  cursor c = {(const char *)d + hstart, (const char *)d + hstart + hlen, (const char *)d + hstart,
+              name};
   header h = {0};
   if ((st = parse_header(&c, &h)) != CLSEG_OK)
     return st;
@@ -248,8 +262,10 @@ clseg_status clseg_npy_read_memory(const void *data, size_t size, const char *na
   if (!isz)
     return CLSEG_UNSUPPORTED;
   if (h.fortran)
-    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': Fortran-order .npy arrays are not supported; save with "
-                       "np.ascontiguousarray", name);
+    return clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                       "'%s': Fortran-order .npy arrays are not supported; save with "
+                       "np.ascontiguousarray",
+                       name);
   return fill_array(d + hstart + hlen, size - hstart - hlen, &h, isz, name, out);
 }
 
@@ -274,10 +290,13 @@ void clseg_array_free(clseg_array *a) {
 
 /* The version 1.0 header, padded with spaces so that the data starts on a 64-byte boundary. */
 static size_t make_header(char *buf, size_t size, const int64_t *shape, int ndim) {
-  int n = snprintf(buf, size, "%s\x01%c%c%c{'descr': '<f4', 'fortran_order': False, 'shape': (", MAGIC, 0, 0,
-                   0);
+  int n = snprintf(buf, size, "%s\x01%c%c%c{'descr': '<f4', 'fortran_order': False, 'shape': (",
+                   MAGIC, 0, 0, 0);
   for (int i = 0; i < ndim; i++)
-    n += snprintf(buf + n, size - (size_t)n, "%" PRId64 "%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
+    n += snprintf(buf + n, size - (size_t)n, "%" PRId64 "%s", shape[i],
+                  ndim == 1      ? ","
+                  : i + 1 < ndim ? ", "
+                                 : "");
   n += snprintf(buf + n, size - (size_t)n, "), }");
   while ((n + 1) % 64)
     buf[n++] = ' ';
@@ -288,15 +307,17 @@ static size_t make_header(char *buf, size_t size, const int64_t *shape, int ndim
   return (size_t)n;
 }
 
-static clseg_status check_write_args(const char *path, const float *data, const int64_t *shape, int ndim,
-                                     size_t *count) {
+static clseg_status check_write_args(const char *path, const float *data, const int64_t *shape,
+                                     int ndim, size_t *count) {
   if (!path || ndim < 0 || ndim > CLSEG_NPY_MAX_DIMS || (ndim > 0 && !shape))
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_write: NULL path or shape, or ndim %d not in 0..%d",
-                       ndim, CLSEG_NPY_MAX_DIMS);
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT,
+                       "npy_write: NULL path or shape, or ndim %d not in 0..%d", ndim,
+                       CLSEG_NPY_MAX_DIMS);
   *count = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0 || shape[i] >= ((int64_t)1 << 48))
-      return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_write '%s': dim %d is %" PRId64, path, i, shape[i]);
+      return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_write '%s': dim %d is %" PRId64, path,
+                         i, shape[i]);
     if (shape[i] && *count > SIZE_MAX / 8 / (size_t)shape[i])
       return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_write '%s': shape too large", path);
     *count *= (size_t)shape[i];

@@ -1,5 +1,6 @@
-/* PNG reading and writing through libpng. libpng reports errors by calling our handler, which records the
- * message and longjmps back into the function that called setjmp; nothing is printed and nothing exits. */
+/* PNG reading and writing through libpng. libpng reports errors by calling our handler, which
+ * records the message and longjmps back into the function that called setjmp; nothing is printed
+ * and nothing exits. */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -54,7 +55,8 @@ static void read_mem(png_structp png, png_bytep buf, png_size_t len) {
   io->pos += len;
 }
 
-/* Sets the transforms for mode; returns the output channel count, or 0 when mode does not accept the type. */
+/* Sets the transforms for mode; returns the output channel count, or 0 when mode does not accept
+ * the type. */
 static int set_transforms(png_structp png, png_infop info, clseg__png_mode mode) {
   int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
   int trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
@@ -84,9 +86,10 @@ static int set_transforms(png_structp png, png_infop info, clseg__png_mode mode)
   return ch + ((type & PNG_COLOR_MASK_ALPHA) || trns ? 1 : 0);
 }
 
-/* Runs libpng up to the decoded pixels; returns nonzero after a libpng error (message in d->io.msg). */
-static int run_decode(png_dec *d, size_t size, const char *name, clseg__png_mode mode, clseg_image *img,
-                      clseg_status *st) {
+/* Runs libpng up to the decoded pixels; returns nonzero after a libpng error (message in
+ * d->io.msg). */
+static int run_decode(png_dec *d, size_t size, const char *name, clseg__png_mode mode,
+                      clseg_image *img, clseg_status *st) {
   if (setjmp(png_jmpbuf(d->png)))
     return 1;
   png_set_read_fn(d->png, &d->io, read_mem);
@@ -94,19 +97,20 @@ static int run_decode(png_dec *d, size_t size, const char *name, clseg__png_mode
   png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
   if ((*st = clseg__check_size(name, w, h)) != CLSEG_OK)
     return 0;
-  /* Deflate expands at most 1032:1, so a header claiming more pixels than the data could hold is a truncated
-   * or forged file: refused before allocating what it claims. */
+  /* Deflate expands at most 1032:1, so a header claiming more pixels than the data could hold is a
+   * truncated or forged file: refused before allocating what it claims. */
   size_t raw = ((size_t)png_get_rowbytes(d->png, d->info) + 1) * h;
   if (raw / 1032 > size) {
-    *st = clseg__fail(NULL, CLSEG_FORMAT, "'%s': corrupt PNG: %ux%u pixels cannot fit in %zu bytes (truncated?)",
-                      name, w, h, size);
+    *st = clseg__fail(NULL, CLSEG_FORMAT,
+                      "'%s': corrupt PNG: %ux%u pixels cannot fit in %zu bytes (truncated?)", name,
+                      w, h, size);
     return 0;
   }
   int depth = png_get_bit_depth(d->png, d->info);
   int ch = set_transforms(d->png, d->info, mode);
   if (!ch) {
-    *st = clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': a %d-bit PNG of colour type %d is not a %s", name,
-                      depth, png_get_color_type(d->png, d->info),
+    *st = clseg__fail(NULL, CLSEG_UNSUPPORTED, "'%s': a %d-bit PNG of colour type %d is not a %s",
+                      name, depth, png_get_color_type(d->png, d->info),
                       mode == CLSEG__PNG_MASK ? "class mask (palette or gray of at most 8 bits)"
                                               : "gray PNG");
     return 0;
@@ -141,8 +145,8 @@ static void gray16_to_native(uint8_t *p, size_t count) {
   }
 }
 
-clseg_status clseg__png_decode(const uint8_t *data, size_t size, const char *name, clseg__png_mode mode,
-                               clseg_image *out) {
+clseg_status clseg__png_decode(const uint8_t *data, size_t size, const char *name,
+                               clseg__png_mode mode, clseg_image *out) {
   png_dec d = {.io = {.data = data, .size = size}};
   clseg_image img = {0};
   clseg_status st = CLSEG_INTERNAL;
@@ -224,8 +228,8 @@ typedef struct {
 static int run_encode(png_structp png, png_infop info, const png_job *j) {
   if (setjmp(png_jmpbuf(png)))
     return 1;
-  png_set_IHDR(png, info, (png_uint_32)j->w, (png_uint_32)j->h, j->depth, j->type, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, (png_uint_32)j->w, (png_uint_32)j->h, j->depth, j->type,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (j->type == PNG_COLOR_TYPE_PALETTE) {
     png_color pal[256];
     for (int i = 0; i < 256; i++)

@@ -109,8 +109,14 @@ int clseg__resnet(clseg_graph *g, const char *prefix, clseg_node *x, const clseg
   CLSEG__NAME(conv, "%s.conv1", prefix);
   CLSEG__NAME(bn, "%s.bn1", prefix);
   x = clseg__conv_bn(g, conv, bn, x, c->width, 7, 2, 1, 1);
-  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
-                                  .stride_w = 2, .pad_top = 1, .pad_left = 1, .pad_bottom = 1,
+  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX,
+                                  .kernel_h = 3,
+                                  .kernel_w = 3,
+                                  .stride_h = 2,
+                                  .stride_w = 2,
+                                  .pad_top = 1,
+                                  .pad_left = 1,
+                                  .pad_bottom = 1,
                                   .pad_right = 1};
   x = clseg_graph_pool2d(g, x, &mp);
   int bottleneck = c->depth >= 50, dilation = 1;

@@ -1,18 +1,20 @@
-/* Host side of the standalone activation (cl/activation.cl): y = act(x), elementwise, x and y alike. */
+/* Host side of the standalone activation (cl/activation.cl): y = act(x), elementwise, x and y
+ * alike. */
 #include "common.h"
 
-/* Work-items per work-group, and float16 vectors per work-item (the kernel's VPW): measured on PoCL with
- * bench/bench_ops.c, where longer runs per work-item amortise the work-group overhead. */
+/* Work-items per work-group, and float16 vectors per work-item (the kernel's VPW): measured on PoCL
+ * with bench/bench_ops.c, where longer runs per work-item amortise the work-group overhead. */
 #define LOCAL 8
-#define VPW 8
+#define VPW   8
 
-static clseg_status activation_check(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *y) {
+static clseg_status activation_check(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_tensor *y) {
   clseg_status s = clseg__check_tensor(ctx, "activation", "input", x);
   return s != CLSEG_OK ? s : clseg__check_output(ctx, "activation", y, x->shape);
 }
 
-clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x, const clseg_activation *act,
-                                    clseg_tensor *y) {
+clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
+                                    const clseg_activation *act, clseg_tensor *y) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "activation: NULL context");
   int kind;
@@ -30,8 +32,10 @@ clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x, c
   if (s != CLSEG_OK)
     return s;
   const int x_off = (int)x->offset, y_off = (int)y->offset, n = (int)x->count;
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(x_off), CLSEG__ARG(y->buf), CLSEG__ARG(y_off),
-                             CLSEG__ARG(n),      CLSEG__ARG(kind),  CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
-  const size_t local = LOCAL, global = clseg__round_up((x->count + 16 * VPW - 1) / (16 * VPW), LOCAL);
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(x_off), CLSEG__ARG(y->buf),
+                             CLSEG__ARG(y_off),  CLSEG__ARG(n),     CLSEG__ARG(kind),
+                             CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
+  const size_t local = LOCAL,
+               global = clseg__round_up((x->count + 16 * VPW - 1) / (16 * VPW), LOCAL);
   return clseg__launch(ctx, k, "activation", args, 8, 1, &global, &local);
 }

@@ -1,15 +1,17 @@
-/* Host side of the attention family (cl/attention.cl): CBAM channel and spatial gates, SE, scSE and the
- * additive attention gate, each a few fused kernels chained on the queue with no host round trip. */
+/* Host side of the attention family (cl/attention.cl): CBAM channel and spatial gates, SE, scSE and
+ * the additive attention gate, each a few fused kernels chained on the queue with no host round
+ * trip. */
 #include <string.h>
 
 #include "common.h"
 
-#define ATT_FILE "attention.cl"
-#define MLP_WG 64         /* attention_mlp's work-group size, the kernel's default */
-#define SCALE_SPAN 256    /* floats per work-item in attention_scale */
-#define POOL_MIN_ITEMS 64 /* aim for at least this many pooling work-items */
+#define ATT_FILE       "attention.cl"
+#define MLP_WG         64  /* attention_mlp's work-group size, the kernel's default */
+#define SCALE_SPAN     256 /* floats per work-item in attention_scale */
+#define POOL_MIN_ITEMS 64  /* aim for at least this many pooling work-items */
 
-/* An optional tensor as kernel arguments: a buffer (x's when absent), an offset and a presence flag. */
+/* An optional tensor as kernel arguments: a buffer (x's when absent), an offset and a presence
+ * flag. */
 typedef struct {
   cl_mem buf;
   int off, has;
@@ -28,7 +30,8 @@ static att_opt opt_of(const clseg_tensor *t, cl_mem fallback) {
 /* The attention program; attention_mlp needs MLP_WG work-items, fewer on a device that cannot. */
 static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *k) {
   char opts[64] = "";
-  if (!strcmp(name, "attention_mlp") && ctx->info.max_work_group && ctx->info.max_work_group < MLP_WG) {
+  if (!strcmp(name, "attention_mlp") && ctx->info.max_work_group &&
+      ctx->info.max_work_group < MLP_WG) {
     long wg = 1;
     while ((size_t)wg * 2 <= ctx->info.max_work_group)
       wg *= 2;
@@ -46,14 +49,15 @@ static size_t mlp_wg(const clseg_context *ctx) {
   return wg;
 }
 
-/* A device scratch buffer of `floats` floats; released by the caller once the kernels are enqueued (OpenCL
- * keeps it alive until the commands that use it finish). */
+/* A device scratch buffer of `floats` floats; released by the caller once the kernels are enqueued
+ * (OpenCL keeps it alive until the commands that use it finish). */
 static clseg_status scratch_create(clseg_context *ctx, const char *op, size_t floats, cl_mem *out) {
   cl_int err;
   *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, floats * sizeof(float), NULL, &err);
   if (err != CL_SUCCESS) {
     *out = NULL;
-    return clseg__cl_fail(ctx, err, "%s: allocating %zu bytes of scratch", op, floats * sizeof(float));
+    return clseg__cl_fail(ctx, err, "%s: allocating %zu bytes of scratch", op,
+                          floats * sizeof(float));
   }
   return CLSEG_OK;
 }
@@ -80,8 +84,8 @@ typedef struct {
 } att_mlp;
 
 /* Checks x, y and the MLP; writes R (w1's rows). */
-static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_tensor *x, const att_mlp *m,
-                              const clseg_tensor *y, int64_t *r) {
+static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_tensor *x,
+                              const att_mlp *m, const clseg_tensor *y, int64_t *r) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "%s: NULL context", op);
   clseg_status s;
@@ -93,10 +97,11 @@ static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_te
   *r = (int64_t)m->w1->count / c;
   if ((int64_t)m->w1->count % c != 0 || !is_matrix(m->w1, *r, c))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       "%s: w1 has shape %s, expected [R, C] with C = %lld, the channels of x %s", op,
-                       CLSEG__SHAPE(m->w1->shape), (long long)c, CLSEG__SHAPE(x->shape));
+                       "%s: w1 has shape %s, expected [R, C] with C = %lld, the channels of x %s",
+                       op, CLSEG__SHAPE(m->w1->shape), (long long)c, CLSEG__SHAPE(x->shape));
   if (!is_matrix(m->w2, c, *r))
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: w2 has shape %s, expected [C, R] = [%lld, %lld]", op,
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: w2 has shape %s, expected [C, R] = [%lld, %lld]", op,
                        CLSEG__SHAPE(m->w2->shape), (long long)c, (long long)*r);
   if ((s = clseg__check_optional(ctx, op, "b1", m->b1, (size_t)*r)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, op, "b2", m->b2, (size_t)c)) != CLSEG_OK)
@@ -104,7 +109,8 @@ static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_te
   return clseg__check_output(ctx, op, y, x->shape);
 }
 
-/* Splits each row of hw floats into parts chunks (multiples of 16) so that few rows still fill the device. */
+/* Splits each row of hw floats into parts chunks (multiples of 16) so that few rows still fill the
+ * device. */
 static void pool_split(size_t rows, size_t hw, int *chunk, int *parts) {
   size_t p = rows >= POOL_MIN_ITEMS ? 1 : (POOL_MIN_ITEMS + rows - 1) / rows;
   size_t maxp = (hw + 255) / 256;
@@ -117,7 +123,8 @@ static void pool_split(size_t rows, size_t hw, int *chunk, int *parts) {
   *parts = (int)((hw + ch - 1) / ch);
 }
 
-/* Scratch layout of a channel gate: partial pools, then per image [avg C, max C, hidden R], then gate. */
+/* Scratch layout of a channel gate: partial pools, then per image [avg C, max C, hidden R], then
+ * gate. */
 typedef struct {
   cl_mem buf;
   int part, work, gate, chunk, parts;
@@ -153,8 +160,8 @@ static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const c
 
 /* y = x * gate[n, c], or for scSE (ws set) y = x * (gate[n, c] + sigmoid(ws . x + bs)). */
 static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clseg_tensor *x,
-                                  const clseg_tensor *ws, const clseg_tensor *bs, const att_cscratch *sc,
-                                  clseg_tensor *y) {
+                                  const clseg_tensor *ws, const clseg_tensor *bs,
+                                  const att_cscratch *sc, clseg_tensor *y) {
   cl_kernel k;
   const int xo = (int)x->offset, yo = (int)y->offset, c = (int)x->shape[1];
   const int hw = (int)(x->shape[2] * x->shape[3]);
@@ -163,25 +170,28 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
     return s;
   if (!ws) {
     const int span = SCALE_SPAN;
-    const clseg__arg a[] = {CLSEG__ARG(x->buf),  CLSEG__ARG(xo),       CLSEG__ARG(hw),     CLSEG__ARG(span),
-                            CLSEG__ARG(sc->buf), CLSEG__ARG(sc->gate), CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
-    const size_t g[2] = {((size_t)hw + SCALE_SPAN - 1) / SCALE_SPAN, (size_t)x->shape[0] * (size_t)c};
+    const clseg__arg a[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),      CLSEG__ARG(hw),
+                            CLSEG__ARG(span),   CLSEG__ARG(sc->buf), CLSEG__ARG(sc->gate),
+                            CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
+    const size_t g[2] = {((size_t)hw + SCALE_SPAN - 1) / SCALE_SPAN,
+                         (size_t)x->shape[0] * (size_t)c};
     const size_t l[2] = {1, 1};
     return clseg__launch(ctx, k, op, a, 8, 2, g, l);
   }
   const att_opt b = opt_of(bs, x->buf);
   const int wso = (int)ws->offset;
-  const clseg__arg a[] = {CLSEG__ARG(x->buf),  CLSEG__ARG(xo),       CLSEG__ARG(c),       CLSEG__ARG(hw),
-                          CLSEG__ARG(sc->buf), CLSEG__ARG(sc->gate), CLSEG__ARG(ws->buf), CLSEG__ARG(wso),
-                          CLSEG__ARG(b.buf),   CLSEG__ARG(b.off),    CLSEG__ARG(b.has),   CLSEG__ARG(y->buf),
+  const clseg__arg a[] = {CLSEG__ARG(x->buf),  CLSEG__ARG(xo),      CLSEG__ARG(c),
+                          CLSEG__ARG(hw),      CLSEG__ARG(sc->buf), CLSEG__ARG(sc->gate),
+                          CLSEG__ARG(ws->buf), CLSEG__ARG(wso),     CLSEG__ARG(b.buf),
+                          CLSEG__ARG(b.off),   CLSEG__ARG(b.has),   CLSEG__ARG(y->buf),
                           CLSEG__ARG(yo)};
   const size_t g[2] = {((size_t)hw + 15) / 16, (size_t)x->shape[0]}, l[2] = {1, 1};
   return clseg__launch(ctx, k, op, a, 13, 2, g, l);
 }
 
-static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg_tensor *x, const att_mlp *m,
-                                 int use_max, const clseg_tensor *ws, const clseg_tensor *bs, clseg_tensor *y,
-                                 int64_t r) {
+static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg_tensor *x,
+                                 const att_mlp *m, int use_max, const clseg_tensor *ws,
+                                 const clseg_tensor *bs, clseg_tensor *y, int64_t r) {
   const size_t n = (size_t)x->shape[0], c = (size_t)x->shape[1];
   const size_t hw = (size_t)(x->shape[2] * x->shape[3]);
   att_cscratch sc = {0};
@@ -203,8 +213,9 @@ static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg
   return s == CLSEG_OK ? clseg__ok(ctx) : s;
 }
 
-clseg_status clseg_cbam_channel_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w1,
-                                     const clseg_tensor *b1, const clseg_tensor *w2, const clseg_tensor *b2,
+clseg_status clseg_cbam_channel_gate(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_tensor *w1, const clseg_tensor *b1,
+                                     const clseg_tensor *w2, const clseg_tensor *b2,
                                      clseg_tensor *y) {
   const char *op = "cbam_channel_gate";
   const att_mlp m = {w1, b1, w2, b2};
@@ -234,8 +245,9 @@ clseg_status clseg_scse_gate(clseg_context *ctx, const clseg_tensor *x, const cl
       (s = clseg__check_optional(ctx, op, "bs", bs, 1)) != CLSEG_OK)
     return s;
   if (ws->count != (size_t)x->shape[1])
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: ws has shape %s, expected [1, C] with C = %lld from x",
-                       op, CLSEG__SHAPE(ws->shape), (long long)x->shape[1]);
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: ws has shape %s, expected [1, C] with C = %lld from x", op,
+                       CLSEG__SHAPE(ws->shape), (long long)x->shape[1]);
   return channel_gate(ctx, op, x, &m, 0, ws, bs, y, r);
 }
 
@@ -253,16 +265,18 @@ static clseg_status check_bn(clseg_context *ctx, const char *op, const clseg_ten
     present += bn[i] != NULL;
   }
   if (present != 0 && present != 4)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "%s: batchnorm needs bn_gamma, bn_beta, bn_mean and bn_var together (%d of 4 given)",
-                       op, present);
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "%s: batchnorm needs bn_gamma, bn_beta, bn_mean and bn_var together (%d of 4 given)", op,
+        present);
   *has = present == 4;
   return CLSEG_OK;
 }
 
 static clseg_status check_spatial(clseg_context *ctx, const char *op, const clseg_tensor *x,
                                   const clseg_tensor *w, const clseg_tensor *bias,
-                                  const clseg_tensor *const bn[4], const clseg_tensor *y, int *has_bn) {
+                                  const clseg_tensor *const bn[4], const clseg_tensor *y,
+                                  int *has_bn) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "%s: NULL context", op);
   clseg_status s;
@@ -271,9 +285,10 @@ static clseg_status check_spatial(clseg_context *ctx, const char *op, const clse
     return s;
   const int64_t *ws = w->shape;
   if (ws[0] != 1 || ws[1] != 2 || ws[2] != ws[3] || ws[2] % 2 == 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "%s: weight has shape %s, expected [1, 2, K, K] with K odd (channel 0 max, 1 mean)",
-                       op, CLSEG__SHAPE(ws));
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "%s: weight has shape %s, expected [1, 2, K, K] with K odd (channel 0 max, 1 mean)", op,
+        CLSEG__SHAPE(ws));
   if ((s = clseg__check_optional(ctx, op, "bias", bias, 1)) != CLSEG_OK ||
       (s = check_bn(ctx, op, bn, 1, has_bn)) != CLSEG_OK)
     return s;
@@ -281,8 +296,8 @@ static clseg_status check_spatial(clseg_context *ctx, const char *op, const clse
 }
 
 /* aff [2 * c] at aff_off = the batchnorm bn as (scale, shift) per channel. */
-static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tensor *const bn[4], float eps,
-                            int c, cl_mem aff, int aff_off) {
+static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tensor *const bn[4],
+                            float eps, int c, cl_mem aff, int aff_off) {
   cl_kernel k;
   clseg_status s = att_kernel(ctx, "attention_bn_fold", &k);
   if (s != CLSEG_OK)
@@ -299,14 +314,15 @@ static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tens
 }
 
 static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const clseg_tensor *x,
-                                    const clseg_tensor *w, const clseg_tensor *bias, int has_bn, cl_mem sc,
-                                    clseg_tensor *y) {
+                                    const clseg_tensor *w, const clseg_tensor *bias, int has_bn,
+                                    cl_mem sc, clseg_tensor *y) {
   cl_kernel kp, ka;
   clseg_status s;
   if ((s = att_kernel(ctx, "attention_chpool", &kp)) != CLSEG_OK ||
       (s = att_kernel(ctx, "attention_spatial_apply", &ka)) != CLSEG_OK)
     return s;
-  const int xo = (int)x->offset, yo = (int)y->offset, wo = (int)w->offset, zero = 0, k = (int)w->shape[2];
+  const int xo = (int)x->offset, yo = (int)y->offset, wo = (int)w->offset, zero = 0,
+            k = (int)w->shape[2];
   const int c = (int)x->shape[1], h = (int)x->shape[2], wd = (int)x->shape[3], hw = h * wd;
   const int aff_off = (int)(2 * x->shape[0] * hw);
   const clseg__arg pa[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(c),
@@ -315,18 +331,19 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
   if ((s = clseg__launch(ctx, kp, op, pa, 6, 2, pg, pl)) != CLSEG_OK)
     return s;
   const att_opt b = opt_of(bias, x->buf);
-  const clseg__arg a[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(c),       CLSEG__ARG(h),
-                          CLSEG__ARG(wd),     CLSEG__ARG(sc), CLSEG__ARG(zero),    CLSEG__ARG(k),
-                          CLSEG__ARG(w->buf), CLSEG__ARG(wo), CLSEG__ARG(b.buf),   CLSEG__ARG(b.off),
-                          CLSEG__ARG(b.has),  CLSEG__ARG(sc), CLSEG__ARG(aff_off), CLSEG__ARG(has_bn),
-                          CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
+  const clseg__arg a[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),     CLSEG__ARG(c),
+                          CLSEG__ARG(h),      CLSEG__ARG(wd),     CLSEG__ARG(sc),
+                          CLSEG__ARG(zero),   CLSEG__ARG(k),      CLSEG__ARG(w->buf),
+                          CLSEG__ARG(wo),     CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),
+                          CLSEG__ARG(b.has),  CLSEG__ARG(sc),     CLSEG__ARG(aff_off),
+                          CLSEG__ARG(has_bn), CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
   const size_t g[3] = {((size_t)wd + 15) / 16, (size_t)h, (size_t)x->shape[0]}, l[3] = {1, 1, 1};
   return clseg__launch(ctx, ka, op, a, 18, 3, g, l);
 }
 
-clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                     const clseg_tensor *bias, const clseg_cbam_spatial_params *p,
-                                     clseg_tensor *y) {
+clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_tensor *w, const clseg_tensor *bias,
+                                     const clseg_cbam_spatial_params *p, clseg_tensor *y) {
   const char *op = "cbam_spatial_gate";
   const clseg_cbam_spatial_params none = {0};
   if (!p)
@@ -338,7 +355,8 @@ clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x, 
     return s;
   const size_t floats = 2 * (size_t)x->count / (size_t)x->shape[1] + 2;
   if (floats > (size_t)0x7fffffff)
-    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: scratch of %zu floats exceeds 2^31", op, floats);
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: scratch of %zu floats exceeds 2^31", op,
+                       floats);
   cl_mem sc;
   if ((s = scratch_create(ctx, op, floats, &sc)) != CLSEG_OK)
     return s;
@@ -362,15 +380,18 @@ typedef struct {
 static clseg_status check_gate_weights(clseg_context *ctx, const char *op, att_gate *a) {
   const int64_t *xs = a->x->shape, *gs = a->g->shape, *wt = a->w_theta->shape;
   if (wt[1] != xs[1] || wt[2] != a->s || wt[3] != a->s)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       "%s: w_theta has shape %s, expected [Ci, %lld, %d, %d] (x's channels, theta_stride)",
-                       op, CLSEG__SHAPE(wt), (long long)xs[1], a->s, a->s);
+    return clseg__fail(
+        ctx, CLSEG_SHAPE_MISMATCH,
+        "%s: w_theta has shape %s, expected [Ci, %lld, %d, %d] (x's channels, theta_stride)", op,
+        CLSEG__SHAPE(wt), (long long)xs[1], a->s, a->s);
   const int64_t ci = wt[0], *wp = a->w_phi->shape;
   if (wp[0] != ci || wp[1] != gs[1] || wp[2] != 1 || wp[3] != 1)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: w_phi has shape %s, expected [%lld, %lld, 1, 1]", op,
-                       CLSEG__SHAPE(wp), (long long)ci, (long long)gs[1]);
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: w_phi has shape %s, expected [%lld, %lld, 1, 1]", op, CLSEG__SHAPE(wp),
+                       (long long)ci, (long long)gs[1]);
   if (!is_matrix(a->w_psi, 1, ci))
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: w_psi has shape %s, expected [1, %lld, 1, 1]", op,
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: w_psi has shape %s, expected [1, %lld, 1, 1]", op,
                        CLSEG__SHAPE(a->w_psi->shape), (long long)ci);
   clseg_status s;
   if ((s = clseg__check_optional(ctx, op, "b_theta", a->b_theta, (size_t)ci)) != CLSEG_OK ||
@@ -380,8 +401,10 @@ static clseg_status check_gate_weights(clseg_context *ctx, const char *op, att_g
   const clseg_tensor *wo = a->p->w_out;
   if (wo && (s = clseg__check_tensor(ctx, op, "w_out", wo)) != CLSEG_OK)
     return s;
-  if (wo && (wo->shape[0] != xs[1] || wo->shape[1] != xs[1] || wo->shape[2] != 1 || wo->shape[3] != 1))
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: w_out has shape %s, expected [%lld, %lld, 1, 1]", op,
+  if (wo &&
+      (wo->shape[0] != xs[1] || wo->shape[1] != xs[1] || wo->shape[2] != 1 || wo->shape[3] != 1))
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: w_out has shape %s, expected [%lld, %lld, 1, 1]", op,
                        CLSEG__SHAPE(wo->shape), (long long)xs[1], (long long)xs[1]);
   if (a->p->b_out && !wo)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: b_out is set but w_out is not", op);
@@ -409,7 +432,8 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
     return s;
   a->s = a->p->theta_stride ? a->p->theta_stride : 1;
   if (a->s != 1 && a->s != 2)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: theta_stride is %d, expected 1 or 2", op, a->s);
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: theta_stride is %d, expected 1 or 2", op,
+                       a->s);
   const int64_t *xs = a->x->shape;
   if (a->g->shape[0] != xs[0])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: g %s has batch %lld, x %s has %lld", op,
@@ -418,7 +442,8 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
   a->ht = (int)(xs[2] / a->s);
   a->wt = (int)(xs[3] / a->s);
   if (a->ht < 1 || a->wt < 1)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: x %s is smaller than theta's 2x2 stride-2 kernel", op,
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: x %s is smaller than theta's 2x2 stride-2 kernel", op,
                        CLSEG__SHAPE(xs));
   if ((s = check_gate_weights(ctx, op, a)) != CLSEG_OK)
     return s;
@@ -431,18 +456,21 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
   return clseg__check_output(ctx, op, a->y, xs);
 }
 
-/* phi = w_phi g + b_phi at g's size, then the coarse map a = sigmoid(psi(relu(theta + resized phi))). */
-static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, const att_gate *a, cl_mem sc,
-                                        int a_off) {
+/* phi = w_phi g + b_phi at g's size, then the coarse map a = sigmoid(psi(relu(theta + resized
+ * phi))). */
+static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, const att_gate *a,
+                                        cl_mem sc, int a_off) {
   cl_kernel kp, kc;
   clseg_status s;
   if ((s = att_kernel(ctx, "attention_phi", &kp)) != CLSEG_OK ||
       (s = att_kernel(ctx, "attention_gate_coarse", &kc)) != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x, *g = a->g;
-  const int go = (int)g->offset, cg = (int)g->shape[1], hg = (int)g->shape[2], wg = (int)g->shape[3];
+  const int go = (int)g->offset, cg = (int)g->shape[1], hg = (int)g->shape[2],
+            wg = (int)g->shape[3];
   const int hwg = hg * wg, wpo = (int)a->w_phi->offset, zero = 0;
-  const att_opt bp = opt_of(a->b_phi, x->buf), bt = opt_of(a->b_theta, x->buf), bs = opt_of(a->b_psi, x->buf);
+  const att_opt bp = opt_of(a->b_phi, x->buf), bt = opt_of(a->b_theta, x->buf),
+                bs = opt_of(a->b_psi, x->buf);
   const clseg__arg pa[] = {
       CLSEG__ARG(g->buf),        CLSEG__ARG(go),    CLSEG__ARG(cg),     CLSEG__ARG(hwg),
       CLSEG__ARG(a->w_phi->buf), CLSEG__ARG(wpo),   CLSEG__ARG(bp.buf), CLSEG__ARG(bp.off),
@@ -483,14 +511,15 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
 }
 
 /* alpha = a resized to x's size; y = x * alpha, through the optional output conv and batchnorm. */
-static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const att_gate *a, cl_mem sc,
-                                       int a_off, int aff_off) {
+static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const att_gate *a,
+                                       cl_mem sc, int a_off, int aff_off) {
   cl_kernel k;
   clseg_status s = att_kernel(ctx, "attention_gate_apply", &k);
   if (s != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x;
-  const int xo = (int)x->offset, yo = (int)a->y->offset, cx = (int)x->shape[1], h = (int)x->shape[2];
+  const int xo = (int)x->offset, yo = (int)a->y->offset, cx = (int)x->shape[1],
+            h = (int)x->shape[2];
   const int w = (int)x->shape[3];
   const att_opt wo = opt_of(a->p->w_out, x->buf), bo = opt_of(a->p->b_out, x->buf);
   const att_opt al = opt_of(a->alpha, x->buf);
@@ -513,13 +542,16 @@ clseg_status clseg_attention_gate(clseg_context *ctx, const clseg_tensor *x, con
                                   clseg_tensor *y) {
   const char *op = "attention_gate";
   const clseg_attention_gate_params none = {0};
-  att_gate a = {x, g, w_theta, b_theta, w_phi, b_phi, w_psi, b_psi, p ? p : &none, alpha, y, 0, 0, 0, 0, 0};
+  att_gate a = {x,     g, w_theta, b_theta, w_phi, b_phi, w_psi, b_psi, p ? p : &none,
+                alpha, y, 0,       0,       0,     0,     0};
   clseg_status s = check_gate(ctx, op, &a);
   if (s != CLSEG_OK)
     return s;
   /* scratch: phi [N, Ci, Hg, Wg], a [N, Ht, Wt], batchnorm scale and shift [2 Cx] */
-  const size_t n = (size_t)x->shape[0], phi = n * (size_t)a.ci * (size_t)(g->shape[2] * g->shape[3]);
-  const size_t coarse = n * (size_t)a.ht * (size_t)a.wt, total = phi + coarse + 2 * (size_t)x->shape[1];
+  const size_t n = (size_t)x->shape[0],
+               phi = n * (size_t)a.ci * (size_t)(g->shape[2] * g->shape[3]);
+  const size_t coarse = n * (size_t)a.ht * (size_t)a.wt,
+               total = phi + coarse + 2 * (size_t)x->shape[1];
   if (total > (size_t)0x7fffffff)
     return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: scratch of %zu floats exceeds 2^31", op, total);
   cl_mem sc;

@@ -1,13 +1,16 @@
-/* Host side of inference batchnorm (cl/batchnorm.cl): per-channel normalisation with a fused activation.
- * clseg_batchnorm_fold, which folds a batchnorm into a conv's weights, lives with the conv op. */
+/* Host side of inference batchnorm (cl/batchnorm.cl): per-channel normalisation with a fused
+ * activation. clseg_batchnorm_fold, which folds a batchnorm into a conv's weights, lives with the
+ * conv op. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for activation. */
+/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for
+ * activation. */
 #define LOCAL 8
-#define VPW 8
+#define VPW   8
 
-static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *const p[4],
-                                    float eps, const clseg_tensor *y) {
+static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x,
+                                    const clseg_tensor *const p[4], float eps,
+                                    const clseg_tensor *y) {
   static const char *const roles[4] = {"gamma", "beta", "mean", "var"};
   clseg_status s = clseg__check_tensor(ctx, "batchnorm", "input", x);
   if (s != CLSEG_OK)
@@ -16,10 +19,11 @@ static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x, c
     if ((s = clseg__check_tensor(ctx, "batchnorm", roles[i], p[i])) != CLSEG_OK)
       return s;
     if (p[i]->count != (size_t)x->shape[1])
-      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                         "batchnorm: input %s has %lld channels, but %s has %zu elements (shape %s)",
-                         CLSEG__SHAPE(x->shape), (long long)x->shape[1], roles[i], p[i]->count,
-                         CLSEG__SHAPE(p[i]->shape));
+      return clseg__fail(
+          ctx, CLSEG_SHAPE_MISMATCH,
+          "batchnorm: input %s has %lld channels, but %s has %zu elements (shape %s)",
+          CLSEG__SHAPE(x->shape), (long long)x->shape[1], roles[i], p[i]->count,
+          CLSEG__SHAPE(p[i]->shape));
   }
   if (!(eps >= 0.0f))
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "batchnorm: eps %g is negative", (double)eps);
@@ -27,8 +31,9 @@ static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x, c
 }
 
 clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *gamma,
-                             const clseg_tensor *beta, const clseg_tensor *mean, const clseg_tensor *var,
-                             float eps, const clseg_activation *act, clseg_tensor *y) {
+                             const clseg_tensor *beta, const clseg_tensor *mean,
+                             const clseg_tensor *var, float eps, const clseg_activation *act,
+                             clseg_tensor *y) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "batchnorm: NULL context");
   const clseg_tensor *const p[4] = {gamma, beta, mean, var};
@@ -45,7 +50,8 @@ clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const cl
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "batchnorm.cl", opts, "batchnorm_apply", &k)) != CLSEG_OK)
     return s;
-  const int xo = (int)x->offset, yo = (int)y->offset, go = (int)gamma->offset, bo = (int)beta->offset;
+  const int xo = (int)x->offset, yo = (int)y->offset, go = (int)gamma->offset,
+            bo = (int)beta->offset;
   const int mo = (int)mean->offset, vo = (int)var->offset, c = (int)x->shape[1];
   const int hw = (int)(x->shape[2] * x->shape[3]);
   const float e = eps == 0.0f ? 1e-5f : eps;

@@ -4,8 +4,8 @@
 
 #include "common.h"
 
-clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_activation *act, int *kind,
-                                float *alpha, float *beta) {
+clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_activation *act,
+                                int *kind, float *alpha, float *beta) {
   *kind = act ? (int)act->kind : CLSEG_ACT_NONE;
   *alpha = act ? act->alpha : 0.0f;
   *beta = act ? act->beta : 0.0f;
@@ -20,32 +20,36 @@ clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_
       *beta = 0.5f;
   }
   if (*kind == CLSEG_ACT_CLIP && *alpha > *beta)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: clip activation min %g is above max %g", op,
-                       (double)*alpha, (double)*beta);
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: clip activation min %g is above max %g",
+                       op, (double)*alpha, (double)*beta);
   return CLSEG_OK;
 }
 
-int clseg__fits_int(const clseg_tensor *t) { return t->offset + t->count <= (size_t)INT_MAX; }
+int clseg__fits_int(const clseg_tensor *t) {
+  return t->offset + t->count <= (size_t)INT_MAX;
+}
 
-clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char *role, const clseg_tensor *t) {
+clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char *role,
+                                 const clseg_tensor *t) {
   if (!t)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: %s is NULL", op, role);
   if (t->ctx != ctx)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: %s belongs to another context", op, role);
   if (!clseg__fits_int(t))
-    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: %s of shape %s has more than 2^31 elements", op, role,
-                       CLSEG__SHAPE(t->shape));
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: %s of shape %s has more than 2^31 elements", op,
+                       role, CLSEG__SHAPE(t->shape));
   return CLSEG_OK;
 }
 
-clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const char *role, const clseg_tensor *t,
-                                   size_t count) {
+clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const char *role,
+                                   const clseg_tensor *t, size_t count) {
   if (!t)
     return CLSEG_OK;
   clseg_status s = clseg__check_tensor(ctx, op, role, t);
   if (s == CLSEG_OK && t->count != count)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: %s has %zu elements (shape %s), expected %zu", op, role,
-                       t->count, CLSEG__SHAPE(t->shape), count);
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: %s has %zu elements (shape %s), expected %zu", op, role, t->count,
+                       CLSEG__SHAPE(t->shape), count);
   return s;
 }
 

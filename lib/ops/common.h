@@ -5,16 +5,20 @@
 #include "clseg_ops.h"
 #include "internal.h"
 
-/* The activation's kernel code and its parameters with defaults applied (leaky 0.01, hard-sigmoid 1/6, 0.5).
- * act may be NULL (none). Returns CLSEG_INVALID_ARGUMENT for an unknown kind, naming `op`. */
-clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_activation *act, int *kind,
-                                float *alpha, float *beta);
+/* The activation's kernel code and its parameters with defaults applied (leaky 0.01, hard-sigmoid
+ * 1/6, 0.5). act may be NULL (none). Returns CLSEG_INVALID_ARGUMENT for an unknown kind, naming
+ * `op`. */
+clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_activation *act,
+                                int *kind, float *alpha, float *beta);
 
-/* Checks that a required tensor is present and lives on ctx; `role` names it in the message ("conv2d: input"). */
-clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char *role, const clseg_tensor *t);
-/* Same for an optional tensor (NULL passes) that must hold exactly `count` elements when present. */
-clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const char *role, const clseg_tensor *t,
-                                   size_t count);
+/* Checks that a required tensor is present and lives on ctx; `role` names it in the message
+ * ("conv2d: input"). */
+clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char *role,
+                                 const clseg_tensor *t);
+/* Same for an optional tensor (NULL passes) that must hold exactly `count` elements when present.
+ */
+clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const char *role,
+                                   const clseg_tensor *t, size_t count);
 /* Checks that y has the shape `want`. */
 clseg_status clseg__check_output(clseg_context *ctx, const char *op, const clseg_tensor *y,
                                  const int64_t want[4]);

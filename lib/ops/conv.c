@@ -1,6 +1,6 @@
-/* conv2d host side: argument checks, output shape, the variant table (direct, depthwise, vectorized implicit
- * GEMM) with its selection, the weight packing a planner can run once, and the batchnorm fold utility.
- * Kernels: cl/conv.cl. */
+/* conv2d host side: argument checks, output shape, the variant table (direct, depthwise, vectorized
+ * implicit GEMM) with its selection, the weight packing a planner can run once, and the batchnorm
+ * fold utility. Kernels: cl/conv.cl. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +9,32 @@
 #include "common.h"
 #include "conv.h"
 
-#define OP "conv2d"
-#define VEC_MR 8
-#define VEC_LWS 4
+#define OP       "conv2d"
+#define VEC_MR   8
+#define VEC_LWS  4
 #define MAX_DEFS 16
 
 typedef clseg__conv_job conv_job;
 
-static int or1(int v) { return v == 0 ? 1 : v; }
+static int or1(int v) {
+  return v == 0 ? 1 : v;
+}
 
 /* ---- checks and shape ---- */
 
 static clseg_status check_params(clseg_context *ctx, const clseg_conv2d_params *p) {
   if (p->stride_h < 0 || p->stride_w < 0 || p->dilation_h < 0 || p->dilation_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       OP ": stride (%d, %d) and dilation (%d, %d) must be positive (0 means 1)", p->stride_h,
-                       p->stride_w, p->dilation_h, p->dilation_w);
+                       OP ": stride (%d, %d) and dilation (%d, %d) must be positive (0 means 1)",
+                       p->stride_h, p->stride_w, p->dilation_h, p->dilation_w);
   if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": padding (top %d, left %d, bottom %d, right %d) "
-                       "must not be negative", p->pad_top, p->pad_left, p->pad_bottom, p->pad_right);
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       OP ": padding (top %d, left %d, bottom %d, right %d) "
+                          "must not be negative",
+                       p->pad_top, p->pad_left, p->pad_bottom, p->pad_right);
   if (p->groups < 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": groups %d must be positive (0 means 1)", p->groups);
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": groups %d must be positive (0 means 1)",
+                       p->groups);
   return CLSEG_OK;
 }
 
@@ -43,20 +48,23 @@ static clseg_status shape_of(clseg_context *ctx, const int64_t *xs, const clseg_
     return s;
   const int64_t *ws = w->shape, g = or1(p->groups);
   if (xs[1] % g != 0 || ws[0] % g != 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       OP ": groups %lld must divide the input channels (input %s) and the output channels "
-                       "(weight %s)", (long long)g, CLSEG__SHAPE(xs), CLSEG__SHAPE(ws));
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        OP ": groups %lld must divide the input channels (input %s) and the output channels "
+           "(weight %s)",
+        (long long)g, CLSEG__SHAPE(xs), CLSEG__SHAPE(ws));
   if (ws[1] * g != xs[1])
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       OP ": input %s has %lld channels, weight %s expects %lld (%lld per group x %lld groups)",
-                       CLSEG__SHAPE(xs), (long long)xs[1], CLSEG__SHAPE(ws), (long long)(ws[1] * g),
-                       (long long)ws[1], (long long)g);
+    return clseg__fail(
+        ctx, CLSEG_SHAPE_MISMATCH,
+        OP ": input %s has %lld channels, weight %s expects %lld (%lld per group x %lld groups)",
+        CLSEG__SHAPE(xs), (long long)xs[1], CLSEG__SHAPE(ws), (long long)(ws[1] * g),
+        (long long)ws[1], (long long)g);
   int64_t eh = xs[2] + p->pad_top + p->pad_bottom - (int64_t)or1(p->dilation_h) * (ws[2] - 1) - 1;
   int64_t ew = xs[3] + p->pad_left + p->pad_right - (int64_t)or1(p->dilation_w) * (ws[3] - 1) - 1;
   if (eh < 0 || ew < 0)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       OP ": the dilated kernel of weight %s is larger than the padded input %s", CLSEG__SHAPE(ws),
-                       CLSEG__SHAPE(xs));
+                       OP ": the dilated kernel of weight %s is larger than the padded input %s",
+                       CLSEG__SHAPE(ws), CLSEG__SHAPE(xs));
   out[0] = xs[0];
   out[1] = ws[0];
   out[2] = eh / or1(p->stride_h) + 1;
@@ -64,28 +72,53 @@ static clseg_status shape_of(clseg_context *ctx, const int64_t *xs, const clseg_
   return CLSEG_OK;
 }
 
-clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w, const clseg_conv2d_params *p,
-                                int64_t out[4]) {
+clseg_status clseg_conv2d_shape(const clseg_tensor *x, const clseg_tensor *w,
+                                const clseg_conv2d_params *p, int64_t out[4]) {
   const clseg_conv2d_params none = {0};
   if (!out)
-    return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT, OP "_shape: NULL output argument");
+    return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       OP "_shape: NULL output argument");
   return shape_of(x ? x->ctx : NULL, x ? x->shape : NULL, w, p ? p : &none, out);
 }
 
-/* Validates what a prepare needs (the input's shape, weight, bias, parameters) and fills j's geometry. */
+/* Validates what a prepare needs (the input's shape, weight, bias, parameters) and fills j's
+ * geometry. */
 static clseg_status job_of(clseg_context *ctx, const int64_t xs[4], const clseg_tensor *w,
                            const clseg_tensor *bias, const clseg_conv2d_params *p, conv_job *j) {
   int64_t ys[4];
   clseg_status s;
   memset(j, 0, sizeof *j);
-  if ((s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK || (s = shape_of(ctx, xs, w, p, ys)) != CLSEG_OK ||
+  if ((s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK ||
+      (s = shape_of(ctx, xs, w, p, ys)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, OP, "bias", bias, (size_t)ys[1])) != CLSEG_OK ||
       (s = clseg__act_resolve(ctx, OP, &p->act, &j->act, &j->alpha, &j->beta)) != CLSEG_OK)
     return s;
-  *j = (conv_job){NULL, w, bias, NULL, NULL, (int)ys[0], (int)xs[1], (int)xs[2], (int)xs[3],
-                  (int)ys[1], (int)w->shape[2], (int)w->shape[3], or1(p->stride_h), or1(p->stride_w),
-                  or1(p->dilation_h), or1(p->dilation_w), p->pad_top, p->pad_left, p->pad_bottom,
-                  p->pad_right, or1(p->groups), (int)ys[2], (int)ys[3], j->act, j->alpha, j->beta};
+  *j = (conv_job){NULL,
+                  w,
+                  bias,
+                  NULL,
+                  NULL,
+                  (int)ys[0],
+                  (int)xs[1],
+                  (int)xs[2],
+                  (int)xs[3],
+                  (int)ys[1],
+                  (int)w->shape[2],
+                  (int)w->shape[3],
+                  or1(p->stride_h),
+                  or1(p->stride_w),
+                  or1(p->dilation_h),
+                  or1(p->dilation_w),
+                  p->pad_top,
+                  p->pad_left,
+                  p->pad_bottom,
+                  p->pad_right,
+                  or1(p->groups),
+                  (int)ys[2],
+                  (int)ys[3],
+                  j->act,
+                  j->alpha,
+                  j->beta};
   return CLSEG_OK;
 }
 
@@ -100,7 +133,8 @@ static clseg_status run_job(clseg_context *ctx, const conv_job *prepared, const 
       (s = clseg__check_optional(ctx, OP, "residual", res, y->count)) != CLSEG_OK)
     return s;
   if (memcmp(x->shape, xs, sizeof xs) != 0)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": input has shape %s, the conv was prepared for %s",
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": input has shape %s, the conv was prepared for %s",
                        CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
   *j = *prepared;
   j->x = x, j->res = res, j->y = y;
@@ -109,33 +143,37 @@ static clseg_status run_job(clseg_context *ctx, const conv_job *prepared, const 
 
 /* ---- scratch buffers and the shared passes ---- */
 
-/* A device buffer owned by a prep (eager calls free it right after their last enqueue: OpenCL keeps it alive
- * until the queued kernels that use it have run). */
+/* A device buffer owned by a prep (eager calls free it right after their last enqueue: OpenCL keeps
+ * it alive until the queued kernels that use it have run). */
 clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out) {
   cl_int err;
   *out = NULL;
   if (floats > (size_t)INT32_MAX)
-    return clseg__fail(ctx, CLSEG_UNSUPPORTED, OP ": the %s needs %zu floats, more than 2^31", what, floats);
-  *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (floats ? floats : 1) * sizeof(float), NULL, &err);
-  return err == CL_SUCCESS ? CLSEG_OK
-                           : clseg__cl_fail(ctx, err, OP ": allocating %zu floats for the %s", floats, what);
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, OP ": the %s needs %zu floats, more than 2^31", what,
+                       floats);
+  *out =
+      clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, (floats ? floats : 1) * sizeof(float), NULL, &err);
+  return err == CL_SUCCESS
+             ? CLSEG_OK
+             : clseg__cl_fail(ctx, err, OP ": allocating %zu floats for the %s", floats, what);
 }
 
-/* Packs weights w (cout x cin x khw elements; element (co, ci, k) at w_off + co * s_co + ci * s_ci + k) into
- * panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it). Run once per prep;
- * conv_transpose2d packs through it too. */
-clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
-                                        int s_co, int s_ci, int mr, cl_mem *out) {
+/* Packs weights w (cout x cin x khw elements; element (co, ci, k) at w_off + co * s_co + ci * s_ci
+ * + k) into panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it).
+ * Run once per prep; conv_transpose2d packs through it too. */
+clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin,
+                                        int khw, int s_co, int s_ci, int mr, cl_mem *out) {
   cl_kernel k;
-  const size_t total = (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
+  const size_t total =
+      (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
   clseg_status s = clseg__conv_scratch(ctx, total, "packed weights", out);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_weights", &k);
   if (s != CLSEG_OK)
     goto fail;
   const int tot = (int)total;
-  const clseg__arg args[] = {CLSEG__ARG(w),   CLSEG__ARG(w_off), CLSEG__ARG(cout), CLSEG__ARG(cin),
-                             CLSEG__ARG(khw), CLSEG__ARG(s_co),  CLSEG__ARG(s_ci), CLSEG__ARG(mr),
+  const clseg__arg args[] = {CLSEG__ARG(w),    CLSEG__ARG(w_off), CLSEG__ARG(cout), CLSEG__ARG(cin),
+                             CLSEG__ARG(khw),  CLSEG__ARG(s_co),  CLSEG__ARG(s_ci), CLSEG__ARG(mr),
                              CLSEG__ARG(*out), CLSEG__ARG(tot)};
   const size_t global[1] = {clseg__round_up(total, 16)}, local[1] = {16};
   s = clseg__launch(ctx, k, "conv2d_pack_weights", args, 10, 1, global, local);
@@ -154,7 +192,8 @@ enum { PG_TW, PG_TILES_W, PG_HP, PG_WP, PG_FLAT };
 
 static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
   const conv_job *j = &p->j;
-  const int oh = (j->oh + tile_oh - 1) / tile_oh * tile_oh; /* rows the tiles read, the last one included */
+  const int oh =
+      (j->oh + tile_oh - 1) / tile_oh * tile_oh; /* rows the tiles read, the last one included */
   p->iv[PG_TW] = tw;
   p->iv[PG_TILES_W] = (j->ow + tw - 1) / tw;
   p->iv[PG_WP] = p->iv[PG_TILES_W] * tw * j->sw + (j->kw - 1) * j->dw;
@@ -165,22 +204,25 @@ static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
 static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
   clseg_status s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &p->k[1]);
-  return s != CLSEG_OK ? s
-                       : clseg__conv_scratch(ctx, planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
-                                             "zero-padded input", &p->scratch[0]);
+  return s != CLSEG_OK
+             ? s
+             : clseg__conv_scratch(ctx, planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
+                                   "zero-padded input", &p->scratch[0]);
 }
 
 static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
   const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[PG_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),          CLSEG__ARG(j->h),
-                             CLSEG__ARG(j->w_),     CLSEG__ARG(p->scratch[0]), CLSEG__ARG(p->iv[PG_HP]),
-                             CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->pt),      CLSEG__ARG(j->pl),
-                             CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),     CLSEG__ARG(xoff),
+                             CLSEG__ARG(j->h),          CLSEG__ARG(j->w_),
+                             CLSEG__ARG(p->scratch[0]), CLSEG__ARG(p->iv[PG_HP]),
+                             CLSEG__ARG(p->iv[PG_WP]),  CLSEG__ARG(j->pt),
+                             CLSEG__ARG(j->pl),         CLSEG__ARG(rows)};
   const size_t global[1] = {clseg__round_up((size_t)rows, 16)}, local[1] = {16};
   return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
 }
 
-/* The optional tensors as kernel arguments: a present flag, and y's buffer standing in when absent. */
+/* The optional tensors as kernel arguments: a present flag, and y's buffer standing in when absent.
+ */
 typedef struct {
   cl_mem buf;
   int off, present;
@@ -191,8 +233,8 @@ static opt_arg opt_of(const clseg_tensor *t, const clseg_tensor *y) {
 }
 
 /* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
-static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file, const char *name,
-                          const clseg__define *defs, int ndefs) {
+static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
+                          const char *name, const clseg__define *defs, int ndefs) {
   char opts[512];
   if (!clseg__build_options(defs, ndefs, opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", name);
@@ -215,19 +257,24 @@ static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
   const clseg__arg args[] = {
-      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),   CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),     CLSEG__ARG(j->w_),
-      CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),   CLSEG__ARG(j->kh),     CLSEG__ARG(j->kw),    CLSEG__ARG(j->sh),
-      CLSEG__ARG(j->sw),     CLSEG__ARG(j->dh),  CLSEG__ARG(j->dw),     CLSEG__ARG(j->pt),    CLSEG__ARG(j->pl),
-      CLSEG__ARG(j->groups), CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
-      CLSEG__ARG(r.off),     CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),  CLSEG__ARG(j->cout),
-      CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),  CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
-  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh, (size_t)j->n * (size_t)j->cout};
+      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
+      CLSEG__ARG(j->w_),     CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),      CLSEG__ARG(j->kh),
+      CLSEG__ARG(j->kw),     CLSEG__ARG(j->sh),     CLSEG__ARG(j->sw),     CLSEG__ARG(j->dh),
+      CLSEG__ARG(j->dw),     CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),     CLSEG__ARG(j->groups),
+      CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
+      CLSEG__ARG(r.off),     CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
+      CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),     CLSEG__ARG(j->alpha),
+      CLSEG__ARG(j->beta)};
+  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh,
+                            (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {8, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_direct", args, 29, 3, global, local);
 }
 
 /* Tiles of 16 pixels where a row is that short, else 32 (two float16 per channel). */
-static int tile_vectors(const conv_job *j) { return j->ow <= 16 ? 1 : 2; }
+static int tile_vectors(const conv_job *j) {
+  return j->ow <= 16 ? 1 : 2;
+}
 
 static int geometry_options(const conv_job *j, clseg__define *d) {
   d[0] = (clseg__define){"ACT", j->act};
@@ -242,7 +289,9 @@ static int geometry_options(const conv_job *j, clseg__define *d) {
   return 9;
 }
 
-static int depthwise_supported(const conv_job *j) { return j->groups == j->cin && j->cout == j->cin; }
+static int depthwise_supported(const conv_job *j) {
+  return j->groups == j->cin && j->cout == j->cin;
+}
 
 static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   clseg__define d[MAX_DEFS];
@@ -251,34 +300,54 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
   return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
 
-static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
+static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p,
+                                  const conv_job *j) {
   clseg_status s = pad_run(ctx, p, j);
   if (s != CLSEG_OK)
     return s;
   const int cs = p->iv[PG_HP] * p->iv[PG_WP], woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
-  const clseg__arg args[] = {
-      CLSEG__ARG(p->scratch[0]), CLSEG__ARG(cs),     CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->w->buf),
-      CLSEG__ARG(woff),          CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),        CLSEG__ARG(b.present),
-      CLSEG__ARG(r.buf),         CLSEG__ARG(r.off),  CLSEG__ARG(r.present),    CLSEG__ARG(j->y->buf),
-      CLSEG__ARG(yoff),          CLSEG__ARG(j->cout), CLSEG__ARG(j->oh),       CLSEG__ARG(j->ow),
-      CLSEG__ARG(p->iv[PG_TILES_W]), CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
+  const clseg__arg args[] = {CLSEG__ARG(p->scratch[0]),
+                             CLSEG__ARG(cs),
+                             CLSEG__ARG(p->iv[PG_WP]),
+                             CLSEG__ARG(j->w->buf),
+                             CLSEG__ARG(woff),
+                             CLSEG__ARG(b.buf),
+                             CLSEG__ARG(b.off),
+                             CLSEG__ARG(b.present),
+                             CLSEG__ARG(r.buf),
+                             CLSEG__ARG(r.off),
+                             CLSEG__ARG(r.present),
+                             CLSEG__ARG(j->y->buf),
+                             CLSEG__ARG(yoff),
+                             CLSEG__ARG(j->cout),
+                             CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),
+                             CLSEG__ARG(p->iv[PG_TILES_W]),
+                             CLSEG__ARG(j->alpha),
+                             CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)j->oh * (size_t)p->iv[PG_TILES_W];
   const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)j->cout, (size_t)j->n};
   const size_t local[3] = {VEC_LWS, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_depthwise", args, 19, 3, global, local);
 }
 
-static int vec_supported(const conv_job *j) { return j->groups == 1; }
-
-/* A 1x1 stride-1 unpadded conv reads the input in place as a GEMM: each channel one row of H*W pixels. */
-static int vec_flat(const conv_job *j) {
-  return j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && !j->pt && !j->pl && !j->pb && !j->pr;
+static int vec_supported(const conv_job *j) {
+  return j->groups == 1;
 }
 
-/* Rows of <= 16 pixels (deep layers) take two rows per tile: two pixel vectors per weight broadcast keep
- * the loop FMA-bound instead of load-bound. */
-static int vec_tile_oh(const conv_job *j) { return !vec_flat(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1; }
+/* A 1x1 stride-1 unpadded conv reads the input in place as a GEMM: each channel one row of H*W
+ * pixels. */
+static int vec_flat(const conv_job *j) {
+  return j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && !j->pt && !j->pl && !j->pb &&
+         !j->pr;
+}
+
+/* Rows of <= 16 pixels (deep layers) take two rows per tile: two pixel vectors per weight broadcast
+ * keep the loop FMA-bound instead of load-bound. */
+static int vec_tile_oh(const conv_job *j) {
+  return !vec_flat(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1;
+}
 
 static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
@@ -292,8 +361,8 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * tile_vectors(j);
   clseg_status s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
   if (s == CLSEG_OK)
-    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw, j->cin * khw, khw,
-                                   VEC_MR, &p->wp);
+    s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw,
+                                   j->cin * khw, khw, VEC_MR, &p->wp);
   p->iv[PG_FLAT] = vec_flat(j);
   if (p->iv[PG_FLAT]) {
     p->iv[PG_TW] = tw;
@@ -304,17 +373,18 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
 
-static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j, cl_mem xp,
-                               int xoff, int cs, int rs, int row_len, int oh, int ow) {
+static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
+                               cl_mem xp, int xoff, int cs, int rs, int row_len, int oh, int ow) {
   const int ns = cs * j->cin, cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
   const int tiles_w = p->iv[PG_TILES_W];
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
   const clseg__arg args[] = {
-      CLSEG__ARG(xp),        CLSEG__ARG(xoff),    CLSEG__ARG(ns),    CLSEG__ARG(cs),        CLSEG__ARG(rs),
-      CLSEG__ARG(row_len),   CLSEG__ARG(p->wp),   CLSEG__ARG(j->cin), CLSEG__ARG(cblocks),  CLSEG__ARG(b.buf),
-      CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf), CLSEG__ARG(r.off),   CLSEG__ARG(r.present),
-      CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout), CLSEG__ARG(oh),      CLSEG__ARG(ow),
-      CLSEG__ARG(tiles_w),   CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
+      CLSEG__ARG(xp),      CLSEG__ARG(xoff),     CLSEG__ARG(ns),        CLSEG__ARG(cs),
+      CLSEG__ARG(rs),      CLSEG__ARG(row_len),  CLSEG__ARG(p->wp),     CLSEG__ARG(j->cin),
+      CLSEG__ARG(cblocks), CLSEG__ARG(b.buf),    CLSEG__ARG(b.off),     CLSEG__ARG(b.present),
+      CLSEG__ARG(r.buf),   CLSEG__ARG(r.off),    CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf),
+      CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),  CLSEG__ARG(oh),        CLSEG__ARG(ow),
+      CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)((oh + vec_tile_oh(j) - 1) / vec_tile_oh(j)) * (size_t)tiles_w;
   const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)cblocks, (size_t)j->n};
   const size_t local[3] = {VEC_LWS, 1, 1};
@@ -328,12 +398,15 @@ static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, con
   }
   clseg_status s = pad_run(ctx, p, j);
   const int wp = p->iv[PG_WP];
-  return s == CLSEG_OK ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_HP] * wp, wp, 0, j->oh, j->ow) : s;
+  return s == CLSEG_OK
+             ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_HP] * wp, wp, 0, j->oh, j->ow)
+             : s;
 }
 
-static const clseg__conv_variant DIRECT = {"conv2d_direct", direct_supported, direct_prepare, direct_run};
-static const clseg__conv_variant DEPTHWISE = {"conv2d_depthwise", depthwise_supported, depthwise_prepare,
-                                              depthwise_run};
+static const clseg__conv_variant DIRECT = {"conv2d_direct", direct_supported, direct_prepare,
+                                           direct_run};
+static const clseg__conv_variant DEPTHWISE = {"conv2d_depthwise", depthwise_supported,
+                                              depthwise_prepare, depthwise_run};
 static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare, vec_run};
 
 /* Every variant, for forcing one by name. */
@@ -364,23 +437,25 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
       continue;
     if (!VARIANTS[i]->supported(j)) {
       const int64_t xs[4] = {j->n, j->cin, j->h, j->w_};
-      return clseg__fail(ctx, CLSEG_UNSUPPORTED,
-                         OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
-                         CLSEG__SHAPE(xs), CLSEG__SHAPE(j->w->shape), j->groups);
+      return clseg__fail(
+          ctx, CLSEG_UNSUPPORTED,
+          OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
+          CLSEG__SHAPE(xs), CLSEG__SHAPE(j->w->shape), j->groups);
     }
     *out = VARIANTS[i];
     return CLSEG_OK;
   }
   return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
-                     "conv2d_winograd, conv2d_winograd2x2, conv2d_vec, conv2d_direct)", want);
+                        "conv2d_winograd, conv2d_winograd2x2, conv2d_vec, conv2d_direct)",
+                     want);
 }
 
 /* ---- planned execution (lib/ops/conv.h); the eager call prepares, runs and frees ---- */
 
-clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
-                                   clseg__conv2d_prep **out) {
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
+                                   const clseg_tensor *w, const clseg_tensor *bias,
+                                   const clseg_conv2d_params *p, clseg__conv2d_prep **out) {
   const clseg_conv2d_params none = {0};
   conv_job j;
   const clseg__conv_variant *v = NULL;
@@ -428,11 +503,13 @@ void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) {
   free(prep); /* the kernels belong to the context */
 }
 
-const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) { return prep ? prep->v->name : NULL; }
+const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) {
+  return prep ? prep->v->name : NULL;
+}
 
 clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                          const clseg_tensor *bias, const clseg_tensor *residual, const clseg_conv2d_params *p,
-                          clseg_tensor *y) {
+                          const clseg_tensor *bias, const clseg_tensor *residual,
+                          const clseg_conv2d_params *p, clseg_tensor *y) {
   clseg__conv2d_prep *prep = NULL;
   clseg_status s;
   if (!ctx)
@@ -445,8 +522,9 @@ clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg
   return s;
 }
 
-void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out, const float *gamma,
-                          const float *beta, const float *mean, const float *var, float eps) {
+void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_out,
+                          const float *gamma, const float *beta, const float *mean,
+                          const float *var, float eps) {
   if (!weight || !bias || !gamma || !beta || !mean || !var)
     return;
   if (eps == 0.0f)

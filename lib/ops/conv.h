@@ -1,5 +1,6 @@
-/* Internal interface of the conv family for planned execution: choose the variant, pack the weights and
- * allocate scratch once per plan, then run many times. The eager clseg_conv2d does both per call. */
+/* Internal interface of the conv family for planned execution: choose the variant, pack the weights
+ * and allocate scratch once per plan, then run many times. The eager clseg_conv2d does both per
+ * call. */
 #ifndef CLSEG_OPS_CONV_H
 #define CLSEG_OPS_CONV_H
 
@@ -9,12 +10,13 @@
 typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 
 /* Prepares conv2d of w over inputs of shape xshape with parameters p (activation included). Returns
- * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs clseg_conv2d.
- * w and bias are borrowed: they must outlive the prep. */
-clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                   const clseg_tensor *bias, const clseg_conv2d_params *p,
-                                   clseg__conv2d_prep **out);
-/* Runs a prepared conv: x of the prepared shape, residual optional (shaped like y). Enqueues only. */
+ * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs
+ * clseg_conv2d. w and bias are borrowed: they must outlive the prep. */
+clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
+                                   const clseg_tensor *w, const clseg_tensor *bias,
+                                   const clseg_conv2d_params *p, clseg__conv2d_prep **out);
+/* Runs a prepared conv: x of the prepared shape, residual optional (shaped like y). Enqueues only.
+ */
 clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
                                const clseg_tensor *residual, clseg_tensor *y);
 void clseg__conv2d_prep_free(clseg__conv2d_prep *prep);
@@ -23,16 +25,17 @@ const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep);
 
 /* The same for conv_transpose2d (lib/ops/conv_transpose.c). */
 typedef struct clseg__convt_prep clseg__convt_prep;
-clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4],
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              clseg__convt_prep **out);
-clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep, const clseg_tensor *x,
-                                         clseg_tensor *y);
+clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep,
+                                         const clseg_tensor *x, clseg_tensor *y);
 void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep);
 
 /* Packs weights [cout, cin, khw] into the layout of conv2d_vec (see cl/conv.cl). */
-clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin, int khw,
-                                        int s_co, int s_ci, int mr, cl_mem *out);
+clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin,
+                                        int khw, int s_co, int s_ci, int mr, cl_mem *out);
 
 /* ---- shared by the conv2d host files (conv.c, conv_winograd.c) ---- */
 
@@ -47,7 +50,8 @@ typedef struct {
 
 typedef struct clseg__conv_variant clseg__conv_variant;
 
-/* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few ints. */
+/* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
+ * ints. */
 struct clseg__conv2d_prep {
   const clseg__conv_variant *v;
   clseg__conv_job j;

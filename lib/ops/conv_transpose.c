@@ -1,21 +1,23 @@
-/* conv_transpose2d host side (PyTorch semantics): checks, output shape, the variant table (generic gather,
- * and the kernel-2 stride-2 up-convolution) with its selection. Kernels: cl/conv_transpose.cl. */
+/* conv_transpose2d host side (PyTorch semantics): checks, output shape, the variant table (generic
+ * gather, and the kernel-2 stride-2 up-convolution) with its selection. Kernels:
+ * cl/conv_transpose.cl. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "conv.h"
 
-#define OP "conv_transpose2d"
-#define K2S2_MR 8
+#define OP       "conv_transpose2d"
+#define K2S2_MR  8
 #define K2S2_LWS 4
 
 /* Defined in conv.c: packs weights into [ceil(cout / mr)][cin][khw][mr] panels. */
 
-/* As clseg_conv_transpose2d with a forced variant (NULL or "auto" to choose): for tests and benchmarks until
- * the public params carry a variant field. */
-clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+/* As clseg_conv_transpose2d with a forced variant (NULL or "auto" to choose): for tests and
+ * benchmarks until the public params carry a variant field. */
+clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x,
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              const char *variant, clseg_tensor *y);
 
 typedef struct {
@@ -26,23 +28,29 @@ typedef struct {
   float alpha, beta;
 } convt_job;
 
-static int or1(int v) { return v == 0 ? 1 : v; }
+static int or1(int v) {
+  return v == 0 ? 1 : v;
+}
 
 static clseg_status check_params(clseg_context *ctx, const clseg_conv_transpose2d_params *p) {
   if (p->stride_h < 0 || p->stride_w < 0 || p->dilation_h < 0 || p->dilation_w < 0 || p->groups < 0)
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        OP ": stride (%d, %d), dilation (%d, %d) and groups %d must be positive (0 means 1)",
+        p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->groups);
+  if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
+      p->output_pad_h < 0 || p->output_pad_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       OP ": stride (%d, %d), dilation (%d, %d) and groups %d must be positive (0 means 1)",
-                       p->stride_h, p->stride_w, p->dilation_h, p->dilation_w, p->groups);
-  if (p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 || p->output_pad_h < 0 ||
-      p->output_pad_w < 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": padding and output padding must not be negative");
+                       OP ": padding and output padding must not be negative");
   /* PyTorch's rule: output padding must be smaller than either the stride or the dilation */
   if ((p->output_pad_h >= or1(p->stride_h) && p->output_pad_h >= or1(p->dilation_h)) ||
       (p->output_pad_w >= or1(p->stride_w) && p->output_pad_w >= or1(p->dilation_w)))
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       OP ": output padding (%d, %d) must be smaller than the stride (%d, %d) or the dilation "
-                       "(%d, %d)", p->output_pad_h, p->output_pad_w, or1(p->stride_h), or1(p->stride_w),
-                       or1(p->dilation_h), or1(p->dilation_w));
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        OP ": output padding (%d, %d) must be smaller than the stride (%d, %d) or the dilation "
+           "(%d, %d)",
+        p->output_pad_h, p->output_pad_w, or1(p->stride_h), or1(p->stride_w), or1(p->dilation_h),
+        or1(p->dilation_w));
   return CLSEG_OK;
 }
 
@@ -55,19 +63,22 @@ static clseg_status shape_of(clseg_context *ctx, const clseg_tensor *x, const cl
     return s;
   const int64_t *xs = x->shape, *ws = w->shape, g = or1(p->groups);
   if (xs[1] != ws[0])
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": input %s has %lld channels, weight %s expects %lld",
-                       CLSEG__SHAPE(xs), (long long)xs[1], CLSEG__SHAPE(ws), (long long)ws[0]);
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": input %s has %lld channels, weight %s expects %lld", CLSEG__SHAPE(xs),
+                       (long long)xs[1], CLSEG__SHAPE(ws), (long long)ws[0]);
   if (xs[1] % g != 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, OP ": groups %lld must divide the input channels (input %s)",
-                       (long long)g, CLSEG__SHAPE(xs));
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       OP ": groups %lld must divide the input channels (input %s)", (long long)g,
+                       CLSEG__SHAPE(xs));
   out[0] = xs[0];
   out[1] = ws[1] * g;
-  out[2] = (xs[2] - 1) * or1(p->stride_h) - p->pad_top - p->pad_bottom + (int64_t)or1(p->dilation_h) * (ws[2] - 1) +
-           p->output_pad_h + 1;
-  out[3] = (xs[3] - 1) * or1(p->stride_w) - p->pad_left - p->pad_right + (int64_t)or1(p->dilation_w) * (ws[3] - 1) +
-           p->output_pad_w + 1;
+  out[2] = (xs[2] - 1) * or1(p->stride_h) - p->pad_top - p->pad_bottom +
+           (int64_t)or1(p->dilation_h) * (ws[2] - 1) + p->output_pad_h + 1;
+  out[3] = (xs[3] - 1) * or1(p->stride_w) - p->pad_left - p->pad_right +
+           (int64_t)or1(p->dilation_w) * (ws[3] - 1) + p->output_pad_w + 1;
   if (out[2] < 1 || out[3] < 1)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": padding removes the whole output (input %s, weight %s)",
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": padding removes the whole output (input %s, weight %s)",
                        CLSEG__SHAPE(xs), CLSEG__SHAPE(ws));
   return CLSEG_OK;
 }
@@ -76,25 +87,46 @@ clseg_status clseg_conv_transpose2d_shape(const clseg_tensor *x, const clseg_ten
                                           const clseg_conv_transpose2d_params *p, int64_t out[4]) {
   const clseg_conv_transpose2d_params none = {0};
   if (!out)
-    return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT, OP "_shape: NULL output argument");
+    return clseg__fail(x ? x->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       OP "_shape: NULL output argument");
   return shape_of(x ? x->ctx : NULL, x, w, p ? p : &none, out);
 }
 
 static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                          const clseg_tensor *bias, const clseg_conv_transpose2d_params *p, clseg_tensor *y,
-                          convt_job *j) {
+                          const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+                          clseg_tensor *y, convt_job *j) {
   int64_t ys[4];
   clseg_status s;
   if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK ||
       (s = clseg__check_tensor(ctx, OP, "weight", w)) != CLSEG_OK ||
-      (s = shape_of(ctx, x, w, p, ys)) != CLSEG_OK || (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK ||
+      (s = shape_of(ctx, x, w, p, ys)) != CLSEG_OK ||
+      (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, OP, "bias", bias, (size_t)ys[1])) != CLSEG_OK ||
       (s = clseg__act_resolve(ctx, OP, &p->act, &j->act, &j->alpha, &j->beta)) != CLSEG_OK)
     return s;
-  *j = (convt_job){x, w, bias, y, (int)ys[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3], (int)ys[1],
-                   (int)w->shape[2], (int)w->shape[3], or1(p->stride_h), or1(p->stride_w), or1(p->dilation_h),
-                   or1(p->dilation_w), p->pad_top, p->pad_left, or1(p->groups), (int)ys[2], (int)ys[3], j->act,
-                   j->alpha, j->beta};
+  *j = (convt_job){x,
+                   w,
+                   bias,
+                   y,
+                   (int)ys[0],
+                   (int)x->shape[1],
+                   (int)x->shape[2],
+                   (int)x->shape[3],
+                   (int)ys[1],
+                   (int)w->shape[2],
+                   (int)w->shape[3],
+                   or1(p->stride_h),
+                   or1(p->stride_w),
+                   or1(p->dilation_h),
+                   or1(p->dilation_w),
+                   p->pad_top,
+                   p->pad_left,
+                   or1(p->groups),
+                   (int)ys[2],
+                   (int)ys[3],
+                   j->act,
+                   j->alpha,
+                   j->beta};
   return CLSEG_OK;
 }
 
@@ -115,30 +147,35 @@ static int act_options(const convt_job *j, clseg__define *d) {
   return 1;
 }
 
-static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem wp) {
+static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const char *opts,
+                                   cl_mem wp) {
   cl_kernel k;
   (void)wp;
   clseg_status s = clseg__kernel(ctx, "conv_transpose.cl", opts, "conv_transpose2d_direct", &k);
   if (s != CLSEG_OK)
     return s;
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
-  const opt_arg b = j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+  const opt_arg b =
+      j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
   const clseg__arg args[] = {
-      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),   CLSEG__ARG(j->h),  CLSEG__ARG(j->w_),
-      CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),      CLSEG__ARG(j->kh),    CLSEG__ARG(j->kw), CLSEG__ARG(j->sh),
-      CLSEG__ARG(j->sw),     CLSEG__ARG(j->dh),     CLSEG__ARG(j->dw),    CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
-      CLSEG__ARG(j->groups), CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),    CLSEG__ARG(b.present),
-      CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),      CLSEG__ARG(j->cout),  CLSEG__ARG(j->oh), CLSEG__ARG(j->ow),
+      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
+      CLSEG__ARG(j->w_),     CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),      CLSEG__ARG(j->kh),
+      CLSEG__ARG(j->kw),     CLSEG__ARG(j->sh),     CLSEG__ARG(j->sw),     CLSEG__ARG(j->dh),
+      CLSEG__ARG(j->dw),     CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),     CLSEG__ARG(j->groups),
+      CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(j->y->buf),
+      CLSEG__ARG(yoff),      CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),
       CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
-  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh, (size_t)j->n * (size_t)j->cout};
+  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh,
+                            (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {8, 1, 1};
   return clseg__launch(ctx, k, "conv_transpose2d_direct", args, 26, 3, global, local);
 }
 
-/* The U-Net up-convolution: every output pixel has exactly one tap, and the output is exactly 2H x 2W. */
+/* The U-Net up-convolution: every output pixel has exactly one tap, and the output is exactly 2H x
+ * 2W. */
 static int k2s2_supported(const convt_job *j) {
-  return j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->dh == 1 && j->dw == 1 && j->groups == 1 &&
-         j->oh == 2 * j->h && j->ow == 2 * j->w_;
+  return j->kh == 2 && j->kw == 2 && j->sh == 2 && j->sw == 2 && j->dh == 1 && j->dw == 1 &&
+         j->groups == 1 && j->oh == 2 * j->h && j->ow == 2 * j->w_;
 }
 
 static int k2s2_options(const convt_job *j, clseg__define *d) {
@@ -150,12 +187,13 @@ static int k2s2_options(const convt_job *j, clseg__define *d) {
 
 /* PyTorch's [Cin, Cout, 2, 2]: output channel co, input channel ci at co * 4 + ci * Cout * 4 */
 static clseg_status k2s2_pack(clseg_context *ctx, const convt_job *j, cl_mem *wp) {
-  return clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, 4, 4, j->cout * 4,
-                                    K2S2_MR, wp);
+  return clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, 4, 4,
+                                    j->cout * 4, K2S2_MR, wp);
 }
 
 /* wp: the packed weights of a prep, or NULL to pack them for this call. */
-static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem packed) {
+static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const char *opts,
+                                 cl_mem packed) {
   cl_kernel k;
   cl_mem wp = packed;
   clseg_status s = clseg__kernel(ctx, "conv_transpose.cl", opts, "conv_transpose2d_k2s2", &k);
@@ -164,12 +202,13 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
   if (s == CLSEG_OK) {
     const int xoff = (int)j->x->offset, yoff = (int)j->y->offset;
     const int cblocks = (j->cout + K2S2_MR - 1) / K2S2_MR, tiles_w = (j->w_ + 15) / 16;
-    const opt_arg b = j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+    const opt_arg b =
+        j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
     const clseg__arg args[] = {
-        CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),   CLSEG__ARG(j->cin),   CLSEG__ARG(j->h),       CLSEG__ARG(j->w_),
-        CLSEG__ARG(wp),        CLSEG__ARG(cblocks), CLSEG__ARG(b.buf),   CLSEG__ARG(b.off),      CLSEG__ARG(b.present),
-        CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),   CLSEG__ARG(j->cout),  CLSEG__ARG(tiles_w),    CLSEG__ARG(j->alpha),
-        CLSEG__ARG(j->beta)};
+        CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
+        CLSEG__ARG(j->w_),     CLSEG__ARG(wp),        CLSEG__ARG(cblocks),   CLSEG__ARG(b.buf),
+        CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
+        CLSEG__ARG(j->cout),   CLSEG__ARG(tiles_w),   CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
     const size_t tiles = (size_t)j->oh * (size_t)tiles_w;
     const size_t global[3] = {clseg__round_up(tiles, K2S2_LWS), (size_t)cblocks, (size_t)j->n};
     const size_t local[3] = {K2S2_LWS, 1, 1};
@@ -185,7 +224,8 @@ typedef struct {
   int (*supported)(const convt_job *j);
   int (*options)(const convt_job *j, clseg__define *defs);
   clseg_status (*enqueue)(clseg_context *ctx, const convt_job *j, const char *opts, cl_mem wp);
-  clseg_status (*pack)(clseg_context *ctx, const convt_job *j, cl_mem *wp); /* once per prep, or NULL */
+  clseg_status (*pack)(clseg_context *ctx, const convt_job *j,
+                       cl_mem *wp); /* once per prep, or NULL */
 } convt_variant;
 
 /* In the order "auto" tries them. */
@@ -206,19 +246,22 @@ static clseg_status select_variant(clseg_context *ctx, const convt_job *j, const
       return CLSEG_OK;
     }
     if (!automatic)
-      return clseg__fail(ctx, CLSEG_UNSUPPORTED,
-                         OP ": variant '%s' does not support this conv (input %s, weight %s, stride %d x %d)", want,
-                         CLSEG__SHAPE(j->x->shape), CLSEG__SHAPE(j->w->shape), j->sh, j->sw);
+      return clseg__fail(
+          ctx, CLSEG_UNSUPPORTED,
+          OP ": variant '%s' does not support this conv (input %s, weight %s, stride %d x %d)",
+          want, CLSEG__SHAPE(j->x->shape), CLSEG__SHAPE(j->w->shape), j->sh, j->sw);
   }
   if (automatic)
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no variant supports this conv");
-  return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                     OP ": unknown variant '%s' (known: auto, conv_transpose2d_k2s2, conv_transpose2d_direct)",
-                     want);
+  return clseg__fail(
+      ctx, CLSEG_INVALID_ARGUMENT,
+      OP ": unknown variant '%s' (known: auto, conv_transpose2d_k2s2, conv_transpose2d_direct)",
+      want);
 }
 
-clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_tensor *x,
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              const char *variant, clseg_tensor *y) {
   const clseg_conv_transpose2d_params none = {0};
   convt_job j;
@@ -237,13 +280,14 @@ clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_ten
   return v->enqueue(ctx, &j, opts, NULL);
 }
 
-clseg_status clseg_conv_transpose2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                    const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
-                                    clseg_tensor *y) {
+clseg_status clseg_conv_transpose2d(clseg_context *ctx, const clseg_tensor *x,
+                                    const clseg_tensor *w, const clseg_tensor *bias,
+                                    const clseg_conv_transpose2d_params *p, clseg_tensor *y) {
   return clseg__conv_transpose2d_variant(ctx, x, w, bias, p, NULL, y);
 }
 
-/* ---- planned execution (lib/ops/conv.h): the variant, its options and packed weights, once ---- */
+/* ---- planned execution (lib/ops/conv.h): the variant, its options and packed weights, once ----
+ */
 
 struct clseg__convt_prep {
   convt_job j;
@@ -252,8 +296,9 @@ struct clseg__convt_prep {
   cl_mem wp;
 };
 
-clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4], const clseg_tensor *w,
-                                             const clseg_tensor *bias, const clseg_conv_transpose2d_params *p,
+clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t xshape[4],
+                                             const clseg_tensor *w, const clseg_tensor *bias,
+                                             const clseg_conv_transpose2d_params *p,
                                              clseg__convt_prep **out) {
   const clseg_conv_transpose2d_params none = {0};
   clseg_tensor x = {0};
@@ -262,7 +307,8 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
   *out = NULL;
   if (!prep)
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
-  /* check() wants tensors: a stand-in input of the prepared shape and an output checked at run time */
+  /* check() wants tensors: a stand-in input of the prepared shape and an output checked at run time
+   */
   x.ctx = ctx;
   memcpy(x.shape, xshape, sizeof x.shape);
   x.count = (size_t)(xshape[0] * xshape[1] * xshape[2] * xshape[3]);
@@ -276,7 +322,8 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
     s = check(ctx, &x, w, bias, p ? p : &none, &y, &prep->j);
   if (s == CLSEG_OK)
     s = select_variant(ctx, &prep->j, NULL, &prep->v);
-  if (s == CLSEG_OK && !clseg__build_options(defs, prep->v->options(&prep->j, defs), prep->opts, sizeof prep->opts))
+  if (s == CLSEG_OK &&
+      !clseg__build_options(defs, prep->v->options(&prep->j, defs), prep->opts, sizeof prep->opts))
     s = clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", prep->v->name);
   if (s == CLSEG_OK && prep->v->pack)
     s = prep->v->pack(ctx, &prep->j, &prep->wp);
@@ -289,15 +336,17 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
   return CLSEG_OK;
 }
 
-clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep, const clseg_tensor *x,
-                                         clseg_tensor *y) {
+clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep,
+                                         const clseg_tensor *x, clseg_tensor *y) {
   const int64_t xs[4] = {prep->j.n, prep->j.cin, prep->j.h, prep->j.w_};
   const int64_t ys[4] = {prep->j.n, prep->j.cout, prep->j.oh, prep->j.ow};
   clseg_status s;
-  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK || (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK)
+  if ((s = clseg__check_tensor(ctx, OP, "input", x)) != CLSEG_OK ||
+      (s = clseg__check_output(ctx, OP, y, ys)) != CLSEG_OK)
     return s;
   if (memcmp(x->shape, xs, sizeof xs) != 0)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, OP ": input has shape %s, the conv was prepared for %s",
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       OP ": input has shape %s, the conv was prepared for %s",
                        CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
   convt_job j = prep->j;
   j.x = x, j.y = y;

@@ -1,23 +1,24 @@
-/* conv2d_winograd host side: 3x3 stride-1 convs as Winograd F(4x4, 3x3) (conv2d_winograd) or F(2x2, 3x3)
- * (conv2d_winograd2x2): weights transformed once per prep, then per band of tile rows an input transform,
- * E batched GEMMs and an output transform. Kernels: cl/conv_winograd.cl. */
+/* conv2d_winograd host side: 3x3 stride-1 convs as Winograd F(4x4, 3x3) (conv2d_winograd) or F(2x2,
+ * 3x3) (conv2d_winograd2x2): weights transformed once per prep, then per band of tile rows an input
+ * transform, E batched GEMMs and an output transform. Kernels: cl/conv_winograd.cl. */
 #include <stdlib.h>
 
 #include "common.h"
 #include "conv.h"
 
-#define OP "conv2d"
-#define WINO_MR 8                  /* GEMM output channels per work-item */
-#define WINO_NV 2                  /* GEMM float16 vectors of tiles per work-item */
-#define WINO_LWS 2                 /* GEMM work-group size */
+#define OP              "conv2d"
+#define WINO_MR         8          /* GEMM output channels per work-item */
+#define WINO_NV         2          /* GEMM float16 vectors of tiles per work-item */
+#define WINO_LWS        2          /* GEMM work-group size */
 #define WINO_BAND_BYTES (1u << 20) /* V and M of one band: about one core's L2 */
-#define WINO_MIN_TILES 128         /* a band has at least this many tiles (enough work-items per GEMM) */
+#define WINO_MIN_TILES  128 /* a band has at least this many tiles (enough work-items per GEMM) */
 
 /* prep->iv slots */
 enum { WI_M, WI_CBLOCKS, WI_TILES_W, WI_TILES_H, WI_BAND_ROWS, WI_TP, WI_HP, WI_WP };
 
 static int supported(const clseg__conv_job *j) {
-  return j->kh == 3 && j->kw == 3 && j->sh == 1 && j->sw == 1 && j->dh == 1 && j->dw == 1 && j->groups == 1;
+  return j->kh == 3 && j->kw == 3 && j->sh == 1 && j->sw == 1 && j->dh == 1 && j->dw == 1 &&
+         j->groups == 1;
 }
 
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j) {
@@ -26,15 +27,18 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j) {
   return j->oh > 16 && j->ow > 16 ? 4 : 2;
 }
 
-static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+static size_t round_up(size_t x, size_t m) {
+  return (x + m - 1) / m * m;
+}
 
-/* Bands of tile rows whose transformed input and output stay in cache, but with enough tiles to fill the
- * GEMM's work-items. */
+/* Bands of tile rows whose transformed input and output stay in cache, but with enough tiles to
+ * fill the GEMM's work-items. */
 static void band_geometry(clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
   const int e = (m + 2) * (m + 2), cblocks = (j->cout + WINO_MR - 1) / WINO_MR;
   const int tiles_w = (j->ow + m - 1) / m, tiles_h = (j->oh + m - 1) / m;
-  const size_t row_bytes = (size_t)e * (size_t)(j->cin + cblocks * WINO_MR) * (size_t)tiles_w * sizeof(float);
+  const size_t row_bytes =
+      (size_t)e * (size_t)(j->cin + cblocks * WINO_MR) * (size_t)tiles_w * sizeof(float);
   int rows = (int)(WINO_BAND_BYTES / row_bytes);
   if (rows * tiles_w < WINO_MIN_TILES)
     rows = (WINO_MIN_TILES + tiles_w - 1) / tiles_w;
@@ -46,7 +50,8 @@ static void band_geometry(clseg__conv2d_prep *p, int m) {
   p->iv[WI_TILES_H] = tiles_h;
   p->iv[WI_BAND_ROWS] = rows < 1 ? 1 : rows;
   p->iv[WI_TP] = (int)round_up((size_t)p->iv[WI_BAND_ROWS] * (size_t)tiles_w, 16 * WINO_NV);
-  /* the zero-padded input: every tile row, and room for the vector loads of the last 16 tiles of a row */
+  /* the zero-padded input: every tile row, and room for the vector loads of the last 16 tiles of a
+   * row */
   p->iv[WI_HP] = tiles_h * m + 2;
   p->iv[WI_WP] = tiles_w * m + m + 2;
 }
@@ -66,8 +71,8 @@ static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p,
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
-  const clseg__define d[] = {{"ACT", j->act}, {"LWS", WINO_LWS}, {"MR", WINO_MR}, {"NV", WINO_NV},
-                             {"WINO_M", m}};
+  const clseg__define d[] = {
+      {"ACT", j->act}, {"LWS", WINO_LWS}, {"MR", WINO_MR}, {"NV", WINO_NV}, {"WINO_M", m}};
   char opts[256];
   cl_kernel kw;
   if (!clseg__build_options(d, 5, opts, sizeof opts))
@@ -88,43 +93,59 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   const size_t padded = (size_t)j->n * (size_t)j->cin * (size_t)p->iv[WI_HP] * (size_t)p->iv[WI_WP];
   if ((s = transform_weights(ctx, p, kw)) == CLSEG_OK &&
       (s = clseg__conv_scratch(ctx, padded, "zero-padded input", &p->scratch[2])) == CLSEG_OK &&
-      (s = clseg__conv_scratch(ctx, e * (size_t)j->cin * tp, "Winograd input tiles", &p->scratch[0])) == CLSEG_OK)
-    s = clseg__conv_scratch(ctx, e * (size_t)p->iv[WI_CBLOCKS] * WINO_MR * tp, "Winograd output tiles",
-                            &p->scratch[1]);
+      (s = clseg__conv_scratch(ctx, e * (size_t)j->cin * tp, "Winograd input tiles",
+                               &p->scratch[0])) == CLSEG_OK)
+    s = clseg__conv_scratch(ctx, e * (size_t)p->iv[WI_CBLOCKS] * WINO_MR * tp,
+                            "Winograd output tiles", &p->scratch[1]);
   return s;
 }
 
-static clseg_status prepare4(clseg_context *ctx, clseg__conv2d_prep *p) { return prepare_m(ctx, p, 4); }
-static clseg_status prepare2(clseg_context *ctx, clseg__conv2d_prep *p) { return prepare_m(ctx, p, 2); }
+static clseg_status prepare4(clseg_context *ctx, clseg__conv2d_prep *p) {
+  return prepare_m(ctx, p, 4);
+}
+static clseg_status prepare2(clseg_context *ctx, clseg__conv2d_prep *p) {
+  return prepare_m(ctx, p, 2);
+}
 
-static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
+static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p,
+                            const clseg__conv_job *j) {
   const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[WI_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),          CLSEG__ARG(j->h),
-                             CLSEG__ARG(j->w_),     CLSEG__ARG(p->scratch[2]), CLSEG__ARG(p->iv[WI_HP]),
-                             CLSEG__ARG(p->iv[WI_WP]), CLSEG__ARG(j->pt),      CLSEG__ARG(j->pl),
-                             CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),     CLSEG__ARG(xoff),
+                             CLSEG__ARG(j->h),          CLSEG__ARG(j->w_),
+                             CLSEG__ARG(p->scratch[2]), CLSEG__ARG(p->iv[WI_HP]),
+                             CLSEG__ARG(p->iv[WI_WP]),  CLSEG__ARG(j->pt),
+                             CLSEG__ARG(j->pl),         CLSEG__ARG(rows)};
   const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
   return clseg__launch(ctx, p->k[3], "conv2d_pad", args, 10, 1, global, local);
 }
 
-static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j, int n,
-                              int row0, int tiles, int used) {
+static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
+                              const clseg__conv_job *j, int n, int row0, int tiles, int used) {
   const int cs = p->iv[WI_HP] * p->iv[WI_WP];
   cl_mem xp = p->scratch[2];
   const int xoff = n * j->cin * cs;
-  const clseg__arg args[] = {CLSEG__ARG(xp),    CLSEG__ARG(xoff),  CLSEG__ARG(cs), CLSEG__ARG(p->iv[WI_WP]),
-                             CLSEG__ARG(p->iv[WI_TILES_W]), CLSEG__ARG(row0), CLSEG__ARG(tiles),
-                             CLSEG__ARG(p->iv[WI_TP]),      CLSEG__ARG(j->cin), CLSEG__ARG(p->scratch[0])};
+  const clseg__arg args[] = {CLSEG__ARG(xp),
+                             CLSEG__ARG(xoff),
+                             CLSEG__ARG(cs),
+                             CLSEG__ARG(p->iv[WI_WP]),
+                             CLSEG__ARG(p->iv[WI_TILES_W]),
+                             CLSEG__ARG(row0),
+                             CLSEG__ARG(tiles),
+                             CLSEG__ARG(p->iv[WI_TP]),
+                             CLSEG__ARG(j->cin),
+                             CLSEG__ARG(p->scratch[0])};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cin}, local[2] = {4, 1};
   return clseg__launch(ctx, p->k[1], "conv2d_winograd_input", args, 10, 2, global, local);
 }
 
-static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j, int used) {
+static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
+                             const clseg__conv_job *j, int used) {
   const int m = p->iv[WI_M];
-  const clseg__arg args[] = {CLSEG__ARG(p->wp),  CLSEG__ARG(p->scratch[0]),     CLSEG__ARG(p->scratch[1]),
-                             CLSEG__ARG(j->cin), CLSEG__ARG(p->iv[WI_CBLOCKS]), CLSEG__ARG(p->iv[WI_TP])};
-  const size_t global[3] = {round_up((size_t)used / (16 * WINO_NV), WINO_LWS), (size_t)p->iv[WI_CBLOCKS],
-                            (size_t)((m + 2) * (m + 2))};
+  const clseg__arg args[] = {
+      CLSEG__ARG(p->wp),  CLSEG__ARG(p->scratch[0]),     CLSEG__ARG(p->scratch[1]),
+      CLSEG__ARG(j->cin), CLSEG__ARG(p->iv[WI_CBLOCKS]), CLSEG__ARG(p->iv[WI_TP])};
+  const size_t global[3] = {round_up((size_t)used / (16 * WINO_NV), WINO_LWS),
+                            (size_t)p->iv[WI_CBLOCKS], (size_t)((m + 2) * (m + 2))};
   const size_t local[3] = {WINO_LWS, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_winograd_gemm", args, 6, 3, global, local);
 }
@@ -134,18 +155,24 @@ typedef struct {
   int off, present;
 } opt_arg;
 
-static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j, int n,
-                               int row0, int tiles, int used) {
+static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
+                               const clseg__conv_job *j, int n, int row0, int tiles, int used) {
   const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * WINO_MR;
   const int yoff = (int)j->y->offset + n * plane;
-  const opt_arg b = j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
-  const opt_arg r = j->res ? (opt_arg){j->res->buf, (int)j->res->offset + n * plane, 1} : (opt_arg){j->y->buf, 0, 0};
-  const clseg__arg args[] = {
-      CLSEG__ARG(p->scratch[1]), CLSEG__ARG(j->cout),    CLSEG__ARG(cpad),     CLSEG__ARG(p->iv[WI_TILES_W]),
-      CLSEG__ARG(row0),          CLSEG__ARG(tiles),      CLSEG__ARG(p->iv[WI_TP]), CLSEG__ARG(b.buf),
-      CLSEG__ARG(b.off),         CLSEG__ARG(b.present),  CLSEG__ARG(r.buf),    CLSEG__ARG(r.off),
-      CLSEG__ARG(r.present),     CLSEG__ARG(j->y->buf),  CLSEG__ARG(yoff),     CLSEG__ARG(j->oh),
-      CLSEG__ARG(j->ow),         CLSEG__ARG(j->alpha),   CLSEG__ARG(j->beta)};
+  const opt_arg b =
+      j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+  const opt_arg r = j->res ? (opt_arg){j->res->buf, (int)j->res->offset + n * plane, 1}
+                           : (opt_arg){j->y->buf, 0, 0};
+  const clseg__arg args[] = {CLSEG__ARG(p->scratch[1]), CLSEG__ARG(j->cout),
+                             CLSEG__ARG(cpad),          CLSEG__ARG(p->iv[WI_TILES_W]),
+                             CLSEG__ARG(row0),          CLSEG__ARG(tiles),
+                             CLSEG__ARG(p->iv[WI_TP]),  CLSEG__ARG(b.buf),
+                             CLSEG__ARG(b.off),         CLSEG__ARG(b.present),
+                             CLSEG__ARG(r.buf),         CLSEG__ARG(r.off),
+                             CLSEG__ARG(r.present),     CLSEG__ARG(j->y->buf),
+                             CLSEG__ARG(yoff),          CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),         CLSEG__ARG(j->alpha),
+                             CLSEG__ARG(j->beta)};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cout}, local[2] = {4, 1};
   return clseg__launch(ctx, p->k[2], "conv2d_winograd_output", args, 19, 2, global, local);
 }
@@ -165,4 +192,5 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
 }
 
 const clseg__conv_variant clseg__conv2d_winograd = {"conv2d_winograd", supported, prepare4, run};
-const clseg__conv_variant clseg__conv2d_winograd2x2 = {"conv2d_winograd2x2", supported, prepare2, run};
+const clseg__conv_variant clseg__conv2d_winograd2x2 = {"conv2d_winograd2x2", supported, prepare2,
+                                                       run};

@@ -1,10 +1,12 @@
-/* Host side of the broadcasting binary ops (cl/eltwise.cl): y = act(a op b), where each dimension of a and b
- * equals y's or is 1. The shapes are collapsed into rows that the kernel walks with unit stride. */
+/* Host side of the broadcasting binary ops (cl/eltwise.cl): y = act(a op b), where each dimension
+ * of a and b equals y's or is 1. The shapes are collapsed into rows that the kernel walks with unit
+ * stride. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for activation. */
+/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for
+ * activation. */
 #define LOCAL 8
-#define VPW 8
+#define VPW   8
 
 static const char *const op_names[] = {"binary add", "binary sub", "binary mul", "binary div"};
 
@@ -28,19 +30,22 @@ static clseg_status binary_check(clseg_context *ctx, clseg_binary_op op, const c
   if (s != CLSEG_OK)
     return s;
   for (int d = 0; d < 4; d++)
-    if ((a->shape[d] != y->shape[d] && a->shape[d] != 1) || (b->shape[d] != y->shape[d] && b->shape[d] != 1))
-      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                         "%s: a of shape %s and b of shape %s do not broadcast to the output's shape %s "
-                         "(dimension %d: each must be %lld or 1)",
-                         name, CLSEG__SHAPE(a->shape), CLSEG__SHAPE(b->shape), CLSEG__SHAPE(y->shape), d,
-                         (long long)y->shape[d]);
+    if ((a->shape[d] != y->shape[d] && a->shape[d] != 1) ||
+        (b->shape[d] != y->shape[d] && b->shape[d] != 1))
+      return clseg__fail(
+          ctx, CLSEG_SHAPE_MISMATCH,
+          "%s: a of shape %s and b of shape %s do not broadcast to the output's shape %s "
+          "(dimension %d: each must be %lld or 1)",
+          name, CLSEG__SHAPE(a->shape), CLSEG__SHAPE(b->shape), CLSEG__SHAPE(y->shape), d,
+          (long long)y->shape[d]);
   return CLSEG_OK;
 }
 
-/* Drops y's unit dimensions, then merges each dimension into the one inside it wherever both operands step
- * through the pair as through one dimension, so that common broadcasts (bias [1, C, 1, 1], gates
- * [N, 1, H, W]) give rows of H * W or more floats. */
-static void binary_collapse(const int64_t as[4], const int64_t bs[4], const int64_t ys[4], binary_layout *l) {
+/* Drops y's unit dimensions, then merges each dimension into the one inside it wherever both
+ * operands step through the pair as through one dimension, so that common broadcasts (bias [1, C,
+ * 1, 1], gates [N, 1, H, W]) give rows of H * W or more floats. */
+static void binary_collapse(const int64_t as[4], const int64_t bs[4], const int64_t ys[4],
+                            binary_layout *l) {
   int64_t ca = 1, cb = 1; /* contiguous strides of a and b at dimension d */
   l->count = 0;
   for (int d = 3; d >= 0; d--) {
@@ -93,15 +98,17 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
   const int o2 = (int)l.len[2], sa0 = (int)l.sa[0], sb0 = (int)l.sb[0];
   const int sa1 = (int)l.sa[1], sa2 = (int)l.sa[2], sa3 = (int)l.sa[3];
   const int sb1 = (int)l.sb[1], sb2 = (int)l.sb[2], sb3 = (int)l.sb[3];
-  const clseg__arg args[] = {CLSEG__ARG(a->buf), CLSEG__ARG(ao),  CLSEG__ARG(b->buf), CLSEG__ARG(bo),
-                             CLSEG__ARG(y->buf), CLSEG__ARG(yo),  CLSEG__ARG(len),    CLSEG__ARG(rows),
-                             CLSEG__ARG(sa0),    CLSEG__ARG(sb0), CLSEG__ARG(o1),     CLSEG__ARG(o2),
-                             CLSEG__ARG(sa1),    CLSEG__ARG(sa2), CLSEG__ARG(sa3),    CLSEG__ARG(sb1),
-                             CLSEG__ARG(sb2),    CLSEG__ARG(sb3), CLSEG__ARG(opc),    CLSEG__ARG(kind),
-                             CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
-  /* Short rows give one run each: then the work-group spans rows instead, so that it is not mostly idle. */
+  const clseg__arg args[] = {
+      CLSEG__ARG(a->buf), CLSEG__ARG(ao),  CLSEG__ARG(b->buf), CLSEG__ARG(bo),  CLSEG__ARG(y->buf),
+      CLSEG__ARG(yo),     CLSEG__ARG(len), CLSEG__ARG(rows),   CLSEG__ARG(sa0), CLSEG__ARG(sb0),
+      CLSEG__ARG(o1),     CLSEG__ARG(o2),  CLSEG__ARG(sa1),    CLSEG__ARG(sa2), CLSEG__ARG(sa3),
+      CLSEG__ARG(sb1),    CLSEG__ARG(sb2), CLSEG__ARG(sb3),    CLSEG__ARG(opc), CLSEG__ARG(kind),
+      CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
+  /* Short rows give one run each: then the work-group spans rows instead, so that it is not mostly
+   * idle. */
   const size_t runs = ((size_t)len + 16 * VPW - 1) / (16 * VPW);
   const size_t local[2] = {runs == 1 ? 1 : LOCAL, runs == 1 ? LOCAL : 1};
-  const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)rows, local[1])};
+  const size_t global[2] = {clseg__round_up(runs, local[0]),
+                            clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, op_names[op], args, 22, 2, global, local);
 }

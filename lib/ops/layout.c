@@ -1,12 +1,13 @@
-/* Host side of the channel layout ops (cl/layout.cl): concat along C, channel slices, and padding (constant
- * or reflect, one kernel each). */
+/* Host side of the channel layout ops (cl/layout.cl): concat along C, channel slices, and padding
+ * (constant or reflect, one kernel each). */
 #include <stdio.h>
 
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for activation. */
+/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for
+ * activation. */
 #define LOCAL 8
-#define VPW 8
+#define VPW   8
 
 static clseg_status layout_kernel(clseg_context *ctx, const char *name, cl_kernel *k) {
   char opts[64];
@@ -15,10 +16,11 @@ static clseg_status layout_kernel(clseg_context *ctx, const char *name, cl_kerne
   return clseg__kernel(ctx, "layout.cl", opts, name, k);
 }
 
-/* rows copies of len floats between strided rows; the work-group spans rows when a row is one run. */
-static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_tensor *x, int x_off,
-                              int x_stride, const clseg_tensor *y, int y_off, int y_stride, int len,
-                              int rows) {
+/* rows copies of len floats between strided rows; the work-group spans rows when a row is one run.
+ */
+static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_tensor *x,
+                              int x_off, int x_stride, const clseg_tensor *y, int y_off,
+                              int y_stride, int len, int rows) {
   cl_kernel k;
   clseg_status s = layout_kernel(ctx, "layout_copy_rows", &k);
   if (s != CLSEG_OK)
@@ -28,7 +30,8 @@ static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_
                              CLSEG__ARG(len),    CLSEG__ARG(rows)};
   const size_t runs = ((size_t)len + 16 * VPW - 1) / (16 * VPW);
   const size_t local[2] = {runs == 1 ? 1 : LOCAL, runs == 1 ? LOCAL : 1};
-  const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)rows, local[1])};
+  const size_t global[2] = {clseg__round_up(runs, local[0]),
+                            clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, what, args, 8, 2, global, local);
 }
 
@@ -49,20 +52,23 @@ static clseg_status concat_check(clseg_context *ctx, const clseg_tensor *const *
     const int64_t *xsh = xs[i]->shape;
     if (xsh[0] != y->shape[0] || xsh[2] != y->shape[2] || xsh[3] != y->shape[3])
       return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                         "concat: input %d has shape %s, the output %s: N, H and W must be equal", i,
-                         CLSEG__SHAPE(xsh), CLSEG__SHAPE(y->shape));
+                         "concat: input %d has shape %s, the output %s: N, H and W must be equal",
+                         i, CLSEG__SHAPE(xsh), CLSEG__SHAPE(y->shape));
     csum += xsh[1];
   }
   if (s == CLSEG_OK && csum != y->shape[1])
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       "concat: the %d inputs have %lld channels in all, the output of shape %s has %lld",
-                       count, (long long)csum, CLSEG__SHAPE(y->shape), (long long)y->shape[1]);
+    return clseg__fail(
+        ctx, CLSEG_SHAPE_MISMATCH,
+        "concat: the %d inputs have %lld channels in all, the output of shape %s has %lld", count,
+        (long long)csum, CLSEG__SHAPE(y->shape), (long long)y->shape[1]);
   return s;
 }
 
-/* One row copy per input: image n of input i, Ci * H * W contiguous floats, lands at channel c0 of image n.
+/* One row copy per input: image n of input i, Ci * H * W contiguous floats, lands at channel c0 of
+ * image n.
  */
-clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int count, clseg_tensor *y) {
+clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int count,
+                          clseg_tensor *y) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "concat: NULL context");
   clseg_status s = concat_check(ctx, xs, count, y);
@@ -91,11 +97,12 @@ static clseg_status slice_check(clseg_context *ctx, const clseg_tensor *x, int64
                        "slice_channels: input has shape %s, output %s: N, H and W must be equal",
                        CLSEG__SHAPE(x->shape), CLSEG__SHAPE(y->shape));
   if (c_start < 0 || c_start > x->shape[1] - y->shape[1])
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "slice_channels: channels [%lld, %lld) are out of range of the input of shape %s "
-                       "(%lld channels)",
-                       (long long)c_start, (long long)(c_start + y->shape[1]), CLSEG__SHAPE(x->shape),
-                       (long long)x->shape[1]);
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "slice_channels: channels [%lld, %lld) are out of range of the input of shape %s "
+        "(%lld channels)",
+        (long long)c_start, (long long)(c_start + y->shape[1]), CLSEG__SHAPE(x->shape),
+        (long long)x->shape[1]);
   return CLSEG_OK;
 }
 
@@ -107,8 +114,8 @@ clseg_status clseg_slice_channels(clseg_context *ctx, const clseg_tensor *x, int
   if (s != CLSEG_OK)
     return s;
   const int hw = (int)(x->shape[2] * x->shape[3]), len = (int)y->shape[1] * hw;
-  return copy_rows(ctx, "slice_channels", x, (int)x->offset + (int)c_start * hw, (int)x->shape[1] * hw, y,
-                   (int)y->offset, len, len, (int)y->shape[0]);
+  return copy_rows(ctx, "slice_channels", x, (int)x->offset + (int)c_start * hw,
+                   (int)x->shape[1] * hw, y, (int)y->offset, len, len, (int)y->shape[0]);
 }
 
 /* ---- pad ---- */
@@ -124,7 +131,8 @@ static const pad_variant pad_variants[] = {
     {CLSEG_PAD_REFLECT, "layout_pad_reflect"},
 };
 
-static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p) {
+static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x,
+                              const clseg_pad_params *p) {
   clseg_status s = clseg__check_tensor(ctx, "pad", "input", x);
   if (s != CLSEG_OK)
     return s;
@@ -134,14 +142,15 @@ static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x, const c
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pad: unknown mode %d", (int)p->mode);
   if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pad: negative padding (top %d, left %d, bottom %d, right %d)", p->top, p->left,
-                       p->bottom, p->right);
+                       "pad: negative padding (top %d, left %d, bottom %d, right %d)", p->top,
+                       p->left, p->bottom, p->right);
   if (p->mode == CLSEG_PAD_REFLECT && (p->top >= x->shape[2] || p->bottom >= x->shape[2] ||
                                        p->left >= x->shape[3] || p->right >= x->shape[3]))
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pad: reflect padding (top %d, left %d, bottom %d, right %d) must be smaller than the "
-                       "input's size along its axis; input shape %s",
-                       p->top, p->left, p->bottom, p->right, CLSEG__SHAPE(x->shape));
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "pad: reflect padding (top %d, left %d, bottom %d, right %d) must be smaller than the "
+        "input's size along its axis; input shape %s",
+        p->top, p->left, p->bottom, p->right, CLSEG__SHAPE(x->shape));
   return CLSEG_OK;
 }
 
@@ -178,11 +187,13 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
   const int ho = (int)want[2], wo = (int)want[3], top = p->top, left = p->left;
   const float value = p->value;
   const int rows = (int)(want[0] * want[1] * want[2]);
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),   CLSEG__ARG(y->buf), CLSEG__ARG(yo),
-                             CLSEG__ARG(h),      CLSEG__ARG(w),    CLSEG__ARG(ho),     CLSEG__ARG(wo),
-                             CLSEG__ARG(top),    CLSEG__ARG(left), CLSEG__ARG(value),  CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
+                             CLSEG__ARG(yo),     CLSEG__ARG(h),     CLSEG__ARG(w),
+                             CLSEG__ARG(ho),     CLSEG__ARG(wo),    CLSEG__ARG(top),
+                             CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
   const size_t runs = ((size_t)wo + 16 * VPW - 1) / (16 * VPW);
   const size_t local[2] = {runs == 1 ? 1 : LOCAL, runs == 1 ? LOCAL : 1};
-  const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)rows, local[1])};
+  const size_t global[2] = {clseg__round_up(runs, local[0]),
+                            clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, pad_variants[p->mode].name, args, 12, 2, global, local);
 }

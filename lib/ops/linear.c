@@ -1,5 +1,6 @@
-/* Host side of the linear kernel family (cl/linear.cl): y [N, M, 1, 1] = act(x rows . w^T + bias), by our
- * own vectorized kernel (linear_direct) or by CLBlast's SGEMM plus our epilogue (linear_clblast). */
+/* Host side of the linear kernel family (cl/linear.cl): y [N, M, 1, 1] = act(x rows . w^T + bias),
+ * by our own vectorized kernel (linear_direct) or by CLBlast's SGEMM plus our epilogue
+ * (linear_clblast). */
 #include <clblast_c.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,8 +37,9 @@ static int direct_supported(const clseg_context *ctx, const linear_args *a) {
   return 1;
 }
 
-/* Rows x outputs per work-item. Batch 1-3 (a classifier head on one image) gets one row per work-item, so
- * no lanes are spent on clamped copies; at most 16 float16 accumulators either way. */
+/* Rows x outputs per work-item. Batch 1-3 (a classifier head on one image) gets one row per
+ * work-item, so no lanes are spent on clamped copies; at most 16 float16 accumulators either way.
+ */
 static void direct_tile(const linear_args *a, int *nb, int *mb) {
   *nb = a->n >= 4 ? 4 : 1;
   *mb = a->n >= 4 ? 4 : 8;
@@ -61,11 +63,11 @@ static clseg_status direct_enqueue(clseg_context *ctx, const linear_args *a, con
   int xo = (int)a->x->offset, wo = (int)a->w->offset, yo = (int)a->y->offset;
   int has_bias = a->bias != NULL, bo = a->bias ? (int)a->bias->offset : 0;
   cl_mem bbuf = a->bias ? a->bias->buf : NULL;
-  const clseg__arg args[] = {
-      CLSEG__ARG(a->x->buf), CLSEG__ARG(xo),   CLSEG__ARG(a->w->buf), CLSEG__ARG(wo),
-      CLSEG__ARG(bbuf),      CLSEG__ARG(bo),   CLSEG__ARG(has_bias),  CLSEG__ARG(a->y->buf),
-      CLSEG__ARG(yo),        CLSEG__ARG(a->n), CLSEG__ARG(a->m),      CLSEG__ARG(a->k),
-      CLSEG__ARG(a->act),    CLSEG__ARG(a->alpha), CLSEG__ARG(a->beta)};
+  const clseg__arg args[] = {CLSEG__ARG(a->x->buf), CLSEG__ARG(xo),        CLSEG__ARG(a->w->buf),
+                             CLSEG__ARG(wo),        CLSEG__ARG(bbuf),      CLSEG__ARG(bo),
+                             CLSEG__ARG(has_bias),  CLSEG__ARG(a->y->buf), CLSEG__ARG(yo),
+                             CLSEG__ARG(a->n),      CLSEG__ARG(a->m),      CLSEG__ARG(a->k),
+                             CLSEG__ARG(a->act),    CLSEG__ARG(a->alpha),  CLSEG__ARG(a->beta)};
   size_t blocks[2] = {((size_t)a->n + nb - 1) / nb, ((size_t)a->m + mb - 1) / mb};
   size_t local[2] = {pow2_upto(blocks[0], 8), 1};
   local[1] = pow2_upto(blocks[1], 8 / local[0]);
@@ -85,16 +87,17 @@ static void clblast_options(const linear_args *a, char *buf, size_t size) {
   snprintf(buf, size, "%s", "");
 }
 
-static clseg_status clblast_epilogue(clseg_context *ctx, const linear_args *a, const char *options) {
+static clseg_status clblast_epilogue(clseg_context *ctx, const linear_args *a,
+                                     const char *options) {
   cl_kernel k;
   clseg_status s = clseg__kernel(ctx, "linear.cl", options, "linear_bias_act", &k);
   if (s != CLSEG_OK)
     return s;
   int yo = (int)a->y->offset, has_bias = a->bias != NULL, bo = a->bias ? (int)a->bias->offset : 0;
   cl_mem bbuf = a->bias ? a->bias->buf : NULL;
-  const clseg__arg args[] = {CLSEG__ARG(a->y->buf), CLSEG__ARG(yo),     CLSEG__ARG(bbuf),
+  const clseg__arg args[] = {CLSEG__ARG(a->y->buf), CLSEG__ARG(yo),       CLSEG__ARG(bbuf),
                              CLSEG__ARG(bo),        CLSEG__ARG(has_bias), CLSEG__ARG(a->n),
-                             CLSEG__ARG(a->m),      CLSEG__ARG(a->act), CLSEG__ARG(a->alpha),
+                             CLSEG__ARG(a->m),      CLSEG__ARG(a->act),   CLSEG__ARG(a->alpha),
                              CLSEG__ARG(a->beta)};
   size_t local[1] = {8}, global[1] = {clseg__round_up((size_t)a->n * (size_t)a->m, 8)};
   return clseg__launch(ctx, k, "linear_clblast epilogue", args, 10, 1, global, local);
@@ -106,13 +109,15 @@ static clseg_status clblast_enqueue(clseg_context *ctx, const linear_args *a, co
   /* Row-major: x is N x K, w is M x K read transposed, y is N x M. */
   CLBlastStatusCode st = CLBlastSgemm(
       CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)a->n, (size_t)a->m,
-      (size_t)a->k, 1.0f, a->x->buf, a->x->offset, (size_t)a->k, a->w->buf, a->w->offset, (size_t)a->k,
-      0.0f, a->y->buf, a->y->offset, (size_t)a->m, &queue, &event);
+      (size_t)a->k, 1.0f, a->x->buf, a->x->offset, (size_t)a->k, a->w->buf, a->w->offset,
+      (size_t)a->k, 0.0f, a->y->buf, a->y->offset, (size_t)a->m, &queue, &event);
   if (event)
     clReleaseEvent(event);
   if (st != CLBlastSuccess)
-    return clseg__fail(ctx, CLSEG_OPENCL, "linear_clblast: CLBlastSgemm (N %d, M %d, K %d) failed with "
-                       "CLBlast status %d", a->n, a->m, a->k, (int)st);
+    return clseg__fail(ctx, CLSEG_OPENCL,
+                       "linear_clblast: CLBlastSgemm (N %d, M %d, K %d) failed with "
+                       "CLBlast status %d",
+                       a->n, a->m, a->k, (int)st);
   ctx->stats.kernels_enqueued++;
   if (a->bias == NULL && a->act == CLSEG_ACT_NONE)
     return CLSEG_OK;
@@ -141,7 +146,8 @@ static clseg_status linear_check(clseg_context *ctx, const clseg_tensor *x, cons
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "linear: weight of shape %s holds %zu values, not a whole number of rows of "
                        "K = %zu (input %s read as %lld rows of C*H*W)",
-                       CLSEG__SHAPE(w->shape), w->count, k, CLSEG__SHAPE(x->shape), (long long)x->shape[0]);
+                       CLSEG__SHAPE(w->shape), w->count, k, CLSEG__SHAPE(x->shape),
+                       (long long)x->shape[0]);
   return clseg__check_optional(ctx, "linear", "bias", bias, w->count / k);
 }
 
@@ -154,9 +160,11 @@ static void linear_out_shape(const clseg_tensor *x, const clseg_tensor *w, int64
   out[3] = 1;
 }
 
-/* "auto": CLBlast on GPUs, where its tuned SGEMM is fast; our kernel elsewhere (on PoCL CLBlast is untuned,
- * reaches 15-24 GFLOP/s and compiles for seconds on first use). Else the forced variant, if supported. */
-static const linear_variant *linear_select(clseg_context *ctx, const linear_args *a, const char *variant) {
+/* "auto": CLBlast on GPUs, where its tuned SGEMM is fast; our kernel elsewhere (on PoCL CLBlast is
+ * untuned, reaches 15-24 GFLOP/s and compiles for seconds on first use). Else the forced variant,
+ * if supported. */
+static const linear_variant *linear_select(clseg_context *ctx, const linear_args *a,
+                                           const char *variant) {
   if (!variant || !strcmp(variant, "auto")) {
     const char *want = ctx->info.type == CLSEG_DEVICE_GPU ? "linear_clblast" : "linear_direct";
     for (int i = 0; i < N_VARIANTS; i++)
@@ -168,8 +176,9 @@ static const linear_variant *linear_select(clseg_context *ctx, const linear_args
     if (!strcmp(VARIANTS[i].name, variant)) {
       if (VARIANTS[i].supported(ctx, a))
         return &VARIANTS[i];
-      clseg__fail(ctx, CLSEG_UNSUPPORTED, "linear: variant '%s' does not support N %d, M %d, K %d on %s",
-                  variant, a->n, a->m, a->k, ctx->info.name);
+      clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                  "linear: variant '%s' does not support N %d, M %d, K %d on %s", variant, a->n,
+                  a->m, a->k, ctx->info.name);
       return NULL;
     }
   clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
@@ -178,8 +187,8 @@ static const linear_variant *linear_select(clseg_context *ctx, const linear_args
 }
 
 clseg_status clseg__linear_variant(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
-                                   const clseg_tensor *bias, const clseg_activation *act, clseg_tensor *y,
-                                   const char *variant) {
+                                   const clseg_tensor *bias, const clseg_activation *act,
+                                   clseg_tensor *y, const char *variant) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "linear: context is NULL");
   clseg_status s = linear_check(ctx, x, w, bias, y);
@@ -189,7 +198,8 @@ clseg_status clseg__linear_variant(clseg_context *ctx, const clseg_tensor *x, co
   linear_out_shape(x, w, want);
   if ((s = clseg__check_output(ctx, "linear", y, want)) != CLSEG_OK)
     return s;
-  linear_args a = {x, w, bias, y, (int)want[0], (int)want[1], (int)(x->count / (size_t)want[0]), 0, 0, 0};
+  linear_args a = {x, w, bias, y, (int)want[0], (int)want[1], (int)(x->count / (size_t)want[0]),
+                   0, 0, 0};
   if ((s = clseg__act_resolve(ctx, "linear", act, &a.act, &a.alpha, &a.beta)) != CLSEG_OK)
     return s;
   const linear_variant *v = linear_select(ctx, &a, variant);

@@ -1,5 +1,6 @@
-/* Host side of the pool kernel family (cl/pool.cl): windowed max/avg pooling with PyTorch's ceil_mode and
- * count_include_pad rules, and global pooling. One variant each, so no variant table. */
+/* Host side of the pool kernel family (cl/pool.cl): windowed max/avg pooling with PyTorch's
+ * ceil_mode and count_include_pad rules, and global pooling. One variant each, so no variant table.
+ */
 #include "common.h"
 
 #define POOL_VW 8 /* outputs along W per work-item, as in cl/pool.cl */
@@ -12,14 +13,19 @@ typedef struct {
 } pool_geom;
 
 static pool_geom pool_resolve(const clseg_pool2d_params *p) {
-  pool_geom g = {p->kernel_h, p->kernel_w, p->stride_h ? p->stride_h : p->kernel_h,
-                 p->stride_w ? p->stride_w : p->kernel_w, p->pad_top, p->pad_left, p->pad_bottom,
+  pool_geom g = {p->kernel_h,
+                 p->kernel_w,
+                 p->stride_h ? p->stride_h : p->kernel_h,
+                 p->stride_w ? p->stride_w : p->kernel_w,
+                 p->pad_top,
+                 p->pad_left,
+                 p->pad_bottom,
                  p->pad_right};
   return g;
 }
 
-/* One axis under PyTorch's rule: with ceil_mode the last window must start inside the input or its leading
- * padding. Returns 0 or less when the kernel does not fit the padded input. */
+/* One axis under PyTorch's rule: with ceil_mode the last window must start inside the input or its
+ * leading padding. Returns 0 or less when the kernel does not fit the padded input. */
 static int64_t pool_out(int64_t in, int k, int s, int lo, int hi, int ceil_mode) {
   int64_t span = in + lo + hi - k;
   if (span < 0)
@@ -30,19 +36,20 @@ static int64_t pool_out(int64_t in, int k, int s, int lo, int hi, int ceil_mode)
   return out;
 }
 
-/* PyTorch allows pad <= kernel / 2 per side; for asymmetric pads (SAME-style, or the fixtures' explicit
- * pads) we allow the same total, 2 * (kernel / 2), with each side below the kernel so that no window is
- * padding only. */
-static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, const char *lo_name, int lo,
-                                    const char *hi_name, int hi, int k, const char *dim) {
+/* PyTorch allows pad <= kernel / 2 per side; for asymmetric pads (SAME-style, or the fixtures'
+ * explicit pads) we allow the same total, 2 * (kernel / 2), with each side below the kernel so that
+ * no window is padding only. */
+static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, const char *lo_name,
+                                    int lo, const char *hi_name, int hi, int k, const char *dim) {
   const char *in = CLSEG__SHAPE(x->shape);
   if (lo < 0 || hi < 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: %s %d or %s %d is negative", in,
-                       lo_name, lo, hi_name, hi);
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: %s %d or %s %d is negative",
+                       in, lo_name, lo, hi_name, hi);
   if (lo > k - 1 || hi > k - 1)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pool2d: input %s: %s %d is not below the kernel %s %d (windows of padding only)",
-                       in, lo > k - 1 ? lo_name : hi_name, lo > k - 1 ? lo : hi, dim, k);
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "pool2d: input %s: %s %d is not below the kernel %s %d (windows of padding only)", in,
+        lo > k - 1 ? lo_name : hi_name, lo > k - 1 ? lo : hi, dim, k);
   if (lo + hi > 2 * (k / 2))
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                        "pool2d: input %s: %s %d + %s %d is more than twice half the kernel %s %d "
@@ -51,7 +58,8 @@ static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, c
   return CLSEG_OK;
 }
 
-static clseg_status pool2d_check(clseg_context *ctx, const clseg_tensor *x, const clseg_pool2d_params *p) {
+static clseg_status pool2d_check(clseg_context *ctx, const clseg_tensor *x,
+                                 const clseg_pool2d_params *p) {
   clseg_status s = clseg__check_tensor(ctx, "pool2d", "input", x);
   if (s != CLSEG_OK)
     return s;
@@ -60,33 +68,38 @@ static clseg_status pool2d_check(clseg_context *ctx, const clseg_tensor *x, cons
   if (p->kind != CLSEG_POOL_MAX && p->kind != CLSEG_POOL_AVG)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: unknown pool kind %d", (int)p->kind);
   if (p->kernel_h < 1 || p->kernel_w < 1)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: kernel %dx%d must be at least 1x1",
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       "pool2d: input %s: kernel %dx%d must be at least 1x1",
                        CLSEG__SHAPE(x->shape), p->kernel_h, p->kernel_w);
   if (p->stride_h < 0 || p->stride_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: stride %dx%d is negative",
                        CLSEG__SHAPE(x->shape), p->stride_h, p->stride_w);
-  s = pool_check_pads(ctx, x, "pad_top", p->pad_top, "pad_bottom", p->pad_bottom, p->kernel_h, "height");
+  s = pool_check_pads(ctx, x, "pad_top", p->pad_top, "pad_bottom", p->pad_bottom, p->kernel_h,
+                      "height");
   if (s == CLSEG_OK)
-    s = pool_check_pads(ctx, x, "pad_left", p->pad_left, "pad_right", p->pad_right, p->kernel_w, "width");
+    s = pool_check_pads(ctx, x, "pad_left", p->pad_left, "pad_right", p->pad_right, p->kernel_w,
+                        "width");
   return s;
 }
 
-static clseg_status pool2d_out_shape(clseg_context *ctx, const clseg_tensor *x, const clseg_pool2d_params *p,
-                                     int64_t out[4]) {
+static clseg_status pool2d_out_shape(clseg_context *ctx, const clseg_tensor *x,
+                                     const clseg_pool2d_params *p, int64_t out[4]) {
   pool_geom g = pool_resolve(p);
   out[0] = x->shape[0];
   out[1] = x->shape[1];
   out[2] = pool_out(x->shape[2], g.kh, g.sh, g.pt, g.pb, p->ceil_mode);
   out[3] = pool_out(x->shape[3], g.kw, g.sw, g.pl, g.pr, p->ceil_mode);
   if (out[2] < 1 || out[3] < 1)
-    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       "pool2d: kernel %dx%d does not fit input %s padded by top %d left %d bottom %d "
-                       "right %d",
-                       g.kh, g.kw, CLSEG__SHAPE(x->shape), g.pt, g.pl, g.pb, g.pr);
+    return clseg__fail(
+        ctx, CLSEG_SHAPE_MISMATCH,
+        "pool2d: kernel %dx%d does not fit input %s padded by top %d left %d bottom %d "
+        "right %d",
+        g.kh, g.kw, CLSEG__SHAPE(x->shape), g.pt, g.pl, g.pb, g.pr);
   return CLSEG_OK;
 }
 
-clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p, int64_t out[4]) {
+clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p,
+                                int64_t out[4]) {
   clseg_context *ctx = x ? x->ctx : NULL;
   clseg_status s = pool2d_check(ctx, x, p);
   if (s == CLSEG_OK && !out)
@@ -94,8 +107,8 @@ clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params
   return s != CLSEG_OK ? s : pool2d_out_shape(ctx, x, p, out);
 }
 
-/* Local sizes of 1-8 work-items (set explicitly, as PoCL otherwise forms a few giant groups); global sizes
- * are rounded up to them and the kernels skip the excess. */
+/* Local sizes of 1-8 work-items (set explicitly, as PoCL otherwise forms a few giant groups);
+ * global sizes are rounded up to them and the kernels skip the excess. */
 static size_t pow2_upto(size_t n, size_t cap) {
   size_t p = 1;
   while (p < n && p < cap)
@@ -112,11 +125,12 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int OH = (int)y->shape[2], OW = (int)y->shape[3], inc = p->count_include_pad != 0;
-  const clseg__arg args[] = {
-      CLSEG__ARG(x->buf), CLSEG__ARG(xo),   CLSEG__ARG(y->buf), CLSEG__ARG(yo),    CLSEG__ARG(H),
-      CLSEG__ARG(W),      CLSEG__ARG(OH),   CLSEG__ARG(OW),     CLSEG__ARG(g->kh), CLSEG__ARG(g->kw),
-      CLSEG__ARG(g->sh),  CLSEG__ARG(g->sw), CLSEG__ARG(g->pt), CLSEG__ARG(g->pl), CLSEG__ARG(g->pb),
-      CLSEG__ARG(g->pr),  CLSEG__ARG(inc)};
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
+                             CLSEG__ARG(yo),     CLSEG__ARG(H),     CLSEG__ARG(W),
+                             CLSEG__ARG(OH),     CLSEG__ARG(OW),    CLSEG__ARG(g->kh),
+                             CLSEG__ARG(g->kw),  CLSEG__ARG(g->sh), CLSEG__ARG(g->sw),
+                             CLSEG__ARG(g->pt),  CLSEG__ARG(g->pl), CLSEG__ARG(g->pb),
+                             CLSEG__ARG(g->pr),  CLSEG__ARG(inc)};
   size_t blocks = ((size_t)OW + POOL_VW - 1) / POOL_VW;
   size_t local[3] = {pow2_upto(blocks, 8), 1, 1};
   local[1] = pow2_upto((size_t)OH, 8 / local[0]);

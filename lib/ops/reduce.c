@@ -1,10 +1,11 @@
-/* Host side of the reductions over channels (cl/reduce.cl): mean / max to one channel, softmax, argmax. */
+/* Host side of the reductions over channels (cl/reduce.cl): mean / max to one channel, softmax,
+ * argmax. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors (pixels) per work-item (the kernel's VPW). Softmax at
- * 256x256x64 on PoCL (bench/bench_ops.c): VPW 8 2.3 ms, 16 7.2 ms (its per-run arrays spill). */
+/* Work-items per work-group and float16 vectors (pixels) per work-item (the kernel's VPW). Softmax
+ * at 256x256x64 on PoCL (bench/bench_ops.c): VPW 8 2.3 ms, 16 7.2 ms (its per-run arrays spill). */
 #define LOCAL 8
-#define VPW 8
+#define VPW   8
 
 typedef struct {
   const char *op;     /* for messages */
@@ -38,8 +39,8 @@ static clseg_status reduce_check(clseg_context *ctx, const reduce_variant *v, co
   return clseg__check_output(ctx, v->op, y, want);
 }
 
-static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v, const clseg_tensor *x,
-                                   clseg_tensor *y) {
+static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
+                                   const clseg_tensor *x, clseg_tensor *y) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "%s: NULL context", v->op);
   clseg_status s = reduce_check(ctx, v, x, y);
@@ -62,8 +63,8 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v, 
   return clseg__launch(ctx, k, v->op, args, 7, 2, global, local);
 }
 
-clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x, clseg_reduce_kind kind,
-                                   clseg_tensor *y) {
+clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x,
+                                   clseg_reduce_kind kind, clseg_tensor *y) {
   if ((int)kind < 0 || kind > CLSEG_REDUCE_MAX)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "reduce_channels: unknown kind %d", (int)kind);
   return reduce_enqueue(ctx, &reduce_variants[kind], x, y);

@@ -1,5 +1,5 @@
-/* Host side of the resize kernel family (cl/resize.cl): nearest and bilinear resize to y's size with
- * PyTorch's index rules. One kernel per mode, so no variant table. */
+/* Host side of the resize kernel family (cl/resize.cl): nearest and bilinear resize to y's size
+ * with PyTorch's index rules. One kernel per mode, so no variant table. */
 #include <math.h>
 
 #include "common.h"
@@ -8,8 +8,8 @@
 
 static const char *const MODE_NAMES[] = {"nearest", "bilinear"};
 
-static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
-                                 const clseg_tensor *y) {
+static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x,
+                                 const clseg_resize_params *p, const clseg_tensor *y) {
   clseg_status s = clseg__check_tensor(ctx, "resize", "input", x);
   if (s == CLSEG_OK)
     s = clseg__check_tensor(ctx, "resize", "output", y);
@@ -20,9 +20,10 @@ static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x, cons
   if (p->mode != CLSEG_RESIZE_NEAREST && p->mode != CLSEG_RESIZE_BILINEAR)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize: unknown mode %d", (int)p->mode);
   if (!(p->scale_h >= 0.0f) || !(p->scale_w >= 0.0f) || isinf(p->scale_h) || isinf(p->scale_w))
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "resize %s: scale_h %g and scale_w %g must be finite and >= 0 (0: from the sizes)",
-                       MODE_NAMES[p->mode], (double)p->scale_h, (double)p->scale_w);
+    return clseg__fail(
+        ctx, CLSEG_INVALID_ARGUMENT,
+        "resize %s: scale_h %g and scale_w %g must be finite and >= 0 (0: from the sizes)",
+        MODE_NAMES[p->mode], (double)p->scale_h, (double)p->scale_w);
   if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "resize %s: output has shape %s, input %s: N and C must match",
@@ -38,8 +39,8 @@ static void resize_out_shape(const clseg_tensor *x, const clseg_tensor *y, int64
   out[3] = y->shape[3];
 }
 
-/* The scale the kernel uses on one axis, computed in float as PyTorch does: align_corners maps corner to
- * corner and ignores a given scale; else the caller's input/output scale, or in / out. */
+/* The scale the kernel uses on one axis, computed in float as PyTorch does: align_corners maps
+ * corner to corner and ignores a given scale; else the caller's input/output scale, or in / out. */
 static float axis_scale(int64_t in, int64_t out, float given, int bilinear, int align) {
   if (bilinear && align)
     return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
@@ -53,8 +54,8 @@ static size_t pow2_upto(size_t n, size_t cap) {
   return p;
 }
 
-static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
-                                   clseg_tensor *y) {
+static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
+                                   const clseg_resize_params *p, clseg_tensor *y) {
   int bil = p->mode == CLSEG_RESIZE_BILINEAR, align = bil && p->align_corners;
   const char *name = bil ? "resize_bilinear" : "resize_nearest";
   cl_kernel k;
@@ -63,7 +64,8 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x, co
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int OH = (int)y->shape[2], OW = (int)y->shape[3];
-  float sh = axis_scale(H, OH, p->scale_h, bil, align), sw = axis_scale(W, OW, p->scale_w, bil, align);
+  float sh = axis_scale(H, OH, p->scale_h, bil, align),
+        sw = axis_scale(W, OW, p->scale_w, bil, align);
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(H),      CLSEG__ARG(W),  CLSEG__ARG(OH),     CLSEG__ARG(OW),
                              CLSEG__ARG(sh),     CLSEG__ARG(sw), CLSEG__ARG(align)};

@@ -8,8 +8,10 @@
 /* How far past its allowance an element is (<= 1 passes); mismatched non-finite values count as
  * huge. */
 static double excess(float got, float ref, double atol, double rtol) {
-  if (isnan(ref) || isnan(got)) return isnan(ref) && isnan(got) ? 0.0 : INFINITY;
-  if (isinf(ref) || isinf(got)) return got == ref ? 0.0 : INFINITY;
+  if (isnan(ref) || isnan(got))
+    return isnan(ref) && isnan(got) ? 0.0 : INFINITY;
+  if (isinf(ref) || isinf(got))
+    return got == ref ? 0.0 : INFINITY;
   double allow = atol + rtol * fabs((double)ref);
   double d = fabs((double)got - (double)ref);
   return allow > 0.0 ? d / allow : (d > 0.0 ? INFINITY : 0.0);
@@ -35,16 +37,20 @@ bool check_close(const char *what, const float *got, const float *ref, size_t co
   for (size_t i = 0; i < count; i++) {
     double e = excess(got[i], ref[i], atol, rtol);
     double d = fabs((double)got[i] - (double)ref[i]);
-    if (!(d <= max_abs) && isfinite(d)) max_abs = d;
+    if (!(d <= max_abs) && isfinite(d))
+      max_abs = d;
     double nrm = d / fmax(1.0, fabs((double)ref[i]));
-    if (!(nrm <= max_norm) && isfinite(nrm)) max_norm = nrm;
-    if (e > 1.0) bad++;
+    if (!(nrm <= max_norm) && isfinite(nrm))
+      max_norm = nrm;
+    if (e > 1.0)
+      bad++;
     if (e > worst) {
       worst = e;
       worst_i = i;
     }
   }
-  if (bad == 0) return true;
+  if (bad == 0)
+    return true;
   fprintf(stderr, "FAIL %s: %zu of %zu elements out of tolerance (atol %g, rtol %g)\n  worst at ",
           what ? what : "check", bad, count, atol, rtol);
   print_index(worst_i, shape);
@@ -58,14 +64,16 @@ double check_max_norm_err(const float *got, const float *ref, size_t count) {
   double worst = 0.0;
   for (size_t i = 0; i < count; i++) {
     double e = fabs((double)got[i] - ref[i]) / fmax(1.0, fabs((double)ref[i]));
-    if (e > worst && isfinite(e)) worst = e;
+    if (e > worst && isfinite(e))
+      worst = e;
   }
   return worst;
 }
 
 void check_track_worst(double *worst, const float *got, const float *ref, size_t count) {
   double e = check_max_norm_err(got, ref, count);
-  if (e > *worst) *worst = e;
+  if (e > *worst)
+    *worst = e;
 }
 
 uint64_t check_rng_next(check_rng *r) {
@@ -83,5 +91,6 @@ float check_rng_uniform(check_rng *r, float lo, float hi) {
 
 void check_fill_uniform(float *a, size_t count, uint64_t seed, float lo, float hi) {
   check_rng r = {seed};
-  for (size_t i = 0; i < count; i++) a[i] = check_rng_uniform(&r, lo, hi);
+  for (size_t i = 0; i < count; i++)
+    a[i] = check_rng_uniform(&r, lo, hi);
 }

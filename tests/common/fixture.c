@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIXTURE_MAX_FILE (64u << 20)
+#define FIXTURE_MAX_FILE   (64u << 20)
 #define FIXTURE_MAX_PARAMS (64u << 10)
 #define FIXTURE_MAX_ARRAYS 256u
 
@@ -30,7 +30,8 @@ typedef struct {
 } cursor;
 
 static bool rd_bytes(cursor *c, void *dst, size_t n) {
-  if (n > c->len - c->off) return false;
+  if (n > c->len - c->off)
+    return false;
   memcpy(dst, c->p + c->off, n);
   c->off += n;
   return true;
@@ -38,20 +39,23 @@ static bool rd_bytes(cursor *c, void *dst, size_t n) {
 
 static bool rd_u32(cursor *c, uint32_t *v) {
   unsigned char b[4];
-  if (!rd_bytes(c, b, 4)) return false;
+  if (!rd_bytes(c, b, 4))
+    return false;
   *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
   return true;
 }
 
 static bool rd_i64(cursor *c, int64_t *v) {
   uint32_t lo, hi;
-  if (!rd_u32(c, &lo) || !rd_u32(c, &hi)) return false;
+  if (!rd_u32(c, &lo) || !rd_u32(c, &hi))
+    return false;
   *v = (int64_t)((uint64_t)hi << 32 | lo);
   return true;
 }
 
 static void set_err(char *err, size_t errlen, const char *path, const char *msg) {
-  if (err && errlen) snprintf(err, errlen, "%s: %s", path, msg);
+  if (err && errlen)
+    snprintf(err, errlen, "%s: %s", path, msg);
 }
 
 /* Reads the whole file into a malloc'd buffer. */
@@ -63,7 +67,8 @@ static unsigned char *slurp(const char *path, size_t *len, char *err, size_t err
   }
   unsigned char *buf = NULL;
   long size = -1;
-  if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
+  if (fseek(fp, 0, SEEK_END) == 0)
+    size = ftell(fp);
   if (size < 0 || (unsigned long)size > FIXTURE_MAX_FILE || fseek(fp, 0, SEEK_SET) != 0) {
     set_err(err, errlen, path, "cannot size the file, or it is over 64 MiB");
     goto fail;
@@ -89,20 +94,26 @@ fail:
 /* Splits "key=value" lines in place; blank lines and lines starting with '#' are skipped. */
 static const char *parse_params(fixture *f) {
   size_t lines = 1;
-  for (const char *s = f->params; *s; s++) lines += *s == '\n';
+  for (const char *s = f->params; *s; s++)
+    lines += *s == '\n';
   f->kv = calloc(lines, sizeof(*f->kv));
   f->text = calloc(strlen(f->params) + 1, 1);
-  if (!f->kv || !f->text) return "out of memory";
+  if (!f->kv || !f->text)
+    return "out of memory";
   char *save = f->params;
   while (save && *save) {
     char *line = save, *nl = strchr(line, '\n');
     save = nl ? nl + 1 : NULL;
-    if (nl) *nl = '\0';
-    if (!*line || *line == '#') continue;
+    if (nl)
+      *nl = '\0';
+    if (!*line || *line == '#')
+      continue;
     char *eq = strchr(line, '=');
-    if (!eq || eq == line) return "params line without key=value";
+    if (!eq || eq == line)
+      return "params line without key=value";
     *eq = '\0';
-    if (fixture_param(f, line)) return "duplicate params key";
+    if (fixture_param(f, line))
+      return "duplicate params key";
     f->kv[f->nkv].key = line;
     f->kv[f->nkv++].value = eq + 1;
     size_t at = strlen(f->text);
@@ -116,14 +127,18 @@ static const char *parse_array(cursor *c, fixture_array *a) {
   uint32_t name_len, ndim;
   if (!rd_u32(c, &name_len) || name_len == 0 || name_len >= FIXTURE_MAX_NAME)
     return "bad array name length";
-  if (!rd_bytes(c, a->name, name_len)) return "truncated array name";
+  if (!rd_bytes(c, a->name, name_len))
+    return "truncated array name";
   a->name[name_len] = '\0';
-  if (strlen(a->name) != name_len) return "NUL inside an array name";
-  if (!rd_u32(c, &ndim) || ndim > FIXTURE_MAX_NDIM) return "bad ndim";
+  if (strlen(a->name) != name_len)
+    return "NUL inside an array name";
+  if (!rd_u32(c, &ndim) || ndim > FIXTURE_MAX_NDIM)
+    return "bad ndim";
   a->ndim = (int)ndim;
   size_t count = 1;
   for (uint32_t d = 0; d < ndim; d++) {
-    if (!rd_i64(c, &a->dims[d]) || a->dims[d] < 0) return "bad dim";
+    if (!rd_i64(c, &a->dims[d]) || a->dims[d] < 0)
+      return "bad dim";
     /* Every element needs 4 bytes of what is left, which also bounds the product against overflow.
      */
     if (a->dims[d] != 0 && count > (c->len - c->off) / 4 / (uint64_t)a->dims[d])
@@ -132,10 +147,12 @@ static const char *parse_array(cursor *c, fixture_array *a) {
   }
   a->count = count;
   a->data = malloc(count ? count * sizeof(float) : sizeof(float));
-  if (!a->data) return "out of memory";
+  if (!a->data)
+    return "out of memory";
   for (size_t i = 0; i < count; i++) {
     uint32_t bits;
-    if (!rd_u32(c, &bits)) return "truncated array data";
+    if (!rd_u32(c, &bits))
+      return "truncated array data";
     memcpy(&a->data[i], &bits, sizeof(float));
   }
   return NULL;
@@ -144,23 +161,34 @@ static const char *parse_array(cursor *c, fixture_array *a) {
 static const char *parse(fixture *f, cursor *c) {
   unsigned char magic[4];
   uint32_t version, plen, narrays;
-  if (!rd_bytes(c, magic, 4) || memcmp(magic, "CLSF", 4) != 0) return "not a clsf file (bad magic)";
-  if (!rd_u32(c, &version) || version != 1) return "unsupported clsf version";
-  if (!rd_u32(c, &plen) || plen > FIXTURE_MAX_PARAMS) return "bad params length";
+  if (!rd_bytes(c, magic, 4) || memcmp(magic, "CLSF", 4) != 0)
+    return "not a clsf file (bad magic)";
+  if (!rd_u32(c, &version) || version != 1)
+    return "unsupported clsf version";
+  if (!rd_u32(c, &plen) || plen > FIXTURE_MAX_PARAMS)
+    return "bad params length";
   f->params = malloc((size_t)plen + 1);
-  if (!f->params) return "out of memory";
-  if (!rd_bytes(c, f->params, plen)) return "truncated params";
+  if (!f->params)
+    return "out of memory";
+  if (!rd_bytes(c, f->params, plen))
+    return "truncated params";
   f->params[plen] = '\0';
-  if (strlen(f->params) != plen) return "NUL inside params";
+  if (strlen(f->params) != plen)
+    return "NUL inside params";
   const char *msg = parse_params(f);
-  if (msg) return msg;
-  if (!rd_u32(c, &narrays) || narrays > FIXTURE_MAX_ARRAYS) return "bad array count";
+  if (msg)
+    return msg;
+  if (!rd_u32(c, &narrays) || narrays > FIXTURE_MAX_ARRAYS)
+    return "bad array count";
   f->arrays = calloc(narrays ? narrays : 1, sizeof(*f->arrays));
-  if (!f->arrays) return "out of memory";
+  if (!f->arrays)
+    return "out of memory";
   for (uint32_t i = 0; i < narrays; i++) {
     f->narrays = i + 1; /* so that fixture_free releases a partly read array too */
-    if ((msg = parse_array(c, &f->arrays[i]))) return msg;
-    if (fixture_get(f, f->arrays[i].name) != &f->arrays[i]) return "duplicate array name";
+    if ((msg = parse_array(c, &f->arrays[i])))
+      return msg;
+    if (fixture_get(f, f->arrays[i].name) != &f->arrays[i])
+      return "duplicate array name";
   }
   return c->off == c->len ? NULL : "trailing bytes after the last array";
 }
@@ -168,7 +196,8 @@ static const char *parse(fixture *f, cursor *c) {
 fixture *fixture_load(const char *path, char *err, size_t errlen) {
   size_t len = 0;
   unsigned char *buf = slurp(path, &len, err, errlen);
-  if (!buf) return NULL;
+  if (!buf)
+    return NULL;
   fixture *f = calloc(1, sizeof(*f));
   if (!f) {
     free(buf);
@@ -187,8 +216,10 @@ fixture *fixture_load(const char *path, char *err, size_t errlen) {
 }
 
 void fixture_free(fixture *f) {
-  if (!f) return;
-  for (size_t i = 0; i < f->narrays; i++) free(f->arrays[i].data);
+  if (!f)
+    return;
+  for (size_t i = 0; i < f->narrays; i++)
+    free(f->arrays[i].data);
   free(f->arrays);
   free(f->kv);
   free(f->text);
@@ -198,26 +229,32 @@ void fixture_free(fixture *f) {
 
 const fixture_array *fixture_get(const fixture *f, const char *name) {
   for (size_t i = 0; i < f->narrays; i++)
-    if (strcmp(f->arrays[i].name, name) == 0) return &f->arrays[i];
+    if (strcmp(f->arrays[i].name, name) == 0)
+      return &f->arrays[i];
   return NULL;
 }
 
 bool fixture_shape4(const fixture_array *a, int64_t s[4]) {
-  if (a->ndim > 4) return false;
-  for (int d = 0; d < 4; d++) s[d] = 1;
-  for (int d = 0; d < a->ndim; d++) s[4 - a->ndim + d] = a->dims[d];
+  if (a->ndim > 4)
+    return false;
+  for (int d = 0; d < 4; d++)
+    s[d] = 1;
+  for (int d = 0; d < a->ndim; d++)
+    s[4 - a->ndim + d] = a->dims[d];
   return true;
 }
 
 const char *fixture_param(const fixture *f, const char *key) {
   for (size_t i = 0; i < f->nkv; i++)
-    if (strcmp(f->kv[i].key, key) == 0) return f->kv[i].value;
+    if (strcmp(f->kv[i].key, key) == 0)
+      return f->kv[i].value;
   return NULL;
 }
 
 int fixture_param_int(const fixture *f, const char *key, int def) {
   const char *v = fixture_param(f, key);
-  if (!v || !*v) return def;
+  if (!v || !*v)
+    return def;
   char *end;
   errno = 0;
   long r = strtol(v, &end, 10);
@@ -226,10 +263,13 @@ int fixture_param_int(const fixture *f, const char *key, int def) {
 
 float fixture_param_float(const fixture *f, const char *key, float def) {
   const char *v = fixture_param(f, key);
-  if (!v || !*v) return def;
+  if (!v || !*v)
+    return def;
   char *end;
   float r = strtof(v, &end);
   return *end ? def : r;
 }
 
-const char *fixture_params_text(const fixture *f) { return f->text ? f->text : ""; }
+const char *fixture_params_text(const fixture *f) {
+  return f->text ? f->text : "";
+}

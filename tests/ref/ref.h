@@ -14,7 +14,9 @@
 static inline size_t ref_at(const int64_t s[4], int64_t n, int64_t c, int64_t h, int64_t w) {
   return (size_t)(((n * s[1] + c) * s[2] + h) * s[3] + w);
 }
-static inline size_t ref_count(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
+static inline size_t ref_count(const int64_t s[4]) {
+  return (size_t)(s[0] * s[1] * s[2] * s[3]);
+}
 
 /* Inference batchnorm parameters as host arrays; gamma NULL means "no batchnorm". eps 0 means 1e-5.
  */

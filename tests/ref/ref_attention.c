@@ -5,19 +5,23 @@
 
 #include "ref/ref.h"
 
-static double sigmoid(double v) { return 1.0 / (1.0 + exp(-v)); }
+static double sigmoid(double v) {
+  return 1.0 / (1.0 + exp(-v));
+}
 
 /* out[C] = w2 relu(w1 v + b1) + b2 with w1 [r, C], w2 [C, r]; hidden holds r doubles. */
 static void gate_mlp(const double *v, int64_t c, int64_t r, const float *w1, const float *b1,
                      const float *w2, const float *b2, double *hidden, double *out) {
   for (int64_t j = 0; j < r; j++) {
     double acc = b1 ? b1[j] : 0.0;
-    for (int64_t i = 0; i < c; i++) acc += w1[j * c + i] * v[i];
+    for (int64_t i = 0; i < c; i++)
+      acc += w1[j * c + i] * v[i];
     hidden[j] = acc > 0.0 ? acc : 0.0;
   }
   for (int64_t i = 0; i < c; i++) {
     double acc = b2 ? b2[i] : 0.0;
-    for (int64_t j = 0; j < r; j++) acc += w2[i * r + j] * hidden[j];
+    for (int64_t j = 0; j < r; j++)
+      acc += w2[i * r + j] * hidden[j];
     out[i] = acc;
   }
 }
@@ -27,7 +31,8 @@ static int channel_gate(const float *x, const int64_t xs[4], const float *w1, co
                         const float *w2, const float *b2, int64_t r, int use_max, float *y) {
   int64_t c = xs[1], hw = xs[2] * xs[3];
   double *buf = malloc(sizeof(double) * (size_t)(4 * c + r));
-  if (!buf) return -1;
+  if (!buf)
+    return -1;
   double *avg = buf, *mx = buf + c, *s = buf + 2 * c, *s2 = buf + 3 * c, *hidden = buf + 4 * c;
   for (int64_t n = 0; n < xs[0]; n++) {
     for (int64_t ch = 0; ch < c; ch++) {
@@ -43,12 +48,14 @@ static int channel_gate(const float *x, const int64_t xs[4], const float *w1, co
     gate_mlp(avg, c, r, w1, b1, w2, b2, hidden, s);
     if (use_max) {
       gate_mlp(mx, c, r, w1, b1, w2, b2, hidden, s2);
-      for (int64_t ch = 0; ch < c; ch++) s[ch] += s2[ch];
+      for (int64_t ch = 0; ch < c; ch++)
+        s[ch] += s2[ch];
     }
     for (int64_t ch = 0; ch < c; ch++) {
       double gte = sigmoid(s[ch]);
       size_t base = (size_t)((n * c + ch) * hw);
-      for (int64_t i = 0; i < hw; i++) y[base + (size_t)i] = (float)(x[base + (size_t)i] * gte);
+      for (int64_t i = 0; i < hw; i++)
+        y[base + (size_t)i] = (float)(x[base + (size_t)i] * gte);
     }
   }
   free(buf);
@@ -68,12 +75,14 @@ int ref_se_gate(const float *x, const int64_t xs[4], const float *w1, const floa
 int ref_scse_gate(const float *x, const int64_t xs[4], const float *w1, const float *b1,
                   const float *w2, const float *b2, int64_t r, const float *ws, const float *bs,
                   float *y) {
-  if (channel_gate(x, xs, w1, b1, w2, b2, r, 0, y) != 0) return -1;
+  if (channel_gate(x, xs, w1, b1, w2, b2, r, 0, y) != 0)
+    return -1;
   for (int64_t n = 0; n < xs[0]; n++)
     for (int64_t h = 0; h < xs[2]; h++)
       for (int64_t w = 0; w < xs[3]; w++) {
         double s = bs ? bs[0] : 0.0;
-        for (int64_t c = 0; c < xs[1]; c++) s += (double)ws[c] * x[ref_at(xs, n, c, h, w)];
+        for (int64_t c = 0; c < xs[1]; c++)
+          s += (double)ws[c] * x[ref_at(xs, n, c, h, w)];
         double gte = sigmoid(s);
         for (int64_t c = 0; c < xs[1]; c++) {
           size_t i = ref_at(xs, n, c, h, w);
@@ -108,7 +117,8 @@ int ref_cbam_spatial_gate(const float *x, const int64_t xs[4], const float *w, i
   size_t hw = (size_t)(xs[2] * xs[3]);
   /* One buffer: pooled [N, 2, H, W] then the conv output s [N, 1, H, W]. */
   float *buf = malloc(sizeof(float) * 3 * (size_t)xs[0] * hw);
-  if (!buf) return -1;
+  if (!buf)
+    return -1;
   float *pooled = buf, *s = buf + 2 * (size_t)xs[0] * hw;
   channel_pool(x, xs, pooled);
   int half = (int)(k / 2);

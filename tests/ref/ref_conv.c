@@ -2,7 +2,9 @@
  * loops. */
 #include "ref/ref.h"
 
-static int or1(int v) { return v == 0 ? 1 : v; }
+static int or1(int v) {
+  return v == 0 ? 1 : v;
+}
 
 /* Resolved geometry of one conv: defaults applied. */
 typedef struct {
@@ -17,10 +19,12 @@ int ref_conv2d_shape(const int64_t xs[4], const int64_t ws[4], const clseg_conv2
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || g < 1 || p->pad_top < 0 || p->pad_left < 0 ||
       p->pad_bottom < 0 || p->pad_right < 0)
     return -1;
-  if (xs[1] != ws[1] * g || ws[0] % g != 0) return -1;
+  if (xs[1] != ws[1] * g || ws[0] % g != 0)
+    return -1;
   int64_t eh = xs[2] + p->pad_top + p->pad_bottom - dh * (ws[2] - 1) - 1;
   int64_t ew = xs[3] + p->pad_left + p->pad_right - dw * (ws[3] - 1) - 1;
-  if (eh < 0 || ew < 0) return -1;
+  if (eh < 0 || ew < 0)
+    return -1;
   ys[0] = xs[0];
   ys[1] = ws[0];
   ys[2] = eh / sh + 1;
@@ -37,10 +41,12 @@ static double conv2d_point(const float *x, const int64_t xs[4], const float *w, 
   for (int64_t ci = 0; ci < cin_g; ci++)
     for (int64_t kh = 0; kh < ws[2]; kh++) {
       int64_t ih = oh * k->sh - p->pad_top + kh * k->dh;
-      if (ih < 0 || ih >= xs[2]) continue;
+      if (ih < 0 || ih >= xs[2])
+        continue;
       for (int64_t kw = 0; kw < ws[3]; kw++) {
         int64_t iw = ow * k->sw - p->pad_left + kw * k->dw;
-        if (iw < 0 || iw >= xs[3]) continue;
+        if (iw < 0 || iw >= xs[3])
+          continue;
         acc += (double)x[ref_at(xs, n, grp * cin_g + ci, ih, iw)] * w[ref_at(ws, co, ci, kh, kw)];
       }
     }
@@ -58,8 +64,10 @@ void ref_conv2d(const float *x, const int64_t xs[4], const float *w, const int64
         for (int64_t ow = 0; ow < ys[3]; ow++) {
           size_t i = ref_at(ys, n, co, oh, ow);
           double acc = conv2d_point(x, xs, w, ws, p, &k, n, co, oh, ow);
-          if (b) acc += b[co];
-          if (res) acc += res[i];
+          if (b)
+            acc += b[co];
+          if (res)
+            acc += res[i];
           y[i] = ref_act1((float)acc, &p->act);
         }
 }
@@ -72,7 +80,8 @@ int ref_conv_transpose2d_shape(const int64_t xs[4], const int64_t ws[4],
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || g < 1 || p->pad_top < 0 || p->pad_left < 0 ||
       p->pad_bottom < 0 || p->pad_right < 0 || p->output_pad_h < 0 || p->output_pad_w < 0)
     return -1;
-  if (xs[1] != ws[0] || ws[0] % g != 0) return -1;
+  if (xs[1] != ws[0] || ws[0] % g != 0)
+    return -1;
   if ((p->output_pad_h >= sh && p->output_pad_h >= dh) ||
       (p->output_pad_w >= sw && p->output_pad_w >= dw))
     return -1;
@@ -92,10 +101,12 @@ static double convt_point(const float *x, const int64_t xs[4], const float *w, c
   double acc = 0.0;
   for (int64_t kh = 0; kh < ws[2]; kh++) {
     int64_t th = oh + p->pad_top - kh * k->dh;
-    if (th < 0 || th % k->sh != 0 || th / k->sh >= xs[2]) continue;
+    if (th < 0 || th % k->sh != 0 || th / k->sh >= xs[2])
+      continue;
     for (int64_t kw = 0; kw < ws[3]; kw++) {
       int64_t tw = ow + p->pad_left - kw * k->dw;
-      if (tw < 0 || tw % k->sw != 0 || tw / k->sw >= xs[3]) continue;
+      if (tw < 0 || tw % k->sw != 0 || tw / k->sw >= xs[3])
+        continue;
       for (int64_t ci = grp * cin_g; ci < (grp + 1) * cin_g; ci++)
         acc +=
             (double)x[ref_at(xs, n, ci, th / k->sh, tw / k->sw)] * w[ref_at(ws, ci, col, kh, kw)];
@@ -114,7 +125,8 @@ void ref_conv_transpose2d(const float *x, const int64_t xs[4], const float *w, c
       for (int64_t oh = 0; oh < ys[2]; oh++)
         for (int64_t ow = 0; ow < ys[3]; ow++) {
           double acc = convt_point(x, xs, w, ws, p, &k, n, co, oh, ow);
-          if (b) acc += b[co];
+          if (b)
+            acc += b[co];
           y[ref_at(ys, n, co, oh, ow)] = ref_act1((float)acc, &p->act);
         }
 }

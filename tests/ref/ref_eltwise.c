@@ -4,10 +4,13 @@
 
 #include "ref/ref.h"
 
-static float relu6(float v) { return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); }
+static float relu6(float v) {
+  return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+}
 
 float ref_act1(float v, const clseg_activation *act) {
-  if (!act) return v;
+  if (!act)
+    return v;
   float a = act->alpha, b = act->beta;
   switch (act->kind) {
   case CLSEG_ACT_NONE: return v;
@@ -30,7 +33,8 @@ float ref_act1(float v, const clseg_activation *act) {
 
 void ref_activation(const float *x, const int64_t xs[4], const clseg_activation *act, float *y) {
   size_t n = ref_count(xs);
-  for (size_t i = 0; i < n; i++) y[i] = ref_act1(x[i], act);
+  for (size_t i = 0; i < n; i++)
+    y[i] = ref_act1(x[i], act);
 }
 
 void ref_batchnorm(const float *x, const int64_t xs[4], const float *gamma, const float *beta,
@@ -69,7 +73,8 @@ static size_t bcast_at(const int64_t s[4], int64_t n, int64_t c, int64_t h, int6
 int ref_binary(clseg_binary_op op, const float *a, const int64_t as[4], const float *b,
                const int64_t bs[4], const clseg_activation *act, float *y, const int64_t ys[4]) {
   for (int d = 0; d < 4; d++)
-    if ((as[d] != ys[d] && as[d] != 1) || (bs[d] != ys[d] && bs[d] != 1)) return -1;
+    if ((as[d] != ys[d] && as[d] != 1) || (bs[d] != ys[d] && bs[d] != 1))
+      return -1;
   for (int64_t n = 0; n < ys[0]; n++)
     for (int64_t c = 0; c < ys[1]; c++)
       for (int64_t h = 0; h < ys[2]; h++)
@@ -93,7 +98,8 @@ void ref_linear(const float *x, const int64_t xs[4], const float *w, int64_t m, 
   for (int64_t n = 0; n < xs[0]; n++)
     for (int64_t o = 0; o < m; o++) {
       double acc = bias ? bias[o] : 0.0;
-      for (int64_t i = 0; i < k; i++) acc += (double)x[n * k + i] * w[o * k + i];
+      for (int64_t i = 0; i < k; i++)
+        acc += (double)x[n * k + i] * w[o * k + i];
       y[n * m + o] = ref_act1((float)acc, act);
     }
 }

@@ -8,10 +8,12 @@ int ref_concat(const float *const *xs, const int64_t (*shapes)[4], int count, fl
                const int64_t ys[4]) {
   int64_t csum = 0;
   for (int i = 0; i < count; i++) {
-    if (shapes[i][0] != ys[0] || shapes[i][2] != ys[2] || shapes[i][3] != ys[3]) return -1;
+    if (shapes[i][0] != ys[0] || shapes[i][2] != ys[2] || shapes[i][3] != ys[3])
+      return -1;
     csum += shapes[i][1];
   }
-  if (csum != ys[1]) return -1;
+  if (csum != ys[1])
+    return -1;
   int64_t c0 = 0;
   for (int i = 0; i < count; i++) {
     const int64_t *s = shapes[i];
@@ -35,7 +37,8 @@ void ref_slice_channels(const float *x, const int64_t xs[4], int64_t c_start, fl
 }
 
 int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4]) {
-  if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0) return -1;
+  if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0)
+    return -1;
   if (p->mode == CLSEG_PAD_REFLECT &&
       (p->top >= xs[2] || p->bottom >= xs[2] || p->left >= xs[3] || p->right >= xs[3]))
     return -1;
@@ -49,8 +52,10 @@ int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4])
 /* Source index along one axis for reflect padding (edge not repeated), or -1 outside for constant.
  */
 static int64_t pad_src(int64_t i, int64_t size, clseg_pad_mode mode) {
-  if (i >= 0 && i < size) return i;
-  if (mode != CLSEG_PAD_REFLECT) return -1;
+  if (i >= 0 && i < size)
+    return i;
+  if (mode != CLSEG_PAD_REFLECT)
+    return -1;
   return i < 0 ? -i : 2 * (size - 1) - i;
 }
 
@@ -76,7 +81,8 @@ void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind 
           double v = x[ref_at(xs, n, c, h, w)];
           acc = kind == CLSEG_REDUCE_MAX ? (v > acc ? v : acc) : acc + v;
         }
-        if (kind != CLSEG_REDUCE_MAX) acc /= (double)xs[1];
+        if (kind != CLSEG_REDUCE_MAX)
+          acc /= (double)xs[1];
         y[ref_at(ys, n, 0, h, w)] = (float)acc;
       }
 }
@@ -86,8 +92,10 @@ void ref_softmax_channels(const float *x, const int64_t xs[4], float *y) {
     for (int64_t h = 0; h < xs[2]; h++)
       for (int64_t w = 0; w < xs[3]; w++) {
         double mx = -INFINITY, sum = 0.0;
-        for (int64_t c = 0; c < xs[1]; c++) mx = fmax(mx, x[ref_at(xs, n, c, h, w)]);
-        for (int64_t c = 0; c < xs[1]; c++) sum += exp(x[ref_at(xs, n, c, h, w)] - mx);
+        for (int64_t c = 0; c < xs[1]; c++)
+          mx = fmax(mx, x[ref_at(xs, n, c, h, w)]);
+        for (int64_t c = 0; c < xs[1]; c++)
+          sum += exp(x[ref_at(xs, n, c, h, w)] - mx);
         for (int64_t c = 0; c < xs[1]; c++) {
           size_t i = ref_at(xs, n, c, h, w);
           y[i] = (float)(exp(x[i] - mx) / sum);

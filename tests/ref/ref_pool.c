@@ -8,11 +8,13 @@
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi,
                         int ceil_mode) {
   int64_t span = in + pad_lo + pad_hi - k;
-  if (span < 0) return 0;
+  if (span < 0)
+    return 0;
   int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
   /* The last window must start inside the input or its leading padding, never in trailing padding.
    */
-  if (ceil_mode && (out - 1) * s >= in + pad_lo) out--;
+  if (ceil_mode && (out - 1) * s >= in + pad_lo)
+    out--;
   return out;
 }
 
@@ -29,8 +31,12 @@ int ref_pool2d_shape(const int64_t xs[4], const clseg_pool2d_params *p, int64_t 
   return ys[2] >= 1 && ys[3] >= 1 ? 0 : -1;
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+static int64_t max64(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
 
 /* One pooled value for the window starting at (h0, w0) in padded-origin coordinates (may be
  * negative). */
@@ -48,7 +54,8 @@ static float pool_window(const float *x, const int64_t xs[4], const clseg_pool2d
       double v = x[ref_at(xs, n, c, h, w)];
       acc = p->kind == CLSEG_POOL_MAX ? fmax(acc, v) : acc + v;
     }
-  if (p->kind == CLSEG_POOL_MAX) return (float)acc;
+  if (p->kind == CLSEG_POOL_MAX)
+    return (float)acc;
   int64_t div = p->count_include_pad ? padded : (hb - ha) * (wb - wa);
   return div > 0 ? (float)(acc / (double)div) : 0.0f;
 }
@@ -74,7 +81,8 @@ void ref_global_pool(const float *x, const int64_t xs[4], clseg_pool_kind kind, 
           double v = x[ref_at(xs, n, c, h, w)];
           acc = kind == CLSEG_POOL_MAX ? fmax(acc, v) : acc + v;
         }
-      if (kind != CLSEG_POOL_MAX) acc /= (double)(xs[2] * xs[3]);
+      if (kind != CLSEG_POOL_MAX)
+        acc /= (double)(xs[2] * xs[3]);
       y[n * xs[1] + c] = (float)acc;
     }
 }
@@ -103,7 +111,8 @@ static axis_tap linear_tap(int64_t dst, int64_t in, int64_t out, float scale, in
   } else {
     float s = scale != 0.0f ? scale : (float)in / (float)out;
     src = s * ((float)dst + 0.5f) - 0.5f;
-    if (src < 0.0f) src = 0.0f;
+    if (src < 0.0f)
+      src = 0.0f;
   }
   int64_t i0 = (int64_t)src;
   axis_tap t = {i0, i0 < in - 1 ? i0 + 1 : i0, 0.0f, src - (float)i0};
