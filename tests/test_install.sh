@@ -9,7 +9,10 @@ meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
 pc=$(dirname "$(find "$root" -name clseg.pc | head -1)")
 lib=$(dirname "$(find "$root" -name 'libclseg.so*' | head -1)")
 export PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/segment.c" -o "$root/segment" $(pkg-config --cflags --libs clseg)
+san=() # a sanitizer build's library needs its runtime first in the program too
+ldd "$(find "$lib" -name 'libclseg.so*' | head -1)" | grep -q libasan && san=(-fsanitize=address,undefined)
+cc -std=c11 -Wall -Wextra -Werror "${san[@]}" "$src/examples/segment.c" -o "$root/segment" \
+  $(pkg-config --cflags --libs clseg)
 model=$(find "$root" -name selfie_segmentation.tflite | head -1)
 out=$(CLSEG_DEVICE=${CLSEG_TEST_DEVICE:-auto} LD_LIBRARY_PATH=$lib "$root/segment" "$model" "$src/samples/astronaut.png")
 echo "$out"
