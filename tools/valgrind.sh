@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs a subset of the test programs under valgrind (memcheck, definite leaks are errors), after a normal
 # run has filled the kernel cache so that PoCL need not compile under valgrind (see tests/valgrind.supp).
-# usage: bash tools/valgrind.sh [TEST...]   (default: tensor graph io metrics tflite)
+# usage: bash tools/valgrind.sh [TEST...]   (default: tensor graph io metrics pool attention)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tensor graph io metrics tflite)
+tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tensor graph io metrics pool attention)
 export CLSEG_TEST_DEVICE=pocl CLSEG_CACHE_DIR="$PWD/build-kernel-cache"
 rc=0
 for t in "${tests[@]}"; do
