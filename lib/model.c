@@ -284,19 +284,18 @@ static int is_tflite(const char *path) {
   return yes;
 }
 
-/* TFLite models take RGB scaled to [0, 1] at their fixed input size (MediaPipe's convention). */
-static clseg_status load_tflite(clseg_model *m, const char *path) {
-  clseg_tflite_info info;
-  clseg_status s = clseg_tflite_load(path, &m->g, &info);
-  if (s != CLSEG_OK)
-    return s;
-  snprintf(m->network, sizeof m->network, "tflite");
-  m->classes = info.output_c;
-  m->in_channels = info.input_c;
-  m->input_h = info.input_h;
-  m->input_w = info.input_w;
+/* Imported models (TFLite, ONNX) take the tensor their file fixes: its size, values as given (mean
+ * 0, std 1; MediaPipe's TFLite models expect RGB scaled to [0, 1], which is what v / 255 gives). */
+static clseg_status set_imported(clseg_model *m, const char *path, const char *network,
+                                 int64_t classes, int64_t in_c, int64_t h, int64_t w,
+                                 int is_probability) {
+  snprintf(m->network, sizeof m->network, "%s", network);
+  m->classes = classes;
+  m->in_channels = in_c;
+  m->input_h = h;
+  m->input_w = w;
   m->size_multiple = 1;
-  m->output_is_probability = info.output_is_probability;
+  m->output_is_probability = is_probability;
   m->mean = calloc((size_t)m->in_channels, sizeof *m->mean);
   m->std = malloc((size_t)m->in_channels * sizeof *m->std);
   if (!m->mean || !m->std)
@@ -304,6 +303,14 @@ static clseg_status load_tflite(clseg_model *m, const char *path) {
   for (int64_t i = 0; i < m->in_channels; i++)
     m->std[i] = 1.0f;
   return CLSEG_OK;
+}
+
+static clseg_status load_tflite(clseg_model *m, const char *path) {
+  clseg_tflite_info i;
+  clseg_status s = clseg_tflite_load(path, &m->g, &i);
+  return s != CLSEG_OK ? s
+                       : set_imported(m, path, "tflite", i.output_c, i.input_c, i.input_h,
+                                      i.input_w, i.output_is_probability);
 }
 
 /* An ONNX ModelProto, recognised by its first bytes (clseg_onnx_probe). */
@@ -316,27 +323,13 @@ static int is_onnx(const char *path) {
   return clseg_onnx_probe(head, n);
 }
 
-/* ONNX models take the tensor they were exported for: their static size, mean 0, std 1. */
 static clseg_status load_onnx(clseg_model *m, const char *path, const clseg_model_options *opt) {
-  clseg_onnx_info info;
+  clseg_onnx_info i;
   const clseg_onnx_options oo = {opt ? opt->input_h : 0, opt ? opt->input_w : 0};
-  clseg_status s = clseg_onnx_load(path, &oo, &m->g, &info);
-  if (s != CLSEG_OK)
-    return s;
-  snprintf(m->network, sizeof m->network, "onnx");
-  m->classes = info.output_c;
-  m->in_channels = info.input_c;
-  m->input_h = info.input_h;
-  m->input_w = info.input_w;
-  m->size_multiple = 1;
-  m->output_is_probability = info.output_is_probability;
-  m->mean = calloc((size_t)m->in_channels, sizeof *m->mean);
-  m->std = malloc((size_t)m->in_channels * sizeof *m->std);
-  if (!m->mean || !m->std)
-    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
-  for (int64_t i = 0; i < m->in_channels; i++)
-    m->std[i] = 1.0f;
-  return CLSEG_OK;
+  clseg_status s = clseg_onnx_load(path, &oo, &m->g, &i);
+  return s != CLSEG_OK ? s
+                       : set_imported(m, path, "onnx", i.output_c, i.input_c, i.input_h, i.input_w,
+                                      i.output_is_probability);
 }
 
 clseg_status clseg_model_load(const char *path, clseg_model **out) {
