@@ -168,3 +168,40 @@ int test_contains(const char *haystack, const char *needle) {
   print_error("expected to find \"%s\" in:\n%s\n", needle, haystack ? haystack : "(null)");
   return 0;
 }
+
+static bool op_listed(const char *op, const char *const *ops) {
+  for (; op && *ops; ops++)
+    if (!strcmp(op, *ops))
+      return true;
+  return false;
+}
+
+int test_each_fixture(const char *const *ops, test_fixture_fn fn, int *failed) {
+  char path[1024], line[256], err[512];
+  snprintf(path, sizeof path, "%s/index.txt", CLSEG_FIXTURE_DIR);
+  FILE *idx = fopen(path, "r");
+  if (!idx)
+    fail_msg("cannot open %s", path);
+  int seen = 0;
+  *failed = 0;
+  while (fgets(line, sizeof line, idx)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!line[0] || line[0] == '#')
+      continue;
+    snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
+    fixture *f = fixture_load(path, err, sizeof err);
+    if (!f)
+      fail_msg("%s: %s", line, err);
+    const char *op = fixture_param(f, "op");
+    if (op_listed(op, ops)) {
+      seen++;
+      if (!fn(f, op)) {
+        (*failed)++;
+        fprintf(stderr, "FAIL fixture %s (%s)\n", line, fixture_params_text(f));
+      }
+    }
+    fixture_free(f);
+  }
+  fclose(idx);
+  return seen;
+}

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "clseg.h"
+#include "common/fixture.h"
 
 /* The device tests run on: $CLSEG_TEST_DEVICE (meson sets "pocl"), else "auto". */
 const char *test_device_spec(void);
@@ -51,5 +52,10 @@ void test_rmdir(const char *path);
 void test_write_file(const char *dir, const char *name, const char *text);
 /* True when haystack contains needle; prints both otherwise. */
 int test_contains(const char *haystack, const char *needle);
+
+/* Runs fn on every fixture of tests/fixtures/index.txt whose "op" is one of ops (NULL-terminated),
+ * printing each failure with its parameters; returns how many ran and stores how many failed. */
+typedef bool (*test_fixture_fn)(const fixture *f, const char *op);
+int test_each_fixture(const char *const *ops, test_fixture_fn fn, int *failed);
 
 #endif

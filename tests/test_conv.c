@@ -32,36 +32,9 @@ typedef struct {
  * prints. */
 static double g_worst;
 
-static void note_worst(const float *got, const float *want, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - want[i]),
-                 scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
-    if (d / scale > g_worst)
-      g_worst = d / scale;
-  }
-}
-
 static void report_worst(const char *what) {
   print_message("%s: worst normalised error %.3g\n", what, g_worst);
   g_worst = 0.0;
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *make(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
 }
 
 static void describe(const conv_case *c, const char *variant, uint64_t seed, char *buf, size_t n) {
@@ -95,8 +68,10 @@ static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant
   check_fill_uniform(b, (size_t)ys[1], seed + 2, -1.0f, 1.0f);
   check_fill_uniform(r, ny, seed + 3, -1.0f, 1.0f);
   const int64_t bs[4] = {ys[1], 1, 1, 1};
-  clseg_tensor *tx = make(ctx, c->xs, x), *tw = make(ctx, c->ws, w), *ty = make(ctx, ys, NULL);
-  clseg_tensor *tb = c->bias ? make(ctx, bs, b) : NULL, *tr = c->res ? make(ctx, ys, r) : NULL;
+  clseg_tensor *tx = test_tensor(ctx, c->xs, x), *tw = test_tensor(ctx, c->ws, w),
+               *ty = test_tensor(ctx, ys, NULL);
+  clseg_tensor *tb = c->bias ? test_tensor(ctx, bs, b) : NULL,
+               *tr = c->res ? test_tensor(ctx, ys, r) : NULL;
   clseg_conv2d_params p = c->p;
   p.variant = variant;
   int64_t api_shape[4];
@@ -108,7 +83,7 @@ static bool run_case(clseg_context *ctx, const conv_case *c, const char *variant
   assert_int_equal(clseg_tensor_download(ty, got, ny), CLSEG_OK);
   ref_conv2d(x, c->xs, w, c->ws, c->bias ? b : NULL, c->res ? r : NULL, &c->p, want, ys);
   bool ok = check_close("conv2d", got, want, ny, ys, NULL, what);
-  note_worst(got, want, ny);
+  check_track_worst(&g_worst, got, want, ny);
   clseg_tensor_free(tx);
   clseg_tensor_free(tw);
   clseg_tensor_free(ty);
@@ -294,7 +269,7 @@ static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const 
   int64_t s[4];
   if (!a || !fixture_shape4(a, s))
     return NULL;
-  return make(ctx, s, a->data);
+  return test_tensor(ctx, s, a->data);
 }
 
 static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
@@ -321,7 +296,7 @@ static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
                *y = NULL;
   int64_t ys[4];
   assert_true(x && w && ya && fixture_shape4(ya, ys));
-  y = make(ctx, ys, NULL);
+  y = test_tensor(ctx, ys, NULL);
   char what[1024];
   snprintf(what, sizeof what, "fixture %s variant=%s %s", file, variant, fixture_params_text(f));
   clseg_status s = clseg_conv2d(ctx, x, w, b, r, &p, y);
@@ -410,7 +385,8 @@ typedef struct {
 static err_set err_tensors(clseg_context *ctx) {
   const int64_t xs[4] = {1, 4, 8, 8}, ws[4] = {6, 4, 3, 3}, ys[4] = {1, 6, 6, 6},
                 bs[4] = {6, 1, 1, 1};
-  err_set e = {make(ctx, xs, NULL), make(ctx, ws, NULL), make(ctx, ys, NULL), make(ctx, bs, NULL)};
+  err_set e = {test_tensor(ctx, xs, NULL), test_tensor(ctx, ws, NULL), test_tensor(ctx, ys, NULL),
+               test_tensor(ctx, bs, NULL)};
   return e;
 }
 
@@ -429,7 +405,7 @@ static void errors_channels_groups_shapes(void **state) {
   clseg_context *ctx = *state;
   err_set e = err_tensors(ctx);
   const int64_t ws5[4] = {6, 5, 3, 3}, ys_bad[4] = {1, 6, 7, 7};
-  clseg_tensor *w5 = make(ctx, ws5, NULL), *ybad = make(ctx, ys_bad, NULL);
+  clseg_tensor *w5 = test_tensor(ctx, ws5, NULL), *ybad = test_tensor(ctx, ys_bad, NULL);
   clseg_conv2d_params p = {0};
   expect_error(ctx, clseg_conv2d(ctx, e.x, w5, NULL, NULL, &p, e.y), CLSEG_SHAPE_MISMATCH,
                "input [1, 4, 8, 8] has 4 channels, weight [6, 5, 3, 3] expects 5");
@@ -494,5 +470,5 @@ int main(void) {
       cmocka_unit_test(errors_channels_groups_shapes),
       cmocka_unit_test(errors_null_and_variants),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

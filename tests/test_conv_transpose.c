@@ -34,36 +34,9 @@ typedef struct {
  * prints. */
 static double g_worst;
 
-static void note_worst(const float *got, const float *want, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs((double)got[i] - want[i]),
-                 scale = fabs((double)want[i]) > 1.0 ? fabs(want[i]) : 1.0;
-    if (d / scale > g_worst)
-      g_worst = d / scale;
-  }
-}
-
 static void report_worst(const char *what) {
   print_message("%s: worst normalised error %.3g\n", what, g_worst);
   g_worst = 0.0;
-}
-
-static int setup(void **state) {
-  *state = test_context();
-  return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  clseg_context_free(*state);
-  return 0;
-}
-
-static clseg_tensor *make(clseg_context *ctx, const int64_t s[4], const float *data) {
-  clseg_tensor *t = NULL;
-  assert_int_equal(clseg_tensor_create(ctx, s, &t), CLSEG_OK);
-  if (data)
-    assert_int_equal(clseg_tensor_upload(t, data, clseg_tensor_count(t)), CLSEG_OK);
-  return t;
 }
 
 static void describe(const convt_case *c, const char *variant, uint64_t seed, char *buf, size_t n) {
@@ -93,8 +66,9 @@ static bool run_case(clseg_context *ctx, const convt_case *c, const char *varian
   check_fill_uniform(w, nw, seed + 1, -1.0f, 1.0f);
   check_fill_uniform(b, (size_t)ys[1], seed + 2, -1.0f, 1.0f);
   const int64_t bs[4] = {ys[1], 1, 1, 1};
-  clseg_tensor *tx = make(ctx, c->xs, x), *tw = make(ctx, c->ws, w), *ty = make(ctx, ys, NULL);
-  clseg_tensor *tb = c->bias ? make(ctx, bs, b) : NULL;
+  clseg_tensor *tx = test_tensor(ctx, c->xs, x), *tw = test_tensor(ctx, c->ws, w),
+               *ty = test_tensor(ctx, ys, NULL);
+  clseg_tensor *tb = c->bias ? test_tensor(ctx, bs, b) : NULL;
   int64_t api_shape[4];
   assert_int_equal(clseg_conv_transpose2d_shape(tx, tw, &c->p, api_shape), CLSEG_OK);
   assert_memory_equal(api_shape, ys, sizeof ys);
@@ -104,7 +78,7 @@ static bool run_case(clseg_context *ctx, const convt_case *c, const char *varian
   assert_int_equal(clseg_tensor_download(ty, got, ny), CLSEG_OK);
   ref_conv_transpose2d(x, c->xs, w, c->ws, c->bias ? b : NULL, &c->p, want, ys);
   bool ok = check_close("conv_transpose2d", got, want, ny, ys, NULL, what);
-  note_worst(got, want, ny);
+  check_track_worst(&g_worst, got, want, ny);
   clseg_tensor_free(tx), clseg_tensor_free(tw), clseg_tensor_free(ty), clseg_tensor_free(tb);
   free(x), free(w), free(b), free(got), free(want);
   return ok;
@@ -195,7 +169,7 @@ static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const 
   int64_t s[4];
   if (!a || !fixture_shape4(a, s))
     return NULL;
-  return make(ctx, s, a->data);
+  return test_tensor(ctx, s, a->data);
 }
 
 static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
@@ -222,7 +196,7 @@ static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
   clseg_tensor *b = fixture_tensor(ctx, f, "bias"), *y = NULL;
   int64_t ys[4];
   assert_true(x && w && ya && fixture_shape4(ya, ys));
-  y = make(ctx, ys, NULL);
+  y = test_tensor(ctx, ys, NULL);
   char what[1024];
   snprintf(what, sizeof what, "fixture %s variant=%s %s", file, variant ? variant : "auto",
            fixture_params_text(f));
@@ -280,8 +254,9 @@ static void errors(void **state) {
   const int64_t xs[4] = {1, 4, 5, 5}, ws[4] = {4, 3, 2, 2}, wbad[4] = {6, 3, 2, 2},
                 ys[4] = {1, 3, 10, 10};
   const int64_t ybad[4] = {1, 3, 9, 9};
-  clseg_tensor *x = make(ctx, xs, NULL), *w = make(ctx, ws, NULL), *wb = make(ctx, wbad, NULL);
-  clseg_tensor *y = make(ctx, ys, NULL), *yb = make(ctx, ybad, NULL);
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *w = test_tensor(ctx, ws, NULL),
+               *wb = test_tensor(ctx, wbad, NULL);
+  clseg_tensor *y = test_tensor(ctx, ys, NULL), *yb = test_tensor(ctx, ybad, NULL);
   clseg_conv_transpose2d_params p = {.stride_h = 2, .stride_w = 2};
   expect_error(ctx, clseg_conv_transpose2d(ctx, x, wb, NULL, &p, y), CLSEG_SHAPE_MISMATCH,
                "input [1, 4, 5, 5] has 4 channels, weight [6, 3, 2, 2] expects 6");
@@ -304,7 +279,7 @@ static void errors(void **state) {
   p.stride_w = 1;
   int64_t out[4];
   assert_int_equal(clseg_conv_transpose2d_shape(x, w, &p, out), CLSEG_OK);
-  clseg_tensor *y2 = make(ctx, out, NULL);
+  clseg_tensor *y2 = test_tensor(ctx, out, NULL);
   expect_error(ctx,
                clseg__conv_transpose2d_variant(ctx, x, w, NULL, &p, "conv_transpose2d_k2s2", y2),
                CLSEG_UNSUPPORTED, "variant 'conv_transpose2d_k2s2' does not support");
@@ -320,5 +295,5 @@ int main(void) {
       cmocka_unit_test(fixtures_all_variants),
       cmocka_unit_test(errors),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -130,32 +130,15 @@ static bool run_fixture(const fixture *f) {
   return resize_case(xs, ys, &p, (uint64_t)fixture_param_int(f, "seed", 0), x->data, y->data);
 }
 
+static bool fixture_run(const fixture *f, const char *op) {
+  (void)op;
+  return run_fixture(f);
+}
+
 static void test_fixtures(void **state) {
   (void)state;
-  char path[1024], line[256], err[512];
-  snprintf(path, sizeof path, "%s/index.txt", CLSEG_FIXTURE_DIR);
-  FILE *idx = fopen(path, "r");
-  assert_non_null(idx);
-  int seen = 0, failed = 0;
-  while (fgets(line, sizeof line, idx)) {
-    line[strcspn(line, "\r\n")] = 0;
-    if (!line[0] || line[0] == '#')
-      continue;
-    snprintf(path, sizeof path, "%s/%s", CLSEG_FIXTURE_DIR, line);
-    fixture *f = fixture_load(path, err, sizeof err);
-    if (!f)
-      fail_msg("%s: %s", line, err);
-    const char *op = fixture_param(f, "op");
-    if (op && !strcmp(op, "resize")) {
-      seen++;
-      if (!run_fixture(f)) {
-        failed++;
-        fprintf(stderr, "FAIL fixture %s (%s)\n", line, fixture_params_text(f));
-      }
-    }
-    fixture_free(f);
-  }
-  fclose(idx);
+  int failed = 0;
+  const int seen = test_each_fixture((const char *const[]){"resize", NULL}, fixture_run, &failed);
   printf("resize fixtures: %d run, %d failed, worst normalised error %.3g\n", seen, failed,
          g_worst);
   assert_true(seen >= 10);
