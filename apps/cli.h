@@ -2,6 +2,7 @@
 #ifndef CLSEG_CLI_H
 #define CLSEG_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -22,6 +23,12 @@ int cmd_info(int argc, char **argv);
 
 /* Prints "clseg CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Option values: each returns 1 and sets *out when s is a number in [lo, hi] (an integer for
+ * cli_parse_int), or WxH with both sides in 1..65536 for cli_parse_size; else 0 and *out is
+ * unchanged. */
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+int cli_parse_size(const char *s, int64_t *w, int64_t *h);
 /* Writes s as a JSON string literal. */
 void cli_json_string(FILE *f, const char *s);
 

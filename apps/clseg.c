@@ -1,6 +1,7 @@
 /* The clseg command line: dispatches to one subcommand per file (cmd_<name>.c). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clseg.h"
@@ -22,6 +23,34 @@ void cli_error(const char *cmd, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || *end || !(v >= lo && v <= hi))
+    return 0;
+  *out = v;
+  return 1;
+}
+
+int cli_parse_int(const char *s, int lo, int hi, int *out) {
+  char *end = NULL;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || v < lo || v > hi)
+    return 0;
+  *out = (int)v;
+  return 1;
+}
+
+int cli_parse_size(const char *s, int64_t *w, int64_t *h) {
+  long a = 0, b = 0;
+  char tail = 0;
+  if (sscanf(s, "%ldx%ld%c", &a, &b, &tail) != 2 || a < 1 || b < 1 || a > 65536 || b > 65536)
+    return 0;
+  *w = a;
+  *h = b;
+  return 1;
 }
 
 void cli_json_string(FILE *f, const char *s) {

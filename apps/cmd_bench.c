@@ -60,11 +60,9 @@ static int parse(int argc, char **argv, bench_args *a) {
   a->warmup = 3;
   optind = 1;
   while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
-    char *end = NULL;
-    long v = 0;
+    int v = 0;
     if (c == O_BATCH || c == O_RUNS || c == O_WARMUP) {
-      v = strtol(optarg, &end, 10);
-      if (end == optarg || *end || v < (c == O_WARMUP ? 0 : 1) || v > 100000) {
+      if (!cli_parse_int(optarg, c == O_WARMUP ? 0 : 1, 100000, &v)) {
         cli_error("bench", "'%s' is not a valid count", optarg);
         return CLI_EXIT_USAGE;
       }
@@ -72,21 +70,15 @@ static int parse(int argc, char **argv, bench_args *a) {
     switch (c) {
     case 'm': a->model = optarg; break;
     case 'd': a->device = optarg; break;
-    case O_SIZE: {
-      long w = 0, h = 0;
-      char tail = 0;
-      if (sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) != 2 || w < 1 || h < 1 || w > 65536 ||
-          h > 65536) {
+    case O_SIZE:
+      if (!cli_parse_size(optarg, &a->w, &a->h)) {
         cli_error("bench", "--size '%s': expected WxH, e.g. 512x512", optarg);
         return CLI_EXIT_USAGE;
       }
-      a->w = w;
-      a->h = h;
       break;
-    }
     case O_BATCH: a->batch = v; break;
-    case O_RUNS: a->runs = (int)v; break;
-    case O_WARMUP: a->warmup = (int)v; break;
+    case O_RUNS: a->runs = v; break;
+    case O_WARMUP: a->warmup = v; break;
     case O_JSON: a->json = 1; break;
     case O_PROFILE: a->profile = 1; break;
     case 'h': usage(stdout); return 0;
@@ -115,6 +107,8 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
   if (s != CLSEG_OK)
     return s;
   r->load_s = now_s() - t0;
+  if (seg_size_conflict(w, err, errlen))
+    return CLSEG_INVALID_ARGUMENT;
   int64_t c = clseg_model_in_channels(w->model), h = a->h, wd = a->w;
   if (!h && !clseg_model_input_size(w->model, &h, &wd))
     h = wd = 512;
@@ -268,7 +262,7 @@ int cmd_bench(int argc, char **argv) {
     cli_error("bench", "%s", err);
     if (w.ctx)
       seg_worker_free(&w);
-    return CLI_EXIT_FAIL;
+    return s == CLSEG_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
   }
   int64_t h = a.h, wd = a.w;
   if (!h && !clseg_model_input_size(w.model, &h, &wd))

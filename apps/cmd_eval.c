@@ -83,23 +83,6 @@ static void usage(FILE *f) {
       "  -h, --help           this help\n");
 }
 
-static int parse_num(const char *s, double lo, double hi, double *out) {
-  char *end = NULL;
-  double v = strtod(s, &end);
-  if (end == s || *end || !(v >= lo && v <= hi))
-    return 0;
-  *out = v;
-  return 1;
-}
-
-static int parse_int_arg(const char *s, int lo, int hi, int *out) {
-  double v;
-  if (!parse_num(s, lo, hi, &v) || v != floor(v))
-    return 0;
-  *out = (int)v;
-  return 1;
-}
-
 /* Checks which options go together; returns -1 when they do, else CLI_EXIT_USAGE after a message.
  */
 static int check_combination(const eval_args *a, int argc, char **argv) {
@@ -153,15 +136,15 @@ static int parse(int argc, char **argv, eval_args *a) {
     case 'm': a->model = optarg; break;
     case 'd': a->device = optarg; break;
     case O_CLASSES:
-      bad = parse_int_arg(optarg, 1, 256, &a->classes) ? NULL : "--classes (1..256)";
+      bad = cli_parse_int(optarg, 1, 256, &a->classes) ? NULL : "--classes (1..256)";
       break;
     case O_IGNORE:
-      bad = parse_int_arg(optarg, 0, 255, &a->ignore) ? NULL : "--ignore (0..255)";
+      bad = cli_parse_int(optarg, 0, 255, &a->ignore) ? NULL : "--ignore (0..255)";
       break;
-    case O_BETA: bad = parse_num(optarg, 0, 1e6, &a->beta) ? NULL : "--beta (>= 0)"; break;
+    case O_BETA: bad = cli_parse_double(optarg, 0, 1e6, &a->beta) ? NULL : "--beta (>= 0)"; break;
     case O_THRESHOLD:
       /* 0 would read as "unset" in seg_options and silently become 0.5: refuse it */
-      if (parse_num(optarg, 0, 1, &t) && t > 0)
+      if (cli_parse_double(optarg, 0, 1, &t) && t > 0)
         a->threshold = (float)t;
       else
         bad = "--threshold (above 0, at most 1)";

@@ -140,11 +140,10 @@ int cmd_info(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *model = NULL, *device = NULL;
-  long w = 0, h = 0;
+  int64_t w = 0, h = 0;
   int layers = 0, json = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
-    char tail = 0;
     if (c == 'm')
       model = optarg;
     else if (c == 'd')
@@ -153,8 +152,7 @@ int cmd_info(int argc, char **argv) {
       layers = 1;
     else if (c == O_JSON)
       json = 1;
-    else if (c == O_SIZE && (sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) != 2 || w < 1 || h < 1 ||
-                             w > 65536 || h > 65536)) {
+    else if (c == O_SIZE && !cli_parse_size(optarg, &w, &h)) {
       cli_error("info", "--size '%s': expected WxH, e.g. 512x512", optarg);
       return CLI_EXIT_USAGE;
     } else if (c == 'h') {
@@ -174,6 +172,11 @@ int cmd_info(int argc, char **argv) {
   if (seg_worker_init(&sw, device, model, h, w, err, sizeof err) != CLSEG_OK) {
     cli_error("info", "%s", err);
     return CLI_EXIT_FAIL;
+  }
+  if (seg_size_conflict(&sw, err, sizeof err)) {
+    cli_error("info", "%s", err);
+    seg_worker_free(&sw);
+    return CLI_EXIT_USAGE;
   }
   int64_t ph = h, pw = w;
   if (!ph && !clseg_model_input_size(sw.model, &ph, &pw))

@@ -80,21 +80,12 @@ static void usage(FILE *f) {
       "  -h, --help           this help\n");
 }
 
+/* A float option in [lo, hi]. */
 static int parse_float(const char *s, float lo, float hi, float *out) {
-  char *end = NULL;
-  double v = strtod(s, &end);
-  if (end == s || *end || !(v >= lo && v <= hi))
+  double v;
+  if (!cli_parse_double(s, lo, hi, &v))
     return 0;
   *out = (float)v;
-  return 1;
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out) {
-  char *end = NULL;
-  long v = strtol(s, &end, 10);
-  if (end == s || *end || v < lo || v > hi)
-    return 0;
-  *out = (int)v;
   return 1;
 }
 
@@ -152,26 +143,16 @@ static int parse(int argc, char **argv, run_args *a) {
                 : "--threshold";
       break;
     case O_ALPHA: bad = parse_float(optarg, 0.0f, 1.0f, &a->seg.alpha) ? NULL : "--alpha"; break;
-    case O_TILE: bad = parse_int(optarg, 16, 1 << 16, &a->seg.tile) ? NULL : "--tile"; break;
+    case O_TILE: bad = cli_parse_int(optarg, 16, 1 << 16, &a->seg.tile) ? NULL : "--tile"; break;
     case O_OVERLAP:
-      bad = parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap";
+      bad = cli_parse_int(optarg, 0, 1 << 15, &a->seg.overlap) ? NULL : "--overlap";
       overlap_set = 1;
       break;
     case O_NPY: a->seg.npy_out = optarg; break;
     case O_INPUT_NPY: a->input_npy = optarg; break;
     case O_JSON: a->json = 1; break;
     case O_FF: a->fail_fast = 1; break;
-    case O_SIZE: {
-      long w = 0, h = 0;
-      char tail = 0;
-      bad = sscanf(optarg, "%ldx%ld%c", &w, &h, &tail) == 2 && w > 0 && h > 0 && w <= 65536 &&
-                    h <= 65536
-                ? NULL
-                : "--size";
-      a->size_w = w;
-      a->size_h = h;
-      break;
-    }
+    case O_SIZE: bad = cli_parse_size(optarg, &a->size_w, &a->size_h) ? NULL : "--size"; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
     }
@@ -398,6 +379,10 @@ static int run_images(const run_args *a, const input_list *in) {
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;
     }
+  }
+  if (!rc && seg_size_conflict(&ws[0].w, ws[0].err, sizeof ws[0].err)) {
+    cli_error("run", "%s", ws[0].err);
+    rc = CLI_EXIT_USAGE;
   }
   int64_t fh, fw;
   if (!rc && a->seg.tile && clseg_model_input_size(ws[0].w.model, &fh, &fw) &&

@@ -107,6 +107,16 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
   return CLSEG_OK;
 }
 
+int seg_size_conflict(const seg_worker *w, char *err, size_t errlen) {
+  int64_t fh, fw;
+  if (w->size_h <= 0 || !clseg_model_input_size(w->model, &fh, &fw) ||
+      (fh == w->size_h && fw == w->size_w))
+    return 0;
+  snprintf(err, errlen, "--size %lldx%lld: this model takes a fixed %lldx%lld input",
+           (long long)w->size_w, (long long)w->size_h, (long long)fw, (long long)fh);
+  return 1;
+}
+
 /* The network input size for an image: the model's own, else the image's rounded to the model's
  * multiple. */
 static void input_size(const seg_worker *w, int img_h, int img_w, int64_t *h, int64_t *wd) {

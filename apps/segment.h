@@ -57,6 +57,9 @@ typedef struct {
 clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path,
                              int64_t size_h, int64_t size_w, char *err, size_t errlen);
 void seg_worker_free(seg_worker *w);
+/* Writes a message and returns 1 when a --size was given for a model whose file fixes another size.
+ */
+int seg_size_conflict(const seg_worker *w, char *err, size_t errlen);
 /* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output. */
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen);

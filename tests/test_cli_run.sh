@@ -274,6 +274,9 @@ check onnx-dynamic-no-size 1 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.
 check onnx-dynamic-size 0 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.onnx" --size 64x64 -o "$tmp/onnx" "$astro"
 check onnx-unsupported 1 "$clseg" info -d "$dev" -m "$onnx/unsupported_ops.onnx" && contains onnx-unsupported "Det" && contains onnx-unsupported "Einsum" && contains onnx-unsupported "FusedConv"
 check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
+check run-size-fixed-model 2 "$clseg" run -d "$dev" --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"
+check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"
+check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 && contains bench-size-fixed-model "fixed 256x256"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
