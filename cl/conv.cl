@@ -30,6 +30,12 @@
 #ifndef PIX_FIRST
 #define PIX_FIRST 1 /* conv2d_vec: 1 puts pixel tiles in dim 0 (neighbours share a weight panel) */
 #endif
+#ifndef PACKED
+#define PACKED 0 /* conv2d_vec: 1 reads a 1x1 conv's input packed by conv2d_pack_input as [n][tiles][cin][TW] */
+#endif
+#ifndef SKIP_ROWS
+#define SKIP_ROWS 0 /* conv2d_vec: 1 skips the kernel rows of a tile that read only padding (large dilations) */
+#endif
 #ifndef TILE_OH
 #define TILE_OH 1 /* conv2d_vec: 2 puts the NV = 2 vectors on two output rows (for rows of <= 16 pixels) */
 #endif
@@ -58,6 +64,35 @@ conv2d_pack_weights(__global const float *w, const int w_off, const int cout, co
   const int k = r % khw, r2 = r / khw;
   const int ci = r2 % cin, co = (r2 / cin) * mr + m;
   wp[i] = co < cout ? w[w_off + co * s_co + ci * s_ci + k] : 0.0f;
+}
+
+/* Packs the input of a 1x1 conv (any stride and padding) into panels xp[n][tiles][cin][tw]: panel t holds, per
+ * channel, the input pixels read by output pixels t * tw .. t * tw + tw - 1 of the flattened oh_n x ow_n map (zero
+ * in the padding and past the last pixel). conv2d_vec (PACKED) then reads one contiguous panel per tile instead
+ * of cin rows a plane apart: planes of 4 KiB multiples map to the same cache sets, which halved its speed.
+ * A work-item copies one panel row for cpi consecutive channels. */
+__kernel __attribute__((reqd_work_group_size(4, 1, 1))) void
+conv2d_pack_input(__global const float *x, const int x_off, const int cin, const int h, const int w,
+                  const int sh, const int sw, const int pt, const int pl, const int oh_n, const int ow_n,
+                  const int tiles, const int tw, const int cpi, __global float *xp) {
+  const int t = get_global_id(0), cg = get_global_id(1), n = get_global_id(2);
+  if (t >= tiles)
+    return;
+  const int q0 = t * tw, hw = oh_n * ow_n, c_end = min(cin, (cg + 1) * cpi);
+  const bool same = sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh_n == h && ow_n == w;
+  for (int ci = cg * cpi; ci < c_end; ci++) {
+    const __global float *xc = x + x_off + ((size_t)n * cin + ci) * h * w;
+    __global float *dst = xp + (((size_t)n * tiles + t) * cin + ci) * tw;
+    if (same && q0 + tw <= hw) {
+      for (int l = 0; l < tw; l += 16)
+        vstore16(vload16(0, xc + q0 + l), 0, dst + l);
+      continue;
+    }
+    for (int l = 0; l < tw; l++) {
+      const int q = q0 + l, oh = q / ow_n, ih = oh * sh - pt, iw = (q - oh * ow_n) * sw - pl;
+      dst[l] = q < hw && ih >= 0 && ih < h && iw >= 0 && iw < w ? xc[ih * w + iw] : 0.0f;
+    }
+  }
 }
 
 /* Copies x [planes][h][w] into xp [planes][hp][wp] shifted by (pt, pl), zeros elsewhere, so that the vector
@@ -182,7 +217,7 @@ conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __g
  * itself read as one row of row_len pixels per channel, whose last tile loads with a guard. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const int xp_cs, const int xp_rs,
-           const int row_len, __global const float *wp, const int cin, const int cblocks,
+           const int row_len, const int row_lo, const int row_hi, __global const float *wp, const int cin, const int cblocks,
            __global const float *bias, const int b_off, const int has_bias, __global const float *res,
            const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
            const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
@@ -196,7 +231,11 @@ conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const in
   if (cb >= cblocks || tile >= tile_rows * tiles_w)
     return;
   const int th = tile / tiles_w, oh = th * TILE_OH, ow0 = (tile - th * tiles_w) * TW;
+#if PACKED
+  const __global float *xr = xp + xp_off + n * xp_ns + (size_t)tile * xp_rs;
+#else
   const __global float *xr = xp + xp_off + n * xp_ns + oh * SH * xp_rs + ow0 * SW;
+#endif
   const __global float *wq = wp + (size_t)cb * cin * (KH * KW * MR);
   /* every loop over the tile is unrolled so the accumulators stay in registers (fact 2 of the notes) */
   float16 acc[MR][NV];
@@ -205,13 +244,29 @@ conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const in
 #pragma unroll
     for (int j = 0; j < NV; j++)
       acc[m][j] = (float16)0.0f;
+#if SKIP_ROWS
+  /* kernel rows that read image rows for some row of the tile, as bits */
+  int live = 0;
+  for (int kh = 0; kh < KH; kh++)
+    for (int r = 0; r < TILE_OH; r++) {
+      const int pr = (oh + r) * SH + kh * DH;
+      live |= (pr >= row_lo && pr < row_hi) << kh;
+    }
+#endif
   if (row_len == 0 || ow0 + TW <= row_len) {
     for (int ci = 0; ci < cin; ci++, xr += xp_cs)
 #pragma unroll
-      for (int kh = 0; kh < KH; kh++)
+      for (int kh = 0; kh < KH; kh++) {
+#if SKIP_ROWS
+        if (!((live >> kh) & 1)) {
+          wq += KW * MR;
+          continue;
+        }
+#endif
 #pragma unroll
         for (int kw = 0; kw < KW; kw++)
           VEC_STEP(load16_strided(xr + kh * DH * xp_rs + kw * DW + VEC_X(j)));
+      }
   } else { /* only 1x1 stride 1 reaches here: contiguous pixels */
     for (int ci = 0; ci < cin; ci++, xr += xp_cs)
       VEC_STEP(load16_tail(xr + j * 16, row_len - ow0 - j * 16));

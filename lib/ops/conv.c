@@ -343,63 +343,117 @@ static int vec_flat(const conv_job *j) {
          !j->pr;
 }
 
+/* Any 1x1 conv reads its input packed into one contiguous panel per pixel tile (conv2d_pack_input):
+ * read in place, its cin rows lie a plane apart, and planes of a 4 KiB multiple share cache sets.
+ */
+static int vec_packed(const conv_job *j) {
+  return j->kh == 1 && j->kw == 1;
+}
+
 /* Rows of <= 16 pixels (deep layers) take two rows per tile: two pixel vectors per weight broadcast
  * keep the loop FMA-bound instead of load-bound. */
 static int vec_tile_oh(const conv_job *j) {
-  return !vec_flat(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1;
+  return !vec_flat(j) && !vec_packed(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1;
 }
+
+/* Dilated convs whose taps reach past the image (ASPP: dilation 12-18 on 32x32 maps) skip the
+ * kernel rows that read only padding: a quarter to a third of their work at those rates. */
+static int vec_skip_rows(const conv_job *j) {
+  return j->kh > 1 && j->dh > 1 && (j->pt > 0 || j->pb > 0);
+}
+
+/* How conv2d_vec reads its input: kept in prep->iv[PG_FLAT]. */
+enum { VEC_PADDED, VEC_FLAT, VEC_PACKED };
+#define PACK_CPI 16 /* conv2d_pack_input: channels per work-item */
 
 static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
+  const int mode = vec_packed(j) ? VEC_PACKED : vec_flat(j) ? VEC_FLAT : VEC_PADDED;
+  const int pixels = j->oh * j->ow, nv = mode == VEC_PADDED ? tile_vectors(j)
+                                         : pixels <= 16     ? 1
+                                                            : 2;
   clseg__define d[MAX_DEFS];
   int n = geometry_options(j, d);
-  if (vec_tile_oh(j) == 2)
-    d[7].value = 2; /* NV: the two rows' vectors */
+  d[7].value = vec_tile_oh(j) == 2 ? 2 : nv; /* NV (TILE_OH 2: the two rows' vectors) */
+  if (mode == VEC_PACKED)
+    d[3].value = d[4].value = 1; /* SH, SW: the pack applied the stride */
   d[n++] = (clseg__define){"MR", VEC_MR};
   d[n++] = (clseg__define){"PIX_FIRST", 1};
+  d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
   d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(j)};
-  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * tile_vectors(j);
+  d[n++] = (clseg__define){"PACKED", mode == VEC_PACKED};
+  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * nv;
   clseg_status s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
   if (s == CLSEG_OK)
     s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw,
                                    j->cin * khw, khw, VEC_MR, &p->wp);
-  p->iv[PG_FLAT] = vec_flat(j);
-  if (p->iv[PG_FLAT]) {
-    p->iv[PG_TW] = tw;
-    p->iv[PG_TILES_W] = (j->h * j->w_ + tw - 1) / tw;
-    return s;
+  p->iv[PG_FLAT] = mode;
+  if (mode == VEC_PADDED) {
+    pad_geometry(p, tw, vec_tile_oh(j));
+    return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
   }
-  pad_geometry(p, tw, vec_tile_oh(j));
-  return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
+  p->iv[PG_TW] = tw;
+  p->iv[PG_TILES_W] = (pixels + tw - 1) / tw;
+  if (s != CLSEG_OK || mode == VEC_FLAT)
+    return s;
+  if ((s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_input", &p->k[1])) != CLSEG_OK)
+    return s;
+  return clseg__conv_scratch(ctx,
+                             (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,
+                             "packed input", &p->scratch[0]);
+}
+
+static clseg_status pack_input_run(clseg_context *ctx, const clseg__conv2d_prep *p,
+                                   const conv_job *j) {
+  const int xoff = (int)j->x->offset, cpi = PACK_CPI;
+  const clseg__arg args[] = {
+      CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->cin),
+      CLSEG__ARG(j->h),         CLSEG__ARG(j->w_), CLSEG__ARG(j->sh),
+      CLSEG__ARG(j->sw),        CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
+      CLSEG__ARG(j->oh),        CLSEG__ARG(j->ow), CLSEG__ARG(p->iv[PG_TILES_W]),
+      CLSEG__ARG(p->iv[PG_TW]), CLSEG__ARG(cpi),   CLSEG__ARG(p->scratch[0])};
+  const size_t global[3] = {clseg__round_up((size_t)p->iv[PG_TILES_W], 4),
+                            (size_t)((j->cin + cpi - 1) / cpi), (size_t)j->n};
+  const size_t local[3] = {4, 1, 1};
+  return clseg__launch(ctx, p->k[1], "conv2d_pack_input", args, 15, 3, global, local);
 }
 
 static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
-                               cl_mem xp, int xoff, int cs, int rs, int row_len, int oh, int ow) {
-  const int ns = cs * j->cin, cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
+                               cl_mem xp, int xoff, int ns, int cs, int rs, int row_len, int oh,
+                               int ow) {
+  /* padded rows [row_lo, row_hi) hold the image: the others are zero (SKIP_ROWS) */
+  const int row_lo = j->pt, row_hi = j->pt + j->h;
+  const int cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
   const int tiles_w = p->iv[PG_TILES_W];
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
   const clseg__arg args[] = {
-      CLSEG__ARG(xp),      CLSEG__ARG(xoff),     CLSEG__ARG(ns),        CLSEG__ARG(cs),
-      CLSEG__ARG(rs),      CLSEG__ARG(row_len),  CLSEG__ARG(p->wp),     CLSEG__ARG(j->cin),
-      CLSEG__ARG(cblocks), CLSEG__ARG(b.buf),    CLSEG__ARG(b.off),     CLSEG__ARG(b.present),
-      CLSEG__ARG(r.buf),   CLSEG__ARG(r.off),    CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf),
-      CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),  CLSEG__ARG(oh),        CLSEG__ARG(ow),
-      CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha), CLSEG__ARG(j->beta)};
+      CLSEG__ARG(xp),        CLSEG__ARG(xoff),      CLSEG__ARG(ns),      CLSEG__ARG(cs),
+      CLSEG__ARG(rs),        CLSEG__ARG(row_len),   CLSEG__ARG(row_lo),  CLSEG__ARG(row_hi),
+      CLSEG__ARG(p->wp),     CLSEG__ARG(j->cin),    CLSEG__ARG(cblocks), CLSEG__ARG(b.buf),
+      CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),   CLSEG__ARG(r.off),
+      CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),
+      CLSEG__ARG(oh),        CLSEG__ARG(ow),        CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha),
+      CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)((oh + vec_tile_oh(j) - 1) / vec_tile_oh(j)) * (size_t)tiles_w;
   const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)cblocks, (size_t)j->n};
   const size_t local[3] = {VEC_LWS, 1, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_vec", args, 23, 3, global, local);
+  return clseg__launch(ctx, p->k[0], "conv2d_vec", args, 25, 3, global, local);
 }
 
 static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
-  if (p->iv[PG_FLAT]) {
-    const int hw = j->h * j->w_;
-    return vec_launch(ctx, p, j, j->x->buf, (int)j->x->offset, hw, hw, hw, 1, hw);
+  const int hw = j->oh * j->ow, tw = p->iv[PG_TW], panel = j->cin * tw;
+  if (p->iv[PG_FLAT] == VEC_FLAT)
+    return vec_launch(ctx, p, j, j->x->buf, (int)j->x->offset, hw * j->cin, hw, hw, hw, 1, hw);
+  if (p->iv[PG_FLAT] == VEC_PACKED) {
+    clseg_status s = pack_input_run(ctx, p, j);
+    return s == CLSEG_OK ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_TILES_W] * panel, tw,
+                                      panel, 0, 1, hw)
+                         : s;
   }
   clseg_status s = pad_run(ctx, p, j);
-  const int wp = p->iv[PG_WP];
+  const int wp = p->iv[PG_WP], cs = p->iv[PG_HP] * wp;
   return s == CLSEG_OK
-             ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_HP] * wp, wp, 0, j->oh, j->ow)
+             ? vec_launch(ctx, p, j, p->scratch[0], 0, cs * j->cin, cs, wp, 0, j->oh, j->ow)
              : s;
 }
 
