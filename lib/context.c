@@ -49,6 +49,9 @@ void clseg_context_free(clseg_context *ctx) {
     clFinish(ctx->queue);
     clReleaseCommandQueue(ctx->queue);
   }
+  for (int i = 0; i < CLSEG__SCRATCH_SLOTS; i++)
+    if (ctx->scratch[i])
+      clReleaseMemObject(ctx->scratch[i]);
   clseg__programs_free(ctx);
   if (ctx->cl)
     clReleaseContext(ctx->cl);
@@ -91,5 +94,23 @@ clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
   if (err != CL_SUCCESS)
     return clseg__cl_fail(ctx, err, "%s: enqueueing the kernel", what);
   ctx->stats.kernels_enqueued++;
+  return CLSEG_OK;
+}
+
+clseg_status clseg__context_scratch(clseg_context *ctx, int slot, size_t bytes, cl_mem *out) {
+  if (slot < 0 || slot >= CLSEG__SCRATCH_SLOTS)
+    return clseg__fail(ctx, CLSEG_INTERNAL, "scratch slot %d out of range", slot);
+  if (bytes > ctx->scratch_bytes[slot]) {
+    cl_int err;
+    cl_mem b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+      return clseg__cl_fail(ctx, err, "allocating %.1f MiB of scratch", (double)bytes / 1048576.0);
+    if (ctx->scratch[slot])
+      clReleaseMemObject(ctx->scratch[slot]); /* queued commands keep it until they have run */
+    ctx->scratch[slot] = b;
+    ctx->scratch_bytes[slot] = bytes;
+  }
+  if (out)
+    *out = ctx->scratch[slot];
   return CLSEG_OK;
 }

@@ -20,6 +20,8 @@ typedef struct {
   int nkernels;
 } clseg__program;
 
+#define CLSEG__SCRATCH_SLOTS 3
+
 struct clseg_context {
   clseg_device_info info;
   cl_platform_id platform;
@@ -34,6 +36,10 @@ struct clseg_context {
   const char *kernel_dir; /* CLSEG_KERNEL_DIR, or NULL for the embedded table */
   int debug;              /* CLSEG_DEBUG set: the library may print to stderr */
   void *blas;             /* reserved for the linear op's backend state */
+  /* Scratch shared by every op run on this context (clseg__context_scratch): ops that run one after
+   * another on the in-order queue can reuse one buffer per slot, grown to the largest need. */
+  cl_mem scratch[CLSEG__SCRATCH_SLOTS];
+  size_t scratch_bytes[CLSEG__SCRATCH_SLOTS];
 };
 
 struct clseg_tensor {
@@ -44,6 +50,13 @@ struct clseg_tensor {
   size_t offset; /* in elements, for views into a shared buffer */
   int owns_buf;
 };
+
+/* ---- context scratch (context.c) ---- */
+/* The context's scratch buffer of slot (< CLSEG__SCRATCH_SLOTS), grown to at least bytes; *out may
+ * be NULL (a reservation). The buffer stays valid until a larger request replaces it: take it right
+ * before enqueuing the kernels that use it. Commands already queued keep a replaced buffer alive.
+ */
+clseg_status clseg__context_scratch(clseg_context *ctx, int slot, size_t bytes, cl_mem *out);
 
 /* ---- errors (status.c) ---- */
 /* Records a formatted message on ctx (or the thread's slot when ctx is NULL) and returns s. */

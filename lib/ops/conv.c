@@ -158,6 +158,20 @@ clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *
              : clseg__cl_fail(ctx, err, OP ": allocating %zu floats for the %s", floats, what);
 }
 
+clseg_status clseg__conv_scratch_reserve(clseg_context *ctx, clseg__conv2d_prep *p, int slot,
+                                         size_t floats, const char *what) {
+  if (floats > (size_t)INT32_MAX)
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, OP ": the %s needs %zu floats, more than 2^31", what,
+                       floats);
+  p->scratch_floats[slot] = floats ? floats : 1;
+  return clseg__context_scratch(ctx, slot, p->scratch_floats[slot] * sizeof(float), NULL);
+}
+
+clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_prep *p, int slot,
+                                     cl_mem *out) {
+  return clseg__context_scratch(ctx, slot, p->scratch_floats[slot] * sizeof(float), out);
+}
+
 /* Packs weights w (cout x cin x khw elements; element (co, ci, k) at w_off + co * s_co + ci * s_ci
  * + k) into panels [ceil(cout / mr)][cin][khw][mr] in a new buffer *out (the caller releases it).
  * Run once per prep; conv_transpose2d packs through it too. */
@@ -200,23 +214,25 @@ static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
   p->iv[PG_HP] = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
 }
 
-/* Builds conv2d_pad and allocates the padded input once per prep (scratch[0]). */
+/* Builds conv2d_pad and reserves the padded input (scratch slot 0). */
 static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
   clseg_status s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &p->k[1]);
   return s != CLSEG_OK
              ? s
-             : clseg__conv_scratch(ctx, planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
-                                   "zero-padded input", &p->scratch[0]);
+             : clseg__conv_scratch_reserve(ctx, p, 0,
+                                           planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
+                                           "zero-padded input");
 }
 
-static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
+/* Pads j's input into xp, the buffer of scratch slot 0. */
+static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
+                            cl_mem xp) {
   const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[PG_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),     CLSEG__ARG(xoff),
-                             CLSEG__ARG(j->h),          CLSEG__ARG(j->w_),
-                             CLSEG__ARG(p->scratch[0]), CLSEG__ARG(p->iv[PG_HP]),
-                             CLSEG__ARG(p->iv[PG_WP]),  CLSEG__ARG(j->pt),
-                             CLSEG__ARG(j->pl),         CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),        CLSEG__ARG(xp),    CLSEG__ARG(p->iv[PG_HP]),
+                             CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
+                             CLSEG__ARG(rows)};
   const size_t global[1] = {clseg__round_up((size_t)rows, 16)}, local[1] = {16};
   return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
 }
@@ -302,12 +318,13 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
 
 static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p,
                                   const conv_job *j) {
-  clseg_status s = pad_run(ctx, p, j);
-  if (s != CLSEG_OK)
+  cl_mem xp;
+  clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &xp);
+  if (s != CLSEG_OK || (s = pad_run(ctx, p, j, xp)) != CLSEG_OK)
     return s;
   const int cs = p->iv[PG_HP] * p->iv[PG_WP], woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
-  const clseg__arg args[] = {CLSEG__ARG(p->scratch[0]),
+  const clseg__arg args[] = {CLSEG__ARG(xp),
                              CLSEG__ARG(cs),
                              CLSEG__ARG(p->iv[PG_WP]),
                              CLSEG__ARG(j->w->buf),
@@ -398,20 +415,21 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
     return s;
   if ((s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_input", &p->k[1])) != CLSEG_OK)
     return s;
-  return clseg__conv_scratch(ctx,
-                             (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,
-                             "packed input", &p->scratch[0]);
+  return clseg__conv_scratch_reserve(
+      ctx, p, 0, (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,
+      "packed input");
 }
 
+/* Packs j's input into xp, the buffer of scratch slot 0. */
 static clseg_status pack_input_run(clseg_context *ctx, const clseg__conv2d_prep *p,
-                                   const conv_job *j) {
+                                   const conv_job *j, cl_mem xp) {
   const int xoff = (int)j->x->offset, cpi = PACK_CPI;
   const clseg__arg args[] = {
       CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->cin),
       CLSEG__ARG(j->h),         CLSEG__ARG(j->w_), CLSEG__ARG(j->sh),
       CLSEG__ARG(j->sw),        CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
       CLSEG__ARG(j->oh),        CLSEG__ARG(j->ow), CLSEG__ARG(p->iv[PG_TILES_W]),
-      CLSEG__ARG(p->iv[PG_TW]), CLSEG__ARG(cpi),   CLSEG__ARG(p->scratch[0])};
+      CLSEG__ARG(p->iv[PG_TW]), CLSEG__ARG(cpi),   CLSEG__ARG(xp)};
   const size_t global[3] = {clseg__round_up((size_t)p->iv[PG_TILES_W], 4),
                             (size_t)((j->cin + cpi - 1) / cpi), (size_t)j->n};
   const size_t local[3] = {4, 1, 1};
@@ -444,17 +462,18 @@ static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, con
   const int hw = j->oh * j->ow, tw = p->iv[PG_TW], panel = j->cin * tw;
   if (p->iv[PG_FLAT] == VEC_FLAT)
     return vec_launch(ctx, p, j, j->x->buf, (int)j->x->offset, hw * j->cin, hw, hw, hw, 1, hw);
-  if (p->iv[PG_FLAT] == VEC_PACKED) {
-    clseg_status s = pack_input_run(ctx, p, j);
-    return s == CLSEG_OK ? vec_launch(ctx, p, j, p->scratch[0], 0, p->iv[PG_TILES_W] * panel, tw,
-                                      panel, 0, 1, hw)
-                         : s;
+  cl_mem xp;
+  clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &xp);
+  if (s == CLSEG_OK && p->iv[PG_FLAT] == VEC_PACKED) {
+    s = pack_input_run(ctx, p, j, xp);
+    return s == CLSEG_OK
+               ? vec_launch(ctx, p, j, xp, 0, p->iv[PG_TILES_W] * panel, tw, panel, 0, 1, hw)
+               : s;
   }
-  clseg_status s = pad_run(ctx, p, j);
   const int wp = p->iv[PG_WP], cs = p->iv[PG_HP] * wp;
-  return s == CLSEG_OK
-             ? vec_launch(ctx, p, j, p->scratch[0], 0, cs * j->cin, cs, wp, 0, j->oh, j->ow)
-             : s;
+  if (s == CLSEG_OK)
+    s = pad_run(ctx, p, j, xp);
+  return s == CLSEG_OK ? vec_launch(ctx, p, j, xp, 0, cs * j->cin, cs, wp, 0, j->oh, j->ow) : s;
 }
 
 static const clseg__conv_variant DIRECT = {"conv2d_direct", direct_supported, direct_prepare,
@@ -551,10 +570,7 @@ void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) {
     return;
   if (prep->wp)
     clReleaseMemObject(prep->wp);
-  for (int i = 0; i < 3; i++)
-    if (prep->scratch[i])
-      clReleaseMemObject(prep->scratch[i]);
-  free(prep); /* the kernels belong to the context */
+  free(prep); /* the kernels and the scratch belong to the context */
 }
 
 const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) {

@@ -57,7 +57,8 @@ struct clseg__conv2d_prep {
   clseg__conv_job j;
   cl_kernel k[4];
   cl_mem wp;         /* packed weights, or NULL (the variant reads j.w) */
-  cl_mem scratch[3]; /* padded input, Winograd's transformed tiles */
+  size_t scratch_floats[CLSEG__SCRATCH_SLOTS]; /* per context scratch slot: padded or packed input,
+                                                 Winograd's transformed tiles */
   int iv[8];         /* variant-specific geometry */
 };
 
@@ -72,6 +73,13 @@ struct clseg__conv_variant {
 
 /* A device buffer of `floats` floats; `what` names it in the error message. */
 clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out);
+/* Reserves `floats` floats of the context's scratch slot for p's runs (every conv of a plan shares
+ * the slots: they run one after another on the in-order queue). */
+clseg_status clseg__conv_scratch_reserve(clseg_context *ctx, clseg__conv2d_prep *p, int slot,
+                                         size_t floats, const char *what);
+/* The buffer behind p's scratch slot, to pass to the kernels enqueued next. */
+clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_prep *p, int slot,
+                                     cl_mem *out);
 
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3). */
 extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2;

@@ -92,11 +92,11 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   const size_t e = (size_t)((m + 2) * (m + 2)), tp = (size_t)p->iv[WI_TP];
   const size_t padded = (size_t)j->n * (size_t)j->cin * (size_t)p->iv[WI_HP] * (size_t)p->iv[WI_WP];
   if ((s = transform_weights(ctx, p, kw)) == CLSEG_OK &&
-      (s = clseg__conv_scratch(ctx, padded, "zero-padded input", &p->scratch[2])) == CLSEG_OK &&
-      (s = clseg__conv_scratch(ctx, e * (size_t)j->cin * tp, "Winograd input tiles",
-                               &p->scratch[0])) == CLSEG_OK)
-    s = clseg__conv_scratch(ctx, e * (size_t)p->iv[WI_CBLOCKS] * WINO_MR * tp,
-                            "Winograd output tiles", &p->scratch[1]);
+      (s = clseg__conv_scratch_reserve(ctx, p, 2, padded, "zero-padded input")) == CLSEG_OK &&
+      (s = clseg__conv_scratch_reserve(ctx, p, 0, e * (size_t)j->cin * tp,
+                                       "Winograd input tiles")) == CLSEG_OK)
+    s = clseg__conv_scratch_reserve(ctx, p, 1, e * (size_t)p->iv[WI_CBLOCKS] * WINO_MR * tp,
+                                    "Winograd output tiles");
   return s;
 }
 
@@ -107,22 +107,23 @@ static clseg_status prepare2(clseg_context *ctx, clseg__conv2d_prep *p) {
   return prepare_m(ctx, p, 2);
 }
 
+/* sc: the buffers of the context's scratch slots 0-2 (input tiles, output tiles, padded input) */
 static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p,
-                            const clseg__conv_job *j) {
+                            const clseg__conv_job *j, const cl_mem *sc) {
   const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[WI_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),     CLSEG__ARG(xoff),
-                             CLSEG__ARG(j->h),          CLSEG__ARG(j->w_),
-                             CLSEG__ARG(p->scratch[2]), CLSEG__ARG(p->iv[WI_HP]),
-                             CLSEG__ARG(p->iv[WI_WP]),  CLSEG__ARG(j->pt),
-                             CLSEG__ARG(j->pl),         CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),        CLSEG__ARG(sc[2]), CLSEG__ARG(p->iv[WI_HP]),
+                             CLSEG__ARG(p->iv[WI_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
+                             CLSEG__ARG(rows)};
   const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
   return clseg__launch(ctx, p->k[3], "conv2d_pad", args, 10, 1, global, local);
 }
 
 static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
-                              const clseg__conv_job *j, int n, int row0, int tiles, int used) {
+                              const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
+                              int tiles, int used) {
   const int cs = p->iv[WI_HP] * p->iv[WI_WP];
-  cl_mem xp = p->scratch[2];
+  cl_mem xp = sc[2];
   const int xoff = n * j->cin * cs;
   const clseg__arg args[] = {CLSEG__ARG(xp),
                              CLSEG__ARG(xoff),
@@ -133,17 +134,20 @@ static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(tiles),
                              CLSEG__ARG(p->iv[WI_TP]),
                              CLSEG__ARG(j->cin),
-                             CLSEG__ARG(p->scratch[0])};
+                             CLSEG__ARG(sc[0])};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cin}, local[2] = {4, 1};
   return clseg__launch(ctx, p->k[1], "conv2d_winograd_input", args, 10, 2, global, local);
 }
 
 static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
-                             const clseg__conv_job *j, int used) {
+                             const clseg__conv_job *j, const cl_mem *sc, int used) {
   const int m = p->iv[WI_M];
-  const clseg__arg args[] = {
-      CLSEG__ARG(p->wp),  CLSEG__ARG(p->scratch[0]),     CLSEG__ARG(p->scratch[1]),
-      CLSEG__ARG(j->cin), CLSEG__ARG(p->iv[WI_CBLOCKS]), CLSEG__ARG(p->iv[WI_TP])};
+  const clseg__arg args[] = {CLSEG__ARG(p->wp),
+                             CLSEG__ARG(sc[0]),
+                             CLSEG__ARG(sc[1]),
+                             CLSEG__ARG(j->cin),
+                             CLSEG__ARG(p->iv[WI_CBLOCKS]),
+                             CLSEG__ARG(p->iv[WI_TP])};
   const size_t global[3] = {round_up((size_t)used / (16 * WINO_NV), WINO_LWS),
                             (size_t)p->iv[WI_CBLOCKS], (size_t)((m + 2) * (m + 2))};
   const size_t local[3] = {WINO_LWS, 1, 1};
@@ -156,22 +160,23 @@ typedef struct {
 } opt_arg;
 
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
-                               const clseg__conv_job *j, int n, int row0, int tiles, int used) {
+                               const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
+                               int tiles, int used) {
   const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * WINO_MR;
   const int yoff = (int)j->y->offset + n * plane;
   const opt_arg b =
       j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
   const opt_arg r = j->res ? (opt_arg){j->res->buf, (int)j->res->offset + n * plane, 1}
                            : (opt_arg){j->y->buf, 0, 0};
-  const clseg__arg args[] = {CLSEG__ARG(p->scratch[1]), CLSEG__ARG(j->cout),
-                             CLSEG__ARG(cpad),          CLSEG__ARG(p->iv[WI_TILES_W]),
-                             CLSEG__ARG(row0),          CLSEG__ARG(tiles),
-                             CLSEG__ARG(p->iv[WI_TP]),  CLSEG__ARG(b.buf),
-                             CLSEG__ARG(b.off),         CLSEG__ARG(b.present),
-                             CLSEG__ARG(r.buf),         CLSEG__ARG(r.off),
-                             CLSEG__ARG(r.present),     CLSEG__ARG(j->y->buf),
-                             CLSEG__ARG(yoff),          CLSEG__ARG(j->oh),
-                             CLSEG__ARG(j->ow),         CLSEG__ARG(j->alpha),
+  const clseg__arg args[] = {CLSEG__ARG(sc[1]),        CLSEG__ARG(j->cout),
+                             CLSEG__ARG(cpad),         CLSEG__ARG(p->iv[WI_TILES_W]),
+                             CLSEG__ARG(row0),         CLSEG__ARG(tiles),
+                             CLSEG__ARG(p->iv[WI_TP]), CLSEG__ARG(b.buf),
+                             CLSEG__ARG(b.off),        CLSEG__ARG(b.present),
+                             CLSEG__ARG(r.buf),        CLSEG__ARG(r.off),
+                             CLSEG__ARG(r.present),    CLSEG__ARG(j->y->buf),
+                             CLSEG__ARG(yoff),         CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),        CLSEG__ARG(j->alpha),
                              CLSEG__ARG(j->beta)};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cout}, local[2] = {4, 1};
   return clseg__launch(ctx, p->k[2], "conv2d_winograd_output", args, 19, 2, global, local);
@@ -179,14 +184,19 @@ static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
   const int tiles_w = p->iv[WI_TILES_W], tiles_h = p->iv[WI_TILES_H], band = p->iv[WI_BAND_ROWS];
-  clseg_status s = run_pad(ctx, p, j);
+  cl_mem sc[3];
+  clseg_status s = CLSEG_OK;
+  for (int i = 0; i < 3 && s == CLSEG_OK; i++)
+    s = clseg__conv_scratch_get(ctx, p, i, &sc[i]);
+  if (s == CLSEG_OK)
+    s = run_pad(ctx, p, j, sc);
   for (int n = 0; n < j->n && s == CLSEG_OK; n++)
     for (int row0 = 0; row0 < tiles_h && s == CLSEG_OK; row0 += band) {
       const int rows = tiles_h - row0 < band ? tiles_h - row0 : band, tiles = rows * tiles_w;
       const int used = (int)round_up((size_t)tiles, 16 * WINO_NV);
-      if ((s = run_input(ctx, p, j, n, row0, tiles, used)) == CLSEG_OK &&
-          (s = run_gemm(ctx, p, j, used)) == CLSEG_OK)
-        s = run_output(ctx, p, j, n, row0, tiles, used);
+      if ((s = run_input(ctx, p, j, sc, n, row0, tiles, used)) == CLSEG_OK &&
+          (s = run_gemm(ctx, p, j, sc, used)) == CLSEG_OK)
+        s = run_output(ctx, p, j, sc, n, row0, tiles, used);
     }
   return s;
 }
