@@ -97,7 +97,9 @@ clseg_status clseg_graph_set_param(clseg_graph *g, const char *name, const int64
  * variances): for benchmarks and tests without trained weights. */
 void clseg_graph_random_params(clseg_graph *g, uint64_t seed);
 /* Loads every declared parameter from a .safetensors file (f32, f16, bf16). Missing, unexpected or
- * wrongly shaped tensors fail with one message naming each of them and both shapes. */
+ * wrongly shaped tensors fail with one message naming each of them and both shapes. float32 values
+ * are used in place from a read-only mapping of the file, kept until the graph is freed: replace
+ * the file (write a new one, rename it over) rather than rewrite it while the graph lives. */
 clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path);
 
 /* ---- summary ---- */
@@ -132,8 +134,8 @@ typedef struct {
   int fused;                     /* nodes folded or fused away */
   uint64_t activation_bytes;     /* planned peak: the shared activation arena */
   uint64_t activation_sum_bytes; /* what one buffer per node would take */
-  uint64_t parameter_bytes;
-  double flops; /* per run, multiply-adds counted as 2 */
+  uint64_t parameter_bytes;      /* on the device; a packing conv holds only its packed copy */
+  double flops;                  /* per run, multiply-adds counted as 2 */
 } clseg_plan_info;
 void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out);
 

@@ -97,7 +97,8 @@ typedef struct clseg_model clseg_model;
  * clseg.std, clseg.input_size: optional), builds the network from its config and loads every weight
  * by name. On failure *out is NULL and clseg_last_error(NULL) names the file and the key or tensors
  * at fault. A TensorFlow Lite file (told apart by its "TFL3" identifier, not its name) is read with
- * clseg_tflite_load: its fixed input size, RGB scaled to [0, 1] (mean 0, std 1). */
+ * clseg_tflite_load: its fixed input size, RGB scaled to [0, 1] (mean 0, std 1). A .safetensors
+ * file stays mapped while the model lives (see clseg_graph_load_safetensors). */
 clseg_status clseg_model_load(const char *path, clseg_model **out);
 /* Options for files that leave the input size open: an ONNX model with symbolic H and W is imported
  * (its shape computations folded) for input_h x input_w. 0 means none: such a model then fails

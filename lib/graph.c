@@ -46,8 +46,10 @@ void clseg_graph_free(clseg_graph *g) {
   }
   for (int i = 0; i < g->nparams; i++) {
     free(g->params[i].name);
-    free(g->params[i].data);
+    if (!g->params[i].mapped)
+      free(g->params[i].data);
   }
+  clseg__graph_unmap(g);
   free(g->nodes);
   free(g->params);
   free(g);

@@ -73,7 +73,8 @@ typedef struct {
   int ndim;
   int64_t dims[4];
   size_t count;
-  float *data; /* host copy, NULL until set */
+  float *data; /* host values, NULL until set */
+  int mapped;  /* data points into the graph's mapped file: read-only, not freed */
   clseg__param_kind kind;
   int64_t fan_in;
 } clseg__param;
@@ -83,6 +84,8 @@ struct clseg_graph {
   int nnodes, cap_nodes;
   clseg__param *params;
   int nparams, cap_params;
+  void *map; /* a .safetensors file mapped for parameters used in place, or NULL */
+  size_t map_size;
   clseg_node *input, *output;
   char input_name[128], output_name[128];
   clseg_status status;
@@ -108,5 +111,13 @@ int clseg__param_find(const clseg_graph *g, const char *name);
 clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim,
                                       char *msg, size_t size);
 const char *clseg__node_op_name(clseg__node_op op);
+/* p's host values, writable: its own copy in place of values mapped from a file (NULL when out of
+ * memory). */
+float *clseg__param_writable(clseg__param *p);
+/* Parameter i (none when negative) is uploaded: values mapped from a file may leave the process's
+ * memory (they are read back from the file if a later plan needs them). */
+void clseg__param_evict(const clseg_graph *g, int i);
+/* Releases the graph's mapped file (graph_load.c). */
+void clseg__graph_unmap(clseg_graph *g);
 
 #endif

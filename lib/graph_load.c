@@ -1,5 +1,8 @@
 /* Loading a graph's declared parameters from a .safetensors file, by name, with every mismatch
- * reported. */
+ * reported. Little-endian float32 tensors are used in place from the file's mapping, which the
+ * graph keeps: no second copy of the weights in memory, and a plan lets the pages go once it has
+ * uploaded them. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +23,17 @@ static int ignorable(const char *name) { /* PyTorch's batchnorm step counter car
   return n >= k && !strcmp(name + n - k, ".num_batches_tracked");
 }
 
-static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, char *msg, size_t size,
-                                int *nbad) {
+/* The file's bytes are the float32 values on this host, at an address a float may have. */
+static int usable_in_place(const clseg__st_tensor *t) {
+  const uint32_t one = 1;
+  unsigned char first;
+  memcpy(&first, &one, 1);
+  return t->dtype == CLSEG__ST_F32 && first == 1 && (uintptr_t)t->data % _Alignof(float) == 0;
+}
+
+/* in_place: parameters may point into f's mapping (which the caller then keeps). */
+static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, int in_place, char *msg,
+                                size_t size, int *nbad) {
   char line[512];
   for (int i = 0; i < g->nparams; i++) {
     clseg__param *p = &g->params[i];
@@ -35,7 +47,14 @@ static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, char *m
       report(msg, size, nbad, line);
       continue;
     }
-    if (!p->data && !(p->data = malloc(p->count * sizeof(float))))
+    if (in_place && usable_in_place(t)) {
+      if (!p->mapped)
+        free(p->data);
+      p->data = (float *)(uintptr_t)t->data; /* read-only: see clseg__param_writable */
+      p->mapped = 1;
+      continue;
+    }
+    if (!clseg__param_writable(p))
       return CLSEG_OUT_OF_MEMORY;
     clseg__st_read_f32(t, p->data);
   }
@@ -61,7 +80,12 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
   }
   char msg[1800] = "";
   int nbad = 0;
-  s = copy_params(g, f, msg, sizeof msg, &nbad);
+  /* one mapping per graph: a second file loaded into the same graph is copied */
+  const int in_place = f->mapped && !g->map;
+  s = copy_params(g, f, in_place, msg, sizeof msg, &nbad);
+  for (int i = 0; in_place && i < g->nparams && !g->map; i++)
+    if (g->params[i].mapped)
+      g->map = clseg__st_keep_map(f, &g->map_size);
   clseg__st_close(f);
   if (s != CLSEG_OK) {
     snprintf(g->error, sizeof g->error, "%s: out of memory loading weights", path);
@@ -73,4 +97,15 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
     return g->status = CLSEG_SHAPE_MISMATCH;
   }
   return CLSEG_OK;
+}
+
+void clseg__param_evict(const clseg_graph *g, int i) {
+  if (i >= 0 && g->params[i].mapped)
+    clseg__st_evict(g->params[i].data, g->params[i].count * sizeof(float));
+}
+
+void clseg__graph_unmap(clseg_graph *g) {
+  clseg__st_unmap(g->map, g->map_size);
+  g->map = NULL;
+  g->map_size = 0;
 }

@@ -68,12 +68,20 @@ clseg_status clseg_graph_set_param(clseg_graph *g, const char *name, const int64
     return CLSEG_SHAPE_MISMATCH;
   }
   clseg__param *p = &g->params[idx];
-  if (!p->data && !(p->data = malloc(p->count * sizeof(float)))) {
+  if (!clseg__param_writable(p)) {
     snprintf(g->error, sizeof g->error, "set_param '%s': out of memory", name);
     return CLSEG_OUT_OF_MEMORY;
   }
   memcpy(p->data, data, p->count * sizeof(float));
   return CLSEG_OK;
+}
+
+float *clseg__param_writable(clseg__param *p) {
+  if (p->mapped) /* the mapping stays with the graph until it is freed */
+    p->data = NULL, p->mapped = 0;
+  if (!p->data)
+    p->data = malloc(p->count * sizeof(float));
+  return p->data;
 }
 
 static double next_uniform(uint64_t *s) { /* splitmix64 -> [0, 1) */
@@ -89,7 +97,7 @@ void clseg_graph_random_params(clseg_graph *g, uint64_t seed) {
   uint64_t s = seed;
   for (int i = 0; i < g->nparams; i++) {
     clseg__param *p = &g->params[i];
-    if (!p->data && !(p->data = malloc(p->count * sizeof(float)))) {
+    if (!clseg__param_writable(p)) {
       clseg__graph_fail(g, CLSEG_OUT_OF_MEMORY, "random parameters: out of memory");
       return;
     }

@@ -1,13 +1,13 @@
 /* The graph engine: shape inference, fusion (batchnorm folding, activations, residual adds), the
- * liveness memory planner, plan reuse, safetensors loading, and the errors of each, against the
- * naive references. */
+ * liveness memory planner, plan reuse, the parameters a plan keeps, safetensors loading (in place
+ * from the mapping, or copied), and the errors of each, against the naive references. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/check.h"
-#include "graph_internal.h"
+#include "plan_internal.h"
 #include "ref/ref.h"
 #include "support.h"
 
@@ -242,6 +242,79 @@ static void plan_errors_name_what_is_wrong(void **state) {
   clseg_graph_free(g);
 }
 
+/* conv "v" (conv2d_vec) -> depthwise "d" (conv2d_depthwise) -> up-convolution "u" (k2s2). */
+static clseg_graph *build_packed(void) {
+  clseg_graph *g = clseg_graph_create();
+  const clseg_conv2d_params vec = {
+      .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .variant = "conv2d_vec"};
+  const clseg_conv2d_params dw = {.pad_top = 1,
+                                  .pad_left = 1,
+                                  .pad_bottom = 1,
+                                  .pad_right = 1,
+                                  .groups = 8,
+                                  .variant = "conv2d_depthwise"};
+  const clseg_conv_transpose2d_params up = {.stride_h = 2, .stride_w = 2};
+  clseg_node *x = clseg_graph_conv2d(g, "v", clseg_graph_input(g, "x", 3), 8, 3, 1, &vec);
+  x = clseg_graph_conv2d(g, "d", x, 8, 3, 1, &dw);
+  x = clseg_graph_conv_transpose2d(g, "u", x, 4, 2, 1, &up);
+  assert_int_equal(clseg_graph_output(g, x, "y"), CLSEG_OK);
+  clseg_graph_random_params(g, 21);
+  return g;
+}
+
+static void reference_packed(clseg_graph *g, const float *in, const int64_t xs[4], float *out) {
+  const size_t hw = (size_t)(xs[0] * xs[2] * xs[3]);
+  float *v = malloc(hw * 8 * 4), *d = malloc(hw * 8 * 4);
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  const clseg_conv2d_params dw = {
+      .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .groups = 8};
+  const clseg_conv_transpose2d_params up = {.stride_h = 2, .stride_w = 2};
+  const int64_t vw[4] = {8, 3, 3, 3}, dws[4] = {8, 1, 3, 3}, uw[4] = {8, 4, 2, 2};
+  const int64_t ys[4] = {xs[0], 8, xs[2], xs[3]}, os[4] = {xs[0], 4, 2 * xs[2], 2 * xs[3]};
+  ref_conv2d(in, xs, param(g, "v.weight"), vw, param(g, "v.bias"), NULL, &same, v, ys);
+  ref_conv2d(v, ys, param(g, "d.weight"), dws, param(g, "d.bias"), NULL, &dw, d, ys);
+  ref_conv_transpose2d(d, ys, param(g, "u.weight"), uw, param(g, "u.bias"), &up, out, os);
+  free(v), free(d);
+}
+
+static const clseg__step *step_named(const clseg_plan *p, const char *name) {
+  for (int i = 0; i < p->g->nnodes; i++)
+    if (!strcmp(p->g->nodes[i]->name, name))
+      return &p->steps[i];
+  fail_msg("no node %s", name);
+  return NULL;
+}
+
+static void a_plan_keeps_only_the_weights_its_convs_read(void **state) {
+  (void)state;
+  clseg_graph *g = build_packed();
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 9, 11, NULL, &p), CLSEG_OK);
+  const clseg__step *v = step_named(p, "v"), *d = step_named(p, "d"), *u = step_named(p, "u");
+  assert_string_equal(clseg__conv2d_prep_variant(v->conv), "conv2d_vec");
+  assert_string_equal(clseg__conv2d_prep_variant(d->conv), "conv2d_depthwise");
+  assert_null(v->param[0]); /* runs from its packed weights */
+  assert_non_null(d->param[0]);
+  assert_null(u->param[0]); /* k2s2 packs too */
+  const size_t vp = clseg__conv2d_prep_weight_bytes(v->conv);
+  const size_t up = clseg__conv_transpose2d_prep_weight_bytes(u->convt);
+  assert_true(vp >= 8 * 3 * 9 * 4 && up >= 8 * 4 * 4 * 4);
+  assert_int_equal(clseg__conv2d_prep_weight_bytes(d->conv), 0);
+  clseg_plan_info info;
+  clseg_plan_get_info(p, &info);
+  assert_int_equal(info.parameter_bytes, vp + 8 * 4 + (8 * 9 + 8) * 4 + up + 4 * 4);
+  const int64_t xs[4] = {1, 3, 9, 11}, os[4] = {1, 4, 18, 22};
+  float in[3 * 99], out[4 * 396], ref[4 * 396];
+  check_fill_uniform(in, 3 * 99, 4, -1.0f, 1.0f);
+  reference_packed(g, in, xs, ref);
+  for (int k = 0; k < 2; k++) { /* the second run: nothing freed was needed after all */
+    assert_int_equal(clseg_plan_run(p, in, 3 * 99, out, 4 * 396), CLSEG_OK);
+    assert_true(check_close("packed plan", out, ref, 4 * 396, os, NULL, "vec, depthwise, k2s2"));
+  }
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
 /* Writes a safetensors file: the JSON header, then the raw bytes. */
 static void write_safetensors(const char *path, const char *json, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -287,6 +360,7 @@ static void safetensors_load_converts_and_reports(void **state) {
   assert_memory_equal(param(g, "c.weight"), w, sizeof w);
   const float want[3] = {0.5f, -1.25f, 3.0f};
   assert_memory_equal(param(g, "c.bias"), want, sizeof want);
+  assert_false(g->params[clseg__param_find(g, "c.bias")].mapped); /* converted: a copy */
   clseg_graph_free(g);
 
   write_safetensors(path,
@@ -338,6 +412,88 @@ static void safetensors_load_converts_and_reports(void **state) {
   test_rmdir(dir);
 }
 
+/* Writes g's parameters as float32 into a safetensors file whose data starts at a multiple of 8
+ * bytes plus `misalign`. */
+static void save_params(const clseg_graph *g, const char *path, int misalign) {
+  char json[4096];
+  size_t n = (size_t)snprintf(json, sizeof json, "{"), off = 0;
+  float *data = malloc(4096 * sizeof *data);
+  for (int i = 0; i < g->nparams; i++) {
+    const clseg__param *p = &g->params[i];
+    n += (size_t)snprintf(json + n, sizeof json - n, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                          i ? "," : "", p->name);
+    for (int k = 0; k < p->ndim; k++)
+      n += (size_t)snprintf(json + n, sizeof json - n, "%s%lld", k ? "," : "",
+                            (long long)p->dims[k]);
+    n += (size_t)snprintf(json + n, sizeof json - n, "],\"data_offsets\":[%zu,%zu]}", off * 4,
+                          (off + p->count) * 4);
+    assert_true(off + p->count <= 4096 && n < sizeof json - 16);
+    memcpy(data + off, p->data, p->count * sizeof *data);
+    off += p->count;
+  }
+  json[n++] = '}';
+  while ((8 + n) % 8 != (size_t)misalign) /* JSON may end in spaces */
+    json[n++] = ' ';
+  json[n] = 0;
+  write_safetensors(path, json, data, off * sizeof *data);
+  free(data);
+}
+
+static void plans_match(clseg_graph *a, clseg_graph *b, int64_t h, int64_t w) {
+  const int64_t xs[4] = {1, 3, h, w};
+  const size_t nin = (size_t)(3 * h * w), nout = (size_t)(4 * 4 * h * w);
+  float *in = malloc(nin * 4), *ya = malloc(nout * 4), *yb = malloc(nout * 4);
+  clseg_plan_info info;
+  check_fill_uniform(in, nin, 9, -1.0f, 1.0f);
+  run_plan(a, xs, NULL, in, ya, &info);
+  run_plan(b, xs, NULL, in, yb, &info);
+  assert_memory_equal(ya, yb, nout * 4);
+  free(in), free(ya), free(yb);
+}
+
+static int mapped_params(const clseg_graph *g) {
+  int n = 0;
+  for (int i = 0; i < g->nparams; i++)
+    n += g->params[i].mapped;
+  return n;
+}
+
+static void safetensors_weights_are_used_in_place(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/packed.safetensors", dir);
+  clseg_graph *src = build_packed(), *g = build_packed();
+  save_params(src, path, 0);
+  clseg_graph_random_params(g, 99); /* loading replaces these */
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_OK);
+  assert_int_equal(mapped_params(g), g->nparams);
+  for (int i = 0; i < g->nparams; i++)
+    assert_memory_equal(g->params[i].data, src->params[i].data, g->params[i].count * 4);
+  plans_match(src, g, 9, 11);
+  plans_match(src, g, 5, 7); /* a later plan reads the pages the first one let go */
+  const int64_t four = 4;
+  const float bias[4] = {1, -2, 3, -4};
+  assert_int_equal(clseg_graph_set_param(g, "u.bias", &four, 1, bias), CLSEG_OK);
+  assert_int_equal(clseg_graph_set_param(src, "u.bias", &four, 1, bias), CLSEG_OK);
+  assert_int_equal(mapped_params(g), g->nparams - 1); /* its own copy now */
+  plans_match(src, g, 6, 6);
+  clseg_graph_random_params(g, 3);
+  clseg_graph_random_params(src, 3);
+  assert_int_equal(mapped_params(g), 0);
+  plans_match(src, g, 4, 5);
+  clseg_graph_free(g);
+
+  save_params(src, path, 2); /* misaligned floats are copied */
+  g = build_packed();
+  assert_int_equal(clseg_graph_load_safetensors(g, path), CLSEG_OK);
+  assert_int_equal(mapped_params(g), 0);
+  plans_match(src, g, 5, 7);
+  clseg_graph_free(g);
+  clseg_graph_free(src);
+  test_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fused_and_unfused_plans_match_the_references),
@@ -345,7 +501,9 @@ int main(void) {
       cmocka_unit_test(a_plan_runs_again_without_rebuilding),
       cmocka_unit_test(build_errors_are_sticky_and_name_the_node),
       cmocka_unit_test(plan_errors_name_what_is_wrong),
+      cmocka_unit_test(a_plan_keeps_only_the_weights_its_convs_read),
       cmocka_unit_test(safetensors_load_converts_and_reports),
+      cmocka_unit_test(safetensors_weights_are_used_in_place),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

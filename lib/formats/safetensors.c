@@ -1,5 +1,7 @@
-/* .safetensors reader: the file is mapped read-only, the JSON header parsed with cJSON, and every
- * tensor's dtype, shape and byte range checked against the file before any byte is read. */
+/* .safetensors reader: the file is mapped read-only (read into memory where it cannot be mapped),
+ * the JSON header parsed with cJSON, and every tensor's dtype, shape and byte range checked against
+ * the file before any byte is read. A graph may keep the mapping to use float32 values in place. */
+#define _DEFAULT_SOURCE /* madvise: posix_madvise's POSIX_MADV_DONTNEED does nothing on glibc */
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -123,6 +125,27 @@ static clseg_status parse_header(clseg__st_file *f, const char *path, char *err,
   return s;
 }
 
+/* Where the file cannot be mapped: reads it into memory instead. */
+static clseg_status read_whole(int fd, clseg__st_file *f, const char *path, char *err,
+                               size_t errlen) {
+  int why = errno;
+  f->map = malloc(f->size);
+  if (!f->map) {
+    snprintf(err, errlen, "%s: cannot map the file (%s), nor read it: out of memory", path,
+             strerror(why));
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  for (size_t done = 0; done < f->size;) {
+    ssize_t n = pread(fd, (char *)f->map + done, f->size - done, (off_t)done);
+    if (n <= 0) {
+      snprintf(err, errlen, "%s: cannot read: %s", path, n < 0 ? strerror(errno) : "file shrank");
+      return CLSEG_IO;
+    }
+    done += (size_t)n;
+  }
+  return CLSEG_OK;
+}
+
 clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen) {
   *out = NULL;
   int fd = open(path, O_RDONLY);
@@ -143,14 +166,14 @@ clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, s
   }
   f->size = (size_t)st.st_size;
   f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  f->mapped = f->map != MAP_FAILED;
+  clseg_status s = f->mapped ? CLSEG_OK : read_whole(fd, f, path, err, errlen);
   close(fd);
-  if (f->map == MAP_FAILED) {
-    f->map = NULL;
+  if (s != CLSEG_OK) {
     clseg__st_close(f);
-    snprintf(err, errlen, "%s: cannot map the file: %s", path, strerror(errno));
-    return CLSEG_IO;
+    return s;
   }
-  clseg_status s = parse_header(f, path, err, errlen);
+  s = parse_header(f, path, err, errlen);
   if (s != CLSEG_OK) {
     clseg__st_close(f);
     return s;
@@ -171,9 +194,36 @@ void clseg__st_close(clseg__st_file *f) {
   free(f->tensors);
   free(f->meta_keys);
   free(f->meta_values);
-  if (f->map)
+  if (f->mapped)
     munmap(f->map, f->size);
+  else
+    free(f->map);
   free(f);
+}
+
+void *clseg__st_keep_map(clseg__st_file *f, size_t *size) {
+  if (!f->mapped)
+    return NULL;
+  void *m = f->map;
+  *size = f->size;
+  f->map = NULL;
+  f->mapped = 0;
+  return m;
+}
+
+void clseg__st_unmap(void *map, size_t size) {
+  if (map)
+    munmap(map, size);
+}
+
+void clseg__st_evict(const void *p, size_t len) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (!p || !len || page == 0 || page == (uintptr_t)-1)
+    return;
+  uintptr_t a = (uintptr_t)p / page * page, e = ((uintptr_t)p + len + page - 1) / page * page;
+  /* a failure only leaves the pages in memory; the range stays inside the mapping, whose pages
+   * never hold anything but the file's bytes (PROT_READ) */
+  (void)madvise((void *)a, (size_t)(e - a), MADV_DONTNEED);
 }
 
 const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name) {

@@ -19,7 +19,8 @@ typedef struct {
 } clseg__st_tensor;
 
 typedef struct {
-  void *map;
+  void *map;  /* the whole file */
+  int mapped; /* map is a read-only mapping; else a malloc'd copy (the file could not be mapped) */
   size_t size;
   clseg__st_tensor *tensors;
   int ntensors;
@@ -35,5 +36,13 @@ const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name
 void clseg__st_read_f32(const clseg__st_tensor *t, float *dst);
 /* A __metadata__ value, or NULL. */
 const char *clseg__st_meta(const clseg__st_file *f, const char *key);
+
+/* Hands the file's mapping over, for tensors used in place (NULL when the file was read instead):
+ * clseg__st_close then leaves it, the caller releases it with clseg__st_unmap. */
+void *clseg__st_keep_map(clseg__st_file *f, size_t *size);
+void clseg__st_unmap(void *map, size_t size);
+/* Lets the pages under [p, p + len) of a kept mapping leave the process's memory: reading them
+ * again maps them back from the file (the page cache), unchanged. */
+void clseg__st_evict(const void *p, size_t len);
 
 #endif

@@ -607,3 +607,20 @@ void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_
     bias[c] = (float)(((double)bias[c] - mean[c]) * scale + beta[c]);
   }
 }
+
+/* ---- what a prep holds (lib/ops/conv.h) ---- */
+
+int clseg__conv2d_prep_drop_weight(clseg__conv2d_prep *prep) {
+  if (!prep || !prep->wp)
+    return 0; /* a variant without packed weights reads j.w */
+  prep->j.w = NULL;
+  return 1;
+}
+
+size_t clseg__conv2d_prep_weight_bytes(const clseg__conv2d_prep *prep) {
+  size_t bytes = 0;
+  if (prep && prep->wp &&
+      clGetMemObjectInfo(prep->wp, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
+    bytes = 0;
+  return bytes;
+}

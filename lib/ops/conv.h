@@ -11,7 +11,8 @@ typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 
 /* Prepares conv2d of w over inputs of shape xshape with parameters p (activation included). Returns
  * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs
- * clseg_conv2d. w and bias are borrowed: they must outlive the prep. */
+ * clseg_conv2d. w and bias are borrowed: they must outlive the prep (w only until
+ * clseg__conv2d_prep_drop_weight returns 1). */
 clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
                                    const clseg_tensor *w, const clseg_tensor *bias,
                                    const clseg_conv2d_params *p, clseg__conv2d_prep **out);
@@ -85,5 +86,17 @@ clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_pre
 extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2;
 /* Whether "auto" should take Winograd for j, and which tile: 4, 2, or 0 for none. */
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j);
+
+/* ---- what a prep holds, for the planner (lib/plan.c) ---- */
+
+/* When the prepared variant runs from its packed copy only (conv2d_vec, the Winograd variants,
+ * conv_transpose2d_k2s2), forgets the borrowed weight tensor and returns 1: the caller may then
+ * free it (OpenCL keeps a released buffer until the queued packing that reads it has run). Returns
+ * 0 when the variant reads it at run time (the direct and depthwise kernels). */
+int clseg__conv2d_prep_drop_weight(clseg__conv2d_prep *prep);
+int clseg__conv_transpose2d_prep_drop_weight(clseg__convt_prep *prep);
+/* Bytes of the prep's packed (or transformed) weights, 0 when it has none. */
+size_t clseg__conv2d_prep_weight_bytes(const clseg__conv2d_prep *prep);
+size_t clseg__conv_transpose2d_prep_weight_bytes(const clseg__convt_prep *prep);
 
 #endif

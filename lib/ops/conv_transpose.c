@@ -360,3 +360,18 @@ void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep) {
     clReleaseMemObject(prep->wp);
   free(prep);
 }
+
+int clseg__conv_transpose2d_prep_drop_weight(clseg__convt_prep *prep) {
+  if (!prep || !prep->wp)
+    return 0; /* conv_transpose2d_direct reads j.w */
+  prep->j.w = NULL;
+  return 1;
+}
+
+size_t clseg__conv_transpose2d_prep_weight_bytes(const clseg__convt_prep *prep) {
+  size_t bytes = 0;
+  if (prep && prep->wp &&
+      clGetMemObjectInfo(prep->wp, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
+    bytes = 0;
+  return bytes;
+}
