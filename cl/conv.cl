@@ -95,6 +95,60 @@ conv2d_pack_input(__global const float *x, const int x_off, const int cin, const
   }
 }
 
+/* A dilated 3x3 conv (dilation d, padding d) is d x d plain 3x3 convs, one per sub-grid of pixels
+ * (gy + d i, gx + d j). conv2d_dilation_mosaic lays the sub-grids of x [planes][h][w] out side by side,
+ * each hs x ws (hs = ceil(h / d)) and one zero row and column apart, in xm [planes][hm][wm] (hm = d hs
+ * + d - 1): one plain conv with padding 1 over the mosaic computes every sub-grid, the zero lines
+ * standing in for each one's padding, so Winograd applies. One work-item per mosaic row. */
+__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, const int w, const int d,
+                       const int hs, const int ws, __global float *xm, const int hm, const int wm,
+                       const int rows) {
+  const int r = get_global_id(0);
+  if (r >= rows)
+    return;
+  const int plane = r / hm, mr = r - plane * hm, gy = mr / (hs + 1), i = mr - gy * (hs + 1);
+  const int ih = gy + d * i;
+  __global float *dst = xm + (size_t)r * wm;
+  const __global float *src = x + x_off + ((size_t)plane * h + ih) * w;
+  const bool row_in = i < hs && ih < h;
+  for (int gx = 0; gx < d; gx++, dst += ws + 1) {
+    const int n_in = row_in && gx < w ? (w - gx + d - 1) / d : 0; /* sub-grid columns inside x */
+    for (int jx = 0; jx < n_in; jx++)
+      dst[jx] = src[gx + d * jx];
+    for (int jx = n_in; jx < ws; jx++)
+      dst[jx] = 0.0f;
+    if (gx < d - 1)
+      dst[ws] = 0.0f; /* the zero column between sub-grids */
+  }
+}
+
+/* The way back: y [planes][h][w] from the conv's output over the mosaic, ym [planes][hm][wm], plus the
+ * residual (shaped like y) and the activation act (a run-time value: ACT_* of common.h). One work-item per
+ * row of y. */
+__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, const int d, const int hs,
+                         const int ws, __global const float *res, const int r_off, const int has_res,
+                         __global float *y, const int y_off, const int h, const int w, const int act,
+                         const float alpha, const float beta, const int rows) {
+  const int r = get_global_id(0);
+  if (r >= rows)
+    return;
+  const int plane = r / h, oh = r - plane * h, gy = oh % d, i = oh / d;
+  const __global float *src = ym + ((size_t)plane * hm + gy * (hs + 1) + i) * wm;
+  __global float *dst = y + y_off + (size_t)r * w;
+  const __global float *rr = res + r_off + (size_t)r * w;
+  for (int gx = 0; gx < d && gx < w; gx++, src += ws + 1) {
+    const int n_out = (w - gx + d - 1) / d; /* columns gx, gx + d, ... of y */
+    if (act == ACT_NONE && !has_res)
+      for (int jx = 0; jx < n_out; jx++)
+        dst[gx + d * jx] = src[jx];
+    else
+      for (int jx = 0; jx < n_out; jx++)
+        dst[gx + d * jx] = act_apply(src[jx] + (has_res ? rr[gx + d * jx] : 0.0f), act, alpha, beta);
+  }
+}
+
 /* Copies x [planes][h][w] into xp [planes][hp][wp] shifted by (pt, pl), zeros elsewhere, so that the vector
  * kernels read whole 16-pixel rows with no bounds checks. One work-item per padded row: PoCL pays about a
  * microsecond per work-group, so an element per work-item would cost more than the copy itself. */

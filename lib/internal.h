@@ -20,7 +20,7 @@ typedef struct {
   int nkernels;
 } clseg__program;
 
-#define CLSEG__SCRATCH_SLOTS 3
+#define CLSEG__SCRATCH_SLOTS 5
 
 struct clseg_context {
   clseg_device_info info;

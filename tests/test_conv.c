@@ -144,6 +144,13 @@ static conv_case random_case(check_rng *r, const char *variant) {
   c.res = pick(r, 3) == 0;
   /* tied to the geometry: each -D combination is a program to build, so keep their number small */
   c.p.act.kind = gi % 2 ? CLSEG_ACT_RELU : CLSEG_ACT_NONE;
+  if (!strcmp(variant, "conv2d_winograd_dilated")) { /* 3x3, dilation d, padding d */
+    const int d = 2 + pick(r, 4);
+    c.p.dilation_h = c.p.dilation_w = d;
+    c.p.pad_top = c.p.pad_left = c.p.pad_bottom = c.p.pad_right = d;
+    c.p.act.kind = d % 2 ? CLSEG_ACT_LEAKY_RELU : CLSEG_ACT_RELU;
+    c.p.act.alpha = d % 2 ? 0.1f : 0.0f;
+  }
   return c;
 }
 
@@ -174,6 +181,9 @@ static void sweep_winograd(void **state) {
 static void sweep_winograd2x2(void **state) {
   sweep(state, "conv2d_winograd2x2");
 }
+static void sweep_winograd_dilated(void **state) {
+  sweep(state, "conv2d_winograd_dilated");
+}
 
 /* Winograd on network-like shapes: long reductions (its error grows with the channels), several
  * bands (tall inputs), batch 2, odd sizes whose last tiles stick out of the output, residual. Long
@@ -200,6 +210,36 @@ static void winograd_network_shapes(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* The dilated Winograd variant on the shapes of dilated ResNet stages: dilation 2 and 4 over maps
+ * that the dilation does not divide, the F(4x4) and F(2x2) inner convs, batch 2, residual and
+ * activation after the mosaic, long reductions with weights of a trained network's scale. */
+static void winograd_dilated_shapes(void **state) {
+  const clseg_conv2d_params d2 = {.pad_top = 2,
+                                  .pad_left = 2,
+                                  .pad_bottom = 2,
+                                  .pad_right = 2,
+                                  .dilation_h = 2,
+                                  .dilation_w = 2};
+  clseg_conv2d_params d4 = {.pad_top = 4,
+                            .pad_left = 4,
+                            .pad_bottom = 4,
+                            .pad_right = 4,
+                            .dilation_h = 4,
+                            .dilation_w = 4};
+  d4.act = (clseg_activation){CLSEG_ACT_RELU, 0, 0};
+  const conv_case cases[] = {
+      {{1, 64, 33, 35}, {40, 64, 3, 3}, d2, 1, 1, 0.1f},
+      {{2, 16, 17, 9}, {17, 16, 3, 3}, d4, 1, 1, 0.0f},
+      {{1, 256, 30, 19}, {24, 256, 3, 3}, d4, 0, 1, 0.05f},
+      {{2, 24, 64, 64}, {16, 24, 3, 3}, d2, 1, 0, 0.0f},
+  };
+  int failures = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    failures += !run_case(*state, &cases[i], "conv2d_winograd_dilated", 700 + i);
+  report_worst("conv2d_winograd_dilated");
+  assert_int_equal(failures, 0);
+}
+
 /* Shapes the random sweep may miss: many channels (long reductions), 1x1 GEMM row tails, wide rows.
  */
 static void vec_and_depthwise_wide_shapes(void **state) {
@@ -222,6 +262,8 @@ static void vec_and_depthwise_wide_shapes(void **state) {
        0.0f},
       {{1, 33, 32, 32}, {20, 33, 1, 1}, {0}, 0, 1, 0.0f},
       {{2, 24, 3, 5}, {9, 24, 1, 1}, {0}, 1, 0, 0.0f},
+      /* a packed input over 24 MiB: channel blocks first (PIX_FIRST 0) */
+      {{1, 1600, 64, 64}, {20, 1600, 1, 1}, {0}, 1, 1, 0.03f},
       /* ASPP-like: dilation beyond the map, so whole kernel rows read padding only (SKIP_ROWS) */
       {{2, 20, 9, 21},
        {11, 20, 3, 3},
@@ -495,6 +537,8 @@ int main(void) {
       cmocka_unit_test(sweep_winograd),
       cmocka_unit_test(sweep_winograd2x2),
       cmocka_unit_test(winograd_network_shapes),
+      cmocka_unit_test(sweep_winograd_dilated),
+      cmocka_unit_test(winograd_dilated_shapes),
       cmocka_unit_test(vec_and_depthwise_wide_shapes),
       cmocka_unit_test(activations_every_variant),
       cmocka_unit_test(fixtures_all_variants),

@@ -57,10 +57,11 @@ struct clseg__conv2d_prep {
   const clseg__conv_variant *v;
   clseg__conv_job j;
   cl_kernel k[4];
-  cl_mem wp;         /* packed weights, or NULL (the variant reads j.w) */
+  cl_mem wp;                                   /* packed weights, or NULL (the variant reads j.w) */
   size_t scratch_floats[CLSEG__SCRATCH_SLOTS]; /* per context scratch slot: padded or packed input,
                                                  Winograd's transformed tiles */
-  int iv[8];         /* variant-specific geometry */
+  int iv[8];                                   /* variant-specific geometry */
+  clseg__conv2d_prep *inner; /* conv2d_winograd_dilated: the Winograd conv over the mosaic */
 };
 
 struct clseg__conv_variant {
@@ -82,9 +83,12 @@ clseg_status clseg__conv_scratch_reserve(clseg_context *ctx, clseg__conv2d_prep 
 clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_prep *p, int slot,
                                      cl_mem *out);
 
-/* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3). */
-extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2;
-/* Whether "auto" should take Winograd for j, and which tile: 4, 2, or 0 for none. */
+/* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as
+ * one of them over a mosaic of the dilation's sub-grids. */
+extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2,
+    clseg__conv2d_winograd_dilated;
+/* Whether "auto" should take Winograd for j, and which tile: 4, 2, 1 for the dilated variant, or 0
+ * for none. */
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j);
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */

@@ -21,8 +21,33 @@ static int supported(const clseg__conv_job *j) {
          j->groups == 1;
 }
 
+/* A dilated 3x3 conv with "same" padding (padding = dilation), as in DeepLab's and FCN's dilated
+ * ResNet stages and ASPP. */
+static int dilated_supported(const clseg__conv_job *j) {
+  const int d = j->dh;
+  return j->kh == 3 && j->kw == 3 && j->sh == 1 && j->sw == 1 && d > 1 && j->dw == d &&
+         j->pt == d && j->pl == d && j->pb == d && j->pr == d && j->groups == 1;
+}
+
+/* Sub-grid sides ceil(h / d) and the mosaic's sides d * s + d - 1 (one zero line between
+ * sub-grids). */
+static int sub_side(int n, int d) {
+  return (n + d - 1) / d;
+}
+static int mosaic_side(int n, int d) {
+  return d * sub_side(n, d) + d - 1;
+}
+
+/* The dilated variant pays a mosaic, its padding and the way back: measured on PoCL (Zen 4) it won
+ * from 512 input channels (ResNet-50 layer4, dilation 2 and 4: 175-220 -> 290-450 GFLOP/s) and lost
+ * at 256 (layer3 of FCN, 225 -> 185); sub-grids under 6 pixels waste too much on zero lines
+ * (ASPP's rates 12 and 18 on 32x32 maps stay on conv2d_vec, which skips their padding rows). */
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j) {
-  if (!supported(j) || j->cin < 16 || j->cout < 16)
+  if (j->cin < 16 || j->cout < 16)
+    return 0;
+  if (dilated_supported(j))
+    return j->cin >= 512 && sub_side(j->oh, j->dh) >= 6 && sub_side(j->ow, j->dw) >= 6 ? 1 : 0;
+  if (!supported(j))
     return 0;
   return j->oh > 16 && j->ow > 16 ? 4 : 2;
 }
@@ -201,6 +226,95 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
   return s;
 }
 
+/* ---- conv2d_winograd_dilated: the Winograd conv over the mosaic of the dilation's sub-grids ----
+ */
+
+enum { DI_D, DI_HS, DI_WS, DI_HM, DI_WM };
+
+static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
+  const clseg__conv_job *j = &p->j;
+  const int d = j->dh, hm = mosaic_side(j->h, d), wm = mosaic_side(j->w_, d);
+  clseg__conv2d_prep *in = calloc(1, sizeof *in);
+  if (!in)
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
+  p->inner = in;
+  in->j = *j; /* a plain 3x3 conv over the mosaic; bias inside, residual and activation after */
+  in->j.h = in->j.oh = hm;
+  in->j.w_ = in->j.ow = wm;
+  in->j.dh = in->j.dw = 1;
+  in->j.pt = in->j.pl = in->j.pb = in->j.pr = 1;
+  in->j.act = 0;
+  in->v = hm > 16 && wm > 16 ? &clseg__conv2d_winograd : &clseg__conv2d_winograd2x2;
+  p->iv[DI_D] = d;
+  p->iv[DI_HS] = sub_side(j->h, d);
+  p->iv[DI_WS] = sub_side(j->w_, d);
+  p->iv[DI_HM] = hm;
+  p->iv[DI_WM] = wm;
+  const size_t plane = (size_t)j->n * (size_t)hm * (size_t)wm;
+  clseg_status s = in->v->prepare(ctx, in);
+  if (s == CLSEG_OK)
+    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_dilation_mosaic", &p->k[0]);
+  if (s == CLSEG_OK)
+    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_dilation_unmosaic", &p->k[1]);
+  if (s == CLSEG_OK)
+    s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
+  if (s == CLSEG_OK)
+    s = clseg__conv_scratch_reserve(ctx, p, 4, plane * (size_t)j->cout, "output mosaic");
+  in->j.w = NULL; /* transformed: the inner conv runs from its packed copy, shared below */
+  if (s == CLSEG_OK && in->wp && clRetainMemObject(in->wp) == CL_SUCCESS)
+    p->wp = in->wp;
+  return s;
+}
+
+static clseg_status run_mosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
+                               const clseg__conv_job *j, cl_mem xm) {
+  const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[DI_HM];
+  const clseg__arg args[] = {
+      CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),        CLSEG__ARG(j->h),
+      CLSEG__ARG(j->w_),        CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]),
+      CLSEG__ARG(p->iv[DI_WS]), CLSEG__ARG(xm),          CLSEG__ARG(p->iv[DI_HM]),
+      CLSEG__ARG(p->iv[DI_WM]), CLSEG__ARG(rows)};
+  const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
+  return clseg__launch(ctx, p->k[0], "conv2d_dilation_mosaic", args, 11, 1, global, local);
+}
+
+static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
+                                 const clseg__conv_job *j, cl_mem ym) {
+  const int rows = j->n * j->cout * j->oh, yoff = (int)j->y->offset;
+  const opt_arg r =
+      j->res ? (opt_arg){j->res->buf, (int)j->res->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+  const clseg__arg args[] = {
+      CLSEG__ARG(ym),          CLSEG__ARG(p->iv[DI_HM]), CLSEG__ARG(p->iv[DI_WM]),
+      CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]), CLSEG__ARG(p->iv[DI_WS]),
+      CLSEG__ARG(r.buf),       CLSEG__ARG(r.off),        CLSEG__ARG(r.present),
+      CLSEG__ARG(j->y->buf),   CLSEG__ARG(yoff),         CLSEG__ARG(j->oh),
+      CLSEG__ARG(j->ow),       CLSEG__ARG(j->act),       CLSEG__ARG(j->alpha),
+      CLSEG__ARG(j->beta),     CLSEG__ARG(rows)};
+  const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
+  return clseg__launch(ctx, p->k[1], "conv2d_dilation_unmosaic", args, 17, 1, global, local);
+}
+
+static clseg_status run_dilated(clseg_context *ctx, const clseg__conv2d_prep *p,
+                                const clseg__conv_job *j) {
+  const clseg__conv2d_prep *in = p->inner;
+  cl_mem xm, ym;
+  clseg_status s = clseg__conv_scratch_get(ctx, p, 3, &xm);
+  if (s == CLSEG_OK)
+    s = clseg__conv_scratch_get(ctx, p, 4, &ym);
+  if (s != CLSEG_OK || (s = run_mosaic(ctx, p, j, xm)) != CLSEG_OK)
+    return s;
+  clseg_tensor tx = {.ctx = ctx, .buf = xm}, ty = {.ctx = ctx, .buf = ym};
+  clseg__conv_job ij = in->j;
+  ij.x = &tx;
+  ij.y = &ty;
+  ij.res = NULL;
+  if ((s = in->v->run(ctx, in, &ij)) != CLSEG_OK)
+    return s;
+  return run_unmosaic(ctx, p, j, ym);
+}
+
 const clseg__conv_variant clseg__conv2d_winograd = {"conv2d_winograd", supported, prepare4, run};
 const clseg__conv_variant clseg__conv2d_winograd2x2 = {"conv2d_winograd2x2", supported, prepare2,
                                                        run};
+const clseg__conv_variant clseg__conv2d_winograd_dilated = {
+    "conv2d_winograd_dilated", dilated_supported, prepare_dilated, run_dilated};
