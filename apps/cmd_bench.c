@@ -14,7 +14,7 @@
 typedef struct {
   const char *model, *device;
   int64_t w, h, batch;
-  int runs, warmup, json, profile;
+  int runs, warmup, json, profile, low_memory;
 } bench_args;
 
 typedef struct {
@@ -42,18 +42,24 @@ static void usage(FILE *f) {
           "      --runs N       timed runs (default 20)\n"
           "      --warmup N     untimed runs after the first (default 3)\n"
           "      --profile      per-layer device times from OpenCL events\n"
+          "      --low-memory   prefer memory to speed (no Winograd F(4x4); see clseg run)\n"
           "      --json         one JSON object instead of text\n"
           "  -h, --help         this help\n");
 }
 
 static int parse(int argc, char **argv, bench_args *a) {
-  enum { O_SIZE = 256, O_BATCH, O_RUNS, O_WARMUP, O_JSON, O_PROFILE };
-  static const struct option opts[] = {
-      {"model", required_argument, 0, 'm'},   {"device", required_argument, 0, 'd'},
-      {"size", required_argument, 0, O_SIZE}, {"batch", required_argument, 0, O_BATCH},
-      {"runs", required_argument, 0, O_RUNS}, {"warmup", required_argument, 0, O_WARMUP},
-      {"json", no_argument, 0, O_JSON},       {"profile", no_argument, 0, O_PROFILE},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+  enum { O_SIZE = 256, O_BATCH, O_RUNS, O_WARMUP, O_JSON, O_PROFILE, O_LOW_MEMORY };
+  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                       {"device", required_argument, 0, 'd'},
+                                       {"size", required_argument, 0, O_SIZE},
+                                       {"batch", required_argument, 0, O_BATCH},
+                                       {"runs", required_argument, 0, O_RUNS},
+                                       {"warmup", required_argument, 0, O_WARMUP},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"profile", no_argument, 0, O_PROFILE},
+                                       {"low-memory", no_argument, 0, O_LOW_MEMORY},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   int c;
   a->batch = 1;
   a->runs = 20;
@@ -81,6 +87,7 @@ static int parse(int argc, char **argv, bench_args *a) {
     case O_WARMUP: a->warmup = v; break;
     case O_JSON: a->json = 1; break;
     case O_PROFILE: a->profile = 1; break;
+    case O_LOW_MEMORY: a->low_memory = 1; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
     }
@@ -107,6 +114,7 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
   if (s != CLSEG_OK)
     return s;
   r->load_s = now_s() - t0;
+  w->plan_opt.low_memory = a->low_memory;
   if (seg_size_conflict(w, err, errlen))
     return CLSEG_INVALID_ARGUMENT;
   int64_t c = clseg_model_in_channels(w->model), h = a->h, wd = a->w;
@@ -159,7 +167,7 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
 /* One profiled run on a plan of its own; prints the per-layer table. */
 static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64_t wd) {
   clseg_plan *p = NULL;
-  const clseg_plan_options opt = {.profile = 1};
+  const clseg_plan_options opt = {.profile = 1, .low_memory = a->low_memory};
   clseg_status s =
       clseg_plan_create(w->ctx, clseg_model_graph(w->model), a->batch, h, wd, &opt, &p);
   int64_t is[4], os[4];

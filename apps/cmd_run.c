@@ -18,7 +18,7 @@
 typedef struct {
   seg_options seg;
   const char *model, *device, *input_npy;
-  int json, quiet, fail_fast, progress;
+  int json, quiet, fail_fast, progress, low_memory;
   int64_t size_h, size_w; /* --size */
 } run_args;
 
@@ -77,6 +77,8 @@ static void usage(FILE *f) {
       "      --json           one JSON object per image on stdout, then a summary object\n"
       "  -q, --quiet          no progress and no per-image lines\n"
       "      --fail-fast      stop at the first image that fails (default: report and go on)\n"
+      "      --low-memory     prefer memory to speed: no conv variant that keeps more than about\n"
+      "                       twice its weights (Winograd F(2x2) instead of F(4x4))\n"
       "  -h, --help           this help\n");
 }
 
@@ -102,7 +104,8 @@ static int parse(int argc, char **argv, run_args *a) {
     O_INPUT_NPY,
     O_JSON,
     O_FF,
-    O_SIZE
+    O_SIZE,
+    O_LOW_MEMORY
   };
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"device", required_argument, 0, 'd'},
@@ -119,6 +122,7 @@ static int parse(int argc, char **argv, run_args *a) {
                                        {"quiet", no_argument, 0, 'q'},
                                        {"fail-fast", no_argument, 0, O_FF},
                                        {"size", required_argument, 0, O_SIZE},
+                                       {"low-memory", no_argument, 0, O_LOW_MEMORY},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c, overlap_set = 0;
@@ -152,6 +156,7 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_INPUT_NPY: a->input_npy = optarg; break;
     case O_JSON: a->json = 1; break;
     case O_FF: a->fail_fast = 1; break;
+    case O_LOW_MEMORY: a->low_memory = 1; break;
     case O_SIZE: bad = cli_parse_size(optarg, &a->size_w, &a->size_h) ? NULL : "--size"; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
@@ -378,6 +383,8 @@ static int run_images(const run_args *a, const input_list *in) {
       cli_error("run", "%s", ws[i].err);
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;
+    } else {
+      ws[i].w.plan_opt.low_memory = a->low_memory;
     }
   }
   if (!rc && seg_size_conflict(&ws[0].w, ws[0].err, sizeof ws[0].err)) {

@@ -93,7 +93,7 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
   victim->plan = NULL;
   double t0 = now_s();
   clseg_status st =
-      clseg_plan_create(w->ctx, clseg_model_graph(w->model), n, h, wd, NULL, &victim->plan);
+      clseg_plan_create(w->ctx, clseg_model_graph(w->model), n, h, wd, &w->plan_opt, &victim->plan);
   w->plan_seconds += now_s() - t0;
   if (st != CLSEG_OK) {
     snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),

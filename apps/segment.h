@@ -39,6 +39,7 @@ typedef struct {
   uint64_t uses;
   double plan_seconds;    /* time spent planning (kernel builds included) */
   int64_t size_h, size_w; /* --size: the network input for free-size models; 0: from the image */
+  clseg_plan_options plan_opt; /* for every plan it makes (--low-memory) */
 } seg_worker;
 
 typedef struct {

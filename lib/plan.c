@@ -295,8 +295,9 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
 static clseg_status prepare_conv(clseg_plan *p, clseg__step *s) {
   clseg_conv2d_params cp = s->node->u.conv;
   cp.act = s->act;
-  clseg_status st = clseg__conv2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0],
-                                          s->param[1], &cp, &s->conv);
+  clseg_status st =
+      clseg__conv2d_prepare_ex(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1],
+                               &cp, p->opt.low_memory, &s->conv);
   return st == CLSEG_UNSUPPORTED ? CLSEG_OK : st; /* no prepared path: run eagerly */
 }
 

@@ -278,5 +278,11 @@ check run-size-fixed-model 2 "$clseg" run -d "$dev" --size 64x32 -o "$tmp/fixed"
 check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"
 check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 && contains bench-size-fixed-model "fixed 256x256"
 
+# --low-memory: the same segmentation from the smaller-weight conv variants (outputs checked by test_graph)
+fcn="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"
+check run-low-memory 0 "$clseg" run -d "$dev" --low-memory -m "$fcn" -o "$tmp/lowmem" "$astro"
+[ -s "$tmp/lowmem/astronaut_mask.png" ] || { echo "FAIL run-low-memory: no mask"; fails=$((fails + 1)); }
+check bench-low-memory 0 "$clseg" bench -d "$dev" --low-memory -m "$fcn" --runs 1 --warmup 0 && contains bench-low-memory "warm"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -315,6 +315,39 @@ static void a_plan_keeps_only_the_weights_its_convs_read(void **state) {
   clseg_graph_free(g);
 }
 
+/* low_memory: the 3x3 conv that takes Winograd F(4x4) by default (4x its weights) takes F(2x2)
+ * (16/9 of them), and both plans match the naive reference. */
+static void a_low_memory_plan_keeps_smaller_weights(void **state) {
+  (void)state;
+  clseg_graph *g = clseg_graph_create();
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  clseg_node *x = clseg_graph_conv2d(g, "c", clseg_graph_input(g, "x", 16), 16, 3, 1, &same);
+  assert_int_equal(clseg_graph_output(g, x, "y"), CLSEG_OK);
+  clseg_graph_random_params(g, 23);
+  const int64_t xs[4] = {1, 16, 33, 20};
+  const size_t n = 16 * 33 * 20;
+  float *in = malloc(n * 4), *ref = malloc(n * 4), *out = malloc(n * 4);
+  check_fill_uniform(in, n, 5, -1.0f, 1.0f);
+  const int64_t ws[4] = {16, 16, 3, 3};
+  ref_conv2d(in, xs, param(g, "c.weight"), ws, param(g, "c.bias"), NULL, &same, ref, xs);
+  const char *want[2] = {"conv2d_winograd", "conv2d_winograd2x2"};
+  size_t bytes[2];
+  for (int low = 0; low < 2; low++) {
+    const clseg_plan_options opt = {.low_memory = low};
+    clseg_plan *p = NULL;
+    assert_int_equal(clseg_plan_create(test_ctx, g, 1, 33, 20, &opt, &p), CLSEG_OK);
+    const clseg__step *c = step_named(p, "c");
+    assert_string_equal(clseg__conv2d_prep_variant(c->conv), want[low]);
+    bytes[low] = clseg__conv2d_prep_weight_bytes(c->conv);
+    assert_int_equal(clseg_plan_run(p, in, n, out, n), CLSEG_OK);
+    assert_true(check_close("low-memory plan", out, ref, n, xs, NULL, want[low]));
+    clseg_plan_free(p);
+  }
+  assert_true(bytes[1] * 2 < bytes[0]); /* 16 vs 36 transformed elements per 3x3 filter */
+  free(in), free(out), free(ref);
+  clseg_graph_free(g);
+}
+
 /* Writes a safetensors file: the JSON header, then the raw bytes. */
 static void write_safetensors(const char *path, const char *json, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -502,6 +535,7 @@ int main(void) {
       cmocka_unit_test(build_errors_are_sticky_and_name_the_node),
       cmocka_unit_test(plan_errors_name_what_is_wrong),
       cmocka_unit_test(a_plan_keeps_only_the_weights_its_convs_read),
+      cmocka_unit_test(a_low_memory_plan_keeps_smaller_weights),
       cmocka_unit_test(safetensors_load_converts_and_reports),
       cmocka_unit_test(safetensors_weights_are_used_in_place),
   };

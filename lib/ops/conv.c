@@ -511,22 +511,25 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
 /* "auto": by shape, the specialised variants first and the generic baseline last. */
-static const clseg__conv_variant *auto_variant(const conv_job *j) {
+static const clseg__conv_variant *auto_variant(const conv_job *j, int low_memory) {
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
   switch (clseg__conv2d_winograd_pick(j)) {
-  case 4: return &clseg__conv2d_winograd;
+  case 4: return low_memory ? &clseg__conv2d_winograd2x2 : &clseg__conv2d_winograd;
+  case 1:
+    if (low_memory)
+      break;
+    return &clseg__conv2d_winograd_dilated;
   case 2: return &clseg__conv2d_winograd2x2;
-  case 1: return &clseg__conv2d_winograd_dilated;
   default: break;
   }
   return VEC.supported(j) ? &VEC : &DIRECT;
 }
 
 static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
-                                   const clseg__conv_variant **out) {
+                                   int low_memory, const clseg__conv_variant **out) {
   if (!want || !*want || !strcmp(want, "auto")) {
-    *out = auto_variant(j);
+    *out = auto_variant(j, low_memory);
     return CLSEG_OK;
   }
   for (int i = 0; i < NVARIANTS; i++) {
@@ -554,6 +557,13 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
 clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
                                    const clseg_tensor *w, const clseg_tensor *bias,
                                    const clseg_conv2d_params *p, clseg__conv2d_prep **out) {
+  return clseg__conv2d_prepare_ex(ctx, xshape, w, bias, p, 0, out);
+}
+
+clseg_status clseg__conv2d_prepare_ex(clseg_context *ctx, const int64_t xshape[4],
+                                      const clseg_tensor *w, const clseg_tensor *bias,
+                                      const clseg_conv2d_params *p, int low_memory,
+                                      clseg__conv2d_prep **out) {
   const clseg_conv2d_params none = {0};
   conv_job j;
   const clseg__conv_variant *v = NULL;
@@ -564,7 +574,7 @@ clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
     p = &none;
   clseg_status s = job_of(ctx, xshape, w, bias, p, &j);
   if (s == CLSEG_OK)
-    s = select_variant(ctx, &j, p->variant, &v);
+    s = select_variant(ctx, &j, p->variant, low_memory, &v);
   if (s != CLSEG_OK)
     return s;
   clseg__conv2d_prep *prep = calloc(1, sizeof *prep);

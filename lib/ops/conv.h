@@ -16,6 +16,12 @@ typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 clseg_status clseg__conv2d_prepare(clseg_context *ctx, const int64_t xshape[4],
                                    const clseg_tensor *w, const clseg_tensor *bias,
                                    const clseg_conv2d_params *p, clseg__conv2d_prep **out);
+/* The same, with low_memory set: no variant whose packed weights exceed about twice the weights
+ * (see clseg_plan_options.low_memory). */
+clseg_status clseg__conv2d_prepare_ex(clseg_context *ctx, const int64_t xshape[4],
+                                      const clseg_tensor *w, const clseg_tensor *bias,
+                                      const clseg_conv2d_params *p, int low_memory,
+                                      clseg__conv2d_prep **out);
 /* Runs a prepared conv: x of the prepared shape, residual optional (shaped like y). Enqueues only.
  */
 clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, const clseg_tensor *x,
