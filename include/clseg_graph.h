@@ -114,9 +114,9 @@ void clseg_graph_get_info(const clseg_graph *g, clseg_graph_info *out);
 typedef struct {
   int no_fusion; /* keep every node as its own kernel launch (for tests and profiling) */
   int profile;   /* record per-node times from OpenCL events */
-  /* Prefer memory to speed: no conv variant that keeps more than about twice its weights (3x3
-   * convs take Winograd F(2x2, 3x3), whose transformed weights are 16/9 of the weights, instead of
-   * F(4x4)'s 4x, and dilated 3x3 convs the direct implicit GEMM). */
+  /* Prefer memory to speed: a conv's Winograd-transformed weights may exceed its weights by at most
+   * 4 MiB (F(4x4) keeps 4x the weights, F(2x2) 16/9), with no exception for the convs where they
+   * pay off most (large maps): larger 3x3 convs step down to F(2x2), then to the implicit GEMM. */
   int low_memory;
 } clseg_plan_options;
 

@@ -514,12 +514,9 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
 static const clseg__conv_variant *auto_variant(const conv_job *j, int low_memory) {
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
-  switch (clseg__conv2d_winograd_pick(j)) {
-  case 4: return low_memory ? &clseg__conv2d_winograd2x2 : &clseg__conv2d_winograd;
-  case 1:
-    if (low_memory)
-      break;
-    return &clseg__conv2d_winograd_dilated;
+  switch (clseg__conv2d_winograd_pick(j, low_memory)) {
+  case 4: return &clseg__conv2d_winograd;
+  case 1: return &clseg__conv2d_winograd_dilated;
   case 2: return &clseg__conv2d_winograd2x2;
   default: break;
   }

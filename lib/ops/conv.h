@@ -95,7 +95,7 @@ extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2
     clseg__conv2d_winograd_dilated;
 /* Whether "auto" should take Winograd for j, and which tile: 4, 2, 1 for the dilated variant, or 0
  * for none. */
-int clseg__conv2d_winograd_pick(const clseg__conv_job *j);
+int clseg__conv2d_winograd_pick(const clseg__conv_job *j, int low_memory);
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */
 

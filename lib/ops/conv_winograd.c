@@ -42,7 +42,7 @@ static int mosaic_side(int n, int d) {
  * from 512 input channels (ResNet-50 layer4, dilation 2 and 4: 175-220 -> 290-450 GFLOP/s) and lost
  * at 256 (layer3 of FCN, 225 -> 185); sub-grids under 6 pixels waste too much on zero lines
  * (ASPP's rates 12 and 18 on 32x32 maps stay on conv2d_vec, which skips their padding rows). */
-int clseg__conv2d_winograd_pick(const clseg__conv_job *j) {
+static int pick_fastest(const clseg__conv_job *j) {
   if (j->cin < 16 || j->cout < 16)
     return 0;
   if (dilated_supported(j))
@@ -50,6 +50,32 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j) {
   if (!supported(j))
     return 0;
   return j->oh > 16 && j->ow > 16 ? 4 : 2;
+}
+
+/* Memory: F(4x4) and the dilated variant keep 4x a conv's weights, F(2x2) 16/9. A variant may add up
+ * to WINO_EXTRA_BYTES per conv; beyond that, only when it saves at least WINO_MIN_PAYOFF GFLOP per
+ * extra MB (per weight: 2 * OH * OW FLOPs, of which F(4x4) saves about 3/4 and F(2x2) 5/9 for 12
+ * and 28/9 extra bytes), else the next smaller one. U-Net's 256-512 channel layers at 16-32 pixels
+ * step down to F(2x2) or conv2d_vec (-30 MB, +4% time at 256x256), DeepLabV3+'s 32x32 dilated
+ * layers to conv2d_vec (-170 MB, +2%); FCN's 64x64 layers keep theirs (0.3-0.5 GFLOP/MB). With
+ * low_memory the payoff exception is off. */
+#define WINO_EXTRA_BYTES (4u << 20)
+#define WINO_MIN_PAYOFF  0.25
+
+static int worth_it(const clseg__conv_job *j, int m, int low_memory) {
+  const double weights = (double)j->cout * (double)j->cin * 9.0;
+  const double extra = m == 2 ? 28.0 / 9.0 : 12.0, saved = m == 2 ? 5.0 / 9.0 : 0.75;
+  if (weights * extra <= WINO_EXTRA_BYTES)
+    return 1;
+  const double gflop_per_mb = 1e-3 * 2.0 * (double)j->oh * (double)j->ow * saved / extra;
+  return !low_memory && gflop_per_mb >= WINO_MIN_PAYOFF;
+}
+
+int clseg__conv2d_winograd_pick(const clseg__conv_job *j, int low_memory) {
+  const int m = pick_fastest(j);
+  if (!m || worth_it(j, m, low_memory))
+    return m;
+  return m != 2 && supported(j) && worth_it(j, 2, low_memory) ? 2 : 0;
 }
 
 static size_t round_up(size_t x, size_t m) {
