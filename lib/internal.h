@@ -18,6 +18,8 @@ typedef struct {
   cl_kernel *kernels; /* created lazily, by name */
   char **kernel_names;
   int nkernels;
+  int unsaved; /* built from source with the cache on: its binary is written when the context is
+                  freed, after the first results rather than before them */
 } clseg__program;
 
 #define CLSEG__SCRATCH_SLOTS 5

@@ -198,8 +198,11 @@ static clseg_status from_cache(clseg_context *ctx, const char *key, const char *
   return CLSEG_OK;
 }
 
+/* Builds from source. The binary is not fetched here: on PoCL, CL_PROGRAM_BINARIES compiles every
+ * kernel of the program (0.7-1 s), while a run compiles only the kernels it enqueues; the cache is
+ * written by save_binary when the context is freed. */
 static clseg_status from_source(clseg_context *ctx, const char *file, const char *src, size_t len,
-                                const char *key, const char *opts, cl_program *out) {
+                                const char *opts, cl_program *out) {
   cl_int err;
   cl_program p = clCreateProgramWithSource(ctx->cl, 1, &src, &len, &err);
   if (err != CL_SUCCESS)
@@ -211,14 +214,19 @@ static clseg_status from_source(clseg_context *ctx, const char *file, const char
     return s;
   }
   ctx->stats.programs_built++;
-  unsigned char *bin = NULL;
-  size_t blen = 0;
-  if (key && fetch_binary(p, &bin, &blen) == CLSEG_OK) {
-    clseg__cache_store(ctx, key, bin, blen);
-    free(bin);
-  }
   *out = p;
   return CLSEG_OK;
+}
+
+/* Writes a program built from source to the binary cache (a failure only costs a rebuild later). */
+static void save_binary(clseg_context *ctx, clseg__program *p) {
+  unsigned char *bin = NULL;
+  size_t blen = 0;
+  if (fetch_binary(p->program, &bin, &blen) == CLSEG_OK) {
+    clseg__cache_store(ctx, p->key, bin, blen);
+    free(bin);
+  }
+  p->unsaved = 0;
 }
 
 static char *make_key(const clseg_context *ctx, const char *file, uint64_t src_hash,
@@ -275,9 +283,10 @@ static clseg_status get_program(clseg_context *ctx, const char *file, const char
   cl_program prog = NULL;
   char cpath[1200];
   int cache_on = clseg__cache_path(key, cpath, sizeof cpath);
+  int built = 0;
   s = cache_on && from_cache(ctx, key, opts, &prog) == CLSEG_OK
           ? CLSEG_OK
-          : from_source(ctx, file, src, len, cache_on ? key : NULL, opts, &prog);
+          : (built = 1, from_source(ctx, file, src, len, opts, &prog));
   ctx->stats.build_seconds += clseg__now() - t0;
   if (owned)
     free((char *)src);
@@ -289,6 +298,7 @@ static clseg_status get_program(clseg_context *ctx, const char *file, const char
   memset(p, 0, sizeof *p);
   p->key = key;
   p->program = prog;
+  p->unsaved = built && cache_on;
   *out = p;
   return CLSEG_OK;
 }
@@ -330,6 +340,8 @@ clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *opt
 void clseg__programs_free(clseg_context *ctx) {
   for (int i = 0; i < ctx->nprograms; i++) {
     clseg__program *p = &ctx->programs[i];
+    if (p->unsaved)
+      save_binary(ctx, p);
     for (int k = 0; k < p->nkernels; k++) {
       clReleaseKernel(p->kernels[k]);
       free(p->kernel_names[k]);
