@@ -30,6 +30,9 @@
 #ifndef PIX_FIRST
 #define PIX_FIRST 1 /* conv2d_vec: 1 puts pixel tiles in dim 0 (neighbours share a weight panel) */
 #endif
+#ifndef CONV_ONLY
+#define CONV_ONLY -1 /* kernels in the program: -1 all, 0 the helpers, 1 conv2d_direct, 2 _depthwise, 3 _vec */
+#endif
 #ifndef PACKED
 #define PACKED 0 /* conv2d_vec: 1 reads a 1x1 conv's input packed by conv2d_pack_input as [n][tiles][cin][TW] */
 #endif
@@ -54,6 +57,7 @@
 
 /* Packs w (element (co, ci, k) at w_off + co * s_co + ci * s_ci + k, k < khw) into panels
  * [ceil(cout / mr)][cin][khw][mr], zero-filled past cout, so a work-item reads its mr weights contiguously. */
+#if CONV_ONLY <= 0
 __kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
 conv2d_pack_weights(__global const float *w, const int w_off, const int cout, const int cin, const int khw,
                     const int s_co, const int s_ci, const int mr, __global float *wp, const int total) {
@@ -65,12 +69,14 @@ conv2d_pack_weights(__global const float *w, const int w_off, const int cout, co
   const int ci = r2 % cin, co = (r2 / cin) * mr + m;
   wp[i] = co < cout ? w[w_off + co * s_co + ci * s_ci + k] : 0.0f;
 }
+#endif
 
 /* Packs the input of a 1x1 conv (any stride and padding) into panels xp[n][tiles][cin][tw]: panel t holds, per
  * channel, the input pixels read by output pixels t * tw .. t * tw + tw - 1 of the flattened oh_n x ow_n map (zero
  * in the padding and past the last pixel). conv2d_vec (PACKED) then reads one contiguous panel per tile instead
  * of cin rows a plane apart: planes of 4 KiB multiples map to the same cache sets, which halved its speed.
  * A work-item copies one panel row for cpi consecutive channels. */
+#if CONV_ONLY <= 0
 __kernel __attribute__((reqd_work_group_size(4, 1, 1))) void
 conv2d_pack_input(__global const float *x, const int x_off, const int cin, const int h, const int w,
                   const int sh, const int sw, const int pt, const int pl, const int oh_n, const int ow_n,
@@ -94,12 +100,14 @@ conv2d_pack_input(__global const float *x, const int x_off, const int cin, const
     }
   }
 }
+#endif
 
 /* A dilated 3x3 conv (dilation d, padding d) is d x d plain 3x3 convs, one per sub-grid of pixels
  * (gy + d i, gx + d j). conv2d_dilation_mosaic lays the sub-grids of x [planes][h][w] out side by side,
  * each hs x ws (hs = ceil(h / d)) and one zero row and column apart, in xm [planes][hm][wm] (hm = d hs
  * + d - 1): one plain conv with padding 1 over the mosaic computes every sub-grid, the zero lines
  * standing in for each one's padding, so Winograd applies. One work-item per mosaic row. */
+#if CONV_ONLY <= 0
 __kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
 conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, const int w, const int d,
                        const int hs, const int ws, __global float *xm, const int hm, const int wm,
@@ -122,10 +130,12 @@ conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, co
       dst[ws] = 0.0f; /* the zero column between sub-grids */
   }
 }
+#endif
 
 /* The way back: y [planes][h][w] from the conv's output over the mosaic, ym [planes][hm][wm], plus the
  * residual (shaped like y) and the activation act (a run-time value: ACT_* of common.h). One work-item per
  * row of y. */
+#if CONV_ONLY <= 0
 __kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
 conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, const int d, const int hs,
                          const int ws, __global const float *res, const int r_off, const int has_res,
@@ -148,10 +158,12 @@ conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, c
         dst[gx + d * jx] = act_apply(src[jx] + (has_res ? rr[gx + d * jx] : 0.0f), act, alpha, beta);
   }
 }
+#endif
 
 /* Copies x [planes][h][w] into xp [planes][hp][wp] shifted by (pt, pl), zeros elsewhere, so that the vector
  * kernels read whole 16-pixel rows with no bounds checks. One work-item per padded row: PoCL pays about a
  * microsecond per work-group, so an element per work-item would cost more than the copy itself. */
+#if CONV_ONLY <= 0
 __kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
 conv2d_pad(__global const float *x, const int x_off, const int h, const int w, __global float *xp,
            const int hp, const int wp, const int pt, const int pl, const int rows) {
@@ -170,9 +182,11 @@ conv2d_pad(__global const float *x, const int x_off, const int h, const int w, _
   for (int c = hi; c < wp; c++)
     dst[c] = 0.0f;
 }
+#endif
 
 /* The generic baseline: one output element per work-item, every geometry a run-time argument so that one
  * program serves all shapes (it is the fallback and the checked reference, not the fast path). */
+#if CONV_ONLY < 0 || CONV_ONLY == 1
 __kernel __attribute__((reqd_work_group_size(8, 1, 1))) void
 conv2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
               __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh,
@@ -207,6 +221,7 @@ conv2d_direct(__global const float *x, const int x_off, const int cin, const int
     acc += res[r_off + yi];
   y[y_off + yi] = act_apply(acc, ACT, alpha, beta);
 }
+#endif
 
 /* Bias, residual and activation on one 16-lane slice of output row yi..yi+15, then the store. */
 inline void epilogue16(float16 v, const float b, __global const float *res, const int r_off,
@@ -220,6 +235,7 @@ inline void epilogue16(float16 v, const float b, __global const float *res, cons
 
 /* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one row of one
  * channel. xp is the zero-padded input (conv2d_pad), so loads need no bounds checks. */
+#if CONV_ONLY < 0 || CONV_ONLY == 2
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __global const float *wt,
                  const int w_off, __global const float *bias, const int b_off, const int has_bias,
@@ -252,6 +268,7 @@ conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __g
     if (ow0 + 16 * j < ow_n)
       epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, alpha, beta);
 }
+#endif
 
 /* One step of the register tile: NV input vectors times MR broadcast weights (wq[0..MR-1]). */
 #define VEC_STEP(LOAD)                                                                                     \
@@ -269,6 +286,7 @@ conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __g
  * row (or, TILE_OH 2, 16 pixels of two rows) in float16 accumulators and walks (ci, kh, kw) over packed weights [cblocks][cin][KH][KW][MR].
  * xp is either zero-padded (row_len 0: every load in bounds) or, for 1x1 stride-1 unpadded convs, the input
  * itself read as one row of row_len pixels per channel, whose last tile loads with a guard. */
+#if CONV_ONLY < 0 || CONV_ONLY == 3
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const int xp_cs, const int xp_rs,
            const int row_len, const int row_lo, const int row_hi, __global const float *wp, const int cin, const int cblocks,
@@ -336,3 +354,4 @@ conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const in
         epilogue16(acc[m][j], b, res, r_off, has_res, y, y_off, row + VEC_Y(j), VEC_VALID(j), alpha, beta);
   }
 }
+#endif

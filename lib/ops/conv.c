@@ -182,7 +182,7 @@ clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off,
       (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
   clseg_status s = clseg__conv_scratch(ctx, total, "packed weights", out);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_weights", &k);
+    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pack_weights", &k);
   if (s != CLSEG_OK)
     goto fail;
   const int tot = (int)total;
@@ -217,7 +217,7 @@ static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
 /* Builds conv2d_pad and reserves the padded input (scratch slot 0). */
 static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
-  clseg_status s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &p->k[1]);
+  clseg_status s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pad", &p->k[1]);
   return s != CLSEG_OK
              ? s
              : clseg__conv_scratch_reserve(ctx, p, 0,
@@ -265,8 +265,8 @@ static int direct_supported(const conv_job *j) {
 }
 
 static clseg_status direct_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
-  const clseg__define d[] = {{"ACT", p->j.act}};
-  return build(ctx, p, "conv.cl", "conv2d_direct", d, 1);
+  const clseg__define d[] = {{"ACT", p->j.act}, {"CONV_ONLY", 1}};
+  return build(ctx, p, "conv.cl", "conv2d_direct", d, 2);
 }
 
 static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
@@ -311,7 +311,9 @@ static int depthwise_supported(const conv_job *j) {
 
 static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   clseg__define d[MAX_DEFS];
-  clseg_status s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, geometry_options(&p->j, d));
+  int n = geometry_options(&p->j, d);
+  d[n++] = (clseg__define){"CONV_ONLY", 2};
+  clseg_status s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, n);
   pad_geometry(p, 16 * tile_vectors(&p->j), 1);
   return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
@@ -422,6 +424,7 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
   d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(j)};
   d[n++] = (clseg__define){"PACKED", mode == VEC_PACKED};
+  d[n++] = (clseg__define){"CONV_ONLY", 3};
   clseg_status s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
   if (s == CLSEG_OK)
     s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw,
@@ -430,7 +433,7 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
     return s;
   if (mode == VEC_PADDED)
     return pad_prepare(ctx, p);
-  if ((s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pack_input", &p->k[1])) != CLSEG_OK)
+  if ((s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pack_input", &p->k[1])) != CLSEG_OK)
     return s;
   return clseg__conv_scratch_reserve(
       ctx, p, 0, (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,

@@ -79,6 +79,10 @@ struct clseg__conv_variant {
   clseg_status (*run)(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j);
 };
 
+/* Build options of conv.cl's helper kernels (padding, packing, the dilation mosaics): a program of
+ * those only, so that caching its binary compiles no conv variant (see CONV_ONLY in cl/conv.cl). */
+#define CLSEG__CONV_HELPERS "-DCONV_ONLY=0"
+
 /* A device buffer of `floats` floats; `what` names it in the error message. */
 clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out);
 /* Reserves `floats` floats of the context's scratch slot for p's runs (every conv of a plan shares

@@ -136,7 +136,7 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_weights", &kw);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_pad", &p->k[3]);
+    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pad", &p->k[3]);
   if (s != CLSEG_OK)
     return s;
   band_geometry(p, m);
@@ -279,9 +279,9 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t plane = (size_t)j->n * (size_t)hm * (size_t)wm;
   clseg_status s = in->v->prepare(ctx, in);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_dilation_mosaic", &p->k[0]);
+    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_dilation_mosaic", &p->k[0]);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", "", "conv2d_dilation_unmosaic", &p->k[1]);
+    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_dilation_unmosaic", &p->k[1]);
   if (s == CLSEG_OK)
     s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
   if (s == CLSEG_OK)
