@@ -10,7 +10,8 @@ pc=$(dirname "$(find "$root" -name clseg.pc | head -1)")
 lib=$(dirname "$(find "$root" -name 'libclseg.so*' | head -1)")
 export PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root
 san=() # a sanitizer build's library needs its runtime first in the program too
-ldd "$(find "$lib" -name 'libclseg.so*' | head -1)" | grep -q libasan && san=(-fsanitize=address,undefined)
+# (grep reads all of ldd's output: with -q it could exit first, and pipefail would count ldd's SIGPIPE)
+ldd "$(find "$lib" -name 'libclseg.so*' | head -1)" | grep libasan >/dev/null && san=(-fsanitize=address,undefined)
 cc -std=c11 -Wall -Wextra -Werror "${san[@]}" "$src/examples/segment.c" -o "$root/segment" \
   $(pkg-config --cflags --libs clseg)
 model=$(find "$root" -name selfie_segmentation.tflite | head -1)
