@@ -129,6 +129,9 @@ clseg_status clseg_device_select(const char *spec, clseg_device_info *out);
 /* A context owns one device, its OpenCL context and queue, and the compiled kernels. spec as in
  * clseg_device_select; NULL means the environment variable CLSEG_DEVICE, else "auto". */
 clseg_status clseg_context_create(const char *spec, clseg_context **out);
+/* Waits for queued work, writes the binaries of the programs this context built to the kernel cache
+ * (see clseg_cache_dir; deferred to here so that building them does not delay the first results),
+ * and releases everything. */
 void clseg_context_free(clseg_context *ctx);
 const clseg_device_info *clseg_context_device(const clseg_context *ctx);
 
