@@ -29,6 +29,8 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int cli_parse_double(const char *s, double lo, double hi, double *out);
 int cli_parse_int(const char *s, int lo, int hi, int *out);
 int cli_parse_size(const char *s, int64_t *w, int64_t *h);
+/* Seconds on the monotonic clock, for timings. */
+double cli_now(void);
 /* Writes s as a JSON string literal. */
 void cli_json_string(FILE *f, const char *s);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clseg.h"
 #include "cli.h"
@@ -41,6 +42,12 @@ int cli_parse_int(const char *s, int lo, int hi, int *out) {
     return 0;
   *out = (int)v;
   return 1;
+}
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int cli_parse_size(const char *s, int64_t *w, int64_t *h) {

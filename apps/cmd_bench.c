@@ -23,12 +23,6 @@ typedef struct {
   clseg_plan_info info;
 } bench_result;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void usage(FILE *f) {
   fprintf(f,
           "usage: clseg bench [options]\n\n"
@@ -109,11 +103,11 @@ static int cmp_double(const void *x, const void *y) {
 /* Cold start, then warm runs; fills r. */
 static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r, char *err,
                             size_t errlen) {
-  double t0 = now_s();
+  double t0 = cli_now();
   clseg_status s = seg_worker_init(w, a->device, a->model, a->h, a->w, err, errlen);
   if (s != CLSEG_OK)
     return s;
-  r->load_s = now_s() - t0;
+  r->load_s = cli_now() - t0;
   w->plan_opt.low_memory = a->low_memory;
   if (seg_size_conflict(w, err, errlen))
     return CLSEG_INVALID_ARGUMENT;
@@ -121,10 +115,10 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
   if (!h && !clseg_model_input_size(w->model, &h, &wd))
     h = wd = 512;
   clseg_plan *plan = NULL;
-  double t1 = now_s();
+  double t1 = cli_now();
   if ((s = seg_plan_for(w, a->batch, h, wd, &plan, err, errlen)) != CLSEG_OK)
     return s;
-  r->plan_s = now_s() - t1;
+  r->plan_s = cli_now() - t1;
   int64_t os[4];
   clseg_plan_output_shape(plan, os);
   size_t nin = (size_t)(a->batch * c * h * wd), nout = (size_t)(os[0] * os[1] * os[2] * os[3]);
@@ -137,9 +131,9 @@ static clseg_status measure(const bench_args *a, seg_worker *w, bench_result *r,
     in[i] = (float)((seed >> 40) & 0xffffff) / 8388608.0f - 1.0f;
   }
   for (int i = -1 - a->warmup; s == CLSEG_OK && i < a->runs; i++) {
-    double ts = now_s();
+    double ts = cli_now();
     s = clseg_plan_run(plan, in, nin, out, nout);
-    double dt = (now_s() - ts) * 1e3;
+    double dt = (cli_now() - ts) * 1e3;
     if (i == -1 - a->warmup) {
       r->first_ms = dt;
       clseg_context_stats(w->ctx, &r->cold);

@@ -43,12 +43,6 @@ typedef struct {
   pthread_t thread;
 } worker_slot;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void usage(FILE *f) {
   fprintf(
       f,
@@ -228,7 +222,7 @@ static void print_failure(const run_state *st, const char *path, const char *err
 static void print_progress(const run_state *st) {
   size_t total = st->in->count, done = st->done;
   int width = 30, fill = total ? (int)(width * done / total) : width;
-  double el = now_s() - st->t0;
+  double el = cli_now() - st->t0;
   fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f images/s", fill, "##############################",
           width - fill, "", done, total, el > 0 ? (double)done / el : 0.0);
   fflush(stderr);
@@ -275,7 +269,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void summary(const run_state *st, worker_slot *ws, int nw) {
   size_t n = st->in->count, ok = 0;
-  double *v = malloc((n + 1) * sizeof *v), el = now_s() - st->t0;
+  double *v = malloc((n + 1) * sizeof *v), el = cli_now() - st->t0;
   for (size_t i = 0; v && i < n; i++)
     if (st->ms[i] >= 0)
       v[ok++] = st->ms[i];
@@ -366,7 +360,7 @@ static int run_images(const run_args *a, const input_list *in) {
     return CLI_EXIT_FAIL;
   }
   worker_slot *ws = calloc((size_t)nw, sizeof *ws);
-  run_state st = {.a = a, .in = in, .t0 = now_s(), .first_ms = -1.0};
+  run_state st = {.a = a, .in = in, .t0 = cli_now(), .first_ms = -1.0};
   st.ms = calloc(in->count, sizeof *st.ms);
   if (!ws || !st.ms) {
     free(ws);

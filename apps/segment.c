@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "postprocess.h"
 
 #ifndef CLSEG_INSTALLED_MODEL
@@ -18,12 +19,6 @@
 #ifndef CLSEG_SOURCE_MODEL
 #define CLSEG_SOURCE_MODEL ""
 #endif
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 const char *seg_default_model(void) {
   const char *env = getenv("CLSEG_DEFAULT_MODEL");
@@ -91,10 +86,10 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
   }
   clseg_plan_free(victim->plan);
   victim->plan = NULL;
-  double t0 = now_s();
+  double t0 = cli_now();
   clseg_status st =
       clseg_plan_create(w->ctx, clseg_model_graph(w->model), n, h, wd, &w->plan_opt, &victim->plan);
-  w->plan_seconds += now_s() - t0;
+  w->plan_seconds += cli_now() - t0;
   if (st != CLSEG_OK) {
     snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),
              st == CLSEG_OUT_OF_MEMORY ? " (try --tile 512 to segment the image in tiles)" : "");
@@ -182,10 +177,10 @@ static clseg_status run_net(seg_worker *w, int64_t n, const float *in, int64_t h
     snprintf(err, errlen, "out of host memory for the output");
     return CLSEG_OUT_OF_MEMORY;
   }
-  double t0 = now_s();
+  double t0 = cli_now();
   s = clseg_plan_run(plan, in, (size_t)(n * clseg_model_in_channels(w->model) * h * wd), *out,
                      count);
-  *ms += (now_s() - t0) * 1e3;
+  *ms += (cli_now() - t0) * 1e3;
   if (s != CLSEG_OK) {
     snprintf(err, errlen, "%s", clseg_last_error(w->ctx));
     free(*out);
@@ -413,7 +408,7 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
                        char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   err[0] = 0;
-  double t0 = now_s();
+  double t0 = cli_now();
   clseg_image img = {0}, rgb = {0};
   clseg_status s = clseg_image_read(path, &img);
   if (s == CLSEG_OK)
@@ -450,14 +445,14 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   free(mask);
   free(probs);
   clseg_image_free(&rgb);
-  r->ms = (now_s() - t0) * 1e3;
+  r->ms = (cli_now() - t0) * 1e3;
   return s;
 }
 
 clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                             char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
-  double t0 = now_s();
+  double t0 = cli_now();
   clseg_array a = {0};
   clseg_status s = clseg_npy_read(path, &a);
   if (s != CLSEG_OK) {
@@ -486,6 +481,6 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
   free(out);
   r->width = (int)r->in_w;
   r->height = (int)r->in_h;
-  r->ms = (now_s() - t0) * 1e3;
+  r->ms = (cli_now() - t0) * 1e3;
   return s;
 }
