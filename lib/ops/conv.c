@@ -178,17 +178,6 @@ static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, con
   return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
 }
 
-/* The optional tensors as kernel arguments: a present flag, and y's buffer standing in when absent.
- */
-typedef struct {
-  cl_mem buf;
-  int off, present;
-} opt_arg;
-
-static opt_arg opt_of(const clseg_tensor *t, const clseg_tensor *y) {
-  return t ? (opt_arg){t->buf, (int)t->offset, 1} : (opt_arg){y->buf, 0, 0};
-}
-
 /* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
 static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
                           const char *name, const clseg__define *defs, int ndefs) {
@@ -212,7 +201,7 @@ static clseg_status direct_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
 
 static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
-  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
       CLSEG__ARG(j->w_),     CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),      CLSEG__ARG(j->kh),
@@ -266,7 +255,7 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
   if (s != CLSEG_OK || (s = pad_run(ctx, p, j, xp)) != CLSEG_OK)
     return s;
   const int cs = p->iv[PG_HP] * p->iv[PG_WP], woff = (int)j->w->offset, yoff = (int)j->y->offset;
-  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {CLSEG__ARG(xp),
                              CLSEG__ARG(cs),
                              CLSEG__ARG(p->iv[PG_WP]),
@@ -405,7 +394,7 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const int row_lo = j->pt, row_hi = j->pt + j->h;
   const int cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
   const int tiles_w = p->iv[PG_TILES_W];
-  const opt_arg b = opt_of(j->bias, j->y), r = opt_of(j->res, j->y);
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(xp),        CLSEG__ARG(xoff),      CLSEG__ARG(ns),      CLSEG__ARG(cs),
       CLSEG__ARG(rs),        CLSEG__ARG(row_len),   CLSEG__ARG(row_lo),  CLSEG__ARG(row_hi),

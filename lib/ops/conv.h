@@ -79,6 +79,17 @@ struct clseg__conv_variant {
   clseg_status (*run)(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j);
 };
 
+/* An optional tensor (bias, residual) as kernel arguments: buffer, offset and a present flag, with
+ * y's buffer standing in when absent (OpenCL takes no NULL buffer argument everywhere). */
+typedef struct {
+  cl_mem buf;
+  int off, present;
+} clseg__opt_arg;
+
+static inline clseg__opt_arg clseg__opt_of(const clseg_tensor *t, const clseg_tensor *y) {
+  return t ? (clseg__opt_arg){t->buf, (int)t->offset, 1} : (clseg__opt_arg){y->buf, 0, 0};
+}
+
 /* Build options of conv.cl's helper kernels (padding, packing, the dilation mosaics): a program of
  * those only, so that caching its binary compiles no conv variant (see CONV_ONLY in cl/conv.cl). */
 #define CLSEG__CONV_HELPERS "-DCONV_ONLY=0"

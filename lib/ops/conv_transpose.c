@@ -132,11 +132,6 @@ static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg
 
 /* ---- variants ---- */
 
-typedef struct {
-  cl_mem buf;
-  int off, present;
-} opt_arg;
-
 static int direct_supported(const convt_job *j) {
   (void)j;
   return 1;
@@ -155,8 +150,7 @@ static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const
   if (s != CLSEG_OK)
     return s;
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
-  const opt_arg b =
-      j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
       CLSEG__ARG(j->w_),     CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),      CLSEG__ARG(j->kh),
@@ -202,8 +196,7 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
   if (s == CLSEG_OK) {
     const int xoff = (int)j->x->offset, yoff = (int)j->y->offset;
     const int cblocks = (j->cout + K2S2_MR - 1) / K2S2_MR, tiles_w = (j->w_ + 15) / 16;
-    const opt_arg b =
-        j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+    const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
     const clseg__arg args[] = {
         CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
         CLSEG__ARG(j->w_),     CLSEG__ARG(wp),        CLSEG__ARG(cblocks),   CLSEG__ARG(b.buf),

@@ -52,13 +52,13 @@ static int pick_fastest(const clseg__conv_job *j) {
   return j->oh > 16 && j->ow > 16 ? 4 : 2;
 }
 
-/* Memory: F(4x4) and the dilated variant keep 4x a conv's weights, F(2x2) 16/9. A variant may add up
- * to WINO_EXTRA_BYTES per conv; beyond that, only when it saves at least WINO_MIN_PAYOFF GFLOP per
- * extra MB (per weight: 2 * OH * OW FLOPs, of which F(4x4) saves about 3/4 and F(2x2) 5/9 for 12
- * and 28/9 extra bytes), else the next smaller one. U-Net's 256-512 channel layers at 16-32 pixels
- * step down to F(2x2) or conv2d_vec (-30 MB, +4% time at 256x256), DeepLabV3+'s 32x32 dilated
- * layers to conv2d_vec (-170 MB, +2%); FCN's 64x64 layers keep theirs (0.3-0.5 GFLOP/MB). With
- * low_memory the payoff exception is off. */
+/* Memory: F(4x4) and the dilated variant keep 4x a conv's weights, F(2x2) 16/9. A variant may add
+ * up to WINO_EXTRA_BYTES per conv; beyond that, only when it saves at least WINO_MIN_PAYOFF GFLOP
+ * per extra MB (per weight: 2 * OH * OW FLOPs, of which F(4x4) saves about 3/4 and F(2x2) 5/9 for
+ * 12 and 28/9 extra bytes), else the next smaller one. U-Net's 256-512 channel layers at 16-32
+ * pixels step down to F(2x2) or conv2d_vec (-30 MB, +4% time at 256x256), DeepLabV3+'s 32x32
+ * dilated layers to conv2d_vec (-170 MB, +2%); FCN's 64x64 layers keep theirs (0.3-0.5 GFLOP/MB).
+ * With low_memory the payoff exception is off. */
 #define WINO_EXTRA_BYTES (4u << 20)
 #define WINO_MIN_PAYOFF  0.25
 
@@ -205,20 +205,14 @@ static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
   return clseg__launch(ctx, p->k[0], "conv2d_winograd_gemm", args, 6, 3, global, local);
 }
 
-typedef struct {
-  cl_mem buf;
-  int off, present;
-} opt_arg;
-
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                                const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
                                int tiles, int used) {
   const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * WINO_MR;
   const int yoff = (int)j->y->offset + n * plane;
-  const opt_arg b =
-      j->bias ? (opt_arg){j->bias->buf, (int)j->bias->offset, 1} : (opt_arg){j->y->buf, 0, 0};
-  const opt_arg r = j->res ? (opt_arg){j->res->buf, (int)j->res->offset + n * plane, 1}
-                           : (opt_arg){j->y->buf, 0, 0};
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
+  clseg__opt_arg r = clseg__opt_of(j->res, j->y);
+  r.off += r.present ? n * plane : 0;
   const clseg__arg args[] = {CLSEG__ARG(sc[1]),        CLSEG__ARG(j->cout),
                              CLSEG__ARG(cpad),         CLSEG__ARG(p->iv[WI_TILES_W]),
                              CLSEG__ARG(row0),         CLSEG__ARG(tiles),
@@ -307,8 +301,7 @@ static clseg_status run_mosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
 static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
                                  const clseg__conv_job *j, cl_mem ym) {
   const int rows = j->n * j->cout * j->oh, yoff = (int)j->y->offset;
-  const opt_arg r =
-      j->res ? (opt_arg){j->res->buf, (int)j->res->offset, 1} : (opt_arg){j->y->buf, 0, 0};
+  const clseg__opt_arg r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(ym),          CLSEG__ARG(p->iv[DI_HM]), CLSEG__ARG(p->iv[DI_WM]),
       CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]), CLSEG__ARG(p->iv[DI_WS]),
