@@ -205,3 +205,14 @@ int test_each_fixture(const char *const *ops, test_fixture_fn fn, int *failed) {
   fclose(idx);
   return seen;
 }
+
+_Static_assert(FIXTURE_ACT_COUNT == CLSEG_ACT_COUNT,
+               "fixture_act_names lists every clseg_act_kind");
+
+clseg_tensor *test_fixture_tensor(clseg_context *ctx, const fixture *f, const char *name) {
+  const fixture_array *a = fixture_get(f, name);
+  int64_t s[4];
+  if (!a || !fixture_shape4(a, s))
+    return NULL;
+  return test_tensor(ctx, s, a->data);
+}

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "clseg.h"
+#include "clseg_ops.h"
 #include "common/fixture.h"
 
 /* The device tests run on: $CLSEG_TEST_DEVICE (meson sets "pocl"), else "auto". */
@@ -27,6 +28,9 @@ int test_group_teardown(void **state);
 /* A device tensor of shape s holding data, or NaN everywhere when data is NULL (so that unwritten
  * outputs fail their check); fails the test with the library's message. */
 clseg_tensor *test_tensor(clseg_context *ctx, const int64_t s[4], const float *data);
+/* Fixture array `name` of f as a device tensor (dims right-aligned to NCHW), or NULL when f has no
+ * such array or it has more than 4 dims. */
+clseg_tensor *test_fixture_tensor(clseg_context *ctx, const fixture *f, const char *name);
 /* t's values in a new host array (free it); fails the test with the library's message. */
 float *test_download(const clseg_tensor *t);
 /* n uniform values in [lo, hi] from the seed (check_fill_uniform) in a new host array (free it). */

@@ -334,18 +334,6 @@ static void activations_every_variant(void **state) {
 /* ---- PyTorch fixtures: every conv2d_*.clsf, through "auto" and every variant that supports it
  * ---- */
 
-static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
-                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
-                                        "tanh",       "gelu"};
-
-static clseg_tensor *fixture_tensor(clseg_context *ctx, const fixture *f, const char *name) {
-  const fixture_array *a = fixture_get(f, name);
-  int64_t s[4];
-  if (!a || !fixture_shape4(a, s))
-    return NULL;
-  return test_tensor(ctx, s, a->data);
-}
-
 static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
                         const char *variant) {
   clseg_conv2d_params p = {.stride_h = fixture_param_int(f, "stride_h", 0),
@@ -358,16 +346,14 @@ static bool run_fixture(clseg_context *ctx, const fixture *f, const char *file,
                            .dilation_w = fixture_param_int(f, "dilation_w", 0),
                            .groups = fixture_param_int(f, "groups", 0),
                            .variant = variant};
-  const char *act = fixture_param(f, "act.kind");
-  for (int k = 0; act && k < CLSEG_ACT_COUNT; k++)
-    if (!strcmp(act, ACT_NAMES[k]))
-      p.act.kind = (clseg_act_kind)k;
+  if (fixture_act_kind(f) >= 0)
+    p.act.kind = (clseg_act_kind)fixture_act_kind(f);
   p.act.alpha = fixture_param_float(f, "act.alpha", 0.0f);
   p.act.beta = fixture_param_float(f, "act.beta", 0.0f);
   const fixture_array *ya = fixture_get(f, "y");
-  clseg_tensor *x = fixture_tensor(ctx, f, "x"), *w = fixture_tensor(ctx, f, "w");
-  clseg_tensor *b = fixture_tensor(ctx, f, "bias"), *r = fixture_tensor(ctx, f, "residual"),
-               *y = NULL;
+  clseg_tensor *x = test_fixture_tensor(ctx, f, "x"), *w = test_fixture_tensor(ctx, f, "w");
+  clseg_tensor *b = test_fixture_tensor(ctx, f, "bias"),
+               *r = test_fixture_tensor(ctx, f, "residual"), *y = NULL;
   int64_t ys[4];
   assert_true(x && w && ya && fixture_shape4(ya, ys));
   y = test_tensor(ctx, ys, NULL);

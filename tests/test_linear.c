@@ -20,10 +20,6 @@ static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
 static double g_worst; /* the largest normalised error any comparison saw, for the summary line */
 
-static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
-                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
-                                        "tanh",       "gelu"};
-
 /* One linear call: x [xs], w [m, K], optional bias, act; inputs seeded, or given. */
 typedef struct {
   int64_t xs[4], m;
@@ -38,8 +34,9 @@ static void describe(char *buf, size_t n, const linear_case *c, const char *vari
       buf, n,
       "linear %s x [%lld,%lld,%lld,%lld] (K %lld) M %lld bias %d act %s alpha %g beta %g seed %llu",
       variant, (long long)c->xs[0], (long long)c->xs[1], (long long)c->xs[2], (long long)c->xs[3],
-      (long long)(c->xs[1] * c->xs[2] * c->xs[3]), (long long)c->m, c->bias, ACT_NAMES[c->act.kind],
-      (double)c->act.alpha, (double)c->act.beta, (unsigned long long)seed);
+      (long long)(c->xs[1] * c->xs[2] * c->xs[3]), (long long)c->m, c->bias,
+      fixture_act_names[c->act.kind], (double)c->act.alpha, (double)c->act.beta,
+      (unsigned long long)seed);
 }
 
 static float *host(size_t n, const float *given, uint64_t seed) {
@@ -144,7 +141,6 @@ static void test_clblast(void **state) {
 static bool run_fixture(const fixture *f) {
   const fixture_array *x = fixture_get(f, "x"), *w = fixture_get(f, "w"), *y = fixture_get(f, "y");
   const fixture_array *b = fixture_get(f, "bias");
-  const char *act = fixture_param(f, "act.kind");
   linear_case c = {{0},
                    0,
                    b != NULL,
@@ -154,10 +150,7 @@ static bool run_fixture(const fixture *f) {
                    w ? w->data : NULL,
                    b ? b->data : NULL,
                    y ? y->data : NULL};
-  int kind = -1;
-  for (int i = 0; act && i < CLSEG_ACT_COUNT; i++)
-    if (!strcmp(act, ACT_NAMES[i]))
-      kind = i;
+  const int kind = fixture_act_kind(f);
   if (!x || !w || !y || kind < 0 || !fixture_shape4(x, c.xs) || w->ndim < 1)
     return false;
   c.act.kind = (clseg_act_kind)kind;

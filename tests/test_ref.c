@@ -81,13 +81,8 @@ static int lookup(const fixture *f, const char *key, const char *const *names, i
   return -1;
 }
 
-/* Names in clseg_act_kind order. */
-static const char *const ACT_NAMES[] = {"none",       "relu",    "relu6",        "clip",
-                                        "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish",
-                                        "tanh",       "gelu"};
-
 static bool read_act(const fixture *f, clseg_activation *act) {
-  int k = lookup(f, "act.kind", ACT_NAMES, CLSEG_ACT_COUNT);
+  int k = lookup(f, "act.kind", fixture_act_names, FIXTURE_ACT_COUNT);
   act->kind = (clseg_act_kind)(k < 0 ? 0 : k);
   act->alpha = fixture_param_float(f, "act.alpha", 0.0f);
   act->beta = fixture_param_float(f, "act.beta", 0.0f);

@@ -273,3 +273,15 @@ float fixture_param_float(const fixture *f, const char *key, float def) {
 const char *fixture_params_text(const fixture *f) {
   return f->text ? f->text : "";
 }
+
+const char *const fixture_act_names[FIXTURE_ACT_COUNT] = {
+    "none",    "relu",         "relu6",      "clip", "leaky_relu",
+    "sigmoid", "hard_sigmoid", "hard_swish", "tanh", "gelu"};
+
+int fixture_act_kind(const fixture *f) {
+  const char *v = fixture_param(f, "act.kind");
+  for (int i = 0; v && i < FIXTURE_ACT_COUNT; i++)
+    if (strcmp(v, fixture_act_names[i]) == 0)
+      return i;
+  return -1;
+}

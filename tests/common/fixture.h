@@ -34,6 +34,11 @@ const char *fixture_param(const fixture *f, const char *key);
 /* Parsed values; def when the key is absent or its value does not parse completely. */
 int fixture_param_int(const fixture *f, const char *key, int def);
 float fixture_param_float(const fixture *f, const char *key, float def);
+/* Activation names as tools/gen_fixtures.py writes act.kind, in clseg_act_kind order. */
+#define FIXTURE_ACT_COUNT 10
+extern const char *const fixture_act_names[FIXTURE_ACT_COUNT];
+/* The index of act.kind's value in fixture_act_names; -1 when it is absent or unknown. */
+int fixture_act_kind(const fixture *f);
 /* The whole params block as one line ("k=v k=v ..."), for failure messages. */
 const char *fixture_params_text(const fixture *f);
 
