@@ -187,7 +187,7 @@ conv2d_pad(__global const float *x, const int x_off, const int h, const int w, _
 /* The generic baseline: one output element per work-item, every geometry a run-time argument so that one
  * program serves all shapes (it is the fallback and the checked reference, not the fast path). */
 #if CONV_ONLY < 0 || CONV_ONLY == 1
-__kernel __attribute__((reqd_work_group_size(8, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
               __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh,
               const int sw, const int dh, const int dw, const int pt, const int pl, const int groups,

@@ -12,7 +12,7 @@
 
 /* The generic baseline: one output element per work-item, geometry as run-time arguments (one program for
  * every shape). Input row ih contributes to output row oh through tap kh when oh + pt - kh * dh = ih * sh. */
-__kernel __attribute__((reqd_work_group_size(8, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv_transpose2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
                         __global const float *wt, const int w_off, const int kh_n, const int kw_n,
                         const int sh, const int sw, const int dh, const int dw, const int pt, const int pl,

@@ -95,6 +95,7 @@ typedef struct {
   char device_version[128]; /* "OpenCL 3.0 ..." */
   char driver_version[128];
   char opencl_c_version[64]; /* "OpenCL C 1.2 ..." */
+  char arch[32]; /* architecture the tuning rows match: "sm_90", "gfx90a", "avx512", "avx2" ... */
   uint32_t vendor_id;
   uint32_t compute_units;
   uint32_t clock_mhz;
@@ -115,6 +116,14 @@ typedef struct {
  * clseg_device_list_free. */
 clseg_status clseg_device_list(clseg_device_info **devices, size_t *count);
 void clseg_device_list_free(clseg_device_info *devices);
+
+/* The tuning rows the device matches, one line per kernel variant (row, device class, cells), and
+ * whether a user tuning file (written by `clseg tune`) exists; honours CLSEG_AS_DEVICE. *text is
+ * malloc'd: free() it. */
+clseg_status clseg_tuning_report(const clseg_device_info *device, char **text);
+/* The path of the device's user tuning file in the cache folder (see clseg_cache_dir), whether or
+ * not it exists; returns 0 when the cache is off. CLSEG_TUNING=off makes contexts ignore it. */
+int clseg_tuning_file(const clseg_device_info *device, char *buf, size_t size);
 
 /* Picks a device by spec: "auto" (or NULL or ""; the highest score: GPUs first, then by compute
  * units x clock), "gpu", "cpu", "gpu:N" / "cpu:N" (N-th of that type over all platforms), "P:D"

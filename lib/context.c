@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "tuning.h"
 
 clseg_status clseg_context_create(const char *spec, clseg_context **out) {
   if (!out)
@@ -38,6 +39,11 @@ clseg_status clseg_context_create(const char *spec, clseg_context **out) {
   ctx->kernel_dir = kd && *kd ? kd : NULL;
   const char *dbg = getenv("CLSEG_DEBUG");
   ctx->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  if ((s = clseg__tuning_init(ctx)) != CLSEG_OK) {
+    clseg__fail(NULL, s, "%s", ctx->last_error); /* no context to read it from */
+    clseg_context_free(ctx);
+    return s;
+  }
   *out = ctx;
   return CLSEG_OK;
 }
@@ -53,6 +59,7 @@ void clseg_context_free(clseg_context *ctx) {
     if (ctx->scratch[i])
       clReleaseMemObject(ctx->scratch[i]);
   clseg__programs_free(ctx);
+  clseg__tuning_free(ctx);
   if (ctx->cl)
     clReleaseContext(ctx->cl);
   free(ctx);

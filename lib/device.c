@@ -51,6 +51,36 @@ static int has_extension(cl_device_id d, const char *ext) {
   return found;
 }
 
+/* The architecture the tuning rows match (lib/tuning.c): NVIDIA's compute capability as sm_XY
+ * (cl_nv_device_attribute_query), AMD's gfx name (ROCm reports it as the device name, with
+ * feature suffixes after ':'), Intel's GPU generation, and a CPU's widest float vector (16 floats:
+ * avx512, 8: avx2), which is what decides the register tiles of the CPU kernels. */
+#define CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
+#define CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
+
+static void arch_of(cl_device_id d, clseg_device_info *i) {
+  char *a = i->arch;
+  const size_t n = sizeof i->arch;
+  if (i->type == CLSEG_DEVICE_CPU) {
+    const uint32_t w = u32_info(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT);
+    const int arm = strstr(i->device_version, "aarch64") || strstr(i->name, "aarch64") ||
+                    strstr(i->device_version, "arm") != NULL;
+    snprintf(a, n, "%s", arm ? "neon" : w >= 16 ? "avx512" : w >= 8 ? "avx2" : "sse");
+  } else if (has_extension(d, "cl_nv_device_attribute_query")) {
+    snprintf(a, n, "sm_%u%u", u32_info(d, CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV),
+             u32_info(d, CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV));
+  } else if (!strncmp(i->name, "gfx", 3)) {
+    snprintf(a, n, "%.*s", (int)strcspn(i->name, ": "), i->name);
+  } else if (i->vendor_id == 0x8086 && i->type == CLSEG_DEVICE_GPU) {
+    snprintf(a, n, "%s",
+             strstr(i->name, "Arc") || strstr(i->name, "Xe") || strstr(i->name, "Data Center")
+                 ? "xe"
+                 : "gen");
+  } else {
+    snprintf(a, n, "unknown");
+  }
+}
+
 /* The "auto" ranking: any GPU beats any accelerator beats any CPU; within a type, a discrete GPU
  * beats an integrated one, then more compute units x clock wins. */
 static double score(const clseg_device_info *i) {
@@ -105,6 +135,7 @@ static void fill(entry *e, cl_platform_id p, cl_device_id d, int pi, int di) {
   clGetDeviceInfo(d, CL_DEVICE_COMPILER_AVAILABLE, sizeof comp, &comp, NULL);
   i->available = avail == CL_TRUE && comp == CL_TRUE;
   i->score = score(i);
+  arch_of(d, i);
 }
 
 /* Enumerates into a caller array; platforms that fail or have no devices (Mesa's Clover without a

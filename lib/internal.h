@@ -24,6 +24,8 @@ typedef struct {
 
 #define CLSEG__SCRATCH_SLOTS 5
 
+typedef struct clseg__tuning clseg__tuning;
+
 struct clseg_context {
   clseg_device_info info;
   cl_platform_id platform;
@@ -38,6 +40,7 @@ struct clseg_context {
   const char *kernel_dir; /* CLSEG_KERNEL_DIR, or NULL for the embedded table */
   int debug;              /* CLSEG_DEBUG set: the library may print to stderr */
   void *blas;             /* reserved for the linear op's backend state */
+  clseg__tuning *tuning;  /* the tuning rows matched against this device (tuning.c) */
   /* Scratch shared by every op run on this context (clseg__context_scratch): ops that run one after
    * another on the in-order queue can reuse one buffer per slot, grown to the largest need. */
   cl_mem scratch[CLSEG__SCRATCH_SLOTS];

@@ -8,10 +8,9 @@
 
 #include "common.h"
 #include "conv.h"
+#include "tuning.h"
 
 #define OP       "conv2d"
-#define VEC_MR   8
-#define VEC_LWS  4
 #define MAX_DEFS 16
 
 typedef clseg__conv_job conv_job;
@@ -178,13 +177,59 @@ static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, con
   return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
 }
 
-/* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
-static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
-                          const char *name, const clseg__define *defs, int ndefs) {
+clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
+                               const char *name, const clseg__define *defs, int ndefs, int record,
+                               cl_kernel *k) {
   char opts[512];
   if (!clseg__build_options(defs, ndefs, opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", name);
-  return clseg__kernel(ctx, file, opts, name, &p->k[0]);
+  if (record)
+    snprintf(p->t.options, sizeof p->t.options, "%s", opts);
+  return clseg__kernel(ctx, file, opts, name, k);
+}
+
+/* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
+static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
+                          const char *name, const clseg__define *defs, int ndefs) {
+  return clseg__conv_build(ctx, p, file, name, defs, ndefs, 1, &p->k[0]);
+}
+
+void clseg__conv_shape_key(const clseg__conv_job *j, char *buf, size_t size) {
+  snprintf(buf, size, "n%d.c%d.h%d.w%d.o%d.k%dx%d.s%dx%d.d%dx%d.p%dx%dx%dx%d.g%d", j->n, j->cin,
+           j->h, j->w_, j->cout, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->pt, j->pl, j->pb,
+           j->pr, j->groups);
+}
+
+clseg_status clseg__conv_tune(clseg_context *ctx, clseg__conv2d_prep *p, const char *variant,
+                              const char *const *keys, int nkeys) {
+  const char *k[3 + 6];
+  double v[3 + 6];
+  int n = 0, at[9];
+  char shape[CLSEG__TUNE_SHAPE_LEN];
+  clseg__tuned t;
+  CLSEG__CHECK(ctx, nkeys >= 3 && nkeys <= 9);
+  for (int i = 0; i < nkeys; i++)
+    if (keys[i]) {
+      at[n] = i;
+      k[n++] = keys[i];
+    }
+  clseg__conv_shape_key(&p->j, shape, sizeof shape);
+  clseg_status s = clseg__tune_get(ctx, variant, shape, k, n, v, &t);
+  if (s != CLSEG_OK)
+    return s;
+  for (int i = 0; i < n; i++) {
+    const int slot = at[i];
+    if (slot == 0)
+      p->t.mr = (int)v[i];
+    else if (slot == 1)
+      p->t.nv = (int)v[i];
+    else if (slot == 2)
+      p->t.lws = (int)v[i];
+    else
+      p->t.v[slot - 3] = v[i];
+  }
+  clseg__tuned_describe(&t, p->t.row, sizeof p->t.row);
+  return CLSEG_OK;
 }
 
 /* ---- variants ---- */
@@ -194,9 +239,12 @@ static int direct_supported(const conv_job *j) {
   return 1;
 }
 
+static const char *const DIRECT_KEYS[] = {NULL, NULL, "LWS"};
+
 static clseg_status direct_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
-  const clseg__define d[] = {{"ACT", p->j.act}, {"CONV_ONLY", 1}};
-  return build(ctx, p, "conv.cl", "conv2d_direct", d, 2);
+  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_direct", DIRECT_KEYS, 3);
+  const clseg__define d[] = {{"ACT", p->j.act}, {"CONV_ONLY", 1}, {"LWS", p->t.lws}};
+  return s == CLSEG_OK ? build(ctx, p, "conv.cl", "conv2d_direct", d, 3) : s;
 }
 
 static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
@@ -211,18 +259,21 @@ static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, 
       CLSEG__ARG(r.off),     CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
       CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),     CLSEG__ARG(j->alpha),
       CLSEG__ARG(j->beta)};
-  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh,
+  const size_t lws = (size_t)p->t.lws;
+  const size_t global[3] = {clseg__round_up((size_t)j->ow, lws), (size_t)j->oh,
                             (size_t)j->n * (size_t)j->cout};
-  const size_t local[3] = {8, 1, 1};
+  const size_t local[3] = {lws, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_direct", args, 29, 3, global, local);
 }
 
-/* Tiles of 16 pixels where a row is that short, else 32 (two float16 per channel). */
-static int tile_vectors(const conv_job *j) {
-  return j->ow <= 16 ? 1 : 2;
+/* Tiles of 16 pixels where a row is that short, else 16 * NV (NV float16 per channel, the tuned
+ * maximum). */
+static int tile_vectors(const clseg__conv2d_prep *p) {
+  return p->j.ow <= 16 ? 1 : p->t.nv;
 }
 
-static int geometry_options(const conv_job *j, clseg__define *d) {
+static int geometry_options(const clseg__conv2d_prep *p, clseg__define *d) {
+  const conv_job *j = &p->j;
   d[0] = (clseg__define){"ACT", j->act};
   d[1] = (clseg__define){"KH", j->kh};
   d[2] = (clseg__define){"KW", j->kw};
@@ -230,8 +281,8 @@ static int geometry_options(const conv_job *j, clseg__define *d) {
   d[4] = (clseg__define){"SW", j->sw};
   d[5] = (clseg__define){"DH", j->dh};
   d[6] = (clseg__define){"DW", j->dw};
-  d[7] = (clseg__define){"NV", tile_vectors(j)};
-  d[8] = (clseg__define){"LWS", VEC_LWS};
+  d[7] = (clseg__define){"NV", tile_vectors(p)};
+  d[8] = (clseg__define){"LWS", p->t.lws};
   return 9;
 }
 
@@ -239,12 +290,17 @@ static int depthwise_supported(const conv_job *j) {
   return j->groups == j->cin && j->cout == j->cin;
 }
 
+static const char *const DEPTHWISE_KEYS[] = {NULL, "NV", "LWS"};
+
 static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   clseg__define d[MAX_DEFS];
-  int n = geometry_options(&p->j, d);
+  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_depthwise", DEPTHWISE_KEYS, 3);
+  if (s != CLSEG_OK)
+    return s;
+  int n = geometry_options(p, d);
   d[n++] = (clseg__define){"CONV_ONLY", 2};
-  clseg_status s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, n);
-  pad_geometry(p, 16 * tile_vectors(&p->j), 1);
+  s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, n);
+  pad_geometry(p, 16 * tile_vectors(p), 1);
   return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
 
@@ -276,8 +332,9 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
                              CLSEG__ARG(j->alpha),
                              CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)j->oh * (size_t)p->iv[PG_TILES_W];
-  const size_t global[3] = {clseg__round_up(tiles, VEC_LWS), (size_t)j->cout, (size_t)j->n};
-  const size_t local[3] = {VEC_LWS, 1, 1};
+  const size_t lws = (size_t)p->t.lws;
+  const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
+  const size_t local[3] = {lws, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_depthwise", args, 19, 3, global, local);
 }
 
@@ -296,14 +353,16 @@ static int vec_flat(const conv_job *j) {
  * read in place, a tile's cin rows lie a plane apart, and planes of a 4 KiB multiple share cache
  * sets. A stride-1 unpadded conv of at most two channel blocks (a 64 -> 2 head) reads each panel
  * once or twice: there the copy would cost more than it saves. */
-static int vec_packed(const conv_job *j) {
-  return j->kh == 1 && j->kw == 1 && (!vec_flat(j) || j->cout > 2 * VEC_MR);
+static int vec_packed(const conv_job *j, int mr) {
+  return j->kh == 1 && j->kw == 1 && (!vec_flat(j) || j->cout > 2 * mr);
 }
 
 /* Rows of <= 16 pixels (deep layers) take two rows per tile: two pixel vectors per weight broadcast
  * keep the loop FMA-bound instead of load-bound. */
-static int vec_tile_oh(const conv_job *j) {
-  return !vec_flat(j) && !vec_packed(j) && j->ow <= 16 && j->oh > 1 ? 2 : 1;
+static int vec_tile_oh(const clseg__conv2d_prep *p) {
+  const conv_job *j = &p->j;
+  return p->t.nv >= 2 && !vec_flat(j) && !vec_packed(j, p->t.mr) && j->ow <= 16 && j->oh > 1 ? 2
+                                                                                           : 1;
 }
 
 /* Dilated convs whose taps reach past the image (ASPP: dilation 12-18 on 32x32 maps) skip the
@@ -317,48 +376,55 @@ enum { VEC_PADDED, VEC_FLAT, VEC_PACKED };
 
 /* Work order: neighbouring work-items in dimension 0 run close together in time and share what
  * they read. Pixel tiles first (the default) re-read the whole input once per channel block, which
- * is cheap while it stays in the last-level cache; a packed input beyond PACK_L3_BYTES (Cin 2048 at
- * 64x64: 32 MiB) is re-read from memory, so there channel blocks go first and each tile's panel
- * stays in L2 while every weight panel passes by. ResNet-50's 2048 -> 512 1x1 convs on PoCL: 137
- * -> 190 GFLOP/s; at 16 MiB and below, pixel tiles first were as fast or faster. */
-#define PACK_L3_BYTES (24u << 20)
+ * is cheap while it stays in the last-level cache; a packed input beyond the row's
+ * PIX_FIRST_MAX_BYTES (24 MiB on PoCL; Cin 2048 at 64x64: 32 MiB) is re-read from memory, so there
+ * channel blocks go first and each tile's panel stays in L2 while every weight panel passes by.
+ * ResNet-50's 2048 -> 512 1x1 convs on PoCL: 137 -> 190 GFLOP/s; at 16 MiB and below, pixel tiles
+ * first were as fast or faster. */
+enum { VEC_PIX_FIRST_MAX };
 
 static int vec_pix_first(const clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
   const size_t bytes = (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)p->iv[PG_TW] *
                        (size_t)j->cin * sizeof(float);
-  return p->iv[PG_FLAT] != VEC_PACKED || bytes <= PACK_L3_BYTES;
+  return p->iv[PG_FLAT] != VEC_PACKED || (double)bytes <= p->t.v[VEC_PIX_FIRST_MAX];
 }
 #define PACK_CPI 16 /* conv2d_pack_input: channels per work-item */
 
+static const char *const VEC_KEYS[] = {"MR", "NV", "LWS", "PIX_FIRST_MAX_BYTES"};
+
 static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
-  const int mode = vec_packed(j) ? VEC_PACKED : vec_flat(j) ? VEC_FLAT : VEC_PADDED;
+  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_vec", VEC_KEYS, 4);
+  if (s != CLSEG_OK)
+    return s;
+  const int mr = p->t.mr;
+  const int mode = vec_packed(j, mr) ? VEC_PACKED : vec_flat(j) ? VEC_FLAT : VEC_PADDED;
   const int pixels = j->oh * j->ow;
-  const int nv = mode == VEC_PADDED ? tile_vectors(j) : pixels <= 16 ? 1 : 2;
-  const int khw = j->kh * j->kw, tw = vec_tile_oh(j) == 2 ? 16 : 16 * nv;
+  const int nv = mode == VEC_PADDED ? tile_vectors(p) : pixels <= 16 ? 1 : p->t.nv;
+  const int khw = j->kh * j->kw, tw = vec_tile_oh(p) == 2 ? 16 : 16 * nv;
   p->iv[PG_FLAT] = mode;
   if (mode == VEC_PADDED) {
-    pad_geometry(p, tw, vec_tile_oh(j));
+    pad_geometry(p, tw, vec_tile_oh(p));
   } else {
     p->iv[PG_TW] = tw;
     p->iv[PG_TILES_W] = (pixels + tw - 1) / tw;
   }
   clseg__define d[MAX_DEFS];
-  int n = geometry_options(j, d);
-  d[7].value = vec_tile_oh(j) == 2 ? 2 : nv; /* NV (TILE_OH 2: the two rows' vectors) */
+  int n = geometry_options(p, d);
+  d[7].value = vec_tile_oh(p) == 2 ? 2 : nv; /* NV (TILE_OH 2: the two rows' vectors) */
   if (mode == VEC_PACKED)
     d[3].value = d[4].value = 1; /* SH, SW: the pack applied the stride */
-  d[n++] = (clseg__define){"MR", VEC_MR};
+  d[n++] = (clseg__define){"MR", mr};
   d[n++] = (clseg__define){"PIX_FIRST", vec_pix_first(p)};
   d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
-  d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(j)};
+  d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(p)};
   d[n++] = (clseg__define){"PACKED", mode == VEC_PACKED};
   d[n++] = (clseg__define){"CONV_ONLY", 3};
-  clseg_status s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
+  s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
   if (s == CLSEG_OK)
     s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw,
-                                   j->cin * khw, khw, VEC_MR, &p->wp);
+                                   j->cin * khw, khw, mr, &p->wp);
   if (s != CLSEG_OK || mode == VEC_FLAT)
     return s;
   if (mode == VEC_PADDED)
@@ -392,7 +458,7 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
                                int ow) {
   /* padded rows [row_lo, row_hi) hold the image: the others are zero (SKIP_ROWS) */
   const int row_lo = j->pt, row_hi = j->pt + j->h;
-  const int cblocks = (j->cout + VEC_MR - 1) / VEC_MR, yoff = (int)j->y->offset;
+  const int cblocks = (j->cout + p->t.mr - 1) / p->t.mr, yoff = (int)j->y->offset;
   const int tiles_w = p->iv[PG_TILES_W];
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
@@ -403,11 +469,12 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
       CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),
       CLSEG__ARG(oh),        CLSEG__ARG(ow),        CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha),
       CLSEG__ARG(j->beta)};
-  const size_t tiles = (size_t)((oh + vec_tile_oh(j) - 1) / vec_tile_oh(j)) * (size_t)tiles_w;
+  const size_t toh = (size_t)vec_tile_oh(p), lws = (size_t)p->t.lws;
+  const size_t tiles = ((size_t)oh + toh - 1) / toh * (size_t)tiles_w;
   const size_t pf = (size_t)vec_pix_first(p), first = pf ? tiles : (size_t)cblocks;
-  const size_t global[3] = {clseg__round_up(first, VEC_LWS), pf ? (size_t)cblocks : tiles,
+  const size_t global[3] = {clseg__round_up(first, lws), pf ? (size_t)cblocks : tiles,
                             (size_t)j->n};
-  const size_t local[3] = {VEC_LWS, 1, 1};
+  const size_t local[3] = {lws, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_vec", args, 25, 3, global, local);
 }
 
@@ -444,11 +511,23 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
-/* "auto": by shape, the specialised variants first and the generic baseline last. */
-static const clseg__conv_variant *auto_variant(const conv_job *j, int low_memory) {
+static const char *const RULE_KEYS[] = {"WINOGRAD",    "WINO_MIN_CH",     "WINO4_MIN_SIDE",
+                                        "DIL_MIN_CIN", "DIL_MIN_SUB",     "WINO_EXTRA_BYTES",
+                                        "WINO_MIN_PAYOFF", "GEMM"};
+
+static clseg_status rules_of(clseg_context *ctx, clseg__conv_rules *r) {
+  double v[8];
+  clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 8, v, NULL);
+  *r = (clseg__conv_rules){(int)v[0], (int)v[1], (int)v[2], (int)v[3],
+                           (int)v[4], v[5],      v[6],      (int)v[7]};
+  return s;
+}
+
+static const clseg__conv_variant *pick(const conv_job *j, const clseg__conv_rules *r,
+                                       int low_memory) {
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
-  switch (clseg__conv2d_winograd_pick(j, low_memory)) {
+  switch (clseg__conv2d_winograd_pick(j, r, low_memory)) {
   case 4: return &clseg__conv2d_winograd;
   case 1: return &clseg__conv2d_winograd_dilated;
   case 2: return &clseg__conv2d_winograd2x2;
@@ -457,12 +536,40 @@ static const clseg__conv_variant *auto_variant(const conv_job *j, int low_memory
   return VEC.supported(j) ? &VEC : &DIRECT;
 }
 
-static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
-                                   int low_memory, const clseg__conv_variant **out) {
-  if (!want || !*want || !strcmp(want, "auto")) {
-    *out = auto_variant(j, low_memory);
+static const clseg__conv_variant *by_name(const char *name);
+
+/* "auto": the variant the user tuning file (clseg tune) measured fastest for this shape, else by
+ * the conv2d row's rules: the specialised variants first and the generic baseline last. */
+static clseg_status auto_variant(clseg_context *ctx, const conv_job *j, int low_memory,
+                                 const clseg__conv_variant **out) {
+  char shape[CLSEG__TUNE_SHAPE_LEN];
+  clseg__conv_shape_key(j, shape, sizeof shape);
+  /* low_memory keeps to the rules: a tuned choice may be a Winograd variant they refuse */
+  const clseg__tune_row *tuned = low_memory ? NULL : clseg__tune_choice(ctx, OP, shape);
+  const clseg__conv_variant *v = tuned ? by_name(tuned->variant) : NULL;
+  if (v && v->supported(j)) {
+    *out = v;
     return CLSEG_OK;
   }
+  clseg__conv_rules r;
+  clseg_status s = rules_of(ctx, &r);
+  if (s != CLSEG_OK)
+    return s;
+  *out = pick(j, &r, low_memory);
+  return CLSEG_OK;
+}
+
+static const clseg__conv_variant *by_name(const char *name) {
+  for (int i = 0; i < NVARIANTS; i++)
+    if (!strcmp(name, VARIANTS[i]->name))
+      return VARIANTS[i];
+  return NULL;
+}
+
+static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const char *want,
+                                   int low_memory, const clseg__conv_variant **out) {
+  if (!want || !*want || !strcmp(want, "auto"))
+    return auto_variant(ctx, j, low_memory, out);
   for (int i = 0; i < NVARIANTS; i++) {
     if (strcmp(want, VARIANTS[i]->name) != 0)
       continue;

@@ -57,6 +57,15 @@ typedef struct {
 
 typedef struct clseg__conv_variant clseg__conv_variant;
 
+/* A prepared conv's tuned values (cl/tuning/conv.tsv, or the user's tuning file for its shape) and
+ * what the plan's kernel list reports about it. */
+typedef struct {
+  int mr, nv, lws;      /* register tile rows (output channels), float16 vectors, work-group size */
+  double v[6];          /* the variant's other cells, in the order of its key list */
+  char row[400];        /* the rows that supplied them */
+  char options[512];    /* the build options of the variant's main kernel */
+} clseg__conv_tuning;
+
 /* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
  * ints. */
 struct clseg__conv2d_prep {
@@ -68,6 +77,7 @@ struct clseg__conv2d_prep {
                                                  Winograd's transformed tiles */
   int iv[8];                                   /* variant-specific geometry */
   clseg__conv2d_prep *inner; /* conv2d_winograd_dilated: the Winograd conv over the mosaic */
+  clseg__conv_tuning t;
 };
 
 struct clseg__conv_variant {
@@ -104,13 +114,38 @@ clseg_status clseg__conv_scratch_reserve(clseg_context *ctx, clseg__conv2d_prep 
 clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_prep *p, int slot,
                                      cl_mem *out);
 
+/* Looks up variant's cells for p's shape: keys[0..2] fill p->t.mr, nv, lws (NULL entries: none),
+ * the rest p->t.v[]; p->t.row names the rows. */
+clseg_status clseg__conv_tune(clseg_context *ctx, clseg__conv2d_prep *p, const char *variant,
+                              const char *const *keys, int nkeys);
+/* Builds kernel `name` of `file` with the -D options defs into *k, recording them in p->t.options
+ * when record is set. */
+clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
+                               const char *name, const clseg__define *defs, int ndefs, int record,
+                               cl_kernel *k);
+/* The layer-shape key of a conv in user tuning files: "n1.c64.h256.w256.o64.k3x3.s1x1.d1x1.p1x1x1x1.g1". */
+void clseg__conv_shape_key(const clseg__conv_job *j, char *buf, size_t size);
+
+/* The conv family's choice rules (the conv2d row of cl/tuning/conv.tsv). */
+typedef struct {
+  int winograd;          /* 0: never choose a Winograd variant by itself */
+  int wino_min_ch;       /* both channel counts at least this */
+  int wino4_min_side;    /* F(4x4) from outputs this high and wide, F(2x2) below */
+  int dil_min_cin;       /* the dilated Winograd variant from this many input channels */
+  int dil_min_sub;       /* ... and sub-grids of at least this side */
+  double extra_bytes;    /* Winograd weights may exceed the conv's by this much... */
+  double min_payoff;     /* ...or more where they save this many GFLOP per extra MB */
+  int gemm;              /* 1: convs other than depthwise take conv2d_gemm (GPU-shaped) */
+} clseg__conv_rules;
+
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as
  * one of them over a mosaic of the dilation's sub-grids. */
 extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2,
     clseg__conv2d_winograd_dilated;
 /* Whether "auto" should take Winograd for j, and which tile: 4, 2, 1 for the dilated variant, or 0
  * for none. */
-int clseg__conv2d_winograd_pick(const clseg__conv_job *j, int low_memory);
+int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rules *r,
+                                int low_memory);
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */
 

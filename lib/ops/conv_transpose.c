@@ -1,15 +1,15 @@
 /* conv_transpose2d host side (PyTorch semantics): checks, output shape, the variant table (generic
  * gather, and the kernel-2 stride-2 up-convolution) with its selection. Kernels:
  * cl/conv_transpose.cl. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "conv.h"
+#include "tuning.h"
 
-#define OP       "conv_transpose2d"
-#define K2S2_MR  8
-#define K2S2_LWS 4
+#define OP "conv_transpose2d"
 
 /* Defined in conv.c: packs weights into [ceil(cout / mr)][cin][khw][mr] panels. */
 
@@ -26,6 +26,8 @@ typedef struct {
   int n, cin, h, w_, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups, oh, ow;
   int act;
   float alpha, beta;
+  int mr, lws;   /* tuned (cl/tuning/conv.tsv): output channels per work-item, work-group size */
+  char row[400]; /* the rows that supplied them */
 } convt_job;
 
 static int or1(int v) {
@@ -126,7 +128,10 @@ static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg
                    (int)ys[3],
                    j->act,
                    j->alpha,
-                   j->beta};
+                   j->beta,
+                   0,
+                   0,
+                   ""};
   return CLSEG_OK;
 }
 
@@ -139,7 +144,8 @@ static int direct_supported(const convt_job *j) {
 
 static int act_options(const convt_job *j, clseg__define *d) {
   d[0] = (clseg__define){"ACT", j->act};
-  return 1;
+  d[1] = (clseg__define){"LWS", j->lws};
+  return 2;
 }
 
 static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const char *opts,
@@ -159,9 +165,10 @@ static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const
       CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(j->y->buf),
       CLSEG__ARG(yoff),      CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),
       CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
-  const size_t global[3] = {clseg__round_up((size_t)j->ow, 8), (size_t)j->oh,
+  const size_t lws = (size_t)j->lws;
+  const size_t global[3] = {clseg__round_up((size_t)j->ow, lws), (size_t)j->oh,
                             (size_t)j->n * (size_t)j->cout};
-  const size_t local[3] = {8, 1, 1};
+  const size_t local[3] = {lws, 1, 1};
   return clseg__launch(ctx, k, "conv_transpose2d_direct", args, 26, 3, global, local);
 }
 
@@ -174,15 +181,15 @@ static int k2s2_supported(const convt_job *j) {
 
 static int k2s2_options(const convt_job *j, clseg__define *d) {
   d[0] = (clseg__define){"ACT", j->act};
-  d[1] = (clseg__define){"MR", K2S2_MR};
-  d[2] = (clseg__define){"LWS", K2S2_LWS};
+  d[1] = (clseg__define){"MR", j->mr};
+  d[2] = (clseg__define){"LWS", j->lws};
   return 3;
 }
 
 /* PyTorch's [Cin, Cout, 2, 2]: output channel co, input channel ci at co * 4 + ci * Cout * 4 */
 static clseg_status k2s2_pack(clseg_context *ctx, const convt_job *j, cl_mem *wp) {
   return clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, 4, 4,
-                                    j->cout * 4, K2S2_MR, wp);
+                                    j->cout * 4, j->mr, wp);
 }
 
 /* wp: the packed weights of a prep, or NULL to pack them for this call. */
@@ -195,7 +202,7 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
     s = k2s2_pack(ctx, j, &wp);
   if (s == CLSEG_OK) {
     const int xoff = (int)j->x->offset, yoff = (int)j->y->offset;
-    const int cblocks = (j->cout + K2S2_MR - 1) / K2S2_MR, tiles_w = (j->w_ + 15) / 16;
+    const int cblocks = (j->cout + j->mr - 1) / j->mr, tiles_w = (j->w_ + 15) / 16;
     const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
     const clseg__arg args[] = {
         CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),    CLSEG__ARG(j->h),
@@ -203,8 +210,9 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
         CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
         CLSEG__ARG(j->cout),   CLSEG__ARG(tiles_w),   CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
     const size_t tiles = (size_t)j->oh * (size_t)tiles_w;
-    const size_t global[3] = {clseg__round_up(tiles, K2S2_LWS), (size_t)cblocks, (size_t)j->n};
-    const size_t local[3] = {K2S2_LWS, 1, 1};
+    const size_t lws = (size_t)j->lws;
+    const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)cblocks, (size_t)j->n};
+    const size_t local[3] = {lws, 1, 1};
     s = clseg__launch(ctx, k, "conv_transpose2d_k2s2", args, 16, 3, global, local);
   }
   if (wp && wp != packed)
@@ -228,7 +236,25 @@ static const convt_variant VARIANTS[] = {
 };
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
-static clseg_status select_variant(clseg_context *ctx, const convt_job *j, const char *want,
+/* The chosen variant's cells for j's shape; the direct kernel has no register tile (MR). */
+static clseg_status tune(clseg_context *ctx, convt_job *j, const convt_variant *v) {
+  static const char *const keys[] = {"LWS", "MR"};
+  const int nkeys = v->pack ? 2 : 1;
+  double vals[2] = {0, 8};
+  char shape[CLSEG__TUNE_SHAPE_LEN];
+  clseg__tuned t;
+  snprintf(shape, sizeof shape, "n%d.c%d.h%d.w%d.o%d.k%dx%d.s%dx%d.d%dx%d.p%dx%d.g%d", j->n,
+           j->cin, j->h, j->w_, j->cout, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->pt, j->pl,
+           j->groups);
+  clseg_status s = clseg__tune_get(ctx, v->name, shape, keys, nkeys, vals, &t);
+  j->lws = (int)vals[0];
+  j->mr = (int)vals[1];
+  if (s == CLSEG_OK)
+    clseg__tuned_describe(&t, j->row, sizeof j->row);
+  return s;
+}
+
+static clseg_status select_variant(clseg_context *ctx, convt_job *j, const char *want,
                                    const convt_variant **out) {
   const int automatic = !want || !*want || !strcmp(want, "auto");
   for (int i = 0; i < NVARIANTS; i++) {
@@ -236,7 +262,7 @@ static clseg_status select_variant(clseg_context *ctx, const convt_job *j, const
       continue;
     if (VARIANTS[i].supported(j)) {
       *out = &VARIANTS[i];
-      return CLSEG_OK;
+      return tune(ctx, j, *out);
     }
     if (!automatic)
       return clseg__fail(

@@ -7,11 +7,11 @@
 #include "conv.h"
 
 #define OP              "conv2d"
-#define WINO_MR         8          /* GEMM output channels per work-item */
-#define WINO_NV         2          /* GEMM float16 vectors of tiles per work-item */
-#define WINO_LWS        2          /* GEMM work-group size */
-#define WINO_BAND_BYTES (1u << 20) /* V and M of one band: about one core's L2 */
-#define WINO_MIN_TILES  128 /* a band has at least this many tiles (enough work-items per GEMM) */
+/* Tuned cells (cl/tuning/conv.tsv): MR GEMM output channels per work-item, NV float16 vectors of
+ * tiles per work-item, LWS the GEMM's work-group size, BAND_BYTES the V and M of one band (about
+ * one core's L2), MIN_TILES the fewest tiles of a band (enough work-items per GEMM). */
+static const char *const KEYS[] = {"MR", "NV", "LWS", "BAND_BYTES", "MIN_TILES"};
+enum { T_BAND_BYTES, T_MIN_TILES };
 
 /* prep->iv slots */
 enum { WI_M, WI_CBLOCKS, WI_TILES_W, WI_TILES_H, WI_BAND_ROWS, WI_TP, WI_HP, WI_WP };
@@ -42,40 +42,42 @@ static int mosaic_side(int n, int d) {
  * from 512 input channels (ResNet-50 layer4, dilation 2 and 4: 175-220 -> 290-450 GFLOP/s) and lost
  * at 256 (layer3 of FCN, 225 -> 185); sub-grids under 6 pixels waste too much on zero lines
  * (ASPP's rates 12 and 18 on 32x32 maps stay on conv2d_vec, which skips their padding rows). */
-static int pick_fastest(const clseg__conv_job *j) {
-  if (j->cin < 16 || j->cout < 16)
+static int pick_fastest(const clseg__conv_job *j, const clseg__conv_rules *r) {
+  if (!r->winograd || j->cin < r->wino_min_ch || j->cout < r->wino_min_ch)
     return 0;
   if (dilated_supported(j))
-    return j->cin >= 512 && sub_side(j->oh, j->dh) >= 6 && sub_side(j->ow, j->dw) >= 6 ? 1 : 0;
+    return j->cin >= r->dil_min_cin && sub_side(j->oh, j->dh) >= r->dil_min_sub &&
+                   sub_side(j->ow, j->dw) >= r->dil_min_sub
+               ? 1
+               : 0;
   if (!supported(j))
     return 0;
-  return j->oh > 16 && j->ow > 16 ? 4 : 2;
+  return j->oh >= r->wino4_min_side && j->ow >= r->wino4_min_side ? 4 : 2;
 }
 
 /* Memory: F(4x4) and the dilated variant keep 4x a conv's weights, F(2x2) 16/9. A variant may add
- * up to WINO_EXTRA_BYTES per conv; beyond that, only when it saves at least WINO_MIN_PAYOFF GFLOP
+ * up to WINO_EXTRA_BYTES (the conv2d row) per conv; beyond that, only when it saves at least
+ * WINO_MIN_PAYOFF GFLOP
  * per extra MB (per weight: 2 * OH * OW FLOPs, of which F(4x4) saves about 3/4 and F(2x2) 5/9 for
  * 12 and 28/9 extra bytes), else the next smaller one. U-Net's 256-512 channel layers at 16-32
  * pixels step down to F(2x2) or conv2d_vec (-30 MB, +4% time at 256x256), DeepLabV3+'s 32x32
  * dilated layers to conv2d_vec (-170 MB, +2%); FCN's 64x64 layers keep theirs (0.3-0.5 GFLOP/MB).
  * With low_memory the payoff exception is off. */
-#define WINO_EXTRA_BYTES (4u << 20)
-#define WINO_MIN_PAYOFF  0.25
-
-static int worth_it(const clseg__conv_job *j, int m, int low_memory) {
+static int worth_it(const clseg__conv_job *j, const clseg__conv_rules *r, int m, int low_memory) {
   const double weights = (double)j->cout * (double)j->cin * 9.0;
   const double extra = m == 2 ? 28.0 / 9.0 : 12.0, saved = m == 2 ? 5.0 / 9.0 : 0.75;
-  if (weights * extra <= WINO_EXTRA_BYTES)
+  if (weights * extra <= r->extra_bytes)
     return 1;
   const double gflop_per_mb = 1e-3 * 2.0 * (double)j->oh * (double)j->ow * saved / extra;
-  return !low_memory && gflop_per_mb >= WINO_MIN_PAYOFF;
+  return !low_memory && gflop_per_mb >= r->min_payoff;
 }
 
-int clseg__conv2d_winograd_pick(const clseg__conv_job *j, int low_memory) {
-  const int m = pick_fastest(j);
-  if (!m || worth_it(j, m, low_memory))
+int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rules *r,
+                                int low_memory) {
+  const int m = pick_fastest(j, r);
+  if (!m || worth_it(j, r, m, low_memory))
     return m;
-  return m != 2 && supported(j) && worth_it(j, 2, low_memory) ? 2 : 0;
+  return m != 2 && supported(j) && worth_it(j, r, 2, low_memory) ? 2 : 0;
 }
 
 static size_t round_up(size_t x, size_t m) {
@@ -86,13 +88,14 @@ static size_t round_up(size_t x, size_t m) {
  * fill the GEMM's work-items. */
 static void band_geometry(clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
-  const int e = (m + 2) * (m + 2), cblocks = (j->cout + WINO_MR - 1) / WINO_MR;
+  const int mr = p->t.mr, e = (m + 2) * (m + 2), cblocks = (j->cout + mr - 1) / mr;
   const int tiles_w = (j->ow + m - 1) / m, tiles_h = (j->oh + m - 1) / m;
   const size_t row_bytes =
-      (size_t)e * (size_t)(j->cin + cblocks * WINO_MR) * (size_t)tiles_w * sizeof(float);
-  int rows = (int)(WINO_BAND_BYTES / row_bytes);
-  if (rows * tiles_w < WINO_MIN_TILES)
-    rows = (WINO_MIN_TILES + tiles_w - 1) / tiles_w;
+      (size_t)e * (size_t)(j->cin + cblocks * mr) * (size_t)tiles_w * sizeof(float);
+  const int min_tiles = (int)p->t.v[T_MIN_TILES];
+  int rows = (int)(p->t.v[T_BAND_BYTES] / (double)row_bytes);
+  if (rows * tiles_w < min_tiles)
+    rows = (min_tiles + tiles_w - 1) / tiles_w;
   if (rows > tiles_h)
     rows = tiles_h;
   p->iv[WI_M] = m;
@@ -100,7 +103,7 @@ static void band_geometry(clseg__conv2d_prep *p, int m) {
   p->iv[WI_TILES_W] = tiles_w;
   p->iv[WI_TILES_H] = tiles_h;
   p->iv[WI_BAND_ROWS] = rows < 1 ? 1 : rows;
-  p->iv[WI_TP] = (int)round_up((size_t)p->iv[WI_BAND_ROWS] * (size_t)tiles_w, 16 * WINO_NV);
+  p->iv[WI_TP] = (int)round_up((size_t)p->iv[WI_BAND_ROWS] * (size_t)tiles_w, 16 * (size_t)p->t.nv);
   /* the zero-padded input: every tile row, and room for the vector loads of the last 16 tiles of a
    * row */
   p->iv[WI_HP] = tiles_h * m + 2;
@@ -110,7 +113,7 @@ static void band_geometry(clseg__conv2d_prep *p, int m) {
 static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_kernel k) {
   const clseg__conv_job *j = &p->j;
   const int e = (p->iv[WI_M] + 2) * (p->iv[WI_M] + 2), cblocks = p->iv[WI_CBLOCKS];
-  const int woff = (int)j->w->offset, items = cblocks * WINO_MR * j->cin;
+  const int woff = (int)j->w->offset, items = cblocks * p->t.mr * j->cin;
   clseg_status s = clseg__conv_scratch(ctx, (size_t)e * (size_t)items, "Winograd weights", &p->wp);
   if (s != CLSEG_OK)
     return s;
@@ -122,13 +125,17 @@ static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p,
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
-  const clseg__define d[] = {
-      {"ACT", j->act}, {"LWS", WINO_LWS}, {"MR", WINO_MR}, {"NV", WINO_NV}, {"WINO_M", m}};
-  char opts[256];
+  clseg_status s = clseg__conv_tune(ctx, p, p->v->name, KEYS, 5);
+  if (s != CLSEG_OK)
+    return s;
+  const clseg__define d[] = {{"ACT", j->act},
+                             {"LWS", p->t.lws},
+                             {"MR", p->t.mr},
+                             {"NV", p->t.nv},
+                             {"WINO_M", m}};
+  const char *opts = p->t.options;
   cl_kernel kw;
-  if (!clseg__build_options(d, 5, opts, sizeof opts))
-    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
-  clseg_status s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_gemm", &p->k[0]);
+  s = clseg__conv_build(ctx, p, "conv_winograd.cl", "conv2d_winograd_gemm", d, 5, 1, &p->k[0]);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_input", &p->k[1]);
   if (s == CLSEG_OK)
@@ -146,7 +153,7 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
       (s = clseg__conv_scratch_reserve(ctx, p, 2, padded, "zero-padded input")) == CLSEG_OK &&
       (s = clseg__conv_scratch_reserve(ctx, p, 0, e * (size_t)j->cin * tp,
                                        "Winograd input tiles")) == CLSEG_OK)
-    s = clseg__conv_scratch_reserve(ctx, p, 1, e * (size_t)p->iv[WI_CBLOCKS] * WINO_MR * tp,
+    s = clseg__conv_scratch_reserve(ctx, p, 1, e * (size_t)p->iv[WI_CBLOCKS] * (size_t)p->t.mr * tp,
                                     "Winograd output tiles");
   return s;
 }
@@ -199,16 +206,17 @@ static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->cin),
                              CLSEG__ARG(p->iv[WI_CBLOCKS]),
                              CLSEG__ARG(p->iv[WI_TP])};
-  const size_t global[3] = {round_up((size_t)used / (16 * WINO_NV), WINO_LWS),
+  const size_t lws = (size_t)p->t.lws;
+  const size_t global[3] = {round_up((size_t)used / (16 * (size_t)p->t.nv), lws),
                             (size_t)p->iv[WI_CBLOCKS], (size_t)((m + 2) * (m + 2))};
-  const size_t local[3] = {WINO_LWS, 1, 1};
+  const size_t local[3] = {lws, 1, 1};
   return clseg__launch(ctx, p->k[0], "conv2d_winograd_gemm", args, 6, 3, global, local);
 }
 
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                                const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
                                int tiles, int used) {
-  const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * WINO_MR;
+  const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * p->t.mr;
   const int yoff = (int)j->y->offset + n * plane;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
   clseg__opt_arg r = clseg__opt_of(j->res, j->y);
@@ -238,7 +246,7 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
   for (int n = 0; n < j->n && s == CLSEG_OK; n++)
     for (int row0 = 0; row0 < tiles_h && s == CLSEG_OK; row0 += band) {
       const int rows = tiles_h - row0 < band ? tiles_h - row0 : band, tiles = rows * tiles_w;
-      const int used = (int)round_up((size_t)tiles, 16 * WINO_NV);
+      const int used = (int)round_up((size_t)tiles, 16 * (size_t)p->t.nv);
       if ((s = run_input(ctx, p, j, sc, n, row0, tiles, used)) == CLSEG_OK &&
           (s = run_gemm(ctx, p, j, sc, used)) == CLSEG_OK)
         s = run_output(ctx, p, j, sc, n, row0, tiles, used);
@@ -280,6 +288,7 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
     s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
   if (s == CLSEG_OK)
     s = clseg__conv_scratch_reserve(ctx, p, 4, plane * (size_t)j->cout, "output mosaic");
+  p->t = in->t; /* what the kernel list reports: the inner conv's rows and options */
   in->j.w = NULL; /* transformed: the inner conv runs from its packed copy, shared below */
   if (s == CLSEG_OK && in->wp && clRetainMemObject(in->wp) == CL_SUCCESS)
     p->wp = in->wp;
