@@ -1,6 +1,7 @@
 /* clseg devices: the table (or JSON) of every OpenCL device, and which one "auto" picks. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clseg.h"
@@ -43,8 +44,20 @@ static void print_json(const clseg_device_info *d, size_t n, const clseg_device_
   printf("\n]\n");
 }
 
-static void print_table(const clseg_device_info *d, size_t n, const clseg_device_info *best,
-                        int verbose) {
+/* The tuning rows each kernel variant matched on the device, and its user tuning file. */
+static int print_tuning(const clseg_device_info *d) {
+  char *text = NULL;
+  if (clseg_tuning_report(d, &text) != CLSEG_OK) {
+    cli_error("devices", "%s", clseg_last_error(NULL));
+    return 0;
+  }
+  fputs(text, stdout);
+  free(text);
+  return 1;
+}
+
+static int print_table(const clseg_device_info *d, size_t n, const clseg_device_info *best,
+                       int verbose) {
   printf("%-5s %-7s %-28s %-34s %-4s %8s %8s %5s\n", "spec", "type", "platform", "device", "CUs",
          "global", "local", "fp16");
   for (size_t i = 0; i < n; i++) {
@@ -57,14 +70,17 @@ static void print_table(const clseg_device_info *d, size_t n, const clseg_device
            d[i].name, d[i].compute_units, (double)d[i].global_mem / (1024.0 * 1024 * 1024),
            (unsigned long long)(d[i].local_mem / 1024), d[i].fp16 ? "yes" : "no",
            is_best ? "  <- auto" : "");
-    if (verbose)
-      printf(
-          "      %s | driver %s | %s | vendor %s | %u MHz | max alloc %.1fG | max work-group %zu | "
-          "fp64 %s | score %.0f\n",
-          d[i].device_version, d[i].driver_version, d[i].opencl_c_version, d[i].vendor,
-          d[i].clock_mhz, (double)d[i].max_alloc / (1024.0 * 1024 * 1024), d[i].max_work_group,
-          d[i].fp64 ? "yes" : "no", d[i].score);
+    if (verbose) {
+      printf("      %s | driver %s | %s | vendor %s | arch %s | %u MHz | max alloc %.1fG | max "
+             "work-group %zu | fp64 %s | score %.0f\n",
+             d[i].device_version, d[i].driver_version, d[i].opencl_c_version, d[i].vendor,
+             d[i].arch, d[i].clock_mhz, (double)d[i].max_alloc / (1024.0 * 1024 * 1024),
+             d[i].max_work_group, d[i].fp64 ? "yes" : "no", d[i].score);
+      if (!print_tuning(&d[i]))
+        return 0;
+    }
   }
+  return 1;
 }
 
 int cmd_devices(int argc, char **argv) {
@@ -87,7 +103,9 @@ int cmd_devices(int argc, char **argv) {
           "'cpu'\n"
           "or part of a name ('nvidia', 'pocl'). '<- auto' marks the device 'auto' picks.\n\n"
           "  -j, --json     print JSON instead of a table\n"
-          "  -v, --verbose  also print versions, driver, clock and the selection score\n");
+          "  -v, --verbose  also print versions, driver, architecture, clock, the selection\n"
+          "                 score, the tuning row each kernel variant matched (CLSEG_AS_DEVICE=\n"
+          "                 PROFILE shows a profile's) and the device's user tuning file\n");
       return 0;
     } else {
       return CLI_EXIT_USAGE;
@@ -106,8 +124,10 @@ int cmd_devices(int argc, char **argv) {
   int have_best = clseg_device_select("auto", &best) == CLSEG_OK;
   if (json)
     print_json(devs, n, have_best ? &best : NULL);
-  else
-    print_table(devs, n, have_best ? &best : NULL, verbose);
+  else if (!print_table(devs, n, have_best ? &best : NULL, verbose)) {
+    clseg_device_list_free(devs);
+    return CLI_EXIT_FAIL;
+  }
   clseg_device_list_free(devs);
   return 0;
 }

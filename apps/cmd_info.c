@@ -1,5 +1,6 @@
 /* clseg info: what a model is: network, input and output, preprocessing, classes, parameters, FLOPs
- * and planned memory at an input size, and with --layers every layer after fusion. */
+ * and planned memory at an input size, with --layers every layer after fusion, and with --kernels
+ * every kernel program the plan builds (JSON that ../shared/tools/gpu-static --jobs reads). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,12 @@ static void usage(FILE *f) {
       "  -m, --model FILE   .safetensors or .tflite model (default: the bundled selfie model)\n"
       "  -d, --device SPEC  device to plan for (default: $CLSEG_DEVICE, else auto)\n"
       "      --size WxH     input size (default: the model's, else 512x512)\n"
-      "      --layers       list every layer after fusion\n"
+      "      --layers       list every layer after fusion, with each conv's variant, build\n"
+      "                     options and the tuning rows that chose them\n"
+      "      --kernels      run the plan once and list every kernel program it builds: its\n"
+      "                     file, exact build options, kernels and local sizes (with --json:\n"
+      "                     a list of {file, options, kernels} for gpu-static --jobs);\n"
+      "                     CLSEG_AS_DEVICE=PROFILE plans as that device would\n"
       "      --json         JSON instead of text\n"
       "  -h, --help         this help\n");
 }
@@ -71,13 +77,70 @@ static void print_text(const char *path, const seg_worker *w, clseg_plan *p, int
          (double)pi.activation_sum_bytes / 1048576.0, (double)pi.parameter_bytes / 1048576.0);
   if (!layers)
     return;
-  printf("\n%-4s %-40s %-18s %-20s %10s %6s\n", "#", "layer", "op", "output", "MFLOP", "fused");
+  printf("\n%-4s %-40s %-18s %-20s %10s %6s  %s\n", "#", "layer", "op", "output", "MFLOP", "fused",
+         "variant");
   clseg_plan_layer l;
   for (int i = 0; i < clseg_plan_layer_count(p); i++)
-    if (clseg_plan_layer_get(p, i, &l) == CLSEG_OK)
-      printf("%-4d %-40.40s %-18.18s %6lldx%5lldx%5lld %10.2f %6d\n", i, l.name, l.op,
+    if (clseg_plan_layer_get(p, i, &l) == CLSEG_OK) {
+      printf("%-4d %-40.40s %-18.18s %6lldx%5lldx%5lld %10.2f %6d  %s\n", i, l.name, l.op,
              (long long)l.shape[1], (long long)l.shape[2], (long long)l.shape[3], l.flops / 1e6,
-             l.fused);
+             l.fused, l.variant ? l.variant : "");
+      if (l.variant)
+        printf("%-4s   options %s\n%-4s   tuning  %s\n", "", l.options, "", l.tuning);
+    }
+}
+
+/* Every program the plan built, with its kernels and their local sizes. */
+static void print_kernels_text(const clseg_context *ctx) {
+  printf("\nkernel programs (%d)\n", clseg_context_program_count(ctx));
+  clseg_program_info pi;
+  clseg_kernel_info ki;
+  for (int i = 0; clseg_context_program(ctx, i, &pi) == CLSEG_OK; i++) {
+    printf("  cl/%s %s\n", pi.file, pi.options);
+    for (int k = 0; clseg_context_program_kernel(ctx, i, k, &ki) == CLSEG_OK; k++)
+      printf("    %-34s local %zux%zux%zu\n", ki.name, ki.local_size[0], ki.local_size[1],
+             ki.local_size[2]);
+  }
+}
+
+static void print_kernels_json(const clseg_context *ctx) {
+  clseg_program_info pi;
+  clseg_kernel_info ki;
+  printf("[");
+  for (int i = 0; clseg_context_program(ctx, i, &pi) == CLSEG_OK; i++) {
+    char file[256];
+    snprintf(file, sizeof file, "cl/%s", pi.file);
+    printf("%s\n  {\"file\": ", i ? "," : "");
+    cli_json_string(stdout, file);
+    printf(", \"options\": ");
+    cli_json_string(stdout, pi.options);
+    printf(", \"kernels\": [");
+    for (int k = 0; clseg_context_program_kernel(ctx, i, k, &ki) == CLSEG_OK; k++) {
+      printf("%s{\"name\": ", k ? ", " : "");
+      cli_json_string(stdout, ki.name);
+      if (ki.local_size[0])
+        printf(", \"local_size\": [%zu, %zu, %zu]", ki.local_size[0], ki.local_size[1],
+               ki.local_size[2]);
+      printf("}");
+    }
+    printf("]}");
+  }
+  printf("\n]\n");
+}
+
+/* One run on zeros: every kernel a run launches is then built, and the local sizes of those that
+ * declare none are known. */
+static clseg_status run_once(clseg_plan *p) {
+  int64_t is[4], os[4];
+  clseg_plan_input_shape(p, is);
+  clseg_plan_output_shape(p, os);
+  const size_t ni = (size_t)(is[0] * is[1] * is[2] * is[3]),
+               no = (size_t)(os[0] * os[1] * os[2] * os[3]);
+  float *in = calloc(ni, sizeof *in), *out = malloc(no * sizeof *out);
+  clseg_status s = in && out ? clseg_plan_run(p, in, ni, out, no) : CLSEG_OUT_OF_MEMORY;
+  free(in);
+  free(out);
+  return s;
 }
 
 static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int64_t h, int64_t wd,
@@ -121,9 +184,18 @@ static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int
         printf("%s{\"name\": ", i ? ", " : "");
         cli_json_string(stdout, l.name);
         printf(", \"op\": \"%s\", \"shape\": [%lld, %lld, %lld, %lld], \"flops\": %.0f, \"fused\": "
-               "%d}",
+               "%d",
                l.op, (long long)l.shape[0], (long long)l.shape[1], (long long)l.shape[2],
                (long long)l.shape[3], l.flops, l.fused);
+        if (l.variant) {
+          printf(", \"variant\": ");
+          cli_json_string(stdout, l.variant);
+          printf(", \"options\": ");
+          cli_json_string(stdout, l.options);
+          printf(", \"tuning\": ");
+          cli_json_string(stdout, l.tuning);
+        }
+        printf("}");
       }
     printf("]");
   }
@@ -131,17 +203,18 @@ static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int
 }
 
 int cmd_info(int argc, char **argv) {
-  enum { O_SIZE = 256, O_LAYERS, O_JSON };
+  enum { O_SIZE = 256, O_LAYERS, O_JSON, O_KERNELS };
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"device", required_argument, 0, 'd'},
                                        {"size", required_argument, 0, O_SIZE},
                                        {"layers", no_argument, 0, O_LAYERS},
                                        {"json", no_argument, 0, O_JSON},
+                                       {"kernels", no_argument, 0, O_KERNELS},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *model = NULL, *device = NULL;
   int64_t w = 0, h = 0;
-  int layers = 0, json = 0, c;
+  int layers = 0, json = 0, kernels = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
     if (c == 'm')
@@ -152,6 +225,8 @@ int cmd_info(int argc, char **argv) {
       layers = 1;
     else if (c == O_JSON)
       json = 1;
+    else if (c == O_KERNELS)
+      kernels = 1;
     else if (c == O_SIZE && !cli_parse_size(optarg, &w, &h)) {
       cli_error("info", "--size '%s': expected WxH, e.g. 512x512", optarg);
       return CLI_EXIT_USAGE;
@@ -186,10 +261,17 @@ int cmd_info(int argc, char **argv) {
   if (seg_plan_for(&sw, 1, ph, pw, &p, err, sizeof err) != CLSEG_OK) {
     cli_error("info", "%s", err);
     rc = CLI_EXIT_FAIL;
+  } else if (kernels && run_once(p) != CLSEG_OK) {
+    cli_error("info", "running the plan once to list its kernels: %s", clseg_last_error(sw.ctx));
+    rc = CLI_EXIT_FAIL;
+  } else if (kernels && json) {
+    print_kernels_json(sw.ctx);
   } else if (json) {
     print_json(model, &sw, p, ph, pw, layers);
   } else {
     print_text(model, &sw, p, ph, pw, layers);
+    if (kernels)
+      print_kernels_text(sw.ctx);
   }
   seg_worker_free(&sw);
   return rc;

@@ -164,6 +164,22 @@ typedef struct {
 } clseg_stats;
 void clseg_context_stats(const clseg_context *ctx, clseg_stats *out);
 
+/* The kernel programs the context has built (or loaded), in build order: after planning a model,
+ * exactly what its plan runs. Strings belong to the context. */
+typedef struct {
+  const char *file;    /* the kernel file in cl/, "conv.cl" */
+  const char *options; /* the exact -D build options */
+  int kernels;         /* kernels created from it: clseg_context_program_kernel */
+} clseg_program_info;
+typedef struct {
+  const char *name;
+  size_t local_size[3]; /* the kernel's reqd_work_group_size, else its first launch's; 0 unknown */
+} clseg_kernel_info;
+int clseg_context_program_count(const clseg_context *ctx);
+clseg_status clseg_context_program(const clseg_context *ctx, int i, clseg_program_info *out);
+clseg_status clseg_context_program_kernel(const clseg_context *ctx, int i, int k,
+                                          clseg_kernel_info *out);
+
 /* The binary cache folder: $CLSEG_CACHE_DIR, else $XDG_CACHE_HOME/clseg, else $HOME/.cache/clseg.
  * CLSEG_CACHE=off disables the cache. Writes the path into buf; returns 0 when the cache is off. */
 int clseg_cache_dir(char *buf, size_t size);

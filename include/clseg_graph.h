@@ -151,6 +151,10 @@ typedef struct {
   int fused;        /* graph nodes folded or fused into it (batchnorm, activation, residual add) */
   double flops;     /* its own and its fused nodes' work */
   double ms;        /* device time in the last run made with opt.profile; -1 when unknown */
+  /* For layers with tuned variants (convs): the variant, its main kernel's build options and the
+   * tuning rows that supplied its parameters ("cl/tuning/conv.tsv:31 (cpu * arch:avx512)", plus the
+   * user tuning file's line when it overrode them); NULL otherwise. Owned by the plan. */
+  const char *variant, *options, *tuning;
 } clseg_plan_layer;
 /* The number of layers; i in [0, count) fills *out. */
 int clseg_plan_layer_count(const clseg_plan *p);

@@ -96,6 +96,8 @@ clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
   for (int d = 0; d < dims; d++)
     if (global[d] == 0)
       return CLSEG_OK; /* an empty tensor: nothing to do */
+  if (ctx->note_locals)
+    clseg__kernel_note_local(ctx, k, dims, local);
   cl_int err =
       clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, global, local, 0, NULL, NULL);
   if (err != CL_SUCCESS)

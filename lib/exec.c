@@ -150,6 +150,12 @@ clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *
   out->op = clseg__node_op_name(s->node->op);
   memcpy(out->shape, s->shape, sizeof out->shape);
   out->ms = p->opt.profile ? s->ms : -1.0;
+  if (s->conv) {
+    out->variant = clseg__conv2d_prep_variant(s->conv);
+    clseg__conv2d_prep_tuning(s->conv, &out->options, &out->tuning);
+  } else if (s->convt) {
+    clseg__conv_transpose2d_prep_tuning(s->convt, &out->variant, &out->options, &out->tuning);
+  }
   for (int k = 0; k < p->g->nnodes; k++)
     if (p->steps[k].target == s->node->id) {
       out->flops += p->steps[k].flops;

@@ -14,9 +14,11 @@
 
 typedef struct {
   char *key; /* the cache key text: source hash, options, device */
+  char *file, *options; /* cl/<file> and the -D options it was built with (the plan's kernel list) */
   cl_program program;
   cl_kernel *kernels; /* created lazily, by name */
   char **kernel_names;
+  size_t (*local)[3]; /* per kernel: reqd_work_group_size, else the first launch's; 0 unknown */
   int nkernels;
   int unsaved; /* built from source with the cache on: its binary is written when the context is
                   freed, after the first results rather than before them */
@@ -41,6 +43,7 @@ struct clseg_context {
   int debug;              /* CLSEG_DEBUG set: the library may print to stderr */
   void *blas;             /* reserved for the linear op's backend state */
   clseg__tuning *tuning;  /* the tuning rows matched against this device (tuning.c) */
+  int note_locals;        /* some kernel declares no reqd_work_group_size: launches record theirs */
   /* Scratch shared by every op run on this context (clseg__context_scratch): ops that run one after
    * another on the in-order queue can reuse one buffer per slot, grown to the largest need. */
   cl_mem scratch[CLSEG__SCRATCH_SLOTS];
@@ -111,6 +114,8 @@ int clseg__build_options(const clseg__define *defs, int count, char *buf, size_t
 clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *options,
                            const char *kernel, cl_kernel *out);
 void clseg__programs_free(clseg_context *ctx);
+/* Records a launch's local size for k where its kernel declares no reqd_work_group_size. */
+void clseg__kernel_note_local(clseg_context *ctx, cl_kernel k, int dims, const size_t *local);
 
 /* ---- binary cache (cache.c) ---- */
 /* Loads the binary stored for key; returns 1 and a malloc'd buffer on a trusted hit, 0 on a miss or

@@ -294,9 +294,21 @@ static clseg_status get_program(clseg_context *ctx, const char *file, const char
     free(key);
     return s;
   }
+  char *fcopy = malloc(strlen(file) + 1), *ocopy = malloc(strlen(options ? options : "") + 1);
+  if (!fcopy || !ocopy) {
+    free(fcopy);
+    free(ocopy);
+    free(key);
+    clReleaseProgram(prog);
+    return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "building cl/%s: out of host memory", file);
+  }
+  strcpy(fcopy, file);
+  strcpy(ocopy, options ? options : "");
   clseg__program *p = &ctx->programs[ctx->nprograms++];
   memset(p, 0, sizeof *p);
   p->key = key;
+  p->file = fcopy;
+  p->options = ocopy;
   p->program = prog;
   p->unsaved = built && cache_on;
   *out = p;
@@ -320,17 +332,27 @@ clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *opt
     return clseg__cl_fail(ctx, err, "creating kernel '%s' of cl/%s", kernel, file);
   cl_kernel *nk = realloc(p->kernels, sizeof *nk * (size_t)(p->nkernels + 1));
   char **nn = nk ? realloc(p->kernel_names, sizeof *nn * (size_t)(p->nkernels + 1)) : NULL;
-  char *name = nn ? malloc(strlen(kernel) + 1) : NULL;
+  size_t(*nl)[3] = nn ? realloc(p->local, sizeof *nl * (size_t)(p->nkernels + 1)) : NULL;
+  char *name = nl ? malloc(strlen(kernel) + 1) : NULL;
   if (nk)
     p->kernels = nk;
   if (nn)
     p->kernel_names = nn;
+  if (nl)
+    p->local = nl;
   if (!name) {
     clReleaseKernel(k);
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating kernel '%s': out of host memory",
                        kernel);
   }
   strcpy(name, kernel);
+  size_t *local = p->local[p->nkernels];
+  local[0] = local[1] = local[2] = 0;
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE,
+                               sizeof(size_t[3]), local, NULL) != CL_SUCCESS)
+    local[0] = local[1] = local[2] = 0;
+  if (local[0] == 0)
+    ctx->note_locals = 1; /* its launches say which local size it runs with */
   p->kernels[p->nkernels] = k;
   p->kernel_names[p->nkernels++] = name;
   *out = k;
@@ -348,10 +370,54 @@ void clseg__programs_free(clseg_context *ctx) {
     }
     free(p->kernels);
     free(p->kernel_names);
+    free(p->local);
     clReleaseProgram(p->program);
     free(p->key);
+    free(p->file);
+    free(p->options);
   }
   free(ctx->programs);
   ctx->programs = NULL;
   ctx->nprograms = ctx->cap_programs = 0;
+}
+
+/* A launch's local size for the kernel list, where the kernel declares none. */
+void clseg__kernel_note_local(clseg_context *ctx, cl_kernel k, int dims, const size_t *local) {
+  for (int i = 0; i < ctx->nprograms; i++) {
+    clseg__program *p = &ctx->programs[i];
+    for (int j = 0; j < p->nkernels; j++) {
+      if (p->kernels[j] != k)
+        continue;
+      if (p->local[j][0] == 0 && local)
+        for (int d = 0; d < 3; d++)
+          p->local[j][d] = d < dims ? local[d] : 1;
+      return;
+    }
+  }
+}
+
+int clseg_context_program_count(const clseg_context *ctx) {
+  return ctx ? ctx->nprograms : 0;
+}
+
+clseg_status clseg_context_program(const clseg_context *ctx, int i, clseg_program_info *out) {
+  if (!ctx || !out || i < 0 || i >= ctx->nprograms)
+    return clseg__fail((clseg_context *)ctx, CLSEG_INVALID_ARGUMENT,
+                       "clseg_context_program: index %d out of range (%d programs)", i,
+                       ctx ? ctx->nprograms : 0);
+  const clseg__program *p = &ctx->programs[i];
+  out->file = p->file;
+  out->options = p->options;
+  out->kernels = p->nkernels;
+  return CLSEG_OK;
+}
+
+clseg_status clseg_context_program_kernel(const clseg_context *ctx, int i, int k,
+                                          clseg_kernel_info *out) {
+  if (!ctx || !out || i < 0 || i >= ctx->nprograms || k < 0 || k >= ctx->programs[i].nkernels)
+    return clseg__fail((clseg_context *)ctx, CLSEG_INVALID_ARGUMENT,
+                       "clseg_context_program_kernel: program %d kernel %d out of range", i, k);
+  out->name = ctx->programs[i].kernel_names[k];
+  memcpy(out->local_size, ctx->programs[i].local[k], sizeof out->local_size);
+  return CLSEG_OK;
 }

@@ -140,7 +140,7 @@ static int report_rows(const clseg__tune_row *rows, int n, const clseg__device_c
     ok = add(out, len, cap, "  %-26s %s (%s %s %s)", r->variant, r->source, r->type, r->vendor,
              r->pattern);
     for (int c = 0; ok && c < r->ncells; c++)
-      ok = add(out, len, cap, " %s=%g", r->cells[c].name, r->cells[c].value);
+      ok = add(out, len, cap, " %s=%.10g", r->cells[c].name, r->cells[c].value);
     ok = ok && add(out, len, cap, "\n");
   }
   return ok;

@@ -651,6 +651,12 @@ const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep) {
   return prep ? prep->v->name : NULL;
 }
 
+void clseg__conv2d_prep_tuning(const clseg__conv2d_prep *prep, const char **options,
+                               const char **rows) {
+  *options = prep ? prep->t.options : NULL;
+  *rows = prep ? prep->t.row : NULL;
+}
+
 clseg_status clseg_conv2d(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
                           const clseg_tensor *bias, const clseg_tensor *residual,
                           const clseg_conv2d_params *p, clseg_tensor *y) {

@@ -29,6 +29,9 @@ clseg_status clseg__conv2d_run(clseg_context *ctx, clseg__conv2d_prep *prep, con
 void clseg__conv2d_prep_free(clseg__conv2d_prep *prep);
 /* The variant a prepared conv runs ("conv2d_vec" ...), for profiles and tests. */
 const char *clseg__conv2d_prep_variant(const clseg__conv2d_prep *prep);
+/* Its main kernel's build options and the tuning rows it used (strings owned by the prep). */
+void clseg__conv2d_prep_tuning(const clseg__conv2d_prep *prep, const char **options,
+                               const char **rows);
 
 /* The same for conv_transpose2d (lib/ops/conv_transpose.c). */
 typedef struct clseg__convt_prep clseg__convt_prep;
@@ -39,6 +42,8 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
 clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *prep,
                                          const clseg_tensor *x, clseg_tensor *y);
 void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep);
+void clseg__conv_transpose2d_prep_tuning(const clseg__convt_prep *prep, const char **variant,
+                                         const char **options, const char **rows);
 
 /* Packs weights [cout, cin, khw] into the layout of conv2d_vec (see cl/conv.cl). */
 clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin,

@@ -394,3 +394,10 @@ size_t clseg__conv_transpose2d_prep_weight_bytes(const clseg__convt_prep *prep) 
     bytes = 0;
   return bytes;
 }
+
+void clseg__conv_transpose2d_prep_tuning(const clseg__convt_prep *prep, const char **variant,
+                                         const char **options, const char **rows) {
+  *variant = prep ? prep->v->name : NULL;
+  *options = prep ? prep->opts : NULL;
+  *rows = prep ? prep->j.row : NULL;
+}
