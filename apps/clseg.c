@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"eval", cmd_eval, "score predicted masks against ground truth: IoU, Dice, F-beta, accuracy"},
     {"bench", cmd_bench, "time a model: latency, throughput, GFLOP/s, memory, per-layer profile"},
     {"info", cmd_info, "describe a model: inputs, outputs, layers, parameters, FLOPs, metadata"},
+    {"tune", cmd_tune, "measure the fastest kernel variants of a model's layers on a device"},
     {"devices", cmd_devices, "list the OpenCL devices clseg can use"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

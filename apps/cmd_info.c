@@ -204,14 +204,11 @@ static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int
 
 int cmd_info(int argc, char **argv) {
   enum { O_SIZE = 256, O_LAYERS, O_JSON, O_KERNELS };
-  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                       {"device", required_argument, 0, 'd'},
-                                       {"size", required_argument, 0, O_SIZE},
-                                       {"layers", no_argument, 0, O_LAYERS},
-                                       {"json", no_argument, 0, O_JSON},
-                                       {"kernels", no_argument, 0, O_KERNELS},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"model", required_argument, 0, 'm'},   {"device", required_argument, 0, 'd'},
+      {"size", required_argument, 0, O_SIZE}, {"layers", no_argument, 0, O_LAYERS},
+      {"json", no_argument, 0, O_JSON},       {"kernels", no_argument, 0, O_KERNELS},
+      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   const char *model = NULL, *device = NULL;
   int64_t w = 0, h = 0;
   int layers = 0, json = 0, kernels = 0, c;

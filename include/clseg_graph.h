@@ -118,6 +118,9 @@ typedef struct {
    * 4 MiB (F(4x4) keeps 4x the weights, F(2x2) 16/9), with no exception for the convs where they
    * pay off most (large maps): larger 3x3 convs step down to F(2x2), then to the implicit GEMM. */
   int low_memory;
+  /* Choose variants and parameters from the shipped tuning rows only, ignoring the device's user
+   * tuning file (as CLSEG_TUNING=off does for a whole context): clseg tune's "before". */
+  int shipped_rows_only;
 } clseg_plan_options;
 
 /* Infers every shape for input [n, C, h, w], folds batchnorms into convs, fuses activations and
@@ -159,6 +162,42 @@ typedef struct {
 /* The number of layers; i in [0, count) fills *out. */
 int clseg_plan_layer_count(const clseg_plan *p);
 clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *out);
+
+/* ---- tuning a device for a plan (clseg tune) ---- */
+typedef struct {
+  int layer, layers;        /* the shape being tuned, of how many */
+  const char *shape;        /* its key: "n1.c64.h256.w256.o64.k3x3.s1x1.d1x1.p1x1x1x1.g1" */
+  const char *best;         /* the fastest so far: variant and cells */
+  double best_ms;           /* its time */
+  double default_ms;        /* the shipped rows' time for this shape */
+  double elapsed_s, left_s; /* left_s -1 without a budget */
+} clseg_tune_progress;
+
+typedef struct {
+  double budget_s; /* stop with what was found after this many seconds (0: no limit) */
+  int runs;        /* timed runs per candidate, the median kept (0: 5) */
+  void (*progress)(void *user, const clseg_tune_progress *p); /* after each candidate, or NULL */
+  void *user;
+} clseg_tune_options;
+
+typedef struct {
+  int shapes;        /* distinct conv layer shapes in the plan */
+  int measured;      /* of them, tuned within the budget */
+  int tuned;         /* of those, where a candidate beat the shipped rows (rows written) */
+  int candidates;    /* candidates run */
+  int rejected;      /* of them, outputs off conv2d_direct's beyond the tolerance */
+  double default_ms; /* sum over measured shapes of the shipped rows' time */
+  double tuned_ms;   /* the same with the tuned choices */
+  double seconds;    /* tuning time */
+  char path[1024];   /* the user tuning file written */
+} clseg_tune_result;
+
+/* For each distinct conv layer shape of plan (the costliest first), times the candidates of the
+ * conv family's search space on random data against the shipped rows' choice, rejects those whose
+ * output differs from conv2d_direct's, and writes the winners (by 3% or more) to the device's user
+ * tuning file (clseg_tuning_file), keeping its rows for other shapes. Contexts created afterwards
+ * use them; so does plan's context for plans made afterwards. Refused under CLSEG_AS_DEVICE. */
+clseg_status clseg_tune(clseg_plan *plan, const clseg_tune_options *opt, clseg_tune_result *out);
 
 #ifdef __cplusplus
 }

@@ -55,7 +55,7 @@ int clseg__cache_path(const char *key, char *buf, size_t size) {
   return n > 0 && (size_t)n < size;
 }
 
-static int mkdir_p(const char *path) {
+int clseg__mkdir_p(const char *path) {
   char tmp[1024];
   size_t len = strlen(path);
   if (len >= sizeof tmp)
@@ -122,7 +122,7 @@ void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char
   char path[1200], dir[1024], tmp[1300];
   if (!clseg__cache_path(key, path, sizeof path) || !clseg_cache_dir(dir, sizeof dir))
     return;
-  if (!mkdir_p(dir)) {
+  if (!clseg__mkdir_p(dir)) {
     ctx->stats.cache_write_failures++;
     return;
   }

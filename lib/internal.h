@@ -123,6 +123,8 @@ void clseg__kernel_note_local(clseg_context *ctx, cl_kernel k, int dims, const s
 int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, size_t *len);
 /* Stores atomically (temp file + rename); failures are counted, never fatal. */
 void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len);
+/* Creates path and its parents; returns 0 on failure. */
+int clseg__mkdir_p(const char *path);
 /* The path of key's cache file; returns 0 when the cache is off. */
 int clseg__cache_path(const char *key, char *buf, size_t size);
 

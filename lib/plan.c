@@ -9,6 +9,7 @@
 #endif
 
 #include "plan_internal.h"
+#include "tuning.h"
 
 #define ARENA_ALIGN 64 /* elements: 256-byte aligned views */
 
@@ -344,7 +345,7 @@ static void evict_host_params(clseg_plan *p, const clseg__step *s) {
   }
 }
 
-static clseg_status upload_params(clseg_plan *p) {
+static clseg_status upload_params_steps(clseg_plan *p) {
   for (int k = 0; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
     clseg_status st = s->bn >= 0 ? upload_folded(p, s) : CLSEG_OK;
@@ -362,6 +363,14 @@ static clseg_status upload_params(clseg_plan *p) {
     settle_conv_weights(p, s);
   }
   return CLSEG_OK;
+}
+
+/* Uploads parameters and prepares the convs, with the rows the plan options ask for. */
+static clseg_status upload_params(clseg_plan *p) {
+  clseg__tune_user_off(p->ctx, p->opt.shipped_rows_only);
+  clseg_status st = upload_params_steps(p);
+  clseg__tune_user_off(p->ctx, 0);
+  return st;
 }
 
 /* One storage per unskipped step; lifetimes from the execution positions that read it. */

@@ -348,8 +348,8 @@ clseg_status clseg__kernel(clseg_context *ctx, const char *file, const char *opt
   strcpy(name, kernel);
   size_t *local = p->local[p->nkernels];
   local[0] = local[1] = local[2] = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE,
-                               sizeof(size_t[3]), local, NULL) != CL_SUCCESS)
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof(size_t[3]),
+                               local, NULL) != CL_SUCCESS)
     local[0] = local[1] = local[2] = 0;
   if (local[0] == 0)
     ctx->note_locals = 1; /* its launches say which local size it runs with */

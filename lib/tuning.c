@@ -15,6 +15,7 @@ struct clseg__tuning {
   clseg__tune_row *user; /* the user tuning file's rows */
   int nuser;
   const clseg__tune_row *forced; /* the tuner's candidate, or NULL */
+  int user_off;                  /* the tuner measures the shipped rows */
 };
 
 /* ---- parsing ---- */
@@ -210,8 +211,8 @@ static clseg_status check_shipped(clseg_context *ctx, const clseg__tuning *t) {
   for (int i = 0; i < t->nrows; i++) {
     const clseg__tune_row *r = &t->rows[i], *d = default_row(t, r->variant);
     if (!d)
-      return clseg__fail(ctx, CLSEG_FORMAT, "%s: variant %s has no default row (* * *)",
-                         r->source, r->variant);
+      return clseg__fail(ctx, CLSEG_FORMAT, "%s: variant %s has no default row (* * *)", r->source,
+                         r->variant);
     int same = r->ncells == d->ncells;
     for (int k = 0; same && k < r->ncells; k++)
       same = cell(d, r->cells[k].name) != NULL;
@@ -254,6 +255,8 @@ static const clseg__tune_row *user_row(const clseg__tuning *t, const char *varia
                                        const char *shape) {
   if (t->forced && !strcmp(t->forced->variant, variant))
     return t->forced;
+  if (t->user_off)
+    return NULL;
   const clseg__tune_row *any = NULL;
   for (int i = 0; i < t->nuser; i++) {
     const clseg__tune_row *r = &t->user[i];
@@ -274,8 +277,7 @@ clseg_status clseg__tune_get(clseg_context *ctx, const char *variant, const char
   CLSEG__CHECK(ctx, t != NULL);
   const clseg__tune_row *r = clseg__tune_match(t->rows, t->nrows, &t->cls, variant);
   if (!r)
-    return clseg__fail(ctx, CLSEG_INTERNAL, "tuning: no row for variant %s in cl/tuning/",
-                       variant);
+    return clseg__fail(ctx, CLSEG_INTERNAL, "tuning: no row for variant %s in cl/tuning/", variant);
   const clseg__tune_row *u = user_row(t, variant, shape);
   for (int i = 0; i < nkeys; i++) {
     const clseg__tune_cell *c = cell(u, keys[i]);
@@ -298,7 +300,7 @@ const clseg__tune_row *clseg__tune_choice(clseg_context *ctx, const char *op, co
     return NULL;
   if (t->forced && !strncmp(t->forced->variant, op, n))
     return t->forced;
-  for (int i = 0; i < t->nuser; i++)
+  for (int i = 0; !t->user_off && i < t->nuser; i++)
     if (!strncmp(t->user[i].variant, op, n) && !strcmp(t->user[i].shape, shape))
       return &t->user[i];
   return NULL;
@@ -307,6 +309,16 @@ const clseg__tune_row *clseg__tune_choice(clseg_context *ctx, const char *op, co
 void clseg__tune_force(clseg_context *ctx, const clseg__tune_row *row) {
   if (ctx->tuning)
     ctx->tuning->forced = row;
+}
+
+void clseg__tune_user_off(clseg_context *ctx, int off) {
+  if (ctx->tuning)
+    ctx->tuning->user_off = off;
+}
+
+const clseg__tune_row *clseg__tune_user_rows(const clseg_context *ctx, int *n) {
+  *n = ctx->tuning ? ctx->tuning->nuser : 0;
+  return ctx->tuning ? ctx->tuning->user : NULL;
 }
 
 void clseg__tuned_describe(const clseg__tuned *t, char *buf, size_t size) {
@@ -352,6 +364,9 @@ static char *read_text(const char *path) {
 static clseg_status load_shipped(clseg_context *ctx, clseg__tuning *t) {
   for (size_t i = 0; i < clseg__tuning_source_count; i++) {
     const clseg__kernel_source *k = &clseg__tuning_sources[i];
+    const size_t nl = strlen(k->name);
+    if (nl < 4 || strcmp(k->name + nl - 4, ".tsv"))
+      continue; /* a search space (<family>.space): the tuner's */
     char name[256];
     snprintf(name, sizeof name, "cl/tuning/%s", k->name);
     clseg_status s;
@@ -387,6 +402,15 @@ static clseg_status load_user(clseg_context *ctx, clseg__tuning *t) {
   clseg_status s = clseg__tune_parse(ctx, path, text, 1, &t->user, &t->nuser);
   free(text);
   return s == CLSEG_OK ? check_user(ctx, t) : s;
+}
+
+clseg_status clseg__tuning_reload(clseg_context *ctx) {
+  clseg__tuning *t = ctx->tuning;
+  CLSEG__CHECK(ctx, t != NULL);
+  free(t->user);
+  t->user = NULL;
+  t->nuser = 0;
+  return load_user(ctx, t);
 }
 
 clseg_status clseg__tuning_init(clseg_context *ctx) {

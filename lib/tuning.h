@@ -81,6 +81,12 @@ clseg_status clseg__tune_parse(clseg_context *ctx, const char *name, const char 
  * shipped row's, for every shape, until it is cleared (NULL). */
 void clseg__tune_force(clseg_context *ctx, const clseg__tune_row *row);
 
+/* The tuner's switches: user rows off (1) or on (0) for ctx's lookups; re-reading the user file
+ * after writing it; the user rows as loaded (to keep those of other shapes when writing). */
+void clseg__tune_user_off(clseg_context *ctx, int off);
+clseg_status clseg__tuning_reload(clseg_context *ctx);
+const clseg__tune_row *clseg__tune_user_rows(const clseg_context *ctx, int *n);
+
 /* The user tuning file's path for ctx's device (in the cache folder, keyed by device name, driver
  * and platform like kernel binaries); 0 when the cache is off. */
 int clseg__tuning_file_path(const clseg_context *ctx, char *buf, size_t size);

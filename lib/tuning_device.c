@@ -61,7 +61,7 @@ static const char *vendor_of(const clseg_device_info *i) {
   static const struct {
     uint32_t id;
     const char *word, *text;
-  } V[] = {{0x10de, "nvidia", "nvidia"}, {0x1002, "amd", "advanced micro"},
+  } V[] = {{0x10de, "nvidia", "nvidia"},    {0x1002, "amd", "advanced micro"},
            {0x1022, "amd", "authenticamd"}, {0x8086, "intel", "intel"},
            {0x13b5, "arm", "arm"},          {0x106b, "apple", "apple"},
            {0x5143, "qualcomm", "qualcomm"}};
@@ -162,6 +162,9 @@ clseg_status clseg_tuning_report(const clseg_device_info *device, char **text) {
   int n = 0;
   clseg_status s = CLSEG_OK;
   for (size_t i = 0; s == CLSEG_OK && i < clseg__tuning_source_count; i++) {
+    const size_t nl = strlen(clseg__tuning_sources[i].name);
+    if (nl < 4 || strcmp(clseg__tuning_sources[i].name + nl - 4, ".tsv"))
+      continue;
     char name[256];
     snprintf(name, sizeof name, "cl/tuning/%s", clseg__tuning_sources[i].name);
     s = clseg__tune_parse(NULL, name, (const char *)clseg__tuning_sources[i].bytes, 0, &rows, &n);
@@ -175,9 +178,9 @@ clseg_status clseg_tuning_report(const clseg_device_info *device, char **text) {
                cls.profile[0] ? ")" : "") &&
            report_rows(rows, n, &cls, &out, &len, &cap) &&
            add(&out, &len, &cap, "  user tuning file: %s%s\n", has_path ? path : "(cache off)",
-               !has_path                  ? ""
+               !has_path                 ? ""
                : access(path, R_OK) == 0 ? " (present)"
-                                          : " (none; `clseg tune` writes it)");
+                                         : " (none; `clseg tune` writes it)");
   free(rows);
   if (s != CLSEG_OK) {
     free(out);

@@ -362,7 +362,7 @@ static int vec_packed(const conv_job *j, int mr) {
 static int vec_tile_oh(const clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
   return p->t.nv >= 2 && !vec_flat(j) && !vec_packed(j, p->t.mr) && j->ow <= 16 && j->oh > 1 ? 2
-                                                                                           : 1;
+                                                                                             : 1;
 }
 
 /* Dilated convs whose taps reach past the image (ASPP: dilation 12-18 on 32x32 maps) skip the
@@ -511,8 +511,8 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
-static const char *const RULE_KEYS[] = {"WINOGRAD",    "WINO_MIN_CH",     "WINO4_MIN_SIDE",
-                                        "DIL_MIN_CIN", "DIL_MIN_SUB",     "WINO_EXTRA_BYTES",
+static const char *const RULE_KEYS[] = {"WINOGRAD",        "WINO_MIN_CH", "WINO4_MIN_SIDE",
+                                        "DIL_MIN_CIN",     "DIL_MIN_SUB", "WINO_EXTRA_BYTES",
                                         "WINO_MIN_PAYOFF", "GEMM"};
 
 static clseg_status rules_of(clseg_context *ctx, clseg__conv_rules *r) {

@@ -65,10 +65,10 @@ typedef struct clseg__conv_variant clseg__conv_variant;
 /* A prepared conv's tuned values (cl/tuning/conv.tsv, or the user's tuning file for its shape) and
  * what the plan's kernel list reports about it. */
 typedef struct {
-  int mr, nv, lws;      /* register tile rows (output channels), float16 vectors, work-group size */
-  double v[6];          /* the variant's other cells, in the order of its key list */
-  char row[400];        /* the rows that supplied them */
-  char options[512];    /* the build options of the variant's main kernel */
+  int mr, nv, lws;   /* register tile rows (output channels), float16 vectors, work-group size */
+  double v[6];       /* the variant's other cells, in the order of its key list */
+  char row[400];     /* the rows that supplied them */
+  char options[512]; /* the build options of the variant's main kernel */
 } clseg__conv_tuning;
 
 /* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
@@ -128,19 +128,20 @@ clseg_status clseg__conv_tune(clseg_context *ctx, clseg__conv2d_prep *p, const c
 clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
                                const char *name, const clseg__define *defs, int ndefs, int record,
                                cl_kernel *k);
-/* The layer-shape key of a conv in user tuning files: "n1.c64.h256.w256.o64.k3x3.s1x1.d1x1.p1x1x1x1.g1". */
+/* The layer-shape key of a conv in user tuning files:
+ * "n1.c64.h256.w256.o64.k3x3.s1x1.d1x1.p1x1x1x1.g1". */
 void clseg__conv_shape_key(const clseg__conv_job *j, char *buf, size_t size);
 
 /* The conv family's choice rules (the conv2d row of cl/tuning/conv.tsv). */
 typedef struct {
-  int winograd;          /* 0: never choose a Winograd variant by itself */
-  int wino_min_ch;       /* both channel counts at least this */
-  int wino4_min_side;    /* F(4x4) from outputs this high and wide, F(2x2) below */
-  int dil_min_cin;       /* the dilated Winograd variant from this many input channels */
-  int dil_min_sub;       /* ... and sub-grids of at least this side */
-  double extra_bytes;    /* Winograd weights may exceed the conv's by this much... */
-  double min_payoff;     /* ...or more where they save this many GFLOP per extra MB */
-  int gemm;              /* 1: convs other than depthwise take conv2d_gemm (GPU-shaped) */
+  int winograd;       /* 0: never choose a Winograd variant by itself */
+  int wino_min_ch;    /* both channel counts at least this */
+  int wino4_min_side; /* F(4x4) from outputs this high and wide, F(2x2) below */
+  int dil_min_cin;    /* the dilated Winograd variant from this many input channels */
+  int dil_min_sub;    /* ... and sub-grids of at least this side */
+  double extra_bytes; /* Winograd weights may exceed the conv's by this much... */
+  double min_payoff;  /* ...or more where they save this many GFLOP per extra MB */
+  int gemm;           /* 1: convs other than depthwise take conv2d_gemm (GPU-shaped) */
 } clseg__conv_rules;
 
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as

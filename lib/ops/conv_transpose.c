@@ -243,9 +243,8 @@ static clseg_status tune(clseg_context *ctx, convt_job *j, const convt_variant *
   double vals[2] = {0, 8};
   char shape[CLSEG__TUNE_SHAPE_LEN];
   clseg__tuned t;
-  snprintf(shape, sizeof shape, "n%d.c%d.h%d.w%d.o%d.k%dx%d.s%dx%d.d%dx%d.p%dx%d.g%d", j->n,
-           j->cin, j->h, j->w_, j->cout, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->pt, j->pl,
-           j->groups);
+  snprintf(shape, sizeof shape, "n%d.c%d.h%d.w%d.o%d.k%dx%d.s%dx%d.d%dx%d.p%dx%d.g%d", j->n, j->cin,
+           j->h, j->w_, j->cout, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->pt, j->pl, j->groups);
   clseg_status s = clseg__tune_get(ctx, v->name, shape, keys, nkeys, vals, &t);
   j->lws = (int)vals[0];
   j->mr = (int)vals[1];

@@ -6,7 +6,7 @@
 #include "common.h"
 #include "conv.h"
 
-#define OP              "conv2d"
+#define OP "conv2d"
 /* Tuned cells (cl/tuning/conv.tsv): MR GEMM output channels per work-item, NV float16 vectors of
  * tiles per work-item, LWS the GEMM's work-group size, BAND_BYTES the V and M of one band (about
  * one core's L2), MIN_TILES the fewest tiles of a band (enough work-items per GEMM). */
@@ -128,11 +128,8 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   clseg_status s = clseg__conv_tune(ctx, p, p->v->name, KEYS, 5);
   if (s != CLSEG_OK)
     return s;
-  const clseg__define d[] = {{"ACT", j->act},
-                             {"LWS", p->t.lws},
-                             {"MR", p->t.mr},
-                             {"NV", p->t.nv},
-                             {"WINO_M", m}};
+  const clseg__define d[] = {
+      {"ACT", j->act}, {"LWS", p->t.lws}, {"MR", p->t.mr}, {"NV", p->t.nv}, {"WINO_M", m}};
   const char *opts = p->t.options;
   cl_kernel kw;
   s = clseg__conv_build(ctx, p, "conv_winograd.cl", "conv2d_winograd_gemm", d, 5, 1, &p->k[0]);
@@ -288,7 +285,7 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
     s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
   if (s == CLSEG_OK)
     s = clseg__conv_scratch_reserve(ctx, p, 4, plane * (size_t)j->cout, "output mosaic");
-  p->t = in->t; /* what the kernel list reports: the inner conv's rows and options */
+  p->t = in->t;   /* what the kernel list reports: the inner conv's rows and options */
   in->j.w = NULL; /* transformed: the inner conv runs from its packed copy, shared below */
   if (s == CLSEG_OK && in->wp && clRetainMemObject(in->wp) == CL_SUCCESS)
     p->wp = in->wp;
