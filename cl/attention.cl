@@ -1,12 +1,17 @@
 /* Attention blocks, fused: CBAM channel and spatial gates, SE, scSE and the additive attention gate.
- * Every size and offset is a kernel argument, so one program serves every call. Work-items own 16 pixels
- * along a contiguous row as one float16 (PoCL vectorizes only explicit vector types); tails go lane
- * by lane. */
+ * Every size and offset is a kernel argument, so one program (for the device's tuning row) serves every
+ * call. Work-items own 16 pixels along a contiguous row as one float16 (PoCL vectorizes only explicit vector
+ * types); tails go lane by lane. */
 #include "common.h"
 
 /* Work-group size of attention_mlp (one work-group per image). */
 #ifndef MLP_WG
 #define MLP_WG 64
+#endif
+/* Work-group size (dimension 0) of every other kernel: the host rounds dimension 0 up to it and the
+ * kernels skip the excess work-items. */
+#ifndef LOCAL
+#define LOCAL 1
 #endif
 
 inline float sigmoid1(float v) { return 1.0f / (1.0f + exp(-v)); }
@@ -91,10 +96,12 @@ inline float16 bilinear16(__global const float *map, int hin, int win, int hout,
 /* ---- channel gates (CBAM channel, SE, the channel half of scSE) ---- */
 
 /* Partial sum and max of chunk p of row `row` (rows of hw floats): part[(row * parts + p) * 2 + {0, 1}]. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_pool(__global const float *x, const int x_off, const int hw, const int chunk, const int parts,
                __global float *part, const int part_off) {
   const int p = get_global_id(0), row = get_global_id(1);
+  if (p >= parts)
+    return;
   const int end = min((p + 1) * chunk, hw);
   __global const float *src = x + x_off + row * hw;
   float16 s = 0.0f, m = -INFINITY;
@@ -156,7 +163,7 @@ attention_mlp(__global const float *part, const int part_off, const int parts, c
 }
 
 /* y[row, :] = x[row, :] * gate[row] for rows of hw floats; each work-item does `span` floats (16 | span). */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_scale(__global const float *x, const int x_off, const int hw, const int span,
                 __global const float *gate, const int gate_off, __global float *y, const int y_off) {
   const int row = get_global_id(1), end = min((int)get_global_id(0) * span + span, hw);
@@ -168,7 +175,7 @@ attention_scale(__global const float *x, const int x_off, const int hw, const in
 }
 
 /* scSE: y = x * (gate[n, c] + sigmoid(ws . x[n, :, p] + bs)) for 16 pixels p of image n. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_scse_apply(__global const float *x, const int x_off, const int c, const int hw,
                      __global const float *gate, const int gate_off, __global const float *ws,
                      const int ws_off, __global const float *bs, const int bs_off, const int has_bs,
@@ -190,7 +197,7 @@ attention_scse_apply(__global const float *x, const int x_off, const int c, cons
 /* ---- CBAM spatial gate ---- */
 
 /* pooled [N, 2, hw]: channel 0 the max over C, channel 1 the mean, 16 pixels per work-item. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_chpool(__global const float *x, const int x_off, const int c, const int hw, __global float *pooled,
                  const int pooled_off) {
   const int i = get_global_id(0) * 16, n = get_global_id(1), cnt = min(16, hw - i);
@@ -208,10 +215,10 @@ attention_chpool(__global const float *x, const int x_off, const int c, const in
 
 /* aff[i] = gamma / sqrt(var + eps), aff[c + i] = beta - mean * aff[i]: an inference batchnorm as
  * scale and shift. */
-__kernel void attention_bn_fold(__global const float *gamma, const int g_off, __global const float *beta,
-                                const int b_off, __global const float *mean, const int m_off,
-                                __global const float *var, const int v_off, const float eps, const int c,
-                                __global float *aff, const int aff_off) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_bn_fold(__global const float *gamma, const int g_off, __global const float *beta, const int b_off,
+                  __global const float *mean, const int m_off, __global const float *var, const int v_off,
+                  const float eps, const int c, __global float *aff, const int aff_off) {
   const int i = get_global_id(0);
   if (i >= c)
     return;
@@ -221,7 +228,7 @@ __kernel void attention_bn_fold(__global const float *gamma, const int g_off, __
 }
 
 /* y = x * sigmoid(aff(conv_KxK(pooled) + bias)) for 16 pixels of row `row`; 'same' zero padding. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_spatial_apply(__global const float *x, const int x_off, const int c, const int h, const int w,
                         __global const float *pooled, const int pooled_off, const int k,
                         __global const float *wk, const int wk_off, __global const float *bias,
@@ -281,7 +288,7 @@ INL void phi_px(__global const float *g, const int cg, const int hwg, __global c
 }
 
 /* phi [N, ci, hg, wg] (1x1 conv of g): 16 pixels x 4 output channels per work-item. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_phi(__global const float *g, const int g_off, const int cg, const int hwg, __global const float *wp,
               const int wp_off, __global const float *bp, const int bp_off, const int has_bp, const int ci,
               __global float *phi, const int phi_off) {
@@ -361,7 +368,7 @@ INL float16 coarse_px(__global const float *x, const int cx, const int h, const 
 }
 
 /* a [N, 1, ht, wt] = sigmoid(psi(relu(theta(x) + bilinear(phi)))) for 16 theta pixels of row ty. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_gate_coarse(__global const float *x, const int x_off, const int cx, const int h, const int w,
                       const int s, __global const float *wth, const int wth_off, __global const float *bth,
                       const int bth_off, const int has_bth, __global const float *phi, const int phi_off,
@@ -429,7 +436,7 @@ INL void gate_apply_px(__global const float *x, const int cx, const int hw, cons
 
 /* alpha = bilinear(a) at 16 pixels of row `row`; y = x * alpha, or with has_out the 1x1 conv
  * y[o] = alpha * (w_out[o] . x) + b_out[o]; then y = y * aff[o] + aff[cx + o] when has_aff. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_gate_apply(__global const float *x, const int x_off, const int cx, const int h, const int w,
                      __global const float *a, const int a_off, const int ht, const int wt,
                      __global const float *wo, const int wo_off, const int has_out, __global const float *bo,

@@ -4,10 +4,10 @@
 #include "common.h"
 
 #ifndef LINEAR_NB
-#define LINEAR_NB 4 /* rows of x per work-item: the host picks 1 for batch 1-3, else 4 */
+#define LINEAR_NB 4 /* rows of x per work-item: the host passes its tuning row's NB, or 1 below NB rows */
 #endif
 #ifndef LINEAR_MB
-#define LINEAR_MB 4 /* outputs per work-item; NB * MB float16 accumulators stay within 16 */
+#define LINEAR_MB 4 /* outputs per work-item: the row's MB, or MB1 below NB rows */
 #endif
 
 inline float hsum16(float16 v) {

@@ -3,9 +3,34 @@
  * serves every shape. lib/ops/pool.c is the only caller and owns the argument order. */
 #include "common.h"
 
-/* Outputs along W per work-item, fixed by the float8 accumulators: the interior of stride-1 and stride-2
- * windows is read with vector loads, since PoCL vectorizes only explicit vector types. */
+/* Outputs along W per work-item (1, 2, 4 or 8): the interior of stride-1 and stride-2 windows is read with
+ * vector loads of that width, since PoCL vectorizes only explicit vector types. */
+#ifndef POOL_VW
 #define POOL_VW 8
+#endif
+#if POOL_VW == 8
+typedef float8 poolv;
+#define POOL_LOAD1(p)     vload8(0, p)
+#define POOL_LOAD2(p)     vload16(0, p).even
+#define POOL_STORE(v, p)  vstore8(v, 0, p)
+#elif POOL_VW == 4
+typedef float4 poolv;
+#define POOL_LOAD1(p)     vload4(0, p)
+#define POOL_LOAD2(p)     vload8(0, p).even
+#define POOL_STORE(v, p)  vstore4(v, 0, p)
+#elif POOL_VW == 2
+typedef float2 poolv;
+#define POOL_LOAD1(p)     vload2(0, p)
+#define POOL_LOAD2(p)     vload4(0, p).even
+#define POOL_STORE(v, p)  vstore2(v, 0, p)
+#elif POOL_VW == 1
+typedef float poolv;
+#define POOL_LOAD1(p)     (p)[0]
+#define POOL_LOAD2(p)     (p)[0]
+#define POOL_STORE(v, p)  ((p)[0] = (v))
+#else
+#error "POOL_VW must be 1, 2, 4 or 8"
+#endif
 
 /* Window geometry, shared by both kinds. */
 typedef struct {
@@ -30,13 +55,13 @@ inline float pool_one(__global const float *src, int W, int H, pool_geom g, int 
 }
 
 /* POOL_VW outputs whose windows lie inside the row along W, for stride 1 or 2: whole-vector loads. */
-inline float8 pool_vec(__global const float *src, int W, pool_geom g, int ha, int hb, int base,
-                       const int is_max) {
-  float8 acc = is_max ? (float8)(-INFINITY) : (float8)(0.0f);
+inline poolv pool_vec(__global const float *src, int W, pool_geom g, int ha, int hb, int base,
+                      const int is_max) {
+  poolv acc = is_max ? (poolv)(-INFINITY) : (poolv)(0.0f);
   for (int h = ha; h < hb; h++) {
     __global const float *row = src + h * W + base;
     for (int kx = 0; kx < g.kw; kx++) {
-      float8 v = g.sw == 1 ? vload8(0, row + kx) : vload16(0, row + kx).even;
+      poolv v = g.sw == 1 ? POOL_LOAD1(row + kx) : POOL_LOAD2(row + kx);
       acc = is_max ? fmax(acc, v) : acc + v;
     }
   }
@@ -55,12 +80,12 @@ inline void pool2d_body(__global const float *x, int x_off, __global float *y, i
   int base = ow0 * g.sw - g.pl;
   int last = base + (POOL_VW * g.sw - 1) + g.kw - 1; /* the last element a vector load reads */
   if (ow0 + POOL_VW <= OW && base >= 0 && last < W && g.sw <= 2) {
-    float8 acc = pool_vec(src, W, g, ha, hb, base, is_max);
+    poolv acc = pool_vec(src, W, g, ha, hb, base, is_max);
     if (!is_max) {
       int rows = include_pad ? min(h0 + g.kh, H + g.pb) - h0 : hb - ha;
       acc /= (float)(rows * g.kw);
     }
-    vstore8(acc, 0, dst + ow0);
+    POOL_STORE(acc, dst + ow0);
     return;
   }
   for (int j = 0; j < POOL_VW && ow0 + j < OW; j++)

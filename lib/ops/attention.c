@@ -5,10 +5,7 @@
 
 #include "common.h"
 
-#define ATT_FILE       "attention.cl"
-#define MLP_WG         64  /* attention_mlp's work-group size, the kernel's default */
-#define SCALE_SPAN     256 /* floats per work-item in attention_scale */
-#define POOL_MIN_ITEMS 64  /* aim for at least this many pooling work-items */
+#define ATT_FILE "attention.cl"
 
 /* An optional tensor as kernel arguments: a buffer (x's when absent), an offset and a presence
  * flag. */
@@ -27,26 +24,28 @@ static att_opt opt_of(const clseg_tensor *t, cl_mem fallback) {
   return o;
 }
 
-/* The attention program; attention_mlp needs MLP_WG work-items, fewer on a device that cannot. */
-static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *k) {
-  char opts[64] = "";
-  if (!strcmp(name, "attention_mlp") && ctx->info.max_work_group &&
-      ctx->info.max_work_group < MLP_WG) {
-    long wg = 1;
-    while ((size_t)wg * 2 <= ctx->info.max_work_group)
-      wg *= 2;
-    const clseg__define d = {"MLP_WG", wg};
-    if (!clseg__build_options(&d, 1, opts, sizeof opts))
-      return clseg__fail(ctx, CLSEG_INTERNAL, "attention: build options do not fit");
-  }
-  return clseg__kernel(ctx, ATT_FILE, opts, name, k);
-}
-
-static size_t mlp_wg(const clseg_context *ctx) {
-  size_t wg = MLP_WG;
+/* A tuning row's work-group size, halved while the device cannot run it. */
+static size_t fit_wg(const clseg_context *ctx, size_t wg) {
   while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
     wg /= 2;
   return wg;
+}
+
+/* Kernel `name` of the attention program, built with the attention row's work-group sizes
+ * (cl/tuning/attention.tsv: the family's build options, so one program serves all ten kernels), and
+ * its work-group size in *wg: MLP_WG for attention_mlp, LOCAL for the others. */
+static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *k, size_t *wg) {
+  static const char *const keys[] = {"LOCAL", "MLP_WG"};
+  int tv[2];
+  clseg_status s = clseg__tune_sizes(ctx, "attention", keys, 2, tv);
+  if (s != CLSEG_OK)
+    return s;
+  const size_t local = fit_wg(ctx, (size_t)tv[0]), mlp = fit_wg(ctx, (size_t)tv[1]);
+  const clseg__define defs[] = {{"LOCAL", (long)local}, {"MLP_WG", (long)mlp}};
+  char opts[64];
+  CLSEG__CHECK(ctx, clseg__build_options(defs, 2, opts, sizeof opts));
+  *wg = strcmp(name, "attention_mlp") ? local : mlp;
+  return clseg__kernel(ctx, ATT_FILE, opts, name, k);
 }
 
 /* A device scratch buffer of `floats` floats; released by the caller once the kernels are enqueued
@@ -110,10 +109,17 @@ static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_te
 }
 
 /* Splits each row of hw floats into parts chunks (multiples of 16) so that few rows still fill the
- * device. */
-static void pool_split(size_t rows, size_t hw, int *chunk, int *parts) {
-  size_t p = rows >= POOL_MIN_ITEMS ? 1 : (POOL_MIN_ITEMS + rows - 1) / rows;
-  size_t maxp = (hw + 255) / 256;
+ * device: at least the attention_pool row's POOL_MIN_ITEMS work-items in all, chunks of at least
+ * POOL_MIN_CHUNK floats. */
+static clseg_status pool_split(clseg_context *ctx, size_t rows, size_t hw, int *chunk, int *parts) {
+  static const char *const keys[] = {"POOL_MIN_ITEMS", "POOL_MIN_CHUNK"};
+  int tv[2];
+  clseg_status s = clseg__tune_sizes(ctx, "attention_pool", keys, 2, tv);
+  if (s != CLSEG_OK)
+    return s;
+  const size_t min_items = (size_t)tv[0], min_chunk = (size_t)tv[1];
+  size_t p = rows >= min_items ? 1 : (min_items + rows - 1) / rows;
+  size_t maxp = (hw + min_chunk - 1) / min_chunk;
   if (p > maxp)
     p = maxp;
   if (p < 1)
@@ -121,6 +127,7 @@ static void pool_split(size_t rows, size_t hw, int *chunk, int *parts) {
   size_t ch = clseg__round_up((hw + p - 1) / p, 16);
   *chunk = (int)ch;
   *parts = (int)((hw + ch - 1) / ch);
+  return CLSEG_OK;
 }
 
 /* Scratch layout of a channel gate: partial pools, then per image [avg C, max C, hidden R], then
@@ -133,15 +140,17 @@ typedef struct {
 static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const clseg_tensor *x,
                                      const att_mlp *m, int r, int use_max, const att_cscratch *sc) {
   cl_kernel kp, km;
+  size_t pw, wg;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_pool", &kp)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_mlp", &km)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_pool", &kp, &pw)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_mlp", &km, &wg)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, c = (int)x->shape[1], hw = (int)(x->shape[2] * x->shape[3]);
   const clseg__arg pa[] = {CLSEG__ARG(x->buf),    CLSEG__ARG(xo),        CLSEG__ARG(hw),
                            CLSEG__ARG(sc->chunk), CLSEG__ARG(sc->parts), CLSEG__ARG(sc->buf),
                            CLSEG__ARG(sc->part)};
-  const size_t pg[2] = {(size_t)sc->parts, (size_t)x->shape[0] * (size_t)c}, pl[2] = {1, 1};
+  const size_t pg[2] = {clseg__round_up((size_t)sc->parts, pw), (size_t)x->shape[0] * (size_t)c},
+               pl[2] = {pw, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 7, 2, pg, pl)) != CLSEG_OK)
     return s;
   const float inv_hw = 1.0f / (float)hw;
@@ -154,7 +163,7 @@ static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const c
                            CLSEG__ARG(m->w2->buf), CLSEG__ARG(w2o),        CLSEG__ARG(b2.buf),
                            CLSEG__ARG(b2.off),     CLSEG__ARG(b2.has),     CLSEG__ARG(sc->buf),
                            CLSEG__ARG(sc->work),   CLSEG__ARG(sc->buf),    CLSEG__ARG(sc->gate)};
-  const size_t wg = mlp_wg(ctx), mg[2] = {wg, (size_t)x->shape[0]}, ml[2] = {wg, 1};
+  const size_t mg[2] = {wg, (size_t)x->shape[0]}, ml[2] = {wg, 1};
   return clseg__launch(ctx, km, op, ma, 21, 2, mg, ml);
 }
 
@@ -163,19 +172,23 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
                                   const clseg_tensor *ws, const clseg_tensor *bs,
                                   const att_cscratch *sc, clseg_tensor *y) {
   cl_kernel k;
+  size_t wg;
   const int xo = (int)x->offset, yo = (int)y->offset, c = (int)x->shape[1];
   const int hw = (int)(x->shape[2] * x->shape[3]);
-  clseg_status s = att_kernel(ctx, ws ? "attention_scse_apply" : "attention_scale", &k);
+  clseg_status s = att_kernel(ctx, ws ? "attention_scse_apply" : "attention_scale", &k, &wg);
   if (s != CLSEG_OK)
     return s;
   if (!ws) {
-    const int span = SCALE_SPAN;
+    static const char *const keys[] = {"SCALE_SPAN"};
+    int span;
+    if ((s = clseg__tune_sizes(ctx, "attention_scale", keys, 1, &span)) != CLSEG_OK)
+      return s;
     const clseg__arg a[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),      CLSEG__ARG(hw),
                             CLSEG__ARG(span),   CLSEG__ARG(sc->buf), CLSEG__ARG(sc->gate),
                             CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
-    const size_t g[2] = {((size_t)hw + SCALE_SPAN - 1) / SCALE_SPAN,
+    const size_t g[2] = {clseg__round_up(((size_t)hw + (size_t)span - 1) / (size_t)span, wg),
                          (size_t)x->shape[0] * (size_t)c};
-    const size_t l[2] = {1, 1};
+    const size_t l[2] = {wg, 1};
     return clseg__launch(ctx, k, op, a, 8, 2, g, l);
   }
   const att_opt b = opt_of(bs, x->buf);
@@ -185,7 +198,8 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
                           CLSEG__ARG(ws->buf), CLSEG__ARG(wso),     CLSEG__ARG(b.buf),
                           CLSEG__ARG(b.off),   CLSEG__ARG(b.has),   CLSEG__ARG(y->buf),
                           CLSEG__ARG(yo)};
-  const size_t g[2] = {((size_t)hw + 15) / 16, (size_t)x->shape[0]}, l[2] = {1, 1};
+  const size_t g[2] = {clseg__round_up(((size_t)hw + 15) / 16, wg), (size_t)x->shape[0]},
+               l[2] = {wg, 1};
   return clseg__launch(ctx, k, op, a, 13, 2, g, l);
 }
 
@@ -195,7 +209,9 @@ static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg
   const size_t n = (size_t)x->shape[0], c = (size_t)x->shape[1];
   const size_t hw = (size_t)(x->shape[2] * x->shape[3]);
   att_cscratch sc = {0};
-  pool_split(n * c, hw, &sc.chunk, &sc.parts);
+  clseg_status s = pool_split(ctx, n * c, hw, &sc.chunk, &sc.parts);
+  if (s != CLSEG_OK)
+    return s;
   const size_t part = n * c * (size_t)sc.parts * 2, work = n * (2 * c + (size_t)r),
                total = part + work + n * c;
   if (total > (size_t)0x7fffffff)
@@ -203,8 +219,7 @@ static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg
   sc.part = 0;
   sc.work = (int)part;
   sc.gate = (int)(part + work);
-  clseg_status s = scratch_create(ctx, op, total, &sc.buf);
-  if (s != CLSEG_OK)
+  if ((s = scratch_create(ctx, op, total, &sc.buf)) != CLSEG_OK)
     return s;
   s = enqueue_pool_mlp(ctx, op, x, m, (int)r, use_max, &sc);
   if (s == CLSEG_OK)
@@ -299,7 +314,8 @@ static clseg_status check_spatial(clseg_context *ctx, const char *op, const clse
 static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tensor *const bn[4],
                             float eps, int c, cl_mem aff, int aff_off) {
   cl_kernel k;
-  clseg_status s = att_kernel(ctx, "attention_bn_fold", &k);
+  size_t wg;
+  clseg_status s = att_kernel(ctx, "attention_bn_fold", &k, &wg);
   if (s != CLSEG_OK)
     return s;
   const int go = (int)bn[0]->offset, bo = (int)bn[1]->offset, mo = (int)bn[2]->offset;
@@ -309,7 +325,7 @@ static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tens
                           CLSEG__ARG(bo),         CLSEG__ARG(bn[2]->buf), CLSEG__ARG(mo),
                           CLSEG__ARG(bn[3]->buf), CLSEG__ARG(vo),         CLSEG__ARG(e),
                           CLSEG__ARG(c),          CLSEG__ARG(aff),        CLSEG__ARG(aff_off)};
-  const size_t g[1] = {(size_t)c}, l[1] = {1};
+  const size_t g[1] = {clseg__round_up((size_t)c, wg)}, l[1] = {wg};
   return clseg__launch(ctx, k, op, a, 12, 1, g, l);
 }
 
@@ -317,9 +333,10 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
                                     const clseg_tensor *w, const clseg_tensor *bias, int has_bn,
                                     cl_mem sc, clseg_tensor *y) {
   cl_kernel kp, ka;
+  size_t wg;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_chpool", &kp)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_spatial_apply", &ka)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_chpool", &kp, &wg)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_spatial_apply", &ka, &wg)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, yo = (int)y->offset, wo = (int)w->offset, zero = 0,
             k = (int)w->shape[2];
@@ -327,7 +344,8 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
   const int aff_off = (int)(2 * x->shape[0] * hw);
   const clseg__arg pa[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(c),
                            CLSEG__ARG(hw),     CLSEG__ARG(sc), CLSEG__ARG(zero)};
-  const size_t pg[2] = {((size_t)hw + 15) / 16, (size_t)x->shape[0]}, pl[2] = {1, 1};
+  const size_t pg[2] = {clseg__round_up(((size_t)hw + 15) / 16, wg), (size_t)x->shape[0]},
+               pl[2] = {wg, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 6, 2, pg, pl)) != CLSEG_OK)
     return s;
   const att_opt b = opt_of(bias, x->buf);
@@ -337,7 +355,8 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
                           CLSEG__ARG(wo),     CLSEG__ARG(b.buf),  CLSEG__ARG(b.off),
                           CLSEG__ARG(b.has),  CLSEG__ARG(sc),     CLSEG__ARG(aff_off),
                           CLSEG__ARG(has_bn), CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
-  const size_t g[3] = {((size_t)wd + 15) / 16, (size_t)h, (size_t)x->shape[0]}, l[3] = {1, 1, 1};
+  const size_t g[3] = {clseg__round_up(((size_t)wd + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]},
+               l[3] = {wg, 1, 1};
   return clseg__launch(ctx, ka, op, a, 18, 3, g, l);
 }
 
@@ -461,9 +480,10 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
 static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, const att_gate *a,
                                         cl_mem sc, int a_off) {
   cl_kernel kp, kc;
+  size_t lws;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_phi", &kp)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_gate_coarse", &kc)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_phi", &kp, &lws)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_gate_coarse", &kc, &lws)) != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x, *g = a->g;
   const int go = (int)g->offset, cg = (int)g->shape[1], hg = (int)g->shape[2],
@@ -475,8 +495,9 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
       CLSEG__ARG(g->buf),        CLSEG__ARG(go),    CLSEG__ARG(cg),     CLSEG__ARG(hwg),
       CLSEG__ARG(a->w_phi->buf), CLSEG__ARG(wpo),   CLSEG__ARG(bp.buf), CLSEG__ARG(bp.off),
       CLSEG__ARG(bp.has),        CLSEG__ARG(a->ci), CLSEG__ARG(sc),     CLSEG__ARG(zero)};
-  const size_t pg[3] = {((size_t)hwg + 15) / 16, ((size_t)a->ci + 3) / 4, (size_t)g->shape[0]},
-               l[3] = {1, 1, 1};
+  const size_t pg[3] = {clseg__round_up(((size_t)hwg + 15) / 16, lws), ((size_t)a->ci + 3) / 4,
+                        (size_t)g->shape[0]},
+               l[3] = {lws, 1, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 12, 3, pg, l)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, cx = (int)x->shape[1], h = (int)x->shape[2], w = (int)x->shape[3];
@@ -506,7 +527,8 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
                            CLSEG__ARG(a_off),
                            CLSEG__ARG(a->ht),
                            CLSEG__ARG(a->wt)};
-  const size_t cgl[3] = {((size_t)a->wt + 15) / 16, (size_t)a->ht, (size_t)x->shape[0]};
+  const size_t cgl[3] = {clseg__round_up(((size_t)a->wt + 15) / 16, lws), (size_t)a->ht,
+                         (size_t)x->shape[0]};
   return clseg__launch(ctx, kc, op, ca, 25, 3, cgl, l);
 }
 
@@ -514,7 +536,8 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
 static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const att_gate *a,
                                        cl_mem sc, int a_off, int aff_off) {
   cl_kernel k;
-  clseg_status s = att_kernel(ctx, "attention_gate_apply", &k);
+  size_t wg;
+  clseg_status s = att_kernel(ctx, "attention_gate_apply", &k, &wg);
   if (s != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x;
@@ -530,7 +553,8 @@ static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const
       CLSEG__ARG(bo.buf),  CLSEG__ARG(bo.off),    CLSEG__ARG(bo.has), CLSEG__ARG(sc),
       CLSEG__ARG(aff_off), CLSEG__ARG(a->has_bn), CLSEG__ARG(al.buf), CLSEG__ARG(al.off),
       CLSEG__ARG(al.has),  CLSEG__ARG(a->y->buf), CLSEG__ARG(yo)};
-  const size_t g[3] = {((size_t)w + 15) / 16, (size_t)h, (size_t)x->shape[0]}, l[3] = {1, 1, 1};
+  const size_t g[3] = {clseg__round_up(((size_t)w + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]},
+               l[3] = {wg, 1, 1};
   return clseg__launch(ctx, k, op, args, 23, 3, g, l);
 }
 

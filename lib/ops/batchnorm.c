@@ -3,10 +3,9 @@
  * conv op. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for
- * activation. */
-#define LOCAL 8
-#define VPW   8
+/* Cells of the batchnorm_apply row (cl/tuning/batchnorm.tsv): LOCAL work-items per work-group,
+ * VPW float16 vectors per work-item (the kernel's macro). */
+static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
 
 static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x,
                                     const clseg_tensor *const p[4], float eps,
@@ -44,8 +43,12 @@ clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const cl
     s = clseg__act_resolve(ctx, "batchnorm", act, &kind, &alpha, &act_beta);
   if (s != CLSEG_OK)
     return s;
+  int tv[2];
+  if ((s = clseg__tune_sizes(ctx, "batchnorm_apply", TUNE_KEYS, 2, tv)) != CLSEG_OK)
+    return s;
+  const size_t local[2] = {(size_t)tv[0], 1}, chunk = 16 * (size_t)tv[1];
   char opts[64];
-  const clseg__define defs[] = {{"VPW", VPW}};
+  const clseg__define defs[] = {{"VPW", tv[1]}};
   cl_kernel k;
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "batchnorm.cl", opts, "batchnorm_apply", &k)) != CLSEG_OK)
@@ -61,8 +64,7 @@ clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const cl
                              CLSEG__ARG(mo),        CLSEG__ARG(var->buf),   CLSEG__ARG(vo),
                              CLSEG__ARG(c),         CLSEG__ARG(hw),         CLSEG__ARG(e),
                              CLSEG__ARG(kind),      CLSEG__ARG(alpha),      CLSEG__ARG(act_beta)};
-  const size_t local[2] = {LOCAL, 1};
-  const size_t global[2] = {clseg__round_up(((size_t)hw + 16 * VPW - 1) / (16 * VPW), LOCAL),
+  const size_t global[2] = {clseg__round_up(((size_t)hw + chunk - 1) / chunk, local[0]),
                             (size_t)(x->shape[0] * x->shape[1])};
   return clseg__launch(ctx, k, "batchnorm", args, 18, 2, global, local);
 }

@@ -1,8 +1,9 @@
-/* Helpers shared by the op host files: argument checks and activation codes. */
+/* Helpers shared by the op host files: argument checks, activation codes and tuning lookups. */
 #include <limits.h>
 #include <string.h>
 
 #include "common.h"
+#include "tuning.h"
 
 clseg_status clseg__act_resolve(clseg_context *ctx, const char *op, const clseg_activation *act,
                                 int *kind, float *alpha, float *beta) {
@@ -62,4 +63,24 @@ clseg_status clseg__check_output(clseg_context *ctx, const char *op, const clseg
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: output has shape %s, expected %s", op,
                        CLSEG__SHAPE(y->shape), CLSEG__SHAPE(want));
   return CLSEG_OK;
+}
+
+clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const char *const *keys,
+                               int n, int *out) {
+  double v[8];
+  clseg__tuned t;
+  CLSEG__CHECK(ctx, n >= 1 && n <= 8);
+  clseg_status s = clseg__tune_get(ctx, variant, NULL, keys, n, v, &t);
+  for (int i = 0; s == CLSEG_OK && i < n; i++) {
+    /* a zero work-group size or vector count would divide by zero or launch nothing */
+    if (!(v[i] >= 1.0 && v[i] <= 65536.0) || v[i] != (double)(int)v[i]) {
+      char where[320];
+      clseg__tuned_describe(&t, where, sizeof where);
+      return clseg__fail(ctx, CLSEG_FORMAT,
+                         "tuning: %s=%g of %s (%s) is not a whole number from 1 to 65536", keys[i],
+                         v[i], variant, where);
+    }
+    out[i] = (int)v[i];
+  }
+  return s;
 }

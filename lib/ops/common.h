@@ -25,4 +25,10 @@ clseg_status clseg__check_output(clseg_context *ctx, const char *op, const clseg
 /* Kernel offsets and sizes are ints: checks a tensor fits. */
 int clseg__fits_int(const clseg_tensor *t);
 
+/* The cells keys[0..n) (n <= 8) of variant's tuning row for ctx's device (lib/tuning.h, no layer
+ * shape): work-group sizes and per-work-item counts, so each must be a whole number from 1 to
+ * 65536; another value (a hand-edited row or tuning file) is CLSEG_FORMAT naming the row. */
+clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const char *const *keys,
+                               int n, int *out);
+
 #endif

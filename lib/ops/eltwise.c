@@ -3,10 +3,9 @@
  * stride. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors per work-item (the kernel's VPW), as for
- * activation. */
-#define LOCAL 8
-#define VPW   8
+/* Cells of the eltwise_binary row (cl/tuning/eltwise.tsv): LOCAL work-items per work-group, VPW
+ * float16 vectors per work-item (the kernel's macro). */
+static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
 
 static const char *const op_names[] = {"binary add", "binary sub", "binary mul", "binary div"};
 
@@ -85,8 +84,11 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
     s = clseg__act_resolve(ctx, op_names[op], act, &kind, &alpha, &beta);
   if (s != CLSEG_OK)
     return s;
+  int tv[2];
+  if ((s = clseg__tune_sizes(ctx, "eltwise_binary", TUNE_KEYS, 2, tv)) != CLSEG_OK)
+    return s;
   char opts[64];
-  const clseg__define defs[] = {{"VPW", VPW}};
+  const clseg__define defs[] = {{"VPW", tv[1]}};
   cl_kernel k;
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "eltwise.cl", opts, "eltwise_binary", &k)) != CLSEG_OK)
@@ -106,8 +108,9 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
       CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
   /* Short rows give one run each: then the work-group spans rows instead, so that it is not mostly
    * idle. */
-  const size_t runs = ((size_t)len + 16 * VPW - 1) / (16 * VPW);
-  const size_t local[2] = {runs == 1 ? 1 : LOCAL, runs == 1 ? LOCAL : 1};
+  const size_t lws = (size_t)tv[0], chunk = 16 * (size_t)tv[1],
+               runs = ((size_t)len + chunk - 1) / chunk;
+  const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]),
                             clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, op_names[op], args, 22, 2, global, local);

@@ -6,21 +6,27 @@
 #include <string.h>
 
 #include "linear.h"
+#include "tuning.h"
 
-/* One call's arguments, checked and resolved. */
+/* One call's arguments, checked and resolved; tv the chosen variant's tuning cells. */
 typedef struct {
   const clseg_tensor *x, *w, *bias;
   clseg_tensor *y;
   int n, m, k;
   int act;
   float alpha, beta;
+  int tv[4];
 } linear_args;
 
+/* keys: the variant's cells in its rows of cl/tuning/linear.tsv, looked up into tv before options()
+ * and enqueue(). */
 typedef struct {
   const char *name;
   int (*supported)(const clseg_context *ctx, const linear_args *a);
   void (*options)(const linear_args *a, char *buf, size_t size);
   clseg_status (*enqueue)(clseg_context *ctx, const linear_args *a, const char *options);
+  const char *const *keys;
+  int nkeys;
 } linear_variant;
 
 static size_t pow2_upto(size_t n, size_t cap) {
@@ -37,12 +43,16 @@ static int direct_supported(const clseg_context *ctx, const linear_args *a) {
   return 1;
 }
 
-/* Rows x outputs per work-item. Batch 1-3 (a classifier head on one image) gets one row per
- * work-item, so no lanes are spent on clamped copies; at most 16 float16 accumulators either way.
- */
+/* linear_direct's cells: LOCAL the most work-items per work-group; NB x MB rows x outputs per
+ * work-item; MB1 outputs per work-item for a batch below NB (a classifier head on one image), which
+ * gets one row per work-item, so no lanes are spent on clamped copies. */
+static const char *const DIRECT_KEYS[] = {"LOCAL", "NB", "MB", "MB1"};
+enum { D_LOCAL, D_NB, D_MB, D_MB1 };
+
 static void direct_tile(const linear_args *a, int *nb, int *mb) {
-  *nb = a->n >= 4 ? 4 : 1;
-  *mb = a->n >= 4 ? 4 : 8;
+  const int small = a->n < a->tv[D_NB];
+  *nb = small ? 1 : a->tv[D_NB];
+  *mb = small ? a->tv[D_MB1] : a->tv[D_MB];
 }
 
 static void direct_options(const linear_args *a, char *buf, size_t size) {
@@ -69,13 +79,17 @@ static clseg_status direct_enqueue(clseg_context *ctx, const linear_args *a, con
                              CLSEG__ARG(a->n),      CLSEG__ARG(a->m),      CLSEG__ARG(a->k),
                              CLSEG__ARG(a->act),    CLSEG__ARG(a->alpha),  CLSEG__ARG(a->beta)};
   size_t blocks[2] = {((size_t)a->n + nb - 1) / nb, ((size_t)a->m + mb - 1) / mb};
-  size_t local[2] = {pow2_upto(blocks[0], 8), 1};
-  local[1] = pow2_upto(blocks[1], 8 / local[0]);
+  const size_t lws = (size_t)a->tv[D_LOCAL];
+  size_t local[2] = {pow2_upto(blocks[0], lws), 1};
+  local[1] = pow2_upto(blocks[1], lws / local[0]);
   size_t global[2] = {clseg__round_up(blocks[0], local[0]), clseg__round_up(blocks[1], local[1])};
   return clseg__launch(ctx, k, "linear_direct", args, 15, 2, global, local);
 }
 
 /* ---- linear_clblast: CLBlast's SGEMM, then bias and activation ---- */
+/* linear_clblast's cells: LOCAL the epilogue's work-group size. */
+static const char *const CLBLAST_KEYS[] = {"LOCAL"};
+
 static int clblast_supported(const clseg_context *ctx, const linear_args *a) {
   (void)ctx;
   (void)a;
@@ -99,7 +113,8 @@ static clseg_status clblast_epilogue(clseg_context *ctx, const linear_args *a,
                              CLSEG__ARG(bo),        CLSEG__ARG(has_bias), CLSEG__ARG(a->n),
                              CLSEG__ARG(a->m),      CLSEG__ARG(a->act),   CLSEG__ARG(a->alpha),
                              CLSEG__ARG(a->beta)};
-  size_t local[1] = {8}, global[1] = {clseg__round_up((size_t)a->n * (size_t)a->m, 8)};
+  const size_t lws = (size_t)a->tv[0];
+  size_t local[1] = {lws}, global[1] = {clseg__round_up((size_t)a->n * (size_t)a->m, lws)};
   return clseg__launch(ctx, k, "linear_clblast epilogue", args, 10, 1, global, local);
 }
 
@@ -126,8 +141,8 @@ static clseg_status clblast_enqueue(clseg_context *ctx, const linear_args *a, co
 
 /* Table order is the "auto" preference where select() has no reason to differ. */
 static const linear_variant VARIANTS[] = {
-    {"linear_direct", direct_supported, direct_options, direct_enqueue},
-    {"linear_clblast", clblast_supported, clblast_options, clblast_enqueue},
+    {"linear_direct", direct_supported, direct_options, direct_enqueue, DIRECT_KEYS, 4},
+    {"linear_clblast", clblast_supported, clblast_options, clblast_enqueue, CLBLAST_KEYS, 1},
 };
 #define N_VARIANTS ((int)(sizeof VARIANTS / sizeof *VARIANTS))
 
@@ -160,13 +175,16 @@ static void linear_out_shape(const clseg_tensor *x, const clseg_tensor *w, int64
   out[3] = 1;
 }
 
-/* "auto": CLBlast on GPUs, where its tuned SGEMM is fast; our kernel elsewhere (on PoCL CLBlast is
- * untuned, reaches 15-24 GFLOP/s and compiles for seconds on first use). Else the forced variant,
- * if supported. */
+/* "auto": the linear row's CLBLAST cell (cl/tuning/linear.tsv) chooses CLBlast or our kernel. Else
+ * the forced variant, if supported. NULL with the error recorded. */
 static const linear_variant *linear_select(clseg_context *ctx, const linear_args *a,
                                            const char *variant) {
   if (!variant || !strcmp(variant, "auto")) {
-    const char *want = ctx->info.type == CLSEG_DEVICE_GPU ? "linear_clblast" : "linear_direct";
+    static const char *const rule_keys[] = {"CLBLAST"};
+    double clblast;
+    if (clseg__tune_get(ctx, "linear", NULL, rule_keys, 1, &clblast, NULL) != CLSEG_OK)
+      return NULL;
+    const char *want = clblast != 0 ? "linear_clblast" : "linear_direct";
     for (int i = 0; i < N_VARIANTS; i++)
       if (!strcmp(VARIANTS[i].name, want) && VARIANTS[i].supported(ctx, a))
         return &VARIANTS[i];
@@ -198,13 +216,15 @@ clseg_status clseg__linear_variant(clseg_context *ctx, const clseg_tensor *x, co
   linear_out_shape(x, w, want);
   if ((s = clseg__check_output(ctx, "linear", y, want)) != CLSEG_OK)
     return s;
-  linear_args a = {x, w, bias, y, (int)want[0], (int)want[1], (int)(x->count / (size_t)want[0]),
-                   0, 0, 0};
+  linear_args a = {.x = x, .w = w, .bias = bias, .y = y, .n = (int)want[0], .m = (int)want[1]};
+  a.k = (int)(x->count / (size_t)want[0]);
   if ((s = clseg__act_resolve(ctx, "linear", act, &a.act, &a.alpha, &a.beta)) != CLSEG_OK)
     return s;
   const linear_variant *v = linear_select(ctx, &a, variant);
   if (!v)
     return clseg_last_status(ctx);
+  if ((s = clseg__tune_sizes(ctx, v->name, v->keys, v->nkeys, a.tv)) != CLSEG_OK)
+    return s;
   char options[256];
   v->options(&a, options, sizeof options);
   return v->enqueue(ctx, &a, options);

@@ -3,7 +3,11 @@
  */
 #include "common.h"
 
-#define POOL_VW 8 /* outputs along W per work-item, as in cl/pool.cl */
+/* Cells of the pool2d_max / pool2d_avg rows (cl/tuning/pool.tsv): LOCAL the most work-items per
+ * work-group, POOL_VW outputs along W per work-item (the kernel's macro); global_pool_max /
+ * global_pool_avg: LOCAL. */
+static const char *const POOL2D_KEYS[] = {"LOCAL", "POOL_VW"};
+static const char *const GLOBAL_KEYS[] = {"LOCAL"};
 
 static const char *const POOL_NAMES[] = {"max", "avg"};
 
@@ -107,8 +111,8 @@ clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params
   return s != CLSEG_OK ? s : pool2d_out_shape(ctx, x, p, out);
 }
 
-/* Local sizes of 1-8 work-items (set explicitly, as PoCL otherwise forms a few giant groups);
- * global sizes are rounded up to them and the kernels skip the excess. */
+/* Local sizes of 1 to the row's LOCAL work-items (set explicitly, as PoCL otherwise forms a few
+ * giant groups); global sizes are rounded up to them and the kernels skip the excess. */
 static size_t pow2_upto(size_t n, size_t cap) {
   size_t p = 1;
   while (p < n && p < cap)
@@ -120,8 +124,14 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
                                    const clseg_pool2d_params *p, clseg_tensor *y) {
   cl_kernel k;
   const char *name = p->kind == CLSEG_POOL_MAX ? "pool2d_max" : "pool2d_avg";
-  clseg_status s = clseg__kernel(ctx, "pool.cl", "", name, &k);
+  int tv[2];
+  clseg_status s = clseg__tune_sizes(ctx, name, POOL2D_KEYS, 2, tv);
   if (s != CLSEG_OK)
+    return s;
+  char opts[64];
+  const clseg__define defs[] = {{"POOL_VW", tv[1]}};
+  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int OH = (int)y->shape[2], OW = (int)y->shape[3], inc = p->count_include_pad != 0;
@@ -131,9 +141,9 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
                              CLSEG__ARG(g->kw),  CLSEG__ARG(g->sh), CLSEG__ARG(g->sw),
                              CLSEG__ARG(g->pt),  CLSEG__ARG(g->pl), CLSEG__ARG(g->pb),
                              CLSEG__ARG(g->pr),  CLSEG__ARG(inc)};
-  size_t blocks = ((size_t)OW + POOL_VW - 1) / POOL_VW;
-  size_t local[3] = {pow2_upto(blocks, 8), 1, 1};
-  local[1] = pow2_upto((size_t)OH, 8 / local[0]);
+  const size_t lws = (size_t)tv[0], vw = (size_t)tv[1], blocks = ((size_t)OW + vw - 1) / vw;
+  size_t local[3] = {pow2_upto(blocks, lws), 1, 1};
+  local[1] = pow2_upto((size_t)OH, lws / local[0]);
   size_t global[3] = {clseg__round_up(blocks, local[0]), clseg__round_up((size_t)OH, local[1]),
                       (size_t)(y->shape[0] * y->shape[1])};
   return clseg__launch(ctx, k, name, args, (int)(sizeof args / sizeof *args), 3, global, local);
@@ -172,13 +182,15 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
     return s;
   cl_kernel k;
   const char *name = kind == CLSEG_POOL_MAX ? "global_pool_max" : "global_pool_avg";
-  if ((s = clseg__kernel(ctx, "pool.cl", "", name, &k)) != CLSEG_OK)
+  int lws;
+  if ((s = clseg__tune_sizes(ctx, name, GLOBAL_KEYS, 1, &lws)) != CLSEG_OK ||
+      (s = clseg__kernel(ctx, "pool.cl", "", name, &k)) != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, NC = (int)(x->shape[0] * x->shape[1]);
   int HW = (int)(x->shape[2] * x->shape[3]);
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf),
                              CLSEG__ARG(yo),     CLSEG__ARG(NC), CLSEG__ARG(HW)};
-  size_t local[1] = {pow2_upto((size_t)NC, 8)};
+  size_t local[1] = {pow2_upto((size_t)NC, (size_t)lws)};
   size_t global[1] = {clseg__round_up((size_t)NC, local[0])};
   return clseg__launch(ctx, k, name, args, 6, 1, global, local);
 }

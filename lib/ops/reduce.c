@@ -2,14 +2,13 @@
  * argmax. */
 #include "common.h"
 
-/* Work-items per work-group and float16 vectors (pixels) per work-item (the kernel's VPW). Softmax
- * at 256x256x64 on PoCL (bench/bench_ops.c): VPW 8 2.3 ms, 16 7.2 ms (its per-run arrays spill). */
-#define LOCAL 8
-#define VPW   8
+/* Cells of each variant's row (cl/tuning/reduce.tsv): LOCAL work-items per work-group, VPW float16
+ * vectors (pixels) per work-item (the kernel's macro). */
+static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
 
 typedef struct {
   const char *op;     /* for messages */
-  const char *kernel; /* the kernel's, and the variant's */
+  const char *kernel; /* the kernel's, the variant's and its tuning row's */
   int keep_channels;  /* y shaped like x (softmax), else [N, 1, H, W] */
 } reduce_variant;
 
@@ -46,8 +45,11 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
   clseg_status s = reduce_check(ctx, v, x, y);
   if (s != CLSEG_OK)
     return s;
+  int tv[2];
+  if ((s = clseg__tune_sizes(ctx, v->kernel, TUNE_KEYS, 2, tv)) != CLSEG_OK)
+    return s;
   char opts[64];
-  const clseg__define defs[] = {{"VPW", VPW}};
+  const clseg__define defs[] = {{"VPW", tv[1]}};
   cl_kernel k;
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "reduce.cl", opts, v->kernel, &k)) != CLSEG_OK)
@@ -57,8 +59,9 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(c),      CLSEG__ARG(hw), CLSEG__ARG(n)};
   /* Small images give one run each: then the work-group spans images instead. */
-  const size_t runs = ((size_t)hw + 16 * VPW - 1) / (16 * VPW);
-  const size_t local[2] = {runs == 1 ? 1 : LOCAL, runs == 1 ? LOCAL : 1};
+  const size_t lws = (size_t)tv[0], chunk = 16 * (size_t)tv[1],
+               runs = ((size_t)hw + chunk - 1) / chunk;
+  const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)n, local[1])};
   return clseg__launch(ctx, k, v->op, args, 7, 2, global, local);
 }
