@@ -284,5 +284,32 @@ check run-low-memory 0 "$clseg" run -d "$dev" --low-memory -m "$fcn" -o "$tmp/lo
 [ -s "$tmp/lowmem/astronaut_mask.png" ] || { echo "FAIL run-low-memory: no mask"; fails=$((fails + 1)); }
 check bench-low-memory 0 "$clseg" bench -d "$dev" --low-memory -m "$fcn" --runs 1 --warmup 0 && contains bench-low-memory "warm"
 
+# clseg tune: writes the device's tuning file in the cache folder (a fresh one here, so that the other tests keep
+# the shipped rows), which devices --verbose then names, and which later plans read; refused under a profile.
+unet="$src/tests/fixtures/models/unet_cbam_bilinear.safetensors"
+tcache="$tmp/tune-cache"
+if check tune-json 0 env CLSEG_CACHE_DIR="$tcache" "$clseg" tune -d "$dev" -m "$unet" --size 32x32 --budget 20 --runs 2 --rounds 1 --json; then
+  py tune-json-fields 'r = json.loads(sys.stdin.read())
+assert r["shapes"] > 0 and r["measured"] > 0 and r["candidates"] > 0 and r["rejected"] == 0, r
+assert r["net_ms_rows"] > 0 and r["net_ms_tuned"] > 0 and r["file"].startswith(sys.argv[1]), r
+assert open(r["file"]).readline().startswith("# clseg tuning file v1"), r' "$tcache" <<<"$stdout"
+fi
+check tune-devices-file 0 env CLSEG_CACHE_DIR="$tcache" "$clseg" devices --verbose && contains tune-devices-file "(present)" && contains tune-devices-file "conv2d_vec"
+check tune-profile-refused 1 env CLSEG_CACHE_DIR="$tcache" CLSEG_AS_DEVICE=cpu-avx2 "$clseg" tune -d "$dev" -m "$unet" --size 32x32 && contains tune-profile-refused "unset CLSEG_AS_DEVICE"
+check tune-bad-budget 2 "$clseg" tune -d "$dev" -m "$unet" --budget soon && contains tune-bad-budget "--budget 'soon'"
+printf 'conv2d_vec\t*\tMR=4\tBOGUS=1\n' >"$tcache/$(basename "$(ls "$tcache"/tuning-*.tsv)")"
+check tune-file-malformed 1 env CLSEG_CACHE_DIR="$tcache" "$clseg" info -d "$dev" -m "$unet" --size 32x32 && contains tune-file-malformed ":1: unknown key 'BOGUS' for conv2d_vec"
+check tune-file-off 0 env CLSEG_CACHE_DIR="$tcache" CLSEG_TUNING=off "$clseg" info -d "$dev" -m "$unet" --size 32x32
+
+# the plan's kernel list: every program with its options and local sizes, as JSON gpu-static reads; a GPU
+# profile plans GPU rows
+if check info-kernels-json 0 env CLSEG_AS_DEVICE=nvidia-sm90 "$clseg" info -d "$dev" -m "$unet" --size 32x32 --kernels --json; then
+  py info-kernels-json-list 'jobs = json.loads(sys.stdin.read())
+assert jobs and all(j["file"].startswith("cl/") and "options" in j and j["kernels"] for j in jobs), jobs
+assert any(j["file"] == "cl/conv.cl" and "-DMR=" in j["options"] for j in jobs), jobs
+assert all(k["local_size"][0] > 0 for j in jobs for k in j["kernels"]), jobs' <<<"$stdout"
+fi
+check info-layers-tuning 0 "$clseg" info -d "$dev" -m "$unet" --size 32x32 --layers && contains info-layers-tuning "tuning  cl/tuning/conv.tsv:"
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
