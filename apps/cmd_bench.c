@@ -182,15 +182,17 @@ static clseg_status profile(const bench_args *a, seg_worker *w, int64_t h, int64
     if (clseg_plan_layer_get(p, i, &l) == CLSEG_OK && l.ms > 0)
       total += l.ms;
   if (s == CLSEG_OK)
-    printf("\n%-4s %-36s %-18s %-22s %9s %6s %8s\n", "#", "layer", "op", "output", "ms", "share",
-           "GFLOP/s");
+    printf("\n%-4s %-36s %-18s %-22s %9s %6s %8s  %s\n", "#", "layer", "op", "output", "ms",
+           "share", "GFLOP/s", "variant (tuning row)");
   for (int i = 0; s == CLSEG_OK && i < n; i++) {
     clseg_plan_layer_get(p, i, &l);
     char shape[48];
     snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)l.shape[1], (long long)l.shape[2],
              (long long)l.shape[3]);
-    printf("%-4d %-36.36s %-18.18s %-22s %9.3f %5.1f%% %8.1f\n", i, l.name, l.op, shape, l.ms,
-           total > 0 ? 100.0 * l.ms / total : 0.0, l.ms > 0 ? l.flops / (l.ms * 1e6) : 0.0);
+    printf("%-4d %-36.36s %-18.18s %-22s %9.3f %5.1f%% %8.1f  %s%s%s%s\n", i, l.name, l.op, shape,
+           l.ms, total > 0 ? 100.0 * l.ms / total : 0.0, l.ms > 0 ? l.flops / (l.ms * 1e6) : 0.0,
+           l.variant ? l.variant : "", l.variant ? " (" : "", l.variant ? l.tuning : "",
+           l.variant ? ")" : "");
   }
   if (s == CLSEG_OK)
     printf("sum of layers %.3f ms (profiling waits after every layer)\n", total);
