@@ -226,13 +226,13 @@ static void test_user_rows_apply(void **state) {
   char dir[256], path[1200], text[512], v[64], o[512], r[512], want[1300];
   const int64_t xs[4] = {1, 32, 40, 40}, ws[4] = {32, 32, 3, 3}, xs2[4] = {1, 32, 24, 24};
   snprintf(text, sizeof text,
-           "conv2d_vec\t*\tMR=4\tNV=1\nconv2d_vec\tn1.c32.h40.w40.o32.k3x3.s1x1.d1x1.p1x1x1x1.g1"
+           "conv2d_vec\t*\tLWS=8\nconv2d_vec\tn1.c32.h40.w40.o32.k3x3.s1x1.d1x1.p1x1x1x1.g1"
            "\tLWS=2\n");
   write_user_file(dir, sizeof dir, path, sizeof path, text);
   clseg_context *ctx = test_context();
-  prepared(ctx, xs, ws, v, o, r); /* the shape row: conv2d_vec, LWS from it, MR from ... */
+  prepared(ctx, xs, ws, v, o, r); /* the shape row beats the "*" row */
   assert_string_equal(v, "conv2d_vec");
-  assert_true(test_contains(o, "-DLWS=2") && test_contains(o, "-DMR=8"));
+  assert_true(test_contains(o, "-DLWS=2"));
   snprintf(want, sizeof want, "%s:2", path);
   assert_true(test_contains(r, want));
   prepared(ctx, xs2, ws, v, o, r); /* another shape: the auto rules pick Winograd, no user row */
@@ -240,24 +240,24 @@ static void test_user_rows_apply(void **state) {
   assert_false(test_contains(r, path));
   clseg_context_free(ctx);
   /* a "*" row for the variant the rules choose applies to every shape */
-  snprintf(text, sizeof text, "conv2d_winograd\t*\tMR=4\tNV=1\n");
+  snprintf(text, sizeof text, "conv2d_winograd\t*\tMR=2\tNV=1\n"); /* no shipped row has MR 2 */
   test_rmdir(dir);
   write_user_file(dir, sizeof dir, path, sizeof path, text);
   ctx = test_context();
   prepared(ctx, xs2, ws, v, o, r);
   assert_string_equal(v, "conv2d_winograd");
-  assert_true(test_contains(o, "-DMR=4") && test_contains(o, "-DNV=1"));
+  assert_true(test_contains(o, "-DMR=2") && test_contains(o, "-DNV=1"));
   clseg_context_free(ctx);
   setenv("CLSEG_TUNING", "off", 1);
   ctx = test_context();
   prepared(ctx, xs2, ws, v, o, r);
-  assert_false(test_contains(o, "-DMR=4"));
+  assert_false(test_contains(o, "-DMR=2"));
   clseg_context_free(ctx);
   unsetenv("CLSEG_TUNING");
   setenv("CLSEG_AS_DEVICE", "cpu-avx512", 1);
   ctx = test_context();
   prepared(ctx, xs2, ws, v, o, r);
-  assert_false(test_contains(o, "-DMR=4"));
+  assert_false(test_contains(o, "-DMR=2"));
   clseg_context_free(ctx);
   unsetenv("CLSEG_AS_DEVICE");
   test_rmdir(dir);
