@@ -441,6 +441,7 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &clseg__conv2d_winograd2x2,
                                                       &clseg__conv2d_winograd_dilated,
                                                       &VEC,
+                                                      &clseg__conv2d_gemm,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -479,7 +480,7 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
   return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
                         "conv2d_winograd, conv2d_winograd2x2, conv2d_winograd_dilated, conv2d_vec, "
-                        "conv2d_direct)",
+                        "conv2d_gemm, conv2d_direct)",
                      want);
 }
 

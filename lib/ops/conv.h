@@ -111,6 +111,8 @@ extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2
 /* Whether "auto" should take Winograd for j, and which tile: 4, 2, 1 for the dilated variant, or 0
  * for none. */
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j, int low_memory);
+/* The GPU-shaped implicit GEMM with __local tiles and split-K (conv_gemm.c). */
+extern const clseg__conv_variant clseg__conv2d_gemm;
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */
 
