@@ -79,10 +79,27 @@ static clseg_status pack_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_k
   return clseg__launch(ctx, k, "conv2d_gemm_pack", args, 8, 1, global, local);
 }
 
+/* A configuration the device cannot launch (from a tuning row meant for another device) is refused
+ * here with its numbers, rather than as CL_INVALID_WORK_GROUP_SIZE or a failed build later. */
+static clseg_status check_fit(clseg_context *ctx, const gemm_tun *t) {
+  const size_t wgs = (size_t)t->mdimc * (size_t)t->ndimc;
+  const uint64_t local = (uint64_t)t->kwg * (uint64_t)(t->mwg + t->nwg) * sizeof(float);
+  if (wgs > ctx->info.max_work_group || local > ctx->info.local_mem)
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                       OP ": conv2d_gemm's work-groups of %zu work-items and %llu bytes of local "
+                          "memory exceed the device's %zu and %llu",
+                       wgs, (unsigned long long)local, ctx->info.max_work_group,
+                       (unsigned long long)ctx->info.local_mem);
+  return CLSEG_OK;
+}
+
 static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const clseg__conv_job *j = &p->j;
   gemm_tun t;
   gemm_params(ctx, j, &t);
+  clseg_status s = check_fit(ctx, &t);
+  if (s != CLSEG_OK)
+    return s;
   const clseg__define d[] = {{"ACT", j->act},    {"DH", j->dh},  {"DW", j->dw},      {"KH", j->kh},
                              {"KW", j->kw},      {"KWG", t.kwg}, {"MDIMC", t.mdimc}, {"MWG", t.mwg},
                              {"NDIMC", t.ndimc}, {"NWG", t.nwg}, {"SH", j->sh},      {"SW", j->sw},
@@ -91,7 +108,7 @@ static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   cl_kernel kp;
   if (!clseg__build_options(d, 14, opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
-  clseg_status s = clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm", &p->k[0]);
+  s = clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm", &p->k[0]);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm_reduce", &p->k[1]);
   if (s == CLSEG_OK)
