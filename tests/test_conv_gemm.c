@@ -1,11 +1,13 @@
 /* conv2d_gemm against the naive reference (tests/ref) on the shapes its tiles make risky: channel
  * and pixel counts off the tile sizes, 1x1 maps, batches, strides, dilations, groups, fused
- * epilogues, and split-K (checked to have run through the kernel count). */
+ * epilogues, split-K (checked to have run through the kernel count), and two split-K convs in one
+ * plan. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "support.h"
+#include "clseg_graph.h"
 #include "clseg_ops.h"
 #include "common/check.h"
 #include "ref/ref.h"
@@ -158,11 +160,62 @@ static void split_k(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* Two split-K convs in a plan: they share the context's scratch slot for their partial sums, run
+ * from their packed weights after the planner dropped the originals, and take a fused activation
+ * and a fused residual add (y = conv_b(relu(conv_a(x))) + x). */
+static void split_k_in_plan(void **state) {
+  clseg_context *ctx = *state;
+  const clseg_conv2d_params gemm = {PAD1, .variant = VARIANT};
+  const int64_t xs[4] = {1, 256, 6, 5}, was[4] = {64, 256, 3, 3}, wbs[4] = {256, 64, 3, 3};
+  const int64_t as[4] = {1, 64, 6, 5}, bas[1] = {64}, bbs[1] = {256};
+  const size_t nx = ref_count(xs), nwa = ref_count(was), nwb = ref_count(wbs), na = ref_count(as);
+  float *x = test_random(nx, 4000, -1.0f, 1.0f), *wa = test_random(nwa, 4001, -0.02f, 0.02f);
+  float *wb = test_random(nwb, 4002, -0.04f, 0.04f), *ba = test_random(64, 4003, -1.0f, 1.0f);
+  float *bb = test_random(256, 4004, -1.0f, 1.0f), *a = malloc(na * sizeof *a);
+  float *want = malloc(nx * sizeof *want), *got = malloc(nx * sizeof *got);
+  assert_true(a && want && got);
+  clseg_graph *g = clseg_graph_create();
+  assert_non_null(g);
+  clseg_node *in = clseg_graph_input(g, "x", 256);
+  clseg_node *t = clseg_graph_conv2d(g, "a", in, 64, 3, 1, &gemm);
+  t = clseg_graph_activation(g, t, CLSEG_ACT_RELU);
+  t = clseg_graph_conv2d(g, "b", t, 256, 3, 1, &gemm);
+  assert_int_equal(clseg_graph_output(g, clseg_graph_binary(g, CLSEG_BINARY_ADD, t, in), "y"),
+                   CLSEG_OK);
+  assert_int_equal(clseg_graph_set_param(g, "a.weight", was, 4, wa), CLSEG_OK);
+  assert_int_equal(clseg_graph_set_param(g, "a.bias", bas, 1, ba), CLSEG_OK);
+  assert_int_equal(clseg_graph_set_param(g, "b.weight", wbs, 4, wb), CLSEG_OK);
+  assert_int_equal(clseg_graph_set_param(g, "b.bias", bbs, 1, bb), CLSEG_OK);
+  clseg_plan *plan = NULL;
+  if (clseg_plan_create(ctx, g, 1, 6, 5, NULL, &plan) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(ctx));
+  clseg_stats before, after;
+  clseg_context_stats(ctx, &before);
+  assert_int_equal(clseg_plan_run(plan, x, nx, got, nx), CLSEG_OK);
+  clseg_context_stats(ctx, &after);
+  /* per conv the GEMM and split-K's reduce, with the activation and the add fused */
+  assert_int_equal(after.kernels_enqueued - before.kernels_enqueued, 4);
+  clseg_conv2d_params pa = {PAD1}, pb = {PAD1};
+  pa.act.kind = CLSEG_ACT_RELU;
+  ref_conv2d(x, xs, wa, was, ba, NULL, &pa, a, as);
+  ref_conv2d(a, as, wb, wbs, bb, x, &pb, want, xs);
+  const bool ok = test_compare(&g_worst, "y", got, want, xs,
+                               "plan x=[1,256,6,5] a: 3x3 256->64 "
+                               "+ relu, b: 3x3 64->256 + x, " VARIANT);
+  print_message(VARIANT " split-K in a plan: worst normalised error %.3g\n", g_worst);
+  g_worst = 0.0;
+  clseg_plan_free(plan);
+  clseg_graph_free(g);
+  free(x), free(wa), free(wb), free(ba), free(bb), free(a), free(want), free(got);
+  assert_true(ok);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tile_edges),
       cmocka_unit_test(geometry_and_epilogue),
       cmocka_unit_test(split_k),
+      cmocka_unit_test(split_k_in_plan),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
