@@ -33,8 +33,9 @@ typedef struct {
 
 /* ---- the search space ---- */
 
-/* Expands one space line "variant NAME=a,b NAME=c" into candidates (their cartesian product). */
-static int expand(const char *line, candidate *out, int cap) {
+/* Expands one space line "variant [@type] NAME=a,b NAME=c" into candidates (their cartesian
+ * product); a line for another device type (@gpu, @cpu) gives none. */
+static int expand(const char *line, const char *type, candidate *out, int cap) {
   char buf[512], *save = NULL;
   snprintf(buf, sizeof buf, "%s", line);
   char *variant = strtok_r(buf, " \t\r", &save);
@@ -44,6 +45,11 @@ static int expand(const char *line, candidate *out, int cap) {
   double vals[8][8];
   int nvals[8], ncells = 0;
   for (char *w; (w = strtok_r(NULL, " \t\r", &save)) != NULL && ncells < 8;) {
+    if (w[0] == '@') {
+      if (strcmp(w + 1, type))
+        return 0;
+      continue;
+    }
     char *eq = strchr(w, '=');
     if (!eq || eq - w >= 24)
       return -1;
@@ -94,7 +100,7 @@ static int load_space(clseg_context *ctx, const char *family, candidate *out, in
       p += nl ? len + 1 : len;
       if (!line[0] || line[0] == '#')
         continue;
-      int got = expand(line, out + n, cap - n);
+      int got = expand(line, clseg__tuning_class(ctx)->type, out + n, cap - n);
       if (got < 0) {
         clseg__fail(ctx, CLSEG_INTERNAL, "cl/tuning/%s: malformed line '%s'", want, line);
         return -1;

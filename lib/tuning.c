@@ -373,11 +373,10 @@ static clseg_status load_shipped(clseg_context *ctx, clseg__tuning *t) {
     if (ctx->kernel_dir) {
       char path[1200];
       snprintf(path, sizeof path, "%s/tuning/%s", ctx->kernel_dir, k->name);
+      /* a kernel folder without the table (kernel work on a few files) uses the embedded one */
       char *text = read_text(path);
-      if (!text)
-        return clseg__fail(ctx, CLSEG_IO, "tuning table '%s' (CLSEG_KERNEL_DIR) cannot be read",
-                           path);
-      s = clseg__tune_parse(ctx, name, text, 0, &t->rows, &t->nrows);
+      s = clseg__tune_parse(ctx, text ? path : name, text ? text : (const char *)k->bytes, 0,
+                            &t->rows, &t->nrows);
       free(text);
     } else {
       s = clseg__tune_parse(ctx, name, (const char *)k->bytes, 0, &t->rows, &t->nrows);

@@ -17,7 +17,7 @@
 #define SWEEP_CASES 40
 
 static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec",
-                                       "conv2d_winograd", "conv2d_winograd2x2"};
+                                       "conv2d_gemm",   "conv2d_winograd",  "conv2d_winograd2x2"};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
@@ -111,7 +111,7 @@ static int is_winograd(const char *variant) {
 }
 
 /* A random case the variant supports: depthwise forces groups == channels, vec and Winograd groups
- * 1, Winograd the 3x3 stride-1 geometry. */
+ * 1, Winograd the 3x3 stride-1 geometry; direct and gemm take any groups. */
 static conv_case random_case(check_rng *r, const char *variant) {
   conv_case c;
   memset(&c, 0, sizeof c);
@@ -120,7 +120,7 @@ static conv_case random_case(check_rng *r, const char *variant) {
   if (!strcmp(variant, "conv2d_depthwise")) {
     cout = cin;
     groups = cin;
-  } else if (!strcmp(variant, "conv2d_direct") && pick(r, 2)) {
+  } else if ((!strcmp(variant, "conv2d_direct") || !strcmp(variant, "conv2d_gemm")) && pick(r, 2)) {
     groups = 1 + pick(r, 3);
     cin = groups * (1 + pick(r, 4));
     cout = groups * (1 + pick(r, 5));
@@ -175,6 +175,9 @@ static void sweep_depthwise(void **state) {
 static void sweep_vec(void **state) {
   sweep(state, "conv2d_vec");
 }
+static void sweep_gemm(void **state) {
+  sweep(state, "conv2d_gemm");
+}
 static void sweep_winograd(void **state) {
   sweep(state, "conv2d_winograd");
 }
@@ -202,7 +205,9 @@ static void winograd_network_shapes(void **state) {
       {{2, 16, 8, 128}, {8, 16, 3, 3}, same, 0, 1, 0.0f}, /* rows of whole 16-tile groups */
   };
   int failures = 0;
-  for (int v = 3; v < NVARIANTS; v++) {
+  for (int v = 0; v < NVARIANTS; v++) {
+    if (!is_winograd(VARIANTS[v]))
+      continue;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
       failures += !run_case(*state, &cases[i], VARIANTS[v], 300 + i);
     report_worst(VARIANTS[v]);
@@ -520,6 +525,7 @@ int main(void) {
       cmocka_unit_test(sweep_direct),
       cmocka_unit_test(sweep_depthwise),
       cmocka_unit_test(sweep_vec),
+      cmocka_unit_test(sweep_gemm),
       cmocka_unit_test(sweep_winograd),
       cmocka_unit_test(sweep_winograd2x2),
       cmocka_unit_test(winograd_network_shapes),

@@ -508,6 +508,7 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &clseg__conv2d_winograd2x2,
                                                       &clseg__conv2d_winograd_dilated,
                                                       &VEC,
+                                                      &clseg__conv2d_gemm,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -527,6 +528,8 @@ static const clseg__conv_variant *pick(const conv_job *j, const clseg__conv_rule
                                        int low_memory) {
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
+  if (r->gemm && clseg__conv2d_gemm.supported(j))
+    return &clseg__conv2d_gemm;
   switch (clseg__conv2d_winograd_pick(j, r, low_memory)) {
   case 4: return &clseg__conv2d_winograd;
   case 1: return &clseg__conv2d_winograd_dilated;
@@ -586,7 +589,7 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
   return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
                         "conv2d_winograd, conv2d_winograd2x2, conv2d_winograd_dilated, conv2d_vec, "
-                        "conv2d_direct)",
+                        "conv2d_gemm, conv2d_direct)",
                      want);
 }
 
