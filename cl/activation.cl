@@ -63,6 +63,12 @@ inline float16 act_vec(float16 v, int kind, float alpha, float beta) {
 }
 
 #ifndef ACTIVATION_FUNCS_ONLY
+/* Work-items per work-group of the GPU form: whole warps and waves, declared as reqd_work_group_size so
+ * that the compiler and gpu-static see it. The host passes the tuning row's LOCAL. */
+#ifndef LOCAL
+#define LOCAL 256
+#endif
+
 /* y = act(x) over n contiguous floats; work-item i owns the run [i * CHUNK, (i + 1) * CHUNK). */
 __kernel void activation_apply(__global const float *x, const int x_off, __global float *y, const int y_off,
                                const int n, const int kind, const float alpha, const float beta) {
@@ -75,6 +81,17 @@ __kernel void activation_apply(__global const float *x, const int x_off, __globa
     vstore16(act_vec(vload16(0, x + x_off + p), kind, alpha, beta), 0, y + y_off + p);
   for (; p < end; p++) /* the tail shorter than one vector */
     y[y_off + p] = act_apply(x[x_off + p], kind, alpha, beta);
+}
+
+/* The GPU form: work-item i owns float i, so a warp reads 32 consecutive floats in one transaction and
+ * each work-item needs a handful of registers; the scalar builtins of act_apply are native on GPUs. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+activation_apply_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                     const int n, const int kind, const float alpha, const float beta) {
+  if (get_global_id(0) >= (size_t)n)
+    return;
+  const int i = (int)get_global_id(0);
+  y[y_off + i] = act_apply(x[x_off + i], kind, alpha, beta);
 }
 #endif
 #endif

@@ -7,6 +7,11 @@
 #endif
 #define CHUNK (16 * VPW)
 
+/* Work-items per work-group of the GPU forms (the tuning row's LOCAL); see activation.cl. */
+#ifndef LOCAL
+#define LOCAL 256
+#endif
+
 /* Copies rows of len floats: row r of x starts at x_off + r * x_stride, of y at y_off + r * y_stride. Concat
  * and slice copy one row per image, of C * H * W floats, so the rows are long and contiguous. */
 __kernel void layout_copy_rows(__global const float *x, const int x_off, const int x_stride,
@@ -22,6 +27,17 @@ __kernel void layout_copy_rows(__global const float *x, const int x_off, const i
     vstore16(vload16(0, x + xb + p), 0, y + yb + p);
   for (; p < end; p++)
     y[yb + p] = x[xb + p];
+}
+
+/* The GPU form: one float per work-item over all rows * len floats, consecutive work-items on consecutive
+ * floats of a row in x and in y, so warps stay full however short the rows are. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+layout_copy_rows_gpu(__global const float *x, const int x_off, const int x_stride, __global float *y,
+                     const int y_off, const int y_stride, const int len, const int rows) {
+  if (get_global_id(0) >= (size_t)rows * (size_t)len)
+    return;
+  const int i = (int)get_global_id(0), r = i / len, p = i - r * len;
+  y[y_off + r * y_stride + p] = x[x_off + r * x_stride + p];
 }
 
 /* Source index along an axis of `size` for output index i shifted by the padding; reflect mirrors without
@@ -76,4 +92,30 @@ __kernel void layout_pad_reflect(__global const float *x, const int x_off, __glo
                                  const int h, const int w, const int ho, const int wo, const int top,
                                  const int left, const float value, const int rows) {
   pad_run(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 1);
+}
+
+/* The GPU form of both paddings: one output float per work-item over all rows * wo floats (consecutive
+ * work-items on consecutive floats of y; of x inside the interior), each mapped back through pad_src. */
+inline void pad_one(__global const float *x, const int x_off, __global float *y, const int y_off, const int h,
+                    const int w, const int ho, const int wo, const int top, const int left, const float value,
+                    const int rows, const int reflect) {
+  if (get_global_id(0) >= (size_t)rows * (size_t)wo)
+    return;
+  const int i = (int)get_global_id(0), r = i / wo, ow = i - r * wo;
+  const int sh = pad_src(r % ho - top, h, reflect), sw = pad_src(ow - left, w, reflect);
+  y[y_off + i] = sh < 0 || sw < 0 ? value : x[x_off + ((r / ho) * h + sh) * w + sw];
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+layout_pad_constant_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                        const int h, const int w, const int ho, const int wo, const int top,
+                        const int left, const float value, const int rows) {
+  pad_one(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 0);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+layout_pad_reflect_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                       const int h, const int w, const int ho, const int wo, const int top,
+                       const int left, const float value, const int rows) {
+  pad_one(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 1);
 }

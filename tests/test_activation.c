@@ -12,6 +12,7 @@
 #include "common/fixture.h"
 #include "internal.h" /* for tensor views with an offset, which the public API cannot make */
 #include "ref/ref.h"
+#include "tuning.h" /* the user tuning file's path */
 
 #define SEED 0xac71a7e5u
 
@@ -189,11 +190,81 @@ static void errors_name_the_fault(void **state) {
   clseg_tensor_free(z);
 }
 
+/* The variables context_with_user_row changes, and their values before it. */
+static const char *const ENV_NAMES[] = {"CLSEG_CACHE_DIR", "CLSEG_AS_DEVICE", "CLSEG_TUNING"};
+static char env_saved[3][512];
+static int env_was_set[3];
+
+/* Writes `row` as the device's user tuning file (clseg tune's format) in dir and returns a context
+ * that reads it. Profiles read no user file, so CLSEG_AS_DEVICE is unset until restore_env. */
+static clseg_context *context_with_user_row(const char *dir, const char *row) {
+  for (int i = 0; i < 3; i++) {
+    const char *v = getenv(ENV_NAMES[i]);
+    env_was_set[i] = v != NULL;
+    snprintf(env_saved[i], sizeof env_saved[i], "%s", v ? v : "");
+  }
+  setenv("CLSEG_CACHE_DIR", dir, 1);
+  unsetenv("CLSEG_AS_DEVICE");
+  unsetenv("CLSEG_TUNING");
+  char path[1200];
+  clseg_context *ctx = test_context();
+  assert_true(clseg__tuning_file_path(ctx, path, sizeof path));
+  clseg_context_free(ctx);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# test_activation\n%s\n", row);
+  fclose(f);
+  return test_context();
+}
+
+static void restore_env(void) {
+  for (int i = 0; i < 3; i++)
+    if (env_was_set[i])
+      setenv(ENV_NAMES[i], env_saved[i], 1);
+    else
+      unsetenv(ENV_NAMES[i]);
+}
+
+/* The GPU form (activation_apply_gpu), chosen by a row's GPU=1 (here a user row, so that the
+ * plain suite runs it too) with a work-group of 64: counts below, at and above multiples of it, in
+ * place and views at odd offsets. A GPU cell other than 0 or 1 is an error naming the row. */
+static void gpu_form_from_a_user_row(void **state) {
+  (void)state;
+  char dir[256];
+  test_tmpdir(dir, sizeof dir);
+  clseg_context *ctx = context_with_user_row(dir, "activation_apply\t*\tLOCAL=64\tGPU=1");
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},  {1, 1, 7, 9},  {1, 1, 8, 8},
+                                      {1, 1, 5, 13}, {2, 9, 3, 33}, {2, 7, 33, 17}};
+  static const clseg_act_kind kinds[] = {CLSEG_ACT_NONE, CLSEG_ACT_RELU, CLSEG_ACT_SIGMOID,
+                                         CLSEG_ACT_GELU};
+  int failures = 0;
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+      const clseg_activation act = {kinds[k], 0.0f, 0.0f};
+      failures += !run_case(ctx, shapes[i], &act, SEED + 7000 + (uint64_t)(k * 10 + i));
+    }
+  assert_int_equal(failures, 0);
+  void *st = ctx;
+  in_place_and_views(&st);
+  clseg_context_free(ctx);
+  restore_env();
+  ctx = context_with_user_row(dir, "activation_apply\t*\tGPU=2");
+  const int64_t s[4] = {1, 1, 3, 5};
+  clseg_tensor *x = test_tensor(ctx, s, NULL), *y = test_tensor(ctx, s, NULL);
+  assert_int_equal(clseg_activation_apply(ctx, x, NULL, y), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(ctx), "GPU=2 of activation_apply"));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  clseg_context_free(ctx);
+  restore_env();
+  test_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sweep_every_kind),      cmocka_unit_test(null_activation_is_identity),
       cmocka_unit_test(in_place_and_views),    cmocka_unit_test(pytorch_fixtures),
-      cmocka_unit_test(errors_name_the_fault),
+      cmocka_unit_test(errors_name_the_fault), cmocka_unit_test(gpu_form_from_a_user_row),
   };
   return cmocka_run_group_tests_name("activation", tests, test_group_setup, test_group_teardown);
 }

@@ -3,10 +3,6 @@
  * conv op. */
 #include "common.h"
 
-/* Cells of the batchnorm_apply row (cl/tuning/batchnorm.tsv): LOCAL work-items per work-group,
- * VPW float16 vectors per work-item (the kernel's macro). */
-static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
-
 static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x,
                                     const clseg_tensor *const p[4], float eps,
                                     const clseg_tensor *y) {
@@ -43,28 +39,30 @@ clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const cl
     s = clseg__act_resolve(ctx, "batchnorm", act, &kind, &alpha, &act_beta);
   if (s != CLSEG_OK)
     return s;
-  int tv[2];
-  if ((s = clseg__tune_sizes(ctx, "batchnorm_apply", TUNE_KEYS, 2, tv)) != CLSEG_OK)
-    return s;
-  const size_t local[2] = {(size_t)tv[0], 1}, chunk = 16 * (size_t)tv[1];
-  char opts[64];
-  const clseg__define defs[] = {{"VPW", tv[1]}};
   cl_kernel k;
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
-  if ((s = clseg__kernel(ctx, "batchnorm.cl", opts, "batchnorm_apply", &k)) != CLSEG_OK)
+  clseg__stream_shape sh;
+  /* The row (cl/tuning/batchnorm.tsv) picks the form: runs of a plane per work-item over a 2-D
+   * range (runs, planes) for CPUs, one float per work-item over a 1-D range for GPUs. */
+  if ((s = clseg__stream_kernel(ctx, "batchnorm.cl", "batchnorm_apply", &k, &sh)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, yo = (int)y->offset, go = (int)gamma->offset,
             bo = (int)beta->offset;
   const int mo = (int)mean->offset, vo = (int)var->offset, c = (int)x->shape[1];
-  const int hw = (int)(x->shape[2] * x->shape[3]);
+  const int hw = (int)(x->shape[2] * x->shape[3]), count = (int)x->count;
   const float e = eps == 0.0f ? 1e-5f : eps;
-  const clseg__arg args[] = {CLSEG__ARG(x->buf),    CLSEG__ARG(xo),         CLSEG__ARG(y->buf),
-                             CLSEG__ARG(yo),        CLSEG__ARG(gamma->buf), CLSEG__ARG(go),
-                             CLSEG__ARG(beta->buf), CLSEG__ARG(bo),         CLSEG__ARG(mean->buf),
-                             CLSEG__ARG(mo),        CLSEG__ARG(var->buf),   CLSEG__ARG(vo),
-                             CLSEG__ARG(c),         CLSEG__ARG(hw),         CLSEG__ARG(e),
-                             CLSEG__ARG(kind),      CLSEG__ARG(alpha),      CLSEG__ARG(act_beta)};
-  const size_t global[2] = {clseg__round_up(((size_t)hw + chunk - 1) / chunk, local[0]),
+  /* The GPU form takes one more argument, the count, last. */
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf),     CLSEG__ARG(xo),       CLSEG__ARG(y->buf),    CLSEG__ARG(yo),
+      CLSEG__ARG(gamma->buf), CLSEG__ARG(go),       CLSEG__ARG(beta->buf), CLSEG__ARG(bo),
+      CLSEG__ARG(mean->buf),  CLSEG__ARG(mo),       CLSEG__ARG(var->buf),  CLSEG__ARG(vo),
+      CLSEG__ARG(c),          CLSEG__ARG(hw),       CLSEG__ARG(e),         CLSEG__ARG(kind),
+      CLSEG__ARG(alpha),      CLSEG__ARG(act_beta), CLSEG__ARG(count)};
+  if (sh.gpu) {
+    const size_t global = clseg__round_up(x->count, sh.local);
+    return clseg__launch(ctx, k, "batchnorm", args, 19, 1, &global, &sh.local);
+  }
+  const size_t local[2] = {sh.local, 1};
+  const size_t global[2] = {clseg__round_up(((size_t)hw + sh.chunk - 1) / sh.chunk, local[0]),
                             (size_t)(x->shape[0] * x->shape[1])};
   return clseg__launch(ctx, k, "batchnorm", args, 18, 2, global, local);
 }

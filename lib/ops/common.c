@@ -1,5 +1,6 @@
 /* Helpers shared by the op host files: argument checks, activation codes and tuning lookups. */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -83,4 +84,31 @@ clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const ch
     out[i] = (int)v[i];
   }
   return s;
+}
+
+clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const char *variant,
+                                  cl_kernel *k, clseg__stream_shape *out) {
+  static const char *const keys[] = {"LOCAL", "VPW"}, *const gpu_key[] = {"GPU"};
+  int tv[2];
+  double gpu;
+  clseg__tuned t;
+  clseg_status s = clseg__tune_sizes(ctx, variant, keys, 2, tv);
+  if (s != CLSEG_OK || (s = clseg__tune_get(ctx, variant, NULL, gpu_key, 1, &gpu, &t)) != CLSEG_OK)
+    return s;
+  if (gpu != 0.0 && gpu != 1.0) {
+    char where[320];
+    clseg__tuned_describe(&t, where, sizeof where);
+    return clseg__fail(ctx, CLSEG_FORMAT, "tuning: GPU=%g of %s (%s) is neither 0 nor 1", gpu,
+                       variant, where);
+  }
+  out->gpu = gpu == 1.0;
+  out->local = (size_t)tv[0];
+  out->chunk = out->gpu ? 1 : 16 * (size_t)tv[1];
+  /* Each form gets only the macro its code reads, so equal rows share one program. */
+  const clseg__define defs[] = {{out->gpu ? "LOCAL" : "VPW", out->gpu ? tv[0] : tv[1]}};
+  char opts[64], name[64];
+  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, snprintf(name, sizeof name, "%s%s", variant, out->gpu ? "_gpu" : "") <
+                        (int)sizeof name);
+  return clseg__kernel(ctx, file, opts, name, k);
 }

@@ -31,4 +31,20 @@ int clseg__fits_int(const clseg_tensor *t);
 clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const char *const *keys,
                                int n, int *out);
 
+/* The shape of a streaming kernel (activation, batchnorm, eltwise, layout) from the cells LOCAL,
+ * VPW and GPU of its tuning row. */
+typedef struct {
+  size_t local; /* work-items per work-group */
+  size_t chunk; /* floats per work-item: 16 * VPW in the CPU form, 1 in the GPU form */
+  int gpu;      /* 1: the variant's `<variant>_gpu` kernel, one float per work-item over a 1-D
+                   range in work-groups of exactly LOCAL; 0: the variant's own kernel, runs of VPW
+                   float16 vectors */
+} clseg__stream_shape;
+
+/* Looks up variant's row and returns the kernel of cl/<file> it selects (`variant` built with
+ * -DVPW, or `variant`_gpu built with -DLOCAL) and its shape. GPU other than 0 or 1 is
+ * CLSEG_FORMAT naming the row, like a bad LOCAL or VPW. */
+clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const char *variant,
+                                  cl_kernel *k, clseg__stream_shape *out);
+
 #endif

@@ -3,10 +3,6 @@
  * stride. */
 #include "common.h"
 
-/* Cells of the eltwise_binary row (cl/tuning/eltwise.tsv): LOCAL work-items per work-group, VPW
- * float16 vectors per work-item (the kernel's macro). */
-static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
-
 static const char *const op_names[] = {"binary add", "binary sub", "binary mul", "binary div"};
 
 /* The collapsed view: dims[0] is the row (y contiguous along it), dims[1..3] the outer dimensions,
@@ -84,14 +80,11 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
     s = clseg__act_resolve(ctx, op_names[op], act, &kind, &alpha, &beta);
   if (s != CLSEG_OK)
     return s;
-  int tv[2];
-  if ((s = clseg__tune_sizes(ctx, "eltwise_binary", TUNE_KEYS, 2, tv)) != CLSEG_OK)
-    return s;
-  char opts[64];
-  const clseg__define defs[] = {{"VPW", tv[1]}};
   cl_kernel k;
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
-  if ((s = clseg__kernel(ctx, "eltwise.cl", opts, "eltwise_binary", &k)) != CLSEG_OK)
+  clseg__stream_shape sh;
+  /* The row (cl/tuning/eltwise.tsv) picks the form: float16 runs of a row per work-item over a 2-D
+   * range (runs, rows) for CPUs, one float of y per work-item over a 1-D range for GPUs. */
+  if ((s = clseg__stream_kernel(ctx, "eltwise.cl", "eltwise_binary", &k, &sh)) != CLSEG_OK)
     return s;
   binary_layout l;
   binary_collapse(a->shape, b->shape, y->shape, &l);
@@ -106,11 +99,14 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
       CLSEG__ARG(o1),     CLSEG__ARG(o2),  CLSEG__ARG(sa1),    CLSEG__ARG(sa2), CLSEG__ARG(sa3),
       CLSEG__ARG(sb1),    CLSEG__ARG(sb2), CLSEG__ARG(sb3),    CLSEG__ARG(opc), CLSEG__ARG(kind),
       CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
+  if (sh.gpu) {
+    const size_t global = clseg__round_up(y->count, sh.local);
+    return clseg__launch(ctx, k, op_names[op], args, 22, 1, &global, &sh.local);
+  }
   /* Short rows give one run each: then the work-group spans rows instead, so that it is not mostly
    * idle. */
-  const size_t lws = (size_t)tv[0], chunk = 16 * (size_t)tv[1],
-               runs = ((size_t)len + chunk - 1) / chunk;
-  const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
+  const size_t runs = ((size_t)len + sh.chunk - 1) / sh.chunk;
+  const size_t local[2] = {runs == 1 ? 1 : sh.local, runs == 1 ? sh.local : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]),
                             clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, op_names[op], args, 22, 2, global, local);

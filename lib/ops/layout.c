@@ -4,42 +4,36 @@
 
 #include "common.h"
 
-/* The kernel `name` built with its tuning row's VPW (float16 vectors per work-item, the kernel's
- * macro; cl/tuning/layout.tsv), and the row's LOCAL (work-items per work-group) and the floats a
- * work-item copies. */
-static clseg_status layout_kernel(clseg_context *ctx, const char *name, cl_kernel *k, size_t *lws,
-                                  size_t *chunk) {
-  static const char *const keys[] = {"LOCAL", "VPW"};
-  int tv[2];
-  clseg_status s = clseg__tune_sizes(ctx, name, keys, 2, tv);
-  if (s != CLSEG_OK)
-    return s;
-  *lws = (size_t)tv[0];
-  *chunk = 16 * (size_t)tv[1];
-  char opts[64];
-  const clseg__define defs[] = {{"VPW", tv[1]}};
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
-  return clseg__kernel(ctx, "layout.cl", opts, name, k);
+/* The launch shared by the layout kernels: the row's GPU form runs one float per work-item over
+ * rows * len floats in 1-D; the CPU form runs len in runs of chunk floats along dimension 0 and the
+ * rows along dimension 1, and the work-group spans rows when a row is one run. */
+static clseg_status layout_launch(clseg_context *ctx, cl_kernel k, const clseg__stream_shape *sh,
+                                  const char *what, const clseg__arg *args, int nargs, int len,
+                                  int rows) {
+  if (sh->gpu) {
+    const size_t global = clseg__round_up((size_t)len * (size_t)rows, sh->local);
+    return clseg__launch(ctx, k, what, args, nargs, 1, &global, &sh->local);
+  }
+  const size_t runs = ((size_t)len + sh->chunk - 1) / sh->chunk;
+  const size_t local[2] = {runs == 1 ? 1 : sh->local, runs == 1 ? sh->local : 1};
+  const size_t global[2] = {clseg__round_up(runs, local[0]),
+                            clseg__round_up((size_t)rows, local[1])};
+  return clseg__launch(ctx, k, what, args, nargs, 2, global, local);
 }
 
-/* rows copies of len floats between strided rows; the work-group spans rows when a row is one run.
- */
+/* rows copies of len floats between strided rows. */
 static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_tensor *x,
                               int x_off, int x_stride, const clseg_tensor *y, int y_off,
                               int y_stride, int len, int rows) {
   cl_kernel k;
-  size_t lws, chunk;
-  clseg_status s = layout_kernel(ctx, "layout_copy_rows", &k, &lws, &chunk);
+  clseg__stream_shape sh;
+  clseg_status s = clseg__stream_kernel(ctx, "layout.cl", "layout_copy_rows", &k, &sh);
   if (s != CLSEG_OK)
     return s;
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(x_off), CLSEG__ARG(x_stride),
                              CLSEG__ARG(y->buf), CLSEG__ARG(y_off), CLSEG__ARG(y_stride),
                              CLSEG__ARG(len),    CLSEG__ARG(rows)};
-  const size_t runs = ((size_t)len + chunk - 1) / chunk;
-  const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
-  const size_t global[2] = {clseg__round_up(runs, local[0]),
-                            clseg__round_up((size_t)rows, local[1])};
-  return clseg__launch(ctx, k, what, args, 8, 2, global, local);
+  return layout_launch(ctx, k, &sh, what, args, 8, len, rows);
 }
 
 /* ---- concat ---- */
@@ -188,9 +182,9 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
     s = clseg__check_output(ctx, "pad", y, want);
   }
   cl_kernel k;
-  size_t lws, chunk;
+  clseg__stream_shape sh;
   if (s != CLSEG_OK ||
-      (s = layout_kernel(ctx, pad_variants[p->mode].name, &k, &lws, &chunk)) != CLSEG_OK)
+      (s = clseg__stream_kernel(ctx, "layout.cl", pad_variants[p->mode].name, &k, &sh)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, yo = (int)y->offset, h = (int)x->shape[2], w = (int)x->shape[3];
   const int ho = (int)want[2], wo = (int)want[3], top = p->top, left = p->left;
@@ -200,9 +194,5 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
                              CLSEG__ARG(yo),     CLSEG__ARG(h),     CLSEG__ARG(w),
                              CLSEG__ARG(ho),     CLSEG__ARG(wo),    CLSEG__ARG(top),
                              CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
-  const size_t runs = ((size_t)wo + chunk - 1) / chunk;
-  const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
-  const size_t global[2] = {clseg__round_up(runs, local[0]),
-                            clseg__round_up((size_t)rows, local[1])};
-  return clseg__launch(ctx, k, pad_variants[p->mode].name, args, 12, 2, global, local);
+  return layout_launch(ctx, k, &sh, pad_variants[p->mode].name, args, 12, wo, rows);
 }
