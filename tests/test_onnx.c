@@ -109,6 +109,38 @@ static void test_unsupported_listed(void **state) {
   assert_false(strstr(e, "ok_relu") != NULL);
 }
 
+/* What converters write: nodes out of order, a float16 input cast to float by the last node
+ * (tools/make_onnx_fixtures.py). */
+static void test_node_order_fp16_input(void **state) {
+  (void)state;
+  check_model("order_fp16_op17", 0, 0);
+}
+
+static void expect_refused(const char *stem, clseg_status want, const char *needle) {
+  char path[512];
+  clseg_graph *g = NULL;
+  snprintf(path, sizeof path, ONNX_DIR "%s.onnx", stem);
+  clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
+  if (s != want || !test_contains(clseg_last_error(NULL), needle))
+    fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", stem, clseg_status_name(s),
+             clseg_status_name(want), clseg_last_error(NULL), needle);
+  assert_null(g);
+}
+
+static void test_bad_graphs(void **state) {
+  (void)state;
+  expect_refused("cycle_self_op13", CLSEG_FORMAT,
+                 "node 1 (Add 'loop_add'): reads its own output 's' (a cycle)");
+  expect_refused("cycle_op13", CLSEG_FORMAT,
+                 "node 1 (Add 'cyc_a'): is on a cycle: 'cyc_a' (Add) reads 'cyc_c' (Neg), which "
+                 "reads 'cyc_b' (Sigmoid), which reads 'cyc_a' (Add)");
+  expect_refused("dangling_op13", CLSEG_FORMAT,
+                 "node 1 (Mul 'reads_ghost'): input 1 ('ghost') is produced by no node and is "
+                 "neither an initializer nor a graph input");
+  expect_refused("fp16_direct_op13", CLSEG_UNSUPPORTED,
+                 "node 0 (Relu 'relu_fp16'): reads the float16 graph input 'x' directly");
+}
+
 static void test_bad_external(void **state) {
   (void)state;
   clseg_graph *g = NULL;
@@ -176,7 +208,8 @@ int main(void) {
       cmocka_unit_test(test_tiny_ops),      cmocka_unit_test(test_fp16_and_external),
       cmocka_unit_test(test_symbolic_size), cmocka_unit_test(test_unsupported_listed),
       cmocka_unit_test(test_bad_external),  cmocka_unit_test(test_truncated_and_corrupted),
-      cmocka_unit_test(test_model_load),
+      cmocka_unit_test(test_model_load),    cmocka_unit_test(test_node_order_fp16_input),
+      cmocka_unit_test(test_bad_graphs),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

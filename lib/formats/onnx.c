@@ -1,6 +1,7 @@
 /* ONNX import: reads a ModelProto with protobuf-c (proto/onnx_subset.proto), lists every
- * unsupported operator at once, registers initializers, then walks the nodes in order, folding what
- * is known on the host and mapping the rest onto clseg graph nodes (lib/formats/onnx_ops*.c). */
+ * unsupported operator at once, sorts the nodes (onnx_order.c), registers initializers, then walks
+ * the nodes, folding what is known on the host and mapping the rest onto clseg graph nodes
+ * (lib/formats/onnx_ops*.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,28 @@ static int load_initializers(clseg__ob *b) {
   return 1;
 }
 
+/* A float16 or bfloat16 input is what converters leave when they keep the model's I/O types: it is
+ * taken as float32 (the values are not rounded) when only Casts to float read it, since then the
+ * rest of the graph computes in float32 as clseg does. */
+static int half_input_ok(clseg__ob *b, const Onnx__ValueInfoProto *in) {
+  for (size_t i = 0; i < b->gr->n_node; i++) {
+    const Onnx__NodeProto *n = b->gr->node[i];
+    for (size_t k = 0; k < n->n_input; k++) {
+      if (strcmp(n->input[k], in->name) ||
+          (!strcmp(n->op_type, "Cast") && clseg__attr_int(n, "to", 0) == 1))
+        continue;
+      b->nodei = (int)i;
+      clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                     "reads the %s graph input '%s' directly (clseg computes in float32: only a "
+                     "Cast to float may read a 16-bit input)",
+                     in->type->tensor_type->elem_type == 10 ? "float16" : "bfloat16", in->name);
+      b->nodei = -1;
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* The image input: the first graph input that is not an initializer, [N, C, H, W] with C static. */
 static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_info *info) {
   const Onnx__ValueInfoProto *in = NULL;
@@ -106,10 +129,14 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
       in = b->gr->input[k];
   const Onnx__TypeProto__Tensor *t = in && in->type ? in->type->tensor_type : NULL;
   const Onnx__TensorShapeProto *s = t ? t->shape : NULL;
-  if (!s || s->n_dim != 4 || t->elem_type != 1)
+  int half = t && (t->elem_type == 10 || t->elem_type == 16); /* float16, bfloat16 */
+  if (!s || s->n_dim != 4 || (t->elem_type != 1 && !half))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "the graph input %s is not a float32 tensor of rank 4 (NCHW)",
+                          "the graph input %s is not a float32 (or float16 cast to float) tensor "
+                          "of rank 4 (NCHW)",
                           in ? in->name : "(none)");
+  if (half && !half_input_ok(b, in))
+    return 0;
   int64_t d[4];
   const char *sym[4] = {NULL, NULL, NULL, NULL};
   for (int k = 0; k < 4; k++) {
@@ -196,6 +223,9 @@ static void builder_free(clseg__ob *b) {
   free(b->names);
   free(b->table);
   free(b->uses);
+  free(b->file_index);
+  if (b->gr == &b->sorted)
+    free(b->sorted.node);
 }
 
 static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_info *info) {
@@ -209,8 +239,8 @@ static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_on
            m->producer_version);
   if (!(b->g = clseg_graph_create()))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), b->status;
-  if (check_ops(b) && index_values(b) && load_initializers(b) && make_input(b, opt, info) &&
-      map_nodes(b))
+  if (check_ops(b) && index_values(b) && clseg__onnx_order(b) && load_initializers(b) &&
+      make_input(b, opt, info) && map_nodes(b))
     make_output(b, info);
   info->folded = b->folded;
   return b->status;

@@ -15,11 +15,11 @@ const char *clseg__node_name(clseg__ob *b, const Onnx__NodeProto *n, char *buf, 
   if (*n->name && strlen(n->name) < 100)
     snprintf(buf, len, "%s", n->name);
   else
-    snprintf(buf, len, "%s_%d", n->op_type, b->nodei);
+    snprintf(buf, len, "%s_%d", n->op_type, clseg__node_index(b));
   char probe[160];
   snprintf(probe, sizeof probe, "%s.weight", buf);
   if (clseg__param_find(b->g, probe) >= 0) /* a duplicate name: make it unique */
-    snprintf(buf + strlen(buf), len - strlen(buf), "_%d", b->nodei);
+    snprintf(buf + strlen(buf), len - strlen(buf), "_%d", clseg__node_index(b));
   return buf;
 }
 
