@@ -2,6 +2,7 @@
  * fixtures) against onnxruntime's outputs, the fp16 / external-data / symbolic-size variants, and
  * the error paths: every unsupported operator named at once, truncated and corrupted files, a bad
  * external data path. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,12 @@
 #define ONNX_DIR     CLSEG_FIXTURE_DIR "/onnx/"
 #define CORRUPT_SEED 20240611ull
 
+/* The hand-built models of tools/make_onnx_fixtures.py are small and exact up to rounding. */
+static const check_tol SMALL_TOL = {1e-5, 0.0};
+
 /* Imports STEM.onnx (size h x w for symbolic models), runs STEM.input.npy, checks against
- * STEM.ort.npy. */
-static void check_model(const char *stem, int64_t h, int64_t w) {
+ * STEM.ort.npy (tol NULL: the fp32 defaults); returns the largest absolute error. */
+static double check_model_tol(const char *stem, int64_t h, int64_t w, const check_tol *tol) {
   char path[512], ctxt[600];
   clseg_graph *g = NULL;
   clseg_onnx_info info;
@@ -44,12 +48,20 @@ static void check_model(const char *stem, int64_t h, int64_t w) {
   snprintf(ctxt, sizeof ctxt, "model %s, opset %d, %d nodes (%d folded), input %lldx%lld", stem,
            info.opset, info.operators, info.folded, (long long)info.input_h,
            (long long)info.input_w);
-  assert_true(check_close(stem, y, ref, nref, os, NULL, ctxt));
+  assert_true(check_close(stem, y, ref, nref, os, tol, ctxt));
+  double worst = 0;
+  for (size_t i = 0; i < nref; i++)
+    worst = fmax(worst, fabs((double)y[i] - (double)ref[i]));
   free(y);
   free(x);
   free(ref);
   clseg_plan_free(p);
   clseg_graph_free(g);
+  return worst;
+}
+
+static void check_model(const char *stem, int64_t h, int64_t w) {
+  check_model_tol(stem, h, w, NULL);
 }
 
 static void test_unet(void **state) {
@@ -109,13 +121,6 @@ static void test_unsupported_listed(void **state) {
   assert_false(strstr(e, "ok_relu") != NULL);
 }
 
-/* What converters write: nodes out of order, a float16 input cast to float by the last node
- * (tools/make_onnx_fixtures.py). */
-static void test_node_order_fp16_input(void **state) {
-  (void)state;
-  check_model("order_fp16_op17", 0, 0);
-}
-
 static void expect_refused(const char *stem, clseg_status want, const char *needle) {
   char path[512];
   clseg_graph *g = NULL;
@@ -125,6 +130,35 @@ static void expect_refused(const char *stem, clseg_status want, const char *need
     fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", stem, clseg_status_name(s),
              clseg_status_name(want), clseg_last_error(NULL), needle);
   assert_null(g);
+}
+
+/* What converters write: nodes out of order, a float16 input cast to float by the last node
+ * (tools/make_onnx_fixtures.py). */
+static void test_node_order_fp16_input(void **state) {
+  (void)state;
+  printf("order_fp16_op17: max |clseg - onnxruntime| %.3g\n",
+         check_model_tol("order_fp16_op17", 0, 0, &SMALL_TOL));
+}
+
+/* Resize and Upsample against onnxruntime: every coordinate_transformation_mode x nearest_mode at
+ * opsets 11, 13, 18, sizes and scales, up, down, per axis, non-integer (branch k of a model is in
+ * channels 2k and 2k + 1; the model's doc_string lists the branches). */
+static void test_resize_modes(void **state) {
+  (void)state;
+  static const char *const stems[] = {
+      "resize_nearest_op11",    "resize_linear_op11", "resize_nearest_op13", "resize_linear_op13",
+      "resize_nearest_op18",    "resize_linear_op18", "resize_hps_op19",     "resize_to1_op13",
+      "resize_2x2_to_4x6_op13", "resize_op10",        "upsample_op7",        "upsample_op9"};
+  double worst = 0;
+  for (size_t i = 0; i < sizeof stems / sizeof *stems; i++) {
+    double e = check_model_tol(stems[i], 0, 0, &SMALL_TOL);
+    printf("%-24s max |clseg - onnxruntime| %.3g\n", stems[i], e);
+    worst = fmax(worst, e);
+  }
+  printf("resize models: worst %.3g (tolerance 1e-5)\n", worst);
+  expect_refused("resize_refused_op13", CLSEG_UNSUPPORTED,
+                 "node 0 (Resize 'resize_1'): coordinate_transformation_mode "
+                 "'tf_crop_and_resize' is unsupported");
 }
 
 static void test_bad_graphs(void **state) {
@@ -209,7 +243,7 @@ int main(void) {
       cmocka_unit_test(test_symbolic_size), cmocka_unit_test(test_unsupported_listed),
       cmocka_unit_test(test_bad_external),  cmocka_unit_test(test_truncated_and_corrupted),
       cmocka_unit_test(test_model_load),    cmocka_unit_test(test_node_order_fp16_input),
-      cmocka_unit_test(test_bad_graphs),
+      cmocka_unit_test(test_bad_graphs),    cmocka_unit_test(test_resize_modes),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

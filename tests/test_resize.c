@@ -65,11 +65,12 @@ static void test_resize_common_shapes(void **state) {
                                   {{2, 3, 17, 33}, {2, 3, 34, 66}},
                                   {{1, 2, 9, 40}, {1, 2, 18, 80}},
                                   {{1, 2, 5, 3}, {1, 2, 10, 6}}};
-  const clseg_resize_params ps[] = {{CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_BILINEAR, 0, 0.5f, 0.5f},
-                                    {CLSEG_RESIZE_BILINEAR, 1, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_NEAREST, 0, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_NEAREST, 0, 0.5f, 0.5f}};
+  const clseg_resize_params ps[] = {
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.5f, .scale_w = 0.5f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 1, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.5f, .scale_w = 0.5f}};
   bool ok = true;
   for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
     for (size_t j = 0; j < sizeof shapes / sizeof *shapes; j++)
@@ -102,8 +103,8 @@ static void test_resize_sweep(void **state) {
   int run = 0, failed = 0;
   for (int i = 0; i < 400; i++, run++) {
     uint64_t seed = SEED + 1000u + (uint64_t)i;
-    clseg_resize_params p = {(clseg_resize_mode)(check_rng_next(&rng) % 2),
-                             (int)(check_rng_next(&rng) % 2), 0.0f, 0.0f};
+    clseg_resize_params p = {.mode = (clseg_resize_mode)(check_rng_next(&rng) % 2),
+                             .align_corners = (int)(check_rng_next(&rng) % 2)};
     int explicit_scale = check_rng_next(&rng) % 3 == 0;
     int64_t xs[4] = {i % 3 == 0 ? 2 : 1, 1 + (int64_t)(check_rng_next(&rng) % 3),
                      SIZES[check_rng_next(&rng) % N_SIZES], SIZES[check_rng_next(&rng) % N_SIZES]};
@@ -123,10 +124,11 @@ static bool run_fixture(const fixture *f) {
   const char *mode = fixture_param(f, "mode");
   if (!x || !y || !mode || !fixture_shape4(x, xs) || !fixture_shape4(y, ys))
     return false;
-  clseg_resize_params p = {!strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR : CLSEG_RESIZE_NEAREST,
-                           fixture_param_int(f, "align_corners", 0),
-                           fixture_param_float(f, "scale_h", 0.0f),
-                           fixture_param_float(f, "scale_w", 0.0f)};
+  clseg_resize_params p = {.mode = !strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR
+                                                             : CLSEG_RESIZE_NEAREST,
+                           .align_corners = fixture_param_int(f, "align_corners", 0),
+                           .scale_h = fixture_param_float(f, "scale_h", 0.0f),
+                           .scale_w = fixture_param_float(f, "scale_w", 0.0f)};
   return resize_case(xs, ys, &p, (uint64_t)fixture_param_int(f, "seed", 0), x->data, y->data);
 }
 
@@ -158,7 +160,8 @@ static void test_resize_errors(void **state) {
   const int64_t xs[4] = {1, 2, 5, 5}, ys[4] = {1, 2, 9, 3}, bad[4] = {1, 3, 9, 3};
   clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *y = test_tensor(test_ctx, ys, NULL),
                *yb = test_tensor(test_ctx, bad, NULL);
-  clseg_resize_params p = {CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f};
+  clseg_resize_params p = {
+      .mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f};
   assert_int_equal(clseg_resize(test_ctx, x, &p, y), CLSEG_OK);
   expect_error(
       clseg_resize(test_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,

@@ -133,6 +133,8 @@ int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *ou
 typedef int (*clseg__onnx_handler)(clseg__ob *b, const Onnx__NodeProto *n);
 clseg__onnx_handler clseg__onnx_find(const char *op);
 clseg__onnx_handler clseg__onnx_find2(const char *op);
+/* Resize and Upsample (onnx_resize.c). */
+int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */
 int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x,
                     int ndim, const int64_t *dims);
