@@ -156,9 +156,19 @@ static void test_resize_modes(void **state) {
     worst = fmax(worst, e);
   }
   printf("resize models: worst %.3g (tolerance 1e-5)\n", worst);
-  expect_refused("resize_refused_op13", CLSEG_UNSUPPORTED,
-                 "node 0 (Resize 'resize_1'): coordinate_transformation_mode "
-                 "'tf_crop_and_resize' is unsupported");
+  static const char *const refused[][2] = {
+      {"resize_refused_op13", "coordinate_transformation_mode 'tf_crop_and_resize' is unsupported"},
+      {"resize_cubic_op13", "Resize mode 'cubic' is unsupported"},
+      {"resize_hps_op18", "coordinate_transformation_mode 'half_pixel_symmetric' is unsupported "
+                          "before opset 19 (the model's is 18)"},
+      {"resize_keep_aspect_op18", "keep_aspect_ratio_policy 'not_larger' is unsupported"},
+      {"resize_antialias_op18", "antialias 1 on a linear downscale is unsupported"},
+      {"resize_channels_op13", "a resize to [1, 4, 8, 8] from [1, 2, 4, 4] is unsupported"}};
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    char want[256];
+    snprintf(want, sizeof want, "node 0 (Resize 'resize_1'): %s", refused[i][1]);
+    expect_refused(refused[i][0], CLSEG_UNSUPPORTED, want);
+  }
 }
 
 static void test_bad_graphs(void **state) {

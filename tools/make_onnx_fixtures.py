@@ -21,7 +21,10 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
   * resize_to1_op13        outputs of height 1 (pytorch_half_pixel and align_corners special cases)
   * resize_2x2_to_4x6_op13 per-axis sizes from a 2x2 input
   * upsample_op7, upsample_op9, resize_op10: the old operators (scales attribute, scales input)
-  * resize_refused_op13    tf_crop_and_resize, which clseg refuses
+  * resize_refused_op13, resize_cubic_op13, resize_hps_op18, resize_keep_aspect_op18,
+    resize_antialias_op18, resize_channels_op13: what clseg refuses (tf_crop_and_resize, cubic,
+    half_pixel_symmetric before opset 19, keep_aspect_ratio_policy, antialiased linear downscale,
+    a resize of the channels)
 Inputs are seeded (SEED ^ crc32(stem)), so one model does not change when others are added.
 """
 import argparse
@@ -198,12 +201,26 @@ def resize_models(out):
     v46 = [{"mode": "nearest"}, {"mode": "linear"}] + linear_variants() + nearest_variants(["asymmetric"])
     branches_model(out, "resize_2x2_to_4x6_op13", 13, v46, shape=(1, 2, 2, 2),
                    step=lambda b, x, v: b.resize(x, v, sizes=[1, 2, 4, 6]))
-    refused = [{"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}]
-    b = Builder(13)
-    b.resize("x", refused[0], scales=[1, 1, 2, 2])
+    refused_models(out)
+
+
+def refused_models(out):
+    """One Resize / Upsample each that clseg refuses (no onnxruntime run)."""
     vi = helper.make_tensor_value_info
-    save(out, "resize_refused_op13", model(b.nodes, [vi("x", TensorProto.FLOAT, [1, 2, 4, 4])],
-                                           [vi("t1", TensorProto.FLOAT, None)], b.inits, 13))
+    cases = [("resize_refused_op13", 13, {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"},
+              dict(scales=[1, 1, 2, 2])),
+             ("resize_cubic_op13", 13, {"mode": "cubic"}, dict(scales=[1, 1, 2, 2])),
+             ("resize_hps_op18", 18, {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"},
+              dict(scales=[1, 1, 2, 2])),
+             ("resize_keep_aspect_op18", 18, {"mode": "linear", "keep_aspect_ratio_policy": "not_larger"},
+              dict(sizes=[6, 9], axes=[2, 3])),
+             ("resize_antialias_op18", 18, {"mode": "linear", "antialias": 1}, dict(scales=[1, 1, 0.5, 0.5])),
+             ("resize_channels_op13", 13, {"mode": "nearest"}, dict(scales=[1, 2, 2, 2]))]
+    for stem, opset, attrs, kw in cases:
+        b = Builder(opset)
+        b.resize("x", attrs, **kw)
+        save(out, stem, model(b.nodes, [vi("x", TensorProto.FLOAT, [1, 2, 4, 4])], [vi("t1", TensorProto.FLOAT, None)],
+                              b.inits, opset))
 
 
 def old_models(out):

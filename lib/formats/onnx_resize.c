@@ -58,7 +58,7 @@ static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
   const char *keep = clseg__attr_str(n, "keep_aspect_ratio_policy", "stretch");
   if (sizes && strcmp(keep, "stretch"))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "keep_aspect_ratio_policy '%s' is unsupported (stretch)", keep);
+                          "keep_aspect_ratio_policy '%s' is unsupported (stretch is)", keep);
   for (int d = 0; d < 4; d++) {
     if (v[d] < 0) { /* an axis not in 'axes' */
       out[d] = x->dims[d], sc[d] = sizes ? 0.0f : 1.0f;
