@@ -9,7 +9,8 @@ Usage:  python3 tools/make_onnx_fixtures.py [--out tests/fixtures/onnx]
 Per model STEM: STEM.onnx, STEM.input.npy (float32) and STEM.ort.npy (onnxruntime's output, float32).
 Models that onnxruntime must not run (a cycle, a dangling input, refused attributes) have no .npy.
   * order_fp16_op17        converter-style graph: a float16 input cast to float by a Cast node stored
-                           last, the other nodes shuffled (a file that is not in topological order)
+                           last, the other nodes shuffled (a file that is not in topological order);
+                           order_fp16_io_op17: the same ending in a Cast to float16 (stored first)
   * cycle_self_op13        a node reading its own output; cycle_op13: a cycle through three nodes
   * dangling_op13          a node reading a value that nothing produces
   * fp16_direct_op13       a float16 input read by a Relu (not a Cast to float)
@@ -78,24 +79,30 @@ def save(out, stem, m, x=None, feed=None):
 
 
 # ---- graph reading ----
-def order_fp16(out):
+def order_fp16(out, fp16_output=False):
     """What onnxconverter-common's float16 conversion with keep_io_types=False makes of a small net: the
-    input is float16, a Cast to float feeds the first conv, and the Cast node is stored at the end."""
-    stem = "order_fp16_op17"
-    r = rng_for(stem)
+    input is float16, a Cast to float feeds the first conv, and the Cast node is stored at the end; with
+    fp16_output the graph also ends in a Cast to float16 (stored first)."""
+    stem = "order_fp16_io_op17" if fp16_output else "order_fp16_op17"
+    r = rng_for("order_fp16_op17")  # the same weights and input for both
     w1 = r.standard_normal((4, 3, 3, 3), dtype=np.float32) * 0.3
     w2 = r.standard_normal((2, 4, 1, 1), dtype=np.float32) * 0.3
     b1 = r.standard_normal(4, dtype=np.float32) * 0.1
     inits = [init("w1", w1), init("b1", b1), init("w2", w2), init("scales", np.array([1, 1, 2, 2], np.float32))]
+    last = "logits_f32" if fp16_output else "logits"
     nodes = [
         helper.make_node("Relu", ["c1"], ["r1"], name="/act/Relu"),
-        helper.make_node("Conv", ["u1", "w2"], ["logits"], name="/conv_out/Conv"),
+        helper.make_node("Conv", ["u1", "w2"], [last], name="/conv_out/Conv"),
         helper.make_node("Conv", ["input_f32", "w1", "b1"], ["c1"], name="/conv_in/Conv", pads=[1, 1, 1, 1]),
         helper.make_node("Resize", ["r1", "", "scales"], ["u1"], name="/up/Resize", mode="linear"),
         helper.make_node("Cast", ["input"], ["input_f32"], name="graph_input_cast_0", to=TensorProto.FLOAT),
     ]
+    if fp16_output:
+        nodes.insert(0, helper.make_node("Cast", [last], ["logits"], name="graph_output_cast_0",
+                                         to=TensorProto.FLOAT16))
+    out_type = TensorProto.FLOAT16 if fp16_output else TensorProto.FLOAT
     m = model(nodes, [helper.make_tensor_value_info("input", TensorProto.FLOAT16, [1, 3, 8, 8])],
-              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2, 16, 16])], inits, 17)
+              [helper.make_tensor_value_info("logits", out_type, [1, 2, 16, 16])], inits, 17)
     x16 = r.standard_normal((1, 3, 8, 8)).astype(np.float16)
     save(out, stem, m, x16.astype(np.float32), feed=x16)
 
@@ -255,6 +262,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     order_fp16(a.out)
+    order_fp16(a.out, fp16_output=True)
     bad_graphs(a.out)
     resize_models(a.out)
     old_models(a.out)
