@@ -4,7 +4,7 @@
  * order; it resolves the scales (PyTorch: input / output; ONNX: output / input, or the caller's). */
 #include "common.h"
 
-/* The source coordinates must round as PyTorch's and onnxruntime's CPU kernels do, so no fused multiply-add. */
+/* Source coordinates must round as PyTorch's and onnxruntime's CPU kernels do, so no fused multiply-add. */
 #pragma OPENCL FP_CONTRACT OFF
 
 /* Coordinate rule, the numbers of clseg_resize_coord: 0 PyTorch's; 1 half_pixel, 2 pytorch_half_pixel,
@@ -59,15 +59,15 @@ inline void store_block(float8 v, __global float *dst, int ow0, int OW) {
 #ifndef RESIZE_EXACT_DIV
 #define RESIZE_EXACT_DIV 0
 #endif
-#define RESIZE_DIV(T, I, S)                                                                                   \
-  inline T div_rn##S(T a, float b) {                                                                          \
-    T q = a / b;                                                                                              \
-    for (int k = 0; k < 2 * RESIZE_EXACT_DIV; k++) {                                                          \
-      T r = fma(-q, (T)(b), a);                                                                               \
+#define RESIZE_DIV(T, I, S)                                                                                  \
+  inline T div_rn##S(T a, float b) {                                                                         \
+    T q = a / b;                                                                                             \
+    for (int k = 0; k < 2 * RESIZE_EXACT_DIV; k++) {                                                         \
+      T r = fma(-q, (T)(b), a);                                                                              \
       T n = as_##T(as_##I(q) + select((I)(-1), (I)(1), r > 0.0f));                                           \
-      q = select(q, n, fabs(fma(-n, (T)(b), a)) < fabs(r));                                                   \
-    }                                                                                                         \
-    return q;                                                                                                 \
+      q = select(q, n, fabs(fma(-n, (T)(b), a)) < fabs(r));                                                  \
+    }                                                                                                        \
+    return q;                                                                                                \
   }
 RESIZE_DIV(float, int, 1)
 RESIZE_DIV(float8, int8, 8)
@@ -78,42 +78,43 @@ inline float symmetric_offset(int in, int out, float s) {
   return ((float)in / 2.0f) * (1.0f - adjustment);
 }
 
-/* onnx_src: ONNX's source coordinate of outputs dst, s = output / input, in onnxruntime's order of operations.
+/* onnx_src: ONNX's source coordinate of outputs dst, s = output / input, in onnxruntime's order of
+ * operations.
  * nearest_src: PyTorch's floor(dst * s) (s the given scale or in / out; torch 1.13's CPU kernel short-cuts
  * equal and doubled sizes, ignoring a given scale, only when N * C == 1, so the formula is the consistent
  * reading), or ONNX's coordinate rounded by RESIZE_ROUND, clamped to the input.
  * linear_src: PyTorch's (align_corners, or half-pixel clamped at 0), or ONNX's clamped to the input. */
-#define RESIZE_AXIS(T, I, S)                                                                                  \
-  inline T onnx_src##S(T dst, int in, int out, float s) {                                                     \
-    if ((RESIZE_COORD == 2 || RESIZE_COORD == 3) && out == 1)                                                 \
-      return (T)(0.0f);                                                                                       \
-    if (RESIZE_COORD == 3)                                                                                    \
-      return div_rn##S(dst * (float)(in - 1), (float)(out - 1));                                              \
-    if (RESIZE_COORD == 4)                                                                                    \
-      return div_rn##S(dst, s);                                                                               \
-    T q = div_rn##S(dst + 0.5f, s);                                                                           \
-    return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                          \
-  }                                                                                                           \
-  inline I nearest_src##S(T dst, int in, int out, float s) {                                                  \
-    if (RESIZE_COORD == 0)                                                                                    \
-      return min(convert_##I(floor(dst * s)), in - 1);                                                        \
-    T x = onnx_src##S(dst, in, out, s), r;                                                                    \
-    if (RESIZE_ROUND == 0)                                                                                    \
-      r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                   \
-    else if (RESIZE_ROUND == 1)                                                                               \
-      r = round(x);                                                                                           \
-    else if (RESIZE_ROUND == 2)                                                                               \
-      r = floor(x);                                                                                           \
-    else if (RESIZE_ROUND == 3)                                                                               \
-      r = ceil(x);                                                                                            \
-    else                                                                                                      \
-      r = s < 1.0f ? ceil(x) : trunc(x);                                                                      \
-    return convert_##I(clamp(r, 0.0f, (float)(in - 1)));                                                      \
-  }                                                                                                           \
-  inline T linear_src##S(T dst, int in, int out, float s, int align) {                                        \
-    if (RESIZE_COORD == 0)                                                                                    \
-      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, 0.0f);                                           \
-    return clamp(onnx_src##S(dst, in, out, s), 0.0f, (float)(in - 1));                                        \
+#define RESIZE_AXIS(T, I, S)                                                                                 \
+  inline T onnx_src##S(T dst, int in, int out, float s) {                                                    \
+    if ((RESIZE_COORD == 2 || RESIZE_COORD == 3) && out == 1)                                                \
+      return (T)(0.0f);                                                                                      \
+    if (RESIZE_COORD == 3)                                                                                   \
+      return div_rn##S(dst * (float)(in - 1), (float)(out - 1));                                             \
+    if (RESIZE_COORD == 4)                                                                                   \
+      return div_rn##S(dst, s);                                                                              \
+    T q = div_rn##S(dst + 0.5f, s);                                                                          \
+    return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                         \
+  }                                                                                                          \
+  inline I nearest_src##S(T dst, int in, int out, float s) {                                                 \
+    if (RESIZE_COORD == 0)                                                                                   \
+      return min(convert_##I(floor(dst * s)), in - 1);                                                       \
+    T x = onnx_src##S(dst, in, out, s), r;                                                                   \
+    if (RESIZE_ROUND == 0)                                                                                   \
+      r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                  \
+    else if (RESIZE_ROUND == 1)                                                                              \
+      r = round(x);                                                                                          \
+    else if (RESIZE_ROUND == 2)                                                                              \
+      r = floor(x);                                                                                          \
+    else if (RESIZE_ROUND == 3)                                                                              \
+      r = ceil(x);                                                                                           \
+    else                                                                                                     \
+      r = s < 1.0f ? ceil(x) : trunc(x);                                                                     \
+    return convert_##I(clamp(r, 0.0f, (float)(in - 1)));                                                     \
+  }                                                                                                          \
+  inline T linear_src##S(T dst, int in, int out, float s, int align) {                                       \
+    if (RESIZE_COORD == 0)                                                                                   \
+      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, 0.0f);                                          \
+    return clamp(onnx_src##S(dst, in, out, s), 0.0f, (float)(in - 1));                                       \
   }
 RESIZE_AXIS(float, int, 1)
 RESIZE_AXIS(float8, int8, 8)
@@ -126,8 +127,8 @@ RESIZE_AXIS(float8, int8, 8)
 #define DUP2_SCALE 2.0f
 /* Where an exact 2x repeats each input twice: asymmetric dst / 2 rounded down or ties down; half-pixel
  * dst / 2 - 0.25 rounded to nearest. */
-#define NEAREST_DUP2                                                                                          \
-  ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                    \
+#define NEAREST_DUP2                                                                                         \
+  ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                   \
    ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && RESIZE_ROUND <= 1))
 #define LINEAR_UP2(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 2.0f)
 #endif
