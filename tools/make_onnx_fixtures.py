@@ -13,7 +13,7 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
                            order_fp16_io_op17: the same ending in a Cast to float16 (stored first)
   * cycle_self_op13        a node reading its own output; cycle_op13: a cycle through three nodes
   * dangling_op13          a node reading a value that nothing produces
-  * fp16_direct_op13       a float16 input read by a Relu (not a Cast to float)
+  * fp16_all_op13          float16 throughout (input, weights, a GELU with sqrt 2 in float16, output)
   * resize_{nearest,linear}_op{11,13,18}: one branch per (coordinate_transformation_mode,
                            nearest_mode), each x -> sizes 8x11 (non-integer up) -> scales 0.6 x 0.5
                            (down) -> scales 2 x 3 (per axis); the branches are concatenated on channels,
@@ -125,10 +125,27 @@ def bad_graphs(out):
     nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu_in"),
              helper.make_node("Mul", ["r", "ghost"], ["y"], name="reads_ghost")]
     save(out, "dangling_op13", model(nodes, x, y, [], 13))
-    # a float16 input that a node other than a Cast to float reads: clseg would not compute in float16
-    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu_fp16"),
-             helper.make_node("Cast", ["r"], ["y"], name="cast_out", to=TensorProto.FLOAT)]
-    save(out, "fp16_direct_op13", model(nodes, [vi("x", TensorProto.FLOAT16, [1, 2, 4, 4])], y, [], 13))
+
+
+def fp16_all(out):
+    """A model computed in float16 throughout, as onnxconverter-common writes it with keep_io_types=False:
+    float16 input, weights and output, and GELU's sqrt 2 stored as float16 (1.4140625)."""
+    stem = "fp16_all_op13"
+    r = rng_for(stem)
+    h = np.float16
+    inits = [init("w", (r.standard_normal((3, 2, 3, 3)) * 0.3).astype(h)), init("b", (r.standard_normal(3) * 0.1).astype(h)),
+             init("sqrt2", np.array(np.sqrt(2.0), h)), init("one", np.array(1.0, h)), init("half", np.array(0.5, h))]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Div", ["c", "sqrt2"], ["d"], name="gelu_div"),
+             helper.make_node("Erf", ["d"], ["e"], name="gelu_erf"),
+             helper.make_node("Add", ["e", "one"], ["f"], name="gelu_add"),
+             helper.make_node("Mul", ["c", "f"], ["g"], name="gelu_mul"),
+             helper.make_node("Mul", ["g", "half"], ["y"], name="gelu_half")]
+    vi = helper.make_tensor_value_info
+    m = model(nodes, [vi("x", TensorProto.FLOAT16, [1, 2, 6, 6])], [vi("y", TensorProto.FLOAT16, [1, 3, 6, 6])],
+              inits, 13)
+    x16 = r.standard_normal((1, 2, 6, 6)).astype(h)
+    save(out, stem, m, x16.astype(np.float32), feed=x16)
 
 
 # ---- Resize ----
@@ -263,6 +280,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     order_fp16(a.out)
     order_fp16(a.out, fp16_output=True)
+    fp16_all(a.out)
     bad_graphs(a.out)
     resize_models(a.out)
     old_models(a.out)

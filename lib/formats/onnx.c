@@ -99,28 +99,6 @@ static int load_initializers(clseg__ob *b) {
   return 1;
 }
 
-/* A float16 or bfloat16 input is what converters leave when they keep the model's I/O types: it is
- * taken as float32 (the values are not rounded) when only Casts to float read it, since then the
- * rest of the graph computes in float32 as clseg does. */
-static int half_input_ok(clseg__ob *b, const Onnx__ValueInfoProto *in) {
-  for (size_t i = 0; i < b->gr->n_node; i++) {
-    const Onnx__NodeProto *n = b->gr->node[i];
-    for (size_t k = 0; k < n->n_input; k++) {
-      if (strcmp(n->input[k], in->name) ||
-          (!strcmp(n->op_type, "Cast") && clseg__attr_int(n, "to", 0) == 1))
-        continue;
-      b->nodei = (int)i;
-      clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                     "reads the %s graph input '%s' directly (clseg computes in float32: only a "
-                     "Cast to float may read a 16-bit input)",
-                     in->type->tensor_type->elem_type == 10 ? "float16" : "bfloat16", in->name);
-      b->nodei = -1;
-      return 0;
-    }
-  }
-  return 1;
-}
-
 /* The image input: the first graph input that is not an initializer, [N, C, H, W] with C static. */
 static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_info *info) {
   const Onnx__ValueInfoProto *in = NULL;
@@ -129,14 +107,15 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
       in = b->gr->input[k];
   const Onnx__TypeProto__Tensor *t = in && in->type ? in->type->tensor_type : NULL;
   const Onnx__TensorShapeProto *s = t ? t->shape : NULL;
-  int half = t && (t->elem_type == 10 || t->elem_type == 16); /* float16, bfloat16 */
+  /* float16 / bfloat16 models (onnxconverter-common's, with or without keep_io_types) compute in
+   * float32 here: the input takes float32 values as given, and Casts between float types are
+   * no-ops (onnx_ops2.c) */
+  int half = t && (t->elem_type == 10 || t->elem_type == 16);
   if (!s || s->n_dim != 4 || (t->elem_type != 1 && !half))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "the graph input %s is not a float32 (or float16 cast to float) tensor "
-                          "of rank 4 (NCHW)",
+                          "the graph input %s is not a float32, float16 or bfloat16 tensor of "
+                          "rank 4 (NCHW)",
                           in ? in->name : "(none)");
-  if (half && !half_input_ok(b, in))
-    return 0;
   int64_t d[4];
   const char *sym[4] = {NULL, NULL, NULL, NULL};
   for (int k = 0; k < 4; k++) {

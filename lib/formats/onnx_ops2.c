@@ -169,18 +169,6 @@ static int as_nchw(int nd, const int64_t *d, int64_t *o) {
 /* Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Dropout, Cast of a node: accepted when
  * the result is the same NCHW data (a rank change around 1-sized dims, a permutation of 1-sized
  * axes). */
-/* Converters that keep a float16 model's I/O types end it with a Cast to float16: clseg's outputs
- * are float32, so that cast is a no-op when nothing else reads its result. */
-static int half_output_cast(clseg__ob *b, const Onnx__NodeProto *n) {
-  int64_t to = clseg__attr_int(n, "to", 1);
-  if ((to != 10 && to != 16) || clseg__ob_uses(b, n->output[0]))
-    return 0;
-  for (size_t k = 0; k < b->gr->n_output; k++)
-    if (!strcmp(b->gr->output[k]->name, n->output[0]))
-      return 1;
-  return 0;
-}
-
 static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   const char *op = n->op_type;
@@ -194,11 +182,12 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   if ((!strcmp(op, "Flatten") || strstr(op, "queeze")) &&
       !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
-  if (!strcmp(op, "Cast") && clseg__attr_int(n, "to", 1) != 1 && !half_output_cast(b, n))
+  /* Casts between float types are no-ops: clseg computes float16 models in float32 */
+  int64_t to = clseg__attr_int(n, "to", 1);
+  if (!strcmp(op, "Cast") && to != 1 && to != 10 && to != 16)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a cast of a tensor to type %lld (float only, or float16 / bfloat16 "
-                          "as the last node before a graph output)",
-                          (long long)clseg__attr_int(n, "to", 1));
+                          "a cast of a tensor to type %lld (float, float16 and bfloat16 only)",
+                          (long long)to);
   if (!strcmp(op, "Transpose")) {
     int np = clseg__attr_ints(n, "perm", perm, 4), last = -1;
     for (int d = 0; d < nd; d++) {
