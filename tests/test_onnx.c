@@ -189,6 +189,7 @@ static void test_bad_graphs(void **state) {
   expect_refused("dangling_op13", CLSEG_FORMAT,
                  "node 1 (Mul 'reads_ghost'): input 1 ('ghost') is produced by no node and is "
                  "neither an initializer nor a graph input");
+  expect_refused("unnamed_init_op13", CLSEG_FORMAT, "initializer 0 has no name");
 }
 
 static void test_bad_external(void **state) {

@@ -76,12 +76,14 @@ static int index_values(clseg__ob *b) {
       if (*gr->node[i]->output[k] && !clseg__ob_value(b, gr->node[i]->output[k]))
         return 0;
   }
+  /* an unnamed initializer or input can be read by nothing: invalid, and it used to end the import
+   * early with no error and an empty graph */
   for (size_t k = 0; k < gr->n_initializer; k++)
     if (!clseg__ob_value(b, gr->initializer[k]->name))
-      return 0;
+      return clseg__ob_fail(b, CLSEG_FORMAT, "initializer %zu has no name", k);
   for (size_t k = 0; k < gr->n_input; k++)
     if (!clseg__ob_value(b, gr->input[k]->name))
-      return 0;
+      return clseg__ob_fail(b, CLSEG_FORMAT, "graph input %zu has no name", k);
   if (!(b->uses = calloc(b->nvals ? b->nvals : 1, sizeof *b->uses)))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   for (size_t i = 0; i < gr->n_node; i++)
@@ -218,9 +220,10 @@ static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_on
            m->producer_version);
   if (!(b->g = clseg_graph_create()))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), b->status;
-  if (check_ops(b) && index_values(b) && clseg__onnx_order(b) && load_initializers(b) &&
-      make_input(b, opt, info) && map_nodes(b))
-    make_output(b, info);
+  int ok = check_ops(b) && index_values(b) && clseg__onnx_order(b) && load_initializers(b) &&
+           make_input(b, opt, info) && map_nodes(b) && make_output(b, info);
+  if (!ok && b->status == CLSEG_OK) /* every step records why it stops; never an empty success */
+    clseg__ob_fail(b, CLSEG_INTERNAL, "the import stopped without recording why");
   info->folded = b->folded;
   return b->status;
 }

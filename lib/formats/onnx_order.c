@@ -50,11 +50,13 @@ static int find_producers(clseg__ob *b, order_state *s) {
   const Onnx__GraphProto *gr = b->gr;
   for (size_t v = 0; v < b->nvals; v++)
     s->prod[v] = -1;
-  for (size_t k = 0; k < gr->n_initializer; k++)
-    s->avail[value_of(b, gr->initializer[k]->name)] = 1;
-  for (size_t k = 0; k < gr->n_input; k++)
-    if (*gr->input[k]->name)
-      s->avail[value_of(b, gr->input[k]->name)] = 1;
+  for (size_t k = 0; k < gr->n_initializer + gr->n_input; k++) { /* names checked non-empty */
+    const char *name =
+        k < gr->n_initializer ? gr->initializer[k]->name : gr->input[k - gr->n_initializer]->name;
+    long v = value_of(b, name);
+    if (v >= 0)
+      s->avail[v] = 1;
+  }
   for (size_t i = 0; i < gr->n_node; i++) {
     b->nodei = (int)i;
     for (size_t k = 0; k < gr->node[i]->n_output; k++) {
