@@ -190,6 +190,9 @@ static void test_bad_graphs(void **state) {
                  "node 1 (Mul 'reads_ghost'): input 1 ('ghost') is produced by no node and is "
                  "neither an initializer nor a graph input");
   expect_refused("unnamed_init_op13", CLSEG_FORMAT, "initializer 0 has no name");
+  expect_refused(
+      "twice_op13", CLSEG_FORMAT,
+      "node 1 (Sigmoid 'sigmoid_b'): output 0 ('y') is also produced by an earlier node");
 }
 
 static void test_bad_external(void **state) {

@@ -13,7 +13,7 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
                            order_fp16_io_op17: the same ending in a Cast to float16 (stored first)
   * cycle_self_op13        a node reading its own output; cycle_op13: a cycle through three nodes
   * dangling_op13          a node reading a value that nothing produces
-  * unnamed_init_op13      an initializer without a name
+  * unnamed_init_op13      an initializer without a name; twice_op13: two nodes writing one value
   * fp16_all_op13          float16 throughout (input, weights, a GELU with sqrt 2 in float16, output)
   * resize_{nearest,linear}_op{11,13,18}: one branch per (coordinate_transformation_mode,
                            nearest_mode), each x -> sizes 8x11 (non-integer up) -> scales 0.6 x 0.5
@@ -126,6 +126,9 @@ def bad_graphs(out):
     nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu_in"),
              helper.make_node("Mul", ["r", "ghost"], ["y"], name="reads_ghost")]
     save(out, "dangling_op13", model(nodes, x, y, [], 13))
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu_a"),
+             helper.make_node("Sigmoid", ["x"], ["y"], name="sigmoid_b")]
+    save(out, "twice_op13", model(nodes, x, y, [], 13))
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
     save(out, "unnamed_init_op13", model(nodes, x, y, [init("", np.ones(1, np.float32))], 13))
 
