@@ -8,7 +8,7 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 /* Coordinate rule, the numbers of clseg_resize_coord: 0 PyTorch's; 1 half_pixel, 2 pytorch_half_pixel,
- * 3 align_corners, 4 asymmetric, 5 half_pixel_symmetric (ONNX). */
+ * 3 align_corners, 4 asymmetric, 5 half_pixel_symmetric, 6 tf_half_pixel_for_nn (ONNX). */
 #ifndef RESIZE_COORD
 #define RESIZE_COORD 0
 #endif
@@ -93,6 +93,8 @@ inline float symmetric_offset(int in, int out, float s) {
     if (RESIZE_COORD == 4)                                                                                   \
       return div_rn##S(dst, s);                                                                              \
     T q = div_rn##S(dst + 0.5f, s);                                                                          \
+    if (RESIZE_COORD == 6)                                                                                   \
+      return q;                                                                                              \
     return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                         \
   }                                                                                                          \
   inline I nearest_src##S(T dst, int in, int out, float s) {                                                 \

@@ -107,7 +107,8 @@ typedef enum {
   CLSEG_RESIZE_COORD_PYTORCH_HALF_PIXEL = 2, /* half_pixel, but 0 on an axis of output size 1 */
   CLSEG_RESIZE_COORD_ALIGN_CORNERS = 3,
   CLSEG_RESIZE_COORD_ASYMMETRIC = 4,
-  CLSEG_RESIZE_COORD_HALF_PIXEL_SYMMETRIC = 5 /* ONNX opset 19 */
+  CLSEG_RESIZE_COORD_HALF_PIXEL_SYMMETRIC = 5, /* ONNX opset 19 */
+  CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN = 6  /* (dst + 0.5) / s: tf2onnx's, opsets 11 to 18 */
 } clseg_resize_coord;
 /* Nearest with an ONNX coordinate mode: how a source coordinate becomes an index (then clamped to
  * the input). */

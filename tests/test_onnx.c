@@ -167,6 +167,8 @@ static void test_resize_modes(void **state) {
   static const char *const refused[][2] = {
       {"resize_refused_op13", "coordinate_transformation_mode 'tf_crop_and_resize' is unsupported"},
       {"resize_cubic_op13", "Resize mode 'cubic' is unsupported"},
+      {"resize_tfnn_op19", "coordinate_transformation_mode 'tf_half_pixel_for_nn' is unsupported "
+                           "from opset 19"},
       {"resize_hps_op18", "coordinate_transformation_mode 'half_pixel_symmetric' is unsupported "
                           "before opset 19 (the model's is 18)"},
       {"resize_keep_aspect_op18", "keep_aspect_ratio_policy 'not_larger' is unsupported"},

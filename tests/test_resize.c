@@ -143,7 +143,7 @@ static void test_resize_onnx_sweep(void **state) {
   for (int i = 0; i < 300; i++, run++) {
     uint64_t seed = SEED + 5000u + (uint64_t)i;
     clseg_resize_params p = {.mode = (clseg_resize_mode)(check_rng_next(&rng) % 2),
-                             .coord = (clseg_resize_coord)(1 + check_rng_next(&rng) % 5),
+                             .coord = (clseg_resize_coord)(1 + check_rng_next(&rng) % 6),
                              .round = (clseg_resize_round)(check_rng_next(&rng) % 5)};
     int explicit_scale = check_rng_next(&rng) % 2 == 0;
     int64_t xs[4] = {i % 4 == 0 ? 2 : 1, 1 + (int64_t)(check_rng_next(&rng) % 3),
@@ -221,9 +221,9 @@ static void test_resize_errors(void **state) {
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "resize bilinear: scale_h 0 and scale_w -0.5 must be finite and >= 0");
   q = p;
-  q.coord = (clseg_resize_coord)6;
+  q.coord = (clseg_resize_coord)7;
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
-               "resize bilinear: unknown coord 6 or round 0");
+               "resize bilinear: unknown coord 7 or round 0");
   q = p;
   q.scale_w = NAN;
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "must be finite");

@@ -16,7 +16,7 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
   * unnamed_init_op13      an initializer without a name; twice_op13: two nodes writing one value
   * fp16_all_op13          float16 throughout (input, weights, a GELU with sqrt 2 in float16, output)
   * resize_{nearest,linear}_op{11,13,18}: one branch per (coordinate_transformation_mode,
-                           nearest_mode), each x -> sizes 8x11 (non-integer up) -> scales 0.6 x 0.5
+                           nearest_mode; tf_half_pixel_for_nn too for nearest), each x -> sizes 8x11 (non-integer up) -> scales 0.6 x 0.5
                            (down) -> scales 2 x 3 (per axis); the branches are concatenated on channels,
                            branch k in channels 2k, 2k + 1 (the list is in the model's doc_string)
   * resize_hps_op19        half_pixel_symmetric (opset 19), linear and nearest
@@ -24,8 +24,8 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
   * resize_2x2_to_4x6_op13 per-axis sizes from a 2x2 input
   * upsample_op7, upsample_op9, resize_op10: the old operators (scales attribute, scales input)
   * resize_refused_op13, resize_cubic_op13, resize_hps_op18, resize_keep_aspect_op18,
-    resize_antialias_op18, resize_channels_op13: what clseg refuses (tf_crop_and_resize, cubic,
-    half_pixel_symmetric before opset 19, keep_aspect_ratio_policy, antialiased linear downscale,
+    resize_antialias_op18, resize_channels_op13, resize_tfnn_op19: what clseg refuses
+    (tf_crop_and_resize, cubic, half_pixel_symmetric before opset 19, tf_half_pixel_for_nn from 19, keep_aspect_ratio_policy, antialiased linear downscale,
     a resize of the channels)
 Inputs are seeded (SEED ^ crc32(stem)), so one model does not change when others are added.
 """
@@ -219,7 +219,7 @@ def linear_variants(ctms=CTMS):
 
 def resize_models(out):
     for opset in (11, 13, 18):
-        branches_model(out, "resize_nearest_op%d" % opset, opset, nearest_variants())
+        branches_model(out, "resize_nearest_op%d" % opset, opset, nearest_variants(CTMS + ["tf_half_pixel_for_nn"]))
         branches_model(out, "resize_linear_op%d" % opset, opset, linear_variants())
     hps = ["half_pixel_symmetric"]
     branches_model(out, "resize_hps_op19", 19, linear_variants(hps) + nearest_variants(hps))
@@ -240,6 +240,8 @@ def refused_models(out):
     cases = [("resize_refused_op13", 13, {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"},
               dict(scales=[1, 1, 2, 2])),
              ("resize_cubic_op13", 13, {"mode": "cubic"}, dict(scales=[1, 1, 2, 2])),
+             ("resize_tfnn_op19", 19, {"mode": "nearest", "coordinate_transformation_mode": "tf_half_pixel_for_nn"},
+              dict(scales=[1, 1, 2, 2])),
              ("resize_hps_op18", 18, {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"},
               dict(scales=[1, 1, 2, 2])),
              ("resize_keep_aspect_op18", 18, {"mode": "linear", "keep_aspect_ratio_policy": "not_larger"},
@@ -280,6 +282,7 @@ def old_models(out):
 
 
 def main():
+    ort.set_default_logger_severity(3)  # tf_half_pixel_for_nn's deprecation warning, once per node
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx"))
     a = ap.parse_args()

@@ -9,7 +9,8 @@
 #include "graph_internal.h"
 
 static const char *const COORDS[] = {
-    "", "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric"};
+    "",           "half_pixel",           "pytorch_half_pixel",  "align_corners",
+    "asymmetric", "half_pixel_symmetric", "tf_half_pixel_for_nn"};
 static const char *const ROUNDS[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
 
 /* Upsample before opset 9 carries its scales as an attribute; copies them into v. */
@@ -108,17 +109,22 @@ static int resize_modes(clseg__ob *b, const Onnx__NodeProto *n, clseg_resize_par
   char ctm[40];
   snprintf(ctm, sizeof ctm, "%s",
            clseg__attr_str(n, "coordinate_transformation_mode", "half_pixel"));
-  int c = index_of(COORDS, 6, ctm);
+  int c = index_of(COORDS, 7, ctm);
   if (c == CLSEG_RESIZE_COORD_HALF_PIXEL_SYMMETRIC && b->opset < 19)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "coordinate_transformation_mode 'half_pixel_symmetric' is unsupported "
                           "before opset 19 (the model's is %d)",
                           b->opset);
+  if (c == CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN && b->opset >= 19)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "coordinate_transformation_mode 'tf_half_pixel_for_nn' is unsupported "
+                          "from opset 19, which removed it (the model's is %d)",
+                          b->opset);
   if (c < 1)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "coordinate_transformation_mode '%s' is unsupported (half_pixel, "
-                          "pytorch_half_pixel, align_corners, asymmetric%s are)",
-                          ctm, b->opset >= 19 ? ", half_pixel_symmetric" : "");
+                          "pytorch_half_pixel, align_corners, asymmetric, %s are)",
+                          ctm, b->opset >= 19 ? "half_pixel_symmetric" : "tf_half_pixel_for_nn");
   p->coord = (clseg_resize_coord)c;
   const char *nm = clseg__attr_str(n, "nearest_mode", "round_prefer_floor");
   int r = index_of(ROUNDS, 4, nm);

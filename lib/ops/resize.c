@@ -21,7 +21,7 @@ static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x,
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
   if (p->mode != CLSEG_RESIZE_NEAREST && p->mode != CLSEG_RESIZE_BILINEAR)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize: unknown mode %d", (int)p->mode);
-  if ((unsigned)p->coord > CLSEG_RESIZE_COORD_HALF_PIXEL_SYMMETRIC ||
+  if ((unsigned)p->coord > CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN ||
       (unsigned)p->round > CLSEG_RESIZE_ROUND_SIMPLE)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize %s: unknown coord %d or round %d",
                        MODE_NAMES[p->mode], (int)p->coord, (int)p->round);

@@ -130,6 +130,7 @@ static float onnx_coord(int64_t dst, int64_t in, int64_t out, float s, clseg_res
   case CLSEG_RESIZE_COORD_ALIGN_CORNERS:
     return len_out == 1 ? 0.0f : x * (len_in - 1) / (len_out - 1);
   case CLSEG_RESIZE_COORD_ASYMMETRIC: return x / s;
+  case CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5f) / s;
   default: { /* half_pixel_symmetric: the grid centred on the input after truncating the size */
     float adjustment = len_out / (s * len_in);
     float offset = len_in / 2 * (1 - adjustment);
