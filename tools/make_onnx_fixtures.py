@@ -23,10 +23,12 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
   * resize_to1_op13        outputs of height 1 (pytorch_half_pixel and align_corners special cases)
   * resize_2x2_to_4x6_op13 per-axis sizes from a 2x2 input
   * upsample_op7, upsample_op9, resize_op10: the old operators (scales attribute, scales input)
-  * resize_refused_op13, resize_cubic_op13, resize_hps_op18, resize_keep_aspect_op18,
-    resize_antialias_op18, resize_channels_op13, resize_tfnn_op19: what clseg refuses
-    (tf_crop_and_resize, cubic, half_pixel_symmetric before opset 19, tf_half_pixel_for_nn from 19, keep_aspect_ratio_policy, antialiased linear downscale,
-    a resize of the channels)
+  * resize_not_larger_op18, resize_not_smaller_op18: keep_aspect_ratio_policy not_larger and
+    not_smaller (one scale for both axes, rounded sizes)
+  * resize_refused_op13, resize_cubic_op13, resize_hps_op18, resize_antialias_op18,
+    resize_channels_op13, resize_tfnn_op19: what clseg refuses (tf_crop_and_resize, cubic,
+    half_pixel_symmetric before opset 19, tf_half_pixel_for_nn from 19, antialiased linear
+    downscale, a resize of the channels)
 Inputs are seeded (SEED ^ crc32(stem)), so one model does not change when others are added.
 """
 import argparse
@@ -231,6 +233,12 @@ def resize_models(out):
     v46 = [{"mode": "nearest"}, {"mode": "linear"}] + linear_variants() + nearest_variants(["asymmetric"])
     branches_model(out, "resize_2x2_to_4x6_op13", 13, v46, shape=(1, 2, 2, 2),
                    step=lambda b, x, v: b.resize(x, v, sizes=[1, 2, 4, 6]))
+    # keep_aspect_ratio_policy: one scale from sizes 6x9 of a 4x5 input (1.5 or 1.8), rounded sizes
+    for policy, stem in (("not_larger", "resize_not_larger_op18"), ("not_smaller", "resize_not_smaller_op18")):
+        branches_model(out, stem, 18, [dict(v, keep_aspect_ratio_policy=policy) for v in
+                                       [{"mode": "nearest"}, {"mode": "linear"},
+                                        {"mode": "linear", "coordinate_transformation_mode": "asymmetric"}]],
+                       shape=(1, 2, 4, 5), step=lambda b, x, v: b.resize(x, v, sizes=[6, 9], axes=[2, 3]))
     refused_models(out)
 
 
@@ -244,8 +252,6 @@ def refused_models(out):
               dict(scales=[1, 1, 2, 2])),
              ("resize_hps_op18", 18, {"mode": "linear", "coordinate_transformation_mode": "half_pixel_symmetric"},
               dict(scales=[1, 1, 2, 2])),
-             ("resize_keep_aspect_op18", 18, {"mode": "linear", "keep_aspect_ratio_policy": "not_larger"},
-              dict(sizes=[6, 9], axes=[2, 3])),
              ("resize_antialias_op18", 18, {"mode": "linear", "antialias": 1}, dict(scales=[1, 1, 0.5, 0.5])),
              ("resize_channels_op13", 13, {"mode": "nearest"}, dict(scales=[1, 2, 2, 2]))]
     for stem, opset, attrs, kw in cases:

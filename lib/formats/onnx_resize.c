@@ -48,6 +48,28 @@ static int given_values(clseg__ob *b, const Onnx__NodeProto *n, double *v, int *
   return 1;
 }
 
+static int check_size(clseg__ob *b, const clseg__ov *x, const int64_t *out);
+
+/* keep_aspect_ratio_policy (opset 18) with sizes: one scale for the listed axes, the smallest
+ * (not_larger) or largest (not_smaller) of size / input, and sizes round(scale * input), as
+ * onnxruntime computes them; the others keep their size. */
+static int keep_aspect(clseg__ob *b, const clseg__ov *x, const double *v, int larger, int64_t *out,
+                       float *sc) {
+  float scale = larger ? 0.0f : 3.4e38f;
+  for (int d = 0; d < 4; d++)
+    if (v[d] >= 0) {
+      float r = (float)v[d] / (float)x->dims[d];
+      scale = larger ? fmaxf(scale, r) : fminf(scale, r);
+    }
+  if (!(scale > 0.0f && scale < 1e6f))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "sizes that give a scale of %g", (double)scale);
+  for (int d = 0; d < 4; d++) {
+    out[d] = v[d] >= 0 ? (int64_t)roundf(scale * (float)x->dims[d]) : x->dims[d];
+    sc[d] = v[d] >= 0 ? scale : 1.0f;
+  }
+  return check_size(b, x, out);
+}
+
 /* Output dims and the scales onnxruntime uses (sc, output / input; 0 where they come from sizes).
  */
 static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, int64_t *out,
@@ -57,9 +79,14 @@ static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
   if (!given_values(b, n, v, &sizes))
     return 0;
   const char *keep = clseg__attr_str(n, "keep_aspect_ratio_policy", "stretch");
+  int larger = !strcmp(keep, "not_smaller");
   if (sizes && strcmp(keep, "stretch"))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "keep_aspect_ratio_policy '%s' is unsupported (stretch is)", keep);
+    return larger || !strcmp(keep, "not_larger")
+               ? keep_aspect(b, x, v, larger, out, sc)
+               : clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                                "keep_aspect_ratio_policy '%s' is unsupported (stretch, "
+                                "not_larger, not_smaller are)",
+                                keep);
   for (int d = 0; d < 4; d++) {
     if (v[d] < 0) { /* an axis not in 'axes' */
       out[d] = x->dims[d], sc[d] = sizes ? 0.0f : 1.0f;
@@ -73,6 +100,10 @@ static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
       return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a scale of %g on axis %d is unsupported", v[d],
                             d);
   }
+  return check_size(b, x, out);
+}
+
+static int check_size(clseg__ob *b, const clseg__ov *x, const int64_t *out) {
   if (out[0] != x->dims[0] || out[1] != x->dims[1] || out[2] < 1 || out[3] < 1 || out[2] > 65536 ||
       out[3] > 65536)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
