@@ -197,13 +197,15 @@ static void test_bad_graphs(void **state) {
   expect_refused("cycle_op13", CLSEG_FORMAT,
                  "node 1 (Add 'cyc_a'): is on a cycle: 'cyc_a' (Add) reads 'cyc_c' (Neg), which "
                  "reads 'cyc_b' (Sigmoid), which reads 'cyc_a' (Add)");
+  expect_refused("cycle_input_op13", CLSEG_FORMAT,
+                 "node 0 (Relu 'relu_self'): output 0 ('x') is also an initializer or a graph "
+                 "input, and the node reads it (a cycle)");
   expect_refused("dangling_op13", CLSEG_FORMAT,
                  "node 1 (Mul 'reads_ghost'): input 1 ('ghost') is produced by no node and is "
                  "neither an initializer nor a graph input");
   expect_refused("unnamed_init_op13", CLSEG_FORMAT, "initializer 0 has no name");
-  expect_refused(
-      "twice_op13", CLSEG_FORMAT,
-      "node 1 (Sigmoid 'sigmoid_b'): output 0 ('y') is also produced by an earlier node");
+  expect_refused("twice_op13", CLSEG_FORMAT,
+                 "node 1 (Sigmoid 'sigmoid_b'): output 0 ('y') is also produced earlier");
 }
 
 static void test_bad_external(void **state) {

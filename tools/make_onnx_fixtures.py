@@ -11,7 +11,8 @@ Models that onnxruntime must not run (a cycle, a dangling input, refused attribu
   * order_fp16_op17        converter-style graph: a float16 input cast to float by a Cast node stored
                            last, the other nodes shuffled (a file that is not in topological order);
                            order_fp16_io_op17: the same ending in a Cast to float16 (stored first)
-  * cycle_self_op13        a node reading its own output; cycle_op13: a cycle through three nodes
+  * cycle_self_op13        a node reading its own output; cycle_op13: a cycle through three nodes;
+                           cycle_input_op13: a node overwriting the graph input it reads
   * dangling_op13          a node reading a value that nothing produces
   * unnamed_init_op13      an initializer without a name; twice_op13: two nodes writing one value
   * fp16_all_op13          float16 throughout (input, weights, a GELU with sqrt 2 in float16, output)
@@ -125,6 +126,10 @@ def bad_graphs(out):
              helper.make_node("Neg", ["b"], ["c"], name="cyc_c"),
              helper.make_node("Relu", ["a"], ["y"], name="relu_out")]
     save(out, "cycle_op13", model(nodes, x, y, [], 13))
+    # a node overwriting the graph input it reads: main accepted this one (clseg info exit 0)
+    nodes = [helper.make_node("Relu", ["x"], ["x"], name="relu_self"),
+             helper.make_node("Sigmoid", ["x"], ["y"], name="sigmoid")]
+    save(out, "cycle_input_op13", model(nodes, x, y, [], 13))
     nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu_in"),
              helper.make_node("Mul", ["r", "ghost"], ["y"], name="reads_ghost")]
     save(out, "dangling_op13", model(nodes, x, y, [], 13))

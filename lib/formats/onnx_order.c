@@ -45,6 +45,13 @@ static int heap_pop(order_state *s) {
   return top;
 }
 
+static int reads(const Onnx__NodeProto *n, const char *name) {
+  for (size_t k = 0; k < n->n_input; k++)
+    if (!strcmp(n->input[k], name))
+      return 1;
+  return 0;
+}
+
 /* Producers and availability; refuses a value with two producers or none. */
 static int find_producers(clseg__ob *b, order_state *s) {
   const Onnx__GraphProto *gr = b->gr;
@@ -63,10 +70,11 @@ static int find_producers(clseg__ob *b, order_state *s) {
       long v = value_of(b, gr->node[i]->output[k]);
       if (v < 0)
         continue;
+      const char *also = s->avail[v] ? "an initializer or a graph input" : "produced earlier";
       if (s->avail[v] || s->prod[v] >= 0)
         return clseg__ob_fail(
-            b, CLSEG_FORMAT, "output %zu ('%s') is also %s", k, gr->node[i]->output[k],
-            s->avail[v] ? "an initializer or a graph input" : "produced by an earlier node");
+            b, CLSEG_FORMAT, "output %zu ('%s') is also %s%s", k, gr->node[i]->output[k], also,
+            reads(gr->node[i], gr->node[i]->output[k]) ? ", and the node reads it (a cycle)" : "");
       s->prod[v] = (int)i;
     }
   }
