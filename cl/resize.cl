@@ -1,10 +1,22 @@
-/* Resize kernels: nearest (resize_nearest) and bilinear (resize_bilinear) with PyTorch's index rules. Sizes
- * and scales are kernel arguments, so one program serves every shape. lib/ops/resize.c is the only caller
- * and owns the argument order; it resolves the scales (input / output, or the caller's). */
+/* Resize kernels: nearest (resize_nearest) and bilinear (resize_bilinear) with PyTorch's index rules, or
+ * ONNX's coordinate modes as onnxruntime computes them (RESIZE_COORD). Sizes and scales are kernel
+ * arguments, so one program serves every shape. lib/ops/resize.c is the only caller and owns the argument
+ * order; it resolves the scales (PyTorch: input / output; ONNX: output / input, or the caller's). */
 #include "common.h"
 
-/* The source coordinates must round as PyTorch's CPU kernels do, so no fused multiply-add. */
+/* Source coordinates must round as PyTorch's and onnxruntime's CPU kernels do, so no fused multiply-add. */
 #pragma OPENCL FP_CONTRACT OFF
+
+/* Coordinate rule, the numbers of clseg_resize_coord: 0 PyTorch's; 1 half_pixel, 2 pytorch_half_pixel,
+ * 3 align_corners, 4 asymmetric, 5 half_pixel_symmetric, 6 tf_half_pixel_for_nn (ONNX). */
+#ifndef RESIZE_COORD
+#define RESIZE_COORD 0
+#endif
+/* Nearest with an ONNX rule, the numbers of clseg_resize_round: 0 round_prefer_floor, 1 round_prefer_ceil,
+ * 2 floor, 3 ceil, 4 ONNX's rule before opset 11 (floor when upscaling the axis, ceil when downscaling). */
+#ifndef RESIZE_ROUND
+#define RESIZE_ROUND 0
+#endif
 
 /* Outputs along W per work-item, fixed by the float8 stores; the 2x upsamples use vector loads. */
 #define RESIZE_VW 8
@@ -37,9 +49,91 @@ inline void store_block(float8 v, __global float *dst, int ow0, int OW) {
     dst[ow0 + j] = t[j];
 }
 
-/* PyTorch's nearest: floor(dst * s), s the given scale or in / out. (torch 1.13's CPU kernel short-cuts equal
- * and doubled sizes, ignoring a given scale, only when N * C == 1; the formula is the consistent reading.) */
-inline int nearest_src(int dst, int in, float s) { return min((int)floor((float)dst * s), in - 1); }
+/* The per-axis rules below are defined twice by macro: S = 1 for one coordinate (float, a row) and S = 8 for
+ * eight (float8, columns), so rows cost scalar work. */
+
+/* a / b rounded as IEEE division rounds, for a >= 0, b > 0: a nearest index hangs on exact quotients, and
+ * OpenCL allows 2.5 ulp. The host builds with -cl-fp32-correctly-rounded-divide-sqrt where the device offers
+ * it; elsewhere (RESIZE_EXACT_DIV) the quotient moves an ulp at a time while that brings the exact residual
+ * a - q * b closer to 0 (not by default: it costs PoCL 2-4x on a resize). */
+#ifndef RESIZE_EXACT_DIV
+#define RESIZE_EXACT_DIV 0
+#endif
+#define RESIZE_DIV(T, I, S)                                                                                  \
+  inline T div_rn##S(T a, float b) {                                                                         \
+    T q = a / b;                                                                                             \
+    for (int k = 0; k < 2 * RESIZE_EXACT_DIV; k++) {                                                         \
+      T r = fma(-q, (T)(b), a);                                                                              \
+      T n = as_##T(as_##I(q) + select((I)(-1), (I)(1), r > 0.0f));                                           \
+      q = select(q, n, fabs(fma(-n, (T)(b), a)) < fabs(r));                                                  \
+    }                                                                                                        \
+    return q;                                                                                                \
+  }
+RESIZE_DIV(float, int, 1)
+RESIZE_DIV(float8, int8, 8)
+
+/* half_pixel_symmetric's shift of the sampling grid, as onnxruntime computes it. */
+inline float symmetric_offset(int in, int out, float s) {
+  float adjustment = div_rn1((float)out, s * (float)in);
+  return ((float)in / 2.0f) * (1.0f - adjustment);
+}
+
+/* onnx_src: ONNX's source coordinate of outputs dst, s = output / input, in onnxruntime's order of
+ * operations.
+ * nearest_src: PyTorch's floor(dst * s) (s the given scale or in / out; torch 1.13's CPU kernel short-cuts
+ * equal and doubled sizes, ignoring a given scale, only when N * C == 1, so the formula is the consistent
+ * reading), or ONNX's coordinate rounded by RESIZE_ROUND, clamped to the input.
+ * linear_src: PyTorch's (align_corners, or half-pixel clamped at 0), or ONNX's clamped to the input. */
+#define RESIZE_AXIS(T, I, S)                                                                                 \
+  inline T onnx_src##S(T dst, int in, int out, float s) {                                                    \
+    if ((RESIZE_COORD == 2 || RESIZE_COORD == 3) && out == 1)                                                \
+      return (T)(0.0f);                                                                                      \
+    if (RESIZE_COORD == 3)                                                                                   \
+      return div_rn##S(dst * (float)(in - 1), (float)(out - 1));                                             \
+    if (RESIZE_COORD == 4)                                                                                   \
+      return div_rn##S(dst, s);                                                                              \
+    T q = div_rn##S(dst + 0.5f, s);                                                                          \
+    if (RESIZE_COORD == 6)                                                                                   \
+      return q;                                                                                              \
+    return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                         \
+  }                                                                                                          \
+  inline I nearest_src##S(T dst, int in, int out, float s) {                                                 \
+    if (RESIZE_COORD == 0)                                                                                   \
+      return min(convert_##I(floor(dst * s)), in - 1);                                                       \
+    T x = onnx_src##S(dst, in, out, s), r;                                                                   \
+    if (RESIZE_ROUND == 0)                                                                                   \
+      r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                  \
+    else if (RESIZE_ROUND == 1)                                                                              \
+      r = round(x);                                                                                          \
+    else if (RESIZE_ROUND == 2)                                                                              \
+      r = floor(x);                                                                                          \
+    else if (RESIZE_ROUND == 3)                                                                              \
+      r = ceil(x);                                                                                           \
+    else                                                                                                     \
+      r = s < 1.0f ? ceil(x) : trunc(x);                                                                     \
+    return convert_##I(clamp(r, 0.0f, (float)(in - 1)));                                                     \
+  }                                                                                                          \
+  inline T linear_src##S(T dst, int in, int out, float s, int align) {                                       \
+    if (RESIZE_COORD == 0)                                                                                   \
+      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, 0.0f);                                          \
+    return clamp(onnx_src##S(dst, in, out, s), 0.0f, (float)(in - 1));                                       \
+  }
+RESIZE_AXIS(float, int, 1)
+RESIZE_AXIS(float8, int8, 8)
+
+#if RESIZE_COORD == 0
+#define DUP2_SCALE 0.5f /* the scale of an exact 2x upsample */
+#define NEAREST_DUP2 1  /* an exact 2x repeats each input twice */
+#define LINEAR_UP2(align, sw) (!(align) && (sw) == 0.5f)
+#else
+#define DUP2_SCALE 2.0f
+/* Where an exact 2x repeats each input twice: asymmetric dst / 2 rounded down or ties down; half-pixel
+ * dst / 2 - 0.25 rounded to nearest. */
+#define NEAREST_DUP2                                                                                         \
+  ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                   \
+   ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && RESIZE_ROUND <= 1))
+#define LINEAR_UP2(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 2.0f)
+#endif
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
 __kernel void resize_nearest(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
@@ -47,15 +141,15 @@ __kernel void resize_nearest(__global const float *x, int x_off, __global float 
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
-  __global const float *row = x + x_off + ((size_t)nc * H + nearest_src(oh, H, sh)) * W;
+  __global const float *row = x + x_off + ((size_t)nc * H + nearest_src1((float)oh, H, OH, sh)) * W;
   __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
-  if (sw == 0.5f && OW == 2 * W && ow0 + RESIZE_VW <= OW) { /* 2x: each input twice */
+  if (NEAREST_DUP2 && sw == DUP2_SCALE && OW == 2 * W && ow0 + RESIZE_VW <= OW) { /* 2x: each input twice */
     float4 v = vload4(0, row + (ow0 >> 1));
     vstore8((float8)(v.s0, v.s0, v.s1, v.s1, v.s2, v.s2, v.s3, v.s3), 0, dst + ow0);
     return;
   }
   float8 fj = convert_float8((int8)(ow0) + LANES);
-  store_block(fetch8(row, min(convert_int8(floor(fj * sw)), W - 1), W), dst, ow0, OW);
+  store_block(fetch8(row, nearest_src8(fj, W, OW, sw), W), dst, ow0, OW);
 }
 
 /* One axis tap: the two source indices and the weight of the second. */
@@ -64,8 +158,8 @@ typedef struct {
   float l1;
 } resize_tap;
 
-inline resize_tap linear_tap(int dst, int in, float s, int align) {
-  float src = align ? s * (float)dst : fmax(s * ((float)dst + 0.5f) - 0.5f, 0.0f);
+inline resize_tap linear_tap(int dst, int in, int out, float s, int align) {
+  float src = linear_src1((float)dst, in, out, s, align);
   resize_tap t;
   t.i0 = min((int)src, in - 1);
   t.i1 = t.i0 < in - 1 ? t.i0 + 1 : t.i0;
@@ -75,9 +169,8 @@ inline resize_tap linear_tap(int dst, int in, float s, int align) {
 
 /* The same for eight consecutive outputs along W, lanes as vectors (src >= 0, so truncation is floor). */
 inline float8 bilinear_row8(__global const float *r0, __global const float *r1, float lh1, int ow0, int W,
-                            float s, int align) {
-  float8 fj = convert_float8((int8)(ow0) + LANES);
-  float8 src = align ? s * fj : fmax(s * (fj + 0.5f) - 0.5f, 0.0f);
+                            int OW, float s, int align) {
+  float8 src = linear_src8(convert_float8((int8)(ow0) + LANES), W, OW, s, align);
   int8 i0 = min(convert_int8(src), W - 1);
   int8 i1 = select(i0, i0 + 1, i0 < W - 1);
   float8 l1 = src - convert_float8(i0), l0 = 1.0f - l1;
@@ -99,15 +192,15 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
-  resize_tap th = linear_tap(oh, H, sh, align);
+  resize_tap th = linear_tap(oh, H, OH, sh, align);
   __global const float *r0 = x + x_off + ((size_t)nc * H + th.i0) * W;
   __global const float *r1 = x + x_off + ((size_t)nc * H + th.i1) * W;
   __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
   float lh1 = th.l1, lh0 = 1.0f - th.l1;
   int i = ow0 >> 1;
-  if (!align && sw == 0.5f && OW == 2 * W && ow0 + RESIZE_VW <= OW && i >= 1 && i + 4 < W) {
+  if (LINEAR_UP2(align, sw) && OW == 2 * W && ow0 + RESIZE_VW <= OW && i >= 1 && i + 4 < W) {
     vstore8(lh0 * up2_row(r0, i) + lh1 * up2_row(r1, i), 0, dst + ow0);
     return;
   }
-  store_block(bilinear_row8(r0, r1, lh1, ow0, W, sw, align), dst, ow0, OW);
+  store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW);
 }

@@ -98,12 +98,41 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
 
 /* ---- resize: output size is y's H and W ---- */
 typedef enum { CLSEG_RESIZE_NEAREST = 0, CLSEG_RESIZE_BILINEAR = 1 } clseg_resize_mode;
+/* How an output index maps to a source coordinate. PYTORCH: PyTorch's rules (nearest floor(dst *
+ * s); bilinear half-pixel, or corners with align_corners). The others are ONNX Resize's
+ * coordinate_transformation_mode, computed in float as onnxruntime does. */
+typedef enum {
+  CLSEG_RESIZE_COORD_PYTORCH = 0,
+  CLSEG_RESIZE_COORD_HALF_PIXEL = 1,
+  CLSEG_RESIZE_COORD_PYTORCH_HALF_PIXEL = 2, /* half_pixel, but 0 on an axis of output size 1 */
+  CLSEG_RESIZE_COORD_ALIGN_CORNERS = 3,
+  CLSEG_RESIZE_COORD_ASYMMETRIC = 4,
+  CLSEG_RESIZE_COORD_HALF_PIXEL_SYMMETRIC = 5, /* ONNX opset 19 */
+  CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN = 6  /* (dst + 0.5) / s: tf2onnx's, opsets 11 to 18 */
+} clseg_resize_coord;
+/* Nearest with an ONNX coordinate mode: how a source coordinate becomes an index (then clamped to
+ * the input). */
+typedef enum {
+  CLSEG_RESIZE_ROUND_PREFER_FLOOR = 0, /* to nearest, ties down: ONNX's default */
+  CLSEG_RESIZE_ROUND_PREFER_CEIL = 1,
+  CLSEG_RESIZE_ROUND_FLOOR = 2,
+  CLSEG_RESIZE_ROUND_CEIL = 3,
+  CLSEG_RESIZE_ROUND_SIMPLE =
+      4 /* ONNX before opset 11: floor when upscaling, ceil when downscaling */
+} clseg_resize_round;
 typedef struct {
   clseg_resize_mode mode;
-  int align_corners; /* bilinear: corners aligned; else PyTorch's half-pixel rule */
-  /* When nonzero, source coordinates use these scales (input / output) as PyTorch does when called
-   * with scale_factor and recompute_scale_factor unset; 0 means in / out of the sizes. */
+  int align_corners; /* coord PYTORCH, bilinear: corners aligned; else PyTorch's half-pixel rule */
+  /* coord PYTORCH: when nonzero, source coordinates use these scales (input / output) as PyTorch
+   * does when called with scale_factor and recompute_scale_factor unset; 0 means in / out of the
+   * sizes. ONNX coords: ONNX's scales (output / input, the file's floats), divided by as
+   * onnxruntime does; 0 means out / in of the sizes. */
   float scale_h, scale_w;
+  clseg_resize_coord coord; /* 0: PyTorch's rules */
+  clseg_resize_round round; /* nearest with an ONNX coord; 0: round_prefer_floor */
+  /* Graph nodes only (clseg_graph_resize_scale / _like): when both are > 0, the output size, in
+   * place of the scale or the like tensor's size; 0: those. clseg_resize writes y's size. */
+  int64_t out_h, out_w;
 } clseg_resize_params;
 clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
                           clseg_tensor *y);

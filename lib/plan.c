@@ -69,7 +69,10 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
   }
   case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
   case CLSEG__N_RESIZE:
-    if (n->scale) {
+    if (n->u.resize.out_h > 0 && n->u.resize.out_w > 0) { /* a size fixed at import (ONNX) */
+      y[2] = n->u.resize.out_h;
+      y[3] = n->u.resize.out_w;
+    } else if (n->scale) {
       y[2] = x[2] * n->scale;
       y[3] = x[3] * n->scale;
     } else {

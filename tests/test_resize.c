@@ -20,13 +20,13 @@ static double g_worst; /* the largest normalised error any comparison saw, for t
 
 static void describe(char *buf, size_t n, const int64_t xs[4], const int64_t ys[4],
                      const clseg_resize_params *p, uint64_t seed) {
-  snprintf(
-      buf, n,
-      "resize %s align_corners %d scale_h %.9g scale_w %.9g x [%lld,%lld,%lld,%lld] -> %lldx%lld "
-      "seed %llu",
-      p->mode == CLSEG_RESIZE_BILINEAR ? "bilinear" : "nearest", p->align_corners,
-      (double)p->scale_h, (double)p->scale_w, (long long)xs[0], (long long)xs[1], (long long)xs[2],
-      (long long)xs[3], (long long)ys[2], (long long)ys[3], (unsigned long long)seed);
+  snprintf(buf, n,
+           "resize %s align_corners %d coord %d round %d scale_h %.9g scale_w %.9g x "
+           "[%lld,%lld,%lld,%lld] -> %lldx%lld seed %llu",
+           p->mode == CLSEG_RESIZE_BILINEAR ? "bilinear" : "nearest", p->align_corners,
+           (int)p->coord, (int)p->round, (double)p->scale_h, (double)p->scale_w, (long long)xs[0],
+           (long long)xs[1], (long long)xs[2], (long long)xs[3], (long long)ys[2], (long long)ys[3],
+           (unsigned long long)seed);
 }
 
 /* Runs one resize of x (seeded, or given) to ys and compares it with ref_resize (and PyTorch's y if
@@ -65,11 +65,12 @@ static void test_resize_common_shapes(void **state) {
                                   {{2, 3, 17, 33}, {2, 3, 34, 66}},
                                   {{1, 2, 9, 40}, {1, 2, 18, 80}},
                                   {{1, 2, 5, 3}, {1, 2, 10, 6}}};
-  const clseg_resize_params ps[] = {{CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_BILINEAR, 0, 0.5f, 0.5f},
-                                    {CLSEG_RESIZE_BILINEAR, 1, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_NEAREST, 0, 0.0f, 0.0f},
-                                    {CLSEG_RESIZE_NEAREST, 0, 0.5f, 0.5f}};
+  const clseg_resize_params ps[] = {
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.5f, .scale_w = 0.5f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 1, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.5f, .scale_w = 0.5f}};
   bool ok = true;
   for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
     for (size_t j = 0; j < sizeof shapes / sizeof *shapes; j++)
@@ -102,8 +103,8 @@ static void test_resize_sweep(void **state) {
   int run = 0, failed = 0;
   for (int i = 0; i < 400; i++, run++) {
     uint64_t seed = SEED + 1000u + (uint64_t)i;
-    clseg_resize_params p = {(clseg_resize_mode)(check_rng_next(&rng) % 2),
-                             (int)(check_rng_next(&rng) % 2), 0.0f, 0.0f};
+    clseg_resize_params p = {.mode = (clseg_resize_mode)(check_rng_next(&rng) % 2),
+                             .align_corners = (int)(check_rng_next(&rng) % 2)};
     int explicit_scale = check_rng_next(&rng) % 3 == 0;
     int64_t xs[4] = {i % 3 == 0 ? 2 : 1, 1 + (int64_t)(check_rng_next(&rng) % 3),
                      SIZES[check_rng_next(&rng) % N_SIZES], SIZES[check_rng_next(&rng) % N_SIZES]};
@@ -116,6 +117,47 @@ static void test_resize_sweep(void **state) {
   assert_int_equal(failed, 0);
 }
 
+/* ONNX's scales (output / input): up and down, odd, non-integer, and the exact halves and thirds
+ * where nearest indices fall on ties. */
+static const float ONNX_SCALES[] = {0.5f, 0.6f, 1.0f / 3.0f, 1.25f, 1.5f, 2.0f, 2.5f, 3.0f, 4.0f};
+#define N_ONNX_SCALES ((int)(sizeof ONNX_SCALES / sizeof *ONNX_SCALES))
+
+/* One axis under ONNX's rules: output size, and the scale (0: out / in of the sizes). */
+static void pick_onnx_axis(check_rng *rng, int64_t in, int explicit_scale, int64_t *out,
+                           float *scale) {
+  *scale = 0.0f;
+  *out = SIZES[check_rng_next(rng) % N_SIZES];
+  if (!explicit_scale)
+    return;
+  float s = ONNX_SCALES[check_rng_next(rng) % N_ONNX_SCALES];
+  int64_t o = (int64_t)(s * (float)in); /* onnxruntime's output size */
+  if (o >= 1)
+    *out = o, *scale = s;
+}
+
+/* Every ONNX coordinate mode x nearest rounding against the reference, on odd sizes. */
+static void test_resize_onnx_sweep(void **state) {
+  (void)state;
+  check_rng rng = {SEED ^ 0x0e0eu};
+  int run = 0, failed = 0;
+  for (int i = 0; i < 300; i++, run++) {
+    uint64_t seed = SEED + 5000u + (uint64_t)i;
+    clseg_resize_params p = {.mode = (clseg_resize_mode)(check_rng_next(&rng) % 2),
+                             .coord = (clseg_resize_coord)(1 + check_rng_next(&rng) % 6),
+                             .round = (clseg_resize_round)(check_rng_next(&rng) % 5)};
+    int explicit_scale = check_rng_next(&rng) % 2 == 0;
+    int64_t xs[4] = {i % 4 == 0 ? 2 : 1, 1 + (int64_t)(check_rng_next(&rng) % 3),
+                     SIZES[check_rng_next(&rng) % N_SIZES], SIZES[check_rng_next(&rng) % N_SIZES]};
+    int64_t ys[4] = {xs[0], xs[1], 0, 0};
+    pick_onnx_axis(&rng, xs[2], explicit_scale, &ys[2], &p.scale_h);
+    pick_onnx_axis(&rng, xs[3], explicit_scale, &ys[3], &p.scale_w);
+    failed += !resize_case(xs, ys, &p, seed, NULL, NULL);
+  }
+  printf("resize ONNX sweep: %d cases, %d failed, worst normalised error %.3g\n", run, failed,
+         g_worst);
+  assert_int_equal(failed, 0);
+}
+
 /* ---- PyTorch fixtures: every resize file listed in index.txt ---- */
 static bool run_fixture(const fixture *f) {
   int64_t xs[4], ys[4];
@@ -123,10 +165,11 @@ static bool run_fixture(const fixture *f) {
   const char *mode = fixture_param(f, "mode");
   if (!x || !y || !mode || !fixture_shape4(x, xs) || !fixture_shape4(y, ys))
     return false;
-  clseg_resize_params p = {!strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR : CLSEG_RESIZE_NEAREST,
-                           fixture_param_int(f, "align_corners", 0),
-                           fixture_param_float(f, "scale_h", 0.0f),
-                           fixture_param_float(f, "scale_w", 0.0f)};
+  clseg_resize_params p = {.mode = !strcmp(mode, "bilinear") ? CLSEG_RESIZE_BILINEAR
+                                                             : CLSEG_RESIZE_NEAREST,
+                           .align_corners = fixture_param_int(f, "align_corners", 0),
+                           .scale_h = fixture_param_float(f, "scale_h", 0.0f),
+                           .scale_w = fixture_param_float(f, "scale_w", 0.0f)};
   return resize_case(xs, ys, &p, (uint64_t)fixture_param_int(f, "seed", 0), x->data, y->data);
 }
 
@@ -158,7 +201,8 @@ static void test_resize_errors(void **state) {
   const int64_t xs[4] = {1, 2, 5, 5}, ys[4] = {1, 2, 9, 3}, bad[4] = {1, 3, 9, 3};
   clseg_tensor *x = test_tensor(test_ctx, xs, NULL), *y = test_tensor(test_ctx, ys, NULL),
                *yb = test_tensor(test_ctx, bad, NULL);
-  clseg_resize_params p = {CLSEG_RESIZE_BILINEAR, 0, 0.0f, 0.0f};
+  clseg_resize_params p = {
+      .mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f};
   assert_int_equal(clseg_resize(test_ctx, x, &p, y), CLSEG_OK);
   expect_error(
       clseg_resize(test_ctx, x, &p, yb), CLSEG_SHAPE_MISMATCH,
@@ -176,6 +220,11 @@ static void test_resize_errors(void **state) {
   q.scale_w = -0.5f;
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
                "resize bilinear: scale_h 0 and scale_w -0.5 must be finite and >= 0");
+  q = p;
+  q.coord = (clseg_resize_coord)7;
+  expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT,
+               "resize bilinear: unknown coord 7 or round 0");
+  q = p;
   q.scale_w = NAN;
   expect_error(clseg_resize(test_ctx, x, &q, y), CLSEG_INVALID_ARGUMENT, "must be finite");
   clseg_tensor_free(x);
@@ -185,9 +234,8 @@ static void test_resize_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_resize_common_shapes),
-      cmocka_unit_test(test_resize_sweep),
-      cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_resize_common_shapes), cmocka_unit_test(test_resize_sweep),
+      cmocka_unit_test(test_resize_onnx_sweep),    cmocka_unit_test(test_fixtures),
       cmocka_unit_test(test_resize_errors),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

@@ -1,6 +1,7 @@
 /* ONNX import: reads a ModelProto with protobuf-c (proto/onnx_subset.proto), lists every
- * unsupported operator at once, registers initializers, then walks the nodes in order, folding what
- * is known on the host and mapping the rest onto clseg graph nodes (lib/formats/onnx_ops*.c). */
+ * unsupported operator at once, sorts the nodes (onnx_order.c), registers initializers, then walks
+ * the nodes, folding what is known on the host and mapping the rest onto clseg graph nodes
+ * (lib/formats/onnx_ops*.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,14 @@ static int index_values(clseg__ob *b) {
       if (*gr->node[i]->output[k] && !clseg__ob_value(b, gr->node[i]->output[k]))
         return 0;
   }
+  /* an unnamed initializer or input can be read by nothing: invalid, and it used to end the import
+   * early with no error and an empty graph */
   for (size_t k = 0; k < gr->n_initializer; k++)
     if (!clseg__ob_value(b, gr->initializer[k]->name))
-      return 0;
+      return clseg__ob_fail(b, CLSEG_FORMAT, "initializer %zu has no name", k);
   for (size_t k = 0; k < gr->n_input; k++)
     if (!clseg__ob_value(b, gr->input[k]->name))
-      return 0;
+      return clseg__ob_fail(b, CLSEG_FORMAT, "graph input %zu has no name", k);
   if (!(b->uses = calloc(b->nvals ? b->nvals : 1, sizeof *b->uses)))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   for (size_t i = 0; i < gr->n_node; i++)
@@ -106,9 +109,14 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
       in = b->gr->input[k];
   const Onnx__TypeProto__Tensor *t = in && in->type ? in->type->tensor_type : NULL;
   const Onnx__TensorShapeProto *s = t ? t->shape : NULL;
-  if (!s || s->n_dim != 4 || t->elem_type != 1)
+  /* float16 / bfloat16 models (onnxconverter-common's, with or without keep_io_types) compute in
+   * float32 here: the input takes float32 values as given, and Casts between float types are
+   * no-ops (onnx_ops2.c) */
+  int half = t && (t->elem_type == 10 || t->elem_type == 16);
+  if (!s || s->n_dim != 4 || (t->elem_type != 1 && !half))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "the graph input %s is not a float32 tensor of rank 4 (NCHW)",
+                          "the graph input %s is not a float32, float16 or bfloat16 tensor of "
+                          "rank 4 (NCHW)",
                           in ? in->name : "(none)");
   int64_t d[4];
   const char *sym[4] = {NULL, NULL, NULL, NULL};
@@ -196,6 +204,9 @@ static void builder_free(clseg__ob *b) {
   free(b->names);
   free(b->table);
   free(b->uses);
+  free(b->file_index);
+  if (b->gr == &b->sorted)
+    free(b->sorted.node);
 }
 
 static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_info *info) {
@@ -209,9 +220,10 @@ static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_on
            m->producer_version);
   if (!(b->g = clseg_graph_create()))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), b->status;
-  if (check_ops(b) && index_values(b) && load_initializers(b) && make_input(b, opt, info) &&
-      map_nodes(b))
-    make_output(b, info);
+  int ok = check_ops(b) && index_values(b) && clseg__onnx_order(b) && load_initializers(b) &&
+           make_input(b, opt, info) && map_nodes(b) && make_output(b, info);
+  if (!ok && b->status == CLSEG_OK) /* every step records why it stops; never an empty success */
+    clseg__ob_fail(b, CLSEG_INTERNAL, "the import stopped without recording why");
   info->folded = b->folded;
   return b->status;
 }

@@ -45,8 +45,10 @@ typedef struct {
   size_t nvals, cap_vals;
   int32_t *table; /* open addressing over names: index + 1, 0 empty */
   size_t table_cap;
-  int *uses; /* per value: how many node inputs read it */
-  int nodei; /* the node being mapped, for messages */
+  int *uses;       /* per value: how many node inputs read it */
+  int nodei;       /* the node being mapped (index into gr->node), for messages */
+  int *file_index; /* after sorting: gr->node[i] is node file_index[i] of the file; NULL: same */
+  Onnx__GraphProto sorted; /* the model's graph with its nodes in topological order */
   int folded;
   int64_t in_h, in_w;
   clseg_status status;
@@ -78,6 +80,15 @@ float clseg__attr_float(const Onnx__NodeProto *n, const char *name, float def);
 const char *clseg__attr_str(const Onnx__NodeProto *n, const char *name, const char *def);
 /* Up to max ints into out; returns the count, or -1 when absent. */
 int clseg__attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
+
+/* The file's index of the node being mapped (messages count nodes as the file stores them). */
+int clseg__node_index(const clseg__ob *b);
+
+/* ---- onnx_order.c ---- */
+/* Sorts the nodes topologically (the file's order among ready nodes) and points b->gr at the sorted
+ * copy; refuses a cycle, a value produced twice and an input that nothing produces. Needs every
+ * value indexed first. */
+int clseg__onnx_order(clseg__ob *b);
 
 /* ---- onnx_fold.c ---- */
 /* Allocates a constant of ndim dims; is_float picks f or i. */
@@ -122,6 +133,8 @@ int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *ou
 typedef int (*clseg__onnx_handler)(clseg__ob *b, const Onnx__NodeProto *n);
 clseg__onnx_handler clseg__onnx_find(const char *op);
 clseg__onnx_handler clseg__onnx_find2(const char *op);
+/* Resize and Upsample (onnx_resize.c). */
+int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */
 int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x,
                     int ndim, const int64_t *dims);

@@ -85,110 +85,6 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
                         na, x->ndim, keep);
 }
 
-/* A node with spatial size h x w to resize like: the graph input first, else the latest. */
-static clseg_node *like_node(clseg__ob *b, int64_t h, int64_t w) {
-  clseg_node *best = NULL;
-  for (size_t i = 0; i < b->nvals; i++) {
-    const clseg__ov *v = &b->vals[i];
-    if (v->kind != CLSEG__OV_NODE || v->ndim != 4 || v->dims[2] != h || v->dims[3] != w)
-      continue;
-    if (v->node == b->g->input)
-      return v->node;
-    if (!best || v->node->id > best->id)
-      best = v->node;
-  }
-  return best;
-}
-
-/* Resize (opset 10+) and Upsample: output size and scales from constant inputs, PyTorch's modes. */
-static int resize_size(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, int64_t *out,
-                       double *sc) {
-  int up = !strcmp(n->op_type, "Upsample");
-  const clseg__ov *s = clseg__in(b, n, up || b->opset < 11 ? 1 : 2),
-                  *z = up ? NULL : clseg__in(b, n, 3);
-  int64_t axes[4] = {0, 1, 2, 3};
-  int na = clseg__attr_ints(n, "axes", axes, 4);
-  const clseg__ov *use = z && z->count ? z : s && s->count ? s : NULL;
-  if (!use || use->kind != CLSEG__OV_CONST ||
-      (use->count != 4 && (na < 0 || use->count != (size_t)na)))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "scales or sizes that are not a constant of one value per axis");
-  int cnt = (int)use->count;
-  double v[4] = {1, 1, 1, 1};
-  for (int k = 0; k < cnt; k++) {
-    int a = (int)(axes[k] < 0 ? axes[k] + 4 : axes[k]);
-    if (a < 0 || a > 3)
-      return clseg__ob_fail(b, CLSEG_FORMAT, "axis %lld", (long long)axes[k]);
-    v[a] = clseg__ov_get(use, (size_t)k);
-  }
-  for (int d = 0; d < 4; d++) {
-    double o = use == z ? v[d] : floor((double)x->dims[d] * v[d] + 1e-9);
-    out[d] = o >= 0 && o <= 1e6 ? (int64_t)o : -1; /* also NaN */
-    sc[d] = use == z ? 0.0 : v[d];
-  }
-  if (out[0] != x->dims[0] || out[1] != x->dims[1] || out[2] < 1 || out[3] < 1 || out[2] > 65536 ||
-      out[3] > 65536)
-    return clseg__ob_fail(
-        b, CLSEG_UNSUPPORTED, "a resize to [%lld, %lld, %lld, %lld] from [%lld, %lld, %lld, %lld]",
-        (long long)out[0], (long long)out[1], (long long)out[2], (long long)out[3],
-        (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3]);
-  return 1;
-}
-
-static int op_resize(clseg__ob *b, const Onnx__NodeProto *n) {
-  clseg__ov *x = clseg__in_node(b, n, 0);
-  int64_t od[4];
-  double sc[4];
-  if (!x || x->ndim != 4 || !resize_size(b, n, x, od, sc))
-    return x && x->ndim != 4
-               ? clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a resize of a %d-D tensor", x->ndim)
-               : 0;
-  int old = !strcmp(n->op_type, "Upsample") || b->opset < 11;
-  char mode[32], ctm[32], nm[32];
-  snprintf(mode, sizeof mode, "%s", clseg__attr_str(n, "mode", "nearest"));
-  snprintf(ctm, sizeof ctm, "%s",
-           clseg__attr_str(n, "coordinate_transformation_mode", old ? "asymmetric" : "half_pixel"));
-  snprintf(nm, sizeof nm, "%s",
-           clseg__attr_str(n, "nearest_mode", old ? "floor" : "round_prefer_floor"));
-  clseg_resize_params p = {.mode = CLSEG_RESIZE_NEAREST};
-  int integer = od[2] % x->dims[2] == 0 && od[2] / x->dims[2] == od[3] / x->dims[3] &&
-                od[3] % x->dims[3] == 0;
-  int64_t k = od[2] / x->dims[2];
-  if (!strcmp(mode, "nearest")) {
-    int floor_ok = !strcmp(nm, "floor") || (integer && k <= 2 && !strcmp(nm, "round_prefer_floor"));
-    if (strcmp(ctm, "asymmetric") || !floor_ok)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                            "nearest with coordinate_transformation_mode '%s' and nearest_mode "
-                            "'%s' (asymmetric with floor supported: PyTorch's 'nearest')",
-                            ctm, nm);
-  } else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) {
-    p.mode = CLSEG_RESIZE_BILINEAR;
-    p.align_corners = !strcmp(ctm, "align_corners");
-    int pt = !strcmp(ctm, "pytorch_half_pixel") && od[2] > 1 && od[3] > 1;
-    if (!p.align_corners && !pt && strcmp(ctm, "half_pixel"))
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                            "linear with coordinate_transformation_mode '%s' (half_pixel, "
-                            "pytorch_half_pixel, align_corners supported)",
-                            ctm);
-  } else {
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "mode '%s' (nearest and linear supported)", mode);
-  }
-  if (clseg__attr_int(n, "antialias", 0) && (od[2] < x->dims[2] || od[3] < x->dims[3]))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "an antialiased downscale");
-  if (sc[2] > 0 && !p.align_corners)
-    p.scale_h = (float)(1.0 / sc[2]), p.scale_w = (float)(1.0 / sc[3]);
-  if (integer && k >= 1 && (sc[2] == 0 || (sc[2] == (double)k && sc[3] == (double)k)))
-    return clseg__set_node(b, n, 0, clseg_graph_resize_scale(b->g, x->node, (int)k, &p), 4, od);
-  clseg_node *like = like_node(b, od[2], od[3]);
-  if (!like)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a resize from %lldx%lld to %lldx%lld: not an integer scale and no "
-                          "tensor of that size to follow",
-                          (long long)x->dims[2], (long long)x->dims[3], (long long)od[2],
-                          (long long)od[3]);
-  return clseg__set_node(b, n, 0, clseg_graph_resize_like(b->g, x->node, like, &p), 4, od);
-}
-
 static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   int ax;
@@ -286,9 +182,12 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   if ((!strcmp(op, "Flatten") || strstr(op, "queeze")) &&
       !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
-  if (!strcmp(op, "Cast") && clseg__attr_int(n, "to", 1) != 1)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a cast of a tensor to type %lld (float only)",
-                          (long long)clseg__attr_int(n, "to", 1));
+  /* Casts between float types are no-ops: clseg computes float16 models in float32 */
+  int64_t to = clseg__attr_int(n, "to", 1);
+  if (!strcmp(op, "Cast") && to != 1 && to != 10 && to != 16)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "a cast of a tensor to type %lld (float, float16 and bfloat16 only)",
+                          (long long)to);
   if (!strcmp(op, "Transpose")) {
     int np = clseg__attr_ints(n, "perm", perm, 4), last = -1;
     for (int d = 0; d < nd; d++) {
@@ -361,8 +260,8 @@ static const struct {
     {"GlobalMaxPool", op_global_pool},
     {"ReduceMean", op_reduce},
     {"ReduceMax", op_reduce},
-    {"Resize", op_resize},
-    {"Upsample", op_resize},
+    {"Resize", clseg__onnx_resize},
+    {"Upsample", clseg__onnx_resize},
     {"Softmax", op_softmax},
     {"ArgMax", op_argmax},
     {"Gemm", op_gemm},

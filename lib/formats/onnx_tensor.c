@@ -13,8 +13,9 @@ int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) {
   if (b->status != CLSEG_OK)
     return 0;
   const Onnx__NodeProto *n = b->nodei >= 0 && b->gr ? b->gr->node[b->nodei] : NULL;
-  int k =
-      n ? snprintf(b->err, sizeof b->err, "node %d (%s '%s'): ", b->nodei, n->op_type, n->name) : 0;
+  int k = n ? snprintf(b->err, sizeof b->err, "node %d (%s '%s'): ", clseg__node_index(b),
+                       n->op_type, n->name)
+            : 0;
   va_list ap;
   va_start(ap, fmt);
   if (k >= 0 && (size_t)k < sizeof b->err)
@@ -22,6 +23,10 @@ int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) {
   va_end(ap);
   b->status = s;
   return 0;
+}
+
+int clseg__node_index(const clseg__ob *b) {
+  return b->file_index && b->nodei >= 0 ? b->file_index[b->nodei] : b->nodei;
 }
 
 static uint64_t hash(const char *s) {

@@ -1,6 +1,8 @@
 /* Host side of the resize kernel family (cl/resize.cl): nearest and bilinear resize to y's size
- * with PyTorch's index rules. One kernel per mode, so no variant table. */
+ * with PyTorch's index rules or ONNX's coordinate modes (build options RESIZE_COORD, RESIZE_ROUND).
+ * One kernel per mode, so no variant table. */
 #include <math.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -19,6 +21,10 @@ static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x,
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize: params is NULL");
   if (p->mode != CLSEG_RESIZE_NEAREST && p->mode != CLSEG_RESIZE_BILINEAR)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize: unknown mode %d", (int)p->mode);
+  if ((unsigned)p->coord > CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN ||
+      (unsigned)p->round > CLSEG_RESIZE_ROUND_SIMPLE)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "resize %s: unknown coord %d or round %d",
+                       MODE_NAMES[p->mode], (int)p->coord, (int)p->round);
   if (!(p->scale_h >= 0.0f) || !(p->scale_w >= 0.0f) || isinf(p->scale_h) || isinf(p->scale_w))
     return clseg__fail(
         ctx, CLSEG_INVALID_ARGUMENT,
@@ -39,12 +45,24 @@ static void resize_out_shape(const clseg_tensor *x, const clseg_tensor *y, int64
   out[3] = y->shape[3];
 }
 
-/* The scale the kernel uses on one axis, computed in float as PyTorch does: align_corners maps
- * corner to corner and ignores a given scale; else the caller's input/output scale, or in / out. */
-static float axis_scale(int64_t in, int64_t out, float given, int bilinear, int align) {
+/* The scale the kernel uses on one axis, in float as PyTorch does: align_corners maps corner to
+ * corner and ignores a given scale; else the caller's input/output scale, or in / out. ONNX
+ * coords: the caller's output/input scale, or out / in as onnxruntime derives it from sizes. */
+static float axis_scale(int64_t in, int64_t out, float given, int bilinear, int align, int onnx) {
+  if (onnx)
+    return given != 0.0f ? given : (float)out / (float)in;
   if (bilinear && align)
     return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
   return given != 0.0f ? given : (float)in / (float)out;
+}
+
+/* ONNX's nearest indices hang on exactly rounded quotients: where the device offers IEEE division
+ * as a build option the kernel uses it, elsewhere it corrects its quotients (RESIZE_EXACT_DIV). */
+static int divides_exactly(clseg_context *ctx) {
+  cl_device_fp_config fp = 0;
+  return clGetDeviceInfo(ctx->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) ==
+             CL_SUCCESS &&
+         (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
 }
 
 static size_t pow2_upto(size_t n, size_t cap) {
@@ -56,16 +74,26 @@ static size_t pow2_upto(size_t n, size_t cap) {
 
 static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
                                    const clseg_resize_params *p, clseg_tensor *y) {
-  int bil = p->mode == CLSEG_RESIZE_BILINEAR, align = bil && p->align_corners;
+  int bil = p->mode == CLSEG_RESIZE_BILINEAR, onnx = p->coord != CLSEG_RESIZE_COORD_PYTORCH;
+  int align = bil && !onnx && p->align_corners;
   const char *name = bil ? "resize_bilinear" : "resize_nearest";
+  /* only nearest under an ONNX rule rounds, so only it needs exact quotients and RESIZE_ROUND */
+  int exact = onnx && !bil, ieee_div = exact && divides_exactly(ctx);
+  const clseg__define defs[] = {{"RESIZE_COORD", (long)p->coord},
+                                {"RESIZE_EXACT_DIV", exact && !ieee_div},
+                                {"RESIZE_ROUND", exact ? (long)p->round : 0}};
+  char opts[128] = "";
+  CLSEG__CHECK(ctx, !onnx || clseg__build_options(defs, 3, opts, sizeof opts - 40));
+  if (ieee_div)
+    strcat(opts, " -cl-fp32-correctly-rounded-divide-sqrt");
   cl_kernel k;
-  clseg_status s = clseg__kernel(ctx, "resize.cl", "", name, &k);
+  clseg_status s = clseg__kernel(ctx, "resize.cl", opts, name, &k);
   if (s != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int OH = (int)y->shape[2], OW = (int)y->shape[3];
-  float sh = axis_scale(H, OH, p->scale_h, bil, align),
-        sw = axis_scale(W, OW, p->scale_w, bil, align);
+  float sh = axis_scale(H, OH, p->scale_h, bil, align, onnx),
+        sw = axis_scale(W, OW, p->scale_w, bil, align, onnx);
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(H),      CLSEG__ARG(W),  CLSEG__ARG(OH),     CLSEG__ARG(OW),
                              CLSEG__ARG(sh),     CLSEG__ARG(sw), CLSEG__ARG(align)};

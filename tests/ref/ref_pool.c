@@ -1,5 +1,5 @@
 /* Reference pooling (window, global) and resize (nearest, bilinear), following PyTorch's index
- * rules. */
+ * rules, or for resize the ONNX spec's coordinate and nearest modes. */
 #include <math.h>
 
 #include "ref/ref.h"
@@ -120,15 +120,63 @@ static axis_tap linear_tap(int64_t dst, int64_t in, int64_t out, float scale, in
   return t;
 }
 
+/* The ONNX spec's coordinate_transformation_mode, in float and in onnxruntime's order of
+ * operations; s = output / input, ONNX's scale. */
+static float onnx_coord(int64_t dst, int64_t in, int64_t out, float s, clseg_resize_coord mode) {
+  const float x = (float)dst, len_in = (float)in, len_out = (float)out;
+  switch (mode) {
+  case CLSEG_RESIZE_COORD_HALF_PIXEL: return (x + 0.5f) / s - 0.5f;
+  case CLSEG_RESIZE_COORD_PYTORCH_HALF_PIXEL: return len_out > 1 ? (x + 0.5f) / s - 0.5f : 0.0f;
+  case CLSEG_RESIZE_COORD_ALIGN_CORNERS:
+    return len_out == 1 ? 0.0f : x * (len_in - 1) / (len_out - 1);
+  case CLSEG_RESIZE_COORD_ASYMMETRIC: return x / s;
+  case CLSEG_RESIZE_COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5f) / s;
+  default: { /* half_pixel_symmetric: the grid centred on the input after truncating the size */
+    float adjustment = len_out / (s * len_in);
+    float offset = len_in / 2 * (1 - adjustment);
+    return offset + (x + 0.5f) / s - 0.5f;
+  }
+  }
+}
+
+static axis_tap onnx_tap(int64_t dst, int64_t in, int64_t out, float scale,
+                         const clseg_resize_params *p) {
+  float s = scale != 0.0f ? scale : (float)out / (float)in;
+  float c = onnx_coord(dst, in, out, s, p->coord);
+  if (p->mode == CLSEG_RESIZE_NEAREST) {
+    float r;
+    switch (p->round) {
+    case CLSEG_RESIZE_ROUND_PREFER_FLOOR: r = c == floorf(c) + 0.5f ? floorf(c) : roundf(c); break;
+    case CLSEG_RESIZE_ROUND_PREFER_CEIL: r = roundf(c); break; /* ties away from 0: up */
+    case CLSEG_RESIZE_ROUND_FLOOR: r = floorf(c); break;
+    case CLSEG_RESIZE_ROUND_CEIL: r = ceilf(c); break;
+    default: r = s < 1.0f ? ceilf(c) : truncf(c); /* before opset 11 */
+    }
+    int64_t i = r < 0 ? 0 : min64((int64_t)r, in - 1);
+    axis_tap t = {i, i, 1.0f, 0.0f};
+    return t;
+  }
+  c = c < 0 ? 0 : c > (float)(in - 1) ? (float)(in - 1) : c;
+  int64_t i0 = (int64_t)c;
+  axis_tap t = {i0, min64(i0 + 1, in - 1), 0.0f, c - (float)i0};
+  t.l0 = 1.0f - t.l1;
+  return t;
+}
+
+static axis_tap ref_tap(int64_t dst, int64_t in, int64_t out, float scale,
+                        const clseg_resize_params *p) {
+  if (p->coord != CLSEG_RESIZE_COORD_PYTORCH)
+    return onnx_tap(dst, in, out, scale, p);
+  return p->mode == CLSEG_RESIZE_BILINEAR ? linear_tap(dst, in, out, scale, p->align_corners)
+                                          : nearest_tap(dst, in, out, scale);
+}
+
 void ref_resize(const float *x, const int64_t xs[4], const clseg_resize_params *p, float *y,
                 const int64_t ys[4]) {
-  int bil = p->mode == CLSEG_RESIZE_BILINEAR;
   for (int64_t oh = 0; oh < ys[2]; oh++) {
-    axis_tap th = bil ? linear_tap(oh, xs[2], ys[2], p->scale_h, p->align_corners)
-                      : nearest_tap(oh, xs[2], ys[2], p->scale_h);
+    axis_tap th = ref_tap(oh, xs[2], ys[2], p->scale_h, p);
     for (int64_t ow = 0; ow < ys[3]; ow++) {
-      axis_tap tw = bil ? linear_tap(ow, xs[3], ys[3], p->scale_w, p->align_corners)
-                        : nearest_tap(ow, xs[3], ys[3], p->scale_w);
+      axis_tap tw = ref_tap(ow, xs[3], ys[3], p->scale_w, p);
       for (int64_t n = 0; n < xs[0]; n++)
         for (int64_t c = 0; c < xs[1]; c++) {
           double v = (double)th.l0 * (tw.l0 * x[ref_at(xs, n, c, th.i0, tw.i0)] +
