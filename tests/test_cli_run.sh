@@ -307,7 +307,7 @@ check tune-file-off 0 env CLSEG_CACHE_DIR="$tcache" CLSEG_TUNING=off "$clseg" in
 if check info-kernels-json 0 env CLSEG_AS_DEVICE=nvidia-sm90 "$clseg" info -d "$dev" -m "$unet" --size 32x32 --kernels --json; then
   py info-kernels-json-list 'jobs = json.loads(sys.stdin.read())
 assert jobs and all(j["file"].startswith("cl/") and "options" in j and j["kernels"] for j in jobs), jobs
-assert any(j["file"] == "cl/conv_gemm.cl" and "-DMWG=" in j["options"] for j in jobs), jobs  # the gpu rows' GEMM
+assert any(j["file"] == "cl/conv_gemm.cl" and "-DMWG=" in j["options"] for j in jobs), jobs
 assert all(k["local_size"][0] > 0 for j in jobs for k in j["kernels"]), jobs' <<<"$stdout"
 fi
 check info-layers-tuning 0 "$clseg" info -d "$dev" -m "$unet" --size 32x32 --layers && contains info-layers-tuning "tuning  cl/tuning/conv.tsv:"
