@@ -97,9 +97,17 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(H),      CLSEG__ARG(W),  CLSEG__ARG(OH),     CLSEG__ARG(OW),
                              CLSEG__ARG(sh),     CLSEG__ARG(sw), CLSEG__ARG(align)};
-  size_t blocks = ((size_t)OW + RESIZE_VW - 1) / RESIZE_VW;
-  size_t local[3] = {pow2_upto(blocks, 8), 1, 1};
-  local[1] = pow2_upto((size_t)OH, 8 / local[0]);
+  /* LOCAL caps the work-group, MIN_LOCAL keeps it at least that large on small maps (GPU rows: every
+   * work-group fills whole warps / waves, the surplus work-items returning at once) */
+  static const char *const keys[] = {"LOCAL", "MIN_LOCAL"};
+  int cells[2];
+  if ((s = clseg__tune_sizes(ctx, name, keys, 2, cells)) != CLSEG_OK)
+    return s;
+  const size_t cap = (size_t)cells[0], blocks = ((size_t)OW + RESIZE_VW - 1) / RESIZE_VW;
+  size_t local[3] = {pow2_upto(blocks, cap), 1, 1};
+  local[1] = pow2_upto((size_t)OH, cap / local[0]);
+  while (local[0] * local[1] < (size_t)cells[1] && local[0] * local[1] < cap)
+    local[1] *= 2;
   size_t global[3] = {clseg__round_up(blocks, local[0]), clseg__round_up((size_t)OH, local[1]),
                       (size_t)(y->shape[0] * y->shape[1])};
   return clseg__launch(ctx, k, name, args, bil ? 11 : 10, 3, global, local);
