@@ -204,3 +204,33 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
   }
   store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW);
 }
+
+/* GPU forms (chosen by the GPU cell of the tuning row): one output per work-item, consecutive work-items along OW
+ * so that stores are coalesced, work-groups of exactly LOCAL; dim 0: OW, dim 1: OH, dim 2: NC. The float8 blocks
+ * above keep a CPU's vector lanes busy but cost a GPU lane 100+ registers. */
+#ifndef LOCAL
+#define LOCAL 64 /* work-items per work-group of the GPU forms */
+#endif
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+resize_nearest_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
+                   float sh, float sw) {
+  int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (ow >= OW || oh >= OH)
+    return;
+  int ih = nearest_src1((float)oh, H, OH, sh), iw = nearest_src1((float)ow, W, OW, sw);
+  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = x[x_off + ((size_t)nc * H + ih) * W + iw];
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+resize_bilinear_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
+                    int OW, float sh, float sw, int align) {
+  int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (ow >= OW || oh >= OH)
+    return;
+  resize_tap th = linear_tap(oh, H, OH, sh, align), tw = linear_tap(ow, W, OW, sw, align);
+  __global const float *r0 = x + x_off + ((size_t)nc * H + th.i0) * W;
+  __global const float *r1 = x + x_off + ((size_t)nc * H + th.i1) * W;
+  float top = (1.0f - tw.l1) * r0[tw.i0] + tw.l1 * r0[tw.i1];
+  float bottom = (1.0f - tw.l1) * r1[tw.i0] + tw.l1 * r1[tw.i1];
+  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = (1.0f - th.l1) * top + th.l1 * bottom;
+}

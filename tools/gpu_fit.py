@@ -33,20 +33,27 @@ def plan_jobs(clseg, profile, model, size):
     return json.loads(r.stdout)
 
 
-def analyse(gpu_static, jobs, target):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump([dict(j, file=os.path.join(ROOT, j["file"])) for j in jobs], f)
-    try:
-        r = subprocess.run([gpu_static, "--targets", target, "--jobs", f.name, "--json"], capture_output=True,
-                           text=True)
-    finally:
-        os.remove(f.name)
+def analyse(gpu_static, jobs, target, cache):
+    """gpu-static's results for jobs. Its result cache is keyed by options and target but not by file, so two
+    files built with the same options would share results: each file gets a cache folder of its own (under
+    ours), which shares the tool's ptxas download."""
     out = []
-    for line in r.stdout.splitlines():
-        if line.startswith("{"):
-            out.append(json.loads(line))
-    if not out:
-        sys.exit("gpu_fit: gpu-static gave no result: %s" % (r.stderr.strip() or r.stdout.strip()))
+    for fname in sorted({j["file"] for j in jobs}):
+        own = os.path.join(os.path.expanduser("~/.cache/clseg-gpu-fit"), fname.replace("/", "_"))
+        os.makedirs(own, exist_ok=True)
+        if not os.path.exists(os.path.join(own, "nvidia")):
+            os.symlink(os.path.join(cache, "nvidia"), os.path.join(own, "nvidia"))
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump([dict(j, file=os.path.join(ROOT, j["file"])) for j in jobs if j["file"] == fname], f)
+        try:
+            r = subprocess.run([gpu_static, "--targets", target, "--jobs", f.name, "--json"], capture_output=True,
+                               text=True, env=dict(os.environ, GPU_STATIC_CACHE=own))
+        finally:
+            os.remove(f.name)
+        got = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        if not got:
+            sys.exit("gpu_fit: gpu-static gave no result for %s: %s" % (fname, r.stderr.strip() or r.stdout.strip()))
+        out += got
     return out
 
 
@@ -75,6 +82,7 @@ def main():
     ap.add_argument("--size", help="input size for models of free size (WxH)")
     ap.add_argument("--markdown", help="write the report as Markdown")
     ap.add_argument("--fail-on", choices=["spill", "all"], help="exit 1 on spills, or on any criterion")
+    ap.add_argument("--full", action="store_true", help="one row per kernel build (options) instead of per kernel")
     a = ap.parse_args()
     cache = os.path.expanduser(os.environ.get("GPU_STATIC_CACHE", "~/.cache/gpu-static"))
     if not os.access(a.gpu_static, os.X_OK) or not os.path.isdir(os.path.join(cache, "nvidia")):
@@ -87,27 +95,47 @@ def main():
             for j in plan_jobs(a.clseg, profile, model, a.size):
                 jobs.setdefault((j["file"], j["options"]), j)
         used = {(os.path.basename(f), o): {k["name"] for k in j["kernels"]} for (f, o), j in jobs.items()}
-        for r in analyse(a.gpu_static, list(jobs.values()), TARGET[profile]):
+        for r in analyse(a.gpu_static, list(jobs.values()), TARGET[profile], cache):
             key = (profile, r.get("kernel"), r.get("options"))
             names = used.get((os.path.basename(r.get("file", "")), r.get("options")))
             if key in seen or ("kernel" in r and names is not None and r["kernel"] not in names):
                 continue  # a kernel of the file that the plan does not launch
             seen.add(key)
             rows.append(dict(r, profile=profile))
-    lines = ["| profile | kernel | wg | lanes | regs | spill B | local B | occupancy | verdict | options |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
     nspill = nbad = 0
-    for r in sorted(rows, key=lambda r: (r["profile"], r.get("kernel", ""), r.get("options", ""))):
+    for r in rows:
         bad = verdict(r)
         nbad += bool(bad)
         nspill += "error" in r or r.get("spill", 0) > 0
-        if "error" in r:
-            lines.append("| %s | %s | - | - | - | - | - | - | %s | `%s` |" % (
-                r["profile"], r.get("file"), "; ".join(bad), r.get("options", "")))
-            continue
-        lines.append("| %s | %s | %s | %.0f%% | %d | %d | %d | %.0f%% | %s | `%s` |" % (
-            r["profile"], r["kernel"], r["wg"] or "?", 100 * r["lanes"], r["regs"], r["spill"], r["local_mem"],
-            100 * r["occupancy"], "; ".join(bad) or "ok", r["options"]))
+    if a.full:
+        lines = ["| profile | kernel | wg | lanes | regs | spill B | local B | occupancy | verdict | options |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(rows, key=lambda r: (r["profile"], r.get("kernel", ""), r.get("options", ""))):
+            bad = verdict(r)
+            if "error" in r:
+                lines.append("| %s | %s | - | - | - | - | - | - | %s | `%s` |" % (
+                    r["profile"], r.get("file"), "; ".join(bad), r.get("options", "")))
+                continue
+            lines.append("| %s | %s | %s | %.0f%% | %d | %d | %d | %.0f%% | %s | `%s` |" % (
+                r["profile"], r["kernel"], r["wg"] or "?", 100 * r["lanes"], r["regs"], r["spill"],
+                r["local_mem"], 100 * r["occupancy"], "; ".join(bad) or "ok", r["options"]))
+    else:  # one line per (profile, kernel): the worst of its builds
+        lines = ["| profile | kernel | builds | wg | lanes (min) | regs (max) | spill B (max) | local B (max) | "
+                 "occupancy (min) | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
+        groups = {}
+        for r in rows:
+            groups.setdefault((r["profile"], r.get("kernel", r.get("file"))), []).append(r)
+        for (prof, kern), rs in sorted(groups.items()):
+            ok = [r for r in rs if "error" not in r]
+            bad = sorted({b for r in rs for b in verdict(r)})
+            if not ok:
+                lines.append("| %s | %s | %d | - | - | - | - | - | - | %s |" % (prof, kern, len(rs), "; ".join(bad)))
+                continue
+            wgs = sorted({str(r["wg"] or "?") for r in ok})
+            lines.append("| %s | %s | %d | %s | %.0f%% | %d | %d | %d | %.0f%% | %s |" % (
+                prof, kern, len(rs), ",".join(wgs), 100 * min(r["lanes"] for r in ok), max(r["regs"] for r in ok),
+                max(r["spill"] for r in ok), max(r["local_mem"] for r in ok),
+                100 * min(r["occupancy"] for r in ok), "; ".join(bad) or "ok"))
     summary = "%d kernel builds over %d profiles: %d meet every criterion, %d spill or fail to compile" % (
         len(rows), len(a.profiles.split(",")), len(rows) - nbad, nspill)
     print("\n".join(lines))

@@ -1,10 +1,12 @@
 /* Host side of the resize kernel family (cl/resize.cl): nearest and bilinear resize to y's size
  * with PyTorch's index rules or ONNX's coordinate modes (build options RESIZE_COORD, RESIZE_ROUND).
  * One kernel per mode, so no variant table. */
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
 #include "common.h"
+#include "tuning.h"
 
 #define RESIZE_VW 8 /* outputs along W per work-item, as in cl/resize.cl */
 
@@ -82,12 +84,30 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
   const clseg__define defs[] = {{"RESIZE_COORD", (long)p->coord},
                                 {"RESIZE_EXACT_DIV", exact && !ieee_div},
                                 {"RESIZE_ROUND", exact ? (long)p->round : 0}};
-  char opts[128] = "";
+  char opts[192] = "";
   CLSEG__CHECK(ctx, !onnx || clseg__build_options(defs, 3, opts, sizeof opts - 40));
   if (ieee_div)
     strcat(opts, " -cl-fp32-correctly-rounded-divide-sqrt");
+  /* LOCAL caps the work-group, MIN_LOCAL keeps it at least that large on small maps; GPU 1 takes
+   * the one-output-per-work-item form in work-groups of exactly LOCAL (docs/ops: resize) */
+  static const char *const keys[] = {"LOCAL", "MIN_LOCAL"}, *const gpu_key[] = {"GPU"};
+  int cells[2];
+  double g = 0;
+  clseg_status s = clseg__tune_sizes(ctx, name, keys, 2, cells);
+  if (s == CLSEG_OK && (s = clseg__tune_get(ctx, name, NULL, gpu_key, 1, &g, NULL)) == CLSEG_OK &&
+      g != 0 && g != 1)
+    s = clseg__fail(ctx, CLSEG_FORMAT, "tuning: GPU=%g of %s is neither 0 nor 1", g, name);
+  if (s != CLSEG_OK)
+    return s;
+  const int gpu = g == 1;
+  char kname[32];
+  snprintf(kname, sizeof kname, "%s%s", name, gpu ? "_gpu" : "");
+  if (gpu) {
+    const size_t n = strlen(opts);
+    snprintf(opts + n, sizeof opts - n, "%s-DLOCAL=%d", n ? " " : "", cells[0]);
+  }
   cl_kernel k;
-  clseg_status s = clseg__kernel(ctx, "resize.cl", opts, name, &k);
+  s = clseg__kernel(ctx, "resize.cl", opts, kname, &k);
   if (s != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
@@ -97,20 +117,15 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(H),      CLSEG__ARG(W),  CLSEG__ARG(OH),     CLSEG__ARG(OW),
                              CLSEG__ARG(sh),     CLSEG__ARG(sw), CLSEG__ARG(align)};
-  /* LOCAL caps the work-group, MIN_LOCAL keeps it at least that large on small maps (GPU rows: every
-   * work-group fills whole warps / waves, the surplus work-items returning at once) */
-  static const char *const keys[] = {"LOCAL", "MIN_LOCAL"};
-  int cells[2];
-  if ((s = clseg__tune_sizes(ctx, name, keys, 2, cells)) != CLSEG_OK)
-    return s;
-  const size_t cap = (size_t)cells[0], blocks = ((size_t)OW + RESIZE_VW - 1) / RESIZE_VW;
-  size_t local[3] = {pow2_upto(blocks, cap), 1, 1};
-  local[1] = pow2_upto((size_t)OH, cap / local[0]);
+  const size_t cap = (size_t)cells[0];
+  const size_t blocks = gpu ? (size_t)OW : ((size_t)OW + RESIZE_VW - 1) / RESIZE_VW;
+  size_t local[3] = {gpu ? cap : pow2_upto(blocks, cap), 1, 1};
+  local[1] = gpu ? 1 : pow2_upto((size_t)OH, cap / local[0]);
   while (local[0] * local[1] < (size_t)cells[1] && local[0] * local[1] < cap)
     local[1] *= 2;
   size_t global[3] = {clseg__round_up(blocks, local[0]), clseg__round_up((size_t)OH, local[1]),
                       (size_t)(y->shape[0] * y->shape[1])};
-  return clseg__launch(ctx, k, name, args, bil ? 11 : 10, 3, global, local);
+  return clseg__launch(ctx, k, kname, args, bil ? 11 : 10, 3, global, local);
 }
 
 clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
