@@ -33,6 +33,9 @@
 #ifndef CONV_ONLY
 #define CONV_ONLY -1 /* kernels in the program: -1 all, 0 the helpers, 1 conv2d_direct, 2 _depthwise, 3 _vec */
 #endif
+#ifndef HELPER_LWS
+#define HELPER_LWS 16 /* work-group size of the padding, weight-packing and mosaic kernels (the conv2d_helpers row) */
+#endif
 #ifndef PACKED
 #define PACKED 0 /* conv2d_vec: 1 reads a 1x1 conv's input packed by conv2d_pack_input as [n][tiles][cin][TW] */
 #endif
@@ -58,7 +61,7 @@
 /* Packs w (element (co, ci, k) at w_off + co * s_co + ci * s_ci + k, k < khw) into panels
  * [ceil(cout / mr)][cin][khw][mr], zero-filled past cout, so a work-item reads its mr weights contiguously. */
 #if CONV_ONLY <= 0
-__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
 conv2d_pack_weights(__global const float *w, const int w_off, const int cout, const int cin, const int khw,
                     const int s_co, const int s_ci, const int mr, __global float *wp, const int total) {
   const int i = get_global_id(0);
@@ -108,7 +111,7 @@ conv2d_pack_input(__global const float *x, const int x_off, const int cin, const
  * + d - 1): one plain conv with padding 1 over the mosaic computes every sub-grid, the zero lines
  * standing in for each one's padding, so Winograd applies. One work-item per mosaic row. */
 #if CONV_ONLY <= 0
-__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
 conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, const int w, const int d,
                        const int hs, const int ws, __global float *xm, const int hm, const int wm,
                        const int rows) {
@@ -136,7 +139,7 @@ conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, co
  * residual (shaped like y) and the activation act (a run-time value: ACT_* of common.h). One work-item per
  * row of y. */
 #if CONV_ONLY <= 0
-__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
 conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, const int d, const int hs,
                          const int ws, __global const float *res, const int r_off, const int has_res,
                          __global float *y, const int y_off, const int h, const int w, const int act,
@@ -164,7 +167,7 @@ conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, c
  * kernels read whole 16-pixel rows with no bounds checks. One work-item per padded row: PoCL pays about a
  * microsecond per work-group, so an element per work-item would cost more than the copy itself. */
 #if CONV_ONLY <= 0
-__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
+__kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
 conv2d_pad(__global const float *x, const int x_off, const int h, const int w, __global float *xp,
            const int hp, const int wp, const int pt, const int pl, const int rows) {
   const int r = get_global_id(0);

@@ -157,7 +157,7 @@ static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
 /* Builds conv2d_pad and reserves the padded input (scratch slot 0). */
 static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
-  clseg_status s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pad", &p->k[1]);
+  clseg_status s = clseg__conv_helper(ctx, "conv2d_pad", &p->k[1], &p->t.helper_lws);
   return s != CLSEG_OK
              ? s
              : clseg__conv_scratch_reserve(ctx, p, 0,
@@ -173,8 +173,23 @@ static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, con
                              CLSEG__ARG(j->w_),        CLSEG__ARG(xp),    CLSEG__ARG(p->iv[PG_HP]),
                              CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
                              CLSEG__ARG(rows)};
-  const size_t global[1] = {clseg__round_up((size_t)rows, 16)}, local[1] = {16};
+  const size_t lws = (size_t)p->t.helper_lws;
+  const size_t global[1] = {clseg__round_up((size_t)rows, lws)}, local[1] = {lws};
   return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
+}
+
+clseg_status clseg__conv_helper(clseg_context *ctx, const char *kernel, cl_kernel *k, int *lws) {
+  static const char *const key[] = {"LWS"};
+  double v = 0;
+  char opts[64];
+  clseg_status s = clseg__tune_get(ctx, "conv2d_helpers", NULL, key, 1, &v, NULL);
+  if (s == CLSEG_OK && !(v >= 1 && v <= 1024 && v == (double)(int)v))
+    s = clseg__fail(ctx, CLSEG_FORMAT, "tuning: LWS=%g of conv2d_helpers is not from 1 to 1024", v);
+  if (s != CLSEG_OK)
+    return s;
+  *lws = (int)v;
+  snprintf(opts, sizeof opts, "-DCONV_ONLY=0 -DHELPER_LWS=%d", *lws);
+  return clseg__kernel(ctx, "conv.cl", opts, kernel, k);
 }
 
 clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
@@ -429,8 +444,8 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
     return s;
   if (mode == VEC_PADDED)
     return pad_prepare(ctx, p);
-  if ((s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pack_input", &p->k[1])) !=
-      CLSEG_OK)
+  int pack_lws;
+  if ((s = clseg__conv_helper(ctx, "conv2d_pack_input", &p->k[1], &pack_lws)) != CLSEG_OK)
     return s;
   return clseg__conv_scratch_reserve(
       ctx, p, 0, (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,

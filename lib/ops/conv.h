@@ -69,6 +69,7 @@ typedef struct {
   double v[6];       /* the variant's other cells, in the order of its key list */
   char row[400];     /* the rows that supplied them */
   char options[512]; /* the build options of the variant's main kernel */
+  int helper_lws;    /* work-group size of its helper kernels (clseg__conv_helper) */
 } clseg__conv_tuning;
 
 /* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
@@ -105,9 +106,11 @@ static inline clseg__opt_arg clseg__opt_of(const clseg_tensor *t, const clseg_te
   return t ? (clseg__opt_arg){t->buf, (int)t->offset, 1} : (clseg__opt_arg){y->buf, 0, 0};
 }
 
-/* Build options of conv.cl's helper kernels (padding, packing, the dilation mosaics): a program of
- * those only, so that caching its binary compiles no conv variant (see CONV_ONLY in cl/conv.cl). */
-#define CLSEG__CONV_HELPERS "-DCONV_ONLY=0"
+/* A helper kernel of conv.cl (padding, packing, the dilation mosaics), from a program of those only
+ * (CONV_ONLY=0: caching its binary compiles no conv variant), built with the work-group size of the
+ * conv2d_helpers row, which *lws receives (the padding, weight packing and mosaic kernels run in
+ * work-groups of it; conv2d_pack_input keeps its own 4). */
+clseg_status clseg__conv_helper(clseg_context *ctx, const char *kernel, cl_kernel *k, int *lws);
 
 /* A device buffer of `floats` floats; `what` names it in the error message. */
 clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out);

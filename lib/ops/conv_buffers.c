@@ -44,18 +44,19 @@ clseg_status clseg__conv_scratch_get(clseg_context *ctx, const clseg__conv2d_pre
 clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin,
                                         int khw, int s_co, int s_ci, int mr, cl_mem *out) {
   cl_kernel k;
+  int lws = 1;
   const size_t total =
       (size_t)(cout + mr - 1) / (size_t)mr * (size_t)mr * (size_t)cin * (size_t)khw;
   clseg_status s = clseg__conv_scratch(ctx, total, "packed weights", out);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pack_weights", &k);
+    s = clseg__conv_helper(ctx, "conv2d_pack_weights", &k, &lws);
   if (s != CLSEG_OK)
     goto fail;
   const int tot = (int)total;
   const clseg__arg args[] = {CLSEG__ARG(w),    CLSEG__ARG(w_off), CLSEG__ARG(cout), CLSEG__ARG(cin),
                              CLSEG__ARG(khw),  CLSEG__ARG(s_co),  CLSEG__ARG(s_ci), CLSEG__ARG(mr),
                              CLSEG__ARG(*out), CLSEG__ARG(tot)};
-  const size_t global[1] = {clseg__round_up(total, 16)}, local[1] = {16};
+  const size_t global[1] = {clseg__round_up(total, (size_t)lws)}, local[1] = {(size_t)lws};
   s = clseg__launch(ctx, k, "conv2d_pack_weights", args, 10, 1, global, local);
   if (s == CLSEG_OK)
     return s;

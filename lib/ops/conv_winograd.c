@@ -140,7 +140,7 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_weights", &kw);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_pad", &p->k[3]);
+    s = clseg__conv_helper(ctx, "conv2d_pad", &p->k[3], &p->t.helper_lws);
   if (s != CLSEG_OK)
     return s;
   band_geometry(p, m);
@@ -170,7 +170,8 @@ static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->w_),        CLSEG__ARG(sc[2]), CLSEG__ARG(p->iv[WI_HP]),
                              CLSEG__ARG(p->iv[WI_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
                              CLSEG__ARG(rows)};
-  const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
+  const size_t lws = (size_t)p->t.helper_lws;
+  const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
   return clseg__launch(ctx, p->k[3], "conv2d_pad", args, 10, 1, global, local);
 }
 
@@ -278,9 +279,9 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t plane = (size_t)j->n * (size_t)hm * (size_t)wm;
   clseg_status s = in->v->prepare(ctx, in);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_dilation_mosaic", &p->k[0]);
+    s = clseg__conv_helper(ctx, "conv2d_dilation_mosaic", &p->k[0], &p->t.helper_lws);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv.cl", CLSEG__CONV_HELPERS, "conv2d_dilation_unmosaic", &p->k[1]);
+    s = clseg__conv_helper(ctx, "conv2d_dilation_unmosaic", &p->k[1], &p->t.helper_lws);
   if (s == CLSEG_OK)
     s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
   if (s == CLSEG_OK)
@@ -300,7 +301,8 @@ static clseg_status run_mosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
       CLSEG__ARG(j->w_),        CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]),
       CLSEG__ARG(p->iv[DI_WS]), CLSEG__ARG(xm),          CLSEG__ARG(p->iv[DI_HM]),
       CLSEG__ARG(p->iv[DI_WM]), CLSEG__ARG(rows)};
-  const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
+  const size_t lws = (size_t)p->t.helper_lws;
+  const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
   return clseg__launch(ctx, p->k[0], "conv2d_dilation_mosaic", args, 11, 1, global, local);
 }
 
@@ -315,7 +317,8 @@ static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p
       CLSEG__ARG(j->y->buf),   CLSEG__ARG(yoff),         CLSEG__ARG(j->oh),
       CLSEG__ARG(j->ow),       CLSEG__ARG(j->act),       CLSEG__ARG(j->alpha),
       CLSEG__ARG(j->beta),     CLSEG__ARG(rows)};
-  const size_t global[1] = {round_up((size_t)rows, 16)}, local[1] = {16};
+  const size_t lws = (size_t)p->t.helper_lws;
+  const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
   return clseg__launch(ctx, p->k[1], "conv2d_dilation_unmosaic", args, 17, 1, global, local);
 }
 
