@@ -55,7 +55,7 @@ __kernel void resize_nearest(__global const float *x, int x_off, __global float 
     return;
   }
   float8 fj = convert_float8((int8)(ow0) + LANES);
-  store_block(fetch8(row, min(convert_int8(floor(fj * sw)), W - 1), W), dst, ow0, OW);
+  store_block(fetch8(row, min(convert_int8(floor(fj * sw)), (int8)(W - 1)), W), dst, ow0, OW);
 }
 
 /* One axis tap: the two source indices and the weight of the second. */
@@ -78,7 +78,7 @@ inline float8 bilinear_row8(__global const float *r0, __global const float *r1, 
                             float s, int align) {
   float8 fj = convert_float8((int8)(ow0) + LANES);
   float8 src = align ? s * fj : fmax(s * (fj + 0.5f) - 0.5f, 0.0f);
-  int8 i0 = min(convert_int8(src), W - 1);
+  int8 i0 = min(convert_int8(src), (int8)(W - 1));
   int8 i1 = select(i0, i0 + 1, i0 < W - 1);
   float8 l1 = src - convert_float8(i0), l0 = 1.0f - l1;
   float8 top = l0 * fetch8(r0, i0, W) + l1 * fetch8(r0, i1, W);
