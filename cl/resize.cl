@@ -99,7 +99,7 @@ inline float symmetric_offset(int in, int out, float s) {
   }                                                                                                          \
   inline I nearest_src##S(T dst, int in, int out, float s) {                                                 \
     if (RESIZE_COORD == 0)                                                                                   \
-      return min(convert_##I(floor(dst * s)), in - 1);                                                       \
+      return min(convert_##I(floor(dst * s)), (I)(in - 1));                                                       \
     T x = onnx_src##S(dst, in, out, s), r;                                                                   \
     if (RESIZE_ROUND == 0)                                                                                   \
       r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                  \
@@ -111,12 +111,12 @@ inline float symmetric_offset(int in, int out, float s) {
       r = ceil(x);                                                                                           \
     else                                                                                                     \
       r = s < 1.0f ? ceil(x) : trunc(x);                                                                     \
-    return convert_##I(clamp(r, 0.0f, (float)(in - 1)));                                                     \
+    return convert_##I(clamp(r, (T)(0.0f), (T)((float)(in - 1))));                                                     \
   }                                                                                                          \
   inline T linear_src##S(T dst, int in, int out, float s, int align) {                                       \
     if (RESIZE_COORD == 0)                                                                                   \
-      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, 0.0f);                                          \
-    return clamp(onnx_src##S(dst, in, out, s), 0.0f, (float)(in - 1));                                       \
+      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, (T)(0.0f));                                          \
+    return clamp(onnx_src##S(dst, in, out, s), (T)(0.0f), (T)((float)(in - 1)));                                       \
   }
 RESIZE_AXIS(float, int, 1)
 RESIZE_AXIS(float8, int8, 8)
@@ -171,7 +171,7 @@ inline resize_tap linear_tap(int dst, int in, int out, float s, int align) {
 inline float8 bilinear_row8(__global const float *r0, __global const float *r1, float lh1, int ow0, int W,
                             int OW, float s, int align) {
   float8 src = linear_src8(convert_float8((int8)(ow0) + LANES), W, OW, s, align);
-  int8 i0 = min(convert_int8(src), W - 1);
+  int8 i0 = min(convert_int8(src), (int8)(W - 1));
   int8 i1 = select(i0, i0 + 1, i0 < W - 1);
   float8 l1 = src - convert_float8(i0), l0 = 1.0f - l1;
   float8 top = l0 * fetch8(r0, i0, W) + l1 * fetch8(r0, i1, W);

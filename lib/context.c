@@ -1,9 +1,17 @@
 /* Context: one device with its OpenCL context, in-order queue and compiled kernels. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <clblast_c.h>
+
 #include "internal.h"
 #include "tuning.h"
+
+/* Contexts alive in the process. CLBlast keeps the programs it built (linear_clblast) in a process-wide
+ * cache, each holding its OpenCL context, until that cache is cleared or a library destructor runs at exit;
+ * the last clseg_context_free clears it, so no OpenCL object of ours outlives its context. */
+static atomic_int live_contexts;
 
 clseg_status clseg_context_create(const char *spec, clseg_context **out) {
   if (!out)
@@ -25,6 +33,7 @@ clseg_status clseg_context_create(const char *spec, clseg_context **out) {
     free(ctx);
     return CLSEG_NO_DEVICE;
   }
+  atomic_fetch_add(&live_contexts, 1); /* from here on failures go through clseg_context_free */
   cl_int err;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};
   ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
@@ -60,6 +69,8 @@ void clseg_context_free(clseg_context *ctx) {
       clReleaseMemObject(ctx->scratch[i]);
   clseg__programs_free(ctx);
   clseg__tuning_free(ctx);
+  if (atomic_fetch_sub(&live_contexts, 1) == 1)
+    CLBlastClearCache();
   if (ctx->cl)
     clReleaseContext(ctx->cl);
   free(ctx);
