@@ -112,3 +112,20 @@ clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const ch
                         (int)sizeof name);
   return clseg__kernel(ctx, file, opts, name, k);
 }
+
+clseg_status clseg__tune_gpu(clseg_context *ctx, const char *variant, int *gpu) {
+  static const char *const key[] = {"GPU"};
+  double v;
+  clseg__tuned t;
+  clseg_status s = clseg__tune_get(ctx, variant, NULL, key, 1, &v, &t);
+  if (s != CLSEG_OK)
+    return s;
+  if (v != 0.0 && v != 1.0) {
+    char where[320];
+    clseg__tuned_describe(&t, where, sizeof where);
+    return clseg__fail(ctx, CLSEG_FORMAT, "tuning: GPU=%g of %s (%s) is neither 0 nor 1", v,
+                       variant, where);
+  }
+  *gpu = v == 1.0;
+  return CLSEG_OK;
+}
