@@ -99,6 +99,24 @@ static void sweep_variants(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* The edges of the GPU forms (one pixel per work-item, work-groups of 64-256): pixel counts of 1 to
+ * 4097 around one and many work-groups, one image and batches whose images share a work-group, and
+ * many channels. */
+static void reduction_edges(void **state) {
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},    {1, 3, 1, 3},    {3, 65, 1, 63},
+                                      {2, 64, 8, 8},   {3, 5, 5, 13},   {1, 300, 1, 65},
+                                      {3, 7, 17, 241}, {2, 129, 16, 16}};
+  int cases = 0, failures = 0;
+  for (int v = 0; v < V_COUNT; v++)
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++, cases++)
+      failures += !run_case(*state, v, shapes[i], v == V_SOFTMAX ? 30.0f : 2.0f, 0,
+                            SEED + 5000u + (uint64_t)cases);
+  print_message("reduce edges: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
 /* Logits of +-1000 overflow exp() unless the maximum is subtracted first. */
 static void softmax_is_stable(void **state) {
   clseg_context *ctx = *state;
@@ -201,9 +219,9 @@ static void errors_name_the_fault(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(sweep_variants),        cmocka_unit_test(softmax_is_stable),
-      cmocka_unit_test(views_at_offsets),      cmocka_unit_test(pytorch_fixtures),
-      cmocka_unit_test(errors_name_the_fault),
+      cmocka_unit_test(sweep_variants),    cmocka_unit_test(reduction_edges),
+      cmocka_unit_test(softmax_is_stable), cmocka_unit_test(views_at_offsets),
+      cmocka_unit_test(pytorch_fixtures),  cmocka_unit_test(errors_name_the_fault),
   };
   return cmocka_run_group_tests_name("reduce", tests, test_group_setup, test_group_teardown);
 }

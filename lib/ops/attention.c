@@ -24,13 +24,6 @@ static att_opt opt_of(const clseg_tensor *t, cl_mem fallback) {
   return o;
 }
 
-/* A tuning row's work-group size, halved while the device cannot run it. */
-static size_t fit_wg(const clseg_context *ctx, size_t wg) {
-  while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
-    wg /= 2;
-  return wg;
-}
-
 /* Kernel `name` of the attention program, built with the attention row's work-group sizes
  * (cl/tuning/attention.tsv: the family's build options, so one program serves all ten kernels), and
  * its work-group size in *wg: MLP_WG for attention_mlp, LOCAL for the others. */
@@ -40,7 +33,8 @@ static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *
   clseg_status s = clseg__tune_sizes(ctx, "attention", keys, 2, tv);
   if (s != CLSEG_OK)
     return s;
-  const size_t local = fit_wg(ctx, (size_t)tv[0]), mlp = fit_wg(ctx, (size_t)tv[1]);
+  const size_t local = clseg__fit_local(ctx, (size_t)tv[0]),
+               mlp = clseg__fit_local(ctx, (size_t)tv[1]);
   const clseg__define defs[] = {{"LOCAL", (long)local}, {"MLP_WG", (long)mlp}};
   char opts[64];
   CLSEG__CHECK(ctx, clseg__build_options(defs, 2, opts, sizeof opts));

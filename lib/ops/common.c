@@ -129,3 +129,9 @@ clseg_status clseg__tune_gpu(clseg_context *ctx, const char *variant, int *gpu) 
   *gpu = v == 1.0;
   return CLSEG_OK;
 }
+
+size_t clseg__fit_local(const clseg_context *ctx, size_t wg) {
+  while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
+    wg /= 2;
+  return wg;
+}

@@ -121,20 +121,12 @@ static size_t pow2_upto(size_t n, size_t cap) {
   return p;
 }
 
-/* The GPU forms' work-group size: the row's LOCAL, halved while the device cannot run it. */
-static size_t gpu_local(const clseg_context *ctx, int local) {
-  size_t wg = (size_t)local;
-  while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
-    wg /= 2;
-  return wg;
-}
-
 /* pool2d_max_gpu / pool2d_avg_gpu: one output per work-item over all NC * OH * OW outputs. */
 static clseg_status pool2d_gpu_enqueue(clseg_context *ctx, const clseg_tensor *x,
                                        const pool_geom *g, const clseg_pool2d_params *p, int local,
                                        clseg_tensor *y) {
   const char *name = p->kind == CLSEG_POOL_MAX ? "pool2d_max_gpu" : "pool2d_avg_gpu";
-  const size_t lws = gpu_local(ctx, local);
+  const size_t lws = clseg__fit_local(ctx, (size_t)local);
   char opts[64];
   const clseg__define defs[] = {{"LOCAL", (long)lws}};
   cl_kernel k;
@@ -223,7 +215,8 @@ static clseg_status global_gpu_pass(clseg_context *ctx, cl_kernel k, const char 
 static clseg_status global_gpu(clseg_context *ctx, const clseg_tensor *x, clseg_pool_kind kind,
                                const int tv[3], clseg_tensor *y) {
   const char *name = kind == CLSEG_POOL_MAX ? "global_pool_max_gpu" : "global_pool_avg_gpu";
-  const size_t lws = gpu_local(ctx, tv[0]), planes = (size_t)(x->shape[0] * x->shape[1]);
+  const size_t lws = clseg__fit_local(ctx, (size_t)tv[0]),
+               planes = (size_t)(x->shape[0] * x->shape[1]);
   const size_t hw = (size_t)(x->shape[2] * x->shape[3]);
   char opts[64];
   const clseg__define defs[] = {{"LOCAL", (long)lws}};
