@@ -243,6 +243,30 @@ static void test_scse_sweep(void **state) {
   sweep_cg(state, 2);
 }
 
+/* The edges of the GPU forms' reductions (attention_pool_gpu: a work-group of 256 per chunk of a
+ * plane, planes cut into chunks of 4096 when there are fewer than 264; per-pixel kernels over
+ * work-groups of 256): planes of 1 to 16641 floats, many planes, batch > 1, every channel gate. */
+static void test_channel_gate_edges(void **state) {
+  env *e = *state;
+  static const int64_t sh[][4] = {{1, 1, 1, 1},  {2, 3, 1, 3},    {1, 5, 7, 9},   {2, 4, 8, 8},
+                                  {3, 3, 5, 13}, {1, 3, 17, 241}, {2, 300, 3, 5}, {1, 2, 129, 129}};
+  double worst = 0.0;
+  int cases = 0;
+  for (int which = 0; which < 3; which++)
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++, cases++) {
+      const cg_case k = {which,
+                         (int)(i % 2),
+                         sh[i][0],
+                         sh[i][1],
+                         sh[i][2],
+                         sh[i][3],
+                         sh[i][1] >= 8 ? sh[i][1] / 4 : 1};
+      e->views = (int)(i % 2);
+      worst = fmax(worst, run_cg(e, &k, SEED ^ 0xed9eull ^ (uint64_t)cases));
+    }
+  print_message("channel gate edges: %d cases, worst normalised error %.3g\n", cases, worst);
+}
+
 /* ---- CBAM spatial gate ---- */
 
 typedef struct {
@@ -331,6 +355,22 @@ static void test_cbam_spatial_sweep(void **state) {
     worst = fmax(worst, run_spatial(e, &k, SEED ^ 0x5ba7ull ^ (uint64_t)i));
   }
   print_message("cbam_spatial_gate: 42 cases, worst normalised error %.3g\n", worst);
+}
+
+/* Pixel counts around the GPU forms' work-groups of 256 (one pixel per work-item), batch > 1 and
+ * many channels. */
+static void test_cbam_spatial_edges(void **state) {
+  env *e = *state;
+  static const int64_t sh[][4] = {{2, 3, 1, 63},   {1, 2, 8, 8},   {3, 5, 5, 13},
+                                  {1, 3, 17, 241}, {2, 300, 3, 5}, {1, 1, 1, 1}};
+  double worst = 0.0;
+  for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+    const sp_case k = {sh[i][0],      sh[i][1],     sh[i][2],         sh[i][3],
+                       i % 2 ? 3 : 7, (int)(i % 2), (int)(i / 2 % 2), 0.0f};
+    e->views = (int)(i % 2);
+    worst = fmax(worst, run_spatial(e, &k, SEED ^ 0x5ed9eull ^ (uint64_t)i));
+  }
+  print_message("cbam_spatial_gate edges: 6 cases, worst normalised error %.3g\n", worst);
 }
 
 /* ---- additive attention gate ---- */
@@ -696,7 +736,9 @@ int main(void) {
       cmocka_unit_test_teardown(test_cbam_channel_sweep, reset),
       cmocka_unit_test_teardown(test_se_sweep, reset),
       cmocka_unit_test_teardown(test_scse_sweep, reset),
+      cmocka_unit_test_teardown(test_channel_gate_edges, reset),
       cmocka_unit_test_teardown(test_cbam_spatial_sweep, reset),
+      cmocka_unit_test_teardown(test_cbam_spatial_edges, reset),
       cmocka_unit_test_teardown(test_attention_gate_sweep, reset),
   };
   return cmocka_run_group_tests_name("attention", tests, setup, teardown);
