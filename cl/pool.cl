@@ -156,7 +156,9 @@ inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *
                             int NC, int OH, int OW, pool_geom g, const int is_max, int include_pad) {
   if (get_global_id(0) >= (size_t)NC * OH * OW)
     return;
-  const int i = (int)get_global_id(0), ow = i % OW, t = i / OW, oh = t % OH, nc = t / OH;
+  /* quotient and remainder by multiplication, not %: the div-rem pair becomes an LLVM `freeze`, which
+   * oclgrind cannot run */
+  const int i = (int)get_global_id(0), t = i / OW, ow = i - t * OW, nc = t / OH, oh = t - nc * OH;
   const int h0 = oh * g.sh - g.pt, ha = max(h0, 0), hb = min(h0 + g.kh, H);
   y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ha, hb, is_max,
                           include_pad);
