@@ -498,6 +498,48 @@ static void test_attention_gate_sweep(void **state) {
   print_message("attention_gate: 43 cases, worst normalised error %.3g\n", worst);
 }
 
+/* ---- the GPU forms on this device ---- */
+
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want,
+                         const char *needle);
+
+/* The GPU forms on this device too, chosen by a user tuning row (GPU=1 with work-groups of 64 and
+ * chunks of 64 floats, so that planes split into several work-groups), on a few cases of every
+ * block; and GPU=0.5 is CLSEG_FORMAT naming the file. */
+static void test_gpu_forms_by_user_rows(void **state) {
+  env *e = *state;
+  char path[1200];
+  clseg_context *const saved = e->ctx;
+  e->ctx = test_user_rows_begin("# test_attention\nattention\t*\tGPU=1\tLOCAL=64\tMLP_WG=128\n"
+                                "attention_pool\t*\tPOOL_MIN_ITEMS=32\tPOOL_MIN_CHUNK=64\n",
+                                path, sizeof path);
+  double worst = 0.0;
+  const cg_case cg[] = {{0, 1, 1, 3, 17, 241, 1}, {1, 0, 2, 70, 3, 5, 17}, {2, 1, 3, 5, 8, 8, 1}};
+  const sp_case sp[] = {{2, 3, 1, 63, 7, 1, 1, 0.0f}, {1, 70, 9, 15, 3, 0, 0, 0.0f}};
+  const ag_case ag[] = {{1, 70, 40, 37, 5, 20, 18, 9, 2, 1, 1, 1, 1, 1, 1, 1},
+                        {2, 3, 33, 33, 4, 11, 13, 5, 2, 0, 1, 1, 0, 0, 0, 1},
+                        {1, 4, 17, 40, 3, 17, 40, 2, 1, 1, 1, 1, 1, 0, 1, 1}};
+  for (int i = 0; i < 3; i++) {
+    e->views = i % 2;
+    worst = fmax(worst, run_cg(e, &cg[i], SEED ^ 0x9a1ull ^ (uint64_t)i));
+    worst = fmax(worst, run_gate(e, &ag[i], SEED ^ 0x9a3ull ^ (uint64_t)i));
+    if (i < 2)
+      worst = fmax(worst, run_spatial(e, &sp[i], SEED ^ 0x9a2ull ^ (uint64_t)i));
+  }
+  test_user_rows_end(e->ctx);
+  e->ctx = test_user_rows_begin("# test_attention\nattention\t*\tGPU=0.5\n", path, sizeof path);
+  e->views = 0;
+  const int64_t xs[4] = {1, 2, 3, 3}, ws[4] = {1, 2, 3, 3};
+  clseg_tensor *x = dnew(e, xs), *w = dnew(e, ws), *y = dnew(e, xs);
+  expect_error(e->ctx, clseg_cbam_spatial_gate(e->ctx, x, w, NULL, NULL, y), CLSEG_FORMAT,
+               "tuning: GPU=0.5 of attention");
+  assert_true(test_contains(clseg_last_error(e->ctx), path));
+  env_reset(e);
+  test_user_rows_end(e->ctx);
+  e->ctx = saved;
+  print_message("attention GPU forms by user rows: 8 cases, worst normalised error %.3g\n", worst);
+}
+
 /* ---- PyTorch fixtures ---- */
 
 /* The fixture's array on the device with its dims right-aligned into NCHW; NULL when absent. */
@@ -737,6 +779,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_se_sweep, reset),
       cmocka_unit_test_teardown(test_scse_sweep, reset),
       cmocka_unit_test_teardown(test_channel_gate_edges, reset),
+      cmocka_unit_test_teardown(test_gpu_forms_by_user_rows, reset),
       cmocka_unit_test_teardown(test_cbam_spatial_sweep, reset),
       cmocka_unit_test_teardown(test_cbam_spatial_edges, reset),
       cmocka_unit_test_teardown(test_attention_gate_sweep, reset),

@@ -230,6 +230,54 @@ static void test_global_pool_edges(void **state) {
   assert_true(ok);
 }
 
+static void expect_error(clseg_status got, clseg_status want, const char *needle);
+
+/* The GPU forms on this device too, chosen by user tuning rows (GPU=1 for every shape; other
+ * LOCAL and split cells than the shipped gpu rows, so that planes split into parts here), against
+ * the reference; and a GPU cell other than 0 or 1 is CLSEG_FORMAT naming the file. A profile reads
+ * no user file, so this runs as the device itself. */
+static void test_gpu_forms_by_user_rows(void **state) {
+  (void)state;
+  char path[1200];
+  clseg_context *const saved = test_ctx;
+  test_ctx = test_user_rows_begin(
+      "# test_pool\nglobal_pool_avg\t*\tGPU=1\tLOCAL=64\tSPLIT_GROUPS=16\tSPLIT_CHUNK=100\n"
+      "global_pool_max\t*\tGPU=1\tLOCAL=32\tSPLIT_GROUPS=1\n"
+      "pool2d_max\t*\tGPU=1\tLOCAL=128\npool2d_avg\t*\tGPU=2\n",
+      path, sizeof path);
+  bool ok = true;
+  const int64_t shapes[][4] = {{1, 1, 1, 1}, {2, 3, 5, 13}, {1, 2, 33, 31}, {3, 7, 1, 4097}};
+  for (int i = 0; i < 4; i++)
+    for (int k = 0; k < 2; k++)
+      global_case(shapes[i], (clseg_pool_kind)k, SEED + 8000u + (uint64_t)(2 * i + k), NULL, NULL,
+                  &ok);
+  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX,
+                                  .kernel_h = 3,
+                                  .kernel_w = 3,
+                                  .stride_h = 2,
+                                  .stride_w = 2,
+                                  .pad_top = 1,
+                                  .pad_left = 1,
+                                  .pad_bottom = 1,
+                                  .pad_right = 1,
+                                  .ceil_mode = 1};
+  ok = pool_case(shapes[2], &mp, SEED + 8100u, NULL, NULL) && ok;
+  clseg_pool2d_params ap = mp;
+  ap.kind = CLSEG_POOL_AVG;
+  int64_t ys[4];
+  assert_int_equal(ref_pool2d_shape(shapes[2], &ap, ys), 0);
+  clseg_tensor *x = test_tensor(test_ctx, shapes[2], NULL), *y = test_tensor(test_ctx, ys, NULL);
+  expect_error(clseg_pool2d(test_ctx, x, &ap, y), CLSEG_FORMAT, "tuning: GPU=2 of pool2d_avg");
+  assert_true(test_contains(clseg_last_error(test_ctx), "is neither 0 nor 1"));
+  assert_true(test_contains(clseg_last_error(test_ctx), path));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  test_user_rows_end(test_ctx);
+  test_ctx = saved;
+  printf("pool GPU forms by user rows: worst normalised error %.3g\n", g_worst);
+  assert_true(ok);
+}
+
 /* ---- PyTorch fixtures: every pool2d and global_pool file listed in index.txt ---- */
 static const char *const KINDS[] = {"max", "avg"};
 
@@ -344,9 +392,13 @@ static void test_pool_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_common_shapes), cmocka_unit_test(test_pool_sweep),
-      cmocka_unit_test(test_global_pool_sweep),  cmocka_unit_test(test_global_pool_edges),
-      cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_pool_errors),
+      cmocka_unit_test(test_pool_common_shapes),
+      cmocka_unit_test(test_pool_sweep),
+      cmocka_unit_test(test_global_pool_sweep),
+      cmocka_unit_test(test_global_pool_edges),
+      cmocka_unit_test(test_gpu_forms_by_user_rows),
+      cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_pool_errors),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
