@@ -475,7 +475,7 @@ attention_pool_gpu(__global const float *x, const int x_off, const int hw, const
                    __global float *part, const int part_off) {
   __local float ts[LOCAL], tm[LOCAL];
   const int lid = get_local_id(0), p = get_group_id(0), row = get_global_id(1);
-  const int end = min(p * chunk + chunk, hw);
+  const int end = p * chunk + min(chunk, hw - p * chunk); /* p * chunk + chunk may pass INT_MAX */
   __global const float *src = x + x_off + row * hw;
   float s = 0.0f, m = -INFINITY;
   for (int i = p * chunk + lid; i < end; i += LOCAL) {

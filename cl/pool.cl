@@ -199,7 +199,7 @@ inline float pool_tree(__local float *t, float v, const int is_max) {
 inline void global_gpu_body(__local float *t, __global const float *x, int x_off, __global float *y,
                             int y_off, int HW, int chunk, float scale, const int is_max) {
   const int lid = (int)get_local_id(0), p = (int)get_group_id(0), parts = (int)get_num_groups(0);
-  const int plane = (int)get_global_id(1), end = min(p * chunk + chunk, HW);
+  const int plane = (int)get_global_id(1), end = p * chunk + min(chunk, HW - p * chunk); /* no overflow */
   __global const float *src = x + x_off + (size_t)plane * HW;
   float acc = is_max ? -INFINITY : 0.0f;
   for (int i = p * chunk + lid; i < end; i += LOCAL)
