@@ -458,3 +458,229 @@ attention_gate_apply(__global const float *x, const int x_off, const int cx, con
     gate_apply_px(x + x_off + base, cx, hw, al, wo + wo_off, has_out, bo + bo_off, has_bo, aff + aff_off,
                   has_aff, y + y_off + base, cnt);
 }
+
+/* ---- GPU forms (GPU=1 in the attention row) ----
+ * The kernels above give each work-item 16 pixels as one float16 (4 output channels of them in the gate):
+ * on a GPU that is 16-64 registers per accumulator, spills in the attention gate, and loads 64 bytes
+ * apart across a warp. The forms below take one pixel per work-item, so neighbouring work-items read
+ * neighbouring floats of each plane, and reduce whole planes as trees in __local memory. */
+
+/* Sum and max of chunk p of row `row`, one work-group per (p, row), written like attention_pool's. The
+ * work-items stride the chunk by LOCAL (coalesced), then halve the active ones each step from the power of
+ * two at or above LOCAL (so that any LOCAL works: the CPU rows' too, as one program holds every kernel);
+ * the barriers sit outside the `if` so that every work-item reaches each (uniform control flow), and every
+ * work-group is whole: the host launches exactly parts x rows of them. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_pool_gpu(__global const float *x, const int x_off, const int hw, const int chunk, const int parts,
+                   __global float *part, const int part_off) {
+  __local float ts[LOCAL], tm[LOCAL];
+  const int lid = get_local_id(0), p = get_group_id(0), row = get_global_id(1);
+  const int end = p * chunk + min(chunk, hw - p * chunk); /* p * chunk + chunk may pass INT_MAX */
+  __global const float *src = x + x_off + row * hw;
+  float s = 0.0f, m = -INFINITY;
+  for (int i = p * chunk + lid; i < end; i += LOCAL) {
+    const float v = src[i];
+    s += v;
+    m = fmax(m, v);
+  }
+  ts[lid] = s;
+  tm[lid] = m;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  int top = 1;
+  while (top < LOCAL)
+    top *= 2;
+  for (int st = top / 2; st > 0; st >>= 1) {
+    if (lid < st && lid + st < LOCAL) {
+      ts[lid] += ts[lid + st];
+      tm[lid] = fmax(tm[lid], tm[lid + st]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) {
+    part[part_off + (row * parts + p) * 2] = ts[0];
+    part[part_off + (row * parts + p) * 2 + 1] = tm[0];
+  }
+}
+
+/* pooled [N, 2, hw] like attention_chpool's, one pixel per work-item; dimension 1: the image. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_chpool_gpu(__global const float *x, const int x_off, const int c, const int hw,
+                     __global float *pooled, const int pooled_off) {
+  const int i = get_global_id(0), n = get_global_id(1);
+  if (i >= hw)
+    return;
+  __global const float *src = x + x_off + n * c * hw + i;
+  float m = -INFINITY, s = 0.0f;
+  for (int ch = 0; ch < c; ch++) {
+    const float v = src[ch * hw];
+    m = fmax(m, v);
+    s += v;
+  }
+  pooled[pooled_off + n * 2 * hw + i] = m;
+  pooled[pooled_off + n * 2 * hw + hw + i] = s * (1.0f / (float)c);
+}
+
+/* scSE like attention_scse_apply, one pixel per work-item; dimension 1: the image. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_scse_apply_gpu(__global const float *x, const int x_off, const int c, const int hw,
+                         __global const float *gate, const int gate_off, __global const float *ws,
+                         const int ws_off, __global const float *bs, const int bs_off, const int has_bs,
+                         __global float *y, const int y_off) {
+  const int i = get_global_id(0), n = get_global_id(1);
+  if (i >= hw)
+    return;
+  const int base = n * c * hw + i;
+  float s = has_bs ? bs[bs_off] : 0.0f;
+  for (int ch = 0; ch < c; ch++)
+    s += ws[ws_off + ch] * x[x_off + base + ch * hw];
+  s = sigmoid1(s);
+  for (int ch = 0; ch < c; ch++)
+    y[y_off + base + ch * hw] = x[x_off + base + ch * hw] * (gate[gate_off + n * c + ch] + s);
+}
+
+/* phi like attention_phi, one pixel and 4 output channels per work-item: dimension 0 the pixels of g,
+ * 1 the groups of 4 output channels, 2 the image. Weights are the same across a warp (broadcast). */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_phi_gpu(__global const float *g, const int g_off, const int cg, const int hwg,
+                  __global const float *wp, const int wp_off, __global const float *bp, const int bp_off,
+                  const int has_bp, const int ci, __global float *phi, const int phi_off) {
+  const int i = get_global_id(0), o0 = get_global_id(1) * 4, n = get_global_id(2);
+  if (i >= hwg || o0 >= ci)
+    return;
+  __global const float *gp = g + g_off + n * cg * hwg + i, *w = wp + wp_off, *b = bp + bp_off;
+  __global float *pp = phi + phi_off + n * ci * hwg + i;
+  const int o1 = min(o0 + 1, ci - 1), o2 = min(o0 + 2, ci - 1), o3 = min(o0 + 3, ci - 1);
+  float a0 = has_bp ? b[o0] : 0.0f, a1 = has_bp ? b[o1] : 0.0f;
+  float a2 = has_bp ? b[o2] : 0.0f, a3 = has_bp ? b[o3] : 0.0f;
+  for (int ch = 0; ch < cg; ch++) {
+    const float v = gp[ch * hwg];
+    a0 += w[o0 * cg + ch] * v;
+    a1 += w[o1 * cg + ch] * v;
+    a2 += w[o2 * cg + ch] * v;
+    a3 += w[o3 * cg + ch] * v;
+  }
+  pp[o0 * hwg] = a0;
+  if (o0 + 1 < ci)
+    pp[o1 * hwg] = a1;
+  if (o0 + 2 < ci)
+    pp[o2 * hwg] = a2;
+  if (o0 + 3 < ci)
+    pp[o3 * hwg] = a3;
+}
+
+/* Bilinear sample of map [hin, win] at (row, col) of an output [hout, wout], as bilinear16 per lane. */
+inline float bilinear1(__global const float *map, int hin, int win, int hout, int wout, int row, int col) {
+  if (hin == hout && win == wout)
+    return map[row * win + col];
+  int y0, y1, x0, x1;
+  float ly, lx;
+  bilinear_src(row, (float)hin / (float)hout, hin, &y0, &y1, &ly);
+  bilinear_src(col, (float)win / (float)wout, win, &x0, &x1, &lx);
+  const float top = (1.0f - lx) * map[y0 * win + x0] + lx * map[y0 * win + x1];
+  const float bot = (1.0f - lx) * map[y1 * win + x0] + lx * map[y1 * win + x1];
+  return (1.0f - ly) * top + ly * bot;
+}
+
+/* theta_o(x) at theta pixel (ty, tx) of one input channel's plane, for stride 1 (one tap) or 2 (2x2). */
+inline float theta_tap(__global const float *plane, const int w, const int s, __global const float *wr,
+                       const int ty, const int tx) {
+  if (s == 1)
+    return wr[0] * plane[ty * w + tx];
+  __global const float *r = plane + 2 * ty * w + 2 * tx;
+  return wr[0] * r[0] + wr[1] * r[1] + wr[2] * r[w] + wr[3] * r[w + 1];
+}
+
+/* The coarse map like attention_gate_coarse, one theta pixel per work-item (dimension 0 the ht * wt
+ * pixels, 1 the image); theta output channels 4 at a time so that each x load feeds 4 accumulators. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_gate_coarse_gpu(__global const float *x, const int x_off, const int cx, const int h, const int w,
+                          const int s, __global const float *wth, const int wth_off,
+                          __global const float *bth, const int bth_off, const int has_bth,
+                          __global const float *phi, const int phi_off, const int ci, const int hg,
+                          const int wg, __global const float *wpsi, const int wpsi_off,
+                          __global const float *bpsi, const int bpsi_off, const int has_bpsi,
+                          __global float *a, const int a_off, const int ht, const int wt) {
+  const int t = get_global_id(0), n = get_global_id(1);
+  if (t >= ht * wt)
+    return;
+  const int ty = t / wt, tx = t - ty * wt, ss = s * s, hwg = hg * wg;
+  __global const float *xn = x + x_off + n * cx * h * w, *pn = phi + phi_off + n * ci * hwg;
+  __global const float *wt0 = wth + wth_off, *bt = bth + bth_off, *wps = wpsi + wpsi_off;
+  float acc = has_bpsi ? bpsi[bpsi_off] : 0.0f;
+  for (int o = 0; o < ci; o += 4) {
+    const int o1 = min(o + 1, ci - 1), o2 = min(o + 2, ci - 1), o3 = min(o + 3, ci - 1);
+    float a0 = has_bth ? bt[o] : 0.0f, a1 = has_bth ? bt[o1] : 0.0f;
+    float a2 = has_bth ? bt[o2] : 0.0f, a3 = has_bth ? bt[o3] : 0.0f;
+    for (int ch = 0; ch < cx; ch++) {
+      __global const float *plane = xn + ch * h * w;
+      a0 += theta_tap(plane, w, s, wt0 + (o * cx + ch) * ss, ty, tx);
+      a1 += theta_tap(plane, w, s, wt0 + (o1 * cx + ch) * ss, ty, tx);
+      a2 += theta_tap(plane, w, s, wt0 + (o2 * cx + ch) * ss, ty, tx);
+      a3 += theta_tap(plane, w, s, wt0 + (o3 * cx + ch) * ss, ty, tx);
+    }
+    acc += wps[o] * fmax(a0 + bilinear1(pn + o * hwg, hg, wg, ht, wt, ty, tx), 0.0f);
+    if (o + 1 < ci)
+      acc += wps[o1] * fmax(a1 + bilinear1(pn + o1 * hwg, hg, wg, ht, wt, ty, tx), 0.0f);
+    if (o + 2 < ci)
+      acc += wps[o2] * fmax(a2 + bilinear1(pn + o2 * hwg, hg, wg, ht, wt, ty, tx), 0.0f);
+    if (o + 3 < ci)
+      acc += wps[o3] * fmax(a3 + bilinear1(pn + o3 * hwg, hg, wg, ht, wt, ty, tx), 0.0f);
+  }
+  a[a_off + (n * ht + ty) * wt + tx] = sigmoid1(acc);
+}
+
+/* Output channel o of the gate at one pixel: aff_o(alpha * conv + b_out[o]). */
+inline void gate_out1(__global float *yp, const int hw, const int cx, const int o, const float conv,
+                      const float al, __global const float *b, const int has_bo, __global const float *af,
+                      const int has_aff) {
+  const float v = conv * al + (has_bo ? b[o] : 0.0f);
+  yp[o * hw] = has_aff ? v * af[o] + af[cx + o] : v;
+}
+
+/* Like attention_gate_apply, one pixel per work-item (dimension 0 the h * w pixels, 1 the image); the
+ * output conv 4 output channels at a time so that each x load feeds 4 accumulators. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+attention_gate_apply_gpu(__global const float *x, const int x_off, const int cx, const int h, const int w,
+                         __global const float *a, const int a_off, const int ht, const int wt,
+                         __global const float *wo, const int wo_off, const int has_out,
+                         __global const float *bo, const int bo_off, const int has_bo,
+                         __global const float *aff, const int aff_off, const int has_aff,
+                         __global float *alpha, const int alpha_off, const int has_alpha, __global float *y,
+                         const int y_off) {
+  const int i = get_global_id(0), n = get_global_id(1), hw = h * w;
+  if (i >= hw)
+    return;
+  const int row = i / w;
+  const float al = bilinear1(a + a_off + n * ht * wt, ht, wt, h, w, row, i - row * w);
+  if (has_alpha)
+    alpha[alpha_off + n * hw + i] = al;
+  __global const float *xp = x + x_off + n * cx * hw + i, *wt0 = wo + wo_off, *b = bo + bo_off;
+  __global const float *af = aff + aff_off;
+  __global float *yp = y + y_off + n * cx * hw + i;
+  if (!has_out) {
+    for (int o = 0; o < cx; o++) {
+      float v = xp[o * hw] * al;
+      yp[o * hw] = has_aff ? v * af[o] + af[cx + o] : v;
+    }
+    return;
+  }
+  for (int o = 0; o < cx; o += 4) {
+    const int o1 = min(o + 1, cx - 1), o2 = min(o + 2, cx - 1), o3 = min(o + 3, cx - 1);
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    for (int ch = 0; ch < cx; ch++) {
+      const float v = xp[ch * hw];
+      a0 += wt0[o * cx + ch] * v;
+      a1 += wt0[o1 * cx + ch] * v;
+      a2 += wt0[o2 * cx + ch] * v;
+      a3 += wt0[o3 * cx + ch] * v;
+    }
+    /* private arrays indexed by a loop would go to scratch (NVIDIA) or __local (AMD): scalars instead */
+    gate_out1(yp, hw, cx, o, a0, al, b, has_bo, af, has_aff);
+    if (o + 1 < cx)
+      gate_out1(yp, hw, cx, o1, a1, al, b, has_bo, af, has_aff);
+    if (o + 2 < cx)
+      gate_out1(yp, hw, cx, o2, a2, al, b, has_bo, af, has_aff);
+    if (o + 3 < cx)
+      gate_out1(yp, hw, cx, o3, a3, al, b, has_bo, af, has_aff);
+  }
+}

@@ -137,3 +137,88 @@ __kernel void global_pool_avg(__global const float *x, int x_off, __global float
   if (nc < NC)
     y[y_off + nc] = global_body(x + x_off + (size_t)nc * HW, HW, 0) / (float)HW;
 }
+
+/* ---- GPU forms (GPU=1 in the row): work-groups of exactly LOCAL work-items ---- */
+
+/* Work-items per work-group of the *_gpu kernels (whole warps and waves; a power of two for the tree
+ * reductions), declared as reqd_work_group_size so that the compiler and gpu-static see it. */
+#ifndef LOCAL
+#define LOCAL 256
+#endif
+#if LOCAL < 1 || (LOCAL & (LOCAL - 1)) != 0
+#error "LOCAL must be a power of two"
+#endif
+
+/* One output per work-item over the flat index of y [NC, OH, OW]: neighbouring work-items take
+ * neighbouring outputs along OW, so a warp reads each window row as one coalesced span and needs a
+ * few registers, where the float8 form leaves most lanes idle. */
+inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
+                            int NC, int OH, int OW, pool_geom g, const int is_max, int include_pad) {
+  if (get_global_id(0) >= (size_t)NC * OH * OW)
+    return;
+  /* quotient and remainder by multiplication, not %: the div-rem pair becomes an LLVM `freeze`, which
+   * oclgrind cannot run */
+  const int i = (int)get_global_id(0), t = i / OW, ow = i - t * OW, nc = t / OH, oh = t - nc * OH;
+  const int h0 = oh * g.sh - g.pt, ha = max(h0, 0), hb = min(h0 + g.kh, H);
+  y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ha, hb, is_max,
+                          include_pad);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+pool2d_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
+               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+  pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 1, include_pad);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+pool2d_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
+               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+  pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 0, include_pad);
+}
+
+/* The max or sum of v over the work-group, through t[LOCAL]: each step halves the active work-items.
+ * The barriers sit outside the `if`, so every work-item reaches each of them (uniform control flow). */
+inline float pool_tree(__local float *t, float v, const int is_max) {
+  const int lid = (int)get_local_id(0);
+  t[lid] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int s = LOCAL / 2; s > 0; s >>= 1) {
+    if (lid < s)
+      t[lid] = is_max ? fmax(t[lid], t[lid + s]) : t[lid] + t[lid + s];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  return t[0];
+}
+
+/* Work-group (p, plane) reduces elements [p chunk, (p + 1) chunk) of its plane of HW floats (strided by
+ * LOCAL, so loads coalesce) and writes y[y_off + plane * parts + p], the sum times `scale` for avg. The
+ * host runs it once (one part per plane, scale 1 / HW) or, when planes are too few to fill the device, a
+ * second time over the parts. Every work-group is whole: no work-item leaves before the barriers. */
+inline void global_gpu_body(__local float *t, __global const float *x, int x_off, __global float *y,
+                            int y_off, int HW, int chunk, float scale, const int is_max) {
+  const int lid = (int)get_local_id(0), p = (int)get_group_id(0), parts = (int)get_num_groups(0);
+  const int plane = (int)get_global_id(1), end = p * chunk + min(chunk, HW - p * chunk); /* no overflow */
+  __global const float *src = x + x_off + (size_t)plane * HW;
+  float acc = is_max ? -INFINITY : 0.0f;
+  for (int i = p * chunk + lid; i < end; i += LOCAL)
+    acc = is_max ? fmax(acc, src[i]) : acc + src[i];
+  acc = pool_tree(t, acc, is_max);
+  if (lid == 0)
+    y[y_off + plane * parts + p] = is_max ? acc : acc * scale;
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+global_pool_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk,
+                    float scale) {
+  __local float t[LOCAL];
+  global_gpu_body(t, x, x_off, y, y_off, HW, chunk, scale, 1);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+global_pool_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk,
+                    float scale) {
+  __local float t[LOCAL];
+  global_gpu_body(t, x, x_off, y, y_off, HW, chunk, scale, 0);
+}

@@ -136,3 +136,90 @@ __kernel void reduce_argmax(__global const float *x, const int x_off, __global f
     y[yb + p] = (float)idx;
   }
 }
+
+/* ---- GPU forms (GPU=1 in the row): one pixel per work-item, work-groups of exactly LOCAL ---- */
+
+/* Work-items per work-group of the *_gpu kernels (whole warps and waves), declared as
+ * reqd_work_group_size so that the compiler and gpu-static see it. */
+#ifndef LOCAL
+#define LOCAL 256
+#endif
+
+/* Work-item i takes pixel p of image img over the flat index of the n images' pixels: neighbouring
+ * work-items read neighbouring floats of each channel plane (coalesced) and hold a few registers, where
+ * the float16 runs of the CPU form leave most lanes of a warp idle. Returns 0 past the end. */
+inline int pixel_gpu(const int hw, const int n, int *i, int *img, int *p) {
+  if (get_global_id(0) >= (size_t)n * hw)
+    return 0;
+  *i = (int)get_global_id(0);
+  *img = *i / hw;
+  *p = *i - *img * hw;
+  return 1;
+}
+
+inline void reduce_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                       const int c, const int hw, const int n, const int kind) {
+  int i, img, p;
+  if (!pixel_gpu(hw, n, &i, &img, &p))
+    return;
+  __global const float *src = x + x_off + img * c * hw + p;
+  float acc = src[0];
+  for (int k = 1; k < c; k++)
+    acc = kind == REDUCE_MAX ? fmax(acc, src[k * hw]) : acc + src[k * hw];
+  y[y_off + i] = kind == REDUCE_MAX ? acc : acc / (float)c; /* y [n, 1, h, w]: pixel i */
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+reduce_mean_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                const int hw, const int n) {
+  reduce_gpu(x, x_off, y, y_off, c, hw, n, REDUCE_MEAN);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+reduce_max_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+               const int hw, const int n) {
+  reduce_gpu(x, x_off, y, y_off, c, hw, n, REDUCE_MAX);
+}
+
+/* Softmax over channels in two reads of x: the running maximum m and the sum s of exp(x - m), rescaled
+ * when m grows, then the outputs. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+reduce_softmax_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                   const int hw, const int n) {
+  int i, img, p;
+  if (!pixel_gpu(hw, n, &i, &img, &p))
+    return;
+  __global const float *src = x + x_off + img * c * hw + p;
+  __global float *dst = y + y_off + img * c * hw + p;
+  float m = src[0], s = 1.0f;
+  for (int k = 1; k < c; k++) {
+    const float v = src[k * hw];
+    if (v > m) {
+      s = s * exp(m - v) + 1.0f;
+      m = v;
+    } else {
+      s += exp(v - m);
+    }
+  }
+  const float inv = 1.0f / s;
+  for (int k = 0; k < c; k++)
+    dst[k * hw] = exp(src[k * hw] - m) * inv;
+}
+
+/* The first channel holding the largest value (strict >, ties keep the earlier), as a float. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+reduce_argmax_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                  const int hw, const int n) {
+  int i, img, p;
+  if (!pixel_gpu(hw, n, &i, &img, &p))
+    return;
+  __global const float *src = x + x_off + img * c * hw + p;
+  float best = src[0];
+  int idx = 0;
+  for (int k = 1; k < c; k++)
+    if (src[k * hw] > best) {
+      best = src[k * hw];
+      idx = k;
+    }
+  y[y_off + i] = (float)idx;
+}

@@ -11,6 +11,7 @@
 
 #include "common/check.h"
 #include "internal.h" /* a tensor's context, for the library's message when a transfer fails */
+#include "tuning.h"   /* clseg__tuning_file_path: where user rows go */
 
 char *mkdtemp(char *template);
 
@@ -215,4 +216,49 @@ clseg_tensor *test_fixture_tensor(clseg_context *ctx, const fixture *f, const ch
   if (!a || !fixture_shape4(a, s))
     return NULL;
   return test_tensor(ctx, s, a->data);
+}
+
+/* What test_user_rows_begin changed, for test_user_rows_end. */
+static struct {
+  char dir[256];
+  char *cache, *profile;
+} user_rows;
+
+static char *env_copy(const char *name) {
+  const char *v = getenv(name);
+  char *c = v ? malloc(strlen(v) + 1) : NULL;
+  if (c)
+    strcpy(c, v);
+  return c;
+}
+
+clseg_context *test_user_rows_begin(const char *rows, char *path, size_t size) {
+  user_rows.cache = env_copy("CLSEG_CACHE_DIR");
+  user_rows.profile = env_copy("CLSEG_AS_DEVICE");
+  test_tmpdir(user_rows.dir, sizeof user_rows.dir);
+  setenv("CLSEG_CACHE_DIR", user_rows.dir, 1);
+  unsetenv("CLSEG_AS_DEVICE"); /* a profile reads no user file */
+  unsetenv("CLSEG_TUNING");
+  clseg_context *ctx = test_context();
+  if (!ctx || !clseg__tuning_file_path(ctx, path, size))
+    fail_msg("no user tuning file path under %s", user_rows.dir);
+  clseg_context_free(ctx);
+  FILE *f = fopen(path, "w");
+  if (!f || fputs(rows, f) < 0 || fclose(f) != 0)
+    fail_msg("cannot write %s", path);
+  return test_context();
+}
+
+void test_user_rows_end(clseg_context *ctx) {
+  clseg_context_free(ctx);
+  test_rmdir(user_rows.dir);
+  if (user_rows.cache)
+    setenv("CLSEG_CACHE_DIR", user_rows.cache, 1);
+  else
+    unsetenv("CLSEG_CACHE_DIR");
+  if (user_rows.profile)
+    setenv("CLSEG_AS_DEVICE", user_rows.profile, 1);
+  free(user_rows.cache);
+  free(user_rows.profile);
+  user_rows.cache = user_rows.profile = NULL;
 }

@@ -54,6 +54,13 @@ void test_tmpdir(char *buf, size_t size);
 void test_rmdir(const char *path);
 /* Writes text to dir/name. */
 void test_write_file(const char *dir, const char *name, const char *text);
+/* A context on the test device whose user tuning file holds `rows` (variant, shape, cells: as
+ * `clseg tune` writes them; shape * for every shape), in a fresh cache folder, planned as the
+ * device itself (CLSEG_AS_DEVICE and CLSEG_TUNING cleared: a profile reads no user file); the
+ * file's path goes to path. test_user_rows_end frees the context, removes the folder and restores
+ * the environment. One at a time. */
+clseg_context *test_user_rows_begin(const char *rows, char *path, size_t size);
+void test_user_rows_end(clseg_context *ctx);
 /* True when haystack contains needle; prints both otherwise. */
 int test_contains(const char *haystack, const char *needle);
 

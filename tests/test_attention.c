@@ -243,6 +243,30 @@ static void test_scse_sweep(void **state) {
   sweep_cg(state, 2);
 }
 
+/* The edges of the GPU forms' reductions (attention_pool_gpu: a work-group of 256 per chunk of a
+ * plane, planes cut into chunks of 4096 when there are fewer than 264; per-pixel kernels over
+ * work-groups of 256): planes of 1 to 16641 floats, many planes, batch > 1, every channel gate. */
+static void test_channel_gate_edges(void **state) {
+  env *e = *state;
+  static const int64_t sh[][4] = {{1, 1, 1, 1},  {2, 3, 1, 3},    {1, 5, 7, 9},   {2, 4, 8, 8},
+                                  {3, 3, 5, 13}, {1, 3, 17, 241}, {2, 300, 3, 5}, {1, 2, 129, 129}};
+  double worst = 0.0;
+  int cases = 0;
+  for (int which = 0; which < 3; which++)
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++, cases++) {
+      const cg_case k = {which,
+                         (int)(i % 2),
+                         sh[i][0],
+                         sh[i][1],
+                         sh[i][2],
+                         sh[i][3],
+                         sh[i][1] >= 8 ? sh[i][1] / 4 : 1};
+      e->views = (int)(i % 2);
+      worst = fmax(worst, run_cg(e, &k, SEED ^ 0xed9eull ^ (uint64_t)cases));
+    }
+  print_message("channel gate edges: %d cases, worst normalised error %.3g\n", cases, worst);
+}
+
 /* ---- CBAM spatial gate ---- */
 
 typedef struct {
@@ -331,6 +355,22 @@ static void test_cbam_spatial_sweep(void **state) {
     worst = fmax(worst, run_spatial(e, &k, SEED ^ 0x5ba7ull ^ (uint64_t)i));
   }
   print_message("cbam_spatial_gate: 42 cases, worst normalised error %.3g\n", worst);
+}
+
+/* Pixel counts around the GPU forms' work-groups of 256 (one pixel per work-item), batch > 1 and
+ * many channels. */
+static void test_cbam_spatial_edges(void **state) {
+  env *e = *state;
+  static const int64_t sh[][4] = {{2, 3, 1, 63},   {1, 2, 8, 8},   {3, 5, 5, 13},
+                                  {1, 3, 17, 241}, {2, 300, 3, 5}, {1, 1, 1, 1}};
+  double worst = 0.0;
+  for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+    const sp_case k = {sh[i][0],      sh[i][1],     sh[i][2],         sh[i][3],
+                       i % 2 ? 3 : 7, (int)(i % 2), (int)(i / 2 % 2), 0.0f};
+    e->views = (int)(i % 2);
+    worst = fmax(worst, run_spatial(e, &k, SEED ^ 0x5ed9eull ^ (uint64_t)i));
+  }
+  print_message("cbam_spatial_gate edges: 6 cases, worst normalised error %.3g\n", worst);
 }
 
 /* ---- additive attention gate ---- */
@@ -456,6 +496,48 @@ static void test_attention_gate_sweep(void **state) {
     worst = fmax(worst, run_gate(e, &k, SEED ^ 0xa9ull ^ (uint64_t)i));
   }
   print_message("attention_gate: 43 cases, worst normalised error %.3g\n", worst);
+}
+
+/* ---- the GPU forms on this device ---- */
+
+static void expect_error(clseg_context *ctx, clseg_status got, clseg_status want,
+                         const char *needle);
+
+/* The GPU forms on this device too, chosen by a user tuning row (GPU=1 with work-groups of 64 and
+ * chunks of 64 floats, so that planes split into several work-groups), on a few cases of every
+ * block; and GPU=0.5 is CLSEG_FORMAT naming the file. */
+static void test_gpu_forms_by_user_rows(void **state) {
+  env *e = *state;
+  char path[1200];
+  clseg_context *const saved = e->ctx;
+  e->ctx = test_user_rows_begin("# test_attention\nattention\t*\tGPU=1\tLOCAL=64\tMLP_WG=128\n"
+                                "attention_pool\t*\tPOOL_MIN_ITEMS=32\tPOOL_MIN_CHUNK=64\n",
+                                path, sizeof path);
+  double worst = 0.0;
+  const cg_case cg[] = {{0, 1, 1, 3, 17, 241, 1}, {1, 0, 2, 70, 3, 5, 17}, {2, 1, 3, 5, 8, 8, 1}};
+  const sp_case sp[] = {{2, 3, 1, 63, 7, 1, 1, 0.0f}, {1, 70, 9, 15, 3, 0, 0, 0.0f}};
+  const ag_case ag[] = {{1, 70, 40, 37, 5, 20, 18, 9, 2, 1, 1, 1, 1, 1, 1, 1},
+                        {2, 3, 33, 33, 4, 11, 13, 5, 2, 0, 1, 1, 0, 0, 0, 1},
+                        {1, 4, 17, 40, 3, 17, 40, 2, 1, 1, 1, 1, 1, 0, 1, 1}};
+  for (int i = 0; i < 3; i++) {
+    e->views = i % 2;
+    worst = fmax(worst, run_cg(e, &cg[i], SEED ^ 0x9a1ull ^ (uint64_t)i));
+    worst = fmax(worst, run_gate(e, &ag[i], SEED ^ 0x9a3ull ^ (uint64_t)i));
+    if (i < 2)
+      worst = fmax(worst, run_spatial(e, &sp[i], SEED ^ 0x9a2ull ^ (uint64_t)i));
+  }
+  test_user_rows_end(e->ctx);
+  e->ctx = test_user_rows_begin("# test_attention\nattention\t*\tGPU=0.5\n", path, sizeof path);
+  e->views = 0;
+  const int64_t xs[4] = {1, 2, 3, 3}, ws[4] = {1, 2, 3, 3};
+  clseg_tensor *x = dnew(e, xs), *w = dnew(e, ws), *y = dnew(e, xs);
+  expect_error(e->ctx, clseg_cbam_spatial_gate(e->ctx, x, w, NULL, NULL, y), CLSEG_FORMAT,
+               "tuning: GPU=0.5 of attention");
+  assert_true(test_contains(clseg_last_error(e->ctx), path));
+  env_reset(e);
+  test_user_rows_end(e->ctx);
+  e->ctx = saved;
+  print_message("attention GPU forms by user rows: 8 cases, worst normalised error %.3g\n", worst);
 }
 
 /* ---- PyTorch fixtures ---- */
@@ -696,7 +778,10 @@ int main(void) {
       cmocka_unit_test_teardown(test_cbam_channel_sweep, reset),
       cmocka_unit_test_teardown(test_se_sweep, reset),
       cmocka_unit_test_teardown(test_scse_sweep, reset),
+      cmocka_unit_test_teardown(test_channel_gate_edges, reset),
+      cmocka_unit_test_teardown(test_gpu_forms_by_user_rows, reset),
       cmocka_unit_test_teardown(test_cbam_spatial_sweep, reset),
+      cmocka_unit_test_teardown(test_cbam_spatial_edges, reset),
       cmocka_unit_test_teardown(test_attention_gate_sweep, reset),
   };
   return cmocka_run_group_tests_name("attention", tests, setup, teardown);

@@ -164,9 +164,8 @@ static void global_case(const int64_t xs[4], clseg_pool_kind kind, uint64_t seed
            kind == CLSEG_POOL_MAX ? "max" : "avg", (long long)xs[0], (long long)xs[1],
            (long long)xs[2], (long long)xs[3], (unsigned long long)seed);
   const int64_t ys[4] = {xs[0], xs[1], 1, 1};
-  float *x = malloc(ref_count(xs) * sizeof(float)), ref[64];
-  assert_non_null(x);
-  assert_true(ref_count(ys) <= 64);
+  float *x = malloc(ref_count(xs) * sizeof(float)), *ref = malloc(ref_count(ys) * sizeof(float));
+  assert_true(x && ref);
   if (given)
     memcpy(x, given, ref_count(xs) * sizeof(float));
   else
@@ -181,6 +180,7 @@ static void global_case(const int64_t xs[4], clseg_pool_kind kind, uint64_t seed
   if (expected && !test_compare(&g_worst, "global_pool vs PyTorch", y, expected, ys, ctxt))
     *ok = false;
   free(x);
+  free(ref);
   free(y);
   clseg_tensor_free(tx);
   clseg_tensor_free(ty);
@@ -200,6 +200,81 @@ static void test_global_pool_sweep(void **state) {
   global_case(big, CLSEG_POOL_AVG, SEED + 6000u, NULL, NULL, &ok);
   global_case(big, CLSEG_POOL_MAX, SEED + 6001u, NULL, NULL, &ok);
   printf("global_pool sweep: %d cases, worst normalised error %.3g\n", run + 2, g_worst);
+  assert_true(ok);
+}
+
+/* The edges of a work-group tree reduction (GPU rows: 256 work-items, planes split in parts of
+ * 4096 when there are fewer than 264): planes of 1 to 4097 floats around one and many work-group
+ * widths, one plane, many planes, batch > 1, and planes cut into several parts. */
+static void test_global_pool_edges(void **state) {
+  (void)state;
+  static const int64_t hw[][2] = {{1, 1}, {1, 3}, {7, 9}, {1, 63}, {8, 8}, {5, 13}, {17, 241}};
+  bool ok = true;
+  int run = 0;
+  for (int k = 0; k < 2; k++) {
+    for (size_t i = 0; i < sizeof hw / sizeof *hw; i++) {
+      const int64_t one[4] = {1, 1, hw[i][0], hw[i][1]}, batch[4] = {3, 5, hw[i][0], hw[i][1]};
+      global_case(one, (clseg_pool_kind)k, SEED + 7000u + (uint64_t)run++, NULL, NULL, &ok);
+      global_case(batch, (clseg_pool_kind)k, SEED + 7000u + (uint64_t)run++, NULL, NULL, &ok);
+    }
+    /* more planes than SPLIT_GROUPS; few planes of 2, 5 and 17 parts */
+    const int64_t many[4] = {2, 300, 3, 5}, two[4] = {2, 1, 65, 65}, five[4] = {1, 2, 129, 129},
+                  wide[4] = {1, 1, 1, 65537};
+    global_case(many, (clseg_pool_kind)k, SEED + 7100u + (uint64_t)k, NULL, NULL, &ok);
+    global_case(two, (clseg_pool_kind)k, SEED + 7200u + (uint64_t)k, NULL, NULL, &ok);
+    global_case(five, (clseg_pool_kind)k, SEED + 7300u + (uint64_t)k, NULL, NULL, &ok);
+    global_case(wide, (clseg_pool_kind)k, SEED + 7400u + (uint64_t)k, NULL, NULL, &ok);
+    run += 4;
+  }
+  printf("global_pool edges: %d cases, worst normalised error %.3g\n", run, g_worst);
+  assert_true(ok);
+}
+
+static void expect_error(clseg_status got, clseg_status want, const char *needle);
+
+/* The GPU forms on this device too, chosen by user tuning rows (GPU=1 for every shape; other
+ * LOCAL and split cells than the shipped gpu rows, so that planes split into parts here), against
+ * the reference; and a GPU cell other than 0 or 1 is CLSEG_FORMAT naming the file. A profile reads
+ * no user file, so this runs as the device itself. */
+static void test_gpu_forms_by_user_rows(void **state) {
+  (void)state;
+  char path[1200];
+  clseg_context *const saved = test_ctx;
+  test_ctx = test_user_rows_begin(
+      "# test_pool\nglobal_pool_avg\t*\tGPU=1\tLOCAL=64\tSPLIT_GROUPS=16\tSPLIT_CHUNK=100\n"
+      "global_pool_max\t*\tGPU=1\tLOCAL=32\tSPLIT_GROUPS=1\n"
+      "pool2d_max\t*\tGPU=1\tLOCAL=128\npool2d_avg\t*\tGPU=2\n",
+      path, sizeof path);
+  bool ok = true;
+  const int64_t shapes[][4] = {{1, 1, 1, 1}, {2, 3, 5, 13}, {1, 2, 33, 31}, {3, 7, 1, 4097}};
+  for (int i = 0; i < 4; i++)
+    for (int k = 0; k < 2; k++)
+      global_case(shapes[i], (clseg_pool_kind)k, SEED + 8000u + (uint64_t)(2 * i + k), NULL, NULL,
+                  &ok);
+  const clseg_pool2d_params mp = {.kind = CLSEG_POOL_MAX,
+                                  .kernel_h = 3,
+                                  .kernel_w = 3,
+                                  .stride_h = 2,
+                                  .stride_w = 2,
+                                  .pad_top = 1,
+                                  .pad_left = 1,
+                                  .pad_bottom = 1,
+                                  .pad_right = 1,
+                                  .ceil_mode = 1};
+  ok = pool_case(shapes[2], &mp, SEED + 8100u, NULL, NULL) && ok;
+  clseg_pool2d_params ap = mp;
+  ap.kind = CLSEG_POOL_AVG;
+  int64_t ys[4];
+  assert_int_equal(ref_pool2d_shape(shapes[2], &ap, ys), 0);
+  clseg_tensor *x = test_tensor(test_ctx, shapes[2], NULL), *y = test_tensor(test_ctx, ys, NULL);
+  expect_error(clseg_pool2d(test_ctx, x, &ap, y), CLSEG_FORMAT, "tuning: GPU=2 of pool2d_avg");
+  assert_true(test_contains(clseg_last_error(test_ctx), "is neither 0 nor 1"));
+  assert_true(test_contains(clseg_last_error(test_ctx), path));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  test_user_rows_end(test_ctx);
+  test_ctx = saved;
+  printf("pool GPU forms by user rows: worst normalised error %.3g\n", g_worst);
   assert_true(ok);
 }
 
@@ -317,8 +392,12 @@ static void test_pool_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_common_shapes), cmocka_unit_test(test_pool_sweep),
-      cmocka_unit_test(test_global_pool_sweep),  cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_pool_common_shapes),
+      cmocka_unit_test(test_pool_sweep),
+      cmocka_unit_test(test_global_pool_sweep),
+      cmocka_unit_test(test_global_pool_edges),
+      cmocka_unit_test(test_gpu_forms_by_user_rows),
+      cmocka_unit_test(test_fixtures),
       cmocka_unit_test(test_pool_errors),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

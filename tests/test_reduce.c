@@ -99,6 +99,54 @@ static void sweep_variants(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* The edges of the GPU forms (one pixel per work-item, work-groups of 64-256): pixel counts of 1 to
+ * 4097 around one and many work-groups, one image and batches whose images share a work-group, and
+ * many channels. */
+static void reduction_edges(void **state) {
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},    {1, 3, 1, 3},    {3, 65, 1, 63},
+                                      {2, 64, 8, 8},   {3, 5, 5, 13},   {1, 300, 1, 65},
+                                      {3, 7, 17, 241}, {2, 129, 16, 16}};
+  int cases = 0, failures = 0;
+  for (int v = 0; v < V_COUNT; v++)
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++, cases++)
+      failures += !run_case(*state, v, shapes[i], v == V_SOFTMAX ? 30.0f : 2.0f, 0,
+                            SEED + 5000u + (uint64_t)cases);
+  print_message("reduce edges: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* The GPU forms on this device too, chosen by user tuning rows (GPU=1, work-groups of 64 and 32
+ * instead of the gpu rows' 256), on the edge shapes; and GPU=3 is CLSEG_FORMAT naming the file. */
+static void gpu_forms_by_user_rows(void **state) {
+  (void)state;
+  char path[1200];
+  clseg_context *ctx = test_user_rows_begin("# test_reduce\nreduce_mean\t*\tGPU=1\tLOCAL=64\n"
+                                            "reduce_max\t*\tGPU=1\tLOCAL=32\n"
+                                            "reduce_softmax\t*\tGPU=1\tLOCAL=64\n"
+                                            "reduce_argmax\t*\tGPU=3\n",
+                                            path, sizeof path);
+  static const int64_t shapes[][4] = {{1, 1, 1, 1}, {3, 65, 1, 63}, {2, 64, 8, 8}, {3, 7, 17, 241}};
+  int failures = 0;
+  for (int v = 0; v < V_ARGMAX; v++)
+    for (int i = 0; i < 4; i++)
+      failures += !run_case(ctx, v, shapes[i], v == V_SOFTMAX ? 30.0f : 2.0f, 0,
+                            SEED + 6000u + (uint64_t)(4 * v + i));
+  const int64_t xs[4] = {1, 3, 2, 2}, ys[4] = {1, 1, 2, 2};
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *y = test_tensor(ctx, ys, NULL);
+  assert_int_equal(clseg_argmax_channels(ctx, x, y), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(ctx), "tuning: GPU=3 of reduce_argmax"));
+  assert_true(test_contains(clseg_last_error(ctx), path));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+  test_user_rows_end(ctx);
+  print_message("reduce GPU forms by user rows: %d failed, worst normalised error %.3g\n", failures,
+                worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
 /* Logits of +-1000 overflow exp() unless the maximum is subtracted first. */
 static void softmax_is_stable(void **state) {
   clseg_context *ctx = *state;
@@ -201,8 +249,9 @@ static void errors_name_the_fault(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(sweep_variants),        cmocka_unit_test(softmax_is_stable),
-      cmocka_unit_test(views_at_offsets),      cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(sweep_variants),         cmocka_unit_test(reduction_edges),
+      cmocka_unit_test(gpu_forms_by_user_rows), cmocka_unit_test(softmax_is_stable),
+      cmocka_unit_test(views_at_offsets),       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
   return cmocka_run_group_tests_name("reduce", tests, test_group_setup, test_group_teardown);

@@ -1,6 +1,7 @@
 /* Host side of the attention family (cl/attention.cl): CBAM channel and spatial gates, SE, scSE and
  * the additive attention gate, each a few fused kernels chained on the queue with no host round
  * trip. */
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
@@ -24,28 +25,31 @@ static att_opt opt_of(const clseg_tensor *t, cl_mem fallback) {
   return o;
 }
 
-/* A tuning row's work-group size, halved while the device cannot run it. */
-static size_t fit_wg(const clseg_context *ctx, size_t wg) {
-  while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
-    wg /= 2;
-  return wg;
-}
-
 /* Kernel `name` of the attention program, built with the attention row's work-group sizes
- * (cl/tuning/attention.tsv: the family's build options, so one program serves all ten kernels), and
- * its work-group size in *wg: MLP_WG for attention_mlp, LOCAL for the others. */
-static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *k, size_t *wg) {
+ * (cl/tuning/attention.tsv: the family's build options, so one program serves all its kernels), and
+ * its work-group size in *wg: MLP_WG for attention_mlp, LOCAL for the others. For a kernel with a
+ * GPU form (gpu not NULL), the row's GPU cell chooses `name`_gpu (1) or `name` (0) into *gpu. */
+static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *k, size_t *wg,
+                               int *gpu) {
   static const char *const keys[] = {"LOCAL", "MLP_WG"};
-  int tv[2];
+  int tv[2], form = 0;
   clseg_status s = clseg__tune_sizes(ctx, "attention", keys, 2, tv);
+  if (s == CLSEG_OK && gpu)
+    s = clseg__tune_gpu(ctx, "attention", &form);
   if (s != CLSEG_OK)
     return s;
-  const size_t local = fit_wg(ctx, (size_t)tv[0]), mlp = fit_wg(ctx, (size_t)tv[1]);
+  const size_t local = clseg__fit_local(ctx, (size_t)tv[0]),
+               mlp = clseg__fit_local(ctx, (size_t)tv[1]);
   const clseg__define defs[] = {{"LOCAL", (long)local}, {"MLP_WG", (long)mlp}};
   char opts[64];
   CLSEG__CHECK(ctx, clseg__build_options(defs, 2, opts, sizeof opts));
   *wg = strcmp(name, "attention_mlp") ? local : mlp;
-  return clseg__kernel(ctx, ATT_FILE, opts, name, k);
+  char full[48];
+  CLSEG__CHECK(ctx,
+               snprintf(full, sizeof full, "%s%s", name, form ? "_gpu" : "") < (int)sizeof full);
+  if (gpu)
+    *gpu = form;
+  return clseg__kernel(ctx, ATT_FILE, opts, full, k);
 }
 
 /* A device scratch buffer of `floats` floats; released by the caller once the kernels are enqueued
@@ -141,15 +145,18 @@ static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const c
                                      const att_mlp *m, int r, int use_max, const att_cscratch *sc) {
   cl_kernel kp, km;
   size_t pw, wg;
+  int gpu;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_pool", &kp, &pw)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_mlp", &km, &wg)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_pool", &kp, &pw, &gpu)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_mlp", &km, &wg, NULL)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, c = (int)x->shape[1], hw = (int)(x->shape[2] * x->shape[3]);
   const clseg__arg pa[] = {CLSEG__ARG(x->buf),    CLSEG__ARG(xo),        CLSEG__ARG(hw),
                            CLSEG__ARG(sc->chunk), CLSEG__ARG(sc->parts), CLSEG__ARG(sc->buf),
                            CLSEG__ARG(sc->part)};
-  const size_t pg[2] = {clseg__round_up((size_t)sc->parts, pw), (size_t)x->shape[0] * (size_t)c},
+  /* a work-item per part (CPU form) or a work-group per part (GPU form's tree) */
+  const size_t pg[2] = {gpu ? (size_t)sc->parts * pw : clseg__round_up((size_t)sc->parts, pw),
+                        (size_t)x->shape[0] * (size_t)c},
                pl[2] = {pw, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 7, 2, pg, pl)) != CLSEG_OK)
     return s;
@@ -175,7 +182,9 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
   size_t wg;
   const int xo = (int)x->offset, yo = (int)y->offset, c = (int)x->shape[1];
   const int hw = (int)(x->shape[2] * x->shape[3]);
-  clseg_status s = att_kernel(ctx, ws ? "attention_scse_apply" : "attention_scale", &k, &wg);
+  int gpu = 0;
+  clseg_status s = ws ? att_kernel(ctx, "attention_scse_apply", &k, &wg, &gpu)
+                      : att_kernel(ctx, "attention_scale", &k, &wg, NULL);
   if (s != CLSEG_OK)
     return s;
   if (!ws) {
@@ -198,8 +207,8 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
                           CLSEG__ARG(ws->buf), CLSEG__ARG(wso),     CLSEG__ARG(b.buf),
                           CLSEG__ARG(b.off),   CLSEG__ARG(b.has),   CLSEG__ARG(y->buf),
                           CLSEG__ARG(yo)};
-  const size_t g[2] = {clseg__round_up(((size_t)hw + 15) / 16, wg), (size_t)x->shape[0]},
-               l[2] = {wg, 1};
+  const size_t px = gpu ? (size_t)hw : ((size_t)hw + 15) / 16; /* pixels per work-item: 1 or 16 */
+  const size_t g[2] = {clseg__round_up(px, wg), (size_t)x->shape[0]}, l[2] = {wg, 1};
   return clseg__launch(ctx, k, op, a, 13, 2, g, l);
 }
 
@@ -315,7 +324,7 @@ static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tens
                             float eps, int c, cl_mem aff, int aff_off) {
   cl_kernel k;
   size_t wg;
-  clseg_status s = att_kernel(ctx, "attention_bn_fold", &k, &wg);
+  clseg_status s = att_kernel(ctx, "attention_bn_fold", &k, &wg, NULL);
   if (s != CLSEG_OK)
     return s;
   const int go = (int)bn[0]->offset, bo = (int)bn[1]->offset, mo = (int)bn[2]->offset;
@@ -334,9 +343,10 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
                                     cl_mem sc, clseg_tensor *y) {
   cl_kernel kp, ka;
   size_t wg;
+  int gpu;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_chpool", &kp, &wg)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_spatial_apply", &ka, &wg)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_chpool", &kp, &wg, &gpu)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_spatial_apply", &ka, &wg, NULL)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, yo = (int)y->offset, wo = (int)w->offset, zero = 0,
             k = (int)w->shape[2];
@@ -344,8 +354,8 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
   const int aff_off = (int)(2 * x->shape[0] * hw);
   const clseg__arg pa[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(c),
                            CLSEG__ARG(hw),     CLSEG__ARG(sc), CLSEG__ARG(zero)};
-  const size_t pg[2] = {clseg__round_up(((size_t)hw + 15) / 16, wg), (size_t)x->shape[0]},
-               pl[2] = {wg, 1};
+  const size_t px = gpu ? (size_t)hw : ((size_t)hw + 15) / 16; /* pixels per work-item: 1 or 16 */
+  const size_t pg[2] = {clseg__round_up(px, wg), (size_t)x->shape[0]}, pl[2] = {wg, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 6, 2, pg, pl)) != CLSEG_OK)
     return s;
   const att_opt b = opt_of(bias, x->buf);
@@ -481,9 +491,10 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
                                         cl_mem sc, int a_off) {
   cl_kernel kp, kc;
   size_t lws;
+  int gpu;
   clseg_status s;
-  if ((s = att_kernel(ctx, "attention_phi", &kp, &lws)) != CLSEG_OK ||
-      (s = att_kernel(ctx, "attention_gate_coarse", &kc, &lws)) != CLSEG_OK)
+  if ((s = att_kernel(ctx, "attention_phi", &kp, &lws, &gpu)) != CLSEG_OK ||
+      (s = att_kernel(ctx, "attention_gate_coarse", &kc, &lws, &gpu)) != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x, *g = a->g;
   const int go = (int)g->offset, cg = (int)g->shape[1], hg = (int)g->shape[2],
@@ -495,8 +506,9 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
       CLSEG__ARG(g->buf),        CLSEG__ARG(go),    CLSEG__ARG(cg),     CLSEG__ARG(hwg),
       CLSEG__ARG(a->w_phi->buf), CLSEG__ARG(wpo),   CLSEG__ARG(bp.buf), CLSEG__ARG(bp.off),
       CLSEG__ARG(bp.has),        CLSEG__ARG(a->ci), CLSEG__ARG(sc),     CLSEG__ARG(zero)};
-  const size_t pg[3] = {clseg__round_up(((size_t)hwg + 15) / 16, lws), ((size_t)a->ci + 3) / 4,
-                        (size_t)g->shape[0]},
+  /* pixels per work-item: 1 in the GPU form, 16 in the CPU form */
+  const size_t pg[3] = {clseg__round_up(gpu ? (size_t)hwg : ((size_t)hwg + 15) / 16, lws),
+                        ((size_t)a->ci + 3) / 4, (size_t)g->shape[0]},
                l[3] = {lws, 1, 1};
   if ((s = clseg__launch(ctx, kp, op, pa, 12, 3, pg, l)) != CLSEG_OK)
     return s;
@@ -527,6 +539,10 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
                            CLSEG__ARG(a_off),
                            CLSEG__ARG(a->ht),
                            CLSEG__ARG(a->wt)};
+  if (gpu) { /* dimension 0 every theta pixel of an image, 1 the image */
+    const size_t gg[2] = {clseg__round_up((size_t)a->ht * (size_t)a->wt, lws), (size_t)x->shape[0]};
+    return clseg__launch(ctx, kc, op, ca, 25, 2, gg, l);
+  }
   const size_t cgl[3] = {clseg__round_up(((size_t)a->wt + 15) / 16, lws), (size_t)a->ht,
                          (size_t)x->shape[0]};
   return clseg__launch(ctx, kc, op, ca, 25, 3, cgl, l);
@@ -537,7 +553,8 @@ static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const
                                        cl_mem sc, int a_off, int aff_off) {
   cl_kernel k;
   size_t wg;
-  clseg_status s = att_kernel(ctx, "attention_gate_apply", &k, &wg);
+  int gpu;
+  clseg_status s = att_kernel(ctx, "attention_gate_apply", &k, &wg, &gpu);
   if (s != CLSEG_OK)
     return s;
   const clseg_tensor *x = a->x;
@@ -553,8 +570,12 @@ static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const
       CLSEG__ARG(bo.buf),  CLSEG__ARG(bo.off),    CLSEG__ARG(bo.has), CLSEG__ARG(sc),
       CLSEG__ARG(aff_off), CLSEG__ARG(a->has_bn), CLSEG__ARG(al.buf), CLSEG__ARG(al.off),
       CLSEG__ARG(al.has),  CLSEG__ARG(a->y->buf), CLSEG__ARG(yo)};
-  const size_t g[3] = {clseg__round_up(((size_t)w + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]},
-               l[3] = {wg, 1, 1};
+  const size_t l[3] = {wg, 1, 1};
+  if (gpu) { /* dimension 0 every pixel of an image, 1 the image */
+    const size_t gg[2] = {clseg__round_up((size_t)h * (size_t)w, wg), (size_t)x->shape[0]};
+    return clseg__launch(ctx, k, op, args, 23, 2, gg, l);
+  }
+  const size_t g[3] = {clseg__round_up(((size_t)w + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]};
   return clseg__launch(ctx, k, op, args, 23, 3, g, l);
 }
 

@@ -88,20 +88,11 @@ clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const ch
 
 clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const char *variant,
                                   cl_kernel *k, clseg__stream_shape *out) {
-  static const char *const keys[] = {"LOCAL", "VPW"}, *const gpu_key[] = {"GPU"};
+  static const char *const keys[] = {"LOCAL", "VPW"};
   int tv[2];
-  double gpu;
-  clseg__tuned t;
   clseg_status s = clseg__tune_sizes(ctx, variant, keys, 2, tv);
-  if (s != CLSEG_OK || (s = clseg__tune_get(ctx, variant, NULL, gpu_key, 1, &gpu, &t)) != CLSEG_OK)
+  if (s != CLSEG_OK || (s = clseg__tune_gpu(ctx, variant, &out->gpu)) != CLSEG_OK)
     return s;
-  if (gpu != 0.0 && gpu != 1.0) {
-    char where[320];
-    clseg__tuned_describe(&t, where, sizeof where);
-    return clseg__fail(ctx, CLSEG_FORMAT, "tuning: GPU=%g of %s (%s) is neither 0 nor 1", gpu,
-                       variant, where);
-  }
-  out->gpu = gpu == 1.0;
   out->local = (size_t)tv[0];
   out->chunk = out->gpu ? 1 : 16 * (size_t)tv[1];
   /* Each form gets only the macro its code reads, so equal rows share one program. */
@@ -111,4 +102,27 @@ clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const ch
   CLSEG__CHECK(ctx, snprintf(name, sizeof name, "%s%s", variant, out->gpu ? "_gpu" : "") <
                         (int)sizeof name);
   return clseg__kernel(ctx, file, opts, name, k);
+}
+
+clseg_status clseg__tune_gpu(clseg_context *ctx, const char *variant, int *gpu) {
+  static const char *const key[] = {"GPU"};
+  double v;
+  clseg__tuned t;
+  clseg_status s = clseg__tune_get(ctx, variant, NULL, key, 1, &v, &t);
+  if (s != CLSEG_OK)
+    return s;
+  if (v != 0.0 && v != 1.0) {
+    char where[320];
+    clseg__tuned_describe(&t, where, sizeof where);
+    return clseg__fail(ctx, CLSEG_FORMAT, "tuning: GPU=%g of %s (%s) is neither 0 nor 1", v,
+                       variant, where);
+  }
+  *gpu = v == 1.0;
+  return CLSEG_OK;
+}
+
+size_t clseg__fit_local(const clseg_context *ctx, size_t wg) {
+  while (ctx->info.max_work_group && wg > ctx->info.max_work_group)
+    wg /= 2;
+  return wg;
 }

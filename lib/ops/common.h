@@ -30,6 +30,11 @@ int clseg__fits_int(const clseg_tensor *t);
  * 65536; another value (a hand-edited row or tuning file) is CLSEG_FORMAT naming the row. */
 clseg_status clseg__tune_sizes(clseg_context *ctx, const char *variant, const char *const *keys,
                                int n, int *out);
+/* The GPU cell of variant's row: 1 runs the variant's GPU form (`<variant>_gpu`, work-groups of
+ * exactly the row's LOCAL), 0 its CPU form. Another value is CLSEG_FORMAT naming the row. */
+clseg_status clseg__tune_gpu(clseg_context *ctx, const char *variant, int *gpu);
+/* A tuning row's work-group size, halved while the device cannot run it. */
+size_t clseg__fit_local(const clseg_context *ctx, size_t wg);
 
 /* The shape of a streaming kernel (activation, batchnorm, eltwise, layout) from the cells LOCAL,
  * VPW and GPU of its tuning row. */

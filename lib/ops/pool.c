@@ -5,9 +5,10 @@
 
 /* Cells of the pool2d_max / pool2d_avg rows (cl/tuning/pool.tsv): LOCAL the most work-items per
  * work-group, POOL_VW outputs along W per work-item (the kernel's macro); global_pool_max /
- * global_pool_avg: LOCAL. */
+ * global_pool_avg: LOCAL, and SPLIT_GROUPS / SPLIT_CHUNK of the GPU form. Every row also has GPU
+ * (clseg__tune_gpu): 1 runs the `<variant>_gpu` kernel. */
 static const char *const POOL2D_KEYS[] = {"LOCAL", "POOL_VW"};
-static const char *const GLOBAL_KEYS[] = {"LOCAL"};
+static const char *const GLOBAL_KEYS[] = {"LOCAL", "SPLIT_GROUPS", "SPLIT_CHUNK"};
 
 static const char *const POOL_NAMES[] = {"max", "avg"};
 
@@ -120,14 +121,44 @@ static size_t pow2_upto(size_t n, size_t cap) {
   return p;
 }
 
+/* pool2d_max_gpu / pool2d_avg_gpu: one output per work-item over all NC * OH * OW outputs. */
+static clseg_status pool2d_gpu_enqueue(clseg_context *ctx, const clseg_tensor *x,
+                                       const pool_geom *g, const clseg_pool2d_params *p, int local,
+                                       clseg_tensor *y) {
+  const char *name = p->kind == CLSEG_POOL_MAX ? "pool2d_max_gpu" : "pool2d_avg_gpu";
+  const size_t lws = clseg__fit_local(ctx, (size_t)local);
+  char opts[64];
+  const clseg__define defs[] = {{"LOCAL", (long)lws}};
+  cl_kernel k;
+  clseg_status s;
+  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
+    return s;
+  int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
+  int NC = (int)(y->shape[0] * y->shape[1]), OH = (int)y->shape[2], OW = (int)y->shape[3];
+  int inc = p->count_include_pad != 0;
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
+                             CLSEG__ARG(yo),     CLSEG__ARG(H),     CLSEG__ARG(W),
+                             CLSEG__ARG(NC),     CLSEG__ARG(OH),    CLSEG__ARG(OW),
+                             CLSEG__ARG(g->kh),  CLSEG__ARG(g->kw), CLSEG__ARG(g->sh),
+                             CLSEG__ARG(g->sw),  CLSEG__ARG(g->pt), CLSEG__ARG(g->pl),
+                             CLSEG__ARG(g->pb),  CLSEG__ARG(g->pr), CLSEG__ARG(inc)};
+  const size_t global = clseg__round_up(y->count, lws);
+  return clseg__launch(ctx, k, name, args, (int)(sizeof args / sizeof *args), 1, &global, &lws);
+}
+
 static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, const pool_geom *g,
                                    const clseg_pool2d_params *p, clseg_tensor *y) {
   cl_kernel k;
   const char *name = p->kind == CLSEG_POOL_MAX ? "pool2d_max" : "pool2d_avg";
-  int tv[2];
+  int tv[2], gpu;
   clseg_status s = clseg__tune_sizes(ctx, name, POOL2D_KEYS, 2, tv);
+  if (s == CLSEG_OK)
+    s = clseg__tune_gpu(ctx, name, &gpu);
   if (s != CLSEG_OK)
     return s;
+  if (gpu)
+    return pool2d_gpu_enqueue(ctx, x, g, p, tv[0], y);
   char opts[64];
   const clseg__define defs[] = {{"POOL_VW", tv[1]}};
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
@@ -165,6 +196,59 @@ clseg_status clseg_pool2d(clseg_context *ctx, const clseg_tensor *x, const clseg
   return pool2d_enqueue(ctx, x, &g, p, y);
 }
 
+/* One pass of global_pool_*_gpu: work-groups of lws work-items, `parts` per plane of hw floats
+ * (chunks of `chunk`), from src at src_off to dst at dst_off. */
+static clseg_status global_gpu_pass(clseg_context *ctx, cl_kernel k, const char *name, cl_mem src,
+                                    int src_off, int hw, int chunk, int parts, float scale,
+                                    size_t planes, size_t lws, cl_mem dst, int dst_off) {
+  const clseg__arg args[] = {CLSEG__ARG(src),     CLSEG__ARG(src_off), CLSEG__ARG(dst),
+                             CLSEG__ARG(dst_off), CLSEG__ARG(hw),      CLSEG__ARG(chunk),
+                             CLSEG__ARG(scale)};
+  const size_t global[2] = {(size_t)parts * lws, planes}, local[2] = {lws, 1};
+  return clseg__launch(ctx, k, name, args, 7, 2, global, local);
+}
+
+/* The GPU form: one work-group per plane reduces it as a tree in __local memory. When planes are
+ * fewer than the row's SPLIT_GROUPS, each is cut into parts of at least SPLIT_CHUNK floats so that
+ * the device still gets SPLIT_GROUPS work-groups, and a second pass reduces the parts. tv: the
+ * row's LOCAL, SPLIT_GROUPS, SPLIT_CHUNK. */
+static clseg_status global_gpu(clseg_context *ctx, const clseg_tensor *x, clseg_pool_kind kind,
+                               const int tv[3], clseg_tensor *y) {
+  const char *name = kind == CLSEG_POOL_MAX ? "global_pool_max_gpu" : "global_pool_avg_gpu";
+  const size_t lws = clseg__fit_local(ctx, (size_t)tv[0]),
+               planes = (size_t)(x->shape[0] * x->shape[1]);
+  const size_t hw = (size_t)(x->shape[2] * x->shape[3]);
+  char opts[64];
+  const clseg__define defs[] = {{"LOCAL", (long)lws}};
+  cl_kernel k;
+  clseg_status s;
+  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
+    return s;
+  size_t parts = planes >= (size_t)tv[1] ? 1 : ((size_t)tv[1] + planes - 1) / planes;
+  const size_t most = (hw + (size_t)tv[2] - 1) / (size_t)tv[2];
+  parts = parts < most ? parts : most;
+  const size_t chunk = (hw + parts - 1) / parts;
+  parts = (hw + chunk - 1) / chunk;
+  const float inv = 1.0f / (float)hw;
+  if (parts == 1)
+    return global_gpu_pass(ctx, k, name, x->buf, (int)x->offset, (int)hw, (int)hw, 1, inv, planes,
+                           lws, y->buf, (int)y->offset);
+  cl_int err;
+  cl_mem part =
+      clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, planes * parts * sizeof(float), NULL, &err);
+  if (err != CL_SUCCESS)
+    return clseg__cl_fail(ctx, err, "global_pool: allocating %zu bytes of scratch",
+                          planes * parts * sizeof(float));
+  s = global_gpu_pass(ctx, k, name, x->buf, (int)x->offset, (int)hw, (int)chunk, (int)parts, 1.0f,
+                      planes, lws, part, 0);
+  if (s == CLSEG_OK)
+    s = global_gpu_pass(ctx, k, name, part, 0, (int)parts, (int)parts, 1, inv, planes, lws, y->buf,
+                        (int)y->offset);
+  clReleaseMemObject(part); /* OpenCL keeps it until the passes finish */
+  return s;
+}
+
 clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_pool_kind kind,
                                clseg_tensor *y) {
   if (!ctx)
@@ -182,15 +266,19 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
     return s;
   cl_kernel k;
   const char *name = kind == CLSEG_POOL_MAX ? "global_pool_max" : "global_pool_avg";
-  int lws;
-  if ((s = clseg__tune_sizes(ctx, name, GLOBAL_KEYS, 1, &lws)) != CLSEG_OK ||
-      (s = clseg__kernel(ctx, "pool.cl", "", name, &k)) != CLSEG_OK)
+  int tv[3], gpu;
+  if ((s = clseg__tune_sizes(ctx, name, GLOBAL_KEYS, 3, tv)) != CLSEG_OK ||
+      (s = clseg__tune_gpu(ctx, name, &gpu)) != CLSEG_OK)
+    return s;
+  if (gpu)
+    return global_gpu(ctx, x, kind, tv, y);
+  if ((s = clseg__kernel(ctx, "pool.cl", "", name, &k)) != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, NC = (int)(x->shape[0] * x->shape[1]);
   int HW = (int)(x->shape[2] * x->shape[3]);
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf),
                              CLSEG__ARG(yo),     CLSEG__ARG(NC), CLSEG__ARG(HW)};
-  size_t local[1] = {pow2_upto((size_t)NC, (size_t)lws)};
+  size_t local[1] = {pow2_upto((size_t)NC, (size_t)tv[0])};
   size_t global[1] = {clseg__round_up((size_t)NC, local[0])};
   return clseg__launch(ctx, k, name, args, 6, 1, global, local);
 }

@@ -1,9 +1,12 @@
 /* Host side of the reductions over channels (cl/reduce.cl): mean / max to one channel, softmax,
  * argmax. */
+#include <stdio.h>
+
 #include "common.h"
 
 /* Cells of each variant's row (cl/tuning/reduce.tsv): LOCAL work-items per work-group, VPW float16
- * vectors (pixels) per work-item (the kernel's macro). */
+ * vectors (pixels) per work-item (the kernel's macro); GPU (clseg__tune_gpu) 1 runs the
+ * `<variant>_gpu` kernel, one pixel per work-item in work-groups of exactly LOCAL. */
 static const char *const TUNE_KEYS[] = {"LOCAL", "VPW"};
 
 typedef struct {
@@ -45,22 +48,30 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
   clseg_status s = reduce_check(ctx, v, x, y);
   if (s != CLSEG_OK)
     return s;
-  int tv[2];
-  if ((s = clseg__tune_sizes(ctx, v->kernel, TUNE_KEYS, 2, tv)) != CLSEG_OK)
+  int tv[2], gpu;
+  if ((s = clseg__tune_sizes(ctx, v->kernel, TUNE_KEYS, 2, tv)) != CLSEG_OK ||
+      (s = clseg__tune_gpu(ctx, v->kernel, &gpu)) != CLSEG_OK)
     return s;
-  char opts[64];
-  const clseg__define defs[] = {{"VPW", tv[1]}};
+  /* Each form gets only the macro it reads, so that equal rows share one program. */
+  const size_t lws = gpu ? clseg__fit_local(ctx, (size_t)tv[0]) : (size_t)tv[0];
+  char opts[64], name[40];
+  const clseg__define defs[] = {{gpu ? "LOCAL" : "VPW", gpu ? (long)lws : tv[1]}};
   cl_kernel k;
   CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
-  if ((s = clseg__kernel(ctx, "reduce.cl", opts, v->kernel, &k)) != CLSEG_OK)
+  CLSEG__CHECK(ctx, snprintf(name, sizeof name, "%s%s", v->kernel, gpu ? "_gpu" : "") <
+                        (int)sizeof name);
+  if ((s = clseg__kernel(ctx, "reduce.cl", opts, name, &k)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, yo = (int)y->offset, c = (int)x->shape[1];
   const int hw = (int)(x->shape[2] * x->shape[3]), n = (int)x->shape[0];
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(c),      CLSEG__ARG(hw), CLSEG__ARG(n)};
+  if (gpu) { /* one pixel per work-item over all n images */
+    const size_t global = clseg__round_up((size_t)n * (size_t)hw, lws);
+    return clseg__launch(ctx, k, v->op, args, 7, 1, &global, &lws);
+  }
   /* Small images give one run each: then the work-group spans images instead. */
-  const size_t lws = (size_t)tv[0], chunk = 16 * (size_t)tv[1],
-               runs = ((size_t)hw + chunk - 1) / chunk;
+  const size_t chunk = 16 * (size_t)tv[1], runs = ((size_t)hw + chunk - 1) / chunk;
   const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)n, local[1])};
   return clseg__launch(ctx, k, v->op, args, 7, 2, global, local);
