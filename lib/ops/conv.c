@@ -504,6 +504,7 @@ static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare
 
 /* Every variant, for forcing one by name. */
 static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
+                                                      &clseg__conv2d_depthwise_gpu,
                                                       &clseg__conv2d_winograd,
                                                       &clseg__conv2d_winograd2x2,
                                                       &clseg__conv2d_winograd_dilated,
@@ -585,8 +586,8 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
   }
   return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
-                        "conv2d_winograd, conv2d_winograd2x2, conv2d_winograd_dilated, conv2d_vec, "
-                        "conv2d_direct)",
+                        "conv2d_depthwise_gpu, conv2d_winograd, conv2d_winograd2x2, "
+                        "conv2d_winograd_dilated, conv2d_vec, conv2d_direct)",
                      want);
 }
 

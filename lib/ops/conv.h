@@ -152,6 +152,8 @@ extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2
  * for none. */
 int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rules *r,
                                 int low_memory);
+/* The GPU-shaped depthwise conv (conv_depthwise.c), channel multipliers included. */
+extern const clseg__conv_variant clseg__conv2d_depthwise_gpu;
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */
 
