@@ -192,10 +192,12 @@ static void bench_shape_row(clseg_context *ctx, const bench_shape *s, double min
                          (double)(s->cin / s->groups) * (double)(s->k * s->k) /
                          (s->transposed ? (double)(s->stride * s->stride) : 1.0);
     const char *const conv_v[] = {"conv2d_winograd", "conv2d_winograd2x2", "conv2d_vec",
-                                  "conv2d_gemm",     "conv2d_depthwise",   "conv2d_direct"};
-    const char *const convt_v[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct"};
+                                  "conv2d_gemm",     "conv2d_depthwise",   "conv2d_depthwise_gpu",
+                                  "conv2d_direct"};
+    const char *const convt_v[] = {"conv_transpose2d_k2s2", "conv_transpose2d_gpu",
+                                   "conv_transpose2d_direct"};
     const char *const *vs = s->transposed ? convt_v : conv_v;
-    const int nv = s->transposed ? 2 : (int)(sizeof conv_v / sizeof *conv_v);
+    const int nv = s->transposed ? 3 : (int)(sizeof conv_v / sizeof *conv_v);
     printf("%-34s", s->name);
     for (int i = 0; i < nv; i++) {
       double cpu = 0.0, sec = time_variant(ctx, s, &t, vs[i], min_s, &cpu);

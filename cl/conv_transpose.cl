@@ -1,6 +1,9 @@
 /* conv_transpose2d kernels (host side: lib/ops/conv_transpose.c), PyTorch semantics, weight
  * [Cin, Cout / groups, KH, KW]. Gather form: each output pixel sums the inputs that scatter onto it, so no
  * atomics and no zero-fill pass are needed. */
+#ifndef SW
+#define SW 2 /* conv_transpose2d_gpu: horizontal stride (before conv_common.h, whose default is 1) */
+#endif
 #include "conv_common.h"
 
 #ifndef MR
@@ -8,6 +11,43 @@
 #endif
 #ifndef LWS
 #define LWS 4 /* work-group size along dim 0 (the host uses the same local size) */
+#endif
+/* conv_transpose2d_gpu only: */
+#ifndef KH
+#define KH 2 /* kernel height */
+#endif
+#ifndef KW
+#define KW 2 /* kernel width */
+#endif
+#ifndef SH
+#define SH 2 /* vertical stride (SW: above) */
+#endif
+#ifndef DH
+#define DH 1 /* vertical dilation */
+#endif
+#ifndef DW
+#define DW 1 /* horizontal dilation */
+#endif
+#ifndef KSH
+#define KSH 2 /* SH / gcd(SH, DH): the step between the kernel rows that reach one output row */
+#endif
+#ifndef KSW
+#define KSW 2 /* SW / gcd(SW, DW): the same for kernel columns */
+#endif
+#ifndef TX
+#define TX 32 /* work-items along W (work-group dim 0) */
+#endif
+#ifndef TY
+#define TY 4 /* work-items along H (work-group dim 1): TX * TY a multiple of 64 fills warps and waves */
+#endif
+#ifndef PX
+#define PX 2 /* output columns per work-item, TX apart so that each of them stays coalesced */
+#endif
+#ifndef RM
+#define RM 8 /* output channels per work-item: each input value loaded feeds RM * PX accumulators */
+#endif
+#ifndef BK
+#define BK 16 /* input channels per slice of weights staged in __local memory */
 #endif
 
 /* The generic baseline: one output element per work-item, geometry as run-time arguments (one program for
@@ -90,5 +130,95 @@ conv_transpose2d_k2s2(__global const float *x, const int x_off, const int cin, c
     store16(act16(shuffle2(a0[m], a1[m], lo) + b, alpha, beta), yr, 2 * valid);
     if (valid > 8)
       store16(act16(shuffle2(a0[m], a1[m], hi) + b, alpha, beta), yr + 16, 2 * valid - 16);
+  }
+}
+
+/* The first kernel row k (of KSH candidates) whose tap reaches output row o, or KH when none does: o + p - k d
+ * must be a multiple of the stride, and the next such k is KSH further. */
+#define FIRST_TAP(o, p, D, S, KS, KN, out)                                                                 \
+  do {                                                                                                     \
+    out = KN;                                                                                              \
+    for (int k_ = KS - 1; k_ >= 0; k_--)                                                                   \
+      if (((o) + (p) - k_ * (D)) % (S) == 0)                                                                \
+        out = k_;                                                                                          \
+  } while (0)
+
+/* GPU-shaped, any kernel, stride, dilation, padding and groups. A work-group of TX x TY work-items covers
+ * TX * PX consecutive output columns x TY rows for RM output channels of one group; a work-item keeps PX x RM
+ * accumulators and walks the input channels in slices of BK whose weights the group stages in __local memory
+ * (every item of the group reads the same ones). Each work-item visits only the taps that reach its pixel, so
+ * for the U-Net up-convolution (kernel 2, stride 2) all items run one tap and none diverge. wt: [cin][cout /
+ * groups][KH][KW], read as stored. Dim 2 enumerates (n, group, channel block). */
+__kernel __attribute__((reqd_work_group_size(TX, TY, 1))) void
+conv_transpose2d_gpu(__global const float *x, const int x_off, const int cin, const int h, const int w,
+                     __global const float *wt, const int w_off, const int pt, const int pl, const int groups,
+                     const int cblocks, __global const float *bias, const int b_off, const int has_bias,
+                     __global float *y, const int y_off, const int cout, const int oh_n, const int ow_n,
+                     const float alpha, const float beta) {
+  const int lx = get_local_id(0), ly = get_local_id(1), lid = ly * TX + lx, z = get_global_id(2);
+  const int n = z / (groups * cblocks), gb = z - n * groups * cblocks, g = gb / cblocks;
+  const int cin_g = cin / groups, cout_g = cout / groups, co0 = (gb - g * cblocks) * RM;
+  const int oy = get_group_id(1) * TY + ly, ox0 = get_group_id(0) * TX * PX + lx;
+  const __global float *xg = x + x_off + ((size_t)n * cin + (size_t)g * cin_g) * h * w;
+  const __global float *wg = wt + w_off + (size_t)g * cin_g * cout_g * (KH * KW);
+  int kh0, kw0[PX];
+  FIRST_TAP(oy, pt, DH, SH, KSH, KH, kh0);
+#pragma unroll
+  for (int p = 0; p < PX; p++)
+    FIRST_TAP(ox0 + p * TX, pl, DW, SW, KSW, KW, kw0[p]);
+  __local float wl[BK * KH * KW * RM]; /* [BK][KH * KW][RM]: one tap's RM weights side by side */
+  float acc[PX][RM];
+#pragma unroll
+  for (int p = 0; p < PX; p++)
+#pragma unroll
+    for (int m = 0; m < RM; m++)
+      acc[p][m] = 0.0f;
+  for (int ci0 = 0; ci0 < cin_g; ci0 += BK) {
+    /* consecutive items read consecutive taps of the stored weights */
+    for (int i = lid; i < BK * RM * KH * KW; i += TX * TY) {
+      const int t = i % (KH * KW), r = i / (KH * KW), m = r % RM, k = r / RM;
+      const int ci = ci0 + k, co = co0 + m;
+      wl[(k * KH * KW + t) * RM + m] =
+          ci < cin_g && co < cout_g ? wg[((size_t)ci * cout_g + co) * (KH * KW) + t] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int kn = min(BK, cin_g - ci0);
+    for (int kh = kh0; kh < KH; kh += KSH) {
+      const int th = oy + pt - kh * DH, ih = th / SH;
+      if (th < 0 || ih >= h)
+        continue;
+#pragma unroll
+      for (int p = 0; p < PX; p++)
+        for (int kw = kw0[p]; kw < KW; kw += KSW) {
+          const int tw = ox0 + p * TX + pl - kw * DW, iw = tw / SW;
+          if (tw < 0 || iw >= w)
+            continue;
+          const __global float *xp = xg + ((size_t)ci0 * h + ih) * w + iw;
+          const __local float *wq = wl + (kh * KW + kw) * RM;
+          for (int k = 0; k < kn; k++, xp += h * w, wq += KH * KW * RM) {
+            const float xv = *xp;
+#pragma unroll
+            for (int m = 0; m < RM; m++)
+              acc[p][m] = fma(xv, wq[m], acc[p][m]);
+          }
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE); /* the slice is read before the next one overwrites it */
+  }
+  if (oy >= oh_n)
+    return;
+#pragma unroll
+  for (int m = 0; m < RM; m++) {
+    const int co = co0 + m;
+    if (co >= cout_g)
+      break;
+    const float b = has_bias ? bias[b_off + g * cout_g + co] : 0.0f;
+    __global float *yr = y + y_off + (((size_t)n * cout + g * cout_g + co) * oh_n + oy) * ow_n;
+#pragma unroll
+    for (int p = 0; p < PX; p++) {
+      const int ox = ox0 + p * TX;
+      if (ox < ow_n)
+        yr[ox] = act_apply(acc[p][m] + b, ACT, alpha, beta);
+    }
   }
 }

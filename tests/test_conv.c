@@ -16,8 +16,9 @@
 #define SWEEP_SEED  0xc0417e57ull
 #define SWEEP_CASES 40
 
-static const char *const VARIANTS[] = {"conv2d_direct", "conv2d_depthwise", "conv2d_vec",
-                                       "conv2d_gemm",   "conv2d_winograd",  "conv2d_winograd2x2"};
+static const char *const VARIANTS[] = {
+    "conv2d_direct",   "conv2d_depthwise",   "conv2d_vec",          "conv2d_gemm",
+    "conv2d_winograd", "conv2d_winograd2x2", "conv2d_depthwise_gpu"};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
@@ -110,16 +111,23 @@ static int is_winograd(const char *variant) {
   return !strncmp(variant, "conv2d_winograd", 15);
 }
 
-/* A random case the variant supports: depthwise forces groups == channels, vec and Winograd groups
- * 1, Winograd the 3x3 stride-1 geometry; direct and gemm take any groups. */
+static int is_depthwise(const char *variant) {
+  return !strncmp(variant, "conv2d_depthwise", 16);
+}
+
+/* A random case the variant supports: depthwise forces groups == channels (the GPU variant also
+ * channel multipliers of 2 and 3), vec and Winograd groups 1, Winograd the 3x3 stride-1 geometry;
+ * direct and gemm take any groups. */
 static conv_case random_case(check_rng *r, const char *variant) {
   conv_case c;
   memset(&c, 0, sizeof c);
   const int gi = is_winograd(variant) ? (pick(r, NGEOMS), 1) : pick(r, NGEOMS), *g = GEOMS[gi];
   int cin = 1 + pick(r, 12), cout = 1 + pick(r, 20), groups = 1;
-  if (!strcmp(variant, "conv2d_depthwise")) {
+  if (is_depthwise(variant)) {
     cout = cin;
     groups = cin;
+    if (!strcmp(variant, "conv2d_depthwise_gpu") && pick(r, 2))
+      cout = cin * (2 + pick(r, 2));
   } else if ((!strcmp(variant, "conv2d_direct") || !strcmp(variant, "conv2d_gemm")) && pick(r, 2)) {
     groups = 1 + pick(r, 3);
     cin = groups * (1 + pick(r, 4));
@@ -183,6 +191,9 @@ static void sweep_winograd(void **state) {
 }
 static void sweep_winograd2x2(void **state) {
   sweep(state, "conv2d_winograd2x2");
+}
+static void sweep_depthwise_gpu(void **state) {
+  sweep(state, "conv2d_depthwise_gpu");
 }
 static void sweep_winograd_dilated(void **state) {
   sweep(state, "conv2d_winograd_dilated");
@@ -311,6 +322,92 @@ static void vec_and_depthwise_wide_shapes(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* conv2d_depthwise_gpu on what its tiles may get wrong: maps narrower than, not a multiple of, and
+ * wider than a tile (both columns of a work-item), 1x1 maps, batch 2, stride 2, dilation 2, 5x5
+ * kernels, channel multipliers, bias + residual + activation, and a dilation whose halo does not
+ * fit in __local memory (the global-memory path). */
+static void depthwise_gpu_edge_shapes(void **state) {
+  const clseg_activation relu6 = {CLSEG_ACT_RELU6, 0, 0}, leaky = {CLSEG_ACT_LEAKY_RELU, 0.1f, 0};
+  const conv_case cases[] = {
+      {{2, 5, 37, 70},
+       {5, 1, 3, 3},
+       {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .groups = 5, .act = relu6},
+       1,
+       1,
+       0.0f},
+      {{1, 3, 1, 1}, {3, 1, 1, 1}, {.groups = 3}, 1, 1, 0.0f},
+      {{1, 3, 1, 1},
+       {6, 1, 3, 3},
+       {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .groups = 3},
+       1,
+       0,
+       0.0f},
+      {{2, 4, 33, 65},
+       {4, 1, 3, 3},
+       {.stride_h = 2,
+        .stride_w = 2,
+        .pad_top = 1,
+        .pad_left = 1,
+        .pad_bottom = 1,
+        .pad_right = 1,
+        .groups = 4,
+        .act = leaky},
+       1,
+       1,
+       0.0f},
+      {{1, 6, 17, 35},
+       {6, 1, 3, 3},
+       {.pad_top = 2,
+        .pad_left = 2,
+        .pad_bottom = 2,
+        .pad_right = 2,
+        .dilation_h = 2,
+        .dilation_w = 2,
+        .groups = 6},
+       0,
+       1,
+       0.0f},
+      {{2, 3, 15, 33},
+       {6, 1, 5, 5},
+       {.stride_h = 2,
+        .stride_w = 2,
+        .pad_top = 2,
+        .pad_left = 2,
+        .pad_bottom = 2,
+        .pad_right = 2,
+        .groups = 3,
+        .act = relu6},
+       1,
+       1,
+       0.0f},
+      {{1, 2, 9, 17},
+       {2, 1, 7, 7},
+       {.pad_top = 3, .pad_left = 3, .pad_bottom = 3, .pad_right = 3, .groups = 2},
+       1,
+       0,
+       0.0f},
+      {{1, 3, 40, 40},
+       {3, 1, 3, 3},
+       {.pad_top = 36,
+        .pad_left = 36,
+        .pad_bottom = 36,
+        .pad_right = 36,
+        .dilation_h = 36,
+        .dilation_w = 36,
+        .groups = 3,
+        .act = leaky},
+       1,
+       1,
+       0.0f},
+      {{1, 2, 7, 100}, {4, 1, 3, 1}, {.stride_w = 3, .pad_top = 1, .groups = 2}, 1, 1, 0.0f},
+  };
+  int failures = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    failures += !run_case(*state, &cases[i], "conv2d_depthwise_gpu", 800 + i);
+  report_worst("conv2d_depthwise_gpu edges");
+  assert_int_equal(failures, 0);
+}
+
 /* Every activation once per variant, with its non-default parameters where it has some. */
 static void activations_every_variant(void **state) {
   const clseg_activation acts[] = {{CLSEG_ACT_RELU6, 0, 0},         {CLSEG_ACT_CLIP, -0.3f, 0.4f},
@@ -326,7 +423,7 @@ static void activations_every_variant(void **state) {
                      1,
                      1,
                      0.0f};
-      if (v == 1) {
+      if (is_depthwise(VARIANTS[v])) {
         c.ws[1] = 1;
         c.p.groups = 6;
       }
@@ -524,6 +621,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sweep_direct),
       cmocka_unit_test(sweep_depthwise),
+      cmocka_unit_test(sweep_depthwise_gpu),
+      cmocka_unit_test(depthwise_gpu_edge_shapes),
       cmocka_unit_test(sweep_vec),
       cmocka_unit_test(sweep_gemm),
       cmocka_unit_test(sweep_winograd),

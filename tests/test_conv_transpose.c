@@ -122,9 +122,9 @@ static convt_case random_case(check_rng *r, int k2s2) {
   return c;
 }
 
-static void sweep(void **state, const char *variant) {
+/* k2s2: the U-Net geometry only (conv_transpose2d_k2s2, and the GPU variant on it). */
+static void sweep_geometry(void **state, const char *variant, int k2s2) {
   int failures = 0;
-  const int k2s2 = !strcmp(variant, "conv_transpose2d_k2s2");
   for (int i = 0; i < SWEEP_CASES; i++) {
     const uint64_t seed = SWEEP_SEED + (uint64_t)i;
     check_rng r = {seed};
@@ -135,11 +135,69 @@ static void sweep(void **state, const char *variant) {
   assert_int_equal(failures, 0);
 }
 
+static void sweep(void **state, const char *variant) {
+  sweep_geometry(state, variant, !strcmp(variant, "conv_transpose2d_k2s2"));
+}
+
 static void sweep_direct(void **state) {
   sweep(state, "conv_transpose2d_direct");
 }
 static void sweep_k2s2(void **state) {
   sweep(state, "conv_transpose2d_k2s2");
+}
+static void sweep_gpu(void **state) {
+  sweep(state, "conv_transpose2d_gpu");
+}
+static void sweep_gpu_k2s2(void **state) {
+  sweep_geometry(state, "conv_transpose2d_gpu", 1);
+}
+
+/* conv_transpose2d_gpu on what its tiles and slices may get wrong: maps narrower than, not a
+ * multiple of, and wider than a tile, 1x1 maps, batch 2, more input channels than a weight slice
+ * (BK) and more output channels than a block (RM), groups, stride 2 and 3, dilation 2, 5x5 kernels,
+ * output padding, and FCN-8s's 16x16 stride-8 kernel (its slice cut to fit __local memory). */
+static void gpu_edge_shapes(void **state) {
+  const clseg_activation leaky = {CLSEG_ACT_LEAKY_RELU, 0.1f, 0};
+  const convt_case cases[] = {
+      {{2, 37, 17, 45}, {37, 19, 2, 2}, {.stride_h = 2, .stride_w = 2, .act = leaky}, 1},
+      {{1, 3, 1, 1}, {3, 5, 2, 2}, {.stride_h = 2, .stride_w = 2}, 1},
+      {{1, 3, 1, 1}, {3, 2, 3, 3}, {.stride_h = 2, .stride_w = 2}, 0},
+      {{2, 6, 9, 35},
+       {6, 4, 5, 5},
+       {.stride_h = 2,
+        .stride_w = 2,
+        .pad_top = 2,
+        .pad_left = 2,
+        .pad_bottom = 2,
+        .pad_right = 2,
+        .output_pad_h = 1,
+        .output_pad_w = 1,
+        .groups = 2,
+        .act = leaky},
+       1},
+      {{1, 20, 7, 66},
+       {20, 9, 3, 3},
+       {.stride_h = 3,
+        .stride_w = 2,
+        .pad_top = 1,
+        .pad_left = 2,
+        .dilation_h = 2,
+        .dilation_w = 2},
+       1},
+      {{1, 4, 5, 6},
+       {4, 3, 4, 3},
+       {.stride_h = 2, .stride_w = 4, .dilation_h = 2, .dilation_w = 3, .pad_bottom = 1},
+       0},
+      {{1, 21, 6, 5},
+       {21, 21, 16, 16},
+       {.stride_h = 8, .stride_w = 8, .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4},
+       1},
+  };
+  int failures = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    failures += !run_case(*state, &cases[i], "conv_transpose2d_gpu", 950 + i);
+  report_worst("conv_transpose2d_gpu edges");
+  assert_int_equal(failures, 0);
 }
 
 /* Wide rows (several 16-pixel tiles, a tail), many channels, and every activation once per variant.
@@ -149,9 +207,10 @@ static void wide_shapes_and_activations(void **state) {
                                    {CLSEG_ACT_SIGMOID, 0, 0},
                                    {CLSEG_ACT_HARD_SWISH, 0, 0},
                                    {CLSEG_ACT_GELU, 0, 0}};
-  const char *variants[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct"};
+  const char *variants[] = {"conv_transpose2d_k2s2", "conv_transpose2d_direct",
+                            "conv_transpose2d_gpu"};
   int failures = 0;
-  for (int v = 0; v < 2; v++)
+  for (int v = 0; v < 3; v++)
     for (int a = 0; a < 4; a++) {
       convt_case c = {{2, 40, 9, 37}, {40, 11, 2, 2}, {.stride_h = 2, .stride_w = 2}, a % 2};
       c.p.act = acts[a];
@@ -207,7 +266,8 @@ static void fixtures_all_variants(void **state) {
   assert_non_null(d);
   struct dirent *e;
   int seen = 0, failures = 0;
-  const char *variants[] = {NULL, "conv_transpose2d_direct", "conv_transpose2d_k2s2"};
+  const char *variants[] = {NULL, "conv_transpose2d_direct", "conv_transpose2d_k2s2",
+                            "conv_transpose2d_gpu"};
   while ((e = readdir(d)) != NULL) {
     const size_t len = strlen(e->d_name);
     if (strncmp(e->d_name, "convt_", 6) != 0 || len < 5 ||
@@ -218,13 +278,13 @@ static void fixtures_all_variants(void **state) {
     fixture *f = fixture_load(path, err, sizeof err);
     if (!f)
       fail_msg("%s", err);
-    for (int v = 0; v < 3; v++)
+    for (int v = 0; v < 4; v++)
       failures += !run_fixture(*state, f, e->d_name, variants[v]);
     fixture_free(f);
     seen++;
   }
   closedir(d);
-  print_message("%d conv_transpose2d fixtures x 3 variants\n", seen);
+  print_message("%d conv_transpose2d fixtures x 4 variants\n", seen);
   assert_true(seen >= 8);
   assert_int_equal(failures, 0);
 }
@@ -277,6 +337,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sweep_direct),
       cmocka_unit_test(sweep_k2s2),
+      cmocka_unit_test(sweep_gpu),
+      cmocka_unit_test(sweep_gpu_k2s2),
+      cmocka_unit_test(gpu_edge_shapes),
       cmocka_unit_test(wide_shapes_and_activations),
       cmocka_unit_test(fixtures_all_variants),
       cmocka_unit_test(errors),

@@ -243,7 +243,8 @@ static void plan_errors_name_what_is_wrong(void **state) {
   clseg_graph_free(g);
 }
 
-/* conv "v" (conv2d_vec) -> depthwise "d" (conv2d_depthwise) -> up-convolution "u" (k2s2). */
+/* conv "v" (conv2d_vec) -> depthwise "d" (conv2d_depthwise) -> up-convolution "u" (k2s2, or
+ * conv_transpose2d_gpu where the device's rows choose it: GPU profiles). */
 static clseg_graph *build_packed(void) {
   clseg_graph *g = clseg_graph_create();
   const clseg_conv2d_params vec = {
@@ -296,14 +297,19 @@ static void a_plan_keeps_only_the_weights_its_convs_read(void **state) {
   assert_string_equal(clseg__conv2d_prep_variant(d->conv), "conv2d_depthwise");
   assert_null(v->param[0]); /* runs from its packed weights */
   assert_non_null(d->param[0]);
-  assert_null(u->param[0]); /* k2s2 packs too */
+  const char *uv, *uo, *ur;
+  clseg__conv_transpose2d_prep_tuning(u->convt, &uv, &uo, &ur);
+  const int packs = !strcmp(uv, "conv_transpose2d_k2s2"); /* the GPU variant reads u's weight */
+  assert_true(packs || !strcmp(uv, "conv_transpose2d_gpu"));
+  assert_true(packs ? u->param[0] == NULL : u->param[0] != NULL);
   const size_t vp = clseg__conv2d_prep_weight_bytes(v->conv);
   const size_t up = clseg__conv_transpose2d_prep_weight_bytes(u->convt);
-  assert_true(vp >= 8 * 3 * 9 * 4 && up >= 8 * 4 * 4 * 4);
+  assert_true(vp >= 8 * 3 * 9 * 4 && (packs ? up >= 8 * 4 * 4 * 4 : up == 0));
   assert_int_equal(clseg__conv2d_prep_weight_bytes(d->conv), 0);
   clseg_plan_info info;
   clseg_plan_get_info(p, &info);
-  assert_int_equal(info.parameter_bytes, vp + 8 * 4 + (8 * 9 + 8) * 4 + up + 4 * 4);
+  assert_int_equal(info.parameter_bytes,
+                   vp + 8 * 4 + (8 * 9 + 8) * 4 + (packs ? up : 8 * 4 * 4 * 4) + 4 * 4);
   const int64_t xs[4] = {1, 3, 9, 11}, os[4] = {1, 4, 18, 22};
   float in[3 * 99], out[4 * 396], ref[4 * 396];
   check_fill_uniform(in, 3 * 99, 4, -1.0f, 1.0f);

@@ -519,6 +519,7 @@ static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare
 
 /* Every variant, for forcing one by name. */
 static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
+                                                      &clseg__conv2d_depthwise_gpu,
                                                       &clseg__conv2d_winograd,
                                                       &clseg__conv2d_winograd2x2,
                                                       &clseg__conv2d_winograd_dilated,
@@ -529,18 +530,20 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
 
 static const char *const RULE_KEYS[] = {"WINOGRAD",        "WINO_MIN_CH", "WINO4_MIN_SIDE",
                                         "DIL_MIN_CIN",     "DIL_MIN_SUB", "WINO_EXTRA_BYTES",
-                                        "WINO_MIN_PAYOFF", "GEMM"};
+                                        "WINO_MIN_PAYOFF", "GEMM",        "DW_GPU"};
 
 static clseg_status rules_of(clseg_context *ctx, clseg__conv_rules *r) {
-  double v[8];
-  clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 8, v, NULL);
-  *r = (clseg__conv_rules){(int)v[0], (int)v[1], (int)v[2], (int)v[3],
-                           (int)v[4], v[5],      v[6],      (int)v[7]};
+  double v[9];
+  clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 9, v, NULL);
+  *r = (clseg__conv_rules){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],
+                           v[5],      v[6],      (int)v[7], (int)v[8]};
   return s;
 }
 
 static const clseg__conv_variant *pick(const conv_job *j, const clseg__conv_rules *r,
                                        int low_memory) {
+  if (r->dw_gpu && clseg__conv2d_depthwise_gpu.supported(j))
+    return &clseg__conv2d_depthwise_gpu;
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
   if (r->gemm && clseg__conv2d_gemm.supported(j))
@@ -603,8 +606,8 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
   }
   return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
-                        "conv2d_winograd, conv2d_winograd2x2, conv2d_winograd_dilated, conv2d_vec, "
-                        "conv2d_gemm, conv2d_direct)",
+                        "conv2d_depthwise_gpu, conv2d_winograd, conv2d_winograd2x2, "
+                        "conv2d_winograd_dilated, conv2d_vec, conv2d_gemm, conv2d_direct)",
                      want);
 }
 

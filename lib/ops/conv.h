@@ -145,6 +145,7 @@ typedef struct {
   double extra_bytes; /* Winograd weights may exceed the conv's by this much... */
   double min_payoff;  /* ...or more where they save this many GFLOP per extra MB */
   int gemm;           /* 1: convs other than depthwise take conv2d_gemm (GPU-shaped) */
+  int dw_gpu;         /* 1: depthwise convs take conv2d_depthwise_gpu (GPU-shaped) */
 } clseg__conv_rules;
 
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as
@@ -157,6 +158,8 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rule
                                 int low_memory);
 /* The GPU-shaped implicit GEMM with __local tiles and split-K (conv_gemm.c). */
 extern const clseg__conv_variant clseg__conv2d_gemm;
+/* The GPU-shaped depthwise conv (conv_depthwise.c), channel multipliers included. */
+extern const clseg__conv_variant clseg__conv2d_depthwise_gpu;
 
 /* ---- what a prep holds, for the planner (lib/plan.c) ---- */
 

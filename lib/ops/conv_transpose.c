@@ -1,6 +1,6 @@
 /* conv_transpose2d host side (PyTorch semantics): checks, output shape, the variant table (generic
- * gather, and the kernel-2 stride-2 up-convolution) with its selection. Kernels:
- * cl/conv_transpose.cl. */
+ * gather, the kernel-2 stride-2 up-convolution, and the GPU-shaped gather with work-groups of
+ * 64-256) with its selection. Kernels: cl/conv_transpose.cl. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,9 @@ typedef struct {
   int n, cin, h, w_, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups, oh, ow;
   int act;
   float alpha, beta;
-  int mr, lws;   /* tuned (cl/tuning/conv.tsv): output channels per work-item, work-group size */
+  int mr, lws; /* tuned (cl/tuning/conv.tsv): output channels per work-item, work-group size */
+  int tx, ty, px,
+      bk;        /* conv_transpose2d_gpu's work-group, columns per item, staged input channels */
   char row[400]; /* the rows that supplied them */
 } convt_job;
 
@@ -131,6 +133,10 @@ static clseg_status check(clseg_context *ctx, const clseg_tensor *x, const clseg
                    j->beta,
                    0,
                    0,
+                   0,
+                   0,
+                   0,
+                   0,
                    ""};
   return CLSEG_OK;
 }
@@ -220,6 +226,62 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
   return s;
 }
 
+/* ---- conv_transpose2d_gpu ---- */
+
+/* Weights of one input channel for every tap stay within 4 KiB per output channel (64 x 64 taps,
+ * FCN-32s's up-sampling), so that a slice of one channel fits any device's __local memory. */
+static int gpu_supported(const convt_job *j) {
+  return j->kh * j->kw <= 1024;
+}
+
+static int gcd(int a, int b) {
+  return b ? gcd(b, a % b) : a;
+}
+
+static int gpu_options(const convt_job *j, clseg__define *d) {
+  int n = 0;
+  d[n++] = (clseg__define){"ACT", j->act};
+  d[n++] = (clseg__define){"BK", j->bk};
+  d[n++] = (clseg__define){"DH", j->dh};
+  d[n++] = (clseg__define){"DW", j->dw};
+  d[n++] = (clseg__define){"KH", j->kh};
+  d[n++] = (clseg__define){"KSH", j->sh / gcd(j->sh, j->dh)};
+  d[n++] = (clseg__define){"KSW", j->sw / gcd(j->sw, j->dw)};
+  d[n++] = (clseg__define){"KW", j->kw};
+  d[n++] = (clseg__define){"PX", j->px};
+  d[n++] = (clseg__define){"RM", j->mr};
+  d[n++] = (clseg__define){"SH", j->sh};
+  d[n++] = (clseg__define){"SW", j->sw};
+  d[n++] = (clseg__define){"TX", j->tx};
+  d[n++] = (clseg__define){"TY", j->ty};
+  return n;
+}
+
+static clseg_status gpu_enqueue(clseg_context *ctx, const convt_job *j, const char *opts,
+                                cl_mem wp) {
+  cl_kernel k;
+  (void)wp;
+  clseg_status s = clseg__kernel(ctx, "conv_transpose.cl", opts, "conv_transpose2d_gpu", &k);
+  if (s != CLSEG_OK)
+    return s;
+  const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const int cblocks = (j->cout / j->groups + j->mr - 1) / j->mr;
+  const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->cin),
+                             CLSEG__ARG(j->h),      CLSEG__ARG(j->w_),     CLSEG__ARG(j->w->buf),
+                             CLSEG__ARG(woff),      CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),
+                             CLSEG__ARG(j->groups), CLSEG__ARG(cblocks),   CLSEG__ARG(b.buf),
+                             CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(j->y->buf),
+                             CLSEG__ARG(yoff),      CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),     CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
+  const size_t tx = (size_t)j->tx, ty = (size_t)j->ty, cols = tx * (size_t)j->px;
+  const size_t global[3] = {((size_t)j->ow + cols - 1) / cols * tx,
+                            clseg__round_up((size_t)j->oh, ty),
+                            (size_t)j->n * (size_t)j->groups * (size_t)cblocks};
+  const size_t local[3] = {tx, ty, 1};
+  return clseg__launch(ctx, k, "conv_transpose2d_gpu", args, 21, 3, global, local);
+}
+
 typedef struct {
   const char *name;
   int (*supported)(const convt_job *j);
@@ -229,33 +291,82 @@ typedef struct {
                        cl_mem *wp); /* once per prep, or NULL */
 } convt_variant;
 
-/* In the order "auto" tries them. */
+/* In the order "auto" tries them; conv_transpose2d_gpu only where the conv_transpose2d row's GPU
+ * cell asks for it (auto_gpu). */
 static const convt_variant VARIANTS[] = {
     {"conv_transpose2d_k2s2", k2s2_supported, k2s2_options, k2s2_enqueue, k2s2_pack},
     {"conv_transpose2d_direct", direct_supported, act_options, direct_enqueue, NULL},
+    {"conv_transpose2d_gpu", gpu_supported, gpu_options, gpu_enqueue, NULL},
 };
-#define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
+#define GPU_VARIANT (&VARIANTS[2])
+#define NVARIANTS   (int)(sizeof VARIANTS / sizeof VARIANTS[0])
+
+/* The GPU variant's local-memory cap: its weight slice of bk input channels x mr output channels x
+ * taps stays within LOCAL_BYTES, fewer channels where the kernel is large (at least one each). */
+static void gpu_fit(convt_job *j, double local_bytes) {
+  const double tap_bytes = (double)j->kh * j->kw * sizeof(float);
+  const int cout_g = j->cout / j->groups;
+  while (j->mr > 1 && j->mr / 2 >= cout_g) /* fewer output channels than a block: halve it */
+    j->mr /= 2;
+  while (j->mr > 1 && tap_bytes * j->mr > local_bytes)
+    j->mr /= 2;
+  const int fit = (int)(local_bytes / (tap_bytes * j->mr));
+  j->bk = j->bk < fit ? j->bk : fit;
+  if (j->bk < 1)
+    j->bk = 1;
+  if (j->ow <= j->tx) /* a map no wider than one row of work-items: one column each */
+    j->px = 1;
+}
 
 /* The chosen variant's cells for j's shape; the direct kernel has no register tile (MR). */
 static clseg_status tune(clseg_context *ctx, convt_job *j, const convt_variant *v) {
   static const char *const keys[] = {"LWS", "MR"};
-  const int nkeys = v->pack ? 2 : 1;
-  double vals[2] = {0, 8};
+  static const char *const gpu_keys[] = {"TX", "TY", "PX", "RM", "BK", "LOCAL_BYTES"};
+  const int gpu = v == GPU_VARIANT, nkeys = gpu ? 6 : v->pack ? 2 : 1;
+  double vals[6] = {0, 8};
   char shape[CLSEG__TUNE_SHAPE_LEN];
   clseg__tuned t;
   snprintf(shape, sizeof shape, "n%d.c%d.h%d.w%d.o%d.k%dx%d.s%dx%d.d%dx%d.p%dx%d.g%d", j->n, j->cin,
            j->h, j->w_, j->cout, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->pt, j->pl, j->groups);
-  clseg_status s = clseg__tune_get(ctx, v->name, shape, keys, nkeys, vals, &t);
-  j->lws = (int)vals[0];
-  j->mr = (int)vals[1];
+  clseg_status s = clseg__tune_get(ctx, v->name, shape, gpu ? gpu_keys : keys, nkeys, vals, &t);
+  if (gpu) {
+    j->tx = (int)vals[0], j->ty = (int)vals[1], j->px = (int)vals[2], j->mr = (int)vals[3];
+    j->bk = (int)vals[4];
+    if (s == CLSEG_OK && (j->tx < 1 || j->ty < 1 || j->px < 1 || j->mr < 1 || j->bk < 1))
+      s = clseg__fail(ctx, CLSEG_INTERNAL, OP ": %s: tuned sizes must be positive", v->name);
+    gpu_fit(j, vals[5]);
+  } else {
+    j->lws = (int)vals[0];
+    j->mr = (int)vals[1];
+  }
   if (s == CLSEG_OK)
     clseg__tuned_describe(&t, j->row, sizeof j->row);
+  return s;
+}
+
+/* Whether "auto" takes conv_transpose2d_gpu: the GPU cell of the conv_transpose2d row (1 on GPUs,
+ * whose lanes the CPU-shaped variants leave idle). */
+static clseg_status auto_gpu(clseg_context *ctx, const convt_job *j, int *out) {
+  static const char *const keys[] = {"GPU"};
+  double v[1] = {0};
+  clseg_status s = clseg__tune_get(ctx, OP, NULL, keys, 1, v, NULL);
+  *out = s == CLSEG_OK && v[0] != 0 && GPU_VARIANT->supported(j);
   return s;
 }
 
 static clseg_status select_variant(clseg_context *ctx, convt_job *j, const char *want,
                                    const convt_variant **out) {
   const int automatic = !want || !*want || !strcmp(want, "auto");
+  int gpu = 0;
+  if (automatic) {
+    clseg_status s = auto_gpu(ctx, j, &gpu);
+    if (s != CLSEG_OK)
+      return s;
+    if (gpu) {
+      *out = GPU_VARIANT;
+      return tune(ctx, j, *out);
+    }
+  }
   for (int i = 0; i < NVARIANTS; i++) {
     if (!automatic && strcmp(want, VARIANTS[i].name) != 0)
       continue;
@@ -273,7 +384,8 @@ static clseg_status select_variant(clseg_context *ctx, convt_job *j, const char 
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no variant supports this conv");
   return clseg__fail(
       ctx, CLSEG_INVALID_ARGUMENT,
-      OP ": unknown variant '%s' (known: auto, conv_transpose2d_k2s2, conv_transpose2d_direct)",
+      OP ": unknown variant '%s' (known: auto, conv_transpose2d_k2s2, conv_transpose2d_direct, "
+         "conv_transpose2d_gpu)",
       want);
 }
 
@@ -291,7 +403,7 @@ clseg_status clseg__conv_transpose2d_variant(clseg_context *ctx, const clseg_ten
     s = select_variant(ctx, &j, variant, &v);
   if (s != CLSEG_OK)
     return s;
-  clseg__define defs[8];
+  clseg__define defs[16];
   char opts[256];
   if (!clseg__build_options(defs, v->options(&j, defs), opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", v->name);
@@ -321,7 +433,7 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
   const clseg_conv_transpose2d_params none = {0};
   clseg_tensor x = {0};
   clseg__convt_prep *prep = calloc(1, sizeof *prep);
-  clseg__define defs[8];
+  clseg__define defs[16];
   *out = NULL;
   if (!prep)
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
