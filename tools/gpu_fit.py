@@ -8,7 +8,7 @@ occupancy and local memory per kernel. This prints one row per (profile, kernel,
 issue 16: zero spilled bytes, work-groups that fill whole warps/waves, occupancy >= 25%, local memory <= 48 KiB.
 
 usage: gpu_fit.py [--clseg BIN] [--gpu-static PATH] [--profiles a,b] [--size WxH] [--markdown FILE]
-                  [--fail-on spill|all] MODEL...
+                  [--fail-on spill|all] [--full] MODEL[@WxH]...
 Exit status: 0, or 1 when --fail-on finds a violation; 77 when gpu-static is missing or not set up (a test skip).
 """
 import argparse
@@ -25,6 +25,8 @@ LOCAL_LIMIT = 48 * 1024
 
 
 def plan_jobs(clseg, profile, model, size):
+    if "@" in model:  # MODEL@WxH: this model's own size
+        model, size = model.rsplit("@", 1)
     env = dict(os.environ, CLSEG_AS_DEVICE=profile)
     cmd = [clseg, "info", "-m", model, "--kernels", "--json"] + (["--size", size] if size else [])
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
