@@ -310,8 +310,42 @@ static void test_profiles(void **state) {
   unsetenv("CLSEG_AS_DEVICE");
 }
 
+/* Every variant of a search space (what clseg tune may write) has a default row, so that a tuning
+ * file naming it loads (a missing row made the files of dilated networks unreadable). */
+static void test_space_variants_have_rows(void **state) {
+  (void)state;
+  const clseg__kernel_source *space = NULL, *table = NULL;
+  for (size_t i = 0; i < clseg__tuning_source_count; i++) {
+    if (!strcmp(clseg__tuning_sources[i].name, "conv.space"))
+      space = &clseg__tuning_sources[i];
+    if (!strcmp(clseg__tuning_sources[i].name, "conv.tsv"))
+      table = &clseg__tuning_sources[i];
+  }
+  assert_non_null(space);
+  assert_non_null(table);
+  clseg__tune_row *rows = NULL;
+  int n = 0, checked = 0;
+  assert_int_equal(clseg__tune_parse(NULL, "conv.tsv", (const char *)table->bytes, 0, &rows, &n),
+                   CLSEG_OK);
+  for (const char *p = (const char *)space->bytes; *p;
+       p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+    char variant[64] = "";
+    if (*p == '#' || sscanf(p, "%63s", variant) != 1 || variant[0] == '#')
+      continue;
+    int found = 0;
+    for (int i = 0; i < n && !found; i++)
+      found = !strcmp(rows[i].variant, variant) && is_default(&rows[i]);
+    if (!found)
+      fail_msg("cl/tuning/conv.space names %s, which has no default row in conv.tsv", variant);
+    checked++;
+  }
+  assert_true(checked >= 5);
+  free(rows);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_space_variants_have_rows),
       cmocka_unit_test(test_lookup_order),
       cmocka_unit_test(test_malformed_tables),
       cmocka_unit_test(test_malformed_user_file),
