@@ -87,6 +87,43 @@ static clseg_status before_after(clseg_plan *before, clseg_plan *after, int roun
   return s;
 }
 
+/* The tuning file's bytes before tuning (NULL: there was none), to put back when the tuned rows
+ * lose over the whole network. */
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0, got;
+  char chunk[4096];
+  if (!f)
+    return NULL;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    char *nb = n + got > cap ? realloc(buf, cap = (n + got) * 2) : buf;
+    if (!nb) {
+      free(buf);
+      fclose(f);
+      return NULL;
+    }
+    buf = nb;
+    memcpy(buf + n, chunk, got);
+    n += got;
+  }
+  fclose(f);
+  *len = n;
+  return buf ? buf : calloc(1, 1);
+}
+
+static int restore(const char *path, const char *old, size_t len) {
+  char tmp[1300];
+  if (!old)
+    return remove(path) == 0;
+  if (snprintf(tmp, sizeof tmp, "%.1200s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+    return 0;
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(old, 1, len, f) == len;
+  ok = f && fclose(f) == 0 && ok;
+  return ok && rename(tmp, path) == 0;
+}
+
 typedef struct {
   const char *model, *device;
   int64_t w, h;
@@ -142,7 +179,7 @@ static int parse(int argc, char **argv, tune_args *a) {
 }
 
 static void print_result(const tune_args *a, const seg_worker *w, const clseg_tune_result *r,
-                         double b_ms, double a_ms, int64_t h, int64_t wd) {
+                         double b_ms, double a_ms, int64_t h, int64_t wd, int kept) {
   const clseg_device_info *d = clseg_context_device(w->ctx);
   if (a->json) {
     printf("{\"model\": ");
@@ -151,9 +188,11 @@ static void print_result(const tune_args *a, const seg_worker *w, const clseg_tu
     cli_json_string(stdout, d->name);
     printf(", \"size\": [%lld, %lld], \"shapes\": %d, \"measured\": %d, \"tuned\": %d, "
            "\"candidates\": %d, \"rejected\": %d, \"conv_ms_rows\": %.4f, \"conv_ms_tuned\": "
-           "%.4f, \"net_ms_rows\": %.4f, \"net_ms_tuned\": %.4f, \"seconds\": %.2f, \"file\": ",
+           "%.4f, \"net_ms_rows\": %.4f, \"net_ms_tuned\": %.4f, \"seconds\": %.2f, \"kept\": %s, "
+           "\"file\": ",
            (long long)wd, (long long)h, r->shapes, r->measured, r->tuned, r->candidates,
-           r->rejected, r->default_ms, r->tuned_ms, b_ms, a_ms, r->seconds);
+           r->rejected, r->default_ms, r->tuned_ms, b_ms, a_ms, r->seconds,
+           kept ? "true" : "false");
     cli_json_string(stdout, r->path);
     printf("}\n");
     return;
@@ -168,7 +207,12 @@ static void print_result(const tune_args *a, const seg_worker *w, const clseg_tu
   printf("network     %.2f ms with the shipped rows -> %.2f ms tuned (%.2fx; medians of %d "
          "alternating rounds)\n",
          b_ms, a_ms, a_ms > 0 ? b_ms / a_ms : 0.0, a->rounds);
-  printf("tuning took %.1f s; written %s\n", r->seconds, r->path);
+  if (kept)
+    printf("tuning took %.1f s; written %s\n", r->seconds, r->path);
+  else
+    printf("tuning took %.1f s; the tuned rows were no faster over the whole network, so %s is as "
+           "it was before\n",
+           r->seconds, r->path);
 }
 
 int cmd_tune(int argc, char **argv) {
@@ -176,6 +220,7 @@ int cmd_tune(int argc, char **argv) {
   int rc = parse(argc, argv, &a);
   if (rc >= 0)
     return rc;
+  rc = 0;
   a.model = a.model ? a.model : seg_default_model();
   seg_worker sw;
   char err[4096];
@@ -190,6 +235,11 @@ int cmd_tune(int argc, char **argv) {
   clseg_tune_result r;
   const clseg_tune_options o = {a.budget, a.runs, a.quiet || !isatty(2) ? NULL : progress, NULL};
   double b_ms = 0, a_ms = 0;
+  char path[1200] = "";
+  size_t old_len = 0;
+  const int have_path = clseg_tuning_file(clseg_context_device(sw.ctx), path, sizeof path);
+  char *old = have_path ? read_all(path, &old_len) : NULL;
+  int kept = 1;
   const clseg_plan_options shipped = {.shipped_rows_only = 1};
   clseg_status s =
       clseg_plan_create(sw.ctx, clseg_model_graph(sw.model), 1, h, wd, &shipped, &before);
@@ -201,12 +251,21 @@ int cmd_tune(int argc, char **argv) {
     s = clseg_plan_create(sw.ctx, clseg_model_graph(sw.model), 1, h, wd, NULL, &after);
   if (s == CLSEG_OK)
     s = before_after(before, after, a.rounds, &b_ms, &a_ms);
+  /* Layers timed alone can win where the network, with its caches shared, does not: the file is
+   * kept only when the whole network is faster with it (medians of alternating rounds). */
+  if (s == CLSEG_OK && have_path && r.tuned > 0 && a_ms >= b_ms) {
+    kept = 0;
+    if (!restore(path, old, old_len)) {
+      cli_error("tune", "%s: could not put back the previous tuning file", path);
+      rc = CLI_EXIT_FAIL;
+    }
+  }
+  free(old);
   if (s != CLSEG_OK) {
     cli_error("tune", "%s: %s", a.model, clseg_last_error(sw.ctx));
     rc = CLI_EXIT_FAIL;
   } else {
-    print_result(&a, &sw, &r, b_ms, a_ms, h, wd);
-    rc = 0;
+    print_result(&a, &sw, &r, b_ms, a_ms, h, wd, kept);
   }
   clseg_plan_free(after);
   clseg_plan_free(before);
