@@ -3,28 +3,8 @@
  * work-items take consecutive output columns, so loads and stores coalesce along W. Layout NCHW float32;
  * output channel co reads input channel co / mult (channel multiplier mult = cout / cin). */
 #include "common.h"
+#include "conv_geometry.h"
 
-#ifndef KH
-#define KH 3 /* kernel height */
-#endif
-#ifndef KW
-#define KW 3 /* kernel width */
-#endif
-#ifndef SH
-#define SH 1 /* vertical stride */
-#endif
-#ifndef SW
-#define SW 1 /* horizontal stride */
-#endif
-#ifndef DH
-#define DH 1 /* vertical dilation */
-#endif
-#ifndef DW
-#define DW 1 /* horizontal dilation */
-#endif
-#ifndef ACT
-#define ACT ACT_NONE /* fused activation code (clseg_act_kind) */
-#endif
 #ifndef TX
 #define TX 16 /* work-items along W (work-group dim 0) */
 #endif

@@ -2,28 +2,8 @@
  * of a group, N = N * OH * OW pixels, K = Cin / groups * KH * KW, tiled per work-group through __local
  * memory; its weight packing and the sum of split-K partials. Layout NCHW float32. */
 #include "common.h"
+#include "conv_geometry.h"
 
-#ifndef KH
-#define KH 3 /* kernel height */
-#endif
-#ifndef KW
-#define KW 3 /* kernel width */
-#endif
-#ifndef SH
-#define SH 1 /* vertical stride */
-#endif
-#ifndef SW
-#define SW 1 /* horizontal stride */
-#endif
-#ifndef DH
-#define DH 1 /* vertical dilation */
-#endif
-#ifndef DW
-#define DW 1 /* horizontal dilation */
-#endif
-#ifndef ACT
-#define ACT ACT_NONE /* fused activation code (clseg_act_kind) */
-#endif
 #ifndef MWG
 #define MWG 64 /* output channels per work-group tile (M) */
 #endif
