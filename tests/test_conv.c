@@ -135,17 +135,22 @@ static conv_case random_case(check_rng *r, const char *variant) {
   }
   c.p = (clseg_conv2d_params){
       .stride_h = g[2], .stride_w = g[3], .dilation_h = g[4], .dilation_w = g[5], .groups = groups};
+  const int one_by_one = !strcmp(variant, "conv2d_clblast"); /* 1x1, stride 1, no padding */
   int *pads[4] = {&c.p.pad_top, &c.p.pad_left, &c.p.pad_bottom, &c.p.pad_right};
-  const int no_pad = pick(r, 3) == 0;
+  const int no_pad = one_by_one || pick(r, 3) == 0;
   for (int i = 0; i < 4; i++) /* up to more than half the kernel */
     *pads[i] = no_pad ? 0 : pick(r, (i % 2 ? g[1] : g[0]) + 2);
   const int h = SIZES[pick(r, 7)], w = SIZES[pick(r, 7)];
-  const int ekh = (g[0] - 1) * g[4] + 1, ekw = (g[1] - 1) * g[5] + 1;
+  const int ekh = one_by_one ? 1 : (g[0] - 1) * g[4] + 1,
+            ekw = one_by_one ? 1 : (g[1] - 1) * g[5] + 1;
   if (h + c.p.pad_top + c.p.pad_bottom < ekh) /* keep the output non-empty */
     c.p.pad_bottom = ekh - h - c.p.pad_top;
   if (w + c.p.pad_left + c.p.pad_right < ekw)
     c.p.pad_right = ekw - w - c.p.pad_left;
-  const int64_t xs[4] = {1 + pick(r, 2), cin, h, w}, ws[4] = {cout, cin / groups, g[0], g[1]};
+  const int64_t xs[4] = {1 + pick(r, 2), cin, h, w},
+                ws[4] = {cout, cin / groups, one_by_one ? 1 : g[0], one_by_one ? 1 : g[1]};
+  if (one_by_one)
+    c.p.stride_h = c.p.stride_w = c.p.dilation_h = c.p.dilation_w = 1;
   memcpy(c.xs, xs, sizeof xs);
   memcpy(c.ws, ws, sizeof ws);
   c.bias = pick(r, 2);
@@ -185,6 +190,9 @@ static void sweep_vec(void **state) {
 }
 static void sweep_gemm(void **state) {
   sweep(state, "conv2d_gemm");
+}
+static void sweep_clblast(void **state) {
+  sweep(state, "conv2d_clblast");
 }
 static void sweep_winograd(void **state) {
   sweep(state, "conv2d_winograd");
@@ -427,6 +435,10 @@ static void activations_every_variant(void **state) {
         c.ws[1] = 1;
         c.p.groups = 6;
       }
+      if (!strcmp(VARIANTS[v], "conv2d_clblast")) { /* 1x1 only */
+        c.ws[2] = c.ws[3] = 1;
+        c.p = (clseg_conv2d_params){0};
+      }
       c.p.act = acts[a];
       failures += !run_case(*state, &c, VARIANTS[v], 500 + a);
     }
@@ -625,6 +637,7 @@ int main(void) {
       cmocka_unit_test(depthwise_gpu_edge_shapes),
       cmocka_unit_test(sweep_vec),
       cmocka_unit_test(sweep_gemm),
+      cmocka_unit_test(sweep_clblast),
       cmocka_unit_test(sweep_winograd),
       cmocka_unit_test(sweep_winograd2x2),
       cmocka_unit_test(winograd_network_shapes),

@@ -525,6 +525,7 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &clseg__conv2d_winograd_dilated,
                                                       &VEC,
                                                       &clseg__conv2d_gemm,
+                                                      &clseg__conv2d_clblast,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -604,11 +605,12 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
     *out = VARIANTS[i];
     return CLSEG_OK;
   }
-  return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                     OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
-                        "conv2d_depthwise_gpu, conv2d_winograd, conv2d_winograd2x2, "
-                        "conv2d_winograd_dilated, conv2d_vec, conv2d_gemm, conv2d_direct)",
-                     want);
+  return clseg__fail(
+      ctx, CLSEG_INVALID_ARGUMENT,
+      OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
+         "conv2d_depthwise_gpu, conv2d_winograd, conv2d_winograd2x2, "
+         "conv2d_winograd_dilated, conv2d_vec, conv2d_gemm, conv2d_clblast, conv2d_direct)",
+      want);
 }
 
 /* ---- planned execution (lib/ops/conv.h); the eager call prepares, runs and frees ---- */

@@ -158,6 +158,8 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rule
                                 int low_memory);
 /* The GPU-shaped implicit GEMM with __local tiles and split-K (conv_gemm.c). */
 extern const clseg__conv_variant clseg__conv2d_gemm;
+/* A 1x1 conv as CLBlast's SGEMM (conv_gemm.c). */
+extern const clseg__conv_variant clseg__conv2d_clblast;
 /* The GPU-shaped depthwise conv (conv_depthwise.c), channel multipliers included. */
 extern const clseg__conv_variant clseg__conv2d_depthwise_gpu;
 

@@ -1,6 +1,7 @@
 /* conv2d_gemm host side: the GPU-shaped implicit-GEMM conv (work-group tiles staged through __local
  * memory), its tunables, weight packing, and split-K for layers with too few output tiles. Kernels:
  * cl/conv_gemm.cl. */
+#include <clblast_c.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -189,3 +190,59 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
 }
 
 const clseg__conv_variant clseg__conv2d_gemm = {"conv2d_gemm", supported, prepare, run};
+
+/* ---- conv2d_clblast: a 1x1 conv as CLBlast's SGEMM (its own per-GPU tuning database), per image
+ * Y = W X with W [cout][cin] and X [cin][HW], into the layout conv2d_gemm's split-K partials use,
+ * then conv2d_gemm_reduce's epilogue (bias, residual, activation). On GPUs `clseg tune` times it
+ * against conv2d_gemm per layer shape (cl/tuning/conv.space); no row chooses it by itself. ---- */
+
+static int clblast_supported(const clseg__conv_job *j) {
+  return j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && !j->pt && !j->pl && !j->pb &&
+         !j->pr && j->groups == 1;
+}
+
+static clseg_status clblast_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
+  const clseg__conv_job *j = &p->j;
+  const clseg__define d[] = {{"ACT", j->act}};
+  char opts[64];
+  if (!clseg__build_options(d, 1, opts, sizeof opts))
+    return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
+  snprintf(p->t.options, sizeof p->t.options, "%s (and CLBlast's SGEMM)", opts);
+  snprintf(p->t.row, sizeof p->t.row, "no cells; CLBlast's own tuning database");
+  p->iv[GI_SPLITS] = 1;
+  clseg_status s = clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm_reduce", &p->k[1]);
+  const size_t npix = (size_t)j->n * (size_t)j->oh * (size_t)j->ow;
+  return s == CLSEG_OK
+             ? clseg__conv_scratch_reserve(ctx, p, 0, (size_t)j->cout * npix, "CLBlast product")
+             : s;
+}
+
+static clseg_status clblast_run(clseg_context *ctx, const clseg__conv2d_prep *p,
+                                const clseg__conv_job *j) {
+  const size_t hw = (size_t)j->oh * (size_t)j->ow, npix = (size_t)j->n * hw;
+  cl_mem part;
+  clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &part);
+  for (int n = 0; n < j->n && s == CLSEG_OK; n++) {
+    cl_command_queue queue = ctx->queue;
+    cl_event event = NULL;
+    /* row-major: W is cout x cin, X_n is cin x HW, the product goes to columns n * HW of part */
+    const CLBlastStatusCode st =
+        CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)j->cout,
+                     hw, (size_t)j->cin, 1.0f, j->w->buf, j->w->offset, (size_t)j->cin, j->x->buf,
+                     j->x->offset + (size_t)n * (size_t)j->cin * hw, hw, 0.0f, part, (size_t)n * hw,
+                     npix, &queue, &event);
+    if (event)
+      clReleaseEvent(event);
+    if (st != CLBlastSuccess)
+      s = clseg__fail(ctx, CLSEG_OPENCL,
+                      OP ": conv2d_clblast: CLBlastSgemm (M %d, N %zu, K %d) failed with CLBlast "
+                         "status %d",
+                      j->cout, hw, j->cin, (int)st);
+    else
+      ctx->stats.kernels_enqueued++;
+  }
+  return s == CLSEG_OK ? run_reduce(ctx, p, j, part) : s;
+}
+
+const clseg__conv_variant clseg__conv2d_clblast = {"conv2d_clblast", clblast_supported,
+                                                   clblast_prepare, clblast_run};
