@@ -121,8 +121,9 @@ void clseg_device_list_free(clseg_device_info *devices);
  * whether a user tuning file (written by `clseg tune`) exists; honours CLSEG_AS_DEVICE. *text is
  * malloc'd: free() it. */
 clseg_status clseg_tuning_report(const clseg_device_info *device, char **text);
-/* The path of the device's user tuning file in the cache folder (see clseg_cache_dir), whether or
- * not it exists; returns 0 when the cache is off. CLSEG_TUNING=off makes contexts ignore it. */
+/* The path of the device's user tuning file in the cache folder (see clseg_cache_dir; CLSEG_CACHE=off
+ * turns off kernel binaries only), whether or not it exists; returns 0 when there is no cache folder.
+ * CLSEG_TUNING=off makes contexts ignore the file. */
 int clseg_tuning_file(const clseg_device_info *device, char *buf, size_t size);
 
 /* Picks a device by spec: "auto" (or NULL or ""; the highest score: GPUs first, then by compute

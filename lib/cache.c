@@ -27,6 +27,10 @@ int clseg_cache_dir(char *buf, size_t size) {
   const char *off = getenv("CLSEG_CACHE");
   if (off && (!strcmp(off, "off") || !strcmp(off, "0")))
     return 0;
+  return clseg__cache_folder(buf, size);
+}
+
+int clseg__cache_folder(char *buf, size_t size) {
   const char *dir = getenv("CLSEG_CACHE_DIR");
   const char *xdg = getenv("XDG_CACHE_HOME");
   const char *home = getenv("HOME");

@@ -125,6 +125,10 @@ int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, 
 void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len);
 /* Creates path and its parents; returns 0 on failure. */
 int clseg__mkdir_p(const char *path);
+/* The cache folder (as clseg_cache_dir) even when CLSEG_CACHE=off turns the binary cache off: the user
+ * tuning file lives there too, and CLSEG_TUNING=off is its switch. Returns 0 without HOME or
+ * XDG_CACHE_HOME or CLSEG_CACHE_DIR. */
+int clseg__cache_folder(char *buf, size_t size);
 /* The path of key's cache file; returns 0 when the cache is off. */
 int clseg__cache_path(const char *key, char *buf, size_t size);
 

@@ -451,8 +451,8 @@ clseg_status clseg_tune(clseg_plan *plan, const clseg_tune_options *opt, clseg_t
                        clseg__tuning_class(ctx)->profile);
   if (!clseg__tuning_file_path(ctx, out->path, sizeof out->path))
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "clseg tune: the cache is off (CLSEG_CACHE=off), so there is no place for "
-                       "the tuning file");
+                       "clseg tune: no cache folder for the tuning file (set CLSEG_CACHE_DIR, "
+                       "XDG_CACHE_HOME or HOME)");
   tune_shape *shapes = calloc(MAX_SHAPES, sizeof *shapes);
   candidate *cands = calloc(MAX_CANDIDATES, sizeof *cands);
   clseg__tune_row *rows = calloc(MAX_SHAPES, sizeof *rows);

@@ -85,7 +85,7 @@ void clseg__device_class_of(const clseg_device_info *i, clseg__device_class *out
 
 int clseg__tuning_path_for(const clseg_device_info *i, char *buf, size_t size) {
   char dir[1024], key[700];
-  if (!clseg_cache_dir(dir, sizeof dir))
+  if (!clseg__cache_folder(dir, sizeof dir)) /* CLSEG_CACHE=off is for kernel binaries only */
     return 0;
   snprintf(key, sizeof key, "clseg-tuning-v1|dev=%s|drv=%s|plat=%s %s", i->name, i->driver_version,
            i->platform_name, i->platform_version);
