@@ -17,8 +17,9 @@
 #define SWEEP_CASES 40
 
 static const char *const VARIANTS[] = {
-    "conv2d_direct",   "conv2d_depthwise",   "conv2d_vec",          "conv2d_gemm",
-    "conv2d_winograd", "conv2d_winograd2x2", "conv2d_depthwise_gpu"};
+    "conv2d_direct",        "conv2d_depthwise",    "conv2d_vec",
+    "conv2d_gemm",          "conv2d_winograd",     "conv2d_winograd2x2",
+    "conv2d_depthwise_gpu", "conv2d_winograd_gpu", "conv2d_winograd2x2_gpu"};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 static const int SIZES[] = {1, 3, 7, 9, 15, 17, 33};
 
@@ -203,6 +204,12 @@ static void sweep_winograd2x2(void **state) {
 static void sweep_depthwise_gpu(void **state) {
   sweep(state, "conv2d_depthwise_gpu");
 }
+static void sweep_winograd_gpu(void **state) {
+  sweep(state, "conv2d_winograd_gpu");
+}
+static void sweep_winograd2x2_gpu(void **state) {
+  sweep(state, "conv2d_winograd2x2_gpu");
+}
 static void sweep_winograd_dilated(void **state) {
   sweep(state, "conv2d_winograd_dilated");
 }
@@ -231,6 +238,44 @@ static void winograd_network_shapes(void **state) {
       failures += !run_case(*state, &cases[i], VARIANTS[v], 300 + i);
     report_worst(VARIANTS[v]);
   }
+  assert_int_equal(failures, 0);
+}
+
+/* The GPU-shaped Winograd variants in many bands: a user row of 1-byte bands and small GEMM tiles
+ * (MIN_TILES 70 tiles a band: bands that end inside a tile row, cross from one image to the next
+ * and leave a last short band; GEMM tiles of 32 x 32 with a K-slice of 8 that 12 channels do not
+ * fill), batch 3, odd sizes, bias, residual and activation. */
+static void winograd_gpu_bands(void **state) {
+  (void)state; /* its own context: the user rows */
+  char path[1200];
+  clseg_context *ctx = test_user_rows_begin(
+      "# test_conv\n"
+      "conv2d_winograd_gpu\t*\tMWG=32\tNWG=32\tKWG=8\tMDIMC=8\tNDIMC=8\tVWM=2\tVWN=2\t"
+      "BAND_BYTES=1\tMIN_TILES=70\n"
+      "conv2d_winograd2x2_gpu\t*\tMWG=32\tNWG=32\tKWG=8\tMDIMC=8\tNDIMC=8\tVWM=2\tVWN=2\t"
+      "BAND_BYTES=1\tMIN_TILES=70\n",
+      path, sizeof path);
+  const clseg_conv2d_params same = {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  clseg_conv2d_params relu = same;
+  relu.act.kind = CLSEG_ACT_RELU;
+  const conv_case cases[] = {
+      {{3, 12, 23, 19}, {37, 12, 3, 3}, relu, 1, 1, 0.0f},
+      {{2, 40, 9, 30}, {5, 40, 3, 3}, same, 0, 1, 0.1f},
+      {{1, 3, 31, 2},
+       {70, 3, 3, 3},
+       {.pad_top = 2, .pad_left = 0, .pad_bottom = 1, .pad_right = 2},
+       1,
+       0,
+       0.0f},
+  };
+  int failures = 0;
+  const char *const gpu[] = {"conv2d_winograd_gpu", "conv2d_winograd2x2_gpu"};
+  for (int v = 0; v < 2; v++) {
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      failures += !run_case(ctx, &cases[i], gpu[v], 900 + i);
+    report_worst(gpu[v]);
+  }
+  test_user_rows_end(ctx);
   assert_int_equal(failures, 0);
 }
 
@@ -641,6 +686,9 @@ int main(void) {
       cmocka_unit_test(sweep_winograd),
       cmocka_unit_test(sweep_winograd2x2),
       cmocka_unit_test(winograd_network_shapes),
+      cmocka_unit_test(sweep_winograd_gpu),
+      cmocka_unit_test(sweep_winograd2x2_gpu),
+      cmocka_unit_test(winograd_gpu_bands),
       cmocka_unit_test(sweep_winograd_dilated),
       cmocka_unit_test(winograd_dilated_shapes),
       cmocka_unit_test(vec_and_depthwise_wide_shapes),

@@ -324,13 +324,14 @@ static void a_plan_keeps_only_the_weights_its_convs_read(void **state) {
 
 /* A 3x3 conv whose F(4x4) weights (4x its 1.35 MiB) exceed them by more than 4 MiB: on a 48x44
  * map F(4x4) pays off enough for the default plan (0.26 GFLOP saved per extra MB), low_memory takes
- * F(2x2) (16/9 of the weights); both plans match the naive reference. */
+ * F(2x2) (16/9 of the weights); both plans match the naive reference. Under a GPU profile the same
+ * rules choose the GPU-shaped forms. */
 static void a_low_memory_plan_keeps_smaller_weights(void **state) {
   (void)state;
-  static const char *const key[] = {"WINOGRAD"};
-  double winograd = 0;
-  assert_int_equal(clseg__tune_get(test_ctx, "conv2d", NULL, key, 1, &winograd, NULL), CLSEG_OK);
-  if (!winograd) { /* a GPU profile's rows: the GEMM, no Winograd to step down from */
+  static const char *const key[] = {"WINOGRAD", "WINO_GPU"};
+  double rule[2] = {0, 0};
+  assert_int_equal(clseg__tune_get(test_ctx, "conv2d", NULL, key, 2, rule, NULL), CLSEG_OK);
+  if (!rule[0]) { /* a conv2d row that takes no Winograd: nothing to step down from */
     print_message("skipped: the conv2d row of this device takes no Winograd\n");
     return;
   }
@@ -346,6 +347,10 @@ static void a_low_memory_plan_keeps_smaller_weights(void **state) {
   const int64_t ws[4] = {176, 224, 3, 3};
   ref_conv2d(in, xs, param(g, "c.weight"), ws, param(g, "c.bias"), NULL, &same, ref, ys);
   const char *want[2] = {"conv2d_winograd", "conv2d_winograd2x2"};
+  if (rule[1]) { /* a GPU's rows: the GPU-shaped forms, by the same rules */
+    want[0] = "conv2d_winograd_gpu";
+    want[1] = "conv2d_winograd2x2_gpu";
+  }
   size_t bytes[2];
   for (int low = 0; low < 2; low++) {
     const clseg_plan_options opt = {.low_memory = low};

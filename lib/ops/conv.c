@@ -523,21 +523,23 @@ static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
                                                       &clseg__conv2d_winograd,
                                                       &clseg__conv2d_winograd2x2,
                                                       &clseg__conv2d_winograd_dilated,
+                                                      &clseg__conv2d_winograd_gpu,
+                                                      &clseg__conv2d_winograd2x2_gpu,
                                                       &VEC,
                                                       &clseg__conv2d_gemm,
                                                       &clseg__conv2d_clblast,
                                                       &DIRECT};
 #define NVARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
-static const char *const RULE_KEYS[] = {"WINOGRAD",        "WINO_MIN_CH", "WINO4_MIN_SIDE",
-                                        "DIL_MIN_CIN",     "DIL_MIN_SUB", "WINO_EXTRA_BYTES",
-                                        "WINO_MIN_PAYOFF", "GEMM",        "DW_GPU"};
+static const char *const RULE_KEYS[] = {
+    "WINOGRAD",         "WINO_MIN_CH",     "WINO4_MIN_SIDE", "DIL_MIN_CIN", "DIL_MIN_SUB",
+    "WINO_EXTRA_BYTES", "WINO_MIN_PAYOFF", "GEMM",           "DW_GPU",      "WINO_GPU"};
 
 static clseg_status rules_of(clseg_context *ctx, clseg__conv_rules *r) {
-  double v[9];
-  clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 9, v, NULL);
+  double v[10];
+  clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 10, v, NULL);
   *r = (clseg__conv_rules){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],
-                           v[5],      v[6],      (int)v[7], (int)v[8]};
+                           v[5],      v[6],      (int)v[7], (int)v[8], (int)v[9]};
   return s;
 }
 
@@ -547,14 +549,17 @@ static const clseg__conv_variant *pick(const conv_job *j, const clseg__conv_rule
     return &clseg__conv2d_depthwise_gpu;
   if (DEPTHWISE.supported(j))
     return &DEPTHWISE;
-  if (r->gemm && clseg__conv2d_gemm.supported(j))
-    return &clseg__conv2d_gemm;
   switch (clseg__conv2d_winograd_pick(j, r, low_memory)) {
-  case 4: return &clseg__conv2d_winograd;
-  case 1: return &clseg__conv2d_winograd_dilated;
-  case 2: return &clseg__conv2d_winograd2x2;
+  case 4: return r->wino_gpu ? &clseg__conv2d_winograd_gpu : &clseg__conv2d_winograd;
+  case 2: return r->wino_gpu ? &clseg__conv2d_winograd2x2_gpu : &clseg__conv2d_winograd2x2;
+  case 1:
+    if (!r->wino_gpu) /* the mosaic's inner conv is CPU-shaped */
+      return &clseg__conv2d_winograd_dilated;
+    break;
   default: break;
   }
+  if (r->gemm && clseg__conv2d_gemm.supported(j))
+    return &clseg__conv2d_gemm;
   return VEC.supported(j) ? &VEC : &DIRECT;
 }
 
@@ -609,7 +614,8 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
       ctx, CLSEG_INVALID_ARGUMENT,
       OP ": unknown variant '%s' (known: auto, conv2d_depthwise, "
          "conv2d_depthwise_gpu, conv2d_winograd, conv2d_winograd2x2, "
-         "conv2d_winograd_dilated, conv2d_vec, conv2d_gemm, conv2d_clblast, conv2d_direct)",
+         "conv2d_winograd_dilated, conv2d_winograd_gpu, conv2d_winograd2x2_gpu, conv2d_vec, "
+         "conv2d_gemm, conv2d_clblast, conv2d_direct)",
       want);
 }
 

@@ -72,6 +72,19 @@ typedef struct {
   int helper_lws;    /* work-group size of its helper kernels (clseg__conv_helper) */
 } clseg__conv_tuning;
 
+/* The work-group tile of conv2d_gemm's kernel (cl/conv_gemm.cl): MWG x NWG outputs (channels x
+ * pixels) per work-group, KWG the K-slice staged in __local memory, MDIMC x NDIMC work-items, VWM /
+ * VWN the __local vector widths. */
+typedef struct {
+  int mwg, nwg, kwg, mdimc, ndimc, vwm, vwn;
+} clseg__gemm_tile;
+
+/* One launch shape of conv2d_gemm: tiles along channels (per group) and pixels, K padded to a KWG
+ * multiple, split into `splits` slices of kspan. */
+typedef struct {
+  int mblocks, nblocks, kpad, kspan, splits;
+} clseg__gemm_grid;
+
 /* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
  * ints. */
 struct clseg__conv2d_prep {
@@ -83,6 +96,8 @@ struct clseg__conv2d_prep {
                                                  Winograd's transformed tiles */
   int iv[8];                                   /* variant-specific geometry */
   clseg__conv2d_prep *inner; /* conv2d_winograd_dilated: the Winograd conv over the mosaic */
+  clseg__gemm_tile gemm;     /* conv2d_gemm and conv2d_winograd_gpu: the GEMM's tile */
+  clseg__gemm_grid grid;     /* ... and its launch shape (per band for Winograd) */
   clseg__conv_tuning t;
 };
 
@@ -146,6 +161,7 @@ typedef struct {
   double min_payoff;  /* ...or more where they save this many GFLOP per extra MB */
   int gemm;           /* 1: convs other than depthwise take conv2d_gemm (GPU-shaped) */
   int dw_gpu;         /* 1: depthwise convs take conv2d_depthwise_gpu (GPU-shaped) */
+  int wino_gpu;       /* 1: Winograd's choices take the GPU-shaped forms (conv2d_winograd*_gpu) */
 } clseg__conv_rules;
 
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as
@@ -158,6 +174,27 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rule
                                 int low_memory);
 /* The GPU-shaped implicit GEMM with __local tiles and split-K (conv_gemm.c). */
 extern const clseg__conv_variant clseg__conv2d_gemm;
+/* conv2d_gemm's kernel for other variants (conv_gemm.c). clseg__gemm_tile_get reads `variant`'s
+ * row for p's shape: the tile cells MWG NWG KWG MDIMC NDIMC VWM VWN into p->gemm, then the nextra
+ * cells named by extra into extra_v; it checks them and that the device can launch the tile, and
+ * names the rows in p->t.row. */
+clseg_status clseg__gemm_tile_get(clseg_context *ctx, clseg__conv2d_prep *p, const char *variant,
+                                  const char *const *extra, int nextra, double *extra_v);
+/* Builds conv2d_gemm for p->gemm over convs of g's geometry (kernel, stride, dilation, activation)
+ * into *gemm, recording its options in p->t.options; and conv2d_gemm_reduce / conv2d_gemm_pack of
+ * the same program into *reduce / *pack where those are not NULL. */
+clseg_status clseg__gemm_kernels(clseg_context *ctx, clseg__conv2d_prep *p,
+                                 const clseg__conv_job *g, cl_kernel *gemm, cl_kernel *reduce,
+                                 cl_kernel *pack);
+/* Enqueues conv2d_gemm (k, built for j's geometry) over j with weights packed for p->gemm in wp,
+ * on the launch shape grid; with grid->splits > 1 the raw sums go to part for conv2d_gemm_reduce.
+ */
+clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p, cl_kernel k,
+                                const clseg__conv_job *j, cl_mem wp, const clseg__gemm_grid *grid,
+                                cl_mem part);
+/* GPU-shaped Winograd F(4x4, 3x3) and F(2x2, 3x3): transforms as GPU kernels, the batched GEMMs
+ * on conv2d_gemm's tiled kernel (conv_winograd_gpu.c). */
+extern const clseg__conv_variant clseg__conv2d_winograd_gpu, clseg__conv2d_winograd2x2_gpu;
 /* A 1x1 conv as CLBlast's SGEMM (conv_gemm.c). */
 extern const clseg__conv_variant clseg__conv2d_clblast;
 /* The GPU-shaped depthwise conv (conv_depthwise.c), channel multipliers included. */
