@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "formats/onnx.h"
-#include "formats/tflite.h" /* clseg__half_to_float */
 
 int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) {
   if (b->status != CLSEG_OK)
@@ -162,17 +162,12 @@ static uint64_t rd_le(const uint8_t *p, size_t n) {
 static double raw_elem(const uint8_t *p, int t, size_t k) {
   size_t es = elem_size(t);
   uint64_t u = rd_le(p + k * es, es);
-  float f;
   double d;
-  uint32_t u32 = (uint32_t)u;
   switch (t) {
-  case T_FLOAT: memcpy(&f, &u32, 4); return f;
+  case T_FLOAT: return clseg__bits_to_float((uint32_t)u);
   case T_DOUBLE: memcpy(&d, &u, 8); return d;
   case T_FLOAT16: return clseg__half_to_float((uint16_t)u);
-  case T_BFLOAT16:
-    u32 <<= 16;
-    memcpy(&f, &u32, 4);
-    return f;
+  case T_BFLOAT16: return clseg__bf16_to_float((uint16_t)u);
   case T_INT8: return (int8_t)u;
   case T_INT16: return (int16_t)u;
   case T_INT32: return (int32_t)u;

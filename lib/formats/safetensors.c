@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
+
 #define MAX_HEADER (100u << 20)
 
 static clseg_status bad(char *err, size_t n, const char *path, const char *why, const char *name) {
@@ -233,46 +235,12 @@ const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name
   return NULL;
 }
 
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else { /* subnormal: normalise */
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) {
-        mant <<= 1;
-        exp--;
-      }
-      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 void clseg__st_read_f32(const clseg__st_tensor *t, float *dst) {
   const unsigned char *p = t->data;
-  for (size_t i = 0; i < t->count; i++) {
-    if (t->dtype == CLSEG__ST_F32) {
-      uint32_t b = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
-                   (uint32_t)p[4 * i + 3] << 24;
-      memcpy(&dst[i], &b, sizeof b);
-    } else {
-      uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-      if (t->dtype == CLSEG__ST_F16) {
-        dst[i] = half_to_float(h);
-      } else {
-        uint32_t b = (uint32_t)h << 16;
-        memcpy(&dst[i], &b, sizeof b);
-      }
-    }
-  }
+  for (size_t i = 0; i < t->count; i++)
+    dst[i] = t->dtype == CLSEG__ST_F32   ? clseg__rd_f32(p + 4 * i)
+             : t->dtype == CLSEG__ST_F16 ? clseg__half_to_float(clseg__rd_u16(p + 2 * i))
+                                         : clseg__bf16_to_float(clseg__rd_u16(p + 2 * i));
 }
 
 const char *clseg__st_meta(const clseg__st_file *f, const char *key) {

@@ -6,24 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "clseg_tflite.h"
 #include "formats/tflite.h"
 #include "internal.h"
 
 /* ---- FlatBuffers primitives ---- */
-
-uint32_t clseg__rd_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-int32_t clseg__rd_i32(const uint8_t *p) {
-  uint32_t u = clseg__rd_u32(p);
-  return u <= INT32_MAX ? (int32_t)u : (int32_t)(u - 0x80000000u) - INT32_MAX - 1;
-}
-
-static uint16_t rd_u16(const uint8_t *p) {
-  return (uint16_t)(p[0] | p[1] << 8);
-}
 
 static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -55,8 +43,8 @@ int clseg__fb_table_at(clseg__fb *f, size_t pos, clseg__fb_table *t) {
     return fb_fail(f, pos, "vtable at %lld outside the file", (long long)vt);
   t->pos = pos;
   t->vt = (size_t)vt;
-  t->vt_len = rd_u16(f->p + t->vt);
-  t->tb_len = rd_u16(f->p + t->vt + 2);
+  t->vt_len = clseg__rd_u16(f->p + t->vt);
+  t->tb_len = clseg__rd_u16(f->p + t->vt + 2);
   if (t->vt_len < 4 || (t->vt_len & 1) || !fb_in(f, t->vt, t->vt_len))
     return fb_fail(f, pos, "vtable of %u bytes is malformed or outside the file", t->vt_len);
   if (t->tb_len < 4 || !fb_in(f, pos, t->tb_len))
@@ -72,7 +60,7 @@ static size_t fb_field(clseg__fb *f, const clseg__fb_table *t, int id, size_t si
     return (size_t)-1;
   if (slot + 2 > t->vt_len)
     return 0;
-  uint16_t off = rd_u16(f->p + t->vt + slot);
+  uint16_t off = clseg__rd_u16(f->p + t->vt + slot);
   if (!off)
     return 0;
   if ((size_t)off + size > t->tb_len)
@@ -169,27 +157,6 @@ static int fb_string(clseg__fb *f, const clseg__fb_table *t, int id, char *buf, 
     buf[i] = s[i] >= 32 && s[i] < 127 ? (char)s[i] : '?';
   buf[len] = 0;
   return 1;
-}
-
-float clseg__half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | man << 13;
-  } else if (exp) {
-    bits = sign | (exp + 112) << 23 | man << 13;
-  } else if (man) { /* subnormal: normalise */
-    int e = -1;
-    do {
-      man <<= 1;
-      e++;
-    } while (!(man & 0x400u));
-    bits = sign | (uint32_t)(112 - e) << 23 | (man & 0x3ffu) << 13;
-  } else {
-    bits = sign;
-  }
-  float v;
-  memcpy(&v, &bits, sizeof v);
-  return v;
 }
 
 /* ---- the TFLite schema ---- */

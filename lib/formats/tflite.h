@@ -35,10 +35,6 @@ int clseg__fb_subtable(clseg__fb *f, const clseg__fb_table *t, int id, clseg__fb
 int clseg__fb_vector(clseg__fb *f, const clseg__fb_table *t, int id, size_t elsize, size_t *count,
                      const uint8_t **data);
 
-uint32_t clseg__rd_u32(const uint8_t *p);
-int32_t clseg__rd_i32(const uint8_t *p);
-float clseg__half_to_float(uint16_t h);
-
 /* TFLite enums used by the reader (values from the TFLite schema). */
 enum { CLSEG__TFL_FLOAT32 = 0, CLSEG__TFL_FLOAT16 = 1, CLSEG__TFL_INT32 = 2 };
 enum {

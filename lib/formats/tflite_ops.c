@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "formats/tflite.h"
 #include "graph_internal.h"
 
@@ -102,12 +103,8 @@ static const float *const_f32(builder *b, int32_t t) {
   if (!f)
     return bfail(b, CLSEG_OUT_OF_MEMORY, "out of memory converting '%s'", x->name), NULL;
   for (size_t i = 0; i < n; i++) {
-    if (x->type == CLSEG__TFL_FLOAT16) {
-      f[i] = clseg__half_to_float((uint16_t)(x->data[2 * i] | x->data[2 * i + 1] << 8));
-    } else {
-      uint32_t u = clseg__rd_u32(x->data + 4 * i);
-      memcpy(&f[i], &u, 4);
-    }
+    f[i] = x->type == CLSEG__TFL_FLOAT16 ? clseg__half_to_float(clseg__rd_u16(x->data + 2 * i))
+                                         : clseg__rd_f32(x->data + 4 * i);
   }
   return b->cst[t] = f;
 }

@@ -4,10 +4,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "internal.h"
 #include "io/io.h"
 
@@ -170,31 +170,12 @@ static int dtype_size(const header *h, const char *name) {
   return 0;
 }
 
-static float half_to_float(uint16_t h) {
-  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  float v = e == 0    ? ldexpf((float)m, -24)
-            : e == 31 ? (m ? NAN : INFINITY)
-                      : ldexpf((float)(m | 0x400), e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
 /* Little-endian bytes to float32, whatever the host's byte order. */
 static void convert(const uint8_t *src, size_t count, int size, float *dst) {
-  for (size_t i = 0; i < count; i++, src += size) {
-    uint64_t u = 0;
-    for (int b = size - 1; b >= 0; b--)
-      u = u << 8 | src[b];
-    if (size == 2) {
-      dst[i] = half_to_float((uint16_t)u);
-    } else if (size == 4) {
-      uint32_t u32 = (uint32_t)u;
-      memcpy(&dst[i], &u32, 4);
-    } else {
-      double d;
-      memcpy(&d, &u, 8);
-      dst[i] = (float)d;
-    }
-  }
+  for (size_t i = 0; i < count; i++, src += size)
+    dst[i] = size == 2   ? clseg__half_to_float(clseg__rd_u16(src))
+             : size == 4 ? clseg__rd_f32(src)
+                         : (float)clseg__rd_f64(src);
 }
 
 /* Reads the preamble: version and header bounds. */
