@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clseg_models.h"
+#include "file.h"
 #include "segment.h"
 
 static void usage(FILE *f) {
@@ -87,32 +88,8 @@ static clseg_status before_after(clseg_plan *before, clseg_plan *after, int roun
   return s;
 }
 
-/* The tuning file's bytes before tuning (NULL: there was none), to put back when the tuned rows
- * lose over the whole network. */
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t n = 0, cap = 0, got;
-  char chunk[4096];
-  if (!f)
-    return NULL;
-  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    char *nb = n + got > cap ? realloc(buf, cap = (n + got) * 2) : buf;
-    if (!nb) {
-      free(buf);
-      fclose(f);
-      return NULL;
-    }
-    buf = nb;
-    memcpy(buf + n, chunk, got);
-    n += got;
-  }
-  fclose(f);
-  *len = n;
-  return buf ? buf : calloc(1, 1);
-}
-
-static int restore(const char *path, const char *old, size_t len) {
+/* Puts back the tuning file's bytes from before tuning (NULL: there was none). */
+static int restore(const char *path, const unsigned char *old, size_t len) {
   char tmp[1300];
   if (!old)
     return remove(path) == 0;
@@ -238,7 +215,9 @@ int cmd_tune(int argc, char **argv) {
   char path[1200] = "";
   size_t old_len = 0;
   const int have_path = clseg_tuning_file(clseg_context_device(sw.ctx), path, sizeof path);
-  char *old = have_path ? read_all(path, &old_len) : NULL;
+  unsigned char *old = NULL; /* stays NULL where there is no file to put back */
+  if (have_path)
+    clseg__file_read(path, 0, &old, &old_len, NULL, 0);
   int kept = 1;
   const clseg_plan_options shipped = {.shipped_rows_only = 1};
   clseg_status s =

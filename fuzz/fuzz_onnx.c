@@ -5,10 +5,10 @@
  * --proto_path=proto --c_out=/tmp/onnxgen proto/onnx_subset.proto
  *   clang -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 \
  *     -DCLSEG__ONNX_MAX_ELEMENTS='((size_t)1 << 22)' -fsanitize=fuzzer,address,undefined \
- *     -Iinclude -Ilib -I/tmp/onnxgen fuzz/fuzz_onnx.c lib/formats/onnx*.c
- * /tmp/onnxgen/onnx_subset.pb-c.c \
- *     lib/formats/tflite.c lib/formats/tflite_ops.c lib/graph.c lib/graph_ops.c lib/graph_params.c
- * \ lib/status.c -lprotobuf-c -lm -o /tmp/fuzz_onnx cp -r tests/fixtures/onnx /tmp/onnx_corpus
+ *     -Iinclude -Ilib -I/tmp/onnxgen fuzz/fuzz_onnx.c lib/formats/onnx*.c \
+ *     /tmp/onnxgen/onnx_subset.pb-c.c lib/graph.c lib/graph_ops.c lib/graph_params.c \
+ *     lib/status.c lib/file.c -lprotobuf-c -lm -o /tmp/fuzz_onnx
+ *   cp -r tests/fixtures/onnx /tmp/onnx_corpus
  *   /tmp/fuzz_onnx -max_len=65536 -max_total_time=300 /tmp/onnx_corpus */
 #include <stddef.h>
 #include <stdint.h>

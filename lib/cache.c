@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "internal.h"
 
 #define MAGIC          "CLSEGBIN"
@@ -76,8 +77,28 @@ int clseg__mkdir_p(const char *path) {
   return mkdir(tmp, 0755) == 0 || errno == EEXIST;
 }
 
-static int read_exact(FILE *f, void *buf, size_t n) {
-  return fread(buf, 1, n, f) == n;
+/* The fixed part of an entry around the key: magic, format version and key length before it, the
+ * binary's length and checksum after it (the integers in host byte order, as written). */
+#define HEAD_LEN 16
+#define TAIL_LEN 16
+
+/* Checks a whole entry file against key; returns where its binary starts, or 0 when the entry is
+ * not to be trusted. */
+static size_t check_entry(const unsigned char *f, size_t size, const char *key) {
+  const size_t klen = strlen(key), at = HEAD_LEN + klen + TAIL_LEN;
+  uint32_t version, keylen;
+  uint64_t binlen, sum;
+  if (size < at || memcmp(f, MAGIC, 8) != 0)
+    return 0;
+  memcpy(&version, f + 8, 4);
+  memcpy(&keylen, f + 12, 4);
+  if (version != FORMAT_VERSION || keylen != klen || memcmp(f + HEAD_LEN, key, klen) != 0)
+    return 0;
+  memcpy(&binlen, f + HEAD_LEN + klen, 8);
+  memcpy(&sum, f + HEAD_LEN + klen + 8, 8);
+  const int ok = binlen > 0 && binlen < MAX_BINARY && binlen == size - at &&
+                 clseg__fnv1a(f + at, binlen, CLSEG__FNV_SEED) == sum;
+  return ok ? at : 0;
 }
 
 int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, size_t *len) {
@@ -86,39 +107,21 @@ int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, 
   *len = 0;
   if (!clseg__cache_path(key, path, sizeof path))
     return 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return 0;
-  char magic[8];
-  uint32_t version = 0, keylen = 0;
-  uint64_t binlen = 0, sum = 0;
-  size_t klen = strlen(key);
-  char *k = NULL;
-  unsigned char *b = NULL;
-  int ok = read_exact(f, magic, 8) && !memcmp(magic, MAGIC, 8) && read_exact(f, &version, 4) &&
-           version == FORMAT_VERSION && read_exact(f, &keylen, 4) && keylen == klen;
-  if (ok && (k = malloc(klen + 1)) != NULL)
-    ok = read_exact(f, k, klen) && !memcmp(k, key, klen);
-  else
-    ok = 0;
-  ok = ok && read_exact(f, &binlen, 8) && read_exact(f, &sum, 8) && binlen > 0 &&
-       binlen < MAX_BINARY;
-  if (ok && (b = malloc(binlen)) != NULL) {
-    char extra;
-    ok = read_exact(f, b, binlen) && fread(&extra, 1, 1, f) == 0 &&
-         clseg__fnv1a(b, binlen, CLSEG__FNV_SEED) == sum;
-  } else {
-    ok = 0;
-  }
-  fclose(f);
-  free(k);
-  if (!ok) {
-    free(b);
+  unsigned char *f = NULL;
+  size_t size = 0;
+  const size_t max = HEAD_LEN + strlen(key) + TAIL_LEN + MAX_BINARY; /* larger: never trusted */
+  clseg_status st = clseg__file_read(path, max, &f, &size, NULL, 0);
+  if (st == CLSEG_IO && errno == ENOENT)
+    return 0; /* no entry: a plain miss */
+  size_t at = st == CLSEG_OK ? check_entry(f, size, key) : 0;
+  if (!at) {
+    free(f);
     ctx->stats.cache_rejected++;
     return 0;
   }
-  *bin = b;
-  *len = binlen;
+  memmove(f, f + at, size - at); /* the caller owns and frees the binary alone */
+  *bin = f;
+  *len = size - at;
   return 1;
 }
 

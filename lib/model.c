@@ -11,6 +11,7 @@
 #include "clseg_models.h"
 #include "clseg_onnx.h"
 #include "clseg_tflite.h"
+#include "file.h"
 #include "formats/safetensors.h"
 #include "internal.h"
 
@@ -277,11 +278,7 @@ static clseg_status load_from(clseg_model *m, const clseg__st_file *f, const cha
 /* A TensorFlow Lite flatbuffer carries "TFL3" at bytes 4..7. */
 static int is_tflite(const char *path) {
   unsigned char head[8];
-  FILE *fp = fopen(path, "rb");
-  int yes = fp && fread(head, 1, 8, fp) == 8 && !memcmp(head + 4, "TFL3", 4);
-  if (fp)
-    fclose(fp);
-  return yes;
+  return clseg__file_head(path, head, sizeof head) == sizeof head && !memcmp(head + 4, "TFL3", 4);
 }
 
 /* Imported models (TFLite, ONNX) take the tensor their file fixes: its size, values as given (mean
@@ -316,11 +313,7 @@ static clseg_status load_tflite(clseg_model *m, const char *path) {
 /* An ONNX ModelProto, recognised by its first bytes (clseg_onnx_probe). */
 static int is_onnx(const char *path) {
   unsigned char head[16];
-  FILE *fp = fopen(path, "rb");
-  size_t n = fp ? fread(head, 1, sizeof head, fp) : 0;
-  if (fp)
-    fclose(fp);
-  return clseg_onnx_probe(head, n);
+  return clseg_onnx_probe(head, clseg__file_head(path, head, sizeof head));
 }
 
 static clseg_status load_onnx(clseg_model *m, const char *path, const clseg_model_options *opt) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "internal.h"
 
 #define MAX_INCLUDE_DEPTH 8
@@ -46,27 +47,6 @@ static const clseg__kernel_source *embedded(const char *file) {
   return NULL;
 }
 
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long n = ftell(f);
-    if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-      if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf[n] = 0;
-        *len = (size_t)n;
-      }
-    }
-  }
-  fclose(f);
-  return buf;
-}
-
 /* Appends text to a growing buffer; returns 0 on allocation failure. */
 static int append(char **out, size_t *len, size_t *cap, const char *s, size_t n) {
   if (*len + n + 1 > *cap) {
@@ -84,24 +64,30 @@ static int append(char **out, size_t *len, size_t *cap, const char *s, size_t n)
 }
 
 /* Reads dir/file with its `#include "x"` lines replaced by the files' text, as tools/embed_cl.py
- * does. */
-static char *load_inlined(const char *dir, const char *file, int depth, size_t *out_len) {
+ * does; on failure returns NULL with the reason in why. */
+static char *load_inlined(const char *dir, const char *file, int depth, size_t *out_len, char *why,
+                          size_t why_len) {
   char path[1024];
-  size_t n = 0;
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  char *src = depth > MAX_INCLUDE_DEPTH ? NULL : read_file(path, &n);
-  if (!src)
+  if (depth > MAX_INCLUDE_DEPTH) {
+    snprintf(why, why_len, "'%s': includes nested more than %d deep", path, MAX_INCLUDE_DEPTH);
     return NULL;
-  char *out = NULL;
+  }
+  unsigned char *text = NULL;
+  size_t n = 0;
+  if (clseg__file_read(path, 0, &text, &n, why, why_len) != CLSEG_OK)
+    return NULL;
+  char *src = (char *)text, *out = NULL;
   size_t len = 0, cap = 0;
-  int ok = append(&out, &len, &cap, "", 0);
+  int ok = append(&out, &len, &cap, "", 0), inc_ok = 1;
   for (char *line = src; ok && *line;) {
     char *nl = strchr(line, '\n');
     size_t ll = nl ? (size_t)(nl - line) + 1 : strlen(line);
     char name[256];
     if (sscanf(line, "#include \"%255[^\"]\"", name) == 1) {
       size_t il = 0;
-      char *inc = load_inlined(dir, name, depth + 1, &il);
+      char *inc = load_inlined(dir, name, depth + 1, &il, why, why_len);
+      inc_ok = inc != NULL;
       ok = inc && append(&out, &len, &cap, inc, il) && append(&out, &len, &cap, "\n", 1);
       free(inc);
     } else {
@@ -111,6 +97,8 @@ static char *load_inlined(const char *dir, const char *file, int depth, size_t *
   }
   free(src);
   if (!ok) {
+    if (inc_ok) /* else the include's reason stands */
+      snprintf(why, why_len, "'%s': out of memory inlining its includes", path);
     free(out);
     return NULL;
   }
@@ -123,12 +111,13 @@ static clseg_status get_source(clseg_context *ctx, const char *file, const char 
                                int *owned) {
   *owned = 0;
   if (ctx->kernel_dir) {
-    char *s = load_inlined(ctx->kernel_dir, file, 0, len);
+    char why[CLSEG__FILE_WHY_LEN];
+    char *s = load_inlined(ctx->kernel_dir, file, 0, len, why, sizeof why);
     if (!s)
       return clseg__fail(ctx, CLSEG_IO,
                          "kernel file '%s/%s' (CLSEG_KERNEL_DIR) or one of its includes "
-                         "cannot be read",
-                         ctx->kernel_dir, file);
+                         "cannot be read: %s",
+                         ctx->kernel_dir, file, why);
     *src = s;
     *owned = 1;
     return CLSEG_OK;

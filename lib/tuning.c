@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "tuning.h"
 
 struct clseg__tuning {
@@ -331,33 +332,11 @@ void clseg__tuned_describe(const clseg__tuned *t, char *buf, size_t size) {
 
 /* ---- setup ---- */
 
+/* A table's text, or NULL when the file is missing or cannot be read (the callers fall back). */
 static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0, got;
-  char chunk[4096];
-  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (len + got + 1 > cap) {
-      cap = (len + got + 1) * 2;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = nb;
-    }
-    memcpy(buf + len, chunk, got);
-    len += got;
-  }
-  fclose(f);
-  if (!buf)
-    buf = calloc(1, 1);
-  else
-    buf[len] = 0;
-  return buf;
+  unsigned char *text;
+  size_t len;
+  return clseg__file_read(path, 0, &text, &len, NULL, 0) == CLSEG_OK ? (char *)text : NULL;
 }
 
 /* The shipped tables: the embedded ones, or CLSEG_KERNEL_DIR/tuning/<name> from disk. */

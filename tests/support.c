@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "file.h"
 #include "internal.h" /* a tensor's context, for the library's message when a transfer fails */
 #include "tuning.h"   /* clseg__tuning_file_path: where user rows go */
 
@@ -84,18 +85,10 @@ double test_now_ms(void) {
 }
 
 unsigned char *test_read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  assert_true(n >= 0);
-  unsigned char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
+  unsigned char *buf;
+  char why[CLSEG__FILE_WHY_LEN];
+  if (clseg__file_read(path, 0, &buf, len, why, sizeof why) != CLSEG_OK)
+    fail_msg("%s", why);
   return buf;
 }
 

@@ -25,21 +25,6 @@ static const char *fx(const char *name) {
   return buf;
 }
 
-static uint8_t *read_all(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    fail_msg("cannot open fixture %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *size = (size_t)n;
-  return b;
-}
-
 static void write_all(const char *path, const uint8_t *d, size_t n) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
@@ -197,7 +182,7 @@ static void test_detect_by_magic(void **state) {
   char dir[256], p[512];
   test_tmpdir(dir, sizeof dir);
   size_t n;
-  uint8_t *jpg = read_all(fx("rgb.jpg"), &n);
+  uint8_t *jpg = test_read_file(fx("rgb.jpg"), &n);
   snprintf(p, sizeof p, "%s/photo.png", dir);
   write_all(p, jpg, n);
   clseg_image img = {0};
@@ -231,7 +216,7 @@ static void test_missing_and_unreadable(void **state) {
  * disk so the message names the file. */
 static void truncate_all(const char *name, const char *dir) {
   size_t n;
-  uint8_t *d = read_all(fx(name), &n);
+  uint8_t *d = test_read_file(fx(name), &n);
   for (size_t cut = 0; cut < n; cut++) {
     clseg_image img = {0};
     char label[128];
@@ -274,7 +259,7 @@ static void test_flipped_bytes(void **state) {
                          "rgb_progressive.jpg"};
   for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
     size_t n;
-    uint8_t *d = read_all(fx(files[f]), &n);
+    uint8_t *d = test_read_file(fx(files[f]), &n);
     int is_png = strstr(files[f], ".png") != NULL, found = 0;
     for (size_t i = 0; i < n; i++) {
       d[i] ^= 0xFF;
@@ -442,7 +427,7 @@ static void test_npy_roundtrip(void **state) {
   }
   size_t n;
   uint8_t *raw =
-      read_all(p, &n); /* numpy's layout: data on a 64-byte boundary, header ends in '\n' */
+      test_read_file(p, &n); /* numpy's layout: data on a 64-byte boundary, header ends in '\n' */
   assert_int_equal((n - 105 * 4) % 64, 0);
   assert_int_equal(raw[n - 105 * 4 - 1], '\n');
   assert_true(strstr((char *)raw + 10, "'shape': (1, 105, 1), }") != NULL);

@@ -1,6 +1,7 @@
 /* Kernel runtime: build options, compile, binary cache miss then hit, untrusted cache files, build
  * logs, CLSEG_KERNEL_DIR and CLSEG_CACHE=off. Uses lib/internal.h to reach the runtime directly. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,7 @@ static void syntax_error_reports_file_and_log(void **state) {
   assert_true(test_contains(msg, "CL_BUILD_PROGRAM_FAILURE"));
   assert_int_equal(clseg__kernel(ctx, "missing.cl", uniq, "x", &k), CLSEG_IO);
   assert_true(test_contains(clseg_last_error(ctx), "missing.cl"));
+  assert_true(test_contains(clseg_last_error(ctx), strerror(ENOENT))); /* and why */
   clseg_context_free(ctx);
   unsetenv("CLSEG_KERNEL_DIR");
   test_rmdir(dir);

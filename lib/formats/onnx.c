@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clseg_onnx.h"
+#include "file.h"
 #include "formats/onnx.h"
 #include "graph_internal.h"
 
@@ -265,20 +266,6 @@ clseg_status clseg_onnx_load_buffer(const void *data, size_t size, const char *n
   return clseg__onnx_load_dir(data, size, name, NULL, opt, graph, info);
 }
 
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  long n = fp && !fseek(fp, 0, SEEK_END) ? ftell(fp) : -1;
-  unsigned char *buf = n >= 0 && !fseek(fp, 0, SEEK_SET) ? malloc((size_t)n + 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (fp)
-    fclose(fp);
-  *len = n > 0 ? (size_t)n : 0;
-  return buf;
-}
-
 clseg_status clseg_onnx_load(const char *path, const clseg_onnx_options *opt, clseg_graph **graph,
                              clseg_onnx_info *info) {
   if (graph)
@@ -286,9 +273,11 @@ clseg_status clseg_onnx_load(const char *path, const clseg_onnx_options *opt, cl
   if (!path || !graph)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_onnx_load: NULL path or graph");
   size_t len;
-  unsigned char *buf = read_file(path, &len);
-  if (!buf)
-    return clseg__fail(NULL, CLSEG_IO, "%s: cannot read the file", path);
+  unsigned char *buf;
+  char why[CLSEG__FILE_WHY_LEN];
+  clseg_status rs = clseg__file_read(path, 0, &buf, &len, why, sizeof why);
+  if (rs != CLSEG_OK)
+    return clseg__fail(NULL, rs, "%s", why);
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

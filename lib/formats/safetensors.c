@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "file.h"
 
 #define MAX_HEADER (100u << 20)
 
@@ -128,24 +129,18 @@ static clseg_status parse_header(clseg__st_file *f, const char *path, char *err,
 }
 
 /* Where the file cannot be mapped: reads it into memory instead. */
-static clseg_status read_whole(int fd, clseg__st_file *f, const char *path, char *err,
+static clseg_status read_whole(clseg__st_file *f, const char *path, int map_errno, char *err,
                                size_t errlen) {
-  int why = errno;
-  f->map = malloc(f->size);
-  if (!f->map) {
-    snprintf(err, errlen, "%s: cannot map the file (%s), nor read it: out of memory", path,
-             strerror(why));
-    return CLSEG_OUT_OF_MEMORY;
-  }
-  for (size_t done = 0; done < f->size;) {
-    ssize_t n = pread(fd, (char *)f->map + done, f->size - done, (off_t)done);
-    if (n <= 0) {
-      snprintf(err, errlen, "%s: cannot read: %s", path, n < 0 ? strerror(errno) : "file shrank");
-      return CLSEG_IO;
-    }
-    done += (size_t)n;
-  }
-  return CLSEG_OK;
+  char why[CLSEG__FILE_WHY_LEN];
+  unsigned char *data;
+  clseg_status s = clseg__file_read(path, 0, &data, &f->size, why, sizeof why);
+  f->map = data;
+  if (s != CLSEG_OK)
+    snprintf(err, errlen, "%s: cannot map the file (%s), nor read it: %s", path,
+             strerror(map_errno), why);
+  else if (f->size < 10) /* it shrank since it was measured */
+    s = bad(err, errlen, path, "too short", NULL);
+  return s;
 }
 
 clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen) {
@@ -169,8 +164,9 @@ clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, s
   f->size = (size_t)st.st_size;
   f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
   f->mapped = f->map != MAP_FAILED;
-  clseg_status s = f->mapped ? CLSEG_OK : read_whole(fd, f, path, err, errlen);
+  const int map_errno = errno;
   close(fd);
+  clseg_status s = f->mapped ? CLSEG_OK : read_whole(f, path, map_errno, err, errlen);
   if (s != CLSEG_OK) {
     clseg__st_close(f);
     return s;

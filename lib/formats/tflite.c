@@ -8,8 +8,12 @@
 
 #include "bytes.h"
 #include "clseg_tflite.h"
+#include "file.h"
 #include "formats/tflite.h"
 #include "internal.h"
+
+/* A FlatBuffer is under 2 GiB (FLATBUFFERS_MAX_BUFFER_SIZE): a larger file is no model. */
+#define MAX_FILE ((size_t)1 << 31)
 
 /* ---- FlatBuffers primitives ---- */
 
@@ -703,29 +707,12 @@ clseg_status clseg_tflite_load(const char *path, clseg_graph **graph, clseg_tfli
     *graph = NULL;
   if (!path)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite: NULL path");
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return clseg__fail(NULL, CLSEG_IO, "%s: cannot open", path);
-  size_t cap = 1 << 20, len = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    len += fread(buf + len, 1, cap - len, fp);
-    if (len < cap || cap >= ((size_t)1 << 31))
-      break;
-    uint8_t *nb = realloc(buf, cap * 2);
-    if (!nb)
-      free(buf);
-    buf = nb;
-    cap *= 2;
-  }
-  clseg_status bad = !buf                                      ? CLSEG_OUT_OF_MEMORY
-                     : ferror(fp) || (len == cap && !feof(fp)) ? CLSEG_IO
-                                                               : CLSEG_OK;
-  fclose(fp);
-  if (bad != CLSEG_OK) {
-    free(buf);
-    return clseg__fail(NULL, bad, "%s: cannot read the file (or it is over 2 GiB)", path);
-  }
+  uint8_t *buf;
+  size_t len;
+  char why[CLSEG__FILE_WHY_LEN];
+  clseg_status rs = clseg__file_read(path, MAX_FILE, &buf, &len, why, sizeof why);
+  if (rs != CLSEG_OK)
+    return clseg__fail(NULL, rs, "%s", why);
   clseg_status s = clseg_tflite_load_buffer(buf, len, path, graph, info);
   free(buf);
   return s;

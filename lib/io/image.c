@@ -1,125 +1,13 @@
-/* Images on the host: file reading and atomic writing for all of lib/io, format detection by magic
- * bytes and dispatch to the decoders, channel conversion, resize of images, masks and probability
- * maps, the class palette and overlays. */
-#include <errno.h>
-#include <fcntl.h>
+/* Images on the host: format detection by magic bytes and dispatch to the decoders, channel
+ * conversion, resize of images, masks and probability maps, the class palette and overlays. */
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "io/io.h"
-
-/* Files larger than this are refused before reading: no image or array we handle comes near it. */
-#define MAX_FILE_BYTES ((size_t)1 << 31)
-
-/* ---- files ---- */
-
-static clseg_status read_stream(FILE *f, const char *path, uint8_t **data, size_t *size) {
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    uint8_t *bigger = cap < MAX_FILE_BYTES ? realloc(buf, cap * 2) : NULL;
-    if (!bigger) {
-      free(buf);
-      return clseg__fail(NULL, cap < MAX_FILE_BYTES ? CLSEG_OUT_OF_MEMORY : CLSEG_UNSUPPORTED,
-                         "'%s': file too large to read (over %zu bytes)", path, cap);
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  if (!buf)
-    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "'%s': no memory to read the file", path);
-  if (ferror(f)) {
-    int e = errno;
-    free(buf);
-    return clseg__fail(NULL, CLSEG_IO, "cannot read '%s': %s", path, strerror(e));
-  }
-  *data = buf;
-  *size = n;
-  return CLSEG_OK;
-}
-
-clseg_status clseg__read_file(const char *path, uint8_t **data, size_t *size) {
-  if (!path)
-    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "read: NULL path");
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return clseg__fail(NULL, CLSEG_IO, "cannot open '%s': %s", path, strerror(errno));
-  struct stat sb;
-  clseg_status st;
-  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) /* fopen accepts folders on Linux */
-    st = clseg__fail(NULL, CLSEG_IO, "cannot read '%s': %s", path, strerror(EISDIR));
-  else
-    st = read_stream(f, path, data, size);
-  fclose(f);
-  return st;
-}
-
-clseg_status clseg__wfile_open(clseg__wfile *w, const char *path) {
-  static atomic_uint counter;
-  *w = (clseg__wfile){.path = path};
-  size_t len = strlen(path) + 48;
-  if (!(w->tmp = malloc(len)))
-    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "cannot write '%s': no memory", path);
-  int fd = -1;
-  for (int tries = 0; fd < 0 && tries < 100;
-       tries++) { /* O_EXCL: never clobber another writer's file */
-    snprintf(w->tmp, len, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-    fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST)
-      break;
-  }
-  if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
-    int e = errno;
-    if (fd >= 0) {
-      close(fd);
-      remove(w->tmp);
-    }
-    free(w->tmp);
-    w->tmp = NULL;
-    return clseg__fail(NULL, CLSEG_IO, "cannot write '%s': %s", path, strerror(e));
-  }
-  return CLSEG_OK;
-}
-
-clseg_status clseg__wfile_commit(clseg__wfile *w) {
-  int e = 0;
-  if (fflush(w->f) != 0 || ferror(w->f))
-    e = errno ? errno : EIO;
-  else if (fsync(fileno(w->f)) != 0) /* the data is on disk before the name points at it */
-    e = errno;
-  if (fclose(w->f) != 0 && !e)
-    e = errno;
-  w->f = NULL;
-  if (!e && rename(w->tmp, w->path) != 0)
-    e = errno;
-  if (e) {
-    clseg__wfile_abort(w);
-    return clseg__fail(NULL, CLSEG_IO, "cannot write '%s': %s", w->path, strerror(e));
-  }
-  free(w->tmp);
-  w->tmp = NULL;
-  return CLSEG_OK;
-}
-
-void clseg__wfile_abort(clseg__wfile *w) {
-  if (w->f)
-    fclose(w->f);
-  if (w->tmp)
-    remove(w->tmp);
-  free(w->tmp);
-  w->f = NULL;
-  w->tmp = NULL;
-}
 
 clseg_status clseg__check_size(const char *what, int64_t w, int64_t h) {
   if (w <= 0 || h <= 0)
@@ -153,7 +41,7 @@ clseg_status clseg_image_read(const char *path, clseg_image *out) {
   size_t size = 0;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_read: NULL output");
-  clseg_status st = clseg__read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, &buf, &size);
   if (st == CLSEG_OK)
     st = clseg_image_read_memory(buf, size, path, out);
   free(buf);
@@ -165,7 +53,7 @@ clseg_status clseg_mask_read(const char *path, clseg_image *out) {
   size_t size = 0;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "mask_read: NULL output");
-  clseg_status st = clseg__read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, &buf, &size);
   if (st != CLSEG_OK)
     return st;
   if (clseg__is_png(buf, size))

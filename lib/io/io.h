@@ -15,8 +15,11 @@
 #define CLSEG__MAX_PIXELS CLSEG_IMAGE_MAX_PIXELS
 #endif
 
-/* Reads a whole file into a malloc'd buffer; CLSEG_IO naming path and strerror on failure. */
-clseg_status clseg__read_file(const char *path, uint8_t **data, size_t *size);
+/* Image and array files larger than this are refused before reading: none we handle comes near. */
+#define CLSEG__IO_MAX_FILE ((size_t)1 << 31)
+
+/* Reads a whole image or array file (lib/file.h), recording the failure for clseg_last_error. */
+clseg_status clseg__io_read_file(const char *path, uint8_t **data, size_t *size);
 
 /* A file being written under a temporary name next to its final path. */
 typedef struct {
