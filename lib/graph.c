@@ -49,7 +49,8 @@ void clseg_graph_free(clseg_graph *g) {
     if (!g->params[i].mapped)
       free(g->params[i].data);
   }
-  clseg__graph_unmap(g);
+  if (g->map)
+    g->unmap(g->map, g->map_size);
   free(g->nodes);
   free(g->params);
   free(g);

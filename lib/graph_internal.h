@@ -86,6 +86,8 @@ struct clseg_graph {
   int nparams, cap_params;
   void *map; /* a .safetensors file mapped for parameters used in place, or NULL */
   size_t map_size;
+  /* releases map; set by graph_load.c, which made it, so that graph.c needs no file format */
+  void (*unmap)(void *map, size_t size);
   clseg_node *input, *output;
   char input_name[128], output_name[128];
   clseg_status status;
@@ -117,7 +119,5 @@ float *clseg__param_writable(clseg__param *p);
 /* Parameter i (none when negative) is uploaded: values mapped from a file may leave the process's
  * memory (they are read back from the file if a later plan needs them). */
 void clseg__param_evict(const clseg_graph *g, int i);
-/* Releases the graph's mapped file (graph_load.c). */
-void clseg__graph_unmap(clseg_graph *g);
 
 #endif

@@ -84,8 +84,10 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
   const int in_place = f->mapped && !g->map;
   s = copy_params(g, f, in_place, msg, sizeof msg, &nbad);
   for (int i = 0; in_place && i < g->nparams && !g->map; i++)
-    if (g->params[i].mapped)
+    if (g->params[i].mapped) {
       g->map = clseg__st_keep_map(f, &g->map_size);
+      g->unmap = clseg__st_unmap;
+    }
   clseg__st_close(f);
   if (s != CLSEG_OK) {
     snprintf(g->error, sizeof g->error, "%s: out of memory loading weights", path);
@@ -102,10 +104,4 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
 void clseg__param_evict(const clseg_graph *g, int i) {
   if (i >= 0 && g->params[i].mapped)
     clseg__st_evict(g->params[i].data, g->params[i].count * sizeof(float));
-}
-
-void clseg__graph_unmap(clseg_graph *g) {
-  clseg__st_unmap(g->map, g->map_size);
-  g->map = NULL;
-  g->map_size = 0;
 }
