@@ -14,24 +14,49 @@ static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
   return p->storages[p->steps[s->node->in[i]->id].storage].view;
 }
 
+static clseg_status run_cbam_spatial(clseg_plan *p, clseg_tensor *const *pr, clseg_tensor *x,
+                                     clseg_tensor *y) {
+  clseg_tensor *const *conv = pr + CLSEG__SLOT_SPATIAL_CONV;
+  clseg_tensor *const *bn = pr + CLSEG__SLOT_SPATIAL_BN;
+  const clseg_cbam_spatial_params sp = {.bn_gamma = bn[CLSEG__SLOT_BN_WEIGHT],
+                                        .bn_beta = bn[CLSEG__SLOT_BN_BIAS],
+                                        .bn_mean = bn[CLSEG__SLOT_BN_MEAN],
+                                        .bn_var = bn[CLSEG__SLOT_BN_VAR],
+                                        .bn_eps = 1e-5f};
+  return clseg_cbam_spatial_gate(p->ctx, x, conv[CLSEG__SLOT_WEIGHT], conv[CLSEG__SLOT_BIAS], &sp,
+                                 y);
+}
+
+static clseg_status run_attention_gate(clseg_plan *p, clseg__step *s, clseg_tensor *x,
+                                       clseg_tensor *y) {
+  clseg_tensor *const *pr = s->param;
+  clseg_tensor *const *phi = pr + CLSEG__SLOT_PHI, *const *psi = pr + CLSEG__SLOT_PSI;
+  clseg_tensor *const *out = pr + CLSEG__SLOT_OUT, *const *bn = pr + CLSEG__SLOT_OUT_BN;
+  const clseg_attention_gate_params ap = {.theta_stride = s->node->theta_stride,
+                                          .w_out = out[CLSEG__SLOT_WEIGHT],
+                                          .b_out = out[CLSEG__SLOT_BIAS],
+                                          .bn_gamma = bn[CLSEG__SLOT_BN_WEIGHT],
+                                          .bn_beta = bn[CLSEG__SLOT_BN_BIAS],
+                                          .bn_mean = bn[CLSEG__SLOT_BN_MEAN],
+                                          .bn_var = bn[CLSEG__SLOT_BN_VAR],
+                                          .bn_eps = 1e-5f};
+  return clseg_attention_gate(p->ctx, x, in_of(p, s, 1), pr[CLSEG__SLOT_THETA_WEIGHT], NULL,
+                              phi[CLSEG__SLOT_WEIGHT], phi[CLSEG__SLOT_BIAS],
+                              psi[CLSEG__SLOT_WEIGHT], psi[CLSEG__SLOT_BIAS], &ap, NULL, y);
+}
+
 static clseg_status run_attention(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg_tensor *y) {
   clseg_tensor *const *pr = s->param;
+  clseg_tensor *const w1 = pr[CLSEG__SLOT_FC1_WEIGHT], *const b1 = pr[CLSEG__SLOT_FC1_BIAS];
+  clseg_tensor *const w2 = pr[CLSEG__SLOT_FC2_WEIGHT], *const b2 = pr[CLSEG__SLOT_FC2_BIAS];
   switch (s->node->op) {
-  case CLSEG__N_CBAM_CHANNEL:
-    return clseg_cbam_channel_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], y);
-  case CLSEG__N_CBAM_SPATIAL: {
-    const clseg_cbam_spatial_params sp = {pr[2], pr[3], pr[4], pr[5], 1e-5f};
-    return clseg_cbam_spatial_gate(p->ctx, x, pr[0], pr[1], &sp, y);
-  }
-  case CLSEG__N_SE: return clseg_se_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], y);
+  case CLSEG__N_CBAM_CHANNEL: return clseg_cbam_channel_gate(p->ctx, x, w1, b1, w2, b2, y);
+  case CLSEG__N_CBAM_SPATIAL: return run_cbam_spatial(p, pr, x, y);
+  case CLSEG__N_SE: return clseg_se_gate(p->ctx, x, w1, b1, w2, b2, y);
   case CLSEG__N_SCSE:
-    return clseg_scse_gate(p->ctx, x, pr[0], pr[1], pr[2], pr[3], pr[4], pr[5], y);
-  case CLSEG__N_ATTENTION_GATE: {
-    const clseg_attention_gate_params ap = {
-        s->node->theta_stride, pr[5], pr[6], pr[7], pr[8], pr[9], pr[10], 1e-5f};
-    return clseg_attention_gate(p->ctx, x, in_of(p, s, 1), pr[0], NULL, pr[1], pr[2], pr[3], pr[4],
-                                &ap, NULL, y);
-  }
+    return clseg_scse_gate(p->ctx, x, w1, b1, w2, b2, pr[CLSEG__SLOT_SSE_WEIGHT],
+                           pr[CLSEG__SLOT_SSE_BIAS], y);
+  case CLSEG__N_ATTENTION_GATE: return run_attention_gate(p, s, x, y);
   default: return clseg__fail(p->ctx, CLSEG_INTERNAL, "no runner for node '%s'", s->node->name);
   }
 }
@@ -61,27 +86,31 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   clseg_node *n = s->node;
   clseg_tensor *y = out_of(p, s), *x = n->nin ? in_of(p, s, 0) : NULL;
   clseg_tensor *const *pr = s->param;
+  clseg_tensor *const w = pr[CLSEG__SLOT_WEIGHT]; /* the weight slots: convs, linear */
+  clseg_tensor *const b = pr[CLSEG__SLOT_BIAS];
   switch (n->op) {
   case CLSEG__N_CONV: {
     clseg_conv2d_params cp = n->u.conv;
     cp.act = s->act;
     clseg_tensor *res = s->residual >= 0 ? p->storages[p->steps[s->residual].storage].view : NULL;
     return s->conv ? clseg__conv2d_run(p->ctx, s->conv, x, res, y)
-                   : clseg_conv2d(p->ctx, x, pr[0], pr[1], res, &cp, y);
+                   : clseg_conv2d(p->ctx, x, w, b, res, &cp, y);
   }
   case CLSEG__N_CONVT: {
     clseg_conv_transpose2d_params cp = n->u.convt;
     cp.act = s->act;
     return s->convt ? clseg__conv_transpose2d_run(p->ctx, s->convt, x, y)
-                    : clseg_conv_transpose2d(p->ctx, x, pr[0], pr[1], &cp, y);
+                    : clseg_conv_transpose2d(p->ctx, x, w, b, &cp, y);
   }
-  case CLSEG__N_BN: return clseg_batchnorm(p->ctx, x, pr[0], pr[1], pr[2], pr[3], 1e-5f, NULL, y);
+  case CLSEG__N_BN:
+    return clseg_batchnorm(p->ctx, x, pr[CLSEG__SLOT_BN_WEIGHT], pr[CLSEG__SLOT_BN_BIAS],
+                           pr[CLSEG__SLOT_BN_MEAN], pr[CLSEG__SLOT_BN_VAR], 1e-5f, NULL, y);
   case CLSEG__N_ACT: return clseg_activation_apply(p->ctx, x, &n->u.act, y);
   case CLSEG__N_POOL: return clseg_pool2d(p->ctx, x, &n->u.pool, y);
   case CLSEG__N_GPOOL: return clseg_global_pool(p->ctx, x, n->pool_kind, y);
   case CLSEG__N_RESIZE: return clseg_resize(p->ctx, x, &n->u.resize, y);
   case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
-  case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, pr[0], pr[1], NULL, y);
+  case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, w, b, NULL, y);
   default: return run_layout(p, s, x, y);
   }
 }

@@ -192,12 +192,14 @@ clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name)
   return CLSEG_OK;
 }
 
-/* Declares a conv-shaped weight and optional bias into n->param[first], [first + 1]. */
+/* Declares a conv-shaped weight and optional bias into the weight slots starting at first. */
 int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname,
                           int first, const int64_t wdims[4], int64_t fan_in, int64_t bias_count) {
-  n->param[first] = clseg__declare(g, n, wname, 4, wdims, CLSEG__P_WEIGHT, fan_in);
+  n->param[first + CLSEG__SLOT_WEIGHT] =
+      clseg__declare(g, n, wname, 4, wdims, CLSEG__P_WEIGHT, fan_in);
   if (bias_count > 0)
-    n->param[first + 1] = clseg__declare(g, n, bname, 1, &bias_count, CLSEG__P_BIAS, fan_in);
+    n->param[first + CLSEG__SLOT_BIAS] =
+        clseg__declare(g, n, bname, 1, &bias_count, CLSEG__P_BIAS, fan_in);
   return g->status == CLSEG_OK;
 }
 
@@ -217,8 +219,8 @@ clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, 
   const int64_t w[4] = {cout, x->channels / groups, kernel, kernel};
   n->channels = cout;
   n->kernel = kernel;
-  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[1] * kernel * kernel,
-                               bias ? cout : 0)
+  return clseg__declare_weight(g, n, "weight", "bias", CLSEG__SLOT_WEIGHT, w,
+                               w[1] * kernel * kernel, bias ? cout : 0)
              ? n
              : NULL;
 }
@@ -241,28 +243,39 @@ clseg_node *clseg_graph_conv_transpose2d(clseg_graph *g, const char *name, clseg
   const int64_t w[4] = {x->channels, cout / groups, kernel, kernel};
   n->channels = cout;
   n->kernel = kernel;
-  return clseg__declare_weight(g, n, "weight", "bias", 0, w, w[0] * kernel * kernel,
-                               bias ? cout : 0)
+  return clseg__declare_weight(g, n, "weight", "bias", CLSEG__SLOT_WEIGHT, w,
+                               w[0] * kernel * kernel, bias ? cout : 0)
              ? n
              : NULL;
 }
 
-/* Declares the four batchnorm vectors of `channels` under prefix into n->param[first..first+3]. */
+/* Declares the four batchnorm vectors of `channels` under prefix into the batchnorm slots starting
+ * at first. */
 void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first,
                        int64_t channels) {
-  static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};
-  for (int i = 0; i < 4; i++) {
+  static const char *const suffix[CLSEG__SLOTS_BN] = {
+      [CLSEG__SLOT_BN_WEIGHT] = "weight",
+      [CLSEG__SLOT_BN_BIAS] = "bias",
+      [CLSEG__SLOT_BN_MEAN] = "running_mean",
+      [CLSEG__SLOT_BN_VAR] = "running_var",
+  };
+  static const clseg__param_kind kind[CLSEG__SLOTS_BN] = {
+      [CLSEG__SLOT_BN_WEIGHT] = CLSEG__P_BN_WEIGHT,
+      [CLSEG__SLOT_BN_BIAS] = CLSEG__P_BN_BIAS,
+      [CLSEG__SLOT_BN_MEAN] = CLSEG__P_BN_MEAN,
+      [CLSEG__SLOT_BN_VAR] = CLSEG__P_BN_VAR,
+  };
+  for (int i = 0; i < CLSEG__SLOTS_BN; i++) {
     char s[96];
     snprintf(s, sizeof s, "%s%s%s", prefix, *prefix ? "." : "", suffix[i]);
-    n->param[first + i] =
-        clseg__declare(g, n, s, 1, &channels, (clseg__param_kind)(CLSEG__P_BN_WEIGHT + i), 1);
+    n->param[first + i] = clseg__declare(g, n, s, 1, &channels, kind[i], 1);
   }
 }
 
 clseg_node *clseg_graph_batchnorm(clseg_graph *g, const char *name, clseg_node *x) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_BN, name, &x, 1);
   if (n)
-    clseg__declare_bn(g, n, "", 0, n->channels);
+    clseg__declare_bn(g, n, "", CLSEG__SLOT_BN_WEIGHT, n->channels);
   return g && g->status == CLSEG_OK ? n : NULL;
 }
 

@@ -33,6 +33,53 @@ typedef enum {
 
 #define CLSEG__MAX_NODE_PARAMS 12
 
+/* Parameter slots: where each op kind keeps its parameters in clseg_node.param. The builders
+ * (graph.c, graph_ops.c) declare into them, plan.c uploads each to the same index of
+ * clseg__step.param, and exec.c reads them back, all by these names. A slot left empty holds -1
+ * in the node and NULL in the step. */
+
+/* A weight and its optional bias: conv2d, conv_transpose2d and linear, and the pairs inside other
+ * ops (clseg__declare_weight fills one from its first slot). */
+enum { CLSEG__SLOT_WEIGHT, CLSEG__SLOT_BIAS, CLSEG__SLOTS_WEIGHT };
+/* A batchnorm, and the groups inside other ops (clseg__declare_bn fills one from its first). */
+enum {
+  CLSEG__SLOT_BN_WEIGHT,
+  CLSEG__SLOT_BN_BIAS,
+  CLSEG__SLOT_BN_MEAN,
+  CLSEG__SLOT_BN_VAR,
+  CLSEG__SLOTS_BN
+};
+/* The two-layer MLP of SE, scSE's channel half and CBAM's channel gate. */
+enum {
+  CLSEG__SLOT_FC1_WEIGHT,
+  CLSEG__SLOT_FC1_BIAS,
+  CLSEG__SLOT_FC2_WEIGHT,
+  CLSEG__SLOT_FC2_BIAS,
+  CLSEG__SLOTS_MLP
+};
+/* scSE: the MLP, then the spatial squeeze's 1x1 conv. */
+enum { CLSEG__SLOT_SSE_WEIGHT = CLSEG__SLOTS_MLP, CLSEG__SLOT_SSE_BIAS, CLSEG__SLOTS_SCSE };
+/* CBAM's spatial gate: a 7x7 conv (bias slot always empty), then a batchnorm. */
+enum {
+  CLSEG__SLOT_SPATIAL_CONV = 0, /* + CLSEG__SLOT_WEIGHT / _BIAS */
+  CLSEG__SLOT_SPATIAL_BN = CLSEG__SLOT_SPATIAL_CONV + CLSEG__SLOTS_WEIGHT, /* + CLSEG__SLOT_BN_* */
+  CLSEG__SLOTS_CBAM_SPATIAL = CLSEG__SLOT_SPATIAL_BN + CLSEG__SLOTS_BN
+};
+/* The attention gate: theta's weight, phi and psi (weight, bias), then the optional output conv
+ * and its batchnorm. */
+enum {
+  CLSEG__SLOT_THETA_WEIGHT,
+  CLSEG__SLOT_PHI,                                            /* + CLSEG__SLOT_WEIGHT / _BIAS */
+  CLSEG__SLOT_PSI = CLSEG__SLOT_PHI + CLSEG__SLOTS_WEIGHT,    /* + CLSEG__SLOT_WEIGHT / _BIAS */
+  CLSEG__SLOT_OUT = CLSEG__SLOT_PSI + CLSEG__SLOTS_WEIGHT,    /* + CLSEG__SLOT_WEIGHT / _BIAS */
+  CLSEG__SLOT_OUT_BN = CLSEG__SLOT_OUT + CLSEG__SLOTS_WEIGHT, /* + CLSEG__SLOT_BN_* */
+  CLSEG__SLOTS_ATTENTION_GATE = CLSEG__SLOT_OUT_BN + CLSEG__SLOTS_BN
+};
+_Static_assert(CLSEG__SLOTS_ATTENTION_GATE <= CLSEG__MAX_NODE_PARAMS &&
+                   CLSEG__SLOTS_CBAM_SPATIAL <= CLSEG__MAX_NODE_PARAMS &&
+                   CLSEG__SLOTS_SCSE <= CLSEG__MAX_NODE_PARAMS,
+               "every op kind's slots fit in clseg_node.param");
+
 struct clseg_node {
   int id;
   clseg__node_op op;
@@ -40,7 +87,7 @@ struct clseg_node {
   clseg_node **in; /* inputs: data first (x, then gate / b / the other concat parts) */
   int nin;
   int64_t channels;                  /* output channels */
-  int param[CLSEG__MAX_NODE_PARAMS]; /* indexes into graph->params, -1 when absent; order per op */
+  int param[CLSEG__MAX_NODE_PARAMS]; /* indexes into graph->params by CLSEG__SLOT_*, or -1 */
   union {
     clseg_conv2d_params conv;
     clseg_conv_transpose2d_params convt;

@@ -121,27 +121,26 @@ clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, 
     return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "linear '%s': %lld outputs", n->name,
                              (long long)m);
   const int64_t w[2] = {m, x->channels};
-  n->param[0] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, x->channels);
+  n->param[CLSEG__SLOT_WEIGHT] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, x->channels);
   if (bias)
-    n->param[1] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, x->channels);
+    n->param[CLSEG__SLOT_BIAS] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, x->channels);
   n->channels = m;
   return g->status == CLSEG_OK ? n : NULL;
 }
 
 /* The shared two-layer MLP of SE and CBAM: prefix.fc1 [r, C] and prefix.fc2 [C, r], with biases,
- * into n->param[first..first+3]. */
-static void declare_mlp(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t c,
-                        int64_t r) {
+ * into the MLP slots. */
+static void declare_mlp(clseg_graph *g, clseg_node *n, const char *prefix, int64_t c, int64_t r) {
   char s[96];
   const int64_t w1[2] = {r, c}, w2[2] = {c, r};
   snprintf(s, sizeof s, "%sfc1.weight", prefix);
-  n->param[first] = clseg__declare(g, n, s, 2, w1, CLSEG__P_WEIGHT, c);
+  n->param[CLSEG__SLOT_FC1_WEIGHT] = clseg__declare(g, n, s, 2, w1, CLSEG__P_WEIGHT, c);
   snprintf(s, sizeof s, "%sfc1.bias", prefix);
-  n->param[first + 1] = clseg__declare(g, n, s, 1, &r, CLSEG__P_BIAS, c);
+  n->param[CLSEG__SLOT_FC1_BIAS] = clseg__declare(g, n, s, 1, &r, CLSEG__P_BIAS, c);
   snprintf(s, sizeof s, "%sfc2.weight", prefix);
-  n->param[first + 2] = clseg__declare(g, n, s, 2, w2, CLSEG__P_WEIGHT, r);
+  n->param[CLSEG__SLOT_FC2_WEIGHT] = clseg__declare(g, n, s, 2, w2, CLSEG__P_WEIGHT, r);
   snprintf(s, sizeof s, "%sfc2.bias", prefix);
-  n->param[first + 3] = clseg__declare(g, n, s, 1, &c, CLSEG__P_BIAS, r);
+  n->param[CLSEG__SLOT_FC2_BIAS] = clseg__declare(g, n, s, 1, &c, CLSEG__P_BIAS, r);
 }
 
 /* The hidden width of a reduction-r MLP: at least one unit. */
@@ -158,14 +157,15 @@ clseg_node *clseg_graph_cbam(clseg_graph *g, const char *name, clseg_node *x, in
   if (!ch)
     return NULL;
   ch->hidden = hidden_of(x->channels, reduction);
-  declare_mlp(g, ch, "", 0, x->channels, ch->hidden);
+  declare_mlp(g, ch, "", x->channels, ch->hidden);
   clseg_node *sp = clseg__add_node(g, CLSEG__N_CBAM_SPATIAL, sname, &ch, 1);
   if (!sp)
     return NULL;
   const int64_t w[4] = {1, 2, 7, 7};
   sp->kernel = 7;
-  sp->param[0] = clseg__declare(g, sp, "conv.weight", 4, w, CLSEG__P_WEIGHT, 2 * 49);
-  clseg__declare_bn(g, sp, "bn", 2, 1);
+  sp->param[CLSEG__SLOT_SPATIAL_CONV + CLSEG__SLOT_WEIGHT] =
+      clseg__declare(g, sp, "conv.weight", 4, w, CLSEG__P_WEIGHT, 2 * 49);
+  clseg__declare_bn(g, sp, "bn", CLSEG__SLOT_SPATIAL_BN, 1);
   return g->status == CLSEG_OK ? sp : NULL;
 }
 
@@ -174,7 +174,7 @@ clseg_node *clseg_graph_se(clseg_graph *g, const char *name, clseg_node *x, int6
   if (!n)
     return NULL;
   n->hidden = hidden_of(x->channels, reduction);
-  declare_mlp(g, n, "", 0, x->channels, n->hidden);
+  declare_mlp(g, n, "", x->channels, n->hidden);
   return g->status == CLSEG_OK ? n : NULL;
 }
 
@@ -183,10 +183,12 @@ clseg_node *clseg_graph_scse(clseg_graph *g, const char *name, clseg_node *x, in
   if (!n)
     return NULL;
   n->hidden = hidden_of(x->channels, reduction);
-  declare_mlp(g, n, "cse.", 0, x->channels, n->hidden);
+  declare_mlp(g, n, "cse.", x->channels, n->hidden);
   const int64_t ws[2] = {1, x->channels}, one = 1;
-  n->param[4] = clseg__declare(g, n, "sse.weight", 2, ws, CLSEG__P_WEIGHT, x->channels);
-  n->param[5] = clseg__declare(g, n, "sse.bias", 1, &one, CLSEG__P_BIAS, x->channels);
+  n->param[CLSEG__SLOT_SSE_WEIGHT] =
+      clseg__declare(g, n, "sse.weight", 2, ws, CLSEG__P_WEIGHT, x->channels);
+  n->param[CLSEG__SLOT_SSE_BIAS] =
+      clseg__declare(g, n, "sse.bias", 1, &one, CLSEG__P_BIAS, x->channels);
   return g->status == CLSEG_OK ? n : NULL;
 }
 
@@ -206,13 +208,15 @@ clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_n
   n->theta_stride = s;
   const int64_t wt[4] = {inter, x->channels, s, s}, wp[4] = {inter, gate->channels, 1, 1},
                 wpsi[4] = {1, inter, 1, 1};
-  n->param[0] = clseg__declare(g, n, "theta.weight", 4, wt, CLSEG__P_WEIGHT, x->channels * s * s);
-  clseg__declare_weight(g, n, "phi.weight", "phi.bias", 1, wp, gate->channels, inter);
-  clseg__declare_weight(g, n, "psi.weight", "psi.bias", 3, wpsi, inter, 1);
+  n->param[CLSEG__SLOT_THETA_WEIGHT] =
+      clseg__declare(g, n, "theta.weight", 4, wt, CLSEG__P_WEIGHT, x->channels * s * s);
+  clseg__declare_weight(g, n, "phi.weight", "phi.bias", CLSEG__SLOT_PHI, wp, gate->channels, inter);
+  clseg__declare_weight(g, n, "psi.weight", "psi.bias", CLSEG__SLOT_PSI, wpsi, inter, 1);
   if (out_conv) {
     const int64_t wo[4] = {x->channels, x->channels, 1, 1};
-    clseg__declare_weight(g, n, "out.weight", "out.bias", 5, wo, x->channels, x->channels);
-    clseg__declare_bn(g, n, "out_bn", 7, x->channels);
+    clseg__declare_weight(g, n, "out.weight", "out.bias", CLSEG__SLOT_OUT, wo, x->channels,
+                          x->channels);
+    clseg__declare_bn(g, n, "out_bn", CLSEG__SLOT_OUT_BN, x->channels);
   }
   return g->status == CLSEG_OK ? n : NULL;
 }

@@ -270,9 +270,10 @@ static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims
 
 /* Uploads a conv's weight and bias with the folded batchnorm applied on the host. */
 static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
-  const clseg__param *w = &p->g->params[s->node->param[0]];
-  const clseg_node *bn = p->steps[s->bn].node;
-  const clseg__param *b = s->node->param[1] >= 0 ? &p->g->params[s->node->param[1]] : NULL;
+  const int *slot = s->node->param, *bn = p->steps[s->bn].node->param;
+  const clseg__param *w = &p->g->params[slot[CLSEG__SLOT_WEIGHT]];
+  const clseg__param *b =
+      slot[CLSEG__SLOT_BIAS] >= 0 ? &p->g->params[slot[CLSEG__SLOT_BIAS]] : NULL;
   int64_t cout = w->dims[0];
   float *wf = malloc(w->count * sizeof *wf), *bf = calloc((size_t)cout, sizeof *bf);
   clseg_status st = CLSEG_OUT_OF_MEMORY;
@@ -281,12 +282,12 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
     if (b)
       memcpy(bf, b->data, (size_t)cout * sizeof *bf);
     const clseg__param *bp = p->g->params;
-    clseg_batchnorm_fold(wf, bf, cout, (int64_t)(w->count / (size_t)cout), bp[bn->param[0]].data,
-                         bp[bn->param[1]].data, bp[bn->param[2]].data, bp[bn->param[3]].data,
-                         1e-5f);
-    st = upload(p, wf, w->dims, w->ndim, &s->param[0]);
+    clseg_batchnorm_fold(wf, bf, cout, (int64_t)(w->count / (size_t)cout),
+                         bp[bn[CLSEG__SLOT_BN_WEIGHT]].data, bp[bn[CLSEG__SLOT_BN_BIAS]].data,
+                         bp[bn[CLSEG__SLOT_BN_MEAN]].data, bp[bn[CLSEG__SLOT_BN_VAR]].data, 1e-5f);
+    st = upload(p, wf, w->dims, w->ndim, &s->param[CLSEG__SLOT_WEIGHT]);
     if (st == CLSEG_OK)
-      st = upload(p, bf, &cout, 1, &s->param[1]);
+      st = upload(p, bf, &cout, 1, &s->param[CLSEG__SLOT_BIAS]);
   } else {
     clseg__fail(p->ctx, st, "planning: out of host memory");
   }
@@ -299,17 +300,18 @@ static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
 static clseg_status prepare_conv(clseg_plan *p, clseg__step *s) {
   clseg_conv2d_params cp = s->node->u.conv;
   cp.act = s->act;
-  clseg_status st =
-      clseg__conv2d_prepare_ex(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0], s->param[1],
-                               &cp, p->opt.low_memory, &s->conv);
+  clseg_status st = clseg__conv2d_prepare_ex(
+      p->ctx, p->steps[s->node->in[0]->id].shape, s->param[CLSEG__SLOT_WEIGHT],
+      s->param[CLSEG__SLOT_BIAS], &cp, p->opt.low_memory, &s->conv);
   return st == CLSEG_UNSUPPORTED ? CLSEG_OK : st; /* no prepared path: run eagerly */
 }
 
 static clseg_status prepare_convt(clseg_plan *p, clseg__step *s) {
   clseg_conv_transpose2d_params cp = s->node->u.convt;
   cp.act = s->act;
-  return clseg__conv_transpose2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape, s->param[0],
-                                         s->param[1], &cp, &s->convt);
+  return clseg__conv_transpose2d_prepare(p->ctx, p->steps[s->node->in[0]->id].shape,
+                                         s->param[CLSEG__SLOT_WEIGHT], s->param[CLSEG__SLOT_BIAS],
+                                         &cp, &s->convt);
 }
 
 /* Frees the plan's device copy of a parameter that nothing reads any more. */
@@ -336,7 +338,7 @@ static void settle_conv_weights(clseg_plan *p, clseg__step *s) {
     dropped = clseg__conv_transpose2d_prep_drop_weight(s->convt);
   }
   if (dropped)
-    release_param(p, &s->param[0]);
+    release_param(p, &s->param[CLSEG__SLOT_WEIGHT]);
 }
 
 /* The host values of a step's parameters (a folded batchnorm's included) are on the device. */
