@@ -82,10 +82,12 @@ typedef struct {
   clseg_pool_kind kind;
   int kernel_h, kernel_w;                       /* required */
   int stride_h, stride_w;                       /* 0 means the kernel size */
-  int pad_top, pad_left, pad_bottom, pad_right; /* max pads with -inf, avg with zeros */
+  int pad_top, pad_left, pad_bottom, pad_right; /* max pads with -inf, avg with zeros; each side
+                                                   below the kernel */
   int ceil_mode;                                /* PyTorch's rule: the last window must start inside
                                                    the input or its left padding */
   int count_include_pad;                        /* avg: divide by the padded window size */
+  int dilation_h, dilation_w;                   /* 0 means 1: taps dilation apart (ONNX MaxPool) */
 } clseg_pool2d_params;
 
 clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p,
