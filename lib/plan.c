@@ -98,7 +98,7 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
     }
     break;
   case CLSEG__N_PAD:
-    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom;
+    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
     y[3] = x[3] + n->u.pad.left + n->u.pad.right;
     break;
   case CLSEG__N_LINEAR:
