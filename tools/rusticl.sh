@@ -18,7 +18,7 @@ gpu=(activation batchnorm eltwise reduce pool resize layout linear attention con
   models onnx onnx_attrs tflite)
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
-  tests=(pool resize layout linear attention conv_transpose onnx_attrs)
+  tests=(pool resize layout linear attention conv_transpose)
   for t in "${gpu[@]}"; do tests+=("$t@nvidia-sm90"); done
   tests+=('conv@nvidia-sm90:*_gpu*')
 fi
