@@ -1,8 +1,7 @@
-/* The per-image segmentation pipeline of `clseg run` and `clseg eval`: pre-processing from the
- * model's metadata, planned execution (whole image or sliding tiles), post-processing, and the
- * output files. */
-#ifndef CLSEG_SEGMENT_H
-#define CLSEG_SEGMENT_H
+/* The per-image work of `clseg run` and `clseg eval`: the library's segmenter
+ * (include/clseg_segment.h) on each image, and the output files. */
+#ifndef CLSEG_APP_SEGMENT_H
+#define CLSEG_APP_SEGMENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -10,8 +9,7 @@
 #include "clseg.h"
 #include "clseg_io.h"
 #include "clseg_models.h"
-
-#define SEG_MAX_PLANS 4
+#include "clseg_segment.h"
 
 typedef struct {
   const char *outdir;  /* where outputs go */
@@ -27,19 +25,13 @@ typedef struct {
 } seg_options;
 
 typedef struct {
-  int64_t h, w;
-  clseg_plan *plan;
-  uint64_t last_use;
-} seg_plan_slot;
-
-typedef struct {
   clseg_context *ctx;
   clseg_model *model;
-  seg_plan_slot plans[SEG_MAX_PLANS];
-  uint64_t uses;
-  double plan_seconds;    /* time spent planning (kernel builds included) */
+  clseg_segmenter *seg;          /* the library's pipeline, made on first use */
+  clseg_segment_options seg_opt; /* ... with these options */
+  double plan_seconds;           /* planning time of segmenters already replaced */
   int64_t size_h, size_w; /* --size: the network input for free-size models; 0: from the image */
-  clseg_plan_options plan_opt; /* for every plan it makes (--low-memory) */
+  clseg_plan_options plan_opt; /* low_memory for every plan it makes (--low-memory) */
 } seg_worker;
 
 typedef struct {
@@ -68,9 +60,11 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
  * mask. */
 clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                             char *err, size_t errlen);
-/* The plan for an input size, made on first use and kept (least recently used of SEG_MAX_PLANS). */
+/* The plan for an input size, made on first use and kept (the segmenter's four most recent). */
 clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out,
                           char *err, size_t errlen);
+/* Seconds spent planning (kernel builds included). */
+double seg_plan_seconds(const seg_worker *w);
 /* The default model's path: $CLSEG_DEFAULT_MODEL, the installed copy, else the source tree's. */
 const char *seg_default_model(void);
 /* The stem of a path: "dir/cat.jpg" -> "cat". */

@@ -1,4 +1,5 @@
-/* Channel layout kernels: row copies (concat along C, channel slices) and constant / reflect padding. */
+/* Channel layout kernels: row copies (concat along C, channel slices) and constant / reflect / edge padding
+ * (with crops) along C, H and W. */
 #include "common.h"
 
 /* float16 vectors each work-item handles; see activation.cl. */
@@ -40,29 +41,44 @@ layout_copy_rows_gpu(__global const float *x, const int x_off, const int x_strid
   y[y_off + r * y_stride + p] = x[x_off + r * x_stride + p];
 }
 
-/* Source index along an axis of `size` for output index i shifted by the padding; reflect mirrors without
- * repeating the edge (PyTorch's "reflect"), constant gives -1 outside. */
-inline int pad_src(int i, int size, const int reflect) {
+/* Source index along an axis of `size` (the cropped input) for output index i shifted by the padding: mode 0
+ * (constant) gives -1 outside, 1 (reflect) mirrors without repeating the edge (PyTorch's and ONNX's
+ * "reflect"), 2 (edge) repeats the edge. */
+inline int pad_src(int i, int size, const int mode) {
   if (i >= 0 && i < size)
     return i;
-  if (!reflect)
+  if (mode == 0)
     return -1;
+  if (mode == 2)
+    return i < 0 ? 0 : size - 1;
   return i < 0 ? -i : 2 * (size - 1) - i;
 }
 
-/* One run of an output row (plane * ho + oh): the interior is copied a vector at a time, the borders one
- * float at a time. reflect is a constant in each kernel below, so each gets its own branch-free code. */
-inline void pad_run(__global const float *x, const int x_off, __global float *y, const int y_off, const int h,
-                    const int w, const int ho, const int wo, const int top, const int left, const float value,
-                    const int rows, const int reflect) {
+/* The geometry of a pad: x [N, c, h, w] cropped (the crop's start folded into x_off) to [N, cs, hs, ws],
+ * padded by front, top, left (>= 0) to y [N, co, ho, wo]; rows = N * co * ho output rows. */
+typedef struct {
+  int c, h, w, cs, hs, ws, co, ho, wo, front, top, left, rows;
+} pad_geom;
+
+/* The input row offset of output row r (plane * ho + oh), or -1 when the row is all padding. */
+inline int pad_row(const pad_geom g, const int r, const int mode) {
+  const int plane = r / g.ho, oh = r - plane * g.ho, n = plane / g.co, oc = plane - n * g.co;
+  const int sc = pad_src(oc - g.front, g.cs, mode), sh = pad_src(oh - g.top, g.hs, mode);
+  return sc < 0 || sh < 0 ? -1 : ((n * g.c + sc) * g.h + sh) * g.w;
+}
+
+/* One run of an output row: the interior is copied a vector at a time, the borders one float at a time.
+ * mode is a constant in each kernel below, so each gets its own branch-free code. */
+inline void pad_run(__global const float *x, const int x_off, __global float *y, const int y_off,
+                    const pad_geom g, const float value, const int mode) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int r = get_global_id(1);
-  if (start >= wo || r >= rows)
+  if (start >= g.wo || r >= g.rows)
     return;
-  const int plane = r / ho, sh = pad_src(r % ho - top, h, reflect), end = min(wo, (int)start + CHUNK);
-  const int xb = x_off + (plane * h + sh) * w, yb = y_off + r * wo;
+  const int row = pad_row(g, r, mode), end = min(g.wo, (int)start + CHUNK);
+  const int xb = x_off + row, yb = y_off + r * g.wo;
   int p = (int)start;
-  if (sh < 0) { /* a constant row above or below the input */
+  if (row < 0) { /* a constant row */
     for (; p + 16 <= end; p += 16)
       vstore16((float16)value, 0, y + yb + p);
     for (; p < end; p++)
@@ -70,52 +86,61 @@ inline void pad_run(__global const float *x, const int x_off, __global float *y,
     return;
   }
   while (p < end) {
-    if (p + 16 <= end && p - left >= 0 && p - left + 16 <= w) {
-      vstore16(vload16(0, x + xb + p - left), 0, y + yb + p);
+    if (p + 16 <= end && p - g.left >= 0 && p - g.left + 16 <= g.ws) {
+      vstore16(vload16(0, x + xb + p - g.left), 0, y + yb + p);
       p += 16;
       continue;
     }
-    const int sw = pad_src(p - left, w, reflect);
+    const int sw = pad_src(p - g.left, g.ws, mode);
     y[yb + p] = sw < 0 ? value : x[xb + sw];
     p++;
   }
 }
 
-/* Dimension 0: CHUNK-float runs of an output row; dimension 1: the rows = N * C * ho output rows. */
-__kernel void layout_pad_constant(__global const float *x, const int x_off, __global float *y,
-                                  const int y_off, const int h, const int w, const int ho, const int wo,
-                                  const int top, const int left, const float value, const int rows) {
-  pad_run(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 0);
+#define PAD_ARGS                                                                                             \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int c, const int h,    \
+      const int w, const int cs, const int hs, const int ws, const int co, const int ho, const int wo,       \
+      const int front, const int top, const int left, const float value, const int rows
+#define PAD_GEOM {c, h, w, cs, hs, ws, co, ho, wo, front, top, left, rows}
+
+/* Dimension 0: CHUNK-float runs of an output row; dimension 1: the rows = N * co * ho output rows. */
+__kernel void layout_pad_constant(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_run(x, x_off, y, y_off, g, value, 0);
 }
 
-__kernel void layout_pad_reflect(__global const float *x, const int x_off, __global float *y, const int y_off,
-                                 const int h, const int w, const int ho, const int wo, const int top,
-                                 const int left, const float value, const int rows) {
-  pad_run(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 1);
+__kernel void layout_pad_reflect(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_run(x, x_off, y, y_off, g, value, 1);
 }
 
-/* The GPU form of both paddings: one output float per work-item over all rows * wo floats (consecutive
+__kernel void layout_pad_edge(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_run(x, x_off, y, y_off, g, value, 2);
+}
+
+/* The GPU form of the paddings: one output float per work-item over all rows * wo floats (consecutive
  * work-items on consecutive floats of y; of x inside the interior), each mapped back through pad_src. */
-inline void pad_one(__global const float *x, const int x_off, __global float *y, const int y_off, const int h,
-                    const int w, const int ho, const int wo, const int top, const int left, const float value,
-                    const int rows, const int reflect) {
-  if (get_global_id(0) >= (size_t)rows * (size_t)wo)
+inline void pad_one(__global const float *x, const int x_off, __global float *y, const int y_off,
+                    const pad_geom g, const float value, const int mode) {
+  if (get_global_id(0) >= (size_t)g.rows * (size_t)g.wo)
     return;
-  const int i = (int)get_global_id(0), r = i / wo, ow = i - r * wo;
-  const int sh = pad_src(r % ho - top, h, reflect), sw = pad_src(ow - left, w, reflect);
-  y[y_off + i] = sh < 0 || sw < 0 ? value : x[x_off + ((r / ho) * h + sh) * w + sw];
+  const int i = (int)get_global_id(0), r = i / g.wo, ow = i - r * g.wo;
+  const int row = pad_row(g, r, mode), sw = pad_src(ow - g.left, g.ws, mode);
+  y[y_off + i] = row < 0 || sw < 0 ? value : x[x_off + row + sw];
 }
 
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-layout_pad_constant_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                        const int h, const int w, const int ho, const int wo, const int top,
-                        const int left, const float value, const int rows) {
-  pad_one(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 0);
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_constant_gpu(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_one(x, x_off, y, y_off, g, value, 0);
 }
 
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-layout_pad_reflect_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                       const int h, const int w, const int ho, const int wo, const int top,
-                       const int left, const float value, const int rows) {
-  pad_one(x, x_off, y, y_off, h, w, ho, wo, top, left, value, rows, 1);
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_reflect_gpu(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_one(x, x_off, y, y_off, g, value, 1);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_edge_gpu(PAD_ARGS) {
+  const pad_geom g = PAD_GEOM;
+  pad_one(x, x_off, y, y_off, g, value, 2);
 }

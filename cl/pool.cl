@@ -32,36 +32,51 @@ typedef float poolv;
 #error "POOL_VW must be 1, 2, 4 or 8"
 #endif
 
-/* Window geometry, shared by both kinds. */
+/* Window geometry, shared by both kinds; dh, dw: the dilation (the gap between taps). */
 typedef struct {
-  int kh, kw, sh, sw, pt, pl, pb, pr;
+  int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
 } pool_geom;
 
-/* One output of a window whose top-left corner is (h0, w0) in padded coordinates; rows [ha, hb) are valid. */
-inline float pool_one(__global const float *src, int W, int H, pool_geom g, int h0, int w0, int ha, int hb,
+/* The taps [*a, *b) of a window starting at o (padded origin) whose rows o + t * d fall inside [0, size). */
+inline void pool_taps(int o, int k, int d, int size, int *a, int *b) {
+  *a = o < 0 ? (-o + d - 1) / d : 0;
+  *b = o >= size ? 0 : min(k, (size - 1 - o) / d + 1);
+}
+
+/* The taps of a window starting at o that lie inside the padded extent [-pad_lo, size + pad_hi): what avg
+ * divides by with count_include_pad (PyTorch's and ONNX's rule: the window clipped to the padded input). */
+inline int pool_padded_taps(int o, int k, int d, int size, int pad_hi) {
+  return o >= size + pad_hi ? 0 : min(k, (size + pad_hi - 1 - o) / d + 1);
+}
+
+/* One output of a window whose top-left corner is (h0, w0) in padded coordinates; row taps [ia, ib) are
+ * inside the input. */
+inline float pool_one(__global const float *src, int W, int H, pool_geom g, int h0, int w0, int ia, int ib,
                       const int is_max, const int include_pad) {
-  int wa = max(w0, 0), wb = min(w0 + g.kw, W);
+  int ja, jb;
+  pool_taps(w0, g.kw, g.dw, W, &ja, &jb);
   float acc = is_max ? -INFINITY : 0.0f;
-  for (int h = ha; h < hb; h++)
-    for (int w = wa; w < wb; w++)
-      acc = is_max ? fmax(acc, src[h * W + w]) : acc + src[h * W + w];
+  for (int i = ia; i < ib; i++)
+    for (int j = ja; j < jb; j++) {
+      const float v = src[(h0 + i * g.dh) * W + w0 + j * g.dw];
+      acc = is_max ? fmax(acc, v) : acc + v;
+    }
   if (is_max)
     return acc;
-  /* PyTorch divides by the window clipped to the padded input (include) or to the input (exclude). */
-  int rows = include_pad ? min(h0 + g.kh, H + g.pb) - h0 : hb - ha;
-  int cols = include_pad ? min(w0 + g.kw, W + g.pr) - w0 : wb - wa;
+  int rows = include_pad ? pool_padded_taps(h0, g.kh, g.dh, H, g.pb) : ib - ia;
+  int cols = include_pad ? pool_padded_taps(w0, g.kw, g.dw, W, g.pr) : jb - ja;
   int div = rows * cols;
   return div > 0 ? acc / (float)div : 0.0f;
 }
 
 /* POOL_VW outputs whose windows lie inside the row along W, for stride 1 or 2: whole-vector loads. */
-inline poolv pool_vec(__global const float *src, int W, pool_geom g, int ha, int hb, int base,
+inline poolv pool_vec(__global const float *src, int W, pool_geom g, int h0, int ia, int ib, int base,
                       const int is_max) {
   poolv acc = is_max ? (poolv)(-INFINITY) : (poolv)(0.0f);
-  for (int h = ha; h < hb; h++) {
-    __global const float *row = src + h * W + base;
+  for (int i = ia; i < ib; i++) {
+    __global const float *row = src + (h0 + i * g.dh) * W + base;
     for (int kx = 0; kx < g.kw; kx++) {
-      poolv v = g.sw == 1 ? POOL_LOAD1(row + kx) : POOL_LOAD2(row + kx);
+      poolv v = g.sw == 1 ? POOL_LOAD1(row + kx * g.dw) : POOL_LOAD2(row + kx * g.dw);
       acc = is_max ? fmax(acc, v) : acc + v;
     }
   }
@@ -76,33 +91,34 @@ inline void pool2d_body(__global const float *x, int x_off, __global float *y, i
     return;
   __global const float *src = x + x_off + (size_t)nc * H * W;
   __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
-  int h0 = oh * g.sh - g.pt, ha = max(h0, 0), hb = min(h0 + g.kh, H);
+  int h0 = oh * g.sh - g.pt, ia, ib;
+  pool_taps(h0, g.kh, g.dh, H, &ia, &ib);
   int base = ow0 * g.sw - g.pl;
-  int last = base + (POOL_VW * g.sw - 1) + g.kw - 1; /* the last element a vector load reads */
+  int last = base + (POOL_VW * g.sw - 1) + (g.kw - 1) * g.dw; /* the last element a vector load reads */
   if (ow0 + POOL_VW <= OW && base >= 0 && last < W && g.sw <= 2) {
-    poolv acc = pool_vec(src, W, g, ha, hb, base, is_max);
+    poolv acc = pool_vec(src, W, g, h0, ia, ib, base, is_max);
     if (!is_max) {
-      int rows = include_pad ? min(h0 + g.kh, H + g.pb) - h0 : hb - ha;
+      int rows = include_pad ? pool_padded_taps(h0, g.kh, g.dh, H, g.pb) : ib - ia;
       acc /= (float)(rows * g.kw);
     }
     POOL_STORE(acc, dst + ow0);
     return;
   }
   for (int j = 0; j < POOL_VW && ow0 + j < OW; j++)
-    dst[ow0 + j] = pool_one(src, W, H, g, h0, (ow0 + j) * g.sw - g.pl, ha, hb, is_max, include_pad);
+    dst[ow0 + j] = pool_one(src, W, H, g, h0, (ow0 + j) * g.sw - g.pl, ia, ib, is_max, include_pad);
 }
 
 __kernel void pool2d_max(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
                          int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
-                         int include_pad) {
-  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+                         int dh, int dw, int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 1, include_pad);
 }
 
 __kernel void pool2d_avg(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
                          int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
-                         int include_pad) {
-  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+                         int dh, int dw, int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 0, include_pad);
 }
 
@@ -159,22 +175,26 @@ inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *
   /* quotient and remainder by multiplication, not %: the div-rem pair becomes an LLVM `freeze`, which
    * oclgrind cannot run */
   const int i = (int)get_global_id(0), t = i / OW, ow = i - t * OW, nc = t / OH, oh = t - nc * OH;
-  const int h0 = oh * g.sh - g.pt, ha = max(h0, 0), hb = min(h0 + g.kh, H);
-  y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ha, hb, is_max,
+  const int h0 = oh * g.sh - g.pt;
+  int ia, ib;
+  pool_taps(h0, g.kh, g.dh, H, &ia, &ib);
+  y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ia, ib, is_max,
                           include_pad);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 pool2d_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
-               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int include_pad) {
-  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
+               int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 1, include_pad);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 pool2d_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
-               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int include_pad) {
-  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr};
+               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
+               int include_pad) {
+  pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 0, include_pad);
 }
 

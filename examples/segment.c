@@ -1,23 +1,24 @@
-/* A complete small program against the installed library: load a model, plan it for its input size
- * on the best device, run one image, print the foreground fraction. Build: cc segment.c
- * $(pkg-config --cflags --libs clseg) */
+/* A complete small program against the installed library: load a model, segment one image on the
+ * best device with the model's own pre- and post-processing (what `clseg run` does), print the
+ * foreground share (binary models) or each class's, and write the mask when a path is given.
+ * Build: cc segment.c $(pkg-config --cflags --libs clseg) */
 #include <clseg.h>
 #include <clseg_io.h>
 #include <clseg_models.h>
+#include <clseg_segment.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s MODEL IMAGE\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s MODEL IMAGE [MASK.png]\n", argv[0]);
     return 2;
   }
   clseg_context *ctx = NULL;
   clseg_model *model = NULL;
-  clseg_plan *plan = NULL;
+  clseg_segmenter *seg = NULL;
   clseg_image img = {0}, rgb = {0};
-  float *in = NULL, *out = NULL;
-  int64_t h = 256, w = 256, os[4];
+  clseg_segmentation r = {0};
+  uint8_t palette[256 * 3];
   int rc = 1;
   if (clseg_context_create(NULL, &ctx) != CLSEG_OK ||
       clseg_model_load(argv[1], &model) != CLSEG_OK ||
@@ -25,34 +26,34 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", clseg_last_error(NULL));
     goto done;
   }
-  clseg_model_input_size(model, &h, &w); /* keeps 256x256 for a free-size model */
-  if (clseg_plan_create(ctx, clseg_model_graph(model), 1, h, w, NULL, &plan) != CLSEG_OK) {
+  if (clseg_segmenter_create(ctx, model, NULL, &seg) != CLSEG_OK ||
+      clseg_segment_image(seg, &rgb, 0, &r) != CLSEG_OK) {
     fprintf(stderr, "%s\n", clseg_last_error(ctx));
     goto done;
   }
-  clseg_plan_output_shape(plan, os);
-  size_t nin = (size_t)(3 * h * w), nout = (size_t)(os[0] * os[1] * os[2] * os[3]);
-  in = malloc(nin * sizeof *in);
-  out = malloc(nout * sizeof *out);
-  const float *mean = clseg_model_mean(model), *std = clseg_model_std(model);
-  clseg_tensor_params tp = {(int)w, (int)h, {mean[0], mean[1], mean[2]}, {std[0], std[1], std[2]}};
-  if (!in || !out || clseg_image_to_tensor_data(&rgb, &tp, in) != CLSEG_OK ||
-      clseg_plan_run(plan, in, nin, out, nout) != CLSEG_OK) {
-    fprintf(stderr, "%s\n", clseg_last_error(ctx));
+  size_t count[256] = {0}, px = (size_t)r.width * (size_t)r.height;
+  for (size_t i = 0; i < px; i++)
+    count[r.mask[i]]++;
+  printf("%s on %s (network %.1f ms):", argv[2], clseg_context_device(ctx)->name, r.network_ms);
+  if (r.classes == 1)
+    printf(" %.1f%% foreground", 100.0 * (double)count[1] / (double)px);
+  for (int c = 0; r.classes > 1 && c < r.classes && c < 256; c++) {
+    const char *name = clseg_model_class_name(model, c);
+    printf(" %s%s%d %.1f%%", name ? name : "class", name ? "=" : " ", c,
+           100.0 * (double)count[c] / (double)px);
+  }
+  printf("\n");
+  clseg_palette_default(palette);
+  if (argc == 4 && clseg_png_write_mask(argv[3], r.mask, r.width, r.height, palette) != CLSEG_OK) {
+    fprintf(stderr, "%s\n", clseg_last_error(NULL));
     goto done;
   }
-  size_t fg = 0;
-  for (size_t i = 0; i < (size_t)(os[2] * os[3]); i++)
-    fg += out[i] >= (clseg_model_output_is_probability(model) ? 0.5f : 0.0f);
-  printf("%s on %s: %.1f%% foreground\n", argv[2], clseg_context_device(ctx)->name,
-         100.0 * (double)fg / (double)(os[2] * os[3]));
   rc = 0;
 done:
-  free(in);
-  free(out);
+  clseg_segmentation_free(&r);
+  clseg_segmenter_free(seg);
   clseg_image_free(&img);
   clseg_image_free(&rgb);
-  clseg_plan_free(plan);
   clseg_model_free(model);
   clseg_context_free(ctx);
   return rc;

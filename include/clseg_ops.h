@@ -82,10 +82,12 @@ typedef struct {
   clseg_pool_kind kind;
   int kernel_h, kernel_w;                       /* required */
   int stride_h, stride_w;                       /* 0 means the kernel size */
-  int pad_top, pad_left, pad_bottom, pad_right; /* max pads with -inf, avg with zeros */
+  int pad_top, pad_left, pad_bottom, pad_right; /* max pads with -inf, avg with zeros; each side
+                                                   below the kernel */
   int ceil_mode;                                /* PyTorch's rule: the last window must start inside
                                                    the input or its left padding */
   int count_include_pad;                        /* avg: divide by the padded window size */
+  int dilation_h, dilation_w;                   /* 0 means 1: taps dilation apart (ONNX MaxPool) */
 } clseg_pool2d_params;
 
 clseg_status clseg_pool2d_shape(const clseg_tensor *x, const clseg_pool2d_params *p,
@@ -169,11 +171,15 @@ clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int
 clseg_status clseg_slice_channels(clseg_context *ctx, const clseg_tensor *x, int64_t c_start,
                                   clseg_tensor *y);
 
-typedef enum { CLSEG_PAD_CONSTANT = 0, CLSEG_PAD_REFLECT = 1 } clseg_pad_mode;
+typedef enum { CLSEG_PAD_CONSTANT = 0, CLSEG_PAD_REFLECT = 1, CLSEG_PAD_EDGE = 2 } clseg_pad_mode;
+/* Pads along C, H and W (ONNX Pad on an NCHW tensor). A negative pad crops that side first; reflect
+ * (the edge not repeated) and edge (the edge repeated) then pad the cropped input, as onnxruntime
+ * does. Reflect: each pad < the cropped size along its axis. */
 typedef struct {
   clseg_pad_mode mode;
-  int top, left, bottom, right; /* reflect: each < the size along its axis */
-  float value;                  /* constant mode */
+  int top, left, bottom, right;
+  float value;     /* constant mode */
+  int front, back; /* channels, before and after */
 } clseg_pad_params;
 clseg_status clseg_pad_shape(const clseg_tensor *x, const clseg_pad_params *p, int64_t out[4]);
 clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p,

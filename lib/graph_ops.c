@@ -87,8 +87,14 @@ clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t st
 
 clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_PAD, NULL, &x, 1);
-  if (n && p)
+  if (n && p) {
     n->u.pad = *p;
+    n->channels = x->channels + p->front + p->back;
+  }
+  if (n && n->channels < 1)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "pad: channel pads %d and %d leave %lld channels", p->front, p->back,
+                             (long long)n->channels);
   return n;
 }
 

@@ -63,8 +63,10 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
   case CLSEG__N_POOL: {
     const clseg_pool2d_params *c = &n->u.pool;
     int sh = c->stride_h ? c->stride_h : c->kernel_h, sw = c->stride_w ? c->stride_w : c->kernel_w;
-    y[2] = pool_out(x[2], c->kernel_h, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
-    y[3] = pool_out(x[3], c->kernel_w, sw, c->pad_left, c->pad_right, c->ceil_mode);
+    int kh = (c->kernel_h - 1) * def1(c->dilation_h) + 1,
+        kw = (c->kernel_w - 1) * def1(c->dilation_w) + 1;
+    y[2] = pool_out(x[2], kh, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
+    y[3] = pool_out(x[3], kw, sw, c->pad_left, c->pad_right, c->ceil_mode);
     break;
   }
   case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
@@ -96,7 +98,7 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
     }
     break;
   case CLSEG__N_PAD:
-    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom;
+    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
     y[3] = x[3] + n->u.pad.left + n->u.pad.right;
     break;
   case CLSEG__N_LINEAR:

@@ -255,3 +255,9 @@ void test_user_rows_end(clseg_context *ctx) {
   free(user_rows.profile);
   user_rows.cache = user_rows.profile = NULL;
 }
+
+void test_filter_from_env(void) {
+  const char *f = getenv("CLSEG_TEST_FILTER");
+  if (f && *f)
+    cmocka_set_test_filter(f);
+}

@@ -61,6 +61,9 @@ void test_write_file(const char *dir, const char *name, const char *text);
  * the environment. One at a time. */
 clseg_context *test_user_rows_begin(const char *rows, char *path, size_t size);
 void test_user_rows_end(clseg_context *ctx);
+/* Runs only the tests whose names match CLSEG_TEST_FILTER (cmocka's wildcards * and ?) when it is
+ * set: tools/oclgrind.sh runs the GPU variants' cases of a long test so. Call before running. */
+void test_filter_from_env(void);
 /* True when haystack contains needle; prints both otherwise. */
 int test_contains(const char *haystack, const char *needle);
 

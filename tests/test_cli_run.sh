@@ -274,6 +274,20 @@ check onnx-dynamic-no-size 1 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.
 check onnx-dynamic-size 0 "$clseg" run -d "$dev" -m "$onnx/unet_dynamic_op17.onnx" --size 64x64 -o "$tmp/onnx" "$astro"
 check onnx-unsupported 1 "$clseg" info -d "$dev" -m "$onnx/unsupported_ops.onnx" && contains onnx-unsupported "Det" && contains onnx-unsupported "Einsum" && contains onnx-unsupported "FusedConv"
 check onnx-cycle 1 "$clseg" info -d "$dev" -m "$onnx/cycle_op13.onnx" && contains onnx-cycle "node 1 (Add 'cyc_a'): is on a cycle"
+# ONNX attributes end to end (tests/test_onnx_attrs.c runs them all): ConvTranspose auto_pad SAME_UPPER on a
+# raw tensor against onnxruntime's output; a refused Pad mode names node, attribute and value
+attrs="$src/tests/fixtures/onnx_attrs"
+if check onnx-convt-same-upper 0 "$clseg" run -d "$dev" -q -m "$attrs/convt_0_op11.onnx" --input-npy "$attrs/convt_0_op11.input.npy" --npy "$tmp/convt.npy"; then
+  py onnx-convt-same-upper-values 'import struct
+def load(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]
+    return npy_shape(p), struct.unpack("<%df" % ((len(b) - 10 - n) // 4), b[10 + n:])
+(s1, got), (s2, ref) = load(sys.argv[1]), load(sys.argv[2])
+assert tuple(s1) == tuple(s2) == (1, 3, 10, 14), (s1, s2)
+worst = max(abs(a - b) for a, b in zip(got, ref))
+assert worst <= 1e-5, worst' "$tmp/convt.npy" "$attrs/convt_0_op11.ort.npy"
+fi
+check onnx-pad-wrap 1 "$clseg" info -d "$dev" -m "$attrs/pad_wrap_op19.onnx" && contains onnx-pad-wrap "node 0 (Pad 'n_pad_wrap_op19'): mode 'wrap' is unsupported"
 check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
 check run-size-fixed-model 2 "$clseg" run -d "$dev" --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"
 check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"

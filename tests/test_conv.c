@@ -698,5 +698,6 @@ int main(void) {
       cmocka_unit_test(errors_channels_groups_shapes),
       cmocka_unit_test(errors_null_and_variants),
   };
+  test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

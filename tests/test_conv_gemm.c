@@ -217,5 +217,6 @@ int main(void) {
       cmocka_unit_test(split_k),
       cmocka_unit_test(split_k_in_plan),
   };
+  test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

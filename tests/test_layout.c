@@ -143,13 +143,15 @@ static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_pa
     fail_msg("pad: %s", clseg_last_error(ctx));
   float *y = test_download(ty);
   ref_pad(x, xs, p, ref, ys);
-  char info[256];
+  static const char *const variants[] = {"layout_pad_constant", "layout_pad_reflect",
+                                         "layout_pad_edge"};
+  char info[300];
   snprintf(info, sizeof info,
-           "pad variant=%s x=[%lld,%lld,%lld,%lld] top=%d left=%d bottom=%d right=%d value=%g "
-           "seed=%llu",
-           p->mode == CLSEG_PAD_REFLECT ? "layout_pad_reflect" : "layout_pad_constant",
-           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], p->top, p->left,
-           p->bottom, p->right, (double)p->value, (unsigned long long)seed);
+           "pad variant=%s x=[%lld,%lld,%lld,%lld] front=%d back=%d top=%d left=%d bottom=%d "
+           "right=%d value=%g seed=%llu",
+           variants[p->mode], (long long)xs[0], (long long)xs[1], (long long)xs[2],
+           (long long)xs[3], p->front, p->back, p->top, p->left, p->bottom, p->right,
+           (double)p->value, (unsigned long long)seed);
   check_track_worst(&worst, y, ref, ref_count(ys));
   bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
   free(x);
@@ -160,22 +162,36 @@ static bool pad_case(clseg_context *ctx, const int64_t xs[4], const clseg_pad_pa
   return ok;
 }
 
-/* Both variants over odd sizes; reflect from no padding up to its limit (size - 1) on each side. */
+/* The three variants over odd sizes; reflect from no padding up to its limit (size - 1) on each
+ * side; channel pads and crops (negative pads) on every axis. */
 static void sweep_pad(void **state) {
   static const int64_t hw[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {33, 3}, {2, 1}, {1, 40}};
   int cases = 0, failures = 0;
   for (size_t s = 0; s < sizeof hw / sizeof *hw; s++) {
     const int64_t xs[4] = {2, 3, hw[s][0], hw[s][1]};
     const int h1 = (int)hw[s][0] - 1, w1 = (int)hw[s][1] - 1;
-    const int pads[][4] = {{0, 0, 0, 0},  {1, 2, 0, 3}, {h1, w1, h1, w1}, {h1 / 2, w1, h1, w1 / 2},
-                           {0, 17, 1, 0}, {2, 0, 3, 20}};
-    for (int mode = 0; mode < 2; mode++)
+    const int pads[][6] = {{0, 0, 0, 0, 0, 0},
+                           {1, 2, 0, 3, 0, 0},
+                           {h1, w1, h1, w1, 0, 0},
+                           {h1 / 2, w1, h1, w1 / 2, 1, 2},
+                           {0, 17, 1, 0, 2, 0},
+                           {2, 0, 3, 20, 0, 1},
+                           {-1, 2, 1, -3, -1, 1},
+                           {1, -2, -1, 2, 1, -2},
+                           {-h1 / 2, 1, 0, -w1 / 2, 0, 0}};
+    for (int mode = 0; mode < 3; mode++)
       for (size_t k = 0; k < sizeof pads / sizeof *pads; k++) {
-        const clseg_pad_params p = {(clseg_pad_mode)mode, pads[k][0], pads[k][1],
-                                    pads[k][2],           pads[k][3], mode ? 0.0f : -2.5f};
+        const clseg_pad_params p = {.mode = (clseg_pad_mode)mode,
+                                    .top = pads[k][0],
+                                    .left = pads[k][1],
+                                    .bottom = pads[k][2],
+                                    .right = pads[k][3],
+                                    .value = mode ? 0.0f : -2.5f,
+                                    .front = pads[k][4],
+                                    .back = pads[k][5]};
         int64_t ys[4];
         if (ref_pad_shape(xs, &p, ys) != 0)
-          continue; /* reflect past its limit: an error, tested below */
+          continue; /* reflect past its limit, or a crop of everything: errors, tested below */
         failures += !pad_case(*state, xs, &p, SEED + 2000 + (uint64_t)cases);
         cases++;
       }
@@ -283,12 +299,13 @@ static void pytorch_fixtures(void **state) {
     f = load(pads[i]);
     const char *mode = fixture_param(f, "mode");
     assert_non_null(mode);
-    const clseg_pad_params p = {strcmp(mode, "reflect") ? CLSEG_PAD_CONSTANT : CLSEG_PAD_REFLECT,
-                                fixture_param_int(f, "top", -1),
-                                fixture_param_int(f, "left", -1),
-                                fixture_param_int(f, "bottom", -1),
-                                fixture_param_int(f, "right", -1),
-                                fixture_param_float(f, "value", 0.0f)};
+    const clseg_pad_params p = {.mode = strcmp(mode, "reflect") ? CLSEG_PAD_CONSTANT
+                                                                : CLSEG_PAD_REFLECT,
+                                .top = fixture_param_int(f, "top", -1),
+                                .left = fixture_param_int(f, "left", -1),
+                                .bottom = fixture_param_int(f, "bottom", -1),
+                                .right = fixture_param_int(f, "right", -1),
+                                .value = fixture_param_float(f, "value", 0.0f)};
     tx = fixture_tensor(ctx, f, "x", s);
     ty = fixture_tensor(ctx, f, "y", s);
     assert_int_equal(clseg_pad(ctx, tx, &p, ty), CLSEG_OK);
@@ -348,20 +365,21 @@ static void slice_and_pad_errors(void **state) {
   assert_int_equal(clseg_slice_channels(ctx, NULL, 0, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx), "slice_channels: input is NULL"));
   int64_t out[4];
-  clseg_pad_params p = {CLSEG_PAD_REFLECT, 3, 0, 0, 0, 0.0f}; /* H is 3: reflect allows at most 2 */
+  clseg_pad_params p = {.mode = CLSEG_PAD_REFLECT, .top = 3}; /* H is 3: reflect allows 2 */
   assert_int_equal(clseg_pad_shape(x, &p, out), CLSEG_INVALID_ARGUMENT);
-  assert_true(test_contains(clseg_last_error(ctx),
-                            "pad: reflect padding (top 3, left 0, bottom 0, right 0) must "
-                            "be smaller than the input's size along its axis; input "
-                            "shape [2, 6, 3, 4]"));
-  p = (clseg_pad_params){CLSEG_PAD_REFLECT, 0, 0, 0, 4, 0.0f}; /* W is 4 */
+  assert_true(
+      test_contains(clseg_last_error(ctx),
+                    "pad: reflect padding (height 3 and 0) must be smaller than the "
+                    "input's size along its axis (3 after crops); input shape [2, 6, 3, 4]"));
+  p = (clseg_pad_params){.mode = CLSEG_PAD_REFLECT, .right = 3, .left = -1}; /* W is 4, 3 kept */
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
-  assert_true(test_contains(clseg_last_error(ctx), "right 4) must be smaller"));
-  p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 0, -1, 0, 0, 0.0f};
+  assert_true(test_contains(clseg_last_error(ctx), "(width -1 and 3) must be smaller"));
+  p = (clseg_pad_params){.mode = CLSEG_PAD_EDGE, .front = -4, .back = -2};
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(ctx),
-                            "pad: negative padding (top 0, left -1, bottom 0, right 0)"));
-  p = (clseg_pad_params){CLSEG_PAD_CONSTANT, 1, 0, 0, 0, 0.0f};
+                            "pad: crops -4 and -2 remove the whole channels of input shape "
+                            "[2, 6, 3, 4]"));
+  p = (clseg_pad_params){.mode = CLSEG_PAD_CONSTANT, .top = 1};
   assert_int_equal(clseg_pad(ctx, x, &p, y), CLSEG_SHAPE_MISMATCH);
   assert_true(test_contains(clseg_last_error(ctx),
                             "pad: output has shape [2, 3, 3, 4], expected [2, 6, 4, 4]"));

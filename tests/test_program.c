@@ -19,7 +19,7 @@ static int setup(void **state) {
   (void)state;
   test_tmpdir(cache_dir, sizeof cache_dir);
   setenv("CLSEG_CACHE_DIR", cache_dir, 1);
-  unsetenv("CLSEG_CACHE");
+  setenv("CLSEG_CACHE", "on", 1); /* binaries on PoCL too: this file tests the cache itself */
   unsetenv("CLSEG_KERNEL_DIR");
   snprintf(uniq, sizeof uniq, "-DTEST_RUN=%ld", (long)time(NULL));
   return 0;
@@ -94,6 +94,37 @@ static void second_start_loads_the_binary_and_compiles_nothing(void **state) {
   assert_true(warm.build_seconds < cold.build_seconds);
 }
 
+/* By default PoCL's own kernel cache is left to do the caching (writing a binary there compiles
+ * every kernel of the program): no file unless CLSEG_CACHE=on or POCL_KERNEL_CACHE=0. Any other
+ * driver gets the binary. */
+static void pocl_keeps_its_own_cache_unless_asked(void **state) {
+  (void)state;
+  char own[256], path[512], opts[128];
+  test_tmpdir(own, sizeof own);
+  setenv("CLSEG_CACHE_DIR", own, 1);
+  unsetenv("CLSEG_CACHE");
+  clseg_context *ctx = test_context();
+  const int pocl = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
+  clseg_context_free(ctx);
+  char *saved = getenv("POCL_KERNEL_CACHE") ? strdup(getenv("POCL_KERNEL_CACHE")) : NULL;
+  unsetenv("POCL_KERNEL_CACHE");
+  snprintf(opts, sizeof opts, "%s -DTEST_POCL_CACHE=1", uniq);
+  fill_once(opts);
+  assert_int_equal(count_bin_files(path, sizeof path), pocl ? 0 : 1);
+  setenv("POCL_KERNEL_CACHE", "0", 1); /* PoCL's cache off: clseg's takes over */
+  snprintf(opts, sizeof opts, "%s -DTEST_POCL_CACHE=2", uniq);
+  fill_once(opts);
+  assert_int_equal(count_bin_files(path, sizeof path), pocl ? 1 : 2);
+  if (saved)
+    setenv("POCL_KERNEL_CACHE", saved, 1);
+  else
+    unsetenv("POCL_KERNEL_CACHE");
+  free(saved);
+  setenv("CLSEG_CACHE", "on", 1);
+  setenv("CLSEG_CACHE_DIR", cache_dir, 1);
+  test_rmdir(own);
+}
+
 static void corrupt_or_foreign_cache_files_are_rebuilt(void **state) {
   (void)state;
   char opts[128], path[512];
@@ -147,7 +178,7 @@ static void cache_off_writes_nothing(void **state) {
   s = fill_once(opts);
   assert_int_equal(s.programs_built, 1);
   assert_int_equal(count_bin_files(path, sizeof path), before);
-  unsetenv("CLSEG_CACHE");
+  setenv("CLSEG_CACHE", "on", 1);
 }
 
 static void syntax_error_reports_file_and_log(void **state) {
@@ -204,6 +235,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(build_options_are_sorted),
       cmocka_unit_test(second_start_loads_the_binary_and_compiles_nothing),
+      cmocka_unit_test(pocl_keeps_its_own_cache_unless_asked),
       cmocka_unit_test(corrupt_or_foreign_cache_files_are_rebuilt),
       cmocka_unit_test(cache_off_writes_nothing),
       cmocka_unit_test(syntax_error_reports_file_and_log),

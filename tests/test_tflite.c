@@ -161,6 +161,42 @@ static void ops_mix_model_matches_litert(void **state) {
   clseg_graph_free(g);
 }
 
+/* Convs whose weights are stored sparse behind DENSIFY (compressed rows with uint8 indices and an
+ * all-zero row; blocks of 4 channels with uint16 indices, float16), as in MediaPipe's pose
+ * detector; tools/litert_reference.py checks that LiteRT decodes its encoding to the weights it
+ * started from. */
+static void sparse_mix_model_matches_litert(void **state) {
+  (void)state;
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  if (clseg_tflite_load(TFL_DIR "sparse_mix.tflite", &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_true(info.input_h == 7 && info.input_w == 6 && info.input_c == 8 && info.output_c == 5);
+  if (clseg_plan_create(test_ctx, g, 1, 7, 6, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(test_ctx));
+  size_t n = 8 * 7 * 6, m;
+  float *x = malloc(sizeof *x * n),
+        *ref = test_read_npy(TFL_DIR "sparse_mix_random_output.npy", &m, true),
+        *y = malloc(sizeof *y * m);
+  assert_true(x && y && m == 5 * 7 * 6);
+  random_input(x, n);
+  assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double d = fabs((double)y[i] - ref[i]);
+    worst = d > worst || isnan(y[i]) ? d : worst;
+    scale = fmax(scale, fabs((double)ref[i]));
+  }
+  printf("sparse_mix_random      max|diff| %.3g (outputs up to %.3g)\n", worst, scale);
+  assert_true(worst <= 1e-4 * scale);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
 /* ---- errors ---- */
 
 /* Loads a buffer; expects status want (or any failure when want is -1) and a message containing
@@ -186,6 +222,32 @@ static void truncated_files_fail_cleanly(void **state) {
     expect_error(b, cuts[i], CLSEG_FORMAT, "malformed");
     printf("cut at %7zu: %s\n", cuts[i], clseg_last_error(NULL));
   }
+  free(b);
+}
+
+/* Every byte of the sparse model flipped in turn: any status but never a crash, an out-of-bounds
+ * access (ASan, valgrind) or a leak; the sparsity checks name what is wrong. */
+static void corrupted_sparse_tensors_fail_cleanly(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *b = test_read_file(TFL_DIR "sparse_mix.tflite", &len);
+  int sparse_errors = 0, loaded = 0;
+  for (size_t i = 0; i < len; i++) {
+    b[i] ^= 0xff;
+    clseg_graph *g = NULL;
+    if (clseg_tflite_load_buffer(b, len, "flipped.tflite", &g, NULL) == CLSEG_OK) {
+      assert_non_null(g);
+      loaded++;
+    } else {
+      assert_true(test_contains(clseg_last_error(NULL), "flipped.tflite"));
+      sparse_errors += strstr(clseg_last_error(NULL), "sparse") != NULL;
+    }
+    clseg_graph_free(g);
+    b[i] ^= 0xff;
+  }
+  printf("%zu flipped bytes: %d loaded, %d refused by the sparsity checks\n", len, loaded,
+         sparse_errors);
+  assert_true(sparse_errors > 0);
   free(b);
 }
 
@@ -281,10 +343,13 @@ int main(void) {
       cmocka_unit_test(square_model_matches_litert),
       cmocka_unit_test(landscape_model_matches_litert),
       cmocka_unit_test(ops_mix_model_matches_litert),
+      cmocka_unit_test(sparse_mix_model_matches_litert),
       cmocka_unit_test(truncated_files_fail_cleanly),
       cmocka_unit_test(corrupted_regions_fail_cleanly),
+      cmocka_unit_test(corrupted_sparse_tensors_fail_cleanly),
       cmocka_unit_test(foreign_and_missing_files_fail),
       cmocka_unit_test(unsupported_operators_are_listed),
   };
+  test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -5,7 +5,9 @@
 #
 # Also builds ops_mix.tflite, a small model of the operators the selfie models lack (pools with SAME
 # padding, TRANSPOSE_CONV, CONCATENATION, PAD, constant operands, depth multiplier 2, MEAN, RESHAPE,
-# SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input.
+# SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input; and sparse_mix.tflite,
+# convs whose weights are stored sparse (compressed rows, and blocks) behind DENSIFY, as in MediaPipe's pose
+# detector.
 # Writes, for each case, <case>_input.npy (the model input, NCHW uint8 [1, 3, H, W]: the model sees
 # value / 255 as float32; the random case stores no input, see below) and <case>_output.npy (LiteRT's
 # probability map, float32 [1, 1, H, W]). Preprocessing follows MediaPipe (models/README.md): stretch the
@@ -31,7 +33,9 @@ CASES = [
     ("square_random", "selfie_segmentation.tflite", None),
     ("landscape_astronaut", "selfie_segmentation_landscape.tflite", "astronaut.png"),
     ("ops_mix_random", "ops_mix.tflite", None),
+    ("sparse_mix_random", "sparse_mix.tflite", None),
 ]
+BUILT = {"ops_mix.tflite": "ops_mix_model", "sparse_mix.tflite": "sparse_mix_model"}
 
 
 def splitmix64_uniform(seed, count):
@@ -141,6 +145,140 @@ def ops_mix_model():
     return B.finish(x, sm)
 
 
+def sparse_encode(dense, order, block_map, formats, index_dtype):
+    """TFLite's sparse storage of `dense`: the levels walk the dimensions in `order` (rank + k: block
+    dimension k of tensor dimension block_map[k]); formats[l] is 0 (dense) or 1 (compressed rows); the
+    values are the leaves reached, in traversal order. Returns (SparsityParametersT, values)."""
+    rank = dense.ndim
+    block = {d: 1 for d in range(rank)}
+    level_dense = list(formats)
+    # a block dimension's size is given by its dense level; the blocked dimension's levels walk dims / size
+    sizes = []
+    bsz = {}
+    for l, d in enumerate(order):
+        if d >= rank:
+            bsz[block_map[d - rank]] = None
+    for d in bsz:
+        bsz[d] = BLOCK_SIZE
+        block[d] = BLOCK_SIZE
+    for d in order:
+        sizes.append(dense.shape[d] // block[d] if d < rank else block[block_map[d - rank]])
+    # dense as an array indexed in level order
+    shape = []
+    axes = []
+    split = dense
+    full = list(dense.shape)
+    # reshape each blocked dim d into (d_outer, d_inner)
+    new_shape, where = [], {}
+    for d in range(rank):
+        if block[d] > 1:
+            where[d] = (len(new_shape), len(new_shape) + 1)
+            new_shape += [full[d] // block[d], block[d]]
+        else:
+            where[d] = (len(new_shape), None)
+            new_shape += [full[d]]
+    split = dense.reshape(new_shape)
+    perm = [where[d][0] if d < rank else where[block_map[d - rank]][1] for d in order]
+    lv = split.transpose(perm)
+    dims = []
+    segs = [[0] for _ in order]
+    idxs = [[] for _ in order]
+    values = []
+
+    def walk(l, sub):
+        if l == len(order):
+            values.append(sub)
+            return True
+        if formats[l] == 0:
+            for i in range(sizes[l]):
+                walk(l + 1, sub[i])
+            return True
+        for i in range(sizes[l]):
+            if np.any(sub[i] != 0):
+                idxs[l].append(i)
+                walk(l + 1, sub[i])
+        segs[l].append(len(idxs[l]))
+        return True
+
+    walk(0, lv)
+    vec_types = {np.uint8: (S.SparseIndexVector.Uint8Vector, S.Uint8VectorT),
+                 np.uint16: (S.SparseIndexVector.Uint16Vector, S.Uint16VectorT),
+                 np.int32: (S.SparseIndexVector.Int32Vector, S.Int32VectorT)}
+    sp = S.SparsityParametersT()
+    sp.traversalOrder, sp.blockMap, sp.dimMetadata = list(order), list(block_map), []
+    for l in range(len(order)):
+        dm = S.DimensionMetadataT()
+        dm.format = formats[l]
+        dm.denseSize = sizes[l] if formats[l] == 0 else 0
+        if formats[l] == 1:
+            vt, cls = vec_types[index_dtype]
+            a, b = cls(), cls()
+            a.values, b.values = list(segs[l]), list(idxs[l])
+            dm.arraySegmentsType, dm.arraySegments = vt, a
+            dm.arrayIndicesType, dm.arrayIndices = vt, b
+        sp.dimMetadata.append(dm)
+    return sp, np.array(values, dtype=dense.dtype)
+
+
+BLOCK_SIZE = 4
+
+
+def sparse_mix_model():
+    """input [1, 7, 6, 8] -> conv 3x3 with CSR-sparse float32 weights (uint8 indices) -> conv 1x1 with
+    block-sparse float16 weights (blocks of 4 input channels, uint16 indices) -> DEQUANTIZE -> [1, 7, 6, 5]:
+    DENSIFY of both layouts, as in MediaPipe's pose detector."""
+    B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
+    rng = np.random.default_rng(11)
+    x = B.tensor("input", [1, 7, 6, 8])
+
+    def sparse(name, dense, order, block_map, formats, index_dtype, ttype):
+        sp, vals = sparse_encode(dense, order, block_map, formats, index_dtype)
+        t = B.tensor(name, dense.shape, vals, ttype)
+        B.sg.tensors[t].sparsity = sp
+        return t
+
+    w1 = rng.uniform(-0.5, 0.5, (12, 3, 3, 8)).astype(np.float32)
+    w1[rng.uniform(size=w1.shape) < 0.7] = 0.0
+    w1[3] = 0.0  # an output channel with no weight at all: an empty row of the outer sparse level
+    s1 = sparse("w1_sparse", w1, [0, 1, 2, 3], [], [0, 1, 0, 1], np.uint8, S.TensorType.FLOAT32)
+    d1 = B.op(O.DENSIFY, [s1], "w1", [12, 3, 3, 8])
+    c1 = B.op(O.CONV_2D, [x, d1, B.weights("b1", [12])], "conv3x3", [1, 7, 6, 12], BO.Conv2DOptions,
+              options(S.Conv2DOptionsT, padding=P.SAME, strideW=1, strideH=1,
+                      fusedActivationFunction=S.ActivationFunctionType.RELU, dilationWFactor=1,
+                      dilationHFactor=1))
+    w2 = rng.uniform(-0.5, 0.5, (5, 1, 1, 12)).astype(np.float16)
+    w2[rng.uniform(size=5) < 0.5, :, :, 4:8] = 0  # whole blocks of 4 zero
+    w2[1, :, :, 0:4] = 0
+    s2 = sparse("w2_sparse", w2, [0, 1, 2, 3, 4], [3], [0, 0, 0, 1, 0], np.uint16, S.TensorType.FLOAT16)
+    d2 = B.op(O.DENSIFY, [s2], "w2_f16", [5, 1, 1, 12])
+    B.sg.tensors[d2].type = S.TensorType.FLOAT16
+    q2 = B.op(O.DEQUANTIZE, [d2], "w2", [5, 1, 1, 12])
+    c2 = B.op(O.CONV_2D, [c1, q2, B.weights("b2", [5])], "conv1x1", [1, 7, 6, 5], BO.Conv2DOptions,
+              options(S.Conv2DOptionsT, padding=P.VALID, strideW=1, strideH=1, dilationWFactor=1,
+                      dilationHFactor=1))
+    SPARSE_DENSE.update(w1=w1, w2_f16=w2)
+    return B.finish(x, c2)
+
+
+SPARSE_DENSE = {}  # the dense weights sparse_mix_model stored sparse, by DENSIFY output name
+
+
+def check_densify(path):
+    """LiteRT's DENSIFY outputs equal the dense weights that were encoded (the encoder and LiteRT's decoder
+    agree), else exit."""
+    from ai_edge_litert.interpreter import OpResolverType
+    interp = Interpreter(model_path=path, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    interp.set_tensor(inp["index"], np.zeros(inp["shape"], np.float32))
+    interp.invoke()
+    for t in interp.get_tensor_details():
+        if t["name"] in SPARSE_DENSE and not np.array_equal(interp.get_tensor(t["index"]), SPARSE_DENSE[t["name"]]):
+            raise SystemExit(f"{path}: LiteRT's DENSIFY of {t['name']} differs from the encoded weights")
+    print(f"{os.path.basename(path)}: LiteRT's DENSIFY outputs equal the encoded weights ({len(SPARSE_DENSE)})")
+
+
 def image_input(path, h, w):
     """NCHW uint8 [1, 3, h, w]: the image stretched to h x w."""
     img = Image.open(path).convert("RGB").resize((w, h), Image.BILINEAR)
@@ -148,7 +286,7 @@ def image_input(path, h, w):
 
 
 def run_case(name, model, sample, out_dir, runs):
-    path = os.path.join(out_dir if model == "ops_mix.tflite" else os.path.join(ROOT, "models"), model)
+    path = os.path.join(out_dir if model in BUILT else os.path.join(ROOT, "models"), model)
     interp = Interpreter(model_path=path, num_threads=2)
     interp.allocate_tensors()
     inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
@@ -178,8 +316,10 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "ops_mix.tflite"), "wb") as f:
-        f.write(ops_mix_model())
+    for model, builder in BUILT.items():
+        with open(os.path.join(args.out, model), "wb") as f:
+            f.write(globals()[builder]())
+    check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
         run_case(name, model, sample, args.out, args.runs)
 

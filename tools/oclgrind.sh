@@ -4,7 +4,8 @@
 # (--check-api) it reports, and on any failed test. PoCL runs a work-group's items in loops and hides such
 # bugs. Installs oclgrind (Debian 12: 21.10) through tools/setup.sh. Not --uninitialized: 21.10's checker
 # reports initialised data and aborts kernels on our code (docs/testing.md says why).
-# usage: bash tools/oclgrind.sh [TEST...]   (default: every op test that runs in minutes, list below)
+# usage: bash tools/oclgrind.sh [TEST[:FILTER]...]   (default: every op test that runs in minutes, list below;
+#   FILTER: only that test's cases whose names match, cmocka wildcards: conv:*_gpu*)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Cheapest first (docs/testing.md has the seconds each took); conv and tflite ran past 10 minutes.
@@ -17,19 +18,23 @@ mkdir -p "$out"
 # No kernel cache: every program is built by Oclgrind from today's source, so reports cite its lines.
 export CLSEG_TEST_DEVICE=oclgrind CLSEG_CACHE=off CMOCKA_MESSAGE_OUTPUT=stdout
 rc=0
-for t in "${tests[@]}"; do
+for spec in "${tests[@]}"; do
+  name=${spec%%:*} filter=
+  [ "$name" = "$spec" ] || filter=${spec#*:}
+  t=$name${filter:+.$(printf %s "$filter" | tr -c 'A-Za-z0-9_' '_')}
   rm -f "$out/$t.log"
   start=$SECONDS
-  oclgrind --data-races --check-api --log "$out/$t.log" "./build/tests/test_$t" >"$out/$t.out" 2>&1
+  CLSEG_TEST_FILTER=$filter oclgrind --data-races --check-api --log "$out/$t.log" "./build/tests/test_$name" \
+    >"$out/$t.out" 2>&1
   status=$?
   # Each report opens with an unindented line ("Invalid read of size 4 ...", "Read-write data race ...",
   # "Work-group divergence detected ..."); its details follow indented. Oclgrind's exit status ignores them.
   reports=0
   [ -f "$out/$t.log" ] && reports=$(grep -c '^[^[:space:]]' "$out/$t.log")
   if [ "$status" -eq 0 ] && [ "$reports" -eq 0 ]; then
-    echo "oclgrind $t: clean ($((SECONDS - start)) s)"
+    echo "oclgrind $spec: clean ($((SECONDS - start)) s)"
   else
-    echo "oclgrind $t: FAILED, exit status $status, $reports reports ($((SECONDS - start)) s)"
+    echo "oclgrind $spec: FAILED, exit status $status, $reports reports ($((SECONDS - start)) s)"
     [ "$reports" -eq 0 ] || head -n 40 "$out/$t.log"
     tail -n 20 "$out/$t.out"
     rc=1

@@ -111,7 +111,8 @@ int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, 
     if (w->s[i] < 1 || w->d[i] < 1 || w->k[i] < 1 || w->s[i] > 1024 || w->d[i] > 1024 ||
         w->k[i] > 1024 || w->p[i] < 0 || w->p[i + 2] < 0 || w->p[i] > 4096 || w->p[i + 2] > 4096)
       return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                            "kernel %lld, stride %lld, dilation %lld, pads %lld, %lld",
+                            "kernel %lld, stride %lld, dilation %lld, pads %lld, %lld are "
+                            "unsupported",
                             (long long)w->k[i], (long long)w->s[i], (long long)w->d[i],
                             (long long)w->p[i], (long long)w->p[i + 2]);
     int64_t eff = (w->k[i] - 1) * w->d[i] + 1;
@@ -137,8 +138,8 @@ static int op_conv(clseg__ob *b, const Onnx__NodeProto *n) {
   int64_t g = clseg__attr_int(n, "group", 1);
   if (x->ndim != 4 || w->ndim != 4 || w->dims[2] != w->dims[3] || g < 1 || g > x->dims[1])
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a %d-D weight of kernel %lldx%lld, group %lld on a %d-D input "
-                          "(2-D convs with square kernels)",
+                          "a %d-D weight of kernel %lldx%lld, group %lld on a %d-D input is "
+                          "unsupported (2-D convs with square kernels)",
                           w->ndim, (long long)w->dims[2], (long long)(w->ndim > 3 ? w->dims[3] : 0),
                           (long long)g, x->ndim);
   clseg__window win;
@@ -163,29 +164,69 @@ static int op_conv(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, y, 4, od);
 }
 
+/* ConvTranspose pads per axis as onnxruntime resolves them, for an output of output_shape or, under
+ * auto_pad SAME_*, of input * stride: the total split evenly, the odd row removed at the end under
+ * SAME_UPPER, at the start otherwise (onnxruntime's choice with output_shape, whatever auto_pad
+ * says); an output_shape past the full output gets bias only there, as clseg's output padding
+ * (under SAME the full output stays, as onnxruntime keeps it). Else the explicit
+ * pads (VALID: none). op: output_padding in, output_padding plus those extra rows out. */
+static int convt_pads(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, clseg__window *w,
+                      int64_t op[2]) {
+  int64_t os[4];
+  int nos = clseg__attr_ints(n, "output_shape", os, 4);
+  const char *ap = clseg__attr_str(n, "auto_pad", "NOTSET");
+  int upper = !strcmp(ap, "SAME_UPPER"), same = upper || !strcmp(ap, "SAME_LOWER");
+  if (nos >= 0 && nos != 2 && nos != 4)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "output_shape has %d values (2, or 4 for NCHW)", nos);
+  for (int i = 0; i < 2; i++) {
+    int64_t full = w->out[i] + w->p[i] + w->p[i + 2], want = -1, tot;
+    if (nos > 0)
+      want = os[nos - 2 + i];
+    else if (same)
+      want = in[2 + i] * w->s[i];
+    if (want < 0) /* explicit pads (all zero under VALID) */
+      continue;
+    tot = full + op[i] - want;
+    w->p[i] = tot <= 0 ? 0 : upper ? tot / 2 : tot - tot / 2;
+    w->p[i + 2] = tot <= 0 ? 0 : tot - w->p[i];
+    op[i] -= tot < 0 && nos > 0 ? tot : 0; /* SAME keeps the full output (onnxruntime) */
+    w->out[i] = full - w->p[i] - w->p[i + 2];
+    if (op[i] >= w->s[i] && op[i] >= w->d[i])
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "an output of %lld on axis %d, %lld past the full output %lld, is "
+                            "unsupported (at most the stride or dilation less one)",
+                            (long long)want, 2 + i, (long long)op[i], (long long)full);
+  }
+  return 1;
+}
+
 static int op_conv_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   const clseg__ov *w = x ? in_const(b, n, 1, 1) : NULL, *bias = NULL;
   if (!w || (clseg__in(b, n, 2) && !(bias = in_const(b, n, 2, 1))))
     return 0;
-  int64_t g = clseg__attr_int(n, "group", 1), op[2] = {0, 0}, os[2];
+  int64_t g = clseg__attr_int(n, "group", 1), op[2] = {0, 0}, pads[4];
   if (x->ndim != 4 || w->ndim != 4 || w->dims[2] != w->dims[3] || g < 1 || g > x->dims[1])
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a %d-D weight, group %lld (2-D with square kernels)", w->ndim,
+                          "a %d-D weight of kernel %lldx%lld, group %lld is unsupported (2-D with "
+                          "square kernels)",
+                          w->ndim, (long long)w->dims[2], (long long)(w->ndim > 3 ? w->dims[3] : 0),
                           (long long)g);
+  if (clseg__attr_ints(n, "pads", pads, 4) == 4 &&
+      (pads[0] < 0 || pads[1] < 0 || pads[2] < 0 || pads[3] < 0))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "pads %lld, %lld, %lld, %lld are unsupported "
+                          "(negative; onnxruntime refuses them too)",
+                          (long long)pads[0], (long long)pads[1], (long long)pads[2],
+                          (long long)pads[3]);
   clseg__window win;
-  if (!clseg__window_of(b, n, x->dims, w->dims[2], w->dims[3], 1, &win))
-    return 0;
   clseg__attr_ints(n, "output_padding", op, 2);
-  if (clseg__attr_ints(n, "output_shape", os, 2) == 2) { /* pads from the wanted size */
-    for (int i = 0; i < 2; i++) {
-      int64_t tot = win.out[i] + win.p[i] + win.p[i + 2] + op[i] - os[i];
-      int upper = !strcmp(clseg__attr_str(n, "auto_pad", ""), "SAME_UPPER");
-      win.p[i] = upper ? tot / 2 : tot - tot / 2;
-      win.p[i + 2] = tot - win.p[i];
-      win.out[i] = os[i] - op[i];
-    }
-  }
+  if (op[0] < 0 || op[1] < 0)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "output_padding %lld, %lld is unsupported",
+                          (long long)op[0], (long long)op[1]);
+  if (!clseg__window_of(b, n, x->dims, w->dims[2], w->dims[3], 1, &win) ||
+      !convt_pads(b, n, x->dims, &win, op))
+    return 0;
   clseg_conv_transpose2d_params p = {.stride_h = (int)win.s[0],
                                      .stride_w = (int)win.s[1],
                                      .pad_top = (int)win.p[0],

@@ -9,6 +9,7 @@
 #include "formats/onnx.h"
 #include "graph_internal.h"
 
+/* MaxPool / AveragePool: explicit or auto pads, dilations, ceil_mode, count_include_pad. */
 static int op_pool(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   int64_t k[2], od[4];
@@ -16,12 +17,26 @@ static int op_pool(clseg__ob *b, const Onnx__NodeProto *n) {
   if (!x)
     return 0;
   if (x->ndim != 4 || clseg__attr_ints(n, "kernel_shape", k, 2) != 2)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a pool that is not 2-D");
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a pool that is not 2-D is unsupported");
+  if (n->n_output > 1 && *n->output[1])
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "output 1 (Indices, '%s') is unsupported",
+                          n->output[1]);
   clseg__window w;
   if (!clseg__window_of(b, n, x->dims, k[0], k[1], 0, &w))
     return 0;
-  if (w.d[0] != 1 || w.d[1] != 1)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a dilated pool");
+  const char *ap = clseg__attr_str(n, "auto_pad", "NOTSET");
+  if (!strncmp(ap, "SAME", 4) && (w.d[0] != 1 || w.d[1] != 1))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "auto_pad %.20s with dilations %lld, %lld is unsupported (onnxruntime's "
+                          "output size is not the spec's ceil(input / stride))",
+                          ap, (long long)w.d[0], (long long)w.d[1]);
+  for (int i = 0; i < 4; i++)
+    if (w.p[i] >= k[i & 1])
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "pads %lld, %lld, %lld, %lld with kernel_shape %lld, %lld are "
+                            "unsupported (each pad must be below the kernel, as onnxruntime's)",
+                            (long long)w.p[0], (long long)w.p[1], (long long)w.p[2],
+                            (long long)w.p[3], (long long)k[0], (long long)k[1]);
   clseg_pool2d_params p = {.kind = avg ? CLSEG_POOL_AVG : CLSEG_POOL_MAX,
                            .kernel_h = (int)k[0],
                            .kernel_w = (int)k[1],
@@ -32,13 +47,21 @@ static int op_pool(clseg__ob *b, const Onnx__NodeProto *n) {
                            .pad_bottom = (int)w.p[2],
                            .pad_right = (int)w.p[3],
                            .ceil_mode = (int)clseg__attr_int(n, "ceil_mode", 0),
-                           .count_include_pad = (int)clseg__attr_int(n, "count_include_pad", 0)};
+                           .count_include_pad = (int)clseg__attr_int(n, "count_include_pad", 0),
+                           .dilation_h = (int)w.d[0],
+                           .dilation_w = (int)w.d[1]};
   memcpy(od, x->dims, sizeof od);
   for (int i = 0; i < 2; i++) { /* PyTorch's ceil rule: the last window starts inside the input */
-    int64_t span = x->dims[2 + i] + w.p[i] + w.p[i + 2] - k[i];
+    int64_t span = x->dims[2 + i] + w.p[i] + w.p[i + 2] - ((k[i] - 1) * w.d[i] + 1);
     od[2 + i] = (p.ceil_mode ? (span + w.s[i] - 1) / w.s[i] : span / w.s[i]) + 1;
     if (p.ceil_mode && (od[2 + i] - 1) * w.s[i] >= x->dims[2 + i] + w.p[i])
       od[2 + i]--;
+    if (span < 0)
+      return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH,
+                            "kernel_shape %lld with dilation %lld does not fit axis %d of "
+                            "size %lld padded by %lld and %lld",
+                            (long long)k[i], (long long)w.d[i], 2 + i, (long long)x->dims[2 + i],
+                            (long long)w.p[i], (long long)w.p[i + 2]);
   }
   return clseg__set_node(b, n, 0, clseg_graph_pool2d(b->g, x->node, &p), 4, od);
 }
@@ -210,43 +233,85 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, x->node, nd, od);
 }
 
-static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
-  clseg__ov *x = clseg__in_node(b, n, 0);
-  int64_t pads[8] = {0}, ax[4] = {0, 1, 2, 3}, od[4];
+/* Pad's pads (ONNX order: every axis' start, then every axis' end) per NCHW axis into p[8]: from
+ * the attributes (opsets 2 to 10) or the pads, constant_value and axes inputs (11 and later). */
+static int pad_args(clseg__ob *b, const Onnx__NodeProto *n, int64_t p[8], double *value) {
+  int64_t pads[8] = {0}, ax[4] = {0, 1, 2, 3};
   int np = -1, na = 4;
-  double value = 0;
-  if (!x)
-    return 0;
+  *value = 0;
   if (b->opset < 11) {
     np = clseg__attr_ints(n, "pads", pads, 8);
-    value = clseg__attr_float(n, "value", 0.0f);
-  } else if (clseg__in_ints(b, n, 1, pads, 8, &np)) {
+    *value = clseg__attr_float(n, "value", 0.0f);
+  } else {
     const clseg__ov *v = clseg__in(b, n, 2);
-    value = v && v->kind == CLSEG__OV_CONST && v->count == 1 ? clseg__ov_get(v, 0) : 0.0;
+    if (!clseg__in_ints(b, n, 1, pads, 8, &np))
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "pads ('%s') that are not a constant are unsupported",
+                            n->n_input > 1 ? n->input[1] : "");
+    if (v && (v->kind != CLSEG__OV_CONST || v->count != 1))
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "constant_value ('%s') that is not a constant scalar is unsupported",
+                            n->input[2]);
+    *value = v ? clseg__ov_get(v, 0) : 0.0;
     if (clseg__in(b, n, 3) && !clseg__in_ints(b, n, 3, ax, 4, &na))
-      np = -1;
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "axes ('%s') that are not a constant are unsupported", n->input[3]);
   }
-  char mode[16];
-  snprintf(mode, sizeof mode, "%s", clseg__attr_str(n, "mode", "constant"));
-  if (x->ndim != 4 || np != 2 * na || (strcmp(mode, "constant") && strcmp(mode, "reflect")))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "pads that are not constant, or mode '%s' (constant, reflect)", mode);
-  int64_t p[8] = {0};
+  if (np != 2 * na)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "%d pads for %d axes", np, na);
+  memset(p, 0, sizeof *p * 8);
   for (int k = 0; k < na; k++) {
-    int a = (int)(ax[k] < 0 ? ax[k] + 4 : ax[k]) & 3;
+    int a;
+    if (!clseg__norm_axis(b, ax[k], 4, &a))
+      return 0;
     p[a] = pads[k], p[a + 4] = pads[k + na];
   }
-  if (p[0] || p[1] || p[4] || p[5] || p[2] < 0 || p[3] < 0 || p[6] < 0 || p[7] < 0 || p[2] > 4096 ||
-      p[3] > 4096 || p[6] > 4096 || p[7] > 4096)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "pads on N or C, or negative pads");
-  clseg_pad_params pp = {.mode = mode[0] == 'r' ? CLSEG_PAD_REFLECT : CLSEG_PAD_CONSTANT,
+  return 1;
+}
+
+static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
+  static const char *const modes[3] = {"constant", "reflect", "edge"};
+  clseg__ov *x = clseg__in_node(b, n, 0);
+  int64_t p[8], od[4];
+  double value;
+  if (!x)
+    return 0;
+  if (x->ndim != 4)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a pad of a %d-D tensor is unsupported (4-D NCHW)",
+                          x->ndim);
+  const char *mode = clseg__attr_str(n, "mode", "constant");
+  int m = 0;
+  while (m < 3 && strcmp(mode, modes[m]))
+    m++;
+  if (m == 3)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "mode '%.40s' is unsupported (constant, reflect, "
+                          "edge)",
+                          mode);
+  if (!pad_args(b, n, p, &value))
+    return 0;
+  if (p[0] || p[4])
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "pads %lld, %lld on axis 0 (N) are unsupported (C, H and W only)",
+                          (long long)p[0], (long long)p[4]);
+  memcpy(od, x->dims, sizeof od);
+  for (int a = 1; a < 4; a++) {
+    int64_t kept = x->dims[a] + (p[a] < 0 ? p[a] : 0) + (p[a + 4] < 0 ? p[a + 4] : 0);
+    if (p[a] < -4096 || p[a] > 4096 || p[a + 4] < -4096 || p[a + 4] > 4096 || kept < 1 ||
+        (m == 1 && (p[a] >= kept || p[a + 4] >= kept)))
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "mode '%s' with pads %lld, %lld on axis %d of size %lld is unsupported",
+                            mode, (long long)p[a], (long long)p[a + 4], a, (long long)x->dims[a]);
+    od[a] += p[a] + p[a + 4];
+  }
+  clseg_pad_params pp = {.mode = (clseg_pad_mode)m,
+                         .front = (int)p[1],
                          .top = (int)p[2],
                          .left = (int)p[3],
+                         .back = (int)p[5],
                          .bottom = (int)p[6],
                          .right = (int)p[7],
                          .value = (float)value};
-  memcpy(od, x->dims, sizeof od);
-  od[2] += p[2] + p[6], od[3] += p[3] + p[7];
   return clseg__set_node(b, n, 0, clseg_graph_pad(b->g, x->node, &pp), 4, od);
 }
 

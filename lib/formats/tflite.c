@@ -32,6 +32,9 @@ static int fb_fail(clseg__fb *f, size_t at, const char *fmt, ...) {
   return 0;
 }
 
+/* A valid file using a feature clseg lacks: fails as fb_fail does, reported as unsupported. */
+#define fb_unsupported(f, at, ...) ((f)->unsupported = !(f)->failed, fb_fail(f, at, __VA_ARGS__))
+
 /* True when [pos, pos + len) lies inside the buffer. */
 static int fb_in(const clseg__fb *f, size_t pos, size_t len) {
   return pos <= f->n && len <= f->n - pos;
@@ -335,7 +338,16 @@ const char *clseg__tfl_op_name(int code) {
 /* Schema field ids. */
 enum { MODEL_OPCODES = 1, MODEL_SUBGRAPHS = 2, MODEL_DESCRIPTION = 3, MODEL_BUFFERS = 4 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
-enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3 };
+enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3, TENSOR_SPARSITY = 6 };
+enum { SP_TRAVERSAL = 0, SP_BLOCK_MAP = 1, SP_DIM_METADATA = 2 };
+enum {
+  DM_FORMAT = 0,
+  DM_DENSE_SIZE = 1,
+  DM_SEGMENTS_TYPE = 2,
+  DM_SEGMENTS = 3,
+  DM_INDICES_TYPE = 4,
+  DM_INDICES = 5
+};
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 enum { OC_DEPRECATED = 0, OC_CUSTOM = 1, OC_BUILTIN = 3 };
 enum {
@@ -387,6 +399,208 @@ static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf,
   return 1;
 }
 
+/* ---- sparse constants (TFLite's SparsityParameters), decoded to dense at load ---- */
+
+#define SP_MAX_LEVELS (2 * CLSEG__TFL_MAX_DIMS)
+
+/* One level of the traversal: a dense run of `size` coordinates, or compressed (CSR) rows whose
+ * coordinates are indices[segments[p] .. segments[p + 1]) for the parent position p. */
+typedef struct {
+  int sparse, size;
+  const uint8_t *seg, *idx;
+  size_t nseg, nidx;
+  int seg_es, idx_es;
+} sp_level;
+
+typedef struct {
+  clseg__fb *f;
+  size_t pos; /* the sparsity table, for messages */
+  const clseg__tfl_tensor *t;
+  int rank, nlev, es;
+  int order[SP_MAX_LEVELS];       /* the dimension each level walks (rank + k: block dimension k) */
+  int block_of[SP_MAX_LEVELS];    /* for block dimension k: the tensor dimension it splits */
+  int bsize[CLSEG__TFL_MAX_DIMS]; /* block size per tensor dimension (1: not blocked) */
+  sp_level lv[SP_MAX_LEVELS];
+  int coord[SP_MAX_LEVELS];
+  const uint8_t *values;
+  size_t nvalues, leaves;
+  uint8_t *dst;
+} sp_walk;
+
+static size_t sp_index(const uint8_t *d, int es, size_t i) {
+  return es == 4 ? clseg__rd_u32(d + 4 * i) : es == 2 ? clseg__rd_u16(d + 2 * i) : d[i];
+}
+
+/* A SparseIndexVector union member (Int32Vector 1, Uint16Vector 2, Uint8Vector 3): its values. */
+static int sp_vector(clseg__fb *f, const clseg__fb_table *dm, int type_id, int id,
+                     const uint8_t **data, size_t *n, int *es) {
+  static const int sizes[] = {0, 4, 2, 1};
+  uint64_t type;
+  clseg__fb_table vt;
+  int present;
+  *n = 0;
+  *data = NULL;
+  if (!clseg__fb_scalar(f, dm, type_id, 1, 0, &type) ||
+      !clseg__fb_subtable(f, dm, id, &vt, &present))
+    return 0;
+  if (!present)
+    return 1;
+  if (type < 1 || type > 3)
+    return fb_fail(f, dm->pos, "sparse index vector of type %u", (unsigned)type);
+  *es = sizes[type];
+  return clseg__fb_vector(f, &vt, 0, (size_t)*es, n, data);
+}
+
+/* The size of the coordinate range level l walks. */
+static int sp_extent(const sp_walk *z, int l) {
+  const int d = z->order[l];
+  return d < z->rank ? z->t->dims[d] / z->bsize[d] : z->bsize[z->block_of[d - z->rank]];
+}
+
+static int sp_leaf(sp_walk *z, size_t pos) {
+  if (pos >= z->nvalues)
+    return fb_fail(z->f, z->pos, "tensor '%s': sparse value %zu of %zu", z->t->name, pos,
+                   z->nvalues);
+  size_t at = 0;
+  for (int d = 0; d < z->rank; d++) {
+    int outer = 0, inner = 0;
+    for (int l = 0; l < z->nlev; l++) {
+      if (z->order[l] == d)
+        outer = z->coord[l];
+      else if (z->order[l] >= z->rank && z->block_of[z->order[l] - z->rank] == d)
+        inner = z->coord[l];
+    }
+    at = at * (size_t)z->t->dims[d] + (size_t)outer * (size_t)z->bsize[d] + (size_t)inner;
+  }
+  memcpy(z->dst + at * (size_t)z->es, z->values + pos * (size_t)z->es, (size_t)z->es);
+  z->leaves++;
+  return 1;
+}
+
+/* Walks level l from parent position pos (depth at most SP_MAX_LEVELS). */
+static int sp_walk_level(sp_walk *z, int l, size_t pos) {
+  if (l == z->nlev)
+    return sp_leaf(z, pos);
+  const sp_level *v = &z->lv[l];
+  const int extent = sp_extent(z, l);
+  if (!v->sparse) {
+    for (int i = 0; i < v->size; i++) {
+      z->coord[l] = i;
+      if (!sp_walk_level(z, l + 1, pos * (size_t)v->size + (size_t)i))
+        return 0;
+    }
+    return 1;
+  }
+  if (pos + 1 >= v->nseg)
+    return fb_fail(z->f, z->pos, "tensor '%s': sparse level %d has %zu segments, needs %zu",
+                   z->t->name, l, v->nseg, pos + 2);
+  const size_t lo = sp_index(v->seg, v->seg_es, pos), hi = sp_index(v->seg, v->seg_es, pos + 1);
+  if (lo > hi || hi > v->nidx)
+    return fb_fail(z->f, z->pos, "tensor '%s': sparse level %d segment %zu..%zu of %zu indices",
+                   z->t->name, l, lo, hi, v->nidx);
+  for (size_t j = lo; j < hi; j++) {
+    const size_t c = sp_index(v->idx, v->idx_es, j);
+    if (c >= (size_t)extent)
+      return fb_fail(z->f, z->pos, "tensor '%s': sparse index %zu outside 0..%d", z->t->name, c,
+                     extent - 1);
+    z->coord[l] = (int)c;
+    if (!sp_walk_level(z, l + 1, j))
+      return 0;
+  }
+  return 1;
+}
+
+/* Reads the traversal order, block map and levels of sparsity table sp into z. */
+static int sp_read(sp_walk *z, const clseg__fb_table *sp) {
+  clseg__fb *f = z->f;
+  size_t no, nb, nd;
+  const uint8_t *ov, *bv, *dv;
+  if (!clseg__fb_vector(f, sp, SP_TRAVERSAL, 4, &no, &ov) ||
+      !clseg__fb_vector(f, sp, SP_BLOCK_MAP, 4, &nb, &bv) ||
+      !clseg__fb_vector(f, sp, SP_DIM_METADATA, 4, &nd, &dv))
+    return 0;
+  z->nlev = (int)no;
+  if (nb > (size_t)z->rank || no != (size_t)z->rank + nb || nd != no)
+    return fb_fail(f, sp->pos,
+                   "tensor '%s': sparsity of %zu levels, %zu block dimensions and %zu "
+                   "level descriptions for %d dimensions",
+                   z->t->name, no, nb, nd, z->rank);
+  for (int d = 0; d < z->rank; d++)
+    z->bsize[d] = 1;
+  int seen = 0;
+  for (int l = 0; l < z->nlev; l++) {
+    const int32_t o = clseg__rd_i32(ov + 4 * l);
+    if (o < 0 || o >= z->nlev || (seen >> o & 1))
+      return fb_fail(f, sp->pos, "tensor '%s': traversal order is not a permutation", z->t->name);
+    seen |= 1 << o;
+    z->order[l] = o;
+  }
+  for (size_t k = 0; k < nb; k++) {
+    const int32_t d = clseg__rd_i32(bv + 4 * k);
+    if (d < 0 || d >= z->rank)
+      return fb_fail(f, sp->pos, "tensor '%s': block map names dimension %d", z->t->name, d);
+    z->block_of[k] = d;
+  }
+  for (int l = 0; l < z->nlev; l++) {
+    clseg__fb_table dm;
+    uint64_t format, size;
+    sp_level *v = &z->lv[l];
+    if (!fb_vec_table(f, dv, (size_t)l, &dm) ||
+        !clseg__fb_scalar(f, &dm, DM_FORMAT, 1, 0, &format) ||
+        !clseg__fb_scalar(f, &dm, DM_DENSE_SIZE, 4, 0, &size) ||
+        !sp_vector(f, &dm, DM_SEGMENTS_TYPE, DM_SEGMENTS, &v->seg, &v->nseg, &v->seg_es) ||
+        !sp_vector(f, &dm, DM_INDICES_TYPE, DM_INDICES, &v->idx, &v->nidx, &v->idx_es))
+      return 0;
+    if (format > 1)
+      return fb_fail(f, dm.pos, "tensor '%s': sparse level format %u", z->t->name,
+                     (unsigned)format);
+    v->sparse = (int)format;
+    v->size = (int)(uint32_t)size;
+    const int d = z->order[l];
+    if (d >= z->rank) { /* a block dimension: dense, its size the block size */
+      if (v->sparse || v->size < 1 || z->t->dims[z->block_of[d - z->rank]] % v->size)
+        return fb_fail(f, dm.pos, "tensor '%s': block of %d does not divide dimension %d",
+                       z->t->name, v->size, z->block_of[d - z->rank]);
+      z->bsize[z->block_of[d - z->rank]] = v->size;
+    }
+  }
+  for (int l = 0; l < z->nlev; l++)
+    if (!z->lv[l].sparse && z->lv[l].size != sp_extent(z, l))
+      return fb_fail(f, sp->pos, "tensor '%s': dense level %d of %d coordinates, %d expected",
+                     z->t->name, l, z->lv[l].size, sp_extent(z, l));
+  return 1;
+}
+
+/* Replaces t's sparse data (the non-zero values in traversal order) by its dense form, owned by m.
+ */
+static int densify(clseg__tfl_model *m, clseg__tfl_tensor *t, const clseg__fb_table *sp) {
+  sp_walk z = {.f = &m->fb, .pos = sp->pos, .t = t, .rank = t->ndim, .es = type_size(t->type)};
+  if (!z.es)
+    return fb_fail(&m->fb, sp->pos, "tensor '%s': sparse data of type %d", t->name, t->type);
+  if (!sp_read(&z, sp))
+    return 0;
+  size_t count = 1;
+  for (int d = 0; d < t->ndim; d++)
+    count *= (size_t)t->dims[d];
+  uint8_t **list = realloc(m->dense, sizeof *list * (size_t)(m->ndense + 1));
+  if (list)
+    m->dense = list;
+  z.dst = list ? calloc(count ? count : 1, (size_t)z.es) : NULL;
+  if (!z.dst)
+    return fb_fail(&m->fb, sp->pos, "out of memory densifying '%s'", t->name);
+  m->dense[m->ndense++] = z.dst;
+  z.values = t->data;
+  z.nvalues = t->data ? t->bytes / (size_t)z.es : 0;
+  if (!sp_walk_level(&z, 0, 0))
+    return 0;
+  if (z.leaves != z.nvalues)
+    return fb_fail(&m->fb, sp->pos, "tensor '%s': %zu sparse values, the indices address %zu",
+                   t->name, z.nvalues, z.leaves);
+  t->data = z.dst;
+  t->bytes = count * (size_t)z.es;
+  return 1;
+}
+
 static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const uint8_t *buffers,
                        size_t nbuf) {
   clseg__fb *f = &m->fb;
@@ -411,6 +625,10 @@ static int read_tensor(clseg__tfl_model *m, const uint8_t *tvec, size_t i, const
                      t->dims[d]);
   }
   if (!read_buffer(m, buffers, nbuf, (uint32_t)buf, t))
+    return 0;
+  clseg__fb_table sp;
+  int sparse;
+  if (!clseg__fb_subtable(f, &tt, TENSOR_SPARSITY, &sp, &sparse) || (sparse && !densify(m, t, &sp)))
     return 0;
   if (t->data) { /* a constant: its size must match its shape */
     uint64_t count = 1;
@@ -527,12 +745,13 @@ static int read_subgraph(clseg__tfl_model *m, const clseg__fb_table *sg, const u
   m->input = nio == 1 ? io[0] : -1;
   free(io);
   if (nio != 1)
-    return fb_fail(f, sg->pos, "the model has %d inputs; one is supported", nio);
+    return fb_unsupported(f, sg->pos, "the model has %d inputs; one is supported", nio);
   if (!read_indexes(m, sg, SG_OUTPUTS, 0, &io, &nio))
     return free(io), 0;
   m->output = nio == 1 ? io[0] : -1;
   free(io);
-  return nio == 1 ? 1 : fb_fail(f, sg->pos, "the model has %d outputs; one is supported", nio);
+  return nio == 1 ? 1
+                  : fb_unsupported(f, sg->pos, "the model has %d outputs; one is supported", nio);
 }
 
 static int read_model(clseg__tfl_model *m) {
@@ -548,7 +767,7 @@ static int read_model(clseg__tfl_model *m) {
       !clseg__fb_vector(f, &root, MODEL_BUFFERS, 4, &nbuf, &bufv))
     return 0;
   if (nsg != 1)
-    return fb_fail(f, root.pos, "the model has %zu subgraphs; one is supported", nsg);
+    return fb_unsupported(f, root.pos, "the model has %zu subgraphs; one is supported", nsg);
   return fb_vec_table(f, sgv, 0, &sg) && read_subgraph(m, &sg, bufv, nbuf);
 }
 
@@ -570,8 +789,9 @@ clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **
   m->fb.n = size;
   if (!read_model(m)) {
     snprintf(err, errlen, "%s", m->fb.err);
+    const int unsupported = m->fb.unsupported;
     clseg__tfl_free(m);
-    return CLSEG_FORMAT;
+    return unsupported ? CLSEG_UNSUPPORTED : CLSEG_FORMAT;
   }
   *out = m;
   return CLSEG_OK;
@@ -587,6 +807,9 @@ void clseg__tfl_free(clseg__tfl_model *m) {
   free(m->ops);
   free(m->tensors);
   free(m->codes);
+  for (int i = 0; i < m->ndense; i++)
+    free(m->dense[i]);
+  free(m->dense);
   free(m->bytes);
   free(m);
 }
@@ -686,7 +909,8 @@ clseg_status clseg_tflite_load_buffer(const void *data, size_t size, const char 
                        graph ? "data" : "graph");
   clseg_status s = clseg__tfl_parse(data, size, &m, err, sizeof err);
   if (s != CLSEG_OK)
-    return clseg__fail(NULL, s, "%s: malformed TFLite file: %s", name, err);
+    return clseg__fail(NULL, s, "%s: %s TFLite file: %s", name,
+                       s == CLSEG_UNSUPPORTED ? "unsupported feature in a" : "malformed", err);
   int missing = list_unsupported(m, list, sizeof list);
   if (missing) {
     clseg__tfl_free(m);

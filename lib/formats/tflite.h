@@ -13,6 +13,7 @@ typedef struct {
   const uint8_t *p;
   size_t n;
   int failed;
+  int unsupported; /* the failure is a valid feature clseg lacks, not a malformed file */
   char err[256];
 } clseg__fb;
 
@@ -57,7 +58,8 @@ enum {
   CLSEG__TFL_PAD = 34,
   CLSEG__TFL_MEAN = 40,
   CLSEG__TFL_TRANSPOSE_CONV = 67,
-  CLSEG__TFL_HARD_SWISH = 117
+  CLSEG__TFL_HARD_SWISH = 117,
+  CLSEG__TFL_DENSIFY = 124
 };
 /* The name of a builtin operator code ("CONV_2D"), or NULL when unknown. */
 const char *clseg__tfl_op_name(int code);
@@ -100,6 +102,8 @@ typedef struct {
   clseg__tfl_opcode *codes;
   int ncodes;
   int input, output; /* tensor indexes of the one input and output */
+  uint8_t **dense;   /* constants decoded from sparse storage (owned), ndense of them */
+  int ndense;
 } clseg__tfl_model;
 
 /* Parses and validates a model held in data (copied); on failure writes the reason into err. */

@@ -530,6 +530,23 @@ static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   return 1;
 }
 
+/* DENSIFY of a constant stored sparse: the reader made it dense at load (lib/formats/tflite.c), so
+ * the output is that constant. */
+static int op_densify(builder *b, const clseg__tfl_op *op) {
+  int32_t t = in_at(op, 0);
+  if (t < 0 || b->node[t] || count_of(tensor(b, t)) != count_of(tensor(b, op->out[0])) ||
+      tensor(b, t)->type != tensor(b, op->out[0])->type)
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "only constants are densified (to the same type and element count)");
+  const float *f = const_f32(b, t);
+  if (!f)
+    return 0;
+  free(b->cst[op->out[0]]);
+  b->cst[op->out[0]] = b->cst[t];
+  b->cst[t] = NULL;
+  return 1;
+}
+
 typedef int (*handler)(builder *b, const clseg__tfl_op *op);
 static const struct {
   int code;
@@ -539,6 +556,7 @@ static const struct {
                 {CLSEG__TFL_CONCATENATION, op_concat},
                 {CLSEG__TFL_CONV_2D, op_conv2d},
                 {CLSEG__TFL_DEPTHWISE_CONV_2D, op_depthwise},
+                {CLSEG__TFL_DENSIFY, op_densify},
                 {CLSEG__TFL_DEQUANTIZE, op_dequantize},
                 {CLSEG__TFL_LOGISTIC, op_activation},
                 {CLSEG__TFL_MAX_POOL_2D, op_pool},

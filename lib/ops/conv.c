@@ -535,7 +535,7 @@ static const char *const RULE_KEYS[] = {
     "WINOGRAD",         "WINO_MIN_CH",     "WINO4_MIN_SIDE", "DIL_MIN_CIN", "DIL_MIN_SUB",
     "WINO_EXTRA_BYTES", "WINO_MIN_PAYOFF", "GEMM",           "DW_GPU",      "WINO_GPU"};
 
-static clseg_status rules_of(clseg_context *ctx, clseg__conv_rules *r) {
+clseg_status clseg__conv_rules_of(clseg_context *ctx, clseg__conv_rules *r) {
   double v[10];
   clseg_status s = clseg__tune_get(ctx, "conv2d", NULL, RULE_KEYS, 10, v, NULL);
   *r = (clseg__conv_rules){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],
@@ -579,7 +579,7 @@ static clseg_status auto_variant(clseg_context *ctx, const conv_job *j, int low_
     return CLSEG_OK;
   }
   clseg__conv_rules r;
-  clseg_status s = rules_of(ctx, &r);
+  clseg_status s = clseg__conv_rules_of(ctx, &r);
   if (s != CLSEG_OK)
     return s;
   *out = pick(j, &r, low_memory);

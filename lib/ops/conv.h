@@ -164,6 +164,9 @@ typedef struct {
   int wino_gpu;       /* 1: Winograd's choices take the GPU-shaped forms (conv2d_winograd*_gpu) */
 } clseg__conv_rules;
 
+/* The conv2d row the device matches (cl/tuning/conv.tsv). */
+clseg_status clseg__conv_rules_of(clseg_context *ctx, clseg__conv_rules *r);
+
 /* The Winograd variants (conv_winograd.c): F(4x4, 3x3) and F(2x2, 3x3), and dilated 3x3 convs as
  * one of them over a mosaic of the dilation's sub-grids. */
 extern const clseg__conv_variant clseg__conv2d_winograd, clseg__conv2d_winograd2x2,

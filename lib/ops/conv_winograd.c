@@ -270,14 +270,20 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
   in->j.dh = in->j.dw = 1;
   in->j.pt = in->j.pl = in->j.pb = in->j.pr = 1;
   in->j.act = 0;
-  in->v = hm > 16 && wm > 16 ? &clseg__conv2d_winograd : &clseg__conv2d_winograd2x2;
+  clseg__conv_rules r;
+  clseg_status s = clseg__conv_rules_of(ctx, &r);
+  if (s != CLSEG_OK)
+    return s;
+  /* the inner tile by the conv2d row's rule for the mosaic's size */
+  in->v = hm >= r.wino4_min_side && wm >= r.wino4_min_side ? &clseg__conv2d_winograd
+                                                           : &clseg__conv2d_winograd2x2;
   p->iv[DI_D] = d;
   p->iv[DI_HS] = sub_side(j->h, d);
   p->iv[DI_WS] = sub_side(j->w_, d);
   p->iv[DI_HM] = hm;
   p->iv[DI_WM] = wm;
   const size_t plane = (size_t)j->n * (size_t)hm * (size_t)wm;
-  clseg_status s = in->v->prepare(ctx, in);
+  s = in->v->prepare(ctx, in);
   if (s == CLSEG_OK)
     s = clseg__conv_helper(ctx, "conv2d_dilation_mosaic", &p->k[0], &p->t.helper_lws);
   if (s == CLSEG_OK)

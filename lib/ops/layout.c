@@ -1,5 +1,5 @@
 /* Host side of the channel layout ops (cl/layout.cl): concat along C, channel slices, and padding
- * (constant or reflect, one kernel each). */
+ * along C, H and W with crops (constant, reflect or edge, one kernel each). */
 #include <stdio.h>
 
 #include "common.h"
@@ -130,7 +130,20 @@ typedef struct {
 static const pad_variant pad_variants[] = {
     {CLSEG_PAD_CONSTANT, "layout_pad_constant"},
     {CLSEG_PAD_REFLECT, "layout_pad_reflect"},
+    {CLSEG_PAD_EDGE, "layout_pad_edge"},
 };
+
+static const char *const PAD_AXES[3] = {"channels", "height", "width"};
+
+/* Per axis (C, H, W): the pads before and after, negative to crop. */
+static void pad_sides(const clseg_pad_params *p, int lo[3], int hi[3]) {
+  lo[0] = p->front, lo[1] = p->top, lo[2] = p->left;
+  hi[0] = p->back, hi[1] = p->bottom, hi[2] = p->right;
+}
+
+static int64_t pad_cropped(int64_t in, int lo, int hi) {
+  return in + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
+}
 
 static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x,
                               const clseg_pad_params *p) {
@@ -139,25 +152,29 @@ static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x,
     return s;
   if (!p)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pad: NULL parameters");
-  if ((int)p->mode < 0 || p->mode > CLSEG_PAD_REFLECT)
+  if ((int)p->mode < 0 || p->mode > CLSEG_PAD_EDGE)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pad: unknown mode %d", (int)p->mode);
-  if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0)
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pad: negative padding (top %d, left %d, bottom %d, right %d)", p->top,
-                       p->left, p->bottom, p->right);
-  if (p->mode == CLSEG_PAD_REFLECT && (p->top >= x->shape[2] || p->bottom >= x->shape[2] ||
-                                       p->left >= x->shape[3] || p->right >= x->shape[3]))
-    return clseg__fail(
-        ctx, CLSEG_INVALID_ARGUMENT,
-        "pad: reflect padding (top %d, left %d, bottom %d, right %d) must be smaller than the "
-        "input's size along its axis; input shape %s",
-        p->top, p->left, p->bottom, p->right, CLSEG__SHAPE(x->shape));
+  int lo[3], hi[3];
+  pad_sides(p, lo, hi);
+  for (int a = 0; a < 3; a++) {
+    const int64_t c = pad_cropped(x->shape[a + 1], lo[a], hi[a]);
+    if (c < 1)
+      return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                         "pad: crops %d and %d remove the whole %s of input shape %s", lo[a], hi[a],
+                         PAD_AXES[a], CLSEG__SHAPE(x->shape));
+    if (p->mode == CLSEG_PAD_REFLECT && (lo[a] >= c || hi[a] >= c))
+      return clseg__fail(
+          ctx, CLSEG_INVALID_ARGUMENT,
+          "pad: reflect padding (%s %d and %d) must be smaller than the input's size along its "
+          "axis (%lld after crops); input shape %s",
+          PAD_AXES[a], lo[a], hi[a], (long long)c, CLSEG__SHAPE(x->shape));
+  }
   return CLSEG_OK;
 }
 
 static void pad_out_shape(const clseg_tensor *x, const clseg_pad_params *p, int64_t out[4]) {
   out[0] = x->shape[0];
-  out[1] = x->shape[1];
+  out[1] = x->shape[1] + p->front + p->back;
   out[2] = x->shape[2] + p->top + p->bottom;
   out[3] = x->shape[3] + p->left + p->right;
 }
@@ -169,6 +186,10 @@ clseg_status clseg_pad_shape(const clseg_tensor *x, const clseg_pad_params *p, i
   if (s == CLSEG_OK && (s = pad_check(ctx, x, p)) == CLSEG_OK)
     pad_out_shape(x, p, out);
   return s;
+}
+
+static int pos(int v) {
+  return v > 0 ? v : 0;
 }
 
 clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p,
@@ -186,13 +207,20 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
   if (s != CLSEG_OK ||
       (s = clseg__stream_kernel(ctx, "layout.cl", pad_variants[p->mode].name, &k, &sh)) != CLSEG_OK)
     return s;
-  const int xo = (int)x->offset, yo = (int)y->offset, h = (int)x->shape[2], w = (int)x->shape[3];
-  const int ho = (int)want[2], wo = (int)want[3], top = p->top, left = p->left;
+  const int c = (int)x->shape[1], h = (int)x->shape[2], w = (int)x->shape[3];
+  const int cs = (int)pad_cropped(c, p->front, p->back),
+            hs = (int)pad_cropped(h, p->top, p->bottom);
+  const int ws = (int)pad_cropped(w, p->left, p->right);
+  /* the crop's first element, so that the kernel indexes the cropped input like a whole one */
+  const int xo = (int)x->offset + (pos(-p->front) * h + pos(-p->top)) * w + pos(-p->left);
+  const int yo = (int)y->offset, co = (int)want[1], ho = (int)want[2], wo = (int)want[3];
+  const int front = pos(p->front), top = pos(p->top), left = pos(p->left);
   const float value = p->value;
   const int rows = (int)(want[0] * want[1] * want[2]);
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
-                             CLSEG__ARG(yo),     CLSEG__ARG(h),     CLSEG__ARG(w),
-                             CLSEG__ARG(ho),     CLSEG__ARG(wo),    CLSEG__ARG(top),
-                             CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
-  return layout_launch(ctx, k, &sh, pad_variants[p->mode].name, args, 12, wo, rows);
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf), CLSEG__ARG(yo),    CLSEG__ARG(c),
+      CLSEG__ARG(h),      CLSEG__ARG(w),     CLSEG__ARG(cs),     CLSEG__ARG(hs),    CLSEG__ARG(ws),
+      CLSEG__ARG(co),     CLSEG__ARG(ho),    CLSEG__ARG(wo),     CLSEG__ARG(front), CLSEG__ARG(top),
+      CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
+  return layout_launch(ctx, k, &sh, pad_variants[p->mode].name, args, 18, wo, rows);
 }

@@ -1,5 +1,6 @@
 /* Host side of the pool kernel family (cl/pool.cl): windowed max/avg pooling with PyTorch's
- * ceil_mode and count_include_pad rules, and global pooling. One variant each, so no variant table.
+ * ceil_mode and count_include_pad rules (onnxruntime's too), dilated windows, and global pooling.
+ * One variant each, so no variant table.
  */
 #include "common.h"
 
@@ -12,9 +13,9 @@ static const char *const GLOBAL_KEYS[] = {"LOCAL", "SPLIT_GROUPS", "SPLIT_CHUNK"
 
 static const char *const POOL_NAMES[] = {"max", "avg"};
 
-/* Parameters with their defaults applied (stride 0 means the kernel size). */
+/* Parameters with their defaults applied (stride 0 means the kernel size, dilation 0 means 1). */
 typedef struct {
-  int kh, kw, sh, sw, pt, pl, pb, pr;
+  int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
 } pool_geom;
 
 static pool_geom pool_resolve(const clseg_pool2d_params *p) {
@@ -25,13 +26,16 @@ static pool_geom pool_resolve(const clseg_pool2d_params *p) {
                  p->pad_top,
                  p->pad_left,
                  p->pad_bottom,
-                 p->pad_right};
+                 p->pad_right,
+                 p->dilation_h ? p->dilation_h : 1,
+                 p->dilation_w ? p->dilation_w : 1};
   return g;
 }
 
-/* One axis under PyTorch's rule: with ceil_mode the last window must start inside the input or its
- * leading padding. Returns 0 or less when the kernel does not fit the padded input. */
-static int64_t pool_out(int64_t in, int k, int s, int lo, int hi, int ceil_mode) {
+/* One axis under PyTorch's rule (onnxruntime's too): with ceil_mode the last window must start
+ * inside the input or its leading padding. k: the dilated kernel extent. Returns 0 or less when the
+ * kernel does not fit the padded input. */
+static int64_t pool_out(int64_t in, int64_t k, int s, int lo, int hi, int ceil_mode) {
   int64_t span = in + lo + hi - k;
   if (span < 0)
     return 0;
@@ -41,9 +45,8 @@ static int64_t pool_out(int64_t in, int k, int s, int lo, int hi, int ceil_mode)
   return out;
 }
 
-/* PyTorch allows pad <= kernel / 2 per side; for asymmetric pads (SAME-style, or the fixtures'
- * explicit pads) we allow the same total, 2 * (kernel / 2), with each side below the kernel so that
- * no window is padding only. */
+/* Each side's padding below the kernel, as ONNX and onnxruntime require (PyTorch's pad <= kernel /
+ * 2 is stricter): with an undilated kernel no window is padding only. */
 static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, const char *lo_name,
                                     int lo, const char *hi_name, int hi, int k, const char *dim) {
   const char *in = CLSEG__SHAPE(x->shape);
@@ -55,11 +58,6 @@ static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, c
         ctx, CLSEG_INVALID_ARGUMENT,
         "pool2d: input %s: %s %d is not below the kernel %s %d (windows of padding only)", in,
         lo > k - 1 ? lo_name : hi_name, lo > k - 1 ? lo : hi, dim, k);
-  if (lo + hi > 2 * (k / 2))
-    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pool2d: input %s: %s %d + %s %d is more than twice half the kernel %s %d "
-                       "(PyTorch's limit: pad <= kernel / 2)",
-                       in, lo_name, lo, hi_name, hi, dim, k);
   return CLSEG_OK;
 }
 
@@ -79,6 +77,9 @@ static clseg_status pool2d_check(clseg_context *ctx, const clseg_tensor *x,
   if (p->stride_h < 0 || p->stride_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: stride %dx%d is negative",
                        CLSEG__SHAPE(x->shape), p->stride_h, p->stride_w);
+  if (p->dilation_h < 0 || p->dilation_w < 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: dilation %dx%d is negative",
+                       CLSEG__SHAPE(x->shape), p->dilation_h, p->dilation_w);
   s = pool_check_pads(ctx, x, "pad_top", p->pad_top, "pad_bottom", p->pad_bottom, p->kernel_h,
                       "height");
   if (s == CLSEG_OK)
@@ -92,14 +93,14 @@ static clseg_status pool2d_out_shape(clseg_context *ctx, const clseg_tensor *x,
   pool_geom g = pool_resolve(p);
   out[0] = x->shape[0];
   out[1] = x->shape[1];
-  out[2] = pool_out(x->shape[2], g.kh, g.sh, g.pt, g.pb, p->ceil_mode);
-  out[3] = pool_out(x->shape[3], g.kw, g.sw, g.pl, g.pr, p->ceil_mode);
+  out[2] = pool_out(x->shape[2], (int64_t)(g.kh - 1) * g.dh + 1, g.sh, g.pt, g.pb, p->ceil_mode);
+  out[3] = pool_out(x->shape[3], (int64_t)(g.kw - 1) * g.dw + 1, g.sw, g.pl, g.pr, p->ceil_mode);
   if (out[2] < 1 || out[3] < 1)
     return clseg__fail(
         ctx, CLSEG_SHAPE_MISMATCH,
-        "pool2d: kernel %dx%d does not fit input %s padded by top %d left %d bottom %d "
-        "right %d",
-        g.kh, g.kw, CLSEG__SHAPE(x->shape), g.pt, g.pl, g.pb, g.pr);
+        "pool2d: kernel %dx%d (dilation %dx%d) does not fit input %s padded by top %d left %d "
+        "bottom %d right %d",
+        g.kh, g.kw, g.dh, g.dw, CLSEG__SHAPE(x->shape), g.pt, g.pl, g.pb, g.pr);
   return CLSEG_OK;
 }
 
@@ -137,12 +138,12 @@ static clseg_status pool2d_gpu_enqueue(clseg_context *ctx, const clseg_tensor *x
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int NC = (int)(y->shape[0] * y->shape[1]), OH = (int)y->shape[2], OW = (int)y->shape[3];
   int inc = p->count_include_pad != 0;
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
-                             CLSEG__ARG(yo),     CLSEG__ARG(H),     CLSEG__ARG(W),
-                             CLSEG__ARG(NC),     CLSEG__ARG(OH),    CLSEG__ARG(OW),
-                             CLSEG__ARG(g->kh),  CLSEG__ARG(g->kw), CLSEG__ARG(g->sh),
-                             CLSEG__ARG(g->sw),  CLSEG__ARG(g->pt), CLSEG__ARG(g->pl),
-                             CLSEG__ARG(g->pb),  CLSEG__ARG(g->pr), CLSEG__ARG(inc)};
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf), CLSEG__ARG(yo),
+      CLSEG__ARG(H),      CLSEG__ARG(W),     CLSEG__ARG(NC),     CLSEG__ARG(OH),
+      CLSEG__ARG(OW),     CLSEG__ARG(g->kh), CLSEG__ARG(g->kw),  CLSEG__ARG(g->sh),
+      CLSEG__ARG(g->sw),  CLSEG__ARG(g->pt), CLSEG__ARG(g->pl),  CLSEG__ARG(g->pb),
+      CLSEG__ARG(g->pr),  CLSEG__ARG(g->dh), CLSEG__ARG(g->dw),  CLSEG__ARG(inc)};
   const size_t global = clseg__round_up(y->count, lws);
   return clseg__launch(ctx, k, name, args, (int)(sizeof args / sizeof *args), 1, &global, &lws);
 }
@@ -166,12 +167,12 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
   int OH = (int)y->shape[2], OW = (int)y->shape[3], inc = p->count_include_pad != 0;
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
-                             CLSEG__ARG(yo),     CLSEG__ARG(H),     CLSEG__ARG(W),
-                             CLSEG__ARG(OH),     CLSEG__ARG(OW),    CLSEG__ARG(g->kh),
-                             CLSEG__ARG(g->kw),  CLSEG__ARG(g->sh), CLSEG__ARG(g->sw),
-                             CLSEG__ARG(g->pt),  CLSEG__ARG(g->pl), CLSEG__ARG(g->pb),
-                             CLSEG__ARG(g->pr),  CLSEG__ARG(inc)};
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf), CLSEG__ARG(yo),
+      CLSEG__ARG(H),      CLSEG__ARG(W),     CLSEG__ARG(OH),     CLSEG__ARG(OW),
+      CLSEG__ARG(g->kh),  CLSEG__ARG(g->kw), CLSEG__ARG(g->sh),  CLSEG__ARG(g->sw),
+      CLSEG__ARG(g->pt),  CLSEG__ARG(g->pl), CLSEG__ARG(g->pb),  CLSEG__ARG(g->pr),
+      CLSEG__ARG(g->dh),  CLSEG__ARG(g->dw), CLSEG__ARG(inc)};
   const size_t lws = (size_t)tv[0], vw = (size_t)tv[1], blocks = ((size_t)OW + vw - 1) / vw;
   size_t local[3] = {pow2_upto(blocks, lws), 1, 1};
   local[1] = pow2_upto((size_t)OH, lws / local[0]);

@@ -36,27 +36,38 @@ void ref_slice_channels(const float *x, const int64_t xs[4], int64_t c_start, fl
           y[ref_at(ys, n, c, h, w)] = x[ref_at(xs, n, c_start + c, h, w)];
 }
 
+/* One axis of a pad: size in, pads lo and hi (negative crops); the cropped size and the output's.
+ */
+static int64_t cropped(int64_t in, int lo, int hi) {
+  return in + (lo < 0 ? lo : 0) + (hi < 0 ? hi : 0);
+}
+
 int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4]) {
-  if (p->top < 0 || p->left < 0 || p->bottom < 0 || p->right < 0)
-    return -1;
-  if (p->mode == CLSEG_PAD_REFLECT &&
-      (p->top >= xs[2] || p->bottom >= xs[2] || p->left >= xs[3] || p->right >= xs[3]))
-    return -1;
+  const int lo[3] = {p->front, p->top, p->left}, hi[3] = {p->back, p->bottom, p->right};
   ys[0] = xs[0];
-  ys[1] = xs[1];
-  ys[2] = xs[2] + p->top + p->bottom;
-  ys[3] = xs[3] + p->left + p->right;
+  for (int a = 0; a < 3; a++) {
+    int64_t c = cropped(xs[a + 1], lo[a], hi[a]);
+    if (c < 1 || (p->mode == CLSEG_PAD_REFLECT && (lo[a] >= c || hi[a] >= c)))
+      return -1;
+    ys[a + 1] = xs[a + 1] + lo[a] + hi[a];
+  }
   return 0;
 }
 
-/* Source index along one axis for reflect padding (edge not repeated), or -1 outside for constant.
- */
-static int64_t pad_src(int64_t i, int64_t size, clseg_pad_mode mode) {
-  if (i >= 0 && i < size)
-    return i;
-  if (mode != CLSEG_PAD_REFLECT)
-    return -1;
-  return i < 0 ? -i : 2 * (size - 1) - i;
+/* The input index along one axis for output index i: the output starts lo before the input (after
+ * it when lo crops); outside the cropped range [first, first + size) constant gives -1, reflect
+ * mirrors about the end element, edge repeats it. */
+static int64_t pad_src(int64_t i, int lo, int64_t in, int hi, clseg_pad_mode mode) {
+  int64_t first = lo < 0 ? -lo : 0, size = cropped(in, lo, hi), j = i - (lo > 0 ? lo : 0);
+  if (j < 0 || j >= size) {
+    if (mode == CLSEG_PAD_CONSTANT)
+      return -1;
+    if (mode == CLSEG_PAD_EDGE)
+      j = j < 0 ? 0 : size - 1;
+    else
+      j = j < 0 ? -j : 2 * (size - 1) - j;
+  }
+  return first + j;
 }
 
 void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, float *y,
@@ -65,9 +76,11 @@ void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, flo
     for (int64_t c = 0; c < ys[1]; c++)
       for (int64_t h = 0; h < ys[2]; h++)
         for (int64_t w = 0; w < ys[3]; w++) {
-          int64_t sh = pad_src(h - p->top, xs[2], p->mode),
-                  sw = pad_src(w - p->left, xs[3], p->mode);
-          y[ref_at(ys, n, c, h, w)] = (sh < 0 || sw < 0) ? p->value : x[ref_at(xs, n, c, sh, sw)];
+          int64_t sc = pad_src(c, p->front, xs[1], p->back, p->mode),
+                  sh = pad_src(h, p->top, xs[2], p->bottom, p->mode),
+                  sw = pad_src(w, p->left, xs[3], p->right, p->mode);
+          y[ref_at(ys, n, c, h, w)] =
+              (sc < 0 || sh < 0 || sw < 0) ? p->value : x[ref_at(xs, n, sc, sh, sw)];
         }
 }
 

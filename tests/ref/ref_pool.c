@@ -18,45 +18,51 @@ static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_
   return out;
 }
 
+static int64_t dil(int d) {
+  return d ? d : 1;
+}
+
 int ref_pool2d_shape(const int64_t xs[4], const clseg_pool2d_params *p, int64_t ys[4]) {
   int64_t kh = p->kernel_h, kw = p->kernel_w;
   int64_t sh = p->stride_h ? p->stride_h : kh, sw = p->stride_w ? p->stride_w : kw;
   if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || p->pad_top < 0 || p->pad_left < 0 ||
-      p->pad_bottom < 0 || p->pad_right < 0)
+      p->pad_bottom < 0 || p->pad_right < 0 || p->dilation_h < 0 || p->dilation_w < 0)
     return -1;
+  /* the extent a dilated window covers */
+  int64_t eh = (kh - 1) * dil(p->dilation_h) + 1, ew = (kw - 1) * dil(p->dilation_w) + 1;
   ys[0] = xs[0];
   ys[1] = xs[1];
-  ys[2] = pool_out(xs[2], kh, sh, p->pad_top, p->pad_bottom, p->ceil_mode);
-  ys[3] = pool_out(xs[3], kw, sw, p->pad_left, p->pad_right, p->ceil_mode);
+  ys[2] = pool_out(xs[2], eh, sh, p->pad_top, p->pad_bottom, p->ceil_mode);
+  ys[3] = pool_out(xs[3], ew, sw, p->pad_left, p->pad_right, p->ceil_mode);
   return ys[2] >= 1 && ys[3] >= 1 ? 0 : -1;
 }
 
 static int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
-static int64_t max64(int64_t a, int64_t b) {
-  return a > b ? a : b;
-}
 
 /* One pooled value for the window starting at (h0, w0) in padded-origin coordinates (may be
- * negative). */
+ * negative): every tap (h0 + i * dh, w0 + j * dw) is visited; taps in the input are pooled, taps in
+ * the padded extent [-pad_lo, size + pad_hi) count for avg with count_include_pad (the window
+ * clipped to the padded input, PyTorch's and ONNX's divisor). */
 static float pool_window(const float *x, const int64_t xs[4], const clseg_pool2d_params *p,
                          int64_t n, int64_t c, int64_t h0, int64_t w0) {
-  /* The window clipped to the padded input is what PyTorch's avg divides by with count_include_pad.
-   */
-  int64_t h1 = min64(h0 + p->kernel_h, xs[2] + p->pad_bottom);
-  int64_t w1 = min64(w0 + p->kernel_w, xs[3] + p->pad_right);
-  int64_t padded = (h1 - h0) * (w1 - w0);
-  int64_t ha = max64(h0, 0), wa = max64(w0, 0), hb = min64(h1, xs[2]), wb = min64(w1, xs[3]);
+  int64_t inside = 0, padded = 0;
   double acc = p->kind == CLSEG_POOL_MAX ? -INFINITY : 0.0;
-  for (int64_t h = ha; h < hb; h++)
-    for (int64_t w = wa; w < wb; w++) {
+  for (int64_t i = 0; i < p->kernel_h; i++)
+    for (int64_t j = 0; j < p->kernel_w; j++) {
+      int64_t h = h0 + i * dil(p->dilation_h), w = w0 + j * dil(p->dilation_w);
+      if (h < xs[2] + p->pad_bottom && w < xs[3] + p->pad_right)
+        padded++;
+      if (h < 0 || w < 0 || h >= xs[2] || w >= xs[3])
+        continue;
+      inside++;
       double v = x[ref_at(xs, n, c, h, w)];
       acc = p->kind == CLSEG_POOL_MAX ? fmax(acc, v) : acc + v;
     }
   if (p->kind == CLSEG_POOL_MAX)
     return (float)acc;
-  int64_t div = p->count_include_pad ? padded : (hb - ha) * (wb - wa);
+  int64_t div = p->count_include_pad ? padded : inside;
   return div > 0 ? (float)(acc / (double)div) : 0.0f;
 }
 

@@ -1,13 +1,13 @@
 /* Post-processing of a network's output: per-pixel class decision (threshold or argmax) and
  * probabilities, from output values sampled bilinearly at image resolution. */
-#include "postprocess.h"
+#include "segment_post.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 #define MAX_CLASSES 256
 
-void post_pixel(const float *v, const post_params *p, uint8_t *cls, float *probs) {
+void clseg__post_pixel(const float *v, const clseg__post_params *p, uint8_t *cls, float *probs) {
   if (p->k == 1) {
     float pr = p->is_prob ? v[0] : 1.0f / (1.0f + expf(-v[0]));
     *cls = pr >= p->threshold;
@@ -46,8 +46,8 @@ static void axis(int d, int in, int out, int *i0, int *i1, float *f) {
   *f = s - (float)*i0;
 }
 
-void post_resize(const float *out, int h, int w, int W, int H, const post_params *p, uint8_t *mask,
-                 float *probs) {
+void clseg__post_resize(const float *out, int h, int w, int W, int H, const clseg__post_params *p,
+                        uint8_t *mask, float *probs) {
   float v[MAX_CLASSES], pr[MAX_CLASSES];
   size_t plane = (size_t)h * (size_t)w, big = (size_t)W * (size_t)H;
   int k = p->k > MAX_CLASSES ? MAX_CLASSES : p->k;
@@ -66,7 +66,7 @@ void post_resize(const float *out, int h, int w, int W, int H, const post_params
         v[c] = top + fy * (bot - top);
       }
       size_t i = (size_t)y * (size_t)W + (size_t)x;
-      post_pixel(v, p, &mask[i], probs ? pr : NULL);
+      clseg__post_pixel(v, p, &mask[i], probs ? pr : NULL);
       for (int c = 0; probs && c < k; c++)
         probs[(size_t)c * big + i] = pr[c];
     }
