@@ -10,11 +10,13 @@
 
 /* Dimension 0 runs over CHUNK-float runs of one plane, dimension 1 over the n * C planes: the per-channel
  * scale is worked out once per run, and the plane is read with unit stride along the vector lanes. */
+/* `count` is the GPU form's: unused here, so that both forms take one argument list. */
 __kernel void batchnorm_apply(__global const float *x, const int x_off, __global float *y, const int y_off,
                               __global const float *gamma, const int g_off, __global const float *beta,
                               const int b_off, __global const float *mean, const int m_off,
                               __global const float *var, const int v_off, const int channels, const int hw,
-                              const float eps, const int kind, const float alpha, const float act_beta) {
+                              const float eps, const int kind, const float alpha, const float act_beta,
+                              const int count) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int plane = get_global_id(1), c = plane % channels;
   if (start >= hw)

@@ -136,8 +136,9 @@ RESIZE_AXIS(float8, int8, 8)
 #endif
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
+/* `align` is resize_bilinear's: unused here, so that both kernels take one argument list. */
 __kernel void resize_nearest(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                             int OH, int OW, float sh, float sw) {
+                             int OH, int OW, float sh, float sw, int align) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
@@ -213,7 +214,7 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
 #endif
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 resize_nearest_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
-                   float sh, float sw) {
+                   float sh, float sw, int align) {
   int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow >= OW || oh >= OH)
     return;

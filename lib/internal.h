@@ -14,7 +14,8 @@
 
 typedef struct {
   char *key; /* the cache key text: source hash, options, device */
-  char *file, *options; /* cl/<file> and the -D options it was built with (the plan's kernel list) */
+  char *file,
+      *options; /* cl/<file> and the -D options it was built with (the plan's kernel list) */
   cl_program program;
   cl_kernel *kernels; /* created lazily, by name */
   char **kernel_names;
@@ -90,7 +91,7 @@ clseg_status clseg__device_pick(const char *spec, clseg_device_info *info, cl_pl
 
 /* ---- kernel sources (generated table, program.c) ---- */
 typedef struct {
-  const char *name;           /* file name in cl/, "conv.cl" */
+  const char *name;           /* file name in cl/, "conv_vec.cl" */
   const unsigned char *bytes; /* with #includes from cl/ inlined */
   size_t len;
   uint64_t hash;
@@ -125,8 +126,8 @@ int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, 
 void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len);
 /* Creates path and its parents; returns 0 on failure. */
 int clseg__mkdir_p(const char *path);
-/* The cache folder (as clseg_cache_dir) even when CLSEG_CACHE=off turns the binary cache off: the user
- * tuning file lives there too, and CLSEG_TUNING=off is its switch. Returns 0 without HOME or
+/* The cache folder (as clseg_cache_dir) even when CLSEG_CACHE=off turns the binary cache off: the
+ * user tuning file lives there too, and CLSEG_TUNING=off is its switch. Returns 0 without HOME or
  * XDG_CACHE_HOME or CLSEG_CACHE_DIR. */
 int clseg__cache_folder(char *buf, size_t size);
 /* The path of key's cache file; returns 0 when the cache is off. */
@@ -142,6 +143,22 @@ typedef struct {
 clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
                            const clseg__arg *args, int nargs, int dims, const size_t *global,
                            const size_t *local);
+/* The element count of an array; with GCC or clang a pointer fails to compile. */
+#if defined(__GNUC__)
+#define CLSEG__COUNT(a)                                                                            \
+  ((int)(sizeof(a) / sizeof((a)[0]) + 0 * sizeof(struct {                                          \
+                                        int a_must_be_an_array                                     \
+                                            : __builtin_types_compatible_p(__typeof__(a),          \
+                                                                           __typeof__(&(a)[0]))    \
+                                              ? -1                                                 \
+                                              : 1;                                                 \
+                                      })))
+#else
+#define CLSEG__COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#endif
+/* clseg__launch with the argument array args (a clseg__arg array: its length counted). */
+#define CLSEG__LAUNCH(ctx, k, what, args, dims, global, local)                                     \
+  clseg__launch((ctx), (k), (what), (args), CLSEG__COUNT(args), (dims), (global), (local))
 size_t clseg__round_up(size_t x, size_t m);
 
 /* ---- tensors ---- */

@@ -43,7 +43,7 @@ static clseg_stats fill_once(const char *options) {
   float v = 2.5f;
   size_t g = 21;
   const clseg__arg args[] = {CLSEG__ARG(t->buf), CLSEG__ARG(off), CLSEG__ARG(v), CLSEG__ARG(n)};
-  assert_int_equal(clseg__launch(ctx, k, "fill", args, 4, 1, &g, NULL), CLSEG_OK);
+  assert_int_equal(CLSEG__LAUNCH(ctx, k, "fill", args, 1, &g, NULL), CLSEG_OK);
   float out[21];
   assert_int_equal(clseg_tensor_download(t, out, 21), CLSEG_OK);
   for (int i = 0; i < 21; i++)

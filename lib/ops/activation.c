@@ -30,5 +30,5 @@ clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
                              CLSEG__ARG(y_off),  CLSEG__ARG(n),     CLSEG__ARG(kind),
                              CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
   const size_t global = clseg__round_up((x->count + sh.chunk - 1) / sh.chunk, sh.local);
-  return clseg__launch(ctx, k, "activation", args, 8, 1, &global, &sh.local);
+  return CLSEG__LAUNCH(ctx, k, "activation", args, 1, &global, &sh.local);
 }

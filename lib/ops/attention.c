@@ -42,7 +42,7 @@ static clseg_status att_kernel(clseg_context *ctx, const char *name, cl_kernel *
                mlp = clseg__fit_local(ctx, (size_t)tv[1]);
   const clseg__define defs[] = {{"LOCAL", (long)local}, {"MLP_WG", (long)mlp}};
   char opts[64];
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 2, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   *wg = strcmp(name, "attention_mlp") ? local : mlp;
   char full[48];
   CLSEG__CHECK(ctx,
@@ -158,7 +158,7 @@ static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const c
   const size_t pg[2] = {gpu ? (size_t)sc->parts * pw : clseg__round_up((size_t)sc->parts, pw),
                         (size_t)x->shape[0] * (size_t)c},
                pl[2] = {pw, 1};
-  if ((s = clseg__launch(ctx, kp, op, pa, 7, 2, pg, pl)) != CLSEG_OK)
+  if ((s = CLSEG__LAUNCH(ctx, kp, op, pa, 2, pg, pl)) != CLSEG_OK)
     return s;
   const float inv_hw = 1.0f / (float)hw;
   const att_opt b1 = opt_of(m->b1, x->buf), b2 = opt_of(m->b2, x->buf);
@@ -171,7 +171,7 @@ static clseg_status enqueue_pool_mlp(clseg_context *ctx, const char *op, const c
                            CLSEG__ARG(b2.off),     CLSEG__ARG(b2.has),     CLSEG__ARG(sc->buf),
                            CLSEG__ARG(sc->work),   CLSEG__ARG(sc->buf),    CLSEG__ARG(sc->gate)};
   const size_t mg[2] = {wg, (size_t)x->shape[0]}, ml[2] = {wg, 1};
-  return clseg__launch(ctx, km, op, ma, 21, 2, mg, ml);
+  return CLSEG__LAUNCH(ctx, km, op, ma, 2, mg, ml);
 }
 
 /* y = x * gate[n, c], or for scSE (ws set) y = x * (gate[n, c] + sigmoid(ws . x + bs)). */
@@ -198,7 +198,7 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
     const size_t g[2] = {clseg__round_up(((size_t)hw + (size_t)span - 1) / (size_t)span, wg),
                          (size_t)x->shape[0] * (size_t)c};
     const size_t l[2] = {wg, 1};
-    return clseg__launch(ctx, k, op, a, 8, 2, g, l);
+    return CLSEG__LAUNCH(ctx, k, op, a, 2, g, l);
   }
   const att_opt b = opt_of(bs, x->buf);
   const int wso = (int)ws->offset;
@@ -209,7 +209,7 @@ static clseg_status enqueue_apply(clseg_context *ctx, const char *op, const clse
                           CLSEG__ARG(yo)};
   const size_t px = gpu ? (size_t)hw : ((size_t)hw + 15) / 16; /* pixels per work-item: 1 or 16 */
   const size_t g[2] = {clseg__round_up(px, wg), (size_t)x->shape[0]}, l[2] = {wg, 1};
-  return clseg__launch(ctx, k, op, a, 13, 2, g, l);
+  return CLSEG__LAUNCH(ctx, k, op, a, 2, g, l);
 }
 
 static clseg_status channel_gate(clseg_context *ctx, const char *op, const clseg_tensor *x,
@@ -335,7 +335,7 @@ static clseg_status bn_fold(clseg_context *ctx, const char *op, const clseg_tens
                           CLSEG__ARG(bn[3]->buf), CLSEG__ARG(vo),         CLSEG__ARG(e),
                           CLSEG__ARG(c),          CLSEG__ARG(aff),        CLSEG__ARG(aff_off)};
   const size_t g[1] = {clseg__round_up((size_t)c, wg)}, l[1] = {wg};
-  return clseg__launch(ctx, k, op, a, 12, 1, g, l);
+  return CLSEG__LAUNCH(ctx, k, op, a, 1, g, l);
 }
 
 static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const clseg_tensor *x,
@@ -356,7 +356,7 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
                            CLSEG__ARG(hw),     CLSEG__ARG(sc), CLSEG__ARG(zero)};
   const size_t px = gpu ? (size_t)hw : ((size_t)hw + 15) / 16; /* pixels per work-item: 1 or 16 */
   const size_t pg[2] = {clseg__round_up(px, wg), (size_t)x->shape[0]}, pl[2] = {wg, 1};
-  if ((s = clseg__launch(ctx, kp, op, pa, 6, 2, pg, pl)) != CLSEG_OK)
+  if ((s = CLSEG__LAUNCH(ctx, kp, op, pa, 2, pg, pl)) != CLSEG_OK)
     return s;
   const att_opt b = opt_of(bias, x->buf);
   const clseg__arg a[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),     CLSEG__ARG(c),
@@ -367,7 +367,7 @@ static clseg_status enqueue_spatial(clseg_context *ctx, const char *op, const cl
                           CLSEG__ARG(has_bn), CLSEG__ARG(y->buf), CLSEG__ARG(yo)};
   const size_t g[3] = {clseg__round_up(((size_t)wd + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]},
                l[3] = {wg, 1, 1};
-  return clseg__launch(ctx, ka, op, a, 18, 3, g, l);
+  return CLSEG__LAUNCH(ctx, ka, op, a, 3, g, l);
 }
 
 clseg_status clseg_cbam_spatial_gate(clseg_context *ctx, const clseg_tensor *x,
@@ -510,7 +510,7 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
   const size_t pg[3] = {clseg__round_up(gpu ? (size_t)hwg : ((size_t)hwg + 15) / 16, lws),
                         ((size_t)a->ci + 3) / 4, (size_t)g->shape[0]},
                l[3] = {lws, 1, 1};
-  if ((s = clseg__launch(ctx, kp, op, pa, 12, 3, pg, l)) != CLSEG_OK)
+  if ((s = CLSEG__LAUNCH(ctx, kp, op, pa, 3, pg, l)) != CLSEG_OK)
     return s;
   const int xo = (int)x->offset, cx = (int)x->shape[1], h = (int)x->shape[2], w = (int)x->shape[3];
   const int wto = (int)a->w_theta->offset, wso = (int)a->w_psi->offset;
@@ -541,11 +541,11 @@ static clseg_status enqueue_gate_coarse(clseg_context *ctx, const char *op, cons
                            CLSEG__ARG(a->wt)};
   if (gpu) { /* dimension 0 every theta pixel of an image, 1 the image */
     const size_t gg[2] = {clseg__round_up((size_t)a->ht * (size_t)a->wt, lws), (size_t)x->shape[0]};
-    return clseg__launch(ctx, kc, op, ca, 25, 2, gg, l);
+    return CLSEG__LAUNCH(ctx, kc, op, ca, 2, gg, l);
   }
   const size_t cgl[3] = {clseg__round_up(((size_t)a->wt + 15) / 16, lws), (size_t)a->ht,
                          (size_t)x->shape[0]};
-  return clseg__launch(ctx, kc, op, ca, 25, 3, cgl, l);
+  return CLSEG__LAUNCH(ctx, kc, op, ca, 3, cgl, l);
 }
 
 /* alpha = a resized to x's size; y = x * alpha, through the optional output conv and batchnorm. */
@@ -573,10 +573,10 @@ static clseg_status enqueue_gate_apply(clseg_context *ctx, const char *op, const
   const size_t l[3] = {wg, 1, 1};
   if (gpu) { /* dimension 0 every pixel of an image, 1 the image */
     const size_t gg[2] = {clseg__round_up((size_t)h * (size_t)w, wg), (size_t)x->shape[0]};
-    return clseg__launch(ctx, k, op, args, 23, 2, gg, l);
+    return CLSEG__LAUNCH(ctx, k, op, args, 2, gg, l);
   }
   const size_t g[3] = {clseg__round_up(((size_t)w + 15) / 16, wg), (size_t)h, (size_t)x->shape[0]};
-  return clseg__launch(ctx, k, op, args, 23, 3, g, l);
+  return CLSEG__LAUNCH(ctx, k, op, args, 3, g, l);
 }
 
 clseg_status clseg_attention_gate(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *g,

@@ -59,10 +59,10 @@ clseg_status clseg_batchnorm(clseg_context *ctx, const clseg_tensor *x, const cl
       CLSEG__ARG(alpha),      CLSEG__ARG(act_beta), CLSEG__ARG(count)};
   if (sh.gpu) {
     const size_t global = clseg__round_up(x->count, sh.local);
-    return clseg__launch(ctx, k, "batchnorm", args, 19, 1, &global, &sh.local);
+    return CLSEG__LAUNCH(ctx, k, "batchnorm", args, 1, &global, &sh.local);
   }
   const size_t local[2] = {sh.local, 1};
   const size_t global[2] = {clseg__round_up(((size_t)hw + sh.chunk - 1) / sh.chunk, local[0]),
                             (size_t)(x->shape[0] * x->shape[1])};
-  return clseg__launch(ctx, k, "batchnorm", args, 18, 2, global, local);
+  return CLSEG__LAUNCH(ctx, k, "batchnorm", args, 2, global, local);
 }

@@ -98,7 +98,7 @@ clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const ch
   /* Each form gets only the macro its code reads, so equal rows share one program. */
   const clseg__define defs[] = {{out->gpu ? "LOCAL" : "VPW", out->gpu ? tv[0] : tv[1]}};
   char opts[64], name[64];
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   CLSEG__CHECK(ctx, snprintf(name, sizeof name, "%s%s", variant, out->gpu ? "_gpu" : "") <
                         (int)sizeof name);
   return clseg__kernel(ctx, file, opts, name, k);

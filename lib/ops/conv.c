@@ -168,14 +168,18 @@ static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
 /* Pads j's input into xp, the buffer of scratch slot 0. */
 static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
                             cl_mem xp) {
-  const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[PG_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
-                             CLSEG__ARG(j->w_),        CLSEG__ARG(xp),    CLSEG__ARG(p->iv[PG_HP]),
-                             CLSEG__ARG(p->iv[PG_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
+  return clseg__conv_pad_run(ctx, p->k[1], p->t.helper_lws, j, xp, p->iv[PG_HP], p->iv[PG_WP]);
+}
+
+clseg_status clseg__conv_pad_run(clseg_context *ctx, cl_kernel k, int lws, const clseg__conv_job *j,
+                                 cl_mem dst, int hp, int wp) {
+  const int xoff = (int)j->x->offset, rows = j->n * j->cin * hp;
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),     CLSEG__ARG(dst),   CLSEG__ARG(hp),
+                             CLSEG__ARG(wp),        CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
                              CLSEG__ARG(rows)};
-  const size_t lws = (size_t)p->t.helper_lws;
-  const size_t global[1] = {clseg__round_up((size_t)rows, lws)}, local[1] = {lws};
-  return clseg__launch(ctx, p->k[1], "conv2d_pad", args, 10, 1, global, local);
+  const size_t global[1] = {clseg__round_up((size_t)rows, (size_t)lws)}, local[1] = {(size_t)lws};
+  return CLSEG__LAUNCH(ctx, k, "conv2d_pad", args, 1, global, local);
 }
 
 clseg_status clseg__conv_helper(clseg_context *ctx, const char *kernel, cl_kernel *k, int *lws) {
@@ -188,8 +192,8 @@ clseg_status clseg__conv_helper(clseg_context *ctx, const char *kernel, cl_kerne
   if (s != CLSEG_OK)
     return s;
   *lws = (int)v;
-  snprintf(opts, sizeof opts, "-DCONV_ONLY=0 -DHELPER_LWS=%d", *lws);
-  return clseg__kernel(ctx, "conv.cl", opts, kernel, k);
+  snprintf(opts, sizeof opts, "-DHELPER_LWS=%d", *lws);
+  return clseg__kernel(ctx, "conv_helpers.cl", opts, kernel, k);
 }
 
 clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
@@ -203,7 +207,7 @@ clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const 
   return clseg__kernel(ctx, file, opts, name, k);
 }
 
-/* Builds kernel `name` of conv.cl with the -D options defs into p->k[0]. */
+/* Builds kernel `name` of `file` with the -D options defs into p->k[0]. */
 static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
                           const char *name, const clseg__define *defs, int ndefs) {
   return clseg__conv_build(ctx, p, file, name, defs, ndefs, 1, &p->k[0]);
@@ -258,8 +262,8 @@ static const char *const DIRECT_KEYS[] = {NULL, NULL, "LWS"};
 
 static clseg_status direct_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   clseg_status s = clseg__conv_tune(ctx, p, "conv2d_direct", DIRECT_KEYS, 3);
-  const clseg__define d[] = {{"ACT", p->j.act}, {"CONV_ONLY", 1}, {"LWS", p->t.lws}};
-  return s == CLSEG_OK ? build(ctx, p, "conv.cl", "conv2d_direct", d, 3) : s;
+  const clseg__define d[] = {{"ACT", p->j.act}, {"LWS", p->t.lws}};
+  return s == CLSEG_OK ? build(ctx, p, "conv_direct.cl", "conv2d_direct", d, CLSEG__COUNT(d)) : s;
 }
 
 static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
@@ -278,7 +282,7 @@ static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const size_t global[3] = {clseg__round_up((size_t)j->ow, lws), (size_t)j->oh,
                             (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {lws, 1, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_direct", args, 29, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_direct", args, 3, global, local);
 }
 
 /* Tiles of 16 pixels where a row is that short, else 16 * NV (NV float16 per channel, the tuned
@@ -313,8 +317,7 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
   if (s != CLSEG_OK)
     return s;
   int n = geometry_options(p, d);
-  d[n++] = (clseg__define){"CONV_ONLY", 2};
-  s = build(ctx, p, "conv.cl", "conv2d_depthwise", d, n);
+  s = build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
   pad_geometry(p, 16 * tile_vectors(p), 1);
   return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
 }
@@ -350,7 +353,7 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
   const size_t local[3] = {lws, 1, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_depthwise", args, 19, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_depthwise", args, 3, global, local);
 }
 
 static int vec_supported(const conv_job *j) {
@@ -435,8 +438,7 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
   d[n++] = (clseg__define){"TILE_OH", vec_tile_oh(p)};
   d[n++] = (clseg__define){"PACKED", mode == VEC_PACKED};
-  d[n++] = (clseg__define){"CONV_ONLY", 3};
-  s = build(ctx, p, "conv.cl", "conv2d_vec", d, n);
+  s = build(ctx, p, "conv_vec.cl", "conv2d_vec", d, n);
   if (s == CLSEG_OK)
     s = clseg__conv2d_pack_weights(ctx, j->w->buf, (int)j->w->offset, j->cout, j->cin, khw,
                                    j->cin * khw, khw, mr, &p->wp);
@@ -465,7 +467,7 @@ static clseg_status pack_input_run(clseg_context *ctx, const clseg__conv2d_prep 
   const size_t global[3] = {clseg__round_up((size_t)p->iv[PG_TILES_W], 4),
                             (size_t)((j->cin + cpi - 1) / cpi), (size_t)j->n};
   const size_t local[3] = {4, 1, 1};
-  return clseg__launch(ctx, p->k[1], "conv2d_pack_input", args, 15, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_pack_input", args, 3, global, local);
 }
 
 static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
@@ -490,7 +492,7 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const size_t global[3] = {clseg__round_up(first, lws), pf ? (size_t)cblocks : tiles,
                             (size_t)j->n};
   const size_t local[3] = {lws, 1, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_vec", args, 25, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_vec", args, 3, global, local);
 }
 
 static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {

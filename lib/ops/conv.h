@@ -45,7 +45,7 @@ void clseg__conv_transpose2d_prep_free(clseg__convt_prep *prep);
 void clseg__conv_transpose2d_prep_tuning(const clseg__convt_prep *prep, const char **variant,
                                          const char **options, const char **rows);
 
-/* Packs weights [cout, cin, khw] into the layout of conv2d_vec (see cl/conv.cl). */
+/* Packs weights [cout, cin, khw] into the layout of conv2d_vec (see cl/conv_helpers.cl). */
 clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off, int cout, int cin,
                                         int khw, int s_co, int s_ci, int mr, cl_mem *out);
 
@@ -121,11 +121,16 @@ static inline clseg__opt_arg clseg__opt_of(const clseg_tensor *t, const clseg_te
   return t ? (clseg__opt_arg){t->buf, (int)t->offset, 1} : (clseg__opt_arg){y->buf, 0, 0};
 }
 
-/* A helper kernel of conv.cl (padding, packing, the dilation mosaics), from a program of those only
- * (CONV_ONLY=0: caching its binary compiles no conv variant), built with the work-group size of the
+/* A helper kernel of cl/conv_helpers.cl (padding, packing, the dilation mosaics), from a program of
+ * those only (caching its binary compiles no conv variant), built with the work-group size of the
  * conv2d_helpers row, which *lws receives (the padding, weight packing and mosaic kernels run in
  * work-groups of it; conv2d_pack_input keeps its own 4). */
 clseg_status clseg__conv_helper(clseg_context *ctx, const char *kernel, cl_kernel *k, int *lws);
+/* Enqueues conv2d_pad (k from clseg__conv_helper, work-groups of lws): every plane of j's input
+ * into dst as planes of hp x wp floats, the image at (j->pt, j->pl), zero around it. The one owner
+ * of conv2d_pad's argument order. */
+clseg_status clseg__conv_pad_run(clseg_context *ctx, cl_kernel k, int lws, const clseg__conv_job *j,
+                                 cl_mem dst, int hp, int wp);
 
 /* A device buffer of `floats` floats; `what` names it in the error message. */
 clseg_status clseg__conv_scratch(clseg_context *ctx, size_t floats, const char *what, cl_mem *out);

@@ -57,7 +57,7 @@ clseg_status clseg__conv2d_pack_weights(clseg_context *ctx, cl_mem w, int w_off,
                              CLSEG__ARG(khw),  CLSEG__ARG(s_co),  CLSEG__ARG(s_ci), CLSEG__ARG(mr),
                              CLSEG__ARG(*out), CLSEG__ARG(tot)};
   const size_t global[1] = {clseg__round_up(total, (size_t)lws)}, local[1] = {(size_t)lws};
-  s = clseg__launch(ctx, k, "conv2d_pack_weights", args, 10, 1, global, local);
+  s = CLSEG__LAUNCH(ctx, k, "conv2d_pack_weights", args, 1, global, local);
   if (s == CLSEG_OK)
     return s;
 fail:

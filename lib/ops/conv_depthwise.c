@@ -32,7 +32,8 @@ static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const clseg__define d[] = {{"ACT", j->act}, {"DH", j->dh}, {"DW", j->dw},           {"KH", j->kh},
                              {"KW", j->kw},   {"PX", px},    {"SH", j->sh},           {"SW", j->sw},
                              {"TX", tx},      {"TY", ty},    {"USE_LOCAL", use_local}};
-  return clseg__conv_build(ctx, p, "conv_depthwise.cl", "conv2d_depthwise_gpu", d, 11, 1, &p->k[0]);
+  return clseg__conv_build(ctx, p, "conv_depthwise.cl", "conv2d_depthwise_gpu", d, CLSEG__COUNT(d),
+                           1, &p->k[0]);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
@@ -52,7 +53,7 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
   const size_t global[3] = {tiles_w * tx, clseg__round_up((size_t)j->oh, ty),
                             (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {tx, ty, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_depthwise_gpu", args, 23, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_depthwise_gpu", args, 3, global, local);
 }
 
 const clseg__conv_variant clseg__conv2d_depthwise_gpu = {"conv2d_depthwise_gpu", supported, prepare,

@@ -78,7 +78,8 @@ clseg_status clseg__gemm_kernels(clseg_context *ctx, clseg__conv2d_prep *p,
       {"ACT", g->act}, {"DH", g->dh},       {"DW", g->dw},   {"KH", g->kh},       {"KW", g->kw},
       {"KWG", t->kwg}, {"MDIMC", t->mdimc}, {"MWG", t->mwg}, {"NDIMC", t->ndimc}, {"NWG", t->nwg},
       {"SH", g->sh},   {"SW", g->sw},       {"VWM", t->vwm}, {"VWN", t->vwn}};
-  clseg_status s = clseg__conv_build(ctx, p, "conv_gemm.cl", "conv2d_gemm", d, 14, 1, gemm);
+  clseg_status s =
+      clseg__conv_build(ctx, p, "conv_gemm.cl", "conv2d_gemm", d, CLSEG__COUNT(d), 1, gemm);
   if (s == CLSEG_OK && reduce)
     s = clseg__kernel(ctx, "conv_gemm.cl", p->t.options, "conv2d_gemm_reduce", reduce);
   if (s == CLSEG_OK && pack)
@@ -119,7 +120,7 @@ static clseg_status pack_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_k
                              CLSEG__ARG(p->grid.kpad), CLSEG__ARG(p->grid.mblocks),
                              CLSEG__ARG(p->wp),        CLSEG__ARG(tot)};
   const size_t global[1] = {clseg__round_up(total, AUX_LOCAL)}, local[1] = {AUX_LOCAL};
-  return clseg__launch(ctx, k, "conv2d_gemm_pack", args, 8, 1, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv2d_gemm_pack", args, 1, global, local);
 }
 
 static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
@@ -158,7 +159,7 @@ static clseg_status run_reduce(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(npix),  CLSEG__ARG(j->alpha),       CLSEG__ARG(j->beta)};
   const size_t global[2] = {clseg__round_up((size_t)npix, AUX_LOCAL), (size_t)j->cout};
   const size_t local[2] = {AUX_LOCAL, 1};
-  return clseg__launch(ctx, p->k[1], "conv2d_gemm_reduce", args, 15, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_gemm_reduce", args, 2, global, local);
 }
 
 clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p, cl_kernel k,
@@ -183,7 +184,7 @@ clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p,
   const size_t global[3] = {(size_t)grid->nblocks * ndimc, (size_t)grid->mblocks * mdimc,
                             (size_t)j->groups * (size_t)grid->splits};
   const size_t local[3] = {ndimc, mdimc, 1};
-  return clseg__launch(ctx, k, "conv2d_gemm", args, 27, 3, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv2d_gemm", args, 3, global, local);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
@@ -210,7 +211,7 @@ static clseg_status clblast_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const clseg__conv_job *j = &p->j;
   const clseg__define d[] = {{"ACT", j->act}};
   char opts[64];
-  if (!clseg__build_options(d, 1, opts, sizeof opts))
+  if (!clseg__build_options(d, CLSEG__COUNT(d), opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
   snprintf(p->t.options, sizeof p->t.options, "%s (and CLBlast's SGEMM)", opts);
   snprintf(p->t.row, sizeof p->t.row, "no cells; CLBlast's own tuning database");

@@ -175,7 +175,7 @@ static clseg_status direct_enqueue(clseg_context *ctx, const convt_job *j, const
   const size_t global[3] = {clseg__round_up((size_t)j->ow, lws), (size_t)j->oh,
                             (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {lws, 1, 1};
-  return clseg__launch(ctx, k, "conv_transpose2d_direct", args, 26, 3, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv_transpose2d_direct", args, 3, global, local);
 }
 
 /* The U-Net up-convolution: every output pixel has exactly one tap, and the output is exactly 2H x
@@ -219,7 +219,7 @@ static clseg_status k2s2_enqueue(clseg_context *ctx, const convt_job *j, const c
     const size_t lws = (size_t)j->lws;
     const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)cblocks, (size_t)j->n};
     const size_t local[3] = {lws, 1, 1};
-    s = clseg__launch(ctx, k, "conv_transpose2d_k2s2", args, 16, 3, global, local);
+    s = CLSEG__LAUNCH(ctx, k, "conv_transpose2d_k2s2", args, 3, global, local);
   }
   if (wp && wp != packed)
     clReleaseMemObject(wp);
@@ -279,7 +279,7 @@ static clseg_status gpu_enqueue(clseg_context *ctx, const convt_job *j, const ch
                             clseg__round_up((size_t)j->oh, ty),
                             (size_t)j->n * (size_t)j->groups * (size_t)cblocks};
   const size_t local[3] = {tx, ty, 1};
-  return clseg__launch(ctx, k, "conv_transpose2d_gpu", args, 21, 3, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv_transpose2d_gpu", args, 3, global, local);
 }
 
 typedef struct {

@@ -120,7 +120,7 @@ static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p,
   const clseg__arg args[] = {CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),    CLSEG__ARG(j->cout),
                              CLSEG__ARG(j->cin),    CLSEG__ARG(cblocks), CLSEG__ARG(p->wp)};
   const size_t global[1] = {round_up((size_t)items, 16)}, local[1] = {16};
-  return clseg__launch(ctx, k, "conv2d_winograd_weights", args, 6, 1, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv2d_winograd_weights", args, 1, global, local);
 }
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
@@ -132,7 +132,8 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
       {"ACT", j->act}, {"LWS", p->t.lws}, {"MR", p->t.mr}, {"NV", p->t.nv}, {"WINO_M", m}};
   const char *opts = p->t.options;
   cl_kernel kw;
-  s = clseg__conv_build(ctx, p, "conv_winograd.cl", "conv2d_winograd_gemm", d, 5, 1, &p->k[0]);
+  s = clseg__conv_build(ctx, p, "conv_winograd.cl", "conv2d_winograd_gemm", d, CLSEG__COUNT(d), 1,
+                        &p->k[0]);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_input", &p->k[1]);
   if (s == CLSEG_OK)
@@ -165,14 +166,7 @@ static clseg_status prepare2(clseg_context *ctx, clseg__conv2d_prep *p) {
 /* sc: the buffers of the context's scratch slots 0-2 (input tiles, output tiles, padded input) */
 static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p,
                             const clseg__conv_job *j, const cl_mem *sc) {
-  const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[WI_HP];
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
-                             CLSEG__ARG(j->w_),        CLSEG__ARG(sc[2]), CLSEG__ARG(p->iv[WI_HP]),
-                             CLSEG__ARG(p->iv[WI_WP]), CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
-                             CLSEG__ARG(rows)};
-  const size_t lws = (size_t)p->t.helper_lws;
-  const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
-  return clseg__launch(ctx, p->k[3], "conv2d_pad", args, 10, 1, global, local);
+  return clseg__conv_pad_run(ctx, p->k[3], p->t.helper_lws, j, sc[2], p->iv[WI_HP], p->iv[WI_WP]);
 }
 
 static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
@@ -192,7 +186,7 @@ static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->cin),
                              CLSEG__ARG(sc[0])};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cin}, local[2] = {4, 1};
-  return clseg__launch(ctx, p->k[1], "conv2d_winograd_input", args, 10, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_winograd_input", args, 2, global, local);
 }
 
 static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
@@ -208,7 +202,7 @@ static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
   const size_t global[3] = {round_up((size_t)used / (16 * (size_t)p->t.nv), lws),
                             (size_t)p->iv[WI_CBLOCKS], (size_t)((m + 2) * (m + 2))};
   const size_t local[3] = {lws, 1, 1};
-  return clseg__launch(ctx, p->k[0], "conv2d_winograd_gemm", args, 6, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_winograd_gemm", args, 3, global, local);
 }
 
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
@@ -230,7 +224,7 @@ static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->ow),        CLSEG__ARG(j->alpha),
                              CLSEG__ARG(j->beta)};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cout}, local[2] = {4, 1};
-  return clseg__launch(ctx, p->k[2], "conv2d_winograd_output", args, 19, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[2], "conv2d_winograd_output", args, 2, global, local);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
@@ -309,7 +303,7 @@ static clseg_status run_mosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
       CLSEG__ARG(p->iv[DI_WM]), CLSEG__ARG(rows)};
   const size_t lws = (size_t)p->t.helper_lws;
   const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
-  return clseg__launch(ctx, p->k[0], "conv2d_dilation_mosaic", args, 11, 1, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_dilation_mosaic", args, 1, global, local);
 }
 
 static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
@@ -325,7 +319,7 @@ static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p
       CLSEG__ARG(j->beta),     CLSEG__ARG(rows)};
   const size_t lws = (size_t)p->t.helper_lws;
   const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
-  return clseg__launch(ctx, p->k[1], "conv2d_dilation_unmosaic", args, 17, 1, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_dilation_unmosaic", args, 1, global, local);
 }
 
 static clseg_status run_dilated(clseg_context *ctx, const clseg__conv2d_prep *p,

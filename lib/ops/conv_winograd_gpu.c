@@ -80,7 +80,7 @@ static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p,
                              CLSEG__ARG(mwg),          CLSEG__ARG(p->grid.mblocks),
                              CLSEG__ARG(p->grid.kpad), CLSEG__ARG(p->wp)};
   const size_t global[1] = {clseg__round_up((size_t)items, TLOCAL)}, local[1] = {TLOCAL};
-  return clseg__launch(ctx, k, "conv2d_winograd_gpu_weights", args, 8, 1, global, local);
+  return CLSEG__LAUNCH(ctx, k, "conv2d_winograd_gpu_weights", args, 1, global, local);
 }
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
@@ -95,7 +95,7 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
     return s;
   const clseg__conv_job g = gemm_job(p, p->iv[WG_BAND]);
   const clseg__define d[] = {{"ACT", j->act}, {"WINO_M", m}};
-  if (!clseg__build_options(d, 2, opts, sizeof opts))
+  if (!clseg__build_options(d, CLSEG__COUNT(d), opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
   if ((s = clseg__gemm_kernels(ctx, p, &g, &p->k[0], NULL, NULL)) != CLSEG_OK ||
       (s = clseg__kernel(ctx, "conv_winograd_gpu.cl", opts, "conv2d_winograd_gpu_input",
@@ -142,7 +142,7 @@ static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(v)};
   const size_t global[2] = {clseg__round_up((size_t)tiles, TLOCAL), (size_t)j->cin};
   const size_t local[2] = {TLOCAL, 1};
-  return clseg__launch(ctx, p->k[1], "conv2d_winograd_gpu_input", args, 12, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_winograd_gpu_input", args, 2, global, local);
 }
 
 static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p, cl_mem v, cl_mem mo,
@@ -180,7 +180,7 @@ static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->beta)};
   const size_t global[2] = {clseg__round_up((size_t)tiles, TLOCAL), (size_t)j->cout};
   const size_t local[2] = {TLOCAL, 1};
-  return clseg__launch(ctx, p->k[2], "conv2d_winograd_gpu_output", args, 18, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->k[2], "conv2d_winograd_gpu_output", args, 2, global, local);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {

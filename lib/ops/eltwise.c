@@ -101,7 +101,7 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
       CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
   if (sh.gpu) {
     const size_t global = clseg__round_up(y->count, sh.local);
-    return clseg__launch(ctx, k, op_names[op], args, 22, 1, &global, &sh.local);
+    return CLSEG__LAUNCH(ctx, k, op_names[op], args, 1, &global, &sh.local);
   }
   /* Short rows give one run each: then the work-group spans rows instead, so that it is not mostly
    * idle. */
@@ -109,5 +109,5 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
   const size_t local[2] = {runs == 1 ? 1 : sh.local, runs == 1 ? sh.local : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]),
                             clseg__round_up((size_t)rows, local[1])};
-  return clseg__launch(ctx, k, op_names[op], args, 22, 2, global, local);
+  return CLSEG__LAUNCH(ctx, k, op_names[op], args, 2, global, local);
 }

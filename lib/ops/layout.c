@@ -6,7 +6,8 @@
 
 /* The launch shared by the layout kernels: the row's GPU form runs one float per work-item over
  * rows * len floats in 1-D; the CPU form runs len in runs of chunk floats along dimension 0 and the
- * rows along dimension 1, and the work-group spans rows when a row is one run. */
+ * rows along dimension 1, and the work-group spans rows when a row is one run. LAYOUT_LAUNCH counts
+ * the argument array. */
 static clseg_status layout_launch(clseg_context *ctx, cl_kernel k, const clseg__stream_shape *sh,
                                   const char *what, const clseg__arg *args, int nargs, int len,
                                   int rows) {
@@ -20,6 +21,8 @@ static clseg_status layout_launch(clseg_context *ctx, cl_kernel k, const clseg__
                             clseg__round_up((size_t)rows, local[1])};
   return clseg__launch(ctx, k, what, args, nargs, 2, global, local);
 }
+#define LAYOUT_LAUNCH(ctx, k, sh, what, args, len, rows)                                           \
+  layout_launch(ctx, k, sh, what, args, CLSEG__COUNT(args), len, rows)
 
 /* rows copies of len floats between strided rows. */
 static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_tensor *x,
@@ -33,7 +36,7 @@ static clseg_status copy_rows(clseg_context *ctx, const char *what, const clseg_
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(x_off), CLSEG__ARG(x_stride),
                              CLSEG__ARG(y->buf), CLSEG__ARG(y_off), CLSEG__ARG(y_stride),
                              CLSEG__ARG(len),    CLSEG__ARG(rows)};
-  return layout_launch(ctx, k, &sh, what, args, 8, len, rows);
+  return LAYOUT_LAUNCH(ctx, k, &sh, what, args, len, rows);
 }
 
 /* ---- concat ---- */
@@ -222,5 +225,5 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
       CLSEG__ARG(h),      CLSEG__ARG(w),     CLSEG__ARG(cs),     CLSEG__ARG(hs),    CLSEG__ARG(ws),
       CLSEG__ARG(co),     CLSEG__ARG(ho),    CLSEG__ARG(wo),     CLSEG__ARG(front), CLSEG__ARG(top),
       CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
-  return layout_launch(ctx, k, &sh, pad_variants[p->mode].name, args, 18, wo, rows);
+  return LAYOUT_LAUNCH(ctx, k, &sh, pad_variants[p->mode].name, args, wo, rows);
 }

@@ -59,7 +59,7 @@ static void direct_options(const linear_args *a, char *buf, size_t size) {
   int nb, mb;
   direct_tile(a, &nb, &mb);
   const clseg__define defs[] = {{"LINEAR_NB", nb}, {"LINEAR_MB", mb}};
-  if (!clseg__build_options(defs, 2, buf, size))
+  if (!clseg__build_options(defs, CLSEG__COUNT(defs), buf, size))
     buf[0] = 0;
 }
 
@@ -83,7 +83,7 @@ static clseg_status direct_enqueue(clseg_context *ctx, const linear_args *a, con
   size_t local[2] = {pow2_upto(blocks[0], lws), 1};
   local[1] = pow2_upto(blocks[1], lws / local[0]);
   size_t global[2] = {clseg__round_up(blocks[0], local[0]), clseg__round_up(blocks[1], local[1])};
-  return clseg__launch(ctx, k, "linear_direct", args, 15, 2, global, local);
+  return CLSEG__LAUNCH(ctx, k, "linear_direct", args, 2, global, local);
 }
 
 /* ---- linear_clblast: CLBlast's SGEMM, then bias and activation ---- */
@@ -115,7 +115,7 @@ static clseg_status clblast_epilogue(clseg_context *ctx, const linear_args *a,
                              CLSEG__ARG(a->beta)};
   const size_t lws = (size_t)a->tv[0];
   size_t local[1] = {lws}, global[1] = {clseg__round_up((size_t)a->n * (size_t)a->m, lws)};
-  return clseg__launch(ctx, k, "linear_clblast epilogue", args, 10, 1, global, local);
+  return CLSEG__LAUNCH(ctx, k, "linear_clblast epilogue", args, 1, global, local);
 }
 
 static clseg_status clblast_enqueue(clseg_context *ctx, const linear_args *a, const char *options) {

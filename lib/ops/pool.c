@@ -132,7 +132,7 @@ static clseg_status pool2d_gpu_enqueue(clseg_context *ctx, const clseg_tensor *x
   const clseg__define defs[] = {{"LOCAL", (long)lws}};
   cl_kernel k;
   clseg_status s;
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
@@ -145,7 +145,7 @@ static clseg_status pool2d_gpu_enqueue(clseg_context *ctx, const clseg_tensor *x
       CLSEG__ARG(g->sw),  CLSEG__ARG(g->pt), CLSEG__ARG(g->pl),  CLSEG__ARG(g->pb),
       CLSEG__ARG(g->pr),  CLSEG__ARG(g->dh), CLSEG__ARG(g->dw),  CLSEG__ARG(inc)};
   const size_t global = clseg__round_up(y->count, lws);
-  return clseg__launch(ctx, k, name, args, (int)(sizeof args / sizeof *args), 1, &global, &lws);
+  return CLSEG__LAUNCH(ctx, k, name, args, 1, &global, &lws);
 }
 
 static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, const pool_geom *g,
@@ -162,7 +162,7 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
     return pool2d_gpu_enqueue(ctx, x, g, p, tv[0], y);
   char opts[64];
   const clseg__define defs[] = {{"POOL_VW", tv[1]}};
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
     return s;
   int xo = (int)x->offset, yo = (int)y->offset, H = (int)x->shape[2], W = (int)x->shape[3];
@@ -178,7 +178,7 @@ static clseg_status pool2d_enqueue(clseg_context *ctx, const clseg_tensor *x, co
   local[1] = pow2_upto((size_t)OH, lws / local[0]);
   size_t global[3] = {clseg__round_up(blocks, local[0]), clseg__round_up((size_t)OH, local[1]),
                       (size_t)(y->shape[0] * y->shape[1])};
-  return clseg__launch(ctx, k, name, args, (int)(sizeof args / sizeof *args), 3, global, local);
+  return CLSEG__LAUNCH(ctx, k, name, args, 3, global, local);
 }
 
 clseg_status clseg_pool2d(clseg_context *ctx, const clseg_tensor *x, const clseg_pool2d_params *p,
@@ -206,7 +206,7 @@ static clseg_status global_gpu_pass(clseg_context *ctx, cl_kernel k, const char 
                              CLSEG__ARG(dst_off), CLSEG__ARG(hw),      CLSEG__ARG(chunk),
                              CLSEG__ARG(scale)};
   const size_t global[2] = {(size_t)parts * lws, planes}, local[2] = {lws, 1};
-  return clseg__launch(ctx, k, name, args, 7, 2, global, local);
+  return CLSEG__LAUNCH(ctx, k, name, args, 2, global, local);
 }
 
 /* The GPU form: one work-group per plane reduces it as a tree in __local memory. When planes are
@@ -223,7 +223,7 @@ static clseg_status global_gpu(clseg_context *ctx, const clseg_tensor *x, clseg_
   const clseg__define defs[] = {{"LOCAL", (long)lws}};
   cl_kernel k;
   clseg_status s;
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   if ((s = clseg__kernel(ctx, "pool.cl", opts, name, &k)) != CLSEG_OK)
     return s;
   size_t parts = planes >= (size_t)tv[1] ? 1 : ((size_t)tv[1] + planes - 1) / planes;
@@ -281,5 +281,5 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
                              CLSEG__ARG(yo),     CLSEG__ARG(NC), CLSEG__ARG(HW)};
   size_t local[1] = {pow2_upto((size_t)NC, (size_t)tv[0])};
   size_t global[1] = {clseg__round_up((size_t)NC, local[0])};
-  return clseg__launch(ctx, k, name, args, 6, 1, global, local);
+  return CLSEG__LAUNCH(ctx, k, name, args, 1, global, local);
 }

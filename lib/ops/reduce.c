@@ -57,7 +57,7 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
   char opts[64], name[40];
   const clseg__define defs[] = {{gpu ? "LOCAL" : "VPW", gpu ? (long)lws : tv[1]}};
   cl_kernel k;
-  CLSEG__CHECK(ctx, clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
   CLSEG__CHECK(ctx, snprintf(name, sizeof name, "%s%s", v->kernel, gpu ? "_gpu" : "") <
                         (int)sizeof name);
   if ((s = clseg__kernel(ctx, "reduce.cl", opts, name, &k)) != CLSEG_OK)
@@ -68,13 +68,13 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
                              CLSEG__ARG(c),      CLSEG__ARG(hw), CLSEG__ARG(n)};
   if (gpu) { /* one pixel per work-item over all n images */
     const size_t global = clseg__round_up((size_t)n * (size_t)hw, lws);
-    return clseg__launch(ctx, k, v->op, args, 7, 1, &global, &lws);
+    return CLSEG__LAUNCH(ctx, k, v->op, args, 1, &global, &lws);
   }
   /* Small images give one run each: then the work-group spans images instead. */
   const size_t chunk = 16 * (size_t)tv[1], runs = ((size_t)hw + chunk - 1) / chunk;
   const size_t local[2] = {runs == 1 ? 1 : lws, runs == 1 ? lws : 1};
   const size_t global[2] = {clseg__round_up(runs, local[0]), clseg__round_up((size_t)n, local[1])};
-  return clseg__launch(ctx, k, v->op, args, 7, 2, global, local);
+  return CLSEG__LAUNCH(ctx, k, v->op, args, 2, global, local);
 }
 
 clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x,

@@ -85,7 +85,8 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
                                 {"RESIZE_EXACT_DIV", exact && !ieee_div},
                                 {"RESIZE_ROUND", exact ? (long)p->round : 0}};
   char opts[192] = "";
-  CLSEG__CHECK(ctx, !onnx || clseg__build_options(defs, 3, opts, sizeof opts - 40));
+  CLSEG__CHECK(ctx,
+               !onnx || clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts - 40));
   if (ieee_div)
     strcat(opts, " -cl-fp32-correctly-rounded-divide-sqrt");
   /* LOCAL caps the work-group, MIN_LOCAL keeps it at least that large on small maps; GPU 1 takes
@@ -125,7 +126,7 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
     local[1] *= 2;
   size_t global[3] = {clseg__round_up(blocks, local[0]), clseg__round_up((size_t)OH, local[1]),
                       (size_t)(y->shape[0] * y->shape[1])};
-  return clseg__launch(ctx, k, kname, args, bil ? 11 : 10, 3, global, local);
+  return CLSEG__LAUNCH(ctx, k, kname, args, 3, global, local);
 }
 
 clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
