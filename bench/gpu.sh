@@ -7,7 +7,11 @@
 #                                                                 clseg links to into build/gpu-libs/)
 #   on the GPU machine:          bash bench/gpu.sh [--quick]      (needs python3 with torch + CUDA for the peer;
 #                                                                 without it, clseg alone is timed)
-# Environment: CLSEG_GPU_DEVICE (default gpu), GPU_BUDGET_S (default 540: stops starting new work after it).
+#   anywhere, to check the script: bash bench/gpu.sh --dry-run    (the CPU device planned as an NVIDIA GPU
+#                                                                 would be, CLSEG_AS_DEVICE=nvidia-sm90; a few
+#                                                                 tests, one network, two runs: every step once)
+# Environment: CLSEG_GPU_DEVICE (default gpu), GPU_BUDGET_S (default 540: stops starting new work after it),
+# PYTHON (a python3 with torch; default python3, else /usr/bin/python3 when only that one has torch).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,11 +24,18 @@ if [ "${1:-}" = --pack ]; then
   echo "packed: carry build (and build/gpu-libs) to the GPU machine; run bash bench/gpu.sh there"
   exit 0
 fi
+dry=0
+[ "${1:-}" = --dry-run ] && dry=1
 start=$(date +%s)
 budget=${GPU_BUDGET_S:-540}
 left() { echo $((budget - ($(date +%s) - start))); }
 export LD_LIBRARY_PATH="$root/build/gpu-libs:${LD_LIBRARY_PATH:-}"
 dev=${CLSEG_GPU_DEVICE:-gpu}
+runs=10
+if [ $dry = 1 ]; then
+  dev=${CLSEG_GPU_DEVICE:-auto} runs=2
+  export CLSEG_AS_DEVICE=nvidia-sm90
+fi
 out=${OUT:-/tmp/clseg-gpu}
 mkdir -p "$out"
 
@@ -36,12 +47,15 @@ if [ -f ../shared/gpu/probe.sh ]; then
 fi
 cat "$out/probe.txt" 2>/dev/null | head -20
 ./build/apps/clseg devices --verbose | tee "$out/devices.txt" | head -30
-./build/apps/clseg devices | grep -q '^[0-9]*:[0-9]* *gpu' || { echo "bench/gpu.sh: no OpenCL GPU found"; exit 1; }
+[ $dry = 1 ] || ./build/apps/clseg devices | grep -q '^[0-9]*:[0-9]* *gpu' ||
+  { echo "bench/gpu.sh: no OpenCL GPU found"; exit 1; }
 
 # 2. the op and network tests on the GPU (their binaries, without meson); a failure is reported, not fatal
 export CLSEG_TEST_DEVICE=$dev CLSEG_CACHE_DIR="$out/cache"
 pass=0; fail=0
-for t in activation attention batchnorm conv conv_transpose eltwise layout linear pool reduce resize graph models; do
+tests="activation attention batchnorm conv conv_transpose eltwise layout linear pool reduce resize graph models"
+[ $dry = 1 ] && tests="conv_gemm graph"
+for t in $tests; do
   [ "$(left)" -gt 240 ] || { echo "tests: out of time before $t"; break; }
   if (cd build/tests && timeout 120 ./test_$t >"$out/test_$t.log" 2>&1); then
     pass=$((pass + 1)); echo "test $t: ok"
@@ -54,10 +68,14 @@ echo "tests on the GPU: $pass passed, $fail failed"
 # 3. clseg vs PyTorch + cuDNN on the bench/compare networks, batch 1 and 8
 models="unet256 unet_cbam256 unet_gate256 deeplab512 fcn512"
 [ "${1:-}" = --quick ] && models="unet256 deeplab512"
-python3 - "$root" "$out" "$dev" "$(left)" $models <<'EOF'
+[ $dry = 1 ] && models="unet256"
+# the python3 with PyTorch (the GPU machine's plain python3 has it; here Debian's may)
+py=${PYTHON:-python3}
+$py -c 'import torch' 2>/dev/null || { /usr/bin/python3 -c 'import torch' 2>/dev/null && py=/usr/bin/python3; }
+$py - "$root" "$out" "$dev" "$(left)" "$runs" $models <<'EOF'
 import json, os, subprocess, sys, time
-root, out, dev, left = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-keys = sys.argv[5:]
+root, out, dev, left, runs = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+keys = sys.argv[6:]
 t_end = time.time() + left - 20
 sys.path.insert(0, os.path.join(root, "python"))
 spec = {}
@@ -86,7 +104,7 @@ for k in keys:
     export(model, path)
     for n in (1, 8):
         r = subprocess.run([os.path.join(root, "build/apps/clseg"), "bench", "-d", dev, "-m", path,
-                            "--size", "%dx%d" % (w, h), "--batch", str(n), "--runs", "10", "--json"],
+                            "--size", "%dx%d" % (w, h), "--batch", str(n), "--runs", runs, "--json"],
                            capture_output=True, text=True, timeout=max(30, t_end - time.time()))
         j = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else {}
         tms = None
