@@ -64,6 +64,11 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
 clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count);
 clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count);
 clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p);
+/* clseg_depth_to_space / clseg_space_to_depth; space to depth needs H and W multiples of block at
+ * plan time. */
+clseg_node *clseg_graph_depth_to_space(clseg_graph *g, clseg_node *x, int block,
+                                       clseg_depth_to_space_mode mode);
+clseg_node *clseg_graph_space_to_depth(clseg_graph *g, clseg_node *x, int block);
 clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind);
 clseg_node *clseg_graph_softmax_channels(clseg_graph *g, clseg_node *x);
 clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x);

@@ -53,6 +53,11 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
   case CLSEG__N_REDUCE: return clseg_reduce_channels(p->ctx, x, n->reduce, y);
   case CLSEG__N_SOFTMAX: return clseg_softmax_channels(p->ctx, x, y);
   case CLSEG__N_ARGMAX: return clseg_argmax_channels(p->ctx, x, y);
+  case CLSEG__N_SPACE_DEPTH:
+    return n->u.space_depth.mode == 2
+               ? clseg_space_to_depth(p->ctx, x, n->u.space_depth.block, y)
+               : clseg_depth_to_space(p->ctx, x, n->u.space_depth.block,
+                                      (clseg_depth_to_space_mode)n->u.space_depth.mode, y);
   default: return run_attention(p, s, x, y);
   }
 }

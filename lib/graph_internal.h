@@ -28,6 +28,7 @@ typedef enum {
   CLSEG__N_SE,
   CLSEG__N_SCSE,
   CLSEG__N_ATTENTION_GATE,
+  CLSEG__N_SPACE_DEPTH, /* depth to space (DCR, CRD) or space to depth */
   CLSEG__N_COUNT
 } clseg__node_op;
 
@@ -48,6 +49,10 @@ struct clseg_node {
     clseg_resize_params resize;
     clseg_pad_params pad;
     clseg_activation act;
+    struct {
+      int block;
+      int mode; /* clseg_depth_to_space_mode, or 2: space to depth */
+    } space_depth;
   } u;
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;

@@ -105,6 +105,14 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
     if (x[2] != 1 || x[3] != 1)
       return 0;
     break;
+  case CLSEG__N_SPACE_DEPTH: {
+    const int b = n->u.space_depth.block;
+    if (n->u.space_depth.mode == 2 && (x[2] % b || x[3] % b))
+      return 0;
+    y[2] = n->u.space_depth.mode == 2 ? x[2] / b : x[2] * b;
+    y[3] = n->u.space_depth.mode == 2 ? x[3] / b : x[3] * b;
+    break;
+  }
   default: break;
   }
   return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
