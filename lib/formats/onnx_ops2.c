@@ -315,10 +315,43 @@ static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, clseg_graph_pad(b->g, x->node, &pp), 4, od);
 }
 
+/* DepthToSpace (blocksize; mode DCR, or CRD from opset 11: what torch.onnx makes of PixelShuffle)
+ * and SpaceToDepth of a 4-D tensor. */
+static int op_space_depth(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg__ov *x = clseg__in_node(b, n, 0);
+  const int to_depth = !strcmp(n->op_type, "SpaceToDepth");
+  if (!x)
+    return 0;
+  const int64_t bs = clseg__attr_int(n, "blocksize", 0);
+  const char *mode = to_depth ? "DCR" : clseg__attr_str(n, "mode", "DCR");
+  const int crd = !strcmp(mode, "CRD");
+  if (x->ndim != 4)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %d-D input is unsupported (4-D NCHW)", x->ndim);
+  if (!crd && strcmp(mode, "DCR"))
+    return clseg__ob_fail(b, CLSEG_FORMAT, "mode '%.40s' (DCR or CRD)", mode);
+  if (bs < 1 || bs > 1024)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "blocksize %lld (1 to 1024)", (long long)bs);
+  int64_t od[4] = {x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
+  if (to_depth ? x->dims[2] % bs || x->dims[3] % bs : x->dims[1] % (bs * bs))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "blocksize %lld does not divide %s %lld",
+                          (long long)bs, to_depth ? "the input's H, W" : "the input's channels",
+                          (long long)(to_depth ? x->dims[2] : x->dims[1]));
+  od[1] = to_depth ? od[1] * bs * bs : od[1] / (bs * bs);
+  od[2] = to_depth ? od[2] / bs : od[2] * bs;
+  od[3] = to_depth ? od[3] / bs : od[3] * bs;
+  clseg_node *y = to_depth ? clseg_graph_space_to_depth(b->g, x->node, (int)bs)
+                           : clseg_graph_depth_to_space(b->g, x->node, (int)bs,
+                                                        crd ? CLSEG_DEPTH_TO_SPACE_CRD
+                                                            : CLSEG_DEPTH_TO_SPACE_DCR);
+  return clseg__set_node(b, n, 0, y, 4, od);
+}
+
 static const struct {
   const char *op;
   clseg__onnx_handler fn;
 } handlers[] = {
+    {"DepthToSpace", op_space_depth},
+    {"SpaceToDepth", op_space_depth},
     {"MaxPool", op_pool},
     {"AveragePool", op_pool},
     {"GlobalAveragePool", op_global_pool},

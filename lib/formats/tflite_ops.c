@@ -516,6 +516,21 @@ static int op_softmax(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_softmax_channels(b->g, x));
 }
 
+/* DEPTH_TO_SPACE and SPACE_TO_DEPTH on NHWC: the block offset is outermost in the depth axis, which
+ * is ONNX's DCR order once the tensors are NCHW. Options: block_size. */
+static int op_space_depth(builder *b, const clseg__tfl_op *op) {
+  const int to_depth = op->code == CLSEG__TFL_SPACE_TO_DEPTH;
+  clseg_node *x = node_of(b, in_at(op, 0));
+  if (!x || !want_options(b, op, to_depth ? 19 : 94))
+    return 0;
+  const int bs = opt(b, op, 0, 4, 0);
+  if (bs < 1 || bs > 1024)
+    return bfail(b, CLSEG_FORMAT, "block_size %d (1 to 1024)", bs);
+  return set_out(b, op,
+                 to_depth ? clseg_graph_space_to_depth(b->g, x, bs)
+                          : clseg_graph_depth_to_space(b->g, x, bs, CLSEG_DEPTH_TO_SPACE_DCR));
+}
+
 /* DEQUANTIZE of a float16 constant: the output is a float32 constant, made now. */
 static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   int32_t t = in_at(op, 0);
@@ -559,6 +574,8 @@ static const struct {
                 {CLSEG__TFL_CONCATENATION, op_concat},
                 {CLSEG__TFL_CONV_2D, op_conv2d},
                 {CLSEG__TFL_DEPTHWISE_CONV_2D, op_depthwise},
+                {CLSEG__TFL_DEPTH_TO_SPACE, op_space_depth},
+                {CLSEG__TFL_SPACE_TO_DEPTH, op_space_depth},
                 {CLSEG__TFL_DENSIFY, op_densify},
                 {CLSEG__TFL_DEQUANTIZE, op_dequantize},
                 {CLSEG__TFL_LOGISTIC, op_activation},

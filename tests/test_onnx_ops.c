@@ -1,0 +1,53 @@
+/* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
+ * writes it ...): every model of tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py)
+ * imported, planned and run against onnxruntime's output; and the files clseg refuses, each with
+ * its status and the message naming node, attribute and value. */
+#include <stdio.h>
+
+#include "clseg_onnx.h"
+#include "support.h"
+
+#define OPS_DIR CLSEG_FIXTURE_DIR "/onnx_ops"
+
+/* Data moves are exact; a conv before them sums 27 products. */
+static const check_tol EXACT = {0.0, 0.0}, CONV = {1e-5, 0.0};
+
+static void test_space_depth(void **state) {
+  (void)state;
+  test_onnx_index(OPS_DIR, "d2s_", 5, &EXACT);
+  test_onnx_index(OPS_DIR, "s2d_", 2, &EXACT);
+  test_onnx_index(OPS_DIR, "pixelshuffle_", 2, &CONV);
+}
+
+static void test_refused(void **state) {
+  (void)state;
+  static const struct {
+    const char *stem, *needle;
+    clseg_status want;
+  } cases[] = {
+      {"pixelshuffle_op9",
+       "node 0 (Reshape '/shuffle/Reshape'): Reshape to a 6-D shape that is not the same NCHW data",
+       CLSEG_UNSUPPORTED},
+      {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
+       CLSEG_FORMAT},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char path[512];
+    clseg_graph *g = NULL;
+    snprintf(path, sizeof path, OPS_DIR "/%s.onnx", cases[i].stem);
+    clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
+    if (s != cases[i].want || !test_contains(clseg_last_error(NULL), cases[i].needle))
+      fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", cases[i].stem,
+               clseg_status_name(s), clseg_status_name(cases[i].want), clseg_last_error(NULL),
+               cases[i].needle);
+    assert_null(g);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_space_depth),
+      cmocka_unit_test(test_refused),
+  };
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
+}
