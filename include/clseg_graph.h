@@ -72,6 +72,8 @@ clseg_node *clseg_graph_space_to_depth(clseg_graph *g, clseg_node *x, int block)
 clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind);
 clseg_node *clseg_graph_softmax_channels(clseg_graph *g, clseg_node *x);
 clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x);
+/* clseg_prelu with NAME.weight [C] (per_channel) or [1], the slopes. */
+clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, int per_channel);
 /* NAME.weight [m, k] and, with bias, NAME.bias [m]. Input must be [N, k, 1, 1] at plan time. */
 clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
                                int bias);

@@ -40,6 +40,11 @@ typedef struct {
 clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
                                     const clseg_activation *act, clseg_tensor *y);
 
+/* PRelu: y = x < 0 ? slope[c] x : x for channel c; slope holds one value per channel of x, or one
+ * for all (any shape with that count). */
+clseg_status clseg_prelu(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *slope,
+                         clseg_tensor *y);
+
 /* ---- convolution ---- */
 typedef struct {
   int stride_h, stride_w;                       /* 0 means 1 */

@@ -87,6 +87,7 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_RESIZE: return clseg_resize(p->ctx, x, &n->u.resize, y);
   case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
   case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, pr[0], pr[1], NULL, y);
+  case CLSEG__N_PRELU: return clseg_prelu(p->ctx, x, pr[0], y);
   default: return run_layout(p, s, x, y);
   }
 }

@@ -29,6 +29,7 @@ typedef enum {
   CLSEG__N_SCSE,
   CLSEG__N_ATTENTION_GATE,
   CLSEG__N_SPACE_DEPTH, /* depth to space (DCR, CRD) or space to depth */
+  CLSEG__N_PRELU,       /* parameter 0: NAME.weight, the slopes */
   CLSEG__N_COUNT
 } clseg__node_op;
 

@@ -162,6 +162,15 @@ clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, 
   return g->status == CLSEG_OK ? n : NULL;
 }
 
+clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, int per_channel) {
+  clseg_node *n = clseg__add_node(g, CLSEG__N_PRELU, name, &x, 1);
+  if (!n)
+    return NULL;
+  const int64_t count = per_channel ? x->channels : 1;
+  n->param[0] = clseg__declare(g, n, "weight", 1, &count, CLSEG__P_WEIGHT, 1);
+  return g->status == CLSEG_OK ? n : NULL;
+}
+
 /* The shared two-layer MLP of SE and CBAM: prefix.fc1 [r, C] and prefix.fc2 [C, r], with biases,
  * into n->param[first..first+3]. */
 static void declare_mlp(clseg_graph *g, clseg_node *n, const char *prefix, int first, int64_t c,

@@ -1,5 +1,5 @@
 /* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
- * writes it ...): every model of tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py)
+ * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py)
  * imported, planned and run against onnxruntime's output; and the files clseg refuses, each with
  * its status and the message naming node, attribute and value. */
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 #define OPS_DIR CLSEG_FIXTURE_DIR "/onnx_ops"
 
-/* Data moves are exact; a conv before them sums 27 products. */
+/* Data moves and PRelu are exact; a conv before them sums 27 products. */
 static const check_tol EXACT = {0.0, 0.0}, CONV = {1e-5, 0.0};
 
 static void test_space_depth(void **state) {
@@ -17,6 +17,12 @@ static void test_space_depth(void **state) {
   test_onnx_index(OPS_DIR, "d2s_", 5, &EXACT);
   test_onnx_index(OPS_DIR, "s2d_", 2, &EXACT);
   test_onnx_index(OPS_DIR, "pixelshuffle_", 2, &CONV);
+}
+
+static void test_prelu(void **state) {
+  (void)state;
+  test_onnx_index(OPS_DIR, "prelu_", 4, &EXACT);
+  test_onnx_index(OPS_DIR, "head_prelu", 1, &CONV); /* after a mean of 15 values */
 }
 
 static void test_refused(void **state) {
@@ -27,6 +33,10 @@ static void test_refused(void **state) {
   } cases[] = {
       {"pixelshuffle_op9",
        "node 0 (Reshape '/shuffle/Reshape'): Reshape to a 6-D shape that is not the same NCHW data",
+       CLSEG_UNSUPPORTED},
+      {"prelu_width_op16",
+       "node 0 (PRelu 'n_prelu_width_op16'): slope 'slope' of shape [1, 1, 7] is unsupported (one "
+       "value, or one per channel of 3)",
        CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
@@ -47,6 +57,7 @@ static void test_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),
+      cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

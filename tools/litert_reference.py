@@ -7,7 +7,7 @@
 # padding, TRANSPOSE_CONV, CONCATENATION, PAD, constant operands, depth multiplier 2, MEAN, RESHAPE,
 # SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input; and sparse_mix.tflite,
 # convs whose weights are stored sparse (compressed rows, and blocks) behind DENSIFY, as in MediaPipe's pose
-# detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH).
+# detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH, PRELU).
 # Writes, for each case, <case>_input.npy (the model input, NCHW uint8 [1, 3, H, W]: the model sees
 # value / 255 as float32; the random case stores no input, see below) and <case>_output.npy (LiteRT's
 # probability map, float32 [1, 1, H, W]). Preprocessing follows MediaPipe (models/README.md): stretch the
@@ -149,7 +149,8 @@ def ops_mix_model():
 
 def ops2_mix_model():
     """The operators of issue 19 that MediaPipe's pose models use: DEPTH_TO_SPACE (DCR on NHWC), and
-    SPACE_TO_DEPTH back, between convs."""
+    SPACE_TO_DEPTH back, between convs, each conv followed by a PRELU (alpha per channel [1, 1, C], then one
+    alpha for all)."""
     B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
     B.m.description = "clseg ops2_mix test model"
     x = B.tensor("input", [1, 6, 4, 3])
@@ -157,11 +158,13 @@ def ops2_mix_model():
                            dilationHFactor=1)
     c1 = B.op(O.CONV_2D, [x, B.weights("w1", [12, 3, 3, 3]), B.weights("b1", [12])], "conv1", [1, 6, 4, 12],
               BO.Conv2DOptions, conv())
-    d2s = B.op(O.DEPTH_TO_SPACE, [c1], "depth_to_space", [1, 12, 8, 3], BO.DepthToSpaceOptions,
+    pr = B.op(O.PRELU, [c1, B.weights("alpha", [1, 1, 12])], "prelu", [1, 6, 4, 12])
+    d2s = B.op(O.DEPTH_TO_SPACE, [pr], "depth_to_space", [1, 12, 8, 3], BO.DepthToSpaceOptions,
                options(S.DepthToSpaceOptionsT, blockSize=2))
     c2 = B.op(O.CONV_2D, [d2s, B.weights("w2", [5, 3, 3, 3]), B.weights("b2", [5])], "conv2", [1, 12, 8, 5],
               BO.Conv2DOptions, conv())
-    s2d = B.op(O.SPACE_TO_DEPTH, [c2], "space_to_depth", [1, 3, 2, 80], BO.SpaceToDepthOptions,
+    pr1 = B.op(O.PRELU, [c2, B.weights("alpha1", [1])], "prelu_shared", [1, 12, 8, 5])
+    s2d = B.op(O.SPACE_TO_DEPTH, [pr1], "space_to_depth", [1, 3, 2, 80], BO.SpaceToDepthOptions,
                options(S.SpaceToDepthOptionsT, blockSize=4))
     return B.finish(x, s2d)
 

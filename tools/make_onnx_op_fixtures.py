@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/onnx_ops/: small ONNX models of the operators of issue 19 ("ONNX as people's files
 really are") that tests/test_onnx_ops.c checks against onnxruntime: DepthToSpace (DCR, CRD) and
-SpaceToDepth, PixelShuffle as torch.onnx exports it, PRelu, Clip with tensor bounds and Softmax at old and new
+SpaceToDepth, PixelShuffle as torch.onnx exports it, PRelu (per channel and scalar), Clip with tensor bounds and Softmax at old and new
 opsets.
 
 Same tools and conventions as tools/make_onnx_attr_fixtures.py (onnx, onnxruntime, numpy in the pyenv
@@ -66,6 +66,34 @@ def space_depth_cases(out, idx):
     one_node(out, "d2s_badmode_op13", 13, "DepthToSpace", dict(blocksize=2, mode="RDC"), (1, 8, 3, 5))
 
 
+def prelu_cases(out, idx):
+    cases = [  # (opset, slope shape, input shape): PyTorch's nn.PReLU(C) exports [C, 1, 1], nn.PReLU() [1]
+        (7, (3, 1, 1), (1, 3, 5, 7)),
+        (9, (1,), (1, 3, 5, 7)),
+        (16, (1, 4, 1, 1), (1, 4, 3, 5)),
+        (16, (), (1, 2, 3, 3)),
+    ]
+    for i, (opset, sshape, xshape) in enumerate(cases):
+        stem = "prelu_%d_op%d" % (i, opset)
+        slope = rng_for(stem + ".w").uniform(-1.5, 1.5, sshape).astype(np.float32)
+        one_node(out, stem, opset, "PRelu", {}, xshape, [init("slope", slope)], ["slope"], idx,
+                 "PRelu slope %s on %s" % (list(sshape), list(xshape)))
+    # on a [N, C] head: GlobalAveragePool, Flatten, PRelu with slope [C]
+    stem = "head_prelu_op13"
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="/pool/GlobalAveragePool"),
+             helper.make_node("Flatten", ["p"], ["f"], name="/flatten/Flatten"),
+             helper.make_node("PRelu", ["f", "slope"], ["y"], name="/act/PRelu")]
+    slope = rng_for(stem + ".w").uniform(-1.5, 1.5, (4,)).astype(np.float32)
+    m = model(nodes, [vi("x", TensorProto.FLOAT, [1, 4, 3, 5])], [vi("y", TensorProto.FLOAT, None)],
+              [init("slope", slope)], 13)
+    save(out, stem, m, rng_for(stem).uniform(-2, 2, (1, 4, 3, 5)).astype(np.float32))
+    idx.append((stem, "GlobalAveragePool, Flatten, PRelu slope [4] on [1, 4]"))
+    # refused: one slope per column
+    one_node(out, "prelu_width_op16", 16, "PRelu", {}, (1, 3, 5, 7),
+             [init("slope", np.full((1, 1, 7), 0.25, np.float32))], ["slope"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -74,6 +102,7 @@ def main():
     ort.set_default_logger_severity(3)
     idx = []
     space_depth_cases(a.out, idx)
+    prelu_cases(a.out, idx)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:

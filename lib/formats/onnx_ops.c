@@ -368,6 +368,37 @@ static int op_clip(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, clseg_graph_activation_ex(b->g, x->node, &a), x->ndim, x->dims);
 }
 
+/* PRelu with a constant slope of one value or one per channel ([C, 1, 1], [1, C, 1, 1], [C] on
+ * [N, C] ...). */
+static int op_prelu(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg__ov *x = clseg__in_node(b, n, 0);
+  const clseg__ov *a = x ? in_const(b, n, 1, 1) : NULL;
+  if (!a)
+    return 0;
+  int per_channel = a->count > 1 && a->ndim <= x->ndim;
+  for (int d = 0; per_channel && d < a->ndim; d++) {
+    const int xd = x->ndim - a->ndim + d;
+    per_channel = a->dims[d] == 1 || (xd == 1 && a->dims[d] == x->dims[1]);
+  }
+  if (a->count != 1 && !per_channel) {
+    char dims[96] = "";
+    for (int d = 0, len = 0; d < a->ndim && len < 80; d++)
+      len += snprintf(dims + len, sizeof dims - (size_t)len, "%s%lld", d ? ", " : "",
+                      (long long)a->dims[d]);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "slope '%s' of shape [%s] is unsupported (one value, or one per "
+                          "channel of %lld)",
+                          n->input[1], dims, (long long)x->dims[1]);
+  }
+  char name[128];
+  clseg_node *y =
+      clseg_graph_prelu(b->g, clseg__node_name(b, n, name, sizeof name), x->node, per_channel);
+  const int64_t count = (int64_t)a->count;
+  if (!clseg__graph_ok(b, y) || !set_param(b, y, "weight", 1, &count, a->f))
+    return 0;
+  return clseg__set_node(b, n, 0, y, x->ndim, x->dims);
+}
+
 clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, const clseg__ov *c,
                           int op) {
   int64_t ch = x->dims[1];
@@ -562,6 +593,7 @@ static const struct {
     {"Gelu", op_activation},
     {"Erf", op_activation},
     {"Clip", op_clip},
+    {"PRelu", op_prelu},
     {"Add", op_binary},
     {"Sub", op_binary},
     {"Mul", op_binary},

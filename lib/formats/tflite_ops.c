@@ -516,6 +516,30 @@ static int op_softmax(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_softmax_channels(b->g, x));
 }
 
+/* PRELU with a constant alpha of one value or one per channel (the last NHWC axis, the others 1:
+ * Keras' shared_axes=[1, 2] gives [1, 1, C]). */
+static int op_prelu(builder *b, const clseg__tfl_op *op) {
+  clseg_node *x = node_of(b, in_at(op, 0));
+  const int32_t at = in_at(op, 1);
+  const float *a = x && at >= 0 ? const_f32(b, at) : NULL;
+  if (!a)
+    return x && at < 0 ? bfail(b, CLSEG_FORMAT, "no alpha") : 0;
+  const clseg__tfl_tensor *t = tensor(b, at);
+  size_t n = count_of(t);
+  int per_channel = n > 1 && n == (size_t)x->channels && t->dims[t->ndim - 1] == (int32_t)n;
+  if (n != 1 && !per_channel)
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "alpha '%s' of %zu values is unsupported (one, or one per channel of %lld)",
+                 t->name, n, (long long)x->channels);
+  char name[160];
+  const int64_t count = (int64_t)n;
+  clseg_node *y = clseg_graph_prelu(b->g, tensor(b, op->out[0])->name, x, per_channel);
+  snprintf(name, sizeof name, "%s.weight", y ? y->name : "");
+  if (y && clseg_graph_set_param(b->g, name, &count, 1, a) != CLSEG_OK)
+    return bfail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g));
+  return set_out(b, op, y);
+}
+
 /* DEPTH_TO_SPACE and SPACE_TO_DEPTH on NHWC: the block offset is outermost in the depth axis, which
  * is ONNX's DCR order once the tensors are NCHW. Options: block_size. */
 static int op_space_depth(builder *b, const clseg__tfl_op *op) {
@@ -588,6 +612,7 @@ static const struct {
                 {CLSEG__TFL_SOFTMAX, op_softmax},
                 {CLSEG__TFL_TANH, op_activation},
                 {CLSEG__TFL_PAD, op_pad},
+                {CLSEG__TFL_PRELU, op_prelu},
                 {CLSEG__TFL_MEAN, op_mean},
                 {CLSEG__TFL_TRANSPOSE_CONV, op_transpose_conv},
                 {CLSEG__TFL_HARD_SWISH, op_activation}};

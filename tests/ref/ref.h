@@ -28,6 +28,8 @@ typedef struct {
 /* ---- activations, normalisation, elementwise (ref_eltwise.c) ---- */
 float ref_act1(float v, const clseg_activation *act); /* act NULL means none */
 void ref_activation(const float *x, const int64_t xs[4], const clseg_activation *act, float *y);
+/* PRelu: slope has ns values, 1 or xs[1]. */
+void ref_prelu(const float *x, const int64_t xs[4], const float *slope, int64_t ns, float *y);
 void ref_batchnorm(const float *x, const int64_t xs[4], const float *gamma, const float *beta,
                    const float *mean, const float *var, float eps, const clseg_activation *act,
                    float *y);
