@@ -1,7 +1,7 @@
 /* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
- * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py)
- * imported, planned and run against onnxruntime's output; and the files clseg refuses, each with
- * its status and the message naming node, attribute and value. */
+ * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt
+ * (tools/make_onnx_op_fixtures.py) imported, planned and run against onnxruntime's output; and the
+ * files clseg refuses, each with its status and the message naming node, attribute and value. */
 #include <stdio.h>
 
 #include "clseg_onnx.h"
@@ -25,6 +25,14 @@ static void test_prelu(void **state) {
   test_onnx_index(OPS_DIR, "head_prelu", 1, &CONV); /* after a mean of 15 values */
 }
 
+/* Clips are exact; softmax within float rounding of exp and a sum of at most 60 terms. */
+static void test_clip_softmax(void **state) {
+  (void)state;
+  static const check_tol SOFTMAX = {1e-6, 1e-5};
+  test_onnx_index(OPS_DIR, "clip_", 7, &EXACT);
+  test_onnx_index(OPS_DIR, "softmax_", 7, &SOFTMAX);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -37,6 +45,18 @@ static void test_refused(void **state) {
       {"prelu_width_op16",
        "node 0 (PRelu 'n_prelu_width_op16'): slope 'slope' of shape [1, 1, 7] is unsupported (one "
        "value, or one per channel of 3)",
+       CLSEG_UNSUPPORTED},
+      {"clip_tensor_max_op13",
+       "node 1 (Clip '/clip/Clip'): max ('m') that is not a constant scalar is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"softmax_chw_op11",
+       "node 0 (Softmax 'n_softmax_chw_op11'): axis 1 on a 4-D input of 1 x 5 x 3 x 4 at opset 11 "
+       "is unsupported (before opset 13 the input is flattened from the axis on: channels only, "
+       "with H = W = 1)",
+       CLSEG_UNSUPPORTED},
+      {"softmax_h_op13",
+       "node 0 (Softmax 'n_softmax_h_op13'): axis 2 on a 4-D input of 1 x 5 x 3 x 4 at opset 13 is "
+       "unsupported (channels only)",
        CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
@@ -58,6 +78,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),
       cmocka_unit_test(test_prelu),
+      cmocka_unit_test(test_clip_softmax),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

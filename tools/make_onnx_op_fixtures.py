@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/onnx_ops/: small ONNX models of the operators of issue 19 ("ONNX as people's files
 really are") that tests/test_onnx_ops.c checks against onnxruntime: DepthToSpace (DCR, CRD) and
-SpaceToDepth, PixelShuffle as torch.onnx exports it, PRelu (per channel and scalar), Clip with tensor bounds and Softmax at old and new
-opsets.
+SpaceToDepth, PixelShuffle as torch.onnx exports it, PRelu (per channel and scalar), Clip with its bounds as attributes (opsets 6-10) and as
+constant inputs (11+), and Softmax before opset 13 (coerced to 2-D at axis) and from 13 (one axis).
 
 Same tools and conventions as tools/make_onnx_attr_fixtures.py (onnx, onnxruntime, numpy in the pyenv
 python3): per case STEM.onnx, STEM.input.npy and STEM.ort.npy; index.txt lists every case the C test must run
@@ -94,6 +94,58 @@ def prelu_cases(out, idx):
              [init("slope", np.full((1, 1, 7), 0.25, np.float32))], ["slope"])
 
 
+def clip_cases(out, idx):
+    """Clip-6 (min, max attributes; opsets 6 to 10) and Clip-11/12/13 (min, max as optional inputs)."""
+    cases = [  # (opset, min, max)
+        (7, -0.5, 1.5), (10, 0.0, 6.0), (10, None, 0.75),
+        (11, -0.25, None), (12, -1.0, 0.5), (13, None, 1.25), (13, 0.0, None),
+    ]
+    for i, (opset, lo, hi) in enumerate(cases):
+        stem = "clip_%d_op%d" % (i, opset)
+        attrs, inits, extra = {}, [], []
+        if opset < 11:
+            attrs = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+        else:
+            extra = ["min" if lo is not None else "", "max" if hi is not None else ""]
+            inits = [init(k, np.array(v, np.float32)) for k, v in (("min", lo), ("max", hi)) if v is not None]
+            while extra and not extra[-1]:
+                extra.pop()
+        one_node(out, stem, opset, "Clip", attrs, (1, 3, 4, 5), inits, extra, idx,
+                 "Clip min=%s max=%s (%s)" % (lo, hi, "attributes" if opset < 11 else "inputs"))
+    # refused: a bound computed from the image
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("GlobalMaxPool", ["x"], ["m"], name="/bound/GlobalMaxPool"),
+             helper.make_node("Clip", ["x", "", "m"], ["y"], name="/clip/Clip")]
+    m = model(nodes, [vi("x", TensorProto.FLOAT, [1, 3, 4, 5])], [vi("y", TensorProto.FLOAT, None)], [], 13)
+    save(out, "clip_tensor_max_op13", m)
+
+
+def softmax_cases(out, idx):
+    """Softmax before opset 13 (the input coerced to 2-D at axis, default 1) and from 13 (one axis, default
+    -1), where it is a softmax over channels."""
+    vi = helper.make_tensor_value_info
+    cases = [  # (stem, opset, attrs, input shape, flatten first)
+        ("softmax_1x1_op11", 11, {}, (1, 5, 1, 1), False),
+        ("softmax_flat_op9", 9, {}, (1, 6, 1, 1), True),
+        ("softmax_flat_op12", 12, dict(axis=1), (1, 6, 1, 1), True),
+        ("softmax_flat_last_op12", 12, dict(axis=-1), (1, 6, 1, 1), True),
+        ("softmax_chan_op13", 13, dict(axis=1), (1, 5, 3, 4), False),
+        ("softmax_chan_neg_op17", 17, dict(axis=-3), (1, 5, 3, 4), False),
+        ("softmax_flat_op13", 13, {}, (1, 6, 1, 1), True),
+    ]
+    for stem, opset, attrs, shape, flat in cases:
+        nodes = [helper.make_node("Softmax", ["f" if flat else "x"], ["y"], name="n_" + stem, **attrs)]
+        if flat:
+            nodes.insert(0, helper.make_node("Flatten", ["x"], ["f"], name="/flatten/Flatten"))
+        m = model(nodes, [vi("x", TensorProto.FLOAT, list(shape))], [vi("y", TensorProto.FLOAT, None)], [], opset)
+        save(out, stem, m, rng_for(stem).uniform(-4, 4, shape).astype(np.float32))
+        idx.append((stem, "%sSoftmax %s on %s" % ("Flatten, " if flat else "", describe("", attrs).strip(),
+                                                    list(shape))))
+    # refused: opset 11 axis 1 over C x H x W; opset 13 over H
+    one_node(out, "softmax_chw_op11", 11, "Softmax", {}, (1, 5, 3, 4))
+    one_node(out, "softmax_h_op13", 13, "Softmax", dict(axis=2), (1, 5, 3, 4))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -103,6 +155,8 @@ def main():
     idx = []
     space_depth_cases(a.out, idx)
     prelu_cases(a.out, idx)
+    clip_cases(a.out, idx)
+    softmax_cases(a.out, idx)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:

@@ -356,9 +356,12 @@ static int op_clip(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (b->opset < 11) {
     lo = clseg__attr_float(n, "min", -FLT_MAX), hi = clseg__attr_float(n, "max", FLT_MAX);
-  } else if ((clseg__in(b, n, 1) && !const_scalar(clseg__in(b, n, 1), &lo)) ||
-             (clseg__in(b, n, 2) && !const_scalar(clseg__in(b, n, 2), &hi))) {
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "min and max must be constant scalars");
+  } else {
+    for (size_t k = 1; k < 3; k++)
+      if (clseg__in(b, n, k) && !const_scalar(clseg__in(b, n, k), k == 1 ? &lo : &hi))
+        return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                              "%s ('%s') that is not a constant scalar is unsupported",
+                              k == 1 ? "min" : "max", n->input[k]);
   }
   clseg_activation a = {CLSEG_ACT_CLIP, (float)lo, (float)hi};
   if (lo == 0 && hi == 6)

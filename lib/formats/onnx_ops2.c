@@ -108,17 +108,28 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
                         na, x->ndim, keep);
 }
 
+/* Softmax over channels. Before opset 13 the input is coerced to 2-D at axis (default 1), [d0 ...
+ * d(axis-1), d(axis) ... d(n-1)], and the softmax runs over the second part: channels only when
+ * axis is 1 and every later dim is 1. From 13 on, over the one axis (default -1). */
 static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
+  const int64_t axis = clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1);
   int ax;
-  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1), x->ndim, &ax))
+  if (!x || !clseg__norm_axis(b, axis, x->ndim, &ax))
     return 0;
-  /* before opset 13 the input is flattened from axis on: channels only when H * W == 1 */
-  int spatial = x->ndim == 4 && (x->dims[2] > 1 || x->dims[3] > 1);
-  if (ax != 1 || (b->opset < 13 && spatial))
+  int64_t inner = 1;
+  for (int d = 2; d < x->ndim; d++)
+    inner *= x->dims[d];
+  if (ax != 1 || (b->opset < 13 && inner > 1))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a softmax over axis %d of a %d-D tensor at opset %d (channels only)", ax,
-                          x->ndim, b->opset);
+                          "axis %lld on a %d-D input of %lld x %lld x %lld x %lld at opset %d is "
+                          "unsupported (%s)",
+                          (long long)axis, x->ndim, (long long)x->dims[0], (long long)x->dims[1],
+                          (long long)(x->ndim > 2 ? x->dims[2] : 1),
+                          (long long)(x->ndim > 3 ? x->dims[3] : 1), b->opset,
+                          b->opset < 13 ? "before opset 13 the input is flattened from the axis "
+                                          "on: channels only, with H = W = 1"
+                                        : "channels only");
   return clseg__set_node(b, n, 0, clseg_graph_softmax_channels(b->g, x->node), x->ndim, x->dims);
 }
 
