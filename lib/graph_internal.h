@@ -117,6 +117,10 @@ int clseg__param_find(const clseg_graph *g, const char *name);
 clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim,
                                       char *msg, size_t size);
 const char *clseg__node_op_name(clseg__node_op op);
+/* clseg_graph_linear over k = C * H * W inputs: each image's C x H x W values read as one row (a
+ * flattened tensor); plan time checks the input's C * H * W. */
+clseg_node *clseg__graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                                int64_t k, int bias);
 /* p's host values, writable: its own copy in place of values mapped from a file (NULL when out of
  * memory). */
 float *clseg__param_writable(clseg__param *p);

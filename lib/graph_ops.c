@@ -146,20 +146,26 @@ clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x) {
   return n;
 }
 
-clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
-                               int bias) {
+clseg_node *clseg__graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                                int64_t k, int bias) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_LINEAR, name, &x, 1);
   if (!n)
     return NULL;
-  if (m < 1)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "linear '%s': %lld outputs", n->name,
-                             (long long)m);
-  const int64_t w[2] = {m, x->channels};
-  n->param[0] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, x->channels);
+  if (m < 1 || k < x->channels || k % x->channels)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "linear '%s': %lld outputs from %lld inputs of %lld channels", n->name,
+                             (long long)m, (long long)k, (long long)x->channels);
+  const int64_t w[2] = {m, k};
+  n->param[0] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, k);
   if (bias)
-    n->param[1] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, x->channels);
+    n->param[1] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, k);
   n->channels = m;
   return g->status == CLSEG_OK ? n : NULL;
+}
+
+clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                               int bias) {
+  return clseg__graph_linear(g, name, x, m, x ? x->channels : 0, bias);
 }
 
 clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, int per_channel) {

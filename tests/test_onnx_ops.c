@@ -33,6 +33,14 @@ static void test_clip_softmax(void **state) {
   test_onnx_index(OPS_DIR, "softmax_", 7, &SOFTMAX);
 }
 
+/* Products of 60 terms of size up to 2 x 0.6. */
+static void test_heads(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(OPS_DIR, "head_gemm", 3, &PRODUCT);
+  test_onnx_index(OPS_DIR, "head_matmul", 1, &PRODUCT);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -58,6 +66,14 @@ static void test_refused(void **state) {
        "node 0 (Softmax 'n_softmax_h_op13'): axis 2 on a 4-D input of 1 x 5 x 3 x 4 at opset 13 is "
        "unsupported (channels only)",
        CLSEG_UNSUPPORTED},
+      {"flatten_axis2_op13",
+       "node 0 (Flatten 'n_flatten_axis2_op13'): Flatten to a 2-D shape that is not the same NCHW "
+       "data",
+       CLSEG_UNSUPPORTED},
+      {"flatten_relu_op13",
+       "node 1 (Relu '/act/Relu'): input 'f' is a [1, 60] flattening of a [1, 3, H, W] tensor, "
+       "which clseg reads only in Gemm and MatMul",
+       CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
   };
@@ -76,9 +92,8 @@ static void test_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_space_depth),
-      cmocka_unit_test(test_prelu),
-      cmocka_unit_test(test_clip_softmax),
+      cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
+      cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

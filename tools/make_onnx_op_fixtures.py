@@ -146,6 +146,47 @@ def softmax_cases(out, idx):
     one_node(out, "softmax_h_op13", 13, "Softmax", dict(axis=2), (1, 5, 3, 4))
 
 
+def head_cases(out, idx):
+    """Classifier heads: an image flattened (Flatten at axis 1 or 0, Reshape to [1, -1]) into Gemm (transB,
+    alpha, beta, C as [M] or [1, M]) or MatMul."""
+    vi = helper.make_tensor_value_info
+    xs = (1, 3, 4, 5)
+    cases = [  # (stem, opset, flatten node, product attrs, transB, bias shape)
+        ("head_gemm_flat1_op13", 13, ("Flatten", dict(axis=1)), dict(transB=1, alpha=0.5, beta=2.0), (7,)),
+        ("head_gemm_flat0_op11", 11, ("Flatten", dict(axis=0)), dict(beta=0.5), (1, 7)),
+        ("head_gemm_flat_op9", 9, ("Flatten", {}), dict(transB=1), (7,)),  # C required before 11
+        ("head_matmul_reshape_op13", 13, ("Reshape", {}), None, None),
+    ]
+    for stem, opset, (fop, fattrs), gattrs, bshape in cases:
+        r = rng_for(stem + ".w")
+        k, m = 60, 7
+        tb = bool(gattrs and gattrs.get("transB"))
+        inits = [init("w", (r.standard_normal((m, k) if tb else (k, m)) * 0.2).astype(np.float32))]
+        fin = ["x"]
+        if fop == "Reshape":
+            inits.append(ints("shape", [1, -1]))
+            fin.append("shape")
+        nodes = [helper.make_node(fop, fin, ["f"], name="/flatten/" + fop, **fattrs)]
+        if gattrs is None:
+            nodes.append(helper.make_node("MatMul", ["f", "w"], ["y"], name="/fc/MatMul"))
+        else:
+            gin = ["f", "w"]
+            if bshape:
+                inits.append(init("c", (r.standard_normal(bshape) * 0.1).astype(np.float32)))
+                gin.append("c")
+            nodes.append(helper.make_node("Gemm", gin, ["y"], name="/fc/Gemm", **gattrs))
+        m_ = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits, opset)
+        save(out, stem, m_, rng_for(stem).uniform(-2, 2, xs).astype(np.float32))
+        idx.append((stem, "%s %s, %s %s C %s" % (fop, describe("", fattrs).strip(), "MatMul" if gattrs is None
+                                                  else "Gemm", describe("", gattrs or {}).strip(), bshape)))
+    # refused: Flatten at axis 2 ([N C, H W]); a flattened image read by a Relu
+    one_node(out, "flatten_axis2_op13", 13, "Flatten", dict(axis=2), xs)
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="/flatten/Flatten"),
+             helper.make_node("Relu", ["f"], ["y"], name="/act/Relu")]
+    m_ = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], [], 13)
+    save(out, "flatten_relu_op13", m_)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -157,6 +198,7 @@ def main():
     prelu_cases(a.out, idx)
     clip_cases(a.out, idx)
     softmax_cases(a.out, idx)
+    head_cases(a.out, idx)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:

@@ -66,6 +66,16 @@ clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
                           "from the image",
                           n->input[k]),
            NULL;
+  /* a flattened [N, C * H * W] image: only a product (or a no-op) reads it as one row per image */
+  if (v->ndim == 2 && v->dims[1] != v->node->channels && strcmp(n->op_type, "Gemm") &&
+      strcmp(n->op_type, "MatMul") && strcmp(n->op_type, "Identity") &&
+      strcmp(n->op_type, "Dropout") && strcmp(n->op_type, "Cast"))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' is a [%lld, %lld] flattening of a [%lld, %lld, H, W] "
+                          "tensor, which clseg reads only in Gemm and MatMul",
+                          n->input[k], (long long)v->dims[0], (long long)v->dims[1],
+                          (long long)v->dims[0], (long long)v->node->channels),
+           NULL;
   if (v->ndim < 2 || v->ndim > 4 || (v->ndim == 3 && v->dims[2] != 1))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "input '%s' has %d dimensions (NCHW, or [N, C] as [N, C, 1, 1])",

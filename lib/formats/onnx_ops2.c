@@ -176,8 +176,8 @@ static int op_gemm(clseg__ob *b, const Onnx__NodeProto *n) {
   }
   char name[128], pn[200];
   const int64_t wd[2] = {m, k}, od[2] = {x->dims[0], m};
-  clseg_node *y =
-      clseg_graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m, c != NULL);
+  clseg_node *y = clseg__graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m,
+                                      k, c != NULL);
   int ok = clseg__graph_ok(b, y);
   snprintf(pn, sizeof pn, "%s.weight", y ? y->name : "");
   ok = ok && clseg_graph_set_param(b->g, pn, wd, 2, wt) == CLSEG_OK;
@@ -236,6 +236,11 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
       last = x->dims[pd] != 1 ? (int)pd : last;
     }
   }
+  /* Flatten (any axis up to 1) or Reshape of an image to [N, C * H * W]: the same data read as one
+   * row per image, which Gemm and MatMul take (clseg__in_node refuses it elsewhere) */
+  if (x->ndim == 4 && nd == 2 && od[0] == x->dims[0] &&
+      od[1] == x->dims[1] * x->dims[2] * x->dims[3] && strcmp(op, "Transpose"))
+    return clseg__set_node(b, n, 0, x->node, nd, od);
   if (!as_nchw(x->ndim, x->dims, a) || !as_nchw(nd, od, c) || memcmp(a, c, sizeof a))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "%s to a %d-D shape that is not the same NCHW data (clseg keeps "
