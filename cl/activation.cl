@@ -93,5 +93,42 @@ activation_apply_gpu(__global const float *x, const int x_off, __global float *y
   const int i = (int)get_global_id(0);
   y[y_off + i] = act_apply(x[x_off + i], kind, alpha, beta);
 }
+
+/* PRelu: y = x < 0 ? a x : x with a = slope[s_off + c * s_stride] for channel c (s_stride 0: one slope for
+ * every channel), over NCHW where each (n, c) plane of hw floats is contiguous. Written as
+ * max(x, 0) + a min(x, 0), which is the same for every finite a. Dimension 0 runs over CHUNK-float runs of
+ * one plane, dimension 1 over the n * C planes, as batchnorm_apply. */
+/* `count` is the GPU form's: unused here, so that both forms take one argument list. */
+__kernel void activation_prelu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                               __global const float *slope, const int s_off, const int s_stride,
+                               const int channels, const int hw, const int count) {
+  const long start = (long)get_global_id(0) * CHUNK;
+  const int plane = get_global_id(1);
+  if (start >= hw)
+    return;
+  const float a = slope[s_off + (plane % channels) * s_stride];
+  const int base = plane * hw, end = min(hw, (int)start + CHUNK);
+  int p = (int)start;
+  for (; p + 16 <= end; p += 16) {
+    const float16 v = vload16(0, x + x_off + base + p);
+    vstore16(fmax(v, 0.0f) + a * fmin(v, 0.0f), 0, y + y_off + base + p);
+  }
+  for (; p < end; p++) {
+    const float v = x[x_off + base + p];
+    y[y_off + base + p] = fmax(v, 0.0f) + a * fmin(v, 0.0f);
+  }
+}
+
+/* The GPU form: one float per work-item over all n * C * hw floats; the slope load hits the cache. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+activation_prelu_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
+                     __global const float *slope, const int s_off, const int s_stride, const int channels,
+                     const int hw, const int count) {
+  if (get_global_id(0) >= (size_t)count)
+    return;
+  const int i = (int)get_global_id(0);
+  const float v = x[x_off + i], a = slope[s_off + ((i / hw) % channels) * s_stride];
+  y[y_off + i] = fmax(v, 0.0f) + a * fmin(v, 0.0f);
+}
 #endif
 #endif

@@ -1,5 +1,5 @@
-/* Channel layout kernels: row copies (concat along C, channel slices) and constant / reflect / edge padding
- * (with crops) along C, H and W. */
+/* Channel layout kernels: row copies (concat along C, channel slices), constant / reflect / edge padding
+ * (with crops) along C, H and W, and the moves between depth and space (DepthToSpace, SpaceToDepth). */
 #include "common.h"
 
 /* float16 vectors each work-item handles; see activation.cl. */
@@ -143,4 +143,64 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_refl
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_edge_gpu(PAD_ARGS) {
   const pad_geom g = PAD_GEOM;
   pad_one(x, x_off, y, y_off, g, value, 2);
+}
+
+/* ---- depth <-> space: y [N, co, ho, wo] gathered from x [N, ci, hi, wi] with block b ---- */
+
+/* The offset in image n of x of the input of output (oc, oh, ow). mode 0: depth to space, DCR (the block
+ * offset outermost in the input channel: ONNX's default, TFLite's); 1: depth to space, CRD (PyTorch's
+ * PixelShuffle); 2: space to depth (ONNX's and TFLite's order, the block offset outermost in the output
+ * channel). */
+inline int space_depth_src(const int oc, const int oh, const int ow, const int ci, const int hi,
+                           const int wi, const int co, const int b, const int mode) {
+  if (mode == 2) {
+    const int ij = oc / ci, c = oc - ij * ci, i = ij / b, j = ij - i * b;
+    return (c * hi + oh * b + i) * wi + ow * b + j;
+  }
+  const int h = oh / b, i = oh - h * b, w = ow / b, j = ow - w * b;
+  const int ic = mode == 0 ? (i * b + j) * co + oc : (oc * b + i) * b + j;
+  return (ic * hi + h) * wi + w;
+}
+
+#define SPACE_DEPTH_ARGS                                                                                     \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,  \
+      const int wi, const int co, const int ho, const int wo, const int b, const int mode, const int rows
+
+/* One run of CHUNK floats of output row r (dimension 1: the rows = N * co * ho): a gather, one float at a
+ * time, since neighbouring outputs come from different input channels. */
+inline void space_depth_run(SPACE_DEPTH_ARGS) {
+  const long start = (long)get_global_id(0) * CHUNK;
+  const int r = get_global_id(1);
+  if (start >= wo || r >= rows)
+    return;
+  const int plane = r / ho, oh = r - plane * ho, n = plane / co, oc = plane - n * co;
+  const int xb = x_off + n * ci * hi * wi, yb = y_off + r * wo, end = min(wo, (int)start + CHUNK);
+  for (int p = (int)start; p < end; p++)
+    y[yb + p] = x[xb + space_depth_src(oc, oh, p, ci, hi, wi, co, b, mode)];
+}
+
+__kernel void layout_depth_to_space(SPACE_DEPTH_ARGS) {
+  space_depth_run(x, x_off, y, y_off, ci, hi, wi, co, ho, wo, b, mode, rows);
+}
+
+__kernel void layout_space_to_depth(SPACE_DEPTH_ARGS) {
+  space_depth_run(x, x_off, y, y_off, ci, hi, wi, co, ho, wo, b, 2, rows);
+}
+
+/* The GPU form: one output float per work-item over all rows * wo floats, consecutive work-items on
+ * consecutive floats of y (stores coalesced; loads strided by the block). */
+inline void space_depth_one(SPACE_DEPTH_ARGS) {
+  if (get_global_id(0) >= (size_t)rows * (size_t)wo)
+    return;
+  const int i = (int)get_global_id(0), r = i / wo, ow = i - r * wo;
+  const int plane = r / ho, oh = r - plane * ho, n = plane / co, oc = plane - n * co;
+  y[y_off + i] = x[x_off + n * ci * hi * wi + space_depth_src(oc, oh, ow, ci, hi, wi, co, b, mode)];
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_depth_to_space_gpu(SPACE_DEPTH_ARGS) {
+  space_depth_one(x, x_off, y, y_off, ci, hi, wi, co, ho, wo, b, mode, rows);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_space_to_depth_gpu(SPACE_DEPTH_ARGS) {
+  space_depth_one(x, x_off, y, y_off, ci, hi, wi, co, ho, wo, b, 2, rows);
 }

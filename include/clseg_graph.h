@@ -64,9 +64,16 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
 clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count);
 clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count);
 clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p);
+/* clseg_depth_to_space / clseg_space_to_depth; space to depth needs H and W multiples of block at
+ * plan time. */
+clseg_node *clseg_graph_depth_to_space(clseg_graph *g, clseg_node *x, int block,
+                                       clseg_depth_to_space_mode mode);
+clseg_node *clseg_graph_space_to_depth(clseg_graph *g, clseg_node *x, int block);
 clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind);
 clseg_node *clseg_graph_softmax_channels(clseg_graph *g, clseg_node *x);
 clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x);
+/* clseg_prelu with NAME.weight [C] (per_channel) or [1], the slopes. */
+clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, int per_channel);
 /* NAME.weight [m, k] and, with bias, NAME.bias [m]. Input must be [N, k, 1, 1] at plan time. */
 clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
                                int bias);

@@ -40,6 +40,11 @@ typedef struct {
 clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
                                     const clseg_activation *act, clseg_tensor *y);
 
+/* PRelu: y = x < 0 ? slope[c] x : x for channel c; slope holds one value per channel of x, or one
+ * for all (any shape with that count). */
+clseg_status clseg_prelu(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *slope,
+                         clseg_tensor *y);
+
 /* ---- convolution ---- */
 typedef struct {
   int stride_h, stride_w;                       /* 0 means 1 */
@@ -184,6 +189,22 @@ typedef struct {
 clseg_status clseg_pad_shape(const clseg_tensor *x, const clseg_pad_params *p, int64_t out[4]);
 clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pad_params *p,
                        clseg_tensor *y);
+
+/* Moves between depth and space with block b (ONNX DepthToSpace / SpaceToDepth, TFLite
+ * DEPTH_TO_SPACE, PyTorch's PixelShuffle). Depth to space: x [N, C b b, H, W] -> y [N, C, H b, W
+ * b], y[n, c, h b + i, w b + j] = x[n, (i b + j) C + c, h, w] in DCR order (ONNX's default,
+ * TFLite's), x[n, (c b + i) b + j, h, w] in CRD order (PixelShuffle). Space to depth: x [N, C, H b,
+ * W b] -> y [N, C b b, H, W], y[n, (i b + j) C + c, h, w] = x[n, c, h b + i, w b + j]. */
+typedef enum {
+  CLSEG_DEPTH_TO_SPACE_DCR = 0,
+  CLSEG_DEPTH_TO_SPACE_CRD = 1
+} clseg_depth_to_space_mode;
+clseg_status clseg_depth_to_space_shape(const clseg_tensor *x, int block, int64_t out[4]);
+clseg_status clseg_depth_to_space(clseg_context *ctx, const clseg_tensor *x, int block,
+                                  clseg_depth_to_space_mode mode, clseg_tensor *y);
+clseg_status clseg_space_to_depth_shape(const clseg_tensor *x, int block, int64_t out[4]);
+clseg_status clseg_space_to_depth(clseg_context *ctx, const clseg_tensor *x, int block,
+                                  clseg_tensor *y);
 
 /* ---- reductions over channels: y [N, 1, H, W] (softmax: y shaped like x) ---- */
 typedef enum { CLSEG_REDUCE_MEAN = 0, CLSEG_REDUCE_MAX = 1 } clseg_reduce_kind;

@@ -78,6 +78,11 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
   case CLSEG__N_REDUCE: return clseg_reduce_channels(p->ctx, x, n->reduce, y);
   case CLSEG__N_SOFTMAX: return clseg_softmax_channels(p->ctx, x, y);
   case CLSEG__N_ARGMAX: return clseg_argmax_channels(p->ctx, x, y);
+  case CLSEG__N_SPACE_DEPTH:
+    return n->u.space_depth.mode == 2
+               ? clseg_space_to_depth(p->ctx, x, n->u.space_depth.block, y)
+               : clseg_depth_to_space(p->ctx, x, n->u.space_depth.block,
+                                      (clseg_depth_to_space_mode)n->u.space_depth.mode, y);
   default: return run_attention(p, s, x, y);
   }
 }
@@ -111,6 +116,7 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_RESIZE: return clseg_resize(p->ctx, x, &n->u.resize, y);
   case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
   case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, w, b, NULL, y);
+  case CLSEG__N_PRELU: return clseg_prelu(p->ctx, x, w, y);
   default: return run_layout(p, s, x, y);
   }
 }

@@ -27,7 +27,9 @@ static const char *const op_names[CLSEG__N_COUNT] = {"input",
                                                      "cbam_spatial_gate",
                                                      "se_gate",
                                                      "scse_gate",
-                                                     "attention_gate"};
+                                                     "attention_gate",
+                                                     "space_depth",
+                                                     "prelu"};
 
 const char *clseg__node_op_name(clseg__node_op op) {
   return op >= 0 && op < CLSEG__N_COUNT ? op_names[op] : "unknown";

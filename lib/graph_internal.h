@@ -28,6 +28,8 @@ typedef enum {
   CLSEG__N_SE,
   CLSEG__N_SCSE,
   CLSEG__N_ATTENTION_GATE,
+  CLSEG__N_SPACE_DEPTH, /* depth to space (DCR, CRD) or space to depth */
+  CLSEG__N_PRELU,       /* parameter 0: NAME.weight, the slopes */
   CLSEG__N_COUNT
 } clseg__node_op;
 
@@ -95,6 +97,10 @@ struct clseg_node {
     clseg_resize_params resize;
     clseg_pad_params pad;
     clseg_activation act;
+    struct {
+      int block;
+      int mode; /* clseg_depth_to_space_mode, or 2: space to depth */
+    } space_depth;
   } u;
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;
@@ -160,6 +166,10 @@ int clseg__param_find(const clseg_graph *g, const char *name);
 clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *dims, int ndim,
                                       char *msg, size_t size);
 const char *clseg__node_op_name(clseg__node_op op);
+/* clseg_graph_linear over k = C * H * W inputs: each image's C x H x W values read as one row (a
+ * flattened tensor); plan time checks the input's C * H * W. */
+clseg_node *clseg__graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                                int64_t k, int bias);
 /* p's host values, writable: its own copy in place of values mapped from a file (NULL when out of
  * memory). */
 float *clseg__param_writable(clseg__param *p);

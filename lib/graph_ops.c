@@ -98,6 +98,34 @@ clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_param
   return n;
 }
 
+static clseg_node *space_depth(clseg_graph *g, clseg_node *x, int block, int mode) {
+  const char *what = mode == 2 ? "space_to_depth" : "depth_to_space";
+  clseg_node *n = clseg__add_node(g, CLSEG__N_SPACE_DEPTH, NULL, &x, 1);
+  if (!n)
+    return NULL;
+  const int64_t bb = (int64_t)block * block;
+  if (block < 1 || block > 1024 || mode < 0 || mode > 2)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "%s '%s': block %d, mode %d", what, n->name,
+                             block, mode);
+  if (mode != 2 && x->channels % bb)
+    return clseg__graph_fail(g, CLSEG_SHAPE_MISMATCH,
+                             "%s '%s': %lld channels are not a multiple of block %d squared", what,
+                             n->name, (long long)x->channels, block);
+  n->u.space_depth.block = block;
+  n->u.space_depth.mode = mode;
+  n->channels = mode == 2 ? x->channels * bb : x->channels / bb;
+  return n;
+}
+
+clseg_node *clseg_graph_depth_to_space(clseg_graph *g, clseg_node *x, int block,
+                                       clseg_depth_to_space_mode mode) {
+  return space_depth(g, x, block, (int)mode);
+}
+
+clseg_node *clseg_graph_space_to_depth(clseg_graph *g, clseg_node *x, int block) {
+  return space_depth(g, x, block, 2);
+}
+
 clseg_node *clseg_graph_reduce_channels(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_REDUCE, NULL, &x, 1);
   if (n) {
@@ -118,19 +146,34 @@ clseg_node *clseg_graph_argmax_channels(clseg_graph *g, clseg_node *x) {
   return n;
 }
 
-clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
-                               int bias) {
+clseg_node *clseg__graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                                int64_t k, int bias) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_LINEAR, name, &x, 1);
   if (!n)
     return NULL;
-  if (m < 1)
-    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "linear '%s': %lld outputs", n->name,
-                             (long long)m);
-  const int64_t w[2] = {m, x->channels};
-  n->param[CLSEG__SLOT_WEIGHT] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, x->channels);
+  if (m < 1 || k < x->channels || k % x->channels)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                             "linear '%s': %lld outputs from %lld inputs of %lld channels", n->name,
+                             (long long)m, (long long)k, (long long)x->channels);
+  const int64_t w[2] = {m, k};
+  n->param[CLSEG__SLOT_WEIGHT] = clseg__declare(g, n, "weight", 2, w, CLSEG__P_WEIGHT, k);
   if (bias)
-    n->param[CLSEG__SLOT_BIAS] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, x->channels);
+    n->param[CLSEG__SLOT_BIAS] = clseg__declare(g, n, "bias", 1, &m, CLSEG__P_BIAS, k);
   n->channels = m;
+  return g->status == CLSEG_OK ? n : NULL;
+}
+
+clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
+                               int bias) {
+  return clseg__graph_linear(g, name, x, m, x ? x->channels : 0, bias);
+}
+
+clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, int per_channel) {
+  clseg_node *n = clseg__add_node(g, CLSEG__N_PRELU, name, &x, 1);
+  if (!n)
+    return NULL;
+  const int64_t count = per_channel ? x->channels : 1;
+  n->param[CLSEG__SLOT_WEIGHT] = clseg__declare(g, n, "weight", 1, &count, CLSEG__P_WEIGHT, 1);
   return g->status == CLSEG_OK ? n : NULL;
 }
 

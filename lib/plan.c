@@ -101,10 +101,19 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
     y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
     y[3] = x[3] + n->u.pad.left + n->u.pad.right;
     break;
-  case CLSEG__N_LINEAR:
-    if (x[2] != 1 || x[3] != 1)
+  case CLSEG__N_LINEAR: /* the weight's row length: C, or C * H * W of a flattened input */
+    if (x[1] * x[2] * x[3] != p->g->params[n->param[0]].dims[1])
       return 0;
+    y[2] = y[3] = 1;
     break;
+  case CLSEG__N_SPACE_DEPTH: {
+    const int b = n->u.space_depth.block;
+    if (n->u.space_depth.mode == 2 && (x[2] % b || x[3] % b))
+      return 0;
+    y[2] = n->u.space_depth.mode == 2 ? x[2] / b : x[2] * b;
+    y[3] = n->u.space_depth.mode == 2 ? x[3] / b : x[3] * b;
+    break;
+  }
   default: break;
   }
   return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
@@ -119,7 +128,7 @@ static double node_flops(const clseg_plan *p, const clseg_node *n) {
   case CLSEG__N_CONVT:
     return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) *
            n->kernel * n->kernel;
-  case CLSEG__N_LINEAR: return 2.0 * out * (double)x[1];
+  case CLSEG__N_LINEAR: return 2.0 * out * (double)(x[1] * x[2] * x[3]);
   case CLSEG__N_ATTENTION_GATE:
     return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
   case CLSEG__N_CBAM_SPATIAL: return out * 2.0 + 2.0 * (double)y[0] * y[2] * y[3] * 2 * 49;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clseg_onnx.h"
 #include "common/check.h"
 #include "file.h"
 #include "internal.h" /* a tensor's context, for the library's message when a transfer fails */
@@ -260,4 +261,81 @@ void test_filter_from_env(void) {
   const char *f = getenv("CLSEG_TEST_FILTER");
   if (f && *f)
     cmocka_set_test_filter(f);
+}
+
+/* Runs DIR/STEM.onnx on DIR/STEM.input.npy (its batch is the input's count over C * H * W) against
+ * DIR/STEM.ort.npy; returns the largest absolute error, or -1 on a mismatch (printed with what the
+ * case checks). */
+static double onnx_case(const char *dir, const char *stem, const char *what, const check_tol *tol) {
+  char path[800], ctxt[900];
+  clseg_graph *g = NULL;
+  clseg_onnx_info info;
+  snprintf(path, sizeof path, "%s/%s.onnx", dir, stem);
+  if (clseg_onnx_load(path, NULL, &g, &info) != CLSEG_OK) {
+    fprintf(stderr, "FAIL %s (%s): %s\n", stem, what, clseg_last_error(NULL));
+    return -1;
+  }
+  size_t nin, nref;
+  snprintf(path, sizeof path, "%s/%s.input.npy", dir, stem);
+  float *x = test_read_npy(path, &nin, false);
+  snprintf(path, sizeof path, "%s/%s.ort.npy", dir, stem);
+  float *ref = test_read_npy(path, &nref, false);
+  clseg_plan *p = NULL;
+  double worst = -1;
+  int64_t os[4] = {0};
+  float *y = NULL;
+  const int64_t n = (int64_t)nin / (info.input_c * info.input_h * info.input_w);
+  if (clseg_plan_create(test_ctx, g, n, info.input_h, info.input_w, NULL, &p) != CLSEG_OK) {
+    fprintf(stderr, "FAIL %s (%s): planning: %s\n", stem, what, clseg_last_error(test_ctx));
+    goto done;
+  }
+  clseg_plan_output_shape(p, os);
+  if ((size_t)(os[0] * os[1] * os[2] * os[3]) != nref) {
+    fprintf(stderr, "FAIL %s (%s): output [%lld, %lld, %lld, %lld] holds not %zu values\n", stem,
+            what, (long long)os[0], (long long)os[1], (long long)os[2], (long long)os[3], nref);
+    goto done;
+  }
+  y = malloc(sizeof *y * nref);
+  assert_non_null(y);
+  assert_int_equal(clseg_plan_run(p, x, nin, y, nref), CLSEG_OK);
+  snprintf(ctxt, sizeof ctxt, "%s: %s, opset %d", stem, what, info.opset);
+  if (check_close(stem, y, ref, nref, os, tol, ctxt)) {
+    worst = 0;
+    for (size_t i = 0; i < nref; i++)
+      worst = fmax(worst, fabs((double)y[i] - (double)ref[i]));
+  }
+done:
+  free(y);
+  free(x);
+  free(ref);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+  return worst;
+}
+
+void test_onnx_index(const char *dir, const char *prefix, int min, const check_tol *tol) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/index.txt", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[600];
+  int run = 0, failed = 0;
+  double worst = 0;
+  while (fgets(line, sizeof line, f)) {
+    char *tab = strchr(line, '\t');
+    if (line[0] == '#' || !tab || strncmp(line, prefix, strlen(prefix)))
+      continue;
+    *tab = '\0';
+    tab[strcspn(tab + 1, "\n") + 1] = '\0';
+    double e = onnx_case(dir, line, tab + 1, tol);
+    printf("%-22s max |clseg - onnxruntime| %-9.3g %s\n", line, e, tab + 1);
+    failed += e < 0;
+    worst = fmax(worst, e);
+    run++;
+  }
+  fclose(f);
+  printf("%s*: %d cases, %d failed, worst %.3g (tolerance %g + %g |ref|)\n", prefix, run, failed,
+         worst, tol->atol, tol->rtol);
+  assert_true(run >= min);
+  assert_int_equal(failed, 0);
 }

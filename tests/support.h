@@ -13,6 +13,7 @@
 
 #include "clseg.h"
 #include "clseg_ops.h"
+#include "common/check.h"
 #include "common/fixture.h"
 
 /* The device tests run on: $CLSEG_TEST_DEVICE (meson sets "pocl"), else "auto". */
@@ -66,6 +67,11 @@ void test_user_rows_end(clseg_context *ctx);
 void test_filter_from_env(void);
 /* True when haystack contains needle; prints both otherwise. */
 int test_contains(const char *haystack, const char *needle);
+
+/* Runs every case of DIR/index.txt ("STEM<TAB>what it checks") whose stem starts with prefix, at
+ * least min of them: DIR/STEM.onnx imported, planned at the batch of DIR/STEM.input.npy and run,
+ * against onnxruntime's DIR/STEM.ort.npy within tol; prints each case's largest error. */
+void test_onnx_index(const char *dir, const char *prefix, int min, const check_tol *tol);
 
 /* Runs fn on every fixture of tests/fixtures/index.txt whose "op" is one of ops (NULL-terminated),
  * printing each failure with its parameters; returns how many ran and stores how many failed. */

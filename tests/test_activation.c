@@ -74,6 +74,73 @@ static void sweep_every_kind(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* ---- PRelu ---- */
+
+static bool prelu_case(clseg_context *ctx, const int64_t s[4], int64_t ns, uint64_t seed) {
+  const size_t n = ref_count(s);
+  const int64_t ss[4] = {1, ns, 1, 1};
+  float *x = test_random(n, seed, -8.0f, 8.0f), *a = test_random((size_t)ns, seed + 1, -1.5f, 1.5f);
+  float *ref = malloc(n * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *tx = test_tensor(ctx, s, x), *ta = test_tensor(ctx, ss, a),
+               *ty = test_tensor(ctx, s, NULL);
+  if (clseg_prelu(ctx, tx, ta, ty) != CLSEG_OK)
+    fail_msg("prelu: %s", clseg_last_error(ctx));
+  float *y = test_download(ty);
+  ref_prelu(x, s, a, ns, ref);
+  char info[256];
+  snprintf(info, sizeof info, "activation_prelu slopes=%lld shape=[%lld,%lld,%lld,%lld] seed=%llu",
+           (long long)ns, (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3],
+           (unsigned long long)seed);
+  check_track_worst(&worst, y, ref, n);
+  bool ok = check_close("y", y, ref, n, s, NULL, info);
+  free(x);
+  free(a);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ta);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* One slope per channel and one for all, over the sweep's odd sizes: exact (one product). */
+static void sweep_prelu(void **state) {
+  static const int64_t shapes[][4] = {{1, 1, 1, 1},  {2, 3, 1, 1},  {2, 1, 7, 9},   {2, 15, 17, 1},
+                                      {2, 9, 3, 33}, {2, 33, 1, 1}, {1, 17, 15, 7}, {2, 7, 33, 17}};
+  int failures = 0, cases = 0;
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int per_channel = 0; per_channel < 2; per_channel++) {
+      failures += !prelu_case(*state, shapes[i], per_channel ? shapes[i][1] : 1,
+                              SEED + 5000 + (uint64_t)cases);
+      cases++;
+    }
+  print_message("prelu sweep: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
+  assert_true(worst == 0.0);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+static void prelu_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {1, 4, 2, 3}, as[4] = {1, 3, 1, 1}, bad[4] = {1, 4, 3, 2};
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *a = test_tensor(ctx, as, NULL),
+               *y = test_tensor(ctx, bad, NULL);
+  assert_int_equal(clseg_prelu(ctx, x, a, x), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "prelu: input [1, 4, 2, 3] has 4 channels, but the slope has 3 "
+                            "elements (shape [1, 3, 1, 1]): one, or one per channel"));
+  assert_int_equal(clseg_prelu(ctx, x, NULL, x), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "prelu: slope is NULL"));
+  assert_int_equal(clseg_prelu(ctx, a, a, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx), "prelu: output has shape [1, 4, 3, 2]"));
+  assert_int_equal(clseg_prelu(NULL, x, a, y), CLSEG_INVALID_ARGUMENT);
+  clseg_tensor_free(x);
+  clseg_tensor_free(a);
+  clseg_tensor_free(y);
+}
+
 /* A NULL activation is the identity, as CLSEG_ACT_NONE. */
 static void null_activation_is_identity(void **state) {
   clseg_context *ctx = *state;
@@ -262,6 +329,7 @@ static void gpu_form_from_a_user_row(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sweep_prelu),           cmocka_unit_test(prelu_errors),
       cmocka_unit_test(sweep_every_kind),      cmocka_unit_test(null_activation_is_identity),
       cmocka_unit_test(in_place_and_views),    cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault), cmocka_unit_test(gpu_form_from_a_user_row),

@@ -1,6 +1,6 @@
 /* Tests of the channel layout ops (lib/ops/layout.c, cl/layout.cl) against ref_concat,
- * ref_slice_channels and ref_pad and the PyTorch fixtures: odd sizes, both pad variants up to
- * reflect's limit, views, errors. */
+ * ref_slice_channels, ref_pad, ref_depth_to_space, ref_space_to_depth and the PyTorch fixtures:
+ * odd sizes, both pad variants up to reflect's limit, both depth-to-space orders, views, errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +202,100 @@ static void sweep_pad(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* ---- depth <-> space ---- */
+
+static const char *const SPACE_DEPTH_VARIANTS[3] = {
+    "layout_depth_to_space DCR", "layout_depth_to_space CRD", "layout_space_to_depth"};
+
+/* mode 0, 1: depth to space (DCR, CRD); 2: space to depth. */
+static bool space_depth_case(clseg_context *ctx, const int64_t xs[4], int b, int mode,
+                             uint64_t seed) {
+  int64_t ys[4], got_shape[4];
+  float *x = rnd(ref_count(xs), seed);
+  clseg_tensor *tx = test_tensor(ctx, xs, x);
+  clseg_status s =
+      mode == 2 ? clseg_space_to_depth_shape(tx, b, ys) : clseg_depth_to_space_shape(tx, b, ys);
+  assert_int_equal(s, CLSEG_OK);
+  clseg_tensor *ty = test_tensor(ctx, ys, NULL);
+  float *ref = malloc(ref_count(ys) * sizeof *ref);
+  assert_non_null(ref);
+  s = mode == 2 ? clseg_space_to_depth(ctx, tx, b, ty)
+                : clseg_depth_to_space(ctx, tx, b, (clseg_depth_to_space_mode)mode, ty);
+  if (s != CLSEG_OK)
+    fail_msg("%s: %s", SPACE_DEPTH_VARIANTS[mode], clseg_last_error(ctx));
+  float *y = test_download(ty);
+  if (mode == 2)
+    ref_space_to_depth(x, xs, b, ref);
+  else
+    ref_depth_to_space(x, xs, b, mode, ref);
+  memcpy(got_shape, ys, sizeof ys);
+  char info[200];
+  snprintf(info, sizeof info, "%s x=[%lld,%lld,%lld,%lld] block=%d seed=%llu",
+           SPACE_DEPTH_VARIANTS[mode], (long long)xs[0], (long long)xs[1], (long long)xs[2],
+           (long long)xs[3], b, (unsigned long long)seed);
+  check_track_worst(&worst, y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), got_shape, NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Both depth-to-space orders and space to depth, blocks 1 to 4, odd sizes, batch 1 and 2; exact
+ * (a move). */
+static void sweep_space_depth(void **state) {
+  static const int64_t hw[][2] = {{1, 1}, {3, 7}, {9, 15}, {17, 33}, {1, 9}};
+  static const int64_t chans[] = {1, 3, 7};
+  int cases = 0, failures = 0;
+  for (int b = 1; b <= 4; b++)
+    for (size_t s = 0; s < sizeof hw / sizeof *hw; s++)
+      for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
+        for (int mode = 0; mode < 3; mode++) {
+          const int64_t n = 1 + (int64_t)(cases % 2);
+          const int64_t xs[4] = {n, mode == 2 ? chans[c] : chans[c] * b * b,
+                                 mode == 2 ? hw[s][0] * b : hw[s][0],
+                                 mode == 2 ? hw[s][1] * b : hw[s][1]};
+          failures += !space_depth_case(*state, xs, b, mode, SEED + 3000 + (uint64_t)cases);
+          cases++;
+        }
+  print_message("depth <-> space sweep: %d cases, %d failed, worst normalised error %.3g\n", cases,
+                failures, worst);
+  assert_true(worst == 0.0);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+static void space_depth_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xs[4] = {1, 6, 4, 6}, ys[4] = {1, 1, 8, 12};
+  clseg_tensor *x = test_tensor(ctx, xs, NULL), *y = test_tensor(ctx, ys, NULL);
+  int64_t out[4];
+  assert_int_equal(clseg_depth_to_space_shape(x, 2, out), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "depth_to_space: input of shape [1, 6, 4, 6]: 6 channels are not a "
+                            "multiple of block 2 squared"));
+  assert_int_equal(clseg_space_to_depth_shape(x, 4, out), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "space_to_depth: input of shape [1, 6, 4, 6]: height and width are "
+                            "not multiples of block 4"));
+  assert_int_equal(clseg_depth_to_space(ctx, x, 0, CLSEG_DEPTH_TO_SPACE_DCR, y),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "depth_to_space: block 0 (1 to 1024)"));
+  assert_int_equal(clseg_depth_to_space(ctx, x, 1, (clseg_depth_to_space_mode)5, y),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "depth_to_space: unknown mode 5"));
+  assert_int_equal(clseg_space_to_depth(ctx, x, 2, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "space_to_depth: output has shape [1, 1, 8, 12], expected [1, 24, 2, "
+                            "3]"));
+  assert_int_equal(clseg_space_to_depth(ctx, NULL, 2, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "space_to_depth: input is NULL"));
+  clseg_tensor_free(x);
+  clseg_tensor_free(y);
+}
+
 /* Concat into a view of a larger buffer and slice out of one, as a graph plan places tensors. */
 static void views_at_offsets(void **state) {
   clseg_context *ctx = *state;
@@ -400,6 +494,8 @@ int main(void) {
       cmocka_unit_test(sweep_concat),
       cmocka_unit_test(sweep_slice),
       cmocka_unit_test(sweep_pad),
+      cmocka_unit_test(sweep_space_depth),
+      cmocka_unit_test(space_depth_errors),
       cmocka_unit_test(views_at_offsets),
       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(concat_errors),

@@ -161,6 +161,52 @@ static void ops_mix_model_matches_litert(void **state) {
   clseg_graph_free(g);
 }
 
+/* The operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH between convs) in a small seeded model
+ * made by tools/litert_reference.py; returns the largest |clseg - LiteRT| over outputs of shape
+ * [1, oc, oh, ow] from the random input [1, c, h, w]. */
+static double mix_model_error(const char *file, const char *ref_file, int64_t c, int64_t h,
+                              int64_t w, const int64_t out[3]) {
+  char path[512];
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  snprintf(path, sizeof path, TFL_DIR "%s", file);
+  if (clseg_tflite_load(path, &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_true(info.input_h == h && info.input_w == w && info.input_c == c);
+  if (clseg_plan_create(test_ctx, g, 1, h, w, NULL, &p) != CLSEG_OK)
+    fail_msg("plan: %s", clseg_last_error(test_ctx));
+  int64_t os[4];
+  clseg_plan_output_shape(p, os);
+  assert_true(os[1] == out[0] && os[2] == out[1] && os[3] == out[2]);
+  snprintf(path, sizeof path, TFL_DIR "%s", ref_file);
+  size_t n = (size_t)(c * h * w), m;
+  float *x = malloc(sizeof *x * n), *ref = test_read_npy(path, &m, true),
+        *y = malloc(sizeof *y * m);
+  assert_true(x && y && m == (size_t)(out[0] * out[1] * out[2]));
+  random_input(x, n);
+  assert_int_equal(clseg_plan_run(p, x, n, y, m), CLSEG_OK);
+  double worst = 0;
+  for (size_t i = 0; i < m; i++)
+    worst =
+        fabs((double)y[i] - ref[i]) > worst || isnan(y[i]) ? fabs((double)y[i] - ref[i]) : worst;
+  free(x);
+  free(y);
+  free(ref);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+  return worst;
+}
+
+/* Outputs up to 3.3 from two 27-tap convs: 1e-5. */
+static void ops2_mix_model_matches_litert(void **state) {
+  (void)state;
+  const int64_t out[3] = {80, 3, 2};
+  double e = mix_model_error("ops2_mix.tflite", "ops2_mix_random_output.npy", 3, 6, 4, out);
+  printf("ops2_mix_random        max|diff| %.3g\n", e);
+  assert_true(e <= 1e-5);
+}
+
 /* Convs whose weights are stored sparse behind DENSIFY (compressed rows with uint8 indices and an
  * all-zero row; blocks of 4 channels with uint16 indices, float16), as in MediaPipe's pose
  * detector; tools/litert_reference.py checks that LiteRT decodes its encoding to the weights it
@@ -344,6 +390,7 @@ int main(void) {
       cmocka_unit_test(landscape_model_matches_litert),
       cmocka_unit_test(ops_mix_model_matches_litert),
       cmocka_unit_test(sparse_mix_model_matches_litert),
+      cmocka_unit_test(ops2_mix_model_matches_litert),
       cmocka_unit_test(truncated_files_fail_cleanly),
       cmocka_unit_test(corrupted_regions_fail_cleanly),
       cmocka_unit_test(corrupted_sparse_tensors_fail_cleanly),

@@ -7,7 +7,7 @@
 # padding, TRANSPOSE_CONV, CONCATENATION, PAD, constant operands, depth multiplier 2, MEAN, RESHAPE,
 # SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input; and sparse_mix.tflite,
 # convs whose weights are stored sparse (compressed rows, and blocks) behind DENSIFY, as in MediaPipe's pose
-# detector.
+# detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH, PRELU).
 # Writes, for each case, <case>_input.npy (the model input, NCHW uint8 [1, 3, H, W]: the model sees
 # value / 255 as float32; the random case stores no input, see below) and <case>_output.npy (LiteRT's
 # probability map, float32 [1, 1, H, W]). Preprocessing follows MediaPipe (models/README.md): stretch the
@@ -34,8 +34,10 @@ CASES = [
     ("landscape_astronaut", "selfie_segmentation_landscape.tflite", "astronaut.png"),
     ("ops_mix_random", "ops_mix.tflite", None),
     ("sparse_mix_random", "sparse_mix.tflite", None),
+    ("ops2_mix_random", "ops2_mix.tflite", None),
 ]
-BUILT = {"ops_mix.tflite": "ops_mix_model", "sparse_mix.tflite": "sparse_mix_model"}
+BUILT = {"ops_mix.tflite": "ops_mix_model", "sparse_mix.tflite": "sparse_mix_model",
+         "ops2_mix.tflite": "ops2_mix_model"}
 
 
 def splitmix64_uniform(seed, count):
@@ -143,6 +145,28 @@ def ops_mix_model():
     gated = B.op(O.MUL, [dw, gate], "gated", [1, 4, 5, 24], BO.MulOptions, S.MulOptionsT())
     sm = B.op(O.SOFTMAX, [gated], "softmax", [1, 4, 5, 24], BO.SoftmaxOptions, options(S.SoftmaxOptionsT, beta=1.0))
     return B.finish(x, sm)
+
+
+def ops2_mix_model():
+    """The operators of issue 19 that MediaPipe's pose models use: DEPTH_TO_SPACE (DCR on NHWC), and
+    SPACE_TO_DEPTH back, between convs, each conv followed by a PRELU (alpha per channel [1, 1, C], then one
+    alpha for all)."""
+    B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
+    B.m.description = "clseg ops2_mix test model"
+    x = B.tensor("input", [1, 6, 4, 3])
+    conv = lambda: options(S.Conv2DOptionsT, padding=P.SAME, strideW=1, strideH=1, dilationWFactor=1,
+                           dilationHFactor=1)
+    c1 = B.op(O.CONV_2D, [x, B.weights("w1", [12, 3, 3, 3]), B.weights("b1", [12])], "conv1", [1, 6, 4, 12],
+              BO.Conv2DOptions, conv())
+    pr = B.op(O.PRELU, [c1, B.weights("alpha", [1, 1, 12])], "prelu", [1, 6, 4, 12])
+    d2s = B.op(O.DEPTH_TO_SPACE, [pr], "depth_to_space", [1, 12, 8, 3], BO.DepthToSpaceOptions,
+               options(S.DepthToSpaceOptionsT, blockSize=2))
+    c2 = B.op(O.CONV_2D, [d2s, B.weights("w2", [5, 3, 3, 3]), B.weights("b2", [5])], "conv2", [1, 12, 8, 5],
+              BO.Conv2DOptions, conv())
+    pr1 = B.op(O.PRELU, [c2, B.weights("alpha1", [1])], "prelu_shared", [1, 12, 8, 5])
+    s2d = B.op(O.SPACE_TO_DEPTH, [pr1], "space_to_depth", [1, 3, 2, 80], BO.SpaceToDepthOptions,
+               options(S.SpaceToDepthOptionsT, blockSize=4))
+    return B.finish(x, s2d)
 
 
 def sparse_encode(dense, order, block_map, formats, index_dtype):

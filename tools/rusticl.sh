@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # The GPU rows' kernels (@nvidia-sm90: the plans a GPU gets, scalar one-item-per-output forms) JIT in seconds:
 # every op and network test runs with them, conv through its GPU variants' cases (2026-12-03: 60 s in all).
 gpu=(activation batchnorm eltwise reduce pool resize layout linear attention conv_transpose conv_gemm graph
-  models onnx onnx_attrs tflite)
+  models onnx onnx_attrs onnx_ops tflite)
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
   tests=(pool resize layout linear attention conv_transpose)

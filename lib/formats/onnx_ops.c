@@ -66,6 +66,16 @@ clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
                           "from the image",
                           n->input[k]),
            NULL;
+  /* a flattened [N, C * H * W] image: only a product (or a no-op) reads it as one row per image */
+  if (v->ndim == 2 && v->dims[1] != v->node->channels && strcmp(n->op_type, "Gemm") &&
+      strcmp(n->op_type, "MatMul") && strcmp(n->op_type, "Identity") &&
+      strcmp(n->op_type, "Dropout") && strcmp(n->op_type, "Cast"))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' is a [%lld, %lld] flattening of a [%lld, %lld, H, W] "
+                          "tensor, which clseg reads only in Gemm and MatMul",
+                          n->input[k], (long long)v->dims[0], (long long)v->dims[1],
+                          (long long)v->dims[0], (long long)v->node->channels),
+           NULL;
   if (v->ndim < 2 || v->ndim > 4 || (v->ndim == 3 && v->dims[2] != 1))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "input '%s' has %d dimensions (NCHW, or [N, C] as [N, C, 1, 1])",
@@ -356,9 +366,12 @@ static int op_clip(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (b->opset < 11) {
     lo = clseg__attr_float(n, "min", -FLT_MAX), hi = clseg__attr_float(n, "max", FLT_MAX);
-  } else if ((clseg__in(b, n, 1) && !const_scalar(clseg__in(b, n, 1), &lo)) ||
-             (clseg__in(b, n, 2) && !const_scalar(clseg__in(b, n, 2), &hi))) {
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "min and max must be constant scalars");
+  } else {
+    for (size_t k = 1; k < 3; k++)
+      if (clseg__in(b, n, k) && !const_scalar(clseg__in(b, n, k), k == 1 ? &lo : &hi))
+        return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                              "%s ('%s') that is not a constant scalar is unsupported",
+                              k == 1 ? "min" : "max", n->input[k]);
   }
   clseg_activation a = {CLSEG_ACT_CLIP, (float)lo, (float)hi};
   if (lo == 0 && hi == 6)
@@ -366,6 +379,37 @@ static int op_clip(clseg__ob *b, const Onnx__NodeProto *n) {
   else if (lo == 0 && hi >= FLT_MAX)
     a.kind = CLSEG_ACT_RELU;
   return clseg__set_node(b, n, 0, clseg_graph_activation_ex(b->g, x->node, &a), x->ndim, x->dims);
+}
+
+/* PRelu with a constant slope of one value or one per channel ([C, 1, 1], [1, C, 1, 1], [C] on
+ * [N, C] ...). */
+static int op_prelu(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg__ov *x = clseg__in_node(b, n, 0);
+  const clseg__ov *a = x ? in_const(b, n, 1, 1) : NULL;
+  if (!a)
+    return 0;
+  int per_channel = a->count > 1 && a->ndim <= x->ndim;
+  for (int d = 0; per_channel && d < a->ndim; d++) {
+    const int xd = x->ndim - a->ndim + d;
+    per_channel = a->dims[d] == 1 || (xd == 1 && a->dims[d] == x->dims[1]);
+  }
+  if (a->count != 1 && !per_channel) {
+    char dims[96] = "";
+    for (int d = 0, len = 0; d < a->ndim && len < 80; d++)
+      len += snprintf(dims + len, sizeof dims - (size_t)len, "%s%lld", d ? ", " : "",
+                      (long long)a->dims[d]);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "slope '%s' of shape [%s] is unsupported (one value, or one per "
+                          "channel of %lld)",
+                          n->input[1], dims, (long long)x->dims[1]);
+  }
+  char name[128];
+  clseg_node *y =
+      clseg_graph_prelu(b->g, clseg__node_name(b, n, name, sizeof name), x->node, per_channel);
+  const int64_t count = (int64_t)a->count;
+  if (!clseg__graph_ok(b, y) || !set_param(b, y, "weight", 1, &count, a->f))
+    return 0;
+  return clseg__set_node(b, n, 0, y, x->ndim, x->dims);
 }
 
 clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x, const clseg__ov *c,
@@ -562,6 +606,7 @@ static const struct {
     {"Gelu", op_activation},
     {"Erf", op_activation},
     {"Clip", op_clip},
+    {"PRelu", op_prelu},
     {"Add", op_binary},
     {"Sub", op_binary},
     {"Mul", op_binary},

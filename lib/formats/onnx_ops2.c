@@ -108,17 +108,28 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
                         na, x->ndim, keep);
 }
 
+/* Softmax over channels. Before opset 13 the input is coerced to 2-D at axis (default 1), [d0 ...
+ * d(axis-1), d(axis) ... d(n-1)], and the softmax runs over the second part: channels only when
+ * axis is 1 and every later dim is 1. From 13 on, over the one axis (default -1). */
 static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
+  const int64_t axis = clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1);
   int ax;
-  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1), x->ndim, &ax))
+  if (!x || !clseg__norm_axis(b, axis, x->ndim, &ax))
     return 0;
-  /* before opset 13 the input is flattened from axis on: channels only when H * W == 1 */
-  int spatial = x->ndim == 4 && (x->dims[2] > 1 || x->dims[3] > 1);
-  if (ax != 1 || (b->opset < 13 && spatial))
+  int64_t inner = 1;
+  for (int d = 2; d < x->ndim; d++)
+    inner *= x->dims[d];
+  if (ax != 1 || (b->opset < 13 && inner > 1))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "a softmax over axis %d of a %d-D tensor at opset %d (channels only)", ax,
-                          x->ndim, b->opset);
+                          "axis %lld on a %d-D input of %lld x %lld x %lld x %lld at opset %d is "
+                          "unsupported (%s)",
+                          (long long)axis, x->ndim, (long long)x->dims[0], (long long)x->dims[1],
+                          (long long)(x->ndim > 2 ? x->dims[2] : 1),
+                          (long long)(x->ndim > 3 ? x->dims[3] : 1), b->opset,
+                          b->opset < 13 ? "before opset 13 the input is flattened from the axis "
+                                          "on: channels only, with H = W = 1"
+                                        : "channels only");
   return clseg__set_node(b, n, 0, clseg_graph_softmax_channels(b->g, x->node), x->ndim, x->dims);
 }
 
@@ -165,8 +176,8 @@ static int op_gemm(clseg__ob *b, const Onnx__NodeProto *n) {
   }
   char name[128], pn[200];
   const int64_t wd[2] = {m, k}, od[2] = {x->dims[0], m};
-  clseg_node *y =
-      clseg_graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m, c != NULL);
+  clseg_node *y = clseg__graph_linear(b->g, clseg__node_name(b, n, name, sizeof name), x->node, m,
+                                      k, c != NULL);
   int ok = clseg__graph_ok(b, y);
   snprintf(pn, sizeof pn, "%s.weight", y ? y->name : "");
   ok = ok && clseg_graph_set_param(b->g, pn, wd, 2, wt) == CLSEG_OK;
@@ -225,6 +236,11 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
       last = x->dims[pd] != 1 ? (int)pd : last;
     }
   }
+  /* Flatten (any axis up to 1) or Reshape of an image to [N, C * H * W]: the same data read as one
+   * row per image, which Gemm and MatMul take (clseg__in_node refuses it elsewhere) */
+  if (x->ndim == 4 && nd == 2 && od[0] == x->dims[0] &&
+      od[1] == x->dims[1] * x->dims[2] * x->dims[3] && strcmp(op, "Transpose"))
+    return clseg__set_node(b, n, 0, x->node, nd, od);
   if (!as_nchw(x->ndim, x->dims, a) || !as_nchw(nd, od, c) || memcmp(a, c, sizeof a))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "%s to a %d-D shape that is not the same NCHW data (clseg keeps "
@@ -315,10 +331,43 @@ static int op_pad(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, clseg_graph_pad(b->g, x->node, &pp), 4, od);
 }
 
+/* DepthToSpace (blocksize; mode DCR, or CRD from opset 11: what torch.onnx makes of PixelShuffle)
+ * and SpaceToDepth of a 4-D tensor. */
+static int op_space_depth(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg__ov *x = clseg__in_node(b, n, 0);
+  const int to_depth = !strcmp(n->op_type, "SpaceToDepth");
+  if (!x)
+    return 0;
+  const int64_t bs = clseg__attr_int(n, "blocksize", 0);
+  const char *mode = to_depth ? "DCR" : clseg__attr_str(n, "mode", "DCR");
+  const int crd = !strcmp(mode, "CRD");
+  if (x->ndim != 4)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %d-D input is unsupported (4-D NCHW)", x->ndim);
+  if (!crd && strcmp(mode, "DCR"))
+    return clseg__ob_fail(b, CLSEG_FORMAT, "mode '%.40s' (DCR or CRD)", mode);
+  if (bs < 1 || bs > 1024)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "blocksize %lld (1 to 1024)", (long long)bs);
+  int64_t od[4] = {x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
+  if (to_depth ? x->dims[2] % bs || x->dims[3] % bs : x->dims[1] % (bs * bs))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "blocksize %lld does not divide %s %lld",
+                          (long long)bs, to_depth ? "the input's H, W" : "the input's channels",
+                          (long long)(to_depth ? x->dims[2] : x->dims[1]));
+  od[1] = to_depth ? od[1] * bs * bs : od[1] / (bs * bs);
+  od[2] = to_depth ? od[2] / bs : od[2] * bs;
+  od[3] = to_depth ? od[3] / bs : od[3] * bs;
+  clseg_node *y = to_depth ? clseg_graph_space_to_depth(b->g, x->node, (int)bs)
+                           : clseg_graph_depth_to_space(b->g, x->node, (int)bs,
+                                                        crd ? CLSEG_DEPTH_TO_SPACE_CRD
+                                                            : CLSEG_DEPTH_TO_SPACE_DCR);
+  return clseg__set_node(b, n, 0, y, 4, od);
+}
+
 static const struct {
   const char *op;
   clseg__onnx_handler fn;
 } handlers[] = {
+    {"DepthToSpace", op_space_depth},
+    {"SpaceToDepth", op_space_depth},
     {"MaxPool", op_pool},
     {"AveragePool", op_pool},
     {"GlobalAveragePool", op_global_pool},

@@ -513,6 +513,45 @@ static int op_softmax(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_softmax_channels(b->g, x));
 }
 
+/* PRELU with a constant alpha of one value or one per channel (the last NHWC axis, the others 1:
+ * Keras' shared_axes=[1, 2] gives [1, 1, C]). */
+static int op_prelu(builder *b, const clseg__tfl_op *op) {
+  clseg_node *x = node_of(b, in_at(op, 0));
+  const int32_t at = in_at(op, 1);
+  const float *a = x && at >= 0 ? const_f32(b, at) : NULL;
+  if (!a)
+    return x && at < 0 ? bfail(b, CLSEG_FORMAT, "no alpha") : 0;
+  const clseg__tfl_tensor *t = tensor(b, at);
+  size_t n = count_of(t);
+  int per_channel = n > 1 && n == (size_t)x->channels && t->dims[t->ndim - 1] == (int32_t)n;
+  if (n != 1 && !per_channel)
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "alpha '%s' of %zu values is unsupported (one, or one per channel of %lld)",
+                 t->name, n, (long long)x->channels);
+  char name[160];
+  const int64_t count = (int64_t)n;
+  clseg_node *y = clseg_graph_prelu(b->g, tensor(b, op->out[0])->name, x, per_channel);
+  snprintf(name, sizeof name, "%s.weight", y ? y->name : "");
+  if (y && clseg_graph_set_param(b->g, name, &count, 1, a) != CLSEG_OK)
+    return bfail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g));
+  return set_out(b, op, y);
+}
+
+/* DEPTH_TO_SPACE and SPACE_TO_DEPTH on NHWC: the block offset is outermost in the depth axis, which
+ * is ONNX's DCR order once the tensors are NCHW. Options: block_size. */
+static int op_space_depth(builder *b, const clseg__tfl_op *op) {
+  const int to_depth = op->code == CLSEG__TFL_SPACE_TO_DEPTH;
+  clseg_node *x = node_of(b, in_at(op, 0));
+  if (!x || !want_options(b, op, to_depth ? 19 : 94))
+    return 0;
+  const int bs = opt(b, op, 0, 4, 0);
+  if (bs < 1 || bs > 1024)
+    return bfail(b, CLSEG_FORMAT, "block_size %d (1 to 1024)", bs);
+  return set_out(b, op,
+                 to_depth ? clseg_graph_space_to_depth(b->g, x, bs)
+                          : clseg_graph_depth_to_space(b->g, x, bs, CLSEG_DEPTH_TO_SPACE_DCR));
+}
+
 /* DEQUANTIZE of a float16 constant: the output is a float32 constant, made now. */
 static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   int32_t t = in_at(op, 0);
@@ -556,6 +595,8 @@ static const struct {
                 {CLSEG__TFL_CONCATENATION, op_concat},
                 {CLSEG__TFL_CONV_2D, op_conv2d},
                 {CLSEG__TFL_DEPTHWISE_CONV_2D, op_depthwise},
+                {CLSEG__TFL_DEPTH_TO_SPACE, op_space_depth},
+                {CLSEG__TFL_SPACE_TO_DEPTH, op_space_depth},
                 {CLSEG__TFL_DENSIFY, op_densify},
                 {CLSEG__TFL_DEQUANTIZE, op_dequantize},
                 {CLSEG__TFL_LOGISTIC, op_activation},
@@ -568,6 +609,7 @@ static const struct {
                 {CLSEG__TFL_SOFTMAX, op_softmax},
                 {CLSEG__TFL_TANH, op_activation},
                 {CLSEG__TFL_PAD, op_pad},
+                {CLSEG__TFL_PRELU, op_prelu},
                 {CLSEG__TFL_MEAN, op_mean},
                 {CLSEG__TFL_TRANSPOSE_CONV, op_transpose_conv},
                 {CLSEG__TFL_HARD_SWISH, op_activation}};

@@ -1,5 +1,6 @@
-/* Host side of the channel layout ops (cl/layout.cl): concat along C, channel slices, and padding
- * along C, H and W with crops (constant, reflect or edge, one kernel each). */
+/* Host side of the channel layout ops (cl/layout.cl): concat along C, channel slices, padding
+ * along C, H and W with crops (constant, reflect or edge, one kernel each), and the moves between
+ * depth and space (DepthToSpace in DCR or CRD order, SpaceToDepth). */
 #include <stdio.h>
 
 #include "common.h"
@@ -226,4 +227,84 @@ clseg_status clseg_pad(clseg_context *ctx, const clseg_tensor *x, const clseg_pa
       CLSEG__ARG(co),     CLSEG__ARG(ho),    CLSEG__ARG(wo),     CLSEG__ARG(front), CLSEG__ARG(top),
       CLSEG__ARG(left),   CLSEG__ARG(value), CLSEG__ARG(rows)};
   return LAYOUT_LAUNCH(ctx, k, &sh, pad_variants[p->mode].name, args, wo, rows);
+}
+
+/* ---- depth <-> space ---- */
+
+/* The output shape of a depth-to-space (to_depth 0) or space-to-depth move of x by block. */
+static clseg_status space_depth_shape(clseg_context *ctx, const char *what, const clseg_tensor *x,
+                                      int block, int to_depth, int64_t out[4]) {
+  clseg_status s = clseg__check_tensor(ctx, what, "input", x);
+  if (s != CLSEG_OK)
+    return s;
+  const int64_t bb = (int64_t)block * block;
+  if (block < 1 || block > 1024)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: block %d (1 to 1024)", what, block);
+  if (!to_depth && x->shape[1] % bb)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: input of shape %s: %lld channels are not a multiple of block %d "
+                       "squared",
+                       what, CLSEG__SHAPE(x->shape), (long long)x->shape[1], block);
+  if (to_depth && (x->shape[2] % block || x->shape[3] % block))
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: input of shape %s: height and width are not multiples of block %d",
+                       what, CLSEG__SHAPE(x->shape), block);
+  out[0] = x->shape[0];
+  out[1] = to_depth ? x->shape[1] * bb : x->shape[1] / bb;
+  out[2] = to_depth ? x->shape[2] / block : x->shape[2] * block;
+  out[3] = to_depth ? x->shape[3] / block : x->shape[3] * block;
+  return CLSEG_OK;
+}
+
+static clseg_status space_depth(clseg_context *ctx, const clseg_tensor *x, int block, int mode,
+                                clseg_tensor *y) {
+  const int to_depth = mode == 2;
+  const char *what = to_depth ? "space_to_depth" : "depth_to_space";
+  const char *variant = to_depth ? "layout_space_to_depth" : "layout_depth_to_space";
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "%s: NULL context", what);
+  if (mode < 0 || mode > 2)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: unknown mode %d", what, mode);
+  int64_t want[4];
+  clseg_status s = space_depth_shape(ctx, what, x, block, to_depth, want);
+  if (s == CLSEG_OK)
+    s = clseg__check_output(ctx, what, y, want);
+  cl_kernel k;
+  clseg__stream_shape sh;
+  if (s != CLSEG_OK || (s = clseg__stream_kernel(ctx, "layout.cl", variant, &k, &sh)) != CLSEG_OK)
+    return s;
+  const int xo = (int)x->offset, yo = (int)y->offset, ci = (int)x->shape[1];
+  const int hi = (int)x->shape[2], wi = (int)x->shape[3], co = (int)want[1], ho = (int)want[2];
+  const int wo = (int)want[3], rows = (int)(want[0] * want[1] * want[2]);
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf), CLSEG__ARG(xo),   CLSEG__ARG(y->buf), CLSEG__ARG(yo), CLSEG__ARG(ci),
+      CLSEG__ARG(hi),     CLSEG__ARG(wi),   CLSEG__ARG(co),     CLSEG__ARG(ho), CLSEG__ARG(wo),
+      CLSEG__ARG(block),  CLSEG__ARG(mode), CLSEG__ARG(rows)};
+  return layout_launch(ctx, k, &sh, variant, args, 13, wo, rows);
+}
+
+clseg_status clseg_depth_to_space_shape(const clseg_tensor *x, int block, int64_t out[4]) {
+  clseg_context *ctx = x ? x->ctx : NULL;
+  if (!out)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "depth_to_space: NULL output shape");
+  return space_depth_shape(ctx, "depth_to_space", x, block, 0, out);
+}
+
+clseg_status clseg_space_to_depth_shape(const clseg_tensor *x, int block, int64_t out[4]) {
+  clseg_context *ctx = x ? x->ctx : NULL;
+  if (!out)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "space_to_depth: NULL output shape");
+  return space_depth_shape(ctx, "space_to_depth", x, block, 1, out);
+}
+
+clseg_status clseg_depth_to_space(clseg_context *ctx, const clseg_tensor *x, int block,
+                                  clseg_depth_to_space_mode mode, clseg_tensor *y) {
+  if (ctx && (mode < CLSEG_DEPTH_TO_SPACE_DCR || mode > CLSEG_DEPTH_TO_SPACE_CRD))
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "depth_to_space: unknown mode %d", (int)mode);
+  return space_depth(ctx, x, block, (int)mode, y);
+}
+
+clseg_status clseg_space_to_depth(clseg_context *ctx, const clseg_tensor *x, int block,
+                                  clseg_tensor *y) {
+  return space_depth(ctx, x, block, 2, y);
 }

@@ -28,6 +28,8 @@ typedef struct {
 /* ---- activations, normalisation, elementwise (ref_eltwise.c) ---- */
 float ref_act1(float v, const clseg_activation *act); /* act NULL means none */
 void ref_activation(const float *x, const int64_t xs[4], const clseg_activation *act, float *y);
+/* PRelu: slope has ns values, 1 or xs[1]. */
+void ref_prelu(const float *x, const int64_t xs[4], const float *slope, int64_t ns, float *y);
 void ref_batchnorm(const float *x, const int64_t xs[4], const float *gamma, const float *beta,
                    const float *mean, const float *var, float eps, const clseg_activation *act,
                    float *y);
@@ -50,6 +52,10 @@ void ref_slice_channels(const float *x, const int64_t xs[4], int64_t c_start, fl
 int ref_pad_shape(const int64_t xs[4], const clseg_pad_params *p, int64_t ys[4]);
 void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, float *y,
              const int64_t ys[4]);
+/* DepthToSpace (crd 0: DCR, 1: CRD) and SpaceToDepth as the ONNX spec defines them: a reshape to
+ * 6-D, a transpose, a reshape back. */
+void ref_depth_to_space(const float *x, const int64_t xs[4], int64_t b, int crd, float *y);
+void ref_space_to_depth(const float *x, const int64_t xs[4], int64_t b, float *y);
 void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind kind, float *y);
 void ref_softmax_channels(const float *x, const int64_t xs[4], float *y);
 void ref_argmax_channels(const float *x, const int64_t xs[4], float *y);

@@ -103,3 +103,13 @@ void ref_linear(const float *x, const int64_t xs[4], const float *w, int64_t m, 
       y[n * m + o] = ref_act1((float)acc, act);
     }
 }
+
+void ref_prelu(const float *x, const int64_t xs[4], const float *slope, int64_t ns, float *y) {
+  for (int64_t n = 0; n < xs[0]; n++)
+    for (int64_t c = 0; c < xs[1]; c++)
+      for (int64_t h = 0; h < xs[2]; h++)
+        for (int64_t w = 0; w < xs[3]; w++) {
+          const size_t i = ref_at(xs, n, c, h, w);
+          y[i] = x[i] < 0 ? slope[ns == 1 ? 0 : c] * x[i] : x[i];
+        }
+}

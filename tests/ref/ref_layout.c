@@ -128,3 +128,32 @@ void ref_argmax_channels(const float *x, const int64_t xs[4], float *y) {
         y[ref_at(ys, n, 0, h, w)] = (float)best;
       }
 }
+
+/* DCR: x viewed as [N, b, b, C', H, W], transposed to [N, C', H, b, W, b]; CRD: x viewed as
+ * [N, C', b, b, H, W], transposed the same way. Loops run over the 6-D input view. */
+void ref_depth_to_space(const float *x, const int64_t xs[4], int64_t b, int crd, float *y) {
+  const int64_t c2 = xs[1] / (b * b), ys[4] = {xs[0], c2, xs[2] * b, xs[3] * b};
+  for (int64_t n = 0; n < xs[0]; n++)
+    for (int64_t a0 = 0; a0 < (crd ? c2 : b); a0++)
+      for (int64_t a1 = 0; a1 < b; a1++)
+        for (int64_t a2 = 0; a2 < (crd ? b : c2); a2++)
+          for (int64_t h = 0; h < xs[2]; h++)
+            for (int64_t w = 0; w < xs[3]; w++) {
+              const int64_t c = crd ? a0 : a2, i = crd ? a1 : a0, j = crd ? a2 : a1;
+              const int64_t ch = (a0 * b + a1) * (crd ? b : c2) + a2;
+              y[ref_at(ys, n, c, h * b + i, w * b + j)] = x[ref_at(xs, n, ch, h, w)];
+            }
+}
+
+/* x viewed as [N, C, H', b, W', b], transposed to [N, b, b, C, H', W']. */
+void ref_space_to_depth(const float *x, const int64_t xs[4], int64_t b, float *y) {
+  const int64_t ys[4] = {xs[0], xs[1] * b * b, xs[2] / b, xs[3] / b};
+  for (int64_t n = 0; n < xs[0]; n++)
+    for (int64_t c = 0; c < xs[1]; c++)
+      for (int64_t h = 0; h < ys[2]; h++)
+        for (int64_t i = 0; i < b; i++)
+          for (int64_t w = 0; w < ys[3]; w++)
+            for (int64_t j = 0; j < b; j++)
+              y[ref_at(ys, n, (i * b + j) * xs[1] + c, h, w)] =
+                  x[ref_at(xs, n, c, h * b + i, w * b + j)];
+}

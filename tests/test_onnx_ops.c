@@ -1,0 +1,100 @@
+/* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
+ * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt
+ * (tools/make_onnx_op_fixtures.py) imported, planned and run against onnxruntime's output; and the
+ * files clseg refuses, each with its status and the message naming node, attribute and value. */
+#include <stdio.h>
+
+#include "clseg_onnx.h"
+#include "support.h"
+
+#define OPS_DIR CLSEG_FIXTURE_DIR "/onnx_ops"
+
+/* Data moves and PRelu are exact; a conv before them sums 27 products. */
+static const check_tol EXACT = {0.0, 0.0}, CONV = {1e-5, 0.0};
+
+static void test_space_depth(void **state) {
+  (void)state;
+  test_onnx_index(OPS_DIR, "d2s_", 5, &EXACT);
+  test_onnx_index(OPS_DIR, "s2d_", 2, &EXACT);
+  test_onnx_index(OPS_DIR, "pixelshuffle_", 2, &CONV);
+}
+
+static void test_prelu(void **state) {
+  (void)state;
+  test_onnx_index(OPS_DIR, "prelu_", 4, &EXACT);
+  test_onnx_index(OPS_DIR, "head_prelu", 1, &CONV); /* after a mean of 15 values */
+}
+
+/* Clips are exact; softmax within float rounding of exp and a sum of at most 60 terms. */
+static void test_clip_softmax(void **state) {
+  (void)state;
+  static const check_tol SOFTMAX = {1e-6, 1e-5};
+  test_onnx_index(OPS_DIR, "clip_", 7, &EXACT);
+  test_onnx_index(OPS_DIR, "softmax_", 7, &SOFTMAX);
+}
+
+/* Products of 60 terms of size up to 2 x 0.6. */
+static void test_heads(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(OPS_DIR, "head_gemm", 3, &PRODUCT);
+  test_onnx_index(OPS_DIR, "head_matmul", 1, &PRODUCT);
+}
+
+static void test_refused(void **state) {
+  (void)state;
+  static const struct {
+    const char *stem, *needle;
+    clseg_status want;
+  } cases[] = {
+      {"pixelshuffle_op9",
+       "node 0 (Reshape '/shuffle/Reshape'): Reshape to a 6-D shape that is not the same NCHW data",
+       CLSEG_UNSUPPORTED},
+      {"prelu_width_op16",
+       "node 0 (PRelu 'n_prelu_width_op16'): slope 'slope' of shape [1, 1, 7] is unsupported (one "
+       "value, or one per channel of 3)",
+       CLSEG_UNSUPPORTED},
+      {"clip_tensor_max_op13",
+       "node 1 (Clip '/clip/Clip'): max ('m') that is not a constant scalar is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"softmax_chw_op11",
+       "node 0 (Softmax 'n_softmax_chw_op11'): axis 1 on a 4-D input of 1 x 5 x 3 x 4 at opset 11 "
+       "is unsupported (before opset 13 the input is flattened from the axis on: channels only, "
+       "with H = W = 1)",
+       CLSEG_UNSUPPORTED},
+      {"softmax_h_op13",
+       "node 0 (Softmax 'n_softmax_h_op13'): axis 2 on a 4-D input of 1 x 5 x 3 x 4 at opset 13 is "
+       "unsupported (channels only)",
+       CLSEG_UNSUPPORTED},
+      {"flatten_axis2_op13",
+       "node 0 (Flatten 'n_flatten_axis2_op13'): Flatten to a 2-D shape that is not the same NCHW "
+       "data",
+       CLSEG_UNSUPPORTED},
+      {"flatten_relu_op13",
+       "node 1 (Relu '/act/Relu'): input 'f' is a [1, 60] flattening of a [1, 3, H, W] tensor, "
+       "which clseg reads only in Gemm and MatMul",
+       CLSEG_UNSUPPORTED},
+      {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
+       CLSEG_FORMAT},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char path[512];
+    clseg_graph *g = NULL;
+    snprintf(path, sizeof path, OPS_DIR "/%s.onnx", cases[i].stem);
+    clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
+    if (s != cases[i].want || !test_contains(clseg_last_error(NULL), cases[i].needle))
+      fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", cases[i].stem,
+               clseg_status_name(s), clseg_status_name(cases[i].want), clseg_last_error(NULL),
+               cases[i].needle);
+    assert_null(g);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
+      cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
+      cmocka_unit_test(test_refused),
+  };
+  return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
+}
