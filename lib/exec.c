@@ -162,13 +162,23 @@ clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_coun
                             size_t output_count) {
   if (!p || !input || !output)
     return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_plan_run: NULL argument");
+  return clseg_plan_run_outputs(p, input, input_count, &output, &output_count, 1);
+}
+
+clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t input_count,
+                                    float *const *outputs, const size_t *counts, int n) {
+  if (!p || !input || !outputs || !counts || n < 1 || n > p->g->noutputs)
+    return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_plan_run_outputs: NULL argument, or %d outputs of %d", n,
+                       p ? p->g->noutputs : 0);
   clseg_tensor *in = p->storages[p->steps[p->g->input->id].storage].view;
-  clseg_tensor *out = p->storages[p->steps[p->g->output->id].storage].view;
   clseg_status s = clseg_tensor_upload(in, input, input_count);
   if (s == CLSEG_OK)
     s = run_steps(p);
-  if (s == CLSEG_OK)
-    s = clseg_tensor_download(out, output, output_count);
+  for (int i = 0; i < n && s == CLSEG_OK; i++)
+    if (outputs[i])
+      s = clseg_tensor_download(p->storages[p->steps[p->g->outputs[i]->id].storage].view,
+                                outputs[i], counts[i]);
   return s;
 }
 

@@ -141,8 +141,12 @@ struct clseg_graph {
   size_t map_size;
   /* releases map; set by graph_load.c, which made it, so that graph.c needs no file format */
   void (*unmap)(void *map, size_t size);
-  clseg_node *input, *output;
-  char input_name[128], output_name[128];
+  clseg_node *input;
+  clseg_node *output; /* outputs[0], the main output (clseg_plan_run's), or NULL */
+  clseg_node *outputs[CLSEG_MAX_OUTPUTS];
+  char output_names[CLSEG_MAX_OUTPUTS][128];
+  int noutputs;
+  char input_name[128];
   clseg_status status;
   char error[2048];
 };

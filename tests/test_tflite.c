@@ -243,6 +243,71 @@ static void sparse_mix_model_matches_litert(void **state) {
   clseg_graph_free(g);
 }
 
+/* The pose landmark model's five outputs (landmarks, presence, segmentation logits, heatmaps,
+ * world landmarks) against LiteRT's reference kernels on the astronaut: each within 1e-4 of its
+ * scale or 3x the float32 noise between LiteRT's reference kernels and its XNNPACK path, whichever
+ * is larger (the segmentation logits reach 1721, where the two LiteRT paths differ by 0.77). */
+static void multi_output_model_matches_litert(void **state) {
+  (void)state;
+  static const char *const names[] = {"Identity", "Identity_1", "Identity_2", "Identity_3",
+                                      "Identity_4"};
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  if (clseg_tflite_load(MODEL_DIR "pose_landmark_full.tflite", &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_int_equal(info.outputs, 5);
+  assert_int_equal(clseg_graph_output_count(g), 5);
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 256, 256, NULL, &p), CLSEG_OK);
+  assert_int_equal(clseg_plan_output_count(p), 5);
+  size_t n, m;
+  float *x = test_read_npy(TFL_DIR "pose_landmarks_astronaut_input.npy", &n, true); /* RGB / 255 */
+  assert_true(x && n == 3 * 256 * 256);
+  float *ref[5], *out[5];
+  size_t counts[5];
+  double noise[5], scale[5];
+  FILE *f = fopen(TFL_DIR "pose_landmarks_astronaut_noise.txt", "r");
+  char line[256];
+  assert_true(f && fgets(line, sizeof line, f)); /* the header */
+  for (int i = 0; i < 5; i++) {
+    char path[512], name[64];
+    int64_t shape[4];
+    int k;
+    assert_int_equal(fscanf(f, "%d %63s %lf %lf", &k, name, &noise[i], &scale[i]), 4);
+    assert_true(k == i && !strcmp(name, names[i]));
+    assert_string_equal(clseg_plan_output_name(p, i), names[i]);
+    snprintf(path, sizeof path, TFL_DIR "pose_landmarks_astronaut_output%d.npy", i);
+    ref[i] = test_read_npy(path, &m, false);
+    assert_int_equal(clseg_plan_output_shape_at(p, i, shape), CLSEG_OK);
+    counts[i] = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    assert_true(ref[i] && m == counts[i]);
+    out[i] = malloc(sizeof *out[i] * counts[i]);
+  }
+  fclose(f);
+  assert_int_equal(clseg_plan_run_outputs(p, x, n, out, counts, 5), CLSEG_OK);
+  for (int i = 0; i < 5; i++) {
+    double worst = 0;
+    for (size_t j = 0; j < counts[i]; j++)
+      worst = fmax(worst, isnan(out[i][j]) ? INFINITY : fabs((double)out[i][j] - ref[i][j]));
+    const double tol = fmax(1e-4 * scale[i], 3.0 * noise[i]);
+    printf("pose landmarks %-10s max|diff| %.3g (%.2g of its scale %.4g; LiteRT's own noise %.3g), "
+           "tolerance %.3g\n",
+           names[i], worst, worst / scale[i], scale[i], noise[i], tol);
+    assert_true(worst <= tol);
+  }
+  /* clseg_plan_run gives the main output alone, the same values */
+  float *main_only = malloc(sizeof *main_only * counts[0]);
+  assert_int_equal(clseg_plan_run(p, x, n, main_only, counts[0]), CLSEG_OK);
+  assert_memory_equal(main_only, out[0], sizeof *main_only * counts[0]);
+  assert_int_equal(clseg_plan_run_outputs(p, x, n, out, counts, 6), CLSEG_INVALID_ARGUMENT);
+  free(main_only);
+  for (int i = 0; i < 5; i++)
+    free(ref[i]), free(out[i]);
+  free(x);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
 /* ---- errors ---- */
 
 /* Loads a buffer; expects status want (or any failure when want is -1) and a message containing
@@ -390,6 +455,7 @@ int main(void) {
       cmocka_unit_test(landscape_model_matches_litert),
       cmocka_unit_test(ops_mix_model_matches_litert),
       cmocka_unit_test(sparse_mix_model_matches_litert),
+      cmocka_unit_test(multi_output_model_matches_litert),
       cmocka_unit_test(ops2_mix_model_matches_litert),
       cmocka_unit_test(truncated_files_fail_cleanly),
       cmocka_unit_test(corrupted_regions_fail_cleanly),

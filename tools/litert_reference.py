@@ -334,6 +334,37 @@ def run_case(name, model, sample, out_dir, runs):
           f"(min {min(times):.2f}) over {runs} runs, output range {y.min():.4g}..{y.max():.4g}")
 
 
+def multi_output_case(out_dir):
+    """The pose landmark model (five outputs) on the astronaut stretched to 256x256, RGB / 255: every output
+    from LiteRT's reference kernels (no delegate) as NCHW float32 pose_landmarks_astronaut_output<i>.npy, the
+    input as NCHW uint8, and pose_landmarks_astronaut_noise.txt: per output, the largest gap between those
+    and LiteRT's XNNPACK path (the model's own float32 noise, which sets the test's tolerance)."""
+    from ai_edge_litert.interpreter import OpResolverType
+    name, path = "pose_landmarks_astronaut", os.path.join(ROOT, "models", "pose_landmark_full.tflite")
+    u8 = image_input(os.path.join(ROOT, "samples", "astronaut.png"), 256, 256)
+    np.save(os.path.join(out_dir, name + "_input.npy"), u8)
+    x = np.ascontiguousarray((u8.astype(np.float32) / np.float32(255.0)).transpose(0, 2, 3, 1))
+    outs = []
+    for resolver in (OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, OpResolverType.AUTO):
+        interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        interp.allocate_tensors()
+        interp.set_tensor(interp.get_input_details()[0]["index"], x)
+        interp.invoke()
+        ys = []
+        for o in interp.get_output_details():
+            y = interp.get_tensor(o["index"]).astype(np.float32)
+            y = y.transpose(0, 3, 1, 2) if y.ndim == 4 else y.reshape(y.shape[0], -1, 1, 1)
+            ys.append((o["name"], np.ascontiguousarray(y)))
+        outs.append(ys)
+    with open(os.path.join(out_dir, name + "_noise.txt"), "w") as f:
+        f.write("# output  name  max|reference kernels - XNNPACK|  max|reference kernels|\n")
+        for i, ((oname, ref), (_, xnn)) in enumerate(zip(*outs)):
+            np.save(os.path.join(out_dir, "%s_output%d.npy" % (name, i)), ref)
+            f.write("%d %s %.9g %.9g\n" % (i, oname, float(np.abs(ref - xnn).max()), float(np.abs(ref).max())))
+            print("%s output %d %s %s: noise %.3g of scale %.4g" % (name, i, oname, ref.shape,
+                                                                  float(np.abs(ref - xnn).max()), float(np.abs(ref).max())))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "tflite"))
@@ -346,6 +377,7 @@ def main():
     check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
         run_case(name, model, sample, args.out, args.runs)
+    multi_output_case(args.out)
 
 
 if __name__ == "__main__":

@@ -647,10 +647,15 @@ static int build_all(builder *b) {
     }
   }
   b->opi = -1;
-  if (!b->node[b->m->output])
-    return bfail(b, CLSEG_FORMAT, "output '%s' is not computed", tensor(b, b->m->output)->name);
-  if (clseg_graph_output(b->g, b->node[b->m->output], tensor(b, b->m->output)->name) != CLSEG_OK)
-    return bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+  for (int i = 0; i < b->m->noutputs; i++) { /* the subgraph's order: the first is the main one */
+    const int32_t t = b->m->outputs[i];
+    if (!b->node[t])
+      return bfail(b, b->cst[t] || tensor(b, t)->data ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
+                   "output '%s' is %s", tensor(b, t)->name,
+                   b->cst[t] || tensor(b, t)->data ? "a constant" : "not computed");
+    if (clseg_graph_output(b->g, b->node[t], tensor(b, t)->name) != CLSEG_OK)
+      return bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+  }
   return 1;
 }
 
