@@ -70,6 +70,12 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
 clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count);
 clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count);
 clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p);
+/* clseg_concat_h: along H, the inputs' C and W equal (checked at plan time). */
+clseg_node *clseg_graph_concat_h(clseg_graph *g, clseg_node *const *xs, int count);
+/* clseg_reshape_nhwc to [N, c, h, w]: the input's element count per image must be c * h * w
+ * (checked at plan time). */
+clseg_node *clseg_graph_reshape_nhwc(clseg_graph *g, clseg_node *x, int64_t c, int64_t h,
+                                     int64_t w);
 /* clseg_depth_to_space / clseg_space_to_depth; space to depth needs H and W multiples of block at
  * plan time. */
 clseg_node *clseg_graph_depth_to_space(clseg_graph *g, clseg_node *x, int block,

@@ -73,6 +73,16 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
       xs[i] = in_of(p, s, i);
     return clseg_concat(p->ctx, xs, n->nin, y);
   }
+  case CLSEG__N_CONCAT_H: {
+    const clseg_tensor *xs[64];
+    if (n->nin > 64)
+      return clseg__fail(p->ctx, CLSEG_UNSUPPORTED, "concat_h '%s': %d inputs (at most 64)",
+                         n->name, n->nin);
+    for (int i = 0; i < n->nin; i++)
+      xs[i] = in_of(p, s, i);
+    return clseg_concat_h(p->ctx, xs, n->nin, y);
+  }
+  case CLSEG__N_RESHAPE_NHWC: return clseg_reshape_nhwc(p->ctx, x, y);
   case CLSEG__N_SLICE: return clseg_slice_channels(p->ctx, x, n->slice_start, y);
   case CLSEG__N_PAD: return clseg_pad(p->ctx, x, &n->u.pad, y);
   case CLSEG__N_REDUCE: return clseg_reduce_channels(p->ctx, x, n->reduce, y);

@@ -29,7 +29,9 @@ static const char *const op_names[CLSEG__N_COUNT] = {"input",
                                                      "scse_gate",
                                                      "attention_gate",
                                                      "space_depth",
-                                                     "prelu"};
+                                                     "prelu",
+                                                     "concat_h",
+                                                     "reshape_nhwc"};
 
 const char *clseg__node_op_name(clseg__node_op op) {
   return op >= 0 && op < CLSEG__N_COUNT ? op_names[op] : "unknown";

@@ -28,8 +28,10 @@ typedef enum {
   CLSEG__N_SE,
   CLSEG__N_SCSE,
   CLSEG__N_ATTENTION_GATE,
-  CLSEG__N_SPACE_DEPTH, /* depth to space (DCR, CRD) or space to depth */
-  CLSEG__N_PRELU,       /* parameter 0: NAME.weight, the slopes */
+  CLSEG__N_SPACE_DEPTH,  /* depth to space (DCR, CRD) or space to depth */
+  CLSEG__N_PRELU,        /* parameter 0: NAME.weight, the slopes */
+  CLSEG__N_CONCAT_H,     /* concat along H */
+  CLSEG__N_RESHAPE_NHWC, /* reshape in NHWC order to u.reshape */
   CLSEG__N_COUNT
 } clseg__node_op;
 
@@ -101,6 +103,9 @@ struct clseg_node {
       int block;
       int mode; /* clseg_depth_to_space_mode, or 2: space to depth */
     } space_depth;
+    struct {
+      int64_t h, w; /* the output's H and W (C is the node's channels) */
+    } reshape;
   } u;
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;

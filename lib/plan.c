@@ -97,6 +97,21 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
         return 0;
     }
     break;
+  case CLSEG__N_CONCAT_H:
+    y[2] = 0;
+    for (int i = 0; i < n->nin; i++) {
+      const int64_t *o = p->steps[n->in[i]->id].shape;
+      if (o[0] != x[0] || o[1] != x[1] || o[3] != x[3])
+        return 0;
+      y[2] += o[2];
+    }
+    break;
+  case CLSEG__N_RESHAPE_NHWC:
+    y[2] = n->u.reshape.h;
+    y[3] = n->u.reshape.w;
+    if (x[1] * x[2] * x[3] != y[1] * y[2] * y[3])
+      return 0;
+    break;
   case CLSEG__N_PAD:
     y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
     y[3] = x[3] + n->u.pad.left + n->u.pad.right;

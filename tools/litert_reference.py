@@ -334,16 +334,24 @@ def run_case(name, model, sample, out_dir, runs):
           f"(min {min(times):.2f}) over {runs} runs, output range {y.min():.4g}..{y.max():.4g}")
 
 
-def multi_output_case(out_dir):
-    """The pose landmark model (five outputs) on the astronaut stretched to 256x256, RGB / 255: every output
-    from LiteRT's reference kernels (no delegate) as NCHW float32 pose_landmarks_astronaut_output<i>.npy, the
-    input as NCHW uint8, and pose_landmarks_astronaut_noise.txt: per output, the largest gap between those
-    and LiteRT's XNNPACK path (the model's own float32 noise, which sets the test's tolerance)."""
+MULTI = [  # (case, model, input side, input scale: "unit" RGB / 255, "signed" RGB / 127.5 - 1)
+    ("pose_landmarks_astronaut", "pose_landmark_full.tflite", 256, "unit"),
+    ("pose_detection_astronaut", "pose_detection.tflite", 224, "signed"),
+]
+
+
+def multi_output_case(out_dir, name, model, side, scale):
+    """A model with several outputs (MediaPipe's pose models) on the astronaut stretched to side x side: every
+    output from LiteRT's reference kernels (no delegate) as NCHW float32 <name>_output<i>.npy ([N, H, W, C] ->
+    [N, C, H, W], [N, A, C] -> [N, C, A, 1], [N, C] -> [N, C, 1, 1], as clseg maps them), the input as NCHW
+    uint8, and <name>_noise.txt: per output, the largest gap between those and LiteRT's XNNPACK path (the
+    model's own float32 noise, which sets the test's tolerance)."""
     from ai_edge_litert.interpreter import OpResolverType
-    name, path = "pose_landmarks_astronaut", os.path.join(ROOT, "models", "pose_landmark_full.tflite")
-    u8 = image_input(os.path.join(ROOT, "samples", "astronaut.png"), 256, 256)
+    path = os.path.join(ROOT, "models", model)
+    u8 = image_input(os.path.join(ROOT, "samples", "astronaut.png"), side, side)
     np.save(os.path.join(out_dir, name + "_input.npy"), u8)
-    x = np.ascontiguousarray((u8.astype(np.float32) / np.float32(255.0)).transpose(0, 2, 3, 1))
+    x = u8.astype(np.float32).transpose(0, 2, 3, 1)
+    x = np.ascontiguousarray(x / np.float32(255.0) if scale == "unit" else x / np.float32(127.5) - 1)
     outs = []
     for resolver in (OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, OpResolverType.AUTO):
         interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
@@ -353,7 +361,8 @@ def multi_output_case(out_dir):
         ys = []
         for o in interp.get_output_details():
             y = interp.get_tensor(o["index"]).astype(np.float32)
-            y = y.transpose(0, 3, 1, 2) if y.ndim == 4 else y.reshape(y.shape[0], -1, 1, 1)
+            y = (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y.transpose(0, 2, 1)[..., None] if y.ndim == 3
+                 else y.reshape(y.shape[0], -1, 1, 1))
             ys.append((o["name"], np.ascontiguousarray(y)))
         outs.append(ys)
     with open(os.path.join(out_dir, name + "_noise.txt"), "w") as f:
@@ -377,7 +386,8 @@ def main():
     check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
         run_case(name, model, sample, args.out, args.runs)
-    multi_output_case(args.out)
+    for case in MULTI:
+        multi_output_case(args.out, *case)
 
 
 if __name__ == "__main__":

@@ -48,19 +48,21 @@ static int32_t in_at(const clseg__tfl_op *op, int i) {
   return i < op->nin ? op->in[i] : -1;
 }
 
-/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, C] and [C] as 1x1 maps.
- */
+/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, A, C] -> [N, C, A, 1]
+ * (a detector's [1, anchors, values]: the last axis stays the channels, as in NHWC); [N, C] and
+ * [C] as 1x1 maps. */
 static int nchw(builder *b, int32_t t, int64_t s[4]) {
   const clseg__tfl_tensor *x = tensor(b, t);
   const int32_t *d = x->dims;
   if (x->ndim == 4) {
     s[0] = d[0], s[1] = d[3], s[2] = d[1], s[3] = d[2];
+  } else if (x->ndim == 3) {
+    s[0] = d[0], s[1] = d[2], s[2] = d[1], s[3] = 1;
   } else if (x->ndim == 2 || x->ndim == 1) {
     s[0] = x->ndim == 2 ? d[0] : 1, s[1] = d[x->ndim - 1], s[2] = s[3] = 1;
   } else {
-    return bfail(b, CLSEG_UNSUPPORTED,
-                 "tensor '%s' has %d dimensions (4, or 2 for [N, C], are supported)", x->name,
-                 x->ndim);
+    return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has %d dimensions (1 to 4 are supported)",
+                 x->name, x->ndim);
   }
   if (s[0] != 1)
     return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has batch size %lld (1 is supported)", x->name,
@@ -458,19 +460,25 @@ static int op_resize(builder *b, const clseg__tfl_op *op) {
 }
 
 /* CONCATENATION along channels (the last NHWC axis); options axis, act. */
+/* CONCATENATION along the channels (the last axis), or along H: axis 1 of a 4-D NHWC tensor or of
+ * a 3-D [N, A, C] one (a detector's anchors). */
 static int op_concat(builder *b, const clseg__tfl_op *op) {
   int rank = tensor(b, op->out[0])->ndim, axis = opt(b, op, 0, 4, 0);
   if (!want_options(b, op, 10))
     return 0;
-  if (axis != rank - 1 && axis != -1)
-    return bfail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels only)", axis, rank);
+  axis = axis < 0 ? axis + rank : axis;
+  const int along_h = axis == 1 && (rank == 4 || rank == 3);
+  if (axis != rank - 1 && !along_h)
+    return bfail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels or H only)", axis, rank);
   clseg_node **xs = malloc(sizeof *xs * (size_t)(op->nin ? op->nin : 1));
   if (!xs)
     return bfail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   int ok = 1;
   for (int i = 0; i < op->nin && ok; i++)
     ok = (xs[i] = node_of(b, op->in[i])) != NULL;
-  clseg_node *y = ok ? clseg_graph_concat(b->g, xs, op->nin) : NULL;
+  clseg_node *y = !ok       ? NULL
+                  : along_h ? clseg_graph_concat_h(b->g, xs, op->nin)
+                            : clseg_graph_concat(b->g, xs, op->nin);
   free(xs);
   return ok && set_out(b, op, fused_act(b, y, opt(b, op, 1, 1, 0)));
 }
@@ -491,16 +499,19 @@ static int op_pad(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_pad(b->g, x, &p));
 }
 
-/* RESHAPE where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C], or no change at all). */
+/* RESHAPE: nothing where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C]); else the data
+ * regrouped in TFLite's own (NHWC) order (a detector's [1, H, W, A * K] -> [1, H * W * A, K]). */
 static int op_reshape(builder *b, const clseg__tfl_op *op) {
   int64_t xs[4], ys[4];
   clseg_node *x = node_of(b, in_at(op, 0));
   if (!x || !nchw(b, in_at(op, 0), xs) || !nchw(b, op->out[0], ys))
     return 0;
-  if (memcmp(xs, ys, sizeof xs))
-    return bfail(b, CLSEG_UNSUPPORTED,
-                 "a reshape that moves data in NCHW (only layout no-ops supported)");
-  return set_out(b, op, x);
+  if (!memcmp(xs, ys, sizeof xs))
+    return set_out(b, op, x);
+  if (xs[1] * xs[2] * xs[3] != ys[1] * ys[2] * ys[3])
+    return bfail(b, CLSEG_FORMAT, "a reshape from %lld to %lld elements",
+                 (long long)(xs[1] * xs[2] * xs[3]), (long long)(ys[1] * ys[2] * ys[3]));
+  return set_out(b, op, clseg_graph_reshape_nhwc(b->g, x, ys[1], ys[2], ys[3]));
 }
 
 static int op_softmax(builder *b, const clseg__tfl_op *op) {
