@@ -16,6 +16,7 @@ typedef struct {
 #define CLI_EXIT_USAGE 2
 
 int cmd_devices(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a model: inputs, outputs, layers, parameters, FLOPs, metadata"},
     {"tune", cmd_tune, "measure the fastest kernel variants of a model's layers on a device"},
     {"devices", cmd_devices, "list the OpenCL devices clseg can use"},
+    {"models", cmd_models, "list the bundled models (-m NAME)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

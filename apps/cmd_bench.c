@@ -29,7 +29,8 @@ static void usage(FILE *f) {
           "Times a model on a device with random input: cold start (context, model, plan and first "
           "run,\n"
           "kernel builds included) and warm runs (upload, run, download).\n\n"
-          "  -m, --model FILE   .safetensors or .tflite model (default: the bundled selfie model)\n"
+          "  -m, --model FILE   selfie, selfie-landscape, or a .safetensors, .tflite or .onnx file\n"
+          "                     (default: selfie, the bundled selfie segmentation)\n"
           "  -d, --device SPEC  device (default: $CLSEG_DEVICE, else auto)\n"
           "      --size WxH     input size (default: the model's, else 512x512)\n"
           "      --batch N      images per run (default 1)\n"
@@ -91,7 +92,7 @@ static int parse(int argc, char **argv, bench_args *a) {
     return CLI_EXIT_USAGE;
   }
   if (!a->model)
-    a->model = seg_default_model();
+    a->model = seg_default_network();
   return -1;
 }
 

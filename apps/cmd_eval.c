@@ -161,7 +161,7 @@ static int parse(int argc, char **argv, eval_args *a) {
   int rc = check_combination(a, argc, argv);
   if (rc < 0 && a->images) {
     if (!a->model)
-      a->model = seg_default_model();
+      a->model = seg_default_network();
     if (!a->device)
       a->device = getenv("CLSEG_DEVICE");
   }

@@ -15,7 +15,8 @@ static void usage(FILE *f) {
       f,
       "usage: clseg info [options]\n\n"
       "Describes a model; shapes, FLOPs and memory are planned for one input size on a device.\n\n"
-      "  -m, --model FILE   .safetensors or .tflite model (default: the bundled selfie model)\n"
+      "  -m, --model FILE   selfie, selfie-landscape, or a .safetensors, .tflite or .onnx file\n"
+          "                     (default: selfie, the bundled selfie segmentation)\n"
       "  -d, --device SPEC  device to plan for (default: $CLSEG_DEVICE, else auto)\n"
       "      --size WxH     input size (default: the model's, else 512x512)\n"
       "      --layers       list every layer after fusion, with each conv's variant, build\n"
@@ -257,7 +258,7 @@ int cmd_info(int argc, char **argv) {
     cli_error("info", "unexpected argument '%s'", argv[optind]);
     return CLI_EXIT_USAGE;
   }
-  model = model ? model : seg_default_model();
+  model = model ? model : seg_default_network();
   seg_worker sw;
   char err[4096];
   if (seg_worker_init(&sw, device, model, h, w, err, sizeof err) != CLSEG_OK) {

@@ -50,7 +50,9 @@ static void usage(FILE *f) {
       "Segments images: INPUT is a PNG or JPEG file, a folder of them, or '-' for a list of paths "
       "on stdin.\n"
       "Writes OUTDIR/NAME_mask.png (class indices with a palette) for each image.\n\n"
-      "  -m, --model FILE     .safetensors or .tflite model (default: the bundled selfie model)\n"
+      "  -m, --model MODEL    a bundled model (person, selfie, selfie-landscape: clseg models) or\n"
+      "                       a .safetensors, .tflite or .onnx file (default: person, the\n"
+      "                       two-stage person pipeline: mask, 33 landmarks, or \"no person\")\n"
       "  -d, --device SPEC    auto, gpu, cpu, gpu:N, P:D, a name; 'all' or a comma list spreads "
       "the\n"
       "                       images over several devices (default: $CLSEG_DEVICE, else auto)\n"
@@ -176,6 +178,25 @@ static int parse(int argc, char **argv, run_args *a) {
   return -1;
 }
 
+/* The person pipeline's result as a JSON member: scores, box, region, the mask's share and the 33
+ * landmarks [x, y, z, visibility, presence] in image pixels. */
+static void print_person_json(const clseg_person_result *p) {
+  printf(", \"person\": {\"found\": %s, \"detector_score\": %.4f, \"presence\": %.4f, "
+         "\"mask_share\": %.5f, \"detector_ms\": %.3f, \"landmark_ms\": %.3f",
+         p->found ? "true" : "false", p->detector_score, p->presence, p->mask_share, p->detector_ms,
+         p->landmark_ms);
+  if (p->found) {
+    printf(", \"box\": [%.2f, %.2f, %.2f, %.2f], \"roi\": [%.2f, %.2f, %.2f, %.4f], "
+           "\"landmarks\": [",
+           p->box[0], p->box[1], p->box[2], p->box[3], p->roi[0], p->roi[1], p->roi[2], p->roi[3]);
+    for (int i = 0; i < CLSEG_PERSON_LANDMARKS; i++)
+      printf("%s[%.2f, %.2f, %.2f, %.4f, %.4f]", i ? ", " : "", p->landmarks[i][0],
+             p->landmarks[i][1], p->landmarks[i][2], p->landmarks[i][3], p->landmarks[i][4]);
+    printf("]");
+  }
+  printf("}");
+}
+
 static void print_result(const run_state *st, const worker_slot *ws, const char *path,
                          const seg_result *r) {
   const run_args *a = st->a;
@@ -194,13 +215,22 @@ static void print_result(const run_state *st, const worker_slot *ws, const char 
         printf(", \"%s\": ", keys[i]);
         cli_json_string(stdout, vals[i]);
       }
+    if (r->is_person)
+      print_person_json(&r->person);
     printf("}\n");
   } else if (!a->quiet) {
     if (a->progress)
       fprintf(stderr, "\r\033[K");
-    printf("%s  %dx%d  -> %s%s%s  %.1f ms\n", path, r->width, r->height,
+    printf("%s  %dx%d  -> %s%s%s  %.1f ms", path, r->width, r->height,
            r->mask_path[0] ? r->mask_path : "-", r->overlay_path[0] ? ", " : "", r->overlay_path,
            r->ms);
+    if (r->is_person && r->person.found)
+      printf("  person %.1f%% of the image (detector %.2f, presence %.2f)",
+             100 * r->person.mask_share, r->person.detector_score, r->person.presence);
+    else if (r->is_person)
+      printf("  no person found (detector score %.2f%s)", r->person.detector_score,
+             r->person.detector_score >= 0.5f ? ", presence below 0.5" : "");
+    printf("\n");
   }
   fflush(stdout);
 }
@@ -284,7 +314,8 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
     for (int i = 0; i < nw; i++) {
       printf("%s{\"name\": ", i ? ", " : "");
       cli_json_string(stdout, clseg_context_device(ws[i].w.ctx)->name);
-      printf(", \"images\": %zu, \"plan_seconds\": %.3f}", ws[i].images, seg_plan_seconds(&ws[i].w));
+      printf(", \"images\": %zu, \"plan_seconds\": %.3f}", ws[i].images,
+             seg_plan_seconds(&ws[i].w));
     }
     printf("]}}\n");
   } else if (!st->a->quiet) {
@@ -336,7 +367,8 @@ static int device_specs(const char *device, char specs[MAX_WORKERS][64]) {
 static int run_npy(const run_args *a) {
   seg_worker w;
   char err[2048];
-  if (seg_worker_init(&w, a->device, a->model, a->size_h, a->size_w, err, sizeof err) != CLSEG_OK) {
+  if (seg_worker_init_ex(&w, a->device, a->model, a->size_h, a->size_w, 1, err, sizeof err) !=
+      CLSEG_OK) {
     cli_error("run", "%s", err);
     return CLI_EXIT_FAIL;
   }
@@ -372,8 +404,8 @@ static int run_images(const run_args *a, const input_list *in) {
   int rc = 0;
   for (int i = 0; i < nw && !rc; i++) {
     ws[i].st = &st;
-    if (seg_worker_init(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w,
-                        ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
+    if (seg_worker_init_ex(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w,
+                           1, ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
       cli_error("run", "%s", ws[i].err);
       ws[i].init_failed = 1;
       rc = CLI_EXIT_FAIL;
@@ -385,8 +417,15 @@ static int run_images(const run_args *a, const input_list *in) {
     cli_error("run", "%s", ws[0].err);
     rc = CLI_EXIT_USAGE;
   }
+  if (!rc && (a->seg.tile || a->seg.npy_out) && ws[0].w.person) {
+    cli_error("run",
+              "%s: the person pipeline crops the person itself and has no single output "
+              "tensor; give one network (-m selfie, a file)",
+              a->seg.tile ? "--tile" : "--npy");
+    rc = CLI_EXIT_USAGE;
+  }
   int64_t fh, fw;
-  if (!rc && a->seg.tile && clseg_model_input_size(ws[0].w.model, &fh, &fw) &&
+  if (!rc && a->seg.tile && ws[0].w.model && clseg_model_input_size(ws[0].w.model, &fh, &fw) &&
       (fh != a->seg.tile || fw != a->seg.tile)) {
     cli_error("run",
               "--tile %d: this model takes a fixed %lldx%lld input; use --tile %lld or no --tile",

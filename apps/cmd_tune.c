@@ -198,7 +198,7 @@ int cmd_tune(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   rc = 0;
-  a.model = a.model ? a.model : seg_default_model();
+  a.model = a.model ? a.model : seg_default_network();
   seg_worker sw;
   char err[4096];
   if (seg_worker_init(&sw, a.device, a.model, a.h, a.w, err, sizeof err) != CLSEG_OK) {

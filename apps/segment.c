@@ -10,21 +10,61 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clseg_person.h"
 
-#ifndef CLSEG_INSTALLED_MODEL
-#define CLSEG_INSTALLED_MODEL ""
+#ifndef CLSEG_INSTALLED_MODELS
+#define CLSEG_INSTALLED_MODELS ""
 #endif
-#ifndef CLSEG_SOURCE_MODEL
-#define CLSEG_SOURCE_MODEL ""
+#ifndef CLSEG_SOURCE_MODELS
+#define CLSEG_SOURCE_MODELS ""
 #endif
+
+/* The bundled models: -m NAME, and what `clseg models` lists. */
+static const struct {
+  const char *name, *files, *what;
+} BUNDLED[] = {
+    {"person", "pose_detection.tflite + pose_landmark_full.tflite",
+     "MediaPipe BlazePose: the most prominent person's mask and 33 landmarks, or \"no person\""},
+    {"selfie", "selfie_segmentation.tflite",
+     "MediaPipe selfie segmentation, 256x256: foreground (person-like) probability"},
+    {"selfie-landscape", "selfie_segmentation_landscape.tflite",
+     "MediaPipe selfie segmentation, 144x256 (landscape)"},
+};
+
+const char *seg_models_dir(void) {
+  static char probe[1200];
+  snprintf(probe, sizeof probe, "%s/selfie_segmentation.tflite", CLSEG_INSTALLED_MODELS);
+  return *CLSEG_INSTALLED_MODELS && access(probe, R_OK) == 0 ? CLSEG_INSTALLED_MODELS
+                                                             : CLSEG_SOURCE_MODELS;
+}
 
 const char *seg_default_model(void) {
   const char *env = getenv("CLSEG_DEFAULT_MODEL");
-  if (env && *env)
-    return env;
-  if (*CLSEG_INSTALLED_MODEL && access(CLSEG_INSTALLED_MODEL, R_OK) == 0)
-    return CLSEG_INSTALLED_MODEL;
-  return CLSEG_SOURCE_MODEL;
+  return env && *env ? env : "person";
+}
+
+const char *seg_default_network(void) {
+  const char *env = getenv("CLSEG_DEFAULT_MODEL");
+  return env && *env && strcmp(env, "person") ? env : "selfie";
+}
+
+int seg_resolve_model(const char *name, char *path, size_t size) {
+  for (size_t i = 0; i < sizeof BUNDLED / sizeof *BUNDLED; i++)
+    if (!strcmp(name, BUNDLED[i].name)) {
+      if (i == 0)
+        snprintf(path, size, "person");
+      else
+        snprintf(path, size, "%s/%s", seg_models_dir(), BUNDLED[i].files);
+      return (int)i + 1;
+    }
+  snprintf(path, size, "%s", name);
+  return 0;
+}
+
+void seg_list_models(FILE *f) {
+  for (size_t i = 0; i < sizeof BUNDLED / sizeof *BUNDLED; i++)
+    fprintf(f, "%-17s %s\n%-17s %s/%s\n", BUNDLED[i].name, BUNDLED[i].what, "", seg_models_dir(),
+            BUNDLED[i].files);
 }
 
 void seg_stem(const char *path, char *out, size_t size) {
@@ -38,7 +78,21 @@ void seg_stem(const char *path, char *out, size_t size) {
 
 clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path,
                              int64_t size_h, int64_t size_w, char *err, size_t errlen) {
+  return seg_worker_init_ex(w, device_spec, model_path, size_h, size_w, 0, err, errlen);
+}
+
+clseg_status seg_worker_init_ex(seg_worker *w, const char *device_spec, const char *model_path,
+                                int64_t size_h, int64_t size_w, int allow_person, char *err,
+                                size_t errlen) {
   memset(w, 0, sizeof *w);
+  char path[1200];
+  seg_resolve_model(model_path, path, sizeof path);
+  if (!allow_person && !strcmp(path, "person")) {
+    snprintf(err, errlen,
+             "-m person: the person pipeline runs two networks and only `clseg run` "
+             "takes it; give one network (-m selfie, a file)");
+    return CLSEG_INVALID_ARGUMENT;
+  }
   w->size_h = size_h;
   w->size_w = size_w;
   clseg_status s = clseg_context_create(device_spec, &w->ctx);
@@ -46,10 +100,18 @@ clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char 
     snprintf(err, errlen, "%s", clseg_last_error(NULL));
     return s;
   }
-  const clseg_model_options mo = {size_h, size_w};
-  s = clseg_model_load_ex(model_path, &mo, &w->model);
+  if (!strcmp(path, "person")) {
+    char det[1200], lmk[1200];
+    snprintf(det, sizeof det, "%s/pose_detection.tflite", seg_models_dir());
+    snprintf(lmk, sizeof lmk, "%s/pose_landmark_full.tflite", seg_models_dir());
+    if ((s = clseg_person_create(w->ctx, det, lmk, &w->person)) != CLSEG_OK)
+      snprintf(err, errlen, "%s", clseg_last_error(w->ctx));
+  } else {
+    const clseg_model_options mo = {size_h, size_w};
+    if ((s = clseg_model_load_ex(path, &mo, &w->model)) != CLSEG_OK)
+      snprintf(err, errlen, "%s", clseg_last_error(NULL));
+  }
   if (s != CLSEG_OK) {
-    snprintf(err, errlen, "%s", clseg_last_error(NULL));
     clseg_context_free(w->ctx);
     w->ctx = NULL;
   }
@@ -58,6 +120,7 @@ clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char 
 
 void seg_worker_free(seg_worker *w) {
   clseg_segmenter_free(w->seg);
+  clseg_person_free(w->person);
   clseg_model_free(w->model);
   clseg_context_free(w->ctx);
   memset(w, 0, sizeof *w);
@@ -91,6 +154,12 @@ static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err
 clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out,
                           char *err, size_t errlen) {
   err[0] = 0;
+  if (w->person) {
+    snprintf(err, errlen,
+             "the person pipeline runs two networks: this command takes one model "
+             "(-m selfie, a file)");
+    return CLSEG_UNSUPPORTED;
+  }
   clseg_status st = w->seg ? CLSEG_OK : segmenter_for(w, NULL, err, errlen);
   if (st == CLSEG_OK)
     st = clseg_segmenter_plan(w->seg, n, h, wd, out);
@@ -102,6 +171,14 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
 
 int seg_size_conflict(const seg_worker *w, char *err, size_t errlen) {
   int64_t fh, fw;
+  if (w->person && w->size_h > 0) {
+    snprintf(err, errlen,
+             "--size: the person pipeline's networks take fixed inputs (224x224 and "
+             "256x256)");
+    return 1;
+  }
+  if (w->person)
+    return 0;
   if (w->size_h <= 0 || !clseg_model_input_size(w->model, &fh, &fw) ||
       (fh == w->size_h && fw == w->size_w))
     return 0;
@@ -113,6 +190,10 @@ int seg_size_conflict(const seg_worker *w, char *err, size_t errlen) {
 /* --tile with a fixed-size model must be that size (said in the CLI's terms). */
 static int tile_conflict(const seg_worker *w, const seg_options *o, char *err, size_t errlen) {
   int64_t fh, fw;
+  if (w->person && o->tile > 0) {
+    snprintf(err, errlen, "--tile: the person pipeline crops the person itself (no tiles)");
+    return 1;
+  }
   if (o->tile <= 0 || !clseg_model_input_size(w->model, &fh, &fw) ||
       (fh == o->tile && fw == o->tile))
     return 0;
@@ -122,8 +203,29 @@ static int tile_conflict(const seg_worker *w, const seg_options *o, char *err, s
 }
 
 /* Writes the outputs of one image; on failure none of them is left behind. */
-static clseg_status write_outputs(const seg_worker *w, const char *path, const clseg_image *rgb,
-                                  const uint8_t *mask, const float *probs, const seg_options *o,
+/* The overlay: classes tinted over the image with their outline, and the person's skeleton. */
+static clseg_status overlay_image(const clseg_image *rgb, const uint8_t *mask,
+                                  const uint8_t *palette, const clseg_person_result *person,
+                                  float alpha, clseg_image *ov) {
+  static const uint8_t outline[3] = {255, 255, 255}, bones[3] = {255, 200, 0};
+  const int thick = rgb->width + rgb->height > 1600 ? 3 : 2;
+  clseg_status s = clseg_overlay(rgb, mask, rgb->width, rgb->height, palette, alpha, ov);
+  if (s == CLSEG_OK)
+    s = clseg_draw_outline(ov, mask, thick, outline);
+  if (s == CLSEG_OK && person && person->found) {
+    float pts[CLSEG_PERSON_LANDMARKS][2], vis[CLSEG_PERSON_LANDMARKS];
+    for (int i = 0; i < CLSEG_PERSON_LANDMARKS; i++)
+      pts[i][0] = person->landmarks[i][0], pts[i][1] = person->landmarks[i][1],
+      vis[i] = person->landmarks[i][3];
+    s = clseg_draw_skeleton(ov, (const float(*)[2])pts, vis, CLSEG_PERSON_LANDMARKS,
+                            clseg_person_bones, CLSEG_PERSON_BONES, 0.5f, thick, bones);
+  }
+  return s;
+}
+
+static clseg_status write_outputs(int64_t k, const char *path, const clseg_image *rgb,
+                                  const uint8_t *mask, const float *probs,
+                                  const clseg_person_result *person, const seg_options *o,
                                   seg_result *r, char *err, size_t errlen) {
   char stem[512];
   uint8_t palette[256 * 3];
@@ -138,12 +240,11 @@ static clseg_status write_outputs(const seg_worker *w, const char *path, const c
   if (s == CLSEG_OK && o->overlay) {
     clseg_image ov = {0};
     snprintf(r->overlay_path, sizeof r->overlay_path, "%s/%s_overlay.png", o->outdir, stem);
-    s = clseg_overlay(rgb, mask, W, H, palette, o->alpha, &ov);
+    s = overlay_image(rgb, mask, palette, person, o->alpha, &ov);
     if (s == CLSEG_OK)
       s = clseg_png_write_rgb(r->overlay_path, ov.data, W, H);
     clseg_image_free(&ov);
   }
-  int64_t k = clseg_model_classes(w->model);
   if (s == CLSEG_OK && probs && k == 1) {
     uint16_t *p16 = malloc((size_t)W * (size_t)H * sizeof *p16);
     snprintf(r->probs_path, sizeof r->probs_path, "%s/%s_prob.png", o->outdir, stem);
@@ -204,6 +305,37 @@ static clseg_status write_npys(const char *path, int n, float *const *data,
   return CLSEG_OK;
 }
 
+/* The person pipeline on one image: the mask at the threshold, the probabilities, the overlay
+ * with the skeleton; r->person holds the result. */
+static clseg_status person_image(seg_worker *w, const char *path, const clseg_image *rgb,
+                                 const seg_options *o, seg_result *r, char *err, size_t errlen) {
+  const size_t px = (size_t)rgb->width * (size_t)rgb->height;
+  float *prob = malloc(px * sizeof *prob);
+  uint8_t *mask = malloc(px);
+  clseg_status s = prob && mask ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
+  if (s != CLSEG_OK)
+    snprintf(err, errlen, "%s: out of host memory for a %dx%d mask", path, rgb->width, rgb->height);
+  else if ((s = clseg_person_run(w->person, rgb, prob, &r->person)) != CLSEG_OK)
+    snprintf(err, errlen, "%s: %s", path, clseg_last_error(w->ctx));
+  if (s == CLSEG_OK) {
+    const float t = o->threshold > 0 ? o->threshold : 0.5f;
+    for (size_t i = 0; i < px; i++)
+      mask[i] = prob[i] >= t;
+    r->is_person = 1;
+    r->in_h = r->in_w = 256;
+    r->tiles = 1;
+    r->net_ms = r->person.detector_ms + r->person.landmark_ms;
+    s = write_outputs(1, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
+  }
+  if (s == CLSEG_OK && o->keep_mask) {
+    r->mask = mask;
+    mask = NULL;
+  }
+  free(prob);
+  free(mask);
+  return s;
+}
+
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
@@ -221,6 +353,13 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   }
   r->width = rgb.width;
   r->height = rgb.height;
+  if (w->person) {
+    s = tile_conflict(w, o, err, errlen) ? CLSEG_INVALID_ARGUMENT
+                                         : person_image(w, path, &rgb, o, r, err, errlen);
+    clseg_image_free(&rgb);
+    r->ms = (cli_now() - t0) * 1e3;
+    return s;
+  }
   const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
   if (tile_conflict(w, o, err, errlen))
     s = CLSEG_INVALID_ARGUMENT;
@@ -240,7 +379,8 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
                      err, errlen);
   }
   if (s == CLSEG_OK)
-    s = write_outputs(w, path, &rgb, sr.mask, sr.probs, o, r, err, errlen);
+    s = write_outputs(clseg_model_classes(w->model), path, &rgb, sr.mask, sr.probs, NULL, o, r, err,
+                      errlen);
   else if (err[0] && !strstr(err, path)) { /* name the file in every message */
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", err);
@@ -259,6 +399,12 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
 clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                             char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
+  if (w->person) {
+    snprintf(err, errlen,
+             "--input-npy: the person pipeline runs two networks on an image; give a "
+             "model file (or -m selfie)");
+    return CLSEG_INVALID_ARGUMENT;
+  }
   double t0 = cli_now();
   clseg_array a = {0};
   clseg_status s = clseg_npy_read(path, &a);
@@ -314,4 +460,18 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
   r->height = (int)r->in_h;
   r->ms = (cli_now() - t0) * 1e3;
   return s;
+}
+
+int cmd_models(int argc, char **argv) {
+  if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+    printf("usage: clseg models\n\nLists the bundled models: -m NAME takes them in clseg run (and the "
+           "single networks in info, bench, eval and tune).\n");
+    return 0;
+  }
+  if (argc > 1) {
+    cli_error("models", "unexpected argument '%s'", argv[1]);
+    return CLI_EXIT_USAGE;
+  }
+  seg_list_models(stdout);
+  return 0;
 }

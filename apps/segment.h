@@ -4,11 +4,13 @@
 #define CLSEG_APP_SEGMENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "clseg.h"
 #include "clseg_io.h"
 #include "clseg_models.h"
+#include "clseg_person.h"
 #include "clseg_segment.h"
 
 typedef struct {
@@ -26,7 +28,8 @@ typedef struct {
 
 typedef struct {
   clseg_context *ctx;
-  clseg_model *model;
+  clseg_model *model;            /* the network, or NULL for the person pipeline */
+  clseg_person *person;          /* -m person: the two-network pipeline, else NULL */
   clseg_segmenter *seg;          /* the library's pipeline, made on first use */
   clseg_segment_options seg_opt; /* ... with these options */
   double plan_seconds;           /* planning time of segmenters already replaced */
@@ -42,6 +45,8 @@ typedef struct {
   double net_ms; /* device time of the network runs, from upload to download */
   char mask_path[1100], overlay_path[1100], probs_path[1100];
   uint8_t *mask; /* with keep_mask: width * height class indices, caller frees */
+  int is_person; /* the person pipeline ran: person holds its result */
+  clseg_person_result person;
 } seg_result;
 
 /* Opens the device and loads the model; size_h x size_w (0: none) is the network input for models
@@ -50,6 +55,11 @@ typedef struct {
 clseg_status seg_worker_init(seg_worker *w, const char *device_spec, const char *model_path,
                              int64_t size_h, int64_t size_w, char *err, size_t errlen);
 void seg_worker_free(seg_worker *w);
+/* The same; allow_person lets -m person (the two-network pipeline, w->person) through: only
+ * `clseg run` takes it. */
+clseg_status seg_worker_init_ex(seg_worker *w, const char *device_spec, const char *model_path,
+                                int64_t size_h, int64_t size_w, int allow_person, char *err,
+                                size_t errlen);
 /* Writes a message and returns 1 when a --size was given for a model whose file fixes another size.
  */
 int seg_size_conflict(const seg_worker *w, char *err, size_t errlen);
@@ -69,8 +79,19 @@ clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg
 void seg_npy_path(const char *path, int i, const char *name, char *out, size_t size);
 /* Seconds spent planning (kernel builds included). */
 double seg_plan_seconds(const seg_worker *w);
-/* The default model's path: $CLSEG_DEFAULT_MODEL, the installed copy, else the source tree's. */
+/* `clseg run`'s default: $CLSEG_DEFAULT_MODEL, else "person" (the pipeline). */
 const char *seg_default_model(void);
+/* The default of the commands that take one network (info, bench, eval, tune):
+ * $CLSEG_DEFAULT_MODEL unless "person", else "selfie". */
+const char *seg_default_network(void);
+/* The folder of the bundled models: the installed copy, else the source tree's. */
+const char *seg_models_dir(void);
+/* A -m argument: a bundled model's name ("person", "selfie", "selfie-landscape") becomes its path
+ * ("person" for the pipeline) and the result is its 1-based index; anything else is copied as a
+ * path and the result is 0. */
+int seg_resolve_model(const char *name, char *path, size_t size);
+/* Lists the bundled models (clseg models). */
+void seg_list_models(FILE *f);
 /* The stem of a path: "dir/cat.jpg" -> "cat". */
 void seg_stem(const char *path, char *out, size_t size);
 

@@ -114,6 +114,17 @@ void clseg_palette_default(uint8_t palette[256 * 3]);
  * default. The mask must have the image's size (resize it with clseg_resize_mask_nearest). */
 clseg_status clseg_overlay(const clseg_image *rgb, const uint8_t *mask, int mask_w, int mask_h,
                            const uint8_t *palette, float alpha, clseg_image *out);
+/* Paints, in place, the outline of a mask's regions (mask: the image's width * height classes):
+ * the pixels whose class differs from a right or lower neighbour's, widened to `thickness`. */
+clseg_status clseg_draw_outline(clseg_image *img, const uint8_t *mask, int thickness,
+                                const uint8_t color[3]);
+/* Paints, in place, a skeleton: npoints points (x, y in pixels) as dots and the bones joining pairs
+ * of them as lines `thickness` wide; with visibility set, points below min_visibility and their
+ * bones are left out. */
+clseg_status clseg_draw_skeleton(clseg_image *img, const float (*points)[2],
+                                 const float *visibility, int npoints, const int (*bones)[2],
+                                 int nbones, float min_visibility, int thickness,
+                                 const uint8_t color[3]);
 
 /* ---- PNG writers: each writes a temporary file in the same folder and renames it on success, so a
  * failure leaves neither a partial file nor the temporary one; CLSEG_IO names the path and the

@@ -120,7 +120,7 @@ assert img["ok"] and img["width"] == 512 and img["height"] == 512 and img["mask"
 assert s["summary"]["images"] == 1 and s["summary"]["failed"] == 0, s' <<<"$stdout"
 fi
 
-if check run-folder 0 "$clseg" run -d "$dev" -q -o "$tmp/folder" "$samples"; then
+if check run-folder 0 "$clseg" run -d "$dev" -m selfie -q -o "$tmp/folder" "$samples"; then
   py run-folder-sizes 'd = sys.argv[1]
 for n, size in (("astronaut", (512, 512)), ("chelsea", (451, 300)), ("coffee", (600, 400))):
     assert png_size("%s/%s_mask.png" % (d, n)) == size, n' "$tmp/folder"
@@ -138,31 +138,45 @@ bad = sum((p[y][x] >= 32768) != (m[y][x] == 1) for y in range(h) for x in range(
 assert bad <= w * h // 1000, bad' "$tmp/probs/astronaut_prob.png" "$tmp/probs/astronaut_mask.png"
 fi
 
-if check run-npy 0 "$clseg" run -d "$dev" -q --npy "$tmp/out.npy" -o "$tmp/npy" "$astro"; then
+if check run-npy 0 "$clseg" run -d "$dev" -m selfie -q --npy "$tmp/out.npy" -o "$tmp/npy" "$astro"; then
   py run-npy-shape 'assert tuple(npy_shape(sys.argv[1])) == (1, 1, 256, 256)' "$tmp/out.npy"
 fi
-check run-npy-two-inputs 2 "$clseg" run -d "$dev" --npy "$tmp/two.npy" -o "$tmp/npy" "$astro" "$astro"
+check run-npy-two-inputs 2 "$clseg" run -d "$dev" -m selfie --npy "$tmp/two.npy" -o "$tmp/npy" "$astro" "$astro"
 
 # a 700x500 image made by tiling the astronaut; --tile 256 covers it with 3 x 3 tiles
 py make-large 'w, h, _, _, rows = png_read(sys.argv[1])
 png_write_rgb(sys.argv[2], 700, 500, [[rows[y % h][(x % (3 * w))] for x in range(3 * 700)] for y in range(500)])' \
   "$astro" "$tmp/large.png"
-if check run-tile 0 "$clseg" run -d "$dev" --json --tile 256 --overlap 32 -o "$tmp/tile" "$tmp/large.png"; then
+if check run-tile 0 "$clseg" run -d "$dev" -m selfie --json --tile 256 --overlap 32 -o "$tmp/tile" "$tmp/large.png"; then
   py run-tile-size 'assert png_size(sys.argv[1]) == (700, 500)
 r = json.loads(sys.stdin.readline()); assert r["tiles"] == 9 and r["input_size"] == [256, 256], r' \
     "$tmp/tile/large_mask.png" <<<"$stdout"
 fi
-check run-tile-wrong-size 2 "$clseg" run -d "$dev" --tile 128 -o "$tmp/tile2" "$tmp/large.png" && contains run-tile-wrong-size "--tile 256"
+check run-tile-wrong-size 2 "$clseg" run -d "$dev" -m selfie --tile 128 -o "$tmp/tile2" "$tmp/large.png" && contains run-tile-wrong-size "--tile 256"
 
 # devices
 check run-no-device 1 "$clseg" run -d no-such-device -o "$tmp/nodev" "$astro" && contains run-no-device "the devices are"
-if check run-two-workers 0 "$clseg" run -d "$dev,$dev" -q -o "$tmp/two" "$samples"; then
+if check run-two-workers 0 "$clseg" run -d "$dev,$dev" -m selfie -q -o "$tmp/two" "$samples"; then
   same=1
   for n in astronaut chelsea coffee; do cmp -s "$tmp/folder/${n}_mask.png" "$tmp/two/${n}_mask.png" || same=0; done
   [ "$same" = 1 ] && pass || fail "run-two-workers: masks differ from one worker's"
 fi
 
 # bad inputs
+# the default: the person pipeline. The astronaut: a person of 40-60% of the picture, 33 landmarks; the cat: no
+# person (exit 0, an empty mask); two networks: no --tile, no --npy, and not for the one-network commands
+if check run-person-json 0 "$clseg" run -d "$dev" --json --overlay -o "$tmp/person" "$astro"; then
+  py run-person-fields 'r = json.loads(sys.stdin.readline()); p = r["person"]
+assert p["found"] and p["detector_score"] > 0.5 and p["presence"] > 0.5, p
+assert 0.40 < p["mask_share"] < 0.60 and len(p["landmarks"]) == 33 and len(p["box"]) == 4, p
+assert all(0 <= l[0] < 512 and 0 <= l[1] < 512 for l in p["landmarks"][:11]), p["landmarks"][:11]' <<<"$stdout"
+  py run-person-files 'assert png_size(sys.argv[1]) == png_size(sys.argv[2]) == (512, 512)' "$tmp/person/astronaut_mask.png" "$tmp/person/astronaut_overlay.png"
+fi
+check run-person-cat 0 "$clseg" run -d "$dev" -o "$tmp/person" "$samples/chelsea.png" && contains run-person-cat "no person found (detector score 0.19"
+check run-person-tile 2 "$clseg" run -d "$dev" --tile 256 -o "$tmp/person" "$astro" && contains run-person-tile "--tile: the person pipeline"
+check run-person-npy 2 "$clseg" run -d "$dev" --npy "$tmp/p.npy" -o "$tmp/person" "$astro" && contains run-person-npy "--npy"
+check info-person 1 "$clseg" info -m person && contains info-person "only \`clseg run\` takes it"
+check models-list 0 "$clseg" models && contains models-list "person" && contains models-list "selfie-landscape"
 check run-missing-file 1 "$clseg" run -d "$dev" -o "$tmp/missing" "$tmp/nope.png" "$astro" && contains run-missing-file "nope.png"
 # the batch went on: the readable image was segmented
 if [ -f "$tmp/missing/astronaut_mask.png" ] && [ ! -e "$tmp/missing/nope_mask.png" ]; then passes=$((passes+1)); else echo "FAIL run-missing-file-continues"; fails=$((fails+1)); fi
@@ -304,7 +318,7 @@ fi
 check onnx-multi-output-info 0 "$clseg" info -d "$dev" -m "$ops/multi_output.onnx" && contains onnx-multi-output-info "2 features" && contains onnx-multi-output-info "OUT.2.features.npy"
 check onnx-pad-wrap 1 "$clseg" info -d "$dev" -m "$attrs/pad_wrap_op19.onnx" && contains onnx-pad-wrap "node 0 (Pad 'n_pad_wrap_op19'): mode 'wrap' is unsupported"
 check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
-check run-size-fixed-model 2 "$clseg" run -d "$dev" --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"
+check run-size-fixed-model 2 "$clseg" run -d "$dev" -m selfie --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"
 check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"
 check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 && contains bench-size-fixed-model "fixed 256x256"
 
