@@ -623,16 +623,71 @@ static void test_palette_and_overlay(void **state) {
   assert_null(out.data);
 }
 
+/* Outlines and skeletons on small images, pixel by pixel: the outline of a 2x2 square is the pixels
+ * whose right or lower neighbour is of the other class (7 of them); a bone is the pixels between
+ * its ends, dots of radius 1 at visible points; invisible points and their bones are left out. */
+static void test_draw_outline_and_skeleton(void **state) {
+  (void)state;
+  enum { W = 8, H = 6 };
+  static const uint8_t red[3] = {255, 0, 0};
+  uint8_t px[W * H * 3] = {0}, mask[W * H] = {0};
+  clseg_image img = {W, H, 3, 8, px};
+  for (int y = 2; y <= 3; y++)
+    for (int x = 2; x <= 3; x++)
+      mask[y * W + x] = 1;
+  assert_int_equal(clseg_draw_outline(&img, mask, 1, red), CLSEG_OK);
+  static const int want[][2] = {{1, 2}, {1, 3}, {3, 2}, {3, 3}, {2, 1}, {3, 1}, {2, 3}};
+  int painted = 0;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      int expect = 0;
+      for (size_t k = 0; k < sizeof want / sizeof *want; k++)
+        expect |= want[k][0] == x && want[k][1] == y;
+      const int got = px[(y * W + x) * 3] == 255;
+      if (got != expect)
+        fail_msg("outline pixel (%d, %d): %d, expected %d", x, y, got, expect);
+      painted += got;
+    }
+  assert_int_equal(painted, 7);
+  memset(px, 0, sizeof px);
+  const float pts[3][2] = {{1.5f, 1.5f}, {6.5f, 1.5f}, {1.5f, 4.5f}}, vis[3] = {1.0f, 0.9f, 0.2f};
+  const int bones[2][2] = {{0, 1}, {0, 2}};
+  assert_int_equal(clseg_draw_skeleton(&img, pts, vis, 3, bones, 2, 0.5f, 1, red), CLSEG_OK);
+  for (int x = 0; x < W; x++) /* the bone (1..6, 1) and the dots' left and right ends (0, 7) */
+    assert_int_equal(px[(1 * W + x) * 3], 255);
+  assert_int_equal(px[(0 * W + 1) * 3], 255); /* the dot around (1, 1) */
+  assert_int_equal(px[(2 * W + 6) * 3], 255); /* the dot around (6, 1) */
+  assert_int_equal(px[(3 * W + 1) * 3], 0);   /* point 2 is not visible: no bone down to it */
+  assert_int_equal(px[(4 * W + 1) * 3], 0);
+  assert_int_equal(px[(4 * W + 4) * 3], 0);
+  const int bad[1][2] = {{0, 5}};
+  assert_int_equal(clseg_draw_skeleton(&img, pts, vis, 3, bad, 1, 0.5f, 1, red),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "joins 0 and 5 of 3 points"));
+  assert_int_equal(clseg_draw_outline(&img, mask, 0, red), CLSEG_INVALID_ARGUMENT);
+  clseg_image gray = {W, H, 1, 8, px};
+  assert_int_equal(clseg_draw_outline(&gray, mask, 1, red), CLSEG_INVALID_ARGUMENT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_png_variants),      cmocka_unit_test(test_jpeg_gray_and_colour),
-      cmocka_unit_test(test_mask_read),         cmocka_unit_test(test_cmyk_and_huge),
-      cmocka_unit_test(test_detect_by_magic),   cmocka_unit_test(test_missing_and_unreadable),
-      cmocka_unit_test(test_truncated),         cmocka_unit_test(test_flipped_bytes),
-      cmocka_unit_test(test_png_roundtrips),    cmocka_unit_test(test_write_errors),
-      cmocka_unit_test(test_npy_read),          cmocka_unit_test(test_npy_roundtrip),
-      cmocka_unit_test(test_npy_bad_headers),   cmocka_unit_test(test_image_to_tensor_data),
-      cmocka_unit_test(test_to_rgb_and_resize), cmocka_unit_test(test_palette_and_overlay),
+      cmocka_unit_test(test_png_variants),
+      cmocka_unit_test(test_jpeg_gray_and_colour),
+      cmocka_unit_test(test_mask_read),
+      cmocka_unit_test(test_cmyk_and_huge),
+      cmocka_unit_test(test_detect_by_magic),
+      cmocka_unit_test(test_missing_and_unreadable),
+      cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_flipped_bytes),
+      cmocka_unit_test(test_png_roundtrips),
+      cmocka_unit_test(test_write_errors),
+      cmocka_unit_test(test_npy_read),
+      cmocka_unit_test(test_npy_roundtrip),
+      cmocka_unit_test(test_npy_bad_headers),
+      cmocka_unit_test(test_image_to_tensor_data),
+      cmocka_unit_test(test_to_rgb_and_resize),
+      cmocka_unit_test(test_palette_and_overlay),
+      cmocka_unit_test(test_draw_outline_and_skeleton),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
