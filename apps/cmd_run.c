@@ -284,7 +284,8 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
     for (int i = 0; i < nw; i++) {
       printf("%s{\"name\": ", i ? ", " : "");
       cli_json_string(stdout, clseg_context_device(ws[i].w.ctx)->name);
-      printf(", \"images\": %zu, \"plan_seconds\": %.3f}", ws[i].images, seg_plan_seconds(&ws[i].w));
+      printf(", \"images\": %zu, \"plan_seconds\": %.3f}", ws[i].images,
+             seg_plan_seconds(&ws[i].w));
     }
     printf("]}}\n");
   } else if (!st->a->quiet) {
