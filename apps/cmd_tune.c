@@ -1,6 +1,7 @@
 /* clseg tune: measures the conv variants and parameters of a model's layers on one device and
  * writes the winners to the device's user tuning file (clseg_tune), then times the whole network
  * with the shipped rows and with the tuned ones, in alternating rounds. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,16 +90,15 @@ static clseg_status before_after(clseg_plan *before, clseg_plan *after, int roun
 }
 
 /* Puts back the tuning file's bytes from before tuning (NULL: there was none). */
-static int restore(const char *path, const unsigned char *old, size_t len) {
-  char tmp[1300];
-  if (!old)
-    return remove(path) == 0;
-  if (snprintf(tmp, sizeof tmp, "%.1200s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+static int restore(const char *path, const unsigned char *old, size_t len, char *why,
+                   size_t why_len) {
+  if (!old) {
+    if (remove(path) == 0)
+      return 1;
+    snprintf(why, why_len, "cannot remove '%s': %s", path, strerror(errno));
     return 0;
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(old, 1, len, f) == len;
-  ok = f && fclose(f) == 0 && ok;
-  return ok && rename(tmp, path) == 0;
+  }
+  return clseg__file_write(path, old, len, 0, why, why_len) == CLSEG_OK;
 }
 
 typedef struct {
@@ -234,8 +234,9 @@ int cmd_tune(int argc, char **argv) {
    * kept only when the whole network is faster with it (medians of alternating rounds). */
   if (s == CLSEG_OK && have_path && r.tuned > 0 && a_ms >= b_ms) {
     kept = 0;
-    if (!restore(path, old, old_len)) {
-      cli_error("tune", "%s: could not put back the previous tuning file", path);
+    char why[CLSEG__FILE_WHY_LEN];
+    if (!restore(path, old, old_len, why, sizeof why)) {
+      cli_error("tune", "could not put back the previous tuning file: %s", why);
       rc = CLI_EXIT_FAIL;
     }
   }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "file.h"
 #include "internal.h"
@@ -126,28 +125,27 @@ int clseg__cache_load(clseg_context *ctx, const char *key, unsigned char **bin, 
 }
 
 void clseg__cache_store(clseg_context *ctx, const char *key, const unsigned char *bin, size_t len) {
-  char path[1200], dir[1024], tmp[1300];
+  char path[1200], dir[1024];
   if (!clseg__cache_path(key, path, sizeof path) || !clseg_cache_dir(dir, sizeof dir))
     return;
   if (!clseg__mkdir_p(dir)) {
     ctx->stats.cache_write_failures++;
     return;
   }
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
+  clseg__file_writer w; /* unsynced: a torn entry fails its checksum and is compiled again */
+  if (clseg__file_write_open(&w, path, 0, NULL, 0) != CLSEG_OK) {
     ctx->stats.cache_write_failures++;
     return;
   }
+  FILE *f = w.f;
   uint32_t version = FORMAT_VERSION, keylen = (uint32_t)strlen(key);
   uint64_t binlen = len, sum = clseg__fnv1a(bin, len, CLSEG__FNV_SEED);
   int ok = fwrite(MAGIC, 1, 8, f) == 8 && fwrite(&version, 4, 1, f) == 1 &&
            fwrite(&keylen, 4, 1, f) == 1 && fwrite(key, 1, keylen, f) == keylen &&
            fwrite(&binlen, 8, 1, f) == 1 && fwrite(&sum, 8, 1, f) == 1 &&
            fwrite(bin, 1, len, f) == len;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
+  if (!ok)
+    clseg__file_write_abort(&w);
+  if (!ok || clseg__file_write_commit(&w, NULL, 0) != CLSEG_OK)
     ctx->stats.cache_write_failures++;
-  }
 }

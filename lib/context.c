@@ -8,9 +8,10 @@
 #include "internal.h"
 #include "tuning.h"
 
-/* Contexts alive in the process. CLBlast keeps the programs it built (linear_clblast) in a process-wide
- * cache, each holding its OpenCL context, until that cache is cleared or a library destructor runs at exit;
- * the last clseg_context_free clears it, so no OpenCL object of ours outlives its context. */
+/* Contexts alive in the process. CLBlast keeps the programs it built (linear_clblast) in a
+ * process-wide cache, each holding its OpenCL context, until that cache is cleared or a library
+ * destructor runs at exit; the last clseg_context_free clears it, so no OpenCL object of ours
+ * outlives its context. */
 static atomic_int live_contexts;
 
 clseg_status clseg_context_create(const char *spec, clseg_context **out) {

@@ -1,14 +1,18 @@
 /* The whole-file reader (lib/file.h): one read for a regular file, whose size is known up front;
- * growing reads for anything else (a pipe, a /proc file); every failure named with the path. */
+ * growing reads for anything else (a pipe, a /proc file); every failure named with the path. And
+ * the atomic writer: a temporary file of a name no other writer holds, renamed into place. */
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The first read of a file whose size fstat does not tell. */
 #define UNKNOWN_SIZE_FIRST_READ ((size_t)1 << 16)
@@ -124,4 +128,83 @@ size_t clseg__file_head(const char *path, void *buf, size_t n) {
   size_t got = fread(buf, 1, n, f);
   fclose(f);
   return got;
+}
+
+/* ---- atomic writes ---- */
+
+clseg_status clseg__file_write_open(clseg__file_writer *w, const char *path, int sync, char *why,
+                                    size_t why_len) {
+  static atomic_uint counter;
+  *w = (clseg__file_writer){.path = path, .sync = sync};
+  if (!path)
+    return say(why, why_len, CLSEG_INVALID_ARGUMENT, "write: NULL path");
+  const size_t len = strlen(path) + 48;
+  if (!(w->tmp = malloc(len)))
+    return say(why, why_len, CLSEG_OUT_OF_MEMORY, "cannot write '%s': no memory", path);
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 100; tries++) { /* O_EXCL: never clobber another writer */
+    snprintf(w->tmp, len, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+    fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST)
+      break;
+  }
+  if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
+    const int e = errno;
+    if (fd >= 0) {
+      close(fd);
+      remove(w->tmp);
+    }
+    free(w->tmp);
+    w->tmp = NULL;
+    errno = e;
+    return say(why, why_len, CLSEG_IO, "cannot write '%s': %s", path, strerror(e));
+  }
+  return CLSEG_OK;
+}
+
+clseg_status clseg__file_write_commit(clseg__file_writer *w, char *why, size_t why_len) {
+  int e = 0;
+  if (fflush(w->f) != 0 || ferror(w->f))
+    e = errno ? errno : EIO;
+  else if (w->sync &&
+           fsync(fileno(w->f)) != 0) /* the data is on disk before the name points at it */
+    e = errno;
+  if (fclose(w->f) != 0 && !e)
+    e = errno;
+  w->f = NULL;
+  if (!e && rename(w->tmp, w->path) != 0)
+    e = errno;
+  if (e) {
+    clseg__file_write_abort(w);
+    errno = e;
+    return say(why, why_len, CLSEG_IO, "cannot write '%s': %s", w->path, strerror(e));
+  }
+  free(w->tmp);
+  w->tmp = NULL;
+  return CLSEG_OK;
+}
+
+void clseg__file_write_abort(clseg__file_writer *w) {
+  if (w->f)
+    fclose(w->f);
+  if (w->tmp)
+    remove(w->tmp);
+  free(w->tmp);
+  w->f = NULL;
+  w->tmp = NULL;
+}
+
+clseg_status clseg__file_write(const char *path, const void *data, size_t size, int sync, char *why,
+                               size_t why_len) {
+  clseg__file_writer w;
+  clseg_status s = clseg__file_write_open(&w, path, sync, why, why_len);
+  if (s != CLSEG_OK)
+    return s;
+  if (size && fwrite(data, 1, size, w.f) != size) {
+    const int e = errno ? errno : EIO;
+    clseg__file_write_abort(&w);
+    errno = e;
+    return say(why, why_len, CLSEG_IO, "cannot write '%s': %s", path, strerror(e));
+  }
+  return clseg__file_write_commit(&w, why, why_len);
 }

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "clseg_graph.h"
+#include "file.h"
 #include "plan_internal.h"
 #include "tuning.h"
 
@@ -278,18 +278,18 @@ static int write_row(FILE *f, const clseg__tune_row *r) {
 /* Rewrites the file with the rows of other shapes kept and the new ones appended. */
 static clseg_status write_file(clseg_context *ctx, const char *path, const clseg__tune_row *rows,
                                int n, const char *const *notes) {
-  char tmp[1300];
-  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  char dir[1200];
+  char dir[1200], why[CLSEG__FILE_WHY_LEN];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
   if (slash) {
     *slash = 0;
     clseg__mkdir_p(dir);
   }
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return clseg__fail(ctx, CLSEG_IO, "tuning file '%s': cannot write", tmp);
+  clseg__file_writer w;
+  clseg_status s = clseg__file_write_open(&w, path, 0, why, sizeof why);
+  if (s != CLSEG_OK)
+    return clseg__fail(ctx, s, "tuning file: %s", why);
+  FILE *f = w.f;
   const clseg_device_info *i = &ctx->info;
   const time_t now = time(NULL);
   char when[64];
@@ -310,12 +310,12 @@ static clseg_status write_file(clseg_context *ctx, const char *path, const clseg
   }
   for (int m = 0; m < n && ok; m++)
     ok = fprintf(f, "# %s\n", notes[m]) > 0 && write_row(f, &rows[m]);
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
-    return clseg__fail(ctx, CLSEG_IO, "tuning file '%s': writing failed", path);
+  if (!ok) {
+    clseg__file_write_abort(&w);
+    return clseg__fail(ctx, CLSEG_IO, "tuning file: cannot write '%s'", path);
   }
-  return CLSEG_OK;
+  s = clseg__file_write_commit(&w, why, sizeof why);
+  return s == CLSEG_OK ? CLSEG_OK : clseg__fail(ctx, s, "tuning file: %s", why);
 }
 
 /* ---- the search ---- */

@@ -1,6 +1,7 @@
 /* Tuning rows: parsing the shipped tables and user tuning files, matching rows to a device class
  * (name -> architecture -> vendor -> type -> default, as CLBlast orders its data), and the
- * per-context state the ops look values up in. Device classes and profiles: tuning_device.c. */
+ * per-context state the ops look values up in. Device classes and profiles: tuning_device.c; the
+ * report of matched rows: tuning_report.c. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -44,7 +44,7 @@ clseg_status clseg__tuning_init(clseg_context *ctx);
 void clseg__tuning_free(clseg_context *ctx);
 
 /* The device class of info (arch filled by the caller from the driver), or of a profile by name;
- * returns 0 for an unknown profile. */
+ * returns 0 for an unknown profile (tuning_device.c, which needs nothing of the tables). */
 void clseg__device_class_of(const clseg_device_info *info, clseg__device_class *out);
 int clseg__device_profile(const char *name, clseg__device_class *out);
 /* The profile names, space-separated, for messages and help. */
@@ -88,7 +88,8 @@ clseg_status clseg__tuning_reload(clseg_context *ctx);
 const clseg__tune_row *clseg__tune_user_rows(const clseg_context *ctx, int *n);
 
 /* The user tuning file's path for ctx's device (in the cache folder, keyed by device name, driver
- * and platform like kernel binaries); 0 when the cache is off. */
+ * and platform like kernel binaries); 0 when the cache is off. clseg__tuning_path_for: in
+ * tuning_device.c. */
 int clseg__tuning_file_path(const clseg_context *ctx, char *buf, size_t size);
 int clseg__tuning_path_for(const clseg_device_info *info, char *buf, size_t size);
 /* The class rows are matched against on ctx (a profile's under CLSEG_AS_DEVICE). */

@@ -1,5 +1,7 @@
 /* lib/file.c: whole files read with a NUL after them, and every refusal (missing, a folder, over
- * the limit, no path) named with its path and reason; files whose size stat does not tell. */
+ * the limit, no path) named with its path and reason; files whose size stat does not tell; atomic
+ * writes that leave the old file or the new one and no temporary file. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +99,53 @@ static void head_reads_only_the_first_bytes(void **state) {
   test_rmdir(dir);
 }
 
+/* Entries of dir other than "." and "..". */
+static int entries(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d));)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+}
+
+static void writes_replace_the_whole_file_or_nothing(void **state) {
+  (void)state;
+  char dir[256], path[300], why[CLSEG__FILE_WHY_LEN] = "";
+  unsigned char *got;
+  size_t size;
+  test_tmpdir(dir, sizeof dir);
+  test_write_file(dir, "f", "a much longer old content");
+  snprintf(path, sizeof path, "%s/f", dir);
+  assert_int_equal(clseg__file_write(path, "new", 3, 1, why, sizeof why), CLSEG_OK);
+  assert_int_equal(clseg__file_read(path, 0, &got, &size, NULL, 0), CLSEG_OK);
+  assert_int_equal(size, 3);
+  assert_memory_equal(got, "new", 3);
+  free(got);
+  assert_int_equal(entries(dir), 1); /* the temporary file was renamed, not left behind */
+
+  clseg__file_writer w;
+  assert_int_equal(clseg__file_write_open(&w, path, 0, why, sizeof why), CLSEG_OK);
+  assert_int_equal(fputs("dropped", w.f) >= 0, 1);
+  clseg__file_write_abort(&w);
+  clseg__file_write_abort(&w); /* twice is harmless */
+  assert_int_equal(clseg__file_read(path, 0, &got, &size, NULL, 0), CLSEG_OK);
+  assert_memory_equal(got, "new", 3); /* an aborted write leaves the old file */
+  free(got);
+  assert_int_equal(entries(dir), 1);
+
+  snprintf(path, sizeof path, "%s/no/such/folder", dir);
+  assert_int_equal(clseg__file_write(path, "x", 1, 0, why, sizeof why), CLSEG_IO);
+  if (!test_contains(why, path) || !test_contains(why, strerror(ENOENT)))
+    fail_msg("reason '%s' should name '%s' and say '%s'", why, path, strerror(ENOENT));
+  test_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(reads_the_whole_file_with_a_nul_after_it),
                                      cmocka_unit_test(refusals_name_the_path_and_the_reason),
-                                     cmocka_unit_test(head_reads_only_the_first_bytes)};
+                                     cmocka_unit_test(head_reads_only_the_first_bytes),
+                                     cmocka_unit_test(writes_replace_the_whole_file_or_nothing)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "clseg_io.h"
+#include "file.h"
 
 /* The pixel limit the decoders enforce; the fuzz build lowers it to keep allocations small. */
 #ifndef CLSEG__MAX_PIXELS
@@ -21,20 +22,10 @@
 /* Reads a whole image or array file (lib/file.h), recording the failure for clseg_last_error. */
 clseg_status clseg__io_read_file(const char *path, uint8_t **data, size_t *size);
 
-/* A file being written under a temporary name next to its final path. */
-typedef struct {
-  FILE *f;
-  char *tmp;
-  const char *path;
-} clseg__wfile;
-
-/* Creates the temporary file (mode 0666 less the umask); CLSEG_IO naming path on failure. */
-clseg_status clseg__wfile_open(clseg__wfile *w, const char *path);
-/* Flushes, syncs, closes and renames to the final path; on any failure removes the temporary file
- * and returns CLSEG_IO naming the path. */
-clseg_status clseg__wfile_commit(clseg__wfile *w);
-/* Closes and removes the temporary file; safe to call twice or after a commit. */
-void clseg__wfile_abort(clseg__wfile *w);
+/* Atomic, synced writes of image and array files through lib/file.h's writer, recording a failure
+ * (CLSEG_IO naming the path) for clseg_last_error; clseg__file_write_abort drops a write. */
+clseg_status clseg__io_write_open(clseg__file_writer *w, const char *path);
+clseg_status clseg__io_write_commit(clseg__file_writer *w);
 
 /* What the PNG decoder produces. */
 typedef enum {

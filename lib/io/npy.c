@@ -315,8 +315,8 @@ clseg_status clseg_npy_write(const char *path, const float *data, const int64_t 
     return st;
   char head[512]; /* 8 dims of 15 digits fit comfortably */
   size_t hn = make_header(head, sizeof head, shape, ndim);
-  clseg__wfile wf;
-  if ((st = clseg__wfile_open(&wf, path)) != CLSEG_OK)
+  clseg__file_writer wf;
+  if ((st = clseg__io_write_open(&wf, path)) != CLSEG_OK)
     return st;
   int ok = fwrite(head, 1, hn, wf.f) == hn;
   for (size_t i = 0; ok && i < count; i++) {
@@ -327,8 +327,8 @@ clseg_status clseg_npy_write(const char *path, const float *data, const int64_t 
   }
   if (!ok) {
     clseg_status e = clseg__fail(NULL, CLSEG_IO, "cannot write '%s': %s", path, strerror(errno));
-    clseg__wfile_abort(&wf);
+    clseg__file_write_abort(&wf);
     return e;
   }
-  return clseg__wfile_commit(&wf);
+  return clseg__io_write_commit(&wf);
 }

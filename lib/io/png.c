@@ -252,8 +252,8 @@ static clseg_status write_png(const char *path, const png_job *j) {
   clseg_status st = clseg__check_size(path, j->w, j->h);
   if (st != CLSEG_OK)
     return st;
-  clseg__wfile wf = {0};
-  if ((st = clseg__wfile_open(&wf, path)) != CLSEG_OK)
+  clseg__file_writer wf = {0};
+  if ((st = clseg__io_write_open(&wf, path)) != CLSEG_OK)
     return st;
   png_io io = {.out = wf.f};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &io, on_error, on_warning);
@@ -267,8 +267,8 @@ static clseg_status write_png(const char *path, const png_job *j) {
   }
   png_destroy_write_struct(&png, info ? &info : NULL);
   if (st == CLSEG_OK)
-    return clseg__wfile_commit(&wf);
-  clseg__wfile_abort(&wf);
+    return clseg__io_write_commit(&wf);
+  clseg__file_write_abort(&wf);
   return st;
 }
 

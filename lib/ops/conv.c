@@ -141,34 +141,33 @@ static clseg_status run_job(clseg_context *ctx, const conv_job *prepared, const 
 }
 
 /* Geometry of the zero-padded input the vector kernels read: every tile's loads stay inside a row.
- * Kept in prep->iv: [0] tile width, [1] tiles per row, [2] padded height, [3] padded width. */
-enum { PG_TW, PG_TILES_W, PG_HP, PG_WP, PG_FLAT };
-
+ */
 static void pad_geometry(clseg__conv2d_prep *p, int tw, int tile_oh) {
   const conv_job *j = &p->j;
+  clseg__conv_vec_state *vs = &p->u.vec;
   const int oh =
       (j->oh + tile_oh - 1) / tile_oh * tile_oh; /* rows the tiles read, the last one included */
-  p->iv[PG_TW] = tw;
-  p->iv[PG_TILES_W] = (j->ow + tw - 1) / tw;
-  p->iv[PG_WP] = p->iv[PG_TILES_W] * tw * j->sw + (j->kw - 1) * j->dw;
-  p->iv[PG_HP] = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
+  vs->tile_w = tw;
+  vs->tiles_w = (j->ow + tw - 1) / tw;
+  vs->wp = vs->tiles_w * tw * j->sw + (j->kw - 1) * j->dw;
+  vs->hp = (oh - 1) * j->sh + (j->kh - 1) * j->dh + 1;
 }
 
 /* Builds conv2d_pad and reserves the padded input (scratch slot 0). */
 static clseg_status pad_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const size_t planes = (size_t)p->j.n * (size_t)p->j.cin;
-  clseg_status s = clseg__conv_helper(ctx, "conv2d_pad", &p->k[1], &p->t.helper_lws);
+  clseg_status s = clseg__conv_helper(ctx, "conv2d_pad", &p->u.vec.pad, &p->t.helper_lws);
   return s != CLSEG_OK
              ? s
              : clseg__conv_scratch_reserve(ctx, p, 0,
-                                           planes * (size_t)p->iv[PG_HP] * (size_t)p->iv[PG_WP],
+                                           planes * (size_t)p->u.vec.hp * (size_t)p->u.vec.wp,
                                            "zero-padded input");
 }
 
 /* Pads j's input into xp, the buffer of scratch slot 0. */
 static clseg_status pad_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
                             cl_mem xp) {
-  return clseg__conv_pad_run(ctx, p->k[1], p->t.helper_lws, j, xp, p->iv[PG_HP], p->iv[PG_WP]);
+  return clseg__conv_pad_run(ctx, p->u.vec.pad, p->t.helper_lws, j, xp, p->u.vec.hp, p->u.vec.wp);
 }
 
 clseg_status clseg__conv_pad_run(clseg_context *ctx, cl_kernel k, int lws, const clseg__conv_job *j,
@@ -207,10 +206,10 @@ clseg_status clseg__conv_build(clseg_context *ctx, clseg__conv2d_prep *p, const 
   return clseg__kernel(ctx, file, opts, name, k);
 }
 
-/* Builds kernel `name` of `file` with the -D options defs into p->k[0]. */
+/* Builds kernel `name` of `file` with the -D options defs into p->u.vec.conv. */
 static clseg_status build(clseg_context *ctx, clseg__conv2d_prep *p, const char *file,
                           const char *name, const clseg__define *defs, int ndefs) {
-  return clseg__conv_build(ctx, p, file, name, defs, ndefs, 1, &p->k[0]);
+  return clseg__conv_build(ctx, p, file, name, defs, ndefs, 1, &p->u.vec.conv);
 }
 
 void clseg__conv_shape_key(const clseg__conv_job *j, char *buf, size_t size) {
@@ -282,7 +281,7 @@ static clseg_status direct_run(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const size_t global[3] = {clseg__round_up((size_t)j->ow, lws), (size_t)j->oh,
                             (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {lws, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_direct", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.vec.conv, "conv2d_direct", args, 3, global, local);
 }
 
 /* Tiles of 16 pixels where a row is that short, else 16 * NV (NV float16 per channel, the tuned
@@ -328,11 +327,11 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
   clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &xp);
   if (s != CLSEG_OK || (s = pad_run(ctx, p, j, xp)) != CLSEG_OK)
     return s;
-  const int cs = p->iv[PG_HP] * p->iv[PG_WP], woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const int cs = p->u.vec.hp * p->u.vec.wp, woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {CLSEG__ARG(xp),
                              CLSEG__ARG(cs),
-                             CLSEG__ARG(p->iv[PG_WP]),
+                             CLSEG__ARG(p->u.vec.wp),
                              CLSEG__ARG(j->w->buf),
                              CLSEG__ARG(woff),
                              CLSEG__ARG(b.buf),
@@ -346,14 +345,14 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
                              CLSEG__ARG(j->cout),
                              CLSEG__ARG(j->oh),
                              CLSEG__ARG(j->ow),
-                             CLSEG__ARG(p->iv[PG_TILES_W]),
+                             CLSEG__ARG(p->u.vec.tiles_w),
                              CLSEG__ARG(j->alpha),
                              CLSEG__ARG(j->beta)};
-  const size_t tiles = (size_t)j->oh * (size_t)p->iv[PG_TILES_W];
+  const size_t tiles = (size_t)j->oh * (size_t)p->u.vec.tiles_w;
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
   const size_t local[3] = {lws, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_depthwise", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.vec.conv, "conv2d_depthwise", args, 3, global, local);
 }
 
 static int vec_supported(const conv_job *j) {
@@ -389,7 +388,7 @@ static int vec_skip_rows(const conv_job *j) {
   return j->kh > 1 && j->dh > 1 && (j->pt > 0 || j->pb > 0);
 }
 
-/* How conv2d_vec reads its input: kept in prep->iv[PG_FLAT]. */
+/* How conv2d_vec reads its input (p->u.vec.input). */
 enum { VEC_PADDED, VEC_FLAT, VEC_PACKED };
 
 /* Work order: neighbouring work-items in dimension 0 run close together in time and share what
@@ -403,9 +402,9 @@ enum { VEC_PIX_FIRST_MAX };
 
 static int vec_pix_first(const clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
-  const size_t bytes = (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)p->iv[PG_TW] *
+  const size_t bytes = (size_t)j->n * (size_t)p->u.vec.tiles_w * (size_t)p->u.vec.tile_w *
                        (size_t)j->cin * sizeof(float);
-  return p->iv[PG_FLAT] != VEC_PACKED || (double)bytes <= p->t.v[VEC_PIX_FIRST_MAX];
+  return p->u.vec.input != VEC_PACKED || (double)bytes <= p->t.v[VEC_PIX_FIRST_MAX];
 }
 #define PACK_CPI 16 /* conv2d_pack_input: channels per work-item */
 
@@ -421,12 +420,12 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const int pixels = j->oh * j->ow;
   const int nv = mode == VEC_PADDED ? tile_vectors(p) : pixels <= 16 ? 1 : p->t.nv;
   const int khw = j->kh * j->kw, tw = vec_tile_oh(p) == 2 ? 16 : 16 * nv;
-  p->iv[PG_FLAT] = mode;
+  p->u.vec.input = mode;
   if (mode == VEC_PADDED) {
     pad_geometry(p, tw, vec_tile_oh(p));
   } else {
-    p->iv[PG_TW] = tw;
-    p->iv[PG_TILES_W] = (pixels + tw - 1) / tw;
+    p->u.vec.tile_w = tw;
+    p->u.vec.tiles_w = (pixels + tw - 1) / tw;
   }
   clseg__define d[MAX_DEFS];
   int n = geometry_options(p, d);
@@ -447,27 +446,28 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   if (mode == VEC_PADDED)
     return pad_prepare(ctx, p);
   int pack_lws;
-  if ((s = clseg__conv_helper(ctx, "conv2d_pack_input", &p->k[1], &pack_lws)) != CLSEG_OK)
+  if ((s = clseg__conv_helper(ctx, "conv2d_pack_input", &p->u.vec.pack_input, &pack_lws)) !=
+      CLSEG_OK)
     return s;
   return clseg__conv_scratch_reserve(
-      ctx, p, 0, (size_t)j->n * (size_t)p->iv[PG_TILES_W] * (size_t)tw * (size_t)j->cin,
+      ctx, p, 0, (size_t)j->n * (size_t)p->u.vec.tiles_w * (size_t)tw * (size_t)j->cin,
       "packed input");
 }
 
 /* Packs j's input into xp, the buffer of scratch slot 0. */
 static clseg_status pack_input_run(clseg_context *ctx, const clseg__conv2d_prep *p,
                                    const conv_job *j, cl_mem xp) {
+  const clseg__conv_vec_state *vs = &p->u.vec;
   const int xoff = (int)j->x->offset, cpi = PACK_CPI;
-  const clseg__arg args[] = {
-      CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),  CLSEG__ARG(j->cin),
-      CLSEG__ARG(j->h),         CLSEG__ARG(j->w_), CLSEG__ARG(j->sh),
-      CLSEG__ARG(j->sw),        CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
-      CLSEG__ARG(j->oh),        CLSEG__ARG(j->ow), CLSEG__ARG(p->iv[PG_TILES_W]),
-      CLSEG__ARG(p->iv[PG_TW]), CLSEG__ARG(cpi),   CLSEG__ARG(xp)};
-  const size_t global[3] = {clseg__round_up((size_t)p->iv[PG_TILES_W], 4),
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),  CLSEG__ARG(xoff),  CLSEG__ARG(j->cin),
+                             CLSEG__ARG(j->h),       CLSEG__ARG(j->w_), CLSEG__ARG(j->sh),
+                             CLSEG__ARG(j->sw),      CLSEG__ARG(j->pt), CLSEG__ARG(j->pl),
+                             CLSEG__ARG(j->oh),      CLSEG__ARG(j->ow), CLSEG__ARG(vs->tiles_w),
+                             CLSEG__ARG(vs->tile_w), CLSEG__ARG(cpi),   CLSEG__ARG(xp)};
+  const size_t global[3] = {clseg__round_up((size_t)vs->tiles_w, 4),
                             (size_t)((j->cin + cpi - 1) / cpi), (size_t)j->n};
   const size_t local[3] = {4, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_pack_input", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, vs->pack_input, "conv2d_pack_input", args, 3, global, local);
 }
 
 static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j,
@@ -476,7 +476,7 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
   /* padded rows [row_lo, row_hi) hold the image: the others are zero (SKIP_ROWS) */
   const int row_lo = j->pt, row_hi = j->pt + j->h;
   const int cblocks = (j->cout + p->t.mr - 1) / p->t.mr, yoff = (int)j->y->offset;
-  const int tiles_w = p->iv[PG_TILES_W];
+  const int tiles_w = p->u.vec.tiles_w;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(xp),        CLSEG__ARG(xoff),      CLSEG__ARG(ns),      CLSEG__ARG(cs),
@@ -492,32 +492,32 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const size_t global[3] = {clseg__round_up(first, lws), pf ? (size_t)cblocks : tiles,
                             (size_t)j->n};
   const size_t local[3] = {lws, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_vec", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.vec.conv, "conv2d_vec", args, 3, global, local);
 }
 
 static clseg_status vec_run(clseg_context *ctx, const clseg__conv2d_prep *p, const conv_job *j) {
-  const int hw = j->oh * j->ow, tw = p->iv[PG_TW], panel = j->cin * tw;
-  if (p->iv[PG_FLAT] == VEC_FLAT)
+  const clseg__conv_vec_state *vs = &p->u.vec;
+  const int hw = j->oh * j->ow, tw = vs->tile_w, panel = j->cin * tw;
+  if (vs->input == VEC_FLAT)
     return vec_launch(ctx, p, j, j->x->buf, (int)j->x->offset, hw * j->cin, hw, hw, hw, 1, hw);
   cl_mem xp;
   clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &xp);
-  if (s == CLSEG_OK && p->iv[PG_FLAT] == VEC_PACKED) {
+  if (s == CLSEG_OK && vs->input == VEC_PACKED) {
     s = pack_input_run(ctx, p, j, xp);
-    return s == CLSEG_OK
-               ? vec_launch(ctx, p, j, xp, 0, p->iv[PG_TILES_W] * panel, tw, panel, 0, 1, hw)
-               : s;
+    return s == CLSEG_OK ? vec_launch(ctx, p, j, xp, 0, vs->tiles_w * panel, tw, panel, 0, 1, hw)
+                         : s;
   }
-  const int wp = p->iv[PG_WP], cs = p->iv[PG_HP] * wp;
+  const int wp = vs->wp, cs = vs->hp * wp;
   if (s == CLSEG_OK)
     s = pad_run(ctx, p, j, xp);
   return s == CLSEG_OK ? vec_launch(ctx, p, j, xp, 0, cs * j->cin, cs, wp, 0, j->oh, j->ow) : s;
 }
 
 static const clseg__conv_variant DIRECT = {"conv2d_direct", direct_supported, direct_prepare,
-                                           direct_run};
+                                           direct_run, NULL};
 static const clseg__conv_variant DEPTHWISE = {"conv2d_depthwise", depthwise_supported,
-                                              depthwise_prepare, depthwise_run};
-static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare, vec_run};
+                                              depthwise_prepare, depthwise_run, NULL};
+static const clseg__conv_variant VEC = {"conv2d_vec", vec_supported, vec_prepare, vec_run, NULL};
 
 /* Every variant, for forcing one by name. */
 static const clseg__conv_variant *const VARIANTS[] = {&DEPTHWISE,
@@ -674,7 +674,8 @@ void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) {
     return;
   if (prep->wp)
     clReleaseMemObject(prep->wp);
-  clseg__conv2d_prep_free(prep->inner);
+  if (prep->v && prep->v->release)
+    prep->v->release(prep);
   free(prep); /* the kernels and the scratch belong to the context */
 }
 

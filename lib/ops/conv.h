@@ -85,19 +85,79 @@ typedef struct {
   int mblocks, nblocks, kpad, kspan, splits;
 } clseg__gemm_grid;
 
-/* What a variant keeps between prepare and run: its kernels, packed weights, scratch and a few
- * ints. */
+/* What each variant keeps between prepare and run besides its packed weights: its kernels (built
+ * once, owned by the context) and the geometry its runs launch over. */
+
+/* conv2d_direct, conv2d_depthwise and conv2d_vec (conv.c): the conv kernel, and the copy of the
+ * input the vector kernels read, zero-padded (pad) or packed into one panel per pixel tile
+ * (pack_input). */
+typedef struct {
+  cl_kernel conv, pad, pack_input;
+  int input;   /* conv2d_vec: how it reads its input (padded, in place or packed; conv.c) */
+  int tile_w;  /* pixels per tile */
+  int tiles_w; /* tiles per output row (per image where the input is read flat or packed) */
+  int hp, wp;  /* the zero-padded input's plane height and width */
+} clseg__conv_vec_state;
+
+/* conv2d_winograd and conv2d_winograd2x2 (conv_winograd.c). */
+typedef struct {
+  cl_kernel gemm, input, output, pad;
+  int m;                /* output tile side: 4 or 2 */
+  int cblocks;          /* blocks of MR output channels */
+  int tiles_w, tiles_h; /* tiles per row and per column of an image */
+  int band_rows;        /* tile rows per band */
+  int tp;               /* tiles of a band, rounded to whole vector tiles */
+  int hp, wp;           /* the zero-padded input's plane height and width */
+} clseg__conv_winograd_state;
+
+/* conv2d_winograd_dilated (conv_winograd.c): the Winograd conv over the mosaic of the dilation's
+ * sub-grids. */
+typedef struct {
+  cl_kernel mosaic, unmosaic;
+  clseg__conv2d_prep *inner; /* the Winograd conv over the mosaic, owned */
+  int d;                     /* the dilation */
+  int hs, ws;                /* a sub-grid's height and width */
+  int hm, wm;                /* the mosaic's height and width */
+} clseg__conv_dilated_state;
+
+/* conv2d_gemm and conv2d_clblast (conv_gemm.c); conv2d_clblast uses reduce and grid.splits only. */
+typedef struct {
+  cl_kernel gemm, reduce;
+  clseg__gemm_tile tile;
+  clseg__gemm_grid grid;
+} clseg__conv_gemm_state;
+
+/* conv2d_winograd_gpu and conv2d_winograd2x2_gpu (conv_winograd_gpu.c). */
+typedef struct {
+  clseg__conv_gemm_state batched; /* the batched GEMMs on conv2d_gemm's kernel; grid per band */
+  cl_kernel input, output;
+  int m;         /* output tile side: 4 or 2 */
+  int tiles_w;   /* tiles per row of an image */
+  int tiles_img; /* tiles per image */
+  int band;      /* tiles per band (the batch numbered as one) */
+} clseg__conv_winograd_gpu_state;
+
+/* conv2d_depthwise_gpu (conv_depthwise.c): its kernel and the options it was built with. */
+typedef struct {
+  cl_kernel conv;
+  int tx, ty; /* the work-group */
+  int px;     /* output columns per work-item */
+} clseg__conv_depthwise_gpu_state;
+
 struct clseg__conv2d_prep {
   const clseg__conv_variant *v;
   clseg__conv_job j;
-  cl_kernel k[4];
   cl_mem wp;                                   /* packed weights, or NULL (the variant reads j.w) */
   size_t scratch_floats[CLSEG__SCRATCH_SLOTS]; /* per context scratch slot: padded or packed input,
                                                  Winograd's transformed tiles */
-  int iv[8];                                   /* variant-specific geometry */
-  clseg__conv2d_prep *inner; /* conv2d_winograd_dilated: the Winograd conv over the mosaic */
-  clseg__gemm_tile gemm;     /* conv2d_gemm and conv2d_winograd_gpu: the GEMM's tile */
-  clseg__gemm_grid grid;     /* ... and its launch shape (per band for Winograd) */
+  union {                                      /* the state of v, named after its variants */
+    clseg__conv_vec_state vec;
+    clseg__conv_winograd_state wino;
+    clseg__conv_dilated_state dilated;
+    clseg__conv_gemm_state gemm;
+    clseg__conv_winograd_gpu_state wino_gpu;
+    clseg__conv_depthwise_gpu_state dw_gpu;
+  } u;
   clseg__conv_tuning t;
 };
 
@@ -108,6 +168,8 @@ struct clseg__conv_variant {
   clseg_status (*prepare)(clseg_context *ctx, clseg__conv2d_prep *p);
   /* enqueues on j (p->j with x, res and y set) */
   clseg_status (*run)(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j);
+  /* frees what p's state owns besides p->wp, or NULL where it owns nothing */
+  void (*release)(clseg__conv2d_prep *p);
 };
 
 /* An optional tensor (bias, residual) as kernel arguments: buffer, offset and a present flag, with
@@ -183,21 +245,22 @@ int clseg__conv2d_winograd_pick(const clseg__conv_job *j, const clseg__conv_rule
 /* The GPU-shaped implicit GEMM with __local tiles and split-K (conv_gemm.c). */
 extern const clseg__conv_variant clseg__conv2d_gemm;
 /* conv2d_gemm's kernel for other variants (conv_gemm.c). clseg__gemm_tile_get reads `variant`'s
- * row for p's shape: the tile cells MWG NWG KWG MDIMC NDIMC VWM VWN into p->gemm, then the nextra
+ * row for p's shape: the tile cells MWG NWG KWG MDIMC NDIMC VWM VWN into *tile, then the nextra
  * cells named by extra into extra_v; it checks them and that the device can launch the tile, and
  * names the rows in p->t.row. */
 clseg_status clseg__gemm_tile_get(clseg_context *ctx, clseg__conv2d_prep *p, const char *variant,
-                                  const char *const *extra, int nextra, double *extra_v);
-/* Builds conv2d_gemm for p->gemm over convs of g's geometry (kernel, stride, dilation, activation)
+                                  const char *const *extra, int nextra, double *extra_v,
+                                  clseg__gemm_tile *tile);
+/* Builds conv2d_gemm for tile over convs of g's geometry (kernel, stride, dilation, activation)
  * into *gemm, recording its options in p->t.options; and conv2d_gemm_reduce / conv2d_gemm_pack of
  * the same program into *reduce / *pack where those are not NULL. */
 clseg_status clseg__gemm_kernels(clseg_context *ctx, clseg__conv2d_prep *p,
-                                 const clseg__conv_job *g, cl_kernel *gemm, cl_kernel *reduce,
-                                 cl_kernel *pack);
-/* Enqueues conv2d_gemm (k, built for j's geometry) over j with weights packed for p->gemm in wp,
- * on the launch shape grid; with grid->splits > 1 the raw sums go to part for conv2d_gemm_reduce.
- */
-clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p, cl_kernel k,
+                                 const clseg__gemm_tile *tile, const clseg__conv_job *g,
+                                 cl_kernel *gemm, cl_kernel *reduce, cl_kernel *pack);
+/* Enqueues conv2d_gemm (k, built for tile and j's geometry) over j with weights packed for tile in
+ * wp, on the launch shape grid; with grid->splits > 1 the raw sums go to part for
+ * conv2d_gemm_reduce. */
+clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__gemm_tile *tile, cl_kernel k,
                                 const clseg__conv_job *j, cl_mem wp, const clseg__gemm_grid *grid,
                                 cl_mem part);
 /* GPU-shaped Winograd F(4x4, 3x3) and F(2x2, 3x3): transforms as GPU kernels, the batched GEMMs

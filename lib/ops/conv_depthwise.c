@@ -9,9 +9,6 @@
 static const char *const KEYS[] = {NULL, NULL, NULL, "TX", "TY", "PX", "LOCAL_MAX_BYTES"};
 enum { T_TX, T_TY, T_PX, T_LOCAL_MAX };
 
-/* prep->iv slots: the options actually built */
-enum { DI_TX, DI_TY, DI_PX };
-
 static int supported(const clseg__conv_job *j) {
   return j->groups == j->cin && j->cout % j->cin == 0;
 }
@@ -28,12 +25,12 @@ static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const double itw = (double)(tx * px - 1) * j->sw + (double)(j->kw - 1) * j->dw + 1;
   const int use_local = ith * itw * sizeof(float) <= p->t.v[T_LOCAL_MAX];
   CLSEG__CHECK(ctx, tx > 0 && ty > 0 && px > 0);
-  p->iv[DI_TX] = tx, p->iv[DI_TY] = ty, p->iv[DI_PX] = px;
+  p->u.dw_gpu.tx = tx, p->u.dw_gpu.ty = ty, p->u.dw_gpu.px = px;
   const clseg__define d[] = {{"ACT", j->act}, {"DH", j->dh}, {"DW", j->dw},           {"KH", j->kh},
                              {"KW", j->kw},   {"PX", px},    {"SH", j->sh},           {"SW", j->sw},
                              {"TX", tx},      {"TY", ty},    {"USE_LOCAL", use_local}};
   return clseg__conv_build(ctx, p, "conv_depthwise.cl", "conv2d_depthwise_gpu", d, CLSEG__COUNT(d),
-                           1, &p->k[0]);
+                           1, &p->u.dw_gpu.conv);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
@@ -47,14 +44,15 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
       CLSEG__ARG(b.present), CLSEG__ARG(r.buf),     CLSEG__ARG(r.off),   CLSEG__ARG(r.present),
       CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),      CLSEG__ARG(j->cout), CLSEG__ARG(j->oh),
       CLSEG__ARG(j->ow),     CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
-  const size_t tx = (size_t)p->iv[DI_TX], ty = (size_t)p->iv[DI_TY], px = (size_t)p->iv[DI_PX];
+  const clseg__conv_depthwise_gpu_state *dw = &p->u.dw_gpu;
+  const size_t tx = (size_t)dw->tx, ty = (size_t)dw->ty, px = (size_t)dw->px;
   const size_t tiles_w = ((size_t)j->ow + tx * px - 1) / (tx * px);
   /* channels in dim 2: CUDA caps a grid's z at 65535 work-groups, far above n * cout here */
   const size_t global[3] = {tiles_w * tx, clseg__round_up((size_t)j->oh, ty),
                             (size_t)j->n * (size_t)j->cout};
   const size_t local[3] = {tx, ty, 1};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_depthwise_gpu", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, dw->conv, "conv2d_depthwise_gpu", args, 3, global, local);
 }
 
 const clseg__conv_variant clseg__conv2d_depthwise_gpu = {"conv2d_depthwise_gpu", supported, prepare,
-                                                         run};
+                                                         run, NULL};

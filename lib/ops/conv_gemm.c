@@ -38,7 +38,8 @@ static clseg_status check_fit(clseg_context *ctx, const clseg__gemm_tile *t, con
 }
 
 clseg_status clseg__gemm_tile_get(clseg_context *ctx, clseg__conv2d_prep *p, const char *variant,
-                                  const char *const *extra, int nextra, double *extra_v) {
+                                  const char *const *extra, int nextra, double *extra_v,
+                                  clseg__gemm_tile *t) {
   const char *keys[NTILE + 4];
   double v[NTILE + 4];
   char shape[CLSEG__TUNE_SHAPE_LEN];
@@ -55,7 +56,6 @@ clseg_status clseg__gemm_tile_get(clseg_context *ctx, clseg__conv2d_prep *p, con
       return clseg__fail(ctx, CLSEG_FORMAT,
                          "tuning: %s=%g of %s (%s) is not a whole number from 1 to 65536", keys[i],
                          v[i], variant, tuned.row->source);
-  clseg__gemm_tile *t = &p->gemm;
   *t = (clseg__gemm_tile){(int)v[0], (int)v[1], (int)v[2], (int)v[3],
                           (int)v[4], (int)v[5], (int)v[6]};
   if (t->mwg % t->mdimc || t->nwg % t->ndimc || t->mwg % t->vwm || t->nwg % t->vwn)
@@ -71,9 +71,8 @@ clseg_status clseg__gemm_tile_get(clseg_context *ctx, clseg__conv2d_prep *p, con
 }
 
 clseg_status clseg__gemm_kernels(clseg_context *ctx, clseg__conv2d_prep *p,
-                                 const clseg__conv_job *g, cl_kernel *gemm, cl_kernel *reduce,
-                                 cl_kernel *pack) {
-  const clseg__gemm_tile *t = &p->gemm;
+                                 const clseg__gemm_tile *t, const clseg__conv_job *g,
+                                 cl_kernel *gemm, cl_kernel *reduce, cl_kernel *pack) {
   const clseg__define d[] = {
       {"ACT", g->act}, {"DH", g->dh},       {"DW", g->dw},   {"KH", g->kh},       {"KW", g->kw},
       {"KWG", t->kwg}, {"MDIMC", t->mdimc}, {"MWG", t->mwg}, {"NDIMC", t->ndimc}, {"NWG", t->nwg},
@@ -109,60 +108,65 @@ static void split_k(clseg__gemm_grid *g, int groups, int kwg, int min_groups, in
 static clseg_status pack_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_kernel k) {
   const clseg__conv_job *j = &p->j;
   const int cout_g = j->cout / j->groups, kg = j->cin / j->groups * j->kh * j->kw;
+  const clseg__conv_gemm_state *gs = &p->u.gemm;
   const size_t total =
-      (size_t)j->groups * (size_t)p->grid.mblocks * (size_t)p->grid.kpad * (size_t)p->gemm.mwg;
+      (size_t)j->groups * (size_t)gs->grid.mblocks * (size_t)gs->grid.kpad * (size_t)gs->tile.mwg;
   clseg_status s = clseg__conv_scratch(ctx, total, "packed weights", &p->wp);
   if (s != CLSEG_OK)
     return s;
   const int woff = (int)j->w->offset, tot = (int)total;
-  const clseg__arg args[] = {CLSEG__ARG(j->w->buf),    CLSEG__ARG(woff),
-                             CLSEG__ARG(cout_g),       CLSEG__ARG(kg),
-                             CLSEG__ARG(p->grid.kpad), CLSEG__ARG(p->grid.mblocks),
-                             CLSEG__ARG(p->wp),        CLSEG__ARG(tot)};
+  const clseg__arg args[] = {CLSEG__ARG(j->w->buf),     CLSEG__ARG(woff),
+                             CLSEG__ARG(cout_g),        CLSEG__ARG(kg),
+                             CLSEG__ARG(gs->grid.kpad), CLSEG__ARG(gs->grid.mblocks),
+                             CLSEG__ARG(p->wp),         CLSEG__ARG(tot)};
   const size_t global[1] = {clseg__round_up(total, AUX_LOCAL)}, local[1] = {AUX_LOCAL};
   return CLSEG__LAUNCH(ctx, k, "conv2d_gemm_pack", args, 1, global, local);
 }
 
 static clseg_status prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const clseg__conv_job *j = &p->j;
+  clseg__conv_gemm_state *gs = &p->u.gemm;
   double split[2];
   cl_kernel kp;
-  clseg_status s = clseg__gemm_tile_get(ctx, p, "conv2d_gemm", SPLIT_KEYS, 2, split);
+  clseg_status s = clseg__gemm_tile_get(ctx, p, "conv2d_gemm", SPLIT_KEYS, 2, split, &gs->tile);
   if (s == CLSEG_OK)
-    s = clseg__gemm_kernels(ctx, p, j, &p->k[0], &p->k[1], &kp);
+    s = clseg__gemm_kernels(ctx, p, &gs->tile, j, &gs->gemm, &gs->reduce, &kp);
   if (s != CLSEG_OK)
     return s;
-  const clseg__gemm_tile *t = &p->gemm;
+  const clseg__gemm_tile *t = &gs->tile;
   const int kg = j->cin / j->groups * j->kh * j->kw, npix = j->n * j->oh * j->ow;
-  p->grid.mblocks = ceil_div(j->cout / j->groups, t->mwg);
-  p->grid.nblocks = ceil_div(npix, t->nwg);
-  p->grid.kpad = ceil_div(kg, t->kwg) * t->kwg;
+  gs->grid.mblocks = ceil_div(j->cout / j->groups, t->mwg);
+  gs->grid.nblocks = ceil_div(npix, t->nwg);
+  gs->grid.kpad = ceil_div(kg, t->kwg) * t->kwg;
   for (int i = 0; i < 2; i++)
     if (split[i] < 1 || split[i] > 1e9)
       return clseg__fail(ctx, CLSEG_FORMAT, "tuning: %s=%g of conv2d_gemm is not from 1 to 1e9",
                          SPLIT_KEYS[i], split[i]);
-  split_k(&p->grid, j->groups, t->kwg, (int)split[0], (int)split[1]);
-  if ((s = pack_weights(ctx, p, kp)) != CLSEG_OK || p->grid.splits == 1)
+  split_k(&gs->grid, j->groups, t->kwg, (int)split[0], (int)split[1]);
+  if ((s = pack_weights(ctx, p, kp)) != CLSEG_OK || gs->grid.splits == 1)
     return s;
   return clseg__conv_scratch_reserve(
-      ctx, p, 0, (size_t)p->grid.splits * (size_t)j->cout * (size_t)npix, "split-K partial sums");
+      ctx, p, 0, (size_t)gs->grid.splits * (size_t)j->cout * (size_t)npix, "split-K partial sums");
 }
 
 static clseg_status run_reduce(clseg_context *ctx, const clseg__conv2d_prep *p,
                                const clseg__conv_job *j, cl_mem part) {
   const int yoff = (int)j->y->offset, ohw = j->oh * j->ow, npix = j->n * ohw;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
-  const clseg__arg args[] = {CLSEG__ARG(part),  CLSEG__ARG(p->grid.splits), CLSEG__ARG(b.buf),
-                             CLSEG__ARG(b.off), CLSEG__ARG(b.present),      CLSEG__ARG(r.buf),
-                             CLSEG__ARG(r.off), CLSEG__ARG(r.present),      CLSEG__ARG(j->y->buf),
-                             CLSEG__ARG(yoff),  CLSEG__ARG(j->cout),        CLSEG__ARG(ohw),
-                             CLSEG__ARG(npix),  CLSEG__ARG(j->alpha),       CLSEG__ARG(j->beta)};
+  const clseg__arg args[] = {CLSEG__ARG(part),      CLSEG__ARG(p->u.gemm.grid.splits),
+                             CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),
+                             CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
+                             CLSEG__ARG(r.off),     CLSEG__ARG(r.present),
+                             CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
+                             CLSEG__ARG(j->cout),   CLSEG__ARG(ohw),
+                             CLSEG__ARG(npix),      CLSEG__ARG(j->alpha),
+                             CLSEG__ARG(j->beta)};
   const size_t global[2] = {clseg__round_up((size_t)npix, AUX_LOCAL), (size_t)j->cout};
   const size_t local[2] = {AUX_LOCAL, 1};
-  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_gemm_reduce", args, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.gemm.reduce, "conv2d_gemm_reduce", args, 2, global, local);
 }
 
-clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p, cl_kernel k,
+clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__gemm_tile *tile, cl_kernel k,
                                 const clseg__conv_job *j, cl_mem wp, const clseg__gemm_grid *grid,
                                 cl_mem part) {
   const int xoff = (int)j->x->offset, yoff = (int)j->y->offset, npix = j->n * j->oh * j->ow;
@@ -180,7 +184,7 @@ clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p,
       CLSEG__ARG(j->cout),      CLSEG__ARG(j->oh),       CLSEG__ARG(j->ow),
       CLSEG__ARG(npix),         CLSEG__ARG(grid->kspan), CLSEG__ARG(part),
       CLSEG__ARG(part_present), CLSEG__ARG(j->alpha),    CLSEG__ARG(j->beta)};
-  const size_t ndimc = (size_t)p->gemm.ndimc, mdimc = (size_t)p->gemm.mdimc;
+  const size_t ndimc = (size_t)tile->ndimc, mdimc = (size_t)tile->mdimc;
   const size_t global[3] = {(size_t)grid->nblocks * ndimc, (size_t)grid->mblocks * mdimc,
                             (size_t)j->groups * (size_t)grid->splits};
   const size_t local[3] = {ndimc, mdimc, 1};
@@ -188,14 +192,15 @@ clseg_status clseg__gemm_launch(clseg_context *ctx, const clseg__conv2d_prep *p,
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
+  const clseg__conv_gemm_state *gs = &p->u.gemm;
   cl_mem part = NULL;
-  clseg_status s = p->grid.splits > 1 ? clseg__conv_scratch_get(ctx, p, 0, &part) : CLSEG_OK;
+  clseg_status s = gs->grid.splits > 1 ? clseg__conv_scratch_get(ctx, p, 0, &part) : CLSEG_OK;
   if (s == CLSEG_OK)
-    s = clseg__gemm_launch(ctx, p, p->k[0], j, p->wp, &p->grid, part);
-  return s == CLSEG_OK && p->grid.splits > 1 ? run_reduce(ctx, p, j, part) : s;
+    s = clseg__gemm_launch(ctx, &gs->tile, gs->gemm, j, p->wp, &gs->grid, part);
+  return s == CLSEG_OK && gs->grid.splits > 1 ? run_reduce(ctx, p, j, part) : s;
 }
 
-const clseg__conv_variant clseg__conv2d_gemm = {"conv2d_gemm", supported, prepare, run};
+const clseg__conv_variant clseg__conv2d_gemm = {"conv2d_gemm", supported, prepare, run, NULL};
 
 /* ---- conv2d_clblast: a 1x1 conv as CLBlast's SGEMM (its own per-GPU tuning database), per image
  * Y = W X with W [cout][cin] and X [cin][HW], into the layout conv2d_gemm's split-K partials use,
@@ -215,8 +220,9 @@ static clseg_status clblast_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
   snprintf(p->t.options, sizeof p->t.options, "%s (and CLBlast's SGEMM)", opts);
   snprintf(p->t.row, sizeof p->t.row, "no cells; CLBlast's own tuning database");
-  p->grid.splits = 1;
-  clseg_status s = clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm_reduce", &p->k[1]);
+  p->u.gemm.grid.splits = 1;
+  clseg_status s =
+      clseg__kernel(ctx, "conv_gemm.cl", opts, "conv2d_gemm_reduce", &p->u.gemm.reduce);
   const size_t npix = (size_t)j->n * (size_t)j->oh * (size_t)j->ow;
   return s == CLSEG_OK
              ? clseg__conv_scratch_reserve(ctx, p, 0, (size_t)j->cout * npix, "CLBlast product")
@@ -251,4 +257,4 @@ static clseg_status clblast_run(clseg_context *ctx, const clseg__conv2d_prep *p,
 }
 
 const clseg__conv_variant clseg__conv2d_clblast = {"conv2d_clblast", clblast_supported,
-                                                   clblast_prepare, clblast_run};
+                                                   clblast_prepare, clblast_run, NULL};

@@ -13,9 +13,6 @@
 static const char *const KEYS[] = {"MR", "NV", "LWS", "BAND_BYTES", "MIN_TILES"};
 enum { T_BAND_BYTES, T_MIN_TILES };
 
-/* prep->iv slots */
-enum { WI_M, WI_CBLOCKS, WI_TILES_W, WI_TILES_H, WI_BAND_ROWS, WI_TP, WI_HP, WI_WP };
-
 static int supported(const clseg__conv_job *j) {
   return j->kh == 3 && j->kw == 3 && j->sh == 1 && j->sw == 1 && j->dh == 1 && j->dw == 1 &&
          j->groups == 1;
@@ -98,21 +95,22 @@ static void band_geometry(clseg__conv2d_prep *p, int m) {
     rows = (min_tiles + tiles_w - 1) / tiles_w;
   if (rows > tiles_h)
     rows = tiles_h;
-  p->iv[WI_M] = m;
-  p->iv[WI_CBLOCKS] = cblocks;
-  p->iv[WI_TILES_W] = tiles_w;
-  p->iv[WI_TILES_H] = tiles_h;
-  p->iv[WI_BAND_ROWS] = rows < 1 ? 1 : rows;
-  p->iv[WI_TP] = (int)round_up((size_t)p->iv[WI_BAND_ROWS] * (size_t)tiles_w, 16 * (size_t)p->t.nv);
+  clseg__conv_winograd_state *w = &p->u.wino;
+  w->m = m;
+  w->cblocks = cblocks;
+  w->tiles_w = tiles_w;
+  w->tiles_h = tiles_h;
+  w->band_rows = rows < 1 ? 1 : rows;
+  w->tp = (int)round_up((size_t)w->band_rows * (size_t)tiles_w, 16 * (size_t)p->t.nv);
   /* the zero-padded input: every tile row, and room for the vector loads of the last 16 tiles of a
    * row */
-  p->iv[WI_HP] = tiles_h * m + 2;
-  p->iv[WI_WP] = tiles_w * m + m + 2;
+  w->hp = tiles_h * m + 2;
+  w->wp = tiles_w * m + m + 2;
 }
 
 static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_kernel k) {
   const clseg__conv_job *j = &p->j;
-  const int e = (p->iv[WI_M] + 2) * (p->iv[WI_M] + 2), cblocks = p->iv[WI_CBLOCKS];
+  const int e = (p->u.wino.m + 2) * (p->u.wino.m + 2), cblocks = p->u.wino.cblocks;
   const int woff = (int)j->w->offset, items = cblocks * p->t.mr * j->cin;
   clseg_status s = clseg__conv_scratch(ctx, (size_t)e * (size_t)items, "Winograd weights", &p->wp);
   if (s != CLSEG_OK)
@@ -125,6 +123,7 @@ static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p,
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
+  clseg__conv_winograd_state *w = &p->u.wino;
   clseg_status s = clseg__conv_tune(ctx, p, p->v->name, KEYS, 5);
   if (s != CLSEG_OK)
     return s;
@@ -133,25 +132,25 @@ static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) 
   const char *opts = p->t.options;
   cl_kernel kw;
   s = clseg__conv_build(ctx, p, "conv_winograd.cl", "conv2d_winograd_gemm", d, CLSEG__COUNT(d), 1,
-                        &p->k[0]);
+                        &w->gemm);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_input", &p->k[1]);
+    s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_input", &w->input);
   if (s == CLSEG_OK)
-    s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_output", &p->k[2]);
+    s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_output", &w->output);
   if (s == CLSEG_OK)
     s = clseg__kernel(ctx, "conv_winograd.cl", opts, "conv2d_winograd_weights", &kw);
   if (s == CLSEG_OK)
-    s = clseg__conv_helper(ctx, "conv2d_pad", &p->k[3], &p->t.helper_lws);
+    s = clseg__conv_helper(ctx, "conv2d_pad", &w->pad, &p->t.helper_lws);
   if (s != CLSEG_OK)
     return s;
   band_geometry(p, m);
-  const size_t e = (size_t)((m + 2) * (m + 2)), tp = (size_t)p->iv[WI_TP];
-  const size_t padded = (size_t)j->n * (size_t)j->cin * (size_t)p->iv[WI_HP] * (size_t)p->iv[WI_WP];
+  const size_t e = (size_t)((m + 2) * (m + 2)), tp = (size_t)w->tp;
+  const size_t padded = (size_t)j->n * (size_t)j->cin * (size_t)w->hp * (size_t)w->wp;
   if ((s = transform_weights(ctx, p, kw)) == CLSEG_OK &&
       (s = clseg__conv_scratch_reserve(ctx, p, 2, padded, "zero-padded input")) == CLSEG_OK &&
       (s = clseg__conv_scratch_reserve(ctx, p, 0, e * (size_t)j->cin * tp,
                                        "Winograd input tiles")) == CLSEG_OK)
-    s = clseg__conv_scratch_reserve(ctx, p, 1, e * (size_t)p->iv[WI_CBLOCKS] * (size_t)p->t.mr * tp,
+    s = clseg__conv_scratch_reserve(ctx, p, 1, e * (size_t)w->cblocks * (size_t)p->t.mr * tp,
                                     "Winograd output tiles");
   return s;
 }
@@ -166,69 +165,60 @@ static clseg_status prepare2(clseg_context *ctx, clseg__conv2d_prep *p) {
 /* sc: the buffers of the context's scratch slots 0-2 (input tiles, output tiles, padded input) */
 static clseg_status run_pad(clseg_context *ctx, const clseg__conv2d_prep *p,
                             const clseg__conv_job *j, const cl_mem *sc) {
-  return clseg__conv_pad_run(ctx, p->k[3], p->t.helper_lws, j, sc[2], p->iv[WI_HP], p->iv[WI_WP]);
+  return clseg__conv_pad_run(ctx, p->u.wino.pad, p->t.helper_lws, j, sc[2], p->u.wino.hp,
+                             p->u.wino.wp);
 }
 
 static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
                               const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
                               int tiles, int used) {
-  const int cs = p->iv[WI_HP] * p->iv[WI_WP];
+  const clseg__conv_winograd_state *w = &p->u.wino;
+  const int cs = w->hp * w->wp;
   cl_mem xp = sc[2];
   const int xoff = n * j->cin * cs;
-  const clseg__arg args[] = {CLSEG__ARG(xp),
-                             CLSEG__ARG(xoff),
-                             CLSEG__ARG(cs),
-                             CLSEG__ARG(p->iv[WI_WP]),
-                             CLSEG__ARG(p->iv[WI_TILES_W]),
-                             CLSEG__ARG(row0),
-                             CLSEG__ARG(tiles),
-                             CLSEG__ARG(p->iv[WI_TP]),
-                             CLSEG__ARG(j->cin),
+  const clseg__arg args[] = {CLSEG__ARG(xp),    CLSEG__ARG(xoff),       CLSEG__ARG(cs),
+                             CLSEG__ARG(w->wp), CLSEG__ARG(w->tiles_w), CLSEG__ARG(row0),
+                             CLSEG__ARG(tiles), CLSEG__ARG(w->tp),      CLSEG__ARG(j->cin),
                              CLSEG__ARG(sc[0])};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cin}, local[2] = {4, 1};
-  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_winograd_input", args, 2, global, local);
+  return CLSEG__LAUNCH(ctx, w->input, "conv2d_winograd_input", args, 2, global, local);
 }
 
 static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p,
                              const clseg__conv_job *j, const cl_mem *sc, int used) {
-  const int m = p->iv[WI_M];
-  const clseg__arg args[] = {CLSEG__ARG(p->wp),
-                             CLSEG__ARG(sc[0]),
-                             CLSEG__ARG(sc[1]),
-                             CLSEG__ARG(j->cin),
-                             CLSEG__ARG(p->iv[WI_CBLOCKS]),
-                             CLSEG__ARG(p->iv[WI_TP])};
+  const clseg__conv_winograd_state *w = &p->u.wino;
+  const int m = w->m;
+  const clseg__arg args[] = {CLSEG__ARG(p->wp),  CLSEG__ARG(sc[0]),      CLSEG__ARG(sc[1]),
+                             CLSEG__ARG(j->cin), CLSEG__ARG(w->cblocks), CLSEG__ARG(w->tp)};
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {round_up((size_t)used / (16 * (size_t)p->t.nv), lws),
-                            (size_t)p->iv[WI_CBLOCKS], (size_t)((m + 2) * (m + 2))};
+                            (size_t)w->cblocks, (size_t)((m + 2) * (m + 2))};
   const size_t local[3] = {lws, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_winograd_gemm", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, w->gemm, "conv2d_winograd_gemm", args, 3, global, local);
 }
 
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                                const clseg__conv_job *j, const cl_mem *sc, int n, int row0,
                                int tiles, int used) {
-  const int plane = j->cout * j->oh * j->ow, cpad = p->iv[WI_CBLOCKS] * p->t.mr;
+  const clseg__conv_winograd_state *w = &p->u.wino;
+  const int plane = j->cout * j->oh * j->ow, cpad = w->cblocks * p->t.mr;
   const int yoff = (int)j->y->offset + n * plane;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y);
   clseg__opt_arg r = clseg__opt_of(j->res, j->y);
   r.off += r.present ? n * plane : 0;
-  const clseg__arg args[] = {CLSEG__ARG(sc[1]),        CLSEG__ARG(j->cout),
-                             CLSEG__ARG(cpad),         CLSEG__ARG(p->iv[WI_TILES_W]),
-                             CLSEG__ARG(row0),         CLSEG__ARG(tiles),
-                             CLSEG__ARG(p->iv[WI_TP]), CLSEG__ARG(b.buf),
-                             CLSEG__ARG(b.off),        CLSEG__ARG(b.present),
-                             CLSEG__ARG(r.buf),        CLSEG__ARG(r.off),
-                             CLSEG__ARG(r.present),    CLSEG__ARG(j->y->buf),
-                             CLSEG__ARG(yoff),         CLSEG__ARG(j->oh),
-                             CLSEG__ARG(j->ow),        CLSEG__ARG(j->alpha),
-                             CLSEG__ARG(j->beta)};
+  const clseg__arg args[] = {
+      CLSEG__ARG(sc[1]),     CLSEG__ARG(j->cout),   CLSEG__ARG(cpad),   CLSEG__ARG(w->tiles_w),
+      CLSEG__ARG(row0),      CLSEG__ARG(tiles),     CLSEG__ARG(w->tp),  CLSEG__ARG(b.buf),
+      CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),  CLSEG__ARG(r.off),
+      CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),   CLSEG__ARG(j->oh),
+      CLSEG__ARG(j->ow),     CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
   const size_t global[2] = {round_up((size_t)used / 16, 4), (size_t)j->cout}, local[2] = {4, 1};
-  return CLSEG__LAUNCH(ctx, p->k[2], "conv2d_winograd_output", args, 2, global, local);
+  return CLSEG__LAUNCH(ctx, w->output, "conv2d_winograd_output", args, 2, global, local);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
-  const int tiles_w = p->iv[WI_TILES_W], tiles_h = p->iv[WI_TILES_H], band = p->iv[WI_BAND_ROWS];
+  const clseg__conv_winograd_state *w = &p->u.wino;
+  const int tiles_w = w->tiles_w, tiles_h = w->tiles_h, band = w->band_rows;
   cl_mem sc[3];
   clseg_status s = CLSEG_OK;
   for (int i = 0; i < 3 && s == CLSEG_OK; i++)
@@ -249,15 +239,14 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
 /* ---- conv2d_winograd_dilated: the Winograd conv over the mosaic of the dilation's sub-grids ----
  */
 
-enum { DI_D, DI_HS, DI_WS, DI_HM, DI_WM };
-
 static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
   const clseg__conv_job *j = &p->j;
   const int d = j->dh, hm = mosaic_side(j->h, d), wm = mosaic_side(j->w_, d);
+  clseg__conv_dilated_state *ds = &p->u.dilated;
   clseg__conv2d_prep *in = calloc(1, sizeof *in);
   if (!in)
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, OP ": out of host memory");
-  p->inner = in;
+  ds->inner = in;
   in->j = *j; /* a plain 3x3 conv over the mosaic; bias inside, residual and activation after */
   in->j.h = in->j.oh = hm;
   in->j.w_ = in->j.ow = wm;
@@ -271,17 +260,17 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
   /* the inner tile by the conv2d row's rule for the mosaic's size */
   in->v = hm >= r.wino4_min_side && wm >= r.wino4_min_side ? &clseg__conv2d_winograd
                                                            : &clseg__conv2d_winograd2x2;
-  p->iv[DI_D] = d;
-  p->iv[DI_HS] = sub_side(j->h, d);
-  p->iv[DI_WS] = sub_side(j->w_, d);
-  p->iv[DI_HM] = hm;
-  p->iv[DI_WM] = wm;
+  ds->d = d;
+  ds->hs = sub_side(j->h, d);
+  ds->ws = sub_side(j->w_, d);
+  ds->hm = hm;
+  ds->wm = wm;
   const size_t plane = (size_t)j->n * (size_t)hm * (size_t)wm;
   s = in->v->prepare(ctx, in);
   if (s == CLSEG_OK)
-    s = clseg__conv_helper(ctx, "conv2d_dilation_mosaic", &p->k[0], &p->t.helper_lws);
+    s = clseg__conv_helper(ctx, "conv2d_dilation_mosaic", &ds->mosaic, &p->t.helper_lws);
   if (s == CLSEG_OK)
-    s = clseg__conv_helper(ctx, "conv2d_dilation_unmosaic", &p->k[1], &p->t.helper_lws);
+    s = clseg__conv_helper(ctx, "conv2d_dilation_unmosaic", &ds->unmosaic, &p->t.helper_lws);
   if (s == CLSEG_OK)
     s = clseg__conv_scratch_reserve(ctx, p, 3, plane * (size_t)j->cin, "dilation mosaic");
   if (s == CLSEG_OK)
@@ -295,36 +284,36 @@ static clseg_status prepare_dilated(clseg_context *ctx, clseg__conv2d_prep *p) {
 
 static clseg_status run_mosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
                                const clseg__conv_job *j, cl_mem xm) {
-  const int xoff = (int)j->x->offset, rows = j->n * j->cin * p->iv[DI_HM];
-  const clseg__arg args[] = {
-      CLSEG__ARG(j->x->buf),    CLSEG__ARG(xoff),        CLSEG__ARG(j->h),
-      CLSEG__ARG(j->w_),        CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]),
-      CLSEG__ARG(p->iv[DI_WS]), CLSEG__ARG(xm),          CLSEG__ARG(p->iv[DI_HM]),
-      CLSEG__ARG(p->iv[DI_WM]), CLSEG__ARG(rows)};
+  const clseg__conv_dilated_state *ds = &p->u.dilated;
+  const int xoff = (int)j->x->offset, rows = j->n * j->cin * ds->hm;
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),  CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),     CLSEG__ARG(ds->d), CLSEG__ARG(ds->hs),
+                             CLSEG__ARG(ds->ws),    CLSEG__ARG(xm),    CLSEG__ARG(ds->hm),
+                             CLSEG__ARG(ds->wm),    CLSEG__ARG(rows)};
   const size_t lws = (size_t)p->t.helper_lws;
   const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
-  return CLSEG__LAUNCH(ctx, p->k[0], "conv2d_dilation_mosaic", args, 1, global, local);
+  return CLSEG__LAUNCH(ctx, ds->mosaic, "conv2d_dilation_mosaic", args, 1, global, local);
 }
 
 static clseg_status run_unmosaic(clseg_context *ctx, const clseg__conv2d_prep *p,
                                  const clseg__conv_job *j, cl_mem ym) {
+  const clseg__conv_dilated_state *ds = &p->u.dilated;
   const int rows = j->n * j->cout * j->oh, yoff = (int)j->y->offset;
   const clseg__opt_arg r = clseg__opt_of(j->res, j->y);
-  const clseg__arg args[] = {
-      CLSEG__ARG(ym),          CLSEG__ARG(p->iv[DI_HM]), CLSEG__ARG(p->iv[DI_WM]),
-      CLSEG__ARG(p->iv[DI_D]), CLSEG__ARG(p->iv[DI_HS]), CLSEG__ARG(p->iv[DI_WS]),
-      CLSEG__ARG(r.buf),       CLSEG__ARG(r.off),        CLSEG__ARG(r.present),
-      CLSEG__ARG(j->y->buf),   CLSEG__ARG(yoff),         CLSEG__ARG(j->oh),
-      CLSEG__ARG(j->ow),       CLSEG__ARG(j->act),       CLSEG__ARG(j->alpha),
-      CLSEG__ARG(j->beta),     CLSEG__ARG(rows)};
+  const clseg__arg args[] = {CLSEG__ARG(ym),        CLSEG__ARG(ds->hm), CLSEG__ARG(ds->wm),
+                             CLSEG__ARG(ds->d),     CLSEG__ARG(ds->hs), CLSEG__ARG(ds->ws),
+                             CLSEG__ARG(r.buf),     CLSEG__ARG(r.off),  CLSEG__ARG(r.present),
+                             CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),   CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),     CLSEG__ARG(j->act), CLSEG__ARG(j->alpha),
+                             CLSEG__ARG(j->beta),   CLSEG__ARG(rows)};
   const size_t lws = (size_t)p->t.helper_lws;
   const size_t global[1] = {round_up((size_t)rows, lws)}, local[1] = {lws};
-  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_dilation_unmosaic", args, 1, global, local);
+  return CLSEG__LAUNCH(ctx, ds->unmosaic, "conv2d_dilation_unmosaic", args, 1, global, local);
 }
 
 static clseg_status run_dilated(clseg_context *ctx, const clseg__conv2d_prep *p,
                                 const clseg__conv_job *j) {
-  const clseg__conv2d_prep *in = p->inner;
+  const clseg__conv2d_prep *in = p->u.dilated.inner;
   cl_mem xm, ym;
   clseg_status s = clseg__conv_scratch_get(ctx, p, 3, &xm);
   if (s == CLSEG_OK)
@@ -341,8 +330,13 @@ static clseg_status run_dilated(clseg_context *ctx, const clseg__conv2d_prep *p,
   return run_unmosaic(ctx, p, j, ym);
 }
 
-const clseg__conv_variant clseg__conv2d_winograd = {"conv2d_winograd", supported, prepare4, run};
+static void release_dilated(clseg__conv2d_prep *p) {
+  clseg__conv2d_prep_free(p->u.dilated.inner);
+}
+
+const clseg__conv_variant clseg__conv2d_winograd = {"conv2d_winograd", supported, prepare4, run,
+                                                    NULL};
 const clseg__conv_variant clseg__conv2d_winograd2x2 = {"conv2d_winograd2x2", supported, prepare2,
-                                                       run};
+                                                       run, NULL};
 const clseg__conv_variant clseg__conv2d_winograd_dilated = {
-    "conv2d_winograd_dilated", dilated_supported, prepare_dilated, run_dilated};
+    "conv2d_winograd_dilated", dilated_supported, prepare_dilated, run_dilated, release_dilated};

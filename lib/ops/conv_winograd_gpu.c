@@ -14,9 +14,6 @@
  * scratch the conv needs), MIN_TILES the fewest tiles of a band. */
 static const char *const BAND_KEYS[] = {"BAND_BYTES", "MIN_TILES"};
 
-/* prep->iv slots */
-enum { WG_M, WG_TILES_W, WG_TILES_IMG, WG_BAND };
-
 static int supported(const clseg__conv_job *j) {
   return j->kh == 3 && j->kw == 3 && j->sh == 1 && j->sw == 1 && j->dh == 1 && j->dw == 1 &&
          j->groups == 1;
@@ -31,6 +28,8 @@ static int ceil_div(int a, int b) {
 static clseg_status band_geometry(clseg_context *ctx, clseg__conv2d_prep *p, int m,
                                   const double *band) {
   const clseg__conv_job *j = &p->j;
+  clseg__conv_winograd_gpu_state *w = &p->u.wino_gpu;
+  const int nwg = w->batched.tile.nwg;
   if (!(band[0] >= 1 && band[0] <= 1e12 && band[1] >= 1 && band[1] <= 1e9))
     return clseg__fail(ctx, CLSEG_FORMAT,
                        "tuning: BAND_BYTES=%g / MIN_TILES=%g of %s (%s) out of range", band[0],
@@ -45,18 +44,18 @@ static clseg_status band_geometry(clseg_context *ctx, clseg__conv2d_prep *p, int
     tiles = total;
   int b = (int)tiles;
   if (b < total)
-    b = b / p->gemm.nwg * p->gemm.nwg > 0 ? b / p->gemm.nwg * p->gemm.nwg : p->gemm.nwg;
-  p->iv[WG_M] = m;
-  p->iv[WG_TILES_W] = tiles_w;
-  p->iv[WG_TILES_IMG] = tiles_img;
-  p->iv[WG_BAND] = b < total ? b : total;
+    b = b / nwg * nwg > 0 ? b / nwg * nwg : nwg;
+  w->m = m;
+  w->tiles_w = tiles_w;
+  w->tiles_img = tiles_img;
+  w->band = b < total ? b : total;
   return CLSEG_OK;
 }
 
 /* The batched GEMM seen as a conv: a grouped 1x1 conv with one group per e over V laid out as one
  * image of WE * cin channels and 1 x tiles pixels. */
 static clseg__conv_job gemm_job(const clseg__conv2d_prep *p, int tiles) {
-  const int e = (p->iv[WG_M] + 2) * (p->iv[WG_M] + 2);
+  const int e = (p->u.wino_gpu.m + 2) * (p->u.wino_gpu.m + 2);
   clseg__conv_job g = {0};
   g.n = 1;
   g.cin = e * p->j.cin;
@@ -70,46 +69,49 @@ static clseg__conv_job gemm_job(const clseg__conv2d_prep *p, int tiles) {
 
 static clseg_status transform_weights(clseg_context *ctx, clseg__conv2d_prep *p, cl_kernel k) {
   const clseg__conv_job *j = &p->j;
-  const int e = (p->iv[WG_M] + 2) * (p->iv[WG_M] + 2), mwg = p->gemm.mwg;
-  const int items = mwg * p->grid.mblocks * p->grid.kpad, woff = (int)j->w->offset;
+  const clseg__gemm_grid *grid = &p->u.wino_gpu.batched.grid;
+  const int e = (p->u.wino_gpu.m + 2) * (p->u.wino_gpu.m + 2);
+  const int mwg = p->u.wino_gpu.batched.tile.mwg;
+  const int items = mwg * grid->mblocks * grid->kpad, woff = (int)j->w->offset;
   clseg_status s = clseg__conv_scratch(ctx, (size_t)e * (size_t)items, "Winograd weights", &p->wp);
   if (s != CLSEG_OK)
     return s;
-  const clseg__arg args[] = {CLSEG__ARG(j->w->buf),    CLSEG__ARG(woff),
-                             CLSEG__ARG(j->cout),      CLSEG__ARG(j->cin),
-                             CLSEG__ARG(mwg),          CLSEG__ARG(p->grid.mblocks),
-                             CLSEG__ARG(p->grid.kpad), CLSEG__ARG(p->wp)};
+  const clseg__arg args[] = {CLSEG__ARG(j->w->buf),  CLSEG__ARG(woff), CLSEG__ARG(j->cout),
+                             CLSEG__ARG(j->cin),     CLSEG__ARG(mwg),  CLSEG__ARG(grid->mblocks),
+                             CLSEG__ARG(grid->kpad), CLSEG__ARG(p->wp)};
   const size_t global[1] = {clseg__round_up((size_t)items, TLOCAL)}, local[1] = {TLOCAL};
   return CLSEG__LAUNCH(ctx, k, "conv2d_winograd_gpu_weights", args, 1, global, local);
 }
 
 static clseg_status prepare_m(clseg_context *ctx, clseg__conv2d_prep *p, int m) {
   const clseg__conv_job *j = &p->j;
+  clseg__conv_winograd_gpu_state *w = &p->u.wino_gpu;
+  clseg__conv_gemm_state *gs = &w->batched;
   double band[2];
   char opts[64];
   cl_kernel kw;
-  clseg_status s = clseg__gemm_tile_get(ctx, p, p->v->name, BAND_KEYS, 2, band);
+  clseg_status s = clseg__gemm_tile_get(ctx, p, p->v->name, BAND_KEYS, 2, band, &gs->tile);
   if (s == CLSEG_OK)
     s = band_geometry(ctx, p, m, band);
   if (s != CLSEG_OK)
     return s;
-  const clseg__conv_job g = gemm_job(p, p->iv[WG_BAND]);
+  const clseg__conv_job g = gemm_job(p, w->band);
   const clseg__define d[] = {{"ACT", j->act}, {"WINO_M", m}};
   if (!clseg__build_options(d, CLSEG__COUNT(d), opts, sizeof opts))
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": build options of %s do not fit", p->v->name);
-  if ((s = clseg__gemm_kernels(ctx, p, &g, &p->k[0], NULL, NULL)) != CLSEG_OK ||
+  if ((s = clseg__gemm_kernels(ctx, p, &gs->tile, &g, &gs->gemm, NULL, NULL)) != CLSEG_OK ||
       (s = clseg__kernel(ctx, "conv_winograd_gpu.cl", opts, "conv2d_winograd_gpu_input",
-                         &p->k[1])) != CLSEG_OK ||
+                         &w->input)) != CLSEG_OK ||
       (s = clseg__kernel(ctx, "conv_winograd_gpu.cl", opts, "conv2d_winograd_gpu_output",
-                         &p->k[2])) != CLSEG_OK ||
+                         &w->output)) != CLSEG_OK ||
       (s = clseg__kernel(ctx, "conv_winograd_gpu.cl", opts, "conv2d_winograd_gpu_weights", &kw)) !=
           CLSEG_OK)
     return s;
-  p->grid = (clseg__gemm_grid){.mblocks = ceil_div(j->cout, p->gemm.mwg),
-                               .kpad = ceil_div(j->cin, p->gemm.kwg) * p->gemm.kwg,
-                               .splits = 1};
-  p->grid.kspan = p->grid.kpad;
-  const size_t e = (size_t)((m + 2) * (m + 2)), tiles = (size_t)p->iv[WG_BAND];
+  gs->grid = (clseg__gemm_grid){.mblocks = ceil_div(j->cout, gs->tile.mwg),
+                                .kpad = ceil_div(j->cin, gs->tile.kwg) * gs->tile.kwg,
+                                .splits = 1};
+  gs->grid.kspan = gs->grid.kpad;
+  const size_t e = (size_t)((m + 2) * (m + 2)), tiles = (size_t)w->band;
   if ((s = transform_weights(ctx, p, kw)) == CLSEG_OK &&
       (s = clseg__conv_scratch_reserve(ctx, p, 0, e * (size_t)j->cin * tiles,
                                        "Winograd input tiles")) == CLSEG_OK)
@@ -135,14 +137,15 @@ static clseg_status run_input(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->w_),
                              CLSEG__ARG(j->pt),
                              CLSEG__ARG(j->pl),
-                             CLSEG__ARG(p->iv[WG_TILES_W]),
-                             CLSEG__ARG(p->iv[WG_TILES_IMG]),
+                             CLSEG__ARG(p->u.wino_gpu.tiles_w),
+                             CLSEG__ARG(p->u.wino_gpu.tiles_img),
                              CLSEG__ARG(t0),
                              CLSEG__ARG(tiles),
                              CLSEG__ARG(v)};
   const size_t global[2] = {clseg__round_up((size_t)tiles, TLOCAL), (size_t)j->cin};
   const size_t local[2] = {TLOCAL, 1};
-  return CLSEG__LAUNCH(ctx, p->k[1], "conv2d_winograd_gpu_input", args, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.wino_gpu.input, "conv2d_winograd_gpu_input", args, 2, global,
+                       local);
 }
 
 static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p, cl_mem v, cl_mem mo,
@@ -151,9 +154,10 @@ static clseg_status run_gemm(clseg_context *ctx, const clseg__conv2d_prep *p, cl
   clseg_tensor tv = {.buf = v}, tm = {.buf = mo};
   g.x = &tv;
   g.y = &tm;
-  clseg__gemm_grid grid = p->grid;
-  grid.nblocks = ceil_div(tiles, p->gemm.nwg);
-  return clseg__gemm_launch(ctx, p, p->k[0], &g, p->wp, &grid, NULL);
+  const clseg__conv_gemm_state *gs = &p->u.wino_gpu.batched;
+  clseg__gemm_grid grid = gs->grid;
+  grid.nblocks = ceil_div(tiles, gs->tile.nwg);
+  return clseg__gemm_launch(ctx, &gs->tile, gs->gemm, &g, p->wp, &grid, NULL);
 }
 
 static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
@@ -162,8 +166,8 @@ static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {CLSEG__ARG(mo),
                              CLSEG__ARG(j->cout),
-                             CLSEG__ARG(p->iv[WG_TILES_W]),
-                             CLSEG__ARG(p->iv[WG_TILES_IMG]),
+                             CLSEG__ARG(p->u.wino_gpu.tiles_w),
+                             CLSEG__ARG(p->u.wino_gpu.tiles_img),
                              CLSEG__ARG(t0),
                              CLSEG__ARG(tiles),
                              CLSEG__ARG(b.buf),
@@ -180,11 +184,12 @@ static clseg_status run_output(clseg_context *ctx, const clseg__conv2d_prep *p,
                              CLSEG__ARG(j->beta)};
   const size_t global[2] = {clseg__round_up((size_t)tiles, TLOCAL), (size_t)j->cout};
   const size_t local[2] = {TLOCAL, 1};
-  return CLSEG__LAUNCH(ctx, p->k[2], "conv2d_winograd_gpu_output", args, 2, global, local);
+  return CLSEG__LAUNCH(ctx, p->u.wino_gpu.output, "conv2d_winograd_gpu_output", args, 2, global,
+                       local);
 }
 
 static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const clseg__conv_job *j) {
-  const int total = j->n * p->iv[WG_TILES_IMG], band = p->iv[WG_BAND];
+  const int total = j->n * p->u.wino_gpu.tiles_img, band = p->u.wino_gpu.band;
   cl_mem v, mo;
   clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &v);
   if (s == CLSEG_OK)
@@ -199,6 +204,6 @@ static clseg_status run(clseg_context *ctx, const clseg__conv2d_prep *p, const c
 }
 
 const clseg__conv_variant clseg__conv2d_winograd_gpu = {"conv2d_winograd_gpu", supported, prepare4,
-                                                        run};
+                                                        run, NULL};
 const clseg__conv_variant clseg__conv2d_winograd2x2_gpu = {"conv2d_winograd2x2_gpu", supported,
-                                                           prepare2, run};
+                                                           prepare2, run, NULL};
