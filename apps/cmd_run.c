@@ -205,8 +205,10 @@ static void print_result(const run_state *st, const worker_slot *ws, const char 
     cli_json_string(stdout, path);
     printf(", \"ok\": true, \"width\": %d, \"height\": %d, \"input_size\": [%lld, %lld], "
            "\"tiles\": %d, "
-           "\"ms\": %.3f, \"network_ms\": %.3f, \"device\": ",
-           r->width, r->height, (long long)r->in_h, (long long)r->in_w, r->tiles, r->ms, r->net_ms);
+           "\"ms\": %.3f, \"decode_ms\": %.3f, \"network_ms\": %.3f, \"pre_post_ms\": %.3f, "
+           "\"encode_ms\": %.3f, \"device\": ",
+           r->width, r->height, (long long)r->in_h, (long long)r->in_w, r->tiles, r->ms,
+           r->decode_ms, r->net_ms, r->pre_post_ms, r->encode_ms);
     cli_json_string(stdout, clseg_context_device(ws->w.ctx)->name);
     const char *keys[3] = {"mask", "overlay", "probs"},
                *vals[3] = {r->mask_path, r->overlay_path, r->probs_path};

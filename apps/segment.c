@@ -315,7 +315,8 @@ static clseg_status person_image(seg_worker *w, const char *path, const clseg_im
   clseg_status s = prob && mask ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
   if (s != CLSEG_OK)
     snprintf(err, errlen, "%s: out of host memory for a %dx%d mask", path, rgb->width, rgb->height);
-  else if ((s = clseg_person_run(w->person, rgb, prob, &r->person)) != CLSEG_OK)
+  const double t1 = cli_now();
+  if (s == CLSEG_OK && (s = clseg_person_run(w->person, rgb, prob, &r->person)) != CLSEG_OK)
     snprintf(err, errlen, "%s: %s", path, clseg_last_error(w->ctx));
   if (s == CLSEG_OK) {
     const float t = o->threshold > 0 ? o->threshold : 0.5f;
@@ -325,7 +326,10 @@ static clseg_status person_image(seg_worker *w, const char *path, const clseg_im
     r->in_h = r->in_w = 256;
     r->tiles = 1;
     r->net_ms = r->person.detector_ms + r->person.landmark_ms;
+    r->pre_post_ms = (cli_now() - t1) * 1e3 - r->net_ms;
+    const double t2 = cli_now();
     s = write_outputs(1, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
+    r->encode_ms = (cli_now() - t2) * 1e3;
   }
   if (s == CLSEG_OK && o->keep_mask) {
     r->mask = mask;
@@ -353,6 +357,7 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   }
   r->width = rgb.width;
   r->height = rgb.height;
+  r->decode_ms = (cli_now() - t0) * 1e3;
   if (w->person) {
     s = tile_conflict(w, o, err, errlen) ? CLSEG_INVALID_ARGUMENT
                                          : person_image(w, path, &rgb, o, r, err, errlen);
@@ -363,8 +368,9 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
   if (tile_conflict(w, o, err, errlen))
     s = CLSEG_INVALID_ARGUMENT;
-  else if ((s = segmenter_for(w, o, err, errlen)) == CLSEG_OK &&
-           (s = clseg_segment_image(w->seg, &rgb, flags, &sr)) != CLSEG_OK)
+  const double t1 = cli_now();
+  if (s == CLSEG_OK && (s = segmenter_for(w, o, err, errlen)) == CLSEG_OK &&
+      (s = clseg_segment_image(w->seg, &rgb, flags, &sr)) != CLSEG_OK)
     snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),
              s == CLSEG_OUT_OF_MEMORY && o->tile <= 0
                  ? " (try --tile 512 to segment the image in tiles)"
@@ -374,14 +380,17 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
     r->in_w = sr.input_w;
     r->tiles = sr.tiles;
     r->net_ms = sr.network_ms;
+    r->pre_post_ms = (cli_now() - t1) * 1e3 - sr.network_ms;
     if (o->npy_out)
       s = write_npys(o->npy_out, sr.outputs, sr.raw, (const int64_t(*)[4])sr.raw_shape, sr.raw_name,
                      err, errlen);
   }
-  if (s == CLSEG_OK)
+  const double t2 = cli_now();
+  if (s == CLSEG_OK) {
     s = write_outputs(clseg_model_classes(w->model), path, &rgb, sr.mask, sr.probs, NULL, o, r, err,
                       errlen);
-  else if (err[0] && !strstr(err, path)) { /* name the file in every message */
+    r->encode_ms = (cli_now() - t2) * 1e3;
+  } else if (err[0] && !strstr(err, path)) { /* name the file in every message */
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", err);
     snprintf(err, errlen, "%s: %s", path, tmp);
@@ -464,8 +473,9 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
 
 int cmd_models(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    printf("usage: clseg models\n\nLists the bundled models: -m NAME takes them in clseg run (and the "
-           "single networks in info, bench, eval and tune).\n");
+    printf(
+        "usage: clseg models\n\nLists the bundled models: -m NAME takes them in clseg run (and the "
+        "single networks in info, bench, eval and tune).\n");
     return 0;
   }
   if (argc > 1) {

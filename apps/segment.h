@@ -41,8 +41,12 @@ typedef struct {
   int width, height;  /* the image's */
   int64_t in_h, in_w; /* the network input's (a tile's with tiling) */
   int tiles;
-  double ms;     /* pre-processing to written outputs */
-  double net_ms; /* device time of the network runs, from upload to download */
+  double ms;          /* pre-processing to written outputs */
+  double net_ms;      /* device time of the network runs, from upload to download */
+  double decode_ms;   /* reading and decoding the image */
+  double pre_post_ms; /* host pre- and post-processing around the network runs (and planning, for
+                         an image of a new size) */
+  double encode_ms;   /* encoding and writing the outputs */
   char mask_path[1100], overlay_path[1100], probs_path[1100];
   uint8_t *mask; /* with keep_mask: width * height class indices, caller frees */
   int is_person; /* the person pipeline ran: person holds its result */

@@ -169,7 +169,9 @@ if check run-person-json 0 "$clseg" run -d "$dev" --json --overlay -o "$tmp/pers
   py run-person-fields 'r = json.loads(sys.stdin.readline()); p = r["person"]
 assert p["found"] and p["detector_score"] > 0.5 and p["presence"] > 0.5, p
 assert 0.40 < p["mask_share"] < 0.60 and len(p["landmarks"]) == 33 and len(p["box"]) == 4, p
-assert all(0 <= l[0] < 512 and 0 <= l[1] < 512 for l in p["landmarks"][:11]), p["landmarks"][:11]' <<<"$stdout"
+assert all(0 <= l[0] < 512 and 0 <= l[1] < 512 for l in p["landmarks"][:11]), p["landmarks"][:11]
+parts = [r[k] for k in ("decode_ms", "network_ms", "pre_post_ms", "encode_ms")]
+assert all(v >= 0 for v in parts) and sum(parts) <= r["ms"] * 1.01 + 0.1, r' <<<"$stdout"
   py run-person-files 'assert png_size(sys.argv[1]) == png_size(sys.argv[2]) == (512, 512)' "$tmp/person/astronaut_mask.png" "$tmp/person/astronaut_overlay.png"
 fi
 check run-person-cat 0 "$clseg" run -d "$dev" -o "$tmp/person" "$samples/chelsea.png" && contains run-person-cat "no person found (detector score 0.19"
