@@ -7,7 +7,8 @@
 #include "clseg_onnx.h"
 #include "support.h"
 
-#define OPS_DIR CLSEG_FIXTURE_DIR "/onnx_ops"
+#define OPS_DIR    CLSEG_FIXTURE_DIR "/onnx_ops"
+#define COMPAT_DIR CLSEG_FIXTURE_DIR "/onnx_compat"
 
 /* Data moves and PRelu are exact; a conv before them sums 27 products. */
 static const check_tol EXACT = {0.0, 0.0}, CONV = {1e-5, 0.0};
@@ -39,6 +40,15 @@ static void test_heads(void **state) {
   static const check_tol PRODUCT = {1e-5, 1e-5};
   test_onnx_index(OPS_DIR, "head_gemm", 3, &PRODUCT);
   test_onnx_index(OPS_DIR, "head_matmul", 1, &PRODUCT);
+}
+
+/* Batches above 1 (tools/make_onnx_compat_fixtures.py): the same sums as one image, so the same
+ * bounds; the U-Net sums up to 72 products through 8 convs with batchnorm and bilinear resizes. */
+static void test_batch(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5}, UNET = {1e-5, 1e-4};
+  test_onnx_index(COMPAT_DIR, "batch", 5, &PRODUCT);
+  test_onnx_index(COMPAT_DIR, "unet_tiny_", 2, &UNET);
 }
 
 static void test_refused(void **state) {
@@ -94,7 +104,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
-      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_batch),        cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
