@@ -3,6 +3,7 @@
  * (tools/make_onnx_op_fixtures.py) imported, planned and run against onnxruntime's output; and the
  * files clseg refuses, each with its status and the message naming node, attribute and value. */
 #include <stdio.h>
+#include <string.h>
 
 #include "clseg_onnx.h"
 #include "support.h"
@@ -51,6 +52,14 @@ static void test_batch(void **state) {
   test_onnx_index(COMPAT_DIR, "unet_tiny_", 2, &UNET);
 }
 
+/* Opsets 1 to 6: against onnxruntime where it runs them, else on the same graph written at 7 to 9
+ * (make_onnx_compat_fixtures.py's old_cases). Sums of at most 27 products; data moves exact. */
+static void test_old_opsets(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(COMPAT_DIR, "old_", 11, &PRODUCT);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -86,11 +95,29 @@ static void test_refused(void **state) {
        CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
+      {"old_bn_spatial0_op6",
+       "node 0 (BatchNormalization '/bn/BN'): spatial 0 at opset 6 (statistics per activation) is "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_bn_train_op6",
+       "node 0 (BatchNormalization '/bn/BN'): is_test 0 at opset 6 (training mode: the batch's "
+       "statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_dropout_train_op6",
+       "node 0 (Dropout '/drop/Dropout'): is_test 0 at opset 6 (training mode: random dropout) is "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_add_nobcast_op6",
+       "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
+       CLSEG_FORMAT},
+      {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
+       CLSEG_UNSUPPORTED},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char path[512];
     clseg_graph *g = NULL;
-    snprintf(path, sizeof path, OPS_DIR "/%s.onnx", cases[i].stem);
+    snprintf(path, sizeof path, "%s/%s.onnx",
+             strncmp(cases[i].stem, "old_", 4) ? OPS_DIR : COMPAT_DIR, cases[i].stem);
     clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
     if (s != cases[i].want || !test_contains(clseg_last_error(NULL), cases[i].needle))
       fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", cases[i].stem,
@@ -104,7 +131,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
-      cmocka_unit_test(test_batch),        cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_batch),        cmocka_unit_test(test_old_opsets),
+      cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

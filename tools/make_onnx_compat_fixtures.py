@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/onnx_compat/: small ONNX models of the rest of issue 19 that tests/test_onnx_ops.c
 checks against onnxruntime: batches above 1 (a fixed batch in the file, a symbolic batch and a batch-1 file
-planned at N = 4), and a tiny U-Net exported by torch.onnx at opset 17 with batch 4.
+planned at N = 4), and a tiny U-Net exported by torch.onnx at opset 17 with batch 4; and opsets 1 to 6
+(old_cases).
 
 Same conventions as tools/make_onnx_op_fixtures.py: per case STEM.onnx, STEM.input.npy and STEM.ort.npy;
 index.txt lists the cases the C test runs; seeded inputs and weights (SEED ^ crc32(stem)). The torch export
@@ -108,6 +109,159 @@ def batch_cases(out, idx):
                     % (batch or "N run at 4")))
 
 
+def old_cases(out, idx):
+    """Opsets 1 to 6. onnxruntime runs Conv, ConvTranspose, MaxPool, GlobalAveragePool, Flatten, Softmax and
+    Reshape (shape attribute) from opset 1, Pad from 2, Relu / Sigmoid / LeakyRelu / Clip from 6: those
+    models are checked against onnxruntime as they are. It lacks BatchNormalization-1/6, Add/Mul-1/6 (legacy
+    broadcast), Dropout-1/6, Concat-1 (axis optional), Pad-1 (paddings), Upsample-1 (height_scale,
+    width_scale), AveragePool-1, Cast-1 (to as a name) and Gemm-1/6: for those the reference is
+    onnxruntime on the same graph written at opset 7 to 9 with today's attributes ("paired")."""
+    from onnx import TensorProto, helper
+    sys.path.insert(0, HERE)
+    from make_onnx_fixtures import init, model, rng_for, save
+    import onnxruntime as ort
+
+    vi = helper.make_tensor_value_info
+    node = helper.make_node
+
+    def write(stem, opset, nodes, inits, shape, what, paired=None):
+        """paired: (opset, nodes, inits) of the equivalent model onnxruntime runs, or None."""
+        x = rng_for(stem).uniform(-2, 2, shape).astype(np.float32)
+        mk = lambda ns, its, o: model(ns, [vi("x", TensorProto.FLOAT, list(shape))],  # noqa: E731
+                                      [vi("y", TensorProto.FLOAT, None)], its, o, what)
+        m = mk(nodes, inits, opset)
+        if paired is None:
+            save(out, stem, m, x)
+        else:
+            save(out, stem, m)
+            ref = mk(paired[1], paired[2], paired[0])
+            sess = ort.InferenceSession(ref.SerializeToString(), providers=["CPUExecutionProvider"])
+            np.save(os.path.join(out, stem + ".input.npy"), x)
+            np.save(os.path.join(out, stem + ".ort.npy"), sess.run(None, {"x": x})[0].astype(np.float32))
+            what += " (reference: the same graph at opset %d)" % paired[0]
+        idx.append((stem, what))
+
+    def w(stem, shape, scale=0.3):
+        return (rng_for(stem).standard_normal(shape) * scale).astype(np.float32)
+
+    # opset 1 as onnxruntime runs it: Conv, ConvTranspose, MaxPool, GlobalAveragePool, Reshape-1, Softmax-1
+    st = "old_chain_op1"
+    inits = [init("w1", w(st + ".w1", (4, 3, 3, 3))), init("b1", w(st + ".b1", (4,), 0.1)),
+             init("wt", w(st + ".wt", (4, 5, 2, 2)))]
+    nodes = [node("Conv", ["x", "w1", "b1"], ["c"], name="/c/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("ConvTranspose", ["c", "wt"], ["t"], name="/t/ConvTranspose", kernel_shape=[2, 2], strides=[2, 2]),
+             node("MaxPool", ["t"], ["p"], name="/p/MaxPool", kernel_shape=[3, 3], strides=[2, 2]),
+             node("GlobalAveragePool", ["p"], ["g"], name="/g/GlobalAveragePool"),
+             node("Reshape", ["g"], ["r"], name="/r/Reshape", shape=[1, 5]),
+             node("Softmax", ["r"], ["y"], name="/s/Softmax")]
+    write(st, 1, nodes, inits, (1, 3, 5, 7), "Conv, ConvTranspose, MaxPool, GlobalAveragePool, Reshape-1 "
+          "(shape attribute), Softmax-1")
+    # Reshape-1 at opset 4 between convs, Flatten-1
+    st = "old_reshape_op4"
+    inits = [init("w1", w(st + ".w1", (4, 3, 1, 1)))]
+    nodes = [node("Conv", ["x", "w1"], ["c"], name="/c/Conv", kernel_shape=[1, 1]),
+             node("GlobalAveragePool", ["c"], ["g"], name="/g/GlobalAveragePool"),
+             node("Flatten", ["g"], ["f"], name="/f/Flatten"),
+             node("Reshape", ["f"], ["y"], name="/r/Reshape", shape=[0, -1, 1, 1])]
+    write(st, 4, nodes, inits, (1, 3, 4, 6), "Conv, GlobalAveragePool, Flatten-1, Reshape-1 [0, -1, 1, 1]")
+    # Pad-2 (pads attribute, reflect) at opset 2
+    st = "old_pad_op2"
+    write(st, 2, [node("Pad", ["x"], ["y"], name="/pad/Pad", mode="reflect", pads=[0, 0, 1, 2, 0, 0, 2, 1])],
+          [], (1, 2, 4, 5), "Pad-2 reflect pads [1, 2] [2, 1]")
+    # opset 6 as onnxruntime runs it: activations with consumed_inputs gone, Clip's attributes, Pad-2
+    st = "old_act_op6"
+    inits = [init("w1", w(st + ".w1", (6, 3, 3, 3))), init("w2", w(st + ".w2", (4, 6, 3, 3)))]
+    nodes = [node("Conv", ["x", "w1"], ["c1"], name="/c1/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Relu", ["c1"], ["r"], name="/c1/Relu"),
+             node("Pad", ["r"], ["p"], name="/pad/Pad", mode="edge", pads=[0, 0, 1, 1, 0, 0, 1, 1]),
+             node("Conv", ["p", "w2"], ["c2"], name="/c2/Conv", kernel_shape=[3, 3], strides=[2, 2]),
+             node("LeakyRelu", ["c2"], ["l"], name="/c2/LeakyRelu", alpha=0.2),
+             node("Clip", ["l"], ["k"], name="/clip/Clip", min=-0.3, max=0.4),
+             node("Sigmoid", ["k"], ["y"], name="/out/Sigmoid")]
+    write(st, 6, nodes, inits, (1, 3, 7, 9), "Conv, Relu, Pad-2 edge, strided Conv, LeakyRelu, Clip-6 (min, max "
+          "attributes), Sigmoid")
+    # paired: BatchNormalization-6 (is_test 1, spatial 1) and -1 (consumed_inputs); Dropout-6; Gemm-6
+    for st, opset in (("old_bn_op6", 6), ("old_bn_op1", 1)):
+        c = 4
+        inits = [init("w1", w(st + ".w1", (c, 3, 3, 3))), init("s", w(st + ".s", (c,), 1.0)),
+                 init("b", w(st + ".b", (c,), 0.2)), init("m", w(st + ".m", (c,), 0.2)),
+                 init("v", np.abs(w(st + ".v", (c,), 1.0)) + 0.3)]
+        old = dict(is_test=1, spatial=1, epsilon=1e-3)
+        if opset == 1:
+            old["consumed_inputs"] = [0, 0, 0, 1, 1]
+        conv = node("Conv", ["x", "w1"], ["c"], name="/c/Conv", kernel_shape=[3, 3])
+        drop = dict(is_test=1, ratio=0.3)
+        mk = lambda a, d: [conv, node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"],  # noqa: E731
+                                      name="/bn/BatchNormalization", **a),
+                           node("Dropout", ["n"], ["y"], name="/drop/Dropout", **d)]
+        if opset == 1:
+            mk = lambda a, d: [conv, node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"],  # noqa: E731
+                                          name="/bn/BatchNormalization", **a)]
+        write(st, opset, mk(old, drop), inits, (1, 3, 5, 6),
+              "Conv, BatchNormalization-%d (is_test 1, spatial 1%s, epsilon 1e-3)%s" % (
+                  opset, ", consumed_inputs" if opset == 1 else "", "" if opset == 1 else ", Dropout-6 is_test 1"),
+              paired=(9, mk(dict(epsilon=1e-3), {}), inits))
+    # paired: Add / Mul / Sub with legacy broadcast (axis 1, and trailing), Gemm-6 broadcast
+    st = "old_bcast_op6"
+    inits = [init("a", w(st + ".a", (3,), 1.0)), init("mm", w(st + ".m", (3,), 1.0)),
+             init("sub", np.array([0.25], np.float32)), init("hw", w(st + ".hw", (4, 5), 1.0))]
+    nodes = [node("Add", ["x", "a"], ["p"], name="/add/Add", broadcast=1, axis=1),
+             node("Mul", ["p", "mm"], ["q"], name="/mul/Mul", broadcast=1, axis=1),
+             node("Sub", ["q", "sub"], ["r"], name="/sub/Sub", broadcast=1),
+             node("Mul", ["r", "x"], ["y"], name="/sq/Mul")]
+    inits7 = [init("a", w(st + ".a", (3,), 1.0).reshape(3, 1, 1)),
+              init("mm", w(st + ".m", (3,), 1.0).reshape(3, 1, 1)), init("sub", np.array([0.25], np.float32))]
+    nodes7 = [node("Add", ["x", "a"], ["p"], name="/add/Add"), node("Mul", ["p", "mm"], ["q"], name="/mul/Mul"),
+              node("Sub", ["q", "sub"], ["r"], name="/sub/Sub"), node("Mul", ["r", "x"], ["y"], name="/sq/Mul")]
+    write(st, 6, nodes, inits[:3], (1, 3, 4, 5), "Add, Mul per channel (broadcast 1, axis 1), Sub of [1] "
+          "(broadcast 1), Mul of two tensors of one shape", paired=(7, nodes7, inits7))
+    st = "old_gemm_op6"
+    inits = [init("wf", w(st + ".w", (5, 3), 0.5)), init("bf", w(st + ".b", (5,), 0.2))]
+    nodes = [node("GlobalAveragePool", ["x"], ["g"], name="/g/GlobalAveragePool"),
+             node("Flatten", ["g"], ["f"], name="/f/Flatten"),
+             node("Gemm", ["f", "wf", "bf"], ["y"], name="/fc/Gemm", transB=1, broadcast=1)]
+    nodes7 = nodes[:2] + [node("Gemm", ["f", "wf", "bf"], ["y"], name="/fc/Gemm", transB=1)]
+    write(st, 6, nodes, inits, (1, 3, 4, 5), "GlobalAveragePool, Flatten, Gemm-6 (broadcast 1)",
+          paired=(7, nodes7, inits))
+    # paired: Concat-1 without axis; Pad-1 (paddings); AveragePool-1; Cast-1 (to 'FLOAT'); Upsample-1
+    st = "old_concat_pad_op1"
+    nodes = [node("Cast", ["x"], ["xc"], name="/cast/Cast", to="FLOAT"),
+             node("MaxPool", ["xc"], ["m"], name="/m/MaxPool", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                  strides=[1, 1]),
+             node("Concat", ["xc", "m"], ["c"], name="/cat/Concat"),
+             node("Pad", ["c"], ["p"], name="/pad/Pad", paddings=[0, 0, 2, 1, 0, 0, 0, 3], value=0.5),
+             node("AveragePool", ["p"], ["y"], name="/avg/AveragePool", kernel_shape=[2, 3], pads=[1, 1, 1, 1],
+                  strides=[2, 2])]
+    nodes7 = [node("Cast", ["x"], ["xc"], name="/cast/Cast", to=1), nodes[1],
+              node("Concat", ["xc", "m"], ["c"], name="/cat/Concat", axis=1),
+              node("Pad", ["c"], ["p"], name="/pad/Pad", pads=[0, 0, 2, 1, 0, 0, 0, 3], value=0.5), nodes[4]]
+    write(st, 1, nodes, [], (1, 2, 5, 6), "Cast-1 to 'FLOAT', MaxPool, Concat-1 (no axis: 1), Pad-1 (paddings, "
+          "value 0.5), AveragePool-1 (pads excluded)", paired=(7, nodes7, []))
+    for st, mode in (("old_upsample_nearest_op6", "nearest"), ("old_upsample_bilinear_op6", "bilinear")):
+        nodes = [node("Upsample", ["x"], ["y"], name="/up/Upsample", height_scale=2.0, width_scale=3.0,
+                      mode=mode)]
+        nodes7 = [node("Upsample", ["x"], ["y"], name="/up/Upsample", scales=[1.0, 1.0, 2.0, 3.0],
+                       mode="linear" if mode == "bilinear" else mode)]
+        write(st, 6, nodes, [], (1, 2, 3, 4), "Upsample-1 %s, height_scale 2, width_scale 3 (read as "
+              "Upsample-7)" % mode, paired=(7, nodes7, []))
+    # refused (no .npy; tests/test_onnx_ops.c checks the messages)
+    bn = ["x", "s", "b", "m", "v"]
+    ones = [init(k, np.ones(2, np.float32)) for k in "sbmv"]
+    for st, attrs in (("old_bn_spatial0_op6", dict(is_test=1, spatial=0)), ("old_bn_train_op6", dict(spatial=1))):
+        save(out, st, model([node("BatchNormalization", bn, ["y"], name="/bn/BN", **attrs)],
+                            [vi("x", TensorProto.FLOAT, [1, 2, 3, 3])], [vi("y", TensorProto.FLOAT, None)], ones, 6))
+    save(out, "old_dropout_train_op6", model([node("Dropout", ["x"], ["y"], name="/drop/Dropout", ratio=0.5)],
+                                             [vi("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+                                             [vi("y", TensorProto.FLOAT, None)], [], 6))
+    save(out, "old_add_nobcast_op6", model([node("Add", ["x", "a"], ["y"], name="/add/Add")],
+                                           [vi("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+                                           [vi("y", TensorProto.FLOAT, None)],
+                                           [init("a", np.ones(2, np.float32))], 6))
+    save(out, "old_opset22", model([node("Relu", ["x"], ["y"], name="/act/Relu")],
+                                   [vi("x", TensorProto.FLOAT, [1, 2, 3, 3])], [vi("y", TensorProto.FLOAT, None)],
+                                   [], 22))
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--export-unet":
         export_unet(sys.argv[2], int(sys.argv[3]), 16, 24)
@@ -120,6 +274,7 @@ def main():
     ort.set_default_logger_severity(3)
     idx = []
     batch_cases(a.out, idx)
+    old_cases(a.out, idx)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_compat_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:

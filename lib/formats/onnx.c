@@ -40,9 +40,9 @@ static int supported(const Onnx__NodeProto *n) {
 /* One message naming every unsupported node: type, domain, name; and the opset. */
 static int check_ops(clseg__ob *b) {
   size_t bad = 0, len;
-  if (b->opset < 7 || b->opset > 21)
+  if (b->opset < 1 || b->opset > 21)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "opset %d of the default domain (7 to 21 read; 11 to 18 tested)",
+                          "opset %d of the default domain (1 to 21 read; 11 to 18 tested)",
                           b->opset);
   for (size_t i = 0; i < b->gr->n_node; i++)
     bad += !supported(b->gr->node[i]);

@@ -210,6 +210,12 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd = x ? x->ndim : 0;
   if (!x)
     return 0;
+  /* Dropout-1 and -6 drop at random unless is_test (default 0); from opset 7 inference is the
+   * identity */
+  if (!strcmp(op, "Dropout") && b->opset < 7 && !clseg__attr_int(n, "is_test", 0))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "is_test 0 at opset %d (training mode: random dropout) is unsupported",
+                          b->opset);
   memcpy(od, x->dims, sizeof *od * (size_t)nd);
   if (!strcmp(op, "Reshape") && !clseg__reshape_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
@@ -217,7 +223,7 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
       !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
   /* Casts between float types are no-ops: clseg computes float16 models in float32 */
-  int64_t to = clseg__attr_int(n, "to", 1);
+  int64_t to = clseg__cast_to(n);
   if (!strcmp(op, "Cast") && to != 1 && to != 10 && to != 16)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "a cast of a tensor to type %lld (float, float16 and bfloat16 only)",
@@ -250,13 +256,13 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
 }
 
 /* Pad's pads (ONNX order: every axis' start, then every axis' end) per NCHW axis into p[8]: from
- * the attributes (opsets 2 to 10) or the pads, constant_value and axes inputs (11 and later). */
+ * the attributes (opsets 1 to 10) or the pads, constant_value and axes inputs (11 and later). */
 static int pad_args(clseg__ob *b, const Onnx__NodeProto *n, int64_t p[8], double *value) {
   int64_t pads[8] = {0}, ax[4] = {0, 1, 2, 3};
   int np = -1, na = 4;
   *value = 0;
   if (b->opset < 11) {
-    np = clseg__attr_ints(n, "pads", pads, 8);
+    np = clseg__attr_ints(n, b->opset < 2 ? "paddings" : "pads", pads, 8); /* Pad-1: paddings */
     *value = clseg__attr_float(n, "value", 0.0f);
   } else {
     const clseg__ov *v = clseg__in(b, n, 2);
