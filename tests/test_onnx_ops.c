@@ -60,6 +60,14 @@ static void test_old_opsets(void **state) {
   test_onnx_index(COMPAT_DIR, "old_", 11, &PRODUCT);
 }
 
+/* Reductions of a conv's output (batch 2): a sum over C, H and W adds 175 terms; a ReduceSum is
+ * the mean times the count, so one more rounding. */
+static void test_reduce(void **state) {
+  (void)state;
+  static const check_tol SUM = {1e-5, 1e-5};
+  test_onnx_index(COMPAT_DIR, "reduce_", 12, &SUM);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -110,6 +118,20 @@ static void test_refused(void **state) {
       {"old_add_nobcast_op6",
        "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
        CLSEG_FORMAT},
+      {"reduce_h_op13",
+       "node 0 (ReduceMean '/r/ReduceMean'): axes [2] keepdims 1 on a 4-D input are unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_all_op13",
+       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1, 2, 3] keepdims 1 on a 4-D input are "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_batch_op13",
+       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1] keepdims 1 on a 4-D input are unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_c_nokeep_op11",
+       "node 0 (ReduceMax '/r/ReduceMax'): axes [1] keepdims 0 on a 4-D input are unsupported (H "
+       "and W together, or C with keepdims 1, or C, H and W with keepdims 1)",
+       CLSEG_UNSUPPORTED},
       {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
        CLSEG_UNSUPPORTED},
   };
@@ -117,7 +139,9 @@ static void test_refused(void **state) {
     char path[512];
     clseg_graph *g = NULL;
     snprintf(path, sizeof path, "%s/%s.onnx",
-             strncmp(cases[i].stem, "old_", 4) ? OPS_DIR : COMPAT_DIR, cases[i].stem);
+             strncmp(cases[i].stem, "old_", 4) && strncmp(cases[i].stem, "reduce_", 7) ? OPS_DIR
+                                                                                       : COMPAT_DIR,
+             cases[i].stem);
     clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
     if (s != cases[i].want || !test_contains(clseg_last_error(NULL), cases[i].needle))
       fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", cases[i].stem,
@@ -132,7 +156,7 @@ int main(void) {
       cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
       cmocka_unit_test(test_batch),        cmocka_unit_test(test_old_opsets),
-      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_reduce),       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

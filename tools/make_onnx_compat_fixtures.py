@@ -262,6 +262,56 @@ def old_cases(out, idx):
                                    [], 22))
 
 
+def reduce_cases(out, idx):
+    """ReduceMean / ReduceMax / ReduceSum over H and W, C, or C, H and W; axes as the attribute (Mean and Max
+    before opset 18, Sum before 13) or the input; keepdims 0 and 1; batch 2."""
+    from onnx import TensorProto, helper
+    sys.path.insert(0, HERE)
+    from make_onnx_fixtures import init, model, rng_for, save
+
+    vi = helper.make_tensor_value_info
+    cases = [  # (op, opset, axes, keepdims)
+        ("ReduceMean", 13, [2, 3], 1), ("ReduceMean", 18, [-1, -2], 0), ("ReduceMean", 13, [1], 1),
+        ("ReduceMean", 18, [1, 2, 3], 1), ("ReduceMax", 11, [2, 3], 0), ("ReduceMax", 18, [1], 1),
+        ("ReduceMax", 13, [1, 2, 3], 1), ("ReduceSum", 11, [2, 3], 1), ("ReduceSum", 13, [3, 2], 0),
+        ("ReduceSum", 13, [1], 1), ("ReduceSum", 18, [1, 2, 3], 1), ("ReduceSum", 13, None, 1),
+    ]
+    for i, (op, opset, axes, keep) in enumerate(cases):
+        stem = "reduce_%s_%d_op%d" % (op[6:].lower(), i, opset)
+        as_input = axes is not None and opset >= (13 if op == "ReduceSum" else 18)
+        attrs = dict(keepdims=keep) if axes is not None else dict(keepdims=keep, noop_with_empty_axes=1)
+        inits, ins = [], ["c"]
+        if as_input:
+            inits.append(init("axes", np.array(axes, np.int64)))
+            ins.append("axes")
+        elif axes is not None:
+            attrs["axes"] = axes
+        r = rng_for(stem + ".w")
+        inits.append(init("w", (r.standard_normal((5, 3, 3, 3)) * 0.3).astype(np.float32)))
+        nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="/c/Conv", pads=[1, 1, 1, 1]),
+                 helper.make_node(op, ins, ["y"], name="/r/" + op, **attrs)]
+        shape = (2, 3, 5, 7)
+        m = model(nodes, [vi("x", TensorProto.FLOAT, list(shape))], [vi("y", TensorProto.FLOAT, None)], inits, opset)
+        save(out, stem, m, rng_for(stem).uniform(-2, 2, shape).astype(np.float32))
+        idx.append((stem, "Conv then %s axes %s (%s) keepdims %d, batch 2" % (
+            op, axes if axes is not None else "none, noop_with_empty_axes 1 (identity)",
+            "input" if as_input else "attribute", keep)))
+    # refused: one spatial axis; the batch; channels without keepdims; no axes (all, the batch too)
+    for stem, op, opset, axes, keep in (("reduce_h_op13", "ReduceMean", 13, [2], 1),
+                                        ("reduce_all_op13", "ReduceSum", 13, [], 1),
+                                        ("reduce_batch_op13", "ReduceSum", 13, [0, 1], 1),
+                                        ("reduce_c_nokeep_op11", "ReduceMax", 11, [1], 0)):
+        ins, inits, attrs = ["x"], [], dict(keepdims=keep)
+        if op == "ReduceSum" and opset >= 13 and axes:
+            ins.append("axes")
+            inits.append(init("axes", np.array(axes, np.int64)))
+        elif axes:
+            attrs["axes"] = axes
+        save(out, stem, model([helper.make_node(op, ins, ["y"], name="/r/" + op, **attrs)],
+                              [vi("x", TensorProto.FLOAT, [1, 3, 4, 5])], [vi("y", TensorProto.FLOAT, None)],
+                              inits, opset))
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--export-unet":
         export_unet(sys.argv[2], int(sys.argv[3]), 16, 24)
@@ -275,6 +325,7 @@ def main():
     idx = []
     batch_cases(a.out, idx)
     old_cases(a.out, idx)
+    reduce_cases(a.out, idx)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_compat_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:
