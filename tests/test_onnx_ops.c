@@ -1,7 +1,9 @@
 /* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
- * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt
- * (tools/make_onnx_op_fixtures.py) imported, planned and run against onnxruntime's output; and the
- * files clseg refuses, each with its status and the message naming node, attribute and value. */
+ * writes it, PRelu ...; batches above 1, opsets 1 to 6, reductions): every model of
+ * tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py) and
+ * tests/fixtures/onnx_compat/index.txt (tools/make_onnx_compat_fixtures.py) imported, planned at
+ * the input's batch and run against onnxruntime's output; and the files clseg refuses, each with
+ * its status and the message naming node, attribute and value. */
 #include <stdio.h>
 #include <string.h>
 
