@@ -75,6 +75,15 @@ static void print_text(const char *path, const seg_worker *w, clseg_plan *p, int
          (long long)wd, (long long)h, pi.flops / 1e9, (long long)os[1], (long long)os[2],
          (long long)os[3], (double)pi.activation_bytes / 1048576.0,
          (double)pi.activation_sum_bytes / 1048576.0, (double)pi.parameter_bytes / 1048576.0);
+  if (clseg_plan_output_count(p) > 1)
+    for (int i = 0; i < clseg_plan_output_count(p); i++) {
+      char file[256];
+      clseg_plan_output_shape_at(p, i, os);
+      seg_npy_path("OUT.npy", i, clseg_plan_output_name(p, i), file, sizeof file);
+      printf("%s%d %-24s [%lld, %lld, %lld, %lld]  --npy OUT.npy writes %s\n",
+             i ? "            " : "outputs     ", i, clseg_plan_output_name(p, i), (long long)os[0],
+             (long long)os[1], (long long)os[2], (long long)os[3], file);
+    }
   if (!layers)
     return;
   printf("\n%-4s %-40s %-18s %-20s %10s %6s  %s\n", "#", "layer", "op", "output", "MFLOP", "fused",
@@ -176,6 +185,16 @@ static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int
          (long long)gi.parameters, gi.nodes, pi.kernels, pi.fused, (long long)wd, (long long)h,
          pi.flops / 1e9, (unsigned long long)pi.activation_bytes,
          (unsigned long long)pi.activation_sum_bytes, (unsigned long long)pi.parameter_bytes);
+  printf(", \"outputs\": [");
+  for (int i = 0; i < clseg_plan_output_count(p); i++) {
+    int64_t os[4];
+    clseg_plan_output_shape_at(p, i, os);
+    printf("%s{\"name\": ", i ? ", " : "");
+    cli_json_string(stdout, clseg_plan_output_name(p, i));
+    printf(", \"shape\": [%lld, %lld, %lld, %lld]}", (long long)os[0], (long long)os[1],
+           (long long)os[2], (long long)os[3]);
+  }
+  printf("]");
   if (layers) {
     printf(", \"layers\": [");
     clseg_plan_layer l;

@@ -169,6 +169,41 @@ static clseg_status write_outputs(const seg_worker *w, const char *path, const c
   return s;
 }
 
+void seg_npy_path(const char *path, int i, const char *name, char *out, size_t size) {
+  if (i == 0) {
+    snprintf(out, size, "%s", path);
+    return;
+  }
+  const size_t n = strlen(path);
+  const int has_ext = n > 4 && !strcmp(path + n - 4, ".npy");
+  char safe[128];
+  snprintf(safe, sizeof safe, "%s", name && *name ? name : "output");
+  for (char *c = safe; *c; c++) /* a name may hold '/' or ':' (TFLite, ONNX): keep it one file */
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+          *c == '_' || *c == '-' || *c == '.'))
+      *c = '_';
+  snprintf(out, size, "%.*s.%d.%s.npy", (int)(has_ext ? n - 4 : n), path, i, safe);
+}
+
+/* Writes n outputs as .npy files (seg_npy_path's names); on failure none is left behind. */
+static clseg_status write_npys(const char *path, int n, float *const *data,
+                               const int64_t (*shapes)[4], const char *const *names, char *err,
+                               size_t errlen) {
+  char file[1200];
+  for (int i = 0; i < n; i++) {
+    seg_npy_path(path, i, names[i], file, sizeof file);
+    if (clseg_npy_write(file, data[i], shapes[i], 4) == CLSEG_OK)
+      continue;
+    snprintf(err, errlen, "%s", clseg_last_error(NULL));
+    for (int k = 0; k < i; k++) {
+      seg_npy_path(path, k, names[k], file, sizeof file);
+      remove(file);
+    }
+    return CLSEG_IO;
+  }
+  return CLSEG_OK;
+}
+
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
@@ -200,10 +235,9 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
     r->in_w = sr.input_w;
     r->tiles = sr.tiles;
     r->net_ms = sr.network_ms;
-    if (o->npy_out && clseg_npy_write(o->npy_out, sr.raw, sr.raw_shape, 4) != CLSEG_OK) {
-      snprintf(err, errlen, "%s", clseg_last_error(NULL));
-      s = CLSEG_IO;
-    }
+    if (o->npy_out)
+      s = write_npys(o->npy_out, sr.outputs, sr.raw, (const int64_t(*)[4])sr.raw_shape, sr.raw_name,
+                     err, errlen);
   }
   if (s == CLSEG_OK)
     s = write_outputs(w, path, &rgb, sr.mask, sr.probs, o, r, err, errlen);
@@ -232,7 +266,7 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
     snprintf(err, errlen, "%s", clseg_last_error(NULL));
     return s;
   }
-  int64_t c = clseg_model_in_channels(w->model), os[4], fh, fw;
+  int64_t c = clseg_model_in_channels(w->model), fh, fw;
   if (a.ndim != 4 || a.shape[1] != c ||
       (clseg_model_input_size(w->model, &fh, &fw) && (a.shape[2] != fh || a.shape[3] != fw))) {
     snprintf(
@@ -242,27 +276,40 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
     clseg_array_free(&a);
     return CLSEG_SHAPE_MISMATCH;
   }
-  float *out = NULL;
+  float *outs[CLSEG_MAX_OUTPUTS] = {0};
+  int64_t shapes[CLSEG_MAX_OUTPUTS][4];
+  size_t counts[CLSEG_MAX_OUTPUTS];
+  const char *names[CLSEG_MAX_OUTPUTS];
+  int n = 0;
   clseg_plan *plan = NULL;
   r->in_h = a.shape[2];
   r->in_w = a.shape[3];
   s = seg_plan_for(w, a.shape[0], a.shape[2], a.shape[3], &plan, err, errlen);
   if (s == CLSEG_OK) {
-    clseg_plan_output_shape(plan, os);
-    const size_t count = (size_t)(os[0] * os[1] * os[2] * os[3]);
+    n = clseg_plan_output_count(plan);
+    for (int i = 0; i < n && s == CLSEG_OK; i++) {
+      clseg_plan_output_shape_at(plan, i, shapes[i]);
+      names[i] = clseg_plan_output_name(plan, i);
+      counts[i] = (size_t)(shapes[i][0] * shapes[i][1] * shapes[i][2] * shapes[i][3]);
+      outs[i] = malloc(counts[i] * sizeof **outs);
+      if (!outs[i]) {
+        snprintf(err, errlen, "out of host memory for the outputs");
+        s = CLSEG_OUT_OF_MEMORY;
+      }
+    }
+  }
+  if (s == CLSEG_OK) {
     double t1 = cli_now();
-    out = malloc(count * sizeof *out);
-    s = out ? clseg_plan_run(plan, a.data, a.count, out, count) : CLSEG_OUT_OF_MEMORY;
+    s = clseg_plan_run_outputs(plan, a.data, a.count, outs, counts, n);
     r->net_ms = (cli_now() - t1) * 1e3;
     if (s != CLSEG_OK)
-      snprintf(err, errlen, "%s", out ? clseg_last_error(w->ctx) : "out of host memory");
+      snprintf(err, errlen, "%s", clseg_last_error(w->ctx));
   }
   clseg_array_free(&a);
-  if (s == CLSEG_OK && o->npy_out && clseg_npy_write(o->npy_out, out, os, 4) != CLSEG_OK) {
-    snprintf(err, errlen, "%s", clseg_last_error(NULL));
-    s = CLSEG_IO;
-  }
-  free(out);
+  if (s == CLSEG_OK && o->npy_out)
+    s = write_npys(o->npy_out, n, outs, (const int64_t(*)[4])shapes, names, err, errlen);
+  for (int i = 0; i < n; i++)
+    free(outs[i]);
   r->width = (int)r->in_w;
   r->height = (int)r->in_h;
   r->ms = (cli_now() - t0) * 1e3;

@@ -63,6 +63,10 @@ clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *
 /* The plan for an input size, made on first use and kept (the segmenter's four most recent). */
 clseg_status seg_plan_for(seg_worker *w, int64_t n, int64_t h, int64_t wd, clseg_plan **out,
                           char *err, size_t errlen);
+/* Where `--npy path` puts output i of a model: path itself for the main output (i = 0), else
+ * "STEM.i.NAME.npy" (STEM: path without ".npy"; NAME: the output's name, characters other than
+ * letters, digits, '_', '-' and '.' replaced by '_'). */
+void seg_npy_path(const char *path, int i, const char *name, char *out, size_t size);
 /* Seconds spent planning (kernel builds included). */
 double seg_plan_seconds(const seg_worker *w);
 /* The default model's path: $CLSEG_DEFAULT_MODEL, the installed copy, else the source tree's. */

@@ -204,3 +204,38 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_depth_to
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_space_to_depth_gpu(SPACE_DEPTH_ARGS) {
   space_depth_one(x, x_off, y, y_off, ci, hi, wi, co, ho, wo, b, 2, rows);
 }
+
+/* Reshape in NHWC order (a TFLite RESHAPE, a channels-last Reshape): y [N][co][ho][wo] holds the floats
+ * of x [N][ci][hi][wi] in the order an NHWC layout of each would store them, ci * hi * wi = co * ho * wo.
+ * The offset in image n of x of output (oc, oh, ow): its position in the NHWC order of the image,
+ * taken apart in x's NHWC shape. */
+inline int nhwc_src(const int oc, const int oh, const int ow, const int ci, const int hi, const int wi,
+                    const int co, const int wo) {
+  const int f = (oh * wo + ow) * co + oc, pix = f / ci, c = f - pix * ci, h = pix / wi;
+  return (c * hi + h) * wi + (pix - h * wi);
+}
+
+#define NHWC_ARGS                                                                                            \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,  \
+      const int wi, const int co, const int ho, const int wo, const int rows
+
+/* One run of CHUNK floats of output row r (dimension 1: the rows = N * co * ho), a gather. */
+__kernel void layout_reshape_nhwc(NHWC_ARGS) {
+  const long start = (long)get_global_id(0) * CHUNK;
+  const int r = get_global_id(1);
+  if (start >= wo || r >= rows)
+    return;
+  const int plane = r / ho, oh = r - plane * ho, n = plane / co, oc = plane - n * co;
+  const int xb = x_off + n * ci * hi * wi, yb = y_off + r * wo, end = min(wo, (int)start + CHUNK);
+  for (int p = (int)start; p < end; p++)
+    y[yb + p] = x[xb + nhwc_src(oc, oh, p, ci, hi, wi, co, wo)];
+}
+
+/* The GPU form: one output float per work-item, consecutive work-items on consecutive floats of y. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_reshape_nhwc_gpu(NHWC_ARGS) {
+  if (get_global_id(0) >= (size_t)rows * (size_t)wo)
+    return;
+  const int i = (int)get_global_id(0), r = i / wo, ow = i - r * wo;
+  const int plane = r / ho, oh = r - plane * ho, n = plane / co, oc = plane - n * co;
+  y[y_off + i] = x[x_off + n * ci * hi * wi + nhwc_src(oc, oh, ow, ci, hi, wi, co, wo)];
+}

@@ -35,8 +35,14 @@ const char *clseg_graph_error(const clseg_graph *g);
 
 /* The one input: [N, channels, H, W] with N, H, W given at plan time. */
 clseg_node *clseg_graph_input(clseg_graph *g, const char *name, int64_t channels);
-/* Marks the output (one per graph). */
+/* Marks an output. The first call marks the main output (what clseg_plan_run returns); later
+ * calls add more (a model with masks and keypoints, a detector's boxes and scores), up to
+ * CLSEG_MAX_OUTPUTS, each with a name of its own (NULL or "": "output", "output_1", ...). */
+#define CLSEG_MAX_OUTPUTS 16
 clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name);
+int clseg_graph_output_count(const clseg_graph *g);
+/* The name of output i, or NULL when i is out of range. */
+const char *clseg_graph_output_name(const clseg_graph *g, int i);
 
 /* Parameters declared: NAME.weight [cout, cin / groups, k, k] and, with bias, NAME.bias [cout]. */
 clseg_node *clseg_graph_conv2d(clseg_graph *g, const char *name, clseg_node *x, int64_t cout,
@@ -64,6 +70,12 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
 clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count);
 clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start, int64_t count);
 clseg_node *clseg_graph_pad(clseg_graph *g, clseg_node *x, const clseg_pad_params *p);
+/* clseg_concat_h: along H, the inputs' C and W equal (checked at plan time). */
+clseg_node *clseg_graph_concat_h(clseg_graph *g, clseg_node *const *xs, int count);
+/* clseg_reshape_nhwc to [N, c, h, w]: the input's element count per image must be c * h * w
+ * (checked at plan time). */
+clseg_node *clseg_graph_reshape_nhwc(clseg_graph *g, clseg_node *x, int64_t c, int64_t h,
+                                     int64_t w);
 /* clseg_depth_to_space / clseg_space_to_depth; space to depth needs H and W multiples of block at
  * plan time. */
 clseg_node *clseg_graph_depth_to_space(clseg_graph *g, clseg_node *x, int block,
@@ -138,10 +150,18 @@ clseg_status clseg_plan_create(clseg_context *ctx, clseg_graph *g, int64_t n, in
 void clseg_plan_free(clseg_plan *p);
 void clseg_plan_input_shape(const clseg_plan *p, int64_t shape[4]);
 void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]);
+/* The graph's outputs as planned: their count, names and shapes (i from 0, the main output). */
+int clseg_plan_output_count(const clseg_plan *p);
+const char *clseg_plan_output_name(const clseg_plan *p, int i);
+clseg_status clseg_plan_output_shape_at(const clseg_plan *p, int i, int64_t shape[4]);
 /* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count).
  */
 clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,
                             size_t output_count);
+/* The same for every output: outputs[i] receives counts[i] floats of output i (its shape's count),
+ * for i < n (n at most the output count; a NULL outputs[i] skips that output). */
+clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t input_count,
+                                    float *const *outputs, const size_t *counts, int n);
 
 typedef struct {
   int kernels;                   /* operator launches after fusion */

@@ -46,6 +46,8 @@ typedef struct {
   int folded;                /* nodes evaluated at load (shape computations, constants) */
   char producer[64];         /* producer_name producer_version */
   char input_name[96], output_name[96];
+  int outputs; /* the graph's outputs (output_* above describe the first: clseg_plan_run's); all of
+                  them through clseg_plan_run_outputs */
 } clseg_onnx_info;
 
 /* Reads path. On failure *graph is NULL and clseg_last_error(NULL) names the file and the problem.

@@ -172,6 +172,12 @@ clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_te
 /* Concatenates along C: y's C is the sum of the inputs'. */
 clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int count,
                           clseg_tensor *y);
+/* Concatenates along H: y's H is the sum of the inputs' (N, C and W equal). */
+clseg_status clseg_concat_h(clseg_context *ctx, const clseg_tensor *const *xs, int count,
+                            clseg_tensor *y);
+/* Reshape in channels-last order: y (any shape of x's N and element count) holds x's floats in the
+ * order an NHWC layout of each would store them (TFLite's RESHAPE of NHWC tensors). */
+clseg_status clseg_reshape_nhwc(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y);
 /* y = x[:, c_start : c_start + y.C] */
 clseg_status clseg_slice_channels(clseg_context *ctx, const clseg_tensor *x, int64_t c_start,
                                   clseg_tensor *y);

@@ -47,19 +47,21 @@ void clseg_segmenter_free(clseg_segmenter *s);
 /* What clseg_segment_image keeps besides the mask. */
 enum {
   CLSEG_SEGMENT_PROBS = 1, /* per-class probabilities at image resolution */
-  CLSEG_SEGMENT_RAW = 2    /* the network's raw output (whole image only, not with tiles) */
+  CLSEG_SEGMENT_RAW = 2 /* the network's raw outputs, all of them (whole image only, not tiles) */
 };
 
 typedef struct {
-  int width, height;        /* the image's */
-  int classes;              /* the output's channels: 1 for a binary model */
-  uint8_t *mask;            /* width * height classes (binary: 0 or 1) */
-  float *probs;             /* with CLSEG_SEGMENT_PROBS: classes x height x width, else NULL */
-  float *raw;               /* with CLSEG_SEGMENT_RAW: the output tensor of raw_shape, else NULL */
-  int64_t raw_shape[4];     /* NCHW */
-  int64_t input_h, input_w; /* the network input (a tile's with tiles) */
-  int tiles;                /* network runs: 1 without tiles */
-  double network_ms;        /* upload, run and download of the network runs */
+  int width, height;             /* the image's */
+  int classes;                   /* the output's channels: 1 for a binary model */
+  uint8_t *mask;                 /* width * height classes (binary: 0 or 1) */
+  float *probs;                  /* with CLSEG_SEGMENT_PROBS: classes x height x width, else NULL */
+  int outputs;                   /* with CLSEG_SEGMENT_RAW: the network's outputs, else 0 */
+  float *raw[CLSEG_MAX_OUTPUTS]; /* ... raw[i] of raw_shape[i] (NCHW), raw[0] the main output */
+  int64_t raw_shape[CLSEG_MAX_OUTPUTS][4];
+  const char *raw_name[CLSEG_MAX_OUTPUTS]; /* ... their names, owned by the model */
+  int64_t input_h, input_w;                /* the network input (a tile's with tiles) */
+  int tiles;                               /* network runs: 1 without tiles */
+  double network_ms;                       /* upload, run and download of the network runs */
 } clseg_segmentation;
 
 /* Segments an RGB image (3 channels, clseg_image_to_rgb) with the flags above; *out is written only

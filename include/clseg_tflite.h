@@ -31,6 +31,8 @@ typedef struct {
   int output_is_probability; /* the output comes from LOGISTIC or SOFTMAX: no sigmoid needed */
   int operators;             /* operators in the file, DEQUANTIZE included */
   char name[128];            /* the model's description, else the file name */
+  int outputs; /* the subgraph's outputs (output_* above describe the first: clseg_plan_run's); all
+                  of them through clseg_plan_run_outputs */
 } clseg_tflite_info;
 
 /* Reads path. On failure *graph is NULL and clseg_last_error(NULL) names the file and the problem;

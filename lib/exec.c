@@ -73,6 +73,16 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
       xs[i] = in_of(p, s, i);
     return clseg_concat(p->ctx, xs, n->nin, y);
   }
+  case CLSEG__N_CONCAT_H: {
+    const clseg_tensor *xs[64];
+    if (n->nin > 64)
+      return clseg__fail(p->ctx, CLSEG_UNSUPPORTED, "concat_h '%s': %d inputs (at most 64)",
+                         n->name, n->nin);
+    for (int i = 0; i < n->nin; i++)
+      xs[i] = in_of(p, s, i);
+    return clseg_concat_h(p->ctx, xs, n->nin, y);
+  }
+  case CLSEG__N_RESHAPE_NHWC: return clseg_reshape_nhwc(p->ctx, x, y);
   case CLSEG__N_SLICE: return clseg_slice_channels(p->ctx, x, n->slice_start, y);
   case CLSEG__N_PAD: return clseg_pad(p->ctx, x, &n->u.pad, y);
   case CLSEG__N_REDUCE: return clseg_reduce_channels(p->ctx, x, n->reduce, y);
@@ -162,13 +172,23 @@ clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_coun
                             size_t output_count) {
   if (!p || !input || !output)
     return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_plan_run: NULL argument");
+  return clseg_plan_run_outputs(p, input, input_count, &output, &output_count, 1);
+}
+
+clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t input_count,
+                                    float *const *outputs, const size_t *counts, int n) {
+  if (!p || !input || !outputs || !counts || n < 1 || n > p->g->noutputs)
+    return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_plan_run_outputs: NULL argument, or %d outputs of %d", n,
+                       p ? p->g->noutputs : 0);
   clseg_tensor *in = p->storages[p->steps[p->g->input->id].storage].view;
-  clseg_tensor *out = p->storages[p->steps[p->g->output->id].storage].view;
   clseg_status s = clseg_tensor_upload(in, input, input_count);
   if (s == CLSEG_OK)
     s = run_steps(p);
-  if (s == CLSEG_OK)
-    s = clseg_tensor_download(out, output, output_count);
+  for (int i = 0; i < n && s == CLSEG_OK; i++)
+    if (outputs[i])
+      s = clseg_tensor_download(p->storages[p->steps[p->g->outputs[i]->id].storage].view,
+                                outputs[i], counts[i]);
   return s;
 }
 

@@ -29,7 +29,9 @@ static const char *const op_names[CLSEG__N_COUNT] = {"input",
                                                      "scse_gate",
                                                      "attention_gate",
                                                      "space_depth",
-                                                     "prelu"};
+                                                     "prelu",
+                                                     "concat_h",
+                                                     "reshape_nhwc"};
 
 const char *clseg__node_op_name(clseg__node_op op) {
   return op >= 0 && op < CLSEG__N_COUNT ? op_names[op] : "unknown";
@@ -189,9 +191,30 @@ clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name)
   if (!x)
     return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "output '%s': NULL node", name ? name : ""),
            g->status;
-  g->output = x;
-  snprintf(g->output_name, sizeof g->output_name, "%s", name && *name ? name : "output");
+  char def[32];
+  snprintf(def, sizeof def, g->noutputs ? "output_%d" : "output", g->noutputs);
+  name = name && *name ? name : def;
+  if (g->noutputs == CLSEG_MAX_OUTPUTS)
+    return clseg__graph_fail(g, CLSEG_UNSUPPORTED, "output '%s': more than %d outputs", name,
+                             CLSEG_MAX_OUTPUTS),
+           g->status;
+  for (int i = 0; i < g->noutputs; i++)
+    if (!strcmp(g->output_names[i], name))
+      return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "output '%s' is marked twice", name),
+             g->status;
+  g->outputs[g->noutputs] = x;
+  snprintf(g->output_names[g->noutputs], sizeof g->output_names[0], "%s", name);
+  g->noutputs++;
+  g->output = g->outputs[0];
   return CLSEG_OK;
+}
+
+int clseg_graph_output_count(const clseg_graph *g) {
+  return g ? g->noutputs : 0;
+}
+
+const char *clseg_graph_output_name(const clseg_graph *g, int i) {
+  return g && i >= 0 && i < g->noutputs ? g->output_names[i] : NULL;
 }
 
 /* Declares a conv-shaped weight and optional bias into the weight slots starting at first. */

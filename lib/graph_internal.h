@@ -28,8 +28,10 @@ typedef enum {
   CLSEG__N_SE,
   CLSEG__N_SCSE,
   CLSEG__N_ATTENTION_GATE,
-  CLSEG__N_SPACE_DEPTH, /* depth to space (DCR, CRD) or space to depth */
-  CLSEG__N_PRELU,       /* parameter 0: NAME.weight, the slopes */
+  CLSEG__N_SPACE_DEPTH,  /* depth to space (DCR, CRD) or space to depth */
+  CLSEG__N_PRELU,        /* parameter 0: NAME.weight, the slopes */
+  CLSEG__N_CONCAT_H,     /* concat along H */
+  CLSEG__N_RESHAPE_NHWC, /* reshape in NHWC order to u.reshape */
   CLSEG__N_COUNT
 } clseg__node_op;
 
@@ -101,6 +103,9 @@ struct clseg_node {
       int block;
       int mode; /* clseg_depth_to_space_mode, or 2: space to depth */
     } space_depth;
+    struct {
+      int64_t h, w; /* the output's H and W (C is the node's channels) */
+    } reshape;
   } u;
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;
@@ -141,8 +146,12 @@ struct clseg_graph {
   size_t map_size;
   /* releases map; set by graph_load.c, which made it, so that graph.c needs no file format */
   void (*unmap)(void *map, size_t size);
-  clseg_node *input, *output;
-  char input_name[128], output_name[128];
+  clseg_node *input;
+  clseg_node *output; /* outputs[0], the main output (clseg_plan_run's), or NULL */
+  clseg_node *outputs[CLSEG_MAX_OUTPUTS];
+  char output_names[CLSEG_MAX_OUTPUTS][128];
+  int noutputs;
+  char input_name[128];
   clseg_status status;
   char error[2048];
 };

@@ -71,6 +71,35 @@ clseg_node *clseg_graph_concat(clseg_graph *g, clseg_node *const *xs, int count)
   return n;
 }
 
+clseg_node *clseg_graph_concat_h(clseg_graph *g, clseg_node *const *xs, int count) {
+  if (g && g->status == CLSEG_OK && count < 1)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "concat_h: %d inputs", count);
+  clseg_node *n = clseg__add_node(g, CLSEG__N_CONCAT_H, NULL, xs, count);
+  if (!n)
+    return NULL;
+  for (int i = 1; i < count; i++)
+    if (xs[i]->channels != xs[0]->channels)
+      return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
+                               "concat_h '%s': input %d has %lld channels, input 0 %lld", n->name,
+                               i, (long long)xs[i]->channels, (long long)xs[0]->channels);
+  n->channels = xs[0]->channels;
+  return n;
+}
+
+clseg_node *clseg_graph_reshape_nhwc(clseg_graph *g, clseg_node *x, int64_t c, int64_t h,
+                                     int64_t w) {
+  clseg_node *n = clseg__add_node(g, CLSEG__N_RESHAPE_NHWC, NULL, &x, 1);
+  if (!n)
+    return NULL;
+  if (c < 1 || h < 1 || w < 1)
+    return clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT, "reshape_nhwc '%s': shape %lldx%lldx%lld",
+                             n->name, (long long)c, (long long)h, (long long)w);
+  n->channels = c;
+  n->u.reshape.h = h;
+  n->u.reshape.w = w;
+  return n;
+}
+
 clseg_node *clseg_graph_slice_channels(clseg_graph *g, clseg_node *x, int64_t start,
                                        int64_t count) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_SLICE, NULL, &x, 1);

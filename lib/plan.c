@@ -97,6 +97,21 @@ static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
         return 0;
     }
     break;
+  case CLSEG__N_CONCAT_H:
+    y[2] = 0;
+    for (int i = 0; i < n->nin; i++) {
+      const int64_t *o = p->steps[n->in[i]->id].shape;
+      if (o[0] != x[0] || o[1] != x[1] || o[3] != x[3])
+        return 0;
+      y[2] += o[2];
+    }
+    break;
+  case CLSEG__N_RESHAPE_NHWC:
+    y[2] = n->u.reshape.h;
+    y[3] = n->u.reshape.w;
+    if (x[1] * x[2] * x[3] != y[1] * y[2] * y[3])
+      return 0;
+    break;
   case CLSEG__N_PAD:
     y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
     y[3] = x[3] + n->u.pad.left + n->u.pad.right;
@@ -170,7 +185,8 @@ static int *consumer_counts(const clseg_graph *g) {
   for (int i = 0; i < g->nnodes; i++)
     for (int k = 0; k < g->nodes[i]->nin; k++)
       c[g->nodes[i]->in[k]->id]++;
-  c[g->output->id]++;
+  for (int i = 0; i < g->noutputs; i++) /* read after the run: never fused away or overwritten */
+    c[g->outputs[i]->id]++;
   return c;
 }
 
@@ -425,7 +441,8 @@ static clseg_status plan_memory(clseg_plan *p) {
             if (st->last < p->steps[j].position)
               st->last = p->steps[j].position;
           }
-  p->storages[p->steps[g->output->id].storage].last = p->norder; /* read after the run */
+  for (int i = 0; i < g->noutputs; i++) /* read after the run */
+    p->storages[p->steps[g->outputs[i]->id].storage].last = p->norder;
   p->arena_count = assign_offsets(p->storages, p->norder);
   if (!p->arena_count)
     return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
@@ -575,6 +592,22 @@ void clseg_plan_input_shape(const clseg_plan *p, int64_t shape[4]) {
 
 void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]) {
   memcpy(shape, p->steps[p->g->output->id].shape, 4 * sizeof *shape);
+}
+
+int clseg_plan_output_count(const clseg_plan *p) {
+  return p ? p->g->noutputs : 0;
+}
+
+const char *clseg_plan_output_name(const clseg_plan *p, int i) {
+  return p ? clseg_graph_output_name(p->g, i) : NULL;
+}
+
+clseg_status clseg_plan_output_shape_at(const clseg_plan *p, int i, int64_t shape[4]) {
+  if (!p || !shape || i < 0 || i >= p->g->noutputs)
+    return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_plan_output_shape_at: output %d of %d", i, p ? p->g->noutputs : 0);
+  memcpy(shape, p->steps[p->g->outputs[i]->id].shape, 4 * sizeof *shape);
+  return CLSEG_OK;
 }
 
 void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out) {

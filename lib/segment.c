@@ -166,26 +166,43 @@ static clseg_status to_input(const clseg_segmenter *s, const clseg_image *rgb, i
   return CLSEG_OK;
 }
 
-/* Runs the network on one input of h x w; *out (malloc'd) gets the output of shape os. */
+/* Runs the network on one input of h x w; *out (malloc'd) gets the main output, of shape os. With
+ * r set, every other output goes to r->raw[1..] too (r->raw[0] is left to the caller). */
 static clseg_status run_net(clseg_segmenter *s, const float *in, int64_t h, int64_t w, float **out,
-                            int64_t os[4], double *ms) {
+                            int64_t os[4], double *ms, clseg_segmentation *r) {
   clseg_plan *plan = NULL;
   clseg_status st = clseg_segmenter_plan(s, 1, h, w, &plan);
   if (st != CLSEG_OK)
     return st;
-  clseg_plan_output_shape(plan, os);
-  const size_t count = (size_t)(os[0] * os[1] * os[2] * os[3]);
-  *out = malloc(count * sizeof **out);
-  if (!*out)
-    return clseg__fail(s->ctx, CLSEG_OUT_OF_MEMORY, "segment: out of host memory for the output");
+  const int n = r ? clseg_plan_output_count(plan) : 1;
+  float *outs[CLSEG_MAX_OUTPUTS] = {0};
+  size_t counts[CLSEG_MAX_OUTPUTS];
+  for (int i = 0; i < n && st == CLSEG_OK; i++) {
+    int64_t *shape = i ? r->raw_shape[i] : os;
+    clseg_plan_output_shape_at(plan, i, shape);
+    counts[i] = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    if (!(outs[i] = malloc(counts[i] * sizeof **outs)))
+      st = clseg__fail(s->ctx, CLSEG_OUT_OF_MEMORY, "segment: out of host memory for the outputs");
+  }
   const double t0 = clseg__now();
-  st = clseg_plan_run(plan, in, (size_t)(clseg_model_in_channels(s->model) * h * w), *out, count);
+  if (st == CLSEG_OK)
+    st = clseg_plan_run_outputs(plan, in, (size_t)(clseg_model_in_channels(s->model) * h * w), outs,
+                                counts, n);
   *ms += (clseg__now() - t0) * 1e3;
   if (st != CLSEG_OK) {
-    free(*out);
-    *out = NULL;
+    for (int i = 0; i < n; i++)
+      free(outs[i]);
+    return st;
   }
-  return st;
+  *out = outs[0];
+  if (r) {
+    r->outputs = n;
+    for (int i = 0; i < n; i++) {
+      r->raw[i] = i ? outs[i] : NULL;
+      r->raw_name[i] = clseg_plan_output_name(plan, i);
+    }
+  }
+  return CLSEG_OK;
 }
 
 static clseg__post_params post_of(const clseg_segmenter *s, int64_t k) {
@@ -209,7 +226,7 @@ static clseg_status seg_whole(clseg_segmenter *s, const clseg_image *rgb, int fl
                        (long long)w, (long long)h);
   clseg_status st = to_input(s, rgb, 0, 0, h, w, 0, in);
   if (st == CLSEG_OK)
-    st = run_net(s, in, h, w, &out, os, &r->network_ms);
+    st = run_net(s, in, h, w, &out, os, &r->network_ms, flags & CLSEG_SEGMENT_RAW ? r : NULL);
   free(in);
   const size_t px = (size_t)rgb->width * (size_t)rgb->height;
   if (st == CLSEG_OK) {
@@ -226,8 +243,8 @@ static clseg_status seg_whole(clseg_segmenter *s, const clseg_image *rgb, int fl
                        r->probs);
   }
   if (st == CLSEG_OK && flags & CLSEG_SEGMENT_RAW) {
-    r->raw = out;
-    memcpy(r->raw_shape, os, sizeof r->raw_shape);
+    r->raw[0] = out;
+    memcpy(r->raw_shape[0], os, sizeof r->raw_shape[0]);
     out = NULL;
   }
   free(out);
@@ -347,7 +364,7 @@ static clseg_status seg_tiled(clseg_segmenter *s, const clseg_image *rgb, int fl
       band_advance(&b, ys[ty], &pp, r->mask, r->probs);
     for (int tx = 0; tx < nx && st == CLSEG_OK; tx++) {
       to_input(s, rgb, xs[tx], ys[ty], b.TH, b.TW, 1, in);
-      st = run_net(s, in, b.TH, b.TW, &out, os, &r->network_ms);
+      st = run_net(s, in, b.TH, b.TW, &out, os, &r->network_ms, NULL);
       if (st == CLSEG_OK && (os[2] != b.TH || os[3] != b.TW))
         st = clseg__fail(s->ctx, CLSEG_UNSUPPORTED,
                          "segment: tiles need a network whose output has its input's size "
@@ -404,6 +421,7 @@ void clseg_segmentation_free(clseg_segmentation *r) {
     return;
   free(r->mask);
   free(r->probs);
-  free(r->raw);
+  for (int i = 0; i < CLSEG_MAX_OUTPUTS; i++)
+    free(r->raw[i]);
   memset(r, 0, sizeof *r);
 }

@@ -287,6 +287,21 @@ assert tuple(s1) == tuple(s2) == (1, 3, 10, 14), (s1, s2)
 worst = max(abs(a - b) for a, b in zip(got, ref))
 assert worst <= 1e-5, worst' "$tmp/convt.npy" "$attrs/convt_0_op11.ort.npy"
 fi
+# a model with three outputs: --npy FILE writes FILE (the main output) and FILE's stem .i.NAME.npy for the others,
+# each equal to onnxruntime's; clseg info lists them
+ops="$src/tests/fixtures/onnx_ops"
+if check onnx-multi-output 0 "$clseg" run -d "$dev" -q -m "$ops/multi_output.onnx" --input-npy "$ops/multi_output.input.npy" --npy "$tmp/multi.npy"; then
+  py onnx-multi-output-values 'import struct
+def load(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]
+    return npy_shape(p), struct.unpack("<%df" % ((len(b) - 10 - n) // 4), b[10 + n:])
+d, ops = sys.argv[1], sys.argv[2]
+for i, f in enumerate(["multi.npy", "multi.1.score.npy", "multi.2.features.npy"]):
+    (s1, got), (s2, ref) = load(d + "/" + f), load("%s/multi_output.ort%d.npy" % (ops, i))
+    assert tuple(s1) == tuple(s2), (f, s1, s2)
+    assert max(abs(a - b) for a, b in zip(got, ref)) <= 1e-5, f' "$tmp" "$ops"
+fi
+check onnx-multi-output-info 0 "$clseg" info -d "$dev" -m "$ops/multi_output.onnx" && contains onnx-multi-output-info "2 features" && contains onnx-multi-output-info "OUT.2.features.npy"
 check onnx-pad-wrap 1 "$clseg" info -d "$dev" -m "$attrs/pad_wrap_op19.onnx" && contains onnx-pad-wrap "node 0 (Pad 'n_pad_wrap_op19'): mode 'wrap' is unsupported"
 check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
 check run-size-fixed-model 2 "$clseg" run -d "$dev" --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"

@@ -267,6 +267,102 @@ static void sweep_space_depth(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* ---- reshape in NHWC order and concat along H (TFLite detectors' heads) ---- */
+
+static bool reshape_nhwc_case(clseg_context *ctx, const int64_t xs[4], const int64_t ys[4],
+                              uint64_t seed) {
+  float *x = rnd(ref_count(xs), seed), *ref = malloc(ref_count(ys) * sizeof *ref);
+  clseg_tensor *tx = test_tensor(ctx, xs, x), *ty = test_tensor(ctx, ys, NULL);
+  if (clseg_reshape_nhwc(ctx, tx, ty) != CLSEG_OK)
+    fail_msg("reshape_nhwc: %s", clseg_last_error(ctx));
+  float *y = test_download(ty);
+  ref_reshape_nhwc(x, xs, ref, ys);
+  char info[256];
+  snprintf(info, sizeof info, "reshape_nhwc [%lld,%lld,%lld,%lld] -> [%lld,%lld,%lld,%lld]",
+           (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3], (long long)ys[0],
+           (long long)ys[1], (long long)ys[2], (long long)ys[3]);
+  check_track_worst(&worst, y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
+  free(x), free(y), free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+static bool concat_h_case(clseg_context *ctx, int count, const int64_t *heights, int64_t n,
+                          int64_t c, int64_t w, uint64_t seed) {
+  int64_t shapes[3][4], ys[4] = {n, c, 0, w};
+  float *xs[3];
+  clseg_tensor *t[3];
+  for (int i = 0; i < count; i++) {
+    const int64_t s[4] = {n, c, heights[i], w};
+    memcpy(shapes[i], s, sizeof s);
+    ys[2] += heights[i];
+    xs[i] = rnd(ref_count(s), seed + (uint64_t)i);
+    t[i] = test_tensor(ctx, s, xs[i]);
+  }
+  float *ref = malloc(ref_count(ys) * sizeof *ref);
+  clseg_tensor *ty = test_tensor(ctx, ys, NULL);
+  if (clseg_concat_h(ctx, (const clseg_tensor *const *)t, count, ty) != CLSEG_OK)
+    fail_msg("concat_h: %s", clseg_last_error(ctx));
+  float *y = test_download(ty);
+  ref_concat_h((const float *const *)xs, (const int64_t(*)[4])shapes, count, ref, ys);
+  char info[256];
+  snprintf(info, sizeof info, "concat_h count=%d n=%lld c=%lld w=%lld rows %lld,%lld,%lld", count,
+           (long long)n, (long long)c, (long long)w, (long long)heights[0],
+           (long long)(count > 1 ? heights[1] : 0), (long long)(count > 2 ? heights[2] : 0));
+  check_track_worst(&worst, y, ref, ref_count(ys));
+  bool ok = check_close("y", y, ref, ref_count(ys), ys, NULL, info);
+  for (int i = 0; i < count; i++) {
+    free(xs[i]);
+    clseg_tensor_free(t[i]);
+  }
+  free(y), free(ref);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Every regrouping of a few element counts (a detector's [1, 24, 28, 28] -> [1, 12, 1568, 1] among
+ * them), batch 1 and 2, and concats along H of 1 to 3 inputs: exact. */
+static void sweep_reshape_nhwc_concat_h(void **state) {
+  static const int64_t shapes[][2][3] = {{{24, 28, 28}, {12, 1568, 1}}, {{6, 7, 7}, {6, 49, 1}},
+                                         {{5, 3, 4}, {3, 4, 5}},        {{12, 2, 3}, {8, 9, 1}},
+                                         {{1, 9, 15}, {15, 9, 1}},      {{7, 1, 1}, {1, 1, 7}},
+                                         {{2, 17, 33}, {33, 2, 17}}};
+  int cases = 0, failures = 0;
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (int64_t n = 1; n <= 2; n++) {
+      const int64_t xs[4] = {n, shapes[i][0][0], shapes[i][0][1], shapes[i][0][2]};
+      const int64_t ys[4] = {n, shapes[i][1][0], shapes[i][1][1], shapes[i][1][2]};
+      failures += !reshape_nhwc_case(*state, xs, ys, SEED + 5000 + (uint64_t)cases);
+      failures += !reshape_nhwc_case(*state, ys, xs, SEED + 5100 + (uint64_t)cases);
+      cases += 2;
+    }
+  static const int64_t heights[][3] = {{1, 0, 0}, {1568, 392, 294}, {3, 1, 0}, {7, 9, 17}};
+  for (size_t i = 0; i < sizeof heights / sizeof *heights; i++)
+    for (int64_t w = 1; w <= 5; w += 4) {
+      const int count = heights[i][2] ? 3 : heights[i][1] ? 2 : 1;
+      failures += !concat_h_case(*state, count, heights[i], 1 + (int64_t)(i % 2), 12, w,
+                                 SEED + 6000 + (uint64_t)cases);
+      cases++;
+    }
+  print_message("reshape_nhwc / concat_h sweep: %d cases, %d failed, worst normalised error %.3g\n",
+                cases, failures, worst);
+  assert_true(worst == 0.0);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+  /* what the shapes must satisfy */
+  const int64_t a[4] = {1, 2, 3, 4}, b[4] = {1, 5, 5, 1}, c[4] = {1, 3, 3, 4};
+  clseg_tensor *ta = test_tensor(*state, a, NULL), *tb = test_tensor(*state, b, NULL),
+               *tc = test_tensor(*state, c, NULL);
+  assert_int_equal(clseg_reshape_nhwc(*state, ta, tb), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(*state), "the count must be equal"));
+  const clseg_tensor *two[2] = {ta, tc};
+  assert_int_equal(clseg_concat_h(*state, two, 2, tc), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(*state), "N, C and W must be equal"));
+  clseg_tensor_free(ta), clseg_tensor_free(tb), clseg_tensor_free(tc);
+}
+
 static void space_depth_errors(void **state) {
   clseg_context *ctx = *state;
   const int64_t xs[4] = {1, 6, 4, 6}, ys[4] = {1, 1, 8, 12};
@@ -491,15 +587,11 @@ static void slice_and_pad_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(sweep_concat),
-      cmocka_unit_test(sweep_slice),
-      cmocka_unit_test(sweep_pad),
-      cmocka_unit_test(sweep_space_depth),
-      cmocka_unit_test(space_depth_errors),
-      cmocka_unit_test(views_at_offsets),
-      cmocka_unit_test(pytorch_fixtures),
-      cmocka_unit_test(concat_errors),
-      cmocka_unit_test(slice_and_pad_errors),
+      cmocka_unit_test(sweep_concat),       cmocka_unit_test(sweep_slice),
+      cmocka_unit_test(sweep_pad),          cmocka_unit_test(sweep_space_depth),
+      cmocka_unit_test(space_depth_errors), cmocka_unit_test(sweep_reshape_nhwc_concat_h),
+      cmocka_unit_test(views_at_offsets),   cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(concat_errors),      cmocka_unit_test(slice_and_pad_errors),
   };
   return cmocka_run_group_tests_name("layout", tests, test_group_setup, test_group_teardown);
 }

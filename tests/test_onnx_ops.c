@@ -4,7 +4,9 @@
  * tests/fixtures/onnx_compat/index.txt (tools/make_onnx_compat_fixtures.py) imported, planned at
  * the input's batch and run against onnxruntime's output; and the files clseg refuses, each with
  * its status and the message naming node, attribute and value. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clseg_onnx.h"
@@ -68,6 +70,46 @@ static void test_reduce(void **state) {
   (void)state;
   static const check_tol SUM = {1e-5, 1e-5};
   test_onnx_index(COMPAT_DIR, "reduce_", 12, &SUM);
+}
+
+/* Three outputs: the main "mask" (a Relu fused into the conv), "score" and "features" (the conv
+ * itself, also read by the others), each against onnxruntime within 1e-5. */
+static void test_multi_output(void **state) {
+  (void)state;
+  static const char *const names[] = {"mask", "score", "features"};
+  clseg_graph *g = NULL;
+  clseg_onnx_info info;
+  clseg_plan *p = NULL;
+  if (clseg_onnx_load(OPS_DIR "/multi_output.onnx", NULL, &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_int_equal(info.outputs, 3);
+  assert_string_equal(info.output_name, "mask");
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, 7, 9, NULL, &p), CLSEG_OK);
+  size_t n, counts[3];
+  float *x = test_read_npy(OPS_DIR "/multi_output.input.npy", &n, false), *out[3], *ref[3];
+  for (int i = 0; i < 3; i++) {
+    char path[512];
+    int64_t s[4];
+    snprintf(path, sizeof path, OPS_DIR "/multi_output.ort%d.npy", i);
+    ref[i] = test_read_npy(path, &counts[i], false);
+    assert_int_equal(clseg_plan_output_shape_at(p, i, s), CLSEG_OK);
+    assert_int_equal((size_t)(s[0] * s[1] * s[2] * s[3]), counts[i]);
+    assert_string_equal(clseg_plan_output_name(p, i), names[i]);
+    out[i] = malloc(sizeof *out[i] * counts[i]);
+  }
+  assert_int_equal(clseg_plan_run_outputs(p, x, n, out, counts, 3), CLSEG_OK);
+  for (int i = 0; i < 3; i++) {
+    double worst = 0;
+    for (size_t j = 0; j < counts[i]; j++)
+      worst = fmax(worst, isnan(out[i][j]) ? INFINITY : fabs((double)out[i][j] - ref[i][j]));
+    print_message("multi_output %-8s max|diff| %.3g\n", names[i], worst);
+    assert_true(worst <= 1e-5);
+    free(out[i]), free(ref[i]);
+  }
+  assert_int_equal(clseg_plan_output_shape_at(p, 3, (int64_t[4]){0}), CLSEG_INVALID_ARGUMENT);
+  free(x);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
 }
 
 static void test_refused(void **state) {
@@ -157,8 +199,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
-      cmocka_unit_test(test_batch),        cmocka_unit_test(test_old_opsets),
-      cmocka_unit_test(test_reduce),       cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_multi_output), cmocka_unit_test(test_batch),
+      cmocka_unit_test(test_old_opsets),   cmocka_unit_test(test_reduce),
+      cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

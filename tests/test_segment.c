@@ -149,9 +149,10 @@ static void whole_image(clseg_model *m, int w, int h, float threshold, const cha
   const size_t n = (size_t)(os[1] * os[2] * os[3]), px = (size_t)w * (size_t)h;
   float *out = malloc(sizeof *out * n);
   assert_int_equal(clseg_plan_run(p, in, (size_t)(3 * ih * iw), out, n), CLSEG_OK);
-  assert_memory_equal(r.raw_shape, os, sizeof os);
+  assert_int_equal(r.outputs, 1);
+  assert_memory_equal(r.raw_shape[0], os, sizeof os);
   for (size_t i = 0; i < n; i++)
-    assert_true(fabsf(r.raw[i] - out[i]) <= 1e-6f * (1.0f + fabsf(out[i])));
+    assert_true(fabsf(r.raw[0][i] - out[i]) <= 1e-6f * (1.0f + fabsf(out[i])));
   uint8_t *cls = malloc(px);
   double *probs = malloc(sizeof *probs * px * (size_t)os[1]), *margin = malloc(sizeof *margin * px);
   reference(out, (int)os[1], (int)os[2], (int)os[3], h, w, clseg_model_output_is_probability(m),
@@ -280,7 +281,7 @@ static void errors_name_the_problem(void **state) {
   assert_int_equal(clseg_segment_image(s, &im, 4, &r), CLSEG_INVALID_ARGUMENT);
   assert_int_equal(clseg_segment_image(s, NULL, 0, &r), CLSEG_INVALID_ARGUMENT);
   assert_int_equal(clseg_segment_image(s, &im, 0, &r), CLSEG_OK); /* a tiny image upsampled */
-  assert_true(r.mask && !r.probs && !r.raw && r.width == 8);
+  assert_true(r.mask && !r.probs && !r.raw[0] && !r.outputs && r.width == 8);
   clseg_segmentation_free(&r);
   clseg_segmentation_free(NULL);
   clseg_image_free(&im);

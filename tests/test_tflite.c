@@ -253,6 +253,94 @@ static void sparse_mix_model_matches_litert(void **state) {
   clseg_graph_free(g);
 }
 
+/* A model with several outputs against LiteRT's reference kernels (tools/litert_reference.py,
+ * MULTI): each output within 1e-4 of its scale or 3x the float32 noise between LiteRT's reference
+ * kernels and its XNNPACK path, whichever is larger. signed_input: RGB / 127.5 - 1, else RGB / 255.
+ */
+static void check_multi_output(const char *model, const char *tcase, int side, int signed_input,
+                               const char *const *names, int count) {
+  clseg_graph *g = NULL;
+  clseg_tflite_info info;
+  clseg_plan *p = NULL;
+  char path[512];
+  if (clseg_tflite_load(model, &g, &info) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(NULL));
+  assert_int_equal(info.outputs, count);
+  assert_int_equal(clseg_graph_output_count(g), count);
+  assert_int_equal(clseg_plan_create(test_ctx, g, 1, side, side, NULL, &p), CLSEG_OK);
+  assert_int_equal(clseg_plan_output_count(p), count);
+  size_t n, m;
+  snprintf(path, sizeof path, TFL_DIR "%s_input.npy", tcase);
+  float *x = test_read_npy(path, &n, true); /* RGB / 255 */
+  assert_true(x && n == 3 * (size_t)side * (size_t)side);
+  for (size_t i = 0; signed_input && i < n; i++)
+    x[i] = x[i] * 2.0f - 1.0f;
+  float *ref[8], *out[8];
+  size_t counts[8];
+  double noise[8], scale[8];
+  snprintf(path, sizeof path, TFL_DIR "%s_noise.txt", tcase);
+  FILE *f = fopen(path, "r");
+  char line[256];
+  assert_true(count <= 8 && f && fgets(line, sizeof line, f)); /* the header */
+  for (int i = 0; i < count; i++) {
+    char name[64];
+    int64_t shape[4];
+    int k;
+    assert_int_equal(fscanf(f, "%d %63s %lf %lf", &k, name, &noise[i], &scale[i]), 4);
+    assert_true(k == i && !strcmp(name, names[i]));
+    assert_string_equal(clseg_plan_output_name(p, i), names[i]);
+    snprintf(path, sizeof path, TFL_DIR "%s_output%d.npy", tcase, i);
+    ref[i] = test_read_npy(path, &m, false);
+    assert_int_equal(clseg_plan_output_shape_at(p, i, shape), CLSEG_OK);
+    counts[i] = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    assert_true(ref[i] && m == counts[i]);
+    out[i] = malloc(sizeof *out[i] * counts[i]);
+  }
+  fclose(f);
+  assert_int_equal(clseg_plan_run_outputs(p, x, n, out, counts, count), CLSEG_OK);
+  for (int i = 0; i < count; i++) {
+    double worst = 0;
+    for (size_t j = 0; j < counts[i]; j++)
+      worst = fmax(worst, isnan(out[i][j]) ? INFINITY : fabs((double)out[i][j] - ref[i][j]));
+    const double tol = fmax(1e-4 * scale[i], 3.0 * noise[i]);
+    printf("%s %-10s max|diff| %.3g (%.2g of its scale %.4g; LiteRT's own noise %.3g), "
+           "tolerance %.3g\n",
+           tcase, names[i], worst, worst / scale[i], scale[i], noise[i], tol);
+    assert_true(worst <= tol);
+  }
+  /* clseg_plan_run gives the main output alone, the same values */
+  float *main_only = malloc(sizeof *main_only * counts[0]);
+  assert_int_equal(clseg_plan_run(p, x, n, main_only, counts[0]), CLSEG_OK);
+  assert_memory_equal(main_only, out[0], sizeof *main_only * counts[0]);
+  assert_int_equal(clseg_plan_run_outputs(p, x, n, out, counts, count + 1), CLSEG_INVALID_ARGUMENT);
+  free(main_only);
+  for (int i = 0; i < count; i++)
+    free(ref[i]), free(out[i]);
+  free(x);
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
+/* The pose landmark model's five outputs (landmarks, presence, segmentation logits, heatmaps,
+ * world landmarks): the segmentation logits reach 1721, where LiteRT's two paths differ by 0.77. */
+static void multi_output_model_matches_litert(void **state) {
+  (void)state;
+  static const char *const names[] = {"Identity", "Identity_1", "Identity_2", "Identity_3",
+                                      "Identity_4"};
+  check_multi_output(MODEL_DIR "pose_landmark_full.tflite", "pose_landmarks_astronaut", 256, 0,
+                     names, 5);
+}
+
+/* The pose detector: sparse weights behind DENSIFY, DEPTH_TO_SPACE, and heads that RESHAPE
+ * [1, H, W, A * K] to [1, H * W * A, K] and CONCATENATE the anchors of three scales (3-D tensors:
+ * [N, C, A, 1] in clseg, the data regrouped in NHWC order). */
+static void detector_matches_litert(void **state) {
+  (void)state;
+  static const char *const names[] = {"Identity", "Identity_1"};
+  check_multi_output(MODEL_DIR "pose_detection.tflite", "pose_detection_astronaut", 224, 1, names,
+                     2);
+}
+
 /* ---- errors ---- */
 
 /* Loads a buffer; expects status want (or any failure when want is -1) and a message containing
@@ -422,6 +510,8 @@ int main(void) {
       cmocka_unit_test(landscape_model_matches_litert),
       cmocka_unit_test(ops_mix_model_matches_litert),
       cmocka_unit_test(sparse_mix_model_matches_litert),
+      cmocka_unit_test(multi_output_model_matches_litert),
+      cmocka_unit_test(detector_matches_litert),
       cmocka_unit_test(ops2_mix_model_matches_litert),
       cmocka_unit_test(ops3_mix_model_matches_litert),
       cmocka_unit_test(truncated_files_fail_cleanly),

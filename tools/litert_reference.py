@@ -394,6 +394,46 @@ def run_case(name, model, sample, out_dir, runs):
           f"(min {min(times):.2f}) over {runs} runs, output range {y.min():.4g}..{y.max():.4g}")
 
 
+MULTI = [  # (case, model, input side, input scale: "unit" RGB / 255, "signed" RGB / 127.5 - 1)
+    ("pose_landmarks_astronaut", "pose_landmark_full.tflite", 256, "unit"),
+    ("pose_detection_astronaut", "pose_detection.tflite", 224, "signed"),
+]
+
+
+def multi_output_case(out_dir, name, model, side, scale):
+    """A model with several outputs (MediaPipe's pose models) on the astronaut stretched to side x side: every
+    output from LiteRT's reference kernels (no delegate) as NCHW float32 <name>_output<i>.npy ([N, H, W, C] ->
+    [N, C, H, W], [N, A, C] -> [N, C, A, 1], [N, C] -> [N, C, 1, 1], as clseg maps them), the input as NCHW
+    uint8, and <name>_noise.txt: per output, the largest gap between those and LiteRT's XNNPACK path (the
+    model's own float32 noise, which sets the test's tolerance)."""
+    from ai_edge_litert.interpreter import OpResolverType
+    path = os.path.join(ROOT, "models", model)
+    u8 = image_input(os.path.join(ROOT, "samples", "astronaut.png"), side, side)
+    np.save(os.path.join(out_dir, name + "_input.npy"), u8)
+    x = u8.astype(np.float32).transpose(0, 2, 3, 1)
+    x = np.ascontiguousarray(x / np.float32(255.0) if scale == "unit" else x / np.float32(127.5) - 1)
+    outs = []
+    for resolver in (OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, OpResolverType.AUTO):
+        interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        interp.allocate_tensors()
+        interp.set_tensor(interp.get_input_details()[0]["index"], x)
+        interp.invoke()
+        ys = []
+        for o in interp.get_output_details():
+            y = interp.get_tensor(o["index"]).astype(np.float32)
+            y = (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y.transpose(0, 2, 1)[..., None] if y.ndim == 3
+                 else y.reshape(y.shape[0], -1, 1, 1))
+            ys.append((o["name"], np.ascontiguousarray(y)))
+        outs.append(ys)
+    with open(os.path.join(out_dir, name + "_noise.txt"), "w") as f:
+        f.write("# output  name  max|reference kernels - XNNPACK|  max|reference kernels|\n")
+        for i, ((oname, ref), (_, xnn)) in enumerate(zip(*outs)):
+            np.save(os.path.join(out_dir, "%s_output%d.npy" % (name, i)), ref)
+            f.write("%d %s %.9g %.9g\n" % (i, oname, float(np.abs(ref - xnn).max()), float(np.abs(ref).max())))
+            print("%s output %d %s %s: noise %.3g of scale %.4g" % (name, i, oname, ref.shape,
+                                                                  float(np.abs(ref - xnn).max()), float(np.abs(ref).max())))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "tflite"))
@@ -409,6 +449,8 @@ def main():
     check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
         run_case(name, model, sample, args.out, args.runs)
+    for case in MULTI:
+        multi_output_case(args.out, *case)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 """Writes tests/fixtures/onnx_ops/: small ONNX models of the operators of issue 19 ("ONNX as people's files
 really are") that tests/test_onnx_ops.c checks against onnxruntime: DepthToSpace (DCR, CRD) and
 SpaceToDepth, PixelShuffle as torch.onnx exports it, PRelu (per channel and scalar), Clip with its bounds as attributes (opsets 6-10) and as
-constant inputs (11+), and Softmax before opset 13 (coerced to 2-D at axis) and from 13 (one axis).
+constant inputs (11+), Softmax before opset 13 (coerced to 2-D at axis) and from 13 (one axis), and a graph
+with three outputs.
 
 Same tools and conventions as tools/make_onnx_attr_fixtures.py (onnx, onnxruntime, numpy in the pyenv
 python3): per case STEM.onnx, STEM.input.npy and STEM.ort.npy; index.txt lists every case the C test must run
@@ -187,6 +188,29 @@ def head_cases(out, idx):
     save(out, "flatten_relu_op13", m_)
 
 
+def multi_output_case(out):
+    """A graph with three outputs (not in index.txt: tests/test_onnx_ops.c runs it through
+    clseg_plan_run_outputs): "mask" (Conv -> Relu, the first: the main output), "score" (a global pool of
+    the conv) and "features" (the conv itself, also read by the other two: it must survive the Relu's fusion).
+    Writes multi_output.onnx, .input.npy and .ort<i>.npy per output."""
+    stem = "multi_output"
+    r = rng_for(stem + ".w")
+    w = (r.standard_normal((6, 3, 3, 3)) * 0.3).astype(np.float32)
+    b = r.standard_normal(6).astype(np.float32)
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["features"], name="/conv/Conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["features"], ["mask"], name="/relu/Relu"),
+             helper.make_node("GlobalAveragePool", ["features"], ["score"], name="/pool/GlobalAveragePool")]
+    outs = [vi(n, TensorProto.FLOAT, None) for n in ("mask", "score", "features")]
+    m = model(nodes, [vi("x", TensorProto.FLOAT, [1, 3, 7, 9])], outs, [init("w", w), init("b", b)], 13)
+    x = rng_for(stem).uniform(-2, 2, (1, 3, 7, 9)).astype(np.float32)
+    save(out, stem, m)
+    np.save(os.path.join(out, stem + ".input.npy"), x)
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    for i, y in enumerate(sess.run(None, {"x": x})):
+        np.save(os.path.join(out, "%s.ort%d.npy" % (stem, i)), y.astype(np.float32))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -199,6 +223,7 @@ def main():
     clip_cases(a.out, idx)
     softmax_cases(a.out, idx)
     head_cases(a.out, idx)
+    multi_output_case(a.out)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")
         for stem, what in idx:

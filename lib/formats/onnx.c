@@ -179,14 +179,17 @@ static int map_nodes(clseg__ob *b) {
   return 1;
 }
 
-static int make_output(clseg__ob *b, clseg_onnx_info *info) {
-  const char *name = b->gr->n_output ? b->gr->output[0]->name : "";
+/* Marks graph output k; output 0 also fills info's description. */
+static int make_output(clseg__ob *b, size_t k, clseg_onnx_info *info) {
+  const char *name = b->gr->output[k]->name;
   const clseg__ov *v = clseg__ob_find(b, name);
   if (!v || v->kind != CLSEG__OV_NODE)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the graph output '%s' is %s", name,
                           v ? "a constant or an unfinished pattern" : "missing");
   if (clseg_graph_output(b->g, v->node, name) != CLSEG_OK)
     return clseg__graph_ok(b, NULL);
+  if (k > 0)
+    return 1;
   int64_t s[4] = {v->dims[0], v->ndim > 1 ? v->dims[1] : 1, v->ndim == 4 ? v->dims[2] : 1,
                   v->ndim == 4 ? v->dims[3] : 1};
   info->output_c = s[1], info->output_h = s[2], info->output_w = s[3];
@@ -195,6 +198,20 @@ static int make_output(clseg__ob *b, clseg_onnx_info *info) {
   info->output_is_probability = op == CLSEG__N_SOFTMAX || act == CLSEG_ACT_SIGMOID;
   info->output_is_argmax = op == CLSEG__N_ARGMAX;
   snprintf(info->output_name, sizeof info->output_name, "%s", name);
+  return 1;
+}
+
+/* Every graph output, in the file's order (the first is the main one). */
+static int make_outputs(clseg__ob *b, clseg_onnx_info *info) {
+  if (!b->gr->n_output)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "the graph has no output");
+  if (b->gr->n_output > CLSEG_MAX_OUTPUTS)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "the graph has %zu outputs (at most %d)",
+                          b->gr->n_output, CLSEG_MAX_OUTPUTS);
+  for (size_t k = 0; k < b->gr->n_output; k++)
+    if (!make_output(b, k, info))
+      return 0;
+  info->outputs = (int)b->gr->n_output;
   return 1;
 }
 
@@ -224,7 +241,7 @@ static clseg_status import(clseg__ob *b, const clseg_onnx_options *opt, clseg_on
   if (!(b->g = clseg_graph_create()))
     return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), b->status;
   int ok = check_ops(b) && index_values(b) && clseg__onnx_order(b) && load_initializers(b) &&
-           make_input(b, opt, info) && map_nodes(b) && make_output(b, info);
+           make_input(b, opt, info) && map_nodes(b) && make_outputs(b, info);
   if (!ok && b->status == CLSEG_OK) /* every step records why it stops; never an empty success */
     clseg__ob_fail(b, CLSEG_INTERNAL, "the import stopped without recording why");
   info->folded = b->folded;

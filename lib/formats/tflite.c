@@ -748,10 +748,15 @@ static int read_subgraph(clseg__tfl_model *m, const clseg__fb_table *sg, const u
     return fb_unsupported(f, sg->pos, "the model has %d inputs; one is supported", nio);
   if (!read_indexes(m, sg, SG_OUTPUTS, 0, &io, &nio))
     return free(io), 0;
-  m->output = nio == 1 ? io[0] : -1;
-  free(io);
-  return nio == 1 ? 1
-                  : fb_unsupported(f, sg->pos, "the model has %d outputs; one is supported", nio);
+  m->outputs = io;
+  m->noutputs = nio;
+  m->output = nio ? io[0] : -1;
+  if (!nio)
+    return fb_fail(f, sg->pos, "the model has no output");
+  return nio <= CLSEG_MAX_OUTPUTS
+             ? 1
+             : fb_unsupported(f, sg->pos, "the model has %d outputs (at most %d)", nio,
+                              CLSEG_MAX_OUTPUTS);
 }
 
 static int read_model(clseg__tfl_model *m) {
@@ -805,6 +810,7 @@ void clseg__tfl_free(clseg__tfl_model *m) {
     free(m->ops[i].out);
   }
   free(m->ops);
+  free(m->outputs);
   free(m->tensors);
   free(m->codes);
   for (int i = 0; i < m->ndense; i++)
@@ -886,6 +892,7 @@ static void fill_info(const clseg__tfl_model *m, const char *name, clseg_tflite_
   info->output_w = out->ndim == 4 ? out->dims[2] : 1;
   info->output_c = out->ndim ? out->dims[out->ndim - 1] : 1;
   info->operators = m->nops;
+  info->outputs = m->noutputs;
   for (int i = 0; i < m->nops; i++)
     if (m->ops[i].out[0] == m->output)
       info->output_is_probability =

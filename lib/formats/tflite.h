@@ -106,7 +106,9 @@ typedef struct {
   int nops;
   clseg__tfl_opcode *codes;
   int ncodes;
-  int input, output; /* tensor indexes of the one input and output */
+  int input, output;  /* tensor indexes of the one input and the main (first) output */
+  int32_t *outputs;   /* every output's tensor index, noutputs of them (output == outputs[0]) */
+  int noutputs;
   uint8_t **dense;   /* constants decoded from sparse storage (owned), ndense of them */
   int ndense;
 } clseg__tfl_model;

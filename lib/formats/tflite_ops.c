@@ -15,8 +15,6 @@ typedef struct {
   clseg_graph *g;
   clseg_node **node; /* per tensor: the node computing it, NULL for constants */
   float **cst;       /* per tensor: float32 contents of constants, made on first use */
-  int32_t *flat;     /* per tensor: 1 + the 4-D tensor a RESHAPE flattened into it ([1, H W C], NHWC
-                        order), which only FULLY_CONNECTED reads; 0 otherwise */
   int opi;           /* the operator being mapped, for messages */
   clseg_status status;
   char err[1024];
@@ -50,19 +48,21 @@ static int32_t in_at(const clseg__tfl_op *op, int i) {
   return i < op->nin ? op->in[i] : -1;
 }
 
-/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, C] and [C] as 1x1 maps.
- */
+/* The NCHW shape of an activation tensor: [N, H, W, C] -> [N, C, H, W]; [N, A, C] -> [N, C, A, 1]
+ * (a detector's [1, anchors, values]: the last axis stays the channels, as in NHWC); [N, C] and
+ * [C] as 1x1 maps. */
 static int nchw(builder *b, int32_t t, int64_t s[4]) {
   const clseg__tfl_tensor *x = tensor(b, t);
   const int32_t *d = x->dims;
   if (x->ndim == 4) {
     s[0] = d[0], s[1] = d[3], s[2] = d[1], s[3] = d[2];
+  } else if (x->ndim == 3) {
+    s[0] = d[0], s[1] = d[2], s[2] = d[1], s[3] = 1;
   } else if (x->ndim == 2 || x->ndim == 1) {
     s[0] = x->ndim == 2 ? d[0] : 1, s[1] = d[x->ndim - 1], s[2] = s[3] = 1;
   } else {
-    return bfail(b, CLSEG_UNSUPPORTED,
-                 "tensor '%s' has %d dimensions (4, or 2 for [N, C], are supported)", x->name,
-                 x->ndim);
+    return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has %d dimensions (1 to 4 are supported)",
+                 x->name, x->ndim);
   }
   if (s[0] != 1)
     return bfail(b, CLSEG_UNSUPPORTED, "tensor '%s' has batch size %lld (1 is supported)", x->name,
@@ -74,12 +74,6 @@ static int nchw(builder *b, int32_t t, int64_t s[4]) {
 static clseg_node *node_of(builder *b, int32_t t) {
   if (t < 0)
     return bfail(b, CLSEG_FORMAT, "a required input is missing"), NULL;
-  if (b->flat[t])
-    return bfail(b, CLSEG_UNSUPPORTED,
-                 "tensor '%s' flattens a 4-D tensor in NHWC order, which only FULLY_CONNECTED "
-                 "reads",
-                 tensor(b, t)->name),
-           NULL;
   if (!b->node[t])
     return bfail(b, tensor(b, t)->data || b->cst[t] ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
                  "tensor '%s' is %s", tensor(b, t)->name,
@@ -466,19 +460,25 @@ static int op_resize(builder *b, const clseg__tfl_op *op) {
 }
 
 /* CONCATENATION along channels (the last NHWC axis); options axis, act. */
+/* CONCATENATION along the channels (the last axis), or along H: axis 1 of a 4-D NHWC tensor or of
+ * a 3-D [N, A, C] one (a detector's anchors). */
 static int op_concat(builder *b, const clseg__tfl_op *op) {
   int rank = tensor(b, op->out[0])->ndim, axis = opt(b, op, 0, 4, 0);
   if (!want_options(b, op, 10))
     return 0;
-  if (axis != rank - 1 && axis != -1)
-    return bfail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels only)", axis, rank);
+  axis = axis < 0 ? axis + rank : axis;
+  const int along_h = axis == 1 && (rank == 4 || rank == 3);
+  if (axis != rank - 1 && !along_h)
+    return bfail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels or H only)", axis, rank);
   clseg_node **xs = malloc(sizeof *xs * (size_t)(op->nin ? op->nin : 1));
   if (!xs)
     return bfail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   int ok = 1;
   for (int i = 0; i < op->nin && ok; i++)
     ok = (xs[i] = node_of(b, op->in[i])) != NULL;
-  clseg_node *y = ok ? clseg_graph_concat(b->g, xs, op->nin) : NULL;
+  clseg_node *y = !ok       ? NULL
+                  : along_h ? clseg_graph_concat_h(b->g, xs, op->nin)
+                            : clseg_graph_concat(b->g, xs, op->nin);
   free(xs);
   return ok && set_out(b, op, fused_act(b, y, opt(b, op, 1, 1, 0)));
 }
@@ -499,24 +499,21 @@ static int op_pad(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_pad(b->g, x, &p));
 }
 
-/* RESHAPE where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C], or no change at all). */
+/* RESHAPE: nothing where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C]); else the data
+ * regrouped in TFLite's own (NHWC) order (a detector's [1, H, W, A * K] -> [1, H * W * A, K]). */
 static int op_reshape(builder *b, const clseg__tfl_op *op) {
   int64_t xs[4], ys[4];
   clseg_node *x = node_of(b, in_at(op, 0));
   if (!x || !nchw(b, in_at(op, 0), xs))
     return 0;
-  const clseg__tfl_tensor *y = tensor(b, op->out[0]);
-  if (tensor(b, in_at(op, 0))->ndim == 4 && y->ndim == 2 && y->dims[0] == 1 &&
-      y->dims[1] == xs[1] * xs[2] * xs[3] && xs[2] * xs[3] > 1) { /* Keras' Flatten */
-    b->flat[op->out[0]] = in_at(op, 0) + 1;
-    return 1;
-  }
   if (!nchw(b, op->out[0], ys))
     return 0;
-  if (memcmp(xs, ys, sizeof xs))
-    return bfail(b, CLSEG_UNSUPPORTED,
-                 "a reshape that moves data in NCHW (only layout no-ops supported)");
-  return set_out(b, op, x);
+  if (!memcmp(xs, ys, sizeof xs))
+    return set_out(b, op, x);
+  if (xs[1] * xs[2] * xs[3] != ys[1] * ys[2] * ys[3])
+    return bfail(b, CLSEG_FORMAT, "a reshape from %lld to %lld elements",
+                 (long long)(xs[1] * xs[2] * xs[3]), (long long)(ys[1] * ys[2] * ys[3]));
+  return set_out(b, op, clseg_graph_reshape_nhwc(b->g, x, ys[1], ys[2], ys[3]));
 }
 
 static int op_softmax(builder *b, const clseg__tfl_op *op) {
@@ -568,15 +565,14 @@ static int op_space_depth(builder *b, const clseg__tfl_op *op) {
                           : clseg_graph_depth_to_space(b->g, x, bs, CLSEG_DEPTH_TO_SPACE_DCR));
 }
 
-/* FULLY_CONNECTED: weights [out, in] on the input read as rows of in values: [1, C], or a
- * [1, H, W, C] tensor (directly or flattened by RESHAPE) with in = H W C, whose NHWC columns are
- * permuted to the NCHW order clseg's linear reads. */
+/* FULLY_CONNECTED: weights [out, in] on the input read as rows of in values: [1, C] (a RESHAPE to
+ * [1, H W C] is reshape_nhwc, already in TFLite's order), or a [1, H, W, C] tensor with in = H W C,
+ * whose NHWC weight columns are permuted to the NCHW order clseg's linear reads. */
 static int op_fully_connected(builder *b, const clseg__tfl_op *op) {
   int32_t xt = in_at(op, 0), wt = in_at(op, 1), bt = in_at(op, 2);
-  int32_t src = xt >= 0 && b->flat[xt] ? b->flat[xt] - 1 : xt;
-  clseg_node *x = node_of(b, src);
+  clseg_node *x = node_of(b, xt);
   int64_t s[4];
-  if (!x || !want_options(b, op, 8) || !nchw(b, src, s))
+  if (!x || !want_options(b, op, 8) || !nchw(b, xt, s))
     return 0;
   const int act = opt(b, op, 0, 1, 0), format = opt(b, op, 1, 1, 0), keep = opt(b, op, 2, 1, 0);
   const clseg__tfl_tensor *w = wt >= 0 ? tensor(b, wt) : NULL;
@@ -761,10 +757,15 @@ static int build_all(builder *b) {
     }
   }
   b->opi = -1;
-  if (!b->node[b->m->output])
-    return bfail(b, CLSEG_FORMAT, "output '%s' is not computed", tensor(b, b->m->output)->name);
-  if (clseg_graph_output(b->g, b->node[b->m->output], tensor(b, b->m->output)->name) != CLSEG_OK)
-    return bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+  for (int i = 0; i < b->m->noutputs; i++) { /* the subgraph's order: the first is the main one */
+    const int32_t t = b->m->outputs[i];
+    if (!b->node[t])
+      return bfail(b, b->cst[t] || tensor(b, t)->data ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
+                   "output '%s' is %s", tensor(b, t)->name,
+                   b->cst[t] || tensor(b, t)->data ? "a constant" : "not computed");
+    if (clseg_graph_output(b->g, b->node[t], tensor(b, t)->name) != CLSEG_OK)
+      return bfail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+  }
   return 1;
 }
 
@@ -774,8 +775,7 @@ clseg_status clseg__tfl_build(clseg__tfl_model *m, clseg_graph **out, char *err,
   b.g = clseg_graph_create();
   b.node = calloc((size_t)m->ntensors + 1, sizeof *b.node);
   b.cst = calloc((size_t)m->ntensors + 1, sizeof *b.cst);
-  b.flat = calloc((size_t)m->ntensors + 1, sizeof *b.flat);
-  if (!b.g || !b.node || !b.cst || !b.flat)
+  if (!b.g || !b.node || !b.cst)
     bfail(&b, CLSEG_OUT_OF_MEMORY, "out of memory");
   else
     build_all(&b);
@@ -783,7 +783,6 @@ clseg_status clseg__tfl_build(clseg__tfl_model *m, clseg_graph **out, char *err,
     free(b.cst[i]);
   free(b.cst);
   free(b.node);
-  free(b.flat);
   if (b.status != CLSEG_OK) {
     snprintf(err, errlen, "%s", b.err);
     clseg_graph_free(b.g);

@@ -88,6 +88,70 @@ clseg_status clseg_concat(clseg_context *ctx, const clseg_tensor *const *xs, int
   return s;
 }
 
+/* Along H: one row copy per input, each plane of input i (Hi * W contiguous floats) landing at row
+ * h0 of the same plane of y. */
+clseg_status clseg_concat_h(clseg_context *ctx, const clseg_tensor *const *xs, int count,
+                            clseg_tensor *y) {
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "concat_h: NULL context");
+  if (!xs || count <= 0)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "concat_h: %s",
+                       !xs ? "the input list is NULL" : "needs at least one input");
+  clseg_status s = clseg__check_tensor(ctx, "concat_h", "output", y);
+  int64_t hsum = 0;
+  for (int i = 0; i < count && s == CLSEG_OK; i++) {
+    char role[32];
+    snprintf(role, sizeof role, "input %d", i);
+    if ((s = clseg__check_tensor(ctx, "concat_h", role, xs[i])) != CLSEG_OK)
+      return s;
+    const int64_t *xsh = xs[i]->shape;
+    if (xsh[0] != y->shape[0] || xsh[1] != y->shape[1] || xsh[3] != y->shape[3])
+      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                         "concat_h: input %d has shape %s, the output %s: N, C and W must be equal",
+                         i, CLSEG__SHAPE(xsh), CLSEG__SHAPE(y->shape));
+    hsum += xsh[2];
+  }
+  if (s == CLSEG_OK && hsum != y->shape[2])
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "concat_h: the %d inputs have %lld rows in all, the output of shape %s has "
+                       "%lld",
+                       count, (long long)hsum, CLSEG__SHAPE(y->shape), (long long)y->shape[2]);
+  const int w = s == CLSEG_OK ? (int)y->shape[3] : 0, planes = (int)(y->shape[0] * y->shape[1]);
+  int h0 = 0;
+  for (int i = 0; i < count && s == CLSEG_OK; i++) {
+    const int len = (int)xs[i]->shape[2] * w;
+    s = copy_rows(ctx, "concat_h", xs[i], (int)xs[i]->offset, len, y, (int)y->offset + h0 * w,
+                  (int)y->shape[2] * w, len, planes);
+    h0 += (int)xs[i]->shape[2];
+  }
+  return s;
+}
+
+clseg_status clseg_reshape_nhwc(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y) {
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "reshape_nhwc: NULL context");
+  clseg_status s = clseg__check_tensor(ctx, "reshape_nhwc", "input", x);
+  if (s == CLSEG_OK)
+    s = clseg__check_tensor(ctx, "reshape_nhwc", "output", y);
+  if (s != CLSEG_OK)
+    return s;
+  if (x->shape[0] != y->shape[0] || x->count != y->count)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "reshape_nhwc: input of shape %s, output %s: N and the count must be equal",
+                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(y->shape));
+  cl_kernel k;
+  clseg__stream_shape sh;
+  if ((s = clseg__stream_kernel(ctx, "layout.cl", "layout_reshape_nhwc", &k, &sh)) != CLSEG_OK)
+    return s;
+  const int xo = (int)x->offset, yo = (int)y->offset, ci = (int)x->shape[1];
+  const int hi = (int)x->shape[2], wi = (int)x->shape[3], co = (int)y->shape[1];
+  const int ho = (int)y->shape[2], wo = (int)y->shape[3], rows = (int)(y->shape[0] * co * ho);
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
+                             CLSEG__ARG(ci),     CLSEG__ARG(hi), CLSEG__ARG(wi),     CLSEG__ARG(co),
+                             CLSEG__ARG(ho),     CLSEG__ARG(wo), CLSEG__ARG(rows)};
+  return LAYOUT_LAUNCH(ctx, k, &sh, "reshape_nhwc", args, wo, rows);
+}
+
 /* ---- slice ---- */
 
 static clseg_status slice_check(clseg_context *ctx, const clseg_tensor *x, int64_t c_start,
@@ -280,7 +344,7 @@ static clseg_status space_depth(clseg_context *ctx, const clseg_tensor *x, int b
       CLSEG__ARG(x->buf), CLSEG__ARG(xo),   CLSEG__ARG(y->buf), CLSEG__ARG(yo), CLSEG__ARG(ci),
       CLSEG__ARG(hi),     CLSEG__ARG(wi),   CLSEG__ARG(co),     CLSEG__ARG(ho), CLSEG__ARG(wo),
       CLSEG__ARG(block),  CLSEG__ARG(mode), CLSEG__ARG(rows)};
-  return layout_launch(ctx, k, &sh, variant, args, 13, wo, rows);
+  return LAYOUT_LAUNCH(ctx, k, &sh, variant, args, wo, rows);
 }
 
 clseg_status clseg_depth_to_space_shape(const clseg_tensor *x, int block, int64_t out[4]) {

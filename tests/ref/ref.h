@@ -55,6 +55,11 @@ void ref_pad(const float *x, const int64_t xs[4], const clseg_pad_params *p, flo
 /* DepthToSpace (crd 0: DCR, 1: CRD) and SpaceToDepth as the ONNX spec defines them: a reshape to
  * 6-D, a transpose, a reshape back. */
 void ref_depth_to_space(const float *x, const int64_t xs[4], int64_t b, int crd, float *y);
+/* TFLite's RESHAPE of NHWC tensors: y holds x's floats in NHWC order (same N and count). */
+void ref_reshape_nhwc(const float *x, const int64_t xs[4], float *y, const int64_t ys[4]);
+/* Concatenation along H (N, C and W equal). */
+void ref_concat_h(const float *const *xs, const int64_t (*shapes)[4], int count, float *y,
+                  const int64_t ys[4]);
 void ref_space_to_depth(const float *x, const int64_t xs[4], int64_t b, float *y);
 void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind kind, float *y);
 void ref_softmax_channels(const float *x, const int64_t xs[4], float *y);

@@ -1,6 +1,7 @@
 /* Reference channel layout ops (concat, slice, pad) and reductions over channels (mean/max,
  * softmax, argmax). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "ref/ref.h"
 
@@ -156,4 +157,38 @@ void ref_space_to_depth(const float *x, const int64_t xs[4], int64_t b, float *y
             for (int64_t j = 0; j < b; j++)
               y[ref_at(ys, n, (i * b + j) * xs[1] + c, h, w)] =
                   x[ref_at(xs, n, c, h * b + i, w * b + j)];
+}
+
+/* Both tensors written out as NHWC flat arrays: y's NHWC array is x's. */
+void ref_reshape_nhwc(const float *x, const int64_t xs[4], float *y, const int64_t ys[4]) {
+  const int64_t per = xs[1] * xs[2] * xs[3];
+  float *flat = malloc(sizeof *flat * (size_t)(per > 0 ? per : 1));
+  for (int64_t n = 0; n < xs[0] && flat; n++) {
+    int64_t f = 0;
+    for (int64_t h = 0; h < xs[2]; h++) /* x as NHWC */
+      for (int64_t w = 0; w < xs[3]; w++)
+        for (int64_t c = 0; c < xs[1]; c++)
+          flat[f++] = x[ref_at(xs, n, c, h, w)];
+    f = 0;
+    for (int64_t h = 0; h < ys[2]; h++) /* the same floats read back as y's NHWC */
+      for (int64_t w = 0; w < ys[3]; w++)
+        for (int64_t c = 0; c < ys[1]; c++)
+          y[ref_at(ys, n, c, h, w)] = flat[f++];
+  }
+  free(flat);
+}
+
+/* Concatenation along H: input i's rows follow input i - 1's. */
+void ref_concat_h(const float *const *xs, const int64_t (*shapes)[4], int count, float *y,
+                  const int64_t ys[4]) {
+  int64_t h0 = 0;
+  for (int i = 0; i < count; i++) {
+    const int64_t *s = shapes[i];
+    for (int64_t n = 0; n < s[0]; n++)
+      for (int64_t c = 0; c < s[1]; c++)
+        for (int64_t h = 0; h < s[2]; h++)
+          for (int64_t w = 0; w < s[3]; w++)
+            y[ref_at(ys, n, c, h0 + h, w)] = xs[i][ref_at(s, n, c, h, w)];
+    h0 += s[2];
+  }
 }
