@@ -10,8 +10,8 @@
  *     return 1;
  *   }
  *   clseg_plan *plan = NULL;
- *   clseg_plan_create(ctx, g, 1, info.input_h, info.input_w, NULL, &plan);
- *   // input: NCHW float32 [1, info.input_c, H, W]; output [1, info.output_c, output_h, output_w]
+ *   clseg_plan_create(ctx, g, n, info.input_h, info.input_w, NULL, &plan);  // any batch n
+ *   // input: NCHW float32 [n, info.input_c, H, W]; output [n, info.output_c, output_h, output_w]
  *
  * Weights come from initializers (raw_data, typed fields or external data files next to the model;
  * float32, float16, float64, int64, int32). Shape computations (Shape, Gather, Concat, Cast, Range
@@ -37,6 +37,7 @@ typedef struct {
 
 typedef struct {
   int64_t input_h, input_w, input_c; /* the size the graph was imported for */
+  int64_t input_n; /* the file's batch (1 when symbolic); the graph runs at any N of the plan */
   int64_t output_h, output_w, output_c;
   int output_is_probability; /* the output comes from Sigmoid or Softmax */
   int output_is_argmax;      /* the output is ArgMax's class index (as float) */

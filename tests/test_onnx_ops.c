@@ -1,15 +1,19 @@
 /* The ONNX importer's operators of issue 19 (DepthToSpace, SpaceToDepth, PixelShuffle as torch.onnx
- * writes it, PRelu ...): every model of tests/fixtures/onnx_ops/index.txt
- * (tools/make_onnx_op_fixtures.py) imported, planned and run against onnxruntime's output; and the
- * files clseg refuses, each with its status and the message naming node, attribute and value. */
+ * writes it, PRelu ...; batches above 1, opsets 1 to 6, reductions): every model of
+ * tests/fixtures/onnx_ops/index.txt (tools/make_onnx_op_fixtures.py) and
+ * tests/fixtures/onnx_compat/index.txt (tools/make_onnx_compat_fixtures.py) imported, planned at
+ * the input's batch and run against onnxruntime's output; and the files clseg refuses, each with
+ * its status and the message naming node, attribute and value. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clseg_onnx.h"
 #include "support.h"
 
-#define OPS_DIR CLSEG_FIXTURE_DIR "/onnx_ops"
+#define OPS_DIR    CLSEG_FIXTURE_DIR "/onnx_ops"
+#define COMPAT_DIR CLSEG_FIXTURE_DIR "/onnx_compat"
 
 /* Data moves and PRelu are exact; a conv before them sums 27 products. */
 static const check_tol EXACT = {0.0, 0.0}, CONV = {1e-5, 0.0};
@@ -41,6 +45,31 @@ static void test_heads(void **state) {
   static const check_tol PRODUCT = {1e-5, 1e-5};
   test_onnx_index(OPS_DIR, "head_gemm", 3, &PRODUCT);
   test_onnx_index(OPS_DIR, "head_matmul", 1, &PRODUCT);
+}
+
+/* Batches above 1 (tools/make_onnx_compat_fixtures.py): the same sums as one image, so the same
+ * bounds; the U-Net sums up to 72 products through 8 convs with batchnorm and bilinear resizes. */
+static void test_batch(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5}, UNET = {1e-5, 1e-4};
+  test_onnx_index(COMPAT_DIR, "batch", 5, &PRODUCT);
+  test_onnx_index(COMPAT_DIR, "unet_tiny_", 2, &UNET);
+}
+
+/* Opsets 1 to 6: against onnxruntime where it runs them, else on the same graph written at 7 to 9
+ * (make_onnx_compat_fixtures.py's old_cases). Sums of at most 27 products; data moves exact. */
+static void test_old_opsets(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(COMPAT_DIR, "old_", 11, &PRODUCT);
+}
+
+/* Reductions of a conv's output (batch 2): a sum over C, H and W adds 175 terms; a ReduceSum is
+ * the mean times the count, so one more rounding. */
+static void test_reduce(void **state) {
+  (void)state;
+  static const check_tol SUM = {1e-5, 1e-5};
+  test_onnx_index(COMPAT_DIR, "reduce_", 12, &SUM);
 }
 
 /* Three outputs: the main "mask" (a Relu fused into the conv), "score" and "features" (the conv
@@ -118,11 +147,45 @@ static void test_refused(void **state) {
        CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
+      {"old_bn_spatial0_op6",
+       "node 0 (BatchNormalization '/bn/BN'): spatial 0 at opset 6 (statistics per activation) is "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_bn_train_op6",
+       "node 0 (BatchNormalization '/bn/BN'): is_test 0 at opset 6 (training mode: the batch's "
+       "statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_dropout_train_op6",
+       "node 0 (Dropout '/drop/Dropout'): is_test 0 at opset 6 (training mode: random dropout) is "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"old_add_nobcast_op6",
+       "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
+       CLSEG_FORMAT},
+      {"reduce_h_op13",
+       "node 0 (ReduceMean '/r/ReduceMean'): axes [2] keepdims 1 on a 4-D input are unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_all_op13",
+       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1, 2, 3] keepdims 1 on a 4-D input are "
+       "unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_batch_op13",
+       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1] keepdims 1 on a 4-D input are unsupported",
+       CLSEG_UNSUPPORTED},
+      {"reduce_c_nokeep_op11",
+       "node 0 (ReduceMax '/r/ReduceMax'): axes [1] keepdims 0 on a 4-D input are unsupported (H "
+       "and W together, or C with keepdims 1, or C, H and W with keepdims 1)",
+       CLSEG_UNSUPPORTED},
+      {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
+       CLSEG_UNSUPPORTED},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char path[512];
     clseg_graph *g = NULL;
-    snprintf(path, sizeof path, OPS_DIR "/%s.onnx", cases[i].stem);
+    snprintf(path, sizeof path, "%s/%s.onnx",
+             strncmp(cases[i].stem, "old_", 4) && strncmp(cases[i].stem, "reduce_", 7) ? OPS_DIR
+                                                                                       : COMPAT_DIR,
+             cases[i].stem);
     clseg_status s = clseg_onnx_load(path, NULL, &g, NULL);
     if (s != cases[i].want || !test_contains(clseg_last_error(NULL), cases[i].needle))
       fail_msg("%s: status %s (wanted %s), message '%s' (wanted '%s')", cases[i].stem,
@@ -136,7 +199,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_space_depth),  cmocka_unit_test(test_prelu),
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
-      cmocka_unit_test(test_multi_output), cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_multi_output), cmocka_unit_test(test_batch),
+      cmocka_unit_test(test_old_opsets),   cmocka_unit_test(test_reduce),
+      cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

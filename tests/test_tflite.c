@@ -207,6 +207,16 @@ static void ops2_mix_model_matches_litert(void **state) {
   assert_true(e <= 1e-5);
 }
 
+/* FULLY_CONNECTED (on a RESHAPE-flattened slice, on a [1, C] tensor, on a 4-D slice) and
+ * STRIDED_SLICE (masks, negative indices): sums of up to 120 products of outputs up to ~3: 1e-5. */
+static void ops3_mix_model_matches_litert(void **state) {
+  (void)state;
+  const int64_t out[3] = {5, 6, 4};
+  double e = mix_model_error("ops3_mix.tflite", "ops3_mix_random_output.npy", 3, 6, 5, out);
+  printf("ops3_mix_random        max|diff| %.3g\n", e);
+  assert_true(e <= 1e-5);
+}
+
 /* Convs whose weights are stored sparse behind DENSIFY (compressed rows with uint8 indices and an
  * all-zero row; blocks of 4 channels with uint16 indices, float16), as in MediaPipe's pose
  * detector; tools/litert_reference.py checks that LiteRT decodes its encoding to the weights it
@@ -472,6 +482,28 @@ static void unsupported_operators_are_listed(void **state) {
   free(b);
 }
 
+/* STRIDED_SLICE parameters with no crop to map to: the operator index and the parameter. */
+static void unsupported_slices_are_named(void **state) {
+  (void)state;
+  static const struct {
+    const char *file, *needle;
+  } cases[] = {
+      {"ops3_slice_stride2.tflite",
+       "operator 0 (STRIDED_SLICE 'slice'): strides[1] = 2 is unsupported (1 supported)"},
+      {"ops3_slice_shrink.tflite",
+       "operator 0 (STRIDED_SLICE 'slice'): shrink_axis_mask 2 is unsupported (0 supported)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof path, TFL_DIR "%s", cases[i].file);
+    unsigned char *b = test_read_file(path, &len);
+    expect_error(b, len, CLSEG_UNSUPPORTED, cases[i].needle);
+    printf("%s\n", clseg_last_error(NULL));
+    free(b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(square_model_matches_litert),
@@ -481,11 +513,13 @@ int main(void) {
       cmocka_unit_test(multi_output_model_matches_litert),
       cmocka_unit_test(detector_matches_litert),
       cmocka_unit_test(ops2_mix_model_matches_litert),
+      cmocka_unit_test(ops3_mix_model_matches_litert),
       cmocka_unit_test(truncated_files_fail_cleanly),
       cmocka_unit_test(corrupted_regions_fail_cleanly),
       cmocka_unit_test(corrupted_sparse_tensors_fail_cleanly),
       cmocka_unit_test(foreign_and_missing_files_fail),
       cmocka_unit_test(unsupported_operators_are_listed),
+      cmocka_unit_test(unsupported_slices_are_named),
   };
   test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

@@ -7,7 +7,8 @@
 # padding, TRANSPOSE_CONV, CONCATENATION, PAD, constant operands, depth multiplier 2, MEAN, RESHAPE,
 # SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input; and sparse_mix.tflite,
 # convs whose weights are stored sparse (compressed rows, and blocks) behind DENSIFY, as in MediaPipe's pose
-# detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH, PRELU).
+# detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH, PRELU); and
+# ops3_mix.tflite (FULLY_CONNECTED, STRIDED_SLICE), plus two files with a slice clseg refuses (REFUSED).
 # Writes, for each case, <case>_input.npy (the model input, NCHW uint8 [1, 3, H, W]: the model sees
 # value / 255 as float32; the random case stores no input, see below) and <case>_output.npy (LiteRT's
 # probability map, float32 [1, 1, H, W]). Preprocessing follows MediaPipe (models/README.md): stretch the
@@ -35,9 +36,13 @@ CASES = [
     ("ops_mix_random", "ops_mix.tflite", None),
     ("sparse_mix_random", "sparse_mix.tflite", None),
     ("ops2_mix_random", "ops2_mix.tflite", None),
+    ("ops3_mix_random", "ops3_mix.tflite", None),
 ]
 BUILT = {"ops_mix.tflite": "ops_mix_model", "sparse_mix.tflite": "sparse_mix_model",
-         "ops2_mix.tflite": "ops2_mix_model"}
+         "ops2_mix.tflite": "ops2_mix_model", "ops3_mix.tflite": "ops3_mix_model"}
+# valid files clseg refuses (tests/test_tflite.c checks the messages); not run by LiteRT here
+REFUSED = {"ops3_slice_stride2.tflite": ("strides", [1, 2, 1, 1]),
+           "ops3_slice_shrink.tflite": ("shrinkAxisMask", 2)}
 
 
 def splitmix64_uniform(seed, count):
@@ -167,6 +172,61 @@ def ops2_mix_model():
     s2d = B.op(O.SPACE_TO_DEPTH, [pr1], "space_to_depth", [1, 3, 2, 80], BO.SpaceToDepthOptions,
                options(S.SpaceToDepthOptionsT, blockSize=4))
     return B.finish(x, s2d)
+
+
+def slice_opts(**kw):
+    return options(S.StridedSliceOptionsT, **{k: kw.get(k, 0) for k in
+                                              ("beginMask", "endMask", "ellipsisMask", "newAxisMask",
+                                               "shrinkAxisMask")})
+
+
+def ops3_mix_model():
+    """FULLY_CONNECTED and STRIDED_SLICE (the rest of issue 19): a conv, a slice of H and C (W kept by
+    end_mask) flattened by RESHAPE into two FULLY_CONNECTED (the first with bias and RELU, the second
+    without bias), a slice of W and C with a negative begin read by FULLY_CONNECTED as a 4-D tensor, the
+    two heads as per-channel gate and shift of the second slice."""
+    B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
+    B.m.description = "clseg ops3_mix test model"
+    i32 = lambda name, v: B.tensor(name, [len(v)], np.array(v, np.int32), S.TensorType.INT32)  # noqa: E731
+    fc = lambda act=0: options(S.FullyConnectedOptionsT, fusedActivationFunction=act)  # noqa: E731
+    x = B.tensor("input", [1, 6, 5, 3])
+    c1 = B.op(O.CONV_2D, [x, B.weights("w1", [8, 3, 3, 3]), B.weights("b1", [8])], "conv1", [1, 6, 5, 8],
+              BO.Conv2DOptions, options(S.Conv2DOptionsT, padding=P.SAME, strideW=1, strideH=1,
+                                        dilationWFactor=1, dilationHFactor=1))
+    s1 = B.op(O.STRIDED_SLICE, [c1, i32("s1_begin", [0, 1, 3, 2]), i32("s1_end", [1, 5, 0, 7]),
+                                i32("s1_strides", [1, 1, 1, 1])], "slice_hc", [1, 4, 5, 5],
+              BO.StridedSliceOptions, slice_opts(beginMask=4, endMask=4))
+    f = B.op(O.RESHAPE, [s1, i32("flat_shape", [1, 100])], "flatten", [1, 100], BO.ReshapeOptions,
+             options(S.ReshapeOptionsT, newShape=[1, 100]))
+    fc1 = B.op(O.FULLY_CONNECTED, [f, B.weights("fc1_w", [6, 100]), B.weights("fc1_b", [6])], "fc1", [1, 6],
+               BO.FullyConnectedOptions, fc(S.ActivationFunctionType.RELU))
+    fc2 = B.op(O.FULLY_CONNECTED, [fc1, B.weights("fc2_w", [5, 6]), -1], "fc2", [1, 5],
+               BO.FullyConnectedOptions, fc())
+    g = B.op(O.RESHAPE, [fc2, i32("gate_shape", [1, 1, 1, 5])], "gate", [1, 1, 1, 5], BO.ReshapeOptions,
+             options(S.ReshapeOptionsT, newShape=[1, 1, 1, 5]))
+    s2 = B.op(O.STRIDED_SLICE, [c1, i32("s2_begin", [0, 0, -4, 1]), i32("s2_end", [1, 6, 5, -2]),
+                                i32("s2_strides", [1, 1, 1, 1])], "slice_wc", [1, 6, 4, 5],
+              BO.StridedSliceOptions, slice_opts())
+    fc3 = B.op(O.FULLY_CONNECTED, [s2, B.weights("fc3_w", [5, 120]), B.weights("fc3_b", [5])], "fc3", [1, 5],
+               BO.FullyConnectedOptions, fc())
+    sh = B.op(O.RESHAPE, [fc3, i32("shift_shape", [1, 1, 1, 5])], "shift", [1, 1, 1, 5], BO.ReshapeOptions,
+              options(S.ReshapeOptionsT, newShape=[1, 1, 1, 5]))
+    gated = B.op(O.MUL, [s2, g], "gated", [1, 6, 4, 5], BO.MulOptions, S.MulOptionsT())
+    out = B.op(O.ADD, [gated, sh], "out", [1, 6, 4, 5], BO.AddOptions, S.AddOptionsT())
+    return B.finish(x, out)
+
+
+def refused_slice_model(field, value):
+    """input -> STRIDED_SLICE with one unsupported parameter."""
+    B, O, BO = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions
+    x = B.tensor("input", [1, 4, 4, 3])
+    strides = value if field == "strides" else [1, 1, 1, 1]
+    i32 = lambda name, v: B.tensor(name, [len(v)], np.array(v, np.int32), S.TensorType.INT32)  # noqa: E731
+    kw = {field: value} if field != "strides" else {}
+    shape = [1, 2, 4, 3] if field == "strides" else [1, 4, 3]
+    y = B.op(O.STRIDED_SLICE, [x, i32("begin", [0, 0, 0, 0]), i32("end", [1, 4, 4, 3]), i32("strides", strides)],
+             "slice", shape, BO.StridedSliceOptions, slice_opts(**kw))
+    return B.finish(x, y)
 
 
 def sparse_encode(dense, order, block_map, formats, index_dtype):
@@ -383,6 +443,9 @@ def main():
     for model, builder in BUILT.items():
         with open(os.path.join(args.out, model), "wb") as f:
             f.write(globals()[builder]())
+    for model, (field, value) in REFUSED.items():
+        with open(os.path.join(args.out, model), "wb") as f:
+            f.write(refused_slice_model(field, value))
     check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
         run_case(name, model, sample, args.out, args.runs)

@@ -40,9 +40,9 @@ static int supported(const Onnx__NodeProto *n) {
 /* One message naming every unsupported node: type, domain, name; and the opset. */
 static int check_ops(clseg__ob *b) {
   size_t bad = 0, len;
-  if (b->opset < 7 || b->opset > 21)
+  if (b->opset < 1 || b->opset > 21)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "opset %d of the default domain (7 to 21 read; 11 to 18 tested)",
+                          "opset %d of the default domain (1 to 21 read; 11 to 18 tested)",
                           b->opset);
   for (size_t i = 0; i < b->gr->n_node; i++)
     bad += !supported(b->gr->node[i]);
@@ -140,11 +140,13 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
                             "(clseg_onnx_options input_h and input_w, or --size)",
                             in->name, k == 2 ? "height" : "width", sym[k]);
   }
+  /* A symbolic batch is tracked as 1; graph nodes do not depend on N, so the plan picks it */
   d[0] = sym[0] ? 1 : d[0];
-  if (sym[1] || d[1] < 1 || d[0] != 1 || d[2] < 1 || d[3] < 1 || d[2] > 65536 || d[3] > 65536)
+  if (sym[1] || d[1] < 1 || d[0] < 1 || d[0] > 65536 || d[2] < 1 || d[3] < 1 || d[2] > 65536 ||
+      d[3] > 65536)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                          "input '%s' of shape [%lld, %s, %lld, %lld] (batch 1, static "
-                          "channels)",
+                          "input '%s' of shape [%lld, %s, %lld, %lld] (static channels, "
+                          "sizes 1 to 65536)",
                           in->name, (long long)d[0], sym[1] ? sym[1] : "C", (long long)d[2],
                           (long long)d[3]);
   clseg__ov *v = clseg__ob_value(b, in->name);
@@ -152,7 +154,7 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
   v->node = clseg_graph_input(b->g, in->name, d[1]);
   v->ndim = 4;
   memcpy(v->dims, d, sizeof d);
-  info->input_c = d[1], info->input_h = d[2], info->input_w = d[3];
+  info->input_n = d[0], info->input_c = d[1], info->input_h = d[2], info->input_w = d[3];
   snprintf(info->input_name, sizeof info->input_name, "%s", in->name);
   return clseg__graph_ok(b, v->node);
 }

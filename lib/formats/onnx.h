@@ -78,6 +78,7 @@ int64_t clseg__attr_int(const Onnx__NodeProto *n, const char *name, int64_t def)
 float clseg__attr_float(const Onnx__NodeProto *n, const char *name, float def);
 /* The string attribute, or def. */
 const char *clseg__attr_str(const Onnx__NodeProto *n, const char *name, const char *def);
+int64_t clseg__cast_to(const Onnx__NodeProto *n);
 /* Up to max ints into out; returns the count, or -1 when absent. */
 int clseg__attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
 

@@ -182,7 +182,8 @@ int clseg__norm_axis(clseg__ob *b, int64_t axis, int rank, int *out) {
 int clseg__fold_concat(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
                        clseg__ov *y) {
   int ax;
-  if (!clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), in[0]->ndim, &ax))
+  /* Concat-1: axis optional, default 1; required from opset 4 */
+  if (!clseg__norm_axis(b, clseg__attr_int(n, "axis", b->opset < 4 ? 1 : 0), in[0]->ndim, &ax))
     return 0;
   int64_t od[D];
   memcpy(od, in[0]->dims, sizeof od);

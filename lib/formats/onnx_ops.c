@@ -267,6 +267,15 @@ static int op_batchnorm(clseg__ob *b, const Onnx__NodeProto *n) {
   for (int k = 0; k < 4; k++)
     if (!x || !(c[k] = in_const(b, n, (size_t)k + 1, 1)))
       return 0;
+  /* opsets 1-8: spatial 0 keeps statistics per activation; 1-6: is_test 0 (the default)
+   * normalises with the batch's own statistics (training) */
+  int64_t spatial = b->opset < 9 ? clseg__attr_int(n, "spatial", 1) : 1;
+  int64_t test = b->opset < 7 ? clseg__attr_int(n, "is_test", 0) : 1;
+  if (!spatial || !test)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%s 0 at opset %d (%s) is unsupported",
+                          spatial ? "is_test" : "spatial", b->opset,
+                          spatial ? "training mode: the batch's statistics"
+                                  : "statistics per activation");
   int64_t ch = x->dims[1];
   for (int k = 0; k < 4; k++)
     if (c[k]->count != (size_t)ch)
@@ -485,8 +494,34 @@ static int binary_pattern(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *a, 
                         "sqrt 2))) and HardSwish (x * hardsigmoid(x)) patterns");
 }
 
+/* Before opset 7, B broadcasts only with broadcast=1, its dims matched to A's from axis (default:
+ * the trailing ones); *out is B with the trailing 1s that give numpy's rule the same meaning. */
+static int legacy_broadcast(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *a,
+                            const clseg__ov *c, clseg__ov *out) {
+  *out = *c;
+  if (!clseg__attr_int(n, "broadcast", 0)) {
+    if (a->ndim != c->ndim || memcmp(a->dims, c->dims, sizeof *a->dims * (size_t)a->ndim))
+      return clseg__ob_fail(
+          b, CLSEG_FORMAT, "operands of different shapes without broadcast=1 (opset %d)", b->opset);
+    return 1;
+  }
+  int64_t axis = clseg__attr_int(n, "axis", a->ndim - c->ndim);
+  if (axis < 0 || axis > a->ndim - c->ndim)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "broadcast axis %lld for operands of %d and %d dims",
+                          (long long)axis, a->ndim, c->ndim);
+  out->ndim = a->ndim - (int)axis;
+  for (int d = c->ndim; d < out->ndim; d++)
+    out->dims[d] = 1;
+  return 1;
+}
+
 static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
-  clseg__ov *a = clseg__in(b, n, 0), *c = clseg__in(b, n, 1);
+  clseg__ov *a = clseg__in(b, n, 0), *c = clseg__in(b, n, 1), *c0 = c, legacy;
+  if (b->opset < 7 && a && c) {
+    if (!legacy_broadcast(b, n, a, c, &legacy))
+      return 0;
+    c = &legacy;
+  }
   int r = binary_pattern(b, n, a, c);
   if (r >= 0)
     return r;
@@ -511,6 +546,7 @@ static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
   int swap = a && a->kind == CLSEG__OV_CONST;
   clseg__ov *x = clseg__in_node(b, n, swap ? 1 : 0);
   const clseg__ov *k = x ? in_const(b, n, swap ? 0 : 1, 0) : NULL;
+  k = k && k == c0 ? c : k;
   if (!k)
     return 0;
   if (swap && op == 3)

@@ -75,37 +75,58 @@ static int op_global_pool(clseg__ob *b, const Onnx__NodeProto *n) {
   return clseg__set_node(b, n, 0, clseg_graph_global_pool(b->g, x->node, k), 4, od);
 }
 
-/* ReduceMean / ReduceMax over channels (keepdims) or over H and W (a global pool). */
+/* A sum from a mean: the mean times the count, as a 1x1 depthwise scale (no sum kernel needed). */
+static clseg_node *times(clseg__ob *b, const Onnx__NodeProto *n, clseg_node *mean,
+                         const int64_t *od, int64_t count) {
+  float f = (float)count;
+  clseg__ov m = {.kind = CLSEG__OV_NODE, .ndim = 4, .node = mean};
+  const clseg__ov k = {.kind = CLSEG__OV_CONST, .count = 1, .f = &f};
+  memcpy(m.dims, od, sizeof *od * 4);
+  return clseg__graph_ok(b, mean) ? clseg__affine(b, n, &m, &k, 3) : NULL;
+}
+
+/* ReduceMean / ReduceMax / ReduceSum over the axes an NCHW tensor keeps 4-D (or [N, C]): H and W
+ * (a global pool), C (keepdims), or C, H and W (keepdims). Axes from the attribute (Mean and Max
+ * before opset 18, Sum before 13) or the input. */
 static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *x = clseg__in_node(b, n, 0);
   int64_t axes[4];
-  int na = 0, mark[4] = {0}, keep = (int)clseg__attr_int(n, "keepdims", 1);
-  int mx = !strcmp(n->op_type, "ReduceMax");
+  int na = -1, mark[4] = {0}, keep = (int)clseg__attr_int(n, "keepdims", 1);
+  int mx = !strcmp(n->op_type, "ReduceMax"), sum = !strcmp(n->op_type, "ReduceSum");
   if (!x)
     return 0;
-  if ((na = clseg__attr_ints(n, "axes", axes, 4)) < 0 && !clseg__in_ints(b, n, 1, axes, 4, &na))
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a reduction without constant axes");
-  for (int k = 0, a; k < na; k++) {
-    if (!clseg__norm_axis(b, axes[k], x->ndim, &a))
+  if ((na = clseg__attr_ints(n, "axes", axes, 4)) < 0 && clseg__in(b, n, 1) &&
+      !clseg__in_ints(b, n, 1, axes, 4, &na))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axes ('%s') that are not a constant", n->input[1]);
+  if (na <= 0 && clseg__attr_int(n, "noop_with_empty_axes", 0))
+    return clseg__set_node(b, n, 0, x->node, x->ndim, x->dims);
+  char list[64] = "";
+  for (int k = 0, a, len = 0; k < (na <= 0 ? x->ndim : na); k++) {
+    if (!clseg__norm_axis(b, na <= 0 ? k : axes[k], x->ndim, &a))
       return 0;
     mark[a] = 1;
+    len += snprintf(list + len, sizeof list - (size_t)len, "%s%d", k ? ", " : "", a);
   }
-  int64_t od[4] = {x->dims[0], x->dims[1], 1, 1};
-  if (x->ndim == 4 && na == 1 && mark[1] && keep) {
-    od[1] = 1, od[2] = x->dims[2], od[3] = x->dims[3];
-    return clseg__set_node(
-        b, n, 0,
-        clseg_graph_reduce_channels(b->g, x->node, mx ? CLSEG_REDUCE_MAX : CLSEG_REDUCE_MEAN), 4,
-        od);
-  }
-  if (x->ndim == 4 && na == 2 && mark[2] && mark[3])
-    return clseg__set_node(
-        b, n, 0, clseg_graph_global_pool(b->g, x->node, mx ? CLSEG_POOL_MAX : CLSEG_POOL_AVG),
-        keep ? 4 : 2, od);
-  return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                        "a reduction over %d axes of a %d-D tensor, keepdims %d (channels "
-                        "with keepdims, or H and W)",
-                        na, x->ndim, keep);
+  int hw = x->ndim == 4 && mark[2] && mark[3], c = mark[1] && (x->ndim == 2 || x->ndim == 4);
+  int ok =
+      !mark[0] && (x->ndim == 4 ? mark[2] == mark[3] : x->ndim == 2) && (hw || c) && (keep || !c);
+  if (!ok)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "axes [%s] keepdims %d on a %d-D input are unsupported (H and W "
+                          "together, or C with keepdims 1, or C, H and W with keepdims 1)",
+                          list, keep, x->ndim);
+  int64_t od[4] = {x->dims[0], c ? 1 : x->dims[1], 1, 1};
+  if (x->ndim == 4 && !hw)
+    od[2] = x->dims[2], od[3] = x->dims[3];
+  clseg_node *y = x->node;
+  if (hw)
+    y = clseg_graph_global_pool(b->g, y, mx ? CLSEG_POOL_MAX : CLSEG_POOL_AVG);
+  if (c)
+    y = clseg_graph_reduce_channels(b->g, y, mx ? CLSEG_REDUCE_MAX : CLSEG_REDUCE_MEAN);
+  int64_t count = (c ? x->dims[1] : 1) * (hw ? x->dims[2] * x->dims[3] : 1);
+  if (sum && count > 1)
+    y = times(b, n, y, od, count);
+  return clseg__set_node(b, n, 0, y, keep ? x->ndim : 2, od);
 }
 
 /* Softmax over channels. Before opset 13 the input is coerced to 2-D at axis (default 1), [d0 ...
@@ -210,6 +231,12 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd = x ? x->ndim : 0;
   if (!x)
     return 0;
+  /* Dropout-1 and -6 drop at random unless is_test (default 0); from opset 7 inference is the
+   * identity */
+  if (!strcmp(op, "Dropout") && b->opset < 7 && !clseg__attr_int(n, "is_test", 0))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "is_test 0 at opset %d (training mode: random dropout) is unsupported",
+                          b->opset);
   memcpy(od, x->dims, sizeof *od * (size_t)nd);
   if (!strcmp(op, "Reshape") && !clseg__reshape_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
@@ -217,7 +244,7 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
       !clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od))
     return 0;
   /* Casts between float types are no-ops: clseg computes float16 models in float32 */
-  int64_t to = clseg__attr_int(n, "to", 1);
+  int64_t to = clseg__cast_to(n);
   if (!strcmp(op, "Cast") && to != 1 && to != 10 && to != 16)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "a cast of a tensor to type %lld (float, float16 and bfloat16 only)",
@@ -250,13 +277,13 @@ static int op_layout(clseg__ob *b, const Onnx__NodeProto *n) {
 }
 
 /* Pad's pads (ONNX order: every axis' start, then every axis' end) per NCHW axis into p[8]: from
- * the attributes (opsets 2 to 10) or the pads, constant_value and axes inputs (11 and later). */
+ * the attributes (opsets 1 to 10) or the pads, constant_value and axes inputs (11 and later). */
 static int pad_args(clseg__ob *b, const Onnx__NodeProto *n, int64_t p[8], double *value) {
   int64_t pads[8] = {0}, ax[4] = {0, 1, 2, 3};
   int np = -1, na = 4;
   *value = 0;
   if (b->opset < 11) {
-    np = clseg__attr_ints(n, "pads", pads, 8);
+    np = clseg__attr_ints(n, b->opset < 2 ? "paddings" : "pads", pads, 8); /* Pad-1: paddings */
     *value = clseg__attr_float(n, "value", 0.0f);
   } else {
     const clseg__ov *v = clseg__in(b, n, 2);
@@ -374,6 +401,7 @@ static const struct {
     {"GlobalMaxPool", op_global_pool},
     {"ReduceMean", op_reduce},
     {"ReduceMax", op_reduce},
+    {"ReduceSum", op_reduce},
     {"Resize", clseg__onnx_resize},
     {"Upsample", clseg__onnx_resize},
     {"Softmax", op_softmax},

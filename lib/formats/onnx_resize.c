@@ -13,8 +13,19 @@ static const char *const COORDS[] = {
     "asymmetric", "half_pixel_symmetric", "tf_half_pixel_for_nn"};
 static const char *const ROUNDS[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
 
-/* Upsample before opset 9 carries its scales as an attribute; copies them into v. */
+/* Upsample before opset 9 carries its scales as attributes; copies them into v. */
 static int attr_scales(clseg__ob *b, const Onnx__NodeProto *n, double *v) {
+  if (b->opset < 7) { /* Upsample-1: height_scale and width_scale */
+    const Onnx__AttributeProto *h = clseg__attr(n, "height_scale"),
+                               *w = clseg__attr(n, "width_scale");
+    if (!h || !w)
+      return clseg__ob_fail(b, CLSEG_FORMAT,
+                            "Upsample at opset %d without height_scale and "
+                            "width_scale",
+                            b->opset);
+    v[0] = v[1] = 1.0, v[2] = h->f, v[3] = w->f;
+    return 1;
+  }
   const Onnx__AttributeProto *a = clseg__attr(n, "scales");
   if (!a || a->n_floats != 4)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,

@@ -22,7 +22,11 @@ static int64_t mul_sat(int64_t a, int64_t b) {
 int clseg__reshape_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const int64_t *xd, int *nd,
                         int64_t *od) {
   int cnt = 0, infer = -1;
-  if (!clseg__in_ints(b, n, 1, od, D, &cnt))
+  if (b->opset < 5) { /* Reshape-1: the shape is an attribute */
+    if ((cnt = clseg__attr_ints(n, "shape", od, D)) < 0)
+      return clseg__ob_fail(b, CLSEG_FORMAT, "no 'shape' attribute of at most %d values (opset %d)",
+                            D, b->opset);
+  } else if (!clseg__in_ints(b, n, 1, od, D, &cnt))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                           "the target shape is not a constant of at most %d values", D);
   int64_t total = 1, known = 1, allowzero = clseg__attr_int(n, "allowzero", 0);
@@ -237,7 +241,10 @@ static int fold_range(clseg__ob *b, clseg__ov *const *in, clseg__ov *y) {
 }
 
 static int fold_cast(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *x, clseg__ov *y) {
-  int64_t to = clseg__attr_int(n, "to", 1);
+  int64_t to = clseg__cast_to(n);
+  if (to < 0)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a cast to type '%s' is unsupported",
+                          clseg__attr_str(n, "to", ""));
   int fl = to == 1 || to == 10 || to == 11 || to == 16;
   if (!clseg__ov_alloc(b, y, x->ndim, x->dims, fl))
     return 0;

@@ -333,6 +333,21 @@ const char *clseg__attr_str(const Onnx__NodeProto *n, const char *name, const ch
   return buf;
 }
 
+/* Cast's target type: a TensorProto data type, or in Cast-1 (opsets 1 to 5) its name ("FLOAT"); -1
+ * for a name not in the list. */
+int64_t clseg__cast_to(const Onnx__NodeProto *n) {
+  static const char *const names[] = {"UNDEFINED", "FLOAT",  "UINT8",  "INT8",   "UINT16",
+                                      "INT16",     "INT32",  "INT64",  "STRING", "BOOL",
+                                      "FLOAT16",   "DOUBLE", "UINT32", "UINT64"};
+  const Onnx__AttributeProto *a = clseg__attr(n, "to");
+  if (!a || !a->s.len)
+    return a ? a->i : 1;
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    if (strlen(names[k]) == a->s.len && !memcmp(names[k], a->s.data, a->s.len))
+      return (int64_t)k;
+  return -1;
+}
+
 int clseg__attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max) {
   const Onnx__AttributeProto *a = clseg__attr(n, name);
   if (!a)

@@ -504,7 +504,9 @@ static int op_pad(builder *b, const clseg__tfl_op *op) {
 static int op_reshape(builder *b, const clseg__tfl_op *op) {
   int64_t xs[4], ys[4];
   clseg_node *x = node_of(b, in_at(op, 0));
-  if (!x || !nchw(b, in_at(op, 0), xs) || !nchw(b, op->out[0], ys))
+  if (!x || !nchw(b, in_at(op, 0), xs))
+    return 0;
+  if (!nchw(b, op->out[0], ys))
     return 0;
   if (!memcmp(xs, ys, sizeof xs))
     return set_out(b, op, x);
@@ -563,6 +565,101 @@ static int op_space_depth(builder *b, const clseg__tfl_op *op) {
                           : clseg_graph_depth_to_space(b->g, x, bs, CLSEG_DEPTH_TO_SPACE_DCR));
 }
 
+/* FULLY_CONNECTED: weights [out, in] on the input read as rows of in values: [1, C] (a RESHAPE to
+ * [1, H W C] is reshape_nhwc, already in TFLite's order), or a [1, H, W, C] tensor with in = H W C,
+ * whose NHWC weight columns are permuted to the NCHW order clseg's linear reads. */
+static int op_fully_connected(builder *b, const clseg__tfl_op *op) {
+  int32_t xt = in_at(op, 0), wt = in_at(op, 1), bt = in_at(op, 2);
+  clseg_node *x = node_of(b, xt);
+  int64_t s[4];
+  if (!x || !want_options(b, op, 8) || !nchw(b, xt, s))
+    return 0;
+  const int act = opt(b, op, 0, 1, 0), format = opt(b, op, 1, 1, 0), keep = opt(b, op, 2, 1, 0);
+  const clseg__tfl_tensor *w = wt >= 0 ? tensor(b, wt) : NULL;
+  const int64_t k = s[1] * s[2] * s[3], hw = s[2] * s[3];
+  if (format || (keep && tensor(b, xt)->ndim != 2))
+    return bfail(b, CLSEG_UNSUPPORTED, "%s %d is unsupported",
+                 format ? "weights_format" : "keep_num_dims", format ? format : keep);
+  if (!w || w->ndim != 2 || w->dims[1] != k)
+    return bfail(b, CLSEG_UNSUPPORTED,
+                 "weights of shape %s[%d, %d] for an input of %lld values per image (one row "
+                 "per image supported)",
+                 w ? "" : "(none) ", w && w->ndim == 2 ? w->dims[0] : 0,
+                 w && w->ndim == 2 ? w->dims[1] : 0, (long long)k);
+  const int64_t m = w->dims[0];
+  const float *wf = const_f32(b, wt), *bf = bt >= 0 ? const_f32(b, bt) : NULL;
+  if (!wf || (bt >= 0 && !bf))
+    return 0;
+  if (bf && count_of(tensor(b, bt)) != (size_t)m)
+    return bfail(b, CLSEG_FORMAT, "bias of %zu values for %lld outputs", count_of(tensor(b, bt)),
+                 (long long)m);
+  float *p = malloc(sizeof *p * (size_t)(m * k));
+  if (!p)
+    return bfail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
+  for (int64_t o = 0; o < m; o++) /* NHWC column (h W + w) C + c -> NCHW column c H W + h W + w */
+    for (int64_t c = 0; c < s[1]; c++)
+      for (int64_t i = 0; i < hw; i++)
+        p[o * k + c * hw + i] = wf[o * k + i * s[1] + c];
+  char pn[200];
+  const int64_t wd[2] = {m, k};
+  clseg_node *y = clseg__graph_linear(b->g, tensor(b, op->out[0])->name, x, m, k, bf != NULL);
+  snprintf(pn, sizeof pn, "%s.weight", y ? y->name : "");
+  int ok = y && clseg_graph_set_param(b->g, pn, wd, 2, p) == CLSEG_OK;
+  snprintf(pn, sizeof pn, "%s.bias", y ? y->name : "");
+  ok = ok && (!bf || clseg_graph_set_param(b->g, pn, &m, 1, bf) == CLSEG_OK);
+  free(p);
+  if (y && !ok)
+    return bfail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g));
+  return set_out(b, op, fused_act(b, y, act));
+}
+
+/* STRIDED_SLICE of a 4-D tensor with strides 1: a crop of H, W and C (a pad by negative amounts).
+ * Options: begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask, offset. */
+static int op_strided_slice(builder *b, const clseg__tfl_op *op) {
+  static const char *const names[6] = {"begin_mask",    "end_mask",         "ellipsis_mask",
+                                       "new_axis_mask", "shrink_axis_mask", "offset"};
+  clseg_node *x = node_of(b, in_at(op, 0));
+  int32_t be[4], en[4], st[4], o[6];
+  if (!x || !want_options(b, op, 32))
+    return 0;
+  const clseg__tfl_tensor *t = tensor(b, in_at(op, 0)), *y = tensor(b, op->out[0]);
+  if (t->ndim != 4)
+    return bfail(b, CLSEG_UNSUPPORTED, "a slice of a %d-D tensor (4-D supported)", t->ndim);
+  if (!const_i32(b, in_at(op, 1), be, 4) || !const_i32(b, in_at(op, 2), en, 4) ||
+      !const_i32(b, in_at(op, 3), st, 4))
+    return 0;
+  for (int i = 0; i < 6; i++)
+    if ((o[i] = opt(b, op, i, i == 5 ? 1 : 4, 0)) && i >= 2)
+      return bfail(b, CLSEG_UNSUPPORTED, "%s %d is unsupported (0 supported)", names[i], o[i]);
+  int64_t lo[4], hi[4];
+  for (int a = 0; a < 4; a++) {
+    const int64_t d = t->dims[a];
+    if (st[a] != 1)
+      return bfail(b, CLSEG_UNSUPPORTED, "strides[%d] = %d is unsupported (1 supported)", a, st[a]);
+    lo[a] = o[0] >> a & 1 ? 0 : be[a] < 0 ? be[a] + d : be[a];
+    hi[a] = o[1] >> a & 1 ? d : en[a] < 0 ? en[a] + d : en[a];
+    lo[a] = lo[a] < 0 ? 0 : lo[a] > d ? d : lo[a];
+    hi[a] = hi[a] < lo[a] ? lo[a] : hi[a] > d ? d : hi[a];
+    if (hi[a] == lo[a] || (a == 0 && hi[a] - lo[a] != d) ||
+        (y->ndim == 4 && y->dims[a] != hi[a] - lo[a]))
+      return bfail(b, a == 0 || hi[a] == lo[a] ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
+                   "axis %d sliced to [%lld, %lld) of %lld (the output says %d)", a,
+                   (long long)lo[a], (long long)hi[a], (long long)d,
+                   y->ndim == 4 ? y->dims[a] : -1);
+  }
+  if (y->ndim != 4)
+    return bfail(b, CLSEG_FORMAT, "the output has %d dimensions", y->ndim);
+  const clseg_pad_params p = {.top = (int)-lo[1],
+                              .bottom = (int)(hi[1] - t->dims[1]),
+                              .left = (int)-lo[2],
+                              .right = (int)(hi[2] - t->dims[2]),
+                              .front = (int)-lo[3],
+                              .back = (int)(hi[3] - t->dims[3])};
+  if (!p.top && !p.bottom && !p.left && !p.right && !p.front && !p.back)
+    return set_out(b, op, x);
+  return set_out(b, op, clseg_graph_pad(b->g, x, &p));
+}
+
 /* DEQUANTIZE of a float16 constant: the output is a float32 constant, made now. */
 static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   int32_t t = in_at(op, 0);
@@ -610,6 +707,8 @@ static const struct {
                 {CLSEG__TFL_SPACE_TO_DEPTH, op_space_depth},
                 {CLSEG__TFL_DENSIFY, op_densify},
                 {CLSEG__TFL_DEQUANTIZE, op_dequantize},
+                {CLSEG__TFL_FULLY_CONNECTED, op_fully_connected},
+                {CLSEG__TFL_STRIDED_SLICE, op_strided_slice},
                 {CLSEG__TFL_LOGISTIC, op_activation},
                 {CLSEG__TFL_MAX_POOL_2D, op_pool},
                 {CLSEG__TFL_MUL, op_binary},
