@@ -86,8 +86,8 @@ __kernel void activation_apply(__global const float *x, const int x_off, __globa
 /* The GPU form: work-item i owns float i, so a warp reads 32 consecutive floats in one transaction and
  * each work-item needs a handful of registers; the scalar builtins of act_apply are native on GPUs. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-activation_apply_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                     const int n, const int kind, const float alpha, const float beta) {
+activation_apply_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int n,
+                     const int kind, const float alpha, const float beta) {
   if (get_global_id(0) >= (size_t)n)
     return;
   const int i = (int)get_global_id(0);
@@ -100,8 +100,8 @@ activation_apply_gpu(__global const float *x, const int x_off, __global float *y
  * one plane, dimension 1 over the n * C planes, as batchnorm_apply. */
 /* `count` is the GPU form's: unused here, so that both forms take one argument list. */
 __kernel void activation_prelu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                               __global const float *slope, const int s_off, const int s_stride,
-                               const int channels, const int hw, const int count) {
+                               __global const float *slope, const int s_off, const int s_stride, const int channels,
+                               const int hw, const int count) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int plane = get_global_id(1);
   if (start >= hw)
@@ -122,8 +122,8 @@ __kernel void activation_prelu(__global const float *x, const int x_off, __globa
 /* The GPU form: one float per work-item over all n * C * hw floats; the slope load hits the cache. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 activation_prelu_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                     __global const float *slope, const int s_off, const int s_stride, const int channels,
-                     const int hw, const int count) {
+                     __global const float *slope, const int s_off, const int s_stride, const int channels, const int hw,
+                     const int count) {
   if (get_global_id(0) >= (size_t)count)
     return;
   const int i = (int)get_global_id(0);

@@ -14,8 +14,12 @@
 #define LOCAL 1
 #endif
 
-inline float sigmoid1(float v) { return 1.0f / (1.0f + exp(-v)); }
-inline float16 sigmoid16(float16 v) { return 1.0f / (1.0f + exp(-v)); }
+inline float sigmoid1(float v) {
+  return 1.0f / (1.0f + exp(-v));
+}
+inline float16 sigmoid16(float16 v) {
+  return 1.0f / (1.0f + exp(-v));
+}
 
 inline float hsum16(float16 v) {
   float8 a = v.lo + v.hi;
@@ -71,8 +75,7 @@ inline void bilinear_src(int dst, float scale, int in, int *i0, int *i1, float *
 }
 
 /* Bilinear samples of map [hin, win] at output row `row`, columns c0..c0+cnt-1 of an output [hout, wout]. */
-inline float16 bilinear16(__global const float *map, int hin, int win, int hout, int wout, int row, int c0,
-                          int cnt) {
+inline float16 bilinear16(__global const float *map, int hin, int win, int hout, int wout, int row, int c0, int cnt) {
   if (hin == hout && win == wout)
     return load16(map + row * win + c0, cnt, 0.0f);
   int y0, y1;
@@ -126,9 +129,9 @@ attention_pool(__global const float *x, const int x_off, const int hw, const int
 __kernel __attribute__((reqd_work_group_size(MLP_WG, 1, 1))) void
 attention_mlp(__global const float *part, const int part_off, const int parts, const int c, const int r,
               const float inv_hw, const int use_max, __global const float *w1, const int w1_off,
-              __global const float *b1, const int b1_off, const int has_b1, __global const float *w2,
-              const int w2_off, __global const float *b2, const int b2_off, const int has_b2,
-              __global float *work, const int work_off, __global float *gate, const int gate_off) {
+              __global const float *b1, const int b1_off, const int has_b1, __global const float *w2, const int w2_off,
+              __global const float *b2, const int b2_off, const int has_b2, __global float *work, const int work_off,
+              __global float *gate, const int gate_off) {
   const int lid = get_local_id(0), n = get_global_id(1);
   __global float *avg = work + work_off + n * (2 * c + r), *mx = avg + c, *hid = avg + 2 * c;
   for (int ch = lid; ch < c; ch += MLP_WG) {
@@ -164,8 +167,8 @@ attention_mlp(__global const float *part, const int part_off, const int parts, c
 
 /* y[row, :] = x[row, :] * gate[row] for rows of hw floats; each work-item does `span` floats (16 | span). */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_scale(__global const float *x, const int x_off, const int hw, const int span,
-                __global const float *gate, const int gate_off, __global float *y, const int y_off) {
+attention_scale(__global const float *x, const int x_off, const int hw, const int span, __global const float *gate,
+                const int gate_off, __global float *y, const int y_off) {
   const int row = get_global_id(1), end = min((int)get_global_id(0) * span + span, hw);
   const float g = gate[gate_off + row];
   for (int i = get_global_id(0) * span; i < end; i += 16) {
@@ -176,10 +179,9 @@ attention_scale(__global const float *x, const int x_off, const int hw, const in
 
 /* scSE: y = x * (gate[n, c] + sigmoid(ws . x[n, :, p] + bs)) for 16 pixels p of image n. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_scse_apply(__global const float *x, const int x_off, const int c, const int hw,
-                     __global const float *gate, const int gate_off, __global const float *ws,
-                     const int ws_off, __global const float *bs, const int bs_off, const int has_bs,
-                     __global float *y, const int y_off) {
+attention_scse_apply(__global const float *x, const int x_off, const int c, const int hw, __global const float *gate,
+                     const int gate_off, __global const float *ws, const int ws_off, __global const float *bs,
+                     const int bs_off, const int has_bs, __global float *y, const int y_off) {
   const int i = get_global_id(0) * 16, n = get_global_id(1), cnt = min(16, hw - i);
   if (cnt <= 0)
     return;
@@ -197,9 +199,10 @@ attention_scse_apply(__global const float *x, const int x_off, const int c, cons
 /* ---- CBAM spatial gate ---- */
 
 /* pooled [N, 2, hw]: channel 0 the max over C, channel 1 the mean, 16 pixels per work-item. */
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_chpool(__global const float *x, const int x_off, const int c, const int hw, __global float *pooled,
-                 const int pooled_off) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void attention_chpool(__global const float *x,
+                                                                                  const int x_off, const int c,
+                                                                                  const int hw, __global float *pooled,
+                                                                                  const int pooled_off) {
   const int i = get_global_id(0) * 16, n = get_global_id(1), cnt = min(16, hw - i);
   if (cnt <= 0)
     return;
@@ -230,10 +233,10 @@ attention_bn_fold(__global const float *gamma, const int g_off, __global const f
 /* y = x * sigmoid(aff(conv_KxK(pooled) + bias)) for 16 pixels of row `row`; 'same' zero padding. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_spatial_apply(__global const float *x, const int x_off, const int c, const int h, const int w,
-                        __global const float *pooled, const int pooled_off, const int k,
-                        __global const float *wk, const int wk_off, __global const float *bias,
-                        const int bias_off, const int has_bias, __global const float *aff, const int aff_off,
-                        const int has_aff, __global float *y, const int y_off) {
+                        __global const float *pooled, const int pooled_off, const int k, __global const float *wk,
+                        const int wk_off, __global const float *bias, const int bias_off, const int has_bias,
+                        __global const float *aff, const int aff_off, const int has_aff, __global float *y,
+                        const int y_off) {
   const int c0 = get_global_id(0) * 16, row = get_global_id(1), n = get_global_id(2);
   const int cnt = min(16, w - c0), pad = k / 2, hw = h * w;
   if (cnt <= 0)
@@ -265,9 +268,8 @@ attention_spatial_apply(__global const float *x, const int x_off, const int c, c
 
 /* phi = w_phi g + b_phi for output channels o0..o0+3 (clamped to ci) at 16 pixels; g and phi point at the
  * image's first channel, pixel i. */
-INL void phi_px(__global const float *g, const int cg, const int hwg, __global const float *w,
-                __global const float *b, const int has_b, const int ci, const int o0, __global float *phi,
-                const int cnt) {
+INL void phi_px(__global const float *g, const int cg, const int hwg, __global const float *w, __global const float *b,
+                const int has_b, const int ci, const int o0, __global float *phi, const int cnt) {
   const int o1 = min(o0 + 1, ci - 1), o2 = min(o0 + 2, ci - 1), o3 = min(o0 + 3, ci - 1);
   float16 a0 = has_b ? b[o0] : 0.0f, a1 = has_b ? b[o1] : 0.0f;
   float16 a2 = has_b ? b[o2] : 0.0f, a3 = has_b ? b[o3] : 0.0f;
@@ -292,8 +294,7 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_phi(__global const float *g, const int g_off, const int cg, const int hwg, __global const float *wp,
               const int wp_off, __global const float *bp, const int bp_off, const int has_bp, const int ci,
               __global float *phi, const int phi_off) {
-  const int i = get_global_id(0) * 16, o0 = get_global_id(1) * 4, n = get_global_id(2),
-            cnt = min(16, hwg - i);
+  const int i = get_global_id(0) * 16, o0 = get_global_id(1) * 4, n = get_global_id(2), cnt = min(16, hwg - i);
   if (cnt <= 0 || o0 >= ci)
     return;
   __global const float *gp = g + g_off + n * cg * hwg + i;
@@ -322,19 +323,18 @@ INL void deinterleave(__global const float *rp, const int cnt, float16 *e, float
 }
 
 /* One theta tap group for channel ch: acc += w[.] * x for stride s (1: one tap; 2: 2x2 taps). */
-#define THETA_TAPS(acc, wr)                                                                                  \
-  if (s == 1)                                                                                                \
-    acc += (wr)[0] * v0;                                                                                     \
-  else                                                                                                       \
+#define THETA_TAPS(acc, wr)                                                                                            \
+  if (s == 1)                                                                                                          \
+    acc += (wr)[0] * v0;                                                                                               \
+  else                                                                                                                 \
     acc += (wr)[0] * e0 + (wr)[1] * d0 + (wr)[2] * e1 + (wr)[3] * d1;
 
 /* sigmoid(b_psi + sum_o w_psi[o] relu(theta_o + phi_o)) at 16 theta pixels (row ty, from t0); x and phi
  * point at image n; theta output channels go 4 at a time so that each x load feeds 4 accumulators. */
 INL float16 coarse_px(__global const float *x, const int cx, const int h, const int w, const int s,
                       __global const float *wth, __global const float *bth, const int has_bth,
-                      __global const float *phi, const int ci, const int hg, const int wg,
-                      __global const float *wpsi, const float16 bpsi, const int ht, const int wt,
-                      const int ty, const int t0, const int cnt) {
+                      __global const float *phi, const int ci, const int hg, const int wg, __global const float *wpsi,
+                      const float16 bpsi, const int ht, const int wt, const int ty, const int t0, const int cnt) {
   float16 acc = bpsi;
   const int ss = s * s;
   for (int o = 0; o < ci; o += 4) {
@@ -369,12 +369,12 @@ INL float16 coarse_px(__global const float *x, const int cx, const int h, const 
 
 /* a [N, 1, ht, wt] = sigmoid(psi(relu(theta(x) + bilinear(phi)))) for 16 theta pixels of row ty. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_gate_coarse(__global const float *x, const int x_off, const int cx, const int h, const int w,
-                      const int s, __global const float *wth, const int wth_off, __global const float *bth,
-                      const int bth_off, const int has_bth, __global const float *phi, const int phi_off,
-                      const int ci, const int hg, const int wg, __global const float *wpsi,
-                      const int wpsi_off, __global const float *bpsi, const int bpsi_off, const int has_bpsi,
-                      __global float *a, const int a_off, const int ht, const int wt) {
+attention_gate_coarse(__global const float *x, const int x_off, const int cx, const int h, const int w, const int s,
+                      __global const float *wth, const int wth_off, __global const float *bth, const int bth_off,
+                      const int has_bth, __global const float *phi, const int phi_off, const int ci, const int hg,
+                      const int wg, __global const float *wpsi, const int wpsi_off, __global const float *bpsi,
+                      const int bpsi_off, const int has_bpsi, __global float *a, const int a_off, const int ht,
+                      const int wt) {
   const int t0 = get_global_id(0) * 16, ty = get_global_id(1), n = get_global_id(2);
   const int cnt = min(16, wt - t0);
   if (cnt <= 0)
@@ -383,21 +383,21 @@ attention_gate_coarse(__global const float *x, const int x_off, const int cx, co
   const float16 b = has_bpsi ? bpsi[bpsi_off] : 0.0f;
   float16 r;
   if (cnt == 16 && s == 2)
-    r = coarse_px(xn, cx, h, w, 2, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b,
-                  ht, wt, ty, t0, 16);
+    r = coarse_px(xn, cx, h, w, 2, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b, ht, wt,
+                  ty, t0, 16);
   else if (cnt == 16)
-    r = coarse_px(xn, cx, h, w, 1, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b,
-                  ht, wt, ty, t0, 16);
+    r = coarse_px(xn, cx, h, w, 1, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b, ht, wt,
+                  ty, t0, 16);
   else
-    r = coarse_px(xn, cx, h, w, s, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b,
-                  ht, wt, ty, t0, cnt);
+    r = coarse_px(xn, cx, h, w, s, wth + wth_off, bth + bth_off, has_bth, pn, ci, hg, wg, wpsi + wpsi_off, b, ht, wt,
+                  ty, t0, cnt);
   store16(a + a_off + (n * ht + ty) * wt + t0, r, cnt);
 }
 
 /* y[o] = aff_o(alpha * (w_out[o] . x) + b_out[o]) for all o, 4 output channels per pass over x. */
-INL void out_conv_px(__global const float *x, const int cx, const int hw, const float16 al,
-                     __global const float *wo, __global const float *bo, const int has_bo,
-                     __global const float *aff, const int has_aff, __global float *y, const int cnt) {
+INL void out_conv_px(__global const float *x, const int cx, const int hw, const float16 al, __global const float *wo,
+                     __global const float *bo, const int has_bo, __global const float *aff, const int has_aff,
+                     __global float *y, const int cnt) {
   for (int o = 0; o < cx; o += 4) {
     const int oj[4] = {o, min(o + 1, cx - 1), min(o + 2, cx - 1), min(o + 3, cx - 1)};
     float16 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
@@ -418,10 +418,9 @@ INL void out_conv_px(__global const float *x, const int cx, const int hw, const 
   }
 }
 
-INL void gate_apply_px(__global const float *x, const int cx, const int hw, const float16 al,
-                       __global const float *wo, const int has_out, __global const float *bo,
-                       const int has_bo, __global const float *aff, const int has_aff, __global float *y,
-                       const int cnt) {
+INL void gate_apply_px(__global const float *x, const int cx, const int hw, const float16 al, __global const float *wo,
+                       const int has_out, __global const float *bo, const int has_bo, __global const float *aff,
+                       const int has_aff, __global float *y, const int cnt) {
   if (has_out) {
     out_conv_px(x, cx, hw, al, wo, bo, has_bo, aff, has_aff, y, cnt);
     return;
@@ -438,11 +437,10 @@ INL void gate_apply_px(__global const float *x, const int cx, const int hw, cons
  * y[o] = alpha * (w_out[o] . x) + b_out[o]; then y = y * aff[o] + aff[cx + o] when has_aff. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_gate_apply(__global const float *x, const int x_off, const int cx, const int h, const int w,
-                     __global const float *a, const int a_off, const int ht, const int wt,
-                     __global const float *wo, const int wo_off, const int has_out, __global const float *bo,
-                     const int bo_off, const int has_bo, __global const float *aff, const int aff_off,
-                     const int has_aff, __global float *alpha, const int alpha_off, const int has_alpha,
-                     __global float *y, const int y_off) {
+                     __global const float *a, const int a_off, const int ht, const int wt, __global const float *wo,
+                     const int wo_off, const int has_out, __global const float *bo, const int bo_off, const int has_bo,
+                     __global const float *aff, const int aff_off, const int has_aff, __global float *alpha,
+                     const int alpha_off, const int has_alpha, __global float *y, const int y_off) {
   const int c0 = get_global_id(0) * 16, row = get_global_id(1), n = get_global_id(2);
   const int cnt = min(16, w - c0), hw = h * w;
   if (cnt <= 0)
@@ -452,11 +450,11 @@ attention_gate_apply(__global const float *x, const int x_off, const int cx, con
     store16(alpha + alpha_off + n * hw + row * w + c0, al, cnt);
   const int base = n * cx * hw + row * w + c0;
   if (cnt == 16)
-    gate_apply_px(x + x_off + base, cx, hw, al, wo + wo_off, has_out, bo + bo_off, has_bo, aff + aff_off,
-                  has_aff, y + y_off + base, 16);
+    gate_apply_px(x + x_off + base, cx, hw, al, wo + wo_off, has_out, bo + bo_off, has_bo, aff + aff_off, has_aff,
+                  y + y_off + base, 16);
   else
-    gate_apply_px(x + x_off + base, cx, hw, al, wo + wo_off, has_out, bo + bo_off, has_bo, aff + aff_off,
-                  has_aff, y + y_off + base, cnt);
+    gate_apply_px(x + x_off + base, cx, hw, al, wo + wo_off, has_out, bo + bo_off, has_bo, aff + aff_off, has_aff,
+                  y + y_off + base, cnt);
 }
 
 /* ---- GPU forms (GPU=1 in the attention row) ----
@@ -504,8 +502,8 @@ attention_pool_gpu(__global const float *x, const int x_off, const int hw, const
 
 /* pooled [N, 2, hw] like attention_chpool's, one pixel per work-item; dimension 1: the image. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_chpool_gpu(__global const float *x, const int x_off, const int c, const int hw,
-                     __global float *pooled, const int pooled_off) {
+attention_chpool_gpu(__global const float *x, const int x_off, const int c, const int hw, __global float *pooled,
+                     const int pooled_off) {
   const int i = get_global_id(0), n = get_global_id(1);
   if (i >= hw)
     return;
@@ -523,9 +521,9 @@ attention_chpool_gpu(__global const float *x, const int x_off, const int c, cons
 /* scSE like attention_scse_apply, one pixel per work-item; dimension 1: the image. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_scse_apply_gpu(__global const float *x, const int x_off, const int c, const int hw,
-                         __global const float *gate, const int gate_off, __global const float *ws,
-                         const int ws_off, __global const float *bs, const int bs_off, const int has_bs,
-                         __global float *y, const int y_off) {
+                         __global const float *gate, const int gate_off, __global const float *ws, const int ws_off,
+                         __global const float *bs, const int bs_off, const int has_bs, __global float *y,
+                         const int y_off) {
   const int i = get_global_id(0), n = get_global_id(1);
   if (i >= hw)
     return;
@@ -541,9 +539,9 @@ attention_scse_apply_gpu(__global const float *x, const int x_off, const int c, 
 /* phi like attention_phi, one pixel and 4 output channels per work-item: dimension 0 the pixels of g,
  * 1 the groups of 4 output channels, 2 the image. Weights are the same across a warp (broadcast). */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_phi_gpu(__global const float *g, const int g_off, const int cg, const int hwg,
-                  __global const float *wp, const int wp_off, __global const float *bp, const int bp_off,
-                  const int has_bp, const int ci, __global float *phi, const int phi_off) {
+attention_phi_gpu(__global const float *g, const int g_off, const int cg, const int hwg, __global const float *wp,
+                  const int wp_off, __global const float *bp, const int bp_off, const int has_bp, const int ci,
+                  __global float *phi, const int phi_off) {
   const int i = get_global_id(0), o0 = get_global_id(1) * 4, n = get_global_id(2);
   if (i >= hwg || o0 >= ci)
     return;
@@ -582,8 +580,8 @@ inline float bilinear1(__global const float *map, int hin, int win, int hout, in
 }
 
 /* theta_o(x) at theta pixel (ty, tx) of one input channel's plane, for stride 1 (one tap) or 2 (2x2). */
-inline float theta_tap(__global const float *plane, const int w, const int s, __global const float *wr,
-                       const int ty, const int tx) {
+inline float theta_tap(__global const float *plane, const int w, const int s, __global const float *wr, const int ty,
+                       const int tx) {
   if (s == 1)
     return wr[0] * plane[ty * w + tx];
   __global const float *r = plane + 2 * ty * w + 2 * tx;
@@ -593,13 +591,12 @@ inline float theta_tap(__global const float *plane, const int w, const int s, __
 /* The coarse map like attention_gate_coarse, one theta pixel per work-item (dimension 0 the ht * wt
  * pixels, 1 the image); theta output channels 4 at a time so that each x load feeds 4 accumulators. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-attention_gate_coarse_gpu(__global const float *x, const int x_off, const int cx, const int h, const int w,
-                          const int s, __global const float *wth, const int wth_off,
-                          __global const float *bth, const int bth_off, const int has_bth,
-                          __global const float *phi, const int phi_off, const int ci, const int hg,
-                          const int wg, __global const float *wpsi, const int wpsi_off,
-                          __global const float *bpsi, const int bpsi_off, const int has_bpsi,
-                          __global float *a, const int a_off, const int ht, const int wt) {
+attention_gate_coarse_gpu(__global const float *x, const int x_off, const int cx, const int h, const int w, const int s,
+                          __global const float *wth, const int wth_off, __global const float *bth, const int bth_off,
+                          const int has_bth, __global const float *phi, const int phi_off, const int ci, const int hg,
+                          const int wg, __global const float *wpsi, const int wpsi_off, __global const float *bpsi,
+                          const int bpsi_off, const int has_bpsi, __global float *a, const int a_off, const int ht,
+                          const int wt) {
   const int t = get_global_id(0), n = get_global_id(1);
   if (t >= ht * wt)
     return;
@@ -630,9 +627,8 @@ attention_gate_coarse_gpu(__global const float *x, const int x_off, const int cx
 }
 
 /* Output channel o of the gate at one pixel: aff_o(alpha * conv + b_out[o]). */
-inline void gate_out1(__global float *yp, const int hw, const int cx, const int o, const float conv,
-                      const float al, __global const float *b, const int has_bo, __global const float *af,
-                      const int has_aff) {
+inline void gate_out1(__global float *yp, const int hw, const int cx, const int o, const float conv, const float al,
+                      __global const float *b, const int has_bo, __global const float *af, const int has_aff) {
   const float v = conv * al + (has_bo ? b[o] : 0.0f);
   yp[o * hw] = has_aff ? v * af[o] + af[cx + o] : v;
 }
@@ -641,10 +637,9 @@ inline void gate_out1(__global float *yp, const int hw, const int cx, const int 
  * output conv 4 output channels at a time so that each x load feeds 4 accumulators. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 attention_gate_apply_gpu(__global const float *x, const int x_off, const int cx, const int h, const int w,
-                         __global const float *a, const int a_off, const int ht, const int wt,
-                         __global const float *wo, const int wo_off, const int has_out,
-                         __global const float *bo, const int bo_off, const int has_bo,
-                         __global const float *aff, const int aff_off, const int has_aff,
+                         __global const float *a, const int a_off, const int ht, const int wt, __global const float *wo,
+                         const int wo_off, const int has_out, __global const float *bo, const int bo_off,
+                         const int has_bo, __global const float *aff, const int aff_off, const int has_aff,
                          __global float *alpha, const int alpha_off, const int has_alpha, __global float *y,
                          const int y_off) {
   const int i = get_global_id(0), n = get_global_id(1), hw = h * w;

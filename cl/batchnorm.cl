@@ -12,11 +12,10 @@
  * scale is worked out once per run, and the plane is read with unit stride along the vector lanes. */
 /* `count` is the GPU form's: unused here, so that both forms take one argument list. */
 __kernel void batchnorm_apply(__global const float *x, const int x_off, __global float *y, const int y_off,
-                              __global const float *gamma, const int g_off, __global const float *beta,
-                              const int b_off, __global const float *mean, const int m_off,
-                              __global const float *var, const int v_off, const int channels, const int hw,
-                              const float eps, const int kind, const float alpha, const float act_beta,
-                              const int count) {
+                              __global const float *gamma, const int g_off, __global const float *beta, const int b_off,
+                              __global const float *mean, const int m_off, __global const float *var, const int v_off,
+                              const int channels, const int hw, const float eps, const int kind, const float alpha,
+                              const float act_beta, const int count) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int plane = get_global_id(1), c = plane % channels;
   if (start >= hw)
@@ -37,11 +36,10 @@ __kernel void batchnorm_apply(__global const float *x, const int x_off, __global
  * or 1x1) fill whole warps too; the four parameter loads per item hit the cache. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 batchnorm_apply_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                    __global const float *gamma, const int g_off, __global const float *beta,
-                    const int b_off, __global const float *mean, const int m_off,
-                    __global const float *var, const int v_off, const int channels, const int hw,
-                    const float eps, const int kind, const float alpha, const float act_beta,
-                    const int count) {
+                    __global const float *gamma, const int g_off, __global const float *beta, const int b_off,
+                    __global const float *mean, const int m_off, __global const float *var, const int v_off,
+                    const int channels, const int hw, const float eps, const int kind, const float alpha,
+                    const float act_beta, const int count) {
   if (get_global_id(0) >= (size_t)count)
     return;
   const int i = (int)get_global_id(0), c = (i / hw) % channels;

@@ -3,16 +3,16 @@
 #define CLSEG_CL_COMMON_H
 
 /* Activation codes: the same numbers as clseg_act_kind in include/clseg_ops.h. */
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_RELU6 2
-#define ACT_CLIP 3
-#define ACT_LEAKY_RELU 4
-#define ACT_SIGMOID 5
+#define ACT_NONE         0
+#define ACT_RELU         1
+#define ACT_RELU6        2
+#define ACT_CLIP         3
+#define ACT_LEAKY_RELU   4
+#define ACT_SIGMOID      5
 #define ACT_HARD_SIGMOID 6
-#define ACT_HARD_SWISH 7
-#define ACT_TANH 8
-#define ACT_GELU 9
+#define ACT_HARD_SWISH   7
+#define ACT_TANH         8
+#define ACT_GELU         9
 
 /* alpha and beta are already resolved to their defaults by the host. */
 inline float act_apply(float v, int kind, float alpha, float beta) {

@@ -18,7 +18,7 @@
 #define USE_LOCAL 1 /* 1 stages the tile's input (with its halo) in __local memory once for all KH * KW taps */
 #endif
 
-#define OTW (TX * PX)                           /* output tile width */
+#define OTW (TX * PX)                            /* output tile width */
 #define ITW ((OTW - 1) * SW + (KW - 1) * DW + 1) /* input tile width, halo included */
 #define ITH ((TY - 1) * SH + (KH - 1) * DH + 1)  /* input tile height, halo included */
 
@@ -26,10 +26,9 @@
 __kernel __attribute__((reqd_work_group_size(TX, TY, 1))) void
 conv2d_depthwise_gpu(__global const float *x, const int x_off, const int cin, const int h, const int w,
                      __global const float *wt, const int w_off, const int mult, const int pt, const int pl,
-                     __global const float *bias, const int b_off, const int has_bias,
-                     __global const float *res, const int r_off, const int has_res, __global float *y,
-                     const int y_off, const int cout, const int oh_n, const int ow_n, const float alpha,
-                     const float beta) {
+                     __global const float *bias, const int b_off, const int has_bias, __global const float *res,
+                     const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
+                     const int oh_n, const int ow_n, const float alpha, const float beta) {
   const int lx = get_local_id(0), ly = get_local_id(1), nc = get_global_id(2);
   const int n = nc / cout, co = nc - n * cout;
   const int ox0 = get_group_id(0) * OTW, oy0 = get_group_id(1) * TY, oy = oy0 + ly;
@@ -58,7 +57,7 @@ conv2d_depthwise_gpu(__global const float *x, const int x_off, const int cin, co
         acc[p] = fma(t[p * TX * SW], wk, acc[p]);
     }
 #else
-  /* large dilations: the halo would not fit, so taps read global memory (and its caches) directly */
+    /* large dilations: the halo would not fit, so taps read global memory (and its caches) directly */
 #pragma unroll
   for (int kh = 0; kh < KH; kh++) {
     const int iy = iy0 + ly * SH + kh * DH;

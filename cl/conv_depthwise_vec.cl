@@ -5,11 +5,10 @@
 /* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one row of one
  * channel. xp is the zero-padded input (conv2d_pad), so loads need no bounds checks. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
-conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __global const float *wt,
-                 const int w_off, __global const float *bias, const int b_off, const int has_bias,
-                 __global const float *res, const int r_off, const int has_res, __global float *y,
-                 const int y_off, const int channels, const int oh_n, const int ow_n, const int tiles_w,
-                 const float alpha, const float beta) {
+conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __global const float *wt, const int w_off,
+                 __global const float *bias, const int b_off, const int has_bias, __global const float *res,
+                 const int r_off, const int has_res, __global float *y, const int y_off, const int channels,
+                 const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
   const int tile = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
   if (tile >= oh_n * tiles_w)
     return;

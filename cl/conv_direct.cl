@@ -10,11 +10,11 @@
  * program serves all shapes (it is the fallback and the checked reference, not the fast path). */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
-              __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh,
-              const int sw, const int dh, const int dw, const int pt, const int pl, const int groups,
-              __global const float *bias, const int b_off, const int has_bias, __global const float *res,
-              const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
-              const int oh_n, const int ow_n, const float alpha, const float beta) {
+              __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh, const int sw,
+              const int dh, const int dw, const int pt, const int pl, const int groups, __global const float *bias,
+              const int b_off, const int has_bias, __global const float *res, const int r_off, const int has_res,
+              __global float *y, const int y_off, const int cout, const int oh_n, const int ow_n, const float alpha,
+              const float beta) {
   const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
   if (ow >= ow_n)
     return;

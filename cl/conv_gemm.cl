@@ -26,11 +26,11 @@
 #define VWN 4 /* contiguous pixels a work-item reads from __local and writes at once (1, 2, 4, 8) */
 #endif
 
-#define WGS (MDIMC * NDIMC)   /* work-items per group */
-#define MWI (MWG / MDIMC)     /* micro-tile rows (output channels) per work-item */
-#define NWI (NWG / NDIMC)     /* micro-tile columns (pixels) per work-item */
+#define WGS   (MDIMC * NDIMC) /* work-items per group */
+#define MWI   (MWG / MDIMC)   /* micro-tile rows (output channels) per work-item */
+#define NWI   (NWG / NDIMC)   /* micro-tile columns (pixels) per work-item */
 #define KDIMB (WGS / NWG)     /* rows of the pixel tile one pass of the group loads */
-#define KHW (KH * KW)
+#define KHW   (KH * KW)
 
 #if MWG % (MDIMC * VWM) != 0 || NWG % (NDIMC * VWN) != 0
 #error "MWG must be a multiple of MDIMC * VWM and NWG of NDIMC * VWN"
@@ -50,30 +50,31 @@
 #define VFLOAT_4              float4
 #define VFLOAT_8              float8
 #define LOCAL_VLOAD_1(p, dst) ((dst)[0] = *(p))
-#define LOCAL_VLOAD_2(p, dst)                                                                      \
-  do {                                                                                             \
-    const float2 v_ = *(__local float2 *)(p);                                                      \
-    (dst)[0] = v_.s0, (dst)[1] = v_.s1;                                                            \
+#define LOCAL_VLOAD_2(p, dst)                                                                                          \
+  do {                                                                                                                 \
+    const float2 v_ = *(__local float2 *)(p);                                                                          \
+    (dst)[0] = v_.s0, (dst)[1] = v_.s1;                                                                                \
   } while (0)
-#define LOCAL_VLOAD_4(p, dst)                                                                      \
-  do {                                                                                             \
-    const float4 v_ = *(__local float4 *)(p);                                                      \
-    (dst)[0] = v_.s0, (dst)[1] = v_.s1, (dst)[2] = v_.s2, (dst)[3] = v_.s3;                        \
+#define LOCAL_VLOAD_4(p, dst)                                                                                          \
+  do {                                                                                                                 \
+    const float4 v_ = *(__local float4 *)(p);                                                                          \
+    (dst)[0] = v_.s0, (dst)[1] = v_.s1, (dst)[2] = v_.s2, (dst)[3] = v_.s3;                                            \
   } while (0)
-#define LOCAL_VLOAD_8(p, dst)                                                                      \
-  do {                                                                                             \
-    const float8 v_ = *(__local float8 *)(p);                                                      \
-    (dst)[0] = v_.s0, (dst)[1] = v_.s1, (dst)[2] = v_.s2, (dst)[3] = v_.s3;                        \
-    (dst)[4] = v_.s4, (dst)[5] = v_.s5, (dst)[6] = v_.s6, (dst)[7] = v_.s7;                        \
+#define LOCAL_VLOAD_8(p, dst)                                                                                          \
+  do {                                                                                                                 \
+    const float8 v_ = *(__local float8 *)(p);                                                                          \
+    (dst)[0] = v_.s0, (dst)[1] = v_.s1, (dst)[2] = v_.s2, (dst)[3] = v_.s3;                                            \
+    (dst)[4] = v_.s4, (dst)[5] = v_.s5, (dst)[6] = v_.s6, (dst)[7] = v_.s7;                                            \
   } while (0)
 #define LOCAL_VLOAD(VW, p, dst) CAT(LOCAL_VLOAD_, VW)(p, dst)
 
 /* Packs w [groups * cout_g][kg] (a group's rows of kg = cin_g * KH * KW weights) into
  * wp [groups][mblocks][kpad][MWG], zero past cout_g and kg, so that a work-group's K-slice of weights
  * is KWG * MWG contiguous floats (coalesced, no bounds checks) and k runs to a KWG multiple. */
-__kernel __attribute__((reqd_work_group_size(64, 1, 1))) void
-conv2d_gemm_pack(__global const float *w, const int w_off, const int cout_g, const int kg,
-                 const int kpad, const int mblocks, __global float *wp, const int total) {
+__kernel __attribute__((reqd_work_group_size(64, 1, 1))) void conv2d_gemm_pack(__global const float *w, const int w_off,
+                                                                               const int cout_g, const int kg,
+                                                                               const int kpad, const int mblocks,
+                                                                               __global float *wp, const int total) {
   const int i = get_global_id(0);
   if (i >= total)
     return;
@@ -91,13 +92,11 @@ conv2d_gemm_pack(__global const float *w, const int w_off, const int cout_g, con
  * part_present the raw sums go to part [splits][cout][npix] for conv2d_gemm_reduce; otherwise bias,
  * residual and activation are applied here, in conv2d_direct's order. */
 __kernel __attribute__((reqd_work_group_size(NDIMC, MDIMC, 1))) void
-conv2d_gemm(__global const float *x, const int x_off, const int cin, const int h, const int w,
-            const int pt, const int pl, __global const float *wp, const int kpad, const int groups,
-            __global const float *bias, const int b_off, const int has_bias,
-            __global const float *res, const int r_off, const int has_res, __global float *y,
-            const int y_off, const int cout, const int oh_n, const int ow_n, const int npix,
-            const int kspan, __global float *part, const int part_present, const float alpha,
-            const float beta) {
+conv2d_gemm(__global const float *x, const int x_off, const int cin, const int h, const int w, const int pt,
+            const int pl, __global const float *wp, const int kpad, const int groups, __global const float *bias,
+            const int b_off, const int has_bias, __global const float *res, const int r_off, const int has_res,
+            __global float *y, const int y_off, const int cout, const int oh_n, const int ow_n, const int npix,
+            const int kspan, __global float *part, const int part_present, const float alpha, const float beta) {
   __local CAT(VFLOAT_, VWM) alm_v[KWG * MWG / VWM];
   __local CAT(VFLOAT_, VWN) blm_v[KWG * NWG / VWN];
   __local float *alm = (__local float *)alm_v, *blm = (__local float *)blm_v;
@@ -128,7 +127,7 @@ conv2d_gemm(__global const float *x, const int x_off, const int cin, const int h
 #pragma unroll
     for (int r = 0; r < KWG * MWG / WGS; r++)
       alm[tid + r * WGS] = wq[(size_t)k0 * MWG + tid + r * WGS];
-    /* input: rows kl, kl + KDIMB, ... of the slice at this work-item's pixel, zero in the padding */
+      /* input: rows kl, kl + KDIMB, ... of the slice at this work-item's pixel, zero in the padding */
 #pragma unroll
     for (int r = 0; r < KWG / KDIMB; r++) {
       const int kk = kl + r * KDIMB, k = k0 + kk, ci = k / KHW, t = k - ci * KHW, ky = t / KW;
@@ -184,10 +183,10 @@ conv2d_gemm(__global const float *x, const int x_off, const int cin, const int h
 /* Split-K's second pass: y = act(sum of the splits' partials + bias + residual), one output per
  * work-item, pixels along dim 0 (coalesced reads of part and writes of y). */
 __kernel __attribute__((reqd_work_group_size(64, 1, 1))) void
-conv2d_gemm_reduce(__global const float *part, const int splits, __global const float *bias,
-                   const int b_off, const int has_bias, __global const float *res, const int r_off,
-                   const int has_res, __global float *y, const int y_off, const int cout,
-                   const int ohw, const int npix, const float alpha, const float beta) {
+conv2d_gemm_reduce(__global const float *part, const int splits, __global const float *bias, const int b_off,
+                   const int has_bias, __global const float *res, const int r_off, const int has_res, __global float *y,
+                   const int y_off, const int cout, const int ohw, const int npix, const float alpha,
+                   const float beta) {
   const int p = get_global_id(0), co = get_global_id(1);
   if (p >= npix)
     return;

@@ -28,9 +28,9 @@ conv2d_pack_weights(__global const float *w, const int w_off, const int cout, co
  * of cin rows a plane apart: planes of 4 KiB multiples map to the same cache sets, which halved its speed.
  * A work-item copies one panel row for cpi consecutive channels. */
 __kernel __attribute__((reqd_work_group_size(4, 1, 1))) void
-conv2d_pack_input(__global const float *x, const int x_off, const int cin, const int h, const int w,
-                  const int sh, const int sw, const int pt, const int pl, const int oh_n, const int ow_n,
-                  const int tiles, const int tw, const int cpi, __global float *xp) {
+conv2d_pack_input(__global const float *x, const int x_off, const int cin, const int h, const int w, const int sh,
+                  const int sw, const int pt, const int pl, const int oh_n, const int ow_n, const int tiles,
+                  const int tw, const int cpi, __global float *xp) {
   const int t = get_global_id(0), cg = get_global_id(1), n = get_global_id(2);
   if (t >= tiles)
     return;
@@ -57,9 +57,8 @@ conv2d_pack_input(__global const float *x, const int x_off, const int cin, const
  * + d - 1): one plain conv with padding 1 over the mosaic computes every sub-grid, the zero lines
  * standing in for each one's padding, so Winograd applies. One work-item per mosaic row. */
 __kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
-conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, const int w, const int d,
-                       const int hs, const int ws, __global float *xm, const int hm, const int wm,
-                       const int rows) {
+conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, const int w, const int d, const int hs,
+                       const int ws, __global float *xm, const int hm, const int wm, const int rows) {
   const int r = get_global_id(0);
   if (r >= rows)
     return;
@@ -83,10 +82,10 @@ conv2d_dilation_mosaic(__global const float *x, const int x_off, const int h, co
  * residual (shaped like y) and the activation act (a run-time value: ACT_* of common.h). One work-item per
  * row of y. */
 __kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
-conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, const int d, const int hs,
-                         const int ws, __global const float *res, const int r_off, const int has_res,
-                         __global float *y, const int y_off, const int h, const int w, const int act,
-                         const float alpha, const float beta, const int rows) {
+conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, const int d, const int hs, const int ws,
+                         __global const float *res, const int r_off, const int has_res, __global float *y,
+                         const int y_off, const int h, const int w, const int act, const float alpha, const float beta,
+                         const int rows) {
   const int r = get_global_id(0);
   if (r >= rows)
     return;
@@ -109,8 +108,8 @@ conv2d_dilation_unmosaic(__global const float *ym, const int hm, const int wm, c
  * kernels read whole 16-pixel rows with no bounds checks. One work-item per padded row: PoCL pays about a
  * microsecond per work-group, so an element per work-item would cost more than the copy itself. */
 __kernel __attribute__((reqd_work_group_size(HELPER_LWS, 1, 1))) void
-conv2d_pad(__global const float *x, const int x_off, const int h, const int w, __global float *xp,
-           const int hp, const int wp, const int pt, const int pl, const int rows) {
+conv2d_pad(__global const float *x, const int x_off, const int h, const int w, __global float *xp, const int hp,
+           const int wp, const int pt, const int pl, const int rows) {
   const int r = get_global_id(0);
   if (r >= rows)
     return;

@@ -54,11 +54,11 @@
  * every shape). Input row ih contributes to output row oh through tap kh when oh + pt - kh * dh = ih * sh. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv_transpose2d_direct(__global const float *x, const int x_off, const int cin, const int h, const int w,
-                        __global const float *wt, const int w_off, const int kh_n, const int kw_n,
-                        const int sh, const int sw, const int dh, const int dw, const int pt, const int pl,
-                        const int groups, __global const float *bias, const int b_off, const int has_bias,
-                        __global float *y, const int y_off, const int cout, const int oh_n, const int ow_n,
-                        const float alpha, const float beta) {
+                        __global const float *wt, const int w_off, const int kh_n, const int kw_n, const int sh,
+                        const int sw, const int dh, const int dw, const int pt, const int pl, const int groups,
+                        __global const float *bias, const int b_off, const int has_bias, __global float *y,
+                        const int y_off, const int cout, const int oh_n, const int ow_n, const float alpha,
+                        const float beta) {
   const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);
   if (ow >= ow_n)
     return;
@@ -95,8 +95,8 @@ conv_transpose2d_direct(__global const float *x, const int x_off, const int cin,
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv_transpose2d_k2s2(__global const float *x, const int x_off, const int cin, const int h, const int w,
                       __global const float *wp, const int cblocks, __global const float *bias, const int b_off,
-                      const int has_bias, __global float *y, const int y_off, const int cout,
-                      const int tiles_w, const float alpha, const float beta) {
+                      const int has_bias, __global float *y, const int y_off, const int cout, const int tiles_w,
+                      const float alpha, const float beta) {
   const int tile = get_global_id(0), cb = get_global_id(1), n = get_global_id(2);
   const int oh_n = 2 * h, ow_n = 2 * w;
   if (tile >= oh_n * tiles_w || cb >= cblocks)
@@ -135,12 +135,12 @@ conv_transpose2d_k2s2(__global const float *x, const int x_off, const int cin, c
 
 /* The first kernel row k (of KSH candidates) whose tap reaches output row o, or KH when none does: o + p - k d
  * must be a multiple of the stride, and the next such k is KSH further. */
-#define FIRST_TAP(o, p, D, S, KS, KN, out)                                                                 \
-  do {                                                                                                     \
-    out = KN;                                                                                              \
-    for (int k_ = KS - 1; k_ >= 0; k_--)                                                                   \
-      if (((o) + (p) - k_ * (D)) % (S) == 0)                                                                \
-        out = k_;                                                                                          \
+#define FIRST_TAP(o, p, D, S, KS, KN, out)                                                                             \
+  do {                                                                                                                 \
+    out = KN;                                                                                                          \
+    for (int k_ = KS - 1; k_ >= 0; k_--)                                                                               \
+      if (((o) + (p)-k_ * (D)) % (S) == 0)                                                                             \
+        out = k_;                                                                                                      \
   } while (0)
 
 /* GPU-shaped, any kernel, stride, dilation, padding and groups. A work-group of TX x TY work-items covers

@@ -4,27 +4,27 @@
 #include "conv_vec.h"
 
 /* One step of the register tile: NV input vectors times MR broadcast weights (wq[0..MR-1]). */
-#define VEC_STEP(LOAD)                                                                                     \
-  do {                                                                                                     \
-    float16 v[NV];                                                                                         \
-    _Pragma("unroll") for (int j = 0; j < NV; j++) v[j] = LOAD;                                            \
-    _Pragma("unroll") for (int m = 0; m < MR; m++) {                                                       \
-      const float16 wm = (float16)wq[m];                                                                   \
-      _Pragma("unroll") for (int j = 0; j < NV; j++) acc[m][j] = fma(v[j], wm, acc[m][j]);                 \
-    }                                                                                                      \
-    wq += MR;                                                                                              \
+#define VEC_STEP(LOAD)                                                                                                 \
+  do {                                                                                                                 \
+    float16 v[NV];                                                                                                     \
+    _Pragma("unroll") for (int j = 0; j < NV; j++) v[j] = LOAD;                                                        \
+    _Pragma("unroll") for (int m = 0; m < MR; m++) {                                                                   \
+      const float16 wm = (float16)wq[m];                                                                               \
+      _Pragma("unroll") for (int j = 0; j < NV; j++) acc[m][j] = fma(v[j], wm, acc[m][j]);                             \
+    }                                                                                                                  \
+    wq += MR;                                                                                                          \
   } while (0)
 
 /* Dense conv as an implicit GEMM: a work-item owns an MR output channels x TW pixels tile of one output
- * row (or, TILE_OH 2, 16 pixels of two rows) in float16 accumulators and walks (ci, kh, kw) over packed weights [cblocks][cin][KH][KW][MR].
- * xp is either zero-padded (row_len 0: every load in bounds) or, for 1x1 stride-1 unpadded convs, the input
- * itself read as one row of row_len pixels per channel, whose last tile loads with a guard. */
+ * row (or, TILE_OH 2, 16 pixels of two rows) in float16 accumulators and walks (ci, kh, kw) over packed weights
+ * [cblocks][cin][KH][KW][MR]. xp is either zero-padded (row_len 0: every load in bounds) or, for 1x1 stride-1 unpadded
+ * convs, the input itself read as one row of row_len pixels per channel, whose last tile loads with a guard. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const int xp_cs, const int xp_rs,
-           const int row_len, const int row_lo, const int row_hi, __global const float *wp, const int cin, const int cblocks,
-           __global const float *bias, const int b_off, const int has_bias, __global const float *res,
-           const int r_off, const int has_res, __global float *y, const int y_off, const int cout,
-           const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
+           const int row_len, const int row_lo, const int row_hi, __global const float *wp, const int cin,
+           const int cblocks, __global const float *bias, const int b_off, const int has_bias,
+           __global const float *res, const int r_off, const int has_res, __global float *y, const int y_off,
+           const int cout, const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
 #if PIX_FIRST
   const int tile = get_global_id(0), cb = get_global_id(1);
 #else

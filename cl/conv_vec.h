@@ -28,22 +28,22 @@
 #define TILE_OH 1 /* conv2d_vec: 2 puts the NV = 2 vectors on two output rows (for rows of <= 16 pixels) */
 #endif
 #if TILE_OH == 2
-#define TW 16
-#define VEC_X(j) ((j) * SH * xp_rs) /* input offset of the tile's vector j */
-#define VEC_Y(j) ((j) * ow_n)       /* output offset of the tile's vector j */
+#define TW        16
+#define VEC_X(j)  ((j)*SH * xp_rs) /* input offset of the tile's vector j */
+#define VEC_Y(j)  ((j)*ow_n)       /* output offset of the tile's vector j */
 #define VEC_IN(j) (oh + (j) < oh_n && ow0 < ow_n)
 #else
-#define TW (16 * NV)
-#define VEC_X(j) ((j) * 16 * SW)
-#define VEC_Y(j) ((j) * 16)
+#define TW        (16 * NV)
+#define VEC_X(j)  ((j)*16 * SW)
+#define VEC_Y(j)  ((j)*16)
 #define VEC_IN(j) (ow0 + 16 * (j) < ow_n)
 #endif
 #define VEC_VALID(j) (ow_n - ow0 - (TILE_OH == 2 ? 0 : 16 * (j)))
 
 /* Bias, residual and activation on one 16-lane slice of output row yi..yi+15, then the store. */
-inline void epilogue16(float16 v, const float b, __global const float *res, const int r_off,
-                       const int has_res, __global float *y, const int y_off, const int yi, const int valid,
-                       const float alpha, const float beta) {
+inline void epilogue16(float16 v, const float b, __global const float *res, const int r_off, const int has_res,
+                       __global float *y, const int y_off, const int yi, const int valid, const float alpha,
+                       const float beta) {
   v += b;
   if (has_res)
     v += load16_valid(res + r_off + yi, valid);

@@ -19,9 +19,10 @@
 
 /* U = G g G^T for one (co, ci) per work-item, into u[e][cb][ci][m] (co = cb * MR + m, zeros past cout).
  * g is PyTorch's [Cout][Cin][3][3] at w_off. Runs once per prep. */
-__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void
-conv2d_winograd_weights(__global const float *w, const int w_off, const int cout, const int cin,
-                        const int cblocks, __global float *u) {
+__kernel __attribute__((reqd_work_group_size(16, 1, 1))) void conv2d_winograd_weights(__global const float *w,
+                                                                                      const int w_off, const int cout,
+                                                                                      const int cin, const int cblocks,
+                                                                                      __global float *u) {
   const int i = get_global_id(0);
   if (i >= cblocks * MR * cin)
     return;
@@ -66,8 +67,8 @@ inline float16 load16_tiles(const __global float *p) {
  * xp is the input zero-padded (conv2d_pad) to rows of wp >= tiles_w * M + M + 2 and every tile row, so no
  * load needs a bounds check; 16 tiles of one row load as vectors. */
 __kernel __attribute__((reqd_work_group_size(4, 1, 1))) void
-conv2d_winograd_input(__global const float *xp, const int xp_off, const int cs, const int wp, const int tiles_w, const int row0,
-                      const int tiles, const int tp, const int cin, __global float *v) {
+conv2d_winograd_input(__global const float *xp, const int xp_off, const int cs, const int wp, const int tiles_w,
+                      const int row0, const int tiles, const int tp, const int cin, __global float *v) {
   const int g = get_global_id(0), ci = get_global_id(1);
   if (g * 16 >= tp)
     return;
@@ -110,9 +111,10 @@ conv2d_winograd_input(__global const float *xp, const int xp_off, const int cs, 
 
 /* The E batched GEMMs: mo[e][co][tile] = sum_ci u[e][cb][ci][m] v[e][ci][tile] for an MR channels x 16 * NV
  * tiles register tile. Tile groups in dim 0 so that neighbouring work-items share one weight panel. */
-__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
-conv2d_winograd_gemm(__global const float *u, __global const float *v, __global float *mo, const int cin,
-                     const int cblocks, const int tp) {
+__kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void conv2d_winograd_gemm(__global const float *u,
+                                                                                    __global const float *v,
+                                                                                    __global float *mo, const int cin,
+                                                                                    const int cblocks, const int tp) {
   const int tg = get_global_id(0), cb = get_global_id(1), e = get_global_id(2);
   if (tg * 16 * NV >= tp)
     return;
@@ -146,8 +148,8 @@ conv2d_winograd_gemm(__global const float *u, __global const float *v, __global 
 }
 
 /* Bias, residual and activation on 16 contiguous output pixels, then the store. */
-inline void store_out16(float16 v, __global const float *res, const int has_res, __global float *y,
-                        const float alpha, const float beta) {
+inline void store_out16(float16 v, __global const float *res, const int has_res, __global float *y, const float alpha,
+                        const float beta) {
   if (has_res)
     v += vload16(0, res);
   vstore16(act16(v, alpha, beta), 0, y);
@@ -175,11 +177,10 @@ inline void store_row_tiles(float16 o[WINO_M], __global const float *res, const 
 /* The output transform A^T m A of 16 tiles (lanes) of one output channel, then bias, residual and the
  * activation, stored where the tiles lie inside the output (16 tiles of one row inside it: vector stores). */
 __kernel __attribute__((reqd_work_group_size(4, 1, 1))) void
-conv2d_winograd_output(__global const float *mo, const int cout, const int cpad, const int tiles_w,
-                       const int row0, const int tiles, const int tp, __global const float *bias,
-                       const int b_off, const int has_bias, __global const float *res, const int r_off,
-                       const int has_res, __global float *y, const int y_off, const int oh_n, const int ow_n,
-                       const float alpha, const float beta) {
+conv2d_winograd_output(__global const float *mo, const int cout, const int cpad, const int tiles_w, const int row0,
+                       const int tiles, const int tp, __global const float *bias, const int b_off, const int has_bias,
+                       __global const float *res, const int r_off, const int has_res, __global float *y,
+                       const int y_off, const int oh_n, const int ow_n, const float alpha, const float beta) {
   const int g = get_global_id(0), co = get_global_id(1);
   if (g * 16 >= tp || co >= cout)
     return;

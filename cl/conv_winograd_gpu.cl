@@ -17,8 +17,8 @@
  * u[e][mblocks][kpad][mwg] (conv2d_gemm_pack's layout with one group per e), zero past cout and cin.
  * One (m, ci, bm) per work-item, m fastest; runs once per prep. */
 __kernel __attribute__((reqd_work_group_size(TLOCAL, 1, 1))) void
-conv2d_winograd_gpu_weights(__global const float *w, const int w_off, const int cout, const int cin,
-                            const int mwg, const int mblocks, const int kpad, __global float *u) {
+conv2d_winograd_gpu_weights(__global const float *w, const int w_off, const int cout, const int cin, const int mwg,
+                            const int mblocks, const int kpad, __global float *u) {
   const int i = get_global_id(0);
   if (i >= mwg * kpad * mblocks)
     return;
@@ -47,9 +47,9 @@ inline int2 tile_origin(const int tt, const int tiles_w, const int tiles_img, in
 /* V = B^T d B of tile t0 + t and input channel ci, d read from x through the zero padding (pt,
  * pl), into v[e][ci][t] for t < tiles. */
 __kernel __attribute__((reqd_work_group_size(TLOCAL, 1, 1))) void
-conv2d_winograd_gpu_input(__global const float *x, const int x_off, const int cin, const int h,
-                          const int w, const int pt, const int pl, const int tiles_w,
-                          const int tiles_img, const int t0, const int tiles, __global float *v) {
+conv2d_winograd_gpu_input(__global const float *x, const int x_off, const int cin, const int h, const int w,
+                          const int pt, const int pl, const int tiles_w, const int tiles_img, const int t0,
+                          const int tiles, __global float *v) {
   const int t = get_global_id(0), ci = get_global_id(1);
   if (t >= tiles)
     return;
@@ -82,12 +82,11 @@ conv2d_winograd_gpu_input(__global const float *x, const int x_off, const int ci
 /* Y = A^T M A of tile t0 + t and output channel co from mo[e][co][t], then bias, residual and the
  * activation in conv2d_direct's order, stored where the tile lies inside y [N][cout][oh][ow]. */
 __kernel __attribute__((reqd_work_group_size(TLOCAL, 1, 1))) void
-conv2d_winograd_gpu_output(__global const float *mo, const int cout, const int tiles_w,
-                           const int tiles_img, const int t0, const int tiles,
-                           __global const float *bias, const int b_off, const int has_bias,
-                           __global const float *res, const int r_off, const int has_res,
-                           __global float *y, const int y_off, const int oh_n, const int ow_n,
-                           const float alpha, const float beta) {
+conv2d_winograd_gpu_output(__global const float *mo, const int cout, const int tiles_w, const int tiles_img,
+                           const int t0, const int tiles, __global const float *bias, const int b_off,
+                           const int has_bias, __global const float *res, const int r_off, const int has_res,
+                           __global float *y, const int y_off, const int oh_n, const int ow_n, const float alpha,
+                           const float beta) {
   const int t = get_global_id(0), co = get_global_id(1);
   if (t >= tiles)
     return;

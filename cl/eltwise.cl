@@ -36,12 +36,11 @@ inline float binary_one(float a, float b, int op) {
 /* Dimension 0: CHUNK-float runs of one row of len floats; dimension 1: rows (o1 * o2 * o3 of them, o3
  * implied). as_in / bs_in are the operands' strides along the row (0 or 1); as1..3 / bs1..3 along the outer
  * dimensions, innermost first. */
-__kernel void eltwise_binary(__global const float *a, const int a_off, __global const float *b,
-                             const int b_off, __global float *y, const int y_off, const int len,
-                             const int rows, const int as_in, const int bs_in, const int o1, const int o2,
-                             const int as1, const int as2, const int as3, const int bs1, const int bs2,
-                             const int bs3, const int op, const int kind, const float alpha,
-                             const float beta) {
+__kernel void eltwise_binary(__global const float *a, const int a_off, __global const float *b, const int b_off,
+                             __global float *y, const int y_off, const int len, const int rows, const int as_in,
+                             const int bs_in, const int o1, const int o2, const int as1, const int as2, const int as3,
+                             const int bs1, const int bs2, const int bs3, const int op, const int kind,
+                             const float alpha, const float beta) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int r = get_global_id(1);
   if (start >= len || r >= rows)
@@ -65,10 +64,9 @@ __kernel void eltwise_binary(__global const float *a, const int a_off, __global 
  * divisions against a memory-bound load. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
 eltwise_binary_gpu(__global const float *a, const int a_off, __global const float *b, const int b_off,
-                   __global float *y, const int y_off, const int len, const int rows, const int as_in,
-                   const int bs_in, const int o1, const int o2, const int as1, const int as2,
-                   const int as3, const int bs1, const int bs2, const int bs3, const int op,
-                   const int kind, const float alpha, const float beta) {
+                   __global float *y, const int y_off, const int len, const int rows, const int as_in, const int bs_in,
+                   const int o1, const int o2, const int as1, const int as2, const int as3, const int bs1,
+                   const int bs2, const int bs3, const int op, const int kind, const float alpha, const float beta) {
   if (get_global_id(0) >= (size_t)rows * (size_t)len)
     return;
   const int i = (int)get_global_id(0), r = i / len, p = i - r * len;

@@ -15,9 +15,8 @@
 
 /* Copies rows of len floats: row r of x starts at x_off + r * x_stride, of y at y_off + r * y_stride. Concat
  * and slice copy one row per image, of C * H * W floats, so the rows are long and contiguous. */
-__kernel void layout_copy_rows(__global const float *x, const int x_off, const int x_stride,
-                               __global float *y, const int y_off, const int y_stride, const int len,
-                               const int rows) {
+__kernel void layout_copy_rows(__global const float *x, const int x_off, const int x_stride, __global float *y,
+                               const int y_off, const int y_stride, const int len, const int rows) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int r = get_global_id(1);
   if (start >= len || r >= rows)
@@ -33,8 +32,8 @@ __kernel void layout_copy_rows(__global const float *x, const int x_off, const i
 /* The GPU form: one float per work-item over all rows * len floats, consecutive work-items on consecutive
  * floats of a row in x and in y, so warps stay full however short the rows are. */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-layout_copy_rows_gpu(__global const float *x, const int x_off, const int x_stride, __global float *y,
-                     const int y_off, const int y_stride, const int len, const int rows) {
+layout_copy_rows_gpu(__global const float *x, const int x_off, const int x_stride, __global float *y, const int y_off,
+                     const int y_stride, const int len, const int rows) {
   if (get_global_id(0) >= (size_t)rows * (size_t)len)
     return;
   const int i = (int)get_global_id(0), r = i / len, p = i - r * len;
@@ -69,8 +68,8 @@ inline int pad_row(const pad_geom g, const int r, const int mode) {
 
 /* One run of an output row: the interior is copied a vector at a time, the borders one float at a time.
  * mode is a constant in each kernel below, so each gets its own branch-free code. */
-inline void pad_run(__global const float *x, const int x_off, __global float *y, const int y_off,
-                    const pad_geom g, const float value, const int mode) {
+inline void pad_run(__global const float *x, const int x_off, __global float *y, const int y_off, const pad_geom g,
+                    const float value, const int mode) {
   const long start = (long)get_global_id(0) * CHUNK;
   const int r = get_global_id(1);
   if (start >= g.wo || r >= g.rows)
@@ -97,11 +96,12 @@ inline void pad_run(__global const float *x, const int x_off, __global float *y,
   }
 }
 
-#define PAD_ARGS                                                                                             \
-  __global const float *x, const int x_off, __global float *y, const int y_off, const int c, const int h,    \
-      const int w, const int cs, const int hs, const int ws, const int co, const int ho, const int wo,       \
-      const int front, const int top, const int left, const float value, const int rows
-#define PAD_GEOM {c, h, w, cs, hs, ws, co, ho, wo, front, top, left, rows}
+#define PAD_ARGS                                                                                                       \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int c, const int h, const int w, \
+      const int cs, const int hs, const int ws, const int co, const int ho, const int wo, const int front,             \
+      const int top, const int left, const float value, const int rows
+#define PAD_GEOM                                                                                                       \
+  { c, h, w, cs, hs, ws, co, ho, wo, front, top, left, rows }
 
 /* Dimension 0: CHUNK-float runs of an output row; dimension 1: the rows = N * co * ho output rows. */
 __kernel void layout_pad_constant(PAD_ARGS) {
@@ -121,8 +121,8 @@ __kernel void layout_pad_edge(PAD_ARGS) {
 
 /* The GPU form of the paddings: one output float per work-item over all rows * wo floats (consecutive
  * work-items on consecutive floats of y; of x inside the interior), each mapped back through pad_src. */
-inline void pad_one(__global const float *x, const int x_off, __global float *y, const int y_off,
-                    const pad_geom g, const float value, const int mode) {
+inline void pad_one(__global const float *x, const int x_off, __global float *y, const int y_off, const pad_geom g,
+                    const float value, const int mode) {
   if (get_global_id(0) >= (size_t)g.rows * (size_t)g.wo)
     return;
   const int i = (int)get_global_id(0), r = i / g.wo, ow = i - r * g.wo;
@@ -151,8 +151,8 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_pad_edge
  * offset outermost in the input channel: ONNX's default, TFLite's); 1: depth to space, CRD (PyTorch's
  * PixelShuffle); 2: space to depth (ONNX's and TFLite's order, the block offset outermost in the output
  * channel). */
-inline int space_depth_src(const int oc, const int oh, const int ow, const int ci, const int hi,
-                           const int wi, const int co, const int b, const int mode) {
+inline int space_depth_src(const int oc, const int oh, const int ow, const int ci, const int hi, const int wi,
+                           const int co, const int b, const int mode) {
   if (mode == 2) {
     const int ij = oc / ci, c = oc - ij * ci, i = ij / b, j = ij - i * b;
     return (c * hi + oh * b + i) * wi + ow * b + j;
@@ -162,8 +162,8 @@ inline int space_depth_src(const int oc, const int oh, const int ow, const int c
   return (ic * hi + h) * wi + w;
 }
 
-#define SPACE_DEPTH_ARGS                                                                                     \
-  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,  \
+#define SPACE_DEPTH_ARGS                                                                                               \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,            \
       const int wi, const int co, const int ho, const int wo, const int b, const int mode, const int rows
 
 /* One run of CHUNK floats of output row r (dimension 1: the rows = N * co * ho): a gather, one float at a
@@ -209,14 +209,14 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void layout_space_to
  * of x [N][ci][hi][wi] in the order an NHWC layout of each would store them, ci * hi * wi = co * ho * wo.
  * The offset in image n of x of output (oc, oh, ow): its position in the NHWC order of the image,
  * taken apart in x's NHWC shape. */
-inline int nhwc_src(const int oc, const int oh, const int ow, const int ci, const int hi, const int wi,
-                    const int co, const int wo) {
+inline int nhwc_src(const int oc, const int oh, const int ow, const int ci, const int hi, const int wi, const int co,
+                    const int wo) {
   const int f = (oh * wo + ow) * co + oc, pix = f / ci, c = f - pix * ci, h = pix / wi;
   return (c * hi + h) * wi + (pix - h * wi);
 }
 
-#define NHWC_ARGS                                                                                            \
-  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,  \
+#define NHWC_ARGS                                                                                                      \
+  __global const float *x, const int x_off, __global float *y, const int y_off, const int ci, const int hi,            \
       const int wi, const int co, const int ho, const int wo, const int rows
 
 /* One run of CHUNK floats of output row r (dimension 1: the rows = N * co * ho), a gather. */

@@ -21,8 +21,8 @@ inline float hsum16(float16 v) {
  * Both operands are read along K, contiguous, 16 lanes at a time; rows past N or M are clamped on load and
  * skipped on store. */
 __kernel void linear_direct(__global const float *x, int x_off, __global const float *w, int w_off,
-                            __global const float *b, int b_off, int has_bias, __global float *y, int y_off,
-                            int N, int M, int K, int act, float alpha, float beta) {
+                            __global const float *b, int b_off, int has_bias, __global float *y, int y_off, int N,
+                            int M, int K, int act, float alpha, float beta) {
   int n0 = (int)get_global_id(0) * LINEAR_NB, m0 = (int)get_global_id(1) * LINEAR_MB;
   if (n0 >= N || m0 >= M)
     return;
@@ -69,8 +69,8 @@ __kernel void linear_direct(__global const float *x, int x_off, __global const f
 }
 
 /* y [N, M] = act(y + b) in place, after a GEMM that wrote y; dim 0: N * M. */
-__kernel void linear_bias_act(__global float *y, int y_off, __global const float *b, int b_off, int has_bias,
-                              int N, int M, int act, float alpha, float beta) {
+__kernel void linear_bias_act(__global float *y, int y_off, __global const float *b, int b_off, int has_bias, int N,
+                              int M, int act, float alpha, float beta) {
   int i = (int)get_global_id(0);
   if (i >= N * M)
     return;

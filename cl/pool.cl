@@ -10,24 +10,24 @@
 #endif
 #if POOL_VW == 8
 typedef float8 poolv;
-#define POOL_LOAD1(p)     vload8(0, p)
-#define POOL_LOAD2(p)     vload16(0, p).even
-#define POOL_STORE(v, p)  vstore8(v, 0, p)
+#define POOL_LOAD1(p)    vload8(0, p)
+#define POOL_LOAD2(p)    vload16(0, p).even
+#define POOL_STORE(v, p) vstore8(v, 0, p)
 #elif POOL_VW == 4
 typedef float4 poolv;
-#define POOL_LOAD1(p)     vload4(0, p)
-#define POOL_LOAD2(p)     vload8(0, p).even
-#define POOL_STORE(v, p)  vstore4(v, 0, p)
+#define POOL_LOAD1(p)    vload4(0, p)
+#define POOL_LOAD2(p)    vload8(0, p).even
+#define POOL_STORE(v, p) vstore4(v, 0, p)
 #elif POOL_VW == 2
 typedef float2 poolv;
-#define POOL_LOAD1(p)     vload2(0, p)
-#define POOL_LOAD2(p)     vload4(0, p).even
-#define POOL_STORE(v, p)  vstore2(v, 0, p)
+#define POOL_LOAD1(p)    vload2(0, p)
+#define POOL_LOAD2(p)    vload4(0, p).even
+#define POOL_STORE(v, p) vstore2(v, 0, p)
 #elif POOL_VW == 1
 typedef float poolv;
-#define POOL_LOAD1(p)     (p)[0]
-#define POOL_LOAD2(p)     (p)[0]
-#define POOL_STORE(v, p)  ((p)[0] = (v))
+#define POOL_LOAD1(p)    (p)[0]
+#define POOL_LOAD2(p)    (p)[0]
+#define POOL_STORE(v, p) ((p)[0] = (v))
 #else
 #error "POOL_VW must be 1, 2, 4 or 8"
 #endif
@@ -84,8 +84,8 @@ inline poolv pool_vec(__global const float *src, int W, pool_geom g, int h0, int
 }
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of POOL_VW outputs along OW, dim 1: OH, dim 2: NC. */
-inline void pool2d_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                        int OH, int OW, pool_geom g, const int is_max, int include_pad) {
+inline void pool2d_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
+                        pool_geom g, const int is_max, int include_pad) {
   int ow0 = (int)get_global_id(0) * POOL_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
@@ -108,16 +108,16 @@ inline void pool2d_body(__global const float *x, int x_off, __global float *y, i
     dst[ow0 + j] = pool_one(src, W, H, g, h0, (ow0 + j) * g.sw - g.pl, ia, ib, is_max, include_pad);
 }
 
-__kernel void pool2d_max(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                         int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
-                         int dh, int dw, int include_pad) {
+__kernel void pool2d_max(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
+                         int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
+                         int include_pad) {
   pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 1, include_pad);
 }
 
-__kernel void pool2d_avg(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                         int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
-                         int dh, int dw, int include_pad) {
+__kernel void pool2d_avg(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
+                         int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
+                         int include_pad) {
   pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_body(x, x_off, y, y_off, H, W, OH, OW, g, 0, include_pad);
 }
@@ -140,15 +140,13 @@ inline float global_body(__global const float *p, int HW, const int is_max) {
   return r;
 }
 
-__kernel void global_pool_max(__global const float *x, int x_off, __global float *y, int y_off, int NC,
-                              int HW) {
+__kernel void global_pool_max(__global const float *x, int x_off, __global float *y, int y_off, int NC, int HW) {
   int nc = (int)get_global_id(0);
   if (nc < NC)
     y[y_off + nc] = global_body(x + x_off + (size_t)nc * HW, HW, 1);
 }
 
-__kernel void global_pool_avg(__global const float *x, int x_off, __global float *y, int y_off, int NC,
-                              int HW) {
+__kernel void global_pool_avg(__global const float *x, int x_off, __global float *y, int y_off, int NC, int HW) {
   int nc = (int)get_global_id(0);
   if (nc < NC)
     y[y_off + nc] = global_body(x + x_off + (size_t)nc * HW, HW, 0) / (float)HW;
@@ -168,8 +166,8 @@ __kernel void global_pool_avg(__global const float *x, int x_off, __global float
 /* One output per work-item over the flat index of y [NC, OH, OW]: neighbouring work-items take
  * neighbouring outputs along OW, so a warp reads each window row as one coalesced span and needs a
  * few registers, where the float8 form leaves most lanes idle. */
-inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                            int NC, int OH, int OW, pool_geom g, const int is_max, int include_pad) {
+inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC,
+                            int OH, int OW, pool_geom g, const int is_max, int include_pad) {
   if (get_global_id(0) >= (size_t)NC * OH * OW)
     return;
   /* quotient and remainder by multiplication, not %: the div-rem pair becomes an LLVM `freeze`, which
@@ -178,22 +176,19 @@ inline void pool2d_gpu_body(__global const float *x, int x_off, __global float *
   const int h0 = oh * g.sh - g.pt;
   int ia, ib;
   pool_taps(h0, g.kh, g.dh, H, &ia, &ib);
-  y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ia, ib, is_max,
-                          include_pad);
+  y[y_off + i] = pool_one(x + x_off + (size_t)nc * H * W, W, H, g, h0, ow * g.sw - g.pl, ia, ib, is_max, include_pad);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-pool2d_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
-               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
-               int include_pad) {
+pool2d_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH, int OW,
+               int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int include_pad) {
   pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 1, include_pad);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-pool2d_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH,
-               int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw,
-               int include_pad) {
+pool2d_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int NC, int OH, int OW,
+               int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int include_pad) {
   pool_geom g = {kh, kw, sh, sw, pt, pl, pb, pr, dh, dw};
   pool2d_gpu_body(x, x_off, y, y_off, H, W, NC, OH, OW, g, 0, include_pad);
 }
@@ -216,8 +211,8 @@ inline float pool_tree(__local float *t, float v, const int is_max) {
  * LOCAL, so loads coalesce) and writes y[y_off + plane * parts + p], the sum times `scale` for avg. The
  * host runs it once (one part per plane, scale 1 / HW) or, when planes are too few to fill the device, a
  * second time over the parts. Every work-group is whole: no work-item leaves before the barriers. */
-inline void global_gpu_body(__local float *t, __global const float *x, int x_off, __global float *y,
-                            int y_off, int HW, int chunk, float scale, const int is_max) {
+inline void global_gpu_body(__local float *t, __global const float *x, int x_off, __global float *y, int y_off, int HW,
+                            int chunk, float scale, const int is_max) {
   const int lid = (int)get_local_id(0), p = (int)get_group_id(0), parts = (int)get_num_groups(0);
   const int plane = (int)get_global_id(1), end = p * chunk + min(chunk, HW - p * chunk); /* no overflow */
   __global const float *src = x + x_off + (size_t)plane * HW;
@@ -230,15 +225,13 @@ inline void global_gpu_body(__local float *t, __global const float *x, int x_off
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-global_pool_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk,
-                    float scale) {
+global_pool_max_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk, float scale) {
   __local float t[LOCAL];
   global_gpu_body(t, x, x_off, y, y_off, HW, chunk, scale, 1);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-global_pool_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk,
-                    float scale) {
+global_pool_avg_gpu(__global const float *x, int x_off, __global float *y, int y_off, int HW, int chunk, float scale) {
   __local float t[LOCAL];
   global_gpu_body(t, x, x_off, y, y_off, HW, chunk, scale, 0);
 }

@@ -6,7 +6,7 @@
 /* VPW (float16 vectors of pixels per work-item) and CHUNK come from activation.cl. */
 
 #define REDUCE_MEAN 0
-#define REDUCE_MAX 1
+#define REDUCE_MAX  1
 
 /* Dimension 0: CHUNK-pixel runs of one image; dimension 1: the n images. Sets the run's bounds and the
  * image's base offset, or returns 0 for a work-item past the end. */
@@ -20,8 +20,8 @@ inline int pixel_run(const int hw, const int n, int *p, int *end) {
 }
 
 /* y [n, 1, h, w] from x [n, c, h, w]; kind is a constant in each kernel below. */
-inline void reduce_run(__global const float *x, const int x_off, __global float *y, const int y_off,
-                       const int c, const int hw, const int n, const int kind) {
+inline void reduce_run(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                       const int hw, const int n, const int kind) {
   int p, end;
   if (!pixel_run(hw, n, &p, &end))
     return;
@@ -42,13 +42,13 @@ inline void reduce_run(__global const float *x, const int x_off, __global float 
   }
 }
 
-__kernel void reduce_mean(__global const float *x, const int x_off, __global float *y, const int y_off,
-                          const int c, const int hw, const int n) {
+__kernel void reduce_mean(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                          const int hw, const int n) {
   reduce_run(x, x_off, y, y_off, c, hw, n, REDUCE_MEAN);
 }
 
-__kernel void reduce_max(__global const float *x, const int x_off, __global float *y, const int y_off,
-                         const int c, const int hw, const int n) {
+__kernel void reduce_max(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                         const int hw, const int n) {
   reduce_run(x, x_off, y, y_off, c, hw, n, REDUCE_MAX);
 }
 
@@ -75,8 +75,8 @@ inline void softmax_full_run(__global const float *x, __global float *y, const i
 }
 
 /* Softmax over channels, stable: exponents of x - max, so that large logits do not overflow. y like x. */
-__kernel void reduce_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
-                             const int c, const int hw, const int n) {
+__kernel void reduce_softmax(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                             const int hw, const int n) {
   int p, end;
   if (!pixel_run(hw, n, &p, &end))
     return;
@@ -109,8 +109,8 @@ __kernel void reduce_softmax(__global const float *x, const int x_off, __global 
 
 /* The first channel holding the largest value (strict >, so ties keep the earlier), as a float. y [n,1,h,w].
  */
-__kernel void reduce_argmax(__global const float *x, const int x_off, __global float *y, const int y_off,
-                            const int c, const int hw, const int n) {
+__kernel void reduce_argmax(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                            const int hw, const int n) {
   int p, end;
   if (!pixel_run(hw, n, &p, &end))
     return;
@@ -157,8 +157,8 @@ inline int pixel_gpu(const int hw, const int n, int *i, int *img, int *p) {
   return 1;
 }
 
-inline void reduce_gpu(__global const float *x, const int x_off, __global float *y, const int y_off,
-                       const int c, const int hw, const int n, const int kind) {
+inline void reduce_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
+                       const int hw, const int n, const int kind) {
   int i, img, p;
   if (!pixel_gpu(hw, n, &i, &img, &p))
     return;
@@ -169,23 +169,26 @@ inline void reduce_gpu(__global const float *x, const int x_off, __global float 
   y[y_off + i] = kind == REDUCE_MAX ? acc : acc / (float)c; /* y [n, 1, h, w]: pixel i */
 }
 
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-reduce_mean_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
-                const int hw, const int n) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_mean_gpu(__global const float *x,
+                                                                                 const int x_off, __global float *y,
+                                                                                 const int y_off, const int c,
+                                                                                 const int hw, const int n) {
   reduce_gpu(x, x_off, y, y_off, c, hw, n, REDUCE_MEAN);
 }
 
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-reduce_max_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
-               const int hw, const int n) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_max_gpu(__global const float *x,
+                                                                                const int x_off, __global float *y,
+                                                                                const int y_off, const int c,
+                                                                                const int hw, const int n) {
   reduce_gpu(x, x_off, y, y_off, c, hw, n, REDUCE_MAX);
 }
 
 /* Softmax over channels in two reads of x: the running maximum m and the sum s of exp(x - m), rescaled
  * when m grows, then the outputs. */
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-reduce_softmax_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
-                   const int hw, const int n) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_softmax_gpu(__global const float *x,
+                                                                                    const int x_off, __global float *y,
+                                                                                    const int y_off, const int c,
+                                                                                    const int hw, const int n) {
   int i, img, p;
   if (!pixel_gpu(hw, n, &i, &img, &p))
     return;
@@ -207,9 +210,10 @@ reduce_softmax_gpu(__global const float *x, const int x_off, __global float *y, 
 }
 
 /* The first channel holding the largest value (strict >, ties keep the earlier), as a float. */
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-reduce_argmax_gpu(__global const float *x, const int x_off, __global float *y, const int y_off, const int c,
-                  const int hw, const int n) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_argmax_gpu(__global const float *x,
+                                                                                   const int x_off, __global float *y,
+                                                                                   const int y_off, const int c,
+                                                                                   const int hw, const int n) {
   int i, img, p;
   if (!pixel_gpu(hw, n, &i, &img, &p))
     return;

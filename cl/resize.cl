@@ -59,15 +59,15 @@ inline void store_block(float8 v, __global float *dst, int ow0, int OW) {
 #ifndef RESIZE_EXACT_DIV
 #define RESIZE_EXACT_DIV 0
 #endif
-#define RESIZE_DIV(T, I, S)                                                                                  \
-  inline T div_rn##S(T a, float b) {                                                                         \
-    T q = a / b;                                                                                             \
-    for (int k = 0; k < 2 * RESIZE_EXACT_DIV; k++) {                                                         \
-      T r = fma(-q, (T)(b), a);                                                                              \
-      T n = as_##T(as_##I(q) + select((I)(-1), (I)(1), r > 0.0f));                                           \
-      q = select(q, n, fabs(fma(-n, (T)(b), a)) < fabs(r));                                                  \
-    }                                                                                                        \
-    return q;                                                                                                \
+#define RESIZE_DIV(T, I, S)                                                                                            \
+  inline T div_rn##S(T a, float b) {                                                                                   \
+    T q = a / b;                                                                                                       \
+    for (int k = 0; k < 2 * RESIZE_EXACT_DIV; k++) {                                                                   \
+      T r = fma(-q, (T)(b), a);                                                                                        \
+      T n = as_##T(as_##I(q) + select((I)(-1), (I)(1), r > 0.0f));                                                     \
+      q = select(q, n, fabs(fma(-n, (T)(b), a)) < fabs(r));                                                            \
+    }                                                                                                                  \
+    return q;                                                                                                          \
   }
 RESIZE_DIV(float, int, 1)
 RESIZE_DIV(float8, int8, 8)
@@ -84,61 +84,61 @@ inline float symmetric_offset(int in, int out, float s) {
  * equal and doubled sizes, ignoring a given scale, only when N * C == 1, so the formula is the consistent
  * reading), or ONNX's coordinate rounded by RESIZE_ROUND, clamped to the input.
  * linear_src: PyTorch's (align_corners, or half-pixel clamped at 0), or ONNX's clamped to the input. */
-#define RESIZE_AXIS(T, I, S)                                                                                 \
-  inline T onnx_src##S(T dst, int in, int out, float s) {                                                    \
-    if ((RESIZE_COORD == 2 || RESIZE_COORD == 3) && out == 1)                                                \
-      return (T)(0.0f);                                                                                      \
-    if (RESIZE_COORD == 3)                                                                                   \
-      return div_rn##S(dst * (float)(in - 1), (float)(out - 1));                                             \
-    if (RESIZE_COORD == 4)                                                                                   \
-      return div_rn##S(dst, s);                                                                              \
-    T q = div_rn##S(dst + 0.5f, s);                                                                          \
-    if (RESIZE_COORD == 6)                                                                                   \
-      return q;                                                                                              \
-    return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                         \
-  }                                                                                                          \
-  inline I nearest_src##S(T dst, int in, int out, float s) {                                                 \
-    if (RESIZE_COORD == 0)                                                                                   \
-      return min(convert_##I(floor(dst * s)), (I)(in - 1));                                                       \
-    T x = onnx_src##S(dst, in, out, s), r;                                                                   \
-    if (RESIZE_ROUND == 0)                                                                                   \
-      r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                  \
-    else if (RESIZE_ROUND == 1)                                                                              \
-      r = round(x);                                                                                          \
-    else if (RESIZE_ROUND == 2)                                                                              \
-      r = floor(x);                                                                                          \
-    else if (RESIZE_ROUND == 3)                                                                              \
-      r = ceil(x);                                                                                           \
-    else                                                                                                     \
-      r = s < 1.0f ? ceil(x) : trunc(x);                                                                     \
+#define RESIZE_AXIS(T, I, S)                                                                                           \
+  inline T onnx_src##S(T dst, int in, int out, float s) {                                                              \
+    if ((RESIZE_COORD == 2 || RESIZE_COORD == 3) && out == 1)                                                          \
+      return (T)(0.0f);                                                                                                \
+    if (RESIZE_COORD == 3)                                                                                             \
+      return div_rn##S(dst * (float)(in - 1), (float)(out - 1));                                                       \
+    if (RESIZE_COORD == 4)                                                                                             \
+      return div_rn##S(dst, s);                                                                                        \
+    T q = div_rn##S(dst + 0.5f, s);                                                                                    \
+    if (RESIZE_COORD == 6)                                                                                             \
+      return q;                                                                                                        \
+    return RESIZE_COORD == 5 ? (symmetric_offset(in, out, s) + q) - 0.5f : q - 0.5f;                                   \
+  }                                                                                                                    \
+  inline I nearest_src##S(T dst, int in, int out, float s) {                                                           \
+    if (RESIZE_COORD == 0)                                                                                             \
+      return min(convert_##I(floor(dst * s)), (I)(in - 1));                                                            \
+    T x = onnx_src##S(dst, in, out, s), r;                                                                             \
+    if (RESIZE_ROUND == 0)                                                                                             \
+      r = select(round(x), floor(x), x == floor(x) + 0.5f);                                                            \
+    else if (RESIZE_ROUND == 1)                                                                                        \
+      r = round(x);                                                                                                    \
+    else if (RESIZE_ROUND == 2)                                                                                        \
+      r = floor(x);                                                                                                    \
+    else if (RESIZE_ROUND == 3)                                                                                        \
+      r = ceil(x);                                                                                                     \
+    else                                                                                                               \
+      r = s < 1.0f ? ceil(x) : trunc(x);                                                                               \
     return convert_##I(clamp(r, (T)(0.0f), (T)((float)(in - 1))));                                                     \
-  }                                                                                                          \
-  inline T linear_src##S(T dst, int in, int out, float s, int align) {                                       \
-    if (RESIZE_COORD == 0)                                                                                   \
-      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, (T)(0.0f));                                          \
+  }                                                                                                                    \
+  inline T linear_src##S(T dst, int in, int out, float s, int align) {                                                 \
+    if (RESIZE_COORD == 0)                                                                                             \
+      return align ? s * dst : fmax(s * (dst + 0.5f) - 0.5f, (T)(0.0f));                                               \
     return clamp(onnx_src##S(dst, in, out, s), (T)(0.0f), (T)((float)(in - 1)));                                       \
   }
 RESIZE_AXIS(float, int, 1)
 RESIZE_AXIS(float8, int8, 8)
 
 #if RESIZE_COORD == 0
-#define DUP2_SCALE 0.5f /* the scale of an exact 2x upsample */
-#define NEAREST_DUP2 1  /* an exact 2x repeats each input twice */
+#define DUP2_SCALE            0.5f /* the scale of an exact 2x upsample */
+#define NEAREST_DUP2          1    /* an exact 2x repeats each input twice */
 #define LINEAR_UP2(align, sw) (!(align) && (sw) == 0.5f)
 #else
 #define DUP2_SCALE 2.0f
 /* Where an exact 2x repeats each input twice: asymmetric dst / 2 rounded down or ties down; half-pixel
  * dst / 2 - 0.25 rounded to nearest. */
-#define NEAREST_DUP2                                                                                         \
-  ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                   \
+#define NEAREST_DUP2                                                                                                   \
+  ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                             \
    ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && RESIZE_ROUND <= 1))
 #define LINEAR_UP2(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 2.0f)
 #endif
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
 /* `align` is resize_bilinear's: unused here, so that both kernels take one argument list. */
-__kernel void resize_nearest(__global const float *x, int x_off, __global float *y, int y_off, int H, int W,
-                             int OH, int OW, float sh, float sw, int align) {
+__kernel void resize_nearest(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
+                             int OW, float sh, float sw, int align) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
@@ -169,8 +169,8 @@ inline resize_tap linear_tap(int dst, int in, int out, float s, int align) {
 }
 
 /* The same for eight consecutive outputs along W, lanes as vectors (src >= 0, so truncation is floor). */
-inline float8 bilinear_row8(__global const float *r0, __global const float *r1, float lh1, int ow0, int W,
-                            int OW, float s, int align) {
+inline float8 bilinear_row8(__global const float *r0, __global const float *r1, float lh1, int ow0, int W, int OW,
+                            float s, int align) {
   float8 src = linear_src8(convert_float8((int8)(ow0) + LANES), W, OW, s, align);
   int8 i0 = min(convert_int8(src), (int8)(W - 1));
   int8 i1 = select(i0, i0 + 1, i0 < W - 1);
@@ -188,8 +188,8 @@ inline float8 up2_row(__global const float *row, int i) {
   return (float8)(even.s0, odd.s0, even.s1, odd.s1, even.s2, odd.s2, even.s3, odd.s3);
 }
 
-__kernel void resize_bilinear(__global const float *x, int x_off, __global float *y, int y_off, int H,
-                              int W, int OH, int OW, float sh, float sw, int align) {
+__kernel void resize_bilinear(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
+                              int OW, float sh, float sw, int align) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
@@ -212,9 +212,10 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
 #ifndef LOCAL
 #define LOCAL 64 /* work-items per work-group of the GPU forms */
 #endif
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-resize_nearest_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH, int OW,
-                   float sh, float sw, int align) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void resize_nearest_gpu(__global const float *x, int x_off,
+                                                                                    __global float *y, int y_off, int H,
+                                                                                    int W, int OH, int OW, float sh,
+                                                                                    float sw, int align) {
   int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow >= OW || oh >= OH)
     return;
@@ -222,9 +223,10 @@ resize_nearest_gpu(__global const float *x, int x_off, __global float *y, int y_
   y[y_off + ((size_t)nc * OH + oh) * OW + ow] = x[x_off + ((size_t)nc * H + ih) * W + iw];
 }
 
-__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
-resize_bilinear_gpu(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
-                    int OW, float sh, float sw, int align) {
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void resize_bilinear_gpu(__global const float *x, int x_off,
+                                                                                     __global float *y, int y_off,
+                                                                                     int H, int W, int OH, int OW,
+                                                                                     float sh, float sw, int align) {
   int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow >= OW || oh >= OH)
     return;

@@ -8,9 +8,8 @@ __kernel void util_fill(__global float *y, const int y_off, const float value, c
 }
 
 /* Copies rows of `len` floats: row r of x starts at x_off + r * x_stride, of y at y_off + r * y_stride. */
-__kernel void util_copy_rows(__global const float *x, const int x_off, const int x_stride,
-                             __global float *y, const int y_off, const int y_stride, const int len,
-                             const int rows) {
+__kernel void util_copy_rows(__global const float *x, const int x_off, const int x_stride, __global float *y,
+                             const int y_off, const int y_stride, const int len, const int rows) {
   const int i = get_global_id(0), r = get_global_id(1);
   if (i < len && r < rows)
     y[y_off + r * y_stride + i] = x[x_off + r * x_stride + i];
