@@ -660,6 +660,16 @@ static int op_strided_slice(builder *b, const clseg__tfl_op *op) {
   return set_out(b, op, clseg_graph_pad(b->g, x, &p));
 }
 
+/* Constant t, as float32, becomes tensor out's constant (load-time ops: DEQUANTIZE, DENSIFY). */
+static int pass_constant(builder *b, int32_t t, int32_t out) {
+  if (!const_f32(b, t))
+    return 0;
+  free(b->cst[out]);
+  b->cst[out] = b->cst[t];
+  b->cst[t] = NULL;
+  return 1;
+}
+
 /* DEQUANTIZE of a float16 constant: the output is a float32 constant, made now. */
 static int op_dequantize(builder *b, const clseg__tfl_op *op) {
   int32_t t = in_at(op, 0);
@@ -668,13 +678,7 @@ static int op_dequantize(builder *b, const clseg__tfl_op *op) {
       count_of(tensor(b, t)) != count_of(tensor(b, op->out[0])))
     return bfail(b, CLSEG_UNSUPPORTED,
                  "only float16 constants are dequantized (to float32 of the same shape)");
-  const float *f = const_f32(b, t);
-  if (!f)
-    return 0;
-  free(b->cst[op->out[0]]);
-  b->cst[op->out[0]] = b->cst[t];
-  b->cst[t] = NULL;
-  return 1;
+  return pass_constant(b, t, op->out[0]);
 }
 
 /* DENSIFY of a constant stored sparse: the reader made it dense at load (lib/formats/tflite.c), so
@@ -685,13 +689,7 @@ static int op_densify(builder *b, const clseg__tfl_op *op) {
       tensor(b, t)->type != tensor(b, op->out[0])->type)
     return bfail(b, CLSEG_UNSUPPORTED,
                  "only constants are densified (to the same type and element count)");
-  const float *f = const_f32(b, t);
-  if (!f)
-    return 0;
-  free(b->cst[op->out[0]]);
-  b->cst[op->out[0]] = b->cst[t];
-  b->cst[t] = NULL;
-  return 1;
+  return pass_constant(b, t, op->out[0]);
 }
 
 typedef int (*handler)(builder *b, const clseg__tfl_op *op);
