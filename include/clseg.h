@@ -121,9 +121,9 @@ void clseg_device_list_free(clseg_device_info *devices);
  * whether a user tuning file (written by `clseg tune`) exists; honours CLSEG_AS_DEVICE. *text is
  * malloc'd: free() it. */
 clseg_status clseg_tuning_report(const clseg_device_info *device, char **text);
-/* The path of the device's user tuning file in the cache folder (see clseg_cache_dir; CLSEG_CACHE=off
- * turns off kernel binaries only), whether or not it exists; returns 0 when there is no cache folder.
- * CLSEG_TUNING=off makes contexts ignore the file. */
+/* The path of the device's user tuning file in the cache folder (see clseg_cache_dir;
+ * CLSEG_CACHE=off turns off kernel binaries only), whether or not it exists; returns 0 when there
+ * is no cache folder. CLSEG_TUNING=off makes contexts ignore the file. */
 int clseg_tuning_file(const clseg_device_info *device, char *buf, size_t size);
 
 /* Picks a device by spec: "auto" (or NULL or ""; the highest score: GPUs first, then by compute
@@ -188,8 +188,16 @@ int clseg_cache_dir(char *buf, size_t size);
 /* ---- tensors: device-resident float32, public shape N, C, H, W ---- */
 
 clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], clseg_tensor **out);
+/* Tensors of other ranks (tokens [N, L, C], attention scores [N, heads, L, L]): the ops that take
+ * them say so; the NCHW ops need rank 4. */
+#define CLSEG_MAX_RANK 6
+clseg_status clseg_tensor_create_nd(clseg_context *ctx, int rank, const int64_t *dims,
+                                    clseg_tensor **out);
 void clseg_tensor_free(clseg_tensor *t);
+/* The first four dims (an NCHW tensor's shape; a tensor of lower rank: its dims, then 1s). */
 void clseg_tensor_shape(const clseg_tensor *t, int64_t shape[4]);
+/* Writes the tensor's dims into dims[CLSEG_MAX_RANK]; returns its rank (0 for NULL). */
+int clseg_tensor_dims(const clseg_tensor *t, int64_t dims[CLSEG_MAX_RANK]);
 size_t clseg_tensor_count(const clseg_tensor *t);
 clseg_context *clseg_tensor_context(const clseg_tensor *t);
 /* count must equal the tensor's element count; data is NCHW float32. */

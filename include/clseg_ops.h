@@ -158,15 +158,34 @@ void clseg_batchnorm_fold(float *weight, float *bias, int64_t cout, int64_t per_
                           const float *gamma, const float *beta, const float *mean,
                           const float *var, float eps);
 
-/* ---- elementwise, broadcasting: each dim of a and b equals y's or is 1 ---- */
+/* ---- elementwise, broadcasting: tensors of any rank, dims right-aligned (numpy's rule: a tensor
+ * of lower rank gains leading 1s), each dim of a and b equal to y's or 1 ---- */
 typedef enum {
   CLSEG_BINARY_ADD = 0,
   CLSEG_BINARY_SUB,
   CLSEG_BINARY_MUL,
-  CLSEG_BINARY_DIV
+  CLSEG_BINARY_DIV,
+  CLSEG_BINARY_POW, /* a to the power b (ONNX Pow: a negative a with a whole b keeps its sign rule)
+                     */
+  CLSEG_BINARY_MAX,
+  CLSEG_BINARY_MIN
 } clseg_binary_op;
 clseg_status clseg_binary(clseg_context *ctx, clseg_binary_op op, const clseg_tensor *a,
                           const clseg_tensor *b, const clseg_activation *act, clseg_tensor *y);
+/* Elementwise math of any rank, y shaped like x (the activations above are the ones a conv or
+ * binary op can also apply in its epilogue). */
+typedef enum {
+  CLSEG_UNARY_ERF = 0,
+  CLSEG_UNARY_SQRT,
+  CLSEG_UNARY_EXP,
+  CLSEG_UNARY_LOG,
+  CLSEG_UNARY_NEG,
+  CLSEG_UNARY_RECIPROCAL,
+  CLSEG_UNARY_ABS,
+  CLSEG_UNARY_COUNT
+} clseg_unary_op;
+clseg_status clseg_unary(clseg_context *ctx, clseg_unary_op op, const clseg_tensor *x,
+                         clseg_tensor *y);
 
 /* ---- channel layout ops ---- */
 /* Concatenates along C: y's C is the sum of the inputs'. */
@@ -213,7 +232,12 @@ clseg_status clseg_space_to_depth(clseg_context *ctx, const clseg_tensor *x, int
                                   clseg_tensor *y);
 
 /* ---- reductions over channels: y [N, 1, H, W] (softmax: y shaped like x) ---- */
-typedef enum { CLSEG_REDUCE_MEAN = 0, CLSEG_REDUCE_MAX = 1 } clseg_reduce_kind;
+typedef enum {
+  CLSEG_REDUCE_MEAN = 0,
+  CLSEG_REDUCE_MAX = 1,
+  CLSEG_REDUCE_SUM = 2, /* clseg_reduce_axes only */
+  CLSEG_REDUCE_MIN = 3  /* clseg_reduce_axes only */
+} clseg_reduce_kind;
 clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x,
                                    clseg_reduce_kind kind, clseg_tensor *y);
 clseg_status clseg_softmax_channels(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y);
@@ -224,6 +248,58 @@ clseg_status clseg_argmax_channels(clseg_context *ctx, const clseg_tensor *x, cl
  * [N, M, 1, 1] */
 clseg_status clseg_linear(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *w,
                           const clseg_tensor *bias, const clseg_activation *act, clseg_tensor *y);
+
+/* ---- tensors of any rank (1 to CLSEG_MAX_RANK): tokens, attention scores, heads ---- */
+/* Matrix product over the last two dims, batched over the leading ones with numpy's broadcasting
+ * (ONNX MatMul, torch.matmul): a [..., M, K] ([..., K, M] with trans_a), b [..., K, N] ([..., N, K]
+ * with trans_b), y [..., M, N]; ranks 2 to CLSEG_MAX_RANK, the batch dims right-aligned, each
+ * equal to y's or 1: y = alpha (a b) + bias, bias (optional) holding N values added to every row
+ * (ONNX Gemm with activations). */
+typedef struct {
+  int trans_a, trans_b;
+  float alpha; /* 0 means 1 */
+} clseg_matmul_params;
+clseg_status clseg_matmul_shape(const clseg_tensor *a, const clseg_tensor *b,
+                                const clseg_matmul_params *p, int64_t dims[CLSEG_MAX_RANK],
+                                int *rank);
+clseg_status clseg_matmul(clseg_context *ctx, const clseg_tensor *a, const clseg_tensor *b,
+                          const clseg_tensor *bias, const clseg_matmul_params *p, clseg_tensor *y);
+
+/* y = x with its dims permuted: y's dim i is x's dim perm[i] (ONNX Transpose, torch.permute);
+ * perm holds x's rank entries. */
+clseg_status clseg_transpose(clseg_context *ctx, const clseg_tensor *x, const int *perm,
+                             clseg_tensor *y);
+/* y = x's elements start .. start + y's dim axis - 1 along axis, the other dims equal (ONNX Slice
+ * with step 1 on one axis, Split, torch.narrow). */
+clseg_status clseg_narrow(clseg_context *ctx, const clseg_tensor *x, int axis, int64_t start,
+                          clseg_tensor *y);
+/* y = x broadcast to y's shape (ONNX Expand): dims right-aligned, each of x's equal to y's or 1. */
+clseg_status clseg_expand(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y);
+
+/* Softmax (log_softmax with log set) along axis (negative: from the last), y shaped like x. */
+clseg_status clseg_softmax(clseg_context *ctx, const clseg_tensor *x, int axis, int log,
+                           clseg_tensor *y);
+/* Normalisation over the dims axis .. axis + naxes - 1 (axis negative: from the last; naxes 0: to
+ * the last dim): y = (x - mean) / sqrt(var + eps) * gamma + beta with the biased variance, gamma
+ * and beta (each optional) holding one value per normalised element (their product of dims).
+ * LayerNorm is axis -1 (or the first normalised dim to the last); a channel LayerNorm of an NCHW
+ * tensor is axis 1, naxes 1. */
+typedef struct {
+  int axis, naxes;
+  float eps; /* 0 means 1e-5 */
+} clseg_layernorm_params;
+clseg_status clseg_layernorm(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *gamma,
+                             const clseg_tensor *beta, const clseg_layernorm_params *p,
+                             clseg_tensor *y);
+/* GroupNorm of x [N, C, ...] (rank >= 2): each group of C / groups channels normalised over its
+ * channels and every later dim, then y = norm * gamma[c] + beta[c] (gamma and beta optional, C
+ * values each). groups == C is InstanceNorm. eps 0 means 1e-5. */
+clseg_status clseg_groupnorm(clseg_context *ctx, const clseg_tensor *x, int groups, float eps,
+                             const clseg_tensor *gamma, const clseg_tensor *beta, clseg_tensor *y);
+/* Reduction over the dims axis .. axis + naxes - 1 of x (naxes 0: to the last), y with those dims
+ * 1 and the same rank (ONNX Reduce* with keepdims; without it the caller reshapes). */
+clseg_status clseg_reduce_axes(clseg_context *ctx, const clseg_tensor *x, clseg_reduce_kind kind,
+                               int axis, int naxes, clseg_tensor *y);
 
 /* ---- attention blocks, fused ---- */
 /* CBAM channel gate: y = x * sigmoid(mlp(avgpool x) + mlp(maxpool x)), mlp(v) = w2 relu(w1 v + b1)

@@ -53,7 +53,10 @@ struct clseg_context {
 
 struct clseg_tensor {
   clseg_context *ctx;
-  int64_t shape[4];
+  /* dims 0..rank-1, then 1s: an NCHW tensor is rank 4; the graph's other tensors (tokens [N, L, C],
+   * attention scores [N, heads, L, L]) any rank from 1 to CLSEG_MAX_RANK */
+  int64_t shape[CLSEG_MAX_RANK];
+  int rank;
   size_t count;
   cl_mem buf;
   size_t offset; /* in elements, for views into a shared buffer */
@@ -162,8 +165,14 @@ clseg_status clseg__launch(clseg_context *ctx, cl_kernel k, const char *what,
 size_t clseg__round_up(size_t x, size_t m);
 
 /* ---- tensors ---- */
+/* "[a, b, c, d]" of an NCHW shape. */
 const char *clseg__shape_str(const int64_t s[4], char *buf, size_t size);
 #define CLSEG__SHAPE(s) clseg__shape_str((s), (char[64]){0}, 64)
+/* "[a, b, c]" of a shape of any rank (0: "[]"). */
+const char *clseg__dims_str(const int64_t *s, int rank, char *buf, size_t size);
+#define CLSEG__DIMS(s, rank) clseg__dims_str((s), (rank), (char[128]){0}, 128)
+/* A tensor's shape as text, at its rank. */
+#define CLSEG__TSHAPE(t) CLSEG__DIMS((t)->shape, (t)->rank)
 
 double clseg__now(void);
 

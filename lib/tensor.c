@@ -10,20 +10,39 @@ const char *clseg__shape_str(const int64_t s[4], char *buf, size_t size) {
   return buf;
 }
 
+const char *clseg__dims_str(const int64_t *s, int rank, char *buf, size_t size) {
+  size_t n = (size_t)snprintf(buf, size, "[");
+  for (int i = 0; i < rank && n < size; i++)
+    n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)s[i]);
+  if (n < size)
+    snprintf(buf + n, size - n, "]");
+  return buf;
+}
+
 clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], clseg_tensor **out) {
+  return clseg_tensor_create_nd(ctx, 4, shape, out);
+}
+
+clseg_status clseg_tensor_create_nd(clseg_context *ctx, int rank, const int64_t *shape,
+                                    clseg_tensor **out) {
   if (!ctx || !shape || !out)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "clseg_tensor_create: NULL argument");
   *out = NULL;
+  if (rank < 1 || rank > CLSEG_MAX_RANK)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       "creating a tensor of rank %d: the rank must be in 1..%d", rank,
+                       CLSEG_MAX_RANK);
   uint64_t count = 1;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < rank; i++) {
     if (shape[i] <= 0 || shape[i] > (int64_t)1 << 31)
       return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                          "creating a tensor of shape %s: dimension %d must be in 1..2^31",
-                         CLSEG__SHAPE(shape), i);
+                         CLSEG__DIMS(shape, rank), i);
     count *= (uint64_t)shape[i];
     if (count > ((uint64_t)1 << 40))
       return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY,
-                         "creating a tensor of shape %s: too many elements", CLSEG__SHAPE(shape));
+                         "creating a tensor of shape %s: too many elements",
+                         CLSEG__DIMS(shape, rank));
   }
   uint64_t bytes = count * sizeof(float);
   if (ctx->info.max_alloc && bytes > ctx->info.max_alloc)
@@ -31,8 +50,8 @@ clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], cls
         ctx, CLSEG_OUT_OF_MEMORY,
         "creating a tensor of shape %s: %llu bytes exceed the device's largest buffer "
         "(%llu bytes on %s)",
-        CLSEG__SHAPE(shape), (unsigned long long)bytes, (unsigned long long)ctx->info.max_alloc,
-        ctx->info.name);
+        CLSEG__DIMS(shape, rank), (unsigned long long)bytes,
+        (unsigned long long)ctx->info.max_alloc, ctx->info.name);
   clseg_tensor *t = calloc(1, sizeof *t);
   if (!t)
     return clseg__fail(ctx, CLSEG_OUT_OF_MEMORY, "creating a tensor: out of host memory");
@@ -41,11 +60,12 @@ clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], cls
   if (err != CL_SUCCESS) {
     free(t);
     return clseg__cl_fail(ctx, err, "allocating %llu bytes for a tensor of shape %s",
-                          (unsigned long long)bytes, CLSEG__SHAPE(shape));
+                          (unsigned long long)bytes, CLSEG__DIMS(shape, rank));
   }
   t->ctx = ctx;
-  for (int i = 0; i < 4; i++)
-    t->shape[i] = shape[i];
+  for (int i = 0; i < CLSEG_MAX_RANK; i++)
+    t->shape[i] = i < rank ? shape[i] : 1;
+  t->rank = rank;
   t->count = (size_t)count;
   t->owns_buf = 1;
   *out = t;
@@ -65,6 +85,12 @@ void clseg_tensor_shape(const clseg_tensor *t, int64_t shape[4]) {
     shape[i] = t ? t->shape[i] : 0;
 }
 
+int clseg_tensor_dims(const clseg_tensor *t, int64_t dims[CLSEG_MAX_RANK]) {
+  for (int i = 0; i < CLSEG_MAX_RANK; i++)
+    dims[i] = t ? t->shape[i] : 0;
+  return t ? t->rank : 0;
+}
+
 size_t clseg_tensor_count(const clseg_tensor *t) {
   return t ? t->count : 0;
 }
@@ -80,12 +106,12 @@ clseg_status clseg_tensor_upload(clseg_tensor *t, const float *data, size_t coun
   if (count != t->count)
     return clseg__fail(t->ctx, CLSEG_SHAPE_MISMATCH,
                        "uploading %zu floats into a tensor of shape %s, which holds %zu", count,
-                       CLSEG__SHAPE(t->shape), t->count);
+                       CLSEG__TSHAPE(t), t->count);
   cl_int err = clEnqueueWriteBuffer(t->ctx->queue, t->buf, CL_TRUE, t->offset * sizeof(float),
                                     count * sizeof(float), data, 0, NULL, NULL);
-  return err == CL_SUCCESS ? CLSEG_OK
-                           : clseg__cl_fail(t->ctx, err, "uploading a tensor of shape %s",
-                                            CLSEG__SHAPE(t->shape));
+  return err == CL_SUCCESS
+             ? CLSEG_OK
+             : clseg__cl_fail(t->ctx, err, "uploading a tensor of shape %s", CLSEG__TSHAPE(t));
 }
 
 clseg_status clseg_tensor_download(const clseg_tensor *t, float *data, size_t count) {
@@ -95,10 +121,10 @@ clseg_status clseg_tensor_download(const clseg_tensor *t, float *data, size_t co
   if (count != t->count)
     return clseg__fail(t->ctx, CLSEG_SHAPE_MISMATCH,
                        "downloading a tensor of shape %s (%zu floats) into room for %zu",
-                       CLSEG__SHAPE(t->shape), t->count, count);
+                       CLSEG__TSHAPE(t), t->count, count);
   cl_int err = clEnqueueReadBuffer(t->ctx->queue, t->buf, CL_TRUE, t->offset * sizeof(float),
                                    count * sizeof(float), data, 0, NULL, NULL);
-  return err == CL_SUCCESS ? CLSEG_OK
-                           : clseg__cl_fail(t->ctx, err, "downloading a tensor of shape %s",
-                                            CLSEG__SHAPE(t->shape));
+  return err == CL_SUCCESS
+             ? CLSEG_OK
+             : clseg__cl_fail(t->ctx, err, "downloading a tensor of shape %s", CLSEG__TSHAPE(t));
 }

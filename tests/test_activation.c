@@ -172,8 +172,8 @@ static void in_place_and_views(void **state) {
   free(y);
   clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   clseg_tensor vx = *buf, vy = *buf;
-  memcpy(vx.shape, s, sizeof vx.shape);
-  memcpy(vy.shape, s, sizeof vy.shape);
+  memcpy(vx.shape, s, 4 * sizeof(int64_t));
+  memcpy(vy.shape, s, 4 * sizeof(int64_t));
   vx.count = vy.count = n;
   vx.offset = 3;
   vy.offset = 3 + n + 5;

@@ -71,7 +71,7 @@ static clseg_tensor *dnew(env *e, const int64_t s[4]) {
   v->owns_buf = 0;
   v->offset = off;
   v->count = count;
-  memcpy(v->shape, s, sizeof v->shape);
+  memcpy(v->shape, s, 4 * sizeof(int64_t));
   return e->t[e->nt++] = v;
 }
 

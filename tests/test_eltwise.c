@@ -118,9 +118,9 @@ static void views_at_offsets(void **state) {
   ref_binary(CLSEG_BINARY_MUL, a, as, b, bs, &act, ref, as);
   clseg_tensor *buf = test_tensor(ctx, whole, NULL);
   clseg_tensor va = *buf, vb = *buf, vy = *buf;
-  memcpy(va.shape, as, sizeof va.shape);
-  memcpy(vy.shape, as, sizeof vy.shape);
-  memcpy(vb.shape, bs, sizeof vb.shape);
+  memcpy(va.shape, as, 4 * sizeof(int64_t));
+  memcpy(vy.shape, as, 4 * sizeof(int64_t));
+  memcpy(vb.shape, bs, 4 * sizeof(int64_t));
   va.count = vy.count = n;
   vb.count = 3;
   va.offset = 1;

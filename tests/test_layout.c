@@ -405,8 +405,8 @@ static void views_at_offsets(void **state) {
   ref_concat(xs, shapes, 2, ref, ys);
   clseg_tensor *buf = test_tensor(ctx, whole, NULL), *t1 = test_tensor(ctx, s1, x1);
   clseg_tensor v0 = *buf, vy = *buf;
-  memcpy(v0.shape, s0, sizeof v0.shape);
-  memcpy(vy.shape, ys, sizeof vy.shape);
+  memcpy(v0.shape, s0, 4 * sizeof(int64_t));
+  memcpy(vy.shape, ys, 4 * sizeof(int64_t));
   v0.count = ref_count(s0);
   vy.count = ref_count(ys);
   v0.offset = 5;

@@ -177,8 +177,8 @@ static void views_at_offsets(void **state) {
   for (int v = 0; v < V_COUNT; v++) {
     clseg_tensor vx = *buf, vy = *buf;
     const int64_t ys[4] = {2, v == V_SOFTMAX ? 5 : 1, 3, 11};
-    memcpy(vx.shape, xs, sizeof vx.shape);
-    memcpy(vy.shape, ys, sizeof vy.shape);
+    memcpy(vx.shape, xs, 4 * sizeof(int64_t));
+    memcpy(vy.shape, ys, 4 * sizeof(int64_t));
     vx.count = n;
     vy.count = ref_count(ys);
     vx.offset = 7;

@@ -5,7 +5,7 @@
 static clseg_status activation_check(clseg_context *ctx, const clseg_tensor *x,
                                      const clseg_tensor *y) {
   clseg_status s = clseg__check_tensor(ctx, "activation", "input", x);
-  return s != CLSEG_OK ? s : clseg__check_output(ctx, "activation", y, x->shape);
+  return s != CLSEG_OK ? s : clseg__check_like(ctx, "activation", y, x);
 }
 
 clseg_status clseg_activation_apply(clseg_context *ctx, const clseg_tensor *x,
@@ -44,9 +44,9 @@ static clseg_status prelu_check(clseg_context *ctx, const clseg_tensor *x,
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "prelu: input %s has %lld channels, but the slope has %zu elements (shape "
                        "%s): one, or one per channel",
-                       CLSEG__SHAPE(x->shape), (long long)x->shape[1], slope->count,
-                       CLSEG__SHAPE(slope->shape));
-  return clseg__check_output(ctx, "prelu", y, x->shape);
+                       CLSEG__TSHAPE(x), (long long)x->shape[1], slope->count,
+                       CLSEG__TSHAPE(slope));
+  return clseg__check_like(ctx, "prelu", y, x);
 }
 
 clseg_status clseg_prelu(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *slope,

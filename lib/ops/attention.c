@@ -101,11 +101,11 @@ static clseg_status check_mlp(clseg_context *ctx, const char *op, const clseg_te
   if ((int64_t)m->w1->count % c != 0 || !is_matrix(m->w1, *r, c))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: w1 has shape %s, expected [R, C] with C = %lld, the channels of x %s",
-                       op, CLSEG__SHAPE(m->w1->shape), (long long)c, CLSEG__SHAPE(x->shape));
+                       op, CLSEG__TSHAPE(m->w1), (long long)c, CLSEG__TSHAPE(x));
   if (!is_matrix(m->w2, c, *r))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: w2 has shape %s, expected [C, R] = [%lld, %lld]", op,
-                       CLSEG__SHAPE(m->w2->shape), (long long)c, (long long)*r);
+                       CLSEG__TSHAPE(m->w2), (long long)c, (long long)*r);
   if ((s = clseg__check_optional(ctx, op, "b1", m->b1, (size_t)*r)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, op, "b2", m->b2, (size_t)c)) != CLSEG_OK)
     return s;
@@ -271,7 +271,7 @@ clseg_status clseg_scse_gate(clseg_context *ctx, const clseg_tensor *x, const cl
   if (ws->count != (size_t)x->shape[1])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: ws has shape %s, expected [1, C] with C = %lld from x", op,
-                       CLSEG__SHAPE(ws->shape), (long long)x->shape[1]);
+                       CLSEG__TSHAPE(ws), (long long)x->shape[1]);
   return channel_gate(ctx, op, x, &m, 0, ws, bs, y, r);
 }
 
@@ -421,7 +421,7 @@ static clseg_status check_gate_weights(clseg_context *ctx, const char *op, att_g
   if (!is_matrix(a->w_psi, 1, ci))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: w_psi has shape %s, expected [1, %lld, 1, 1]", op,
-                       CLSEG__SHAPE(a->w_psi->shape), (long long)ci);
+                       CLSEG__TSHAPE(a->w_psi), (long long)ci);
   clseg_status s;
   if ((s = clseg__check_optional(ctx, op, "b_theta", a->b_theta, (size_t)ci)) != CLSEG_OK ||
       (s = clseg__check_optional(ctx, op, "b_phi", a->b_phi, (size_t)ci)) != CLSEG_OK ||
@@ -433,8 +433,8 @@ static clseg_status check_gate_weights(clseg_context *ctx, const char *op, att_g
   if (wo &&
       (wo->shape[0] != xs[1] || wo->shape[1] != xs[1] || wo->shape[2] != 1 || wo->shape[3] != 1))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       "%s: w_out has shape %s, expected [%lld, %lld, 1, 1]", op,
-                       CLSEG__SHAPE(wo->shape), (long long)xs[1], (long long)xs[1]);
+                       "%s: w_out has shape %s, expected [%lld, %lld, 1, 1]", op, CLSEG__TSHAPE(wo),
+                       (long long)xs[1], (long long)xs[1]);
   if (a->p->b_out && !wo)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: b_out is set but w_out is not", op);
   /* the output conv reads every channel of a pixel after writing some: y may not overlap x then */
@@ -466,7 +466,7 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
   const int64_t *xs = a->x->shape;
   if (a->g->shape[0] != xs[0])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: g %s has batch %lld, x %s has %lld", op,
-                       CLSEG__SHAPE(a->g->shape), (long long)a->g->shape[0], CLSEG__SHAPE(xs),
+                       CLSEG__TSHAPE(a->g), (long long)a->g->shape[0], CLSEG__SHAPE(xs),
                        (long long)xs[0]);
   a->ht = (int)(xs[2] / a->s);
   a->wt = (int)(xs[3] / a->s);
@@ -481,7 +481,7 @@ static clseg_status check_gate(clseg_context *ctx, const char *op, att_gate *a) 
     return s;
   if (a->alpha && memcmp(a->alpha->shape, as, sizeof as) != 0)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: alpha has shape %s, expected %s", op,
-                       CLSEG__SHAPE(a->alpha->shape), CLSEG__SHAPE(as));
+                       CLSEG__TSHAPE(a->alpha), CLSEG__SHAPE(as));
   return clseg__check_output(ctx, op, a->y, xs);
 }
 

@@ -17,7 +17,7 @@ static clseg_status batchnorm_check(clseg_context *ctx, const clseg_tensor *x,
       return clseg__fail(
           ctx, CLSEG_SHAPE_MISMATCH,
           "batchnorm: input %s has %lld channels, but %s has %zu elements (shape %s)",
-          CLSEG__SHAPE(x->shape), (long long)x->shape[1], roles[i], p[i]->count,
+          CLSEG__TSHAPE(x), (long long)x->shape[1], roles[i], p[i]->count,
           CLSEG__SHAPE(p[i]->shape));
   }
   if (!(eps >= 0.0f))

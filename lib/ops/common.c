@@ -39,7 +39,7 @@ clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char 
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: %s belongs to another context", op, role);
   if (!clseg__fits_int(t))
     return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: %s of shape %s has more than 2^31 elements", op,
-                       role, CLSEG__SHAPE(t->shape));
+                       role, CLSEG__TSHAPE(t));
   return CLSEG_OK;
 }
 
@@ -51,7 +51,7 @@ clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const cha
   if (s == CLSEG_OK && t->count != count)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: %s has %zu elements (shape %s), expected %zu", op, role, t->count,
-                       CLSEG__SHAPE(t->shape), count);
+                       CLSEG__TSHAPE(t), count);
   return s;
 }
 
@@ -60,9 +60,20 @@ clseg_status clseg__check_output(clseg_context *ctx, const char *op, const clseg
   clseg_status s = clseg__check_tensor(ctx, op, "output", y);
   if (s != CLSEG_OK)
     return s;
-  if (memcmp(y->shape, want, sizeof y->shape) != 0)
+  if (y->rank != 4 || memcmp(y->shape, want, 4 * sizeof *want) != 0)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: output has shape %s, expected %s", op,
-                       CLSEG__SHAPE(y->shape), CLSEG__SHAPE(want));
+                       CLSEG__TSHAPE(y), CLSEG__SHAPE(want));
+  return CLSEG_OK;
+}
+
+clseg_status clseg__check_like(clseg_context *ctx, const char *op, const clseg_tensor *y,
+                               const clseg_tensor *x) {
+  clseg_status s = clseg__check_tensor(ctx, op, "output", y);
+  if (s != CLSEG_OK)
+    return s;
+  if (y->rank != x->rank || memcmp(y->shape, x->shape, sizeof y->shape) != 0)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: output has shape %s, expected %s", op,
+                       CLSEG__TSHAPE(y), CLSEG__TSHAPE(x));
   return CLSEG_OK;
 }
 

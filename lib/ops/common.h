@@ -19,9 +19,12 @@ clseg_status clseg__check_tensor(clseg_context *ctx, const char *op, const char 
  */
 clseg_status clseg__check_optional(clseg_context *ctx, const char *op, const char *role,
                                    const clseg_tensor *t, size_t count);
-/* Checks that y has the shape `want`. */
+/* Checks that y is an NCHW (rank 4) tensor of the shape `want`. */
 clseg_status clseg__check_output(clseg_context *ctx, const char *op, const clseg_tensor *y,
                                  const int64_t want[4]);
+/* Checks that y has x's rank and dims (elementwise ops of any rank). */
+clseg_status clseg__check_like(clseg_context *ctx, const char *op, const clseg_tensor *y,
+                               const clseg_tensor *x);
 /* Kernel offsets and sizes are ints: checks a tensor fits. */
 int clseg__fits_int(const clseg_tensor *t);
 

@@ -133,8 +133,8 @@ static clseg_status run_job(clseg_context *ctx, const conv_job *prepared, const 
     return s;
   if (memcmp(x->shape, xs, sizeof xs) != 0)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       OP ": input has shape %s, the conv was prepared for %s",
-                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
+                       OP ": input has shape %s, the conv was prepared for %s", CLSEG__TSHAPE(x),
+                       CLSEG__SHAPE(xs));
   *j = *prepared;
   j->x = x, j->res = res, j->y = y;
   return CLSEG_OK;
@@ -607,7 +607,7 @@ static clseg_status select_variant(clseg_context *ctx, const conv_job *j, const 
       return clseg__fail(
           ctx, CLSEG_UNSUPPORTED,
           OP ": variant '%s' does not support this conv (input %s, weight %s, groups %d)", want,
-          CLSEG__SHAPE(xs), CLSEG__SHAPE(j->w->shape), j->groups);
+          CLSEG__SHAPE(xs), CLSEG__TSHAPE(j->w), j->groups);
     }
     *out = VARIANTS[i];
     return CLSEG_OK;

@@ -378,7 +378,7 @@ static clseg_status select_variant(clseg_context *ctx, convt_job *j, const char 
       return clseg__fail(
           ctx, CLSEG_UNSUPPORTED,
           OP ": variant '%s' does not support this conv (input %s, weight %s, stride %d x %d)",
-          want, CLSEG__SHAPE(j->x->shape), CLSEG__SHAPE(j->w->shape), j->sh, j->sw);
+          want, CLSEG__TSHAPE(j->x), CLSEG__TSHAPE(j->w), j->sh, j->sw);
   }
   if (automatic)
     return clseg__fail(ctx, CLSEG_INTERNAL, OP ": no variant supports this conv");
@@ -431,7 +431,7 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
                                              const clseg_conv_transpose2d_params *p,
                                              clseg__convt_prep **out) {
   const clseg_conv_transpose2d_params none = {0};
-  clseg_tensor x = {0};
+  clseg_tensor x = {.rank = 4, .shape = {1, 1, 1, 1, 1, 1}};
   clseg__convt_prep *prep = calloc(1, sizeof *prep);
   clseg__define defs[16];
   *out = NULL;
@@ -440,13 +440,13 @@ clseg_status clseg__conv_transpose2d_prepare(clseg_context *ctx, const int64_t x
   /* check() wants tensors: a stand-in input of the prepared shape and an output checked at run time
    */
   x.ctx = ctx;
-  memcpy(x.shape, xshape, sizeof x.shape);
+  memcpy(x.shape, xshape, 4 * sizeof *xshape);
   x.count = (size_t)(xshape[0] * xshape[1] * xshape[2] * xshape[3]);
   x.buf = w ? w->buf : NULL;
   int64_t ys[4];
   clseg_status s = shape_of(ctx, &x, w, p ? p : &none, ys);
   clseg_tensor y = x;
-  memcpy(y.shape, ys, sizeof y.shape);
+  memcpy(y.shape, ys, sizeof ys);
   y.count = (size_t)(ys[0] * ys[1] * ys[2] * ys[3]);
   if (s == CLSEG_OK)
     s = check(ctx, &x, w, bias, p ? p : &none, &y, &prep->j);
@@ -476,8 +476,8 @@ clseg_status clseg__conv_transpose2d_run(clseg_context *ctx, clseg__convt_prep *
     return s;
   if (memcmp(x->shape, xs, sizeof xs) != 0)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
-                       OP ": input has shape %s, the conv was prepared for %s",
-                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(xs));
+                       OP ": input has shape %s, the conv was prepared for %s", CLSEG__TSHAPE(x),
+                       CLSEG__SHAPE(xs));
   convt_job j = prep->j;
   j.x = x, j.y = y;
   return prep->v->enqueue(ctx, &j, prep->opts, prep->wp);

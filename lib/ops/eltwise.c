@@ -31,8 +31,7 @@ static clseg_status binary_check(clseg_context *ctx, clseg_binary_op op, const c
           ctx, CLSEG_SHAPE_MISMATCH,
           "%s: a of shape %s and b of shape %s do not broadcast to the output's shape %s "
           "(dimension %d: each must be %lld or 1)",
-          name, CLSEG__SHAPE(a->shape), CLSEG__SHAPE(b->shape), CLSEG__SHAPE(y->shape), d,
-          (long long)y->shape[d]);
+          name, CLSEG__TSHAPE(a), CLSEG__TSHAPE(b), CLSEG__TSHAPE(y), d, (long long)y->shape[d]);
   return CLSEG_OK;
 }
 

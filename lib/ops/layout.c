@@ -58,14 +58,14 @@ static clseg_status concat_check(clseg_context *ctx, const clseg_tensor *const *
     if (xsh[0] != y->shape[0] || xsh[2] != y->shape[2] || xsh[3] != y->shape[3])
       return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                          "concat: input %d has shape %s, the output %s: N, H and W must be equal",
-                         i, CLSEG__SHAPE(xsh), CLSEG__SHAPE(y->shape));
+                         i, CLSEG__SHAPE(xsh), CLSEG__TSHAPE(y));
     csum += xsh[1];
   }
   if (s == CLSEG_OK && csum != y->shape[1])
     return clseg__fail(
         ctx, CLSEG_SHAPE_MISMATCH,
         "concat: the %d inputs have %lld channels in all, the output of shape %s has %lld", count,
-        (long long)csum, CLSEG__SHAPE(y->shape), (long long)y->shape[1]);
+        (long long)csum, CLSEG__TSHAPE(y), (long long)y->shape[1]);
   return s;
 }
 
@@ -108,14 +108,14 @@ clseg_status clseg_concat_h(clseg_context *ctx, const clseg_tensor *const *xs, i
     if (xsh[0] != y->shape[0] || xsh[1] != y->shape[1] || xsh[3] != y->shape[3])
       return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                          "concat_h: input %d has shape %s, the output %s: N, C and W must be equal",
-                         i, CLSEG__SHAPE(xsh), CLSEG__SHAPE(y->shape));
+                         i, CLSEG__SHAPE(xsh), CLSEG__TSHAPE(y));
     hsum += xsh[2];
   }
   if (s == CLSEG_OK && hsum != y->shape[2])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "concat_h: the %d inputs have %lld rows in all, the output of shape %s has "
                        "%lld",
-                       count, (long long)hsum, CLSEG__SHAPE(y->shape), (long long)y->shape[2]);
+                       count, (long long)hsum, CLSEG__TSHAPE(y), (long long)y->shape[2]);
   const int w = s == CLSEG_OK ? (int)y->shape[3] : 0, planes = (int)(y->shape[0] * y->shape[1]);
   int h0 = 0;
   for (int i = 0; i < count && s == CLSEG_OK; i++) {
@@ -138,7 +138,7 @@ clseg_status clseg_reshape_nhwc(clseg_context *ctx, const clseg_tensor *x, clseg
   if (x->shape[0] != y->shape[0] || x->count != y->count)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "reshape_nhwc: input of shape %s, output %s: N and the count must be equal",
-                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(y->shape));
+                       CLSEG__TSHAPE(x), CLSEG__TSHAPE(y));
   cl_kernel k;
   clseg__stream_shape sh;
   if ((s = clseg__stream_kernel(ctx, "layout.cl", "layout_reshape_nhwc", &k, &sh)) != CLSEG_OK)
@@ -164,13 +164,13 @@ static clseg_status slice_check(clseg_context *ctx, const clseg_tensor *x, int64
   if (x->shape[0] != y->shape[0] || x->shape[2] != y->shape[2] || x->shape[3] != y->shape[3])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "slice_channels: input has shape %s, output %s: N, H and W must be equal",
-                       CLSEG__SHAPE(x->shape), CLSEG__SHAPE(y->shape));
+                       CLSEG__TSHAPE(x), CLSEG__TSHAPE(y));
   if (c_start < 0 || c_start > x->shape[1] - y->shape[1])
     return clseg__fail(
         ctx, CLSEG_INVALID_ARGUMENT,
         "slice_channels: channels [%lld, %lld) are out of range of the input of shape %s "
         "(%lld channels)",
-        (long long)c_start, (long long)(c_start + y->shape[1]), CLSEG__SHAPE(x->shape),
+        (long long)c_start, (long long)(c_start + y->shape[1]), CLSEG__TSHAPE(x),
         (long long)x->shape[1]);
   return CLSEG_OK;
 }
@@ -229,13 +229,13 @@ static clseg_status pad_check(clseg_context *ctx, const clseg_tensor *x,
     if (c < 1)
       return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
                          "pad: crops %d and %d remove the whole %s of input shape %s", lo[a], hi[a],
-                         PAD_AXES[a], CLSEG__SHAPE(x->shape));
+                         PAD_AXES[a], CLSEG__TSHAPE(x));
     if (p->mode == CLSEG_PAD_REFLECT && (lo[a] >= c || hi[a] >= c))
       return clseg__fail(
           ctx, CLSEG_INVALID_ARGUMENT,
           "pad: reflect padding (%s %d and %d) must be smaller than the input's size along its "
           "axis (%lld after crops); input shape %s",
-          PAD_AXES[a], lo[a], hi[a], (long long)c, CLSEG__SHAPE(x->shape));
+          PAD_AXES[a], lo[a], hi[a], (long long)c, CLSEG__TSHAPE(x));
   }
   return CLSEG_OK;
 }
@@ -308,11 +308,11 @@ static clseg_status space_depth_shape(clseg_context *ctx, const char *what, cons
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: input of shape %s: %lld channels are not a multiple of block %d "
                        "squared",
-                       what, CLSEG__SHAPE(x->shape), (long long)x->shape[1], block);
+                       what, CLSEG__TSHAPE(x), (long long)x->shape[1], block);
   if (to_depth && (x->shape[2] % block || x->shape[3] % block))
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "%s: input of shape %s: height and width are not multiples of block %d",
-                       what, CLSEG__SHAPE(x->shape), block);
+                       what, CLSEG__TSHAPE(x), block);
   out[0] = x->shape[0];
   out[1] = to_depth ? x->shape[1] * bb : x->shape[1] / bb;
   out[2] = to_depth ? x->shape[2] / block : x->shape[2] * block;

@@ -161,8 +161,7 @@ static clseg_status linear_check(clseg_context *ctx, const clseg_tensor *x, cons
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "linear: weight of shape %s holds %zu values, not a whole number of rows of "
                        "K = %zu (input %s read as %lld rows of C*H*W)",
-                       CLSEG__SHAPE(w->shape), w->count, k, CLSEG__SHAPE(x->shape),
-                       (long long)x->shape[0]);
+                       CLSEG__TSHAPE(w), w->count, k, CLSEG__TSHAPE(x), (long long)x->shape[0]);
   return clseg__check_optional(ctx, "linear", "bias", bias, w->count / k);
 }
 

@@ -49,7 +49,7 @@ static int64_t pool_out(int64_t in, int64_t k, int s, int lo, int hi, int ceil_m
  * 2 is stricter): with an undilated kernel no window is padding only. */
 static clseg_status pool_check_pads(clseg_context *ctx, const clseg_tensor *x, const char *lo_name,
                                     int lo, const char *hi_name, int hi, int k, const char *dim) {
-  const char *in = CLSEG__SHAPE(x->shape);
+  const char *in = CLSEG__TSHAPE(x);
   if (lo < 0 || hi < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: %s %d or %s %d is negative",
                        in, lo_name, lo, hi_name, hi);
@@ -72,14 +72,14 @@ static clseg_status pool2d_check(clseg_context *ctx, const clseg_tensor *x,
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: unknown pool kind %d", (int)p->kind);
   if (p->kernel_h < 1 || p->kernel_w < 1)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
-                       "pool2d: input %s: kernel %dx%d must be at least 1x1",
-                       CLSEG__SHAPE(x->shape), p->kernel_h, p->kernel_w);
+                       "pool2d: input %s: kernel %dx%d must be at least 1x1", CLSEG__TSHAPE(x),
+                       p->kernel_h, p->kernel_w);
   if (p->stride_h < 0 || p->stride_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: stride %dx%d is negative",
-                       CLSEG__SHAPE(x->shape), p->stride_h, p->stride_w);
+                       CLSEG__TSHAPE(x), p->stride_h, p->stride_w);
   if (p->dilation_h < 0 || p->dilation_w < 0)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "pool2d: input %s: dilation %dx%d is negative",
-                       CLSEG__SHAPE(x->shape), p->dilation_h, p->dilation_w);
+                       CLSEG__TSHAPE(x), p->dilation_h, p->dilation_w);
   s = pool_check_pads(ctx, x, "pad_top", p->pad_top, "pad_bottom", p->pad_bottom, p->kernel_h,
                       "height");
   if (s == CLSEG_OK)
@@ -100,7 +100,7 @@ static clseg_status pool2d_out_shape(clseg_context *ctx, const clseg_tensor *x,
         ctx, CLSEG_SHAPE_MISMATCH,
         "pool2d: kernel %dx%d (dilation %dx%d) does not fit input %s padded by top %d left %d "
         "bottom %d right %d",
-        g.kh, g.kw, g.dh, g.dw, CLSEG__SHAPE(x->shape), g.pt, g.pl, g.pb, g.pr);
+        g.kh, g.kw, g.dh, g.dw, CLSEG__TSHAPE(x), g.pt, g.pl, g.pb, g.pr);
   return CLSEG_OK;
 }
 
@@ -261,7 +261,7 @@ clseg_status clseg_global_pool(clseg_context *ctx, const clseg_tensor *x, clseg_
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "global_pool: unknown pool kind %d", (int)kind);
   if (x->shape[2] < 1 || x->shape[3] < 1)
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "global_pool %s: input %s has no pixels",
-                       POOL_NAMES[kind], CLSEG__SHAPE(x->shape));
+                       POOL_NAMES[kind], CLSEG__TSHAPE(x));
   const int64_t want[4] = {x->shape[0], x->shape[1], 1, 1};
   if ((s = clseg__check_output(ctx, "global_pool", y, want)) != CLSEG_OK)
     return s;

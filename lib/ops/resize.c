@@ -35,7 +35,7 @@ static clseg_status resize_check(clseg_context *ctx, const clseg_tensor *x,
   if (x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1])
     return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
                        "resize %s: output has shape %s, input %s: N and C must match",
-                       MODE_NAMES[p->mode], CLSEG__SHAPE(y->shape), CLSEG__SHAPE(x->shape));
+                       MODE_NAMES[p->mode], CLSEG__TSHAPE(y), CLSEG__TSHAPE(x));
   return CLSEG_OK;
 }
 
