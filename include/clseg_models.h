@@ -33,7 +33,9 @@ typedef enum {
   CLSEG_UNET_CBAM,      /* CBAM after each encoder stage (bottleneck included) */
   CLSEG_UNET_GATE, /* attention gates on the skips (theta 2x2 stride 2, inter = skip channels / 2)
                     */
-  CLSEG_UNET_SCSE  /* scSE after each decoder stage */
+  CLSEG_UNET_SCSE, /* scSE after each decoder stage */
+  CLSEG_UNET_COMBINED /* all three at once: CBAM in the encoder, gates on the skips, scSE in the
+                         decoder; the same parameter names as each alone */
 } clseg_unet_attention;
 
 typedef struct {
@@ -85,9 +87,9 @@ typedef struct {
 clseg_graph *clseg_deeplabv3plus_build(const clseg_deeplabv3plus_config *cfg);
 
 /* Builds network ("unet", "fcn" or "deeplabv3plus") from a JSON object whose keys are its config
- * struct's fields (what a model file's clseg.config holds; attention as "none", "cbam", "gate" or
- * "scse", backbone as 50 or "resnet50", rates as [6, 12, 18]), without weights. Unknown keys are
- * errors. On failure *out is NULL and clseg_last_error(NULL) says why. */
+ * struct's fields (what a model file's clseg.config holds; attention as "none", "cbam", "gate",
+ * "scse" or "combined", backbone as 50 or "resnet50", rates as [6, 12, 18]), without weights.
+ * Unknown keys are errors. On failure *out is NULL and clseg_last_error(NULL) says why. */
 clseg_status clseg_network_build(const char *network, const char *config_json, clseg_graph **out);
 
 /* ---- models: network + weights + preprocessing from one .safetensors or .tflite file ---- */

@@ -64,7 +64,8 @@ static const field deeplab_fields[] = {D(in_channels, F_I64),
                                        {NULL, F_INT, 0}};
 #undef D
 
-static const char *const attention_names[] = {"none", "cbam", "gate", "scse"};
+/* Indexed by clseg_unet_attention; the names clseg_torch's UNet takes. */
+static const char *const attention_names[] = {"none", "cbam", "gate", "scse", "combined"};
 
 /* A whole non-negative number, or -1. Booleans read as 0 and 1. */
 static double whole(const cJSON *v) {
@@ -84,7 +85,8 @@ static int set_field(void *cfg, const field *f, const cJSON *v) {
   case F_INT: return d >= 0 ? (*(int *)dst = (int)d, 1) : 0;
   case F_I64: return d >= 0 ? (*(int64_t *)dst = (int64_t)d, 1) : 0;
   case F_ATTENTION:
-    for (int i = 0; cJSON_IsString(v) && i < 4; i++)
+    for (int i = 0;
+         cJSON_IsString(v) && i < (int)(sizeof attention_names / sizeof *attention_names); i++)
       if (!strcmp(v->valuestring, attention_names[i]))
         return *(clseg_unet_attention *)dst = (clseg_unet_attention)i, 1;
     return 0;

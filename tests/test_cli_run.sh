@@ -330,6 +330,40 @@ check run-low-memory 0 "$clseg" run -d "$dev" --low-memory -m "$fcn" -o "$tmp/lo
 [ -s "$tmp/lowmem/astronaut_mask.png" ] || { echo "FAIL run-low-memory: no mask"; fails=$((fails + 1)); }
 check bench-low-memory 0 "$clseg" bench -d "$dev" --low-memory -m "$fcn" --runs 1 --warmup 0 && contains bench-low-memory "warm"
 
+# a U-Net with CBAM, attention gates and scSE at once (attention "combined"), straight from its clseg_torch export
+# with no other flag: its layers, a mask, and on the fixture's own batch-2 input PyTorch's output (atol = rtol = 1e-4,
+# as test_models)
+comb="$src/tests/fixtures/models/unet_combined"
+check info-unet-combined 0 "$clseg" info -d "$dev" -m "$comb.safetensors" --layers && contains info-unet-combined "encoder.2.cbam.spatial" && contains info-unet-combined "decoder.0.gate" && contains info-unet-combined "decoder.1.scse"
+if check run-unet-combined 0 "$clseg" run -d "$dev" -q -m "$comb.safetensors" -o "$tmp/comb" "$astro"; then
+  py run-unet-combined-mask 'w, h, _, _, rows = png_read(sys.argv[1]); assert (w, h) == (512, 512), (w, h)
+assert set(v for r in rows for v in r) <= {0, 1}' "$tmp/comb/astronaut_mask.png"
+fi
+clsf_arrays='import struct
+def clsf(p):  # tests/fixtures/README.md: "CLSF", version, params text, then named float32 arrays
+    b = open(p, "rb").read(); pos = 12 + struct.unpack("<I", b[8:12])[0]; out = {}
+    count, pos = struct.unpack("<I", b[pos:pos + 4])[0], pos + 4
+    for _ in range(count):
+        n = struct.unpack("<I", b[pos:pos + 4])[0]; name = b[pos + 4:pos + 4 + n].decode(); pos += 4 + n
+        nd = struct.unpack("<I", b[pos:pos + 4])[0]; shape = struct.unpack("<%dq" % nd, b[pos + 4:pos + 4 + 8 * nd])
+        pos += 4 + 8 * nd; count = 1
+        for d in shape:
+            count *= d
+        out[name] = shape, b[pos:pos + 4 * count]; pos += 4 * count
+    return out
+'
+py unet-combined-input "$clsf_arrays"'shape, data = clsf(sys.argv[1])["x"]
+hdr = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: %r, }" % (tuple(shape),)
+hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+open(sys.argv[2], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)' "$comb.clsf" "$tmp/comb_x.npy"
+if check run-unet-combined-npy 0 "$clseg" run -d "$dev" -q -m "$comb.safetensors" --input-npy "$tmp/comb_x.npy" --npy "$tmp/comb_y.npy"; then
+  py run-unet-combined-values "$clsf_arrays"'shape, ref = clsf(sys.argv[1])["y"]; b = open(sys.argv[2], "rb").read()
+assert tuple(npy_shape(sys.argv[2])) == tuple(shape) == (2, 2, 16, 32), (npy_shape(sys.argv[2]), shape)
+got, ref = struct.unpack("<%df" % (len(ref) // 4), b[-len(ref):]), struct.unpack("<%df" % (len(ref) // 4), ref)
+bad = [(i, g, r) for i, (g, r) in enumerate(zip(got, ref)) if abs(g - r) > 1e-4 + 1e-4 * abs(r)]
+assert not bad, bad[:5]' "$comb.clsf" "$tmp/comb_y.npy"
+fi
+
 # clseg tune: writes the device's tuning file in the cache folder (a fresh one here, so that the other tests keep
 # the shipped rows), which devices --verbose then names, and which later plans read; refused under a profile.
 unet="$src/tests/fixtures/models/unet_cbam_bilinear.safetensors"

@@ -301,6 +301,57 @@ static void test_bad_configs(void **state) {
   clseg_graph_free(f);
 }
 
+/* Index of the parameter named name in g, or -1. */
+static int param_index(const clseg_graph *g, const char *name) {
+  for (int i = 0; i < g->nparams; i++)
+    if (!strcmp(g->params[i].name, name))
+      return i;
+  return -1;
+}
+
+/* CLSEG_UNET_COMBINED declares exactly the parameters of CBAM, gate and scSE alone, each with the
+ * same name and shape (what lets one clseg_torch file load either way); past it is invalid. */
+static void test_unet_combined(void **state) {
+  (void)state;
+  clseg_unet_config c = {.depth = 3, .base = 4, .classes = 2, .reduction = 2, .bilinear = 1};
+  c.attention = CLSEG_UNET_COMBINED;
+  clseg_graph *all = clseg_unet_build(&c);
+  assert_int_equal(clseg_graph_status(all), CLSEG_OK);
+  int covered = 0, common = 0;
+  for (int a = CLSEG_UNET_PLAIN; a <= CLSEG_UNET_SCSE; a++) {
+    c.attention = (clseg_unet_attention)a;
+    clseg_graph *one = clseg_unet_build(&c);
+    assert_int_equal(clseg_graph_status(one), CLSEG_OK);
+    for (int i = 0; i < one->nparams; i++) {
+      int k = param_index(all, one->params[i].name);
+      if (k < 0)
+        fail_msg("attention %d: %s not in the combined U-Net", a, one->params[i].name);
+      assert_int_equal(all->params[k].ndim, one->params[i].ndim);
+      assert_memory_equal(all->params[k].dims, one->params[i].dims, sizeof one->params[i].dims);
+    }
+    if (a == CLSEG_UNET_PLAIN)
+      common = one->nparams;
+    else
+      covered += one->nparams - common; /* each mode's own attention parameters */
+    clseg_graph_free(one);
+  }
+  assert_int_equal(all->nparams, common + covered);
+  clseg_graph_free(all);
+  c.attention = (clseg_unet_attention)(CLSEG_UNET_COMBINED + 1);
+  clseg_graph *bad = clseg_unet_build(&c);
+  assert_int_equal(clseg_graph_status(bad), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_graph_error(bad), "attention 5"));
+  clseg_graph_free(bad);
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_network_build("unet", "{\"attention\": \"combined\", \"depth\": 1}", &g),
+                   CLSEG_OK);
+  assert_int_equal(param_index(g, "encoder.1.cbam.spatial.bn.running_var") >= 0 &&
+                       param_index(g, "decoder.0.gate.psi.weight") >= 0 &&
+                       param_index(g, "decoder.0.scse.sse.weight") >= 0,
+                   1);
+  clseg_graph_free(g);
+}
+
 static void test_accessors(void **state) {
   (void)state;
   clseg_model *m = NULL;
@@ -358,13 +409,13 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--check"))
     return check_one(argv[2], argv[3]);
   static char names[MAX_CASES][64];
-  struct CMUnitTest tests[MAX_CASES + 3] = {cmocka_unit_test(test_bad_configs),
-                                            cmocka_unit_test(test_file_errors),
-                                            cmocka_unit_test(test_accessors)};
+  struct CMUnitTest tests[MAX_CASES + 4] = {
+      cmocka_unit_test(test_bad_configs), cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_unet_combined), cmocka_unit_test(test_accessors)};
   int n = read_index(names, MAX_CASES);
   if (n == 0)
     fprintf(stderr, "no cases in %s/index.txt\n", MODEL_DIR);
   for (int i = 0; i < n; i++)
-    tests[3 + i] = (struct CMUnitTest){names[i], test_case, NULL, NULL, names[i]};
-  return _cmocka_run_group_tests("models", tests, (size_t)(3 + n), NULL, NULL) + (n == 0);
+    tests[4 + i] = (struct CMUnitTest){names[i], test_case, NULL, NULL, names[i]};
+  return _cmocka_run_group_tests("models", tests, (size_t)(4 + n), NULL, NULL) + (n == 0);
 }

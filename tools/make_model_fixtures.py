@@ -44,6 +44,9 @@ CASES = [
     ("unet_gate", "unet", dict(in_channels=1, classes=1, depth=3, base=4, attention="gate"), (1, 1, 32, 32)),
     ("unet_scse_bilinear", "unet",
      dict(in_channels=3, classes=2, depth=2, base=6, bilinear=1, attention="scse", reduction=4), (1, 3, 32, 32)),
+    # all three attentions at once, batch 2 (CBAM and scSE pool per image), non-square, transposed-conv up
+    ("unet_combined", "unet",
+     dict(in_channels=3, classes=2, depth=2, base=4, attention="combined", reduction=2), (2, 3, 16, 32)),
     ("fcn_resnet18_os8", "fcn", dict(in_channels=3, classes=3, backbone="resnet18", output_stride=8, width=3),
      (1, 3, 32, 32)),
     ("fcn_resnet50_os16", "fcn", dict(in_channels=3, classes=2, backbone="resnet50", output_stride=16, width=2),

@@ -1,13 +1,18 @@
 /* U-Net: double-conv encoder stages joined by 2x2 max pools, a decoder that upsamples (transposed
  * conv or bilinear + 1x1 conv), concatenates the skip and applies a double conv; optional CBAM,
- * attention gates or scSE. Names: encoder.I.{conv1,bn1,conv2,bn2,cbam},
- * decoder.J.{up,gate,conv1,bn1,conv2,bn2,scse}, head. */
+ * attention gates or scSE, or all three (CLSEG_UNET_COMBINED). Names:
+ * encoder.I.{conv1,bn1,conv2,bn2,cbam}, decoder.J.{up,gate,conv1,bn1,conv2,bn2,scse}, head. */
 #include <stdio.h>
 
 #include "graph_internal.h"
 #include "models/resnet.h"
 
 #define MAX_DEPTH 10
+
+/* Whether mode a uses attention kind k: each single mode is itself, COMBINED is all three. */
+static int uses(clseg_unet_attention a, clseg_unet_attention k) {
+  return a == k || a == CLSEG_UNET_COMBINED;
+}
 
 /* conv3x3 -> BN -> ReLU, twice, under prefix. */
 static clseg_node *double_conv(clseg_graph *g, const char *prefix, clseg_node *x, int64_t ch) {
@@ -40,7 +45,7 @@ static clseg_node *encoder(clseg_graph *g, clseg_node *x, const clseg_unet_confi
       x = clseg_graph_pool2d(g, x, &pool);
     CLSEG__NAME(name, "encoder.%d", i);
     x = double_conv(g, name, x, base << i);
-    if (c->attention == CLSEG_UNET_CBAM) {
+    if (uses(c->attention, CLSEG_UNET_CBAM)) {
       CLSEG__NAME(name, "encoder.%d.cbam", i);
       x = clseg_graph_cbam(g, name, x, r);
     }
@@ -58,15 +63,15 @@ static clseg_node *decoder(clseg_graph *g, clseg_node *x, const clseg_unet_confi
     char prefix[64], name[96];
     CLSEG__NAME(prefix, "decoder.%d", j);
     clseg_node *skip = skips[level];
-    if (c->attention ==
-        CLSEG_UNET_GATE) { /* gated by the coarser decoder features, as the authors do */
+    /* gated by the coarser decoder features, as the authors do */
+    if (uses(c->attention, CLSEG_UNET_GATE)) {
       CLSEG__NAME(name, "%s.gate", prefix);
       skip = clseg_graph_attention_gate(g, name, skip, x, ch / 2 > 0 ? ch / 2 : 1, 2, 1);
     }
     CLSEG__NAME(name, "%s.up", prefix);
     clseg_node *parts[2] = {skip, up(g, name, x, ch, c->bilinear)};
     x = double_conv(g, prefix, clseg_graph_concat(g, parts, 2), ch);
-    if (c->attention == CLSEG_UNET_SCSE) {
+    if (uses(c->attention, CLSEG_UNET_SCSE)) {
       CLSEG__NAME(name, "%s.scse", prefix);
       x = clseg_graph_scse(g, name, x, r);
     }
@@ -85,7 +90,7 @@ clseg_graph *clseg_unet_build(const clseg_unet_config *cfg) {
   c.base = c.base ? c.base : 32;
   c.reduction = c.reduction ? c.reduction : 16;
   if (c.depth < 1 || c.depth > MAX_DEPTH || c.base < 1 || c.classes < 1 || c.in_channels < 1 ||
-      c.reduction < 1 || (unsigned)c.attention > CLSEG_UNET_SCSE) {
+      c.reduction < 1 || (unsigned)c.attention > CLSEG_UNET_COMBINED) {
     clseg__graph_fail(
         g, CLSEG_INVALID_ARGUMENT,
         "unet: depth %d (1..%d), base %lld, classes %lld, in_channels %lld, reduction %lld, "

@@ -215,16 +215,18 @@ class UNet(nn.Module):
     def __init__(self, in_channels=3, classes=1, depth=4, base=32, bilinear=False, attention="none",
                  reduction=16):
         super().__init__()
-        if attention not in ("none", "cbam", "gate", "scse"):
-            raise ValueError("attention %r: none, cbam, gate or scse" % (attention,))
+        if attention not in ("none", "cbam", "gate", "scse", "combined"):
+            raise ValueError("attention %r: none, cbam, gate, scse or combined" % (attention,))
+        # "combined": CBAM in the encoder, gates on the skips and scSE in the decoder at once
+        use = lambda kind: attention in (kind, "combined")  # noqa: E731
         self.config = dict(in_channels=in_channels, classes=classes, depth=depth, base=base,
                            bilinear=int(bool(bilinear)), attention=attention, reduction=reduction)
         self.encoder = nn.ModuleList(
-            _EncoderStage(in_channels if i == 0 else base << (i - 1), base << i, attention == "cbam", reduction)
+            _EncoderStage(in_channels if i == 0 else base << (i - 1), base << i, use("cbam"), reduction)
             for i in range(depth + 1))
         self.decoder = nn.ModuleList(
-            _DecoderStage(base << (depth - j), base << (depth - 1 - j), bilinear, attention == "gate",
-                          attention == "scse", reduction)
+            _DecoderStage(base << (depth - j), base << (depth - 1 - j), bilinear, use("gate"), use("scse"),
+                          reduction)
             for j in range(depth))
         self.head = nn.Conv2d(base, classes, 1)
 
