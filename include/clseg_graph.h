@@ -90,6 +90,48 @@ clseg_node *clseg_graph_prelu(clseg_graph *g, const char *name, clseg_node *x, i
 clseg_node *clseg_graph_linear(clseg_graph *g, const char *name, clseg_node *x, int64_t m,
                                int bias);
 
+/* ---- tensors of any rank (1 to CLSEG_MAX_RANK): tokens [N, L, C], heads, attention scores ----
+ * The NCHW operators above need rank-4 inputs (checked at plan time); these take any rank. Shapes
+ * are inferred at plan time; channels (dim 1) are known while building only where the op fixes
+ * them, and an NCHW op that declares weights from its input's channels needs them known. */
+/* A parameter used as a tensor: NAME itself (no suffix) of shape dims. */
+clseg_node *clseg_graph_constant(clseg_graph *g, const char *name, int rank, const int64_t *dims);
+/* dims: a size, 0 (the input's dim at that index) or -1 (once: what the others leave). No kernel:
+ * the output is the input's memory read at the new shape. */
+clseg_node *clseg_graph_reshape(clseg_graph *g, clseg_node *x, int rank, const int64_t *dims);
+/* clseg_transpose: output dim i is the input's dim perm[i]; rank = the input's. */
+clseg_node *clseg_graph_transpose(clseg_graph *g, clseg_node *x, int rank, const int *perm);
+/* clseg_matmul of two tensors (either may be a clseg_graph_constant). */
+clseg_node *clseg_graph_matmul(clseg_graph *g, clseg_node *a, clseg_node *b,
+                               const clseg_matmul_params *p);
+/* The same with NAME.bias [count] added to every row (count = the output's last dim). */
+clseg_node *clseg_graph_matmul_bias(clseg_graph *g, const char *name, clseg_node *a, clseg_node *b,
+                                    int64_t count, const clseg_matmul_params *p);
+/* clseg_softmax along axis (negative: from the last); log: log-softmax. */
+clseg_node *clseg_graph_softmax(clseg_graph *g, clseg_node *x, int axis, int log);
+/* clseg_layernorm; with affine, NAME.weight and NAME.bias [count], count = the number of normalised
+ * elements (checked at plan time). */
+clseg_node *clseg_graph_layernorm(clseg_graph *g, const char *name, clseg_node *x,
+                                  const clseg_layernorm_params *p, int64_t count, int affine);
+/* clseg_groupnorm (groups == channels: InstanceNorm); with affine, NAME.weight and NAME.bias [C].
+ */
+clseg_node *clseg_graph_groupnorm(clseg_graph *g, const char *name, clseg_node *x, int groups,
+                                  float eps, int affine);
+/* clseg_reduce_axes over dims axis .. axis + naxes - 1 (naxes 0: to the last); without keepdims
+ * those dims are dropped (the rank falls by naxes, at least to 1). */
+clseg_node *clseg_graph_reduce_axes(clseg_graph *g, clseg_node *x, clseg_reduce_kind kind, int axis,
+                                    int naxes, int keepdims);
+/* clseg_narrow: elements start .. start + len - 1 along axis. */
+clseg_node *clseg_graph_narrow(clseg_graph *g, clseg_node *x, int axis, int64_t start, int64_t len);
+/* clseg_expand to dims (right-aligned; the input's dims equal or 1). */
+clseg_node *clseg_graph_expand(clseg_graph *g, clseg_node *x, int rank, const int64_t *dims);
+clseg_node *clseg_graph_unary(clseg_graph *g, clseg_node *x, clseg_unary_op op);
+/* clseg_attention on NCHW maps q, k, v (k and v of one size, q's may differ): the soft attention of
+ * non-local blocks, DANet and transformers, fused (the scores are never stored). The planner also
+ * fuses matmul -> softmax -> matmul chains of imported graphs into it. */
+clseg_node *clseg_graph_attention(clseg_graph *g, const char *name, clseg_node *q, clseg_node *k,
+                                  clseg_node *v, const clseg_attention_params *p);
+
 /* Attention blocks, with the parameter names of python/clseg_torch (the PyTorch companion):
  * CBAM: NAME.channel.fc1.weight [r, C], NAME.channel.fc1.bias, NAME.channel.fc2.weight [C, r],
  * NAME.channel.fc2.bias, NAME.spatial.conv.weight [1, 2, 7, 7],

@@ -302,6 +302,19 @@ clseg_status clseg_reduce_axes(clseg_context *ctx, const clseg_tensor *x, clseg_
                                int axis, int naxes, clseg_tensor *y);
 
 /* ---- attention blocks, fused ---- */
+/* Soft attention over positions (a non-local block, DANet's position attention, a transformer's
+ * multi-head self-attention) on NCHW maps, never storing the Lq x Lk scores: q [N, heads dk, Hq,
+ * Wq], k [N, heads dk, Hk, Wk], v [N, heads dv, Hk, Wk], y [N, heads dv, Hq, Wq] with
+ * y[n, h dv + c, i] = sum_j softmax_j(scale sum_e q[n, h dk + e, i] k[n, h dk + e, j])
+ * v[n, h dv + c, j], positions i, j counted over H x W. */
+typedef struct {
+  int heads;   /* 0 means 1 */
+  float scale; /* 0 means 1 / sqrt(dk) */
+} clseg_attention_params;
+clseg_status clseg_attention(clseg_context *ctx, const clseg_tensor *q, const clseg_tensor *k,
+                             const clseg_tensor *v, const clseg_attention_params *p,
+                             clseg_tensor *y);
+
 /* CBAM channel gate: y = x * sigmoid(mlp(avgpool x) + mlp(maxpool x)), mlp(v) = w2 relu(w1 v + b1)
  * + b2, w1 [R, C], w2 [C, R]; biases optional. */
 clseg_status clseg_cbam_channel_gate(clseg_context *ctx, const clseg_tensor *x,

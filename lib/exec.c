@@ -7,11 +7,12 @@
 #include "plan_internal.h"
 
 static clseg_tensor *out_of(clseg_plan *p, const clseg__step *s) {
-  return p->storages[s->storage].view;
+  (void)p;
+  return s->view;
 }
 
 static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
-  return p->storages[p->steps[s->node->in[i]->id].storage].view;
+  return p->steps[i < 3 && s->read[i] >= 0 ? s->read[i] : s->node->in[i]->id].view;
 }
 
 static clseg_status run_cbam_spatial(clseg_plan *p, clseg_tensor *const *pr, clseg_tensor *x,
@@ -97,6 +98,47 @@ static clseg_status run_layout(clseg_plan *p, clseg__step *s, clseg_tensor *x, c
   }
 }
 
+/* A reduction without keepdims writes its output at the kept rank. */
+static clseg_status run_reduce_axes(clseg_plan *p, clseg__step *s, clseg_tensor *x,
+                                    clseg_tensor *y) {
+  clseg_node *n = s->node;
+  clseg_tensor kept = *y;
+  int a = n->u.axis.axis < 0 ? n->u.axis.axis + x->rank : n->u.axis.axis;
+  int na = n->u.axis.naxes ? n->u.axis.naxes : x->rank - a;
+  memcpy(kept.shape, x->shape, sizeof kept.shape);
+  kept.rank = x->rank;
+  for (int i = a; i < a + na && i < CLSEG_MAX_RANK; i++)
+    kept.shape[i] = 1;
+  return clseg_reduce_axes(p->ctx, x, n->reduce, n->u.axis.axis, n->u.axis.naxes, &kept);
+}
+
+static clseg_status run_nd(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg_tensor *y) {
+  clseg_node *n = s->node;
+  clseg_tensor *const *pr = s->param;
+  switch (n->op) {
+  case CLSEG__N_TRANSPOSE: return clseg_transpose(p->ctx, x, n->u.perm.p, y);
+  case CLSEG__N_MATMUL:
+    if (s->attn)
+      return clseg__attention_fused(p->ctx, s->attn, x, in_of(p, s, 1), in_of(p, s, 2), NULL, y);
+    return clseg_matmul(p->ctx, x, in_of(p, s, 1), pr[CLSEG__SLOT_BIAS], &s->mm, y);
+  case CLSEG__N_SOFTMAX_AXIS: return clseg_softmax(p->ctx, x, n->u.axis.axis, n->u.axis.log, y);
+  case CLSEG__N_LAYERNORM: {
+    const clseg_layernorm_params lp = {n->u.axis.axis, n->u.axis.naxes, n->u.axis.eps};
+    return clseg_layernorm(p->ctx, x, pr[CLSEG__SLOT_WEIGHT], pr[CLSEG__SLOT_BIAS], &lp, y);
+  }
+  case CLSEG__N_GROUPNORM:
+    return clseg_groupnorm(p->ctx, x, n->u.axis.groups, n->u.axis.eps, pr[CLSEG__SLOT_WEIGHT],
+                           pr[CLSEG__SLOT_BIAS], y);
+  case CLSEG__N_REDUCE_AXES: return run_reduce_axes(p, s, x, y);
+  case CLSEG__N_NARROW: return clseg_narrow(p->ctx, x, n->u.axis.axis, n->u.axis.start, y);
+  case CLSEG__N_EXPAND: return clseg_expand(p->ctx, x, y);
+  case CLSEG__N_UNARY: return clseg_unary(p->ctx, n->unary, x, y);
+  case CLSEG__N_ATTENTION:
+    return clseg_attention(p->ctx, x, in_of(p, s, 1), in_of(p, s, 2), &n->u.attn, y);
+  default: return run_layout(p, s, x, y);
+  }
+}
+
 clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   clseg_node *n = s->node;
   clseg_tensor *y = out_of(p, s), *x = n->nin ? in_of(p, s, 0) : NULL;
@@ -107,7 +149,7 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_CONV: {
     clseg_conv2d_params cp = n->u.conv;
     cp.act = s->act;
-    clseg_tensor *res = s->residual >= 0 ? p->storages[p->steps[s->residual].storage].view : NULL;
+    clseg_tensor *res = s->residual >= 0 ? p->steps[s->residual].view : NULL;
     return s->conv ? clseg__conv2d_run(p->ctx, s->conv, x, res, y)
                    : clseg_conv2d(p->ctx, x, w, b, res, &cp, y);
   }
@@ -127,7 +169,7 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
   case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, w, b, NULL, y);
   case CLSEG__N_PRELU: return clseg_prelu(p->ctx, x, w, y);
-  default: return run_layout(p, s, x, y);
+  default: return run_nd(p, s, x, y);
   }
 }
 
@@ -181,14 +223,13 @@ clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t in
     return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT,
                        "clseg_plan_run_outputs: NULL argument, or %d outputs of %d", n,
                        p ? p->g->noutputs : 0);
-  clseg_tensor *in = p->storages[p->steps[p->g->input->id].storage].view;
+  clseg_tensor *in = p->steps[p->g->input->id].view;
   clseg_status s = clseg_tensor_upload(in, input, input_count);
   if (s == CLSEG_OK)
     s = run_steps(p);
   for (int i = 0; i < n && s == CLSEG_OK; i++)
     if (outputs[i])
-      s = clseg_tensor_download(p->storages[p->steps[p->g->outputs[i]->id].storage].view,
-                                outputs[i], counts[i]);
+      s = clseg_tensor_download(p->steps[p->g->outputs[i]->id].view, outputs[i], counts[i]);
   return s;
 }
 

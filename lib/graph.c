@@ -91,9 +91,15 @@ int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int 
                    const int64_t *dims, clseg__param_kind kind, int64_t fan_in) {
   char name[256];
   snprintf(name, sizeof name, "%s.%s", n->name, suffix);
+  return clseg__declare_as(g, name, ndim, dims, kind, fan_in);
+}
+
+/* Declares a parameter by its whole name; returns its index or -1 (error recorded). */
+int clseg__declare_as(clseg_graph *g, const char *name, int ndim, const int64_t *dims,
+                      clseg__param_kind kind, int64_t fan_in) {
   if (clseg__param_find(g, name) >= 0) {
     clseg__graph_fail(g, CLSEG_INVALID_ARGUMENT,
-                      "parameter '%s' is declared twice (two nodes named '%s')", name, n->name);
+                      "parameter '%s' is declared twice (two nodes of one name)", name);
     return -1;
   }
   if (g->nparams == g->cap_params) {

@@ -32,6 +32,19 @@ typedef enum {
   CLSEG__N_PRELU,        /* parameter 0: NAME.weight, the slopes */
   CLSEG__N_CONCAT_H,     /* concat along H */
   CLSEG__N_RESHAPE_NHWC, /* reshape in NHWC order to u.reshape */
+  /* tensors of any rank (graph_nd.c); their channels field is 0 unless the op fixes dim 1 */
+  CLSEG__N_CONST,        /* parameter 0 (NAME) as a tensor of rank u.dims */
+  CLSEG__N_RESHAPE,      /* u.dims: 0 copies the input's dim, -1 takes the rest; no kernel */
+  CLSEG__N_TRANSPOSE,    /* u.perm */
+  CLSEG__N_MATMUL,       /* in[0] @ in[1], u.matmul; optional bias in CLSEG__SLOT_BIAS */
+  CLSEG__N_SOFTMAX_AXIS, /* u.axis.axis, u.axis.log */
+  CLSEG__N_LAYERNORM,    /* u.axis.axis / naxes / eps; NAME.weight, NAME.bias optional */
+  CLSEG__N_GROUPNORM,    /* u.axis.groups / eps; NAME.weight, NAME.bias optional */
+  CLSEG__N_REDUCE_AXES,  /* reduce, u.axis.axis / naxes / keepdims */
+  CLSEG__N_NARROW,       /* u.axis.axis / start / len */
+  CLSEG__N_EXPAND,       /* u.dims */
+  CLSEG__N_UNARY,        /* unary */
+  CLSEG__N_ATTENTION,    /* softmax(scale q k^T) v, fused: in q, k, v (u.attn) */
   CLSEG__N_COUNT
 } clseg__node_op;
 
@@ -106,7 +119,22 @@ struct clseg_node {
     struct {
       int64_t h, w; /* the output's H and W (C is the node's channels) */
     } reshape;
+    struct {
+      int rank;
+      int64_t d[CLSEG_MAX_RANK];
+    } dims;
+    struct {
+      int rank, p[CLSEG_MAX_RANK];
+    } perm;
+    clseg_matmul_params matmul;
+    struct {
+      int axis, naxes, log, keepdims, groups;
+      float eps;
+      int64_t start, len;
+    } axis;
+    clseg_attention_params attn;
   } u;
+  clseg_unary_op unary;
   clseg_pool_kind pool_kind;
   clseg_binary_op binary;
   clseg_reduce_kind reduce;
@@ -129,7 +157,7 @@ typedef enum {
 typedef struct {
   char *name;
   int ndim;
-  int64_t dims[4];
+  int64_t dims[CLSEG_MAX_RANK];
   size_t count;
   float *data; /* host values, NULL until set */
   int mapped;  /* data points into the graph's mapped file: read-only, not freed */
@@ -164,6 +192,8 @@ clseg_node *clseg__add_node(clseg_graph *g, clseg__node_op op, const char *name,
                             clseg_node *const *in, int nin);
 int clseg__declare(clseg_graph *g, const clseg_node *n, const char *suffix, int ndim,
                    const int64_t *dims, clseg__param_kind kind, int64_t fan_in);
+int clseg__declare_as(clseg_graph *g, const char *name, int ndim, const int64_t *dims,
+                      clseg__param_kind kind, int64_t fan_in);
 int clseg__declare_weight(clseg_graph *g, clseg_node *n, const char *wname, const char *bname,
                           int first, const int64_t wdims[4], int64_t fan_in, int64_t bias_count);
 void clseg__declare_bn(clseg_graph *g, clseg_node *n, const char *prefix, int first,

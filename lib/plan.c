@@ -18,166 +18,6 @@ static clseg_status plan_fail(clseg_plan *p, clseg_status s, const char *fmt, co
   return clseg__fail(p->ctx, s, fmt, a, b);
 }
 
-static int64_t conv_out(int64_t in, int k, int stride, int pad0, int pad1, int dil) {
-  int64_t eff = (int64_t)dil * (k - 1) + 1;
-  return (in + pad0 + pad1 - eff) / stride + 1;
-}
-
-static int64_t pool_out(int64_t in, int k, int stride, int pad0, int pad1, int ceil_mode) {
-  int64_t span = in + pad0 + pad1 - k;
-  if (span < 0)
-    return 0;
-  int64_t o = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (o - 1) * stride >= in + pad0) /* the last window must start inside */
-    o--;
-  return o;
-}
-
-static int def1(int v) {
-  return v ? v : 1;
-}
-
-/* Spatial shape of node n from its inputs' shapes; returns 0 when the sizes do not work out. */
-static int infer(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
-  const int64_t *x = n->nin ? p->steps[n->in[0]->id].shape : NULL;
-  if (x)
-    memcpy(y, x, 4 * sizeof *y);
-  y[1] = n->channels;
-  switch (n->op) {
-  case CLSEG__N_CONV: {
-    const clseg_conv2d_params *c = &n->u.conv;
-    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom,
-                    def1(c->dilation_h));
-    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right,
-                    def1(c->dilation_w));
-    break;
-  }
-  case CLSEG__N_CONVT: {
-    const clseg_conv_transpose2d_params *c = &n->u.convt;
-    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom +
-           def1(c->dilation_h) * (n->kernel - 1) + c->output_pad_h + 1;
-    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right +
-           def1(c->dilation_w) * (n->kernel - 1) + c->output_pad_w + 1;
-    break;
-  }
-  case CLSEG__N_POOL: {
-    const clseg_pool2d_params *c = &n->u.pool;
-    int sh = c->stride_h ? c->stride_h : c->kernel_h, sw = c->stride_w ? c->stride_w : c->kernel_w;
-    int kh = (c->kernel_h - 1) * def1(c->dilation_h) + 1,
-        kw = (c->kernel_w - 1) * def1(c->dilation_w) + 1;
-    y[2] = pool_out(x[2], kh, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
-    y[3] = pool_out(x[3], kw, sw, c->pad_left, c->pad_right, c->ceil_mode);
-    break;
-  }
-  case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
-  case CLSEG__N_RESIZE:
-    if (n->u.resize.out_h > 0 && n->u.resize.out_w > 0) { /* a size fixed at import (ONNX) */
-      y[2] = n->u.resize.out_h;
-      y[3] = n->u.resize.out_w;
-    } else if (n->scale) {
-      y[2] = x[2] * n->scale;
-      y[3] = x[3] * n->scale;
-    } else {
-      y[2] = p->steps[n->in[1]->id].shape[2];
-      y[3] = p->steps[n->in[1]->id].shape[3];
-    }
-    break;
-  case CLSEG__N_BINARY:
-    for (int d = 0; d < 4; d++) {
-      int64_t a = x[d], b = p->steps[n->in[1]->id].shape[d];
-      if (a != b && a != 1 && b != 1)
-        return 0;
-      y[d] = a > b ? a : b;
-    }
-    break;
-  case CLSEG__N_CONCAT:
-    for (int i = 1; i < n->nin; i++) {
-      const int64_t *o = p->steps[n->in[i]->id].shape;
-      if (o[0] != x[0] || o[2] != x[2] || o[3] != x[3])
-        return 0;
-    }
-    break;
-  case CLSEG__N_CONCAT_H:
-    y[2] = 0;
-    for (int i = 0; i < n->nin; i++) {
-      const int64_t *o = p->steps[n->in[i]->id].shape;
-      if (o[0] != x[0] || o[1] != x[1] || o[3] != x[3])
-        return 0;
-      y[2] += o[2];
-    }
-    break;
-  case CLSEG__N_RESHAPE_NHWC:
-    y[2] = n->u.reshape.h;
-    y[3] = n->u.reshape.w;
-    if (x[1] * x[2] * x[3] != y[1] * y[2] * y[3])
-      return 0;
-    break;
-  case CLSEG__N_PAD:
-    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
-    y[3] = x[3] + n->u.pad.left + n->u.pad.right;
-    break;
-  case CLSEG__N_LINEAR: /* the weight's row length: C, or C * H * W of a flattened input */
-    if (x[1] * x[2] * x[3] != p->g->params[n->param[0]].dims[1])
-      return 0;
-    y[2] = y[3] = 1;
-    break;
-  case CLSEG__N_SPACE_DEPTH: {
-    const int b = n->u.space_depth.block;
-    if (n->u.space_depth.mode == 2 && (x[2] % b || x[3] % b))
-      return 0;
-    y[2] = n->u.space_depth.mode == 2 ? x[2] / b : x[2] * b;
-    y[3] = n->u.space_depth.mode == 2 ? x[3] / b : x[3] * b;
-    break;
-  }
-  default: break;
-  }
-  return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
-}
-
-static double node_flops(const clseg_plan *p, const clseg_node *n) {
-  const int64_t *y = p->steps[n->id].shape, *x = n->nin ? p->steps[n->in[0]->id].shape : y;
-  double out = (double)y[0] * (double)y[1] * (double)y[2] * (double)y[3];
-  switch (n->op) {
-  case CLSEG__N_CONV:
-    return 2.0 * out * (double)(x[1] / def1(n->u.conv.groups)) * n->kernel * n->kernel;
-  case CLSEG__N_CONVT:
-    return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) *
-           n->kernel * n->kernel;
-  case CLSEG__N_LINEAR: return 2.0 * out * (double)(x[1] * x[2] * x[3]);
-  case CLSEG__N_ATTENTION_GATE:
-    return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
-  case CLSEG__N_CBAM_SPATIAL: return out * 2.0 + 2.0 * (double)y[0] * y[2] * y[3] * 2 * 49;
-  default: return out;
-  }
-}
-
-static clseg_status infer_all(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
-  clseg_graph *g = p->g;
-  for (int i = 0; i < g->nnodes; i++) {
-    clseg_node *nd = g->nodes[i];
-    clseg__step *s = &p->steps[i];
-    s->node = nd;
-    s->target = i;
-    s->residual = s->bn = -1;
-    if (nd->op == CLSEG__N_INPUT) {
-      const int64_t in[4] = {n, nd->channels, h, w};
-      memcpy(s->shape, in, sizeof in);
-    } else if (!infer(p, nd, s->shape)) {
-      char got[128] = "", a[64];
-      for (int k = 0; k < nd->nin; k++) {
-        strncat(got, clseg__shape_str(p->steps[nd->in[k]->id].shape, a, sizeof a),
-                sizeof got - strlen(got) - 1);
-        strncat(got, " ", sizeof got - strlen(got) - 1);
-      }
-      return clseg__fail(p->ctx, CLSEG_SHAPE_MISMATCH,
-                         "planning %s '%s': inputs of shape %s give no valid output",
-                         clseg__node_op_name(nd->op), nd->name, got);
-    }
-    s->flops = node_flops(p, nd);
-  }
-  return CLSEG_OK;
-}
-
 static int *consumer_counts(const clseg_graph *g) {
   int *c = calloc((size_t)g->nnodes, sizeof *c);
   if (!c)
@@ -236,6 +76,18 @@ static void fuse(clseg_plan *p, const int *uses) {
   }
 }
 
+/* Steps that launch nothing: a constant is its parameter's device tensor, a reshape its input's
+ * memory read at another shape. */
+static void alias(clseg_plan *p) {
+  for (int i = 0; i < p->g->nnodes; i++) {
+    clseg__step *s = &p->steps[i];
+    if (s->node->op == CLSEG__N_CONST || s->node->op == CLSEG__N_RESHAPE) {
+      s->skip = 1;
+      s->target = s->node->op == CLSEG__N_CONST ? i : p->steps[s->node->in[0]->id].target;
+    }
+  }
+}
+
 /* Assigns arena offsets, largest first, at the lowest offset free during the storage's lifetime. */
 static size_t assign_offsets(clseg__storage *st, int n) {
   int *idx = malloc(sizeof *idx * (size_t)n);
@@ -275,9 +127,7 @@ static size_t assign_offsets(clseg__storage *st, int n) {
 
 static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims, int ndim,
                            clseg_tensor **out) {
-  int64_t shape[4] = {1, 1, 1, 1};
-  for (int i = 0; i < ndim && i < 4; i++)
-    shape[i] = dims[i];
+  const int64_t one = 1;
   if (p->nowned == p->cap_owned) {
     int nc = p->cap_owned ? p->cap_owned * 2 : 64;
     clseg_tensor **no = realloc(p->owned, sizeof *no * (size_t)nc);
@@ -286,7 +136,7 @@ static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims
     p->owned = no;
     p->cap_owned = nc;
   }
-  clseg_status s = clseg_tensor_create(p->ctx, shape, out);
+  clseg_status s = clseg_tensor_create_nd(p->ctx, ndim ? ndim : 1, ndim ? dims : &one, out);
   if (s == CLSEG_OK) {
     p->owned[p->nowned++] = *out;
     s = clseg_tensor_upload(*out, data, clseg_tensor_count(*out));
@@ -397,10 +247,27 @@ static clseg_status upload_params_steps(clseg_plan *p) {
   return CLSEG_OK;
 }
 
+/* Constants: their parameter, uploaded at the node's shape. */
+static clseg_status upload_constants(clseg_plan *p) {
+  clseg_status st = CLSEG_OK;
+  for (int i = 0; st == CLSEG_OK && i < p->g->nnodes; i++) {
+    clseg__step *s = &p->steps[i];
+    if (s->node->op == CLSEG__N_CONST) {
+      const clseg__param *pr = &p->g->params[s->node->param[0]];
+      st = upload(p, pr->data, s->shape, s->rank, &s->param[0]);
+      clseg__param_evict(p->g, s->node->param[0]);
+    }
+  }
+  return st;
+}
+
 /* Uploads parameters and prepares the convs, with the rows the plan options ask for. */
 static clseg_status upload_params(clseg_plan *p) {
+  clseg_status st = upload_constants(p);
+  if (st != CLSEG_OK)
+    return st;
   clseg__tune_user_off(p->ctx, p->opt.shipped_rows_only);
-  clseg_status st = upload_params_steps(p);
+  st = upload_params_steps(p);
   clseg__tune_user_off(p->ctx, 0);
   return st;
 }
@@ -415,19 +282,24 @@ static clseg_status plan_memory(clseg_plan *p) {
     clseg__step *s = &p->steps[p->order[k]];
     clseg__storage *st = &p->storages[k];
     s->storage = k;
-    memcpy(st->shape, s->shape, sizeof st->shape);
-    st->count = (size_t)(s->shape[0] * s->shape[1] * s->shape[2] * s->shape[3]);
+    st->count = 1;
+    for (int d = 0; d < s->rank; d++)
+      st->count *= (size_t)s->shape[d];
     st->first = st->last = k;
     p->info.activation_sum_bytes += st->count * sizeof(float);
   }
   for (int i = 0; i < g->nnodes; i++) /* skipped nodes live in their target's storage */
     p->steps[i].storage = p->steps[p->steps[i].target].storage;
+  for (int i = 0; i < g->nnodes; i++) /* constants live in their parameter's tensor */
+    if (p->steps[p->steps[i].target].node->op == CLSEG__N_CONST)
+      p->steps[i].storage = -1;
   for (int k = 0; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
-    for (int i = 0; i < s->node->nin; i++) {
-      clseg__storage *in = &p->storages[p->steps[s->node->in[i]->id].storage];
-      if (in->last < k)
-        in->last = k;
+    for (int i = 0; i < s->node->nin || (i < 3 && s->read[i] >= 0); i++) {
+      int id = i < 3 && s->read[i] >= 0 ? s->read[i] : s->node->in[i]->id;
+      int sto = p->steps[id].storage;
+      if (sto >= 0 && p->storages[sto].last < k)
+        p->storages[sto].last = k;
     }
     if (s->residual >= 0 && p->storages[p->steps[s->residual].storage].last < k)
       p->storages[p->steps[s->residual].storage].last = k;
@@ -436,13 +308,14 @@ static clseg_status plan_memory(clseg_plan *p) {
     if (p->steps[i].skip)
       for (int j = i + 1; j < g->nnodes; j++)
         for (int k = 0; k < g->nodes[j]->nin; k++)
-          if (g->nodes[j]->in[k]->id == i && !p->steps[j].skip) {
+          if (g->nodes[j]->in[k]->id == i && !p->steps[j].skip && p->steps[i].storage >= 0) {
             clseg__storage *st = &p->storages[p->steps[i].storage];
             if (st->last < p->steps[j].position)
               st->last = p->steps[j].position;
           }
   for (int i = 0; i < g->noutputs; i++) /* read after the run */
-    p->storages[p->steps[g->outputs[i]->id].storage].last = p->norder;
+    if (p->steps[g->outputs[i]->id].storage >= 0)
+      p->storages[p->steps[g->outputs[i]->id].storage].last = p->norder;
   p->arena_count = assign_offsets(p->storages, p->norder);
   if (!p->arena_count)
     return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
@@ -463,17 +336,21 @@ static clseg_status make_views(clseg_plan *p) {
   if (err != CL_SUCCESS)
     return clseg__cl_fail(p->ctx, err, "planning: allocating %.1f MiB of activations",
                           (double)p->arena_count * 4 / 1048576.0);
-  for (int k = 0; k < p->norder; k++) {
-    clseg__storage *st = &p->storages[k];
+  for (int i = 0; i < p->g->nnodes; i++) {
+    clseg__step *s = &p->steps[i];
+    const clseg_tensor *c = s->storage < 0 ? p->steps[s->target].param[0] : NULL;
     clseg_tensor *t = calloc(1, sizeof *t);
     if (!t)
       return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
     t->ctx = p->ctx;
-    memcpy(t->shape, st->shape, sizeof t->shape);
-    t->count = st->count;
-    t->buf = p->arena;
-    t->offset = st->offset;
-    st->view = t;
+    memcpy(t->shape, s->shape, sizeof t->shape);
+    t->rank = s->rank;
+    t->count = 1;
+    for (int d = 0; d < s->rank; d++)
+      t->count *= (size_t)s->shape[d];
+    t->buf = c ? c->buf : p->arena;
+    t->offset = c ? c->offset : p->storages[s->storage].offset;
+    s->view = t;
   }
   return CLSEG_OK;
 }
@@ -512,9 +389,14 @@ static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
     free(uses);
     return clseg__fail(p->ctx, CLSEG_OUT_OF_MEMORY, "planning: out of host memory");
   }
-  s = infer_all(p, n, h, w);
-  if (s == CLSEG_OK && !p->opt.no_fusion)
+  s = clseg__plan_shapes(p, n, h, w);
+  if (s == CLSEG_OK)
+    alias(p);
+  if (s == CLSEG_OK && !p->opt.no_fusion) {
     fuse(p, uses);
+    clseg__plan_fold_transposes(p, uses);
+    clseg__plan_fuse_attention(p, uses);
+  }
   free(uses);
   if (s != CLSEG_OK)
     return s;
@@ -528,9 +410,9 @@ static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
   p->info.kernels = p->norder - 1; /* the input is no launch */
   s = plan_memory(p);
   if (s == CLSEG_OK)
-    s = make_views(p);
-  if (s == CLSEG_OK)
     s = upload_params(p);
+  if (s == CLSEG_OK)
+    s = make_views(p);
 #ifdef __GLIBC__
   /* A CPU driver's buffers are host mallocs: the unpacked weights freed while preparing left holes
    * between the buffers that stay, which glibc keeps resident until trimmed (PoCL, FCN ResNet-50
@@ -575,8 +457,10 @@ void clseg_plan_free(clseg_plan *p) {
     clseg__conv_transpose2d_prep_free(p->steps[i].convt);
   for (int i = 0; i < p->nowned; i++)
     clseg_tensor_free(p->owned[i]);
-  for (int k = 0; p->storages && k < p->norder; k++)
-    free(p->storages[k].view);
+  for (int i = 0; p->steps && i < p->g->nnodes; i++) {
+    free(p->steps[i].view);
+    free(p->steps[i].attn);
+  }
   if (p->arena)
     clReleaseMemObject(p->arena);
   free(p->owned);

@@ -4,6 +4,7 @@
 #define CLSEG_PLAN_INTERNAL_H
 
 #include "graph_internal.h"
+#include "ops/attention_fused.h"
 #include "ops/conv.h"
 
 typedef struct {
@@ -12,10 +13,15 @@ typedef struct {
   int target;   /* the node id whose output this node's output is (itself unless skipped) */
   int position; /* execution position among the unskipped steps */
   int storage;  /* index into plan->storages */
-  int64_t shape[4];
-  clseg_activation act; /* fused activation (conv, conv_transpose) */
-  int residual;         /* fused residual add: the node id of the other operand, or -1 */
-  int bn;               /* batchnorm folded into this conv: node id, or -1 */
+  int64_t shape[CLSEG_MAX_RANK]; /* dims 0..rank-1, then 1s */
+  int rank;
+  clseg_tensor *view;     /* the output: its storage read at this step's shape */
+  int read[3];            /* node ids read in place of the node's inputs 0..2 (-1: its own input) */
+  clseg_matmul_params mm; /* a matmul's parameters, with the transposes folded into it */
+  clseg__attention_dims *attn; /* a matmul that runs a fused attention chain (reads q, k, v) */
+  clseg_activation act;        /* fused activation (conv, conv_transpose) */
+  int residual;                /* fused residual add: the node id of the other operand, or -1 */
+  int bn;                      /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
   clseg__conv2d_prep
       *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
@@ -25,11 +31,9 @@ typedef struct {
 } clseg__step;
 
 typedef struct {
-  int64_t shape[4];
   size_t count;
   size_t offset;   /* elements into the arena */
   int first, last; /* execution positions during which it must live */
-  clseg_tensor *view;
 } clseg__storage;
 
 struct clseg_plan {
@@ -47,6 +51,13 @@ struct clseg_plan {
   int nowned, cap_owned;
   clseg_plan_info info;
 };
+
+/* plan_shape.c: every step's shape for input [n, C, h, w]. */
+clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w);
+
+/* plan_attention.c: transposes folded into matmuls; matmul-softmax-matmul chains fused. */
+void clseg__plan_fold_transposes(clseg_plan *p, const int *uses);
+void clseg__plan_fuse_attention(clseg_plan *p, const int *uses);
 
 /* exec.c */
 clseg_status clseg__step_run(clseg_plan *p, clseg__step *s);

@@ -34,7 +34,8 @@ static int opset_of(const Onnx__ModelProto *m) {
 
 static int supported(const Onnx__NodeProto *n) {
   return is_default_domain(n->domain) &&
-         (clseg__onnx_find(n->op_type) || clseg__fold_supported(n->op_type));
+         (clseg__onnx_find(n->op_type) || clseg__onnx_nd_known(n->op_type) ||
+          clseg__fold_supported(n->op_type));
 }
 
 /* One message naming every unsupported node: type, domain, name; and the opset. */
@@ -152,6 +153,7 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
   clseg__ov *v = clseg__ob_value(b, in->name);
   v->kind = CLSEG__OV_NODE;
   v->node = clseg_graph_input(b->g, in->name, d[1]);
+  v->grank = 4;
   v->ndim = 4;
   memcpy(v->dims, d, sizeof d);
   info->input_n = d[0], info->input_c = d[1], info->input_h = d[2], info->input_w = d[3];
@@ -166,12 +168,14 @@ static int map_nodes(clseg__ob *b) {
     if (!n->n_output || !*n->output[0])
       return clseg__ob_fail(b, CLSEG_FORMAT, "the node has no output");
     clseg__onnx_handler h = clseg__onnx_find(n->op_type);
-    int ok = clseg__foldable(b, n) ? clseg__fold(b, n)
-             : h                   ? h(b, n)
-                                   : clseg__ob_fail(b, CLSEG_UNSUPPORTED,
-                                                    "%s can only be evaluated at load, and "
-                                                                      "an input is computed from the image",
-                                                    n->op_type);
+    int nd = clseg__foldable(b, n) ? -1 : clseg__onnx_nd(b, n);
+    int ok = nd >= 0                 ? nd
+             : clseg__foldable(b, n) ? clseg__fold(b, n)
+             : h                     ? h(b, n)
+                                     : clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                                                      "%s can only be evaluated at load, and "
+                                                                          "an input is computed from the image",
+                                                      n->op_type);
     if (!ok)
       return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_INTERNAL, "mapping failed") : 0;
   }

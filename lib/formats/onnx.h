@@ -26,6 +26,8 @@ typedef struct {
   size_t count;
   /* nodes */
   struct clseg_node *node;
+  int grank; /* the node's rank in the graph: 4 for NCHW-mapped values ([N, C] as [N, C, 1, 1]),
+                else the ONNX rank (onnx_nd.c) */
   /* constants: exactly one of f (float types) and i (integer and bool types) is set */
   float *f;
   int64_t *i;
@@ -134,6 +136,10 @@ int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *ou
 typedef int (*clseg__onnx_handler)(clseg__ob *b, const Onnx__NodeProto *n);
 clseg__onnx_handler clseg__onnx_find(const char *op);
 clseg__onnx_handler clseg__onnx_find2(const char *op);
+/* onnx_nd.c: maps n when it needs tensors of other ranks than NCHW (1 mapped, 0 failed, -1 not
+ * taken: the NCHW handlers map it); _known: op is one it can map. */
+int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_known(const char *op);
 /* Resize and Upsample (onnx_resize.c). */
 int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */

@@ -43,6 +43,7 @@ int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node
   clseg__ov_clear(y);
   y->kind = CLSEG__OV_NODE;
   y->node = x;
+  y->grank = 4;
   y->ndim = ndim;
   memcpy(y->dims, d, sizeof *d * (size_t)ndim);
   return 1;
@@ -65,6 +66,23 @@ clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
                           "input '%s' is a constant where clseg needs a tensor computed "
                           "from the image",
                           n->input[k]),
+           NULL;
+  if (v->grank != 4 && v->ndim >= 2 && v->ndim <= 4 &&
+      (v->ndim < 3 || v->dims[2] == 1 || v->ndim == 4)) {
+    /* a result of onnx_nd.c read by an NCHW operator: the same data at rank 4 */
+    int64_t d4[4] = {v->dims[0], v->dims[1], v->ndim > 2 ? v->dims[2] : 1,
+                     v->ndim > 3 ? v->dims[3] : 1};
+    clseg_node *r = clseg_graph_reshape(b->g, v->node, 4, d4);
+    if (!clseg__graph_ok(b, r))
+      return NULL;
+    r->channels = d4[1];
+    v->node = r;
+    v->grank = 4;
+  }
+  if (v->grank != 4)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "input '%s' has %d dimensions where %s needs NCHW (or [N, C])",
+                          n->input[k], v->ndim, n->op_type),
            NULL;
   /* a flattened [N, C * H * W] image: only a product (or a no-op) reads it as one row per image */
   if (v->ndim == 2 && v->dims[1] != v->node->channels && strcmp(n->op_type, "Gemm") &&

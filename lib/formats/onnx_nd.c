@@ -1,0 +1,592 @@
+/* ONNX operators on tensors of any rank: the transformer and non-local parts of a graph (MatMul of
+ * two activations, Transpose that moves data, Reshape to tokens, Softmax over the last axis,
+ * LayerNormalization and its ReduceMean-Sub-Pow-Sqrt-Div form, GroupNorm/InstanceNorm, elementwise
+ * math with tensor operands, Split and Slice along any axis). clseg__onnx_nd takes a node only when
+ * the NCHW handlers of onnx_ops*.c cannot: a graph whose tensors are all NCHW imports exactly as
+ * before. Values it makes have a graph rank equal to their ONNX rank (grank). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/onnx.h"
+#include "graph_internal.h"
+
+#define D CLSEG__ONNX_MAX_DIMS
+
+static int set_nd(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *x, int nd,
+                  const int64_t *dims) {
+  if (nd < 1 || nd > CLSEG_MAX_RANK)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a result of %d dimensions (1 to %d)", nd,
+                          CLSEG_MAX_RANK);
+  if (!clseg__set_node(b, n, k, x, nd, dims))
+    return 0;
+  clseg__ob_value(b, n->output[k])->grank = nd;
+  return 1;
+}
+
+/* The graph node of value v at exactly its ONNX shape (a free reshape of an NCHW-mapped value). */
+static clseg_node *nd_node(clseg__ob *b, clseg__ov *v) {
+  if (v->grank == v->ndim)
+    return v->node;
+  if (v->ndim < 1 || v->ndim > CLSEG_MAX_RANK)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a tensor of %d dimensions (1 to %d)", v->ndim,
+                          CLSEG_MAX_RANK),
+           NULL;
+  clseg_node *r = clseg_graph_reshape(b->g, v->node, v->ndim, v->dims);
+  if (!clseg__graph_ok(b, r))
+    return NULL;
+  v->node = r;
+  v->grank = v->ndim;
+  return r;
+}
+
+/* Input k as a graph node: an activation at its ONNX shape, or a float constant uploaded as a
+ * parameter (scalars as [1]). */
+static clseg_node *operand(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int *nd,
+                           int64_t *dims) {
+  clseg__ov *v = clseg__in(b, n, k);
+  if (!v || (v->kind != CLSEG__OV_NODE && v->kind != CLSEG__OV_CONST))
+    return clseg__ob_fail(b, v ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
+                          "input %zu is missing or part of an unfinished pattern", k),
+           NULL;
+  *nd = v->ndim ? v->ndim : 1;
+  for (int d = 0; d < *nd; d++)
+    dims[d] = v->ndim ? v->dims[d] : 1;
+  if (v->kind == CLSEG__OV_NODE)
+    return nd_node(b, v);
+  if (*nd > CLSEG_MAX_RANK)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a constant of %d dimensions", *nd), NULL;
+  char name[160], base[128];
+  snprintf(name, sizeof name, "%s.const%zu", clseg__node_name(b, n, base, sizeof base), k);
+  float *f = v->f;
+  if (!f) { /* integer or bool constants (masks) as floats */
+    f = malloc(sizeof *f * (v->count ? v->count : 1));
+    if (!f)
+      return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory"), NULL;
+    for (size_t i = 0; i < v->count; i++)
+      f[i] = (float)clseg__ov_get(v, i);
+  }
+  clseg_node *c = clseg_graph_constant(b->g, name, *nd, dims);
+  int ok = clseg__graph_ok(b, c) && clseg_graph_set_param(b->g, name, dims, *nd, f) == CLSEG_OK;
+  if (f != v->f)
+    free(f);
+  if (!ok)
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g)), NULL;
+  return c;
+}
+
+static int bcast(const int64_t *a, int ra, const int64_t *c, int rc, int64_t *y, int *ry) {
+  *ry = ra > rc ? ra : rc;
+  for (int i = 0; i < *ry; i++) {
+    int64_t da = i - *ry + ra >= 0 ? a[i - *ry + ra] : 1,
+            dc = i - *ry + rc >= 0 ? c[i - *ry + rc] : 1;
+    if (da != dc && da != 1 && dc != 1)
+      return 0;
+    y[i] = da == 1 ? dc : da;
+  }
+  return 1;
+}
+
+static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
+  static const char *const names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+  int op = 0, na, nc, ny;
+  while (op < 7 && strcmp(names[op], n->op_type))
+    op++;
+  int64_t da[D], dc[D], dy[D];
+  clseg_node *a = operand(b, n, 0, &na, da), *c = a ? operand(b, n, 1, &nc, dc) : NULL;
+  if (!c)
+    return 0;
+  if (!bcast(da, na, dc, nc, dy, &ny))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands of shapes that do not broadcast");
+  return set_nd(b, n, 0, clseg_graph_binary(b->g, (clseg_binary_op)op, a, c), ny, dy);
+}
+
+static int op_unary(clseg__ob *b, const Onnx__NodeProto *n) {
+  static const char *const unary[] = {"Erf", "Sqrt", "Exp", "Log", "Neg", "Reciprocal", "Abs"};
+  static const struct {
+    const char *op;
+    clseg_act_kind kind;
+  } acts[] = {{"Relu", CLSEG_ACT_RELU},
+              {"Sigmoid", CLSEG_ACT_SIGMOID},
+              {"Tanh", CLSEG_ACT_TANH},
+              {"Gelu", CLSEG_ACT_GELU},
+              {"LeakyRelu", CLSEG_ACT_LEAKY_RELU},
+              {"HardSigmoid", CLSEG_ACT_HARD_SIGMOID},
+              {"HardSwish", CLSEG_ACT_HARD_SWISH}};
+  int nd;
+  int64_t dims[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x)
+    return 0;
+  for (int i = 0; i < 7; i++)
+    if (!strcmp(unary[i], n->op_type))
+      return set_nd(b, n, 0, clseg_graph_unary(b->g, x, (clseg_unary_op)i), nd, dims);
+  for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+    if (!strcmp(acts[i].op, n->op_type)) {
+      clseg_activation act = {acts[i].kind, 0.0f, 0.0f};
+      if (act.kind == CLSEG_ACT_LEAKY_RELU)
+        act.alpha = clseg__attr_float(n, "alpha", 0.01f);
+      if (act.kind == CLSEG_ACT_HARD_SIGMOID)
+        act.alpha = clseg__attr_float(n, "alpha", 0.2f),
+        act.beta = clseg__attr_float(n, "beta", 0.5f);
+      if (act.kind == CLSEG_ACT_GELU && strcmp(clseg__attr_str(n, "approximate", "none"), "none"))
+        return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "Gelu with approximate='tanh'");
+      return set_nd(b, n, 0, clseg_graph_activation_ex(b->g, x, &act), nd, dims);
+    }
+  return clseg__ob_fail(b, CLSEG_INTERNAL, "no unary mapping");
+}
+
+/* MatMul and Gemm: numpy matmul of two tensors (either may be a constant), Gemm's alpha, transA,
+ * transB and beta * C. */
+static int op_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
+  int gemm = !strcmp(n->op_type, "Gemm"), na, nb, ny;
+  int64_t da[D], db[D], dy[D];
+  clseg_node *a = operand(b, n, 0, &na, da), *c = a ? operand(b, n, 1, &nb, db) : NULL;
+  if (!c)
+    return 0;
+  clseg_matmul_params p = {0};
+  if (gemm) {
+    p.trans_a = (int)clseg__attr_int(n, "transA", 0);
+    p.trans_b = (int)clseg__attr_int(n, "transB", 0);
+    p.alpha = clseg__attr_float(n, "alpha", 1.0f);
+  }
+  if (na < 2 || nb < 2)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a product with a 1-D operand");
+  int64_t m = da[na - (p.trans_a ? 1 : 2)], ka = da[na - (p.trans_a ? 2 : 1)];
+  int64_t kb = db[nb - (p.trans_b ? 1 : 2)], nn = db[nb - (p.trans_b ? 2 : 1)];
+  if (ka != kb || !bcast(da, na - 2, db, nb - 2, dy, &ny))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands [.., %lld, %lld] and [.., %lld, %lld]",
+                          (long long)da[na - 2], (long long)da[na - 1], (long long)db[nb - 2],
+                          (long long)db[nb - 1]);
+  dy[ny++] = m;
+  dy[ny++] = nn;
+  clseg_node *y = clseg_graph_matmul(b->g, a, c, &p);
+  if (gemm && n->n_input > 2 && *n->input[2]) {
+    float beta = clseg__attr_float(n, "beta", 1.0f);
+    int ncc;
+    int64_t dcc[D], dz[D];
+    clseg_node *cc = operand(b, n, 2, &ncc, dcc);
+    if (!cc || !bcast(dy, ny, dcc, ncc, dz, &ncc))
+      return cc ? clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "C does not broadcast to the product")
+                : 0;
+    if (beta != 1.0f) {
+      int64_t one = 1;
+      char name[160], base[128];
+      snprintf(name, sizeof name, "%s.beta", clseg__node_name(b, n, base, sizeof base));
+      clseg_node *bn = clseg_graph_constant(b->g, name, 1, &one);
+      if (!clseg__graph_ok(b, bn) || clseg_graph_set_param(b->g, name, &one, 1, &beta) != CLSEG_OK)
+        return clseg__ob_fail(b, CLSEG_INTERNAL, "%s", clseg_graph_error(b->g));
+      cc = clseg_graph_binary(b->g, CLSEG_BINARY_MUL, cc, bn);
+    }
+    y = clseg_graph_binary(b->g, CLSEG_BINARY_ADD, y, cc);
+  }
+  return set_nd(b, n, 0, y, ny, dy);
+}
+
+static int op_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, perm[CLSEG_MAX_RANK];
+  int64_t dims[D], p64[D], od[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x)
+    return 0;
+  int np = clseg__attr_ints(n, "perm", p64, D);
+  for (int d = 0; d < nd; d++) {
+    int64_t pd = np == nd ? p64[d] : nd - 1 - d;
+    if (pd < 0 || pd >= nd)
+      return clseg__ob_fail(b, CLSEG_FORMAT, "perm value %lld", (long long)pd);
+    perm[d] = (int)pd;
+    od[d] = dims[pd];
+  }
+  return set_nd(b, n, 0, clseg_graph_transpose(b->g, x, nd, perm), nd, od);
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze (and Identity, Dropout, Cast) of an activation. */
+static int op_reshape(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg__ov *v = clseg__in(b, n, 0);
+  int nd = 0, xnd;
+  int64_t od[D], xd[D];
+  clseg_node *x = operand(b, n, 0, &xnd, xd);
+  if (!x)
+    return 0;
+  const char *op = n->op_type;
+  memcpy(od, xd, sizeof *od * (size_t)xnd);
+  nd = xnd;
+  if (!strcmp(op, "Reshape") && !clseg__reshape_dims(b, n, v->ndim, v->dims, &nd, od))
+    return 0;
+  if ((!strcmp(op, "Flatten") || strstr(op, "queeze")) &&
+      !clseg__squeeze_dims(b, n, v->ndim, v->dims, &nd, od))
+    return 0;
+  if (nd == xnd && !memcmp(od, xd, sizeof *od * (size_t)nd))
+    return set_nd(b, n, 0, x, nd, od);
+  return set_nd(b, n, 0, clseg_graph_reshape(b->g, x, nd, od), nd, od);
+}
+
+static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, ax, log = !strcmp(n->op_type, "LogSoftmax");
+  int64_t dims[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1), nd, &ax))
+    return 0;
+  if (b->opset >= 13 || ax == nd - 1)
+    return set_nd(b, n, 0, clseg_graph_softmax(b->g, x, ax, log), nd, dims);
+  /* before opset 13: over the input flattened to 2-D at the axis */
+  int64_t flat[2] = {1, 1};
+  for (int d = 0; d < nd; d++)
+    flat[d < ax ? 0 : 1] *= dims[d];
+  clseg_node *y = clseg_graph_reshape(b->g, x, 2, flat);
+  y = clseg_graph_softmax(b->g, y, 1, log);
+  return set_nd(b, n, 0, clseg_graph_reshape(b->g, y, nd, dims), nd, dims);
+}
+
+/* Sets NAME.weight / NAME.bias of a norm node from constant inputs ks / kb (absent: 1 and 0). */
+static int norm_params(clseg__ob *b, const Onnx__NodeProto *n, clseg_node *y, size_t ks, size_t kb,
+                       int64_t count) {
+  char pn[200];
+  for (int i = 0; i < 2; i++) {
+    const clseg__ov *c = n->n_input > (i ? kb : ks) ? clseg__in(b, n, i ? kb : ks) : NULL;
+    if (c && (c->kind != CLSEG__OV_CONST || !c->f || (int64_t)c->count != count))
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %s that is not a constant of %lld values",
+                            i ? "bias" : "scale", (long long)count);
+    float *f = c ? c->f : malloc(sizeof *f * (size_t)count);
+    if (!f)
+      return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
+    for (int64_t j = 0; !c && j < count; j++)
+      f[j] = i ? 0.0f : 1.0f;
+    snprintf(pn, sizeof pn, "%s.%s", y->name, i ? "bias" : "weight");
+    clseg_status s = clseg_graph_set_param(b->g, pn, &count, 1, f);
+    if (!c)
+      free(f);
+    if (s != CLSEG_OK)
+      return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "%s", clseg_graph_error(b->g));
+  }
+  return 1;
+}
+
+static int op_layernorm(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, ax;
+  int64_t dims[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", -1), nd, &ax))
+    return 0;
+  if (n->n_output > 1 && (*n->output[1] || (n->n_output > 2 && *n->output[2])))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                          "the mean and inverse deviation outputs (training)");
+  int64_t count = 1;
+  for (int d = ax; d < nd; d++)
+    count *= dims[d];
+  const clseg_layernorm_params p = {ax, nd - ax, clseg__attr_float(n, "epsilon", 1e-5f)};
+  char name[128];
+  clseg_node *y =
+      clseg_graph_layernorm(b->g, clseg__node_name(b, n, name, sizeof name), x, &p, count, 1);
+  if (!clseg__graph_ok(b, y) || !norm_params(b, n, y, 1, 2, count))
+    return 0;
+  return set_nd(b, n, 0, y, nd, dims);
+}
+
+/* InstanceNormalization (scale and bias per channel) and GroupNormalization (opset 18: per group,
+ * spread here over each group's channels). */
+static int op_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, inst = !strcmp(n->op_type, "InstanceNormalization");
+  int64_t dims[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x)
+    return 0;
+  if (nd < 3)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a %d-D input (N, C and at least one more)", nd);
+  int64_t c = dims[1], groups = inst ? c : clseg__attr_int(n, "num_groups", 0);
+  if (groups < 1 || c % groups)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "%lld groups of %lld channels", (long long)groups,
+                          (long long)c);
+  if (x->channels != c) { /* the builder needs the channels: view it as [N, C, rest] */
+    int64_t v3[3] = {dims[0], c, -1};
+    x = clseg_graph_reshape(b->g, x, 3, v3);
+    if (x)
+      x->channels = c;
+  }
+  char name[128];
+  clseg_node *y = clseg_graph_groupnorm(b->g, clseg__node_name(b, n, name, sizeof name), x,
+                                        (int)groups, clseg__attr_float(n, "epsilon", 1e-5f), 1);
+  if (!clseg__graph_ok(b, y))
+    return 0;
+  if (inst && !norm_params(b, n, y, 1, 2, c))
+    return 0;
+  if (!inst) { /* per-group values repeated over each group's channels */
+    float *wb = malloc(sizeof *wb * (size_t)(2 * c));
+    const clseg__ov *s = clseg__in(b, n, 1), *t = clseg__in(b, n, 2);
+    if (!wb)
+      return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
+    int ok = s && t && s->kind == CLSEG__OV_CONST && t->kind == CLSEG__OV_CONST && s->f && t->f &&
+             (s->count == (size_t)groups || s->count == (size_t)c) && s->count == t->count;
+    for (int64_t i = 0; ok && i < c; i++) {
+      size_t k = s->count == (size_t)c ? (size_t)i : (size_t)(i / (c / groups));
+      wb[i] = s->f[k], wb[c + i] = t->f[k];
+    }
+    char pn[200];
+    snprintf(pn, sizeof pn, "%s.weight", y->name);
+    ok = ok && clseg_graph_set_param(b->g, pn, &c, 1, wb) == CLSEG_OK;
+    snprintf(pn, sizeof pn, "%s.bias", y->name);
+    ok = ok && clseg_graph_set_param(b->g, pn, &c, 1, wb + c) == CLSEG_OK;
+    free(wb);
+    if (!ok)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
+                            "scale and bias that are not constants of one "
+                            "value per group or per channel");
+  }
+  if (x != y->in[0] || nd != 3) /* back to the input's shape */
+    y = clseg_graph_reshape(b->g, y, nd, dims);
+  return set_nd(b, n, 0, y, nd, dims);
+}
+
+/* Reduce* over a contiguous run of axes (any other set is unsupported). */
+static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, na = -1, mark[D] = {0}, lo = D, hi = -1;
+  int64_t dims[D], axes[D], od[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x)
+    return 0;
+  if ((na = clseg__attr_ints(n, "axes", axes, D)) < 0 && n->n_input > 1 && *n->input[1] &&
+      !clseg__in_ints(b, n, 1, axes, D, &na))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axes that are not a constant");
+  int keep = (int)clseg__attr_int(n, "keepdims", 1);
+  for (int k = 0, a; k < (na <= 0 ? nd : na); k++) {
+    if (!clseg__norm_axis(b, na <= 0 ? k : axes[k], nd, &a))
+      return 0;
+    mark[a] = 1, lo = a < lo ? a : lo, hi = a > hi ? a : hi;
+  }
+  for (int a = lo; a <= hi; a++)
+    if (!mark[a])
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axes that are not contiguous");
+  const char *op = n->op_type;
+  clseg_reduce_kind kind = !strcmp(op, "ReduceMax")   ? CLSEG_REDUCE_MAX
+                           : !strcmp(op, "ReduceMin") ? CLSEG_REDUCE_MIN
+                           : !strcmp(op, "ReduceSum") ? CLSEG_REDUCE_SUM
+                                                      : CLSEG_REDUCE_MEAN;
+  int ny = 0;
+  for (int d = 0; d < nd; d++)
+    if (!mark[d] || keep)
+      od[ny++] = mark[d] ? 1 : dims[d];
+  if (!ny)
+    od[ny++] = 1;
+  return set_nd(b, n, 0, clseg_graph_reduce_axes(b->g, x, kind, lo, hi - lo + 1, keep), ny, od);
+}
+
+static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, ax, ns;
+  int64_t dims[D], sz[64];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), nd, &ax))
+    return 0;
+  if ((ns = clseg__attr_ints(n, "split", sz, 64)) < 0 && n->n_input > 1 && *n->input[1] &&
+      !clseg__in_ints(b, n, 1, sz, 64, &ns))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "split sizes that are not constant");
+  if (ns < 0) {
+    int64_t parts = (int64_t)n->n_output, each = (dims[ax] + parts - 1) / parts;
+    for (ns = 0; ns < (int)parts && ns < 64; ns++)
+      sz[ns] = ns + 1 < (int)parts ? each : dims[ax] - each * (parts - 1);
+  }
+  if ((size_t)ns != n->n_output)
+    return clseg__ob_fail(b, CLSEG_FORMAT, "%d split sizes for %zu outputs", ns, n->n_output);
+  int64_t start = 0, od[D];
+  memcpy(od, dims, sizeof *od * (size_t)nd);
+  for (int k = 0; k < ns; k++) {
+    od[ax] = sz[k];
+    if (!set_nd(b, n, (size_t)k, clseg_graph_narrow(b->g, x, ax, start, sz[k]), nd, od))
+      return 0;
+    start += sz[k];
+  }
+  return 1;
+}
+
+static int op_slice(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd;
+  int64_t dims[D], st[D], sp[D], len[D];
+  clseg__ov *v = clseg__in(b, n, 0);
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x || !clseg__slice_params(b, n, v->ndim, v->dims, st, sp, len))
+    return 0;
+  for (int d = 0; d < nd; d++) {
+    if (len[d] == dims[d])
+      continue;
+    if (sp[d] != 1 && len[d] > 1)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a slice with step %lld", (long long)sp[d]);
+    x = clseg_graph_narrow(b->g, x, d, st[d], len[d]);
+  }
+  return set_nd(b, n, 0, x, nd, len);
+}
+
+static int op_expand(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, cnt, ny;
+  int64_t dims[D], shape[D], od[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  if (!x)
+    return 0;
+  if (!clseg__in_ints(b, n, 1, shape, D, &cnt))
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a shape that is not a constant");
+  if (!bcast(dims, nd, shape, cnt, od, &ny))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "a shape the input does not broadcast to");
+  return set_nd(b, n, 0, clseg_graph_expand(b->g, x, ny, od), ny, od);
+}
+
+/* Where with a constant condition: cond * x + (1 - cond) * y. */
+static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
+  const clseg__ov *c = clseg__in(b, n, 0);
+  if (!c || c->kind != CLSEG__OV_CONST)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a condition computed from the image");
+  int nc, nx, ny, nz;
+  int64_t dc[D], dx[D], dy[D], dz[D];
+  clseg_node *cn = operand(b, n, 0, &nc, dc), *x = cn ? operand(b, n, 1, &nx, dx) : NULL;
+  clseg_node *y = x ? operand(b, n, 2, &ny, dy) : NULL;
+  if (!y)
+    return 0;
+  if (!bcast(dc, nc, dx, nx, dz, &nz) || !bcast(dz, nz, dy, ny, dz, &nz))
+    return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands that do not broadcast");
+  /* y + cond * (x - y): exact where cond is 0 or 1 and x, y are finite */
+  clseg_node *d = clseg_graph_binary(b->g, CLSEG_BINARY_SUB, x, y);
+  d = clseg_graph_binary(b->g, CLSEG_BINARY_MUL, cn, d);
+  return set_nd(b, n, 0, clseg_graph_binary(b->g, CLSEG_BINARY_ADD, y, d), nz, dz);
+}
+
+static const struct {
+  const char *op;
+  clseg__onnx_handler fn;
+  int always; /* taken even when every input is NCHW */
+} handlers[] = {
+    {"Add", op_binary, 0},
+    {"Sub", op_binary, 0},
+    {"Mul", op_binary, 0},
+    {"Div", op_binary, 0},
+    {"Pow", op_binary, 1},
+    {"Max", op_binary, 1},
+    {"Min", op_binary, 1},
+    {"Erf", op_unary, 0},
+    {"Sqrt", op_unary, 1},
+    {"Exp", op_unary, 1},
+    {"Log", op_unary, 1},
+    {"Neg", op_unary, 1},
+    {"Reciprocal", op_unary, 1},
+    {"Abs", op_unary, 1},
+    {"Relu", op_unary, 0},
+    {"Sigmoid", op_unary, 0},
+    {"Tanh", op_unary, 0},
+    {"Gelu", op_unary, 0},
+    {"LeakyRelu", op_unary, 0},
+    {"HardSigmoid", op_unary, 0},
+    {"HardSwish", op_unary, 0},
+    {"MatMul", op_matmul, 0},
+    {"Gemm", op_matmul, 0},
+    {"Transpose", op_transpose, 0},
+    {"Reshape", op_reshape, 0},
+    {"Flatten", op_reshape, 0},
+    {"Squeeze", op_reshape, 0},
+    {"Unsqueeze", op_reshape, 0},
+    {"Identity", op_reshape, 0},
+    {"Dropout", op_reshape, 0},
+    {"Cast", op_reshape, 0},
+    {"Softmax", op_softmax, 0},
+    {"LogSoftmax", op_softmax, 1},
+    {"LayerNormalization", op_layernorm, 1},
+    {"InstanceNormalization", op_groupnorm, 1},
+    {"GroupNormalization", op_groupnorm, 1},
+    {"ReduceMean", op_reduce, 0},
+    {"ReduceMax", op_reduce, 0},
+    {"ReduceMin", op_reduce, 1},
+    {"ReduceSum", op_reduce, 0},
+    {"Split", op_split, 0},
+    {"Slice", op_slice, 0},
+    {"Expand", op_expand, 1},
+    {"Where", op_where, 1},
+};
+
+/* 1 when an input is an activation the NCHW handlers cannot read: a result of this file of a rank
+ * other than 4. */
+static int has_nd_input(clseg__ob *b, const Onnx__NodeProto *n) {
+  for (size_t k = 0; k < n->n_input; k++) {
+    const clseg__ov *v = *n->input[k] ? clseg__ob_find(b, n->input[k]) : NULL;
+    if (v && v->kind == CLSEG__OV_NODE && v->grank != 4)
+      return 1;
+  }
+  return 0;
+}
+
+/* Whether an op the NCHW handlers know needs this file for these operands. */
+static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+  const char *op = n->op_type;
+  const clseg__ov *x = clseg__ob_find(b, n->input[0]);
+  const clseg__ov *w = n->n_input > 1 && *n->input[1] ? clseg__ob_find(b, n->input[1]) : NULL;
+  if (!x || x->kind != CLSEG__OV_NODE)
+    return 0;
+  if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm"))
+    return (w && w->kind == CLSEG__OV_NODE) || x->ndim > 2;
+  if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) {
+    /* two activations of different ranks, or a constant neither scalar nor per channel */
+    if (!w)
+      return 0;
+    if (w->kind == CLSEG__OV_NODE)
+      return w->ndim != x->ndim;
+    int per_channel = w->ndim <= x->ndim;
+    for (int d = 0; per_channel && d < w->ndim; d++) {
+      int xd = x->ndim - w->ndim + d;
+      per_channel = w->dims[d] == 1 || (xd == 1 && w->dims[d] == x->dims[1]);
+    }
+    return w->kind == CLSEG__OV_CONST && !per_channel;
+  }
+  if (!strcmp(op, "Softmax")) {
+    int ax;
+    int64_t axis = clseg__attr_int(n, "axis", b->opset < 13 ? 1 : -1), inner = 1;
+    ax = (int)(axis < 0 ? axis + x->ndim : axis);
+    for (int d = 2; d < x->ndim; d++)
+      inner *= x->dims[d];
+    return ax != 1 || (b->opset < 13 && inner > 1);
+  }
+  if (!strcmp(op, "Transpose")) {
+    int64_t perm[D];
+    int np = clseg__attr_ints(n, "perm", perm, D), last = -1;
+    for (int d = 0; d < x->ndim; d++) {
+      int64_t pd = np == x->ndim ? perm[d] : x->ndim - 1 - d;
+      if (pd < 0 || pd >= x->ndim)
+        return 0; /* the NCHW handler reports it */
+      if (x->dims[pd] != 1 && pd < last)
+        return 1;
+      last = x->dims[pd] != 1 ? (int)pd : last;
+    }
+    return 0;
+  }
+  if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || strstr(op, "queeze")) {
+    int nd = x->ndim;
+    int64_t od[D];
+    memcpy(od, x->dims, sizeof *od * (size_t)nd);
+    int ok = !strcmp(op, "Reshape") ? clseg__reshape_dims(b, n, x->ndim, x->dims, &nd, od)
+                                    : clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od);
+    if (!ok) { /* the NCHW handler reports it */
+      b->status = CLSEG_OK;
+      b->err[0] = '\0';
+      return 0;
+    }
+    if (x->ndim == 4 && nd == 2 && od[0] == x->dims[0] &&
+        od[1] == x->dims[1] * x->dims[2] * x->dims[3])
+      return 0; /* the flattening Gemm reads */
+    int64_t a[4] = {x->dims[0], x->ndim > 1 ? x->dims[1] : 1, x->ndim > 2 ? x->dims[2] : 1,
+                    x->ndim > 3 ? x->dims[3] : 1};
+    int64_t c[4] = {od[0], nd > 1 ? od[1] : 1, nd > 2 ? od[2] : 1, nd > 3 ? od[3] : 1};
+    return x->ndim < 2 || x->ndim > 4 || nd < 2 || nd > 4 || memcmp(a, c, sizeof a);
+  }
+  return 0;
+}
+
+int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+  for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+    if (!strcmp(handlers[i].op, n->op_type)) {
+      if (handlers[i].always || has_nd_input(b, n) || needs_nd(b, n))
+        return handlers[i].fn(b, n);
+      return -1;
+    }
+  return -1;
+}
+
+int clseg__onnx_nd_known(const char *op) {
+  for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+    if (!strcmp(handlers[i].op, op))
+      return 1;
+  return 0;
+}

@@ -1,0 +1,367 @@
+/* Shape inference at plan time: every node's output shape from its inputs' for the planned input
+ * size. The NCHW operators need rank-4 inputs; the operators of graph_nd.c take any rank. */
+#include <stdio.h>
+#include <string.h>
+
+#include "plan_internal.h"
+
+static int64_t conv_out(int64_t in, int k, int stride, int pad0, int pad1, int dil) {
+  int64_t eff = (int64_t)dil * (k - 1) + 1;
+  return (in + pad0 + pad1 - eff) / stride + 1;
+}
+
+static int64_t pool_out(int64_t in, int k, int stride, int pad0, int pad1, int ceil_mode) {
+  int64_t span = in + pad0 + pad1 - k;
+  if (span < 0)
+    return 0;
+  int64_t o = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (o - 1) * stride >= in + pad0) /* the last window must start inside */
+    o--;
+  return o;
+}
+
+static int def1(int v) {
+  return v ? v : 1;
+}
+
+/* Spatial shape of node n from its inputs' shapes; returns 0 when the sizes do not work out. */
+static int infer_nchw(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
+  const int64_t *x = n->nin ? p->steps[n->in[0]->id].shape : NULL;
+  if (x)
+    memcpy(y, x, 4 * sizeof *y);
+  y[1] = n->channels;
+  switch (n->op) {
+  case CLSEG__N_CONV: {
+    const clseg_conv2d_params *c = &n->u.conv;
+    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom,
+                    def1(c->dilation_h));
+    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right,
+                    def1(c->dilation_w));
+    break;
+  }
+  case CLSEG__N_CONVT: {
+    const clseg_conv_transpose2d_params *c = &n->u.convt;
+    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom +
+           def1(c->dilation_h) * (n->kernel - 1) + c->output_pad_h + 1;
+    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right +
+           def1(c->dilation_w) * (n->kernel - 1) + c->output_pad_w + 1;
+    break;
+  }
+  case CLSEG__N_POOL: {
+    const clseg_pool2d_params *c = &n->u.pool;
+    int sh = c->stride_h ? c->stride_h : c->kernel_h, sw = c->stride_w ? c->stride_w : c->kernel_w;
+    int kh = (c->kernel_h - 1) * def1(c->dilation_h) + 1,
+        kw = (c->kernel_w - 1) * def1(c->dilation_w) + 1;
+    y[2] = pool_out(x[2], kh, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
+    y[3] = pool_out(x[3], kw, sw, c->pad_left, c->pad_right, c->ceil_mode);
+    break;
+  }
+  case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
+  case CLSEG__N_RESIZE:
+    if (n->u.resize.out_h > 0 && n->u.resize.out_w > 0) { /* a size fixed at import (ONNX) */
+      y[2] = n->u.resize.out_h;
+      y[3] = n->u.resize.out_w;
+    } else if (n->scale) {
+      y[2] = x[2] * n->scale;
+      y[3] = x[3] * n->scale;
+    } else {
+      y[2] = p->steps[n->in[1]->id].shape[2];
+      y[3] = p->steps[n->in[1]->id].shape[3];
+    }
+    break;
+  case CLSEG__N_BINARY:
+    for (int d = 0; d < 4; d++) {
+      int64_t a = x[d], b = p->steps[n->in[1]->id].shape[d];
+      if (a != b && a != 1 && b != 1)
+        return 0;
+      y[d] = a > b ? a : b;
+    }
+    break;
+  case CLSEG__N_CONCAT:
+    for (int i = 1; i < n->nin; i++) {
+      const int64_t *o = p->steps[n->in[i]->id].shape;
+      if (o[0] != x[0] || o[2] != x[2] || o[3] != x[3])
+        return 0;
+    }
+    break;
+  case CLSEG__N_CONCAT_H:
+    y[2] = 0;
+    for (int i = 0; i < n->nin; i++) {
+      const int64_t *o = p->steps[n->in[i]->id].shape;
+      if (o[0] != x[0] || o[1] != x[1] || o[3] != x[3])
+        return 0;
+      y[2] += o[2];
+    }
+    break;
+  case CLSEG__N_RESHAPE_NHWC:
+    y[2] = n->u.reshape.h;
+    y[3] = n->u.reshape.w;
+    if (x[1] * x[2] * x[3] != y[1] * y[2] * y[3])
+      return 0;
+    break;
+  case CLSEG__N_PAD:
+    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
+    y[3] = x[3] + n->u.pad.left + n->u.pad.right;
+    break;
+  case CLSEG__N_LINEAR: /* the weight's row length: C, or C * H * W of a flattened input */
+    if (x[1] * x[2] * x[3] != p->g->params[n->param[0]].dims[1])
+      return 0;
+    y[2] = y[3] = 1;
+    break;
+  case CLSEG__N_SPACE_DEPTH: {
+    const int b = n->u.space_depth.block;
+    if (n->u.space_depth.mode == 2 && (x[2] % b || x[3] % b))
+      return 0;
+    y[2] = n->u.space_depth.mode == 2 ? x[2] / b : x[2] * b;
+    y[3] = n->u.space_depth.mode == 2 ? x[3] / b : x[3] * b;
+    break;
+  }
+  default: break;
+  }
+  return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
+}
+
+static double node_flops(const clseg_plan *p, const clseg_node *n) {
+  const int64_t *y = p->steps[n->id].shape, *x = n->nin ? p->steps[n->in[0]->id].shape : y;
+  double out = 1.0;
+  for (int i = 0; i < CLSEG_MAX_RANK; i++)
+    out *= (double)y[i];
+  switch (n->op) {
+  case CLSEG__N_CONST:
+  case CLSEG__N_RESHAPE: return 0.0;
+  case CLSEG__N_MATMUL: { /* 2 M N K per output matrix */
+    const clseg__step *a = &p->steps[n->in[0]->id];
+    return 2.0 * out * (double)a->shape[a->rank - (n->u.matmul.trans_a ? 2 : 1)];
+  }
+  case CLSEG__N_ATTENTION: { /* q k^T and the weighted sum: 2 Lq Lk (dk + dv) per image */
+    const int64_t *k = p->steps[n->in[1]->id].shape;
+    return 2.0 * (double)y[0] * y[2] * y[3] * k[2] * k[3] * (double)(x[1] + y[1]);
+  }
+  case CLSEG__N_CONV:
+    return 2.0 * out * (double)(x[1] / def1(n->u.conv.groups)) * n->kernel * n->kernel;
+  case CLSEG__N_CONVT:
+    return 2.0 * (double)x[0] * x[1] * x[2] * x[3] * (double)(y[1] / def1(n->u.convt.groups)) *
+           n->kernel * n->kernel;
+  case CLSEG__N_LINEAR: return 2.0 * out * (double)(x[1] * x[2] * x[3]);
+  case CLSEG__N_ATTENTION_GATE:
+    return 2.0 * (double)x[0] * x[2] * x[3] * (double)x[1] * (double)n->hidden;
+  case CLSEG__N_CBAM_SPATIAL: return out * 2.0 + 2.0 * (double)y[0] * y[2] * y[3] * 2 * 49;
+  default: return out;
+  }
+}
+
+static int nchw_op(clseg__node_op op) {
+  return op < CLSEG__N_CONST || op == CLSEG__N_ATTENTION;
+}
+
+/* The output dims of numpy broadcasting a (rank ra) with b (rank rb), right-aligned; 0 when some
+ * pair of dims differs with neither 1. */
+static int broadcast(const int64_t *a, int ra, const int64_t *b, int rb, int64_t *y, int *ry) {
+  int r = ra > rb ? ra : rb;
+  for (int i = 0; i < r; i++) {
+    int64_t da = i - (r - ra) >= 0 ? a[i - (r - ra)] : 1;
+    int64_t db = i - (r - rb) >= 0 ? b[i - (r - rb)] : 1;
+    if (da != db && da != 1 && db != 1)
+      return 0;
+    y[i] = da == 1 ? db : da;
+  }
+  *ry = r;
+  return 1;
+}
+
+static int norm_axis(int axis, int rank) {
+  return axis < 0 ? axis + rank : axis;
+}
+
+static int infer_reshape(const clseg_node *n, const clseg__step *x, int64_t *y, int *ry) {
+  int64_t count = 1, known = 1;
+  int free_dim = -1;
+  for (int i = 0; i < x->rank; i++)
+    count *= x->shape[i];
+  *ry = n->u.dims.rank;
+  for (int i = 0; i < *ry; i++) {
+    int64_t d = n->u.dims.d[i];
+    if (d == 0 && i >= x->rank)
+      return 0;
+    y[i] = d == 0 ? x->shape[i] : d;
+    if (d == -1)
+      free_dim = i;
+    else
+      known *= y[i];
+  }
+  if (free_dim >= 0) {
+    if (known < 1 || count % known)
+      return 0;
+    y[free_dim] = count / known;
+    known = count;
+  }
+  return known == count;
+}
+
+/* Matmul's rule: [..., M, K] x [..., K, N] with the batch dims broadcast. */
+static int infer_matmul(const clseg_plan *pl, const clseg_node *n, const clseg__step *a,
+                        const clseg__step *b, int64_t *y, int *ry) {
+  if (a->rank < 2 || b->rank < 2)
+    return 0;
+  const clseg_matmul_params *p = &n->u.matmul;
+  int64_t m = a->shape[a->rank - (p->trans_a ? 1 : 2)],
+          ka = a->shape[a->rank - (p->trans_a ? 2 : 1)];
+  int64_t kb = b->shape[b->rank - (p->trans_b ? 1 : 2)],
+          nn = b->shape[b->rank - (p->trans_b ? 2 : 1)];
+  if (ka != kb || !broadcast(a->shape, a->rank - 2, b->shape, b->rank - 2, y, ry))
+    return 0;
+  y[*ry] = m;
+  y[*ry + 1] = nn;
+  *ry += 2;
+  int bias = n->param[CLSEG__SLOT_BIAS];
+  return bias < 0 || (int64_t)pl->g->params[bias].count == nn;
+}
+
+static int infer_axis(const clseg_plan *p, const clseg_node *n, const clseg__step *x, int64_t *y,
+                      int *ry) {
+  int a = norm_axis(n->u.axis.axis, x->rank), na = n->u.axis.naxes ? n->u.axis.naxes : x->rank - a;
+  memcpy(y, x->shape, sizeof x->shape);
+  *ry = x->rank;
+  switch (n->op) {
+  case CLSEG__N_SOFTMAX_AXIS: return a >= 0 && a < x->rank;
+  case CLSEG__N_LAYERNORM: {
+    if (a < 0 || na < 1 || a + na > x->rank)
+      return 0;
+    int64_t cnt = 1;
+    for (int i = a; i < a + na; i++)
+      cnt *= x->shape[i];
+    int w = n->param[CLSEG__SLOT_WEIGHT];
+    return w < 0 || (int64_t)p->g->params[w].count == cnt;
+  }
+  case CLSEG__N_GROUPNORM: return x->rank >= 2 && x->shape[1] % n->u.axis.groups == 0;
+  case CLSEG__N_NARROW:
+    if (a < 0 || a >= x->rank || n->u.axis.start + n->u.axis.len > x->shape[a])
+      return 0;
+    y[a] = n->u.axis.len;
+    return 1;
+  case CLSEG__N_REDUCE_AXES: {
+    if (a < 0 || na < 1 || a + na > x->rank)
+      return 0;
+    for (int i = a; i < a + na; i++)
+      y[i] = 1;
+    if (!n->u.axis.keepdims && x->rank > 1) {
+      int drop = na < x->rank ? na : x->rank - 1;
+      memmove(y + a, y + a + drop, sizeof *y * (size_t)(x->rank - a - drop));
+      *ry = x->rank - drop;
+      for (int i = *ry; i < CLSEG_MAX_RANK; i++)
+        y[i] = 1;
+    }
+    return 1;
+  }
+  default: return 0;
+  }
+}
+
+/* Output shape of a node of graph_nd.c; 0 when its inputs' shapes do not work out. */
+static int infer_nd(const clseg_plan *p, const clseg_node *n, int64_t *y, int *ry) {
+  const clseg__step *x = n->nin ? &p->steps[n->in[0]->id] : NULL;
+  const clseg__step *x1 = n->nin > 1 ? &p->steps[n->in[1]->id] : NULL;
+  switch (n->op) {
+  case CLSEG__N_CONST:
+    *ry = n->u.dims.rank;
+    memcpy(y, n->u.dims.d, sizeof *y * (size_t)*ry);
+    return 1;
+  case CLSEG__N_RESHAPE: return infer_reshape(n, x, y, ry);
+  case CLSEG__N_TRANSPOSE:
+    if (n->u.perm.rank != x->rank)
+      return 0;
+    for (int i = 0; i < x->rank; i++)
+      y[i] = x->shape[n->u.perm.p[i]];
+    *ry = x->rank;
+    return 1;
+  case CLSEG__N_MATMUL: return infer_matmul(p, n, x, x1, y, ry);
+  case CLSEG__N_EXPAND: return broadcast(x->shape, x->rank, n->u.dims.d, n->u.dims.rank, y, ry);
+  case CLSEG__N_BINARY: return broadcast(x->shape, x->rank, x1->shape, x1->rank, y, ry);
+  case CLSEG__N_UNARY:
+  case CLSEG__N_ACT:
+    memcpy(y, x->shape, sizeof x->shape);
+    *ry = x->rank;
+    return 1;
+  default: return infer_axis(p, n, x, y, ry);
+  }
+}
+
+/* The fused attention: q [N, Ck, Hq, Wq], k [N, Ck, Hk, Wk], v [N, Cv, Hk, Wk]. */
+static int infer_attention(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
+  const int64_t *q = p->steps[n->in[0]->id].shape, *k = p->steps[n->in[1]->id].shape,
+                *v = p->steps[n->in[2]->id].shape;
+  if (q[0] != k[0] || k[0] != v[0] || q[1] != k[1] || k[2] != v[2] || k[3] != v[3])
+    return 0;
+  y[0] = q[0], y[1] = v[1], y[2] = q[2], y[3] = q[3];
+  return 1;
+}
+
+/* Rank-4 ops other than the elementwise ones need rank-4 inputs. */
+static int needs_nchw(const clseg_plan *p, const clseg_node *n) {
+  if (!nchw_op(n->op) || n->op == CLSEG__N_ACT || n->op == CLSEG__N_BINARY ||
+      n->op == CLSEG__N_INPUT)
+    return 0;
+  for (int i = 0; i < n->nin; i++)
+    if (p->steps[n->in[i]->id].rank != 4)
+      return 1;
+  return 0;
+}
+
+static int infer(clseg_plan *p, const clseg_node *n, clseg__step *s) {
+  for (int i = 0; i < CLSEG_MAX_RANK; i++)
+    s->shape[i] = 1;
+  if (needs_nchw(p, n))
+    return 0;
+  int all4 = 1;
+  for (int i = 0; i < n->nin; i++)
+    all4 = all4 && p->steps[n->in[i]->id].rank == 4;
+  if (n->op == CLSEG__N_ATTENTION) {
+    s->rank = 4;
+    return infer_attention(p, n, s->shape);
+  }
+  if (!nchw_op(n->op) || !all4) {
+    int ok = infer_nd(p, n, s->shape, &s->rank);
+    for (int i = 0; ok && i < s->rank; i++)
+      ok = s->shape[i] > 0;
+    return ok;
+  }
+  s->rank = 4;
+  return infer_nchw(p, n, s->shape);
+}
+
+static clseg_status shape_fail(clseg_plan *p, const clseg_node *nd) {
+  char got[256] = "";
+  for (int k = 0; k < nd->nin; k++) {
+    const clseg__step *in = &p->steps[nd->in[k]->id];
+    strncat(got, CLSEG__DIMS(in->shape, in->rank), sizeof got - strlen(got) - 1);
+    strncat(got, " ", sizeof got - strlen(got) - 1);
+  }
+  int nchw = needs_nchw(p, nd);
+  return clseg__fail(p->ctx, CLSEG_SHAPE_MISMATCH, "planning %s '%s': inputs of shape %s%s",
+                     clseg__node_op_name(nd->op), nd->name, got,
+                     nchw ? "are not all NCHW (rank 4), which this op needs"
+                          : "give no valid output");
+}
+
+clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
+  clseg_graph *g = p->g;
+  for (int i = 0; i < g->nnodes; i++) {
+    clseg_node *nd = g->nodes[i];
+    clseg__step *s = &p->steps[i];
+    s->node = nd;
+    s->target = i;
+    s->residual = s->bn = -1;
+    s->read[0] = s->read[1] = s->read[2] = -1;
+    if (nd->op == CLSEG__N_MATMUL)
+      s->mm = nd->u.matmul;
+    if (nd->op == CLSEG__N_INPUT) {
+      const int64_t in[6] = {n, nd->channels, h, w, 1, 1};
+      memcpy(s->shape, in, sizeof in);
+      s->rank = 4;
+    } else if (!infer(p, nd, s)) {
+      return shape_fail(p, nd);
+    }
+    s->flops = node_flops(p, nd);
+  }
+  return CLSEG_OK;
+}
