@@ -148,6 +148,12 @@ clseg_node *clseg_graph_scse(clseg_graph *g, const char *name, clseg_node *x, in
 clseg_node *clseg_graph_attention_gate(clseg_graph *g, const char *name, clseg_node *x,
                                        clseg_node *gate, int64_t inter, int theta_stride,
                                        int out_conv);
+/* Non-local block (embedded Gaussian, no sub-sampling): theta, phi, g 1x1 convs (with bias) to
+ * inter channels (0 means C / 2, at least 1), y_i = sum_j softmax_j(theta_i . phi_j) g_j, out = x +
+ * BN(W y) with W a 1x1 conv back to C. NAME.theta, NAME.phi, NAME.g .{weight [inter, C, 1, 1],
+ * bias}, NAME.W.0.{weight [C, inter, 1, 1], bias}, NAME.W.1.{weight, bias, running_mean,
+ * running_var} [C] (the authors' module). */
+clseg_node *clseg_graph_nonlocal(clseg_graph *g, const char *name, clseg_node *x, int64_t inter);
 
 /* ---- parameters ---- */
 /* Sets a declared parameter's data from host memory (copied). dims as PyTorch's shape; the element

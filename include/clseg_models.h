@@ -1,7 +1,7 @@
-/* clseg ready-made networks: U-Net (with optional attention), FCN and DeepLabV3+ on ResNet
- * backbones, built as graphs with PyTorch state_dict parameter names, and models: a .safetensors
- * file whose metadata says which network to build, written by the PyTorch companion
- * (python/clseg_torch, export()).
+/* clseg ready-made networks: U-Net (with optional attention), FCN, DeepLabV3+ and DANet on ResNet
+ * backbones and SegFormer (MiT-B0/B1/B2), built as graphs with PyTorch state_dict parameter names,
+ * and models: a .safetensors file whose metadata says which network to build, written by the
+ * PyTorch companion (python/clseg_torch, export()).
  *
  *   clseg_model *m = NULL;
  *   if (clseg_model_load("road.safetensors", &m) != CLSEG_OK) puts(clseg_last_error(NULL));
@@ -86,9 +86,59 @@ typedef struct {
 
 clseg_graph *clseg_deeplabv3plus_build(const clseg_deeplabv3plus_config *cfg);
 
-/* Builds network ("unet", "fcn" or "deeplabv3plus") from a JSON object whose keys are its config
- * struct's fields (what a model file's clseg.config holds; attention as "none", "cbam", "gate",
- * "scse" or "combined", backbone as 50 or "resnet50", rates as [6, 12, 18]), without weights.
+/* ---- DANet: dilated backbone -> dual attention head (position + channel attention) -> bilinear
+ * to the input ---- */
+/* Head (the authors' DANetHead, names under "head."): conv5a / conv5c 3x3 + BN + ReLU to C / 4,
+ * position attention "sa" (query_conv and key_conv to C / 32, value_conv, gamma [1]; C the
+ * backbone's) and channel attention "sc" (gamma [1]), conv51 / conv52 3x3 + BN + ReLU, their sum,
+ * conv8 1x1 (the classifier, without the reference's dropout). Bilinear (align_corners false) to
+ * the input. */
+typedef struct {
+  int64_t in_channels; /* 0 means 3 */
+  int64_t classes;     /* 0 means 21 */
+  int backbone;        /* ResNet depth 18, 34, 50 or 101; 0 means 50 */
+  int output_stride;   /* 8, 16 or 32; 0 means 8 (the paper's) */
+  int64_t width;       /* ResNet stem width, 0 means 64 */
+} clseg_danet_config;
+
+clseg_graph *clseg_danet_build(const clseg_danet_config *cfg);
+
+/* ---- SegFormer: Mix Transformer encoder + all-MLP decoder, on NCHW maps ---- */
+/* Each stage: overlapping patch embedding (conv 7x7 stride 4 pad 3 for stage 1, 3x3 stride 2 pad 1
+ * after) + channel LayerNorm, blocks of x + attn(LN x) and x + MixFFN(LN x), a channel LayerNorm.
+ * attn: q 1x1 conv; keys and values from a conv of kernel = stride = sr ratio + LayerNorm (sr > 1),
+ * kv 1x1 conv to 2C (keys the first C), heads heads scaled 1 / sqrt(C / heads), proj 1x1 conv.
+ * MixFFN: 1x1 conv to mlp_ratio C, depthwise 3x3, GELU, 1x1 conv back. LayerNorm eps 1e-6 in the
+ * blocks and after each stage, 1e-5 in patch embeddings and spatial reductions (as the reference
+ * MiT). Decoder: per stage a 1x1 conv to decoder_channels, bilinear to stage 1's size, concat
+ * deepest first, 1x1 conv + BN + ReLU, 1x1 classifier: logits at 1/4 of the input, resized
+ * bilinearly (align_corners false) to it. Inputs: H and W multiples of 32. Names as the reference
+ * ("backbone.block1.0.attn.q", "decode_head.linear_fuse.bn"), Linear weights as [out, in, 1, 1]. */
+typedef enum {
+  CLSEG_SEGFORMER_B0 = 0, /* widths 32, 64, 160, 256; depths 2, 2, 2, 2; decoder 256 */
+  CLSEG_SEGFORMER_B1,     /* widths 64, 128, 320, 512; depths 2, 2, 2, 2; decoder 256 */
+  CLSEG_SEGFORMER_B2      /* widths 64, 128, 320, 512; depths 3, 4, 6, 3; decoder 768 */
+} clseg_segformer_variant;
+
+typedef struct {
+  int64_t in_channels;             /* 0 means 3 */
+  int64_t classes;                 /* 0 means 150 (ADE20K, as the reference) */
+  clseg_segformer_variant variant; /* 0: B0 */
+  /* Per-stage overrides of the variant (for small test networks); an entry 0 keeps the variant's */
+  int64_t dims[4];          /* stage widths */
+  int depths[4];            /* blocks per stage */
+  int heads[4];             /* attention heads, each dividing its width; variants 1, 2, 5, 8 */
+  int sr_ratios[4];         /* spatial reduction; variants 8, 4, 2, 1 */
+  int64_t mlp_ratio;        /* MixFFN hidden width / stage width, 0 means 4 */
+  int64_t decoder_channels; /* 0 means the variant's: 256 (B0, B1) or 768 (B2) */
+} clseg_segformer_config;
+
+clseg_graph *clseg_segformer_build(const clseg_segformer_config *cfg);
+
+/* Builds network ("unet", "fcn", "deeplabv3plus", "danet" or "segformer") from a JSON object whose
+ * keys are its config struct's fields (what a model file's clseg.config holds; attention as "none",
+ * "cbam", "gate", "scse" or "combined", backbone as 50 or "resnet50", rates as [6, 12, 18], variant
+ * as "b0", "b1" or "b2", dims, depths, heads and sr_ratios as arrays of 4), without weights.
  * Unknown keys are errors. On failure *out is NULL and clseg_last_error(NULL) says why. */
 clseg_status clseg_network_build(const char *network, const char *config_json, clseg_graph **out);
 
@@ -114,7 +164,7 @@ void clseg_model_free(clseg_model *m);
 
 /* The graph, owned by the model: plan it; free every plan before the model. */
 clseg_graph *clseg_model_graph(const clseg_model *m);
-/* "unet", "fcn" or "deeplabv3plus". */
+/* "unet", "fcn", "deeplabv3plus", "danet", "segformer"; "tflite" or "onnx" for imported files. */
 const char *clseg_model_network(const clseg_model *m);
 int64_t clseg_model_classes(const clseg_model *m);
 int64_t clseg_model_in_channels(const clseg_model *m);

@@ -28,7 +28,16 @@ struct clseg_model {
 
 /* ---- config: JSON object -> config struct, by a table of fields per network ---- */
 
-typedef enum { F_INT, F_I64, F_ATTENTION, F_BACKBONE, F_RATES } field_kind;
+typedef enum {
+  F_INT,
+  F_I64,
+  F_ATTENTION,
+  F_BACKBONE,
+  F_RATES,
+  F_VARIANT,
+  F_INTS4,
+  F_I64S4
+} field_kind;
 
 typedef struct {
   const char *key;
@@ -63,9 +72,24 @@ static const field deeplab_fields[] = {D(in_channels, F_I64),
                                        D(reduction, F_I64),
                                        {NULL, F_INT, 0}};
 #undef D
+#define A(f, k)                                                                                    \
+  { #f, k, offsetof(clseg_danet_config, f) }
+static const field danet_fields[] = {A(in_channels, F_I64),   A(classes, F_I64),
+                                     A(backbone, F_BACKBONE), A(output_stride, F_INT),
+                                     A(width, F_I64),         {NULL, F_INT, 0}};
+#undef A
+#define S(f, k)                                                                                    \
+  { #f, k, offsetof(clseg_segformer_config, f) }
+static const field segformer_fields[] = {
+    S(in_channels, F_I64),      S(classes, F_I64), S(variant, F_VARIANT), S(dims, F_I64S4),
+    S(depths, F_INTS4),         S(heads, F_INTS4), S(sr_ratios, F_INTS4), S(mlp_ratio, F_I64),
+    S(decoder_channels, F_I64), {NULL, F_INT, 0}};
+#undef S
 
 /* Indexed by clseg_unet_attention; the names clseg_torch's UNet takes. */
 static const char *const attention_names[] = {"none", "cbam", "gate", "scse", "combined"};
+/* Indexed by clseg_segformer_variant. */
+static const char *const variant_names[] = {"b0", "b1", "b2"};
 
 /* A whole non-negative number, or -1. Booleans read as 0 and 1. */
 static double whole(const cJSON *v) {
@@ -77,6 +101,30 @@ static double whole(const cJSON *v) {
   return v->valuedouble;
 }
 
+/* A string of names (indexed by value) into an enum field; 0 when it is none of them. */
+static int set_name(void *dst, const cJSON *v, const char *const *names, int count) {
+  for (int i = 0; cJSON_IsString(v) && i < count; i++)
+    if (!strcmp(v->valuestring, names[i]))
+      return *(int *)dst = i, 1;
+  return 0;
+}
+
+/* A JSON array of count whole numbers >= min into ints (wide 0) or int64s (wide 1). */
+static int set_array(void *dst, const cJSON *v, int count, double min, int wide) {
+  if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != count)
+    return 0;
+  for (int i = 0; i < count; i++) {
+    double r = whole(cJSON_GetArrayItem(v, i));
+    if (r < min)
+      return 0;
+    if (wide)
+      ((int64_t *)dst)[i] = (int64_t)r;
+    else
+      ((int *)dst)[i] = (int)r;
+  }
+  return 1;
+}
+
 /* Stores one JSON value into the struct field; returns 0 when its type or value does not fit. */
 static int set_field(void *cfg, const field *f, const cJSON *v) {
   char *dst = (char *)cfg + f->offset;
@@ -84,26 +132,16 @@ static int set_field(void *cfg, const field *f, const cJSON *v) {
   switch (f->kind) {
   case F_INT: return d >= 0 ? (*(int *)dst = (int)d, 1) : 0;
   case F_I64: return d >= 0 ? (*(int64_t *)dst = (int64_t)d, 1) : 0;
-  case F_ATTENTION:
-    for (int i = 0;
-         cJSON_IsString(v) && i < (int)(sizeof attention_names / sizeof *attention_names); i++)
-      if (!strcmp(v->valuestring, attention_names[i]))
-        return *(clseg_unet_attention *)dst = (clseg_unet_attention)i, 1;
-    return 0;
+  case F_ATTENTION: /* enums are int-sized */
+    return set_name(dst, v, attention_names, sizeof attention_names / sizeof *attention_names);
+  case F_VARIANT: return set_name(dst, v, variant_names, 3);
   case F_BACKBONE: /* "resnet50" or 50 */
     if (cJSON_IsString(v) && !strncmp(v->valuestring, "resnet", 6))
       return sscanf(v->valuestring + 6, "%d", (int *)dst) == 1;
     return d >= 0 ? (*(int *)dst = (int)d, 1) : 0;
-  case F_RATES:
-    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 3)
-      return 0;
-    for (int i = 0; i < 3; i++) {
-      double r = whole(cJSON_GetArrayItem(v, i));
-      if (r < 1)
-        return 0;
-      ((int *)dst)[i] = (int)r;
-    }
-    return 1;
+  case F_RATES: return set_array(dst, v, 3, 1, 0);
+  case F_INTS4: return set_array(dst, v, 4, 0, 0);
+  case F_I64S4: return set_array(dst, v, 4, 0, 1);
   }
   return 0;
 }
@@ -145,11 +183,19 @@ static clseg_status build(const char *what, const char *network, const char *con
     clseg_deeplabv3plus_config c = {0};
     if ((s = parse_config(what, network, json, deeplab_fields, &c)) == CLSEG_OK)
       g = clseg_deeplabv3plus_build(&c);
+  } else if (!strcmp(network, "danet")) {
+    clseg_danet_config c = {0};
+    if ((s = parse_config(what, network, json, danet_fields, &c)) == CLSEG_OK)
+      g = clseg_danet_build(&c);
+  } else if (!strcmp(network, "segformer")) {
+    clseg_segformer_config c = {0};
+    if ((s = parse_config(what, network, json, segformer_fields, &c)) == CLSEG_OK)
+      g = clseg_segformer_build(&c);
   } else {
-    s = clseg__fail(
-        NULL, CLSEG_UNSUPPORTED,
-        "%s: metadata 'clseg.network' is '%s'; this clseg builds unet, fcn and deeplabv3plus", what,
-        network);
+    s = clseg__fail(NULL, CLSEG_UNSUPPORTED,
+                    "%s: metadata 'clseg.network' is '%s'; this clseg builds unet, fcn, "
+                    "deeplabv3plus, danet and segformer",
+                    what, network);
   }
   cJSON_Delete(json);
   if (s == CLSEG_OK && !g)

@@ -68,7 +68,7 @@ def export(model, path, network=None, config=None, classes=None, mean=None, std=
     network = network or getattr(model, "network", None)
     config = dict(config if config is not None else getattr(model, "config", {}))
     if not network:
-        raise ValueError("export: name the network (unet, fcn or deeplabv3plus)")
+        raise ValueError("export: name the network (unet, fcn, deeplabv3plus, danet or segformer)")
     meta = {"clseg.network": network, "clseg.config": json.dumps(config, sort_keys=True),
             "clseg.format": "1"}
     if classes is not None:

@@ -8,7 +8,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["UNet", "FCN", "DeepLabV3Plus", "ResNet", "CBAM", "SCSE", "AttentionGate", "build"]
+from .segformer import SegFormer
+
+__all__ = ["UNet", "FCN", "DeepLabV3Plus", "DANet", "SegFormer", "ResNet", "CBAM", "SCSE", "AttentionGate",
+           "NonLocal", "build"]
 
 
 def _hidden(channels, reduction):
@@ -317,7 +320,91 @@ class DeepLabV3Plus(nn.Module):
         return _up(self.classifier(self.decoder(self.aspp(high), low)), x.shape[2:])
 
 
-_NETWORKS = {"unet": UNet, "fcn": FCN, "deeplabv3plus": DeepLabV3Plus}
+# ---- non-local block and DANet: attention written as the authors' code does (bmm, softmax) ----
+class NonLocal(nn.Module):
+    """Non-local block, embedded Gaussian, no sub-sampling (the authors' NONLocalBlock2D names)."""
+
+    def __init__(self, channels, inter=None):
+        super().__init__()
+        inter = inter or max(channels // 2, 1)
+        self.g, self.theta, self.phi = (nn.Conv2d(channels, inter, 1) for _ in range(3))
+        self.W = nn.Sequential(nn.Conv2d(inter, channels, 1), nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        g = self.g(x).flatten(2).transpose(1, 2)  # B, HW, inter
+        theta = self.theta(x).flatten(2).transpose(1, 2)
+        phi = self.phi(x).flatten(2)  # B, inter, HW
+        f = torch.softmax(theta @ phi, dim=-1)
+        y = (f @ g).transpose(1, 2).reshape(b, -1, h, w)
+        return self.W(y) + x
+
+
+class PAM(nn.Module):
+    """DANet's position attention module (PAM_Module)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.query_conv = nn.Conv2d(channels, max(channels // 8, 1), 1)
+        self.key_conv = nn.Conv2d(channels, max(channels // 8, 1), 1)
+        self.value_conv = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        query = self.query_conv(x).view(b, -1, h * w).permute(0, 2, 1)
+        energy = torch.bmm(query, self.key_conv(x).view(b, -1, h * w))
+        attention = torch.softmax(energy, dim=-1)
+        out = torch.bmm(self.value_conv(x).view(b, -1, h * w), attention.permute(0, 2, 1))
+        return self.gamma * out.view(b, c, h, w) + x
+
+
+class CAM(nn.Module):
+    """DANet's channel attention module (CAM_Module)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        flat = x.view(b, c, -1)
+        energy = torch.bmm(flat, flat.permute(0, 2, 1))
+        energy_new = torch.max(energy, -1, keepdim=True)[0].expand_as(energy) - energy
+        out = torch.bmm(torch.softmax(energy_new, dim=-1), flat)
+        return self.gamma * out.view(b, c, h, w) + x
+
+
+class DANetHead(nn.Module):
+    def __init__(self, cin, classes):
+        super().__init__()
+        inter = max(cin // 4, 1)
+        self.conv5a, self.conv5c = nn.Sequential(*_cbr(cin, inter, 3)), nn.Sequential(*_cbr(cin, inter, 3))
+        self.sa, self.sc = PAM(inter), CAM()
+        self.conv51, self.conv52 = nn.Sequential(*_cbr(inter, inter, 3)), nn.Sequential(*_cbr(inter, inter, 3))
+        self.conv8 = nn.Conv2d(inter, classes, 1)  # the reference's conv8 without its dropout
+
+    def forward(self, x):
+        sa = self.conv51(self.sa(self.conv5a(x)))
+        sc = self.conv52(self.sc(self.conv5c(x)))
+        return self.conv8(sa + sc)
+
+
+class DANet(nn.Module):
+    network = "danet"
+
+    def __init__(self, in_channels=3, classes=21, backbone="resnet50", output_stride=8, width=64):
+        super().__init__()
+        self.config = dict(in_channels=in_channels, classes=classes, backbone="resnet%d" % _depth(backbone),
+                           output_stride=output_stride, width=width)
+        self.backbone = ResNet(_depth(backbone), output_stride, width, in_channels)
+        self.head = DANetHead(self.backbone.out_channels, classes)
+
+    def forward(self, x):
+        return _up(self.head(self.backbone(x)[1]), x.shape[2:])
+
+
+_NETWORKS = {"unet": UNet, "fcn": FCN, "deeplabv3plus": DeepLabV3Plus, "danet": DANet, "segformer": SegFormer}
 
 
 def build(network, config):
