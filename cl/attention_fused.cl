@@ -5,16 +5,21 @@
  * owns the argument order. Dimension 2 of the range is batch * heads; dimension 1 the slices of DVC output
  * features (scores are recomputed per slice, which bounds the accumulators). */
 
-/* ---- attention_fused (CPU form): one work-item = one SIMD thread over 16 queries, float16 lanes ---- */
+/* ---- attention_fused (CPU form): one work-item = one SIMD thread over 16 * CPU_QV queries as float16 lanes ---- */
 #ifndef CPU_KB
-#define CPU_KB 8 /* keys per block: CPU_KB float16 score accumulators */
+#define CPU_KB 8 /* keys per block: CPU_QV * CPU_KB float16 score accumulators */
 #endif
 #ifndef CPU_MAXDK
-#define CPU_MAXDK 64 /* bound of dk: Q of the 16 queries, scaled, is kept as CPU_MAXDK float16 */
+#define CPU_MAXDK 64 /* bound of dk: Q of the work-item's queries, scaled, is kept as CPU_QV x CPU_MAXDK float16 */
 #endif
+#ifndef CPU_QV
+#define CPU_QV 2 /* float16 query vectors per work-item: 16 * CPU_QV queries share each key and value load */
+#endif
+#define CPU_Q (16 * CPU_QV)
 #ifndef CPU_DVC
-#define CPU_DVC 256 /* output features per work-item (a slice of dv): CPU_DVC float16 accumulators in private memory   \
-                     */
+#define CPU_DVC                                                                                                        \
+  256 /* output features per work-item (a slice of dv): CPU_DVC float16 accumulators in private memory                 \
+       */
 #endif
 
 /* ---- attention_fused_gpu: a work-group per GPU_BQ queries, keys and values staged in __local tiles ---- */
@@ -37,13 +42,6 @@
 /* The operand's base for batch b, head h; strides s = (batch, head, position, feature). */
 #define BASE(p, off, s, b, h) ((p) + (off) + (b) * (s).x + (h) * (s).y)
 
-inline float hsum16(float16 v) {
-  float8 a = v.lo + v.hi;
-  float4 b = a.lo + a.hi;
-  float2 c = b.lo + b.hi;
-  return c.x + c.y;
-}
-
 /* 16 floats at p[o[l] + add]. */
 inline float16 gather16(__global const float *p, const int *o, int add) {
   float t[16];
@@ -52,8 +50,8 @@ inline float16 gather16(__global const float *p, const int *o, int add) {
   return vload16(0, t);
 }
 
-/* The bias of the 16 queries (row offsets bo, query stride bz) at key offset add: one broadcast value when
- * bz is 0, a vector load when the 16 rows are contiguous, else lane by lane. */
+/* The bias of 16 queries (row offsets bo, query stride bz) at key offset add: one broadcast value when bz is 0,
+ * a vector load when the 16 rows are contiguous, else lane by lane. */
 inline float16 bias16(__global const float *bb, const int *bo, int bz, int full, int add) {
   if (bz == 0)
     return (float16)(bb[bo[0] + add]);
@@ -62,81 +60,112 @@ inline float16 bias16(__global const float *bb, const int *bo, int bz, int full,
   return gather16(bb, bo, add);
 }
 
-/* dim 0: blocks of 16 queries (neighbours share every key and value), dim 1: slices of CPU_DVC output features,
- * dim 2: batch * heads. */
+/* The online softmax step of one query vector over a block of CPU_KB scores s (bias added here, -inf past lk):
+ * s becomes exp(s - max), m and l the running max and sum; returns the factor that rescales earlier sums. */
+inline float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb, const int *bo, int bz, int bw,
+                           int full, int has_bias, int j0, int lk) {
+  float16 mx = *m;
+#pragma unroll
+  for (int u = 0; u < CPU_KB; u++) {
+    if (has_bias)
+      s[u] += bias16(bb, bo, bz, full, min(j0 + u, lk - 1) * bw);
+    if (j0 + u >= lk)
+      s[u] = (float16)(-INFINITY);
+    mx = fmax(mx, s[u]);
+  }
+  /* Rows whose scores are all -inf so far take 0 as their max: exp then gives 0 rather than NaN. */
+  const float16 mu = select(mx, (float16)(0.0f), isinf(mx) & (mx < 0.0f));
+  const float16 alpha = exp(*m - mu);
+  *m = mx;
+  float16 psum = (float16)(0.0f);
+#pragma unroll
+  for (int u = 0; u < CPU_KB; u++) {
+    s[u] = exp(s[u] - mu);
+    psum += s[u];
+  }
+  *l = fma(*l, alpha, psum);
+  return alpha;
+}
+
+/* dim 0: blocks of CPU_Q queries (neighbours share every key and value), dim 1: slices of CPU_DVC output
+ * features, dim 2: batch * heads. Rows past lq are computed on copies of the last and not stored. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 attention_fused(__global const float *q, int q_off, int4 qs, __global const float *k, int k_off, int4 ks,
                 __global const float *v, int v_off, int4 vs, __global const float *bias, int b_off, int4 bs,
                 int has_bias, __global float *o, int o_off, int4 os, int heads, int lq, int lk, int dk, int dv,
                 float scale) {
-  const int i0 = (int)get_global_id(0) * 16, c0 = (int)get_global_id(1) * CPU_DVC;
+  const int i0 = (int)get_global_id(0) * CPU_Q, c0 = (int)get_global_id(1) * CPU_DVC;
   const int z = (int)get_global_id(2), b = z / heads, h = z % heads;
   if (i0 >= lq || c0 >= dv)
     return;
-  const int nc = min(CPU_DVC, dv - c0), full = i0 + 16 <= lq;
+  const int nc = min(CPU_DVC, dv - c0);
   __global const float *qb = BASE(q, q_off, qs, b, h), *kb = BASE(k, k_off, ks, b, h);
-  __global const float *vb = BASE(v, v_off, vs, b, h), *bb = BASE(bias, b_off, bs, b, h);
-  int qo[16], bo[16];
-  for (int l = 0; l < 16; l++) {
-    const int row = min(i0 + l, lq - 1); /* rows past lq are computed on a copy of the last and not stored */
-    qo[l] = row * qs.z;
-    bo[l] = row * bs.z;
+  __global const float *vb = BASE(v, v_off, vs, b, h) + c0 * vs.w, *bb = BASE(bias, b_off, bs, b, h);
+  int qo[CPU_Q], bo[CPU_Q];
+  for (int r = 0; r < CPU_Q; r++) {
+    qo[r] = min(i0 + r, lq - 1) * qs.z;
+    bo[r] = min(i0 + r, lq - 1) * bs.z;
   }
-  float16 qp[CPU_MAXDK], acc[CPU_DVC];
-  for (int c = 0; c < dk; c++)
-    qp[c] = gather16(qb, qo, c * qs.w) * scale;
-  for (int c = 0; c < nc; c++)
-    acc[c] = (float16)(0.0f);
-  float16 m = (float16)(-INFINITY), l = (float16)(0.0f);
+  float16 qp[CPU_QV][CPU_MAXDK], acc[CPU_QV][CPU_DVC], m[CPU_QV], l[CPU_QV];
+  for (int w = 0; w < CPU_QV; w++) {
+    for (int c = 0; c < dk; c++)
+      qp[w][c] = gather16(qb, qo + 16 * w, c * qs.w) * scale;
+    for (int c = 0; c < nc; c++)
+      acc[w][c] = (float16)(0.0f);
+    m[w] = (float16)(-INFINITY);
+    l[w] = (float16)(0.0f);
+  }
   for (int j0 = 0; j0 < lk; j0 += CPU_KB) {
     int ko[CPU_KB], vo[CPU_KB];
-    float16 s[CPU_KB];
+    float16 s[CPU_QV][CPU_KB], alpha[CPU_QV];
+#pragma unroll
     for (int u = 0; u < CPU_KB; u++) {
-      const int j = min(j0 + u, lk - 1);
-      ko[u] = j * ks.z;
-      vo[u] = j * vs.z + c0 * vs.w;
-      s[u] = (float16)(0.0f);
+      ko[u] = min(j0 + u, lk - 1) * ks.z;
+      vo[u] = min(j0 + u, lk - 1) * vs.z;
+#pragma unroll
+      for (int w = 0; w < CPU_QV; w++)
+        s[w][u] = (float16)(0.0f);
     }
     for (int c = 0; c < dk; c++) {
-      const float16 qc = qp[c];
-      const int kc = c * ks.w;
-      for (int u = 0; u < CPU_KB; u++)
-        s[u] = fma(qc, (float16)(kb[ko[u] + kc]), s[u]);
+#pragma unroll
+      for (int u = 0; u < CPU_KB; u++) {
+        const float kv = kb[ko[u] + c * ks.w];
+#pragma unroll
+        for (int w = 0; w < CPU_QV; w++)
+          s[w][u] = fma(qp[w][c], (float16)(kv), s[w][u]);
+      }
     }
-    float16 mx = m;
-    for (int u = 0; u < CPU_KB; u++) {
-      if (has_bias)
-        s[u] += bias16(bb, bo, bs.z, full, min(j0 + u, lk - 1) * bs.w);
-      if (j0 + u >= lk)
-        s[u] = (float16)(-INFINITY);
-      mx = fmax(mx, s[u]);
-    }
-    /* Rows whose scores are all -inf so far take 0 as their max: exp then gives 0 rather than NaN. */
-    const float16 mu = select(mx, (float16)(0.0f), isinf(mx) & (mx < 0.0f));
-    const float16 alpha = exp(m - mu);
-    m = mx;
-    float16 psum = (float16)(0.0f);
-    for (int u = 0; u < CPU_KB; u++) {
-      s[u] = exp(s[u] - mu);
-      psum += s[u];
-    }
-    l = fma(l, alpha, psum);
+#pragma unroll
+    for (int w = 0; w < CPU_QV; w++)
+      alpha[w] =
+          online_step(s[w], &m[w], &l[w], bb, bo + 16 * w, bs.z, bs.w, i0 + 16 * (w + 1) <= lq, has_bias, j0, lk);
     for (int c = 0; c < nc; c++) {
-      float16 a = acc[c] * alpha;
-      const int vc = c * vs.w;
-      for (int u = 0; u < CPU_KB; u++)
-        a = fma(s[u], (float16)(vb[vo[u] + vc]), a);
-      acc[c] = a;
+      float16 a[CPU_QV];
+#pragma unroll
+      for (int w = 0; w < CPU_QV; w++)
+        a[w] = acc[w][c] * alpha[w];
+#pragma unroll
+      for (int u = 0; u < CPU_KB; u++) {
+        const float vv = vb[vo[u] + c * vs.w];
+#pragma unroll
+        for (int w = 0; w < CPU_QV; w++)
+          a[w] = fma(s[w][u], (float16)(vv), a[w]);
+      }
+#pragma unroll
+      for (int w = 0; w < CPU_QV; w++)
+        acc[w][c] = a[w];
     }
   }
-  const float16 inv = 1.0f / l;
   __global float *ob = BASE(o, o_off, os, b, h) + c0 * os.w;
-  const int rows = min(16, lq - i0);
-  for (int c = 0; c < nc; c++) {
-    float t[16];
-    vstore16(acc[c] * inv, 0, t);
-    for (int r = 0; r < rows; r++)
-      ob[(i0 + r) * os.z + c * os.w] = t[r];
+  for (int w = 0; w < CPU_QV; w++) {
+    const float16 inv = 1.0f / l[w];
+    const int rows = min(16, lq - i0 - 16 * w);
+    for (int c = 0; c < nc; c++) {
+      float t[16];
+      vstore16(acc[w][c] * inv, 0, t);
+      for (int r = 0; r < rows; r++)
+        ob[(i0 + 16 * w + r) * os.z + c * os.w] = t[r];
+    }
   }
 }
 

@@ -34,7 +34,7 @@ typedef struct {
  * the keys into several chunks each. */
 static const char *const forms[] = {
     "attention_fused\t*\tGPU=0\n",
-    "attention_fused\t*\tGPU=0\tCPU_KB=3\tCPU_DVC=16\n",
+    "attention_fused\t*\tGPU=0\tCPU_QV=1\tCPU_KB=3\tCPU_DVC=16\n",
     "attention_fused\t*\tGPU=1\n",
     "attention_fused\t*\tGPU=1\tGPU_WG=64\tGPU_BQ=16\tGPU_BK=8\tGPU_DKC=16\tGPU_DVC=16\n",
 };

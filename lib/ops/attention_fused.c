@@ -16,9 +16,9 @@
 #define CPU_MAX_DK 1024
 
 /* The row's cells (cl/tuning/attention_fused.tsv); every one a -D macro of the kernels but GPU. */
-static const char *const KEYS[] = {"CPU_KB", "CPU_DVC", "GPU_WG", "GPU_BQ",
-                                   "GPU_BK", "GPU_DKC", "GPU_DVC"};
-enum { T_CPU_KB, T_CPU_DVC, T_GPU_WG, T_GPU_BQ, T_GPU_BK, T_GPU_DKC, T_GPU_DVC, T_N };
+static const char *const KEYS[] = {"CPU_QV", "CPU_KB", "CPU_DVC", "GPU_WG",
+                                   "GPU_BQ", "GPU_BK", "GPU_DKC", "GPU_DVC"};
+enum { T_CPU_QV, T_CPU_KB, T_CPU_DVC, T_GPU_WG, T_GPU_BQ, T_GPU_BK, T_GPU_DKC, T_GPU_DVC, T_N };
 
 /* One operand as kernel arguments. */
 typedef struct {
@@ -162,10 +162,13 @@ static clseg_status form_kernel(clseg_context *ctx, const clseg__attention_dims 
   const size_t z = (size_t)(d->batch * d->heads);
   if (!gpu) {
     const int64_t maxdk = pow2_at_least(d->dk), dvc = tv[T_CPU_DVC];
-    const clseg__define defs[] = {
-        {"CPU_KB", tv[T_CPU_KB]}, {"CPU_MAXDK", (long)maxdk}, {"CPU_DVC", (long)dvc}};
+    const int64_t rows = 16 * (int64_t)tv[T_CPU_QV];
+    const clseg__define defs[] = {{"CPU_QV", tv[T_CPU_QV]},
+                                  {"CPU_KB", tv[T_CPU_KB]},
+                                  {"CPU_MAXDK", (long)maxdk},
+                                  {"CPU_DVC", (long)dvc}};
     CLSEG__CHECK(ctx, clseg__build_options(defs, CLSEG__COUNT(defs), opts, sizeof opts));
-    global[0] = (size_t)((d->lq + 15) / 16);
+    global[0] = (size_t)((d->lq + rows - 1) / rows);
     global[1] = (size_t)((d->dv + dvc - 1) / dvc);
     global[2] = z;
     local[0] = local[1] = local[2] = 1;
