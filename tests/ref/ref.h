@@ -114,4 +114,17 @@ typedef struct {
 int ref_attention_gate(const float *x, const int64_t xs[4], const float *g, const int64_t gs[4],
                        const ref_attention_gate_weights *wt, float *alpha, float *y);
 
+/* ---- fused soft attention (ref_attention_fused.c) ---- */
+/* O = softmax(scale * Q K^T + bias) V per batch and head; every array addressed through element
+ * strides in the order batch, head, position, feature (bias: batch, head, query, key; 0
+ * broadcasts). scale 0 means 1/sqrt(dk). bias may be NULL. */
+typedef struct {
+  int64_t batch, heads, lq, lk, dk, dv;
+  int64_t q[4], k[4], v[4], o[4], bias[4];
+  float scale;
+} ref_attn_dims;
+/* Materialises each row of scores in double; returns -1 when out of memory. */
+int ref_attention_fused(const ref_attn_dims *d, const float *q, const float *k, const float *v,
+                        const float *bias, float *o);
+
 #endif
