@@ -127,4 +127,23 @@ typedef struct {
 int ref_attention_fused(const ref_attn_dims *d, const float *q, const float *k, const float *v,
                         const float *bias, float *o);
 
+/* ---- tensors of any rank (ref_nd.c): dims arrays of `rank` entries, C order ---- */
+size_t ref_nd_count(int rank, const int64_t *dims);
+/* y (rank yr, dims yd, as clseg_matmul_shape gives) = alpha (a b) + bias, summed in double; absum
+ * (may be NULL) gets each element's sum of |alpha a b| + |bias|, the scale of its rounding error.
+ */
+void ref_matmul(const float *a, int ar, const int64_t *ad, const float *b, int br,
+                const int64_t *bd, const clseg_matmul_params *p, const float *bias, float *y,
+                float *absum, int yr, const int64_t *yd);
+void ref_transpose(const float *x, int rank, const int64_t *xd, const int *perm, float *y);
+void ref_narrow(const float *x, int rank, const int64_t *xd, int axis, int64_t start, float *y,
+                const int64_t *yd);
+/* y = x broadcast to yd, dims right-aligned. */
+void ref_expand(const float *x, int xr, const int64_t *xd, float *y, int yr, const int64_t *yd);
+void ref_binary_nd(clseg_binary_op op, const float *a, int ar, const int64_t *ad, const float *b,
+                   int br, const int64_t *bd, const clseg_activation *act, float *y, int yr,
+                   const int64_t *yd);
+/* In double, rounded to float. */
+void ref_unary(clseg_unary_op op, const float *x, size_t n, float *y);
+
 #endif
