@@ -4,7 +4,7 @@
 #include "rows.h"
 
 /* Sums over the row at x (n elements inner apart) of d = x - shift and of d * d, in blocks of ROW_BLOCK. */
-inline float2 col_moments(__global const float *x, const int n, const int inner, const float shift) {
+ROW_INLINE float2 col_moments(__global const float *x, const int n, const int inner, const float shift) {
   float2 total = 0.0f;
   for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
     const int end = min(n, j0 + ROW_BLOCK);
@@ -70,10 +70,10 @@ norm_softmax_wg(__global const float *x, const int x_off, __global float *y, con
  * The parameter of element j of row o is p = ((o % gmod) * n + j) / gdiv: gmod 1, gdiv 1 for LayerNorm
  * (one value per normalised element), gmod groups, gdiv the spatial size for GroupNorm (one per
  * channel). has_gamma / has_beta 0: the buffers are placeholders, 1 and 0 are used. */
-inline void norm_write(__global const float *src, __global float *dst, const int n, const int inner, const int j,
-                       const float mean, const float c, const float rstd, __global const float *gamma,
-                       __global const float *beta, const int has_gamma, const int has_beta, const int pbase,
-                       const int gdiv) {
+ROW_INLINE void norm_write(__global const float *src, __global float *dst, const int n, const int inner, const int j,
+                           const float mean, const float c, const float rstd, __global const float *gamma,
+                           __global const float *beta, const int has_gamma, const int has_beta, const int pbase,
+                           const int gdiv) {
   const int p = (pbase + j) / gdiv;
   const float g = has_gamma ? gamma[p] : 1.0f, b = has_beta ? beta[p] : 0.0f;
   dst[j * inner] = ((src[j * inner] - mean) - c) * rstd * g + b;

@@ -237,7 +237,7 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_argmax_g
 #define AXES_SUM  2
 #define AXES_MIN  3
 
-inline int axes_row_kind(const int kind) {
+ROW_INLINE int axes_row_kind(const int kind) {
   return kind == AXES_MAX ? ROW_MAX : (kind == AXES_MIN ? ROW_MIN : ROW_SUM);
 }
 

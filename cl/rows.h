@@ -15,16 +15,20 @@
  * row of n grows like BLOCK + n / BLOCK instead of n (group statistics run over C/G * H * W). */
 #define ROW_BLOCK 256
 
+/* Helpers here and in their users are always inlined: a plain `inline` (C99 semantics) that the compiler
+ * chose not to inline left row_wg_reduce an unresolved extern for ptxas (gpu-static, sm_90). */
+#define ROW_INLINE inline __attribute__((always_inline))
+
 #define ROW_SUM 0
 #define ROW_MAX 1
 #define ROW_MIN 2
 
-inline float row_combine(const float a, const float b, const int kind) {
+ROW_INLINE float row_combine(const float a, const float b, const int kind) {
   return kind == ROW_SUM ? a + b : (kind == ROW_MAX ? fmax(a, b) : fmin(a, b));
 }
 
 /* Row r's first element and its (o, i) for the column form; 0 past the last row. */
-inline int row_column(const int outer, const int n, const int inner, int *base) {
+ROW_INLINE int row_column(const int outer, const int n, const int inner, int *base) {
   const long r = (long)get_global_id(0);
   if (r >= (long)outer * inner)
     return 0;
@@ -34,7 +38,7 @@ inline int row_column(const int outer, const int n, const int inner, int *base) 
 }
 
 /* The work-group form's row: one work-group per row, o its outer index (for per-row parameters). */
-inline int row_group(const int n, const int inner, int *o) {
+ROW_INLINE int row_group(const int n, const int inner, int *o) {
   const int r = (int)get_group_id(0);
   *o = r / inner;
   return *o * n * inner + (r - *o * inner);
@@ -42,7 +46,7 @@ inline int row_group(const int n, const int inner, int *o) {
 
 /* Combines v over the work-group (every work-item must call it) into every work-item's result. buf holds
  * LOCAL floats. Folds the items past the largest power of two first, so any LOCAL works. */
-inline float row_wg_reduce(const float v, __local float *buf, const int kind) {
+ROW_INLINE float row_wg_reduce(const float v, __local float *buf, const int kind) {
   const int lid = (int)get_local_id(0);
   int p = 1;
   while (2 * p <= LOCAL)
