@@ -65,6 +65,21 @@ void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind 
 void ref_softmax_channels(const float *x, const int64_t xs[4], float *y);
 void ref_argmax_channels(const float *x, const int64_t xs[4], float *y);
 
+/* ---- reductions along a run of dims, any rank (ref_norm.c): dims[rank], dims first .. first +
+ * count - 1 reduced or normalised; y keepdims for reduce_axes, shaped like x otherwise. Return 0,
+ * or -1 when out of memory (or, groupnorm, when groups do not divide dims[1]). ---- */
+size_t ref_count_nd(const int64_t *dims, int rank);
+int ref_reduce_axes(const float *x, const int64_t *dims, int rank, clseg_reduce_kind kind,
+                    int first, int count, float *y);
+int ref_softmax_axis(const float *x, const int64_t *dims, int rank, int axis, int log_out,
+                     float *y);
+/* gamma and beta (NULL: absent) hold one value per normalised element, eps 0 means 1e-5. */
+int ref_layernorm_axes(const float *x, const int64_t *dims, int rank, int first, int count,
+                       const float *gamma, const float *beta, float eps, float *y);
+/* x [N, C, ...]; gamma and beta (NULL: absent) hold C values. */
+int ref_groupnorm(const float *x, const int64_t *dims, int rank, int groups, float eps,
+                  const float *gamma, const float *beta, float *y);
+
 /* ---- convolution (ref_conv.c); *_shape return 0, or -1 on invalid arguments ---- */
 int ref_conv2d_shape(const int64_t xs[4], const int64_t ws[4], const clseg_conv2d_params *p,
                      int64_t ys[4]);
