@@ -2,6 +2,7 @@
  * (one float16 lane each) and loop over C, whose planes lie hw floats apart. */
 #define ACTIVATION_FUNCS_ONLY
 #include "activation.cl" /* for exp_vec */
+#include "rows.h"        /* for reduce_axes */
 
 /* VPW (float16 vectors of pixels per work-item) and CHUNK come from activation.cl. */
 
@@ -226,4 +227,57 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void reduce_argmax_g
       idx = k;
     }
   y[y_off + i] = (float)idx;
+}
+
+/* ---- reduce_axes: any contiguous run of dims, on the (outer, n, inner) view of rows.h; y [outer, inner] ---- */
+
+/* clseg_reduce_kind's values: MEAN and SUM sum, MAX and MIN compare. */
+#define AXES_MEAN 0
+#define AXES_MAX  1
+#define AXES_SUM  2
+#define AXES_MIN  3
+
+ROW_INLINE int axes_row_kind(const int kind) {
+  return kind == AXES_MAX ? ROW_MAX : (kind == AXES_MIN ? ROW_MIN : ROW_SUM);
+}
+
+/* The column form: one work-item per row, sums in blocks of ROW_BLOCK. */
+__kernel void reduce_axes(__global const float *x, const int x_off, __global float *y, const int y_off, const int outer,
+                          const int n, const int inner, const int kind) {
+  int base;
+  if (!row_column(outer, n, inner, &base))
+    return;
+  __global const float *src = x + x_off + base;
+  const int rk = axes_row_kind(kind);
+  float acc = src[0];
+  if (rk == ROW_SUM) {
+    acc = 0.0f;
+    for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+      const int end = min(n, j0 + ROW_BLOCK);
+      float part = 0.0f;
+      for (int j = j0; j < end; j++)
+        part += src[j * inner];
+      acc += part;
+    }
+  } else {
+    for (int j = 1; j < n; j++)
+      acc = row_combine(acc, src[j * inner], rk);
+  }
+  y[y_off + get_global_id(0)] = kind == AXES_MEAN ? acc / (float)n : acc;
+}
+
+/* The work-group form: LOCAL work-items per row, each over every LOCAL-th element, then a tree in __local. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+reduce_axes_wg(__global const float *x, const int x_off, __global float *y, const int y_off, const int outer,
+               const int n, const int inner, const int kind) {
+  __local float buf[LOCAL];
+  int o;
+  const int base = row_group(n, inner, &o), lid = (int)get_local_id(0), rk = axes_row_kind(kind);
+  __global const float *src = x + x_off + base;
+  float acc = rk == ROW_SUM ? 0.0f : (rk == ROW_MAX ? -INFINITY : INFINITY);
+  for (int j = lid; j < n; j += LOCAL)
+    acc = row_combine(acc, src[j * inner], rk);
+  acc = row_wg_reduce(acc, buf, rk);
+  if (lid == 0)
+    y[y_off + get_group_id(0)] = kind == AXES_MEAN ? acc / (float)n : acc;
 }

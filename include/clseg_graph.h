@@ -202,6 +202,9 @@ void clseg_plan_output_shape(const clseg_plan *p, int64_t shape[4]);
 int clseg_plan_output_count(const clseg_plan *p);
 const char *clseg_plan_output_name(const clseg_plan *p, int i);
 clseg_status clseg_plan_output_shape_at(const clseg_plan *p, int i, int64_t shape[4]);
+/* Output i's dims at its rank (tokens, scores: not every output is NCHW); returns the rank, 0 when
+ * i is out of range. */
+int clseg_plan_output_dims(const clseg_plan *p, int i, int64_t dims[CLSEG_MAX_RANK]);
 /* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count).
  */
 clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,

@@ -494,6 +494,14 @@ clseg_status clseg_plan_output_shape_at(const clseg_plan *p, int i, int64_t shap
   return CLSEG_OK;
 }
 
+int clseg_plan_output_dims(const clseg_plan *p, int i, int64_t dims[CLSEG_MAX_RANK]) {
+  if (!p || !dims || i < 0 || i >= p->g->noutputs)
+    return 0;
+  const clseg__step *s = &p->steps[p->g->outputs[i]->id];
+  memcpy(dims, s->shape, sizeof s->shape);
+  return s->rank;
+}
+
 void clseg_plan_get_info(const clseg_plan *p, clseg_plan_info *out) {
   if (p && out)
     *out = p->info;

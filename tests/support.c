@@ -42,6 +42,22 @@ int test_group_teardown(void **state) {
   return 0;
 }
 
+clseg_tensor *test_tensor_nd(clseg_context *ctx, int rank, const int64_t *dims, const float *data) {
+  clseg_tensor *t = NULL;
+  size_t n = 1;
+  for (int d = 0; d < rank; d++)
+    n *= (size_t)dims[d];
+  float *nan_fill = data ? NULL : malloc((n ? n : 1) * sizeof *nan_fill);
+  assert_true(data || nan_fill);
+  for (size_t i = 0; !data && i < n; i++)
+    nan_fill[i] = NAN;
+  if (clseg_tensor_create_nd(ctx, rank, dims, &t) != CLSEG_OK ||
+      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
+    fail_msg("tensor of rank %d (%zu elements): %s", rank, n, clseg_last_error(ctx));
+  free(nan_fill);
+  return t;
+}
+
 clseg_tensor *test_tensor(clseg_context *ctx, const int64_t s[4], const float *data) {
   clseg_tensor *t = NULL;
   const size_t n = (size_t)(s[0] * s[1] * s[2] * s[3]);

@@ -29,6 +29,8 @@ int test_group_teardown(void **state);
 /* A device tensor of shape s holding data, or NaN everywhere when data is NULL (so that unwritten
  * outputs fail their check); fails the test with the library's message. */
 clseg_tensor *test_tensor(clseg_context *ctx, const int64_t s[4], const float *data);
+/* The same for a tensor of rank 1 to CLSEG_MAX_RANK with dims[0..rank). */
+clseg_tensor *test_tensor_nd(clseg_context *ctx, int rank, const int64_t *dims, const float *data);
 /* Fixture array `name` of f as a device tensor (dims right-aligned to NCHW), or NULL when f has no
  * such array or it has more than 4 dims. */
 clseg_tensor *test_fixture_tensor(clseg_context *ctx, const fixture *f, const char *name);

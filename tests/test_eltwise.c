@@ -212,12 +212,208 @@ static void errors_name_the_fault(void **state) {
   clseg_tensor_free(y);
 }
 
+/* ---- any rank (ranks 1 to 6, right-aligned broadcasting), POW / MAX / MIN, the unary ops ---- */
+static const char *const nd_op_names[] = {"add", "sub", "mul", "div", "pow", "max", "min"};
+
+static void dims_text(char *buf, size_t n, int rank, const int64_t *d) {
+  buf[0] = 0;
+  for (int i = 0; i < rank; i++)
+    snprintf(buf + strlen(buf), n - strlen(buf), "%s%lld", i ? "," : "", (long long)d[i]);
+}
+
+/* Operands in the op's domain: divisors in [0.5, 2]; pow either any base in [-2, 2] with a whole
+ * exponent in [-3, 3] (negative bases: the sign rule) or a base in [0.25, 2] with any exponent in
+ * [-2, 2]. */
+static void nd_operands(clseg_binary_op op, float *a, size_t na, float *b, size_t nb,
+                        uint64_t seed) {
+  check_fill_uniform(a, na, seed, -2.0f, 2.0f);
+  check_fill_uniform(b, nb, seed ^ 0x5bd1e995u, -2.0f, 2.0f);
+  if (op == CLSEG_BINARY_DIV)
+    check_fill_uniform(b, nb, seed ^ 0x5bd1e995u, 0.5f, 2.0f);
+  if (op == CLSEG_BINARY_POW && seed % 2) {
+    check_fill_uniform(b, nb, seed ^ 0x5bd1e995u, -3.0f, 3.0f);
+    for (size_t i = 0; i < nb; i++)
+      b[i] = roundf(b[i]);
+  } else if (op == CLSEG_BINARY_POW) {
+    check_fill_uniform(a, na, seed, 0.25f, 2.0f);
+  }
+}
+
+static bool nd_case(clseg_context *ctx, clseg_binary_op op, int ar, const int64_t *ad, int br,
+                    const int64_t *bd, int yr, const int64_t *yd, uint64_t seed) {
+  const size_t na = ref_nd_count(ar, ad), nb = ref_nd_count(br, bd), ny = ref_nd_count(yr, yd);
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *ref = malloc(ny * sizeof *ref);
+  assert_true(a && b && ref);
+  nd_operands(op, a, na, b, nb, seed);
+  const clseg_activation act = {CLSEG_ACT_NONE, 0, 0};
+  ref_binary_nd(op, a, ar, ad, b, br, bd, &act, ref, yr, yd);
+  clseg_tensor *ta = test_tensor_nd(ctx, ar, ad, a), *tb = test_tensor_nd(ctx, br, bd, b),
+               *ty = test_tensor_nd(ctx, yr, yd, NULL);
+  char info[320], s1[64], s2[64], s3[64];
+  dims_text(s1, sizeof s1, ar, ad);
+  dims_text(s2, sizeof s2, br, bd);
+  dims_text(s3, sizeof s3, yr, yd);
+  snprintf(info, sizeof info, "binary op=%s a=[%s] b=[%s] y=[%s] seed=%llu", nd_op_names[op], s1,
+           s2, s3, (unsigned long long)seed);
+  if (clseg_binary(ctx, op, ta, tb, NULL, ty) != CLSEG_OK)
+    fail_msg("%s: %s", info, clseg_last_error(ctx));
+  float *y = test_download(ty);
+  check_track_worst(&worst, y, ref, ny);
+  const bool ok = check_close("y", y, ref, ny, NULL, NULL, info);
+  free(a);
+  free(b);
+  free(ref);
+  free(y);
+  clseg_tensor_free(ta);
+  clseg_tensor_free(tb);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Every op on seeded shapes of ranks 1 to 6 (dims 1, 2, 3, 5, 17, 33), each operand of a random
+ * lower or equal rank with random dims set to 1. */
+static void sweep_any_rank(void **state) {
+  clseg_context *ctx = *state;
+  static const int64_t SIZES[] = {1, 2, 3, 5, 17, 33};
+  check_rng r = {SEED + 99};
+  int cases = 0, failures = 0;
+  for (int op = 0; op <= CLSEG_BINARY_MIN; op++)
+    for (int yr = 1; yr <= CLSEG_MAX_RANK; yr++)
+      for (int k = 0; k < 4; k++) {
+        int64_t yd[CLSEG_MAX_RANK], ad[CLSEG_MAX_RANK], bd[CLSEG_MAX_RANK];
+        size_t n = 1;
+        for (int d = 0; d < yr; d++) {
+          yd[d] = SIZES[check_rng_next(&r) % 6];
+          if (n * (size_t)yd[d] > 30000)
+            yd[d] = 1;
+          n *= (size_t)yd[d];
+        }
+        const int ar = 1 + (int)(check_rng_next(&r) % (uint64_t)yr);
+        const int br = k == 0 ? yr : 1 + (int)(check_rng_next(&r) % (uint64_t)yr);
+        for (int d = 0; d < ar; d++)
+          ad[d] = check_rng_next(&r) % 3 ? yd[yr - ar + d] : 1;
+        for (int d = 0; d < br; d++)
+          bd[d] = k == 0 || check_rng_next(&r) % 3 ? yd[yr - br + d] : 1;
+        if (k == 0) /* one case per rank with a of y's full shape: the operands fill y */
+          for (int d = 0; d < yr; d++)
+            ad[d] = yd[d];
+        const int ar_used = k == 0 ? yr : ar;
+        failures += !nd_case(ctx, (clseg_binary_op)op, ar_used, ad, br, bd, yr, yd,
+                             SEED + 500 + (uint64_t)cases);
+        cases++;
+      }
+  print_message("binary any-rank sweep: %d cases, %d failed, worst normalised error %.3g\n", cases,
+                failures, worst);
+  worst = 0.0;
+  assert_int_equal(failures, 0);
+}
+
+/* x^2 and x^3 of negative x keep C's sign rule; a non-whole power of a negative base is NaN. */
+static void pow_sign_rule(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t d[1] = {6}, one[1] = {1};
+  const float a[6] = {-3.0f, -2.0f, -0.5f, 0.0f, 1.5f, -1.0f}, two[1] = {2.0f}, three[1] = {3.0f};
+  const float half[1] = {0.5f};
+  const float want2[6] = {9.0f, 4.0f, 0.25f, 0.0f, 2.25f, 1.0f};
+  const float want3[6] = {-27.0f, -8.0f, -0.125f, 0.0f, 3.375f, -1.0f};
+  clseg_tensor *ta = test_tensor_nd(ctx, 1, d, a), *ty = test_tensor_nd(ctx, 1, d, NULL);
+  clseg_tensor *t2 = test_tensor_nd(ctx, 1, one, two), *t3 = test_tensor_nd(ctx, 1, one, three);
+  clseg_tensor *th = test_tensor_nd(ctx, 1, one, half);
+  assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_POW, ta, t2, NULL, ty), CLSEG_OK);
+  float *y = test_download(ty);
+  assert_true(check_close("x^2", y, want2, 6, NULL, NULL, "pow a=[-3,-2,-0.5,0,1.5,-1] b=2"));
+  free(y);
+  assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_POW, ta, t3, NULL, ty), CLSEG_OK);
+  y = test_download(ty);
+  assert_true(check_close("x^3", y, want3, 6, NULL, NULL, "pow a=[-3,-2,-0.5,0,1.5,-1] b=3"));
+  free(y);
+  assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_POW, ta, th, NULL, ty), CLSEG_OK);
+  y = test_download(ty);
+  assert_true(isnan(y[0]) && isnan(y[1]) && y[3] == 0.0f && fabsf(y[4] - sqrtf(1.5f)) < 1e-6f);
+  free(y);
+  clseg_tensor_free(ta);
+  clseg_tensor_free(ty);
+  clseg_tensor_free(t2);
+  clseg_tensor_free(t3);
+  clseg_tensor_free(th);
+}
+
+static void unary_ops(void **state) {
+  clseg_context *ctx = *state;
+  static const char *const names[] = {"erf", "sqrt", "exp", "log", "neg", "reciprocal", "abs"};
+  static const int64_t shapes[][3] = {{1, 1, 1}, {3, 17, 1}, {2, 33, 65}, {1, 1, 1000}};
+  int failures = 0;
+  for (int op = 0; op < CLSEG_UNARY_COUNT; op++)
+    for (int s = 0; s < 4; s++) {
+      const int rank = 1 + (op + s) % 3; /* ranks 1 to 3 over the same dims */
+      int64_t d[3] = {shapes[s][0], shapes[s][1], shapes[s][2]};
+      if (rank == 1)
+        d[0] = d[0] * d[1] * d[2];
+      if (rank == 2)
+        d[1] *= d[2];
+      const size_t n = ref_nd_count(rank, d);
+      const int positive =
+          op == CLSEG_UNARY_SQRT || op == CLSEG_UNARY_LOG || op == CLSEG_UNARY_RECIPROCAL;
+      const uint64_t seed = SEED + 900 + (uint64_t)(op * 4 + s);
+      float *x = test_random(n, seed, positive ? 0.1f : -3.0f, 3.0f);
+      float *ref = malloc(n * sizeof *ref);
+      assert_non_null(ref);
+      ref_unary((clseg_unary_op)op, x, n, ref);
+      clseg_tensor *tx = test_tensor_nd(ctx, rank, d, x), *ty = test_tensor_nd(ctx, rank, d, NULL);
+      assert_int_equal(clseg_unary(ctx, (clseg_unary_op)op, tx, ty), CLSEG_OK);
+      float *y = test_download(ty);
+      char info[160];
+      snprintf(info, sizeof info, "unary %s rank %d count %zu seed %llu", names[op], rank, n,
+               (unsigned long long)seed);
+      failures += !check_close("y", y, ref, n, NULL, NULL, info);
+      free(x);
+      free(ref);
+      free(y);
+      clseg_tensor_free(tx);
+      clseg_tensor_free(ty);
+    }
+  assert_int_equal(failures, 0);
+}
+
+static void any_rank_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t d5[5] = {2, 1, 3, 4, 5}, d3[3] = {3, 4, 5}, d2[2] = {4, 6}, d3b[3] = {3, 4, 6};
+  clseg_tensor *a = test_tensor_nd(ctx, 5, d5, NULL), *y = test_tensor_nd(ctx, 3, d3, NULL);
+  clseg_tensor *b = test_tensor_nd(ctx, 2, d2, NULL), *z = test_tensor_nd(ctx, 3, d3b, NULL);
+  assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_POW, a, y, NULL, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "binary pow: a of shape [2, 1, 3, 4, 5] and b of shape [3, 4, 5] do "
+                            "not broadcast to the output's shape [3, 4, 5] (an operand has more "
+                            "dims than the output)"));
+  assert_int_equal(clseg_binary(ctx, CLSEG_BINARY_MAX, y, b, NULL, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "binary max: a of shape [3, 4, 5] and b of shape [4, 6] do not "
+                            "broadcast to the output's shape [3, 4, 5] (dimension 2: each must "
+                            "be 5 or 1)"));
+  assert_int_equal(clseg_unary(ctx, CLSEG_UNARY_EXP, y, z), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "unary exp: output has shape [3, 4, 6], expected [3, 4, 5]"));
+  assert_int_equal(clseg_unary(ctx, CLSEG_UNARY_COUNT, y, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "unary: unknown operation 7"));
+  assert_int_equal(clseg_unary(ctx, CLSEG_UNARY_LOG, NULL, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "unary log: input is NULL"));
+  clseg_tensor_free(a);
+  clseg_tensor_free(b);
+  clseg_tensor_free(y);
+  clseg_tensor_free(z);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sweep_ops_and_broadcasts),
       cmocka_unit_test(views_at_offsets),
       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
+      cmocka_unit_test(sweep_any_rank),
+      cmocka_unit_test(pow_sign_rule),
+      cmocka_unit_test(unary_ops),
+      cmocka_unit_test(any_rank_errors),
   };
+  test_filter_from_env();
   return cmocka_run_group_tests_name("eltwise", tests, test_group_setup, test_group_teardown);
 }

@@ -22,7 +22,7 @@ static void test_space_depth(void **state) {
   (void)state;
   test_onnx_index(OPS_DIR, "d2s_", 5, &EXACT);
   test_onnx_index(OPS_DIR, "s2d_", 2, &EXACT);
-  test_onnx_index(OPS_DIR, "pixelshuffle_", 2, &CONV);
+  test_onnx_index(OPS_DIR, "pixelshuffle_", 3, &CONV); /* the opset-9 form: tensors of rank 6 */
 }
 
 static void test_prelu(void **state) {
@@ -36,7 +36,7 @@ static void test_clip_softmax(void **state) {
   (void)state;
   static const check_tol SOFTMAX = {1e-6, 1e-5};
   test_onnx_index(OPS_DIR, "clip_", 7, &EXACT);
-  test_onnx_index(OPS_DIR, "softmax_", 7, &SOFTMAX);
+  test_onnx_index(OPS_DIR, "softmax_", 9, &SOFTMAX); /* with axes other than C (any rank) */
 }
 
 /* Products of 60 terms of size up to 2 x 0.6. */
@@ -45,6 +45,7 @@ static void test_heads(void **state) {
   static const check_tol PRODUCT = {1e-5, 1e-5};
   test_onnx_index(OPS_DIR, "head_gemm", 3, &PRODUCT);
   test_onnx_index(OPS_DIR, "head_matmul", 1, &PRODUCT);
+  test_onnx_index(OPS_DIR, "flatten_", 2, &EXACT); /* rows of [N, C H W] and [N C, H W] */
 }
 
 /* Batches above 1 (tools/make_onnx_compat_fixtures.py): the same sums as one image, so the same
@@ -69,7 +70,7 @@ static void test_old_opsets(void **state) {
 static void test_reduce(void **state) {
   (void)state;
   static const check_tol SUM = {1e-5, 1e-5};
-  test_onnx_index(COMPAT_DIR, "reduce_", 12, &SUM);
+  test_onnx_index(COMPAT_DIR, "reduce_", 16, &SUM); /* with any axes: H, all, the batch, C */
 }
 
 /* Three outputs: the main "mask" (a Relu fused into the conv), "score" and "features" (the conv
@@ -118,32 +119,12 @@ static void test_refused(void **state) {
     const char *stem, *needle;
     clseg_status want;
   } cases[] = {
-      {"pixelshuffle_op9",
-       "node 0 (Reshape '/shuffle/Reshape'): Reshape to a 6-D shape that is not the same NCHW data",
-       CLSEG_UNSUPPORTED},
       {"prelu_width_op16",
        "node 0 (PRelu 'n_prelu_width_op16'): slope 'slope' of shape [1, 1, 7] is unsupported (one "
        "value, or one per channel of 3)",
        CLSEG_UNSUPPORTED},
       {"clip_tensor_max_op13",
        "node 1 (Clip '/clip/Clip'): max ('m') that is not a constant scalar is unsupported",
-       CLSEG_UNSUPPORTED},
-      {"softmax_chw_op11",
-       "node 0 (Softmax 'n_softmax_chw_op11'): axis 1 on a 4-D input of 1 x 5 x 3 x 4 at opset 11 "
-       "is unsupported (before opset 13 the input is flattened from the axis on: channels only, "
-       "with H = W = 1)",
-       CLSEG_UNSUPPORTED},
-      {"softmax_h_op13",
-       "node 0 (Softmax 'n_softmax_h_op13'): axis 2 on a 4-D input of 1 x 5 x 3 x 4 at opset 13 is "
-       "unsupported (channels only)",
-       CLSEG_UNSUPPORTED},
-      {"flatten_axis2_op13",
-       "node 0 (Flatten 'n_flatten_axis2_op13'): Flatten to a 2-D shape that is not the same NCHW "
-       "data",
-       CLSEG_UNSUPPORTED},
-      {"flatten_relu_op13",
-       "node 1 (Relu '/act/Relu'): input 'f' is a [1, 60] flattening of a [1, 3, H, W] tensor, "
-       "which clseg reads only in Gemm and MatMul",
        CLSEG_UNSUPPORTED},
       {"d2s_badmode_op13", "node 0 (DepthToSpace 'n_d2s_badmode_op13'): mode 'RDC' (DCR or CRD)",
        CLSEG_FORMAT},
@@ -162,20 +143,6 @@ static void test_refused(void **state) {
       {"old_add_nobcast_op6",
        "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
        CLSEG_FORMAT},
-      {"reduce_h_op13",
-       "node 0 (ReduceMean '/r/ReduceMean'): axes [2] keepdims 1 on a 4-D input are unsupported",
-       CLSEG_UNSUPPORTED},
-      {"reduce_all_op13",
-       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1, 2, 3] keepdims 1 on a 4-D input are "
-       "unsupported",
-       CLSEG_UNSUPPORTED},
-      {"reduce_batch_op13",
-       "node 0 (ReduceSum '/r/ReduceSum'): axes [0, 1] keepdims 1 on a 4-D input are unsupported",
-       CLSEG_UNSUPPORTED},
-      {"reduce_c_nokeep_op11",
-       "node 0 (ReduceMax '/r/ReduceMax'): axes [1] keepdims 0 on a 4-D input are unsupported (H "
-       "and W together, or C with keepdims 1, or C, H and W with keepdims 1)",
-       CLSEG_UNSUPPORTED},
       {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
        CLSEG_UNSUPPORTED},
   };

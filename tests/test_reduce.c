@@ -1,6 +1,7 @@
 /* Tests of the reductions over channels (lib/ops/reduce.c, cl/reduce.cl) against
  * ref_reduce_channels, ref_softmax_channels and ref_argmax_channels and the PyTorch fixtures: every
- * variant, odd sizes, ties, large logits, views, errors. */
+ * variant, odd sizes, ties, large logits, views, errors; and of clseg_reduce_axes against
+ * ref_reduce_axes on ranks 1-6, both forms. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,12 +248,161 @@ static void errors_name_the_fault(void **state) {
   clseg_tensor_free(y5);
 }
 
+/* ---- clseg_reduce_axes ---- */
+
+static const char *const kind_names[] = {"mean", "max", "sum", "min"};
+
+/* A device tensor of any rank holding data, or NaN (so that unwritten outputs fail). */
+static clseg_tensor *nd_tensor(clseg_context *ctx, int rank, const int64_t *dims,
+                               const float *data) {
+  const size_t n = ref_count_nd(dims, rank);
+  float *nan_fill = data ? NULL : malloc(n * sizeof *nan_fill);
+  clseg_tensor *t = NULL;
+  for (size_t i = 0; !data && nan_fill && i < n; i++)
+    nan_fill[i] = NAN;
+  if ((!data && !nan_fill) || clseg_tensor_create_nd(ctx, rank, dims, &t) != CLSEG_OK ||
+      clseg_tensor_upload(t, data ? data : nan_fill, n) != CLSEG_OK)
+    fail_msg("tensor of rank %d: %s", rank, clseg_last_error(ctx));
+  free(nan_fill);
+  return t;
+}
+
+/* x of dims[rank] from the seed, reduced over axis .. axis + naxes - 1 by kind. Sums of up to n
+ * values of +-2 are compared with atol 1e-4 * sqrt(n) (float rounding of the partial sums). */
+static bool axes_case(clseg_context *ctx, int kind, int rank, const int64_t *dims, int axis,
+                      int naxes, uint64_t seed) {
+  const int a = axis < 0 ? axis + rank : axis, k = naxes ? naxes : rank - a;
+  int64_t yd[CLSEG_MAX_RANK];
+  for (int d = 0; d < rank; d++)
+    yd[d] = d >= a && d < a + k ? 1 : dims[d];
+  const size_t n = ref_count_nd(dims, rank), m = ref_count_nd(yd, rank);
+  const size_t per = n / m;
+  float *x = test_random(n, seed, -2.0f, 2.0f), *ref = malloc(m * sizeof *ref);
+  assert_non_null(ref);
+  clseg_tensor *tx = nd_tensor(ctx, rank, dims, x), *ty = nd_tensor(ctx, rank, yd, NULL);
+  char info[320];
+  int len = snprintf(info, sizeof info, "reduce_axes %s x=[", kind_names[kind]);
+  for (int d = 0; d < rank; d++)
+    len +=
+        snprintf(info + len, sizeof info - (size_t)len, "%s%lld", d ? "," : "", (long long)dims[d]);
+  snprintf(info + len, sizeof info - (size_t)len, "] axis=%d naxes=%d seed=%llu", axis, naxes,
+           (unsigned long long)seed);
+  if (clseg_reduce_axes(ctx, tx, (clseg_reduce_kind)kind, axis, naxes, ty) != CLSEG_OK)
+    fail_msg("%s: %s", info, clseg_last_error(ctx));
+  float *y = test_download(ty);
+  assert_int_equal(ref_reduce_axes(x, dims, rank, (clseg_reduce_kind)kind, a, k, ref), 0);
+  const check_tol sum_tol = {CHECK_ATOL * sqrt((double)per), CHECK_RTOL};
+  check_track_worst(&worst, y, ref, m);
+  const bool ok =
+      check_close("y", y, ref, m, NULL, kind == CLSEG_REDUCE_SUM ? &sum_tol : NULL, info);
+  free(x);
+  free(y);
+  free(ref);
+  clseg_tensor_free(tx);
+  clseg_tensor_free(ty);
+  return ok;
+}
+
+/* Every kind on seeded odd shapes of ranks 1-6, every axis (as itself and from the end) and every
+ * count of dims from it; then n = 4096 (a row of attention scores, and along a middle dim) and
+ * n = 1. */
+static int axes_sweep(clseg_context *ctx, uint64_t seed) {
+  static const int64_t sizes[] = {1, 2, 3, 5, 7, 9, 15, 17, 33};
+  check_rng r = {seed};
+  int cases = 0, failures = 0;
+  for (int rank = 1; rank <= CLSEG_MAX_RANK; rank++)
+    for (int a = 0; a < rank; a++)
+      for (int k = 0; k <= rank - a; k++, cases++) {
+        int64_t dims[CLSEG_MAX_RANK];
+        do
+          for (int d = 0; d < rank; d++)
+            dims[d] = sizes[check_rng_next(&r) % (sizeof sizes / sizeof *sizes)];
+        while (ref_count_nd(dims, rank) > 6000);
+        failures += !axes_case(ctx, cases % 4, rank, dims, (a + k) % 2 ? a - rank : a, k,
+                               seed + (uint64_t)cases);
+      }
+  static const struct {
+    int rank;
+    int64_t dims[4];
+    int axis, naxes;
+  } edges[] = {{2, {3, 4096}, -1, 1},
+               {3, {2, 4096, 3}, 1, 1},
+               {4, {2, 7, 1, 9}, 2, 1},
+               {3, {1, 1, 1}, 0, 0},
+               {4, {2, 3, 64, 64}, 2, 0}};
+  for (size_t e = 0; e < sizeof edges / sizeof *edges; e++)
+    for (int kind = 0; kind < 4; kind++, cases++)
+      failures += !axes_case(ctx, kind, edges[e].rank, edges[e].dims, edges[e].axis, edges[e].naxes,
+                             seed + (uint64_t)cases);
+  print_message("reduce_axes: %d cases, %d failed, worst normalised error %.3g\n", cases, failures,
+                worst);
+  worst = 0.0;
+  return failures;
+}
+
+static void reduce_axes_sweep(void **state) {
+  assert_int_equal(axes_sweep(*state, SEED + 7000u), 0);
+}
+
+/* The work-group form on this device by user rows: every row (COLS past any inner), and rows of
+ * inner < 4 with LOCAL 48 (not a power of two). */
+static void reduce_axes_workgroup_form(void **state) {
+  (void)state;
+  static const char *const rows[] = {"reduce_axes\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n",
+                                     "reduce_axes\t*\tGPU=1\tLOCAL=48\tCOLS=4\n"};
+  for (int i = 0; i < 2; i++) {
+    char path[1200];
+    clseg_context *ctx = test_user_rows_begin(rows[i], path, sizeof path);
+    const int failures = axes_sweep(ctx, SEED + 8000u + (uint64_t)i);
+    test_user_rows_end(ctx);
+    assert_int_equal(failures, 0);
+  }
+}
+
+static void reduce_axes_errors(void **state) {
+  clseg_context *ctx = *state;
+  const int64_t xd[3] = {2, 6, 5}, yd[3] = {2, 1, 5}, bd[3] = {2, 1, 1};
+  clseg_tensor *x = nd_tensor(ctx, 3, xd, NULL), *y = nd_tensor(ctx, 3, yd, NULL),
+               *b = nd_tensor(ctx, 3, bd, NULL);
+  assert_int_equal(clseg_reduce_axes(ctx, x, CLSEG_REDUCE_SUM, 1, 0, y), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "reduce_axes sum: output has shape [2, 1, 5], expected [2, 1, 1]"));
+  assert_int_equal(clseg_reduce_axes(ctx, x, CLSEG_REDUCE_MIN, -1, 1, b), CLSEG_SHAPE_MISMATCH);
+  assert_true(test_contains(clseg_last_error(ctx), "reduce_axes min: output has shape [2, 1, 1]"));
+  assert_int_equal(clseg_reduce_axes(ctx, x, CLSEG_REDUCE_MAX, 3, 1, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "reduce_axes max: axis 3 is out of range for input [2, 6, 5]"));
+  assert_int_equal(clseg_reduce_axes(ctx, x, CLSEG_REDUCE_MEAN, -2, 3, y), CLSEG_INVALID_ARGUMENT);
+  assert_true(
+      test_contains(clseg_last_error(ctx), "reduce_axes mean: 3 dims from axis -2 do not fit"));
+  assert_int_equal(clseg_reduce_axes(ctx, x, (clseg_reduce_kind)4, 1, 1, y),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "reduce_axes: unknown kind 4"));
+  /* The channel ops keep their two kinds. */
+  const int64_t xs[4] = {2, 5, 3, 4}, one[4] = {2, 1, 3, 4};
+  clseg_tensor *x4 = test_tensor(ctx, xs, NULL), *y4 = test_tensor(ctx, one, NULL);
+  assert_int_equal(clseg_reduce_channels(ctx, x4, CLSEG_REDUCE_SUM, y4), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx),
+                            "reduce_channels: kind SUM is clseg_reduce_axes's only"));
+  assert_int_equal(clseg_reduce_channels(ctx, x4, CLSEG_REDUCE_MIN, y4), CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(ctx), "reduce_channels: kind MIN"));
+  clseg_tensor_free(x), clseg_tensor_free(y), clseg_tensor_free(b);
+  clseg_tensor_free(x4), clseg_tensor_free(y4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(sweep_variants),         cmocka_unit_test(reduction_edges),
-      cmocka_unit_test(gpu_forms_by_user_rows), cmocka_unit_test(softmax_is_stable),
-      cmocka_unit_test(views_at_offsets),       cmocka_unit_test(pytorch_fixtures),
+      cmocka_unit_test(sweep_variants),
+      cmocka_unit_test(reduction_edges),
+      cmocka_unit_test(gpu_forms_by_user_rows),
+      cmocka_unit_test(softmax_is_stable),
+      cmocka_unit_test(views_at_offsets),
+      cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
+      cmocka_unit_test(reduce_axes_sweep),
+      cmocka_unit_test(reduce_axes_workgroup_form),
+      cmocka_unit_test(reduce_axes_errors),
   };
+  test_filter_from_env();
   return cmocka_run_group_tests_name("reduce", tests, test_group_setup, test_group_teardown);
 }

@@ -296,7 +296,7 @@ def reduce_cases(out, idx):
         idx.append((stem, "Conv then %s axes %s (%s) keepdims %d, batch 2" % (
             op, axes if axes is not None else "none, noop_with_empty_axes 1 (identity)",
             "input" if as_input else "attribute", keep)))
-    # refused: one spatial axis; the batch; channels without keepdims; no axes (all, the batch too)
+    # any axes (tensors of any rank): one spatial axis; the batch; channels without keepdims; no axes (all)
     for stem, op, opset, axes, keep in (("reduce_h_op13", "ReduceMean", 13, [2], 1),
                                         ("reduce_all_op13", "ReduceSum", 13, [], 1),
                                         ("reduce_batch_op13", "ReduceSum", 13, [0, 1], 1),
@@ -309,7 +309,8 @@ def reduce_cases(out, idx):
             attrs["axes"] = axes
         save(out, stem, model([helper.make_node(op, ins, ["y"], name="/r/" + op, **attrs)],
                               [vi("x", TensorProto.FLOAT, [1, 3, 4, 5])], [vi("y", TensorProto.FLOAT, None)],
-                              inits, opset))
+                              inits, opset), rng_for(stem).uniform(-2, 2, (1, 3, 4, 5)).astype(np.float32))
+        idx.append((stem, "%s axes %s keepdims %d (any axes)" % (op, axes, keep)))
 
 
 def main():

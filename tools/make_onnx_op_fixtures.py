@@ -55,14 +55,15 @@ def space_depth_cases(out, idx):
                   [init("w", w)], opset)
         save(out, stem, m, rng_for(stem).uniform(-2, 2, (1, 3, 5, 7)).astype(np.float32))
         idx.append((stem, "Conv 3->8 then PixelShuffle(2) as torch.onnx exports it (DepthToSpace CRD)"))
-    # refused: PixelShuffle as torch.onnx writes it at opset 9 (a 6-D Reshape, a Transpose, a Reshape)
+    # PixelShuffle as torch.onnx writes it at opset 9 (a 6-D Reshape, a Transpose, a Reshape): tensors of rank 6
     vi = helper.make_tensor_value_info
     nodes = [helper.make_node("Reshape", ["x", "s6"], ["r6"], name="/shuffle/Reshape"),
              helper.make_node("Transpose", ["r6"], ["t6"], name="/shuffle/Transpose", perm=[0, 1, 4, 2, 5, 3]),
              helper.make_node("Reshape", ["t6", "s4"], ["y"], name="/shuffle/Reshape_1")]
     m = model(nodes, [vi("x", TensorProto.FLOAT, [1, 8, 3, 5])], [vi("y", TensorProto.FLOAT, None)],
               [ints("s6", [1, 2, 2, 2, 3, 5]), ints("s4", [1, 2, 6, 10])], 9)
-    save(out, "pixelshuffle_op9", m)
+    save(out, "pixelshuffle_op9", m, rng_for("pixelshuffle_op9").uniform(-2, 2, (1, 8, 3, 5)).astype(np.float32))
+    idx.append(("pixelshuffle_op9", "PixelShuffle(2) at opset 9: a 6-D Reshape, Transpose, Reshape"))
     # malformed: a mode the spec lacks
     one_node(out, "d2s_badmode_op13", 13, "DepthToSpace", dict(blocksize=2, mode="RDC"), (1, 8, 3, 5))
 
@@ -142,9 +143,11 @@ def softmax_cases(out, idx):
         save(out, stem, m, rng_for(stem).uniform(-4, 4, shape).astype(np.float32))
         idx.append((stem, "%sSoftmax %s on %s" % ("Flatten, " if flat else "", describe("", attrs).strip(),
                                                     list(shape))))
-    # refused: opset 11 axis 1 over C x H x W; opset 13 over H
-    one_node(out, "softmax_chw_op11", 11, "Softmax", {}, (1, 5, 3, 4))
-    one_node(out, "softmax_h_op13", 13, "Softmax", dict(axis=2), (1, 5, 3, 4))
+    # any rank: opset 11 axis 1 over C x H x W; opset 13 over H
+    one_node(out, "softmax_chw_op11", 11, "Softmax", {}, (1, 5, 3, 4), index=idx,
+             what="Softmax axis 1 at opset 11: over C x H x W")
+    one_node(out, "softmax_h_op13", 13, "Softmax", dict(axis=2), (1, 5, 3, 4), index=idx,
+             what="Softmax axis 2 (H)")
 
 
 def head_cases(out, idx):
@@ -180,12 +183,13 @@ def head_cases(out, idx):
         save(out, stem, m_, rng_for(stem).uniform(-2, 2, xs).astype(np.float32))
         idx.append((stem, "%s %s, %s %s C %s" % (fop, describe("", fattrs).strip(), "MatMul" if gattrs is None
                                                   else "Gemm", describe("", gattrs or {}).strip(), bshape)))
-    # refused: Flatten at axis 2 ([N C, H W]); a flattened image read by a Relu
-    one_node(out, "flatten_axis2_op13", 13, "Flatten", dict(axis=2), xs)
+    # any rank: Flatten at axis 2 ([N C, H W]); a flattened image read by a Relu
+    one_node(out, "flatten_axis2_op13", 13, "Flatten", dict(axis=2), xs, index=idx, what="Flatten axis=2")
     nodes = [helper.make_node("Flatten", ["x"], ["f"], name="/flatten/Flatten"),
              helper.make_node("Relu", ["f"], ["y"], name="/act/Relu")]
     m_ = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], [], 13)
-    save(out, "flatten_relu_op13", m_)
+    save(out, "flatten_relu_op13", m_, rng_for("flatten_relu_op13").uniform(-2, 2, xs).astype(np.float32))
+    idx.append(("flatten_relu_op13", "Flatten then Relu on the [1, 60] rows"))
 
 
 def multi_output_case(out):

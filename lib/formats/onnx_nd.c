@@ -505,6 +505,10 @@ static int has_nd_input(clseg__ob *b, const Onnx__NodeProto *n) {
     const clseg__ov *v = *n->input[k] ? clseg__ob_find(b, n->input[k]) : NULL;
     if (v && v->kind == CLSEG__OV_NODE && v->grank != 4)
       return 1;
+    /* an image flattened to [N, C H W] (the NCHW handlers let only Gemm and MatMul read it) */
+    if (v && v->kind == CLSEG__OV_NODE && v->ndim == 2 && v->dims[1] != v->node->channels &&
+        strcmp(n->op_type, "Gemm") && strcmp(n->op_type, "MatMul"))
+      return 1;
   }
   return 0;
 }
@@ -530,6 +534,27 @@ static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
       per_channel = w->dims[d] == 1 || (xd == 1 && w->dims[d] == x->dims[1]);
     }
     return w->kind == CLSEG__OV_CONST && !per_channel;
+  }
+  if (!strncmp(op, "Reduce", 6)) { /* the NCHW handler: H and W together, or C (kept) */
+    int64_t axes[D];
+    int na = clseg__attr_ints(n, "axes", axes, D), mark[D] = {0};
+    if (na < 0 && w && w->kind == CLSEG__OV_CONST) {
+      na = (int)(w->count < D ? w->count : D);
+      for (int k = 0; k < na; k++)
+        axes[k] = (int64_t)clseg__ov_get(w, (size_t)k);
+    }
+    for (int k = 0; k < (na <= 0 ? x->ndim : na); k++) {
+      int64_t a = na <= 0 ? k : axes[k] < 0 ? axes[k] + x->ndim : axes[k];
+      if (a < 0 || a >= x->ndim)
+        return 0; /* the NCHW handler reports it */
+      mark[a] = 1;
+    }
+    if (na <= 0 && clseg__attr_int(n, "noop_with_empty_axes", 0))
+      return 0;
+    int keep = (int)clseg__attr_int(n, "keepdims", 1);
+    int hw = x->ndim == 4 && mark[2] && mark[3], c = mark[1] && (x->ndim == 2 || x->ndim == 4);
+    return !(!mark[0] && (x->ndim == 4 ? mark[2] == mark[3] : x->ndim == 2) && (hw || c) &&
+             (keep || !c));
   }
   if (!strcmp(op, "Softmax")) {
     int ax;

@@ -55,4 +55,24 @@ typedef struct {
 clseg_status clseg__stream_kernel(clseg_context *ctx, const char *file, const char *variant,
                                   cl_kernel *k, clseg__stream_shape *out);
 
+/* ---- reductions along a run of dims (rows.c; cl/rows.h): softmax, layernorm, groupnorm,
+ * reduce_axes ---- */
+/* x viewed as outer rows of n elements `inner` apart: element j of row (o, i) at
+ * o * n * inner + j * inner + i. */
+typedef struct {
+  int64_t outer, n, inner;
+} clseg__rows;
+/* The dims first .. first + count - 1 of x as rows: axis in [-rank, rank) (negative: from the
+ * last), naxes 0 (to the last dim) or >= 1 with first + count <= rank. Checks x (role "input") and
+ * that its element count fits the kernels' ints; errors name op, x's shape and the fault. */
+clseg_status clseg__rows_of(clseg_context *ctx, const char *op, const clseg_tensor *x, int axis,
+                            int naxes, int *first, int *count, clseg__rows *r);
+/* Launches variant's form for r, as its tuning row says (cells LOCAL, GPU, COLS): the work-group
+ * form `<variant>_wg` (LOCAL work-items per row, built with -DLOCAL) when GPU is 1 and r's inner
+ * is below COLS, else the column form `<variant>` (one work-item per row, work-groups of LOCAL).
+ * args is the kernels' common argument list. */
+clseg_status clseg__rows_launch(clseg_context *ctx, const char *file, const char *variant,
+                                const char *op, const clseg__rows *r, const clseg__arg *args,
+                                int nargs);
+
 #endif

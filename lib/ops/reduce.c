@@ -1,6 +1,7 @@
 /* Host side of the reductions over channels (cl/reduce.cl): mean / max to one channel, softmax,
- * argmax. */
+ * argmax; and clseg_reduce_axes, mean / max / sum / min over any run of dims (rows.c). */
 #include <stdio.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -79,6 +80,10 @@ static clseg_status reduce_enqueue(clseg_context *ctx, const reduce_variant *v,
 
 clseg_status clseg_reduce_channels(clseg_context *ctx, const clseg_tensor *x,
                                    clseg_reduce_kind kind, clseg_tensor *y) {
+  if (kind == CLSEG_REDUCE_SUM || kind == CLSEG_REDUCE_MIN)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       "reduce_channels: kind %s is clseg_reduce_axes's only (use axis 1, naxes 1)",
+                       kind == CLSEG_REDUCE_SUM ? "SUM" : "MIN");
   if ((int)kind < 0 || kind > CLSEG_REDUCE_MAX)
     return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "reduce_channels: unknown kind %d", (int)kind);
   return reduce_enqueue(ctx, &reduce_variants[kind], x, y);
@@ -90,4 +95,37 @@ clseg_status clseg_softmax_channels(clseg_context *ctx, const clseg_tensor *x, c
 
 clseg_status clseg_argmax_channels(clseg_context *ctx, const clseg_tensor *x, clseg_tensor *y) {
   return reduce_enqueue(ctx, &reduce_variants[VARIANT_ARGMAX], x, y);
+}
+
+static const char *const axes_ops[] = {"reduce_axes mean", "reduce_axes max", "reduce_axes sum",
+                                       "reduce_axes min"};
+
+clseg_status clseg_reduce_axes(clseg_context *ctx, const clseg_tensor *x, clseg_reduce_kind kind,
+                               int axis, int naxes, clseg_tensor *y) {
+  if (!ctx)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "reduce_axes: NULL context");
+  if ((int)kind < 0 || kind > CLSEG_REDUCE_MIN)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "reduce_axes: unknown kind %d", (int)kind);
+  const char *op = axes_ops[kind];
+  int first, count;
+  clseg__rows r;
+  clseg_status s = clseg__rows_of(ctx, op, x, axis, naxes, &first, &count, &r);
+  if (s == CLSEG_OK)
+    s = clseg__check_tensor(ctx, op, "output", y);
+  if (s != CLSEG_OK)
+    return s;
+  int64_t want[CLSEG_MAX_RANK];
+  for (int d = 0; d < CLSEG_MAX_RANK; d++)
+    want[d] = d >= first && d < first + count ? 1 : x->shape[d];
+  if (y->rank != x->rank || memcmp(y->shape, want, sizeof want) != 0)
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: output has shape %s, expected %s", op,
+                       CLSEG__TSHAPE(y), CLSEG__DIMS(want, x->rank));
+  if (!clseg__fits_int(y))
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: output %s ends past 2^31 elements", op,
+                       CLSEG__TSHAPE(y));
+  const int xo = (int)x->offset, yo = (int)y->offset, outer = (int)r.outer, n = (int)r.n,
+            inner = (int)r.inner, k = (int)kind;
+  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
+                             CLSEG__ARG(outer),  CLSEG__ARG(n),  CLSEG__ARG(inner),  CLSEG__ARG(k)};
+  return clseg__rows_launch(ctx, "reduce.cl", "reduce_axes", op, &r, args, CLSEG__COUNT(args));
 }

@@ -65,6 +65,21 @@ void ref_reduce_channels(const float *x, const int64_t xs[4], clseg_reduce_kind 
 void ref_softmax_channels(const float *x, const int64_t xs[4], float *y);
 void ref_argmax_channels(const float *x, const int64_t xs[4], float *y);
 
+/* ---- reductions along a run of dims, any rank (ref_norm.c): dims[rank], dims first .. first +
+ * count - 1 reduced or normalised; y keepdims for reduce_axes, shaped like x otherwise. Return 0,
+ * or -1 when out of memory (or, groupnorm, when groups do not divide dims[1]). ---- */
+size_t ref_count_nd(const int64_t *dims, int rank);
+int ref_reduce_axes(const float *x, const int64_t *dims, int rank, clseg_reduce_kind kind,
+                    int first, int count, float *y);
+int ref_softmax_axis(const float *x, const int64_t *dims, int rank, int axis, int log_out,
+                     float *y);
+/* gamma and beta (NULL: absent) hold one value per normalised element, eps 0 means 1e-5. */
+int ref_layernorm_axes(const float *x, const int64_t *dims, int rank, int first, int count,
+                       const float *gamma, const float *beta, float eps, float *y);
+/* x [N, C, ...]; gamma and beta (NULL: absent) hold C values. */
+int ref_groupnorm(const float *x, const int64_t *dims, int rank, int groups, float eps,
+                  const float *gamma, const float *beta, float *y);
+
 /* ---- convolution (ref_conv.c); *_shape return 0, or -1 on invalid arguments ---- */
 int ref_conv2d_shape(const int64_t xs[4], const int64_t ws[4], const clseg_conv2d_params *p,
                      int64_t ys[4]);
@@ -113,5 +128,37 @@ typedef struct {
 /* alpha (optional) receives [N, 1, H, W]; y shaped like x. */
 int ref_attention_gate(const float *x, const int64_t xs[4], const float *g, const int64_t gs[4],
                        const ref_attention_gate_weights *wt, float *alpha, float *y);
+
+/* ---- fused soft attention (ref_attention_fused.c) ---- */
+/* O = softmax(scale * Q K^T + bias) V per batch and head; every array addressed through element
+ * strides in the order batch, head, position, feature (bias: batch, head, query, key; 0
+ * broadcasts). scale 0 means 1/sqrt(dk). bias may be NULL. */
+typedef struct {
+  int64_t batch, heads, lq, lk, dk, dv;
+  int64_t q[4], k[4], v[4], o[4], bias[4];
+  float scale;
+} ref_attn_dims;
+/* Materialises each row of scores in double; returns -1 when out of memory. */
+int ref_attention_fused(const ref_attn_dims *d, const float *q, const float *k, const float *v,
+                        const float *bias, float *o);
+
+/* ---- tensors of any rank (ref_nd.c): dims arrays of `rank` entries, C order ---- */
+size_t ref_nd_count(int rank, const int64_t *dims);
+/* y (rank yr, dims yd, as clseg_matmul_shape gives) = alpha (a b) + bias, summed in double; absum
+ * (may be NULL) gets each element's sum of |alpha a b| + |bias|, the scale of its rounding error.
+ */
+void ref_matmul(const float *a, int ar, const int64_t *ad, const float *b, int br,
+                const int64_t *bd, const clseg_matmul_params *p, const float *bias, float *y,
+                float *absum, int yr, const int64_t *yd);
+void ref_transpose(const float *x, int rank, const int64_t *xd, const int *perm, float *y);
+void ref_narrow(const float *x, int rank, const int64_t *xd, int axis, int64_t start, float *y,
+                const int64_t *yd);
+/* y = x broadcast to yd, dims right-aligned. */
+void ref_expand(const float *x, int xr, const int64_t *xd, float *y, int yr, const int64_t *yd);
+void ref_binary_nd(clseg_binary_op op, const float *a, int ar, const int64_t *ad, const float *b,
+                   int br, const int64_t *bd, const clseg_activation *act, float *y, int yr,
+                   const int64_t *yd);
+/* In double, rounded to float. */
+void ref_unary(clseg_unary_op op, const float *x, size_t n, float *y);
 
 #endif

@@ -1,0 +1,122 @@
+/* Softmax and normalisation (LayerNorm, GroupNorm) along one run of dims, on the (outer, n, inner) view of
+ * rows.h: norm_<op> is the column form (one work-item per row), norm_<op>_wg the work-group form (LOCAL
+ * work-items per row). Every form reads a row whole before it writes, so y may be x. */
+#include "rows.h"
+
+/* Sums over the row at x (n elements inner apart) of d = x - shift and of d * d, in blocks of ROW_BLOCK. */
+ROW_INLINE float2 col_moments(__global const float *x, const int n, const int inner, const float shift) {
+  float2 total = 0.0f;
+  for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+    const int end = min(n, j0 + ROW_BLOCK);
+    float2 part = 0.0f;
+    for (int j = j0; j < end; j++) {
+      const float d = x[j * inner] - shift;
+      part += (float2)(d, d * d);
+    }
+    total += part;
+  }
+  return total;
+}
+
+/* Stable softmax: exponents of x - max, so that large logits do not overflow; log: x - max - log(sum). */
+__kernel void norm_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
+                           const int outer, const int n, const int inner, const int log_out) {
+  int base;
+  if (!row_column(outer, n, inner, &base))
+    return;
+  __global const float *src = x + x_off + base;
+  __global float *dst = y + y_off + base;
+  float m = src[0];
+  for (int j = 1; j < n; j++)
+    m = fmax(m, src[j * inner]);
+  float s = 0.0f;
+  for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+    const int end = min(n, j0 + ROW_BLOCK);
+    float part = 0.0f;
+    for (int j = j0; j < end; j++)
+      part += exp(src[j * inner] - m);
+    s += part;
+  }
+  const float ls = log(s), inv = 1.0f / s;
+  for (int j = 0; j < n; j++)
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
+norm_softmax_wg(__global const float *x, const int x_off, __global float *y, const int y_off, const int outer,
+                const int n, const int inner, const int log_out) {
+  __local float buf[LOCAL];
+  int o;
+  const int base = row_group(n, inner, &o), lid = (int)get_local_id(0);
+  __global const float *src = x + x_off + base;
+  __global float *dst = y + y_off + base;
+  float m = -INFINITY;
+  for (int j = lid; j < n; j += LOCAL)
+    m = fmax(m, src[j * inner]);
+  m = row_wg_reduce(m, buf, ROW_MAX);
+  float s = 0.0f;
+  for (int j = lid; j < n; j += LOCAL)
+    s += exp(src[j * inner] - m);
+  s = row_wg_reduce(s, buf, ROW_SUM);
+  const float ls = log(s), inv = 1.0f / s;
+  for (int j = lid; j < n; j += LOCAL)
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+}
+
+/* y = (x - mean) / sqrt(var + eps) * gamma[p] + beta[p] with the biased variance, by the corrected two-pass
+ * algorithm in float (Chan, Golub, LeVeque): the float mean m0 of pass one is off by up to half an ulp of
+ * the data, which against a small spread (x = 50 +- 0.01) costs digits; pass two sums d = x - m0 (exact
+ * near m0) and d * d, and c = sum(d) / n corrects both the mean (m0 + c) and the variance (mean d^2 - c^2).
+ * The parameter of element j of row o is p = ((o % gmod) * n + j) / gdiv: gmod 1, gdiv 1 for LayerNorm
+ * (one value per normalised element), gmod groups, gdiv the spatial size for GroupNorm (one per
+ * channel). has_gamma / has_beta 0: the buffers are placeholders, 1 and 0 are used. */
+ROW_INLINE void norm_write(__global const float *src, __global float *dst, const int n, const int inner, const int j,
+                           const float mean, const float c, const float rstd, __global const float *gamma,
+                           __global const float *beta, const int has_gamma, const int has_beta, const int pbase,
+                           const int gdiv) {
+  const int p = (pbase + j) / gdiv;
+  const float g = has_gamma ? gamma[p] : 1.0f, b = has_beta ? beta[p] : 0.0f;
+  dst[j * inner] = ((src[j * inner] - mean) - c) * rstd * g + b;
+}
+
+#define NORM_ARGS                                                                                                      \
+  __global const float *x, const int x_off, __global float *y, const int y_off, __global const float *gamma,           \
+      const int g_off, __global const float *beta, const int b_off, const int has_gamma, const int has_beta,           \
+      const int outer, const int n, const int inner, const int gmod, const int gdiv, const float eps
+
+__kernel void norm_layernorm(NORM_ARGS) {
+  int base;
+  if (!row_column(outer, n, inner, &base))
+    return;
+  const int o = (int)(get_global_id(0) / inner), pbase = (o % gmod) * n;
+  __global const float *src = x + x_off + base;
+  const float mean = col_moments(src, n, inner, 0.0f).x / (float)n;
+  const float2 m = col_moments(src, n, inner, mean);
+  const float c = m.x / (float)n, rstd = rsqrt(max(m.y / (float)n - c * c, 0.0f) + eps);
+  for (int j = 0; j < n; j++)
+    norm_write(src, y + y_off + base, n, inner, j, mean, c, rstd, gamma + g_off, beta + b_off, has_gamma, has_beta,
+               pbase, gdiv);
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void norm_layernorm_wg(NORM_ARGS) {
+  __local float buf[LOCAL];
+  int o;
+  const int base = row_group(n, inner, &o), lid = (int)get_local_id(0), pbase = (o % gmod) * n;
+  __global const float *src = x + x_off + base;
+  float s = 0.0f;
+  for (int j = lid; j < n; j += LOCAL)
+    s += src[j * inner];
+  const float mean = row_wg_reduce(s, buf, ROW_SUM) / (float)n;
+  float s2 = 0.0f;
+  s = 0.0f;
+  for (int j = lid; j < n; j += LOCAL) {
+    const float d = src[j * inner] - mean;
+    s += d;
+    s2 += d * d;
+  }
+  const float c = row_wg_reduce(s, buf, ROW_SUM) / (float)n;
+  const float rstd = rsqrt(max(row_wg_reduce(s2, buf, ROW_SUM) / (float)n - c * c, 0.0f) + eps);
+  for (int j = lid; j < n; j += LOCAL)
+    norm_write(src, y + y_off + base, n, inner, j, mean, c, rstd, gamma + g_off, beta + b_off, has_gamma, has_beta,
+               pbase, gdiv);
+}

@@ -1,0 +1,55 @@
+/* The (outer, n, inner) view of a tensor for the reductions along a run of dims (norm.c, reduce.c)
+ * and the choice between their column and work-group forms (cl/rows.h). */
+#include <stdio.h>
+
+#include "common.h"
+
+clseg_status clseg__rows_of(clseg_context *ctx, const char *op, const clseg_tensor *x, int axis,
+                            int naxes, int *first, int *count, clseg__rows *r) {
+  clseg_status s = clseg__check_tensor(ctx, op, "input", x);
+  if (s != CLSEG_OK)
+    return s;
+  if (axis < -x->rank || axis >= x->rank)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT, "%s: axis %d is out of range for input %s", op,
+                       axis, CLSEG__TSHAPE(x));
+  const int a = axis < 0 ? axis + x->rank : axis;
+  const int k = naxes == 0 ? x->rank - a : naxes;
+  if (naxes < 0 || a + k > x->rank)
+    return clseg__fail(ctx, CLSEG_INVALID_ARGUMENT,
+                       "%s: %d dims from axis %d do not fit input %s (rank %d)", op, naxes, axis,
+                       CLSEG__TSHAPE(x), x->rank);
+  if (!clseg__fits_int(x))
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED, "%s: input %s has over 2^31 elements", op,
+                       CLSEG__TSHAPE(x));
+  r->outer = r->n = r->inner = 1;
+  for (int d = 0; d < x->rank; d++)
+    *(d < a ? &r->outer : d < a + k ? &r->n : &r->inner) *= x->shape[d];
+  *first = a;
+  *count = k;
+  return CLSEG_OK;
+}
+
+clseg_status clseg__rows_launch(clseg_context *ctx, const char *file, const char *variant,
+                                const char *op, const clseg__rows *r, const clseg__arg *args,
+                                int nargs) {
+  static const char *const keys[] = {"LOCAL", "COLS"};
+  int tv[2], gpu;
+  clseg_status s = clseg__tune_sizes(ctx, variant, keys, 2, tv);
+  if (s == CLSEG_OK)
+    s = clseg__tune_gpu(ctx, variant, &gpu);
+  if (s != CLSEG_OK)
+    return s;
+  const int wg = gpu && r->inner < tv[1];
+  const size_t lws = clseg__fit_local(ctx, (size_t)tv[0]), rows = (size_t)(r->outer * r->inner);
+  /* Only the work-group form reads LOCAL, so the column form's program serves every row. */
+  const clseg__define defs[] = {{"LOCAL", (long)lws}};
+  char opts[32] = "", name[48];
+  cl_kernel k;
+  CLSEG__CHECK(ctx, !wg || clseg__build_options(defs, 1, opts, sizeof opts));
+  CLSEG__CHECK(ctx,
+               snprintf(name, sizeof name, "%s%s", variant, wg ? "_wg" : "") < (int)sizeof name);
+  if ((s = clseg__kernel(ctx, file, opts, name, &k)) != CLSEG_OK)
+    return s;
+  const size_t global = wg ? rows * lws : clseg__round_up(rows, lws);
+  return clseg__launch(ctx, k, op, args, nargs, 1, &global, &lws);
+}
