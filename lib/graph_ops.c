@@ -51,7 +51,9 @@ clseg_node *clseg_graph_binary(clseg_graph *g, clseg_binary_op op, clseg_node *a
   if (!n)
     return NULL;
   n->binary = op;
-  if (a->channels != b->channels && a->channels != 1 && b->channels != 1)
+  /* 0: not known while building (a tensor of another rank); plan time checks the shapes */
+  if (a->channels && b->channels && a->channels != b->channels && a->channels != 1 &&
+      b->channels != 1)
     return clseg__graph_fail(g, CLSEG_SHAPE_MISMATCH,
                              "binary '%s': %lld and %lld channels do not broadcast", n->name,
                              (long long)a->channels, (long long)b->channels);

@@ -28,6 +28,7 @@ typedef struct {
   struct clseg_node *node;
   int grank; /* the node's rank in the graph: 4 for NCHW-mapped values ([N, C] as [N, C, 1, 1]),
                 else the ONNX rank (onnx_nd.c) */
+  int nd_made; /* made by onnx_nd.c: its readers that onnx_nd.c maps stay there */
   /* constants: exactly one of f (float types) and i (integer and bool types) is set */
   float *f;
   int64_t *i;

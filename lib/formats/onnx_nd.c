@@ -21,7 +21,11 @@ static int set_nd(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *
                           CLSEG_MAX_RANK);
   if (!clseg__set_node(b, n, k, x, nd, dims))
     return 0;
-  clseg__ob_value(b, n->output[k])->grank = nd;
+  clseg__ov *v = clseg__ob_value(b, n->output[k]);
+  v->grank = nd;
+  v->nd_made = 1;
+  if (nd == 4) /* known here: NCHW operators reading it declare weights from it */
+    x->channels = dims[1];
   return 1;
 }
 
@@ -447,6 +451,39 @@ static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, clseg_graph_binary(b->g, CLSEG_BINARY_ADD, y, d), nz, dz);
 }
 
+/* Gather of an activation along an axis at constant indices: one index (the axis dropped, or kept
+ * for a one-element index list) or a run of consecutive ones, as narrows. */
+static int op_gather(clseg__ob *b, const Onnx__NodeProto *n) {
+  int nd, ax, cnt;
+  int64_t dims[D], ind[D], od[D];
+  clseg_node *x = operand(b, n, 0, &nd, dims);
+  const clseg__ov *iv = x ? clseg__in(b, n, 1) : NULL;
+  if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), nd, &ax))
+    return 0;
+  if (!iv || iv->kind != CLSEG__OV_CONST || !clseg__in_ints(b, n, 1, ind, D, &cnt) || cnt < 1)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not a constant");
+  for (int k = 0; k < cnt; k++) {
+    ind[k] = ind[k] < 0 ? ind[k] + dims[ax] : ind[k];
+    if (ind[k] < 0 || ind[k] >= dims[ax])
+      return clseg__ob_fail(b, CLSEG_FORMAT, "index %lld on an axis of %lld", (long long)ind[k],
+                            (long long)dims[ax]);
+    if (k && ind[k] != ind[k - 1] + 1)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not consecutive");
+  }
+  clseg_node *y = clseg_graph_narrow(b->g, x, ax, ind[0], cnt);
+  int ny = 0;
+  for (int d = 0; d < nd; d++) {
+    if (d == ax)
+      for (int k = 0; k < iv->ndim; k++)
+        od[ny++] = iv->dims[k];
+    else
+      od[ny++] = dims[d];
+  }
+  if (!ny)
+    od[ny++] = 1;
+  return set_nd(b, n, 0, clseg_graph_reshape(b->g, y, ny, od), ny, od);
+}
+
 static const struct {
   const char *op;
   clseg__onnx_handler fn;
@@ -496,6 +533,7 @@ static const struct {
     {"Slice", op_slice, 0},
     {"Expand", op_expand, 1},
     {"Where", op_where, 1},
+    {"Gather", op_gather, 1},
 };
 
 /* 1 when an input is an activation the NCHW handlers cannot read: a result of this file of a rank
@@ -503,7 +541,7 @@ static const struct {
 static int has_nd_input(clseg__ob *b, const Onnx__NodeProto *n) {
   for (size_t k = 0; k < n->n_input; k++) {
     const clseg__ov *v = *n->input[k] ? clseg__ob_find(b, n->input[k]) : NULL;
-    if (v && v->kind == CLSEG__OV_NODE && v->grank != 4)
+    if (v && v->kind == CLSEG__OV_NODE && (v->grank != 4 || v->nd_made))
       return 1;
     /* an image flattened to [N, C H W] (the NCHW handlers let only Gemm and MatMul read it) */
     if (v && v->kind == CLSEG__OV_NODE && v->ndim == 2 && v->dims[1] != v->node->channels &&
@@ -600,6 +638,9 @@ static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
 }
 
 int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+  if (b->opset < 7 && !strcmp(n->op_type, "Add") + !strcmp(n->op_type, "Sub") +
+                              !strcmp(n->op_type, "Mul") + !strcmp(n->op_type, "Div"))
+    return -1; /* the broadcast attribute of opsets 1 to 6: the NCHW handler */
   for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
     if (!strcmp(handlers[i].op, n->op_type)) {
       if (handlers[i].always || has_nd_input(b, n) || needs_nd(b, n))

@@ -254,3 +254,39 @@ size_t clseg__attention_fused_scratch(const clseg_context *ctx, const clseg__att
   (void)d;
   return 0;
 }
+
+/* NCHW maps: positions over H x W (stride 1), features over channels (stride H W), heads as
+ * consecutive channel blocks. */
+clseg_status clseg_attention(clseg_context *ctx, const clseg_tensor *q, const clseg_tensor *k,
+                             const clseg_tensor *v, const clseg_attention_params *p,
+                             clseg_tensor *y) {
+  const char *op = "attention";
+  const clseg_tensor *const t[4] = {q, k, v, y};
+  static const char *const roles[4] = {"q", "k", "v", "output"};
+  for (int i = 0; i < 4; i++) {
+    clseg_status s = clseg__check_tensor(ctx, op, roles[i], t[i]);
+    if (s != CLSEG_OK)
+      return s;
+    if (t[i]->rank != 4)
+      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: %s of shape %s is not NCHW", op,
+                         roles[i], CLSEG__TSHAPE(t[i]));
+  }
+  int heads = p && p->heads ? p->heads : 1;
+  const int64_t *qs = q->shape, *ks = k->shape, *vs = v->shape, *ys = y->shape;
+  if (heads < 1 || qs[0] != ks[0] || ks[0] != vs[0] || qs[1] != ks[1] || ks[2] != vs[2] ||
+      ks[3] != vs[3] || qs[1] % heads || vs[1] % heads || ys[0] != qs[0] || ys[1] != vs[1] ||
+      ys[2] != qs[2] || ys[3] != qs[3])
+    return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH,
+                       "%s: q %s, k %s, v %s, output %s for %d heads (q and k of one channel "
+                       "count, k and v of one size, channels multiples of the heads)",
+                       op, CLSEG__TSHAPE(q), CLSEG__TSHAPE(k), CLSEG__TSHAPE(v), CLSEG__TSHAPE(y),
+                       heads);
+  const int64_t lq = qs[2] * qs[3], lk = ks[2] * ks[3], dk = qs[1] / heads, dv = vs[1] / heads;
+  clseg__attention_dims d = {.batch = qs[0], .heads = heads, .lq = lq, .lk = lk, .dk = dk, .dv = dv,
+                             .q = {qs[1] * lq, dk * lq, 1, lq},
+                             .k = {ks[1] * lk, dk * lk, 1, lk},
+                             .v = {vs[1] * lk, dv * lk, 1, lk},
+                             .o = {vs[1] * lq, dv * lq, 1, lq},
+                             .scale = p ? p->scale : 0.0f};
+  return clseg__attention_fused(ctx, &d, q, k, v, NULL, y);
+}
