@@ -18,6 +18,7 @@
 
 #define MODEL_DIR CLSEG_FIXTURE_DIR "/models"
 #define MAX_CASES 32
+#define FIXED     6 /* tests before the fixture cases */
 
 typedef struct {
   double max_abs, max_norm; /* |got - ref| and |got - ref| / max(1, |ref|) */
@@ -278,8 +279,18 @@ static void test_bad_configs(void **state) {
   assert_int_equal(clseg_network_build("unet", "{\"attention\": \"transformer\"}", &g),
                    CLSEG_FORMAT);
   assert_true(test_contains(clseg_last_error(NULL), "bad value for 'attention'"));
-  assert_int_equal(clseg_network_build("segformer", "{}", &g), CLSEG_UNSUPPORTED);
-  assert_true(test_contains(clseg_last_error(NULL), "'segformer'"));
+  assert_int_equal(clseg_network_build("mask2former", "{}", &g), CLSEG_UNSUPPORTED);
+  assert_true(test_contains(clseg_last_error(NULL), "'mask2former'"));
+  assert_int_equal(clseg_network_build("segformer", "{\"variant\": \"b3\"}", &g), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(NULL), "bad value for 'variant'"));
+  assert_int_equal(clseg_network_build("segformer", "{\"dims\": [8, 8, 8]}", &g), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(NULL), "bad value for 'dims'"));
+  assert_int_equal(clseg_network_build("segformer", "{\"dims\": [32, 64, 162, 256]}", &g),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "stage 3 has width 162, 2 blocks, 5 heads"));
+  assert_int_equal(clseg_network_build("danet", "{\"output_stride\": 4}", &g),
+                   CLSEG_INVALID_ARGUMENT);
+  assert_true(test_contains(clseg_last_error(NULL), "output stride 4"));
   assert_int_equal(clseg_network_build("fcn", "{\"output_stride\": 4}", &g),
                    CLSEG_INVALID_ARGUMENT);
   assert_true(test_contains(clseg_last_error(NULL), "output stride 4"));
@@ -371,6 +382,68 @@ static void test_accessors(void **state) {
   clseg_model_free(m);
 }
 
+/* The SegFormer variants at their defaults declare the reference's parameter counts (B0/B1/B2 with
+ * ADE20K's 150 classes: 3.8M, 13.7M, 27.5M in the paper; clseg_torch: 3752694, 13715798, 27461974
+ * learnable), plus the decoder batchnorm's statistics; DANet's head its named parameters. */
+static void test_default_sizes(void **state) {
+  (void)state;
+  static const int64_t want[3] = {3752694 + 512, 13715798 + 512, 27461974 + 1536};
+  for (int v = CLSEG_SEGFORMER_B0; v <= CLSEG_SEGFORMER_B2; v++) {
+    clseg_graph *g = clseg_segformer_build(&(clseg_segformer_config){.variant = v});
+    clseg_graph_info info;
+    clseg_graph_get_info(g, &info);
+    assert_int_equal(clseg_graph_status(g), CLSEG_OK);
+    assert_int_equal(info.parameters, want[v]);
+    assert_int_equal(info.output_channels, 150);
+    clseg_graph_free(g);
+  }
+  clseg_graph *g = NULL;
+  assert_int_equal(clseg_network_build("segformer", "{\"variant\": \"b2\", \"classes\": 19}", &g),
+                   CLSEG_OK);
+  assert_true(param_index(g, "backbone.block3.5.attn.sr.weight") >= 0);
+  assert_true(param_index(g, "decode_head.linear_fuse.conv.weight") >= 0);
+  assert_int_equal(g->params[param_index(g, "decode_head.linear_pred.weight")].dims[1], 768);
+  clseg_graph_free(g);
+  assert_int_equal(clseg_network_build("danet", "{\"backbone\": \"resnet101\"}", &g), CLSEG_OK);
+  assert_int_equal(g->params[param_index(g, "head.sa.query_conv.weight")].dims[0], 64);
+  assert_int_equal(g->params[param_index(g, "head.sc.gamma")].count, 1);
+  clseg_graph_free(g);
+}
+
+/* clseg_graph_nonlocal on its own against the authors' module (tools/make_model_fixtures.py: the
+ * weights under "nl.", no clseg metadata), fused and unfused; and its argument errors. */
+static void test_nonlocal(void **state) {
+  (void)state;
+  char err[512];
+  fixture *f = fixture_load(MODEL_DIR "/nonlocal_block.clsf", err, sizeof err);
+  if (!f)
+    fail_msg("%s", err);
+  const fixture_array *x = fixture_get(f, "x"), *y = fixture_get(f, "y");
+  assert_true(x && y);
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *in = clseg_graph_input(g, "x", x->dims[1]);
+  clseg_graph_output(g, clseg_graph_nonlocal(g, "nl", in, 0), "y");
+  assert_int_equal(clseg_graph_load_safetensors(g, MODEL_DIR "/nonlocal_block.safetensors"),
+                   CLSEG_OK);
+  clseg_context *ctx = test_context();
+  for (int no_fusion = 0; no_fusion < 2; no_fusion++) {
+    case_result r = {0};
+    const char *what = no_fusion ? "nonlocal_block (no_fusion)" : "nonlocal_block (fused)";
+    clseg_status s = run_plan(ctx, g, x, y, no_fusion, 0, what, &r);
+    if (s != CLSEG_OK)
+      fail_msg("%s: %s: %s", what, clseg_status_name(s), clseg_last_error(ctx));
+    assert_true(r.passed);
+    printf("%-32s max err %.2e (norm %.2e)\n", what, r.max_abs, r.max_norm);
+  }
+  clseg_context_free(ctx);
+  clseg_graph_free(g);
+  fixture_free(f);
+  g = clseg_graph_create();
+  assert_null(clseg_graph_nonlocal(g, "nl", clseg_graph_input(g, "x", 4), -1));
+  assert_true(test_contains(clseg_graph_error(g), "nonlocal 'nl': -1 inner channels"));
+  clseg_graph_free(g);
+}
+
 /* ---- helper modes for tools/make_model_fixtures.py ---- */
 
 static int print_declared(const char *network, const char *config) {
@@ -409,13 +482,14 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--check"))
     return check_one(argv[2], argv[3]);
   static char names[MAX_CASES][64];
-  struct CMUnitTest tests[MAX_CASES + 4] = {
-      cmocka_unit_test(test_bad_configs), cmocka_unit_test(test_file_errors),
-      cmocka_unit_test(test_unet_combined), cmocka_unit_test(test_accessors)};
+  struct CMUnitTest tests[MAX_CASES + FIXED] = {
+      cmocka_unit_test(test_bad_configs),   cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_unet_combined), cmocka_unit_test(test_accessors),
+      cmocka_unit_test(test_default_sizes), cmocka_unit_test(test_nonlocal)};
   int n = read_index(names, MAX_CASES);
   if (n == 0)
     fprintf(stderr, "no cases in %s/index.txt\n", MODEL_DIR);
   for (int i = 0; i < n; i++)
-    tests[4 + i] = (struct CMUnitTest){names[i], test_case, NULL, NULL, names[i]};
-  return _cmocka_run_group_tests("models", tests, (size_t)(4 + n), NULL, NULL) + (n == 0);
+    tests[FIXED + i] = (struct CMUnitTest){names[i], test_case, NULL, NULL, names[i]};
+  return _cmocka_run_group_tests("models", tests, (size_t)(FIXED + n), NULL, NULL) + (n == 0);
 }

@@ -29,11 +29,11 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
-from clseg_torch import export  # noqa: E402
-from clseg_torch.models import build  # noqa: E402
+from clseg_torch import export, write_safetensors  # noqa: E402
+from clseg_torch.models import NonLocal, build  # noqa: E402
 
 BASE_SEED = 20240917
-MAX_TOTAL = 1200 * 1024
+MAX_TOTAL = 1800 * 1024
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 # name, network, config, input shape N, C, H, W
@@ -57,13 +57,26 @@ CASES = [
     ("deeplabv3plus_resnet18_os8_cbam", "deeplabv3plus",
      dict(in_channels=3, classes=2, backbone="resnet18", output_stride=8, rates=[1, 2, 3], aspp_channels=8,
           low_level_channels=4, decoder_channels=8, width=2, cbam=1, reduction=2), (1, 3, 32, 48)),
+    # B0's depths, heads (1, 2, 5, 8) and spatial reductions (8, 4, 2, 1) at small widths (4, 8, 10, 16: heads
+    # of width 4, 4, 2, 2), decoder 8; batch 2 (attention per image), non-square
+    ("segformer_b0_tiny", "segformer",
+     dict(variant="b0", in_channels=3, classes=2, dims=[4, 8, 10, 16], decoder_channels=8), (2, 3, 64, 32)),
+    # ResNet-18 at width 4 (head: 32 -> 8 inner channels, PAM query / key of 1), output stride 8, batch 2
+    ("danet_resnet18_os8", "danet", dict(in_channels=3, classes=2, backbone="resnet18", output_stride=8, width=4),
+     (2, 3, 48, 40)),
 ]
+
+# Blocks checked on their own by a test_models case of their own (not in index.txt): name, module, input.
+BLOCKS = [("nonlocal_block", "nl", lambda: NonLocal(8), (2, 8, 5, 7))]
 
 # Checked through the C side from a temporary folder, never committed (tens of MB each).
 LARGE = [
     ("fcn_resnet50_full", "fcn", dict(classes=21), (1, 3, 64, 64)),
     ("deeplabv3plus_resnet50_full", "deeplabv3plus", dict(classes=21), (1, 3, 64, 64)),
     ("unet_full_gate", "unet", dict(classes=2, attention="gate"), (1, 3, 64, 64)),
+    ("segformer_b0_full", "segformer", dict(variant="b0", classes=4), (2, 3, 64, 64)),
+    ("danet_resnet18_w16", "danet", dict(classes=3, backbone="resnet18", width=16), (2, 3, 64, 64)),
+    ("segformer_b2_full", "segformer", dict(variant="b2", classes=4), (1, 3, 64, 64)),
 ]
 
 
@@ -78,6 +91,12 @@ def randomize(model, gen, calib):
                 p.copy_(u(p, -1.0, 1.0) * (3.0 / p[0].numel()) ** 0.5)  # variance 1 / fan-in
             else:
                 p.copy_(u(p, -0.2, 0.2))
+        for name, p in model.named_parameters():
+            if name.endswith("gamma"):  # DANet's attention weights: zero at init, made to matter here
+                p.copy_(u(p, 0.5, 1.0))
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):  # scales near 1, as for batchnorm
+                m.weight.copy_(u(m.weight, 0.5, 1.5))
         for m in bns:
             m.weight.copy_(u(m.weight, 0.5, 1.5))
             m.reset_running_stats()
@@ -125,6 +144,25 @@ def make_case(out_dir, name, network, config, shape):
     with open(cpath, "wb") as fp:
         fp.write(clsf(params, [("x", x), ("y", y)]))
     return model, os.path.getsize(mpath) + os.path.getsize(cpath)
+
+
+def make_block(out_dir, name, prefix, make, shape):
+    """A block's weights (under prefix, no clseg metadata) and its input and output, for test_models."""
+    seed = BASE_SEED ^ zlib.crc32(name.encode())
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = randomize(make(), gen, torch.rand((4,) + tuple(shape[1:]), generator=gen) * 2 - 1)
+    x = torch.rand(shape, generator=gen) * 2 - 1
+    with torch.no_grad():
+        y = model.double()(x.double())
+    model.float()
+    state = {prefix + "." + k: v.numpy() for k, v in model.state_dict().items()
+             if not k.endswith(".num_batches_tracked")}
+    mpath, cpath = os.path.join(out_dir, name + ".safetensors"), os.path.join(out_dir, name + ".clsf")
+    write_safetensors(mpath, state)
+    with open(cpath, "wb") as fp:
+        fp.write(clsf([("block", name), ("seed", seed), ("torch", torch.__version__)], [("x", x), ("y", y)]))
+    return os.path.getsize(mpath) + os.path.getsize(cpath)
 
 
 def c_declared(test_bin, network, config):
@@ -176,6 +214,10 @@ def main():
         model, size = make_case(args.out, name, network, config, shape)
         if test_bin:
             check_names(test_bin, name, network, model)
+        total += size
+        print("%-34s %7d bytes" % (name, size))
+    for name, prefix, make, shape in BLOCKS:
+        size = make_block(args.out, name, prefix, make, shape)
         total += size
         print("%-34s %7d bytes" % (name, size))
     if total > MAX_TOTAL:
