@@ -16,9 +16,11 @@ static void usage(FILE *f) {
       "usage: clseg info [options]\n\n"
       "Describes a model; shapes, FLOPs and memory are planned for one input size on a device.\n\n"
       "  -m, --model FILE   selfie, selfie-landscape, or a .safetensors, .tflite or .onnx file\n"
-          "                     (default: selfie, the bundled selfie segmentation)\n"
+      "                     (default: selfie, the bundled selfie segmentation)\n"
       "  -d, --device SPEC  device to plan for (default: $CLSEG_DEVICE, else auto)\n"
       "      --size WxH     input size (default: the model's, else 512x512)\n"
+      "      --no-fusion    plan every node as its own kernel (compare memory and launches\n"
+      "                     with the fused plan: batchnorms, activations, attention chains)\n"
       "      --layers       list every layer after fusion, with each conv's variant, build\n"
       "                     options and the tuning rows that chose them\n"
       "      --kernels      run the plan once and list every kernel program it builds: its\n"
@@ -223,15 +225,19 @@ static void print_json(const char *path, const seg_worker *w, clseg_plan *p, int
 }
 
 int cmd_info(int argc, char **argv) {
-  enum { O_SIZE = 256, O_LAYERS, O_JSON, O_KERNELS };
-  static const struct option opts[] = {
-      {"model", required_argument, 0, 'm'},   {"device", required_argument, 0, 'd'},
-      {"size", required_argument, 0, O_SIZE}, {"layers", no_argument, 0, O_LAYERS},
-      {"json", no_argument, 0, O_JSON},       {"kernels", no_argument, 0, O_KERNELS},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+  enum { O_SIZE = 256, O_LAYERS, O_JSON, O_KERNELS, O_NO_FUSION };
+  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                       {"device", required_argument, 0, 'd'},
+                                       {"size", required_argument, 0, O_SIZE},
+                                       {"layers", no_argument, 0, O_LAYERS},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"kernels", no_argument, 0, O_KERNELS},
+                                       {"no-fusion", no_argument, 0, O_NO_FUSION},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *model = NULL, *device = NULL;
   int64_t w = 0, h = 0;
-  int layers = 0, json = 0, kernels = 0, c;
+  int layers = 0, json = 0, kernels = 0, no_fusion = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
     if (c == 'm')
@@ -244,6 +250,8 @@ int cmd_info(int argc, char **argv) {
       json = 1;
     else if (c == O_KERNELS)
       kernels = 1;
+    else if (c == O_NO_FUSION)
+      no_fusion = 1;
     else if (c == O_SIZE && !cli_parse_size(optarg, &w, &h)) {
       cli_error("info", "--size '%s': expected WxH, e.g. 512x512", optarg);
       return CLI_EXIT_USAGE;
@@ -270,6 +278,7 @@ int cmd_info(int argc, char **argv) {
     seg_worker_free(&sw);
     return CLI_EXIT_USAGE;
   }
+  sw.plan_opt.no_fusion = no_fusion;
   int64_t ph = h, pw = w;
   if (!ph && !clseg_model_input_size(sw.model, &ph, &pw))
     ph = pw = 512;

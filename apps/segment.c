@@ -138,7 +138,8 @@ static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err
                                     .tile = o ? o->tile : 0,
                                     .overlap = o && o->tile > 0 ? o->overlap : 0,
                                     .threshold = o ? o->threshold : 0.0f,
-                                    .low_memory = w->plan_opt.low_memory};
+                                    .low_memory = w->plan_opt.low_memory,
+                                    .no_fusion = w->plan_opt.no_fusion};
   if (w->seg && !memcmp(&so, &w->seg_opt, sizeof so))
     return CLSEG_OK;
   w->plan_seconds += clseg_segmenter_plan_seconds(w->seg);

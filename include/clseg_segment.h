@@ -36,6 +36,7 @@ typedef struct {
   int overlap;            /* pixels shared by neighbouring tiles, below tile */
   float threshold;        /* one-channel models: foreground at or above, in (0, 1]; 0 means 0.5 */
   int low_memory;         /* plans made with clseg_plan_options.low_memory */
+  int no_fusion;          /* plans made with clseg_plan_options.no_fusion (to measure fusion) */
 } clseg_segment_options;
 
 typedef struct clseg_segmenter clseg_segmenter;

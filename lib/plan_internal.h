@@ -19,9 +19,12 @@ typedef struct {
   int read[3];            /* node ids read in place of the node's inputs 0..2 (-1: its own input) */
   clseg_matmul_params mm; /* a matmul's parameters, with the transposes folded into it */
   clseg__attention_dims *attn; /* a matmul that runs a fused attention chain (reads q, k, v) */
-  clseg_activation act;        /* fused activation (conv, conv_transpose) */
-  int residual;                /* fused residual add: the node id of the other operand, or -1 */
-  int bn;                      /* batchnorm folded into this conv: node id, or -1 */
+  int ln; /* the last node of a LayerNorm written op by op, run as one layernorm of read[0] */
+  clseg_layernorm_params lnp;
+  int ln_gamma, ln_beta; /* its constants' node ids, or -1 */
+  clseg_activation act;  /* fused activation (conv, conv_transpose) */
+  int residual;          /* fused residual add: the node id of the other operand, or -1 */
+  int bn;                /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
   clseg__conv2d_prep
       *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
@@ -58,6 +61,8 @@ clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w);
 /* plan_attention.c: transposes folded into matmuls; matmul-softmax-matmul chains fused. */
 void clseg__plan_fold_transposes(clseg_plan *p, const int *uses);
 void clseg__plan_fuse_attention(clseg_plan *p, const int *uses);
+/* plan_patterns.c: ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div [Mul] [Add] run as one layernorm. */
+void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses);
 
 /* exec.c */
 clseg_status clseg__step_run(clseg_plan *p, clseg__step *s);

@@ -107,7 +107,7 @@ clseg_status clseg_segmenter_plan(clseg_segmenter *s, int64_t n, int64_t h, int6
   }
   clseg_plan_free(victim->plan);
   victim->plan = NULL;
-  const clseg_plan_options po = {.low_memory = s->o.low_memory};
+  const clseg_plan_options po = {.low_memory = s->o.low_memory, .no_fusion = s->o.no_fusion};
   const double t0 = clseg__now();
   clseg_status st =
       clseg_plan_create(s->ctx, clseg_model_graph(s->model), n, h, w, &po, &victim->plan);

@@ -26,8 +26,8 @@ typedef struct {
   size_t count;
   /* nodes */
   struct clseg_node *node;
-  int grank; /* the node's rank in the graph: 4 for NCHW-mapped values ([N, C] as [N, C, 1, 1]),
-                else the ONNX rank (onnx_nd.c) */
+  int grank;   /* the node's rank in the graph: 4 for NCHW-mapped values ([N, C] as [N, C, 1, 1]),
+                  else the ONNX rank (onnx_nd.c) */
   int nd_made; /* made by onnx_nd.c: its readers that onnx_nd.c maps stay there */
   /* constants: exactly one of f (float types) and i (integer and bool types) is set */
   float *f;
@@ -141,6 +141,9 @@ clseg__onnx_handler clseg__onnx_find2(const char *op);
  * taken: the NCHW handlers map it); _known: op is one it can map. */
 int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_known(const char *op);
+/* A reshape of node x (dim 0: x0) to od, dim 0 left free when it is x0 (the batch). */
+struct clseg_node *clseg__onnx_reshape(clseg__ob *b, struct clseg_node *x, int64_t x0, int nd,
+                                       const int64_t *od);
 /* Resize and Upsample (onnx_resize.c). */
 int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */

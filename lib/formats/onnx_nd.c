@@ -29,6 +29,21 @@ static int set_nd(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *
   return 1;
 }
 
+/* A reshape of x (whose dim 0 is x0) to od that keeps the batch free: dim 0 copied from the input
+ * when it is the input's, so the graph plans at other batch sizes too. */
+clseg_node *clseg__onnx_reshape(clseg__ob *b, clseg_node *x, int64_t x0, int nd,
+                                const int64_t *od) {
+  int64_t spec[CLSEG_MAX_RANK];
+  if (nd < 1 || nd > CLSEG_MAX_RANK)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a reshape to %d dimensions (1 to %d)", nd,
+                          CLSEG_MAX_RANK),
+           NULL;
+  memcpy(spec, od, sizeof *od * (size_t)nd);
+  if (od[0] == x0)
+    spec[0] = 0;
+  return clseg_graph_reshape(b->g, x, nd, spec);
+}
+
 /* The graph node of value v at exactly its ONNX shape (a free reshape of an NCHW-mapped value). */
 static clseg_node *nd_node(clseg__ob *b, clseg__ov *v) {
   if (v->grank == v->ndim)
@@ -37,7 +52,7 @@ static clseg_node *nd_node(clseg__ob *b, clseg__ov *v) {
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a tensor of %d dimensions (1 to %d)", v->ndim,
                           CLSEG_MAX_RANK),
            NULL;
-  clseg_node *r = clseg_graph_reshape(b->g, v->node, v->ndim, v->dims);
+  clseg_node *r = clseg__onnx_reshape(b, v->node, v->dims[0], v->ndim, v->dims);
   if (!clseg__graph_ok(b, r))
     return NULL;
   v->node = r;
@@ -223,7 +238,7 @@ static int op_reshape(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (nd == xnd && !memcmp(od, xd, sizeof *od * (size_t)nd))
     return set_nd(b, n, 0, x, nd, od);
-  return set_nd(b, n, 0, clseg_graph_reshape(b->g, x, nd, od), nd, od);
+  return set_nd(b, n, 0, clseg__onnx_reshape(b, x, xd[0], nd, od), nd, od);
 }
 
 static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
@@ -238,9 +253,9 @@ static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   int64_t flat[2] = {1, 1};
   for (int d = 0; d < nd; d++)
     flat[d < ax ? 0 : 1] *= dims[d];
-  clseg_node *y = clseg_graph_reshape(b->g, x, 2, flat);
+  clseg_node *y = clseg__onnx_reshape(b, x, dims[0], 2, flat);
   y = clseg_graph_softmax(b->g, y, 1, log);
-  return set_nd(b, n, 0, clseg_graph_reshape(b->g, y, nd, dims), nd, dims);
+  return set_nd(b, n, 0, clseg__onnx_reshape(b, y, flat[0], nd, dims), nd, dims);
 }
 
 /* Sets NAME.weight / NAME.bias of a norm node from constant inputs ks / kb (absent: 1 and 0). */
@@ -304,7 +319,7 @@ static int op_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
                           (long long)c);
   if (x->channels != c) { /* the builder needs the channels: view it as [N, C, rest] */
     int64_t v3[3] = {dims[0], c, -1};
-    x = clseg_graph_reshape(b->g, x, 3, v3);
+    x = clseg__onnx_reshape(b, x, dims[0], 3, v3);
     if (x)
       x->channels = c;
   }
@@ -338,7 +353,7 @@ static int op_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
                             "value per group or per channel");
   }
   if (x != y->in[0] || nd != 3) /* back to the input's shape */
-    y = clseg_graph_reshape(b->g, y, nd, dims);
+    y = clseg__onnx_reshape(b, y, dims[0], nd, dims);
   return set_nd(b, n, 0, y, nd, dims);
 }
 
@@ -481,7 +496,7 @@ static int op_gather(clseg__ob *b, const Onnx__NodeProto *n) {
   }
   if (!ny)
     od[ny++] = 1;
-  return set_nd(b, n, 0, clseg_graph_reshape(b->g, y, ny, od), ny, od);
+  return set_nd(b, n, 0, clseg__onnx_reshape(b, y, ax == 0 ? cnt : dims[0], ny, od), ny, od);
 }
 
 static const struct {
@@ -639,7 +654,7 @@ static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
 
 int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n) {
   if (b->opset < 7 && !strcmp(n->op_type, "Add") + !strcmp(n->op_type, "Sub") +
-                              !strcmp(n->op_type, "Mul") + !strcmp(n->op_type, "Div"))
+                          !strcmp(n->op_type, "Mul") + !strcmp(n->op_type, "Div"))
     return -1; /* the broadcast attribute of opsets 1 to 6: the NCHW handler */
   for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
     if (!strcmp(handlers[i].op, n->op_type)) {

@@ -72,7 +72,7 @@ clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
     /* a result of onnx_nd.c read by an NCHW operator: the same data at rank 4 */
     int64_t d4[4] = {v->dims[0], v->dims[1], v->ndim > 2 ? v->dims[2] : 1,
                      v->ndim > 3 ? v->dims[3] : 1};
-    clseg_node *r = clseg_graph_reshape(b->g, v->node, 4, d4);
+    clseg_node *r = clseg__onnx_reshape(b, v->node, d4[0], 4, d4);
     if (!clseg__graph_ok(b, r))
       return NULL;
     r->channels = d4[1];

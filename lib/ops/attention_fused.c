@@ -268,8 +268,8 @@ clseg_status clseg_attention(clseg_context *ctx, const clseg_tensor *q, const cl
     if (s != CLSEG_OK)
       return s;
     if (t[i]->rank != 4)
-      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: %s of shape %s is not NCHW", op,
-                         roles[i], CLSEG__TSHAPE(t[i]));
+      return clseg__fail(ctx, CLSEG_SHAPE_MISMATCH, "%s: %s of shape %s is not NCHW", op, roles[i],
+                         CLSEG__TSHAPE(t[i]));
   }
   int heads = p && p->heads ? p->heads : 1;
   const int64_t *qs = q->shape, *ks = k->shape, *vs = v->shape, *ys = y->shape;
@@ -282,7 +282,12 @@ clseg_status clseg_attention(clseg_context *ctx, const clseg_tensor *q, const cl
                        op, CLSEG__TSHAPE(q), CLSEG__TSHAPE(k), CLSEG__TSHAPE(v), CLSEG__TSHAPE(y),
                        heads);
   const int64_t lq = qs[2] * qs[3], lk = ks[2] * ks[3], dk = qs[1] / heads, dv = vs[1] / heads;
-  clseg__attention_dims d = {.batch = qs[0], .heads = heads, .lq = lq, .lk = lk, .dk = dk, .dv = dv,
+  clseg__attention_dims d = {.batch = qs[0],
+                             .heads = heads,
+                             .lq = lq,
+                             .lk = lk,
+                             .dk = dk,
+                             .dv = dv,
                              .q = {qs[1] * lq, dk * lq, 1, lq},
                              .k = {ks[1] * lk, dk * lk, 1, lk},
                              .v = {vs[1] * lk, dv * lk, 1, lk},

@@ -1,0 +1,93 @@
+/* Planner pass for the LayerNorm that exporters write out op by op (torch.onnx before opset 17):
+ *   m = ReduceMean(x); d = x - m; v = ReduceMean(d ^ 2); y = d / sqrt(v + eps) [* gamma] [+ beta]
+ * becomes one layernorm step over the reduced axes, gamma and beta read from their constants. */
+#include <math.h>
+#include <string.h>
+
+#include "plan_internal.h"
+
+/* Node id's single use, as a node of op (and binary kind) that nothing else fused; else NULL. */
+static const clseg_node *sole(const clseg_plan *p, const int *uses, int id) {
+  return id >= 0 && uses[id] == 1 && !p->steps[id].skip ? p->g->nodes[id] : NULL;
+}
+
+static int is_binary(const clseg_node *n, clseg_binary_op op) {
+  return n && n->op == CLSEG__N_BINARY && n->binary == op;
+}
+
+/* The value of a one-element constant, or NAN. */
+static float scalar(const clseg_plan *p, const clseg_node *c) {
+  const clseg__param *pr = c->op == CLSEG__N_CONST ? &p->g->params[c->param[0]] : NULL;
+  return pr && pr->count == 1 && pr->data ? pr->data[0] : NAN;
+}
+
+static int same_mean(const clseg_node *a, const clseg_node *b) {
+  return a && b && a->op == CLSEG__N_REDUCE_AXES && b->op == CLSEG__N_REDUCE_AXES &&
+         a->reduce == CLSEG_REDUCE_MEAN && b->reduce == CLSEG_REDUCE_MEAN && a->u.axis.keepdims &&
+         b->u.axis.keepdims && a->u.axis.axis == b->u.axis.axis &&
+         a->u.axis.naxes == b->u.axis.naxes;
+}
+
+/* A constant of one value per normalised element applied by op after node id, or -1. */
+static int affine(const clseg_plan *p, const int *uses, int id, clseg_binary_op op, int64_t count,
+                  int *next) {
+  for (int j = id + 1; uses[id] == 1 && j < p->g->nnodes; j++) {
+    const clseg_node *n = p->g->nodes[j];
+    if (n->nin != 2 || (n->in[0]->id != id && n->in[1]->id != id))
+      continue;
+    const clseg_node *c = n->in[0]->id == id ? n->in[1] : n->in[0];
+    if (!is_binary(n, op) || p->steps[j].skip || c->op != CLSEG__N_CONST ||
+        (int64_t)p->g->params[c->param[0]].count != count ||
+        memcmp(p->steps[j].shape, p->steps[id].shape, sizeof p->steps[j].shape))
+      return -1;
+    *next = j;
+    return c->id;
+  }
+  return -1;
+}
+
+static void fuse_one(clseg_plan *p, const int *uses, int div) {
+  const clseg_node *dv = p->g->nodes[div];
+  const clseg_node *d = dv->in[0], *sq = sole(p, uses, dv->in[1]->id);
+  const clseg_node *add = sq && sq->op == CLSEG__N_UNARY && sq->unary == CLSEG_UNARY_SQRT
+                              ? sole(p, uses, sq->in[0]->id)
+                              : NULL;
+  if (!is_binary(add, CLSEG_BINARY_ADD) || !is_binary(d, CLSEG_BINARY_SUB) || uses[d->id] != 2)
+    return;
+  float eps = scalar(p, add->in[1]);
+  const clseg_node *var = sole(p, uses, add->in[0]->id);
+  const clseg_node *pw = var ? sole(p, uses, var->in[0]->id) : NULL;
+  const clseg_node *mean = sole(p, uses, d->in[1]->id);
+  if (isnan(eps) || !is_binary(pw, CLSEG_BINARY_POW) || pw->in[0] != d ||
+      scalar(p, pw->in[1]) != 2.0f || !same_mean(var, mean) || mean->in[0] != d->in[0])
+    return;
+  const clseg__step *x = &p->steps[d->in[0]->id];
+  int axis = mean->u.axis.axis < 0 ? mean->u.axis.axis + x->rank : mean->u.axis.axis;
+  int naxes = mean->u.axis.naxes ? mean->u.axis.naxes : x->rank - axis;
+  int64_t count = 1;
+  for (int i = axis; i < axis + naxes; i++)
+    count *= x->shape[i];
+  int mul = -1, addb = -1;
+  int gamma = affine(p, uses, div, CLSEG_BINARY_MUL, count, &mul);
+  int beta = affine(p, uses, gamma >= 0 ? mul : div, CLSEG_BINARY_ADD, count, &addb);
+  int last = beta >= 0 ? addb : gamma >= 0 ? mul : div;
+  clseg__step *s = &p->steps[last];
+  s->ln = 1;
+  s->lnp = (clseg_layernorm_params){axis, naxes, eps};
+  s->ln_gamma = gamma, s->ln_beta = beta;
+  s->read[0] = x->node->id;
+  const int chain[] = {mean->id, d->id,  pw->id, var->id,
+                       add->id,  sq->id, div,    gamma >= 0 ? mul : -1};
+  for (size_t i = 0; i < sizeof chain / sizeof *chain; i++)
+    if (chain[i] >= 0 && chain[i] != last) {
+      p->steps[chain[i]].skip = 1;
+      p->steps[chain[i]].target = last;
+      p->info.fused++;
+    }
+}
+
+void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses) {
+  for (int i = 0; i < p->g->nnodes; i++)
+    if (is_binary(p->g->nodes[i], CLSEG_BINARY_DIV) && !p->steps[i].skip)
+      fuse_one(p, uses, i);
+}
