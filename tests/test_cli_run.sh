@@ -364,6 +364,31 @@ bad = [(i, g, r) for i, (g, r) in enumerate(zip(got, ref)) if abs(g - r) > 1e-4 
 assert not bad, bad[:5]' "$comb.clsf" "$tmp/comb_y.npy"
 fi
 
+# SegFormer (B0's depths, heads and spatial reductions at small widths) and DANet (ResNet-18 width 4) the same way:
+# straight from their clseg_torch exports, layers named as clseg_torch's modules, a mask, and PyTorch's output on
+# the fixture's batch-2 input (atol = rtol = 1e-4, as test_models)
+for spec in "segformer_b0_tiny backbone.block4.1.attn decode_head.linear_fuse.conv" \
+            "danet_resnet18_os8 head.sa head.conv52.0"; do
+  read -r net layer1 layer2 <<<"$spec"
+  nf="$src/tests/fixtures/models/$net"
+  check "info-$net" 0 "$clseg" info -d "$dev" -m "$nf.safetensors" --layers && contains "info-$net" "$layer1" && contains "info-$net" "$layer2"
+  if check "run-$net" 0 "$clseg" run -d "$dev" -q -m "$nf.safetensors" -o "$tmp/$net" "$astro"; then
+    py "run-$net-mask" 'w, h, _, _, rows = png_read(sys.argv[1]); assert (w, h) == (512, 512), (w, h)
+assert set(v for r in rows for v in r) <= {0, 1}' "$tmp/$net/astronaut_mask.png"
+  fi
+  py "$net-input" "$clsf_arrays"'shape, data = clsf(sys.argv[1])["x"]
+hdr = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: %r, }" % (tuple(shape),)
+hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+open(sys.argv[2], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)' "$nf.clsf" "$tmp/${net}_x.npy"
+  if check "run-$net-npy" 0 "$clseg" run -d "$dev" -q -m "$nf.safetensors" --input-npy "$tmp/${net}_x.npy" --npy "$tmp/${net}_y.npy"; then
+    py "run-$net-values" "$clsf_arrays"'shape, ref = clsf(sys.argv[1])["y"]; b = open(sys.argv[2], "rb").read()
+assert tuple(npy_shape(sys.argv[2])) == tuple(shape) and shape[0] == 2, (npy_shape(sys.argv[2]), shape)
+got, ref = struct.unpack("<%df" % (len(ref) // 4), b[-len(ref):]), struct.unpack("<%df" % (len(ref) // 4), ref)
+bad = [(i, g, r) for i, (g, r) in enumerate(zip(got, ref)) if abs(g - r) > 1e-4 + 1e-4 * abs(r)]
+assert not bad, bad[:5]' "$nf.clsf" "$tmp/${net}_y.npy"
+  fi
+done
+
 # clseg tune: writes the device's tuning file in the cache folder (a fresh one here, so that the other tests keep
 # the shipped rows), which devices --verbose then names, and which later plans read; refused under a profile.
 unet="$src/tests/fixtures/models/unet_cbam_bilinear.safetensors"
