@@ -163,7 +163,7 @@ static void bench_shape(clseg_context *ctx, const shape *s, int reps, int naive)
   printf("%s (%.2f GFLOP)\n", s->name, flop * 1e-9);
   const char *variants[] = {"auto", "matmul_tile", "matmul_dot", "matmul_gpu"};
   double best = -1.0;
-  for (int v = 0; v < 4; v++) {
+  for (int v = 0; v < (getenv("BENCH_NO_GPU") ? 3 : 4); v++) {
     if ((v == 1 && s->trans_b) || (v == 2 && !s->trans_b))
       continue;
     const double ms = time_clseg(ctx, &c, variants[v], reps);
@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
   const char *spec = argc > 1 ? argv[1] : "auto";
   const int reps = argc > 2 ? atoi(argv[2]) : 3, naive = argc > 3 ? atoi(argv[3]) : 1;
   clseg_context *ctx = NULL;
+  setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it comes: a run takes minutes */
   if (clseg_context_create(spec, &ctx) != CLSEG_OK) {
     fprintf(stderr, "bench_matmul: %s\n", clseg_last_error(NULL));
     return 1;
