@@ -193,6 +193,31 @@ static void auto_attention(void **state) {
   attention_shapes("auto");
 }
 
+/* A few small odd shapes through every variant and transpose it runs, with broadcast batch dims:
+ * the cases tools/oclgrind.sh runs (filter small_*), where a full sweep would take too long. */
+static void small_variants(void **state) {
+  (void)state;
+  static const char *const variants[] = {"matmul_tile", "matmul_dot", "matmul_gpu"};
+  int failures = 0, cases = 0;
+  for (int v = 0; v < 3; v++)
+    for (int ta = 0; ta <= 1; ta++)
+      for (int tb = 0; tb <= 1; tb++) {
+        if ((v == 0 && tb) || (v == 1 && (ta || !tb)))
+          continue;
+        mm_case c = {.ar = 4,
+                     .br = 3,
+                     .ad = {2, 1},
+                     .bd = {3},
+                     .trans_a = ta,
+                     .trans_b = tb,
+                     .bias = 1,
+                     .alpha = 0.5f};
+        set_mnk(&c, 17, 67, 19);
+        failures += !mm_run(&c, variants[v], SEED + 2000 + (uint64_t)cases++);
+      }
+  assert_int_equal(failures, 0);
+}
+
 /* ---- error paths ---- */
 static void expect_error(clseg_status got, clseg_status want, const char *needle) {
   if (got != want)
@@ -259,7 +284,7 @@ int main(void) {
       cmocka_unit_test(gpu_sweep),      cmocka_unit_test(auto_sweep),
       cmocka_unit_test(tile_attention), cmocka_unit_test(dot_attention),
       cmocka_unit_test(gpu_attention),  cmocka_unit_test(auto_attention),
-      cmocka_unit_test(matmul_errors),
+      cmocka_unit_test(small_variants), cmocka_unit_test(matmul_errors),
   };
   test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
