@@ -274,10 +274,11 @@ static void workgroup_forms_by_user_rows(void **state) {
     clseg_context *ctx = test_user_rows_begin(rows[i], path, sizeof path);
     int cases = 0, failures = sweep_softmax(ctx, SEED + 4000, &cases);
     failures += sweep_groupnorm(ctx, SEED + 5000, &cases);
-    for (size_t e = 0; e < sizeof edge_cases / sizeof *edge_cases; e++, cases++) {
+    for (size_t e = 0; e < sizeof edge_cases / sizeof *edge_cases; e++) {
       norm_case c = edge_cases[e];
       c.seed += SEED + 6000;
-      failures += !run_case(ctx, &c);
+      if (ref_count_nd(c.dims, c.rank) <= 40000) /* small enough for Oclgrind */
+        failures += !run_case(ctx, &c), cases++;
     }
     test_user_rows_end(ctx);
     report(i ? "work-group forms (inner < 4)" : "work-group forms (every row)", cases, failures);
