@@ -295,6 +295,57 @@ static void layernorm_forms_by_user_rows(void **state) {
   report("layernorm work-group form", cases, failures);
 }
 
+/* ---- PyTorch fixtures (tools/make_norm_fixtures.py -> tests/fixtures/norm/) ---- */
+
+static clseg_tensor *fixture_nd(clseg_context *ctx, const fixture *f, const char *name) {
+  const fixture_array *a = fixture_get(f, name);
+  return a ? nd_tensor(ctx, a->ndim, a->dims, a->data) : NULL;
+}
+
+static bool fixture_case(clseg_context *ctx, const char *name) {
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/norm/%s.clsf", CLSEG_FIXTURE_DIR, name);
+  fixture *f = fixture_load(path, err, sizeof err);
+  if (!f)
+    fail_msg("fixture %s: %s", name, err);
+  const fixture_array *ya = fixture_get(f, "y");
+  assert_non_null(ya);
+  clseg_tensor *x = fixture_nd(ctx, f, "x"), *g = fixture_nd(ctx, f, "gamma");
+  clseg_tensor *b = fixture_nd(ctx, f, "beta"), *y = nd_tensor(ctx, ya->ndim, ya->dims, NULL);
+  const char *op = fixture_param(f, "op");
+  const float eps = fixture_param_float(f, "eps", 0.0f);
+  const clseg_layernorm_params p = {.axis = fixture_param_int(f, "axis", 0),
+                                    .naxes = fixture_param_int(f, "naxes", 0),
+                                    .eps = eps};
+  clseg_status s;
+  if (strcmp(op, "softmax") == 0)
+    s = clseg_softmax(ctx, x, p.axis, fixture_param_int(f, "log", 0), y);
+  else if (strcmp(op, "layernorm") == 0)
+    s = clseg_layernorm(ctx, x, g, b, &p, y);
+  else
+    s = clseg_groupnorm(ctx, x, fixture_param_int(f, "groups", 0), eps, g, b, y);
+  if (s != CLSEG_OK)
+    fail_msg("%s: %s", name, clseg_last_error(ctx));
+  float *got = test_download(y);
+  check_track_worst(&worst, got, ya->data, ya->count);
+  const bool ok = check_close(name, got, ya->data, ya->count, NULL, NULL, fixture_params_text(f));
+  free(got);
+  clseg_tensor_free(x), clseg_tensor_free(g), clseg_tensor_free(b), clseg_tensor_free(y);
+  fixture_free(f);
+  return ok;
+}
+
+static void pytorch_fixtures(void **state) {
+  static const char *const names[] = {
+      "layernorm_tokens",        "layernorm_last2", "layernorm_noaffine_shifted",
+      "layernorm_channels_nchw", "groupnorm_g4",    "groupnorm_instance",
+      "groupnorm_1d_noaffine",   "softmax_dim1",    "log_softmax_last"};
+  int failures = 0;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    failures += !fixture_case(*state, names[i]);
+  report("PyTorch fixtures", (int)(sizeof names / sizeof *names), failures);
+}
+
 /* Each status a user can hit, with its message. */
 static void expect(clseg_context *ctx, clseg_status got, clseg_status want, const char *msg) {
   assert_int_equal(got, want);
@@ -348,6 +399,7 @@ int main(void) {
       cmocka_unit_test(softmax_is_stable),
       cmocka_unit_test(workgroup_forms_by_user_rows),
       cmocka_unit_test(layernorm_forms_by_user_rows),
+      cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };
   test_filter_from_env();
