@@ -285,14 +285,30 @@ static void workgroup_forms_by_user_rows(void **state) {
   }
 }
 
+/* LayerNorm's other forms by user rows: the work-group form for every row, and the scalar column
+ * form (VEC=0) where the default row runs the float16 one; VEC=2 is CLSEG_FORMAT naming the file.
+ */
 static void layernorm_forms_by_user_rows(void **state) {
   (void)state;
+  static const char *const rows[] = {"norm_layernorm\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n",
+                                     "norm_layernorm\t*\tGPU=0\tVEC=0\n"};
+  for (int i = 0; i < 2; i++) {
+    char path[1200];
+    clseg_context *ctx = test_user_rows_begin(rows[i], path, sizeof path);
+    int cases = 0, failures = sweep_layernorm(ctx, SEED + 7000, &cases);
+    failures += sweep_groupnorm(ctx, SEED + 7500, &cases);
+    test_user_rows_end(ctx);
+    report(i ? "layernorm scalar column form" : "layernorm work-group form", cases, failures);
+  }
   char path[1200];
-  clseg_context *ctx =
-      test_user_rows_begin("norm_layernorm\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n", path, sizeof path);
-  int cases = 0, failures = sweep_layernorm(ctx, SEED + 7000, &cases);
+  clseg_context *ctx = test_user_rows_begin("norm_layernorm\t*\tVEC=2\n", path, sizeof path);
+  const int64_t d[2] = {3, 16};
+  clseg_tensor *x = nd_tensor(ctx, 2, d, NULL);
+  assert_int_equal(clseg_layernorm(ctx, x, NULL, NULL, NULL, x), CLSEG_FORMAT);
+  assert_true(test_contains(clseg_last_error(ctx), "tuning: VEC=2 of norm_layernorm"));
+  assert_true(test_contains(clseg_last_error(ctx), path));
+  clseg_tensor_free(x);
   test_user_rows_end(ctx);
-  report("layernorm work-group form", cases, failures);
 }
 
 /* ---- PyTorch fixtures (tools/make_norm_fixtures.py -> tests/fixtures/norm/) ---- */
