@@ -43,7 +43,7 @@
 #define BASE(p, off, s, b, h) ((p) + (off) + (b) * (s).x + (h) * (s).y)
 
 /* 16 floats at p[o[l] + add]. */
-float16 gather16(__global const float *p, const int *o, int add) {
+static inline float16 gather16(__global const float *p, const int *o, int add) {
   float t[16];
   for (int l = 0; l < 16; l++)
     t[l] = p[o[l] + add];
@@ -52,7 +52,7 @@ float16 gather16(__global const float *p, const int *o, int add) {
 
 /* The bias of 16 queries (row offsets bo, query stride bz) at key offset add: one broadcast value when bz is 0,
  * a vector load when the 16 rows are contiguous, else lane by lane. */
-float16 bias16(__global const float *bb, const int *bo, int bz, int full, int add) {
+static inline float16 bias16(__global const float *bb, const int *bo, int bz, int full, int add) {
   if (bz == 0)
     return (float16)(bb[bo[0] + add]);
   if (bz == 1 && full)
@@ -62,8 +62,8 @@ float16 bias16(__global const float *bb, const int *bo, int bz, int full, int ad
 
 /* The online softmax step of one query vector over a block of CPU_KB scores s (bias added here, -inf past lk):
  * s becomes exp(s - max), m and l the running max and sum; returns the factor that rescales earlier sums. */
-float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb, const int *bo, int bz, int bw,
-                    int full, int has_bias, int j0, int lk) {
+static inline float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb, const int *bo, int bz,
+                                  int bw, int full, int has_bias, int j0, int lk) {
   float16 mx = *m;
 #pragma unroll
   for (int u = 0; u < CPU_KB; u++) {
@@ -89,8 +89,8 @@ float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb
 
 /* The scores of the CPU_KB keys from j0 (clamped to lk - 1; online_step masks them) for the work-item's
  * queries: s[w][u] = q_w . k_u, each key float loaded once and used for CPU_QV FMAs. */
-void cpu_scores(float16 s[CPU_QV][CPU_KB], float16 qp[CPU_QV][CPU_MAXDK], __global const float *kb, int4 ks, int j0,
-                int lk, int dk) {
+static inline void cpu_scores(float16 s[CPU_QV][CPU_KB], float16 qp[CPU_QV][CPU_MAXDK], __global const float *kb,
+                              int4 ks, int j0, int lk, int dk) {
   int ko[CPU_KB];
 #pragma unroll
   for (int u = 0; u < CPU_KB; u++) {
@@ -111,8 +111,8 @@ void cpu_scores(float16 s[CPU_QV][CPU_KB], float16 qp[CPU_QV][CPU_MAXDK], __glob
 }
 
 /* acc = acc * alpha + p V over the block's CPU_KB values (p = s after online_step, 0 past lk). */
-void cpu_accumulate(float16 acc[CPU_QV][CPU_DVC], float16 s[CPU_QV][CPU_KB], const float16 *alpha,
-                    __global const float *vb, int4 vs, int j0, int lk, int nc) {
+static inline void cpu_accumulate(float16 acc[CPU_QV][CPU_DVC], float16 s[CPU_QV][CPU_KB], const float16 *alpha,
+                                  __global const float *vb, int4 vs, int j0, int lk, int nc) {
   int vo[CPU_KB];
 #pragma unroll
   for (int u = 0; u < CPU_KB; u++)
@@ -196,8 +196,8 @@ attention_fused(__global const float *q, int q_off, int4 qs, __global const floa
 /* Copies the rows x cols tile of p (row stride rs, column stride cs) into t (row stride trs, column stride
  * tcs), zero past nr rows or nc columns. Consecutive work-items take consecutive addresses of whichever
  * stride is 1, so global reads coalesce in either layout. */
-void stage(__local float *t, int trs, int tcs, __global const float *p, int rs, int cs, int rows, int cols, int nr,
-           int nc, int lid) {
+static inline void stage(__local float *t, int trs, int tcs, __global const float *p, int rs, int cs, int rows,
+                         int cols, int nr, int nc, int lid) {
   const int rfast = rs == 1;
   for (int e = lid; e < rows * cols; e += GPU_WG) {
     const int r = rfast ? e % rows : e / cols, c = rfast ? e / rows : e % cols;
@@ -208,8 +208,8 @@ void stage(__local float *t, int trs, int tcs, __global const float *p, int rs, 
 /* The raw scores of work-item lid's row against its SPT keys of the tile at kb (nk keys): dk walked in chunks of
  * GPU_DKC staged in ql and kl (Q only on the first tile when dk fits one chunk). Called by every work-item: it
  * holds barriers. */
-void gpu_scores(float *s, __local float *ql, __local float *kl, __global const float *qb, int4 qs,
-                __global const float *kb, int4 ks, int nq, int nk, int dk, int lid, int first) {
+static inline void gpu_scores(float *s, __local float *ql, __local float *kl, __global const float *qb, int4 qs,
+                              __global const float *kb, int4 ks, int nq, int nk, int dk, int lid, int first) {
   const int r = lid / TPR, sub = lid % TPR;
   for (int u = 0; u < SPT; u++)
     s[u] = 0.0f;
