@@ -262,6 +262,15 @@ static void matmul_errors(void **state) {
                CLSEG_UNSUPPORTED,
                "matmul: variant 'matmul_dot' does not support trans_a 0, trans_b 0 (a [2, 3, 4], b "
                "[2, 4, 5])");
+  const int64_t many[3] = {65536, 1, 1}, one[2] = {1, 1};
+  clseg_tensor *am = test_tensor_nd(test_ctx, 3, many, NULL),
+               *b1 = test_tensor_nd(test_ctx, 2, one, NULL);
+  clseg_tensor *ym = test_tensor_nd(test_ctx, 3, many, NULL);
+  expect_error(clseg_matmul(test_ctx, am, b1, NULL, NULL, ym), CLSEG_UNSUPPORTED,
+               "matmul: output [65536, 1, 1] has 65536 matrices; at most 65535");
+  clseg_tensor_free(am);
+  clseg_tensor_free(b1);
+  clseg_tensor_free(ym);
   int64_t dims[CLSEG_MAX_RANK];
   int rank = 0;
   assert_int_equal(clseg_matmul_shape(a, b, NULL, dims, &rank), CLSEG_OK);

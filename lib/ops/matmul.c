@@ -204,6 +204,10 @@ static clseg_status matmul_check(clseg_context *ctx, const clseg_tensor *a, cons
   m->sbn = m->trans_b ? m->k : 1;
   for (int i = 0; i < MAX_BATCH_DIMS; i++)
     m->l[i] = i < r - 2 ? (int)dims[r - 3 - i] : 1;
+  if (m->batch > 65535) /* the launch's dim 2, which NVIDIA's OpenCL caps at 65535 */
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                       "matmul: output %s has %d matrices; at most 65535 (the launch's third dim)",
+                       CLSEG__TSHAPE(y), m->batch);
   batch_strides(a, r, (int64_t)m->m * m->k, m->sa);
   batch_strides(b, r, (int64_t)m->k * m->n, m->sb);
   return clseg__check_optional(ctx, "matmul", "bias", bias, (size_t)m->n);
