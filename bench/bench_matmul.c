@@ -164,7 +164,7 @@ static void bench_shape(clseg_context *ctx, const shape *s, int reps, int naive)
   const char *variants[] = {"auto", "matmul_tile", "matmul_dot", "matmul_gpu"};
   double best = -1.0;
   for (int v = 0; v < (getenv("BENCH_NO_GPU") ? 3 : 4); v++) {
-    if ((v == 1 && s->trans_b) || (v == 2 && !s->trans_b))
+    if (v == 2 && !s->trans_b)
       continue;
     const double ms = time_clseg(ctx, &c, variants[v], reps);
     if (ms > 0 && (best < 0 || ms < best))

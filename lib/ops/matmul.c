@@ -56,7 +56,8 @@ static void cpu_range(const matmul_args *a, int rows, int cols, size_t global[3]
 }
 
 static int tile_supported(const matmul_args *a) {
-  return !a->trans_b;
+  (void)a;
+  return 1; /* a transposed b is always packed first */
 }
 static void tile_range(const matmul_args *a, size_t global[3], size_t local[3]) {
   cpu_range(a, a->tv[1], 16 * a->tv[2], global, local);
@@ -203,6 +204,10 @@ static clseg_status matmul_check(clseg_context *ctx, const clseg_tensor *a, cons
   m->sbn = m->trans_b ? m->k : 1;
   for (int i = 0; i < MAX_BATCH_DIMS; i++)
     m->l[i] = i < r - 2 ? (int)dims[r - 3 - i] : 1;
+  if (m->batch > 65535) /* the launch's dim 2, which NVIDIA's OpenCL caps at 65535 */
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                       "matmul: output %s has %d matrices; at most 65535 (the launch's third dim)",
+                       CLSEG__TSHAPE(y), m->batch);
   batch_strides(a, r, (int64_t)m->m * m->k, m->sa);
   batch_strides(b, r, (int64_t)m->k * m->n, m->sb);
   return clseg__check_optional(ctx, "matmul", "bias", bias, (size_t)m->n);
@@ -216,20 +221,21 @@ static const matmul_variant *find_variant(const char *name) {
   return NULL;
 }
 
-/* "auto": the matmul row's GPU cell (cl/tuning/matmul.tsv) runs matmul_gpu; otherwise the first
- * CPU form that reads the call's operands along their contiguous dims (matmul_gpu when a and b are
- * both transposed). Else the forced variant, if it supports the call. NULL with the error
- * recorded. */
+/* "auto": the matmul row's GPU cell (cl/tuning/matmul.tsv) runs matmul_gpu; otherwise
+ * matmul_tile, or matmul_dot for a b^T where the row's DOT cell is 1. Else the forced variant, if
+ * it supports the call. NULL with the error recorded. */
 static const matmul_variant *matmul_select(clseg_context *ctx, const matmul_args *a,
                                            const char *variant) {
   if (!variant || !strcmp(variant, "auto")) {
+    static const char *const key[] = {"DOT"};
     int gpu;
-    if (clseg__tune_gpu(ctx, "matmul", &gpu) != CLSEG_OK)
+    double dot;
+    if (clseg__tune_gpu(ctx, "matmul", &gpu) != CLSEG_OK ||
+        clseg__tune_get(ctx, "matmul", NULL, key, 1, &dot, NULL) != CLSEG_OK)
       return NULL;
-    for (int i = 0; !gpu && i < N_VARIANTS; i++)
-      if (VARIANTS[i].supported(a))
-        return &VARIANTS[i];
-    return find_variant("matmul_gpu");
+    if (gpu)
+      return find_variant("matmul_gpu");
+    return find_variant(dot != 0.0 && dot_supported(a) ? "matmul_dot" : "matmul_tile");
   }
   const matmul_variant *v = find_variant(variant);
   if (!v)
@@ -274,8 +280,9 @@ static clseg_status variant_kernel(clseg_context *ctx, const matmul_variant *v,
   return clseg__kernel(ctx, "matmul.cl", opts, kernel, k);
 }
 
-/* matmul_tile with M >= PACK: b's batches into contiguous panels [batch][N / NC][K][NC] in scratch
- * slot 0 (zeros past N), read by the tile kernel NC floats per k; a points the call at them. */
+/* matmul_tile with M >= PACK or a transposed b: b's batches into contiguous panels [batch][N /
+ * NC][K][NC] in scratch slot 0 (zeros past N), read by the tile kernel NC floats per k; a points
+ * the call at them. */
 static clseg_status pack_b(clseg_context *ctx, const matmul_variant *v, matmul_args *a) {
   const int nc = 16 * a->tv[2], nblk = (a->n + nc - 1) / nc;
   const size_t panels = (size_t)nblk * (size_t)a->k * (size_t)nc;
@@ -312,7 +319,7 @@ static clseg_status matmul_enqueue(clseg_context *ctx, const matmul_variant *v, 
   a->boff = (int)a->b->offset;
   a->sbb = v->range == tile_range ? 16 * a->tv[2] : 0;
   a->packed = 0;
-  if (v->range == tile_range && a->m >= a->tv[3])
+  if (v->range == tile_range && (a->trans_b || a->m >= a->tv[3]))
     s = pack_b(ctx, v, a);
   if (s == CLSEG_OK)
     s = variant_kernel(ctx, v, a, v->name, &k);
