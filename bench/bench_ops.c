@@ -1,8 +1,8 @@
 /* Benchmark of the memory-bound ops at 256x256x64 (N = 1): binary add with a [1, C, 1, 1]
- * broadcast, activations, concat, softmax over channels. Prints the machine, the device, GB/s of
- * compulsory traffic (each input read once, the output written once) and GFLOP/s, next to two host
- * peers measured in the same run: memcpy of the same bytes and a plain C loop of the same add. Not
- * a test.
+ * broadcast, activations, concat, softmax over channels, NCHW -> NHWC transposes (both variants).
+ * Prints the machine, the device, GB/s of compulsory traffic (each input read once, the output
+ * written once) and GFLOP/s, next to two host peers measured in the same run: memcpy of the same
+ * bytes and a plain C loop of the same add. Not a test.
  *
  * usage: bench_ops [DEVICE_SPEC] [REPEATS]   (default "auto", 20) */
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 #include "clseg.h"
 #include "clseg_ops.h"
+#include "ops/transpose.h"
 
 #define C     64
 #define H     256
@@ -38,20 +39,34 @@ static void cpu_model(char *buf, size_t size) {
     fclose(f);
 }
 
-typedef enum { B_ADD_BCAST, B_RELU, B_GELU, B_CONCAT, B_SOFTMAX } bench_case;
+typedef enum {
+  B_ADD_BCAST,
+  B_RELU,
+  B_GELU,
+  B_CONCAT,
+  B_SOFTMAX,
+  B_TRANSPOSE_TILED,
+  B_TRANSPOSE_GATHER,
+  B_COUNT
+} bench_case;
 
 typedef struct {
-  clseg_tensor *x, *half0, *half1, *bias, *y;
+  clseg_tensor *x, *half0, *half1, *bias, *y, *nhwc;
 } bench_tensors;
 
 static clseg_status run_once(clseg_context *ctx, bench_case c, const bench_tensors *t) {
   const clseg_activation relu = {CLSEG_ACT_RELU, 0, 0}, gelu = {CLSEG_ACT_GELU, 0, 0};
   const clseg_tensor *halves[2] = {t->half0, t->half1};
+  static const int to_nhwc[4] = {0, 2, 3, 1};
   switch (c) {
   case B_ADD_BCAST: return clseg_binary(ctx, CLSEG_BINARY_ADD, t->x, t->bias, NULL, t->y);
   case B_RELU: return clseg_activation_apply(ctx, t->x, &relu, t->y);
   case B_GELU: return clseg_activation_apply(ctx, t->x, &gelu, t->y);
   case B_CONCAT: return clseg_concat(ctx, halves, 2, t->y);
+  case B_TRANSPOSE_TILED:
+    return clseg__transpose_variant(ctx, t->x, to_nhwc, t->nhwc, "transpose_tiled");
+  case B_TRANSPOSE_GATHER:
+    return clseg__transpose_variant(ctx, t->x, to_nhwc, t->nhwc, "transpose_gather");
   default: return clseg_softmax_channels(ctx, t->x, t->y);
   }
 }
@@ -114,13 +129,15 @@ int main(int argc, char **argv) {
       "machine: %s\ndevice: %s (%s, %s)\nshape: [1, %d, %d, %d], %d repeats chained, one finish\n",
       cpu, d->name, d->platform_name, d->driver_version, C, H, W, repeats);
   const int64_t full[4] = {1, C, H, W}, half[4] = {1, C / 2, H, W}, bias[4] = {1, C, 1, 1};
+  const int64_t nhwc[4] = {1, H, W, C};
   bench_tensors t = {0};
   float *data = malloc(COUNT * sizeof *data);
   int ok = data && clseg_tensor_create(ctx, full, &t.x) == CLSEG_OK &&
            clseg_tensor_create(ctx, full, &t.y) == CLSEG_OK &&
            clseg_tensor_create(ctx, half, &t.half0) == CLSEG_OK &&
            clseg_tensor_create(ctx, half, &t.half1) == CLSEG_OK &&
-           clseg_tensor_create(ctx, bias, &t.bias) == CLSEG_OK;
+           clseg_tensor_create(ctx, bias, &t.bias) == CLSEG_OK &&
+           clseg_tensor_create(ctx, nhwc, &t.nhwc) == CLSEG_OK;
   for (size_t i = 0; ok && i < COUNT; i++)
     data[i] = (float)((i * 7919) % 1000) * 0.004f - 2.0f;
   ok = ok && clseg_tensor_upload(t.x, data, COUNT) == CLSEG_OK &&
@@ -135,8 +152,10 @@ int main(int argc, char **argv) {
               {"activation_apply relu", 2.0 * COUNT * 4, 1},
               {"activation_apply gelu", 2.0 * COUNT * 4, 8},
               {"layout_copy_rows concat", 2.0 * COUNT * 4, 0},
-              {"reduce_softmax", 2.0 * COUNT * 4, 5}};
-  for (int c = 0; ok && c < 5; c++) {
+              {"reduce_softmax", 2.0 * COUNT * 4, 5},
+              {"transpose_tiled to NHWC", 2.0 * COUNT * 4, 0},
+              {"transpose_gather to NHWC", 2.0 * COUNT * 4, 0}};
+  for (int c = 0; ok && c < B_COUNT; c++) {
     const double s = time_case(ctx, (bench_case)c, &t, repeats);
     if (s < 0) {
       ok = 0;
@@ -155,6 +174,7 @@ int main(int argc, char **argv) {
   clseg_tensor_free(t.half0);
   clseg_tensor_free(t.half1);
   clseg_tensor_free(t.bias);
+  clseg_tensor_free(t.nhwc);
   clseg_context_free(ctx);
   return ok ? 0 : 1;
 }

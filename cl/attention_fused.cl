@@ -43,7 +43,7 @@
 #define BASE(p, off, s, b, h) ((p) + (off) + (b) * (s).x + (h) * (s).y)
 
 /* 16 floats at p[o[l] + add]. */
-inline float16 gather16(__global const float *p, const int *o, int add) {
+static inline float16 gather16(__global const float *p, const int *o, int add) {
   float t[16];
   for (int l = 0; l < 16; l++)
     t[l] = p[o[l] + add];
@@ -52,7 +52,7 @@ inline float16 gather16(__global const float *p, const int *o, int add) {
 
 /* The bias of 16 queries (row offsets bo, query stride bz) at key offset add: one broadcast value when bz is 0,
  * a vector load when the 16 rows are contiguous, else lane by lane. */
-inline float16 bias16(__global const float *bb, const int *bo, int bz, int full, int add) {
+static inline float16 bias16(__global const float *bb, const int *bo, int bz, int full, int add) {
   if (bz == 0)
     return (float16)(bb[bo[0] + add]);
   if (bz == 1 && full)
@@ -62,8 +62,8 @@ inline float16 bias16(__global const float *bb, const int *bo, int bz, int full,
 
 /* The online softmax step of one query vector over a block of CPU_KB scores s (bias added here, -inf past lk):
  * s becomes exp(s - max), m and l the running max and sum; returns the factor that rescales earlier sums. */
-inline float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb, const int *bo, int bz, int bw,
-                           int full, int has_bias, int j0, int lk) {
+static inline float16 online_step(float16 *s, float16 *m, float16 *l, __global const float *bb, const int *bo, int bz,
+                                  int bw, int full, int has_bias, int j0, int lk) {
   float16 mx = *m;
 #pragma unroll
   for (int u = 0; u < CPU_KB; u++) {
@@ -85,6 +85,54 @@ inline float16 online_step(float16 *s, float16 *m, float16 *l, __global const fl
   }
   *l = fma(*l, alpha, psum);
   return alpha;
+}
+
+/* The scores of the CPU_KB keys from j0 (clamped to lk - 1; online_step masks them) for the work-item's
+ * queries: s[w][u] = q_w . k_u, each key float loaded once and used for CPU_QV FMAs. */
+static inline void cpu_scores(float16 s[CPU_QV][CPU_KB], float16 qp[CPU_QV][CPU_MAXDK], __global const float *kb,
+                              int4 ks, int j0, int lk, int dk) {
+  int ko[CPU_KB];
+#pragma unroll
+  for (int u = 0; u < CPU_KB; u++) {
+    ko[u] = min(j0 + u, lk - 1) * ks.z;
+#pragma unroll
+    for (int w = 0; w < CPU_QV; w++)
+      s[w][u] = (float16)(0.0f);
+  }
+  for (int c = 0; c < dk; c++) {
+#pragma unroll
+    for (int u = 0; u < CPU_KB; u++) {
+      const float kv = kb[ko[u] + c * ks.w];
+#pragma unroll
+      for (int w = 0; w < CPU_QV; w++)
+        s[w][u] = fma(qp[w][c], (float16)(kv), s[w][u]);
+    }
+  }
+}
+
+/* acc = acc * alpha + p V over the block's CPU_KB values (p = s after online_step, 0 past lk). */
+static inline void cpu_accumulate(float16 acc[CPU_QV][CPU_DVC], float16 s[CPU_QV][CPU_KB], const float16 *alpha,
+                                  __global const float *vb, int4 vs, int j0, int lk, int nc) {
+  int vo[CPU_KB];
+#pragma unroll
+  for (int u = 0; u < CPU_KB; u++)
+    vo[u] = min(j0 + u, lk - 1) * vs.z;
+  for (int c = 0; c < nc; c++) {
+    float16 a[CPU_QV];
+#pragma unroll
+    for (int w = 0; w < CPU_QV; w++)
+      a[w] = acc[w][c] * alpha[w];
+#pragma unroll
+    for (int u = 0; u < CPU_KB; u++) {
+      const float vv = vb[vo[u] + c * vs.w];
+#pragma unroll
+      for (int w = 0; w < CPU_QV; w++)
+        a[w] = fma(s[w][u], (float16)(vv), a[w]);
+    }
+#pragma unroll
+    for (int w = 0; w < CPU_QV; w++)
+      acc[w][c] = a[w];
+  }
 }
 
 /* dim 0: blocks of CPU_Q queries (neighbours share every key and value), dim 1: slices of CPU_DVC output
@@ -116,45 +164,13 @@ attention_fused(__global const float *q, int q_off, int4 qs, __global const floa
     l[w] = (float16)(0.0f);
   }
   for (int j0 = 0; j0 < lk; j0 += CPU_KB) {
-    int ko[CPU_KB], vo[CPU_KB];
     float16 s[CPU_QV][CPU_KB], alpha[CPU_QV];
-#pragma unroll
-    for (int u = 0; u < CPU_KB; u++) {
-      ko[u] = min(j0 + u, lk - 1) * ks.z;
-      vo[u] = min(j0 + u, lk - 1) * vs.z;
-#pragma unroll
-      for (int w = 0; w < CPU_QV; w++)
-        s[w][u] = (float16)(0.0f);
-    }
-    for (int c = 0; c < dk; c++) {
-#pragma unroll
-      for (int u = 0; u < CPU_KB; u++) {
-        const float kv = kb[ko[u] + c * ks.w];
-#pragma unroll
-        for (int w = 0; w < CPU_QV; w++)
-          s[w][u] = fma(qp[w][c], (float16)(kv), s[w][u]);
-      }
-    }
+    cpu_scores(s, qp, kb, ks, j0, lk, dk);
 #pragma unroll
     for (int w = 0; w < CPU_QV; w++)
       alpha[w] =
           online_step(s[w], &m[w], &l[w], bb, bo + 16 * w, bs.z, bs.w, i0 + 16 * (w + 1) <= lq, has_bias, j0, lk);
-    for (int c = 0; c < nc; c++) {
-      float16 a[CPU_QV];
-#pragma unroll
-      for (int w = 0; w < CPU_QV; w++)
-        a[w] = acc[w][c] * alpha[w];
-#pragma unroll
-      for (int u = 0; u < CPU_KB; u++) {
-        const float vv = vb[vo[u] + c * vs.w];
-#pragma unroll
-        for (int w = 0; w < CPU_QV; w++)
-          a[w] = fma(s[w][u], (float16)(vv), a[w]);
-      }
-#pragma unroll
-      for (int w = 0; w < CPU_QV; w++)
-        acc[w][c] = a[w];
-    }
+    cpu_accumulate(acc, s, alpha, vb, vs, j0, lk, nc);
   }
   __global float *ob = BASE(o, o_off, os, b, h) + c0 * os.w;
   for (int w = 0; w < CPU_QV; w++) {
@@ -180,12 +196,34 @@ attention_fused(__global const float *q, int q_off, int4 qs, __global const floa
 /* Copies the rows x cols tile of p (row stride rs, column stride cs) into t (row stride trs, column stride
  * tcs), zero past nr rows or nc columns. Consecutive work-items take consecutive addresses of whichever
  * stride is 1, so global reads coalesce in either layout. */
-inline void stage(__local float *t, int trs, int tcs, __global const float *p, int rs, int cs, int rows, int cols,
-                  int nr, int nc, int lid) {
+static inline void stage(__local float *t, int trs, int tcs, __global const float *p, int rs, int cs, int rows,
+                         int cols, int nr, int nc, int lid) {
   const int rfast = rs == 1;
   for (int e = lid; e < rows * cols; e += GPU_WG) {
     const int r = rfast ? e % rows : e / cols, c = rfast ? e / rows : e % cols;
     t[r * trs + c * tcs] = r < nr && c < nc ? p[r * rs + c * cs] : 0.0f;
+  }
+}
+
+/* The raw scores of work-item lid's row against its SPT keys of the tile at kb (nk keys): dk walked in chunks of
+ * GPU_DKC staged in ql and kl (Q only on the first tile when dk fits one chunk). Called by every work-item: it
+ * holds barriers. */
+static inline void gpu_scores(float *s, __local float *ql, __local float *kl, __global const float *qb, int4 qs,
+                              __global const float *kb, int4 ks, int nq, int nk, int dk, int lid, int first) {
+  const int r = lid / TPR, sub = lid % TPR;
+  for (int u = 0; u < SPT; u++)
+    s[u] = 0.0f;
+  for (int d0 = 0; d0 < dk; d0 += GPU_DKC) {
+    barrier(CLK_LOCAL_MEM_FENCE); /* the previous step's readers are done */
+    if (dk > GPU_DKC || first)
+      stage(ql, GPU_DKC + 1, 1, qb + d0 * qs.w, qs.z, qs.w, GPU_BQ, GPU_DKC, nq, dk - d0, lid);
+    stage(kl, 1, GPU_BK, kb + d0 * ks.w, ks.z, ks.w, GPU_BK, GPU_DKC, nk, dk - d0, lid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int c = 0; c < GPU_DKC; c++) {
+      const float qv = ql[r * (GPU_DKC + 1) + c];
+      for (int u = 0; u < SPT; u++)
+        s[u] = fma(qv, kl[c * GPU_BK + sub + TPR * u], s[u]);
+    }
   }
 }
 
@@ -204,28 +242,14 @@ attention_fused_gpu(__global const float *q, int q_off, int4 qs, __global const 
   const int nq = min(GPU_BQ, lq - i0), nc = min(GPU_DVC, dv - c0);
   __global const float *qb = BASE(q, q_off, qs, b, h) + i0 * qs.z, *kb = BASE(k, k_off, ks, b, h);
   __global const float *vb = BASE(v, v_off, vs, b, h) + c0 * vs.w, *bb = BASE(bias, b_off, bs, b, h);
-  const int q_resident = dk <= GPU_DKC; /* Q staged once, not per key tile */
   float m = -INFINITY, l = 0.0f, acc[OPT];
   for (int w = 0; w < OPT; w++)
     acc[w] = 0.0f;
   for (int j0 = 0; j0 < lk; j0 += GPU_BK) {
     const int nk = min(GPU_BK, lk - j0);
     float s[SPT];
-    for (int u = 0; u < SPT; u++)
-      s[u] = 0.0f;
-    for (int d0 = 0; d0 < dk; d0 += GPU_DKC) {
-      barrier(CLK_LOCAL_MEM_FENCE); /* the previous step's readers are done */
-      if (!q_resident || j0 == 0)
-        stage(ql, GPU_DKC + 1, 1, qb + d0 * qs.w, qs.z, qs.w, GPU_BQ, GPU_DKC, nq, dk - d0, lid);
-      stage(kl, 1, GPU_BK, kb + j0 * ks.z + d0 * ks.w, ks.z, ks.w, GPU_BK, GPU_DKC, nk, dk - d0, lid);
-      barrier(CLK_LOCAL_MEM_FENCE);
-      for (int c = 0; c < GPU_DKC; c++) {
-        const float qv = ql[r * (GPU_DKC + 1) + c];
-        for (int u = 0; u < SPT; u++)
-          s[u] = fma(qv, kl[c * GPU_BK + sub + TPR * u], s[u]);
-      }
-    }
     float mx = -INFINITY;
+    gpu_scores(s, ql, kl, qb, qs, kb + j0 * ks.z, ks, nq, nk, dk, lid, j0 == 0);
     for (int u = 0; u < SPT; u++) {
       const int j = sub + TPR * u;
       s[u] *= scale;

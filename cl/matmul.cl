@@ -18,7 +18,7 @@ inline void matmul_batch(int bi, int l0, int l1, int l2, int sa0, int sa1, int s
       const int bias_off, const int has_bias, __global float *y, const int y_off, const int M, const int N,            \
       const int K, const int sam, const int sak, const int sbk, const int sbn, const int l0, const int l1,             \
       const int l2, const int sa0, const int sa1, const int sa2, const int sa3, const int sb0, const int sb1,          \
-      const int sb2, const int sb3, const float alpha
+      const int sb2, const int sb3, const float alpha, const int sbb, const int packed
 
 #define MATMUL_SETUP                                                                                                   \
   long ao, bo;                                                                                                         \
@@ -64,15 +64,31 @@ inline void matmul_tile_tail(__global const float *ap, __global const float *bp,
   }
 }
 
+/* 16 outputs of a row from column n (fewer past N: a packed b's last panel is padded with zeros). */
+inline void matmul_tile_store(float16 r, __global float *yrow, int n, int N, __global const float *bias, int bias_off,
+                              int has_bias) {
+  if (n + 16 <= N) {
+    if (has_bias)
+      r += vload16(0, bias + bias_off + n);
+    vstore16(r, 0, yrow + n);
+    return;
+  }
+  float t[16];
+  vstore16(r, 0, t);
+  for (int j = 0; n + j < N; j++)
+    yrow[n + j] = has_bias ? t[j] + bias[bias_off + n + j] : t[j];
+}
+
 /* dim 0: blocks of MATMUL_MR rows (neighbours share the large b panel), dim 1: blocks of MATMUL_NC columns,
- * dim 2: batch. b is read along n (sbn is 1: the host picks this form only then), a one scalar per row and
- * k broadcast to 16 lanes; rows past M are clamped on load and skipped on store. */
+ * dim 2: batch. b is read along n, NC floats per k: a row of b itself (sbn 1, sbb NC: the host picks this form
+ * only then) or, packed, a row of a panel (sbk NC, sbb K NC, zeros past N); a one scalar per row and k
+ * broadcast to 16 lanes; rows past M are clamped on load and skipped on store. */
 __kernel void matmul_tile(MATMUL_ARGS) {
   const int m0 = (int)get_global_id(0) * MATMUL_MR, n0 = (int)get_global_id(1) * MATMUL_NC;
   if (m0 >= M || n0 >= N)
     return;
   MATMUL_SETUP;
-  if (n0 + MATMUL_NC > N) {
+  if (!packed && n0 + MATMUL_NC > N) {
     matmul_tile_tail(ap, bp, yp, m0, n0, M, N, K, sam, sak, sbk, alpha, bias, bias_off, has_bias);
     return;
   }
@@ -85,7 +101,7 @@ __kernel void matmul_tile(MATMUL_ARGS) {
     for (int v = 0; v < MATMUL_NV; v++)
       acc[i][v] = (float16)(0.0f);
   }
-  __global const float *bk = bp + n0;
+  __global const float *bk = bp + (long)get_global_id(1) * sbb;
   for (int k = 0; k < K; k++, bk += sbk) {
     float16 bv[MATMUL_NV];
 #pragma unroll
@@ -103,13 +119,28 @@ __kernel void matmul_tile(MATMUL_ARGS) {
   for (int i = 0; i < MATMUL_MR; i++)
     if (m0 + i < M) {
 #pragma unroll
-      for (int v = 0; v < MATMUL_NV; v++) {
-        float16 r = alpha * acc[i][v];
-        if (has_bias)
-          r += vload16(v, bias + bias_off + n0);
-        vstore16(r, v, yp + (long)(m0 + i) * N + n0);
-      }
+      for (int v = 0; v < MATMUL_NV; v++)
+        matmul_tile_store(alpha * acc[i][v], yp + (long)(m0 + i) * N, n0 + 16 * v, N, bias, bias_off, has_bias);
     }
+}
+
+/* b (K x N, any strides) of batch get_global_id(2) (bstride apart) into panels p[batch][N / NC][K][NC], zeros
+ * past N, so that matmul_tile reads NC contiguous floats per k; dim 0: k, dim 1: panels. */
+__kernel void matmul_pack_b(__global const float *b, const int b_off, __global float *p, const int K, const int N,
+                            const int sbk, const int sbn, const int bstride) {
+  const int k = get_global_id(0), blk = get_global_id(1), n0 = blk * MATMUL_NC;
+  if (k >= K)
+    return;
+  __global const float *src = b + b_off + (long)get_global_id(2) * bstride + (long)k * sbk;
+  __global float *dst = p + (((long)get_global_id(2) * get_global_size(1) + blk) * K + k) * MATMUL_NC;
+  if (sbn == 1 && n0 + MATMUL_NC <= N) {
+#pragma unroll
+    for (int v = 0; v < MATMUL_NV; v++)
+      vstore16(vload16(v, src + n0), v, dst);
+    return;
+  }
+  for (int j = 0; j < MATMUL_NC; j++)
+    dst[j] = n0 + j < N ? src[(long)(n0 + j) * sbn] : 0.0f;
 }
 
 #ifndef MATMUL_DM
@@ -226,7 +257,9 @@ __kernel __attribute__((reqd_work_group_size(GPU_DN, GPU_DM, 1))) void matmul_gp
   for (int k0 = 0; k0 < K; k0 += GPU_TK) {
     matmul_gpu_stage(ap, bp, as, bs, lid, m0, n0, k0, M, N, K, sam, sak, sbk, sbn);
     barrier(CLK_LOCAL_MEM_FENCE);
-#pragma unroll
+    /* Unrolled by 4, not wholly: NVPTX hoists every __local load of a full unroll (254 registers on sm_80,
+     * 12% occupancy, in gpu-static); by 4 it stays at the accumulators plus a few operands. */
+#pragma unroll 4
     for (int kk = 0; kk < GPU_TK; kk++) {
       float ar[GPU_WM], br[GPU_WN];
 #pragma unroll

@@ -84,18 +84,71 @@ ROW_INLINE void norm_write(__global const float *src, __global float *dst, const
       const int g_off, __global const float *beta, const int b_off, const int has_gamma, const int has_beta,           \
       const int outer, const int n, const int inner, const int gmod, const int gdiv, const float eps
 
-__kernel void norm_layernorm(NORM_ARGS) {
-  int base;
-  if (!row_column(outer, n, inner, &base))
-    return;
-  const int o = (int)(get_global_id(0) / inner), pbase = (o % gmod) * n;
-  __global const float *src = x + x_off + base;
+/* One row (column) of the column form: src / dst at its first element. */
+ROW_INLINE void layernorm_column(__global const float *src, __global float *dst, const int n, const int inner,
+                                 __global const float *gamma, __global const float *beta, const int has_gamma,
+                                 const int has_beta, const int pbase, const int gdiv, const float eps) {
   const float mean = col_moments(src, n, inner, 0.0f).x / (float)n;
   const float2 m = col_moments(src, n, inner, mean);
   const float c = m.x / (float)n, rstd = rsqrt(max(m.y / (float)n - c * c, 0.0f) + eps);
   for (int j = 0; j < n; j++)
-    norm_write(src, y + y_off + base, n, inner, j, mean, c, rstd, gamma + g_off, beta + b_off, has_gamma, has_beta,
-               pbase, gdiv);
+    norm_write(src, dst, n, inner, j, mean, c, rstd, gamma, beta, has_gamma, has_beta, pbase, gdiv);
+}
+
+__kernel void norm_layernorm(NORM_ARGS) {
+  int base;
+  if (!row_column(outer, n, inner, &base))
+    return;
+  const int o = (int)(get_global_id(0) / inner);
+  layernorm_column(x + x_off + base, y + y_off + base, n, inner, gamma + g_off, beta + b_off, has_gamma, has_beta,
+                   (o % gmod) * n, gdiv, eps);
+}
+
+/* Sums over 16 neighbouring rows at x of d = x - shift (and d * d into *sq), blocks of ROW_BLOCK. */
+ROW_INLINE float16 vec_moments(__global const float *x, const int n, const int inner, const float16 shift,
+                               float16 *sq) {
+  float16 total = 0.0f, total2 = 0.0f;
+  for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+    const int end = min(n, j0 + ROW_BLOCK);
+    float16 part = 0.0f, part2 = 0.0f;
+    for (int j = j0; j < end; j++) {
+      const float16 d = vload16(0, x + j * inner) - shift;
+      part += d;
+      part2 += d * d;
+    }
+    total += part;
+    total2 += part2;
+  }
+  *sq = total2;
+  return total;
+}
+
+/* The column form in float16 vectors along inner (rows with VEC=1, for inner >= 16: the channel LayerNorm
+ * of NCHW), one 64-byte line of each normalised plane per load: work-item r owns the 16 neighbouring rows
+ * i0 .. i0 + 15 of outer index o; a last, partial vector goes row by row. */
+__kernel void norm_layernorm_vec(NORM_ARGS) {
+  const int per = (inner + 15) / 16;
+  if (get_global_id(0) >= (size_t)outer * per)
+    return;
+  const int o = (int)get_global_id(0) / per, i0 = ((int)get_global_id(0) - o * per) * 16;
+  const int base = o * n * inner + i0, pbase = (o % gmod) * n;
+  if (i0 + 16 > inner) {
+    for (int i = 0; i0 + i < inner; i++)
+      layernorm_column(x + x_off + base + i, y + y_off + base + i, n, inner, gamma + g_off, beta + b_off, has_gamma,
+                       has_beta, pbase, gdiv, eps);
+    return;
+  }
+  __global const float *src = x + x_off + base;
+  __global float *dst = y + y_off + base;
+  float16 sq;
+  const float16 mean = vec_moments(src, n, inner, 0.0f, &sq) / (float)n;
+  const float16 c = vec_moments(src, n, inner, mean, &sq) / (float)n;
+  const float16 rstd = rsqrt(max(sq / (float)n - c * c, 0.0f) + eps);
+  for (int j = 0; j < n; j++) {
+    const int p = (pbase + j) / gdiv;
+    const float g = has_gamma ? gamma[g_off + p] : 1.0f, b = has_beta ? beta[b_off + p] : 0.0f;
+    vstore16(((vload16(0, src + j * inner) - mean) - c) * rstd * g + b, 0, dst + j * inner);
+  }
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void norm_layernorm_wg(NORM_ARGS) {

@@ -5,57 +5,52 @@
 
 #include "plan_internal.h"
 
-static int64_t conv_out(int64_t in, int k, int stride, int pad0, int pad1, int dil) {
-  int64_t eff = (int64_t)dil * (k - 1) + 1;
-  return (in + pad0 + pad1 - eff) / stride + 1;
+/* A tensor of the planned shape (no buffer) for the ops' own shape functions: each op's shape rule
+ * lives once, in lib/ops, and the planner asks it. */
+static clseg_tensor stand_in(const clseg_plan *p, const int64_t *shape, int rank) {
+  clseg_tensor t = {.ctx = p->ctx, .rank = rank, .count = 1};
+  for (int i = 0; i < CLSEG_MAX_RANK; i++) {
+    t.shape[i] = i < rank ? shape[i] : 1;
+    t.count *= (size_t)t.shape[i];
+  }
+  return t;
 }
 
-static int64_t pool_out(int64_t in, int k, int stride, int pad0, int pad1, int ceil_mode) {
-  int64_t span = in + pad0 + pad1 - k;
-  if (span < 0)
-    return 0;
-  int64_t o = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (o - 1) * stride >= in + pad0) /* the last window must start inside */
-    o--;
-  return o;
+/* Output shape of the ops whose rule lives in lib/ops; 1 when n is one (status in *st, the op's
+ * message in the context when it fails). */
+static int op_rule(const clseg_plan *p, const clseg_node *n, int64_t y[4], clseg_status *st) {
+  const clseg__step *in = n->nin ? &p->steps[n->in[0]->id] : NULL;
+  const clseg__param *wp = n->param[0] >= 0 ? &p->g->params[n->param[0]] : NULL;
+  clseg_tensor x = in ? stand_in(p, in->shape, in->rank) : (clseg_tensor){0};
+  clseg_tensor w = wp ? stand_in(p, wp->dims, wp->ndim) : (clseg_tensor){0};
+  switch (n->op) {
+  case CLSEG__N_CONV: *st = clseg_conv2d_shape(&x, &w, &n->u.conv, y); return 1;
+  case CLSEG__N_CONVT: *st = clseg_conv_transpose2d_shape(&x, &w, &n->u.convt, y); return 1;
+  case CLSEG__N_POOL: *st = clseg_pool2d_shape(&x, &n->u.pool, y); return 1;
+  case CLSEG__N_PAD: *st = clseg_pad_shape(&x, &n->u.pad, y); return 1;
+  case CLSEG__N_SPACE_DEPTH:
+    *st = n->u.space_depth.mode == 2 ? clseg_space_to_depth_shape(&x, n->u.space_depth.block, y)
+                                     : clseg_depth_to_space_shape(&x, n->u.space_depth.block, y);
+    return 1;
+  default: return 0;
+  }
 }
 
 static int def1(int v) {
   return v ? v : 1;
 }
 
-/* Spatial shape of node n from its inputs' shapes; returns 0 when the sizes do not work out. */
+/* Shape of NCHW node n from its inputs' shapes: 1, or 0 when the sizes do not work out, or -1
+ * when the op's shape function said why (in the context). */
 static int infer_nchw(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
+  clseg_status st;
+  if (op_rule(p, n, y, &st))
+    return st == CLSEG_OK ? 1 : -1;
   const int64_t *x = n->nin ? p->steps[n->in[0]->id].shape : NULL;
   if (x)
     memcpy(y, x, 4 * sizeof *y);
   y[1] = n->channels;
   switch (n->op) {
-  case CLSEG__N_CONV: {
-    const clseg_conv2d_params *c = &n->u.conv;
-    y[2] = conv_out(x[2], n->kernel, def1(c->stride_h), c->pad_top, c->pad_bottom,
-                    def1(c->dilation_h));
-    y[3] = conv_out(x[3], n->kernel, def1(c->stride_w), c->pad_left, c->pad_right,
-                    def1(c->dilation_w));
-    break;
-  }
-  case CLSEG__N_CONVT: {
-    const clseg_conv_transpose2d_params *c = &n->u.convt;
-    y[2] = (x[2] - 1) * def1(c->stride_h) - c->pad_top - c->pad_bottom +
-           def1(c->dilation_h) * (n->kernel - 1) + c->output_pad_h + 1;
-    y[3] = (x[3] - 1) * def1(c->stride_w) - c->pad_left - c->pad_right +
-           def1(c->dilation_w) * (n->kernel - 1) + c->output_pad_w + 1;
-    break;
-  }
-  case CLSEG__N_POOL: {
-    const clseg_pool2d_params *c = &n->u.pool;
-    int sh = c->stride_h ? c->stride_h : c->kernel_h, sw = c->stride_w ? c->stride_w : c->kernel_w;
-    int kh = (c->kernel_h - 1) * def1(c->dilation_h) + 1,
-        kw = (c->kernel_w - 1) * def1(c->dilation_w) + 1;
-    y[2] = pool_out(x[2], kh, sh, c->pad_top, c->pad_bottom, c->ceil_mode);
-    y[3] = pool_out(x[3], kw, sw, c->pad_left, c->pad_right, c->ceil_mode);
-    break;
-  }
   case CLSEG__N_GPOOL: y[2] = y[3] = 1; break;
   case CLSEG__N_RESIZE:
     if (n->u.resize.out_h > 0 && n->u.resize.out_w > 0) { /* a size fixed at import (ONNX) */
@@ -99,23 +94,11 @@ static int infer_nchw(const clseg_plan *p, const clseg_node *n, int64_t y[4]) {
     if (x[1] * x[2] * x[3] != y[1] * y[2] * y[3])
       return 0;
     break;
-  case CLSEG__N_PAD:
-    y[2] = x[2] + n->u.pad.top + n->u.pad.bottom; /* negative pads crop */
-    y[3] = x[3] + n->u.pad.left + n->u.pad.right;
-    break;
   case CLSEG__N_LINEAR: /* the weight's row length: C, or C * H * W of a flattened input */
     if (x[1] * x[2] * x[3] != p->g->params[n->param[0]].dims[1])
       return 0;
     y[2] = y[3] = 1;
     break;
-  case CLSEG__N_SPACE_DEPTH: {
-    const int b = n->u.space_depth.block;
-    if (n->u.space_depth.mode == 2 && (x[2] % b || x[3] % b))
-      return 0;
-    y[2] = n->u.space_depth.mode == 2 ? x[2] / b : x[2] * b;
-    y[3] = n->u.space_depth.mode == 2 ? x[3] / b : x[3] * b;
-    break;
-  }
   default: break;
   }
   return y[0] > 0 && y[1] > 0 && y[2] > 0 && y[3] > 0;
@@ -198,23 +181,14 @@ static int infer_reshape(const clseg_node *n, const clseg__step *x, int64_t *y, 
   return known == count;
 }
 
-/* Matmul's rule: [..., M, K] x [..., K, N] with the batch dims broadcast. */
+/* Matmul's rule: clseg_matmul_shape's, and the bias one value per output column. */
 static int infer_matmul(const clseg_plan *pl, const clseg_node *n, const clseg__step *a,
                         const clseg__step *b, int64_t *y, int *ry) {
-  if (a->rank < 2 || b->rank < 2)
+  clseg_tensor ta = stand_in(pl, a->shape, a->rank), tb = stand_in(pl, b->shape, b->rank);
+  if (clseg_matmul_shape(&ta, &tb, &n->u.matmul, y, ry) != CLSEG_OK)
     return 0;
-  const clseg_matmul_params *p = &n->u.matmul;
-  int64_t m = a->shape[a->rank - (p->trans_a ? 1 : 2)],
-          ka = a->shape[a->rank - (p->trans_a ? 2 : 1)];
-  int64_t kb = b->shape[b->rank - (p->trans_b ? 1 : 2)],
-          nn = b->shape[b->rank - (p->trans_b ? 2 : 1)];
-  if (ka != kb || !broadcast(a->shape, a->rank - 2, b->shape, b->rank - 2, y, ry))
-    return 0;
-  y[*ry] = m;
-  y[*ry + 1] = nn;
-  *ry += 2;
   int bias = n->param[CLSEG__SLOT_BIAS];
-  return bias < 0 || (int64_t)pl->g->params[bias].count == nn;
+  return bias < 0 || (int64_t)pl->g->params[bias].count == y[*ry - 1];
 }
 
 static int infer_axis(const clseg_plan *p, const clseg_node *n, const clseg__step *x, int64_t *y,
@@ -329,6 +303,13 @@ static int infer(clseg_plan *p, const clseg_node *n, clseg__step *s) {
   return infer_nchw(p, n, s->shape);
 }
 
+static clseg_status op_fail(clseg_plan *p, const clseg_node *nd) {
+  char msg[CLSEG__ERR_LEN];
+  snprintf(msg, sizeof msg, "%s", clseg_last_error(p->ctx));
+  return clseg__fail(p->ctx, clseg_last_status(p->ctx), "planning %s '%s': %s",
+                     clseg__node_op_name(nd->op), nd->name, msg);
+}
+
 static clseg_status shape_fail(clseg_plan *p, const clseg_node *nd) {
   char got[256] = "";
   for (int k = 0; k < nd->nin; k++) {
@@ -358,8 +339,10 @@ clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w) 
       const int64_t in[6] = {n, nd->channels, h, w, 1, 1};
       memcpy(s->shape, in, sizeof in);
       s->rank = 4;
-    } else if (!infer(p, nd, s)) {
-      return shape_fail(p, nd);
+    } else {
+      int ok = infer(p, nd, s);
+      if (ok <= 0)
+        return ok < 0 ? op_fail(p, nd) : shape_fail(p, nd);
     }
     s->flops = node_flops(p, nd);
   }

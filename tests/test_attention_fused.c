@@ -210,7 +210,7 @@ static void test_random_sweep(void **state) {
 }
 
 /* Named shapes: DANet-like position attention (channel-major, dk 8 and dv 64 of a 17x15 map),
- * spatial-reduction attention (lk = lq / 64), single query and key, d 1, d 512, dk 1100. */
+ * spatial-reduction attention (lk = lq / 64), single query and key, d 1, d 512, dk 700 and 1100. */
 static void test_named(void **state) {
   (void)state;
   const af_case cases[] = {
@@ -221,6 +221,8 @@ static void test_named(void **state) {
       {1, 2, 7, 97, 512, 512, TOKEN_BHLD, CHANNEL_MAJOR, CHANNEL_MAJOR, BIAS_ROW, 0.0f},
       /* dk past the CPU form's bound: the GPU form runs under every row */
       {1, 1, 21, 6, 1100, 3, TOKEN_BHLD, TOKEN_BHLD, TOKEN_BHLD, BIAS_NONE, 0.0f},
+      /* the CPU form's largest bucket, CPU_MAXDK 1024 */
+      {1, 1, 40, 9, 700, 2, CHANNEL_MAJOR, TOKEN_BLHD, TOKEN_BHLD, BIAS_SHARED, 0.0f},
   };
   run_forms(cases, (int)(sizeof cases / sizeof *cases), SEED ^ 0x11, "named shapes");
 }

@@ -143,7 +143,7 @@ static int sweep(const char *variant, int min_ta, int max_ta, int min_tb, int ma
 
 static void tile_sweep(void **state) {
   (void)state;
-  assert_int_equal(sweep("matmul_tile", 0, 1, 0, 0), 0);
+  assert_int_equal(sweep("matmul_tile", 0, 1, 0, 1), 0);
 }
 static void dot_sweep(void **state) {
   (void)state;
@@ -168,8 +168,6 @@ static void attention_shapes(const char *variant) {
   };
   int failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    if (!strcmp(variant, "matmul_tile") && cases[i].trans_b)
-      continue;
     if (!strcmp(variant, "matmul_dot") && !cases[i].trans_b)
       continue;
     failures += !mm_run(&cases[i], variant, SEED + 1000 + i);
@@ -191,6 +189,31 @@ static void gpu_attention(void **state) {
 static void auto_attention(void **state) {
   (void)state;
   attention_shapes("auto");
+}
+
+/* A few small odd shapes through every variant and transpose it runs, with broadcast batch dims:
+ * the cases tools/oclgrind.sh runs (filter small_*), where a full sweep would take too long. */
+static void small_variants(void **state) {
+  (void)state;
+  static const char *const variants[] = {"matmul_tile", "matmul_dot", "matmul_gpu"};
+  int failures = 0, cases = 0;
+  for (int v = 0; v < 3; v++)
+    for (int ta = 0; ta <= 1; ta++)
+      for (int tb = 0; tb <= 1; tb++) {
+        if (v == 1 && (ta || !tb))
+          continue;
+        mm_case c = {.ar = 4,
+                     .br = 3,
+                     .ad = {2, 1},
+                     .bd = {3},
+                     .trans_a = ta,
+                     .trans_b = tb,
+                     .bias = 1,
+                     .alpha = 0.5f};
+        set_mnk(&c, 17, 67, 19);
+        failures += !mm_run(&c, variants[v], SEED + 2000 + (uint64_t)cases++);
+      }
+  assert_int_equal(failures, 0);
 }
 
 /* ---- error paths ---- */
@@ -239,6 +262,15 @@ static void matmul_errors(void **state) {
                CLSEG_UNSUPPORTED,
                "matmul: variant 'matmul_dot' does not support trans_a 0, trans_b 0 (a [2, 3, 4], b "
                "[2, 4, 5])");
+  const int64_t many[3] = {65536, 1, 1}, one[2] = {1, 1};
+  clseg_tensor *am = test_tensor_nd(test_ctx, 3, many, NULL),
+               *b1 = test_tensor_nd(test_ctx, 2, one, NULL);
+  clseg_tensor *ym = test_tensor_nd(test_ctx, 3, many, NULL);
+  expect_error(clseg_matmul(test_ctx, am, b1, NULL, NULL, ym), CLSEG_UNSUPPORTED,
+               "matmul: output [65536, 1, 1] has 65536 matrices; at most 65535");
+  clseg_tensor_free(am);
+  clseg_tensor_free(b1);
+  clseg_tensor_free(ym);
   int64_t dims[CLSEG_MAX_RANK];
   int rank = 0;
   assert_int_equal(clseg_matmul_shape(a, b, NULL, dims, &rank), CLSEG_OK);
@@ -259,7 +291,7 @@ int main(void) {
       cmocka_unit_test(gpu_sweep),      cmocka_unit_test(auto_sweep),
       cmocka_unit_test(tile_attention), cmocka_unit_test(dot_attention),
       cmocka_unit_test(gpu_attention),  cmocka_unit_test(auto_attention),
-      cmocka_unit_test(matmul_errors),
+      cmocka_unit_test(small_variants), cmocka_unit_test(matmul_errors),
   };
   test_filter_from_env();
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

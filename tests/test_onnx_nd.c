@@ -1,10 +1,11 @@
 /* The ONNX importer on tensors of any rank (issue 18): every model of
  * tests/fixtures/onnx_nd/index.txt (tools/make_onnx_nd_fixtures.py: a non-local block, DANet's
  * attention modules, a SegFormer block at opsets 13 and 17, torch's TransformerEncoderLayer,
- * GroupNorm and token math) imported, planned with fusion (matmul-softmax-matmul chains fused into
- * one attention step) and without, and run against onnxruntime's output. The fused plans must also
- * launch fewer kernels, and a LayerNorm written op by op (opset 13) must plan as the single
- * LayerNormalization of opset 17. */
+ * GroupNorm and token math; by hand: GroupNormalization-18, InstanceNormalization,
+ * LayerNormalization over C, H, W, Where on a constant mask with a Gather) imported, planned with
+ * fusion (matmul-softmax-matmul chains fused into one attention step) and without, and run against
+ * onnxruntime's output. The fused plans must also launch fewer kernels, and a LayerNorm written op
+ * by op (opset 13) must plan as the single LayerNormalization of opset 17. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ static void test_models(void **state) {
          ln_kernels[0], ln_kernels[1]);
   assert_int_equal(ln_kernels[0], ln_kernels[1]);
   fclose(f);
-  assert_true(run >= 6);
+  assert_true(run >= 10);
   assert_int_equal(failed, 0);
 }
 

@@ -12,6 +12,10 @@ tests/test_onnx_nd.c imports and runs against onnxruntime (issue 18: tensors of 
   vit_op13             torch.nn.TransformerEncoderLayer (4 heads, GELU, batch_first) on patch tokens
   groupnorm_op13       GroupNorm (exported as InstanceNormalization on a reshape) and LogSoftmax, Erf,
                        Sqrt, Pow on tokens
+  gnorm18_op18, inorm_op13, lnorm_axis1_op17, where_gather_op13
+                       hand-built with onnx.helper (torch 1.13 cannot write opset 18): GroupNormalization with
+                       per-group scale and bias, InstanceNormalization, LayerNormalization over C, H, W, and Where on
+                       a constant mask with a Gather of one row
 
 Two Pythons: the export runs in one with torch (Debian's /usr/bin/python3), onnxruntime in the other (the
 pyenv python3). Run:  python3 tools/make_onnx_nd_fixtures.py [--out tests/fixtures/onnx_nd]
@@ -188,9 +192,58 @@ def export(out):
         print("exported", stem)
 
 
+HAND = [  # stem, what (built by hand_built)
+    ("gnorm18_op18", "GroupNormalization-18, 2 groups, per-group scale and bias"),
+    ("inorm_op13", "InstanceNormalization with scale and bias"),
+    ("lnorm_axis1_op17", "LayerNormalization axis 1 (over C, H, W)"),
+    ("where_gather_op13", "Where on a constant mask, Gather of one row, Softmax on H"),
+]
+
+
+def hand_built(out):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    def rng(stem):
+        return np.random.default_rng(SEED ^ zlib.crc32(stem.encode()))
+
+    def save(stem, nodes, shape, inits, opset):
+        vi = helper.make_tensor_value_info
+        g = helper.make_graph(nodes, "g", [vi("input", TensorProto.FLOAT, list(shape))],
+                              [vi("output", TensorProto.FLOAT, None)],
+                              initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="make_onnx_nd_fixtures")
+        m.ir_version = 8
+        with open(os.path.join(out, stem + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+        np.save(os.path.join(out, stem + ".input.npy"), rng(stem).uniform(-2, 2, shape).astype(np.float32))
+
+    r = rng("gnorm18_op18")
+    save("gnorm18_op18", [helper.make_node("GroupNormalization", ["input", "s", "b"], ["output"], num_groups=2,
+                                           epsilon=1e-4)], (2, 6, 5, 4),
+         {"s": r.uniform(0.5, 1.5, 2).astype(np.float32), "b": r.uniform(-1, 1, 2).astype(np.float32)}, 18)
+    r = rng("inorm_op13")
+    save("inorm_op13", [helper.make_node("InstanceNormalization", ["input", "s", "b"], ["output"])], (2, 3, 7, 5),
+         {"s": r.uniform(0.5, 1.5, 3).astype(np.float32), "b": r.uniform(-1, 1, 3).astype(np.float32)}, 13)
+    r = rng("lnorm_axis1_op17")
+    save("lnorm_axis1_op17", [helper.make_node("LayerNormalization", ["input", "s", "b"], ["output"], axis=1)],
+         (2, 3, 4, 5), {"s": r.uniform(0.5, 1.5, (3, 4, 5)).astype(np.float32),
+                        "b": r.uniform(-1, 1, (3, 4, 5)).astype(np.float32)}, 17)
+    r = rng("where_gather_op13")
+    mask = r.uniform(0, 1, (1, 1, 6, 5)) > 0.5
+    save("where_gather_op13", [
+        helper.make_node("Where", ["mask", "input", "neg"], ["w"]),
+        helper.make_node("Softmax", ["w"], ["sm"], axis=2),
+        helper.make_node("Gather", ["sm", "row"], ["g"], axis=2),
+        helper.make_node("Mul", ["g", "g"], ["output"])], (2, 3, 6, 5),
+        {"mask": mask, "neg": np.array([-3.0], np.float32), "row": np.array(4, np.int64)}, 13)
+
+
 def references(out):
     import numpy as np
     import onnxruntime as ort
+
+    hand_built(out)
 
     with open(os.path.join(out, "index.txt"), "w") as idx:
         for stem, _, _, what in CASES:
@@ -204,6 +257,12 @@ def references(out):
             np.save(os.path.join(out, stem + ".ort.npy"), y)
             idx.write("%s\t%s\n" % (stem, what))
             print("wrote %s (onnxruntime vs torch: max |diff| %.2g)" % (stem, err))
+        for stem, what in HAND:
+            sess = ort.InferenceSession(os.path.join(out, stem + ".onnx"), providers=["CPUExecutionProvider"])
+            y = sess.run(None, {"input": np.load(os.path.join(out, stem + ".input.npy"))})[0]
+            np.save(os.path.join(out, stem + ".ort.npy"), y.astype(np.float32))
+            idx.write("%s\t%s\n" % (stem, what))
+            print("wrote", stem)
 
 
 def main():

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # Cheapest first (docs/testing.md has the seconds each took); conv and tflite ran past 10 minutes.
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(activation batchnorm eltwise layout reduce pool resize attention linear
-  conv_transpose onnx models graph)
+  'norm:*forms*' conv_transpose onnx models graph transpose 'matmul:small_*')
 CLSEG_EXTRA_PACKAGES=oclgrind bash tools/setup.sh || exit 1
 out=build/oclgrind
 mkdir -p "$out"

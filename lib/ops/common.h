@@ -67,12 +67,13 @@ typedef struct {
  * that its element count fits the kernels' ints; errors name op, x's shape and the fault. */
 clseg_status clseg__rows_of(clseg_context *ctx, const char *op, const clseg_tensor *x, int axis,
                             int naxes, int *first, int *count, clseg__rows *r);
-/* Launches variant's form for r, as its tuning row says (cells LOCAL, GPU, COLS): the work-group
- * form `<variant>_wg` (LOCAL work-items per row, built with -DLOCAL) when GPU is 1 and r's inner
- * is below COLS, else the column form `<variant>` (one work-item per row, work-groups of LOCAL).
- * args is the kernels' common argument list. */
+/* Launches variant's form for r, as its tuning row says (cells LOCAL, GPU, COLS, and VEC where
+ * has_vec): the work-group form `<variant>_wg` (LOCAL work-items per row, built with -DLOCAL) when
+ * GPU is 1 and r's inner is below COLS; else, when has_vec, VEC is 1 and inner >= 16, the float16
+ * column form `<variant>_vec` (16 neighbouring rows per work-item); else the column form
+ * `<variant>` (one work-item per row). args is the kernels' common argument list. */
 clseg_status clseg__rows_launch(clseg_context *ctx, const char *file, const char *variant,
-                                const char *op, const clseg__rows *r, const clseg__arg *args,
-                                int nargs);
+                                int has_vec, const char *op, const clseg__rows *r,
+                                const clseg__arg *args, int nargs);
 
 #endif

@@ -20,6 +20,8 @@ typedef struct {
   int l[MAX_BATCH_DIMS], sa[MAX_BATCH_DIMS], sb[MAX_BATCH_DIMS];
   float alpha;
   int tv[5];
+  cl_mem bbuf; /* b's buffer, or the packed panels (matmul_tile) */
+  int boff, sbb, packed;
 } matmul_args;
 
 /* keys: the variant's cells in cl/tuning/matmul.tsv; macros: the -D name of each (NULL: host-side
@@ -54,13 +56,14 @@ static void cpu_range(const matmul_args *a, int rows, int cols, size_t global[3]
 }
 
 static int tile_supported(const matmul_args *a) {
-  return !a->trans_b;
+  (void)a;
+  return 1; /* a transposed b is always packed first */
 }
 static void tile_range(const matmul_args *a, size_t global[3], size_t local[3]) {
   cpu_range(a, a->tv[1], 16 * a->tv[2], global, local);
 }
-static const char *const TILE_KEYS[] = {"LOCAL", "MR", "NV"};
-static const char *const TILE_MACROS[] = {NULL, "MATMUL_MR", "MATMUL_NV"};
+static const char *const TILE_KEYS[] = {"LOCAL", "MR", "NV", "PACK"};
+static const char *const TILE_MACROS[] = {NULL, "MATMUL_MR", "MATMUL_NV", NULL};
 
 static int dot_supported(const matmul_args *a) {
   return !a->trans_a && a->trans_b;
@@ -89,7 +92,7 @@ static const char *const GPU_MACROS[] = {"GPU_TM", "GPU_TN", "GPU_TK", "GPU_WM",
 
 /* Table order is the "auto" preference among the CPU forms. */
 static const matmul_variant VARIANTS[] = {
-    {"matmul_tile", tile_supported, TILE_KEYS, TILE_MACROS, 3, tile_range},
+    {"matmul_tile", tile_supported, TILE_KEYS, TILE_MACROS, 4, tile_range},
     {"matmul_dot", dot_supported, DOT_KEYS, DOT_MACROS, 3, dot_range},
     {"matmul_gpu", gpu_supported, GPU_KEYS, GPU_MACROS, 5, gpu_range},
 };
@@ -201,6 +204,10 @@ static clseg_status matmul_check(clseg_context *ctx, const clseg_tensor *a, cons
   m->sbn = m->trans_b ? m->k : 1;
   for (int i = 0; i < MAX_BATCH_DIMS; i++)
     m->l[i] = i < r - 2 ? (int)dims[r - 3 - i] : 1;
+  if (m->batch > 65535) /* the launch's dim 2, which NVIDIA's OpenCL caps at 65535 */
+    return clseg__fail(ctx, CLSEG_UNSUPPORTED,
+                       "matmul: output %s has %d matrices; at most 65535 (the launch's third dim)",
+                       CLSEG__TSHAPE(y), m->batch);
   batch_strides(a, r, (int64_t)m->m * m->k, m->sa);
   batch_strides(b, r, (int64_t)m->k * m->n, m->sb);
   return clseg__check_optional(ctx, "matmul", "bias", bias, (size_t)m->n);
@@ -214,20 +221,21 @@ static const matmul_variant *find_variant(const char *name) {
   return NULL;
 }
 
-/* "auto": the matmul row's GPU cell (cl/tuning/matmul.tsv) runs matmul_gpu; otherwise the first
- * CPU form that reads the call's operands along their contiguous dims (matmul_gpu when a and b are
- * both transposed). Else the forced variant, if it supports the call. NULL with the error
- * recorded. */
+/* "auto": the matmul row's GPU cell (cl/tuning/matmul.tsv) runs matmul_gpu; otherwise
+ * matmul_tile, or matmul_dot for a b^T where the row's DOT cell is 1. Else the forced variant, if
+ * it supports the call. NULL with the error recorded. */
 static const matmul_variant *matmul_select(clseg_context *ctx, const matmul_args *a,
                                            const char *variant) {
   if (!variant || !strcmp(variant, "auto")) {
+    static const char *const key[] = {"DOT"};
     int gpu;
-    if (clseg__tune_gpu(ctx, "matmul", &gpu) != CLSEG_OK)
+    double dot;
+    if (clseg__tune_gpu(ctx, "matmul", &gpu) != CLSEG_OK ||
+        clseg__tune_get(ctx, "matmul", NULL, key, 1, &dot, NULL) != CLSEG_OK)
       return NULL;
-    for (int i = 0; !gpu && i < N_VARIANTS; i++)
-      if (VARIANTS[i].supported(a))
-        return &VARIANTS[i];
-    return find_variant("matmul_gpu");
+    if (gpu)
+      return find_variant("matmul_gpu");
+    return find_variant(dot != 0.0 && dot_supported(a) ? "matmul_dot" : "matmul_tile");
   }
   const matmul_variant *v = find_variant(variant);
   if (!v)
@@ -260,30 +268,75 @@ static clseg_status gpu_fits(clseg_context *ctx, const matmul_args *a) {
   return CLSEG_OK;
 }
 
-static clseg_status matmul_enqueue(clseg_context *ctx, const matmul_variant *v,
-                                   const matmul_args *a) {
+static clseg_status variant_kernel(clseg_context *ctx, const matmul_variant *v,
+                                   const matmul_args *a, const char *kernel, cl_kernel *k) {
   clseg__define defs[5];
   int nd = 0;
   for (int i = 0; i < v->nkeys; i++)
     if (v->macros[i])
       defs[nd++] = (clseg__define){v->macros[i], a->tv[i]};
   char opts[256];
-  cl_kernel k;
   CLSEG__CHECK(ctx, clseg__build_options(defs, nd, opts, sizeof opts));
-  clseg_status s = clseg__kernel(ctx, "matmul.cl", opts, v->name, &k);
+  return clseg__kernel(ctx, "matmul.cl", opts, kernel, k);
+}
+
+/* matmul_tile with M >= PACK or a transposed b: b's batches into contiguous panels [batch][N /
+ * NC][K][NC] in scratch slot 0 (zeros past N), read by the tile kernel NC floats per k; a points
+ * the call at them. */
+static clseg_status pack_b(clseg_context *ctx, const matmul_variant *v, matmul_args *a) {
+  const int nc = 16 * a->tv[2], nblk = (a->n + nc - 1) / nc;
+  const size_t panels = (size_t)nblk * (size_t)a->k * (size_t)nc;
+  const size_t batches = a->b->count / ((size_t)a->k * (size_t)a->n);
+  cl_kernel k;
+  cl_mem p;
+  clseg_status s = variant_kernel(ctx, v, a, "matmul_pack_b", &k);
+  if (s == CLSEG_OK)
+    s = clseg__context_scratch(ctx, 0, panels * batches * sizeof(float), &p);
   if (s != CLSEG_OK)
     return s;
-  const int ao = (int)a->a->offset, bo = (int)a->b->offset, yo = (int)a->y->offset;
+  const int bo = (int)a->b->offset, bstride = a->k * a->n;
+  const clseg__arg args[] = {CLSEG__ARG(a->b->buf), CLSEG__ARG(bo),     CLSEG__ARG(p),
+                             CLSEG__ARG(a->k),      CLSEG__ARG(a->n),   CLSEG__ARG(a->sbk),
+                             CLSEG__ARG(a->sbn),    CLSEG__ARG(bstride)};
+  const size_t local[3] = {8, 1, 1};
+  const size_t global[3] = {clseg__round_up((size_t)a->k, 8), (size_t)nblk, batches};
+  if ((s = CLSEG__LAUNCH(ctx, k, "matmul_tile pack", args, 3, global, local)) != CLSEG_OK)
+    return s;
+  a->bbuf = p;
+  a->boff = 0;
+  a->sbk = nc;
+  a->sbn = 1;
+  a->sbb = a->k * nc;
+  a->packed = 1;
+  batch_strides(a->b, a->y->rank, (int64_t)panels, a->sb);
+  return CLSEG_OK;
+}
+
+static clseg_status matmul_enqueue(clseg_context *ctx, const matmul_variant *v, matmul_args *a) {
+  cl_kernel k;
+  clseg_status s = CLSEG_OK;
+  a->bbuf = a->b->buf;
+  a->boff = (int)a->b->offset;
+  a->sbb = v->range == tile_range ? 16 * a->tv[2] : 0;
+  a->packed = 0;
+  if (v->range == tile_range && (a->trans_b || a->m >= a->tv[3]))
+    s = pack_b(ctx, v, a);
+  if (s == CLSEG_OK)
+    s = variant_kernel(ctx, v, a, v->name, &k);
+  if (s != CLSEG_OK)
+    return s;
+  const int ao = (int)a->a->offset, yo = (int)a->y->offset;
   const int has_bias = a->bias != NULL, biaso = a->bias ? (int)a->bias->offset : 0;
   cl_mem bias = a->bias ? a->bias->buf : a->y->buf; /* never read without has_bias */
   const clseg__arg args[] = {
-      CLSEG__ARG(a->a->buf), CLSEG__ARG(ao),       CLSEG__ARG(a->b->buf), CLSEG__ARG(bo),
-      CLSEG__ARG(bias),      CLSEG__ARG(biaso),    CLSEG__ARG(has_bias),  CLSEG__ARG(a->y->buf),
-      CLSEG__ARG(yo),        CLSEG__ARG(a->m),     CLSEG__ARG(a->n),      CLSEG__ARG(a->k),
-      CLSEG__ARG(a->sam),    CLSEG__ARG(a->sak),   CLSEG__ARG(a->sbk),    CLSEG__ARG(a->sbn),
-      CLSEG__ARG(a->l[0]),   CLSEG__ARG(a->l[1]),  CLSEG__ARG(a->l[2]),   CLSEG__ARG(a->sa[0]),
-      CLSEG__ARG(a->sa[1]),  CLSEG__ARG(a->sa[2]), CLSEG__ARG(a->sa[3]),  CLSEG__ARG(a->sb[0]),
-      CLSEG__ARG(a->sb[1]),  CLSEG__ARG(a->sb[2]), CLSEG__ARG(a->sb[3]),  CLSEG__ARG(a->alpha)};
+      CLSEG__ARG(a->a->buf), CLSEG__ARG(ao),       CLSEG__ARG(a->bbuf),  CLSEG__ARG(a->boff),
+      CLSEG__ARG(bias),      CLSEG__ARG(biaso),    CLSEG__ARG(has_bias), CLSEG__ARG(a->y->buf),
+      CLSEG__ARG(yo),        CLSEG__ARG(a->m),     CLSEG__ARG(a->n),     CLSEG__ARG(a->k),
+      CLSEG__ARG(a->sam),    CLSEG__ARG(a->sak),   CLSEG__ARG(a->sbk),   CLSEG__ARG(a->sbn),
+      CLSEG__ARG(a->l[0]),   CLSEG__ARG(a->l[1]),  CLSEG__ARG(a->l[2]),  CLSEG__ARG(a->sa[0]),
+      CLSEG__ARG(a->sa[1]),  CLSEG__ARG(a->sa[2]), CLSEG__ARG(a->sa[3]), CLSEG__ARG(a->sb[0]),
+      CLSEG__ARG(a->sb[1]),  CLSEG__ARG(a->sb[2]), CLSEG__ARG(a->sb[3]), CLSEG__ARG(a->alpha),
+      CLSEG__ARG(a->sbb),    CLSEG__ARG(a->packed)};
   size_t global[3], local[3];
   v->range(a, global, local);
   return CLSEG__LAUNCH(ctx, k, v->name, args, 3, global, local);

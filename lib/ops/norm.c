@@ -32,7 +32,7 @@ clseg_status clseg_softmax(clseg_context *ctx, const clseg_tensor *x, int axis, 
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
                              CLSEG__ARG(yo),     CLSEG__ARG(outer), CLSEG__ARG(n),
                              CLSEG__ARG(inner),  CLSEG__ARG(lg)};
-  return clseg__rows_launch(ctx, "norm.cl", "norm_softmax", op, &r, args, CLSEG__COUNT(args));
+  return clseg__rows_launch(ctx, "norm.cl", "norm_softmax", 0, op, &r, args, CLSEG__COUNT(args));
 }
 
 /* The normalisation both ops share: rows r of x, parameter p of element j of row o at
@@ -71,7 +71,7 @@ static clseg_status norm_enqueue(clseg_context *ctx, const norm_job *job, const 
                              CLSEG__ARG(job->gmod),
                              CLSEG__ARG(job->gdiv),
                              CLSEG__ARG(eps)};
-  return clseg__rows_launch(ctx, "norm.cl", "norm_layernorm", job->op, &job->r, args,
+  return clseg__rows_launch(ctx, "norm.cl", "norm_layernorm", 1, job->op, &job->r, args,
                             CLSEG__COUNT(args));
 }
 

@@ -83,7 +83,8 @@ static clseg_status gather_enqueue(clseg_context *ctx, const char *what, const c
 static int as_tiled(const gather_layout *l, int64_t *b, int64_t *r, int64_t *c) {
   if (l->count < 2 || l->count > 3 || l->xs[1] != 1 || l->xs[0] != l->len[1])
     return 0;
-  if (l->count == 3 && l->xs[2] != l->len[0] * l->len[1])
+  /* B runs along the launch's dim 2, which NVIDIA's OpenCL caps at 65535 */
+  if (l->count == 3 && (l->xs[2] != l->len[0] * l->len[1] || l->len[2] > 65535))
     return 0;
   *r = l->len[0];
   *c = l->len[1];
