@@ -10,10 +10,8 @@
 
 /* x + gamma y, gamma the one-element parameter NAME ([1], as nn.Parameter(torch.zeros(1))). */
 static clseg_node *gamma_residual(clseg_graph *g, const char *name, clseg_node *y, clseg_node *x) {
-  static const int64_t one[4] = {1, 1, 1, 1};
-  clseg_node *gamma = clseg_graph_constant(g, name, 1, one);
-  gamma = clseg_graph_reshape(g, gamma, 4, one); /* a [1, 1, 1, 1] view: broadcasts as NCHW */
-  y = clseg_graph_binary(g, CLSEG_BINARY_MUL, gamma, y);
+  static const int64_t one = 1;
+  y = clseg_graph_binary(g, CLSEG_BINARY_MUL, clseg_graph_constant(g, name, 1, &one), y);
   return clseg_graph_binary(g, CLSEG_BINARY_ADD, y, x);
 }
 
