@@ -145,6 +145,10 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   clseg_tensor *const *pr = s->param;
   clseg_tensor *const w = pr[CLSEG__SLOT_WEIGHT]; /* the weight slots: convs, linear */
   clseg_tensor *const b = pr[CLSEG__SLOT_BIAS];
+  if (s->gelu) {
+    const clseg_activation gelu = {CLSEG_ACT_GELU, 0.0f, 0.0f};
+    return clseg_activation_apply(p->ctx, x, &gelu, y);
+  }
   if (s->ln)
     return clseg_layernorm(p->ctx, x, s->ln_gamma >= 0 ? p->steps[s->ln_gamma].view : NULL,
                            s->ln_beta >= 0 ? p->steps[s->ln_beta].view : NULL, &s->lnp, y);

@@ -395,6 +395,7 @@ static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
   if (s == CLSEG_OK && !p->opt.no_fusion) {
     fuse(p, uses);
     clseg__plan_fuse_layernorm(p, uses);
+    clseg__plan_fuse_gelu(p, uses);
     clseg__plan_fold_transposes(p, uses);
     clseg__plan_fuse_attention(p, uses);
   }

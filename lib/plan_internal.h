@@ -22,6 +22,7 @@ typedef struct {
   int ln; /* the last node of a LayerNorm written op by op, run as one layernorm of read[0] */
   clseg_layernorm_params lnp;
   int ln_gamma, ln_beta; /* its constants' node ids, or -1 */
+  int gelu;              /* the last node of an Erf-GELU written op by op: a GELU of read[0] */
   clseg_activation act;  /* fused activation (conv, conv_transpose) */
   int residual;          /* fused residual add: the node id of the other operand, or -1 */
   int bn;                /* batchnorm folded into this conv: node id, or -1 */
@@ -63,6 +64,8 @@ void clseg__plan_fold_transposes(clseg_plan *p, const int *uses);
 void clseg__plan_fuse_attention(clseg_plan *p, const int *uses);
 /* plan_patterns.c: ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div [Mul] [Add] run as one layernorm. */
 void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses);
+/* plan_patterns.c: x * (erf(x / sqrt 2) + 1) * 0.5 run as one GELU. */
+void clseg__plan_fuse_gelu(clseg_plan *p, const int *uses);
 
 /* exec.c */
 clseg_status clseg__step_run(clseg_plan *p, clseg__step *s);

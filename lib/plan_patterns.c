@@ -1,6 +1,8 @@
-/* Planner pass for the LayerNorm that exporters write out op by op (torch.onnx before opset 17):
+/* Planner passes for what exporters write out op by op (torch.onnx before opsets 17 and 20):
  *   m = ReduceMean(x); d = x - m; v = ReduceMean(d ^ 2); y = d / sqrt(v + eps) [* gamma] [+ beta]
- * becomes one layernorm step over the reduced axes, gamma and beta read from their constants. */
+ * becomes one layernorm step over the reduced axes, gamma and beta read from their constants, and
+ *   y = x * (erf(x / sqrt 2) + 1) * 0.5 (any order of the products' operands)
+ * one GELU activation. */
 #include <math.h>
 #include <string.h>
 
@@ -84,6 +86,43 @@ static void fuse_one(clseg_plan *p, const int *uses, int div) {
       p->steps[chain[i]].target = last;
       p->info.fused++;
     }
+}
+
+static void fuse_gelu(clseg_plan *p, const int *uses, int half) {
+  const clseg_node *h = p->g->nodes[half], *t = NULL;
+  for (int k = 0; k < 2 && !t; k++) /* (x * (erf + 1)) * 0.5 */
+    if (fabsf(scalar(p, h->in[1 - k]) - 0.5f) < 1e-7f)
+      t = sole(p, uses, h->in[k]->id);
+  if (!is_binary(t, CLSEG_BINARY_MUL))
+    return;
+  for (int k = 0; k < 2; k++) { /* t = x * a, a = erf(x / sqrt 2) + 1 */
+    const clseg_node *a = sole(p, uses, t->in[k]->id), *x = t->in[1 - k];
+    const clseg_node *one = is_binary(a, CLSEG_BINARY_ADD) ? a->in[1] : NULL;
+    const clseg_node *e = a ? sole(p, uses, a->in[0]->id) : NULL;
+    if (!one || scalar(p, one) != 1.0f || !e || e->op != CLSEG__N_UNARY ||
+        e->unary != CLSEG_UNARY_ERF)
+      continue;
+    const clseg_node *dv = sole(p, uses, e->in[0]->id);
+    if (!is_binary(dv, CLSEG_BINARY_DIV) || dv->in[0] != x ||
+        fabsf(scalar(p, dv->in[1]) - 1.41421356f) > 1e-5f)
+      continue;
+    clseg__step *s = &p->steps[half];
+    s->gelu = 1;
+    s->read[0] = x->id;
+    const int chain[] = {dv->id, e->id, a->id, t->id};
+    for (size_t i = 0; i < sizeof chain / sizeof *chain; i++) {
+      p->steps[chain[i]].skip = 1;
+      p->steps[chain[i]].target = half;
+      p->info.fused++;
+    }
+    return;
+  }
+}
+
+void clseg__plan_fuse_gelu(clseg_plan *p, const int *uses) {
+  for (int i = 0; i < p->g->nnodes; i++)
+    if (is_binary(p->g->nodes[i], CLSEG_BINARY_MUL) && !p->steps[i].skip)
+      fuse_gelu(p, uses, i);
 }
 
 void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses) {

@@ -197,6 +197,8 @@ HAND = [  # stem, what (built by hand_built)
     ("inorm_op13", "InstanceNormalization with scale and bias"),
     ("lnorm_axis1_op17", "LayerNormalization axis 1 (over C, H, W)"),
     ("where_gather_op13", "Where on a constant mask, Gather of one row, Softmax on H"),
+    ("gelu_tokens_op13", "Erf-GELU written op by op on tokens [N, L, C] (one kernel when fused)"),
+    ("lnorm_tokens_op13", "LayerNorm written op by op on tokens, with gamma and beta (one kernel when fused)"),
 ]
 
 
@@ -237,6 +239,24 @@ def hand_built(out):
         helper.make_node("Gather", ["sm", "row"], ["g"], axis=2),
         helper.make_node("Mul", ["g", "g"], ["output"])], (2, 3, 6, 5),
         {"mask": mask, "neg": np.array([-3.0], np.float32), "row": np.array(4, np.int64)}, 13)
+    f32 = np.float32
+    save("gelu_tokens_op13", [
+        helper.make_node("Reshape", ["input", "shape"], ["t"]),
+        helper.make_node("Div", ["t", "sqrt2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", ["t", "a"], ["m"]),
+        helper.make_node("Mul", ["m", "half"], ["output"])], (2, 3, 4, 5),
+        {"shape": np.array([2, 3, 20], np.int64), "sqrt2": np.array(1.4142135381698608, f32),
+         "one": np.array(1.0, f32), "half": np.array(0.5, f32)}, 13)
+    r = rng("lnorm_tokens_op13")
+    save("lnorm_tokens_op13", [
+        helper.make_node("Reshape", ["input", "shape"], ["t"]),
+        helper.make_node("ReduceMean", ["t"], ["m"], axes=[-1]), helper.make_node("Sub", ["t", "m"], ["d"]),
+        helper.make_node("Pow", ["d", "two"], ["p"]), helper.make_node("ReduceMean", ["p"], ["v"], axes=[-1]),
+        helper.make_node("Add", ["v", "eps"], ["ve"]), helper.make_node("Sqrt", ["ve"], ["s"]),
+        helper.make_node("Div", ["d", "s"], ["n"]), helper.make_node("Mul", ["n", "gamma"], ["g"]),
+        helper.make_node("Add", ["g", "beta"], ["output"])], (2, 3, 4, 5),
+        {"shape": np.array([2, 12, 5], np.int64), "two": np.array(2.0, f32), "eps": np.array(1e-5, f32),
+         "gamma": r.uniform(0.5, 1.5, 5).astype(f32), "beta": r.uniform(-1, 1, 5).astype(f32)}, 13)
 
 
 def references(out):
