@@ -50,7 +50,7 @@ static clseg_node *norm(clseg_graph *g, const char *name, clseg_node *x, float e
 /* Efficient self-attention: queries at every position, keys and values from a map reduced by a
  * conv of kernel = stride = sr (then a LayerNorm), heads heads of width C / heads. */
 static clseg_node *attention(clseg_graph *g, const char *p, clseg_node *x, int heads, int sr) {
-  char n[160];
+  char n[128];
   int64_t c = x->channels;
   CLSEG__NAME(n, "%s.q", p);
   clseg_node *q = conv(g, n, x, c, 1, 1, 0, 1), *kv = x;
@@ -71,7 +71,7 @@ static clseg_node *attention(clseg_graph *g, const char *p, clseg_node *x, int h
 
 /* Mix-FFN: 1x1 to hidden, depthwise 3x3, GELU, 1x1 back. */
 static clseg_node *mix_ffn(clseg_graph *g, const char *p, clseg_node *x, int64_t hidden) {
-  char n[160];
+  char n[128];
   int64_t c = x->channels;
   CLSEG__NAME(n, "%s.fc1", p);
   clseg_node *y = conv(g, n, x, hidden, 1, 1, 0, 1);
@@ -85,7 +85,7 @@ static clseg_node *mix_ffn(clseg_graph *g, const char *p, clseg_node *x, int64_t
 /* x + attn(norm1 x), then + mlp(norm2 x). The residual operand exists before the conv that ends
  * each branch, so the adds fuse into those convs. */
 static clseg_node *block(clseg_graph *g, const char *p, clseg_node *x, const arch *a, int i) {
-  char n[160];
+  char n[96];
   CLSEG__NAME(n, "%s.norm1", p);
   clseg_node *y = norm(g, n, x, BLOCK_EPS);
   CLSEG__NAME(n, "%s.attn", p);
@@ -100,7 +100,7 @@ static clseg_node *block(clseg_graph *g, const char *p, clseg_node *x, const arc
 
 /* Stage i: overlapping patch embedding (7x7 stride 4, else 3x3 stride 2), blocks, LayerNorm. */
 static clseg_node *stage(clseg_graph *g, clseg_node *x, const arch *a, int i) {
-  char n[160];
+  char n[64];
   int k = i ? 3 : 7;
   CLSEG__NAME(n, "backbone.patch_embed%d.proj", i + 1);
   x = conv(g, n, x, a->dims[i], k, i ? 2 : 4, k / 2, 1);
