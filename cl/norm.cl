@@ -1,6 +1,7 @@
 /* Softmax and normalisation (LayerNorm, GroupNorm) along one run of dims, on the (outer, n, inner) view of
  * rows.h: norm_<op> is the column form (one work-item per row), norm_<op>_wg the work-group form (LOCAL
- * work-items per row). Every form reads a row whole before it writes, so y may be x. */
+ * work-items per row). Every form reads an element before it writes it, and only the work-item that writes an
+ * element reads it afterwards, so y may be x. */
 #include "rows.h"
 
 /* Sums over the row at x (n elements inner apart) of d = x - shift and of d * d, in blocks of ROW_BLOCK. */
@@ -18,7 +19,8 @@ ROW_INLINE float2 col_moments(__global const float *x, const int n, const int in
   return total;
 }
 
-/* Stable softmax: exponents of x - max, so that large logits do not overflow; log: x - max - log(sum). */
+/* Stable softmax: exponents of x - max, so that large logits do not overflow; log: x - max - log(sum).
+ * The exponents go to y in the pass that sums them and are scaled in the last: one exp per element. */
 __kernel void norm_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
                            const int outer, const int n, const int inner, const int log_out) {
   int base;
@@ -33,13 +35,17 @@ __kernel void norm_softmax(__global const float *x, const int x_off, __global fl
   for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
     const int end = min(n, j0 + ROW_BLOCK);
     float part = 0.0f;
-    for (int j = j0; j < end; j++)
-      part += exp(src[j * inner] - m);
+    for (int j = j0; j < end; j++) {
+      const float e = exp(src[j * inner] - m);
+      part += e;
+      if (!log_out)
+        dst[j * inner] = e; /* scaled below: one exp per element */
+    }
     s += part;
   }
   const float ls = log(s), inv = 1.0f / s;
   for (int j = 0; j < n; j++)
-    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : dst[j * inner] * inv;
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
@@ -55,12 +61,16 @@ norm_softmax_wg(__global const float *x, const int x_off, __global float *y, con
     m = fmax(m, src[j * inner]);
   m = row_wg_reduce(m, buf, ROW_MAX);
   float s = 0.0f;
-  for (int j = lid; j < n; j += LOCAL)
-    s += exp(src[j * inner] - m);
+  for (int j = lid; j < n; j += LOCAL) {
+    const float e = exp(src[j * inner] - m);
+    s += e;
+    if (!log_out)
+      dst[j * inner] = e; /* each work-item rereads only its own elements */
+  }
   s = row_wg_reduce(s, buf, ROW_SUM);
   const float ls = log(s), inv = 1.0f / s;
   for (int j = lid; j < n; j += LOCAL)
-    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : dst[j * inner] * inv;
 }
 
 /* y = (x - mean) / sqrt(var + eps) * gamma[p] + beta[p] with the biased variance, by the corrected two-pass
