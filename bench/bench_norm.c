@@ -1,8 +1,9 @@
 /* Benchmark of softmax, layernorm, groupnorm and reduce_axes (lib/ops/norm.c, reduce.c) on the
  * shapes that matter: softmax over attention scores [1, 8, 1024, 1024], LayerNorm of tokens
- * [1, 16384, 256], the channel LayerNorm of NCHW [1, 256, 128, 128], GroupNorm of 32 groups and a
- * mean over the tokens' last dim. Prints the machine, the device and GB/s of compulsory traffic
- * (x read once, y written once), next to memcpy of the same bytes on the host. Not a test.
+ * [1, 32768, 256], the channel LayerNorm of NCHW [2, 256, 128, 128], GroupNorm of 32 groups, a
+ * mean over the tokens' last dim, and softmax and mean over the channels of NCHW. Prints the
+ * machine, the device and GB/s of compulsory traffic (x read once, y written once), next to memcpy
+ * of the same bytes on the host. Not a test.
  *
  * usage: bench_norm [DEVICE_SPEC] [REPEATS]   (default "auto", 10) */
 #include <stdio.h>
@@ -35,6 +36,8 @@ static const bench_row rows[] = {
     {"norm_layernorm [2,256,128,128] 1", 4, {2, 256, 128, 128}, {2, 256, 128, 128}, 1, 1, 1},
     {"groupnorm [2,256,128,128] G32", 4, {2, 256, 128, 128}, {2, 256, 128, 128}, 2, 0, 0},
     {"reduce_axes [1,32768,256] -1", 3, {1, 32768, 256, 1}, {1, 32768, 1, 1}, 3, -1, 1},
+    {"norm_softmax [2,256,128,128] 1", 4, {2, 256, 128, 128}, {2, 256, 128, 128}, 0, 1, 1},
+    {"reduce_axes [2,256,128,128] 1", 4, {2, 256, 128, 128}, {2, 1, 128, 128}, 3, 1, 1},
 };
 
 static clseg_status run_once(clseg_context *ctx, const bench_row *r, const clseg_tensor *x,

@@ -1,6 +1,7 @@
 /* Softmax and normalisation (LayerNorm, GroupNorm) along one run of dims, on the (outer, n, inner) view of
  * rows.h: norm_<op> is the column form (one work-item per row), norm_<op>_wg the work-group form (LOCAL
- * work-items per row). Every form reads a row whole before it writes, so y may be x. */
+ * work-items per row). Every form reads an element before it writes it, and only the work-item that writes an
+ * element reads it afterwards, so y may be x. */
 #include "rows.h"
 
 /* Sums over the row at x (n elements inner apart) of d = x - shift and of d * d, in blocks of ROW_BLOCK. */
@@ -18,14 +19,10 @@ ROW_INLINE float2 col_moments(__global const float *x, const int n, const int in
   return total;
 }
 
-/* Stable softmax: exponents of x - max, so that large logits do not overflow; log: x - max - log(sum). */
-__kernel void norm_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
-                           const int outer, const int n, const int inner, const int log_out) {
-  int base;
-  if (!row_column(outer, n, inner, &base))
-    return;
-  __global const float *src = x + x_off + base;
-  __global float *dst = y + y_off + base;
+/* Stable softmax: exponents of x - max, so that large logits do not overflow; log: x - max - log(sum).
+ * The exponents go to y in the pass that sums them and are scaled in the last: one exp per element. */
+ROW_INLINE void softmax_column(__global const float *src, __global float *dst, const int n, const int inner,
+                               const int log_out) {
   float m = src[0];
   for (int j = 1; j < n; j++)
     m = fmax(m, src[j * inner]);
@@ -33,13 +30,105 @@ __kernel void norm_softmax(__global const float *x, const int x_off, __global fl
   for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
     const int end = min(n, j0 + ROW_BLOCK);
     float part = 0.0f;
-    for (int j = j0; j < end; j++)
-      part += exp(src[j * inner] - m);
+    for (int j = j0; j < end; j++) {
+      const float e = exp(src[j * inner] - m);
+      part += e;
+      if (!log_out)
+        dst[j * inner] = e; /* scaled below: one exp per element */
+    }
     s += part;
   }
   const float ls = log(s), inv = 1.0f / s;
   for (int j = 0; j < n; j++)
-    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : dst[j * inner] * inv;
+}
+
+__kernel void norm_softmax(__global const float *x, const int x_off, __global float *y, const int y_off,
+                           const int outer, const int n, const int inner, const int log_out) {
+  int base;
+  if (row_column(outer, n, inner, &base))
+    softmax_column(x + x_off + base, y + y_off + base, n, inner, log_out);
+}
+
+ROW_INLINE float hmax16(const float16 v) {
+  const float8 a = fmax(v.lo, v.hi);
+  const float4 b = fmax(a.lo, a.hi);
+  const float2 c = fmax(b.lo, b.hi);
+  return fmax(c.x, c.y);
+}
+
+ROW_INLINE float hsum16(const float16 v) {
+  const float8 a = v.lo + v.hi;
+  const float4 b = a.lo + a.hi;
+  const float2 c = b.lo + b.hi;
+  return c.x + c.y;
+}
+
+/* A contiguous row (inner 1) in float16 vectors along it, the exponents in 16 lanes at once: softmax over
+ * the last dim (attention scores) is bound by exp on a CPU. */
+ROW_INLINE void softmax_row16(__global const float *src, __global float *dst, const int n, const int log_out) {
+  const int nv = n / 16;
+  float16 mv = -INFINITY, sv = 0.0f;
+  for (int v = 0; v < nv; v++)
+    mv = fmax(mv, vload16(v, src));
+  float m = hmax16(mv), s = 0.0f;
+  for (int j = nv * 16; j < n; j++)
+    m = fmax(m, src[j]);
+  for (int v = 0; v < nv; v++) {
+    const float16 e = exp(vload16(v, src) - m);
+    sv += e;
+    if (!log_out)
+      vstore16(e, v, dst);
+  }
+  for (int j = nv * 16; j < n; j++) {
+    const float e = exp(src[j] - m);
+    s += e;
+    if (!log_out)
+      dst[j] = e;
+  }
+  s += hsum16(sv);
+  const float ls = log(s), inv = 1.0f / s;
+  for (int v = 0; v < nv; v++)
+    vstore16(log_out ? vload16(v, src) - m - ls : vload16(v, dst) * inv, v, dst);
+  for (int j = nv * 16; j < n; j++)
+    dst[j] = log_out ? src[j] - m - ls : dst[j] * inv;
+}
+
+/* The float16 forms (VEC=1 rows): 16 neighbouring rows per work-item where inner >= 16, one contiguous row
+ * per work-item in vectors along it where inner is 1. */
+__kernel void norm_softmax_vec(__global const float *x, const int x_off, __global float *y, const int y_off,
+                               const int outer, const int n, const int inner, const int log_out) {
+  int o, i0;
+  if (!row_vec_column(outer, inner, &o, &i0))
+    return;
+  __global const float *src = x + x_off + o * n * inner + i0;
+  __global float *dst = y + y_off + o * n * inner + i0;
+  if (inner == 1) {
+    softmax_row16(src, dst, n, log_out);
+    return;
+  }
+  if (i0 + 16 > inner) {
+    for (int i = 0; i0 + i < inner; i++)
+      softmax_column(src + i, dst + i, n, inner, log_out);
+    return;
+  }
+  float16 m = vload16(0, src), s = 0.0f;
+  for (int j = 1; j < n; j++)
+    m = fmax(m, vload16(0, src + j * inner));
+  for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+    const int end = min(n, j0 + ROW_BLOCK);
+    float16 part = 0.0f;
+    for (int j = j0; j < end; j++) {
+      const float16 e = exp(vload16(0, src + j * inner) - m);
+      part += e;
+      if (!log_out)
+        vstore16(e, 0, dst + j * inner);
+    }
+    s += part;
+  }
+  const float16 ls = log(s), inv = 1.0f / s;
+  for (int j = 0; j < n; j++)
+    vstore16(log_out ? vload16(0, src + j * inner) - m - ls : vload16(0, dst + j * inner) * inv, 0, dst + j * inner);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void
@@ -55,12 +144,16 @@ norm_softmax_wg(__global const float *x, const int x_off, __global float *y, con
     m = fmax(m, src[j * inner]);
   m = row_wg_reduce(m, buf, ROW_MAX);
   float s = 0.0f;
-  for (int j = lid; j < n; j += LOCAL)
-    s += exp(src[j * inner] - m);
+  for (int j = lid; j < n; j += LOCAL) {
+    const float e = exp(src[j * inner] - m);
+    s += e;
+    if (!log_out)
+      dst[j * inner] = e; /* each work-item rereads only its own elements */
+  }
   s = row_wg_reduce(s, buf, ROW_SUM);
   const float ls = log(s), inv = 1.0f / s;
   for (int j = lid; j < n; j += LOCAL)
-    dst[j * inner] = log_out ? src[j * inner] - m - ls : exp(src[j * inner] - m) * inv;
+    dst[j * inner] = log_out ? src[j * inner] - m - ls : dst[j * inner] * inv;
 }
 
 /* y = (x - mean) / sqrt(var + eps) * gamma[p] + beta[p] with the biased variance, by the corrected two-pass
@@ -127,10 +220,9 @@ ROW_INLINE float16 vec_moments(__global const float *x, const int n, const int i
  * of NCHW), one 64-byte line of each normalised plane per load: work-item r owns the 16 neighbouring rows
  * i0 .. i0 + 15 of outer index o; a last, partial vector goes row by row. */
 __kernel void norm_layernorm_vec(NORM_ARGS) {
-  const int per = (inner + 15) / 16;
-  if (get_global_id(0) >= (size_t)outer * per)
+  int o, i0;
+  if (!row_vec_column(outer, inner, &o, &i0))
     return;
-  const int o = (int)get_global_id(0) / per, i0 = ((int)get_global_id(0) - o * per) * 16;
   const int base = o * n * inner + i0, pbase = (o % gmod) * n;
   if (i0 + 16 > inner) {
     for (int i = 0; i0 + i < inner; i++)

@@ -241,13 +241,8 @@ ROW_INLINE int axes_row_kind(const int kind) {
   return kind == AXES_MAX ? ROW_MAX : (kind == AXES_MIN ? ROW_MIN : ROW_SUM);
 }
 
-/* The column form: one work-item per row, sums in blocks of ROW_BLOCK. */
-__kernel void reduce_axes(__global const float *x, const int x_off, __global float *y, const int y_off, const int outer,
-                          const int n, const int inner, const int kind) {
-  int base;
-  if (!row_column(outer, n, inner, &base))
-    return;
-  __global const float *src = x + x_off + base;
+/* One row of the column form, sums in blocks of ROW_BLOCK. */
+ROW_INLINE float axes_column(__global const float *src, const int n, const int inner, const int kind) {
   const int rk = axes_row_kind(kind);
   float acc = src[0];
   if (rk == ROW_SUM) {
@@ -263,7 +258,48 @@ __kernel void reduce_axes(__global const float *x, const int x_off, __global flo
     for (int j = 1; j < n; j++)
       acc = row_combine(acc, src[j * inner], rk);
   }
-  y[y_off + get_global_id(0)] = kind == AXES_MEAN ? acc / (float)n : acc;
+  return kind == AXES_MEAN ? acc / (float)n : acc;
+}
+
+/* The column form: one work-item per row. */
+__kernel void reduce_axes(__global const float *x, const int x_off, __global float *y, const int y_off, const int outer,
+                          const int n, const int inner, const int kind) {
+  int base;
+  if (row_column(outer, n, inner, &base))
+    y[y_off + get_global_id(0)] = axes_column(x + x_off + base, n, inner, kind);
+}
+
+/* The float16 column form (VEC=1 rows, inner >= 16): 16 neighbouring rows per work-item. */
+__kernel void reduce_axes_vec(__global const float *x, const int x_off, __global float *y, const int y_off,
+                              const int outer, const int n, const int inner, const int kind) {
+  int o, i0;
+  if (!row_vec_column(outer, inner, &o, &i0))
+    return;
+  __global const float *src = x + x_off + o * n * inner + i0;
+  __global float *dst = y + y_off + o * inner + i0;
+  if (i0 + 16 > inner) {
+    for (int i = 0; i0 + i < inner; i++)
+      dst[i] = axes_column(src + i, n, inner, kind);
+    return;
+  }
+  const int rk = axes_row_kind(kind);
+  float16 acc = vload16(0, src);
+  if (rk == ROW_SUM) {
+    acc = 0.0f;
+    for (int j0 = 0; j0 < n; j0 += ROW_BLOCK) {
+      const int end = min(n, j0 + ROW_BLOCK);
+      float16 part = 0.0f;
+      for (int j = j0; j < end; j++)
+        part += vload16(0, src + j * inner);
+      acc += part;
+    }
+  } else {
+    for (int j = 1; j < n; j++) {
+      const float16 v = vload16(0, src + j * inner);
+      acc = rk == ROW_MAX ? fmax(acc, v) : fmin(acc, v);
+    }
+  }
+  vstore16(kind == AXES_MEAN ? acc / (float)n : acc, 0, dst);
 }
 
 /* The work-group form: LOCAL work-items per row, each over every LOCAL-th element, then a tree in __local. */

@@ -37,6 +37,17 @@ ROW_INLINE int row_column(const int outer, const int n, const int inner, int *ba
   return 1;
 }
 
+/* The float16 column form's work-item: 16 neighbouring rows i0 .. i0 + 15 of outer index o; 0 past the end.
+ * A last, partial vector of an o (i0 + 16 > inner) goes row by row through the scalar column code. */
+ROW_INLINE int row_vec_column(const int outer, const int inner, int *o, int *i0) {
+  const int per = (inner + 15) / 16;
+  if (get_global_id(0) >= (size_t)outer * per)
+    return 0;
+  *o = (int)get_global_id(0) / per;
+  *i0 = ((int)get_global_id(0) - *o * per) * 16;
+  return 1;
+}
+
 /* The work-group form's row: one work-group per row, o its outer index (for per-row parameters). */
 ROW_INLINE int row_group(const int n, const int inner, int *o) {
   const int r = (int)get_group_id(0);

@@ -214,13 +214,16 @@ static void groupnorm_sweep(void **state) {
   report("groupnorm sweep", cases, sweep_groupnorm(*state, SEED + 2000, &cases));
 }
 
-/* The shapes that matter and the edges: attention scores (n 4096), LayerNorm of tokens [N, L, C]
+/* The shapes that matter and the edges: attention scores (n 4096; 1000 and 4097: rows of whole
+ * float16 vectors and a tail), LayerNorm of tokens [N, L, C]
  * and the channel LayerNorm of NCHW, n = 1, batches, and every op in place. */
 static const norm_case edge_cases[] = {
     {OP_SOFTMAX, 3, {2, 3, 4096}, -1, 0, 0, 0, 0, 0, 30.0f, 0.0f, 0.0f, 1},
     {OP_LOGSOFTMAX, 4, {1, 2, 5, 4096}, 3, 0, 0, 0, 0, 1, 30.0f, 0.0f, 0.0f, 2},
     {OP_SOFTMAX, 3, {1, 4096, 3}, 1, 0, 0, 0, 0, 0, 5.0f, 0.0f, 0.0f, 3},
     {OP_SOFTMAX, 3, {5, 1, 7}, -2, 0, 0, 0, 0, 1, 5.0f, 0.0f, 0.0f, 4},
+    {OP_SOFTMAX, 3, {3, 5, 1000}, -1, 0, 0, 0, 0, 0, 10.0f, 0.0f, 0.0f, 15},
+    {OP_LOGSOFTMAX, 2, {2, 4097}, 1, 0, 0, 0, 0, 1, 10.0f, 0.0f, 0.0f, 16},
     {OP_LAYERNORM, 3, {2, 333, 32}, -1, 0, 0, 1, 1, 0, 2.0f, 10.0f, 0.0f, 5},
     {OP_LAYERNORM, 3, {1, 77, 512}, 2, 1, 0, 1, 1, 1, 2.0f, 0.0f, 0.0f, 6},
     {OP_LAYERNORM, 3, {1, 4096, 96}, -1, 0, 0, 1, 0, 0, 1.0f, 100.0f, 0.0f, 7},
@@ -290,18 +293,14 @@ static void workgroup_forms_by_user_rows(void **state) {
  */
 static void layernorm_forms_by_user_rows(void **state) {
   (void)state;
-  static const char *const rows[] = {"norm_layernorm\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n",
-                                     "norm_layernorm\t*\tGPU=0\tVEC=0\n"};
-  for (int i = 0; i < 2; i++) {
-    char path[1200];
-    clseg_context *ctx = test_user_rows_begin(rows[i], path, sizeof path);
-    int cases = 0, failures = sweep_layernorm(ctx, SEED + 7000, &cases);
-    failures += sweep_groupnorm(ctx, SEED + 7500, &cases);
-    test_user_rows_end(ctx);
-    report(i ? "layernorm scalar column form" : "layernorm work-group form", cases, failures);
-  }
   char path[1200];
-  clseg_context *ctx = test_user_rows_begin("norm_layernorm\t*\tVEC=2\n", path, sizeof path);
+  clseg_context *ctx =
+      test_user_rows_begin("norm_layernorm\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n", path, sizeof path);
+  int cases = 0, failures = sweep_layernorm(ctx, SEED + 7000, &cases);
+  failures += sweep_groupnorm(ctx, SEED + 7500, &cases);
+  test_user_rows_end(ctx);
+  report("layernorm work-group form", cases, failures);
+  ctx = test_user_rows_begin("norm_layernorm\t*\tVEC=2\n", path, sizeof path);
   const int64_t d[2] = {3, 16};
   clseg_tensor *x = nd_tensor(ctx, 2, d, NULL);
   assert_int_equal(clseg_layernorm(ctx, x, NULL, NULL, NULL, x), CLSEG_FORMAT);
@@ -309,6 +308,23 @@ static void layernorm_forms_by_user_rows(void **state) {
   assert_true(test_contains(clseg_last_error(ctx), path));
   clseg_tensor_free(x);
   test_user_rows_end(ctx);
+}
+
+/* The scalar column forms (VEC=0) where the default rows run the float16 ones (inner >= 16). */
+static void scalar_columns_by_user_rows(void **state) {
+  (void)state;
+  char path[1200];
+  clseg_context *ctx = test_user_rows_begin(
+      "norm_softmax\t*\tGPU=0\tVEC=0\nnorm_layernorm\t*\tGPU=0\tVEC=0\n", path, sizeof path);
+  int cases = 0, failures = sweep_softmax(ctx, SEED + 8000, &cases);
+  failures += sweep_layernorm(ctx, SEED + 8500, &cases);
+  for (size_t e = 0; e < sizeof edge_cases / sizeof *edge_cases; e++, cases++) {
+    norm_case c = edge_cases[e];
+    c.seed += SEED + 9000;
+    failures += !run_case(ctx, &c);
+  }
+  test_user_rows_end(ctx);
+  report("scalar column forms", cases, failures);
 }
 
 /* ---- PyTorch fixtures (tools/make_norm_fixtures.py -> tests/fixtures/norm/) ---- */
@@ -415,6 +431,7 @@ int main(void) {
       cmocka_unit_test(softmax_is_stable),
       cmocka_unit_test(workgroup_forms_by_user_rows),
       cmocka_unit_test(layernorm_forms_by_user_rows),
+      cmocka_unit_test(scalar_columns_by_user_rows),
       cmocka_unit_test(pytorch_fixtures),
       cmocka_unit_test(errors_name_the_fault),
   };

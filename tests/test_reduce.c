@@ -344,13 +344,15 @@ static void reduce_axes_sweep(void **state) {
   assert_int_equal(axes_sweep(*state, SEED + 7000u), 0);
 }
 
-/* The work-group form on this device by user rows: every row (COLS past any inner), and rows of
- * inner < 4 with LOCAL 48 (not a power of two). */
+/* The other forms on this device by user rows: the work-group form for every row (COLS past any
+ * inner) and for rows of inner < 4 with LOCAL 48 (not a power of two); the scalar column form
+ * (VEC=0) where the default row runs the float16 one. */
 static void reduce_axes_workgroup_form(void **state) {
   (void)state;
   static const char *const rows[] = {"reduce_axes\t*\tGPU=1\tLOCAL=64\tCOLS=65536\n",
-                                     "reduce_axes\t*\tGPU=1\tLOCAL=48\tCOLS=4\n"};
-  for (int i = 0; i < 2; i++) {
+                                     "reduce_axes\t*\tGPU=1\tLOCAL=48\tCOLS=4\n",
+                                     "reduce_axes\t*\tGPU=0\tVEC=0\n"};
+  for (int i = 0; i < 3; i++) {
     char path[1200];
     clseg_context *ctx = test_user_rows_begin(rows[i], path, sizeof path);
     const int failures = axes_sweep(ctx, SEED + 8000u + (uint64_t)i);

@@ -67,11 +67,16 @@ typedef struct {
  * that its element count fits the kernels' ints; errors name op, x's shape and the fault. */
 clseg_status clseg__rows_of(clseg_context *ctx, const char *op, const clseg_tensor *x, int axis,
                             int naxes, int *first, int *count, clseg__rows *r);
+/* has_vec of clseg__rows_launch: the variant has a float16 form `<variant>_vec` for rows with
+ * inner >= 16 (16 neighbouring rows per work-item), and with VEC_ROWS also for contiguous rows
+ * (inner 1, n >= 16; one row per work-item in vectors along it). */
+#define CLSEG__ROWS_VEC      1
+#define CLSEG__ROWS_VEC_ROWS 2
 /* Launches variant's form for r, as its tuning row says (cells LOCAL, GPU, COLS, and VEC where
  * has_vec): the work-group form `<variant>_wg` (LOCAL work-items per row, built with -DLOCAL) when
- * GPU is 1 and r's inner is below COLS; else, when has_vec, VEC is 1 and inner >= 16, the float16
- * column form `<variant>_vec` (16 neighbouring rows per work-item); else the column form
- * `<variant>` (one work-item per row). args is the kernels' common argument list. */
+ * GPU is 1 and r's inner is below COLS; else, when VEC is 1 and has_vec covers r, the float16 form
+ * `<variant>_vec`; else the column form `<variant>` (one work-item per row). args is the
+ * kernels' common argument list. */
 clseg_status clseg__rows_launch(clseg_context *ctx, const char *file, const char *variant,
                                 int has_vec, const char *op, const clseg__rows *r,
                                 const clseg__arg *args, int nargs);

@@ -32,7 +32,8 @@ clseg_status clseg_softmax(clseg_context *ctx, const clseg_tensor *x, int axis, 
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo),    CLSEG__ARG(y->buf),
                              CLSEG__ARG(yo),     CLSEG__ARG(outer), CLSEG__ARG(n),
                              CLSEG__ARG(inner),  CLSEG__ARG(lg)};
-  return clseg__rows_launch(ctx, "norm.cl", "norm_softmax", 0, op, &r, args, CLSEG__COUNT(args));
+  return clseg__rows_launch(ctx, "norm.cl", "norm_softmax", CLSEG__ROWS_VEC | CLSEG__ROWS_VEC_ROWS,
+                            op, &r, args, CLSEG__COUNT(args));
 }
 
 /* The normalisation both ops share: rows r of x, parameter p of element j of row o at
@@ -71,8 +72,8 @@ static clseg_status norm_enqueue(clseg_context *ctx, const norm_job *job, const 
                              CLSEG__ARG(job->gmod),
                              CLSEG__ARG(job->gdiv),
                              CLSEG__ARG(eps)};
-  return clseg__rows_launch(ctx, "norm.cl", "norm_layernorm", 1, job->op, &job->r, args,
-                            CLSEG__COUNT(args));
+  return clseg__rows_launch(ctx, "norm.cl", "norm_layernorm", CLSEG__ROWS_VEC, job->op, &job->r,
+                            args, CLSEG__COUNT(args));
 }
 
 clseg_status clseg_layernorm(clseg_context *ctx, const clseg_tensor *x, const clseg_tensor *gamma,

@@ -127,5 +127,6 @@ clseg_status clseg_reduce_axes(clseg_context *ctx, const clseg_tensor *x, clseg_
             inner = (int)r.inner, k = (int)kind;
   const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
                              CLSEG__ARG(outer),  CLSEG__ARG(n),  CLSEG__ARG(inner),  CLSEG__ARG(k)};
-  return clseg__rows_launch(ctx, "reduce.cl", "reduce_axes", 0, op, &r, args, CLSEG__COUNT(args));
+  return clseg__rows_launch(ctx, "reduce.cl", "reduce_axes", CLSEG__ROWS_VEC, op, &r, args,
+                            CLSEG__COUNT(args));
 }

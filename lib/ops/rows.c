@@ -59,7 +59,8 @@ static clseg_status rows_form(clseg_context *ctx, const char *variant, int has_v
     s = rows_vec_cell(ctx, variant, &vec);
   if (s != CLSEG_OK)
     return s;
-  *form = gpu && r->inner < tv[1] ? 1 : vec && r->inner >= 16 ? 2 : 0;
+  const int vec_rows = (has_vec & CLSEG__ROWS_VEC_ROWS) && r->inner == 1 && r->n >= 16;
+  *form = gpu && r->inner < tv[1] ? 1 : vec && (r->inner >= 16 || vec_rows) ? 2 : 0;
   *lws = clseg__fit_local(ctx, (size_t)tv[0]);
   return CLSEG_OK;
 }
