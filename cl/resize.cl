@@ -125,6 +125,7 @@ RESIZE_AXIS(float8, int8, 8)
 #define DUP2_SCALE            0.5f /* the scale of an exact 2x upsample */
 #define NEAREST_DUP2          1    /* an exact 2x repeats each input twice */
 #define LINEAR_UP2(align, sw) (!(align) && (sw) == 0.5f)
+#define LINEAR_UP4(align, sw) (!(align) && (sw) == 0.25f)
 #else
 #define DUP2_SCALE 2.0f
 /* Where an exact 2x repeats each input twice: asymmetric dst / 2 rounded down or ties down; half-pixel
@@ -133,6 +134,7 @@ RESIZE_AXIS(float8, int8, 8)
   ((RESIZE_COORD == 4 && (RESIZE_ROUND == 0 || RESIZE_ROUND == 2 || RESIZE_ROUND == 4)) ||                             \
    ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && RESIZE_ROUND <= 1))
 #define LINEAR_UP2(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 2.0f)
+#define LINEAR_UP4(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 4.0f)
 #endif
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
@@ -188,6 +190,17 @@ inline float8 up2_row(__global const float *row, int i) {
   return (float8)(even.s0, odd.s0, even.s1, odd.s1, even.s2, odd.s2, even.s3, odd.s3);
 }
 
+/* 4x along W with the half-pixel rule (SegFormer's and DeepLab's last upsample): outputs 4i .. 4i+3 sit at
+ * i - 3/8, i - 1/8, i + 1/8, i + 3/8, so eight outputs read x[i-1 .. i+2] with fixed weights, the same values
+ * (exact in float) the general taps give; valid where i-1 and i+2 lie inside the row. */
+inline float8 up4_row(__global const float *row, int i) {
+  float4 v = vload4(0, row + i - 1);
+  float8 lo = (float8)(v.s0, v.s0, v.s1, v.s1, v.s1, v.s1, v.s2, v.s2);
+  float8 hi = (float8)(v.s1, v.s1, v.s2, v.s2, v.s2, v.s2, v.s3, v.s3);
+  const float8 w1 = (float8)(0.625f, 0.875f, 0.125f, 0.375f, 0.625f, 0.875f, 0.125f, 0.375f);
+  return (1.0f - w1) * lo + w1 * hi;
+}
+
 __kernel void resize_bilinear(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
                               int OW, float sh, float sw, int align) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
@@ -201,6 +214,11 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
   int i = ow0 >> 1;
   if (LINEAR_UP2(align, sw) && OW == 2 * W && ow0 + RESIZE_VW <= OW && i >= 1 && i + 4 < W) {
     vstore8(lh0 * up2_row(r0, i) + lh1 * up2_row(r1, i), 0, dst + ow0);
+    return;
+  }
+  int i4 = ow0 >> 2;
+  if (LINEAR_UP4(align, sw) && OW == 4 * W && ow0 + RESIZE_VW <= OW && i4 >= 1 && i4 + 2 < W) {
+    vstore8(lh0 * up4_row(r0, i4) + lh1 * up4_row(r1, i4), 0, dst + ow0);
     return;
   }
   store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW);
