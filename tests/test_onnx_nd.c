@@ -105,7 +105,7 @@ static void test_models(void **state) {
          ln_kernels[0], ln_kernels[1]);
   assert_int_equal(ln_kernels[0], ln_kernels[1]);
   fclose(f);
-  assert_true(run >= 12);
+  assert_true(run >= 13);
   assert_int_equal(failed, 0);
 }
 

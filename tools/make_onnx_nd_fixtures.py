@@ -12,10 +12,12 @@ tests/test_onnx_nd.c imports and runs against onnxruntime (issue 18: tensors of 
   vit_op13             torch.nn.TransformerEncoderLayer (4 heads, GELU, batch_first) on patch tokens
   groupnorm_op13       GroupNorm (exported as InstanceNormalization on a reshape) and LogSoftmax, Erf,
                        Sqrt, Pow on tokens
-  gnorm18_op18, inorm_op13, lnorm_axis1_op17, where_gather_op13
+  gnorm18_op18, inorm_op13, lnorm_axis1_op17, where_gather_op13, gelu_tokens_op13, lnorm_tokens_op13,
+  reduce_gaps_op13
                        hand-built with onnx.helper (torch 1.13 cannot write opset 18): GroupNormalization with
                        per-group scale and bias, InstanceNormalization, LayerNormalization over C, H, W, and Where on
-                       a constant mask with a Gather of one row
+                       a constant mask with a Gather of one row, the Erf-GELU and LayerNorm patterns on tokens,
+                       reductions over axes with gaps
 
 Two Pythons: the export runs in one with torch (Debian's /usr/bin/python3), onnxruntime in the other (the
 pyenv python3). Run:  python3 tools/make_onnx_nd_fixtures.py [--out tests/fixtures/onnx_nd]
@@ -199,6 +201,7 @@ HAND = [  # stem, what (built by hand_built)
     ("where_gather_op13", "Where on a constant mask, Gather of one row, Softmax on H"),
     ("gelu_tokens_op13", "Erf-GELU written op by op on tokens [N, L, C] (one kernel when fused)"),
     ("lnorm_tokens_op13", "LayerNorm written op by op on tokens, with gamma and beta (one kernel when fused)"),
+    ("reduce_gaps_op13", "ReduceMean axes [1, 3] keepdims 1, ReduceSum axes [0, 2] keepdims 0 (axes with gaps)"),
 ]
 
 
@@ -247,6 +250,11 @@ def hand_built(out):
         helper.make_node("Mul", ["m", "half"], ["output"])], (2, 3, 4, 5),
         {"shape": np.array([2, 3, 20], np.int64), "sqrt2": np.array(1.4142135381698608, f32),
          "one": np.array(1.0, f32), "half": np.array(0.5, f32)}, 13)
+    save("reduce_gaps_op13", [
+        helper.make_node("ReduceMean", ["input"], ["m"], axes=[1, 3], keepdims=1),
+        helper.make_node("Sub", ["input", "m"], ["d"]),
+        helper.make_node("ReduceSum", ["d", "axes"], ["output"], keepdims=0)], (2, 3, 4, 5),
+        {"axes": np.array([0, 2], np.int64)}, 13)
     r = rng("lnorm_tokens_op13")
     save("lnorm_tokens_op13", [
         helper.make_node("Reshape", ["input", "shape"], ["t"]),

@@ -357,7 +357,16 @@ static int op_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, y, nd, dims);
 }
 
-/* Reduce* over a contiguous run of axes (any other set is unsupported). */
+/* The first dim not reduced. */
+static int perm0(const int *mark, int nd) {
+  for (int d = 0; d < nd; d++)
+    if (!mark[d])
+      return d;
+  return 0;
+}
+
+/* Reduce* over any set of axes: a contiguous run directly, others after a transpose that moves the
+ * reduced dims last. */
 static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, na = -1, mark[D] = {0}, lo = D, hi = -1;
   int64_t dims[D], axes[D], od[D];
@@ -367,15 +376,27 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   if ((na = clseg__attr_ints(n, "axes", axes, D)) < 0 && n->n_input > 1 && *n->input[1] &&
       !clseg__in_ints(b, n, 1, axes, D, &na))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axes that are not a constant");
-  int keep = (int)clseg__attr_int(n, "keepdims", 1);
+  int keep = (int)clseg__attr_int(n, "keepdims", 1), gap = 0, nk = 0;
+  if (na <= 0 && clseg__attr_int(n, "noop_with_empty_axes", 0))
+    return set_nd(b, n, 0, x, nd, dims);
   for (int k = 0, a; k < (na <= 0 ? nd : na); k++) {
     if (!clseg__norm_axis(b, na <= 0 ? k : axes[k], nd, &a))
       return 0;
     mark[a] = 1, lo = a < lo ? a : lo, hi = a > hi ? a : hi;
   }
   for (int a = lo; a <= hi; a++)
-    if (!mark[a])
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "axes that are not contiguous");
+    gap |= !mark[a];
+  if (gap) { /* the reduced dims moved last, reduced there, the result reshaped */
+    int perm[CLSEG_MAX_RANK], np = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (int d = 0; d < nd; d++)
+        if (mark[d] == pass)
+          perm[np++] = d;
+    for (int d = 0; d < nd; d++)
+      nk += mark[d];
+    x = clseg_graph_transpose(b->g, x, nd, perm);
+    lo = nd - nk, hi = nd - 1;
+  }
   const char *op = n->op_type;
   clseg_reduce_kind kind = !strcmp(op, "ReduceMax")   ? CLSEG_REDUCE_MAX
                            : !strcmp(op, "ReduceMin") ? CLSEG_REDUCE_MIN
@@ -387,7 +408,10 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
       od[ny++] = mark[d] ? 1 : dims[d];
   if (!ny)
     od[ny++] = 1;
-  return set_nd(b, n, 0, clseg_graph_reduce_axes(b->g, x, kind, lo, hi - lo + 1, keep), ny, od);
+  clseg_node *y = clseg_graph_reduce_axes(b->g, x, kind, lo, hi - lo + 1, keep && !gap);
+  if (gap && nd - nk >= 1) /* [kept dims] to the keepdims layout (or as is) */
+    y = clseg__onnx_reshape(b, y, dims[perm0(mark, nd)], ny, od);
+  return set_nd(b, n, 0, y, ny, od);
 }
 
 static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
