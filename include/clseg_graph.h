@@ -104,9 +104,6 @@ clseg_node *clseg_graph_transpose(clseg_graph *g, clseg_node *x, int rank, const
 /* clseg_matmul of two tensors (either may be a clseg_graph_constant). */
 clseg_node *clseg_graph_matmul(clseg_graph *g, clseg_node *a, clseg_node *b,
                                const clseg_matmul_params *p);
-/* The same with NAME.bias [count] added to every row (count = the output's last dim). */
-clseg_node *clseg_graph_matmul_bias(clseg_graph *g, const char *name, clseg_node *a, clseg_node *b,
-                                    int64_t count, const clseg_matmul_params *p);
 /* clseg_softmax along axis (negative: from the last); log: log-softmax. */
 clseg_node *clseg_graph_softmax(clseg_graph *g, clseg_node *x, int axis, int log);
 /* clseg_layernorm; with affine, NAME.weight and NAME.bias [count], count = the number of normalised

@@ -6,11 +6,6 @@
 
 #include "plan_internal.h"
 
-static clseg_tensor *out_of(clseg_plan *p, const clseg__step *s) {
-  (void)p;
-  return s->view;
-}
-
 static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
   return p->steps[i < 3 && s->read[i] >= 0 ? s->read[i] : s->node->in[i]->id].view;
 }
@@ -120,7 +115,7 @@ static clseg_status run_nd(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg
   case CLSEG__N_MATMUL:
     if (s->attn)
       return clseg__attention_fused(p->ctx, s->attn, x, in_of(p, s, 1), in_of(p, s, 2), NULL, y);
-    return clseg_matmul(p->ctx, x, in_of(p, s, 1), pr[CLSEG__SLOT_BIAS], &s->mm, y);
+    return clseg_matmul(p->ctx, x, in_of(p, s, 1), NULL, &s->mm, y);
   case CLSEG__N_SOFTMAX_AXIS: return clseg_softmax(p->ctx, x, n->u.axis.axis, n->u.axis.log, y);
   case CLSEG__N_LAYERNORM: {
     const clseg_layernorm_params lp = {n->u.axis.axis, n->u.axis.naxes, n->u.axis.eps};
@@ -141,7 +136,7 @@ static clseg_status run_nd(clseg_plan *p, clseg__step *s, clseg_tensor *x, clseg
 
 clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   clseg_node *n = s->node;
-  clseg_tensor *y = out_of(p, s), *x = n->nin ? in_of(p, s, 0) : NULL;
+  clseg_tensor *y = s->view, *x = n->nin ? in_of(p, s, 0) : NULL;
   clseg_tensor *const *pr = s->param;
   clseg_tensor *const w = pr[CLSEG__SLOT_WEIGHT]; /* the weight slots: convs, linear */
   clseg_tensor *const b = pr[CLSEG__SLOT_BIAS];

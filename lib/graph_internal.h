@@ -36,7 +36,7 @@ typedef enum {
   CLSEG__N_CONST,        /* parameter 0 (NAME) as a tensor of rank u.dims */
   CLSEG__N_RESHAPE,      /* u.dims: 0 copies the input's dim, -1 takes the rest; no kernel */
   CLSEG__N_TRANSPOSE,    /* u.perm */
-  CLSEG__N_MATMUL,       /* in[0] @ in[1], u.matmul; optional bias in CLSEG__SLOT_BIAS */
+  CLSEG__N_MATMUL,       /* in[0] @ in[1], u.matmul */
   CLSEG__N_SOFTMAX_AXIS, /* u.axis.axis, u.axis.log */
   CLSEG__N_LAYERNORM,    /* u.axis.axis / naxes / eps; NAME.weight, NAME.bias optional */
   CLSEG__N_GROUPNORM,    /* u.axis.groups / eps; NAME.weight, NAME.bias optional */

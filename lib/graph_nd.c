@@ -82,16 +82,6 @@ clseg_node *clseg_graph_matmul(clseg_graph *g, clseg_node *a, clseg_node *b,
   return n;
 }
 
-clseg_node *clseg_graph_matmul_bias(clseg_graph *g, const char *name, clseg_node *a, clseg_node *b,
-                                    int64_t count, const clseg_matmul_params *p) {
-  clseg_node *n = clseg_graph_matmul(g, a, b, p);
-  if (!n)
-    return NULL;
-  snprintf(n->name, sizeof n->name, "%s", name && *name ? name : "matmul");
-  n->param[CLSEG__SLOT_BIAS] = clseg__declare(g, n, "bias", 1, &count, CLSEG__P_BIAS, count);
-  return g->status == CLSEG_OK ? n : NULL;
-}
-
 clseg_node *clseg_graph_softmax(clseg_graph *g, clseg_node *x, int axis, int log) {
   clseg_node *n = clseg__add_node(g, CLSEG__N_SOFTMAX_AXIS, NULL, &x, 1);
   if (n) {

@@ -171,6 +171,9 @@ const char *clseg__shape_str(const int64_t s[4], char *buf, size_t size);
 /* "[a, b, c]" of a shape of any rank (0: "[]"). */
 const char *clseg__dims_str(const int64_t *s, int rank, char *buf, size_t size);
 #define CLSEG__DIMS(s, rank) clseg__dims_str((s), (rank), (char[128]){0}, 128)
+/* numpy's broadcast of dims a (rank ra) and b (rank rb), right-aligned, into y (rank *ry; y may be
+ * a or b); 0 when a pair of dims differs with neither 1. */
+int clseg__broadcast_dims(const int64_t *a, int ra, const int64_t *b, int rb, int64_t *y, int *ry);
 /* A tensor's shape as text, at its rank. */
 #define CLSEG__TSHAPE(t) CLSEG__DIMS((t)->shape, (t)->rank)
 

@@ -2,6 +2,7 @@
  * that matmul's trans flag (no kernel). A matmul -> [scale by a constant] -> softmax(last axis) ->
  * matmul chain, as exported from PyTorch (non-local blocks, DANet, transformer attention), becomes
  * one fused attention step that never stores the Lq x Lk scores. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,11 +87,9 @@ static int scores_matmul(clseg_plan *p, const int *uses, int id, float *scale, i
   if (n->op == CLSEG__N_BINARY && uses[id] == 1 &&
       (n->binary == CLSEG_BINARY_MUL || n->binary == CLSEG_BINARY_DIV)) {
     for (int k = 0; k < 2; k++) {
-      const clseg_node *c = n->in[k];
-      const clseg__param *pr = c->op == CLSEG__N_CONST ? &p->g->params[c->param[0]] : NULL;
-      if (pr && pr->count == 1 && pr->data && (k == 1 || n->binary == CLSEG_BINARY_MUL) &&
-          pr->data[0] != 0.0f) {
-        *scale *= n->binary == CLSEG_BINARY_MUL ? pr->data[0] : 1.0f / pr->data[0];
+      const float c = clseg__plan_scalar(p, n->in[k]);
+      if (!isnan(c) && c != 0.0f && (k == 1 || n->binary == CLSEG_BINARY_MUL)) {
+        *scale *= n->binary == CLSEG_BINARY_MUL ? c : 1.0f / c;
         *scale_id = id;
         id = n->in[1 - k]->id;
         n = p->g->nodes[id];
@@ -99,7 +98,7 @@ static int scores_matmul(clseg_plan *p, const int *uses, int id, float *scale, i
     }
   }
   const clseg__step *m = &p->steps[id];
-  if (n->op != CLSEG__N_MATMUL || uses[id] != 1 || m->skip || n->param[CLSEG__SLOT_BIAS] >= 0)
+  if (n->op != CLSEG__N_MATMUL || uses[id] != 1 || m->skip)
     return -1;
   *scale *= m->mm.alpha != 0.0f ? m->mm.alpha : 1.0f;
   return id;
@@ -113,8 +112,7 @@ static void fuse_one(clseg_plan *p, const int *uses, int sid) {
   if (sn->u.axis.log || axis != sm->rank - 1 || sm->rank < 2 || sm->rank > 4 || uses[sid] != 1)
     return;
   int m2 = only_reader(p, sid);
-  if (m2 < 0 || p->g->nodes[m2]->op != CLSEG__N_MATMUL ||
-      p->g->nodes[m2]->param[CLSEG__SLOT_BIAS] >= 0)
+  if (m2 < 0 || p->g->nodes[m2]->op != CLSEG__N_MATMUL)
     return;
   clseg__step *o = &p->steps[m2];
   int attn_left = read_id(o, 0) == sid && !o->mm.trans_a; /* O = S V */

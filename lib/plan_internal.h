@@ -62,6 +62,9 @@ clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w);
 /* plan_attention.c: transposes folded into matmuls; matmul-softmax-matmul chains fused. */
 void clseg__plan_fold_transposes(clseg_plan *p, const int *uses);
 void clseg__plan_fuse_attention(clseg_plan *p, const int *uses);
+/* plan_patterns.c: the value of a one-element constant node, or NAN (not a constant, or its values
+ * already evicted). */
+float clseg__plan_scalar(const clseg_plan *p, const clseg_node *c);
 /* plan_patterns.c: ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div [Mul] [Add] run as one layernorm. */
 void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses);
 /* plan_patterns.c: x * (erf(x / sqrt 2) + 1) * 0.5 run as one GELU. */

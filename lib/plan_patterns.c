@@ -17,8 +17,7 @@ static int is_binary(const clseg_node *n, clseg_binary_op op) {
   return n && n->op == CLSEG__N_BINARY && n->binary == op;
 }
 
-/* The value of a one-element constant, or NAN. */
-static float scalar(const clseg_plan *p, const clseg_node *c) {
+float clseg__plan_scalar(const clseg_plan *p, const clseg_node *c) {
   const clseg__param *pr = c->op == CLSEG__N_CONST ? &p->g->params[c->param[0]] : NULL;
   return pr && pr->count == 1 && pr->data ? pr->data[0] : NAN;
 }
@@ -56,12 +55,12 @@ static void fuse_one(clseg_plan *p, const int *uses, int div) {
                               : NULL;
   if (!is_binary(add, CLSEG_BINARY_ADD) || !is_binary(d, CLSEG_BINARY_SUB) || uses[d->id] != 2)
     return;
-  float eps = scalar(p, add->in[1]);
+  float eps = clseg__plan_scalar(p, add->in[1]);
   const clseg_node *var = sole(p, uses, add->in[0]->id);
   const clseg_node *pw = var ? sole(p, uses, var->in[0]->id) : NULL;
   const clseg_node *mean = sole(p, uses, d->in[1]->id);
   if (isnan(eps) || !is_binary(pw, CLSEG_BINARY_POW) || pw->in[0] != d ||
-      scalar(p, pw->in[1]) != 2.0f || !same_mean(var, mean) || mean->in[0] != d->in[0])
+      clseg__plan_scalar(p, pw->in[1]) != 2.0f || !same_mean(var, mean) || mean->in[0] != d->in[0])
     return;
   const clseg__step *x = &p->steps[d->in[0]->id];
   int axis = mean->u.axis.axis < 0 ? mean->u.axis.axis + x->rank : mean->u.axis.axis;
@@ -91,7 +90,7 @@ static void fuse_one(clseg_plan *p, const int *uses, int div) {
 static void fuse_gelu(clseg_plan *p, const int *uses, int half) {
   const clseg_node *h = p->g->nodes[half], *t = NULL;
   for (int k = 0; k < 2 && !t; k++) /* (x * (erf + 1)) * 0.5 */
-    if (fabsf(scalar(p, h->in[1 - k]) - 0.5f) < 1e-7f)
+    if (fabsf(clseg__plan_scalar(p, h->in[1 - k]) - 0.5f) < 1e-7f)
       t = sole(p, uses, h->in[k]->id);
   if (!is_binary(t, CLSEG_BINARY_MUL))
     return;
@@ -99,12 +98,12 @@ static void fuse_gelu(clseg_plan *p, const int *uses, int half) {
     const clseg_node *a = sole(p, uses, t->in[k]->id), *x = t->in[1 - k];
     const clseg_node *one = is_binary(a, CLSEG_BINARY_ADD) ? a->in[1] : NULL;
     const clseg_node *e = a ? sole(p, uses, a->in[0]->id) : NULL;
-    if (!one || scalar(p, one) != 1.0f || !e || e->op != CLSEG__N_UNARY ||
+    if (!one || clseg__plan_scalar(p, one) != 1.0f || !e || e->op != CLSEG__N_UNARY ||
         e->unary != CLSEG_UNARY_ERF)
       continue;
     const clseg_node *dv = sole(p, uses, e->in[0]->id);
     if (!is_binary(dv, CLSEG_BINARY_DIV) || dv->in[0] != x ||
-        fabsf(scalar(p, dv->in[1]) - 1.41421356f) > 1e-5f)
+        fabsf(clseg__plan_scalar(p, dv->in[1]) - 1.41421356f) > 1e-5f)
       continue;
     clseg__step *s = &p->steps[half];
     s->gelu = 1;

@@ -137,21 +137,6 @@ static int nchw_op(clseg__node_op op) {
   return op < CLSEG__N_CONST || op == CLSEG__N_ATTENTION;
 }
 
-/* The output dims of numpy broadcasting a (rank ra) with b (rank rb), right-aligned; 0 when some
- * pair of dims differs with neither 1. */
-static int broadcast(const int64_t *a, int ra, const int64_t *b, int rb, int64_t *y, int *ry) {
-  int r = ra > rb ? ra : rb;
-  for (int i = 0; i < r; i++) {
-    int64_t da = i - (r - ra) >= 0 ? a[i - (r - ra)] : 1;
-    int64_t db = i - (r - rb) >= 0 ? b[i - (r - rb)] : 1;
-    if (da != db && da != 1 && db != 1)
-      return 0;
-    y[i] = da == 1 ? db : da;
-  }
-  *ry = r;
-  return 1;
-}
-
 static int norm_axis(int axis, int rank) {
   return axis < 0 ? axis + rank : axis;
 }
@@ -181,14 +166,11 @@ static int infer_reshape(const clseg_node *n, const clseg__step *x, int64_t *y, 
   return known == count;
 }
 
-/* Matmul's rule: clseg_matmul_shape's, and the bias one value per output column. */
+/* Matmul's rule: clseg_matmul_shape's. */
 static int infer_matmul(const clseg_plan *pl, const clseg_node *n, const clseg__step *a,
                         const clseg__step *b, int64_t *y, int *ry) {
   clseg_tensor ta = stand_in(pl, a->shape, a->rank), tb = stand_in(pl, b->shape, b->rank);
-  if (clseg_matmul_shape(&ta, &tb, &n->u.matmul, y, ry) != CLSEG_OK)
-    return 0;
-  int bias = n->param[CLSEG__SLOT_BIAS];
-  return bias < 0 || (int64_t)pl->g->params[bias].count == y[*ry - 1];
+  return clseg_matmul_shape(&ta, &tb, &n->u.matmul, y, ry) == CLSEG_OK;
 }
 
 static int infer_axis(const clseg_plan *p, const clseg_node *n, const clseg__step *x, int64_t *y,
@@ -249,8 +231,9 @@ static int infer_nd(const clseg_plan *p, const clseg_node *n, int64_t *y, int *r
     *ry = x->rank;
     return 1;
   case CLSEG__N_MATMUL: return infer_matmul(p, n, x, x1, y, ry);
-  case CLSEG__N_EXPAND: return broadcast(x->shape, x->rank, n->u.dims.d, n->u.dims.rank, y, ry);
-  case CLSEG__N_BINARY: return broadcast(x->shape, x->rank, x1->shape, x1->rank, y, ry);
+  case CLSEG__N_EXPAND:
+    return clseg__broadcast_dims(x->shape, x->rank, n->u.dims.d, n->u.dims.rank, y, ry);
+  case CLSEG__N_BINARY: return clseg__broadcast_dims(x->shape, x->rank, x1->shape, x1->rank, y, ry);
   case CLSEG__N_UNARY:
   case CLSEG__N_ACT:
     memcpy(y, x->shape, sizeof x->shape);

@@ -1,6 +1,7 @@
 /* Tensors: device-resident float32 buffers with a public NCHW shape. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -17,6 +18,22 @@ const char *clseg__dims_str(const int64_t *s, int rank, char *buf, size_t size) 
   if (n < size)
     snprintf(buf + n, size - n, "]");
   return buf;
+}
+
+int clseg__broadcast_dims(const int64_t *a, int ra, const int64_t *b, int rb, int64_t *y, int *ry) {
+  int64_t out[CLSEG_MAX_RANK + 2];
+  int r = ra > rb ? ra : rb;
+  if (r > CLSEG_MAX_RANK + 2)
+    return 0;
+  for (int i = 0; i < r; i++) {
+    int64_t da = i >= r - ra ? a[i - (r - ra)] : 1, db = i >= r - rb ? b[i - (r - rb)] : 1;
+    if (da != db && da != 1 && db != 1)
+      return 0;
+    out[i] = da == 1 ? db : da;
+  }
+  memcpy(y, out, sizeof *out * (size_t)r);
+  *ry = r;
+  return 1;
 }
 
 clseg_status clseg_tensor_create(clseg_context *ctx, const int64_t shape[4], clseg_tensor **out) {

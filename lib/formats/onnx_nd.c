@@ -95,18 +95,6 @@ static clseg_node *operand(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int
   return c;
 }
 
-static int bcast(const int64_t *a, int ra, const int64_t *c, int rc, int64_t *y, int *ry) {
-  *ry = ra > rc ? ra : rc;
-  for (int i = 0; i < *ry; i++) {
-    int64_t da = i - *ry + ra >= 0 ? a[i - *ry + ra] : 1,
-            dc = i - *ry + rc >= 0 ? c[i - *ry + rc] : 1;
-    if (da != dc && da != 1 && dc != 1)
-      return 0;
-    y[i] = da == 1 ? dc : da;
-  }
-  return 1;
-}
-
 static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
   static const char *const names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
   int op = 0, na, nc, ny;
@@ -116,7 +104,7 @@ static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg_node *a = operand(b, n, 0, &na, da), *c = a ? operand(b, n, 1, &nc, dc) : NULL;
   if (!c)
     return 0;
-  if (!bcast(da, na, dc, nc, dy, &ny))
+  if (!clseg__broadcast_dims(da, na, dc, nc, dy, &ny))
     return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands of shapes that do not broadcast");
   return set_nd(b, n, 0, clseg_graph_binary(b->g, (clseg_binary_op)op, a, c), ny, dy);
 }
@@ -174,7 +162,7 @@ static int op_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a product with a 1-D operand");
   int64_t m = da[na - (p.trans_a ? 1 : 2)], ka = da[na - (p.trans_a ? 2 : 1)];
   int64_t kb = db[nb - (p.trans_b ? 1 : 2)], nn = db[nb - (p.trans_b ? 2 : 1)];
-  if (ka != kb || !bcast(da, na - 2, db, nb - 2, dy, &ny))
+  if (ka != kb || !clseg__broadcast_dims(da, na - 2, db, nb - 2, dy, &ny))
     return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands [.., %lld, %lld] and [.., %lld, %lld]",
                           (long long)da[na - 2], (long long)da[na - 1], (long long)db[nb - 2],
                           (long long)db[nb - 1]);
@@ -186,7 +174,7 @@ static int op_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
     int ncc;
     int64_t dcc[D], dz[D];
     clseg_node *cc = operand(b, n, 2, &ncc, dcc);
-    if (!cc || !bcast(dy, ny, dcc, ncc, dz, &ncc))
+    if (!cc || !clseg__broadcast_dims(dy, ny, dcc, ncc, dz, &ncc))
       return cc ? clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "C does not broadcast to the product")
                 : 0;
     if (beta != 1.0f) {
@@ -466,7 +454,7 @@ static int op_expand(clseg__ob *b, const Onnx__NodeProto *n) {
     return 0;
   if (!clseg__in_ints(b, n, 1, shape, D, &cnt))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a shape that is not a constant");
-  if (!bcast(dims, nd, shape, cnt, od, &ny))
+  if (!clseg__broadcast_dims(dims, nd, shape, cnt, od, &ny))
     return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "a shape the input does not broadcast to");
   return set_nd(b, n, 0, clseg_graph_expand(b->g, x, ny, od), ny, od);
 }
@@ -482,7 +470,8 @@ static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg_node *y = x ? operand(b, n, 2, &ny, dy) : NULL;
   if (!y)
     return 0;
-  if (!bcast(dc, nc, dx, nx, dz, &nz) || !bcast(dz, nz, dy, ny, dz, &nz))
+  if (!clseg__broadcast_dims(dc, nc, dx, nx, dz, &nz) ||
+      !clseg__broadcast_dims(dz, nz, dy, ny, dz, &nz))
     return clseg__ob_fail(b, CLSEG_SHAPE_MISMATCH, "operands that do not broadcast");
   /* y + cond * (x - y): exact where cond is 0 or 1 and x, y are finite */
   clseg_node *d = clseg_graph_binary(b->g, CLSEG_BINARY_SUB, x, y);
