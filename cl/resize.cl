@@ -37,16 +37,45 @@ inline float8 fetch8(__global const float *row, int8 i, int W) {
   return gather8(row, i);
 }
 
-/* Stores the lanes of v that fall before OW. */
-inline void store_block(float8 v, __global float *dst, int ow0, int OW) {
-  if (ow0 + RESIZE_VW <= OW) {
-    vstore8(v, 0, dst + ow0);
+/* The epilogue every kernel applies to what it resized: y = act(v + r) with r the row of a tensor shaped like y
+ * (has_r 1) or nothing, and an activation code of common.h (ACT_NONE: none). The planner uses it when it moves a
+ * 1x1 conv below the resizes of a concat (SegFormer's decoder: lib/plan_pushdown.c): each resized part is added to
+ * the sum of the parts before it, and the last applies the conv's activation. */
+typedef struct {
+  __global const float *r; /* the residual's row, or NULL */
+  int act;
+  float alpha, beta;
+} resize_epi;
+
+inline float finish1(float v, resize_epi e, int j) {
+  return act_apply(e.r ? v + e.r[j] : v, e.act, e.alpha, e.beta);
+}
+
+/* Stores the lanes of v that fall before OW, through the epilogue. */
+inline void store_block(float8 v, __global float *dst, int ow0, int OW, resize_epi e) {
+  if (ow0 + RESIZE_VW <= OW && e.act == ACT_NONE) {
+    vstore8(e.r ? v + vload8(0, e.r + ow0) : v, 0, dst + ow0);
+    return;
+  }
+  if (ow0 + RESIZE_VW <= OW && e.act == ACT_RELU) {
+    vstore8(fmax(e.r ? v + vload8(0, e.r + ow0) : v, 0.0f), 0, dst + ow0);
     return;
   }
   float t[RESIZE_VW];
   vstore8(v, 0, t);
-  for (int j = 0; ow0 + j < OW; j++)
-    dst[ow0 + j] = t[j];
+  for (int j = 0; j < RESIZE_VW && ow0 + j < OW; j++)
+    dst[ow0 + j] = finish1(t[j], e, ow0 + j);
+}
+
+/* The epilogue's row for output row `row` (nc * OH + oh) of y. */
+inline resize_epi epi_row(__global const float *r, int r_off, int has_r, size_t row, int OW, int act, float alpha,
+                          float beta) {
+  resize_epi e;
+  e.r = has_r ? r + r_off + row * OW : 0;
+  e.act = act;
+  e.alpha = alpha;
+  e.beta = beta;
+  return e;
 }
 
 /* The per-axis rules below are defined twice by macro: S = 1 for one coordinate (float, a row) and S = 8 for
@@ -140,19 +169,21 @@ RESIZE_AXIS(float8, int8, 8)
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
 /* `align` is resize_bilinear's: unused here, so that both kernels take one argument list. */
 __kernel void resize_nearest(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
-                             int OW, float sh, float sw, int align) {
+                             int OW, float sh, float sw, int align, __global const float *r, int r_off, int has_r,
+                             int act, float alpha, float beta) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
   __global const float *row = x + x_off + ((size_t)nc * H + nearest_src1((float)oh, H, OH, sh)) * W;
   __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
+  resize_epi e = epi_row(r, r_off, has_r, (size_t)nc * OH + oh, OW, act, alpha, beta);
   if (NEAREST_DUP2 && sw == DUP2_SCALE && OW == 2 * W && ow0 + RESIZE_VW <= OW) { /* 2x: each input twice */
     float4 v = vload4(0, row + (ow0 >> 1));
-    vstore8((float8)(v.s0, v.s0, v.s1, v.s1, v.s2, v.s2, v.s3, v.s3), 0, dst + ow0);
+    store_block((float8)(v.s0, v.s0, v.s1, v.s1, v.s2, v.s2, v.s3, v.s3), dst, ow0, OW, e);
     return;
   }
   float8 fj = convert_float8((int8)(ow0) + LANES);
-  store_block(fetch8(row, nearest_src8(fj, W, OW, sw), W), dst, ow0, OW);
+  store_block(fetch8(row, nearest_src8(fj, W, OW, sw), W), dst, ow0, OW, e);
 }
 
 /* One axis tap: the two source indices and the weight of the second. */
@@ -202,7 +233,8 @@ inline float8 up4_row(__global const float *row, int i) {
 }
 
 __kernel void resize_bilinear(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
-                              int OW, float sh, float sw, int align) {
+                              int OW, float sh, float sw, int align, __global const float *r, int r_off, int has_r,
+                              int act, float alpha, float beta) {
   int ow0 = (int)get_global_id(0) * RESIZE_VW, oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow0 >= OW || oh >= OH)
     return;
@@ -210,18 +242,19 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
   __global const float *r0 = x + x_off + ((size_t)nc * H + th.i0) * W;
   __global const float *r1 = x + x_off + ((size_t)nc * H + th.i1) * W;
   __global float *dst = y + y_off + ((size_t)nc * OH + oh) * OW;
+  resize_epi e = epi_row(r, r_off, has_r, (size_t)nc * OH + oh, OW, act, alpha, beta);
   float lh1 = th.l1, lh0 = 1.0f - th.l1;
   int i = ow0 >> 1;
   if (LINEAR_UP2(align, sw) && OW == 2 * W && ow0 + RESIZE_VW <= OW && i >= 1 && i + 4 < W) {
-    vstore8(lh0 * up2_row(r0, i) + lh1 * up2_row(r1, i), 0, dst + ow0);
+    store_block(lh0 * up2_row(r0, i) + lh1 * up2_row(r1, i), dst, ow0, OW, e);
     return;
   }
   int i4 = ow0 >> 2;
   if (LINEAR_UP4(align, sw) && OW == 4 * W && ow0 + RESIZE_VW <= OW && i4 >= 1 && i4 + 2 < W) {
-    vstore8(lh0 * up4_row(r0, i4) + lh1 * up4_row(r1, i4), 0, dst + ow0);
+    store_block(lh0 * up4_row(r0, i4) + lh1 * up4_row(r1, i4), dst, ow0, OW, e);
     return;
   }
-  store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW);
+  store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW, e);
 }
 
 /* GPU forms (chosen by the GPU cell of the tuning row): one output per work-item, consecutive work-items along OW
@@ -233,18 +266,25 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void resize_nearest_gpu(__global const float *x, int x_off,
                                                                                     __global float *y, int y_off, int H,
                                                                                     int W, int OH, int OW, float sh,
-                                                                                    float sw, int align) {
+                                                                                    float sw, int align,
+                                                                                    __global const float *r, int r_off,
+                                                                                    int has_r, int act, float alpha,
+                                                                                    float beta) {
   int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow >= OW || oh >= OH)
     return;
   int ih = nearest_src1((float)oh, H, OH, sh), iw = nearest_src1((float)ow, W, OW, sw);
-  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = x[x_off + ((size_t)nc * H + ih) * W + iw];
+  resize_epi e = epi_row(r, r_off, has_r, (size_t)nc * OH + oh, OW, act, alpha, beta);
+  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = finish1(x[x_off + ((size_t)nc * H + ih) * W + iw], e, ow);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void resize_bilinear_gpu(__global const float *x, int x_off,
                                                                                      __global float *y, int y_off,
                                                                                      int H, int W, int OH, int OW,
-                                                                                     float sh, float sw, int align) {
+                                                                                     float sh, float sw, int align,
+                                                                                     __global const float *r,
+                                                                                     int r_off, int has_r, int act,
+                                                                                     float alpha, float beta) {
   int ow = (int)get_global_id(0), oh = (int)get_global_id(1), nc = (int)get_global_id(2);
   if (ow >= OW || oh >= OH)
     return;
@@ -253,5 +293,6 @@ __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1))) void resize_bilinear
   __global const float *r1 = x + x_off + ((size_t)nc * H + th.i1) * W;
   float top = (1.0f - tw.l1) * r0[tw.i0] + tw.l1 * r0[tw.i1];
   float bottom = (1.0f - tw.l1) * r1[tw.i0] + tw.l1 * r1[tw.i1];
-  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = (1.0f - th.l1) * top + th.l1 * bottom;
+  resize_epi e = epi_row(r, r_off, has_r, (size_t)nc * OH + oh, OW, act, alpha, beta);
+  y[y_off + ((size_t)nc * OH + oh) * OW + ow] = finish1((1.0f - th.l1) * top + th.l1 * bottom, e, ow);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ops/resize.h"
 #include "plan_internal.h"
 
 static clseg_tensor *in_of(clseg_plan *p, const clseg__step *s, int i) {
@@ -167,7 +168,9 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
   case CLSEG__N_ACT: return clseg_activation_apply(p->ctx, x, &n->u.act, y);
   case CLSEG__N_POOL: return clseg_pool2d(p->ctx, x, &n->u.pool, y);
   case CLSEG__N_GPOOL: return clseg_global_pool(p->ctx, x, n->pool_kind, y);
-  case CLSEG__N_RESIZE: return clseg_resize(p->ctx, x, &n->u.resize, y);
+  case CLSEG__N_RESIZE:
+    return clseg__resize_sum(p->ctx, x, &n->u.resize,
+                             s->residual >= 0 ? p->steps[s->residual].view : NULL, &s->act, y);
   case CLSEG__N_BINARY: return clseg_binary(p->ctx, n->binary, x, in_of(p, s, 1), NULL, y);
   case CLSEG__N_LINEAR: return clseg_linear(p->ctx, x, w, b, NULL, y);
   case CLSEG__N_PRELU: return clseg_prelu(p->ctx, x, w, y);

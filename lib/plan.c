@@ -145,29 +145,19 @@ static clseg_status upload(clseg_plan *p, const float *data, const int64_t *dims
   return s;
 }
 
-/* Uploads a conv's weight and bias with the folded batchnorm applied on the host. */
-static clseg_status upload_folded(clseg_plan *p, clseg__step *s) {
-  const int *slot = s->node->param, *bn = p->steps[s->bn].node->param;
-  const clseg__param *w = &p->g->params[slot[CLSEG__SLOT_WEIGHT]];
-  const clseg__param *b =
-      slot[CLSEG__SLOT_BIAS] >= 0 ? &p->g->params[slot[CLSEG__SLOT_BIAS]] : NULL;
-  int64_t cout = w->dims[0];
-  float *wf = malloc(w->count * sizeof *wf), *bf = calloc((size_t)cout, sizeof *bf);
-  clseg_status st = CLSEG_OUT_OF_MEMORY;
-  if (wf && bf) {
-    memcpy(wf, w->data, w->count * sizeof *wf);
-    if (b)
-      memcpy(bf, b->data, (size_t)cout * sizeof *bf);
-    const clseg__param *bp = p->g->params;
-    clseg_batchnorm_fold(wf, bf, cout, (int64_t)(w->count / (size_t)cout),
-                         bp[bn[CLSEG__SLOT_BN_WEIGHT]].data, bp[bn[CLSEG__SLOT_BN_BIAS]].data,
-                         bp[bn[CLSEG__SLOT_BN_MEAN]].data, bp[bn[CLSEG__SLOT_BN_VAR]].data, 1e-5f);
-    st = upload(p, wf, w->dims, w->ndim, &s->param[CLSEG__SLOT_WEIGHT]);
-    if (st == CLSEG_OK)
-      st = upload(p, bf, &cout, 1, &s->param[CLSEG__SLOT_BIAS]);
-  } else {
-    clseg__fail(p->ctx, st, "planning: out of host memory");
-  }
+/* Uploads a conv's weight and bias as the host computes them: its batchnorm folded, or a 1x1 conv
+ * moved below it (lib/plan_pushdown.c). */
+static clseg_status upload_host_conv(clseg_plan *p, clseg__step *s) {
+  const clseg__param *w = &p->g->params[s->node->param[CLSEG__SLOT_WEIGHT]];
+  int64_t dims[CLSEG_MAX_RANK], cout = s->shape[1];
+  memcpy(dims, w->dims, sizeof(int64_t) * (size_t)w->ndim);
+  dims[0] = cout;
+  float *wf = NULL, *bf = NULL;
+  clseg_status st = clseg__plan_conv_host(p, s, &wf, &bf);
+  if (st == CLSEG_OK)
+    st = upload(p, wf, dims, w->ndim, &s->param[CLSEG__SLOT_WEIGHT]);
+  if (st == CLSEG_OK)
+    st = upload(p, bf, &cout, 1, &s->param[CLSEG__SLOT_BIAS]);
   free(wf);
   free(bf);
   return st;
@@ -218,20 +208,24 @@ static void settle_conv_weights(clseg_plan *p, clseg__step *s) {
     release_param(p, &s->param[CLSEG__SLOT_WEIGHT]);
 }
 
-/* The host values of a step's parameters (a folded batchnorm's included) are on the device. */
+/* The host values of a step's parameters (a folded batchnorm's and a moved conv's included) are on
+ * the device. */
 static void evict_host_params(clseg_plan *p, const clseg__step *s) {
   for (int i = 0; i < CLSEG__MAX_NODE_PARAMS; i++) {
     clseg__param_evict(p->g, s->node->param[i]);
     if (s->bn >= 0)
       clseg__param_evict(p->g, p->steps[s->bn].node->param[i]);
   }
+  if (s->push_into >= 0)
+    evict_host_params(p, &p->steps[s->push_into]);
 }
 
 static clseg_status upload_params_steps(clseg_plan *p) {
   for (int k = 0; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
-    clseg_status st = s->bn >= 0 ? upload_folded(p, s) : CLSEG_OK;
-    for (int i = 0; s->bn < 0 && st == CLSEG_OK && i < CLSEG__MAX_NODE_PARAMS; i++) {
+    int on_host = s->bn >= 0 || s->push_into >= 0;
+    clseg_status st = on_host ? upload_host_conv(p, s) : CLSEG_OK;
+    for (int i = 0; !on_host && st == CLSEG_OK && i < CLSEG__MAX_NODE_PARAMS; i++) {
       const clseg__param *pr = s->node->param[i] >= 0 ? &p->g->params[s->node->param[i]] : NULL;
       st = pr ? upload(p, pr->data, pr->dims, pr->ndim, &s->param[i]) : CLSEG_OK;
     }
@@ -394,6 +388,7 @@ static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
     alias(p);
   if (s == CLSEG_OK && !p->opt.no_fusion) {
     fuse(p, uses);
+    clseg__plan_push_pointwise(p, uses);
     clseg__plan_fuse_layernorm(p, uses);
     clseg__plan_fuse_gelu(p, uses);
     clseg__plan_fold_transposes(p, uses);

@@ -23,9 +23,12 @@ typedef struct {
   clseg_layernorm_params lnp;
   int ln_gamma, ln_beta; /* its constants' node ids, or -1 */
   int gelu;              /* the last node of an Erf-GELU written op by op: a GELU of read[0] */
-  clseg_activation act;  /* fused activation (conv, conv_transpose) */
+  clseg_activation act;  /* fused activation (conv, conv_transpose, resize) */
   int residual;          /* fused residual add: the node id of the other operand, or -1 */
-  int bn;                /* batchnorm folded into this conv: node id, or -1 */
+  int push_into;  /* a 1x1 conv this conv's weights absorb (lib/plan_pushdown.c): its node, or -1 */
+  int push_block; /* the first input channel of that conv this conv's output fed */
+  int push_bias;  /* 1: this conv carries that conv's bias */
+  int bn;         /* batchnorm folded into this conv: node id, or -1 */
   clseg_tensor *param[CLSEG__MAX_NODE_PARAMS];
   clseg__conv2d_prep
       *conv; /* a conv prepared once (variant chosen, weights packed), or NULL: run eagerly */
@@ -62,6 +65,12 @@ clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w);
 /* plan_attention.c: transposes folded into matmuls; matmul-softmax-matmul chains fused. */
 void clseg__plan_fold_transposes(clseg_plan *p, const int *uses);
 void clseg__plan_fuse_attention(clseg_plan *p, const int *uses);
+/* plan_pushdown.c: a 1x1 conv that mixes a concat of 1x1 convs (some resized) moved below the
+ * concat and the resizes: one conv per part at its own resolution, the parts summed. */
+void clseg__plan_push_pointwise(clseg_plan *p, const int *uses);
+/* plan_pushdown.c: conv step s's weight [cout, ...] and bias [cout] as it runs (its batchnorm
+ * folded, or a 1x1 conv moved below it), in new host memory the caller frees. */
+clseg_status clseg__plan_conv_host(const clseg_plan *p, const clseg__step *s, float **w, float **b);
 /* plan_patterns.c: the value of a one-element constant node, or NAN (not a constant, or its values
  * already evicted). */
 float clseg__plan_scalar(const clseg_plan *p, const clseg_node *c);

@@ -314,7 +314,7 @@ clseg_status clseg__plan_shapes(clseg_plan *p, int64_t n, int64_t h, int64_t w) 
     clseg__step *s = &p->steps[i];
     s->node = nd;
     s->target = i;
-    s->residual = s->bn = -1;
+    s->residual = s->bn = s->push_into = -1;
     s->read[0] = s->read[1] = s->read[2] = -1;
     if (nd->op == CLSEG__N_MATMUL)
       s->mm = nd->u.matmul;

@@ -120,6 +120,108 @@ static void fused_and_unfused_plans_match_the_references(void **state) {
   clseg_graph_free(g);
 }
 
+/* input -> 1x1 convs at three resolutions (the middle one with a batchnorm), two of them resized
+ * to the first (bilinear, nearest), and one more 1x1 conv without bias, concatenated out of node
+ * order -> 1x1 conv of `width` + bn + relu: the shape of SegFormer's decoder. */
+static clseg_graph *build_decoder(int64_t width) {
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "image", 3);
+  const clseg_pool2d_params p2 = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
+  const clseg_pool2d_params p4 = {.kind = CLSEG_POOL_MAX, .kernel_h = 4, .kernel_w = 4};
+  const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
+  const clseg_resize_params near = {.mode = CLSEG_RESIZE_NEAREST};
+  clseg_node *a = clseg_graph_conv2d(g, "a", x, 5, 1, 1, NULL);
+  clseg_node *b = clseg_graph_conv2d(g, "b", clseg_graph_pool2d(g, x, &p2), 5, 1, 1, NULL);
+  b = clseg_graph_resize_like(g, clseg_graph_batchnorm(g, "b_bn", b), a, &bil);
+  clseg_node *c = clseg_graph_conv2d(g, "c", clseg_graph_pool2d(g, x, &p4), 6, 1, 1, NULL);
+  c = clseg_graph_resize_like(g, c, a, &near);
+  clseg_node *d = clseg_graph_conv2d(g, "d", x, 5, 1, 0, NULL); /* last: it ends the sum */
+  clseg_node *parts[4] = {c, a, b, d};
+  clseg_node *f = clseg_graph_conv2d(g, "f", clseg_graph_concat(g, parts, 4), width, 1, 1, NULL);
+  f = clseg_graph_activation(g, clseg_graph_batchnorm(g, "f_bn", f), CLSEG_ACT_RELU);
+  assert_int_equal(clseg_graph_output(g, f, "y"), CLSEG_OK);
+  assert_int_equal(clseg_graph_status(g), CLSEG_OK);
+  clseg_graph_random_params(g, 13);
+  return g;
+}
+
+static void bn_ref(clseg_graph *g, const char *name, const float *x, const int64_t xs[4],
+                   const clseg_activation *act, float *y) {
+  char w[64], b[64], m[64], v[64];
+  snprintf(w, sizeof w, "%s.weight", name), snprintf(b, sizeof b, "%s.bias", name);
+  snprintf(m, sizeof m, "%s.running_mean", name), snprintf(v, sizeof v, "%s.running_var", name);
+  ref_batchnorm(x, xs, param(g, w), param(g, b), param(g, m), param(g, v), 1e-5f, act, y);
+}
+
+static void reference_decoder(clseg_graph *g, int64_t width, const float *in, const int64_t xs[4],
+                              float *out) {
+  const clseg_pool2d_params p2 = {.kind = CLSEG_POOL_MAX, .kernel_h = 2, .kernel_w = 2};
+  const clseg_pool2d_params p4 = {.kind = CLSEG_POOL_MAX, .kernel_h = 4, .kernel_w = 4};
+  const clseg_resize_params bil = {.mode = CLSEG_RESIZE_BILINEAR};
+  const clseg_resize_params near = {.mode = CLSEG_RESIZE_NEAREST};
+  size_t hw = (size_t)(xs[0] * xs[2] * xs[3]);
+  float *t = malloc(hw * 21 * 4), *u = malloc(hw * 21 * 4), *a = malloc(hw * 5 * 4),
+        *b = malloc(hw * 5 * 4), *c = malloc(hw * 6 * 4), *d = malloc(hw * 5 * 4),
+        *cat = malloc(hw * 21 * 4), *f = malloc(hw * (size_t)width * 4);
+  int64_t as[4], ps[4], bs[4], cs[4], fs[4];
+  ref_conv(in, xs, param(g, "a.weight"), 5, 1, param(g, "a.bias"), NULL, 0, a, as);
+  ref_pool2d_shape(xs, &p2, ps), ref_pool2d(in, xs, &p2, t, ps);
+  ref_conv(t, ps, param(g, "b.weight"), 5, 1, param(g, "b.bias"), NULL, 0, u, bs);
+  bn_ref(g, "b_bn", u, bs, NULL, t);
+  const int64_t b_up[4] = {xs[0], 5, xs[2], xs[3]}, c_up[4] = {xs[0], 6, xs[2], xs[3]};
+  ref_resize(t, bs, &bil, b, b_up);
+  ref_pool2d_shape(xs, &p4, ps), ref_pool2d(in, xs, &p4, t, ps);
+  ref_conv(t, ps, param(g, "c.weight"), 6, 1, param(g, "c.bias"), NULL, 0, u, cs);
+  ref_resize(u, cs, &near, c, c_up);
+  ref_conv(in, xs, param(g, "d.weight"), 5, 1, NULL, NULL, 0, d, as);
+  const float *parts[4] = {c, a, b, d};
+  const int64_t shapes[4][4] = {{xs[0], 6, xs[2], xs[3]},
+                                {xs[0], 5, xs[2], xs[3]},
+                                {xs[0], 5, xs[2], xs[3]},
+                                {xs[0], 5, xs[2], xs[3]}};
+  const int64_t cats[4] = {xs[0], 21, xs[2], xs[3]};
+  assert_int_equal(ref_concat(parts, shapes, 4, cat, cats), 0);
+  ref_conv(cat, cats, param(g, "f.weight"), width, 1, param(g, "f.bias"), NULL, 0, f, fs);
+  const clseg_activation relu = {.kind = CLSEG_ACT_RELU};
+  bn_ref(g, "f_bn", f, fs, &relu, out);
+  free(t), free(u), free(a), free(b), free(c), free(d), free(cat), free(f);
+}
+
+/* The 1x1 conv after the concat runs as one conv per part at the part's resolution, the parts
+ * summed through the resizes; not when it is wider than a part (that would cost more). */
+static void a_pointwise_conv_moves_below_its_concat_and_resizes(void **state) {
+  (void)state;
+  const int64_t xs[4] = {2, 3, 12, 20};
+  for (int64_t width = 4; width <= 6; width += 2) {
+    clseg_graph *g = build_decoder(width);
+    size_t nin = (size_t)(2 * 3 * 12 * 20), nout = (size_t)(2 * width * 12 * 20);
+    float *in = malloc(nin * 4), *ref = malloc(nout * 4), *fused = malloc(nout * 4),
+          *plain = malloc(nout * 4);
+    check_fill_uniform(in, nin, 17, -1.0f, 1.0f);
+    reference_decoder(g, width, in, xs, ref);
+    clseg_plan_info fi, pi;
+    run_plan(g, xs, NULL, in, fused, &fi);
+    const clseg_plan_options nofuse = {.no_fusion = 1};
+    run_plan(g, xs, &nofuse, in, plain, &pi);
+    const int64_t os[4] = {2, width, 12, 20};
+    char what[64];
+    snprintf(what, sizeof what, "decoder, width %lld, seed 17", (long long)width);
+    assert_true(check_close("fused plan", fused, ref, nout, os, NULL, what));
+    assert_true(check_close("unfused plan", plain, ref, nout, os, NULL, what));
+    /* both batchnorms and the relu; moved: the concat and the conv itself */
+    int moved = width == 4;
+    assert_int_equal(fi.fused, 3 + 2 * moved);
+    /* moved, f's flops (2 N H W x 21 x width) are gone, the parts' shrink */
+    double f_flops = 2.0 * 2 * 12 * 20 * 21 * (double)width;
+    if (moved)
+      assert_true(fi.flops < pi.flops - 0.9 * f_flops);
+    else
+      assert_true(fi.flops <= pi.flops);
+    free(in), free(ref), free(fused), free(plain);
+    clseg_graph_free(g);
+  }
+}
+
 static void memory_is_reused_along_a_chain(void **state) {
   (void)state;
   clseg_graph *g = clseg_graph_create();
@@ -550,6 +652,7 @@ static void safetensors_weights_are_used_in_place(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fused_and_unfused_plans_match_the_references),
+      cmocka_unit_test(a_pointwise_conv_moves_below_its_concat_and_resizes),
       cmocka_unit_test(memory_is_reused_along_a_chain),
       cmocka_unit_test(a_plan_runs_again_without_rebuilding),
       cmocka_unit_test(build_errors_are_sticky_and_name_the_node),

@@ -1,6 +1,7 @@
 /* Tests of clseg_resize (lib/ops/resize.c, cl/resize.cl): nearest and bilinear against the naive
  * reference on seeded sweeps (up and down by odd factors, align_corners both ways, explicit
- * scales), against the PyTorch fixtures, and on every error path. */
+ * scales), against the PyTorch fixtures, and on every error path; the planner's resize with a
+ * residual and an activation (clseg__resize_sum) against the reference resize, add and act. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "clseg_ops.h"
 #include "common/check.h"
+#include "ops/resize.h"
 #include "common/fixture.h"
 #include "ref/ref.h"
 #include "support.h"
@@ -131,6 +133,57 @@ static void test_resize_sweep(void **state) {
   assert_int_equal(failed, 0);
 }
 
+/* y = act(resize(x) + r): the upsamples of SegFormer's decoder (2x, 4x, 8x, wide enough for the
+ * vector paths, with tails), odd ones and downsamples, both modes, with and without the residual,
+ * under four activations. */
+static void test_resize_sum(void **state) {
+  (void)state;
+  static const int64_t in_sides[] = {3, 16, 17, 32};
+  static const int factors[] = {2, 4, 8, 3};
+  static const clseg_act_kind acts[] = {CLSEG_ACT_NONE, CLSEG_ACT_RELU, CLSEG_ACT_LEAKY_RELU,
+                                        CLSEG_ACT_SIGMOID};
+  int run = 0, failed = 0;
+  for (int i = 0; i < 64; i++, run++) {
+    int64_t side = in_sides[i % 4], f = factors[(i / 4) % 4];
+    int64_t xs[4] = {1 + i % 2, 3, side, side + 1 + i % 3};
+    int64_t ys[4] = {xs[0], xs[1], i % 7 == 6 ? (side + 1) / 2 : side * f, xs[3] * f - i % 5};
+    const clseg_resize_params p = {.mode = (clseg_resize_mode)((i / 16) % 2)};
+    const clseg_activation act = {.kind = acts[(i / 2) % 4]};
+    int with_r = i % 3 != 2;
+    uint64_t seed = SEED + 5000u + (uint64_t)i;
+    char ctxt[512];
+    describe(ctxt, sizeof ctxt, xs, ys, &p, seed);
+    size_t n = ref_count(ys);
+    float *x = malloc(ref_count(xs) * sizeof *x), *r = malloc(n * sizeof *r),
+          *ref = malloc(n * sizeof *ref);
+    assert_true(x && r && ref);
+    check_fill_uniform(x, ref_count(xs), seed, -2.0f, 2.0f);
+    check_fill_uniform(r, n, seed + 1, -2.0f, 2.0f);
+    ref_resize(x, xs, &p, ref, ys);
+    for (size_t k = 0; k < n; k++)
+      ref[k] = ref_act1(with_r ? ref[k] + r[k] : ref[k], &act);
+    clseg_tensor *tx = test_tensor(test_ctx, xs, x), *tr = test_tensor(test_ctx, ys, r);
+    clseg_tensor *ty = test_tensor(test_ctx, ys, NULL);
+    if (clseg__resize_sum(test_ctx, tx, &p, with_r ? tr : NULL, &act, ty) != CLSEG_OK)
+      fail_msg("%s: %s", ctxt, clseg_last_error(test_ctx));
+    float *y = test_download(ty);
+    failed += !test_compare(&g_worst, "resize + residual, act vs ref", y, ref, ys, ctxt);
+    free(x), free(r), free(ref), free(y);
+    clseg_tensor_free(tx), clseg_tensor_free(tr), clseg_tensor_free(ty);
+  }
+  printf("resize with residual and activation: %d cases, %d failed, worst normalised error %.3g\n",
+         run, failed, g_worst);
+  assert_int_equal(failed, 0);
+  /* a residual of another size is refused, naming it */
+  int64_t xs[4] = {1, 2, 4, 4}, ys[4] = {1, 2, 8, 8}, rs[4] = {1, 2, 8, 7};
+  clseg_tensor *tx = test_tensor(test_ctx, xs, NULL), *ty = test_tensor(test_ctx, ys, NULL);
+  clseg_tensor *tr = test_tensor(test_ctx, rs, NULL);
+  const clseg_resize_params p = {.mode = CLSEG_RESIZE_BILINEAR};
+  assert_int_not_equal(clseg__resize_sum(test_ctx, tx, &p, tr, NULL, ty), CLSEG_OK);
+  assert_true(test_contains(clseg_last_error(test_ctx), "residual"));
+  clseg_tensor_free(tx), clseg_tensor_free(tr), clseg_tensor_free(ty);
+}
+
 /* ONNX's scales (output / input): up and down, odd, non-integer, and the exact halves and thirds
  * where nearest indices fall on ties. */
 static const float ONNX_SCALES[] = {0.5f, 0.6f, 1.0f / 3.0f, 1.25f, 1.5f, 2.0f, 2.5f, 3.0f, 4.0f};
@@ -250,7 +303,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resize_common_shapes), cmocka_unit_test(test_resize_sweep),
       cmocka_unit_test(test_resize_onnx_sweep),    cmocka_unit_test(test_fixtures),
-      cmocka_unit_test(test_resize_errors),
+      cmocka_unit_test(test_resize_errors),        cmocka_unit_test(test_resize_sum),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

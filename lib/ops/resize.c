@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "resize.h"
 #include "tuning.h"
 
 #define RESIZE_VW 8 /* outputs along W per work-item, as in cl/resize.cl */
@@ -75,7 +75,8 @@ static size_t pow2_upto(size_t n, size_t cap) {
 }
 
 static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
-                                   const clseg_resize_params *p, clseg_tensor *y) {
+                                   const clseg_resize_params *p, const clseg_tensor *r, int act,
+                                   float alpha, float beta, clseg_tensor *y) {
   int bil = p->mode == CLSEG_RESIZE_BILINEAR, onnx = p->coord != CLSEG_RESIZE_COORD_PYTORCH;
   int align = bil && !onnx && p->align_corners;
   const char *name = bil ? "resize_bilinear" : "resize_nearest";
@@ -115,9 +116,13 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
   int OH = (int)y->shape[2], OW = (int)y->shape[3];
   float sh = axis_scale(H, OH, p->scale_h, bil, align, onnx),
         sw = axis_scale(W, OW, p->scale_w, bil, align, onnx);
-  const clseg__arg args[] = {CLSEG__ARG(x->buf), CLSEG__ARG(xo), CLSEG__ARG(y->buf), CLSEG__ARG(yo),
-                             CLSEG__ARG(H),      CLSEG__ARG(W),  CLSEG__ARG(OH),     CLSEG__ARG(OW),
-                             CLSEG__ARG(sh),     CLSEG__ARG(sw), CLSEG__ARG(align)};
+  cl_mem rb = r ? r->buf : y->buf; /* not read without has_r */
+  int ro = r ? (int)r->offset : 0, has_r = r != NULL;
+  const clseg__arg args[] = {
+      CLSEG__ARG(x->buf), CLSEG__ARG(xo),  CLSEG__ARG(y->buf), CLSEG__ARG(yo),    CLSEG__ARG(H),
+      CLSEG__ARG(W),      CLSEG__ARG(OH),  CLSEG__ARG(OW),     CLSEG__ARG(sh),    CLSEG__ARG(sw),
+      CLSEG__ARG(align),  CLSEG__ARG(rb),  CLSEG__ARG(ro),     CLSEG__ARG(has_r), CLSEG__ARG(act),
+      CLSEG__ARG(alpha),  CLSEG__ARG(beta)};
   const size_t cap = (size_t)cells[0];
   const size_t blocks = gpu ? (size_t)OW : ((size_t)OW + RESIZE_VW - 1) / RESIZE_VW;
   size_t local[3] = {gpu ? cap : pow2_upto(blocks, cap), 1, 1};
@@ -129,8 +134,9 @@ static clseg_status resize_enqueue(clseg_context *ctx, const clseg_tensor *x,
   return CLSEG__LAUNCH(ctx, k, kname, args, 3, global, local);
 }
 
-clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
-                          clseg_tensor *y) {
+clseg_status clseg__resize_sum(clseg_context *ctx, const clseg_tensor *x,
+                               const clseg_resize_params *p, const clseg_tensor *residual,
+                               const clseg_activation *act, clseg_tensor *y) {
   if (!ctx)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "resize: context is NULL");
   clseg_status s = resize_check(ctx, x, p, y);
@@ -138,7 +144,16 @@ clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg
     return s;
   int64_t want[4];
   resize_out_shape(x, y, want);
-  if ((s = clseg__check_output(ctx, "resize", y, want)) != CLSEG_OK)
+  int kind = 0;
+  float alpha = 0.0f, beta = 0.0f;
+  if ((s = clseg__check_output(ctx, "resize", y, want)) != CLSEG_OK ||
+      (s = clseg__check_optional(ctx, "resize", "residual", residual, y->count)) != CLSEG_OK ||
+      (s = clseg__act_resolve(ctx, "resize", act, &kind, &alpha, &beta)) != CLSEG_OK)
     return s;
-  return resize_enqueue(ctx, x, p, y);
+  return resize_enqueue(ctx, x, p, residual, kind, alpha, beta, y);
+}
+
+clseg_status clseg_resize(clseg_context *ctx, const clseg_tensor *x, const clseg_resize_params *p,
+                          clseg_tensor *y) {
+  return clseg__resize_sum(ctx, x, p, NULL, NULL, y);
 }
