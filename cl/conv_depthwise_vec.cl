@@ -1,33 +1,54 @@
-/* conv2d_depthwise (host side: lib/ops/conv.c): the CPU-vectorised depthwise conv over a zero-padded
- * input. Layout NCHW float32. */
+/* conv2d_depthwise (host side: lib/ops/conv.c): the CPU-vectorised depthwise conv. Layout NCHW float32. */
 #include "conv_vec.h"
 
-/* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one row of one
- * channel. xp is the zero-padded input (conv2d_pad), so loads need no bounds checks. */
+/* Sixteen taps of one input row at per-lane columns idx; columns outside 0..w-1 read as zero padding. */
+inline float16 load16_masked(const __global float *row, const int16 idx, const int w) {
+  const int16 at = clamp(idx, (int16)0, (int16)(w - 1));
+  const float16 v = (float16)(row[at.s0], row[at.s1], row[at.s2], row[at.s3], row[at.s4], row[at.s5], row[at.s6],
+                              row[at.s7], row[at.s8], row[at.s9], row[at.sa], row[at.sb], row[at.sc], row[at.sd],
+                              row[at.se], row[at.sf]);
+  return select((float16)0.0f, v, (idx >= (int16)0) & (idx < (int16)w));
+}
+
+/* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one output row of one
+ * channel and reads the input where it lies, no padded copy: rows above and below the map are skipped, and only
+ * the tiles whose taps cross the left or right edge take the masked loads. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
-conv2d_depthwise(__global const float *xp, const int xp_cs, const int xp_rs, __global const float *wt, const int w_off,
-                 __global const float *bias, const int b_off, const int has_bias, __global const float *res,
-                 const int r_off, const int has_res, __global float *y, const int y_off, const int channels,
-                 const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
+conv2d_depthwise(__global const float *x, const int x_off, const int h, const int w, const int pt, const int pl,
+                 __global const float *wt, const int w_off, __global const float *bias, const int b_off,
+                 const int has_bias, __global const float *res, const int r_off, const int has_res, __global float *y,
+                 const int y_off, const int channels, const int oh_n, const int ow_n, const int tiles_w,
+                 const float alpha, const float beta) {
   const int tile = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
   if (tile >= oh_n * tiles_w)
     return;
   const int oh = tile / tiles_w, ow0 = (tile - oh * tiles_w) * TW;
-  const __global float *xr = xp + (n * channels + c) * xp_cs + oh * SH * xp_rs + ow0 * SW;
+  const int ix0 = ow0 * SW - pl, iy0 = oh * SH - pt;
+  const int inside = ix0 >= 0 && ix0 + (TW - 1) * SW + (KW - 1) * DW < w;
+  const __global float *xc = x + x_off + (size_t)(n * channels + c) * h * w;
   const __global float *wc = wt + w_off + c * KH * KW;
+  const int16 lanes = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * SW;
   float16 acc[NV];
 #pragma unroll
   for (int j = 0; j < NV; j++)
     acc[j] = (float16)0.0f;
 #pragma unroll
-  for (int kh = 0; kh < KH; kh++)
+  for (int kh = 0; kh < KH; kh++) {
+    const int iy = iy0 + kh * DH;
+    if (iy < 0 || iy >= h)
+      continue;
+    const __global float *xr = xc + iy * w;
 #pragma unroll
     for (int kw = 0; kw < KW; kw++) {
       const float wk = wc[kh * KW + kw];
 #pragma unroll
-      for (int j = 0; j < NV; j++)
-        acc[j] = fma(load16_strided(xr + kh * DH * xp_rs + kw * DW + j * 16 * SW), (float16)wk, acc[j]);
+      for (int j = 0; j < NV; j++) {
+        const int at = ix0 + kw * DW + j * 16 * SW;
+        const float16 v = inside ? load16_strided(xr + at) : load16_masked(xr, lanes + at, w);
+        acc[j] = fma(v, (float16)wk, acc[j]);
+      }
     }
+  }
   const float b = has_bias ? bias[b_off + c] : 0.0f;
   const int row = ((n * channels + c) * oh_n + oh) * ow_n + ow0;
 #pragma unroll

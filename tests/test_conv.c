@@ -369,7 +369,31 @@ static void vec_and_depthwise_wide_shapes(void **state) {
                         1,
                         1,
                         0.0f};
+  /* rows wide enough for tiles whose taps stay inside the map (unmasked loads) next to edge tiles:
+   * SegFormer's 3x3, stride 2, and a 7x7 */
+  const conv_case dw_wide[] = {
+      {{1, 8, 9, 130},
+       {8, 1, 3, 3},
+       {.pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .groups = 8},
+       1,
+       1,
+       0.0f},
+      {{2, 6, 11, 150},
+       {6, 1, 3, 3},
+       {.stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_left = 1, .pad_right = 1, .groups = 6},
+       1,
+       0,
+       0.0f},
+      {{1, 4, 8, 100},
+       {4, 1, 7, 7},
+       {.pad_top = 3, .pad_left = 3, .pad_bottom = 3, .pad_right = 3, .groups = 4},
+       0,
+       1,
+       0.0f},
+  };
   int failures = !run_case(*state, &dw, "conv2d_depthwise", 7);
+  for (size_t i = 0; i < sizeof dw_wide / sizeof *dw_wide; i++)
+    failures += !run_case(*state, &dw_wide[i], "conv2d_depthwise", 20 + i);
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     failures += !run_case(*state, &cases[i], "conv2d_vec", 100 + i);
   assert_int_equal(failures, 0);

@@ -316,22 +316,21 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
   if (s != CLSEG_OK)
     return s;
   int n = geometry_options(p, d);
-  s = build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
-  pad_geometry(p, 16 * tile_vectors(p), 1);
-  return s == CLSEG_OK ? pad_prepare(ctx, p) : s;
+  p->u.vec.tile_w = 16 * tile_vectors(p);
+  p->u.vec.tiles_w = (p->j.ow + p->u.vec.tile_w - 1) / p->u.vec.tile_w;
+  return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
 }
 
 static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p,
                                   const conv_job *j) {
-  cl_mem xp;
-  clseg_status s = clseg__conv_scratch_get(ctx, p, 0, &xp);
-  if (s != CLSEG_OK || (s = pad_run(ctx, p, j, xp)) != CLSEG_OK)
-    return s;
-  const int cs = p->u.vec.hp * p->u.vec.wp, woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
-  const clseg__arg args[] = {CLSEG__ARG(xp),
-                             CLSEG__ARG(cs),
-                             CLSEG__ARG(p->u.vec.wp),
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),
+                             CLSEG__ARG(xoff),
+                             CLSEG__ARG(j->h),
+                             CLSEG__ARG(j->w_),
+                             CLSEG__ARG(j->pt),
+                             CLSEG__ARG(j->pl),
                              CLSEG__ARG(j->w->buf),
                              CLSEG__ARG(woff),
                              CLSEG__ARG(b.buf),
