@@ -155,6 +155,7 @@ RESIZE_AXIS(float8, int8, 8)
 #define NEAREST_DUP2          1    /* an exact 2x repeats each input twice */
 #define LINEAR_UP2(align, sw) (!(align) && (sw) == 0.5f)
 #define LINEAR_UP4(align, sw) (!(align) && (sw) == 0.25f)
+#define LINEAR_UP8(align, sw) (!(align) && (sw) == 0.125f)
 #else
 #define DUP2_SCALE 2.0f
 /* Where an exact 2x repeats each input twice: asymmetric dst / 2 rounded down or ties down; half-pixel
@@ -164,6 +165,7 @@ RESIZE_AXIS(float8, int8, 8)
    ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && RESIZE_ROUND <= 1))
 #define LINEAR_UP2(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 2.0f)
 #define LINEAR_UP4(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 4.0f)
+#define LINEAR_UP8(align, sw) ((RESIZE_COORD == 1 || RESIZE_COORD == 2) && (sw) == 8.0f)
 #endif
 
 /* x [NC, H, W] -> y [NC, OH, OW]; dim 0: blocks of RESIZE_VW outputs along OW, dim 1: OH, dim 2: NC. */
@@ -232,6 +234,16 @@ inline float8 up4_row(__global const float *row, int i) {
   return (1.0f - w1) * lo + w1 * hi;
 }
 
+/* 8x along W with the half-pixel rule (SegFormer's deepest stage, 1/32 to 1/4): the eight outputs of input column
+ * i sit at i - 7/16 .. i + 7/16 in steps of 1/8, the first four between x[i-1] and x[i], the last four between
+ * x[i] and x[i+1]; valid where i-1 and i+1 lie inside the row. */
+inline float8 up8_row(__global const float *row, int i) {
+  float a = row[i - 1], b = row[i], c = row[i + 1];
+  float8 lo = (float8)(a, a, a, a, b, b, b, b), hi = (float8)(b, b, b, b, c, c, c, c);
+  const float8 w1 = (float8)(9.0f, 11.0f, 13.0f, 15.0f, 1.0f, 3.0f, 5.0f, 7.0f) / 16.0f;
+  return (1.0f - w1) * lo + w1 * hi;
+}
+
 __kernel void resize_bilinear(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int OH,
                               int OW, float sh, float sw, int align, __global const float *r, int r_off, int has_r,
                               int act, float alpha, float beta) {
@@ -252,6 +264,11 @@ __kernel void resize_bilinear(__global const float *x, int x_off, __global float
   int i4 = ow0 >> 2;
   if (LINEAR_UP4(align, sw) && OW == 4 * W && ow0 + RESIZE_VW <= OW && i4 >= 1 && i4 + 2 < W) {
     store_block(lh0 * up4_row(r0, i4) + lh1 * up4_row(r1, i4), dst, ow0, OW, e);
+    return;
+  }
+  int i8 = ow0 >> 3;
+  if (LINEAR_UP8(align, sw) && OW == 8 * W && ow0 + RESIZE_VW <= OW && i8 >= 1 && i8 + 1 < W) {
+    store_block(lh0 * up8_row(r0, i8) + lh1 * up8_row(r1, i8), dst, ow0, OW, e);
     return;
   }
   store_block(bilinear_row8(r0, r1, lh1, ow0, W, OW, sw, align), dst, ow0, OW, e);

@@ -59,8 +59,8 @@ static bool resize_case(const int64_t xs[4], const int64_t ys[4], const clseg_re
   return ok;
 }
 
-/* The decoder's 2x and 4x upsamples, wide enough for the vector paths and their edges, and a few
- * odd ones.
+/* The decoder's 2x, 4x and 8x upsamples, wide enough for the vector paths and their edges, and a
+ * few odd ones.
  */
 static void test_resize_common_shapes(void **state) {
   (void)state;
@@ -74,12 +74,20 @@ static void test_resize_common_shapes(void **state) {
       {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 1, .scale_h = 0.0f, .scale_w = 0.0f},
       {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
       {.mode = CLSEG_RESIZE_NEAREST, .align_corners = 0, .scale_h = 0.5f, .scale_w = 0.5f}};
-  /* 4x (SegFormer's last upsample): its vector path and edges, by sizes and by scale 1/4 */
+  /* 4x (SegFormer's last upsample) and 8x (its deepest stage's): their vector paths and edges, by
+   * sizes and by scale */
   const int64_t shapes4[][2][4] = {{{1, 3, 8, 32}, {1, 3, 32, 128}},
                                    {{2, 2, 5, 9}, {2, 2, 20, 36}}};
   const clseg_resize_params ps4[] = {
       {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
       {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.25f, .scale_w = 0.25f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 1, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .coord = CLSEG_RESIZE_COORD_HALF_PIXEL}};
+  const int64_t shapes8[][2][4] = {{{1, 3, 4, 16}, {1, 3, 32, 128}},
+                                   {{2, 2, 3, 5}, {2, 2, 24, 40}}};
+  const clseg_resize_params ps8[] = {
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.0f, .scale_w = 0.0f},
+      {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 0, .scale_h = 0.125f, .scale_w = 0.125f},
       {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = 1, .scale_h = 0.0f, .scale_w = 0.0f},
       {.mode = CLSEG_RESIZE_BILINEAR, .coord = CLSEG_RESIZE_COORD_HALF_PIXEL}};
   bool ok = true;
@@ -89,6 +97,11 @@ static void test_resize_common_shapes(void **state) {
   for (size_t i = 0; i < sizeof ps4 / sizeof *ps4; i++)
     for (size_t j = 0; j < sizeof shapes4 / sizeof *shapes4; j++)
       ok = resize_case(shapes4[j][0], shapes4[j][1], &ps4[i], SEED + 900 + 100 * i + j, NULL,
+                       NULL) &&
+           ok;
+  for (size_t i = 0; i < sizeof ps8 / sizeof *ps8; i++)
+    for (size_t j = 0; j < sizeof shapes8 / sizeof *shapes8; j++)
+      ok = resize_case(shapes8[j][0], shapes8[j][1], &ps8[i], SEED + 1900 + 100 * i + j, NULL,
                        NULL) &&
            ok;
   printf("resize common shapes: worst normalised error %.3g\n", g_worst);
