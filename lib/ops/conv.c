@@ -325,28 +325,17 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
                                   const conv_job *j) {
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf),
-                             CLSEG__ARG(xoff),
-                             CLSEG__ARG(j->h),
-                             CLSEG__ARG(j->w_),
-                             CLSEG__ARG(j->pt),
-                             CLSEG__ARG(j->pl),
-                             CLSEG__ARG(j->w->buf),
-                             CLSEG__ARG(woff),
-                             CLSEG__ARG(b.buf),
-                             CLSEG__ARG(b.off),
-                             CLSEG__ARG(b.present),
-                             CLSEG__ARG(r.buf),
-                             CLSEG__ARG(r.off),
-                             CLSEG__ARG(r.present),
-                             CLSEG__ARG(j->y->buf),
-                             CLSEG__ARG(yoff),
-                             CLSEG__ARG(j->cout),
-                             CLSEG__ARG(j->oh),
-                             CLSEG__ARG(j->ow),
-                             CLSEG__ARG(p->u.vec.tiles_w),
-                             CLSEG__ARG(j->alpha),
-                             CLSEG__ARG(j->beta)};
+  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),
+                             CLSEG__ARG(j->h),      CLSEG__ARG(j->w_),
+                             CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),
+                             CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),
+                             CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),
+                             CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
+                             CLSEG__ARG(r.off),     CLSEG__ARG(r.present),
+                             CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
+                             CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
+                             CLSEG__ARG(j->ow),     CLSEG__ARG(p->u.vec.tiles_w),
+                             CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
   const size_t tiles = (size_t)j->oh * (size_t)p->u.vec.tiles_w;
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
