@@ -203,6 +203,8 @@ clseg_status clseg_plan_output_shape_at(const clseg_plan *p, int i, int64_t shap
  * i is out of range. */
 int clseg_plan_output_dims(const clseg_plan *p, int i, int64_t dims[CLSEG_MAX_RANK]);
 /* Uploads input (NCHW, the input shape's count), runs, downloads output (the output shape's count).
+ * On a device that shares host memory (CPUs, integrated GPUs) the plan's last step writes its
+ * output straight into the caller's array instead (no copy; CLSEG_COPY_OUTPUTS=1 turns that off).
  */
 clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_count, float *output,
                             size_t output_count);

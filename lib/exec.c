@@ -1,7 +1,9 @@
 /* Running a plan: upload the input, enqueue every step's operator on its planned views, download
- * the output. One clFinish per run (in the download); with profiling, per-step times come from
+ * the outputs (or, on a device sharing host memory, let the last step write into the caller's
+ * array). One wait per run (the download or the map); with profiling, per-step times come from
  * marker events. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/resize.h"
@@ -222,6 +224,56 @@ clseg_status clseg_plan_run(clseg_plan *p, const float *input, size_t input_coun
   return clseg_plan_run_outputs(p, input, input_count, &output, &output_count, 1);
 }
 
+/* The storage of output node `out` when it can be the caller's array itself: on a device that
+ * shares host memory (CPUs, integrated GPUs), when the plan's last step writes it (nothing reads it
+ * after) and the caller's room has its size. CLSEG_COPY_OUTPUTS=1 turns this off (the tests compare
+ * both). */
+static int direct_storage(const clseg_plan *p, int out, size_t count) {
+  const clseg__step *s = &p->steps[p->steps[out].target];
+  const char *copy = getenv("CLSEG_COPY_OUTPUTS");
+  if (!p->ctx->info.unified_memory || (copy && !strcmp(copy, "1")) || p->norder < 2 ||
+      s->storage < 0 || s->node->id != p->order[p->norder - 1] ||
+      count != p->steps[out].view->count)
+    return -1;
+  return s->storage;
+}
+
+/* Points every view of storage `sto` at buffer b from its start (b NULL: back at the arena). */
+static void redirect(clseg_plan *p, int sto, cl_mem b) {
+  for (int i = 0; i < p->g->nnodes; i++) {
+    clseg__step *s = &p->steps[i];
+    if (s->storage == sto) {
+      s->view->buf = b ? b : p->arena;
+      s->view->offset = b ? 0 : p->storages[sto].offset;
+    }
+  }
+}
+
+/* Runs the steps with output i's storage in the caller's array (a buffer over it,
+ * CL_MEM_USE_HOST_PTR): the last step writes the result where the caller reads it, instead of a
+ * copy out of the arena afterwards (SegFormer-B0 at 512x512: 157 MB of logits). The blocking map
+ * makes the data visible. */
+static clseg_status run_into(clseg_plan *p, int sto, float *out, size_t count) {
+  cl_int err;
+  cl_mem b = clCreateBuffer(p->ctx->cl, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR,
+                            count * sizeof(float), out, &err);
+  if (err != CL_SUCCESS)
+    return clseg__cl_fail(p->ctx, err, "running: wrapping the output array");
+  redirect(p, sto, b);
+  clseg_status s = run_steps(p);
+  redirect(p, sto, NULL);
+  void *m = clEnqueueMapBuffer(p->ctx->queue, b, CL_TRUE, CL_MAP_READ, 0, count * sizeof(float), 0,
+                               NULL, NULL, &err);
+  if (err == CL_SUCCESS)
+    err = clEnqueueUnmapMemObject(p->ctx->queue, b, m, 0, NULL, NULL);
+  if (err == CL_SUCCESS)
+    err = clFinish(p->ctx->queue);
+  clReleaseMemObject(b);
+  if (s == CLSEG_OK && err != CL_SUCCESS)
+    s = clseg__cl_fail(p->ctx, err, "running: reading the output array");
+  return s;
+}
+
 clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t input_count,
                                     float *const *outputs, const size_t *counts, int n) {
   if (!p || !input || !outputs || !counts || n < 1 || n > p->g->noutputs)
@@ -230,11 +282,21 @@ clseg_status clseg_plan_run_outputs(clseg_plan *p, const float *input, size_t in
                        p ? p->g->noutputs : 0);
   clseg_tensor *in = p->steps[p->g->input->id].view;
   clseg_status s = clseg_tensor_upload(in, input, input_count);
+  int direct = -1, sto = -1;
+  for (int i = 0; i < n && direct < 0; i++)
+    if (outputs[i] && (sto = direct_storage(p, p->g->outputs[i]->id, counts[i])) >= 0)
+      direct = i;
   if (s == CLSEG_OK)
-    s = run_steps(p);
-  for (int i = 0; i < n && s == CLSEG_OK; i++)
-    if (outputs[i])
-      s = clseg_tensor_download(p->steps[p->g->outputs[i]->id].view, outputs[i], counts[i]);
+    s = direct >= 0 ? run_into(p, sto, outputs[direct], counts[direct]) : run_steps(p);
+  for (int i = 0; i < n && s == CLSEG_OK; i++) {
+    const clseg__step *o = &p->steps[p->g->outputs[i]->id];
+    if (!outputs[i] || i == direct)
+      continue;
+    if (direct >= 0 && o->storage == sto && counts[i] == counts[direct]) /* the same values twice */
+      memcpy(outputs[i], outputs[direct], counts[i] * sizeof(float));
+    else
+      s = clseg_tensor_download(o->view, outputs[i], counts[i]);
+  }
   return s;
 }
 

@@ -222,6 +222,44 @@ static void a_pointwise_conv_moves_below_its_concat_and_resizes(void **state) {
   }
 }
 
+/* On a device sharing host memory the last step writes into the caller's array: the same values as
+ * the copy out of the arena, for a two-output graph (the last step's output and an earlier one). */
+static void outputs_written_in_place_match_the_copies(void **state) {
+  (void)state;
+  if (!clseg_context_device(test_ctx)->unified_memory)
+    skip();
+  clseg_graph *g = build_mixed();
+  assert_int_equal(clseg_graph_output(g, g->nodes[3], "early"), CLSEG_OK);
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(test_ctx, g, 2, 9, 11, NULL, &p), CLSEG_OK);
+  int64_t d0[CLSEG_MAX_RANK], d1[CLSEG_MAX_RANK];
+  int r0 = clseg_plan_output_dims(p, 0, d0), r1 = clseg_plan_output_dims(p, 1, d1);
+  size_t n0 = 1, n1 = 1, nin = 2 * 3 * 9 * 11;
+  for (int i = 0; i < r0; i++)
+    n0 *= (size_t)d0[i];
+  for (int i = 0; i < r1; i++)
+    n1 *= (size_t)d1[i];
+  float *in = malloc(nin * 4), *a[2] = {malloc(n0 * 4), malloc(n1 * 4)},
+        *b[2] = {malloc(n0 * 4), malloc(n1 * 4)};
+  const size_t counts[2] = {n0, n1};
+  check_fill_uniform(in, nin, 23, -1.0f, 1.0f);
+  for (int k = 0; k < 2; k++) {
+    check_fill_uniform(a[k], counts[k], 1, 7.0f, 8.0f); /* stale values must not survive */
+    memcpy(b[k], a[k], counts[k] * 4);
+  }
+  assert_int_equal(clseg_plan_run_outputs(p, in, nin, a, counts, 2), CLSEG_OK);
+  setenv("CLSEG_COPY_OUTPUTS", "1", 1);
+  assert_int_equal(clseg_plan_run_outputs(p, in, nin, b, counts, 2), CLSEG_OK);
+  unsetenv("CLSEG_COPY_OUTPUTS");
+  assert_memory_equal(a[0], b[0], n0 * 4);
+  assert_memory_equal(a[1], b[1], n1 * 4);
+  for (size_t i = 0; i < n0; i++) /* softmax probabilities, not the stale fill */
+    assert_true(a[0][i] >= 0.0f && a[0][i] <= 1.0f);
+  clseg_plan_free(p);
+  free(in), free(a[0]), free(a[1]), free(b[0]), free(b[1]);
+  clseg_graph_free(g);
+}
+
 static void memory_is_reused_along_a_chain(void **state) {
   (void)state;
   clseg_graph *g = clseg_graph_create();
@@ -653,6 +691,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fused_and_unfused_plans_match_the_references),
       cmocka_unit_test(a_pointwise_conv_moves_below_its_concat_and_resizes),
+      cmocka_unit_test(outputs_written_in_place_match_the_copies),
       cmocka_unit_test(memory_is_reused_along_a_chain),
       cmocka_unit_test(a_plan_runs_again_without_rebuilding),
       cmocka_unit_test(build_errors_are_sticky_and_name_the_node),
