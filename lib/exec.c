@@ -147,9 +147,17 @@ clseg_status clseg__step_run(clseg_plan *p, clseg__step *s) {
     const clseg_activation gelu = {CLSEG_ACT_GELU, 0.0f, 0.0f};
     return clseg_activation_apply(p->ctx, x, &gelu, y);
   }
-  if (s->ln)
-    return clseg_layernorm(p->ctx, x, s->ln_gamma >= 0 ? p->steps[s->ln_gamma].view : NULL,
-                           s->ln_beta >= 0 ? p->steps[s->ln_beta].view : NULL, &s->lnp, y);
+  if (s->ln) { /* written op by op (gamma and beta constants), or moved off its transposes */
+    int own = n->op == CLSEG__N_LAYERNORM;
+    return clseg_layernorm(p->ctx, x,
+                           s->ln_gamma >= 0 ? p->steps[s->ln_gamma].view
+                           : own            ? w
+                                            : NULL,
+                           s->ln_beta >= 0 ? p->steps[s->ln_beta].view
+                           : own           ? b
+                                           : NULL,
+                           &s->lnp, y);
+  }
   switch (n->op) {
   case CLSEG__N_CONV: {
     clseg_conv2d_params cp = n->u.conv;

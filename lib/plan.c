@@ -390,6 +390,7 @@ static clseg_status plan_build(clseg_plan *p, int64_t n, int64_t h, int64_t w) {
     fuse(p, uses);
     clseg__plan_push_pointwise(p, uses);
     clseg__plan_fuse_layernorm(p, uses);
+    clseg__plan_fold_layernorm_transposes(p, uses);
     clseg__plan_fuse_gelu(p, uses);
     clseg__plan_fold_transposes(p, uses);
     clseg__plan_fuse_attention(p, uses);

@@ -19,7 +19,8 @@ typedef struct {
   int read[3];            /* node ids read in place of the node's inputs 0..2 (-1: its own input) */
   clseg_matmul_params mm; /* a matmul's parameters, with the transposes folded into it */
   clseg__attention_dims *attn; /* a matmul that runs a fused attention chain (reads q, k, v) */
-  int ln; /* the last node of a LayerNorm written op by op, run as one layernorm of read[0] */
+  int ln; /* a layernorm of read[0] by lnp: the last node of one written op by op, or one moved off
+           * its transposes */
   clseg_layernorm_params lnp;
   int ln_gamma, ln_beta; /* its constants' node ids, or -1 */
   int gelu;              /* the last node of an Erf-GELU written op by op: a GELU of read[0] */
@@ -76,6 +77,9 @@ clseg_status clseg__plan_conv_host(const clseg_plan *p, const clseg__step *s, fl
 float clseg__plan_scalar(const clseg_plan *p, const clseg_node *c);
 /* plan_patterns.c: ReduceMean-Sub-Pow-ReduceMean-Add-Sqrt-Div [Mul] [Add] run as one layernorm. */
 void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses);
+/* plan_patterns.c: transpose -> layernorm -> inverse transpose run as one layernorm over the
+ * untransposed axes. */
+void clseg__plan_fold_layernorm_transposes(clseg_plan *p, const int *uses);
 /* plan_patterns.c: x * (erf(x / sqrt 2) + 1) * 0.5 run as one GELU. */
 void clseg__plan_fuse_gelu(clseg_plan *p, const int *uses);
 

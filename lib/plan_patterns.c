@@ -2,7 +2,8 @@
  *   m = ReduceMean(x); d = x - m; v = ReduceMean(d ^ 2); y = d / sqrt(v + eps) [* gamma] [+ beta]
  * becomes one layernorm step over the reduced axes, gamma and beta read from their constants, and
  *   y = x * (erf(x / sqrt 2) + 1) * 0.5 (any order of the products' operands)
- * one GELU activation. */
+ * one GELU activation; and a layernorm between a transpose and its inverse normalises the
+ * untransposed tensor, both transposes gone. */
 #include <math.h>
 #include <string.h>
 
@@ -128,4 +129,68 @@ void clseg__plan_fuse_layernorm(clseg_plan *p, const int *uses) {
   for (int i = 0; i < p->g->nnodes; i++)
     if (is_binary(p->g->nodes[i], CLSEG_BINARY_DIV) && !p->steps[i].skip)
       fuse_one(p, uses, i);
+}
+
+/* Every reader of node id is step ln or fused into it. */
+static int read_only_by(const clseg_plan *p, const int *uses, int id, int ln) {
+  int n = 0;
+  for (int j = id + 1; j < p->g->nnodes; j++)
+    for (int k = 0; k < p->g->nodes[j]->nin; k++)
+      if (p->g->nodes[j]->in[k]->id == id) {
+        if (j != ln && (!p->steps[j].skip || p->steps[j].target != ln))
+          return 0;
+        n++;
+      }
+  return n == uses[id];
+}
+
+/* The transpose reading step ln's output, if it is its only reader; else -1. */
+static int sole_transpose_reader(const clseg_plan *p, const int *uses, int ln) {
+  for (int j = ln + 1; uses[ln] == 1 && j < p->g->nnodes; j++)
+    if (p->g->nodes[j]->nin && p->g->nodes[j]->in[0]->id == ln)
+      return p->g->nodes[j]->op == CLSEG__N_TRANSPOSE && !p->steps[j].skip ? j : -1;
+  return -1;
+}
+
+/* PyTorch modules that permute NCHW to channels-last for nn.LayerNorm and back (SegFormer's,
+ * ConvNeXt's) export transpose -> layernorm(last axes) -> inverse transpose: the layernorm then
+ * runs on the transpose's input over the axes the transpose had moved last (when they are
+ * consecutive there), and neither transpose launches. */
+static void fold_ln_transposes(clseg_plan *p, const int *uses, int ln) {
+  clseg__step *s = &p->steps[ln];
+  const clseg_node *n = s->node;
+  int x = s->ln ? s->read[0] : n->in[0]->id, t2 = sole_transpose_reader(p, uses, ln);
+  const clseg_node *t1 = p->g->nodes[x];
+  if (t2 < 0 || t1->op != CLSEG__N_TRANSPOSE || p->steps[x].skip || !read_only_by(p, uses, x, ln))
+    return;
+  const int *p1 = t1->u.perm.p, *p2 = p->g->nodes[t2]->u.perm.p, r = t1->u.perm.rank;
+  clseg_layernorm_params lp =
+      s->ln ? s->lnp : (clseg_layernorm_params){n->u.axis.axis, n->u.axis.naxes, n->u.axis.eps};
+  int a = lp.axis < 0 ? lp.axis + r : lp.axis, k = lp.naxes ? lp.naxes : r - a;
+  if (p->g->nodes[t2]->u.perm.rank != r || a < 0 || a + k > r)
+    return;
+  for (int d = 0; d < r; d++)
+    if (p1[p2[d]] != d || (d > a && d < a + k && p1[d] != p1[a] + d - a))
+      return;
+  if (!s->ln)
+    s->ln_gamma = s->ln_beta = -1;
+  s->ln = 1;
+  s->lnp = (clseg_layernorm_params){p1[a], k, lp.eps};
+  s->read[0] = t1->in[0]->id;
+  memcpy(s->shape, p->steps[t2].shape, sizeof s->shape);
+  s->rank = p->steps[t2].rank;
+  const int gone[] = {x, t2};
+  for (int i = 0; i < 2; i++) {
+    for (int j = 0; j < p->g->nnodes; j++)
+      if (p->steps[j].target == gone[i])
+        p->steps[j].target = ln;
+    p->steps[gone[i]].skip = 1;
+    p->info.fused++;
+  }
+}
+
+void clseg__plan_fold_layernorm_transposes(clseg_plan *p, const int *uses) {
+  for (int i = 0; i < p->g->nnodes; i++)
+    if (!p->steps[i].skip && (p->steps[i].ln || p->g->nodes[i]->op == CLSEG__N_LAYERNORM))
+      fold_ln_transposes(p, uses, i);
 }

@@ -10,6 +10,9 @@ tests/test_onnx_nd.c imports and runs against onnxruntime (issue 18: tensors of 
                        GELU; at opset 13 LayerNorm is exported as ReduceMean-Sub-Pow-Sqrt-Div, at 17 as
                        LayerNormalization
   vit_op13             torch.nn.TransformerEncoderLayer (4 heads, GELU, batch_first) on patch tokens
+  convnext_op13/_op17  a ConvNeXt block (depthwise 7x7, channels-last LayerNorm, Linear 4x, GELU, Linear, layer
+                       scale, residual) and a LayerNorm2d (permute, LayerNorm over C, permute back: the planner
+                       runs it as one layernorm over C of the NCHW map)
   groupnorm_op13       GroupNorm (exported as InstanceNormalization on a reshape) and LogSoftmax, Erf,
                        Sqrt, Pow on tokens
   gnorm18_op18, inorm_op13, lnorm_axis1_op17, where_gather_op13, gelu_tokens_op13, lnorm_tokens_op13,
@@ -20,7 +23,7 @@ tests/test_onnx_nd.c imports and runs against onnxruntime (issue 18: tensors of 
                        reductions over axes with gaps
 
 Two Pythons: the export runs in one with torch (Debian's /usr/bin/python3), onnxruntime in the other (the
-pyenv python3). Run:  python3 tools/make_onnx_nd_fixtures.py [--out tests/fixtures/onnx_nd]
+pyenv python3). Run:  python3 tools/make_onnx_nd_fixtures.py [--out tests/fixtures/onnx_nd] [--only STEM,...]
 Per case STEM.onnx, STEM.input.npy, STEM.ort.npy; index.txt lists them. Weights seeded per stem.
 """
 import argparse
@@ -40,11 +43,13 @@ CASES = [  # stem, opset, input shape, what
     ("segformer_op13", 13, (1, 3, 32, 32), "MiT block: patch embed, LayerNorm as ReduceMean.., SR attention, Mix-FFN"),
     ("segformer_op17", 17, (1, 3, 32, 32), "MiT block with LayerNormalization (opset 17)"),
     ("vit_op13", 13, (1, 3, 32, 32), "torch.nn.TransformerEncoderLayer on 4x4 patch tokens"),
+    ("convnext_op13", 13, (1, 3, 20, 24), "ConvNeXt block + LayerNorm2d (permute, LayerNorm, permute back)"),
+    ("convnext_op17", 17, (2, 3, 20, 24), "the same with LayerNormalization, batch 2"),
     ("groupnorm_op13", 13, (2, 8, 6, 5), "GroupNorm, LogSoftmax, Erf, Sqrt, Pow on tokens"),
 ]
 
 
-def export(out):
+def export(out, only):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -163,6 +168,26 @@ def export(out):
             t = self.layer(x.flatten(2).transpose(1, 2))
             return self.head(t.transpose(1, 2).reshape(n, c, h, w))
 
+    class ConvNeXt(nn.Module):
+        def __init__(self, c=16):
+            super().__init__()
+            self.stem = nn.Conv2d(3, c, 2, 2)
+            self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+            self.norm = nn.LayerNorm(c, eps=1e-6)
+            self.fc1 = nn.Linear(c, 4 * c)
+            self.fc2 = nn.Linear(4 * c, c)
+            self.gamma = nn.Parameter(torch.rand(c) * 0.5 + 0.5)
+            self.down_norm = nn.LayerNorm(c)
+            self.head = nn.Conv2d(c, 3, 1)
+
+        def forward(self, x):
+            x = self.stem(x)
+            y = self.dw(x).permute(0, 2, 3, 1)
+            y = self.fc2(F.gelu(self.fc1(self.norm(y)))) * self.gamma
+            x = x + y.permute(0, 3, 1, 2)
+            x = self.down_norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            return self.head(x)
+
     class Norms(nn.Module):
         def __init__(self, c=8):
             super().__init__()
@@ -175,8 +200,10 @@ def export(out):
             return t.sum(dim=-1, keepdim=False)
 
     builders = {"nonlocal": lambda: NonLocal(16), "danet": lambda: DANet(32), "segformer": MiTBlock,
-                "vit": ViT, "groupnorm": Norms}
+                "vit": ViT, "convnext": ConvNeXt, "groupnorm": Norms}
     for stem, opset, shape, _ in CASES:
+        if only and stem not in only:
+            continue
         torch.manual_seed(SEED ^ zlib.crc32(stem.split("_op")[0].encode()))
         m = builders[stem.split("_op")[0]]().eval()
         with torch.no_grad():
@@ -267,14 +294,18 @@ def hand_built(out):
          "gamma": r.uniform(0.5, 1.5, 5).astype(f32), "beta": r.uniform(-1, 1, 5).astype(f32)}, 13)
 
 
-def references(out):
+def references(out, only):
     import numpy as np
     import onnxruntime as ort
 
-    hand_built(out)
+    if not only:
+        hand_built(out)
 
     with open(os.path.join(out, "index.txt"), "w") as idx:
         for stem, _, _, what in CASES:
+            if only and stem not in only:
+                idx.write("%s\t%s\n" % (stem, what))
+                continue
             sess = ort.InferenceSession(os.path.join(out, stem + ".onnx"), providers=["CPUExecutionProvider"])
             x = np.load(os.path.join(out, stem + ".input.npy"))
             y = sess.run(None, {"input": x})[0].astype(np.float32)
@@ -286,6 +317,9 @@ def references(out):
             idx.write("%s\t%s\n" % (stem, what))
             print("wrote %s (onnxruntime vs torch: max |diff| %.2g)" % (stem, err))
         for stem, what in HAND:
+            if only:
+                idx.write("%s\t%s\n" % (stem, what))
+                continue
             sess = ort.InferenceSession(os.path.join(out, stem + ".onnx"), providers=["CPUExecutionProvider"])
             y = sess.run(None, {"input": np.load(os.path.join(out, stem + ".input.npy"))})[0]
             np.save(os.path.join(out, stem + ".ort.npy"), y.astype(np.float32))
@@ -296,14 +330,17 @@ def references(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_nd"))
+    ap.add_argument("--only", default="", help="comma list of stems to (re)write; the others stay as they are")
     ap.add_argument("--export", action="store_true", help="the torch half (run by the script itself)")
     a = ap.parse_args()
+    only = [x for x in a.only.split(",") if x]
     os.makedirs(a.out, exist_ok=True)
     if a.export:
-        export(a.out)
+        export(a.out, only)
         return
-    subprocess.run([TORCH_PYTHON, os.path.abspath(__file__), "--export", "--out", a.out], check=True)
-    references(a.out)
+    subprocess.run([TORCH_PYTHON, os.path.abspath(__file__), "--export", "--out", a.out, "--only", a.only],
+                   check=True)
+    references(a.out, only)
 
 
 if __name__ == "__main__":
