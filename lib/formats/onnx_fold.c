@@ -3,7 +3,6 @@
  * int64 arithmetic ...), folded for the chosen input size. Values are small; each op is a plain
  * loop over an N-d index. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats/onnx.h"

@@ -2,10 +2,7 @@
  * recording its outputs, naming graph nodes and their parameters, conv and pool windows, and the
  * batch-free reshape. They sit below every handler file (onnx_ops_*.c, onnx_nd.c, onnx_resize.c).
  */
-#include <float.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats/onnx.h"

@@ -2,7 +2,6 @@
  * BatchNormalization, MaxPool/AveragePool and their global forms, Softmax and ArgMax over channels,
  * Gemm/MatMul as linear. Each handler checks what clseg can run and tracks the output's ONNX shape.
  */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

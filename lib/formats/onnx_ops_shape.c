@@ -2,10 +2,6 @@
  * along channels, Pad, DepthToSpace/SpaceToDepth, and the layout ops (Reshape, Flatten, Squeeze,
  * Unsqueeze, Transpose, Identity ...) that clseg accepts where they leave the NCHW order unchanged.
  */
-#include <float.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats/onnx.h"
