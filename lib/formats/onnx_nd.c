@@ -1,9 +1,10 @@
 /* ONNX operators on tensors of any rank: the transformer and non-local parts of a graph (MatMul of
  * two activations, Transpose that moves data, Reshape to tokens, Softmax over the last axis,
  * LayerNormalization and its ReduceMean-Sub-Pow-Sqrt-Div form, GroupNorm/InstanceNorm, elementwise
- * math with tensor operands, Split and Slice along any axis). clseg__onnx_nd takes a node only when
- * the NCHW handlers of onnx_ops*.c cannot: a graph whose tensors are all NCHW imports exactly as
- * before. Values it makes have a graph rank equal to their ONNX rank (grank). */
+ * math with tensor operands, Split and Slice along any axis). These handlers take a node only when
+ * clseg__onnx_nd_takes says the NCHW handlers (onnx_ops_*.c) cannot: a graph whose tensors are all
+ * NCHW imports exactly as before. Values they make have a graph rank equal to their ONNX rank
+ * (grank). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
