@@ -2,7 +2,7 @@
  * crash or leak. Build (outside meson, from the repository root, after `meson setup build && ninja
  * -C build`):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib -D_POSIX_C_SOURCE=200809L \
- *     fuzz/fuzz_tflite.c lib/formats/tflite.c lib/formats/tflite_ops.c lib/graph.c \
+ *     fuzz/fuzz_tflite.c lib/formats/tflite*.c lib/graph.c \
  *     lib/graph_ops.c lib/graph_params.c lib/status.c lib/file.c -lm -o fuzz_tflite
  *   ./fuzz_tflite -max_len=300000 corpus/ models/   (seed with the committed models) */
 #include <stddef.h>

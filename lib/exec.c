@@ -205,12 +205,9 @@ static clseg_status run_steps(clseg_plan *p) {
   for (int k = 1; k < p->norder; k++) {
     clseg__step *s = &p->steps[p->order[k]];
     clseg_status st = clseg__step_run(p, s);
-    if (st != CLSEG_OK) {
-      char msg[CLSEG__ERR_LEN];
-      snprintf(msg, sizeof msg, "%s", clseg_last_error(p->ctx));
-      return clseg__fail(p->ctx, st, "running node '%s' (%s): %s", s->node->name,
-                         clseg__node_op_name(s->node->op), msg);
-    }
+    if (st != CLSEG_OK)
+      return clseg__fail_prefix(p->ctx, st, "running node '%s' (%s): ", s->node->name,
+                                clseg__node_op_name(s->node->op));
     cl_event ev = NULL;
     if (profile && clEnqueueMarkerWithWaitList(p->ctx->queue, 0, NULL, &ev) == CL_SUCCESS) {
       clWaitForEvents(1, &ev); /* waiting keeps the times per step honest on every driver */

@@ -74,6 +74,11 @@ clseg_status clseg__context_scratch(clseg_context *ctx, int slot, size_t bytes, 
 /* Records a formatted message on ctx (or the thread's slot when ctx is NULL) and returns s. */
 clseg_status clseg__fail(clseg_context *ctx, clseg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Puts a formatted prefix in front of the message already recorded on ctx (or the thread's slot),
+ * in place, and sets status s: each layer names what it was doing once, without copying the message
+ * through a buffer of its own ("running node 'x' (conv2d): " + the op's message). */
+clseg_status clseg__fail_prefix(clseg_context *ctx, clseg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* As clseg__fail, appending the OpenCL error's name: "...: CL_OUT_OF_RESOURCES (-5)". */
 clseg_status clseg__cl_fail(clseg_context *ctx, cl_int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -287,10 +287,8 @@ static int infer(clseg_plan *p, const clseg_node *n, clseg__step *s) {
 }
 
 static clseg_status op_fail(clseg_plan *p, const clseg_node *nd) {
-  char msg[CLSEG__ERR_LEN];
-  snprintf(msg, sizeof msg, "%s", clseg_last_error(p->ctx));
-  return clseg__fail(p->ctx, clseg_last_status(p->ctx), "planning %s '%s': %s",
-                     clseg__node_op_name(nd->op), nd->name, msg);
+  return clseg__fail_prefix(p->ctx, clseg_last_status(p->ctx),
+                            "planning %s '%s': ", clseg__node_op_name(nd->op), nd->name);
 }
 
 static clseg_status shape_fail(clseg_plan *p, const clseg_node *nd) {

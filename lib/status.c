@@ -29,12 +29,8 @@ const char *clseg_status_message(clseg_status s) {
   }
 }
 
-static clseg_status record(clseg_context *ctx, clseg_status s, const char *fmt, va_list ap,
-                           const char *suffix) {
-  char *buf = ctx ? ctx->last_error : thread_error;
-  int n = vsnprintf(buf, CLSEG__ERR_LEN, fmt, ap);
-  if (suffix && n >= 0 && (size_t)n < CLSEG__ERR_LEN)
-    snprintf(buf + n, CLSEG__ERR_LEN - (size_t)n, "%s", suffix);
+/* Sets the status that goes with the message now in ctx's (or the thread's) buffer. */
+static clseg_status recorded(clseg_context *ctx, clseg_status s, const char *buf) {
   if (ctx) {
     ctx->last_status = s;
     if (ctx->debug)
@@ -45,12 +41,43 @@ static clseg_status record(clseg_context *ctx, clseg_status s, const char *fmt, 
   return s;
 }
 
+static clseg_status record(clseg_context *ctx, clseg_status s, const char *fmt, va_list ap,
+                           const char *suffix) {
+  char *buf = ctx ? ctx->last_error : thread_error;
+  int n = vsnprintf(buf, CLSEG__ERR_LEN, fmt, ap);
+  if (suffix && n >= 0 && (size_t)n < CLSEG__ERR_LEN)
+    snprintf(buf + n, CLSEG__ERR_LEN - (size_t)n, "%s", suffix);
+  return recorded(ctx, s, buf);
+}
+
 clseg_status clseg__fail(clseg_context *ctx, clseg_status s, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   record(ctx, s, fmt, ap, NULL);
   va_end(ap);
   return s;
+}
+
+clseg_status clseg__fail_prefix(clseg_context *ctx, clseg_status s, const char *fmt, ...) {
+  char *buf = ctx ? ctx->last_error : thread_error;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return recorded(ctx, s, buf);
+  if (!buf[0]) /* the message clseg_last_error gives for an empty slot */
+    snprintf(buf, CLSEG__ERR_LEN, "%s", "no error");
+  size_t len = strlen(buf), at = (size_t)n < CLSEG__ERR_LEN - 1 ? (size_t)n : CLSEG__ERR_LEN - 1;
+  size_t keep = len < CLSEG__ERR_LEN - 1 - at ? len : CLSEG__ERR_LEN - 1 - at;
+  memmove(buf + at, buf, keep); /* the old message, shifted right; cut at the end when too long */
+  buf[at + keep] = '\0';
+  const char first = buf[at]; /* vsnprintf ends the prefix with a NUL over the message's start */
+  va_start(ap, fmt);
+  vsnprintf(buf, at + 1, fmt, ap);
+  va_end(ap);
+  buf[at] = first;
+  return recorded(ctx, s, buf);
 }
 
 clseg_status clseg__cl_fail(clseg_context *ctx, cl_int err, const char *fmt, ...) {

@@ -1,7 +1,7 @@
 /* ONNX import: reads a ModelProto with protobuf-c (proto/onnx_subset.proto), lists every
  * unsupported operator at once, sorts the nodes (onnx_order.c), registers initializers, then walks
- * the nodes, folding what is known on the host and mapping the rest onto clseg graph nodes
- * (lib/formats/onnx_ops*.c). */
+ * the nodes, folding what is known on the host and mapping the rest onto clseg graph nodes (the
+ * handlers of the operator table, lib/formats/onnx_ops.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +34,7 @@ static int opset_of(const Onnx__ModelProto *m) {
 
 static int supported(const Onnx__NodeProto *n) {
   return is_default_domain(n->domain) &&
-         (clseg__onnx_find(n->op_type) || clseg__onnx_nd_known(n->op_type) ||
-          clseg__fold_supported(n->op_type));
+         (clseg__onnx_op_of(n->op_type) || clseg__fold_supported(n->op_type));
 }
 
 /* One message naming every unsupported node: type, domain, name; and the opset. */
@@ -113,7 +112,7 @@ static int make_input(clseg__ob *b, const clseg_onnx_options *opt, clseg_onnx_in
   const Onnx__TensorShapeProto *s = t ? t->shape : NULL;
   /* float16 / bfloat16 models (onnxconverter-common's, with or without keep_io_types) compute in
    * float32 here: the input takes float32 values as given, and Casts between float types are
-   * no-ops (onnx_ops2.c) */
+   * no-ops (onnx_ops_shape.c) */
   int half = t && (t->elem_type == 10 || t->elem_type == 16);
   if (!s || s->n_dim != 4 || (t->elem_type != 1 && !half))
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED,
@@ -167,14 +166,16 @@ static int map_nodes(clseg__ob *b) {
     b->nodei = (int)i;
     if (!n->n_output || !*n->output[0])
       return clseg__ob_fail(b, CLSEG_FORMAT, "the node has no output");
-    clseg__onnx_handler h = clseg__onnx_find(n->op_type);
-    int nd = clseg__foldable(b, n) ? -1 : clseg__onnx_nd(b, n);
+    const clseg__onnx_op *h = clseg__onnx_op_of(n->op_type);
+    int nd = clseg__foldable(b, n) || !h || !h->nd      ? -1
+             : clseg__onnx_nd_takes(b, n, h->nd_always) ? h->nd(b, n)
+                                                        : -1;
     int ok = nd >= 0                 ? nd
              : clseg__foldable(b, n) ? clseg__fold(b, n)
-             : h                     ? h(b, n)
+             : h && h->nchw          ? h->nchw(b, n)
                                      : clseg__ob_fail(b, CLSEG_UNSUPPORTED,
                                                       "%s can only be evaluated at load, and "
-                                                                          "an input is computed from the image",
+                                                               "an input is computed from the image",
                                                       n->op_type);
     if (!ok)
       return b->status == CLSEG_OK ? clseg__ob_fail(b, CLSEG_INTERNAL, "mapping failed") : 0;

@@ -1,7 +1,13 @@
-/* ONNX import internals shared by onnx.c (reading the protobuf, tensors, external data, the public
- * entry points), onnx_fold.c (evaluating shape computations and constants at load) and onnx_ops*.c
- * (mapping operators onto clseg graph nodes). Values are named tensors: a graph node (an activation
- * whose concrete NCHW shape is tracked for the chosen input size) or a host constant. */
+/* ONNX import internals. The files depend one way, top to bottom:
+ *   onnx.c          the public entry points: reads the ModelProto, checks, sorts and walks the
+ * nodes onnx_ops.c      the one operator table: NCHW and any-rank handler per operator
+ *   onnx_ops_nn.c, onnx_ops_math.c, onnx_ops_shape.c, onnx_resize.c   NCHW handlers
+ *   onnx_nd.c       handlers for tensors of any rank, and when they take a node
+ *   onnx_node.c     what handlers share: inputs as activations, outputs, names, windows
+ *   onnx_order.c, onnx_shape.c, onnx_fold.c   topological order; evaluating nodes at load
+ *   onnx_tensor.c   values (name -> value table, constants, TensorProto), attributes, errors
+ * Values are named tensors: a graph node (an activation whose concrete NCHW shape is tracked for
+ * the chosen input size) or a host constant. */
 #ifndef CLSEG_FORMATS_ONNX_H
 #define CLSEG_FORMATS_ONNX_H
 
@@ -69,6 +75,15 @@ int clseg__ob_uses(clseg__ob *b, const char *name);
 /* Reads a TensorProto into a constant value (f32 or i64); 0 on failure (recorded). */
 int clseg__ob_tensor(clseg__ob *b, const Onnx__TensorProto *t, clseg__ov *out);
 void clseg__ov_clear(clseg__ov *v);
+/* Allocates a constant of ndim dims; is_float picks f or i. */
+int clseg__ov_alloc(clseg__ob *b, clseg__ov *v, int ndim, const int64_t *dims, int is_float);
+double clseg__ov_get(const clseg__ov *v, size_t k);
+void clseg__ov_set(clseg__ov *v, size_t k, double x);
+/* Input k of n as a value (NULL when absent or empty name). */
+clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k);
+/* The ints of constant input k (count into *cnt, at most max); 0 when not a constant. */
+int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
+                   int *cnt);
 
 /* Imports from memory; dir is the folder for external data (NULL refuses it). */
 clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *name, const char *dir,
@@ -94,11 +109,7 @@ int clseg__node_index(const clseg__ob *b);
  * value indexed first. */
 int clseg__onnx_order(clseg__ob *b);
 
-/* ---- onnx_fold.c ---- */
-/* Allocates a constant of ndim dims; is_float picks f or i. */
-int clseg__ov_alloc(clseg__ob *b, clseg__ov *v, int ndim, const int64_t *dims, int is_float);
-double clseg__ov_get(const clseg__ov *v, size_t k);
-void clseg__ov_set(clseg__ov *v, size_t k, double x);
+/* ---- onnx_shape.c ---- */
 /* 1 when the operator can be evaluated on the host given all-constant inputs. */
 int clseg__fold_supported(const char *op);
 /* 1 when node n can be folded now: a foldable op whose inputs are all constants (Shape: known
@@ -106,7 +117,7 @@ int clseg__fold_supported(const char *op);
 int clseg__foldable(clseg__ob *b, const Onnx__NodeProto *n);
 /* Evaluates node n whose inputs are all constants (or Shape of a node); 0 on failure (recorded). */
 int clseg__fold(clseg__ob *b, const Onnx__NodeProto *n);
-/* Data ops of onnx_fold.c, also used by onnx_shape.c. */
+/* ---- onnx_fold.c: the data ops of folding ---- */
 int clseg__norm_axis(clseg__ob *b, int64_t axis, int rank, int *out);
 int clseg__fold_eltwise(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *const *in, int nin,
                         clseg__ov *y);
@@ -117,7 +128,7 @@ int clseg__fold_gather(clseg__ob *b, const Onnx__NodeProto *n, const clseg__ov *
 int clseg__fold_view(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *od, clseg__ov *y);
 int clseg__fold_expand(clseg__ob *b, const clseg__ov *x, int nd, const int64_t *shape,
                        clseg__ov *y);
-/* ---- onnx_shape.c ---- */
+/* ---- onnx_shape.c: shape arithmetic, also for the handlers ---- */
 /* Reshape's target dims from the input dims and the shape tensor (0 copies, -1 infers). */
 int clseg__reshape_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const int64_t *xd, int *nd,
                         int64_t *od);
@@ -127,30 +138,73 @@ int clseg__squeeze_dims(clseg__ob *b, const Onnx__NodeProto *n, int xnd, const i
 /* Slice parameters per axis of a rank-nd input: start, step and output length. */
 int clseg__slice_params(clseg__ob *b, const Onnx__NodeProto *n, int nd, const int64_t *xd,
                         int64_t *start, int64_t *step, int64_t *len);
-/* Input k of n as a value (NULL when absent or empty name). */
-clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k);
-/* The ints of constant input k (count into *cnt, at most max); 0 when not a constant. */
-int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
-                   int *cnt);
-
-/* ---- onnx_ops.c, onnx_ops2.c ---- */
+/* ---- onnx_ops.c ---- */
 typedef int (*clseg__onnx_handler)(clseg__ob *b, const Onnx__NodeProto *n);
-clseg__onnx_handler clseg__onnx_find(const char *op);
-clseg__onnx_handler clseg__onnx_find2(const char *op);
-/* onnx_nd.c: maps n when it needs tensors of other ranks than NCHW (1 mapped, 0 failed, -1 not
- * taken: the NCHW handlers map it); _known: op is one it can map. */
-int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n);
-int clseg__onnx_nd_known(const char *op);
+typedef struct {
+  const char *op;
+  clseg__onnx_handler nchw; /* NULL: only the any-rank handler maps it */
+  clseg__onnx_handler nd;   /* NULL: only NCHW */
+  int nd_always;            /* nd takes it even when every input is NCHW */
+} clseg__onnx_op;
+/* The table row of operator op, or NULL when clseg maps no such operator onto graph nodes. */
+const clseg__onnx_op *clseg__onnx_op_of(const char *op);
+
+/* ---- onnx_ops_nn.c, onnx_ops_math.c, onnx_ops_shape.c, onnx_resize.c: NCHW handlers ---- */
+int clseg__onnx_conv(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_conv_transpose(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_batchnorm(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_pool(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_global_pool(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_softmax(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_argmax(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_gemm(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_activation(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_clip(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_prelu(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_binary(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_reduce(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_concat(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_split(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_slice(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_layout(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_pad(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_space_depth(clseg__ob *b, const Onnx__NodeProto *n);
+/* Resize and Upsample. */
+int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
+
+/* ---- onnx_nd.c: handlers for tensors of any rank ---- */
+/* 1 when the any-rank handler maps n (always: its table row says so), 0 when the NCHW handler
+ * does: a graph whose tensors are all NCHW imports as the NCHW handlers map it. */
+int clseg__onnx_nd_takes(clseg__ob *b, const Onnx__NodeProto *n, int always);
+int clseg__onnx_nd_binary(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_unary(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_matmul(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_transpose(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_reshape(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_softmax(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_layernorm(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_groupnorm(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_reduce(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_split(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_slice(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_expand(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_where(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_gather(clseg__ob *b, const Onnx__NodeProto *n);
+
+/* ---- onnx_node.c: shared by the handlers ---- */
 /* A reshape of node x (dim 0: x0) to od, dim 0 left free when it is x0 (the batch). */
 struct clseg_node *clseg__onnx_reshape(clseg__ob *b, struct clseg_node *x, int64_t x0, int nd,
                                        const int64_t *od);
-/* Resize and Upsample (onnx_resize.c). */
-int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */
 int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x,
                     int ndim, const int64_t *dims);
 /* The activation value of input k, failing when it is a constant or missing. */
 clseg__ov *clseg__in_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k);
+/* Constant input k (float when is_float), failing otherwise. */
+const clseg__ov *clseg__in_const(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int is_float);
+/* Sets parameter "<x's name>.<suffix>" of graph node x. */
+int clseg__set_param(clseg__ob *b, const struct clseg_node *x, const char *suffix, int ndim,
+                     const int64_t *dims, const float *data);
 /* A name for graph nodes made from n: its name, else op_type + index. */
 const char *clseg__node_name(clseg__ob *b, const Onnx__NodeProto *n, char *buf, size_t len);
 /* Fails with the graph's error when x is NULL. */
@@ -161,9 +215,5 @@ typedef struct {
 } clseg__window;
 int clseg__window_of(clseg__ob *b, const Onnx__NodeProto *n, const int64_t *in, int64_t kh,
                      int64_t kw, int transposed, clseg__window *w);
-/* x op c for a constant c of one value or one per channel, as a 1x1 depthwise conv. op: 0 add, 1
- * sub (x - c), 2 rsub (c - x), 3 mul, 4 div (x / c). */
-struct clseg_node *clseg__affine(clseg__ob *b, const Onnx__NodeProto *n, clseg__ov *x,
-                                 const clseg__ov *c, int op);
 
 #endif

@@ -1,64 +1,13 @@
-/* Evaluating ONNX nodes on the host at load: constants, and the shape computations PyTorch emits
- * around Resize and Reshape (Shape, Gather, Slice, Concat, Cast, Unsqueeze, Range, int64 arithmetic
- * ...), folded for the chosen input size. Values are small; each op is a plain loop over an N-d
- * index. */
+/* The data ops of evaluating ONNX nodes on the host at load (onnx_shape.c picks one per node):
+ * constants, and the shape computations PyTorch emits around Resize and Reshape (Gather, Concat,
+ * int64 arithmetic ...), folded for the chosen input size. Values are small; each op is a plain
+ * loop over an N-d index. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "formats/onnx.h"
 
 #define D CLSEG__ONNX_MAX_DIMS
-
-int clseg__ov_alloc(clseg__ob *b, clseg__ov *v, int ndim, const int64_t *dims, int is_float) {
-  clseg__ov_clear(v);
-  size_t count = 1;
-  if (ndim < 0 || ndim > D)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a tensor of %d dimensions", ndim);
-  for (int d = 0; d < ndim; d++) {
-    if (dims[d] < 0 || (dims[d] && count > CLSEG__ONNX_MAX_ELEMENTS / (size_t)dims[d]))
-      return clseg__ob_fail(b, CLSEG_FORMAT, "a tensor dimension of %lld", (long long)dims[d]);
-    count *= (size_t)dims[d];
-    v->dims[d] = dims[d];
-  }
-  v->kind = CLSEG__OV_CONST;
-  v->ndim = ndim;
-  v->count = count;
-  if (is_float)
-    v->f = calloc(count ? count : 1, sizeof *v->f);
-  else
-    v->i = calloc(count ? count : 1, sizeof *v->i);
-  if (!v->f && !v->i)
-    return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory for a tensor of %zu elements",
-                          count);
-  return 1;
-}
-
-double clseg__ov_get(const clseg__ov *v, size_t k) {
-  return v->f ? (double)v->f[k] : (double)v->i[k];
-}
-
-void clseg__ov_set(clseg__ov *v, size_t k, double x) {
-  if (v->f)
-    v->f[k] = (float)x;
-  else
-    v->i[k] = isnan(x) ? 0 : x >= 9.2e18 ? INT64_MAX : x <= -9.2e18 ? INT64_MIN : (int64_t)x;
-}
-
-clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
-  return k < n->n_input ? clseg__ob_find(b, n->input[k]) : NULL;
-}
-
-int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
-                   int *cnt) {
-  const clseg__ov *v = clseg__in(b, n, k);
-  if (!v || v->kind != CLSEG__OV_CONST || v->count > (size_t)max)
-    return 0;
-  for (size_t j = 0; j < v->count; j++)
-    out[j] = v->i ? v->i[j] : v->f[j] > -9e18f && v->f[j] < 9e18f ? (int64_t)v->f[j] : 0;
-  *cnt = (int)v->count;
-  return 1;
-}
 
 /* The flat index into in (right-aligned, broadcast) of the output's flat index k. */
 static size_t bidx(const clseg__ov *in, int ond, const int64_t *od, size_t k) {

@@ -1,9 +1,10 @@
 /* ONNX operators on tensors of any rank: the transformer and non-local parts of a graph (MatMul of
  * two activations, Transpose that moves data, Reshape to tokens, Softmax over the last axis,
  * LayerNormalization and its ReduceMean-Sub-Pow-Sqrt-Div form, GroupNorm/InstanceNorm, elementwise
- * math with tensor operands, Split and Slice along any axis). clseg__onnx_nd takes a node only when
- * the NCHW handlers of onnx_ops*.c cannot: a graph whose tensors are all NCHW imports exactly as
- * before. Values it makes have a graph rank equal to their ONNX rank (grank). */
+ * math with tensor operands, Split and Slice along any axis). These handlers take a node only when
+ * clseg__onnx_nd_takes says the NCHW handlers (onnx_ops_*.c) cannot: a graph whose tensors are all
+ * NCHW imports exactly as before. Values they make have a graph rank equal to their ONNX rank
+ * (grank). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,22 +29,6 @@ static int set_nd(clseg__ob *b, const Onnx__NodeProto *n, size_t k, clseg_node *
     x->channels = dims[1];
   return 1;
 }
-
-/* A reshape of x (whose dim 0 is x0) to od that keeps the batch free: dim 0 copied from the input
- * when it is the input's, so the graph plans at other batch sizes too. */
-clseg_node *clseg__onnx_reshape(clseg__ob *b, clseg_node *x, int64_t x0, int nd,
-                                const int64_t *od) {
-  int64_t spec[CLSEG_MAX_RANK];
-  if (nd < 1 || nd > CLSEG_MAX_RANK)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a reshape to %d dimensions (1 to %d)", nd,
-                          CLSEG_MAX_RANK),
-           NULL;
-  memcpy(spec, od, sizeof *od * (size_t)nd);
-  if (od[0] == x0)
-    spec[0] = 0;
-  return clseg_graph_reshape(b->g, x, nd, spec);
-}
-
 /* The graph node of value v at exactly its ONNX shape (a free reshape of an NCHW-mapped value). */
 static clseg_node *nd_node(clseg__ob *b, clseg__ov *v) {
   if (v->grank == v->ndim)
@@ -95,7 +80,7 @@ static clseg_node *operand(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int
   return c;
 }
 
-static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_binary(clseg__ob *b, const Onnx__NodeProto *n) {
   static const char *const names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
   int op = 0, na, nc, ny;
   while (op < 7 && strcmp(names[op], n->op_type))
@@ -109,7 +94,7 @@ static int op_binary(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, clseg_graph_binary(b->g, (clseg_binary_op)op, a, c), ny, dy);
 }
 
-static int op_unary(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_unary(clseg__ob *b, const Onnx__NodeProto *n) {
   static const char *const unary[] = {"Erf", "Sqrt", "Exp", "Log", "Neg", "Reciprocal", "Abs"};
   static const struct {
     const char *op;
@@ -146,7 +131,7 @@ static int op_unary(clseg__ob *b, const Onnx__NodeProto *n) {
 
 /* MatMul and Gemm: numpy matmul of two tensors (either may be a constant), Gemm's alpha, transA,
  * transB and beta * C. */
-static int op_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
   int gemm = !strcmp(n->op_type, "Gemm"), na, nb, ny;
   int64_t da[D], db[D], dy[D];
   clseg_node *a = operand(b, n, 0, &na, da), *c = a ? operand(b, n, 1, &nb, db) : NULL;
@@ -191,7 +176,7 @@ static int op_matmul(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, y, ny, dy);
 }
 
-static int op_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, perm[CLSEG_MAX_RANK];
   int64_t dims[D], p64[D], od[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -209,7 +194,7 @@ static int op_transpose(clseg__ob *b, const Onnx__NodeProto *n) {
 }
 
 /* Reshape, Flatten, Squeeze, Unsqueeze (and Identity, Dropout, Cast) of an activation. */
-static int op_reshape(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_reshape(clseg__ob *b, const Onnx__NodeProto *n) {
   clseg__ov *v = clseg__in(b, n, 0);
   int nd = 0, xnd;
   int64_t od[D], xd[D];
@@ -229,7 +214,7 @@ static int op_reshape(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, clseg__onnx_reshape(b, x, xd[0], nd, od), nd, od);
 }
 
-static int op_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_softmax(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, log = !strcmp(n->op_type, "LogSoftmax");
   int64_t dims[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -270,7 +255,7 @@ static int norm_params(clseg__ob *b, const Onnx__NodeProto *n, clseg_node *y, si
   return 1;
 }
 
-static int op_layernorm(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_layernorm(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax;
   int64_t dims[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -293,7 +278,7 @@ static int op_layernorm(clseg__ob *b, const Onnx__NodeProto *n) {
 
 /* InstanceNormalization (scale and bias per channel) and GroupNormalization (opset 18: per group,
  * spread here over each group's channels). */
-static int op_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_groupnorm(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, inst = !strcmp(n->op_type, "InstanceNormalization");
   int64_t dims[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -355,7 +340,7 @@ static int perm0(const int *mark, int nd) {
 
 /* Reduce* over any set of axes: a contiguous run directly, others after a transpose that moves the
  * reduced dims last. */
-static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, na = -1, mark[D] = {0}, lo = D, hi = -1;
   int64_t dims[D], axes[D], od[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -402,7 +387,7 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, y, ny, od);
 }
 
-static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_split(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, ns;
   int64_t dims[D], sz[64];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -429,7 +414,7 @@ static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
   return 1;
 }
 
-static int op_slice(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_slice(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd;
   int64_t dims[D], st[D], sp[D], len[D];
   clseg__ov *v = clseg__in(b, n, 0);
@@ -446,7 +431,7 @@ static int op_slice(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, x, nd, len);
 }
 
-static int op_expand(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_expand(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, cnt, ny;
   int64_t dims[D], shape[D], od[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -460,7 +445,7 @@ static int op_expand(clseg__ob *b, const Onnx__NodeProto *n) {
 }
 
 /* Where with a constant condition: cond * x + (1 - cond) * y. */
-static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_where(clseg__ob *b, const Onnx__NodeProto *n) {
   const clseg__ov *c = clseg__in(b, n, 0);
   if (!c || c->kind != CLSEG__OV_CONST)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a condition computed from the image");
@@ -481,7 +466,7 @@ static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
 
 /* Gather of an activation along an axis at constant indices: one index (the axis dropped, or kept
  * for a one-element index list) or a run of consecutive ones, as narrows. */
-static int op_gather(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_gather(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, cnt;
   int64_t dims[D], ind[D], od[D];
   clseg_node *x = operand(b, n, 0, &nd, dims);
@@ -511,58 +496,6 @@ static int op_gather(clseg__ob *b, const Onnx__NodeProto *n) {
     od[ny++] = 1;
   return set_nd(b, n, 0, clseg__onnx_reshape(b, y, ax == 0 ? cnt : dims[0], ny, od), ny, od);
 }
-
-static const struct {
-  const char *op;
-  clseg__onnx_handler fn;
-  int always; /* taken even when every input is NCHW */
-} handlers[] = {
-    {"Add", op_binary, 0},
-    {"Sub", op_binary, 0},
-    {"Mul", op_binary, 0},
-    {"Div", op_binary, 0},
-    {"Pow", op_binary, 1},
-    {"Max", op_binary, 1},
-    {"Min", op_binary, 1},
-    {"Erf", op_unary, 0},
-    {"Sqrt", op_unary, 1},
-    {"Exp", op_unary, 1},
-    {"Log", op_unary, 1},
-    {"Neg", op_unary, 1},
-    {"Reciprocal", op_unary, 1},
-    {"Abs", op_unary, 1},
-    {"Relu", op_unary, 0},
-    {"Sigmoid", op_unary, 0},
-    {"Tanh", op_unary, 0},
-    {"Gelu", op_unary, 0},
-    {"LeakyRelu", op_unary, 0},
-    {"HardSigmoid", op_unary, 0},
-    {"HardSwish", op_unary, 0},
-    {"MatMul", op_matmul, 0},
-    {"Gemm", op_matmul, 0},
-    {"Transpose", op_transpose, 0},
-    {"Reshape", op_reshape, 0},
-    {"Flatten", op_reshape, 0},
-    {"Squeeze", op_reshape, 0},
-    {"Unsqueeze", op_reshape, 0},
-    {"Identity", op_reshape, 0},
-    {"Dropout", op_reshape, 0},
-    {"Cast", op_reshape, 0},
-    {"Softmax", op_softmax, 0},
-    {"LogSoftmax", op_softmax, 1},
-    {"LayerNormalization", op_layernorm, 1},
-    {"InstanceNormalization", op_groupnorm, 1},
-    {"GroupNormalization", op_groupnorm, 1},
-    {"ReduceMean", op_reduce, 0},
-    {"ReduceMax", op_reduce, 0},
-    {"ReduceMin", op_reduce, 1},
-    {"ReduceSum", op_reduce, 0},
-    {"Split", op_split, 0},
-    {"Slice", op_slice, 0},
-    {"Expand", op_expand, 1},
-    {"Where", op_where, 1},
-    {"Gather", op_gather, 1},
-};
 
 /* 1 when an input is an activation the NCHW handlers cannot read: a result of this file of a rank
  * other than 4. */
@@ -665,22 +598,9 @@ static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
   return 0;
 }
 
-int clseg__onnx_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+int clseg__onnx_nd_takes(clseg__ob *b, const Onnx__NodeProto *n, int always) {
   if (b->opset < 7 && !strcmp(n->op_type, "Add") + !strcmp(n->op_type, "Sub") +
                           !strcmp(n->op_type, "Mul") + !strcmp(n->op_type, "Div"))
-    return -1; /* the broadcast attribute of opsets 1 to 6: the NCHW handler */
-  for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-    if (!strcmp(handlers[i].op, n->op_type)) {
-      if (handlers[i].always || has_nd_input(b, n) || needs_nd(b, n))
-        return handlers[i].fn(b, n);
-      return -1;
-    }
-  return -1;
-}
-
-int clseg__onnx_nd_known(const char *op) {
-  for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-    if (!strcmp(handlers[i].op, op))
-      return 1;
-  return 0;
+    return 0; /* the broadcast attribute of opsets 1 to 6: the NCHW handler */
+  return always || has_nd_input(b, n) || needs_nd(b, n);
 }

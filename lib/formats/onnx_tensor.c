@@ -1,6 +1,7 @@
 /* ONNX tensors and values: TensorProto -> host constant (raw_data, typed fields or an external data
- * file, bounds-checked), the name -> value table, node attributes, and the importer's error
- * recording. */
+ * file, bounds-checked), the name -> value table and a node's inputs as values, constants' storage,
+ * node attributes, and the importer's error recording. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,56 @@ void clseg__ov_clear(clseg__ov *v) {
   free(v->f);
   free(v->i);
   memset(v, 0, sizeof *v);
+}
+
+int clseg__ov_alloc(clseg__ob *b, clseg__ov *v, int ndim, const int64_t *dims, int is_float) {
+  clseg__ov_clear(v);
+  size_t count = 1;
+  if (ndim < 0 || ndim > CLSEG__ONNX_MAX_DIMS)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a tensor of %d dimensions", ndim);
+  for (int d = 0; d < ndim; d++) {
+    if (dims[d] < 0 || (dims[d] && count > CLSEG__ONNX_MAX_ELEMENTS / (size_t)dims[d]))
+      return clseg__ob_fail(b, CLSEG_FORMAT, "a tensor dimension of %lld", (long long)dims[d]);
+    count *= (size_t)dims[d];
+    v->dims[d] = dims[d];
+  }
+  v->kind = CLSEG__OV_CONST;
+  v->ndim = ndim;
+  v->count = count;
+  if (is_float)
+    v->f = calloc(count ? count : 1, sizeof *v->f);
+  else
+    v->i = calloc(count ? count : 1, sizeof *v->i);
+  if (!v->f && !v->i)
+    return clseg__ob_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory for a tensor of %zu elements",
+                          count);
+  return 1;
+}
+
+double clseg__ov_get(const clseg__ov *v, size_t k) {
+  return v->f ? (double)v->f[k] : (double)v->i[k];
+}
+
+void clseg__ov_set(clseg__ov *v, size_t k, double x) {
+  if (v->f)
+    v->f[k] = (float)x;
+  else
+    v->i[k] = isnan(x) ? 0 : x >= 9.2e18 ? INT64_MAX : x <= -9.2e18 ? INT64_MIN : (int64_t)x;
+}
+
+clseg__ov *clseg__in(clseg__ob *b, const Onnx__NodeProto *n, size_t k) {
+  return k < n->n_input ? clseg__ob_find(b, n->input[k]) : NULL;
+}
+
+int clseg__in_ints(clseg__ob *b, const Onnx__NodeProto *n, size_t k, int64_t *out, int max,
+                   int *cnt) {
+  const clseg__ov *v = clseg__in(b, n, k);
+  if (!v || v->kind != CLSEG__OV_CONST || v->count > (size_t)max)
+    return 0;
+  for (size_t j = 0; j < v->count; j++)
+    out[j] = v->i ? v->i[j] : v->f[j] > -9e18f && v->f[j] < 9e18f ? (int64_t)v->f[j] : 0;
+  *cnt = (int)v->count;
+  return 1;
 }
 
 /* ---- element types ---- */

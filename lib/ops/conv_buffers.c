@@ -1,6 +1,6 @@
 /* Conv buffers and weights outside the variants: the prep's own buffers, the context's scratch
  * slots, the weight packing every variant of the family shares, what a prep holds (for the
- * planner), and the batchnorm fold. */
+ * planner) and its release, and the batchnorm fold. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -98,4 +98,14 @@ size_t clseg__conv2d_prep_weight_bytes(const clseg__conv2d_prep *prep) {
       clGetMemObjectInfo(prep->wp, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
     bytes = 0;
   return bytes;
+}
+
+void clseg__conv2d_prep_free(clseg__conv2d_prep *prep) {
+  if (!prep)
+    return;
+  if (prep->wp)
+    clReleaseMemObject(prep->wp);
+  if (prep->v && prep->v->release)
+    prep->v->release(prep);
+  free(prep); /* the kernels and the scratch belong to the context */
 }

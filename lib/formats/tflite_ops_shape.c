@@ -1,0 +1,195 @@
+/* TFLite operators -> clseg graph nodes: moving data. RESIZE_BILINEAR, CONCATENATION, PAD,
+ * RESHAPE, DEPTH_TO_SPACE / SPACE_TO_DEPTH, STRIDED_SLICE, and the load-time DEQUANTIZE and DENSIFY
+ * of constants. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/tflite.h"
+#include "graph_internal.h"
+
+/* RESIZE_BILINEAR by an integer factor. half_pixel_centers is our align_corners = 0; align_corners
+ * is ours; neither is TFLite's legacy rule (src = dst * in / out), which clseg_resize lacks. */
+int clseg__tfl_resize(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int64_t xs[4], ys[4];
+  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
+  if (!x || !clseg__tfl_want_options(b, op, 15) || !clseg__tfl_nchw(b, clseg__tfl_in(op, 0), xs) ||
+      !clseg__tfl_nchw(b, op->out[0], ys))
+    return 0;
+  int align = clseg__tfl_opt(b, op, 2, 1, 0), half = clseg__tfl_opt(b, op, 3, 1, 0);
+  if (align == half)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "align_corners=%d with half_pixel_centers=%d: %s",
+                           align, half,
+                           align ? "an invalid combination"
+                                 : "TFLite's legacy sampling (src = dst * in / out) is not "
+                                   "implemented by clseg_resize");
+  int64_t s = ys[2] / xs[2];
+  if (s < 1 || s > 64 || ys[2] != xs[2] * s || ys[3] != xs[3] * s)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                           "%lldx%lld -> %lldx%lld is not one integer scale on both axes",
+                           (long long)xs[2], (long long)xs[3], (long long)ys[2], (long long)ys[3]);
+  const clseg_resize_params p = {.mode = CLSEG_RESIZE_BILINEAR, .align_corners = align};
+  return clseg__tfl_set_out(b, op, clseg_graph_resize_scale(b->g, x, (int)s, &p));
+}
+
+/* CONCATENATION along channels (the last NHWC axis); options axis, act. */
+/* CONCATENATION along the channels (the last axis), or along H: axis 1 of a 4-D NHWC tensor or of
+ * a 3-D [N, A, C] one (a detector's anchors). */
+int clseg__tfl_concat(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int rank = clseg__tfl_tensor_of(b, op->out[0])->ndim, axis = clseg__tfl_opt(b, op, 0, 4, 0);
+  if (!clseg__tfl_want_options(b, op, 10))
+    return 0;
+  axis = axis < 0 ? axis + rank : axis;
+  const int along_h = axis == 1 && (rank == 4 || rank == 3);
+  if (axis != rank - 1 && !along_h)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels or H only)",
+                           axis, rank);
+  clseg_node **xs = malloc(sizeof *xs * (size_t)(op->nin ? op->nin : 1));
+  if (!xs)
+    return clseg__tfl_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
+  int ok = 1;
+  for (int i = 0; i < op->nin && ok; i++)
+    ok = (xs[i] = clseg__tfl_node_of(b, op->in[i])) != NULL;
+  clseg_node *y = !ok       ? NULL
+                  : along_h ? clseg_graph_concat_h(b->g, xs, op->nin)
+                            : clseg_graph_concat(b->g, xs, op->nin);
+  free(xs);
+  return ok &&
+         clseg__tfl_set_out(b, op, clseg__tfl_fused_act(b, y, clseg__tfl_opt(b, op, 1, 1, 0)));
+}
+
+/* PAD with zeros on H and W of a 4-D tensor; paddings [4, 2] int32. */
+int clseg__tfl_pad(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int32_t pads[8];
+  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
+  if (!x || clseg__tfl_tensor_of(b, clseg__tfl_in(op, 0))->ndim != 4)
+    return x ? clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "only 4-D tensors are padded") : 0;
+  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), pads, 8))
+    return 0;
+  for (int i = 0; i < 8; i++)
+    if (pads[i] < 0 || pads[i] > 4096 || (pads[i] && (i < 2 || i > 5)))
+      return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                             "paddings %d %d / %d %d / %d %d / %d %d (H and W only)", pads[0],
+                             pads[1], pads[2], pads[3], pads[4], pads[5], pads[6], pads[7]);
+  const clseg_pad_params p = {.top = pads[2], .bottom = pads[3], .left = pads[4], .right = pads[5]};
+  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &p));
+}
+
+/* RESHAPE: nothing where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C]); else the data
+ * regrouped in TFLite's own (NHWC) order (a detector's [1, H, W, A * K] -> [1, H * W * A, K]). */
+int clseg__tfl_reshape(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int64_t xs[4], ys[4];
+  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
+  if (!x || !clseg__tfl_nchw(b, clseg__tfl_in(op, 0), xs))
+    return 0;
+  if (!clseg__tfl_nchw(b, op->out[0], ys))
+    return 0;
+  if (!memcmp(xs, ys, sizeof xs))
+    return clseg__tfl_set_out(b, op, x);
+  if (xs[1] * xs[2] * xs[3] != ys[1] * ys[2] * ys[3])
+    return clseg__tfl_fail(b, CLSEG_FORMAT, "a reshape from %lld to %lld elements",
+                           (long long)(xs[1] * xs[2] * xs[3]), (long long)(ys[1] * ys[2] * ys[3]));
+  return clseg__tfl_set_out(b, op, clseg_graph_reshape_nhwc(b->g, x, ys[1], ys[2], ys[3]));
+}
+
+/* DEPTH_TO_SPACE and SPACE_TO_DEPTH on NHWC: the block offset is outermost in the depth axis, which
+ * is ONNX's DCR order once the tensors are NCHW. Options: block_size. */
+int clseg__tfl_space_depth(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  const int to_depth = op->code == CLSEG__TFL_SPACE_TO_DEPTH;
+  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
+  if (!x || !clseg__tfl_want_options(b, op, to_depth ? 19 : 94))
+    return 0;
+  const int bs = clseg__tfl_opt(b, op, 0, 4, 0);
+  if (bs < 1 || bs > 1024)
+    return clseg__tfl_fail(b, CLSEG_FORMAT, "block_size %d (1 to 1024)", bs);
+  return clseg__tfl_set_out(
+      b, op,
+      to_depth ? clseg_graph_space_to_depth(b->g, x, bs)
+               : clseg_graph_depth_to_space(b->g, x, bs, CLSEG_DEPTH_TO_SPACE_DCR));
+}
+
+/* STRIDED_SLICE of a 4-D tensor with strides 1: a crop of H, W and C (a pad by negative amounts).
+ * Options: begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask, offset. */
+int clseg__tfl_strided_slice(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  static const char *const names[6] = {"begin_mask",    "end_mask",         "ellipsis_mask",
+                                       "new_axis_mask", "shrink_axis_mask", "offset"};
+  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
+  int32_t be[4], en[4], st[4], o[6];
+  if (!x || !clseg__tfl_want_options(b, op, 32))
+    return 0;
+  const clseg__tfl_tensor *t = clseg__tfl_tensor_of(b, clseg__tfl_in(op, 0)),
+                          *y = clseg__tfl_tensor_of(b, op->out[0]);
+  if (t->ndim != 4)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "a slice of a %d-D tensor (4-D supported)",
+                           t->ndim);
+  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), be, 4) ||
+      !clseg__tfl_const_i32(b, clseg__tfl_in(op, 2), en, 4) ||
+      !clseg__tfl_const_i32(b, clseg__tfl_in(op, 3), st, 4))
+    return 0;
+  for (int i = 0; i < 6; i++)
+    if ((o[i] = clseg__tfl_opt(b, op, i, i == 5 ? 1 : 4, 0)) && i >= 2)
+      return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "%s %d is unsupported (0 supported)", names[i],
+                             o[i]);
+  int64_t lo[4], hi[4];
+  for (int a = 0; a < 4; a++) {
+    const int64_t d = t->dims[a];
+    if (st[a] != 1)
+      return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "strides[%d] = %d is unsupported (1 supported)",
+                             a, st[a]);
+    lo[a] = o[0] >> a & 1 ? 0 : be[a] < 0 ? be[a] + d : be[a];
+    hi[a] = o[1] >> a & 1 ? d : en[a] < 0 ? en[a] + d : en[a];
+    lo[a] = lo[a] < 0 ? 0 : lo[a] > d ? d : lo[a];
+    hi[a] = hi[a] < lo[a] ? lo[a] : hi[a] > d ? d : hi[a];
+    if (hi[a] == lo[a] || (a == 0 && hi[a] - lo[a] != d) ||
+        (y->ndim == 4 && y->dims[a] != hi[a] - lo[a]))
+      return clseg__tfl_fail(b, a == 0 || hi[a] == lo[a] ? CLSEG_UNSUPPORTED : CLSEG_FORMAT,
+                             "axis %d sliced to [%lld, %lld) of %lld (the output says %d)", a,
+                             (long long)lo[a], (long long)hi[a], (long long)d,
+                             y->ndim == 4 ? y->dims[a] : -1);
+  }
+  if (y->ndim != 4)
+    return clseg__tfl_fail(b, CLSEG_FORMAT, "the output has %d dimensions", y->ndim);
+  const clseg_pad_params p = {.top = (int)-lo[1],
+                              .bottom = (int)(hi[1] - t->dims[1]),
+                              .left = (int)-lo[2],
+                              .right = (int)(hi[2] - t->dims[2]),
+                              .front = (int)-lo[3],
+                              .back = (int)(hi[3] - t->dims[3])};
+  if (!p.top && !p.bottom && !p.left && !p.right && !p.front && !p.back)
+    return clseg__tfl_set_out(b, op, x);
+  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &p));
+}
+
+/* Constant t, as float32, becomes tensor out's constant (load-time ops: DEQUANTIZE, DENSIFY). */
+static int pass_constant(clseg__tfl_builder *b, int32_t t, int32_t out) {
+  if (!clseg__tfl_const_f32(b, t))
+    return 0;
+  free(b->cst[out]);
+  b->cst[out] = b->cst[t];
+  b->cst[t] = NULL;
+  return 1;
+}
+
+/* DEQUANTIZE of a float16 constant: the output is a float32 constant, made now. */
+int clseg__tfl_dequantize(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int32_t t = clseg__tfl_in(op, 0);
+  if (t < 0 || b->node[t] || clseg__tfl_tensor_of(b, t)->type != CLSEG__TFL_FLOAT16 ||
+      clseg__tfl_tensor_of(b, op->out[0])->type != CLSEG__TFL_FLOAT32 ||
+      clseg__tfl_count_of(clseg__tfl_tensor_of(b, t)) !=
+          clseg__tfl_count_of(clseg__tfl_tensor_of(b, op->out[0])))
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                           "only float16 constants are dequantized (to float32 of the same shape)");
+  return pass_constant(b, t, op->out[0]);
+}
+
+/* DENSIFY of a constant stored sparse: the reader made it dense at load (tflite_read.c), so
+ * the output is that constant. */
+int clseg__tfl_densify(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  int32_t t = clseg__tfl_in(op, 0);
+  if (t < 0 || b->node[t] ||
+      clseg__tfl_count_of(clseg__tfl_tensor_of(b, t)) !=
+          clseg__tfl_count_of(clseg__tfl_tensor_of(b, op->out[0])) ||
+      clseg__tfl_tensor_of(b, t)->type != clseg__tfl_tensor_of(b, op->out[0])->type)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                           "only constants are densified (to the same type and element count)");
+  return pass_constant(b, t, op->out[0]);
+}
