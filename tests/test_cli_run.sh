@@ -367,7 +367,7 @@ fi
 # SegFormer (B0's depths, heads and spatial reductions at small widths) and DANet (ResNet-18 width 4) the same way:
 # straight from their clseg_torch exports, layers named as clseg_torch's modules, a mask, and PyTorch's output on
 # the fixture's batch-2 input (atol = rtol = 1e-4, as test_models)
-for spec in "segformer_b0_tiny backbone.block4.1.attn decode_head.linear_fuse.conv" \
+for spec in "segformer_b0_tiny backbone.block4.1.attn decode_head.linear_c1.proj" \
             "danet_resnet18_os8 head.sa head.conv52.0"; do
   read -r net layer1 layer2 <<<"$spec"
   nf="$src/tests/fixtures/models/$net"
