@@ -76,12 +76,30 @@ static void fuse(clseg_plan *p, const int *uses) {
   }
 }
 
-/* Steps that launch nothing: a constant is its parameter's device tensor, a reshape its input's
- * memory read at another shape. */
+/* A transpose that moves only dims of size 1 (the heads dim of one-head attention) keeps every
+ * element where it was: a reshape. */
+static int moves_only_unit_dims(const clseg_plan *p, const clseg_node *t) {
+  const int64_t *in = p->steps[t->in[0]->id].shape;
+  int last = -1;
+  for (int d = 0; d < t->u.perm.rank; d++) {
+    int from = t->u.perm.p[d];
+    if (in[from] == 1)
+      continue;
+    if (from < last)
+      return 0;
+    last = from;
+  }
+  return 1;
+}
+
+/* Steps that launch nothing: a constant is its parameter's device tensor, a reshape (or a
+ * transpose that is one) its input's memory read at another shape. */
 static void alias(clseg_plan *p) {
   for (int i = 0; i < p->g->nnodes; i++) {
     clseg__step *s = &p->steps[i];
-    if (s->node->op == CLSEG__N_CONST || s->node->op == CLSEG__N_RESHAPE) {
+    clseg__node_op op = s->node->op;
+    if (op == CLSEG__N_CONST || op == CLSEG__N_RESHAPE ||
+        (op == CLSEG__N_TRANSPOSE && moves_only_unit_dims(p, s->node))) {
       s->skip = 1;
       s->target = s->node->op == CLSEG__N_CONST ? i : p->steps[s->node->in[0]->id].target;
     }

@@ -260,6 +260,39 @@ static void outputs_written_in_place_match_the_copies(void **state) {
   clseg_graph_free(g);
 }
 
+/* A transpose that moves only dims of size 1 launches nothing (it is a reshape); one that moves
+ * data still runs. The graph computes a softmax over channels through token layouts. */
+static void a_transpose_of_unit_dims_launches_nothing(void **state) {
+  (void)state;
+  clseg_graph *g = clseg_graph_create();
+  clseg_node *x = clseg_graph_input(g, "image", 3);
+  const int64_t flat[4] = {0, 3, 1, 35}, back[4] = {0, 3, 5, 7};
+  const int unit[4] = {0, 2, 1, 3}, swap[4] = {0, 1, 3, 2};
+  clseg_node *t = clseg_graph_transpose(g, clseg_graph_reshape(g, x, 4, flat), 4, unit);
+  t = clseg_graph_softmax(g, clseg_graph_transpose(g, t, 4, swap), -1, 0); /* [N, 1, 35, 3] */
+  t = clseg_graph_transpose(g, clseg_graph_transpose(g, t, 4, swap), 4, unit);
+  assert_int_equal(clseg_graph_output(g, clseg_graph_reshape(g, t, 4, back), "y"), CLSEG_OK);
+  assert_int_equal(clseg_graph_status(g), CLSEG_OK);
+  const int64_t xs[4] = {2, 3, 5, 7};
+  size_t n = 2 * 3 * 5 * 7;
+  float in[210], out[210], ref[210];
+  check_fill_uniform(in, n, 29, -2.0f, 2.0f);
+  ref_softmax_channels(in, xs, ref);
+  clseg_plan *p = NULL;
+  assert_int_equal(clseg_plan_create(test_ctx, g, 2, 5, 7, NULL, &p), CLSEG_OK);
+  assert_int_equal(clseg_plan_run(p, in, n, out, n), CLSEG_OK);
+  assert_true(check_close("softmax through token layouts", out, ref, n, xs, NULL, "seed 29"));
+  int transposes = 0;
+  for (int i = 0; i < clseg_plan_layer_count(p); i++) {
+    clseg_plan_layer l;
+    assert_int_equal(clseg_plan_layer_get(p, i, &l), CLSEG_OK);
+    transposes += !strcmp(l.op, "transpose");
+  }
+  assert_int_equal(transposes, 2); /* the two swaps; the unit moves are views */
+  clseg_plan_free(p);
+  clseg_graph_free(g);
+}
+
 static void memory_is_reused_along_a_chain(void **state) {
   (void)state;
   clseg_graph *g = clseg_graph_create();
@@ -692,6 +725,7 @@ int main(void) {
       cmocka_unit_test(fused_and_unfused_plans_match_the_references),
       cmocka_unit_test(a_pointwise_conv_moves_below_its_concat_and_resizes),
       cmocka_unit_test(outputs_written_in_place_match_the_copies),
+      cmocka_unit_test(a_transpose_of_unit_dims_launches_nothing),
       cmocka_unit_test(memory_is_reused_along_a_chain),
       cmocka_unit_test(a_plan_runs_again_without_rebuilding),
       cmocka_unit_test(build_errors_are_sticky_and_name_the_node),
