@@ -17,7 +17,7 @@
 
 typedef struct {
   seg_options seg;
-  const char *model, *device, *input_npy;
+  const char *model, *device, *input_npy, *labels; /* labels: the --labels file */
   int json, quiet, fail_fast, progress, low_memory;
   int64_t size_h, size_w; /* --size */
 } run_args;
@@ -59,6 +59,9 @@ static void usage(FILE *f) {
       "  -o, --outdir DIR     output folder, made if missing (default: .)\n"
       "      --overlay        also write NAME_overlay.png: class colours blended over the image\n"
       "      --alpha A        overlay opacity (default 0.5)\n"
+      "      --labels FILE    class names for the overlay's legend (models of more than two\n"
+      "                       classes), one per line, class 0 first (default: the model's names,\n"
+      "                       else \"class N\")\n"
       "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
       "                       NAME_probs.npy (classes x H x W)\n"
       "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
@@ -101,7 +104,8 @@ static int parse(int argc, char **argv, run_args *a) {
     O_JSON,
     O_FF,
     O_SIZE,
-    O_LOW_MEMORY
+    O_LOW_MEMORY,
+    O_LABELS
   };
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"device", required_argument, 0, 'd'},
@@ -119,6 +123,7 @@ static int parse(int argc, char **argv, run_args *a) {
                                        {"fail-fast", no_argument, 0, O_FF},
                                        {"size", required_argument, 0, O_SIZE},
                                        {"low-memory", no_argument, 0, O_LOW_MEMORY},
+                                       {"labels", required_argument, 0, O_LABELS},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c, overlap_set = 0;
@@ -153,6 +158,7 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_JSON: a->json = 1; break;
     case O_FF: a->fail_fast = 1; break;
     case O_LOW_MEMORY: a->low_memory = 1; break;
+    case O_LABELS: a->labels = optarg; break;
     case O_SIZE: bad = cli_parse_size(optarg, &a->size_w, &a->size_h) ? NULL : "--size"; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
@@ -386,6 +392,20 @@ static int run_npy(const run_args *a) {
   return s == CLSEG_OK ? 0 : CLI_EXIT_FAIL;
 }
 
+/* --labels must name every class of a model that gets a legend (more than two classes). */
+static int label_conflict(const run_args *a, const seg_worker *w, char *err, size_t errlen) {
+  const int64_t k = w->model ? clseg_model_classes(w->model) : 1;
+  if (k <= 2)
+    snprintf(err, errlen,
+             "--labels: the legend is drawn for models of more than two classes; this one has "
+             "%lld (%s)",
+             (long long)(k == 1 ? 2 : k), w->model ? "background and foreground" : "person");
+  else if (a->seg.nlabels != k)
+    snprintf(err, errlen, "--labels %s names %d classes; the model has %lld", a->labels,
+             a->seg.nlabels, (long long)k);
+  return k <= 2 || a->seg.nlabels != k;
+}
+
 static int run_images(const run_args *a, const input_list *in) {
   char specs[MAX_WORKERS][64];
   int nw = device_specs(a->device, specs);
@@ -424,6 +444,10 @@ static int run_images(const run_args *a, const input_list *in) {
               "%s: the person pipeline crops the person itself and has no single output "
               "tensor; give one network (-m selfie, a file)",
               a->seg.tile ? "--tile" : "--npy");
+    rc = CLI_EXIT_USAGE;
+  }
+  if (!rc && a->labels && label_conflict(a, &ws[0].w, ws[0].err, sizeof ws[0].err)) {
+    cli_error("run", "%s", ws[0].err);
     rc = CLI_EXIT_USAGE;
   }
   int64_t fh, fw;
@@ -514,12 +538,23 @@ int cmd_run(int argc, char **argv) {
     inputs_free(&in);
     return CLI_EXIT_USAGE;
   }
+  input_list labels = {0};
+  if (a.labels && !labels_read(a.labels, &labels, err, sizeof err)) {
+    cli_error("run", "%s", err);
+    inputs_free(&labels);
+    inputs_free(&in);
+    return CLI_EXIT_FAIL;
+  }
+  a.seg.labels = (const char *const *)labels.paths;
+  a.seg.nlabels = (int)labels.count;
   if (!ensure_dir(a.seg.outdir, err, sizeof err)) {
     cli_error("run", "%s", err);
+    inputs_free(&labels);
     inputs_free(&in);
     return CLI_EXIT_FAIL;
   }
   rc = run_images(&a, &in);
+  inputs_free(&labels);
   inputs_free(&in);
   return rc;
 }

@@ -203,14 +203,15 @@ static int tile_conflict(const seg_worker *w, const seg_options *o, char *err, s
   return 1;
 }
 
-/* Writes the outputs of one image; on failure none of them is left behind. */
-/* The overlay: classes tinted over the image with their outline, and the person's skeleton. */
+/* The overlay: classes tinted over the image with their outline, the person's skeleton, and for
+ * models of more than two classes a legend of the classes present (--labels names, else the
+ * model's, else "class N"). */
 static clseg_status overlay_image(const clseg_image *rgb, const uint8_t *mask,
                                   const uint8_t *palette, const clseg_person_result *person,
-                                  float alpha, clseg_image *ov) {
+                                  const clseg_model *model, const seg_options *o, clseg_image *ov) {
   static const uint8_t outline[3] = {255, 255, 255}, bones[3] = {255, 200, 0};
   const int thick = rgb->width + rgb->height > 1600 ? 3 : 2;
-  clseg_status s = clseg_overlay(rgb, mask, rgb->width, rgb->height, palette, alpha, ov);
+  clseg_status s = clseg_overlay(rgb, mask, rgb->width, rgb->height, palette, o->alpha, ov);
   if (s == CLSEG_OK)
     s = clseg_draw_outline(ov, mask, thick, outline);
   if (s == CLSEG_OK && person && person->found) {
@@ -221,11 +222,21 @@ static clseg_status overlay_image(const clseg_image *rgb, const uint8_t *mask,
     s = clseg_draw_skeleton(ov, (const float(*)[2])pts, vis, CLSEG_PERSON_LANDMARKS,
                             clseg_person_bones, CLSEG_PERSON_BONES, 0.5f, thick, bones);
   }
+  const int64_t k = model ? clseg_model_classes(model) : 1;
+  if (s == CLSEG_OK && k > 2) {
+    const char *names[256] = {0};
+    const int n = (int)(k < 256 ? k : 256); /* the mask holds classes 0..255 */
+    for (int i = 0; i < n; i++)
+      names[i] = o->labels ? o->labels[i] : clseg_model_class_name(model, i);
+    s = clseg_draw_legend(ov, mask, palette, names, n, 0);
+  }
   return s;
 }
 
-static clseg_status write_outputs(int64_t k, const char *path, const clseg_image *rgb,
-                                  const uint8_t *mask, const float *probs,
+/* Writes the outputs of one image; on failure none of them is left behind. */
+
+static clseg_status write_outputs(const clseg_model *model, const char *path,
+                                  const clseg_image *rgb, const uint8_t *mask, const float *probs,
                                   const clseg_person_result *person, const seg_options *o,
                                   seg_result *r, char *err, size_t errlen) {
   char stem[512];
@@ -233,6 +244,7 @@ static clseg_status write_outputs(int64_t k, const char *path, const clseg_image
   seg_stem(path, stem, sizeof stem);
   clseg_palette_default(palette);
   int W = rgb->width, H = rgb->height;
+  const int64_t k = model ? clseg_model_classes(model) : 1;
   clseg_status s = CLSEG_OK;
   if (o->write_mask) {
     snprintf(r->mask_path, sizeof r->mask_path, "%s/%s_mask.png", o->outdir, stem);
@@ -241,7 +253,7 @@ static clseg_status write_outputs(int64_t k, const char *path, const clseg_image
   if (s == CLSEG_OK && o->overlay) {
     clseg_image ov = {0};
     snprintf(r->overlay_path, sizeof r->overlay_path, "%s/%s_overlay.png", o->outdir, stem);
-    s = overlay_image(rgb, mask, palette, person, o->alpha, &ov);
+    s = overlay_image(rgb, mask, palette, person, model, o, &ov);
     if (s == CLSEG_OK)
       s = clseg_png_write_rgb(r->overlay_path, ov.data, W, H);
     clseg_image_free(&ov);
@@ -329,7 +341,7 @@ static clseg_status person_image(seg_worker *w, const char *path, const clseg_im
     r->net_ms = r->person.detector_ms + r->person.landmark_ms;
     r->pre_post_ms = (cli_now() - t1) * 1e3 - r->net_ms;
     const double t2 = cli_now();
-    s = write_outputs(1, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
+    s = write_outputs(NULL, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
     r->encode_ms = (cli_now() - t2) * 1e3;
   }
   if (s == CLSEG_OK && o->keep_mask) {
@@ -388,8 +400,7 @@ clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, se
   }
   const double t2 = cli_now();
   if (s == CLSEG_OK) {
-    s = write_outputs(clseg_model_classes(w->model), path, &rgb, sr.mask, sr.probs, NULL, o, r, err,
-                      errlen);
+    s = write_outputs(w->model, path, &rgb, sr.mask, sr.probs, NULL, o, r, err, errlen);
     r->encode_ms = (cli_now() - t2) * 1e3;
   } else if (err[0] && !strstr(err, path)) { /* name the file in every message */
     char tmp[1024];

@@ -21,9 +21,11 @@ typedef struct {
   float
       threshold; /* binary models: probability at or above which a pixel is foreground, in (0, 1] */
   float alpha;   /* overlay opacity, in [0, 1] */
-  int tile, overlap; /* sliding window: tile size (0: whole image) and overlap in pixels */
-  int keep_mask;     /* keep the mask in the result (eval) instead of writing files */
-  int write_mask;    /* write NAME_mask.png */
+  int tile, overlap;         /* sliding window: tile size (0: whole image) and overlap in pixels */
+  int keep_mask;             /* keep the mask in the result (eval) instead of writing files */
+  int write_mask;            /* write NAME_mask.png */
+  const char *const *labels; /* --labels: class names for the overlay's legend, else the model's */
+  int nlabels;
 } seg_options;
 
 typedef struct {

@@ -324,6 +324,29 @@ check run-size-fixed-model 2 "$clseg" run -d "$dev" -m selfie --size 64x32 -o "$
 check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"
 check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 && contains bench-size-fixed-model "fixed 256x256"
 
+# a class model (3 classes) gets a legend on its overlay: a panel darkened to a quarter in the top-left
+# corner with white text on it, one swatch per class present other than 0 in its palette colour (VOC: class 1
+# (128, 0, 0), class 2 (0, 128, 0)); --labels names them and must name every class
+fcn3="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"
+printf 'background\nsky\nground\n\n' >"$tmp/labels3.txt"
+if check run-legend 0 "$clseg" run -d "$dev" -q --overlay --labels "$tmp/labels3.txt" -m "$fcn3" -o "$tmp/legend" "$astro"; then
+  py run-legend-panel 'm = png_read(sys.argv[1])[4]; o = png_read(sys.argv[2])[4]
+present = sorted(set(v for r in m for v in r) - {0}); assert present, "no class other than 0"
+s = 2  # the legend scale for a 512x512 image: 1 + 512 // 400
+colours = {1: [128, 0, 0], 2: [0, 128, 0]}
+for r, k in enumerate(present):  # the swatch inside its white frame
+    y, x = 3 * s + r * 11 * s + 3 * s, 3 * s + 3 * s
+    assert o[y][3 * x:3 * x + 3] == colours[k], (k, o[y][3 * x:3 * x + 3])
+    assert o[3 * s + r * 11 * s][3 * 3 * s:3 * 3 * s + 3] == [255, 255, 255], "frame"
+text = [o[y][3 * x] for y in range(3 * s, 3 * s + 8 * s) for x in range(14 * s, 14 * s + 30 * s)]
+assert text.count(255) > 50, text.count(255)' "$tmp/legend/astronaut_mask.png" "$tmp/legend/astronaut_overlay.png"
+fi
+printf 'one\ntwo\n' >"$tmp/labels2.txt"
+check run-labels-count 2 "$clseg" run -d "$dev" --overlay --labels "$tmp/labels2.txt" -m "$fcn3" -o "$tmp/legend2" "$astro" && contains run-labels-count "names 2 classes; the model has 3"
+check run-labels-binary 2 "$clseg" run -d "$dev" -m selfie --labels "$tmp/labels2.txt" -o "$tmp/legend2" "$astro" && contains run-labels-binary "more than two classes"
+check run-labels-missing 1 "$clseg" run -d "$dev" --labels "$tmp/nolabels.txt" -m "$fcn3" -o "$tmp/legend2" "$astro" && contains run-labels-missing "nolabels.txt"
+absent run-labels-no-output "$tmp/legend2/astronaut_mask.png"
+
 # --low-memory: the same segmentation from the smaller-weight conv variants (outputs checked by test_graph)
 fcn="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"
 check run-low-memory 0 "$clseg" run -d "$dev" --low-memory -m "$fcn" -o "$tmp/lowmem" "$astro"
