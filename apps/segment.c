@@ -318,102 +318,143 @@ static clseg_status write_npys(const char *path, int n, float *const *data,
   return CLSEG_OK;
 }
 
-/* The person pipeline on one image: the mask at the threshold, the probabilities, the overlay
- * with the skeleton; r->person holds the result. */
-static clseg_status person_image(seg_worker *w, const char *path, const clseg_image *rgb,
-                                 const seg_options *o, seg_result *r, char *err, size_t errlen) {
-  const size_t px = (size_t)rgb->width * (size_t)rgb->height;
-  float *prob = malloc(px * sizeof *prob);
-  uint8_t *mask = malloc(px);
-  clseg_status s = prob && mask ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
-  if (s != CLSEG_OK)
-    snprintf(err, errlen, "%s: out of host memory for a %dx%d mask", path, rgb->width, rgb->height);
-  const double t1 = cli_now();
-  if (s == CLSEG_OK && (s = clseg_person_run(w->person, rgb, prob, &r->person)) != CLSEG_OK)
-    snprintf(err, errlen, "%s: %s", path, clseg_last_error(w->ctx));
-  if (s == CLSEG_OK) {
-    const float t = o->threshold > 0 ? o->threshold : 0.5f;
-    for (size_t i = 0; i < px; i++)
-      mask[i] = prob[i] >= t;
-    r->is_person = 1;
-    r->in_h = r->in_w = 256;
-    r->tiles = 1;
-    r->net_ms = r->person.detector_ms + r->person.landmark_ms;
-    r->pre_post_ms = (cli_now() - t1) * 1e3 - r->net_ms;
-    const double t2 = cli_now();
-    s = write_outputs(NULL, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
-    r->encode_ms = (cli_now() - t2) * 1e3;
+/* Prefixes err with the file's name unless it already names it: every message names its file. */
+static void name_file(const char *path, char *err, size_t errlen) {
+  if (!err[0] || strstr(err, path))
+    return;
+  const size_t pl = strlen(path) + 2; /* "PATH: " */
+  if (errlen <= pl + 1) {
+    snprintf(err, errlen, "%s", path);
+    return;
   }
+  size_t el = strlen(err);
+  el = el < errlen - pl - 1 ? el : errlen - pl - 1;
+  memmove(err + pl, err, el);
+  memcpy(err, path, pl - 2);
+  err[pl - 2] = ':', err[pl - 1] = ' ', err[pl + el] = 0;
+}
+
+clseg_status seg_decode(seg_job *j) {
+  const double t0 = cli_now();
+  clseg_image img = {0};
+  j->err[0] = 0;
+  clseg_status s = clseg_image_read(j->path, &img);
+  if (s == CLSEG_OK)
+    s = clseg_image_to_rgb(&img, &j->rgb);
+  clseg_image_free(&img);
+  if (s != CLSEG_OK)
+    snprintf(j->err, sizeof j->err, "%s", clseg_last_error(NULL));
+  j->r.width = j->rgb.width;
+  j->r.height = j->rgb.height;
+  j->r.decode_ms = (cli_now() - t0) * 1e3;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+/* The person pipeline on one image: the mask at the threshold and the probabilities; r->person
+ * holds the result. */
+static clseg_status person_compute(seg_worker *w, const seg_options *o, seg_job *j) {
+  const size_t px = (size_t)j->rgb.width * (size_t)j->rgb.height;
+  seg_result *r = &j->r;
+  j->prob = malloc(px * sizeof *j->prob);
+  j->mask = malloc(px);
+  if (!j->prob || !j->mask) {
+    snprintf(j->err, sizeof j->err, "out of host memory for a %dx%d mask", j->rgb.width,
+             j->rgb.height);
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  clseg_status s = clseg_person_run(w->person, &j->rgb, j->prob, &r->person);
+  if (s != CLSEG_OK) {
+    snprintf(j->err, sizeof j->err, "%s", clseg_last_error(w->ctx));
+    return s;
+  }
+  const float t = o->threshold > 0 ? o->threshold : 0.5f;
+  for (size_t i = 0; i < px; i++)
+    j->mask[i] = j->prob[i] >= t;
+  r->is_person = 1;
+  r->in_h = r->in_w = 256;
+  r->tiles = 1;
+  r->net_ms = r->person.detector_ms + r->person.landmark_ms;
+  return CLSEG_OK;
+}
+
+clseg_status seg_compute(seg_worker *w, const seg_options *o, seg_job *j) {
+  const double t0 = cli_now();
+  seg_result *r = &j->r;
+  clseg_status s = CLSEG_OK;
+  if (tile_conflict(w, o, j->err, sizeof j->err))
+    s = CLSEG_INVALID_ARGUMENT;
+  else if (w->person)
+    s = person_compute(w, o, j);
+  else if ((s = segmenter_for(w, o, j->err, sizeof j->err)) == CLSEG_OK) {
+    const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
+    if ((s = clseg_segment_image(w->seg, &j->rgb, flags, &j->sr)) != CLSEG_OK)
+      snprintf(j->err, sizeof j->err, "%s%s", clseg_last_error(w->ctx),
+               s == CLSEG_OUT_OF_MEMORY && o->tile <= 0
+                   ? " (try --tile 512 to segment the image in tiles)"
+                   : "");
+    r->in_h = j->sr.input_h;
+    r->in_w = j->sr.input_w;
+    r->tiles = j->sr.tiles;
+    r->net_ms = j->sr.network_ms;
+  }
+  r->pre_post_ms = (cli_now() - t0) * 1e3 - r->net_ms;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+clseg_status seg_encode(const seg_worker *w, const seg_options *o, seg_job *j) {
+  const double t0 = cli_now();
+  seg_result *r = &j->r;
+  clseg_status s = CLSEG_OK;
+  const int person = w->person != NULL;
+  uint8_t *mask = person ? j->mask : j->sr.mask;
+  if (!person && o->npy_out)
+    s = write_npys(o->npy_out, j->sr.outputs, j->sr.raw, (const int64_t(*)[4])j->sr.raw_shape,
+                   j->sr.raw_name, j->err, sizeof j->err);
+  if (s == CLSEG_OK)
+    s = write_outputs(person ? NULL : w->model, j->path, &j->rgb, mask,
+                      o->probs ? (person ? j->prob : j->sr.probs) : NULL,
+                      person ? &r->person : NULL, o, r, j->err, sizeof j->err);
   if (s == CLSEG_OK && o->keep_mask) {
     r->mask = mask;
-    mask = NULL;
+    if (person)
+      j->mask = NULL;
+    else
+      j->sr.mask = NULL;
   }
-  free(prob);
-  free(mask);
-  return s;
+  r->encode_ms = (cli_now() - t0) * 1e3;
+  r->ms = r->decode_ms + r->net_ms + r->pre_post_ms + r->encode_ms;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+void seg_job_clear(seg_job *j) {
+  clseg_image_free(&j->rgb);
+  clseg_segmentation_free(&j->sr);
+  free(j->prob);
+  free(j->mask);
+  j->prob = NULL;
+  j->mask = NULL;
 }
 
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen) {
-  memset(r, 0, sizeof *r);
-  err[0] = 0;
-  double t0 = cli_now();
-  clseg_image img = {0}, rgb = {0};
-  clseg_segmentation sr = {0};
-  clseg_status s = clseg_image_read(path, &img);
+  seg_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    snprintf(err, errlen, "%s: out of host memory", path);
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  j->path = path;
+  clseg_status s = seg_decode(j);
   if (s == CLSEG_OK)
-    s = clseg_image_to_rgb(&img, &rgb);
-  clseg_image_free(&img);
-  if (s != CLSEG_OK) {
-    snprintf(err, errlen, "%s", clseg_last_error(NULL));
-    return s;
-  }
-  r->width = rgb.width;
-  r->height = rgb.height;
-  r->decode_ms = (cli_now() - t0) * 1e3;
-  if (w->person) {
-    s = tile_conflict(w, o, err, errlen) ? CLSEG_INVALID_ARGUMENT
-                                         : person_image(w, path, &rgb, o, r, err, errlen);
-    clseg_image_free(&rgb);
-    r->ms = (cli_now() - t0) * 1e3;
-    return s;
-  }
-  const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
-  if (tile_conflict(w, o, err, errlen))
-    s = CLSEG_INVALID_ARGUMENT;
-  const double t1 = cli_now();
-  if (s == CLSEG_OK && (s = segmenter_for(w, o, err, errlen)) == CLSEG_OK &&
-      (s = clseg_segment_image(w->seg, &rgb, flags, &sr)) != CLSEG_OK)
-    snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),
-             s == CLSEG_OUT_OF_MEMORY && o->tile <= 0
-                 ? " (try --tile 512 to segment the image in tiles)"
-                 : "");
-  if (s == CLSEG_OK) {
-    r->in_h = sr.input_h;
-    r->in_w = sr.input_w;
-    r->tiles = sr.tiles;
-    r->net_ms = sr.network_ms;
-    r->pre_post_ms = (cli_now() - t1) * 1e3 - sr.network_ms;
-    if (o->npy_out)
-      s = write_npys(o->npy_out, sr.outputs, sr.raw, (const int64_t(*)[4])sr.raw_shape, sr.raw_name,
-                     err, errlen);
-  }
-  const double t2 = cli_now();
-  if (s == CLSEG_OK) {
-    s = write_outputs(w->model, path, &rgb, sr.mask, sr.probs, NULL, o, r, err, errlen);
-    r->encode_ms = (cli_now() - t2) * 1e3;
-  } else if (err[0] && !strstr(err, path)) { /* name the file in every message */
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", err);
-    snprintf(err, errlen, "%s: %s", path, tmp);
-  }
-  if (s == CLSEG_OK && o->keep_mask) {
-    r->mask = sr.mask;
-    sr.mask = NULL;
-  }
-  clseg_segmentation_free(&sr);
-  clseg_image_free(&rgb);
-  r->ms = (cli_now() - t0) * 1e3;
+    s = seg_compute(w, o, j);
+  if (s == CLSEG_OK)
+    s = seg_encode(w, o, j);
+  *r = j->r;
+  snprintf(err, errlen, "%s", j->err);
+  seg_job_clear(j);
+  free(j);
   return s;
 }
 
