@@ -1,8 +1,8 @@
 /* clseg run: segments images (files, folders, or a list on stdin) with a model on one or several
  * devices, writing masks, overlays and probabilities, with progress on a terminal and JSON lines on
- * request. */
+ * request. The images go through apps/pipeline.c: decoded and encoded on other threads while the
+ * device runs, reported in input order. */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "inputs.h"
+#include "pipeline.h"
 #include "segment.h"
 
 #define MAX_WORKERS 16
@@ -23,25 +24,21 @@ typedef struct {
 } run_args;
 
 typedef struct {
-  const run_args *a;
-  const input_list *in;
-  size_t next, done, failed;
-  int stop;
-  double t0;
-  double *ms;      /* per image, for the median */
-  double first_ms; /* the first image to finish, which paid for the kernel builds; -1 before */
-  pthread_mutex_t lock;
-} run_state;
-
-typedef struct {
-  run_state *st;
   seg_worker w;
-  const char *spec;
   char err[2048];
   int init_failed;
   size_t images;
-  pthread_t thread;
 } worker_slot;
+
+typedef struct {
+  const run_args *a;
+  const input_list *in;
+  worker_slot *ws;
+  size_t done, failed;
+  double t0;
+  double *ms;      /* per image, for the median; -1: failed or not run */
+  double first_ms; /* the first image reported, which paid for the kernel builds; -1 before */
+} run_state;
 
 static void usage(FILE *f) {
   fprintf(
@@ -266,38 +263,23 @@ static void print_progress(const run_state *st) {
   fflush(stderr);
 }
 
-static void *work(void *arg) {
-  worker_slot *ws = arg;
-  run_state *st = ws->st;
-  for (;;) {
-    pthread_mutex_lock(&st->lock);
-    size_t i = st->stop ? st->in->count : st->next++;
-    pthread_mutex_unlock(&st->lock);
-    if (i >= st->in->count)
-      break;
-    seg_result r;
-    char err[2048];
-    const char *path = st->in->paths[i];
-    clseg_status s = seg_image(&ws->w, path, &st->a->seg, &r, err, sizeof err);
-    pthread_mutex_lock(&st->lock);
-    st->done++;
-    if (s == CLSEG_OK) {
-      st->ms[i] = r.ms;
-      if (st->first_ms < 0)
-        st->first_ms = r.ms;
-      ws->images++;
-      print_result(st, ws, path, &r);
-    } else {
-      st->ms[i] = -1.0;
-      st->failed++;
-      st->stop |= st->a->fail_fast;
-      print_failure(st, path, err);
-    }
-    if (st->a->progress)
-      print_progress(st);
-    pthread_mutex_unlock(&st->lock);
+/* The pipeline's report (in input order, one at a time): a line or JSON object per image. */
+static void report(void *user, int worker, const seg_job *j) {
+  run_state *st = user;
+  worker_slot *ws = &st->ws[worker];
+  st->done++;
+  if (j->status == CLSEG_OK) {
+    st->ms[j->index] = j->r.ms;
+    if (st->first_ms < 0)
+      st->first_ms = j->r.ms;
+    ws->images++;
+    print_result(st, ws, j->path, &j->r);
+  } else {
+    st->failed++;
+    print_failure(st, j->path, j->err);
   }
-  return NULL;
+  if (st->a->progress)
+    print_progress(st);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -414,18 +396,20 @@ static int run_images(const run_args *a, const input_list *in) {
     return CLI_EXIT_FAIL;
   }
   worker_slot *ws = calloc((size_t)nw, sizeof *ws);
-  run_state st = {.a = a, .in = in, .t0 = cli_now(), .first_ms = -1.0};
-  st.ms = calloc(in->count, sizeof *st.ms);
+  seg_worker *wp[MAX_WORKERS];
+  run_state st = {.a = a, .in = in, .ws = ws, .t0 = cli_now(), .first_ms = -1.0};
+  st.ms = malloc(in->count * sizeof *st.ms);
   if (!ws || !st.ms) {
     free(ws);
     free(st.ms);
     cli_error("run", "out of memory");
     return CLI_EXIT_FAIL;
   }
-  pthread_mutex_init(&st.lock, NULL);
+  for (size_t i = 0; i < in->count; i++)
+    st.ms[i] = -1.0;
   int rc = 0;
   for (int i = 0; i < nw && !rc; i++) {
-    ws[i].st = &st;
+    wp[i] = &ws[i].w;
     if (seg_worker_init_ex(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w,
                            1, ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
       cli_error("run", "%s", ws[i].err);
@@ -461,18 +445,18 @@ static int run_images(const run_args *a, const input_list *in) {
   if (!rc) {
     if (a->progress)
       print_progress(&st);
-    for (int i = 1; i < nw; i++)
-      pthread_create(&ws[i].thread, NULL, work, &ws[i]);
-    work(&ws[0]);
-    for (int i = 1; i < nw; i++)
-      pthread_join(ws[i].thread, NULL);
+    const pipe_config pc = {
+        .in = in, .o = &a->seg, .fail_fast = a->fail_fast, .report = report, .user = &st};
+    char err[256];
+    const int prc = pipe_run(&pc, wp, nw, err, sizeof err);
+    if (prc)
+      cli_error("run", "%s", err);
     summary(&st, ws, nw);
-    rc = st.failed ? CLI_EXIT_FAIL : 0;
+    rc = st.failed || prc ? CLI_EXIT_FAIL : 0;
   }
   for (int i = 0; i < nw; i++)
     if (!ws[i].init_failed)
       seg_worker_free(&ws[i].w);
-  pthread_mutex_destroy(&st.lock);
   free(st.ms);
   free(ws);
   return rc;

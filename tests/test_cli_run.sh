@@ -197,6 +197,38 @@ if check run-batch-failures 1 "$clseg" run -d "$dev" -o "$tmp/bout" "$tmp/batch"
   py run-batch-good 'assert png_size(sys.argv[1]) == (512, 512)' "$tmp/bout/b_good_mask.png"
   absent run-batch-no-partial "$tmp/bout/a_truncated_mask.png" "$tmp/bout/c_text_mask.png" $(compgen -G "$tmp/bout/*.tmp*")
 fi
+# several images through the pipeline (decoded and encoded on other threads while the device runs), a bad one in
+# the middle: results in input order, the same with two workers; the bad file named, exit 1, no file of it
+mkdir -p "$tmp/mixed"
+for n in 1 2 3; do cp "$samples/chelsea.png" "$tmp/mixed/c$n.png"; cp "$astro" "$tmp/mixed/e$n.png"; done
+head -c 5000 "$samples/coffee.png" >"$tmp/mixed/d_cut.png"
+order=("$tmp/mixed/e1.png" "$tmp/mixed/c1.png" "$tmp/mixed/e2.png" "$tmp/mixed/d_cut.png" "$tmp/mixed/c2.png" "$tmp/mixed/e3.png" "$tmp/mixed/c3.png")
+for spec in "$dev" "$dev,$dev"; do
+  if check "run-pipeline-order $spec" 1 "$clseg" run -d "$spec" -m selfie --json --overlay -o "$tmp/mixed_out" "${order[@]}"; then
+    py "run-pipeline-order-json $spec" 'lines = [json.loads(l) for l in sys.stdin.read().splitlines()]
+got = [l["input"] for l in lines[:-1]]; assert got == sys.argv[1:], got
+assert [l["ok"] for l in lines[:-1]] == [True, True, True, False, True, True, True], lines
+assert "d_cut.png" in lines[3]["error"], lines[3]
+s = lines[-1]["summary"]; assert s["images"] == 6 and s["failed"] == 1 and s["images_per_second"] > 0, s' "${order[@]}" <<<"$stdout"
+    contains "run-pipeline-named $spec" "d_cut.png"
+    contains "run-pipeline-count $spec" "1 of 7 images failed"
+    absent "run-pipeline-no-partial $spec" "$tmp/mixed_out/d_cut_mask.png" "$tmp/mixed_out/d_cut_overlay.png" $(compgen -G "$tmp/mixed_out/*.tmp*")
+  fi
+done
+# the masks equal those of one image at a time
+same=1
+for n in c1 c2 c3; do cmp -s "$tmp/mixed_out/${n}_mask.png" "$tmp/mixed_out/c1_mask.png" || same=0; done
+for n in e1 e2 e3; do cmp -s "$tmp/mixed_out/${n}_mask.png" "$tmp/folder/astronaut_mask.png" || same=0; done
+[ "$same" = 1 ] && pass || fail "run-pipeline-same: masks differ between copies of one image"
+if check run-pipeline-text 1 "$clseg" run -d "$dev" -m selfie -o "$tmp/mixed_txt" "${order[@]}"; then
+  py run-pipeline-text-order 'got = [l.split()[0] for l in sys.stdin.read().splitlines() if not l.startswith("segmented") and not l.startswith("device")]
+want = [p for p in sys.argv[1:] if "d_cut" not in p]; assert got == want, (got, want)' "${order[@]}" <<<"$stdout"
+fi
+# --fail-fast with the bad image in the middle: those before it are written, none after it (even in flight)
+if check run-pipeline-fail-fast 1 "$clseg" run -d "$dev" -m selfie --fail-fast -o "$tmp/mixed_ff" "${order[@]}"; then
+  py run-pipeline-fail-fast-files 'import os; assert sorted(os.listdir(sys.argv[1])) == ["c1_mask.png", "e1_mask.png", "e2_mask.png"], os.listdir(sys.argv[1])' "$tmp/mixed_ff"
+fi
+
 if check run-fail-fast 1 "$clseg" run -d "$dev" --fail-fast -o "$tmp/ff" "$tmp/batch"; then
   contains run-fail-fast-names "a_truncated.png"
   absent run-fail-fast-stopped "$tmp/ff/b_good_mask.png" "$tmp/ff/a_truncated_mask.png"
