@@ -87,6 +87,16 @@ def png_write_rgb(path, w, h, rows):
         f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) +
                 chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
 
+def png_write(path, w, h, depth, ctype, raw_rows):
+    """raw_rows: each row's bytes (big-endian samples for 16 bits), unfiltered"""
+    def chunk(t, d):
+        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    z = zlib.compressobj(1)
+    idat = b''.join(z.compress(b'\0' + r) for r in raw_rows) + z.flush()
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, depth, ctype, 0, 0, 0)) +
+                chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+
 def npy_shape(path):
     b = open(path, 'rb').read()
     assert b[:6] == b'\x93NUMPY', path + ': not a .npy'
@@ -175,6 +185,36 @@ assert all(v >= 0 for v in parts) and sum(parts) <= r["ms"] * 1.01 + 0.1, r' <<<
   py run-person-files 'assert png_size(sys.argv[1]) == png_size(sys.argv[2]) == (512, 512)' "$tmp/person/astronaut_mask.png" "$tmp/person/astronaut_overlay.png"
 fi
 check run-person-cat 0 "$clseg" run -d "$dev" -o "$tmp/person" "$samples/chelsea.png" && contains run-person-cat "no person found (detector score 0.19"
+# images of every kind the person pipeline must take: 8x8 (no person, an 8x8 mask), gray (the astronaut still
+# found), 16-bit RGB (v * 257: the same mask as the 8-bit file's), 10000x8000 (letterboxed: no person, a full-size
+# mask, under 1.5 GB of memory), and one whose header claims 20000x20000 (refused, naming the file and the limit)
+py make-kinds 'w, h, _, _, rows = png_read(sys.argv[1]); d = sys.argv[2]
+png_write(d + "/tiny.png", 8, 8, 8, 2, [bytes([200, 120, 40] * 8)] * 8)
+png_write(d + "/gray.png", w, h, 8, 0, [bytes((r[3 * x] * 30 + r[3 * x + 1] * 59 + r[3 * x + 2] * 11) // 100 for x in range(w)) for r in rows])
+png_write(d + "/deep.png", w, h, 16, 2, [struct.pack(">%dH" % (3 * w), *[v * 257 for v in r]) for r in rows])
+W, H = 10000, 8000
+png_write(d + "/huge.png", W, H, 8, 0, [bytes(range(256)) * (W // 256) + bytes(W % 256)] * H)
+png_write(d + "/giant.png", 20000, 20000, 8, 0, [bytes(20000)] * 2)' "$astro" "$tmp"
+if check run-tiny 0 "$clseg" run -d "$dev" --overlay -o "$tmp/kinds" "$tmp/tiny.png"; then
+  contains run-tiny-no-person "no person found"
+  py run-tiny-mask 'w, h, _, _, rows = png_read(sys.argv[1]); assert (w, h) == (8, 8) and not any(v for r in rows for v in r), rows' "$tmp/kinds/tiny_mask.png"
+fi
+check run-tiny-selfie 0 "$clseg" run -d "$dev" -m selfie -o "$tmp/kinds_selfie" "$tmp/tiny.png" && py run-tiny-selfie-mask 'assert png_size(sys.argv[1]) == (8, 8)' "$tmp/kinds_selfie/tiny_mask.png"
+if check run-gray 0 "$clseg" run -d "$dev" --json -o "$tmp/kinds" "$tmp/gray.png"; then
+  py run-gray-person 'r = json.loads(sys.stdin.readline()); p = r["person"]
+assert r["width"] == 512 and p["found"] and 0.35 < p["mask_share"] < 0.65, p' <<<"$stdout"
+fi
+if check run-16bit 0 "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/deep.png"; then
+  cmp -s "$tmp/kinds/deep_mask.png" "$tmp/person/astronaut_mask.png" && pass || fail "run-16bit: the mask differs from the 8-bit file's"
+fi
+py run-huge-memory 'import resource, subprocess
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+assert rss < 1536, "peak %.0f MB" % rss' "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/huge.png"
+py run-huge-mask 'assert png_size(sys.argv[1]) == (10000, 8000)' "$tmp/kinds/huge_mask.png"
+rm -f "$tmp/huge.png" "$tmp/kinds/huge_mask.png"
+check run-giant 1 "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/giant.png" && contains run-giant "giant.png': image size 20000x20000 is over the limit of 268435456 pixels"
+absent run-giant-no-output "$tmp/kinds/giant_mask.png"
 check run-person-tile 2 "$clseg" run -d "$dev" --tile 256 -o "$tmp/person" "$astro" && contains run-person-tile "--tile: the person pipeline"
 check run-person-npy 2 "$clseg" run -d "$dev" --npy "$tmp/p.npy" -o "$tmp/person" "$astro" && contains run-person-npy "--npy"
 check info-person 1 "$clseg" info -m person && contains info-person "only \`clseg run\` takes it"
