@@ -20,6 +20,7 @@ typedef struct {
   seg_options seg;
   const char *model, *device, *input_npy, *labels; /* labels: the --labels file */
   int json, quiet, fail_fast, progress, low_memory;
+  int batch;              /* --batch */
   int64_t size_h, size_w; /* --size */
 } run_args;
 
@@ -66,6 +67,8 @@ static void usage(FILE *f) {
       "rounded to\n"
       "                       the model's multiple) and the import size of ONNX models with "
       "symbolic sizes\n"
+      "      --batch N        one-network models: up to N images of one input size in one\n"
+      "                       network run (default 1)\n"
       "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
       "      --overlap PX     tile overlap, blended linearly (default 32)\n"
       "      --npy FILE       write the raw output tensor (one input only)\n"
@@ -102,7 +105,8 @@ static int parse(int argc, char **argv, run_args *a) {
     O_FF,
     O_SIZE,
     O_LOW_MEMORY,
-    O_LABELS
+    O_LABELS,
+    O_BATCH
   };
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"device", required_argument, 0, 'd'},
@@ -121,6 +125,7 @@ static int parse(int argc, char **argv, run_args *a) {
                                        {"size", required_argument, 0, O_SIZE},
                                        {"low-memory", no_argument, 0, O_LOW_MEMORY},
                                        {"labels", required_argument, 0, O_LABELS},
+                                       {"batch", required_argument, 0, O_BATCH},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c, overlap_set = 0;
@@ -156,6 +161,9 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_FF: a->fail_fast = 1; break;
     case O_LOW_MEMORY: a->low_memory = 1; break;
     case O_LABELS: a->labels = optarg; break;
+    case O_BATCH:
+      bad = cli_parse_int(optarg, 1, PIPE_MAX_BATCH, &a->batch) ? NULL : "--batch";
+      break;
     case O_SIZE: bad = cli_parse_size(optarg, &a->size_w, &a->size_h) ? NULL : "--size"; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
@@ -423,6 +431,13 @@ static int run_images(const run_args *a, const input_list *in) {
     cli_error("run", "%s", ws[0].err);
     rc = CLI_EXIT_USAGE;
   }
+  if (!rc && a->batch > 1 && (ws[0].w.person || a->seg.tile)) {
+    cli_error("run", "--batch: %s",
+              a->seg.tile ? "tiles run one at a time; give --batch or --tile"
+                          : "the person pipeline crops each image itself; give one network "
+                            "(-m selfie, a file)");
+    rc = CLI_EXIT_USAGE;
+  }
   if (!rc && (a->seg.tile || a->seg.npy_out) && ws[0].w.person) {
     cli_error("run",
               "%s: the person pipeline crops the person itself and has no single output "
@@ -445,8 +460,12 @@ static int run_images(const run_args *a, const input_list *in) {
   if (!rc) {
     if (a->progress)
       print_progress(&st);
-    const pipe_config pc = {
-        .in = in, .o = &a->seg, .fail_fast = a->fail_fast, .report = report, .user = &st};
+    const pipe_config pc = {.in = in,
+                            .o = &a->seg,
+                            .fail_fast = a->fail_fast,
+                            .batch = a->batch,
+                            .report = report,
+                            .user = &st};
     char err[256];
     const int prc = pipe_run(&pc, wp, nw, err, sizeof err);
     if (prc)

@@ -124,13 +124,50 @@ static void *decode_thread(void *arg) {
   return NULL;
 }
 
+/* Runs a group of images of one input size, one batch of n, and passes them on in order. */
+static void run_group(pipe_worker *pw, pipe_item **group, int n) {
+  seg_job *jobs[PIPE_MAX_BATCH];
+  for (int i = 0; i < n; i++)
+    jobs[i] = &group[i]->job;
+  if (n == 1)
+    seg_compute(pw->w, pw->p->c->o, jobs[0]);
+  else
+    seg_compute_batch(pw->w, pw->p->c->o, jobs, n);
+  for (int i = 0; i < n; i++) {
+    if (jobs[i]->status != CLSEG_OK)
+      failed(pw->p, group[i]);
+    handoff_put(&pw->computed, group[i]);
+  }
+}
+
+/* Takes decoded images and runs them; with a batch of more than one, gathers up to that many of
+ * one input size first (an image of another size starts the next group; a failed one is passed
+ * on at once). */
 static void *device_thread(void *arg) {
   pipe_worker *pw = arg;
-  pipe_item *it;
-  while ((it = handoff_take(&pw->decoded))) {
-    if (goes_on(pw->p, it) && seg_compute(pw->w, pw->p->c->o, &it->job) != CLSEG_OK)
-      failed(pw->p, it);
-    handoff_put(&pw->computed, it);
+  pipe_state *p = pw->p;
+  const int batch = p->c->batch > 1 ? p->c->batch : 1;
+  pipe_item *it, *held = NULL, *group[PIPE_MAX_BATCH];
+  while ((it = held ? held : handoff_take(&pw->decoded))) {
+    held = NULL;
+    if (!goes_on(p, it)) {
+      handoff_put(&pw->computed, it);
+      continue;
+    }
+    int n = 0;
+    group[n++] = it;
+    pipe_item *next;
+    while (n < batch && (next = handoff_take(&pw->decoded))) {
+      if (!goes_on(p, next))
+        handoff_put(&pw->computed, next);
+      else if (seg_same_input(pw->w, &group[0]->job.rgb, &next->job.rgb))
+        group[n++] = next;
+      else {
+        held = next;
+        break;
+      }
+    }
+    run_group(pw, group, n);
   }
   handoff_close(&pw->computed);
   return NULL;

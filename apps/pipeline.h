@@ -9,10 +9,13 @@
 #include "inputs.h"
 #include "segment.h"
 
+#define PIPE_MAX_BATCH 64
+
 typedef struct {
   const input_list *in;
   const seg_options *o;
   int fail_fast; /* after a failure, start no image and drop the later ones in flight */
+  int batch;     /* up to this many images of one input size in one network run (0 or 1: one) */
   /* Called once per image in input order, one call at a time: j->status says whether it worked
    * (j->err why not), worker is the index of the worker that ran it. Images dropped by fail_fast
    * are not reported. */

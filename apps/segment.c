@@ -403,6 +403,46 @@ clseg_status seg_compute(seg_worker *w, const seg_options *o, seg_job *j) {
   return j->status = s;
 }
 
+int seg_same_input(const seg_worker *w, const clseg_image *a, const clseg_image *b) {
+  int64_t fh, fw;
+  if (w->person)
+    return 0;
+  if (w->size_h > 0 || clseg_model_input_size(w->model, &fh, &fw))
+    return 1; /* one input size whatever the image's */
+  return a->width == b->width && a->height == b->height;
+}
+
+void seg_compute_batch(seg_worker *w, const seg_options *o, seg_job *const *jobs, int n) {
+  enum { MAX = 64 };
+  const clseg_image *rgb[MAX];
+  clseg_segmentation sr[MAX];
+  const double t0 = cli_now();
+  char err[sizeof jobs[0]->err];
+  clseg_status s = n > 1 && n <= MAX && !w->person && !o->tile && !o->npy_out
+                       ? segmenter_for(w, o, err, sizeof err)
+                       : CLSEG_UNSUPPORTED;
+  for (int i = 0; s == CLSEG_OK && i < n; i++)
+    rgb[i] = &jobs[i]->rgb;
+  if (s == CLSEG_OK)
+    s = clseg_segment_images(w->seg, rgb, n, o->probs ? CLSEG_SEGMENT_PROBS : 0, sr);
+  if (s != CLSEG_OK) { /* one by one: each image gets its own result or its own message */
+    for (int i = 0; i < n; i++)
+      seg_compute(w, o, jobs[i]);
+    return;
+  }
+  const double ms = (cli_now() - t0) * 1e3 / n;
+  for (int i = 0; i < n; i++) {
+    seg_job *j = jobs[i];
+    j->sr = sr[i];
+    j->r.in_h = sr[i].input_h;
+    j->r.in_w = sr[i].input_w;
+    j->r.tiles = 1;
+    j->r.net_ms = sr[i].network_ms;
+    j->r.pre_post_ms = ms - sr[i].network_ms;
+    j->status = CLSEG_OK;
+  }
+}
+
 clseg_status seg_encode(const seg_worker *w, const seg_options *o, seg_job *j) {
   const double t0 = cli_now();
   seg_result *r = &j->r;

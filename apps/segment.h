@@ -92,6 +92,13 @@ typedef struct {
 clseg_status seg_decode(seg_job *j);
 /* The network(s) and the host work around them. The thread that owns w. */
 clseg_status seg_compute(seg_worker *w, const seg_options *o, seg_job *j);
+/* Whether two decoded images go in at one network input size (one batch): any two for a fixed-size
+ * model or with --size, else images of one size; never for the person pipeline. */
+int seg_same_input(const seg_worker *w, const clseg_image *a, const clseg_image *b);
+/* seg_compute on n images (seg_same_input) in one network run of batch n; when the batch cannot
+ * run, each image is computed alone, so that each gets its own result or message. Each job's
+ * status says how it went; pre_post_ms is the batch's host time shared out evenly. */
+void seg_compute_batch(seg_worker *w, const seg_options *o, seg_job *const *jobs, int n);
 /* Writes the outputs (none is left on failure); reads w's model only, so any thread. */
 clseg_status seg_encode(const seg_worker *w, const seg_options *o, seg_job *j);
 /* Frees the job's images and results (not the job). */

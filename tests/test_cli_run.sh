@@ -115,6 +115,7 @@ EOF
 
 # ---- clseg run ----
 astro=$samples/astronaut.png
+fcn3="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"  # 3 classes, fixed 32x32
 if check run-astronaut 0 "$clseg" run -d "$dev" --overlay -q -o "$tmp/one" "$astro"; then
   py run-astronaut-sizes 'w, h, d, t, _ = png_read(sys.argv[1]); assert (w, h, d, t) == (512, 512, 8, 3), (w, h, d, t)
 assert png_size(sys.argv[2]) == (512, 512)' "$tmp/one/astronaut_mask.png" "$tmp/one/astronaut_overlay.png"
@@ -264,6 +265,31 @@ if check run-pipeline-text 1 "$clseg" run -d "$dev" -m selfie -o "$tmp/mixed_txt
   py run-pipeline-text-order 'got = [l.split()[0] for l in sys.stdin.read().splitlines() if not l.startswith("segmented") and not l.startswith("device")]
 want = [p for p in sys.argv[1:] if "d_cut" not in p]; assert got == want, (got, want)' "${order[@]}" <<<"$stdout"
 fi
+# --batch 3: up to three images of one input size in one network run (a fixed-size model: any sizes), the bad one
+# passed on alone; the same masks as one by one and probabilities within 2 / 65535; the 3-class FCN too
+for m in selfie "$fcn3"; do
+  name=$(basename "$m" .safetensors)
+  if check "run-batch3-$name" 1 "$clseg" run -d "$dev" -m "$m" --batch 3 --probs --json -o "$tmp/b3_$name" "${order[@]}" &&
+     check "run-batch1-$name" 1 "$clseg" run -d "$dev" -m "$m" --probs -o "$tmp/b1_$name" "${order[@]}"; then
+    py "run-batch-same-$name" 'import os, struct
+a, b = sys.argv[1], sys.argv[2]
+assert sorted(os.listdir(a)) == sorted(os.listdir(b)) and len(os.listdir(a)) == 12, (os.listdir(a), os.listdir(b))
+for f in os.listdir(a):
+    if f.endswith("_mask.png"):
+        assert open(a + "/" + f, "rb").read() == open(b + "/" + f, "rb").read(), f
+    elif f.endswith("_prob.png"):
+        p, q = png_read(a + "/" + f)[4], png_read(b + "/" + f)[4]
+        assert max(abs(x - y) for r, s in zip(p, q) for x, y in zip(r, s)) <= 2, f
+    else:
+        assert npy_shape(a + "/" + f) == npy_shape(b + "/" + f), f
+        p, q = open(a + "/" + f, "rb").read(), open(b + "/" + f, "rb").read()
+        h = 10 + struct.unpack("<H", p[8:10])[0]; n = (len(p) - h) // 4
+        p, q = struct.unpack("<%df" % n, p[h:]), struct.unpack("<%df" % n, q[h:])
+        assert max(abs(x - y) for x, y in zip(p, q)) <= 1e-5, f' "$tmp/b3_$name" "$tmp/b1_$name"
+  fi
+done
+check run-batch-person 2 "$clseg" run -d "$dev" --batch 2 -o "$tmp/bp" "$astro" && contains run-batch-person "--batch: the person pipeline"
+check run-batch-zero 2 "$clseg" run -d "$dev" -m selfie --batch 0 -o "$tmp/bp" "$astro"
 # --fail-fast with the bad image in the middle: those before it are written, none after it (even in flight)
 if check run-pipeline-fail-fast 1 "$clseg" run -d "$dev" -m selfie --fail-fast -o "$tmp/mixed_ff" "${order[@]}"; then
   py run-pipeline-fail-fast-files 'import os; assert sorted(os.listdir(sys.argv[1])) == ["c1_mask.png", "e1_mask.png", "e2_mask.png"], os.listdir(sys.argv[1])' "$tmp/mixed_ff"
@@ -399,7 +425,6 @@ check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 &&
 # a class model (3 classes) gets a legend on its overlay: a panel darkened to a quarter in the top-left
 # corner with white text on it, one swatch per class present other than 0 in its palette colour (VOC: class 1
 # (128, 0, 0), class 2 (0, 128, 0)); --labels names them and must name every class
-fcn3="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"
 printf 'background\nsky\nground\n\n' >"$tmp/labels3.txt"
 if check run-legend 0 "$clseg" run -d "$dev" -q --overlay --labels "$tmp/labels3.txt" -m "$fcn3" -o "$tmp/legend" "$astro"; then
   py run-legend-panel 'm = png_read(sys.argv[1])[4]; o = png_read(sys.argv[2])[4]
