@@ -130,6 +130,13 @@ double seg_plan_seconds(const seg_worker *w) {
   return w->plan_seconds + clseg_segmenter_plan_seconds(w->seg);
 }
 
+/* Field by field: memcmp would read the struct's padding, which initialisers leave undefined. */
+static int same_options(const clseg_segment_options *a, const clseg_segment_options *b) {
+  return a->size_h == b->size_h && a->size_w == b->size_w && a->tile == b->tile &&
+         a->overlap == b->overlap && a->threshold == b->threshold &&
+         a->low_memory == b->low_memory && a->no_fusion == b->no_fusion;
+}
+
 /* The library's segmenter for these per-image options, made on first use (and again, plans lost,
  * if the options change). */
 static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err, size_t errlen) {
@@ -140,7 +147,7 @@ static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err
                                     .threshold = o ? o->threshold : 0.0f,
                                     .low_memory = w->plan_opt.low_memory,
                                     .no_fusion = w->plan_opt.no_fusion};
-  if (w->seg && !memcmp(&so, &w->seg_opt, sizeof so))
+  if (w->seg && same_options(&so, &w->seg_opt))
     return CLSEG_OK;
   w->plan_seconds += clseg_segmenter_plan_seconds(w->seg);
   clseg_segmenter_free(w->seg);
