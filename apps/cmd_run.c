@@ -1,8 +1,8 @@
 /* clseg run: segments images (files, folders, or a list on stdin) with a model on one or several
  * devices, writing masks, overlays and probabilities, with progress on a terminal and JSON lines on
- * request. */
+ * request. The images go through apps/pipeline.c: decoded and encoded on other threads while the
+ * device runs, reported in input order. */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,37 +11,35 @@
 
 #include "cli.h"
 #include "inputs.h"
+#include "pipeline.h"
 #include "segment.h"
 
 #define MAX_WORKERS 16
 
 typedef struct {
   seg_options seg;
-  const char *model, *device, *input_npy;
+  const char *model, *device, *input_npy, *labels; /* labels: the --labels file */
   int json, quiet, fail_fast, progress, low_memory;
+  int batch;              /* --batch */
   int64_t size_h, size_w; /* --size */
 } run_args;
 
 typedef struct {
-  const run_args *a;
-  const input_list *in;
-  size_t next, done, failed;
-  int stop;
-  double t0;
-  double *ms;      /* per image, for the median */
-  double first_ms; /* the first image to finish, which paid for the kernel builds; -1 before */
-  pthread_mutex_t lock;
-} run_state;
-
-typedef struct {
-  run_state *st;
   seg_worker w;
-  const char *spec;
   char err[2048];
   int init_failed;
   size_t images;
-  pthread_t thread;
 } worker_slot;
+
+typedef struct {
+  const run_args *a;
+  const input_list *in;
+  worker_slot *ws;
+  size_t done, failed;
+  double t0;
+  double *ms;      /* per image, for the median; -1: failed or not run */
+  double first_ms; /* the first image reported, which paid for the kernel builds; -1 before */
+} run_state;
 
 static void usage(FILE *f) {
   fprintf(
@@ -59,6 +57,9 @@ static void usage(FILE *f) {
       "  -o, --outdir DIR     output folder, made if missing (default: .)\n"
       "      --overlay        also write NAME_overlay.png: class colours blended over the image\n"
       "      --alpha A        overlay opacity (default 0.5)\n"
+      "      --labels FILE    class names for the overlay's legend (models of more than two\n"
+      "                       classes), one per line, class 0 first (default: the model's names,\n"
+      "                       else \"class N\")\n"
       "      --probs          also write probabilities: NAME_prob.png (16-bit, binary models) or\n"
       "                       NAME_probs.npy (classes x H x W)\n"
       "      --threshold T    binary models: foreground probability threshold (default 0.5)\n"
@@ -66,6 +67,8 @@ static void usage(FILE *f) {
       "rounded to\n"
       "                       the model's multiple) and the import size of ONNX models with "
       "symbolic sizes\n"
+      "      --batch N        one-network models: up to N images of one input size in one\n"
+      "                       network run (default 1)\n"
       "      --tile SIZE      sliding-window inference in SIZE x SIZE tiles (large images)\n"
       "      --overlap PX     tile overlap, blended linearly (default 32)\n"
       "      --npy FILE       write the raw output tensor (one input only)\n"
@@ -101,7 +104,9 @@ static int parse(int argc, char **argv, run_args *a) {
     O_JSON,
     O_FF,
     O_SIZE,
-    O_LOW_MEMORY
+    O_LOW_MEMORY,
+    O_LABELS,
+    O_BATCH
   };
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"device", required_argument, 0, 'd'},
@@ -119,6 +124,8 @@ static int parse(int argc, char **argv, run_args *a) {
                                        {"fail-fast", no_argument, 0, O_FF},
                                        {"size", required_argument, 0, O_SIZE},
                                        {"low-memory", no_argument, 0, O_LOW_MEMORY},
+                                       {"labels", required_argument, 0, O_LABELS},
+                                       {"batch", required_argument, 0, O_BATCH},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   int c, overlap_set = 0;
@@ -153,6 +160,10 @@ static int parse(int argc, char **argv, run_args *a) {
     case O_JSON: a->json = 1; break;
     case O_FF: a->fail_fast = 1; break;
     case O_LOW_MEMORY: a->low_memory = 1; break;
+    case O_LABELS: a->labels = optarg; break;
+    case O_BATCH:
+      bad = cli_parse_int(optarg, 1, PIPE_MAX_BATCH, &a->batch) ? NULL : "--batch";
+      break;
     case O_SIZE: bad = cli_parse_size(optarg, &a->size_w, &a->size_h) ? NULL : "--size"; break;
     case 'h': usage(stdout); return 0;
     default: return CLI_EXIT_USAGE;
@@ -260,38 +271,23 @@ static void print_progress(const run_state *st) {
   fflush(stderr);
 }
 
-static void *work(void *arg) {
-  worker_slot *ws = arg;
-  run_state *st = ws->st;
-  for (;;) {
-    pthread_mutex_lock(&st->lock);
-    size_t i = st->stop ? st->in->count : st->next++;
-    pthread_mutex_unlock(&st->lock);
-    if (i >= st->in->count)
-      break;
-    seg_result r;
-    char err[2048];
-    const char *path = st->in->paths[i];
-    clseg_status s = seg_image(&ws->w, path, &st->a->seg, &r, err, sizeof err);
-    pthread_mutex_lock(&st->lock);
-    st->done++;
-    if (s == CLSEG_OK) {
-      st->ms[i] = r.ms;
-      if (st->first_ms < 0)
-        st->first_ms = r.ms;
-      ws->images++;
-      print_result(st, ws, path, &r);
-    } else {
-      st->ms[i] = -1.0;
-      st->failed++;
-      st->stop |= st->a->fail_fast;
-      print_failure(st, path, err);
-    }
-    if (st->a->progress)
-      print_progress(st);
-    pthread_mutex_unlock(&st->lock);
+/* The pipeline's report (in input order, one at a time): a line or JSON object per image. */
+static void report(void *user, int worker, const seg_job *j) {
+  run_state *st = user;
+  worker_slot *ws = &st->ws[worker];
+  st->done++;
+  if (j->status == CLSEG_OK) {
+    st->ms[j->index] = j->r.ms;
+    if (st->first_ms < 0)
+      st->first_ms = j->r.ms;
+    ws->images++;
+    print_result(st, ws, j->path, &j->r);
+  } else {
+    st->failed++;
+    print_failure(st, j->path, j->err);
   }
-  return NULL;
+  if (st->a->progress)
+    print_progress(st);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -386,6 +382,20 @@ static int run_npy(const run_args *a) {
   return s == CLSEG_OK ? 0 : CLI_EXIT_FAIL;
 }
 
+/* --labels must name every class of a model that gets a legend (more than two classes). */
+static int label_conflict(const run_args *a, const seg_worker *w, char *err, size_t errlen) {
+  const int64_t k = w->model ? clseg_model_classes(w->model) : 1;
+  if (k <= 2)
+    snprintf(err, errlen,
+             "--labels: the legend is drawn for models of more than two classes; this one has "
+             "%lld (%s)",
+             (long long)(k == 1 ? 2 : k), w->model ? "background and foreground" : "person");
+  else if (a->seg.nlabels != k)
+    snprintf(err, errlen, "--labels %s names %d classes; the model has %lld", a->labels,
+             a->seg.nlabels, (long long)k);
+  return k <= 2 || a->seg.nlabels != k;
+}
+
 static int run_images(const run_args *a, const input_list *in) {
   char specs[MAX_WORKERS][64];
   int nw = device_specs(a->device, specs);
@@ -394,18 +404,20 @@ static int run_images(const run_args *a, const input_list *in) {
     return CLI_EXIT_FAIL;
   }
   worker_slot *ws = calloc((size_t)nw, sizeof *ws);
-  run_state st = {.a = a, .in = in, .t0 = cli_now(), .first_ms = -1.0};
-  st.ms = calloc(in->count, sizeof *st.ms);
+  seg_worker *wp[MAX_WORKERS];
+  run_state st = {.a = a, .in = in, .ws = ws, .t0 = cli_now(), .first_ms = -1.0};
+  st.ms = malloc(in->count * sizeof *st.ms);
   if (!ws || !st.ms) {
     free(ws);
     free(st.ms);
     cli_error("run", "out of memory");
     return CLI_EXIT_FAIL;
   }
-  pthread_mutex_init(&st.lock, NULL);
+  for (size_t i = 0; i < in->count; i++)
+    st.ms[i] = -1.0;
   int rc = 0;
   for (int i = 0; i < nw && !rc; i++) {
-    ws[i].st = &st;
+    wp[i] = &ws[i].w;
     if (seg_worker_init_ex(&ws[i].w, specs[i][0] ? specs[i] : NULL, a->model, a->size_h, a->size_w,
                            1, ws[i].err, sizeof ws[i].err) != CLSEG_OK) {
       cli_error("run", "%s", ws[i].err);
@@ -419,11 +431,22 @@ static int run_images(const run_args *a, const input_list *in) {
     cli_error("run", "%s", ws[0].err);
     rc = CLI_EXIT_USAGE;
   }
+  if (!rc && a->batch > 1 && (ws[0].w.person || a->seg.tile)) {
+    cli_error("run", "--batch: %s",
+              a->seg.tile ? "tiles run one at a time; give --batch or --tile"
+                          : "the person pipeline crops each image itself; give one network "
+                            "(-m selfie, a file)");
+    rc = CLI_EXIT_USAGE;
+  }
   if (!rc && (a->seg.tile || a->seg.npy_out) && ws[0].w.person) {
     cli_error("run",
               "%s: the person pipeline crops the person itself and has no single output "
               "tensor; give one network (-m selfie, a file)",
               a->seg.tile ? "--tile" : "--npy");
+    rc = CLI_EXIT_USAGE;
+  }
+  if (!rc && a->labels && label_conflict(a, &ws[0].w, ws[0].err, sizeof ws[0].err)) {
+    cli_error("run", "%s", ws[0].err);
     rc = CLI_EXIT_USAGE;
   }
   int64_t fh, fw;
@@ -437,18 +460,22 @@ static int run_images(const run_args *a, const input_list *in) {
   if (!rc) {
     if (a->progress)
       print_progress(&st);
-    for (int i = 1; i < nw; i++)
-      pthread_create(&ws[i].thread, NULL, work, &ws[i]);
-    work(&ws[0]);
-    for (int i = 1; i < nw; i++)
-      pthread_join(ws[i].thread, NULL);
+    const pipe_config pc = {.in = in,
+                            .o = &a->seg,
+                            .fail_fast = a->fail_fast,
+                            .batch = a->batch,
+                            .report = report,
+                            .user = &st};
+    char err[256];
+    const int prc = pipe_run(&pc, wp, nw, err, sizeof err);
+    if (prc)
+      cli_error("run", "%s", err);
     summary(&st, ws, nw);
-    rc = st.failed ? CLI_EXIT_FAIL : 0;
+    rc = st.failed || prc ? CLI_EXIT_FAIL : 0;
   }
   for (int i = 0; i < nw; i++)
     if (!ws[i].init_failed)
       seg_worker_free(&ws[i].w);
-  pthread_mutex_destroy(&st.lock);
   free(st.ms);
   free(ws);
   return rc;
@@ -514,12 +541,23 @@ int cmd_run(int argc, char **argv) {
     inputs_free(&in);
     return CLI_EXIT_USAGE;
   }
+  input_list labels = {0};
+  if (a.labels && !labels_read(a.labels, &labels, err, sizeof err)) {
+    cli_error("run", "%s", err);
+    inputs_free(&labels);
+    inputs_free(&in);
+    return CLI_EXIT_FAIL;
+  }
+  a.seg.labels = (const char *const *)labels.paths;
+  a.seg.nlabels = (int)labels.count;
   if (!ensure_dir(a.seg.outdir, err, sizeof err)) {
     cli_error("run", "%s", err);
+    inputs_free(&labels);
     inputs_free(&in);
     return CLI_EXIT_FAIL;
   }
   rc = run_images(&a, &in);
+  inputs_free(&labels);
   inputs_free(&in);
   return rc;
 }

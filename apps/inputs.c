@@ -1,5 +1,5 @@
 /* Collecting input paths from the command line: files, folders (their images, sorted) and '-' (a
- * list of paths on stdin, one per line). */
+ * list of paths on stdin, one per line); and the class names of a --labels file. */
 #include "inputs.h"
 
 #include <dirent.h>
@@ -81,6 +81,33 @@ int inputs_add(input_list *l, const char *arg, char *err, size_t errlen) {
     return 0;
   }
   return 1;
+}
+
+int labels_read(const char *path, input_list *l, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "--labels %s: %s", path, strerror(errno));
+    return 0;
+  }
+  char line[4096];
+  size_t named = 0; /* lines up to the last non-empty one: trailing blank lines are no classes */
+  int ok = 1;
+  while (ok && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    ok = push(l, line);
+    named = line[0] ? l->count : named;
+  }
+  if (!ok || ferror(f))
+    snprintf(err, errlen, "--labels %s: %s", path, ok ? "read error" : "out of memory");
+  ok = ok && !ferror(f);
+  fclose(f);
+  while (l->count > named)
+    free(l->paths[--l->count]);
+  if (ok && !l->count) {
+    snprintf(err, errlen, "--labels %s: the file names no class (one name per line)", path);
+    ok = 0;
+  }
+  return ok;
 }
 
 void inputs_free(input_list *l) {

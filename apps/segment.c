@@ -130,6 +130,13 @@ double seg_plan_seconds(const seg_worker *w) {
   return w->plan_seconds + clseg_segmenter_plan_seconds(w->seg);
 }
 
+/* Field by field: memcmp would read the struct's padding, which initialisers leave undefined. */
+static int same_options(const clseg_segment_options *a, const clseg_segment_options *b) {
+  return a->size_h == b->size_h && a->size_w == b->size_w && a->tile == b->tile &&
+         a->overlap == b->overlap && a->threshold == b->threshold &&
+         a->low_memory == b->low_memory && a->no_fusion == b->no_fusion;
+}
+
 /* The library's segmenter for these per-image options, made on first use (and again, plans lost,
  * if the options change). */
 static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err, size_t errlen) {
@@ -140,7 +147,7 @@ static clseg_status segmenter_for(seg_worker *w, const seg_options *o, char *err
                                     .threshold = o ? o->threshold : 0.0f,
                                     .low_memory = w->plan_opt.low_memory,
                                     .no_fusion = w->plan_opt.no_fusion};
-  if (w->seg && !memcmp(&so, &w->seg_opt, sizeof so))
+  if (w->seg && same_options(&so, &w->seg_opt))
     return CLSEG_OK;
   w->plan_seconds += clseg_segmenter_plan_seconds(w->seg);
   clseg_segmenter_free(w->seg);
@@ -203,14 +210,15 @@ static int tile_conflict(const seg_worker *w, const seg_options *o, char *err, s
   return 1;
 }
 
-/* Writes the outputs of one image; on failure none of them is left behind. */
-/* The overlay: classes tinted over the image with their outline, and the person's skeleton. */
+/* The overlay: classes tinted over the image with their outline, the person's skeleton, and for
+ * models of more than two classes a legend of the classes present (--labels names, else the
+ * model's, else "class N"). */
 static clseg_status overlay_image(const clseg_image *rgb, const uint8_t *mask,
                                   const uint8_t *palette, const clseg_person_result *person,
-                                  float alpha, clseg_image *ov) {
+                                  const clseg_model *model, const seg_options *o, clseg_image *ov) {
   static const uint8_t outline[3] = {255, 255, 255}, bones[3] = {255, 200, 0};
   const int thick = rgb->width + rgb->height > 1600 ? 3 : 2;
-  clseg_status s = clseg_overlay(rgb, mask, rgb->width, rgb->height, palette, alpha, ov);
+  clseg_status s = clseg_overlay(rgb, mask, rgb->width, rgb->height, palette, o->alpha, ov);
   if (s == CLSEG_OK)
     s = clseg_draw_outline(ov, mask, thick, outline);
   if (s == CLSEG_OK && person && person->found) {
@@ -221,11 +229,21 @@ static clseg_status overlay_image(const clseg_image *rgb, const uint8_t *mask,
     s = clseg_draw_skeleton(ov, (const float(*)[2])pts, vis, CLSEG_PERSON_LANDMARKS,
                             clseg_person_bones, CLSEG_PERSON_BONES, 0.5f, thick, bones);
   }
+  const int64_t k = model ? clseg_model_classes(model) : 1;
+  if (s == CLSEG_OK && k > 2) {
+    const char *names[256] = {0};
+    const int n = (int)(k < 256 ? k : 256); /* the mask holds classes 0..255 */
+    for (int i = 0; i < n; i++)
+      names[i] = o->labels ? o->labels[i] : clseg_model_class_name(model, i);
+    s = clseg_draw_legend(ov, mask, palette, names, n, 0);
+  }
   return s;
 }
 
-static clseg_status write_outputs(int64_t k, const char *path, const clseg_image *rgb,
-                                  const uint8_t *mask, const float *probs,
+/* Writes the outputs of one image; on failure none of them is left behind. */
+
+static clseg_status write_outputs(const clseg_model *model, const char *path,
+                                  const clseg_image *rgb, const uint8_t *mask, const float *probs,
                                   const clseg_person_result *person, const seg_options *o,
                                   seg_result *r, char *err, size_t errlen) {
   char stem[512];
@@ -233,6 +251,7 @@ static clseg_status write_outputs(int64_t k, const char *path, const clseg_image
   seg_stem(path, stem, sizeof stem);
   clseg_palette_default(palette);
   int W = rgb->width, H = rgb->height;
+  const int64_t k = model ? clseg_model_classes(model) : 1;
   clseg_status s = CLSEG_OK;
   if (o->write_mask) {
     snprintf(r->mask_path, sizeof r->mask_path, "%s/%s_mask.png", o->outdir, stem);
@@ -241,7 +260,7 @@ static clseg_status write_outputs(int64_t k, const char *path, const clseg_image
   if (s == CLSEG_OK && o->overlay) {
     clseg_image ov = {0};
     snprintf(r->overlay_path, sizeof r->overlay_path, "%s/%s_overlay.png", o->outdir, stem);
-    s = overlay_image(rgb, mask, palette, person, o->alpha, &ov);
+    s = overlay_image(rgb, mask, palette, person, model, o, &ov);
     if (s == CLSEG_OK)
       s = clseg_png_write_rgb(r->overlay_path, ov.data, W, H);
     clseg_image_free(&ov);
@@ -306,103 +325,183 @@ static clseg_status write_npys(const char *path, int n, float *const *data,
   return CLSEG_OK;
 }
 
-/* The person pipeline on one image: the mask at the threshold, the probabilities, the overlay
- * with the skeleton; r->person holds the result. */
-static clseg_status person_image(seg_worker *w, const char *path, const clseg_image *rgb,
-                                 const seg_options *o, seg_result *r, char *err, size_t errlen) {
-  const size_t px = (size_t)rgb->width * (size_t)rgb->height;
-  float *prob = malloc(px * sizeof *prob);
-  uint8_t *mask = malloc(px);
-  clseg_status s = prob && mask ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
-  if (s != CLSEG_OK)
-    snprintf(err, errlen, "%s: out of host memory for a %dx%d mask", path, rgb->width, rgb->height);
-  const double t1 = cli_now();
-  if (s == CLSEG_OK && (s = clseg_person_run(w->person, rgb, prob, &r->person)) != CLSEG_OK)
-    snprintf(err, errlen, "%s: %s", path, clseg_last_error(w->ctx));
-  if (s == CLSEG_OK) {
-    const float t = o->threshold > 0 ? o->threshold : 0.5f;
-    for (size_t i = 0; i < px; i++)
-      mask[i] = prob[i] >= t;
-    r->is_person = 1;
-    r->in_h = r->in_w = 256;
-    r->tiles = 1;
-    r->net_ms = r->person.detector_ms + r->person.landmark_ms;
-    r->pre_post_ms = (cli_now() - t1) * 1e3 - r->net_ms;
-    const double t2 = cli_now();
-    s = write_outputs(1, path, rgb, mask, o->probs ? prob : NULL, &r->person, o, r, err, errlen);
-    r->encode_ms = (cli_now() - t2) * 1e3;
+/* Prefixes err with the file's name unless it already names it: every message names its file. */
+static void name_file(const char *path, char *err, size_t errlen) {
+  if (!err[0] || strstr(err, path))
+    return;
+  const size_t pl = strlen(path) + 2; /* "PATH: " */
+  if (errlen <= pl + 1) {
+    snprintf(err, errlen, "%s", path);
+    return;
   }
+  size_t el = strlen(err);
+  el = el < errlen - pl - 1 ? el : errlen - pl - 1;
+  memmove(err + pl, err, el);
+  memcpy(err, path, pl - 2);
+  err[pl - 2] = ':', err[pl - 1] = ' ', err[pl + el] = 0;
+}
+
+clseg_status seg_decode(seg_job *j) {
+  const double t0 = cli_now();
+  clseg_image img = {0};
+  j->err[0] = 0;
+  clseg_status s = clseg_image_read(j->path, &img);
+  if (s == CLSEG_OK)
+    s = clseg_image_to_rgb(&img, &j->rgb);
+  clseg_image_free(&img);
+  if (s != CLSEG_OK)
+    snprintf(j->err, sizeof j->err, "%s", clseg_last_error(NULL));
+  j->r.width = j->rgb.width;
+  j->r.height = j->rgb.height;
+  j->r.decode_ms = (cli_now() - t0) * 1e3;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+/* The person pipeline on one image: the mask at the threshold and the probabilities; r->person
+ * holds the result. */
+static clseg_status person_compute(seg_worker *w, const seg_options *o, seg_job *j) {
+  const size_t px = (size_t)j->rgb.width * (size_t)j->rgb.height;
+  seg_result *r = &j->r;
+  j->prob = malloc(px * sizeof *j->prob);
+  j->mask = malloc(px);
+  if (!j->prob || !j->mask) {
+    snprintf(j->err, sizeof j->err, "out of host memory for a %dx%d mask", j->rgb.width,
+             j->rgb.height);
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  clseg_status s = clseg_person_run(w->person, &j->rgb, j->prob, &r->person);
+  if (s != CLSEG_OK) {
+    snprintf(j->err, sizeof j->err, "%s", clseg_last_error(w->ctx));
+    return s;
+  }
+  const float t = o->threshold > 0 ? o->threshold : 0.5f;
+  for (size_t i = 0; i < px; i++)
+    j->mask[i] = j->prob[i] >= t;
+  r->is_person = 1;
+  r->in_h = r->in_w = 256;
+  r->tiles = 1;
+  r->net_ms = r->person.detector_ms + r->person.landmark_ms;
+  return CLSEG_OK;
+}
+
+clseg_status seg_compute(seg_worker *w, const seg_options *o, seg_job *j) {
+  const double t0 = cli_now();
+  seg_result *r = &j->r;
+  clseg_status s = CLSEG_OK;
+  if (tile_conflict(w, o, j->err, sizeof j->err))
+    s = CLSEG_INVALID_ARGUMENT;
+  else if (w->person)
+    s = person_compute(w, o, j);
+  else if ((s = segmenter_for(w, o, j->err, sizeof j->err)) == CLSEG_OK) {
+    const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
+    if ((s = clseg_segment_image(w->seg, &j->rgb, flags, &j->sr)) != CLSEG_OK)
+      snprintf(j->err, sizeof j->err, "%s%s", clseg_last_error(w->ctx),
+               s == CLSEG_OUT_OF_MEMORY && o->tile <= 0
+                   ? " (try --tile 512 to segment the image in tiles)"
+                   : "");
+    r->in_h = j->sr.input_h;
+    r->in_w = j->sr.input_w;
+    r->tiles = j->sr.tiles;
+    r->net_ms = j->sr.network_ms;
+  }
+  r->pre_post_ms = (cli_now() - t0) * 1e3 - r->net_ms;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+int seg_same_input(const seg_worker *w, const clseg_image *a, const clseg_image *b) {
+  int64_t fh, fw;
+  if (w->person)
+    return 0;
+  if (w->size_h > 0 || clseg_model_input_size(w->model, &fh, &fw))
+    return 1; /* one input size whatever the image's */
+  return a->width == b->width && a->height == b->height;
+}
+
+void seg_compute_batch(seg_worker *w, const seg_options *o, seg_job *const *jobs, int n) {
+  enum { MAX = 64 };
+  const clseg_image *rgb[MAX];
+  clseg_segmentation sr[MAX];
+  const double t0 = cli_now();
+  char err[sizeof jobs[0]->err];
+  clseg_status s = n > 1 && n <= MAX && !w->person && !o->tile && !o->npy_out
+                       ? segmenter_for(w, o, err, sizeof err)
+                       : CLSEG_UNSUPPORTED;
+  for (int i = 0; s == CLSEG_OK && i < n; i++)
+    rgb[i] = &jobs[i]->rgb;
+  if (s == CLSEG_OK)
+    s = clseg_segment_images(w->seg, rgb, n, o->probs ? CLSEG_SEGMENT_PROBS : 0, sr);
+  if (s != CLSEG_OK) { /* one by one: each image gets its own result or its own message */
+    for (int i = 0; i < n; i++)
+      seg_compute(w, o, jobs[i]);
+    return;
+  }
+  const double ms = (cli_now() - t0) * 1e3 / n;
+  for (int i = 0; i < n; i++) {
+    seg_job *j = jobs[i];
+    j->sr = sr[i];
+    j->r.in_h = sr[i].input_h;
+    j->r.in_w = sr[i].input_w;
+    j->r.tiles = 1;
+    j->r.net_ms = sr[i].network_ms;
+    j->r.pre_post_ms = ms - sr[i].network_ms;
+    j->status = CLSEG_OK;
+  }
+}
+
+clseg_status seg_encode(const seg_worker *w, const seg_options *o, seg_job *j) {
+  const double t0 = cli_now();
+  seg_result *r = &j->r;
+  clseg_status s = CLSEG_OK;
+  const int person = w->person != NULL;
+  uint8_t *mask = person ? j->mask : j->sr.mask;
+  if (!person && o->npy_out)
+    s = write_npys(o->npy_out, j->sr.outputs, j->sr.raw, (const int64_t(*)[4])j->sr.raw_shape,
+                   j->sr.raw_name, j->err, sizeof j->err);
+  if (s == CLSEG_OK)
+    s = write_outputs(person ? NULL : w->model, j->path, &j->rgb, mask,
+                      o->probs ? (person ? j->prob : j->sr.probs) : NULL,
+                      person ? &r->person : NULL, o, r, j->err, sizeof j->err);
   if (s == CLSEG_OK && o->keep_mask) {
     r->mask = mask;
-    mask = NULL;
+    if (person)
+      j->mask = NULL;
+    else
+      j->sr.mask = NULL;
   }
-  free(prob);
-  free(mask);
-  return s;
+  r->encode_ms = (cli_now() - t0) * 1e3;
+  r->ms = r->decode_ms + r->net_ms + r->pre_post_ms + r->encode_ms;
+  name_file(j->path, j->err, sizeof j->err);
+  return j->status = s;
+}
+
+void seg_job_clear(seg_job *j) {
+  clseg_image_free(&j->rgb);
+  clseg_segmentation_free(&j->sr);
+  free(j->prob);
+  free(j->mask);
+  j->prob = NULL;
+  j->mask = NULL;
 }
 
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen) {
-  memset(r, 0, sizeof *r);
-  err[0] = 0;
-  double t0 = cli_now();
-  clseg_image img = {0}, rgb = {0};
-  clseg_segmentation sr = {0};
-  clseg_status s = clseg_image_read(path, &img);
+  seg_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    snprintf(err, errlen, "%s: out of host memory", path);
+    return CLSEG_OUT_OF_MEMORY;
+  }
+  j->path = path;
+  clseg_status s = seg_decode(j);
   if (s == CLSEG_OK)
-    s = clseg_image_to_rgb(&img, &rgb);
-  clseg_image_free(&img);
-  if (s != CLSEG_OK) {
-    snprintf(err, errlen, "%s", clseg_last_error(NULL));
-    return s;
-  }
-  r->width = rgb.width;
-  r->height = rgb.height;
-  r->decode_ms = (cli_now() - t0) * 1e3;
-  if (w->person) {
-    s = tile_conflict(w, o, err, errlen) ? CLSEG_INVALID_ARGUMENT
-                                         : person_image(w, path, &rgb, o, r, err, errlen);
-    clseg_image_free(&rgb);
-    r->ms = (cli_now() - t0) * 1e3;
-    return s;
-  }
-  const int flags = (o->probs ? CLSEG_SEGMENT_PROBS : 0) | (o->npy_out ? CLSEG_SEGMENT_RAW : 0);
-  if (tile_conflict(w, o, err, errlen))
-    s = CLSEG_INVALID_ARGUMENT;
-  const double t1 = cli_now();
-  if (s == CLSEG_OK && (s = segmenter_for(w, o, err, errlen)) == CLSEG_OK &&
-      (s = clseg_segment_image(w->seg, &rgb, flags, &sr)) != CLSEG_OK)
-    snprintf(err, errlen, "%s%s", clseg_last_error(w->ctx),
-             s == CLSEG_OUT_OF_MEMORY && o->tile <= 0
-                 ? " (try --tile 512 to segment the image in tiles)"
-                 : "");
-  if (s == CLSEG_OK) {
-    r->in_h = sr.input_h;
-    r->in_w = sr.input_w;
-    r->tiles = sr.tiles;
-    r->net_ms = sr.network_ms;
-    r->pre_post_ms = (cli_now() - t1) * 1e3 - sr.network_ms;
-    if (o->npy_out)
-      s = write_npys(o->npy_out, sr.outputs, sr.raw, (const int64_t(*)[4])sr.raw_shape, sr.raw_name,
-                     err, errlen);
-  }
-  const double t2 = cli_now();
-  if (s == CLSEG_OK) {
-    s = write_outputs(clseg_model_classes(w->model), path, &rgb, sr.mask, sr.probs, NULL, o, r, err,
-                      errlen);
-    r->encode_ms = (cli_now() - t2) * 1e3;
-  } else if (err[0] && !strstr(err, path)) { /* name the file in every message */
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", err);
-    snprintf(err, errlen, "%s: %s", path, tmp);
-  }
-  if (s == CLSEG_OK && o->keep_mask) {
-    r->mask = sr.mask;
-    sr.mask = NULL;
-  }
-  clseg_segmentation_free(&sr);
-  clseg_image_free(&rgb);
-  r->ms = (cli_now() - t0) * 1e3;
+    s = seg_compute(w, o, j);
+  if (s == CLSEG_OK)
+    s = seg_encode(w, o, j);
+  *r = j->r;
+  snprintf(err, errlen, "%s", j->err);
+  seg_job_clear(j);
+  free(j);
   return s;
 }
 

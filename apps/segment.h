@@ -21,9 +21,11 @@ typedef struct {
   float
       threshold; /* binary models: probability at or above which a pixel is foreground, in (0, 1] */
   float alpha;   /* overlay opacity, in [0, 1] */
-  int tile, overlap; /* sliding window: tile size (0: whole image) and overlap in pixels */
-  int keep_mask;     /* keep the mask in the result (eval) instead of writing files */
-  int write_mask;    /* write NAME_mask.png */
+  int tile, overlap;         /* sliding window: tile size (0: whole image) and overlap in pixels */
+  int keep_mask;             /* keep the mask in the result (eval) instead of writing files */
+  int write_mask;            /* write NAME_mask.png */
+  const char *const *labels; /* --labels: class names for the overlay's legend, else the model's */
+  int nlabels;
 } seg_options;
 
 typedef struct {
@@ -67,9 +69,40 @@ clseg_status seg_worker_init_ex(seg_worker *w, const char *device_spec, const ch
 /* Writes a message and returns 1 when a --size was given for a model whose file fixes another size.
  */
 int seg_size_conflict(const seg_worker *w, char *err, size_t errlen);
-/* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output. */
+/* Segments one image file; on failure writes "FILE: why" into err and leaves no partial output.
+ * The three stages below, one after the other. */
 clseg_status seg_image(seg_worker *w, const char *path, const seg_options *o, seg_result *r,
                        char *err, size_t errlen);
+
+/* One image on its way through the stages: decoding and encoding touch no device and may run on
+ * other threads than the worker's, while it runs another image (clseg run). */
+typedef struct {
+  const char *path;
+  size_t index;          /* in the input list */
+  clseg_image rgb;       /* decoded */
+  clseg_segmentation sr; /* a one-network model's results */
+  float *prob;           /* the person pipeline's probabilities ... */
+  uint8_t *mask;         /* ... and mask */
+  seg_result r;          /* the timings and paths so far */
+  clseg_status status;   /* of the last stage that ran */
+  char err[2048];        /* "FILE: why" when status is not CLSEG_OK */
+} seg_job;
+
+/* Reads and decodes j->path into j->rgb. Any thread. */
+clseg_status seg_decode(seg_job *j);
+/* The network(s) and the host work around them. The thread that owns w. */
+clseg_status seg_compute(seg_worker *w, const seg_options *o, seg_job *j);
+/* Whether two decoded images go in at one network input size (one batch): any two for a fixed-size
+ * model or with --size, else images of one size; never for the person pipeline. */
+int seg_same_input(const seg_worker *w, const clseg_image *a, const clseg_image *b);
+/* seg_compute on n images (seg_same_input) in one network run of batch n; when the batch cannot
+ * run, each image is computed alone, so that each gets its own result or message. Each job's
+ * status says how it went; pre_post_ms is the batch's host time shared out evenly. */
+void seg_compute_batch(seg_worker *w, const seg_options *o, seg_job *const *jobs, int n);
+/* Writes the outputs (none is left on failure); reads w's model only, so any thread. */
+clseg_status seg_encode(const seg_worker *w, const seg_options *o, seg_job *j);
+/* Frees the job's images and results (not the job). */
+void seg_job_clear(seg_job *j);
 /* Runs a raw NCHW float32 tensor from a .npy file; writes the output tensor to o->npy_out and a
  * mask. */
 clseg_status seg_tensor_npy(seg_worker *w, const char *path, const seg_options *o, seg_result *r,

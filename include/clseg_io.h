@@ -1,7 +1,7 @@
 /* clseg image, array and metrics I/O: host-side only, no OpenCL. Reads PNG and JPEG images and .npy
  * arrays, writes masks, RGB and 16-bit PNGs and .npy files atomically, resizes and normalises
- * images into NCHW tensor data, blends class colours over images, and scores predicted masks (IoU,
- * Dice, F-beta).
+ * images into NCHW tensor data, blends class colours over images (with outlines, skeletons and a
+ * legend in a built-in font), and scores predicted masks (IoU, Dice, F-beta).
  *
  *   clseg_image img = {0};
  *   if (clseg_image_read("cat.jpg", &img) != CLSEG_OK) {           // PNG or JPEG, by magic bytes
@@ -125,6 +125,24 @@ clseg_status clseg_draw_skeleton(clseg_image *img, const float (*points)[2],
                                  const float *visibility, int npoints, const int (*bones)[2],
                                  int nbones, float min_visibility, int thickness,
                                  const uint8_t color[3]);
+
+/* The built-in font: glyphs 5 pixels wide and CLSEG_FONT_HEIGHT rows tall (capitals and digits in
+ * the top 7, descenders in the last), one every CLSEG_FONT_ADVANCE pixels, at scale 1. */
+#define CLSEG_FONT_ADVANCE 6
+#define CLSEG_FONT_HEIGHT  8
+/* Paints, in place, one line of text whose first glyph's top-left corner is (x, y), each font pixel
+ * a scale x scale square (scale 1 to 64); characters outside ASCII 32-126 are drawn as '?'. What
+ * falls outside the image is clipped. */
+clseg_status clseg_draw_text(clseg_image *img, int x, int y, const char *text, int scale,
+                             const uint8_t color[3]);
+/* Paints, in place, a legend in the top-left corner of an overlay: one row per class present in the
+ * mask (the image's width * height classes) other than 0, which overlays leave untinted, in class
+ * order: a square of its palette colour (NULL: the default palette) and its name: names[k] when k <
+ * nnames and names[k] is not NULL, else "class k". White text on a darkened panel; scale 0 picks
+ * 1 + (shorter side) / 400, at most 4. When the rows do not all fit the image's height, the last
+ * one that fits says "+N more"; names are cut at 32 characters. */
+clseg_status clseg_draw_legend(clseg_image *img, const uint8_t *mask, const uint8_t *palette,
+                               const char *const *names, int nnames, int scale);
 
 /* ---- PNG writers: each writes a temporary file in the same folder and renames it on success, so a
  * failure leaves neither a partial file nor the temporary one; CLSEG_IO names the path and the

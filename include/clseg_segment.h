@@ -69,6 +69,14 @@ typedef struct {
  * on success. */
 clseg_status clseg_segment_image(clseg_segmenter *s, const clseg_image *rgb, int flags,
                                  clseg_segmentation *out);
+/* Segments n images in one network run of batch n (one plan of batch n): whole images only (no
+ * tiles) and flags 0 or CLSEG_SEGMENT_PROBS. Every image must go in at one network input size
+ * (clseg_segmenter_input_size: any sizes for a fixed-size model, else CLSEG_SHAPE_MISMATCH naming
+ * the first that differs). out[i] gets image i's result, as clseg_segment_image would give it (up
+ * to the last bits of float sums, where the batch's kernels group them differently), with
+ * network_ms the batch's time divided by n; out is written only on success. */
+clseg_status clseg_segment_images(clseg_segmenter *s, const clseg_image *const *rgb, int n,
+                                  int flags, clseg_segmentation *out);
 /* Releases what clseg_segment_image filled, and zeroes it. */
 void clseg_segmentation_free(clseg_segmentation *r);
 

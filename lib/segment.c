@@ -166,18 +166,19 @@ static clseg_status to_input(const clseg_segmenter *s, const clseg_image *rgb, i
   return CLSEG_OK;
 }
 
-/* Runs the network on one input of h x w; *out (malloc'd) gets the main output, of shape os. With
- * r set, every other output goes to r->raw[1..] too (r->raw[0] is left to the caller). */
-static clseg_status run_net(clseg_segmenter *s, const float *in, int64_t h, int64_t w, float **out,
-                            int64_t os[4], double *ms, clseg_segmentation *r) {
+/* Runs the network on a batch of n inputs of h x w; *out (malloc'd) gets the main output, of shape
+ * os. With r set (n = 1), every other output goes to r->raw[1..] too (r->raw[0] is left to the
+ * caller). */
+static clseg_status run_net(clseg_segmenter *s, const float *in, int64_t n, int64_t h, int64_t w,
+                            float **out, int64_t os[4], double *ms, clseg_segmentation *r) {
   clseg_plan *plan = NULL;
-  clseg_status st = clseg_segmenter_plan(s, 1, h, w, &plan);
+  clseg_status st = clseg_segmenter_plan(s, n, h, w, &plan);
   if (st != CLSEG_OK)
     return st;
-  const int n = r ? clseg_plan_output_count(plan) : 1;
+  const int no = r ? clseg_plan_output_count(plan) : 1;
   float *outs[CLSEG_MAX_OUTPUTS] = {0};
   size_t counts[CLSEG_MAX_OUTPUTS];
-  for (int i = 0; i < n && st == CLSEG_OK; i++) {
+  for (int i = 0; i < no && st == CLSEG_OK; i++) {
     int64_t *shape = i ? r->raw_shape[i] : os;
     clseg_plan_output_shape_at(plan, i, shape);
     counts[i] = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
@@ -186,18 +187,18 @@ static clseg_status run_net(clseg_segmenter *s, const float *in, int64_t h, int6
   }
   const double t0 = clseg__now();
   if (st == CLSEG_OK)
-    st = clseg_plan_run_outputs(plan, in, (size_t)(clseg_model_in_channels(s->model) * h * w), outs,
-                                counts, n);
+    st = clseg_plan_run_outputs(plan, in, (size_t)(n * clseg_model_in_channels(s->model) * h * w),
+                                outs, counts, no);
   *ms += (clseg__now() - t0) * 1e3;
   if (st != CLSEG_OK) {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < no; i++)
       free(outs[i]);
     return st;
   }
   *out = outs[0];
   if (r) {
-    r->outputs = n;
-    for (int i = 0; i < n; i++) {
+    r->outputs = no;
+    for (int i = 0; i < no; i++) {
       r->raw[i] = i ? outs[i] : NULL;
       r->raw_name[i] = clseg_plan_output_name(plan, i);
     }
@@ -209,38 +210,43 @@ static clseg__post_params post_of(const clseg_segmenter *s, int64_t k) {
   return (clseg__post_params){(int)k, clseg_model_output_is_probability(s->model), s->o.threshold};
 }
 
-/* The whole image at the network's input size; r->mask / r->probs are allocated here (the class
- * count comes from the output). */
-static clseg_status seg_whole(clseg_segmenter *s, const clseg_image *rgb, int flags,
+/* n whole images at one network input size, in one run of batch n; r[i]->mask / probs are
+ * allocated here (the class count comes from the output). RAW only for n = 1. */
+static clseg_status seg_whole(clseg_segmenter *s, const clseg_image *const *rgb, int n, int flags,
                               clseg_segmentation *r) {
   int64_t h, w, os[4];
-  clseg_segmenter_input_size(s, rgb->height, rgb->width, &h, &w);
-  r->input_h = h;
-  r->input_w = w;
-  r->tiles = 1;
-  float *in = malloc((size_t)(clseg_model_in_channels(s->model) * h * w) * sizeof *in), *out = NULL;
+  clseg_segmenter_input_size(s, rgb[0]->height, rgb[0]->width, &h, &w);
+  const size_t one = (size_t)(clseg_model_in_channels(s->model) * h * w);
+  float *in = malloc((size_t)n * one * sizeof *in), *out = NULL;
   if (!in)
     return clseg__fail(s->ctx, CLSEG_OUT_OF_MEMORY,
-                       "segment: out of host memory for a %lldx%lld "
-                       "input",
-                       (long long)w, (long long)h);
-  clseg_status st = to_input(s, rgb, 0, 0, h, w, 0, in);
+                       "segment: out of host memory for %d input%s of %lldx%lld", n,
+                       n == 1 ? "" : "s", (long long)w, (long long)h);
+  clseg_status st = CLSEG_OK;
+  for (int i = 0; i < n && st == CLSEG_OK; i++)
+    st = to_input(s, rgb[i], 0, 0, h, w, 0, in + (size_t)i * one);
+  double ms = 0.0;
   if (st == CLSEG_OK)
-    st = run_net(s, in, h, w, &out, os, &r->network_ms, flags & CLSEG_SEGMENT_RAW ? r : NULL);
+    st = run_net(s, in, n, h, w, &out, os, &ms, flags & CLSEG_SEGMENT_RAW ? r : NULL);
   free(in);
-  const size_t px = (size_t)rgb->width * (size_t)rgb->height;
-  if (st == CLSEG_OK) {
-    r->classes = (int)os[1];
-    r->mask = malloc(px);
-    r->probs = flags & CLSEG_SEGMENT_PROBS ? malloc(px * (size_t)os[1] * sizeof *r->probs) : NULL;
-    if (!r->mask || (flags & CLSEG_SEGMENT_PROBS && !r->probs))
+  const size_t per_out = st == CLSEG_OK ? (size_t)(os[1] * os[2] * os[3]) : 0;
+  for (int i = 0; i < n && st == CLSEG_OK; i++) {
+    const size_t px = (size_t)rgb[i]->width * (size_t)rgb[i]->height;
+    r[i].input_h = h;
+    r[i].input_w = w;
+    r[i].tiles = 1;
+    r[i].network_ms = ms / n;
+    r[i].classes = (int)os[1];
+    r[i].mask = malloc(px);
+    r[i].probs = flags & CLSEG_SEGMENT_PROBS ? malloc(px * (size_t)os[1] * sizeof *r->probs) : NULL;
+    if (!r[i].mask || (flags & CLSEG_SEGMENT_PROBS && !r[i].probs)) {
       st = clseg__fail(s->ctx, CLSEG_OUT_OF_MEMORY, "segment: out of host memory for a %dx%d mask",
-                       rgb->width, rgb->height);
-  }
-  if (st == CLSEG_OK) {
+                       rgb[i]->width, rgb[i]->height);
+      break;
+    }
     const clseg__post_params pp = post_of(s, os[1]);
-    clseg__post_resize(out, (int)os[2], (int)os[3], rgb->width, rgb->height, &pp, r->mask,
-                       r->probs);
+    clseg__post_resize(out + (size_t)i * per_out, (int)os[2], (int)os[3], rgb[i]->width,
+                       rgb[i]->height, &pp, r[i].mask, r[i].probs);
   }
   if (st == CLSEG_OK && flags & CLSEG_SEGMENT_RAW) {
     r->raw[0] = out;
@@ -364,7 +370,7 @@ static clseg_status seg_tiled(clseg_segmenter *s, const clseg_image *rgb, int fl
       band_advance(&b, ys[ty], &pp, r->mask, r->probs);
     for (int tx = 0; tx < nx && st == CLSEG_OK; tx++) {
       to_input(s, rgb, xs[tx], ys[ty], b.TH, b.TW, 1, in);
-      st = run_net(s, in, b.TH, b.TW, &out, os, &r->network_ms, NULL);
+      st = run_net(s, in, 1, b.TH, b.TW, &out, os, &r->network_ms, NULL);
       if (st == CLSEG_OK && (os[2] != b.TH || os[3] != b.TW))
         st = clseg__fail(s->ctx, CLSEG_UNSUPPORTED,
                          "segment: tiles need a network whose output has its input's size "
@@ -389,6 +395,16 @@ static clseg_status seg_tiled(clseg_segmenter *s, const clseg_image *rgb, int fl
   return st;
 }
 
+/* The checks shared by the one-image and the batch calls. */
+static clseg_status check_image(const clseg_segmenter *s, const char *fn, const clseg_image *rgb) {
+  if (!rgb || rgb->channels != 3 || !rgb->data || rgb->width < 1 || rgb->height < 1)
+    return clseg__fail(s->ctx, CLSEG_INVALID_ARGUMENT,
+                       "%s: the image must be RGB (3 channels, 8 bits; clseg_image_to_rgb), got "
+                       "%d channels of %dx%d",
+                       fn, rgb ? rgb->channels : 0, rgb ? rgb->width : 0, rgb ? rgb->height : 0);
+  return CLSEG_OK;
+}
+
 clseg_status clseg_segment_image(clseg_segmenter *s, const clseg_image *rgb, int flags,
                                  clseg_segmentation *out) {
   if (!s || !rgb || !out)
@@ -396,24 +412,63 @@ clseg_status clseg_segment_image(clseg_segmenter *s, const clseg_image *rgb, int
                        !s     ? "segmenter"
                        : !rgb ? "image"
                               : "output");
-  if (rgb->channels != 3 || !rgb->data || rgb->width < 1 || rgb->height < 1)
-    return clseg__fail(s->ctx, CLSEG_INVALID_ARGUMENT,
-                       "clseg_segment_image: the image must be RGB (3 channels, 8 bits; "
-                       "clseg_image_to_rgb), got %d channels of %dx%d",
-                       rgb->channels, rgb->width, rgb->height);
+  clseg_status st = check_image(s, "clseg_segment_image", rgb);
+  if (st != CLSEG_OK)
+    return st;
   if (flags & ~(CLSEG_SEGMENT_PROBS | CLSEG_SEGMENT_RAW) ||
       (flags & CLSEG_SEGMENT_RAW && s->o.tile > 0))
     return clseg__fail(s->ctx, CLSEG_INVALID_ARGUMENT,
                        "clseg_segment_image: flags 0x%x (PROBS 1, RAW 2; RAW not with tiles)",
                        (unsigned)flags);
   clseg_segmentation r = {.width = rgb->width, .height = rgb->height};
-  clseg_status st = s->o.tile > 0 ? seg_tiled(s, rgb, flags, &r) : seg_whole(s, rgb, flags, &r);
+  st = s->o.tile > 0 ? seg_tiled(s, rgb, flags, &r) : seg_whole(s, &rgb, 1, flags, &r);
   if (st != CLSEG_OK) {
     clseg_segmentation_free(&r);
     return st;
   }
   *out = r;
   return clseg__ok(s->ctx);
+}
+
+clseg_status clseg_segment_images(clseg_segmenter *s, const clseg_image *const *rgb, int n,
+                                  int flags, clseg_segmentation *out) {
+  if (!s || !rgb || !out || n < 1)
+    return clseg__fail(s ? s->ctx : NULL, CLSEG_INVALID_ARGUMENT,
+                       "clseg_segment_images: NULL segmenter, images or outputs, or n %d < 1", n);
+  if (s->o.tile > 0 || flags & ~CLSEG_SEGMENT_PROBS)
+    return clseg__fail(s->ctx, CLSEG_INVALID_ARGUMENT,
+                       "clseg_segment_images: whole images only (no tiles) and flags PROBS or 0, "
+                       "got tile %d, flags 0x%x",
+                       s->o.tile, (unsigned)flags);
+  int64_t h0 = 0, w0 = 0;
+  for (int i = 0; i < n; i++) {
+    clseg_status st = check_image(s, "clseg_segment_images", rgb[i]);
+    if (st != CLSEG_OK)
+      return st;
+    int64_t h, w;
+    clseg_segmenter_input_size(s, rgb[i]->height, rgb[i]->width, &h, &w);
+    if (i == 0)
+      h0 = h, w0 = w;
+    else if (h != h0 || w != w0)
+      return clseg__fail(s->ctx, CLSEG_SHAPE_MISMATCH,
+                         "clseg_segment_images: image %d (%dx%d) goes in at %lldx%lld, image 0 at "
+                         "%lldx%lld: one batch takes one input size",
+                         i, rgb[i]->width, rgb[i]->height, (long long)w, (long long)h,
+                         (long long)w0, (long long)h0);
+  }
+  clseg_segmentation *r = calloc((size_t)n, sizeof *r);
+  if (!r)
+    return clseg__fail(s->ctx, CLSEG_OUT_OF_MEMORY, "clseg_segment_images: out of host memory");
+  for (int i = 0; i < n; i++)
+    r[i].width = rgb[i]->width, r[i].height = rgb[i]->height;
+  clseg_status st = seg_whole(s, rgb, n, flags, r);
+  for (int i = 0; i < n; i++)
+    if (st == CLSEG_OK)
+      out[i] = r[i];
+    else
+      clseg_segmentation_free(&r[i]);
+  free(r);
+  return st == CLSEG_OK ? clseg__ok(s->ctx) : st;
 }
 
 void clseg_segmentation_free(clseg_segmentation *r) {

@@ -87,6 +87,16 @@ def png_write_rgb(path, w, h, rows):
         f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) +
                 chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
 
+def png_write(path, w, h, depth, ctype, raw_rows):
+    """raw_rows: each row's bytes (big-endian samples for 16 bits), unfiltered"""
+    def chunk(t, d):
+        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    z = zlib.compressobj(1)
+    idat = b''.join(z.compress(b'\0' + r) for r in raw_rows) + z.flush()
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, depth, ctype, 0, 0, 0)) +
+                chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+
 def npy_shape(path):
     b = open(path, 'rb').read()
     assert b[:6] == b'\x93NUMPY', path + ': not a .npy'
@@ -105,6 +115,7 @@ EOF
 
 # ---- clseg run ----
 astro=$samples/astronaut.png
+fcn3="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"  # 3 classes, fixed 32x32
 if check run-astronaut 0 "$clseg" run -d "$dev" --overlay -q -o "$tmp/one" "$astro"; then
   py run-astronaut-sizes 'w, h, d, t, _ = png_read(sys.argv[1]); assert (w, h, d, t) == (512, 512, 8, 3), (w, h, d, t)
 assert png_size(sys.argv[2]) == (512, 512)' "$tmp/one/astronaut_mask.png" "$tmp/one/astronaut_overlay.png"
@@ -175,6 +186,36 @@ assert all(v >= 0 for v in parts) and sum(parts) <= r["ms"] * 1.01 + 0.1, r' <<<
   py run-person-files 'assert png_size(sys.argv[1]) == png_size(sys.argv[2]) == (512, 512)' "$tmp/person/astronaut_mask.png" "$tmp/person/astronaut_overlay.png"
 fi
 check run-person-cat 0 "$clseg" run -d "$dev" -o "$tmp/person" "$samples/chelsea.png" && contains run-person-cat "no person found (detector score 0.19"
+# images of every kind the person pipeline must take: 8x8 (no person, an 8x8 mask), gray (the astronaut still
+# found), 16-bit RGB (v * 257: the same mask as the 8-bit file's), 10000x8000 (letterboxed: no person, a full-size
+# mask, under 1.5 GB of memory), and one whose header claims 20000x20000 (refused, naming the file and the limit)
+py make-kinds 'w, h, _, _, rows = png_read(sys.argv[1]); d = sys.argv[2]
+png_write(d + "/tiny.png", 8, 8, 8, 2, [bytes([200, 120, 40] * 8)] * 8)
+png_write(d + "/gray.png", w, h, 8, 0, [bytes((r[3 * x] * 30 + r[3 * x + 1] * 59 + r[3 * x + 2] * 11) // 100 for x in range(w)) for r in rows])
+png_write(d + "/deep.png", w, h, 16, 2, [struct.pack(">%dH" % (3 * w), *[v * 257 for v in r]) for r in rows])
+W, H = 10000, 8000
+png_write(d + "/huge.png", W, H, 8, 0, [bytes(range(256)) * (W // 256) + bytes(W % 256)] * H)
+png_write(d + "/giant.png", 20000, 20000, 8, 0, [bytes(20000)] * 2)' "$astro" "$tmp"
+if check run-tiny 0 "$clseg" run -d "$dev" --overlay -o "$tmp/kinds" "$tmp/tiny.png"; then
+  contains run-tiny-no-person "no person found"
+  py run-tiny-mask 'w, h, _, _, rows = png_read(sys.argv[1]); assert (w, h) == (8, 8) and not any(v for r in rows for v in r), rows' "$tmp/kinds/tiny_mask.png"
+fi
+check run-tiny-selfie 0 "$clseg" run -d "$dev" -m selfie -o "$tmp/kinds_selfie" "$tmp/tiny.png" && py run-tiny-selfie-mask 'assert png_size(sys.argv[1]) == (8, 8)' "$tmp/kinds_selfie/tiny_mask.png"
+if check run-gray 0 "$clseg" run -d "$dev" --json -o "$tmp/kinds" "$tmp/gray.png"; then
+  py run-gray-person 'r = json.loads(sys.stdin.readline()); p = r["person"]
+assert r["width"] == 512 and p["found"] and 0.35 < p["mask_share"] < 0.65, p' <<<"$stdout"
+fi
+if check run-16bit 0 "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/deep.png"; then
+  cmp -s "$tmp/kinds/deep_mask.png" "$tmp/person/astronaut_mask.png" && pass || fail "run-16bit: the mask differs from the 8-bit file's"
+fi
+py run-huge-memory 'import resource, subprocess
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+assert rss < 1536, "peak %.0f MB" % rss' "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/huge.png"
+py run-huge-mask 'assert png_size(sys.argv[1]) == (10000, 8000)' "$tmp/kinds/huge_mask.png"
+rm -f "$tmp/huge.png" "$tmp/kinds/huge_mask.png"
+check run-giant 1 "$clseg" run -d "$dev" -o "$tmp/kinds" "$tmp/giant.png" && contains run-giant "giant.png': image size 20000x20000 is over the limit of 268435456 pixels"
+absent run-giant-no-output "$tmp/kinds/giant_mask.png"
 check run-person-tile 2 "$clseg" run -d "$dev" --tile 256 -o "$tmp/person" "$astro" && contains run-person-tile "--tile: the person pipeline"
 check run-person-npy 2 "$clseg" run -d "$dev" --npy "$tmp/p.npy" -o "$tmp/person" "$astro" && contains run-person-npy "--npy"
 check info-person 1 "$clseg" info -m person && contains info-person "only \`clseg run\` takes it"
@@ -197,6 +238,63 @@ if check run-batch-failures 1 "$clseg" run -d "$dev" -o "$tmp/bout" "$tmp/batch"
   py run-batch-good 'assert png_size(sys.argv[1]) == (512, 512)' "$tmp/bout/b_good_mask.png"
   absent run-batch-no-partial "$tmp/bout/a_truncated_mask.png" "$tmp/bout/c_text_mask.png" $(compgen -G "$tmp/bout/*.tmp*")
 fi
+# several images through the pipeline (decoded and encoded on other threads while the device runs), a bad one in
+# the middle: results in input order, the same with two workers; the bad file named, exit 1, no file of it
+mkdir -p "$tmp/mixed"
+for n in 1 2 3; do cp "$samples/chelsea.png" "$tmp/mixed/c$n.png"; cp "$astro" "$tmp/mixed/e$n.png"; done
+head -c 5000 "$samples/coffee.png" >"$tmp/mixed/d_cut.png"
+order=("$tmp/mixed/e1.png" "$tmp/mixed/c1.png" "$tmp/mixed/e2.png" "$tmp/mixed/d_cut.png" "$tmp/mixed/c2.png" "$tmp/mixed/e3.png" "$tmp/mixed/c3.png")
+for spec in "$dev" "$dev,$dev"; do
+  if check "run-pipeline-order $spec" 1 "$clseg" run -d "$spec" -m selfie --json --overlay -o "$tmp/mixed_out" "${order[@]}"; then
+    py "run-pipeline-order-json $spec" 'lines = [json.loads(l) for l in sys.stdin.read().splitlines()]
+got = [l["input"] for l in lines[:-1]]; assert got == sys.argv[1:], got
+assert [l["ok"] for l in lines[:-1]] == [True, True, True, False, True, True, True], lines
+assert "d_cut.png" in lines[3]["error"], lines[3]
+s = lines[-1]["summary"]; assert s["images"] == 6 and s["failed"] == 1 and s["images_per_second"] > 0, s' "${order[@]}" <<<"$stdout"
+    contains "run-pipeline-named $spec" "d_cut.png"
+    contains "run-pipeline-count $spec" "1 of 7 images failed"
+    absent "run-pipeline-no-partial $spec" "$tmp/mixed_out/d_cut_mask.png" "$tmp/mixed_out/d_cut_overlay.png" $(compgen -G "$tmp/mixed_out/*.tmp*")
+  fi
+done
+# the masks equal those of one image at a time
+same=1
+for n in c1 c2 c3; do cmp -s "$tmp/mixed_out/${n}_mask.png" "$tmp/mixed_out/c1_mask.png" || same=0; done
+for n in e1 e2 e3; do cmp -s "$tmp/mixed_out/${n}_mask.png" "$tmp/folder/astronaut_mask.png" || same=0; done
+[ "$same" = 1 ] && pass || fail "run-pipeline-same: masks differ between copies of one image"
+if check run-pipeline-text 1 "$clseg" run -d "$dev" -m selfie -o "$tmp/mixed_txt" "${order[@]}"; then
+  py run-pipeline-text-order 'got = [l.split()[0] for l in sys.stdin.read().splitlines() if not l.startswith("segmented") and not l.startswith("device")]
+want = [p for p in sys.argv[1:] if "d_cut" not in p]; assert got == want, (got, want)' "${order[@]}" <<<"$stdout"
+fi
+# --batch 3: up to three images of one input size in one network run (a fixed-size model: any sizes), the bad one
+# passed on alone; the same masks as one by one and probabilities within 2 / 65535; the 3-class FCN too
+for m in selfie "$fcn3"; do
+  name=$(basename "$m" .safetensors)
+  if check "run-batch3-$name" 1 "$clseg" run -d "$dev" -m "$m" --batch 3 --probs --json -o "$tmp/b3_$name" "${order[@]}" &&
+     check "run-batch1-$name" 1 "$clseg" run -d "$dev" -m "$m" --probs -o "$tmp/b1_$name" "${order[@]}"; then
+    py "run-batch-same-$name" 'import os, struct
+a, b = sys.argv[1], sys.argv[2]
+assert sorted(os.listdir(a)) == sorted(os.listdir(b)) and len(os.listdir(a)) == 12, (os.listdir(a), os.listdir(b))
+for f in os.listdir(a):
+    if f.endswith("_mask.png"):
+        assert open(a + "/" + f, "rb").read() == open(b + "/" + f, "rb").read(), f
+    elif f.endswith("_prob.png"):
+        p, q = png_read(a + "/" + f)[4], png_read(b + "/" + f)[4]
+        assert max(abs(x - y) for r, s in zip(p, q) for x, y in zip(r, s)) <= 2, f
+    else:
+        assert npy_shape(a + "/" + f) == npy_shape(b + "/" + f), f
+        p, q = open(a + "/" + f, "rb").read(), open(b + "/" + f, "rb").read()
+        h = 10 + struct.unpack("<H", p[8:10])[0]; n = (len(p) - h) // 4
+        p, q = struct.unpack("<%df" % n, p[h:]), struct.unpack("<%df" % n, q[h:])
+        assert max(abs(x - y) for x, y in zip(p, q)) <= 1e-5, f' "$tmp/b3_$name" "$tmp/b1_$name"
+  fi
+done
+check run-batch-person 2 "$clseg" run -d "$dev" --batch 2 -o "$tmp/bp" "$astro" && contains run-batch-person "--batch: the person pipeline"
+check run-batch-zero 2 "$clseg" run -d "$dev" -m selfie --batch 0 -o "$tmp/bp" "$astro"
+# --fail-fast with the bad image in the middle: those before it are written, none after it (even in flight)
+if check run-pipeline-fail-fast 1 "$clseg" run -d "$dev" -m selfie --fail-fast -o "$tmp/mixed_ff" "${order[@]}"; then
+  py run-pipeline-fail-fast-files 'import os; assert sorted(os.listdir(sys.argv[1])) == ["c1_mask.png", "e1_mask.png", "e2_mask.png"], os.listdir(sys.argv[1])' "$tmp/mixed_ff"
+fi
+
 if check run-fail-fast 1 "$clseg" run -d "$dev" --fail-fast -o "$tmp/ff" "$tmp/batch"; then
   contains run-fail-fast-names "a_truncated.png"
   absent run-fail-fast-stopped "$tmp/ff/b_good_mask.png" "$tmp/ff/a_truncated_mask.png"
@@ -323,6 +421,28 @@ check run-bad-size 2 "$clseg" run -d "$dev" --size 64 "$astro"
 check run-size-fixed-model 2 "$clseg" run -d "$dev" -m selfie --size 64x32 -o "$tmp/fixed" "$astro" && contains run-size-fixed-model "fixed 256x256"
 check info-size-fixed-model 2 "$clseg" info -d "$dev" --size 64x32 && contains info-size-fixed-model "fixed 256x256"
 check bench-size-fixed-model 2 "$clseg" bench -d "$dev" --size 64x32 --runs 1 && contains bench-size-fixed-model "fixed 256x256"
+
+# a class model (3 classes) gets a legend on its overlay: a panel darkened to a quarter in the top-left
+# corner with white text on it, one swatch per class present other than 0 in its palette colour (VOC: class 1
+# (128, 0, 0), class 2 (0, 128, 0)); --labels names them and must name every class
+printf 'background\nsky\nground\n\n' >"$tmp/labels3.txt"
+if check run-legend 0 "$clseg" run -d "$dev" -q --overlay --labels "$tmp/labels3.txt" -m "$fcn3" -o "$tmp/legend" "$astro"; then
+  py run-legend-panel 'm = png_read(sys.argv[1])[4]; o = png_read(sys.argv[2])[4]
+present = sorted(set(v for r in m for v in r) - {0}); assert present, "no class other than 0"
+s = 2  # the legend scale for a 512x512 image: 1 + 512 // 400
+colours = {1: [128, 0, 0], 2: [0, 128, 0]}
+for r, k in enumerate(present):  # the swatch inside its white frame
+    y, x = 3 * s + r * 11 * s + 3 * s, 3 * s + 3 * s
+    assert o[y][3 * x:3 * x + 3] == colours[k], (k, o[y][3 * x:3 * x + 3])
+    assert o[3 * s + r * 11 * s][3 * 3 * s:3 * 3 * s + 3] == [255, 255, 255], "frame"
+text = [o[y][3 * x] for y in range(3 * s, 3 * s + 8 * s) for x in range(14 * s, 14 * s + 30 * s)]
+assert text.count(255) > 50, text.count(255)' "$tmp/legend/astronaut_mask.png" "$tmp/legend/astronaut_overlay.png"
+fi
+printf 'one\ntwo\n' >"$tmp/labels2.txt"
+check run-labels-count 2 "$clseg" run -d "$dev" --overlay --labels "$tmp/labels2.txt" -m "$fcn3" -o "$tmp/legend2" "$astro" && contains run-labels-count "names 2 classes; the model has 3"
+check run-labels-binary 2 "$clseg" run -d "$dev" -m selfie --labels "$tmp/labels2.txt" -o "$tmp/legend2" "$astro" && contains run-labels-binary "more than two classes"
+check run-labels-missing 1 "$clseg" run -d "$dev" --labels "$tmp/nolabels.txt" -m "$fcn3" -o "$tmp/legend2" "$astro" && contains run-labels-missing "nolabels.txt"
+absent run-labels-no-output "$tmp/legend2/astronaut_mask.png"
 
 # --low-memory: the same segmentation from the smaller-weight conv variants (outputs checked by test_graph)
 fcn="$src/tests/fixtures/models/fcn_resnet18_os8.safetensors"

@@ -669,6 +669,120 @@ static void test_draw_outline_and_skeleton(void **state) {
   assert_int_equal(clseg_draw_outline(&gray, mask, 1, red), CLSEG_INVALID_ARGUMENT);
 }
 
+/* Glyphs written out here, apart from the library's table: '#' is a lit font pixel. */
+static const char *const ART_A[8] = {".###.", "#...#", "#...#", "#####",
+                                     "#...#", "#...#", "#...#", "....."};
+static const char *const ART_G[8] = {".....", ".....", ".####", "#...#",
+                                     "#...#", ".####", "....#", ".###."};
+static const char *const ART_B[8] = {"#....", "#....", "#.##.", "##..#",
+                                     "#...#", "#...#", "####.", "....."};
+
+/* 1 when art drawn with its top-left corner at (x0, y0), each font pixel s x s, lights (x, y). */
+static int art_lit(const char *const art[8], int x0, int y0, int s, int x, int y) {
+  if (x < x0 || y < y0 || x >= x0 + 5 * s || y >= y0 + 8 * s)
+    return 0;
+  return art[(y - y0) / s][(x - x0) / s] == '#';
+}
+
+/* Text pixel by pixel against the glyphs above: "Ag" at (2, 1), 'A' at scale 2, 'A' clipped at
+ * the top-left and bottom-right corners, nothing written past the image (guard bytes). */
+static void test_draw_text(void **state) {
+  (void)state;
+  enum { W = 17, H = 13, GUARD = 64 };
+  static const uint8_t red[3] = {255, 0, 0};
+  uint8_t buf[W * H * 3 + GUARD];
+  clseg_image img = {W, H, 3, 8, buf};
+  const struct {
+    const char *text;
+    int x, y, s;
+  } cases[] = {
+      {"Ag", 2, 1, 1}, {"A", 1, 0, 2}, {"A", -2, -3, 1}, {"A", W - 3, H - 4, 1}, {"AA", -7, 2, 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    memset(buf, 0xab, sizeof buf);
+    memset(buf, 0, W * H * 3);
+    assert_int_equal(clseg_draw_text(&img, cases[c].x, cases[c].y, cases[c].text, cases[c].s, red),
+                     CLSEG_OK);
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        int want = 0;
+        for (int i = 0; cases[c].text[i]; i++)
+          want |= art_lit(cases[c].text[i] == 'A' ? ART_A : ART_G,
+                          cases[c].x + i * CLSEG_FONT_ADVANCE * cases[c].s, cases[c].y, cases[c].s,
+                          x, y);
+        const uint8_t *p = buf + (y * W + x) * 3;
+        const int got = p[0] == 255 && p[1] == 0 && p[2] == 0;
+        if (got != want || (!got && (p[0] || p[1] || p[2])))
+          fail_msg("'%s' at (%d, %d) scale %d: pixel (%d, %d) is (%d, %d, %d), expected %s",
+                   cases[c].text, cases[c].x, cases[c].y, cases[c].s, x, y, p[0], p[1], p[2],
+                   want ? "red" : "black");
+      }
+    for (int i = 0; i < GUARD; i++)
+      assert_int_equal(buf[W * H * 3 + i], 0xab);
+  }
+  /* a character outside ASCII 32-126 is drawn as '?' */
+  uint8_t other[W * H * 3] = {0};
+  clseg_image img2 = {W, H, 3, 8, other};
+  memset(buf, 0, W * H * 3);
+  assert_int_equal(clseg_draw_text(&img, 1, 1, "\x80\t", 1, red), CLSEG_OK);
+  assert_int_equal(clseg_draw_text(&img2, 1, 1, "??", 1, red), CLSEG_OK);
+  assert_memory_equal(buf, other, sizeof other);
+  expect_fail(clseg_draw_text(&img, 0, 0, "A", 0, red), CLSEG_INVALID_ARGUMENT, "scale");
+  clseg_image gray = {W, H, 1, 8, buf};
+  expect_fail(clseg_draw_text(&gray, 0, 0, "A", 1, red), CLSEG_INVALID_ARGUMENT, "RGB image");
+}
+
+/* The legend at scale 1 on a gray image: rows 11 pixels apart from (3, 3), a 7 x 7 swatch framed in
+ * white with the class colour inside, the name in white from x = 14, on a panel darkened to a
+ * quarter; class 0 and absent classes get no row; when rows do not fit, the last says "+N more". */
+static void test_draw_legend(void **state) {
+  (void)state;
+  enum { W = 64, H = 40 };
+  static uint8_t px[W * H * 3], mask[W * H];
+  clseg_image img = {W, H, 3, 8, px};
+  uint8_t pal[256 * 3];
+  clseg_palette_default(pal);
+  memset(px, 200, sizeof px);
+  memset(mask, 0, sizeof mask);
+  mask[W * 30 + 40] = 2, mask[W * 35 + 50] = 5;
+  const char *names[6] = {"bg", "a", "b", "c", "d", "g"};
+  assert_int_equal(clseg_draw_legend(&img, mask, NULL, names, 6, 1), CLSEG_OK);
+  const int rows_y[2] = {3, 14}, classes[2] = {2, 5};
+  for (int r = 0; r < 2; r++)
+    for (int y = 0; y < 7; y++)
+      for (int x = 0; x < 7; x++) {
+        const uint8_t *p = px + ((rows_y[r] + y) * W + 3 + x) * 3;
+        const int frame = x == 0 || y == 0 || x == 6 || y == 6;
+        const uint8_t *want = frame ? (const uint8_t[3]){255, 255, 255} : pal + 3 * classes[r];
+        if (memcmp(p, want, 3))
+          fail_msg("row %d swatch pixel (%d, %d): (%d, %d, %d), expected (%d, %d, %d)", r, x, y,
+                   p[0], p[1], p[2], want[0], want[1], want[2]);
+      }
+  /* the names: "b" and "g"; the panel ends at 14 + 6 - 1 + 3 = 22 wide, 3 + 11 + 8 + 3 = 25 tall */
+  for (int y = 0; y < H; y++)
+    for (int x = 14; x < W; x++) {
+      const int lit = art_lit(ART_B, 14, 3, 1, x, y) || art_lit(ART_G, 14, 14, 1, x, y);
+      const int v = px[(y * W + x) * 3], want = lit ? 255 : x < 22 && y < 25 ? 50 : 200;
+      if (v != want)
+        fail_msg("legend pixel (%d, %d): %d, expected %d", x, y, v, want);
+    }
+  /* no names: "class 2" */
+  memset(px, 200, sizeof px);
+  assert_int_equal(clseg_draw_legend(&img, mask, pal, NULL, 0, 1), CLSEG_OK);
+  assert_int_equal(px[(0 * W + 14 + 7 * 6 - 1 + 3 - 1) * 3], 50);
+  assert_int_equal(px[(0 * W + 14 + 7 * 6 - 1 + 3) * 3], 200);
+  /* 28 rows tall: two rows fit, (28 - 6 + 3) / 11; three classes: class 2, then "+2 more" */
+  clseg_image low = {W, 28, 3, 8, px};
+  memset(px, 200, sizeof px);
+  mask[W * 20 + 3] = 7, mask[W * 21 + 3] = 2, mask[W * 22 + 3] = 5; /* within the 28 rows */
+  assert_int_equal(clseg_draw_legend(&low, mask, pal, names, 6, 1), CLSEG_OK);
+  assert_memory_equal(px + ((3 + 3) * W + 6) * 3, pal + 3 * 2, 3);
+  assert_int_equal(px[((14 + 3) * W + 6) * 3], 50); /* no swatch on the last row */
+  for (int x = 14; x < 19; x++)                     /* '+': its middle row */
+    assert_int_equal(px[((14 + 3) * W + x) * 3], 255);
+  assert_int_equal(px[((14 + 3) * W + 14 + 6 + 3) * 3], 255); /* '2': row 3 is ...#. */
+  expect_fail(clseg_draw_legend(&img, NULL, pal, names, 6, 1), CLSEG_INVALID_ARGUMENT, "mask");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_png_variants),
@@ -688,6 +802,8 @@ int main(void) {
       cmocka_unit_test(test_to_rgb_and_resize),
       cmocka_unit_test(test_palette_and_overlay),
       cmocka_unit_test(test_draw_outline_and_skeleton),
+      cmocka_unit_test(test_draw_text),
+      cmocka_unit_test(test_draw_legend),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

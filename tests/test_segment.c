@@ -250,6 +250,57 @@ static void tiles_blend_like_the_reference(void **state) {
   clseg_model_free(m);
 }
 
+/* A call that fails with want and a message on the context holding needle. */
+static void expect_fail_ctx(clseg_status got, clseg_status want, const char *needle) {
+  if (got != want || !test_contains(clseg_last_error(test_ctx), needle))
+    fail_msg("got %s '%s', wanted %s with '%s'", clseg_status_name(got), clseg_last_error(test_ctx),
+             clseg_status_name(want), needle);
+}
+
+/* clseg_segment_images: three images of different sizes (one input size for the fixed 32x32
+ * U-Net) in one batch-3 run give each image's one-by-one result: probabilities within 1e-5, the
+ * class the same except at ties (the two best within 1e-4); refused with tiles or RAW. */
+static void batch_equals_one_by_one(void **state) {
+  (void)state;
+  clseg_model *m = load(UNET);
+  clseg_segmenter *s = NULL;
+  assert_int_equal(clseg_segmenter_create(test_ctx, m, NULL, &s), CLSEG_OK);
+  clseg_image im[3] = {make_image(45, 37, 5), make_image(32, 32, 6), make_image(7, 90, 7)};
+  const clseg_image *ptr[3] = {&im[0], &im[1], &im[2]};
+  clseg_segmentation batch[3] = {{0}}, one = {0};
+  if (clseg_segment_images(s, ptr, 3, CLSEG_SEGMENT_PROBS, batch) != CLSEG_OK)
+    fail_msg("%s", clseg_last_error(test_ctx));
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(clseg_segment_image(s, &im[i], CLSEG_SEGMENT_PROBS, &one), CLSEG_OK);
+    const clseg_segmentation *b = &batch[i];
+    assert_true(b->width == im[i].width && b->height == im[i].height && b->classes == 2 &&
+                b->input_h == 32 && b->input_w == 32 && b->tiles == 1);
+    const size_t px = (size_t)im[i].width * (size_t)im[i].height;
+    for (size_t j = 0; j < 2 * px; j++)
+      if (fabsf(b->probs[j] - one.probs[j]) > 1e-5f)
+        fail_msg("image %d (%dx%d) probability %zu: batch %.7f, one by one %.7f", i, im[i].width,
+                 im[i].height, j, b->probs[j], one.probs[j]);
+    for (size_t j = 0; j < px; j++)
+      if (b->mask[j] != one.mask[j] && fabsf(one.probs[j] - one.probs[px + j]) > 1e-4f)
+        fail_msg("image %d pixel %zu: class %d in the batch, %d one by one", i, j, b->mask[j],
+                 one.mask[j]);
+    clseg_segmentation_free(&one);
+    clseg_segmentation_free(&batch[i]);
+  }
+  expect_fail_ctx(clseg_segment_images(s, ptr, 2, CLSEG_SEGMENT_RAW, batch), CLSEG_INVALID_ARGUMENT,
+                  "flags PROBS or 0");
+  expect_fail_ctx(clseg_segment_images(s, ptr, 0, 0, batch), CLSEG_INVALID_ARGUMENT, "n 0");
+  clseg_segmenter_free(s);
+  const clseg_segment_options tiles = {.tile = 32, .overlap = 8};
+  assert_int_equal(clseg_segmenter_create(test_ctx, m, &tiles, &s), CLSEG_OK);
+  expect_fail_ctx(clseg_segment_images(s, ptr, 2, 0, batch), CLSEG_INVALID_ARGUMENT, "no tiles");
+  assert_null(batch[0].mask);
+  clseg_segmenter_free(s);
+  for (int i = 0; i < 3; i++)
+    clseg_image_free(&im[i]);
+  clseg_model_free(m);
+}
+
 /* Options a model cannot take, bad images and flags: clear errors, nothing written. */
 static void errors_name_the_problem(void **state) {
   (void)state;
@@ -292,9 +343,8 @@ static void errors_name_the_problem(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(whole_image_class_model),
-      cmocka_unit_test(whole_image_binary_model),
-      cmocka_unit_test(tiles_blend_like_the_reference),
+      cmocka_unit_test(whole_image_class_model),        cmocka_unit_test(whole_image_binary_model),
+      cmocka_unit_test(tiles_blend_like_the_reference), cmocka_unit_test(batch_equals_one_by_one),
       cmocka_unit_test(errors_name_the_problem),
   };
   test_filter_from_env();
