@@ -402,6 +402,49 @@ static int op_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, y, ny, od);
 }
 
+/* Concat along any axis: each input read as [outer, its part x inner, 1, 1] and joined on
+ * channels, so the one concat kernel serves every axis and rank (reshapes cost no kernel). Inputs
+ * with no elements are skipped, as onnxruntime does (smp's U-Net writes an empty skip tensor for
+ * encoders without a stride-2 feature); constants become graph constants. */
+static int op_concat(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg_node *xs[64];
+  int cnt = 0, nd = 0, ax = 0, xnd;
+  int64_t od[D], dims[D], outer = 1;
+  for (size_t k = 0; k < n->n_input; k++) {
+    const clseg__ov *v = *n->input[k] ? clseg__in(b, n, k) : NULL;
+    if (!v || (v->kind == CLSEG__OV_CONST && v->ndim && !v->count))
+      continue;
+    if (cnt == 64)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "more than 64 inputs");
+    clseg_node *x = operand(b, n, k, &xnd, dims);
+    if (!x || (!cnt && !clseg__norm_axis(b, clseg__attr_int(n, "axis", 1), xnd, &ax)))
+      return 0;
+    if (!cnt) {
+      nd = xnd;
+      memcpy(od, dims, sizeof *od * (size_t)nd);
+      od[ax] = 0;
+      for (int d = 0; d < ax; d++)
+        outer *= dims[d];
+    }
+    for (int d = 0; d < nd; d++)
+      if (xnd != nd || (d != ax && dims[d] != od[d]))
+        return clseg__ob_fail(b, CLSEG_FORMAT,
+                              "input %zu's shape differs from input 0's off axis %d", k, ax);
+    int64_t inner = 1;
+    for (int d = ax; d < nd; d++)
+      inner *= dims[d];
+    int64_t flat[4] = {outer, inner, 1, 1};
+    xs[cnt++] = nd == 4 && ax == 1 ? x : clseg__onnx_reshape(b, x, dims[0], 4, flat);
+    od[ax] += dims[ax];
+  }
+  if (!cnt)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "no input with elements");
+  clseg_node *y = cnt == 1 ? xs[0] : clseg_graph_concat(b->g, xs, cnt);
+  if (!(nd == 4 && ax == 1))
+    y = clseg__onnx_reshape(b, y, outer, nd, od);
+  return set_nd(b, n, 0, y, nd, od);
+}
+
 static int op_split(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, ns;
   int64_t dims[D], sz[64];
@@ -557,6 +600,7 @@ static const struct {
     {"ReduceMax", op_reduce, 0},
     {"ReduceMin", op_reduce, 1},
     {"ReduceSum", op_reduce, 0},
+    {"Concat", op_concat, 0},
     {"Split", op_split, 0},
     {"Slice", op_slice, 0},
     {"Expand", op_expand, 1},
@@ -579,11 +623,26 @@ static int has_nd_input(clseg__ob *b, const Onnx__NodeProto *n) {
   return 0;
 }
 
+/* A Concat the NCHW handler cannot map: along another axis than C, or with an empty input. */
+static int concat_needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+  for (size_t k = 0; k < n->n_input; k++) {
+    const clseg__ov *v = *n->input[k] ? clseg__ob_find(b, n->input[k]) : NULL;
+    if (v && v->kind == CLSEG__OV_CONST && v->ndim && !v->count)
+      return 1;
+    int64_t axis = clseg__attr_int(n, "axis", 1);
+    if (v && v->kind == CLSEG__OV_NODE && (axis < 0 ? axis + v->ndim : axis) != 1)
+      return 1;
+  }
+  return 0;
+}
+
 /* Whether an op the NCHW handlers know needs this file for these operands. */
 static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
   const char *op = n->op_type;
   const clseg__ov *x = clseg__ob_find(b, n->input[0]);
   const clseg__ov *w = n->n_input > 1 && *n->input[1] ? clseg__ob_find(b, n->input[1]) : NULL;
+  if (!strcmp(op, "Concat"))
+    return concat_needs_nd(b, n);
   if (!x || x->kind != CLSEG__OV_NODE)
     return 0;
   if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm"))
