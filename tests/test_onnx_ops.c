@@ -122,6 +122,15 @@ static void test_multi_output(void **state) {
   clseg_graph_free(g);
 }
 
+/* BatchNormalization with its optional outputs listed in inference forms (training_mode 0, empty
+ * names), against onnxruntime on the same graph with Y alone; its training forms are in
+ * test_refused. A conv of 27 products before it. */
+static void test_batchnorm_outputs(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(OPS_DIR, "bn_", 3, &PRODUCT);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -152,6 +161,22 @@ static void test_refused(void **state) {
       {"old_add_nobcast_op6",
        "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
        CLSEG_FORMAT},
+      {"bn_stats_op9",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): output 1 ('mean', mean) at opset 9 "
+       "(training mode: normalised with the batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_stats_op7", "output 1 ('mean', mean) at opset 7 (training mode", CLSEG_UNSUPPORTED},
+      {"bn_training_op15",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): training_mode 1 (normalised with the "
+       "batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_training_op14",
+       "training_mode 1 (normalised with the batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_read_rm_op15",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): output 1 ('rm': a running statistic, "
+       "computed in training mode only) read by the graph is unsupported",
+       CLSEG_UNSUPPORTED},
       {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
        CLSEG_UNSUPPORTED},
   };
@@ -177,7 +202,8 @@ int main(void) {
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
       cmocka_unit_test(test_multi_output), cmocka_unit_test(test_batch),
       cmocka_unit_test(test_old_opsets),   cmocka_unit_test(test_reduce),
-      cmocka_unit_test(test_concat),       cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_concat),       cmocka_unit_test(test_batchnorm_outputs),
+      cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }

@@ -274,6 +274,51 @@ def concat_cases(out, idx):
         idx.append((stem, what))
 
 
+def batchnorm_cases(out, idx):
+    """BatchNormalization's optional outputs. Opsets 7-13: listing mean, var, saved_mean, saved_var is
+    training mode (the spec's output case 1: onnxruntime normalises with the batch's statistics), refused;
+    all of them empty names: inference. From opset 14: training_mode 1 refused; training_mode 0 with
+    running_mean / running_var listed but unread (onnxruntime calls that invalid) imports as inference,
+    against onnxruntime on the same graph with Y alone."""
+    vi = helper.make_tensor_value_info
+    c, xs = 4, (1, 3, 5, 6)
+
+    def graph(stem, opset, outs, attrs, y_only=False):
+        r = rng_for(stem + ".w")
+        inits = [init("w1", (r.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32)),
+                 init("s", r.uniform(0.5, 1.5, c).astype(np.float32)), init("b", r.uniform(-1, 1, c).astype(np.float32)),
+                 init("m", r.uniform(-0.5, 0.5, c).astype(np.float32)),
+                 init("v", r.uniform(0.5, 1.5, c).astype(np.float32))]
+        nodes = [helper.make_node("Conv", ["x", "w1"], ["cv"], name="/conv/Conv", pads=[1, 1, 1, 1]),
+                 helper.make_node("BatchNormalization", ["cv", "s", "b", "m", "v"], ["n"] + ([] if y_only else outs),
+                                  name="/bn/BatchNormalization", **attrs),
+                 helper.make_node("Relu", ["n"], ["y"], name="/act/Relu")]
+        return model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits, opset)
+
+    x = lambda stem: rng_for(stem).uniform(-2, 2, xs).astype(np.float32)  # noqa: E731
+    for stem, opset, outs, attrs in (("bn_mode0_outputs_op15", 15, ["rm", "rv"], dict(training_mode=0)),
+                                     ("bn_mode0_op14", 14, [], dict(training_mode=0)),
+                                     ("bn_empty_outputs_op9", 9, ["", "", "", ""], {})):
+        m = graph(stem, opset, outs, attrs)
+        save(out, stem, m)
+        ref = graph(stem, opset, outs, attrs, y_only=True)
+        sess = ort.InferenceSession(ref.SerializeToString(), providers=["CPUExecutionProvider"])
+        np.save(os.path.join(out, stem + ".input.npy"), x(stem))
+        np.save(os.path.join(out, stem + ".ort.npy"), sess.run(None, {"x": x(stem)})[0].astype(np.float32))
+        idx.append((stem, "Conv, BatchNormalization-%d %s outputs %s, Relu (reference: Y alone)" % (
+            opset, describe("", attrs).strip(), ["n"] + outs)))
+    # refused
+    for stem, opset, outs, attrs in (("bn_stats_op9", 9, ["mean", "var", "smean", "svar"], {}),
+                                     ("bn_stats_op7", 7, ["mean", "var"], {}),
+                                     ("bn_training_op15", 15, ["rm", "rv"], dict(training_mode=1)),
+                                     ("bn_training_op14", 14, [], dict(training_mode=1))):
+        save(out, stem, graph(stem, opset, outs, attrs))
+    # refused: training_mode 0 with running_mean read by a graph output
+    m = graph("bn_read_rm_op15", 15, ["rm", "rv"], dict(training_mode=0))
+    m.graph.output.append(vi("rm", TensorProto.FLOAT, None))
+    save(out, "bn_read_rm_op15", m)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -287,6 +332,7 @@ def main():
     softmax_cases(a.out, idx)
     head_cases(a.out, idx)
     concat_cases(a.out, idx)
+    batchnorm_cases(a.out, idx)
     multi_output_case(a.out)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")

@@ -146,6 +146,8 @@ struct clseg_node *clseg__onnx_reshape(clseg__ob *b, struct clseg_node *x, int64
                                        const int64_t *od);
 /* Resize and Upsample (onnx_resize.c). */
 int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
+/* onnx_bn_train.c: 1 (the error set) when a BatchNormalization is in a training form. */
+int clseg__bn_training(clseg__ob *b, const Onnx__NodeProto *n);
 /* Records node x (with its ONNX shape) as output k of n. */
 int clseg__set_node(clseg__ob *b, const Onnx__NodeProto *n, size_t k, struct clseg_node *x,
                     int ndim, const int64_t *dims);
