@@ -48,13 +48,15 @@ static void test_heads(void **state) {
   test_onnx_index(OPS_DIR, "flatten_", 2, &EXACT); /* rows of [N, C H W] and [N C, H W] */
 }
 
-/* Concat on any axis and rank, empty inputs skipped (segmentation-models-pytorch's U-Net and FPN):
+/* Concat on any axis and rank, empty inputs skipped (segmentation-models-pytorch's U-Net and FPN),
+ * and a Gather of a run of any length (its UPerNet through torch.export):
  * data moves of activations, whose Sigmoid and Tanh round differently from onnxruntime's; the FPN
  * merge sums 4 terms. */
 static void test_concat(void **state) {
   (void)state;
   static const check_tol ACT = {1e-6, 1e-5};
   test_onnx_index(OPS_DIR, "concat_", 7, &ACT);
+  test_onnx_index(OPS_DIR, "gather_", 1, &ACT); /* a mean of 12 values gathered */
 }
 
 /* Batches above 1 (tools/make_onnx_compat_fixtures.py): the same sums as one image, so the same

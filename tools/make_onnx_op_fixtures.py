@@ -319,6 +319,23 @@ def batchnorm_cases(out, idx):
     save(out, "bn_read_rm_op15", m)
 
 
+def gather_cases(out, idx):
+    """A global pool as torch.export (dynamo) writes smp's UPerNet's adaptive_avg_pool2d(1) with
+    as_strided: ReduceMean over H and W, Reshape to [-1], Gather at indices arange(C) of shape
+    [1, C, 1, 1] (more indices than dimensions: 12)."""
+    vi = helper.make_tensor_value_info
+    nd = helper.make_node
+    xs = (1, 12, 3, 4)
+    nodes = [nd("ReduceMean", ["x", "axes"], ["m"], name="node_mean", keepdims=1),
+             nd("Reshape", ["m", "flat"], ["f"], name="node_Reshape"),
+             nd("Gather", ["f", "ind"], ["y"], name="node_as_strided", axis=0)]
+    inits = [ints("axes", [-1, -2]), ints("flat", [-1]), ints("ind", np.arange(12).reshape(1, 12, 1, 1))]
+    m = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits, 18)
+    save(out, "gather_strided_op18", m, rng_for("gather_strided_op18").uniform(-2, 2, xs).astype(np.float32))
+    idx.append(("gather_strided_op18", "ReduceMean H W, Reshape [-1], Gather arange(12) as [1, 12, 1, 1] "
+                "(torch.export's as_strided)"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -333,6 +350,7 @@ def main():
     head_cases(a.out, idx)
     concat_cases(a.out, idx)
     batchnorm_cases(a.out, idx)
+    gather_cases(a.out, idx)
     multi_output_case(a.out)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")

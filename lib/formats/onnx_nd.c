@@ -522,26 +522,46 @@ static int op_where(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, clseg_graph_binary(b->g, CLSEG_BINARY_ADD, y, d), nz, dz);
 }
 
+/* The constant indices of a Gather on an axis of len as a run start..start+count-1 (any count:
+ * torch.export writes a global pool as a Gather of all 512 channels); 0 with the error set. */
+static int gather_run(clseg__ob *b, const Onnx__NodeProto *n, int64_t len, int64_t *start) {
+  const clseg__ov *iv = clseg__in(b, n, 1);
+  int cnt = 0, ok = 1;
+  int64_t *ind = iv && iv->kind == CLSEG__OV_CONST && iv->count && iv->count < INT32_MAX
+                     ? malloc(sizeof *ind * iv->count)
+                     : NULL;
+  if (!ind || !clseg__in_ints(b, n, 1, ind, (int)iv->count, &cnt) || cnt < 1) {
+    free(ind);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not a constant");
+  }
+  for (int k = 0; k < cnt && ok; k++) {
+    int64_t i = ind[k] < 0 ? ind[k] + len : ind[k];
+    if (i < 0 || i >= len)
+      ok = clseg__ob_fail(b, CLSEG_FORMAT, "index %lld on an axis of %lld", (long long)ind[k],
+                          (long long)len);
+    else if (k && i != *start + k)
+      ok = clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not consecutive");
+    if (!k)
+      *start = i;
+  }
+  free(ind);
+  return ok ? cnt : 0;
+}
+
 /* Gather of an activation along an axis at constant indices: one index (the axis dropped, or kept
  * for a one-element index list) or a run of consecutive ones, as narrows. */
 static int op_gather(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, cnt;
-  int64_t dims[D], ind[D], od[D];
+  int64_t dims[D], od[D], first = 0;
   clseg_node *x = operand(b, n, 0, &nd, dims);
   const clseg__ov *iv = x ? clseg__in(b, n, 1) : NULL;
   if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), nd, &ax))
     return 0;
-  if (!iv || iv->kind != CLSEG__OV_CONST || !clseg__in_ints(b, n, 1, ind, D, &cnt) || cnt < 1)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not a constant");
-  for (int k = 0; k < cnt; k++) {
-    ind[k] = ind[k] < 0 ? ind[k] + dims[ax] : ind[k];
-    if (ind[k] < 0 || ind[k] >= dims[ax])
-      return clseg__ob_fail(b, CLSEG_FORMAT, "index %lld on an axis of %lld", (long long)ind[k],
-                            (long long)dims[ax]);
-    if (k && ind[k] != ind[k - 1] + 1)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not consecutive");
-  }
-  clseg_node *y = clseg_graph_narrow(b->g, x, ax, ind[0], cnt);
+  if (!(cnt = gather_run(b, n, dims[ax], &first)))
+    return 0;
+  if (iv->ndim + nd - 1 > D)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a result of %d dimensions", iv->ndim + nd - 1);
+  clseg_node *y = clseg_graph_narrow(b->g, x, ax, first, cnt);
   int ny = 0;
   for (int d = 0; d < nd; d++) {
     if (d == ax)
