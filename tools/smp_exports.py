@@ -9,7 +9,7 @@ noise, "noise"), or "unsupported: <message>" where clseg refuses.
 Needs torch, segmentation-models-pytorch, onnx, onnxruntime (not in the pyenv python3, not in Debian's: see
 docs/onnx.md for the venv). The models go to --work (default /tmp/smp_exports), never into the repository.
 Usage:  /work/venv-smp/bin/python tools/smp_exports.py [--clseg build/apps/clseg] [--size 96]
-            [--opsets 13,17] [--batch 1] [--only Unet/resnet18,...] [--keep]
+            [--opsets 13,17] [--batch 1] [--only Unet/resnet18,...] [--keep] [--dynamo --opsets 18]
 """
 import argparse
 import os
@@ -50,6 +50,17 @@ MODELS = [
     ("Unet", "tu-mobilenetv3_small_100", {}),
     ("Unet", "tu-convnext_atto", {}),
     ("DPT", "tu-vit_tiny_patch16_224", {"size": 224}),
+    # more encoder families: squeeze-excitation, selective kernels, dense blocks, separable convs,
+    # reparameterisable blocks, grouped convs, plain VGG
+    ("Unet", "se_resnet50", {}),
+    ("Unet", "timm-skresnet18", {}),
+    ("Unet", "densenet121", {}),
+    ("Unet", "xception", {}),
+    ("Unet", "mobileone_s0", {}),
+    ("FPN", "resnext50_32x4d", {}),
+    ("Unet", "vgg11_bn", {}),
+    ("Unet", "dpn68", {}),
+    ("Unet", "timm-tf_efficientnet_lite0", {}),
 ]
 
 
@@ -82,7 +93,7 @@ def clseg_run(clseg, path, x, work):
     return np.load(outp), None
 
 
-def check(a, clseg, size, opset, batch, work, keep):
+def check(a, clseg, size, opset, batch, work, keep, dynamo=False):
     arch, enc, extra = a
     name = "%s/%s" % (arch, enc)
     try:
@@ -91,12 +102,13 @@ def check(a, clseg, size, opset, batch, work, keep):
         return name, "build failed: %s" % str(e).splitlines()[0][:200]
     size = extra.get("size", size)
     x = np.random.default_rng(SEED).uniform(-2, 2, (batch, 3, size, size)).astype(np.float32)
-    path = os.path.join(work, "%s_%s_op%d.onnx" % (arch, enc, opset))
+    path = os.path.join(work, "%s_%s_op%d%s.onnx" % (arch, enc, opset, "_dynamo" if dynamo else ""))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(m, (torch.from_numpy(x),), path, opset_version=opset, dynamo=False,
-                              input_names=["input"], output_names=["output"])
+            torch.onnx.export(m, (torch.from_numpy(x),), path, opset_version=opset, dynamo=dynamo,
+                              input_names=["input"], output_names=["output"], external_data=False,
+                              **({"verbose": False, "report": False} if dynamo else {}))
     except Exception as e:
         return name, "export failed: %s" % str(e).splitlines()[0][:200]
     with torch.no_grad():
@@ -129,6 +141,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--work", default="/tmp/smp_exports")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--dynamo", action="store_true", help="torch.export's exporter (needs onnxscript; opset 18+)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
@@ -138,7 +151,7 @@ def main():
         if only and "%s/%s" % spec[:2] not in only:
             continue
         for opset in map(int, a.opsets.split(",")):
-            name, res = check(spec, a.clseg, a.size, opset, a.batch, a.work, a.keep)
+            name, res = check(spec, a.clseg, a.size, opset, a.batch, a.work, a.keep, a.dynamo)
             print("%-36s op%-3d %s" % (name, opset, res), flush=True)
 
 
