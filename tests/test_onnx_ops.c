@@ -48,6 +48,17 @@ static void test_heads(void **state) {
   test_onnx_index(OPS_DIR, "flatten_", 2, &EXACT); /* rows of [N, C H W] and [N C, H W] */
 }
 
+/* Concat on any axis and rank, empty inputs skipped (segmentation-models-pytorch's U-Net and FPN),
+ * and a Gather of a run of any length (its UPerNet through torch.export):
+ * data moves of activations, whose Sigmoid and Tanh round differently from onnxruntime's; the FPN
+ * merge sums 4 terms. */
+static void test_concat(void **state) {
+  (void)state;
+  static const check_tol ACT = {1e-6, 1e-5};
+  test_onnx_index(OPS_DIR, "concat_", 7, &ACT);
+  test_onnx_index(OPS_DIR, "gather_", 1, &ACT); /* a mean of 12 values gathered */
+}
+
 /* Batches above 1 (tools/make_onnx_compat_fixtures.py): the same sums as one image, so the same
  * bounds; the U-Net sums up to 72 products through 8 convs with batchnorm and bilinear resizes. */
 static void test_batch(void **state) {
@@ -62,7 +73,7 @@ static void test_batch(void **state) {
 static void test_old_opsets(void **state) {
   (void)state;
   static const check_tol PRODUCT = {1e-5, 1e-5};
-  test_onnx_index(COMPAT_DIR, "old_", 11, &PRODUCT);
+  test_onnx_index(COMPAT_DIR, "old_", 14, &PRODUCT); /* PRelu-1 and -6 too */
 }
 
 /* Reductions of a conv's output (batch 2): a sum over C, H and W adds 175 terms; a ReduceSum is
@@ -113,6 +124,15 @@ static void test_multi_output(void **state) {
   clseg_graph_free(g);
 }
 
+/* BatchNormalization with its optional outputs listed in inference forms (training_mode 0, empty
+ * names), against onnxruntime on the same graph with Y alone; its training forms are in
+ * test_refused. A conv of 27 products before it. */
+static void test_batchnorm_outputs(void **state) {
+  (void)state;
+  static const check_tol PRODUCT = {1e-5, 1e-5};
+  test_onnx_index(OPS_DIR, "bn_", 3, &PRODUCT);
+}
+
 static void test_refused(void **state) {
   (void)state;
   static const struct {
@@ -143,6 +163,22 @@ static void test_refused(void **state) {
       {"old_add_nobcast_op6",
        "node 0 (Add '/add/Add'): operands of different shapes without broadcast=1 (opset 6)",
        CLSEG_FORMAT},
+      {"bn_stats_op9",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): output 1 ('mean', mean) at opset 9 "
+       "(training mode: normalised with the batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_stats_op7", "output 1 ('mean', mean) at opset 7 (training mode", CLSEG_UNSUPPORTED},
+      {"bn_training_op15",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): training_mode 1 (normalised with the "
+       "batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_training_op14",
+       "training_mode 1 (normalised with the batch's statistics) is unsupported",
+       CLSEG_UNSUPPORTED},
+      {"bn_read_rm_op15",
+       "node 1 (BatchNormalization '/bn/BatchNormalization'): output 1 ('rm': a running statistic, "
+       "computed in training mode only) read by the graph is unsupported",
+       CLSEG_UNSUPPORTED},
       {"old_opset22", "opset 22 of the default domain (1 to 21 read; 11 to 18 tested)",
        CLSEG_UNSUPPORTED},
   };
@@ -168,6 +204,7 @@ int main(void) {
       cmocka_unit_test(test_clip_softmax), cmocka_unit_test(test_heads),
       cmocka_unit_test(test_multi_output), cmocka_unit_test(test_batch),
       cmocka_unit_test(test_old_opsets),   cmocka_unit_test(test_reduce),
+      cmocka_unit_test(test_concat),       cmocka_unit_test(test_batchnorm_outputs),
       cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

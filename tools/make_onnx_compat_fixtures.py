@@ -113,7 +113,7 @@ def old_cases(out, idx):
     """Opsets 1 to 6. onnxruntime runs Conv, ConvTranspose, MaxPool, GlobalAveragePool, Flatten, Softmax and
     Reshape (shape attribute) from opset 1, Pad from 2, Relu / Sigmoid / LeakyRelu / Clip from 6: those
     models are checked against onnxruntime as they are. It lacks BatchNormalization-1/6, Add/Mul-1/6 (legacy
-    broadcast), Dropout-1/6, Concat-1 (axis optional), Pad-1 (paddings), Upsample-1 (height_scale,
+    broadcast), Dropout-1/6, PRelu-1/6, Concat-1 (axis optional), Pad-1 (paddings), Upsample-1 (height_scale,
     width_scale), AveragePool-1, Cast-1 (to as a name) and Gemm-1/6: for those the reference is
     onnxruntime on the same graph written at opset 7 to 9 with today's attributes ("paired")."""
     from onnx import TensorProto, helper
@@ -244,6 +244,21 @@ def old_cases(out, idx):
                        mode="linear" if mode == "bilinear" else mode)]
         write(st, 6, nodes, [], (1, 2, 3, 4), "Upsample-1 %s, height_scale 2, width_scale 3 (read as "
               "Upsample-7)" % mode, paired=(7, nodes7, []))
+    # paired: PRelu-6 and -1 (no broadcasting: a slope of C values is one per channel, whatever the input's
+    # last axis; onnxruntime runs PRelu from opset 7, where [C] would broadcast along W)
+    for st, opset, c, shape in (("old_prelu_op6", 6, 4, (1, 3, 5, 7)), ("old_prelu_w_op6", 6, 3, (1, 3, 4, 3)),
+                                ("old_prelu_op1", 1, 1, (1, 3, 4, 5))):
+        slope = rng_for(st + ".s").uniform(-1.5, 1.5, (c,)).astype(np.float32)
+        attrs = dict(consumed_inputs=[0, 0]) if opset == 1 else {}
+        first = [node("Conv", ["x", "w1"], ["c"], name="/c/Conv", kernel_shape=[1, 1])] if c == 4 else []
+        inits = [init("w1", w(st + ".w1", (4, 3, 1, 1), 1.0))] if c == 4 else []
+        act = "c" if c == 4 else "x"
+        nodes = first + [node("PRelu", [act, "slope"], ["y"], name="/act/PRelu", **attrs)]
+        nodes7 = first + [node("PRelu", [act, "slope"], ["y"], name="/act/PRelu")]
+        write(st, opset, nodes, inits + [init("slope", slope)], shape,
+              "%sPRelu-%d slope [%d]%s" % ("Conv 3->4, " if c == 4 else "", opset, c, " on [1, 3, 4, 3] (W = C)"
+                                          if st == "old_prelu_w_op6" else ""),
+              paired=(7, nodes7, inits + [init("slope", slope.reshape(c, 1, 1) if c > 1 else slope)]))
     # refused (no .npy; tests/test_onnx_ops.c checks the messages)
     bn = ["x", "s", "b", "m", "v"]
     ones = [init(k, np.ones(2, np.float32)) for k in "sbmv"]

@@ -215,6 +215,127 @@ def multi_output_case(out):
         np.save(os.path.join(out, "%s.ort%d.npy" % (stem, i)), y.astype(np.float32))
 
 
+def concat_cases(out, idx):
+    """Concat as segmentation-models-pytorch exports it: an empty skip tensor (its U-Net on encoders
+    without a stride-2 feature, mit_b0 and ConvNeXt), torch.stack(...).sum(0) (its FPN's merge: Unsqueeze
+    at 0, Concat on axis 0, ReduceSum keepdims 0), along H and W, and a class token joined to tokens."""
+    vi = helper.make_tensor_value_info
+    nd = helper.make_node
+    xs = (1, 3, 4, 5)
+    empty = init("empty", np.zeros((1, 0, 4, 5), np.float32))
+    cases = [  # (stem, opset, nodes, inits, what)
+        ("concat_empty_op13", 13,
+         [nd("Relu", ["x"], ["r"], name="/act/Relu"),
+          nd("Concat", ["r", "empty"], ["c"], name="/decoder/blocks.3/Concat_1", axis=1),
+          nd("Sigmoid", ["c"], ["y"], name="/out/Sigmoid")],
+         [empty], "Relu, Concat with an empty [1, 0, 4, 5] constant on C, Sigmoid"),
+        ("concat_empty_first_op11", 11,
+         [nd("Relu", ["x"], ["r"], name="/act/Relu"), nd("Tanh", ["x"], ["t"], name="/act/Tanh"),
+          nd("Concat", ["empty", "r", "t"], ["y"], name="/cat/Concat", axis=-3)],
+         [empty], "Concat of an empty constant, Relu and Tanh on C"),
+        ("concat_h_op13", 13,
+         [nd("Relu", ["x"], ["r"], name="/act/Relu"), nd("Sigmoid", ["x"], ["s"], name="/act/Sigmoid"),
+          nd("Concat", ["r", "s"], ["y"], name="/cat/Concat", axis=2)],
+         [], "Concat of Relu and Sigmoid along H"),
+        ("concat_w_const_op17", 17,
+         [nd("Relu", ["x"], ["r"], name="/act/Relu"),
+          nd("Concat", ["r", "k"], ["y"], name="/cat/Concat", axis=-1)],
+         [init("k", rng_for("concat_w_const.k").uniform(-1, 1, (1, 3, 4, 2)).astype(np.float32))],
+         "Concat of Relu and a [1, 3, 4, 2] constant along W"),
+        ("concat_token_op13", 13,
+         [nd("Reshape", ["x", "s3"], ["t3"], name="/tok/Reshape"),
+          nd("Transpose", ["t3"], ["tk"], name="/tok/Transpose", perm=[0, 2, 1]),
+          nd("Concat", ["cls", "tk"], ["y"], name="/tok/Concat", axis=1)],
+         [ints("s3", [1, 3, 20]), init("cls", rng_for("concat_token.cls").uniform(-1, 1, (1, 1, 3))
+                                          .astype(np.float32))],
+         "tokens [1, 20, 3] after a class token [1, 1, 3] (ViT), axis 1 of rank 3"),
+    ]
+    for opset in (11, 13):  # smp's FPN merge: torch.stack(features).sum(dim=0)
+        acts = ["Relu", "Sigmoid", "Tanh", "Abs"]
+        nodes, parts, inits = [], [], []
+        if opset >= 13:
+            inits.append(ints("ax0", [0]))
+        for i, a in enumerate(acts):
+            nodes.append(nd(a, ["x"], ["a%d" % i], name="/seg_blocks.%d/%s" % (i, a)))
+            kw = {} if opset >= 13 else dict(axes=[0])
+            nodes.append(nd("Unsqueeze", ["a%d" % i] + (["ax0"] if opset >= 13 else []), ["u%d" % i],
+                            name="/decoder/merge/Unsqueeze_%d" % i, **kw))
+            parts.append("u%d" % i)
+        nodes.append(nd("Concat", parts, ["c"], name="/decoder/merge/Concat", axis=0))
+        kw = dict(keepdims=0) if opset >= 13 else dict(keepdims=0, axes=[0])
+        nodes.append(nd("ReduceSum", ["c"] + (["ax0"] if opset >= 13 else []), ["y"],
+                        name="/decoder/merge/ReduceSum", **kw))
+        cases.append(("concat_stack_sum_op%d" % opset, opset, nodes, inits,
+                      "FPN merge: 4 activations Unsqueeze at 0, Concat axis 0, ReduceSum axis 0 keepdims 0"))
+    for stem, opset, nodes, inits, what in cases:
+        m = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits,
+                  opset)
+        save(out, stem, m, rng_for(stem).uniform(-2, 2, xs).astype(np.float32))
+        idx.append((stem, what))
+
+
+def batchnorm_cases(out, idx):
+    """BatchNormalization's optional outputs. Opsets 7-13: listing mean, var, saved_mean, saved_var is
+    training mode (the spec's output case 1: onnxruntime normalises with the batch's statistics), refused;
+    all of them empty names: inference. From opset 14: training_mode 1 refused; training_mode 0 with
+    running_mean / running_var listed but unread (onnxruntime calls that invalid) imports as inference,
+    against onnxruntime on the same graph with Y alone."""
+    vi = helper.make_tensor_value_info
+    c, xs = 4, (1, 3, 5, 6)
+
+    def graph(stem, opset, outs, attrs, y_only=False):
+        r = rng_for(stem + ".w")
+        inits = [init("w1", (r.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32)),
+                 init("s", r.uniform(0.5, 1.5, c).astype(np.float32)), init("b", r.uniform(-1, 1, c).astype(np.float32)),
+                 init("m", r.uniform(-0.5, 0.5, c).astype(np.float32)),
+                 init("v", r.uniform(0.5, 1.5, c).astype(np.float32))]
+        nodes = [helper.make_node("Conv", ["x", "w1"], ["cv"], name="/conv/Conv", pads=[1, 1, 1, 1]),
+                 helper.make_node("BatchNormalization", ["cv", "s", "b", "m", "v"], ["n"] + ([] if y_only else outs),
+                                  name="/bn/BatchNormalization", **attrs),
+                 helper.make_node("Relu", ["n"], ["y"], name="/act/Relu")]
+        return model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits, opset)
+
+    x = lambda stem: rng_for(stem).uniform(-2, 2, xs).astype(np.float32)  # noqa: E731
+    for stem, opset, outs, attrs in (("bn_mode0_outputs_op15", 15, ["rm", "rv"], dict(training_mode=0)),
+                                     ("bn_mode0_op14", 14, [], dict(training_mode=0)),
+                                     ("bn_empty_outputs_op9", 9, ["", "", "", ""], {})):
+        m = graph(stem, opset, outs, attrs)
+        save(out, stem, m)
+        ref = graph(stem, opset, outs, attrs, y_only=True)
+        sess = ort.InferenceSession(ref.SerializeToString(), providers=["CPUExecutionProvider"])
+        np.save(os.path.join(out, stem + ".input.npy"), x(stem))
+        np.save(os.path.join(out, stem + ".ort.npy"), sess.run(None, {"x": x(stem)})[0].astype(np.float32))
+        idx.append((stem, "Conv, BatchNormalization-%d %s outputs %s, Relu (reference: Y alone)" % (
+            opset, describe("", attrs).strip(), ["n"] + outs)))
+    # refused
+    for stem, opset, outs, attrs in (("bn_stats_op9", 9, ["mean", "var", "smean", "svar"], {}),
+                                     ("bn_stats_op7", 7, ["mean", "var"], {}),
+                                     ("bn_training_op15", 15, ["rm", "rv"], dict(training_mode=1)),
+                                     ("bn_training_op14", 14, [], dict(training_mode=1))):
+        save(out, stem, graph(stem, opset, outs, attrs))
+    # refused: training_mode 0 with running_mean read by a graph output
+    m = graph("bn_read_rm_op15", 15, ["rm", "rv"], dict(training_mode=0))
+    m.graph.output.append(vi("rm", TensorProto.FLOAT, None))
+    save(out, "bn_read_rm_op15", m)
+
+
+def gather_cases(out, idx):
+    """A global pool as torch.export (dynamo) writes smp's UPerNet's adaptive_avg_pool2d(1) with
+    as_strided: ReduceMean over H and W, Reshape to [-1], Gather at indices arange(C) of shape
+    [1, C, 1, 1] (more indices than dimensions: 12)."""
+    vi = helper.make_tensor_value_info
+    nd = helper.make_node
+    xs = (1, 12, 3, 4)
+    nodes = [nd("ReduceMean", ["x", "axes"], ["m"], name="node_mean", keepdims=1),
+             nd("Reshape", ["m", "flat"], ["f"], name="node_Reshape"),
+             nd("Gather", ["f", "ind"], ["y"], name="node_as_strided", axis=0)]
+    inits = [ints("axes", [-1, -2]), ints("flat", [-1]), ints("ind", np.arange(12).reshape(1, 12, 1, 1))]
+    m = model(nodes, [vi("x", TensorProto.FLOAT, list(xs))], [vi("y", TensorProto.FLOAT, None)], inits, 18)
+    save(out, "gather_strided_op18", m, rng_for("gather_strided_op18").uniform(-2, 2, xs).astype(np.float32))
+    idx.append(("gather_strided_op18", "ReduceMean H W, Reshape [-1], Gather arange(12) as [1, 12, 1, 1] "
+                "(torch.export's as_strided)"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "onnx_ops"))
@@ -227,6 +348,9 @@ def main():
     clip_cases(a.out, idx)
     softmax_cases(a.out, idx)
     head_cases(a.out, idx)
+    concat_cases(a.out, idx)
+    batchnorm_cases(a.out, idx)
+    gather_cases(a.out, idx)
     multi_output_case(a.out)
     with open(os.path.join(a.out, "index.txt"), "w") as f:
         f.write("# written by tools/make_onnx_op_fixtures.py: STEM<TAB>what it checks\n")

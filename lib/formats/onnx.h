@@ -171,6 +171,8 @@ int clseg__onnx_pad(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_space_depth(clseg__ob *b, const Onnx__NodeProto *n);
 /* Resize and Upsample. */
 int clseg__onnx_resize(clseg__ob *b, const Onnx__NodeProto *n);
+/* onnx_bn_train.c: 1 (the error set) when a BatchNormalization is in a training form. */
+int clseg__bn_training(clseg__ob *b, const Onnx__NodeProto *n);
 
 /* ---- onnx_nd.c: handlers for tensors of any rank ---- */
 /* 1 when the any-rank handler maps n (always: its table row says so), 0 when the NCHW handler
@@ -185,6 +187,7 @@ int clseg__onnx_nd_softmax(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_layernorm(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_groupnorm(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_reduce(clseg__ob *b, const Onnx__NodeProto *n);
+int clseg__onnx_nd_concat(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_split(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_slice(clseg__ob *b, const Onnx__NodeProto *n);
 int clseg__onnx_nd_expand(clseg__ob *b, const Onnx__NodeProto *n);

@@ -387,6 +387,49 @@ int clseg__onnx_nd_reduce(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, y, ny, od);
 }
 
+/* Concat along any axis: each input read as [outer, its part x inner, 1, 1] and joined on
+ * channels, so the one concat kernel serves every axis and rank (reshapes cost no kernel). Inputs
+ * with no elements are skipped, as onnxruntime does (smp's U-Net writes an empty skip tensor for
+ * encoders without a stride-2 feature); constants become graph constants. */
+int clseg__onnx_nd_concat(clseg__ob *b, const Onnx__NodeProto *n) {
+  clseg_node *xs[64];
+  int cnt = 0, nd = 0, ax = 0, xnd;
+  int64_t od[D], dims[D], outer = 1;
+  for (size_t k = 0; k < n->n_input; k++) {
+    const clseg__ov *v = *n->input[k] ? clseg__in(b, n, k) : NULL;
+    if (!v || (v->kind == CLSEG__OV_CONST && v->ndim && !v->count))
+      continue;
+    if (cnt == 64)
+      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "more than 64 inputs");
+    clseg_node *x = operand(b, n, k, &xnd, dims);
+    if (!x || (!cnt && !clseg__norm_axis(b, clseg__attr_int(n, "axis", 1), xnd, &ax)))
+      return 0;
+    if (!cnt) {
+      nd = xnd;
+      memcpy(od, dims, sizeof *od * (size_t)nd);
+      od[ax] = 0;
+      for (int d = 0; d < ax; d++)
+        outer *= dims[d];
+    }
+    for (int d = 0; d < nd; d++)
+      if (xnd != nd || (d != ax && dims[d] != od[d]))
+        return clseg__ob_fail(b, CLSEG_FORMAT,
+                              "input %zu's shape differs from input 0's off axis %d", k, ax);
+    int64_t inner = 1;
+    for (int d = ax; d < nd; d++)
+      inner *= dims[d];
+    int64_t flat[4] = {outer, inner, 1, 1};
+    xs[cnt++] = nd == 4 && ax == 1 ? x : clseg__onnx_reshape(b, x, dims[0], 4, flat);
+    od[ax] += dims[ax];
+  }
+  if (!cnt)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "no input with elements");
+  clseg_node *y = cnt == 1 ? xs[0] : clseg_graph_concat(b->g, xs, cnt);
+  if (!(nd == 4 && ax == 1))
+    y = clseg__onnx_reshape(b, y, outer, nd, od);
+  return set_nd(b, n, 0, y, nd, od);
+}
+
 int clseg__onnx_nd_split(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, ns;
   int64_t dims[D], sz[64];
@@ -464,26 +507,46 @@ int clseg__onnx_nd_where(clseg__ob *b, const Onnx__NodeProto *n) {
   return set_nd(b, n, 0, clseg_graph_binary(b->g, CLSEG_BINARY_ADD, y, d), nz, dz);
 }
 
+/* The constant indices of a Gather on an axis of len as a run start..start+count-1 (any count:
+ * torch.export writes a global pool as a Gather of all 512 channels); 0 with the error set. */
+static int gather_run(clseg__ob *b, const Onnx__NodeProto *n, int64_t len, int64_t *start) {
+  const clseg__ov *iv = clseg__in(b, n, 1);
+  int cnt = 0, ok = 1;
+  int64_t *ind = iv && iv->kind == CLSEG__OV_CONST && iv->count && iv->count < INT32_MAX
+                     ? malloc(sizeof *ind * iv->count)
+                     : NULL;
+  if (!ind || !clseg__in_ints(b, n, 1, ind, (int)iv->count, &cnt) || cnt < 1) {
+    free(ind);
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not a constant");
+  }
+  for (int k = 0; k < cnt && ok; k++) {
+    int64_t i = ind[k] < 0 ? ind[k] + len : ind[k];
+    if (i < 0 || i >= len)
+      ok = clseg__ob_fail(b, CLSEG_FORMAT, "index %lld on an axis of %lld", (long long)ind[k],
+                          (long long)len);
+    else if (k && i != *start + k)
+      ok = clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not consecutive");
+    if (!k)
+      *start = i;
+  }
+  free(ind);
+  return ok ? cnt : 0;
+}
+
 /* Gather of an activation along an axis at constant indices: one index (the axis dropped, or kept
  * for a one-element index list) or a run of consecutive ones, as narrows. */
 int clseg__onnx_nd_gather(clseg__ob *b, const Onnx__NodeProto *n) {
   int nd, ax, cnt;
-  int64_t dims[D], ind[D], od[D];
+  int64_t dims[D], od[D], first = 0;
   clseg_node *x = operand(b, n, 0, &nd, dims);
   const clseg__ov *iv = x ? clseg__in(b, n, 1) : NULL;
   if (!x || !clseg__norm_axis(b, clseg__attr_int(n, "axis", 0), nd, &ax))
     return 0;
-  if (!iv || iv->kind != CLSEG__OV_CONST || !clseg__in_ints(b, n, 1, ind, D, &cnt) || cnt < 1)
-    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not a constant");
-  for (int k = 0; k < cnt; k++) {
-    ind[k] = ind[k] < 0 ? ind[k] + dims[ax] : ind[k];
-    if (ind[k] < 0 || ind[k] >= dims[ax])
-      return clseg__ob_fail(b, CLSEG_FORMAT, "index %lld on an axis of %lld", (long long)ind[k],
-                            (long long)dims[ax]);
-    if (k && ind[k] != ind[k - 1] + 1)
-      return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "indices that are not consecutive");
-  }
-  clseg_node *y = clseg_graph_narrow(b->g, x, ax, ind[0], cnt);
+  if (!(cnt = gather_run(b, n, dims[ax], &first)))
+    return 0;
+  if (iv->ndim + nd - 1 > D)
+    return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "a result of %d dimensions", iv->ndim + nd - 1);
+  clseg_node *y = clseg_graph_narrow(b->g, x, ax, first, cnt);
   int ny = 0;
   for (int d = 0; d < nd; d++) {
     if (d == ax)
@@ -512,11 +575,26 @@ static int has_nd_input(clseg__ob *b, const Onnx__NodeProto *n) {
   return 0;
 }
 
+/* A Concat the NCHW handler cannot map: along another axis than C, or with an empty input. */
+static int concat_needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
+  for (size_t k = 0; k < n->n_input; k++) {
+    const clseg__ov *v = *n->input[k] ? clseg__ob_find(b, n->input[k]) : NULL;
+    if (v && v->kind == CLSEG__OV_CONST && v->ndim && !v->count)
+      return 1;
+    int64_t axis = clseg__attr_int(n, "axis", 1);
+    if (v && v->kind == CLSEG__OV_NODE && (axis < 0 ? axis + v->ndim : axis) != 1)
+      return 1;
+  }
+  return 0;
+}
+
 /* Whether an op the NCHW handlers know needs this file for these operands. */
 static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
   const char *op = n->op_type;
   const clseg__ov *x = clseg__ob_find(b, n->input[0]);
   const clseg__ov *w = n->n_input > 1 && *n->input[1] ? clseg__ob_find(b, n->input[1]) : NULL;
+  if (!strcmp(op, "Concat"))
+    return concat_needs_nd(b, n);
   if (!x || x->kind != CLSEG__OV_NODE)
     return 0;
   if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm"))

@@ -24,7 +24,7 @@ static const clseg__onnx_op ops[] = {
     {"Sub", clseg__onnx_binary, clseg__onnx_nd_binary, 0},
     {"Mul", clseg__onnx_binary, clseg__onnx_nd_binary, 0},
     {"Div", clseg__onnx_binary, clseg__onnx_nd_binary, 0},
-    {"Concat", clseg__onnx_concat, NULL, 0},
+    {"Concat", clseg__onnx_concat, clseg__onnx_nd_concat, 0},
     {"Split", clseg__onnx_split, clseg__onnx_nd_split, 0},
     {"Slice", clseg__onnx_slice, clseg__onnx_nd_slice, 0},
     {"DepthToSpace", clseg__onnx_space_depth, NULL, 0},

@@ -114,6 +114,9 @@ int clseg__onnx_prelu(clseg__ob *b, const Onnx__NodeProto *n) {
     const int xd = x->ndim - a->ndim + d;
     per_channel = a->dims[d] == 1 || (xd == 1 && a->dims[d] == x->dims[1]);
   }
+  /* opsets 1 to 6 do not broadcast: a slope of more than one value has one per channel */
+  if (b->opset < 7 && a->count > 1 && x->ndim >= 2)
+    per_channel = (int64_t)a->count == x->dims[1];
   if (a->count != 1 && !per_channel) {
     char dims[96] = "";
     for (int d = 0, len = 0; d < a->ndim && len < 80; d++)

@@ -141,6 +141,8 @@ int clseg__onnx_batchnorm(clseg__ob *b, const Onnx__NodeProto *n) {
    * normalises with the batch's own statistics (training) */
   int64_t spatial = b->opset < 9 ? clseg__attr_int(n, "spatial", 1) : 1;
   int64_t test = b->opset < 7 ? clseg__attr_int(n, "is_test", 0) : 1;
+  if (clseg__bn_training(b, n))
+    return 0;
   if (!spatial || !test)
     return clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%s 0 at opset %d (%s) is unsupported",
                           spatial ? "is_test" : "spatial", b->opset,
