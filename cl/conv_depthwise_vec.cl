@@ -12,7 +12,7 @@ inline float16 load16_masked(const __global float *row, const int16 idx, const i
 
 /* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one output row of one
  * channel and reads the input where it lies, no padded copy: rows above and below the map are skipped, and only
- * the tiles whose taps cross the left or right edge take the masked loads. */
+ * the vectors whose taps cross the left or right edge take the masked loads. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_depthwise(__global const float *x, const int x_off, const int h, const int w, const int pt, const int pl,
                  __global const float *wt, const int w_off, __global const float *bias, const int b_off,
@@ -44,7 +44,8 @@ conv2d_depthwise(__global const float *x, const int x_off, const int h, const in
 #pragma unroll
       for (int j = 0; j < NV; j++) {
         const int at = ix0 + kw * DW + j * 16 * SW;
-        const float16 v = inside ? load16_strided(xr + at) : load16_masked(xr, lanes + at, w);
+        const float16 v = inside || (at >= 0 && at + 15 * SW < w) ? load16_strided(xr + at)
+                                                                   : load16_masked(xr, lanes + at, w);
         acc[j] = fma(v, (float16)wk, acc[j]);
       }
     }
