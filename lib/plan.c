@@ -92,13 +92,26 @@ static int moves_only_unit_dims(const clseg_plan *p, const clseg_node *t) {
   return 1;
 }
 
+/* A bilinear resize to the input's own size under a scale of 1 (or none) reads each output from
+ * its own position with weight 1 in every coordinate rule (mmseg's decoders resize their finest
+ * stage to its own size): a copy. */
+static int is_identity_resize(const clseg_plan *p, const clseg_node *r) {
+  if (r->op != CLSEG__N_RESIZE)
+    return 0;
+  const int64_t *in = p->steps[r->in[0]->id].shape, *out = p->steps[r->id].shape;
+  const clseg_resize_params *rp = &r->u.resize;
+  return rp->mode == CLSEG_RESIZE_BILINEAR && in[2] == out[2] && in[3] == out[3] &&
+         (rp->scale_h == 0.0f || rp->scale_h == 1.0f) &&
+         (rp->scale_w == 0.0f || rp->scale_w == 1.0f);
+}
+
 /* Steps that launch nothing: a constant is its parameter's device tensor, a reshape (or a
- * transpose that is one) its input's memory read at another shape. */
+ * transpose or a resize that is one) its input's memory read at another shape. */
 static void alias(clseg_plan *p) {
   for (int i = 0; i < p->g->nnodes; i++) {
     clseg__step *s = &p->steps[i];
     clseg__node_op op = s->node->op;
-    if (op == CLSEG__N_CONST || op == CLSEG__N_RESHAPE ||
+    if (op == CLSEG__N_CONST || op == CLSEG__N_RESHAPE || is_identity_resize(p, s->node) ||
         (op == CLSEG__N_TRANSPOSE && moves_only_unit_dims(p, s->node))) {
       s->skip = 1;
       s->target = s->node->op == CLSEG__N_CONST ? i : p->steps[s->node->in[0]->id].target;
