@@ -12,31 +12,30 @@
 #define SW 1 /* horizontal stride: picks how 16 pixels of a row are loaded */
 #endif
 
-/* The activation on 16 lanes; PoCL vectorizes only explicit vector types, so the epilogue stays vector. */
+/* ACT's value for "the activation is the kernel's `act` argument": one program serves every activation
+ * (the host's choice for small layers, where a build costs more than the run-time switch). */
+#define ACT_ANY (-1)
+
+/* The activation `kind` on 16 lanes; PoCL vectorizes only explicit vector types, so the epilogue stays vector.
+ * With a build-time kind the switch folds away. */
+inline float16 act16_of(float16 v, int kind, float alpha, float beta) {
+  switch (kind) {
+  case ACT_RELU: return fmax(v, (float16)0.0f);
+  case ACT_RELU6: return clamp(v, 0.0f, 6.0f);
+  case ACT_CLIP: return fmin(fmax(v, (float16)alpha), (float16)beta);
+  case ACT_LEAKY_RELU: return select(v, v * alpha, v < 0.0f);
+  case ACT_SIGMOID: return 1.0f / (1.0f + exp(-v));
+  case ACT_HARD_SIGMOID: return clamp(alpha * v + beta, 0.0f, 1.0f);
+  case ACT_HARD_SWISH: return v * clamp(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+  case ACT_TANH: return tanh(v);
+  case ACT_GELU: return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
+  default: return v;
+  }
+}
+
+/* The build-time activation ACT on 16 lanes. */
 inline float16 act16(float16 v, float alpha, float beta) {
-#if ACT == ACT_RELU
-  return fmax(v, (float16)0.0f);
-#elif ACT == ACT_RELU6
-  return clamp(v, 0.0f, 6.0f);
-#elif ACT == ACT_CLIP
-  return fmin(fmax(v, (float16)alpha), (float16)beta);
-#elif ACT == ACT_LEAKY_RELU
-  return select(v, v * alpha, v < 0.0f);
-#elif ACT == ACT_SIGMOID
-  return 1.0f / (1.0f + exp(-v));
-#elif ACT == ACT_HARD_SIGMOID
-  return clamp(alpha * v + beta, 0.0f, 1.0f);
-#elif ACT == ACT_HARD_SWISH
-  return v * clamp(v + 3.0f, 0.0f, 6.0f) / 6.0f;
-#elif ACT == ACT_TANH
-  return tanh(v);
-#elif ACT == ACT_GELU
-  return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
-#else
-  (void)alpha;
-  (void)beta;
-  return v;
-#endif
+  return act16_of(v, ACT, alpha, beta);
 }
 
 /* 16 pixels p[0], p[SW], ... p[15 * SW]; the caller guarantees p[16 * SW - 1] is readable. Stride 2 uses

@@ -10,40 +10,65 @@ inline float16 load16_masked(const __global float *row, const int16 idx, const i
   return select((float16)0.0f, v, (idx >= (int16)0) & (idx < (int16)w));
 }
 
+/* GEOMETRY_ARGS 1 (small layers): the kernel size, vertical stride and dilations are the arguments kh ... dw, so
+ * one program serves every such layer of a horizontal stride; 0: the -D values KH ... DW, loops unrolled. */
+#ifndef GEOMETRY_ARGS
+#define GEOMETRY_ARGS 0
+#endif
+#if GEOMETRY_ARGS
+#define G_KH kh
+#define G_KW kw
+#define G_SH sh
+#define G_DH dh
+#define G_DW dw
+#else
+#define G_KH KH
+#define G_KW KW
+#define G_SH SH
+#define G_DH DH
+#define G_DW DW
+#endif
+
 /* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one output row of one
  * channel and reads the input where it lies, no padded copy: rows above and below the map are skipped, and only
- * the vectors whose taps cross the left or right edge take the masked loads. */
+ * the vectors whose taps cross the left or right edge take the masked loads. The activation is ACT, or `act`
+ * where ACT is ACT_ANY. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_depthwise(__global const float *x, const int x_off, const int h, const int w, const int pt, const int pl,
                  __global const float *wt, const int w_off, __global const float *bias, const int b_off,
                  const int has_bias, __global const float *res, const int r_off, const int has_res, __global float *y,
                  const int y_off, const int channels, const int oh_n, const int ow_n, const int tiles_w,
-                 const float alpha, const float beta) {
+                 const float alpha, const float beta, const int kh, const int kw, const int sh, const int dh,
+                 const int dw, const int act) {
   const int tile = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
   if (tile >= oh_n * tiles_w)
     return;
   const int oh = tile / tiles_w, ow0 = (tile - oh * tiles_w) * TW;
-  const int ix0 = ow0 * SW - pl, iy0 = oh * SH - pt;
-  const int inside = ix0 >= 0 && ix0 + (TW - 1) * SW + (KW - 1) * DW < w;
+  const int ix0 = ow0 * SW - pl, iy0 = oh * G_SH - pt;
+  const int inside = ix0 >= 0 && ix0 + (TW - 1) * SW + (G_KW - 1) * G_DW < w;
   const __global float *xc = x + x_off + (size_t)(n * channels + c) * h * w;
-  const __global float *wc = wt + w_off + c * KH * KW;
+  const __global float *wc = wt + w_off + c * G_KH * G_KW;
   const int16 lanes = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * SW;
   float16 acc[NV];
 #pragma unroll
   for (int j = 0; j < NV; j++)
     acc[j] = (float16)0.0f;
+#if !GEOMETRY_ARGS
 #pragma unroll
-  for (int kh = 0; kh < KH; kh++) {
-    const int iy = iy0 + kh * DH;
+#endif
+  for (int r = 0; r < G_KH; r++) {
+    const int iy = iy0 + r * G_DH;
     if (iy < 0 || iy >= h)
       continue;
     const __global float *xr = xc + iy * w;
+#if !GEOMETRY_ARGS
 #pragma unroll
-    for (int kw = 0; kw < KW; kw++) {
-      const float wk = wc[kh * KW + kw];
+#endif
+    for (int q = 0; q < G_KW; q++) {
+      const float wk = wc[r * G_KW + q];
 #pragma unroll
       for (int j = 0; j < NV; j++) {
-        const int at = ix0 + kw * DW + j * 16 * SW;
+        const int at = ix0 + q * G_DW + j * 16 * SW;
         const float16 v = inside || (at >= 0 && at + 15 * SW < w) ? load16_strided(xr + at)
                                                                    : load16_masked(xr, lanes + at, w);
         acc[j] = fma(v, (float16)wk, acc[j]);
@@ -55,5 +80,5 @@ conv2d_depthwise(__global const float *x, const int x_off, const int h, const in
 #pragma unroll
   for (int j = 0; j < NV; j++)
     if (ow0 + 16 * j < ow_n)
-      epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, alpha, beta);
+      epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, act, alpha, beta);
 }

@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/fixture.h"
 #include "ref/ref.h"
+#include "tuning.h"
 
 #define SWEEP_SEED  0xc0417e57ull
 #define SWEEP_CASES 40
@@ -188,6 +189,23 @@ static void sweep_depthwise(void **state) {
 }
 static void sweep_vec(void **state) {
   sweep(state, "conv2d_vec");
+}
+/* The sweep's layers are small, so conv2d_depthwise and conv2d_vec run them on the programs shared
+ * by small layers (activation and depthwise geometry as arguments). Again with GENERIC_MAX_OUTPUTS
+ * 0: each layer's own program, the geometry and activation as -D values, as large layers get. */
+static void sweep_specialized(void **state, const char *variant) {
+  clseg__tune_row row = {.ncells = 1, .cells = {{"GENERIC_MAX_OUTPUTS", 0}}};
+  snprintf(row.variant, sizeof row.variant, "%s", variant);
+  snprintf(row.source, sizeof row.source, "test_conv: every layer specialized");
+  clseg__tune_force(*state, &row);
+  sweep(state, variant);
+  clseg__tune_force(*state, NULL);
+}
+static void sweep_depthwise_specialized(void **state) {
+  sweep_specialized(state, "conv2d_depthwise");
+}
+static void sweep_vec_specialized(void **state) {
+  sweep_specialized(state, "conv2d_vec");
 }
 static void sweep_gemm(void **state) {
   sweep(state, "conv2d_gemm");
@@ -510,6 +528,13 @@ static void activations_every_variant(void **state) {
       }
       c.p.act = acts[a];
       failures += !run_case(*state, &c, VARIANTS[v], 500 + a);
+      if (!strcmp(VARIANTS[v], "conv2d_vec") || !strcmp(VARIANTS[v], "conv2d_depthwise")) {
+        clseg__tune_row row = {.ncells = 1, .cells = {{"GENERIC_MAX_OUTPUTS", 0}}};
+        snprintf(row.variant, sizeof row.variant, "%s", VARIANTS[v]);
+        clseg__tune_force(*state, &row); /* the activation as a -D value too */
+        failures += !run_case(*state, &c, VARIANTS[v], 500 + a);
+        clseg__tune_force(*state, NULL);
+      }
     }
   assert_int_equal(failures, 0);
 }
@@ -705,6 +730,8 @@ int main(void) {
       cmocka_unit_test(sweep_depthwise_gpu),
       cmocka_unit_test(depthwise_gpu_edge_shapes),
       cmocka_unit_test(sweep_vec),
+      cmocka_unit_test(sweep_depthwise_specialized),
+      cmocka_unit_test(sweep_vec_specialized),
       cmocka_unit_test(sweep_gemm),
       cmocka_unit_test(sweep_clblast),
       cmocka_unit_test(sweep_winograd),

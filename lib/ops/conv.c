@@ -233,16 +233,30 @@ static int depthwise_supported(const conv_job *j) {
   return j->groups == j->cin && j->cout == j->cin;
 }
 
-static const char *const DEPTHWISE_KEYS[] = {NULL, "NV", "LWS"};
+static const char *const DEPTHWISE_KEYS[] = {NULL, "NV", "LWS", "GENERIC_MAX_OUTPUTS"};
+enum { DW_GENERIC_MAX };
+
+/* A conv of at most max outputs runs on a program shared by all such layers: its activation (and a
+ * depthwise conv's kernel size, vertical stride and dilations) are kernel arguments, not -D values.
+ * Each program costs PoCL 0.2-0.9 s to build at the first run and a run-time switch costs
+ * microseconds on layers this small, so the person pipeline's 21 conv programs become 9. */
+static int generic_layer(const conv_job *j, double max) {
+  return (double)j->n * j->cout * j->oh * j->ow <= max;
+}
 
 static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   clseg__define d[MAX_DEFS];
-  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_depthwise", DEPTHWISE_KEYS, 3);
+  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_depthwise", DEPTHWISE_KEYS, 4);
   if (s != CLSEG_OK)
     return s;
   int n = geometry_options(p, d);
   p->u.vec.tile_w = 16 * tile_vectors(p);
   p->u.vec.tiles_w = (p->j.ow + p->u.vec.tile_w - 1) / p->u.vec.tile_w;
+  if (generic_layer(&p->j, p->t.v[DW_GENERIC_MAX])) {
+    const clseg__define g[] = {{"ACT", CLSEG__ACT_ANY}, {"GEOMETRY_ARGS", 1}, {"LWS", p->t.lws},
+                               {"NV", tile_vectors(p)}, {"SW", p->j.sw}};
+    return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", g, CLSEG__COUNT(g));
+  }
   return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
 }
 
@@ -260,7 +274,10 @@ static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *
                              CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
                              CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
                              CLSEG__ARG(j->ow),     CLSEG__ARG(p->u.vec.tiles_w),
-                             CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta)};
+                             CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta),
+                             CLSEG__ARG(j->kh),     CLSEG__ARG(j->kw),
+                             CLSEG__ARG(j->sh),     CLSEG__ARG(j->dh),
+                             CLSEG__ARG(j->dw),     CLSEG__ARG(j->act)};
   const size_t tiles = (size_t)j->oh * (size_t)p->u.vec.tiles_w;
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
@@ -311,7 +328,7 @@ enum { VEC_PADDED, VEC_FLAT, VEC_PACKED };
  * channel blocks go first and each tile's panel stays in L2 while every weight panel passes by.
  * ResNet-50's 2048 -> 512 1x1 convs on PoCL: 137 -> 190 GFLOP/s; at 16 MiB and below, pixel tiles
  * first were as fast or faster. */
-enum { VEC_PIX_FIRST_MAX };
+enum { VEC_PIX_FIRST_MAX, VEC_GENERIC_MAX };
 
 static int vec_pix_first(const clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
@@ -321,11 +338,12 @@ static int vec_pix_first(const clseg__conv2d_prep *p) {
 }
 #define PACK_CPI 16 /* conv2d_pack_input: channels per work-item */
 
-static const char *const VEC_KEYS[] = {"MR", "NV", "LWS", "PIX_FIRST_MAX_BYTES"};
+static const char *const VEC_KEYS[] = {"MR", "NV", "LWS", "PIX_FIRST_MAX_BYTES",
+                                       "GENERIC_MAX_OUTPUTS"};
 
 static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   const conv_job *j = &p->j;
-  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_vec", VEC_KEYS, 4);
+  clseg_status s = clseg__conv_tune(ctx, p, "conv2d_vec", VEC_KEYS, 5);
   if (s != CLSEG_OK)
     return s;
   const int mr = p->t.mr;
@@ -345,6 +363,8 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   d[7].value = vec_tile_oh(p) == 2 ? 2 : nv; /* NV (TILE_OH 2: the two rows' vectors) */
   if (mode == VEC_PACKED)
     d[3].value = d[4].value = 1; /* SH, SW: the pack applied the stride */
+  if (generic_layer(j, p->t.v[VEC_GENERIC_MAX]))
+    d[0].value = CLSEG__ACT_ANY;
   d[n++] = (clseg__define){"MR", mr};
   d[n++] = (clseg__define){"PIX_FIRST", vec_pix_first(p)};
   d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
@@ -398,7 +418,7 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
       CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),   CLSEG__ARG(r.off),
       CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),
       CLSEG__ARG(oh),        CLSEG__ARG(ow),        CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha),
-      CLSEG__ARG(j->beta)};
+      CLSEG__ARG(j->beta),   CLSEG__ARG(j->act)};
   const size_t toh = (size_t)vec_tile_oh(p), lws = (size_t)p->t.lws;
   const size_t tiles = ((size_t)oh + toh - 1) / toh * (size_t)tiles_w;
   const size_t pf = (size_t)vec_pix_first(p), first = pf ? tiles : (size_t)cblocks;

@@ -9,6 +9,9 @@
 
 typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 
+/* ACT of a kernel whose activation is its `act` argument (ACT_ANY in cl/conv_common.h). */
+#define CLSEG__ACT_ANY (-1)
+
 /* Prepares conv2d of w over inputs of shape xshape with parameters p (activation included). Returns
  * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs
  * clseg_conv2d. w and bias are borrowed: they must outlive the prep (w only until
