@@ -39,6 +39,7 @@ typedef struct {
   double t0;
   double *ms;      /* per image, for the median; -1: failed or not run */
   double first_ms; /* the first image reported, which paid for the kernel builds; -1 before */
+  double first_s;  /* seconds from the start of the run (device, model, plans) to that result */
 } run_state;
 
 static void usage(FILE *f) {
@@ -278,8 +279,10 @@ static void report(void *user, int worker, const seg_job *j) {
   st->done++;
   if (j->status == CLSEG_OK) {
     st->ms[j->index] = j->r.ms;
-    if (st->first_ms < 0)
+    if (st->first_ms < 0) {
       st->first_ms = j->r.ms;
+      st->first_s = cli_now() - st->t0;
+    }
     ws->images++;
     print_result(st, ws, j->path, &j->r);
   } else {
@@ -306,9 +309,9 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
   double med = v && ok ? v[ok / 2] : 0, first = st->first_ms > 0 ? st->first_ms : 0;
   if (st->a->json) {
     printf("{\"summary\": {\"images\": %zu, \"failed\": %zu, \"seconds\": %.3f, "
-           "\"images_per_second\": %.2f, "
+           "\"images_per_second\": %.2f, \"first_result_seconds\": %.3f, "
            "\"median_ms\": %.3f, \"devices\": [",
-           ok, st->failed, el, el > 0 ? (double)ok / el : 0, med);
+           ok, st->failed, el, el > 0 ? (double)ok / el : 0, st->first_s, med);
     for (int i = 0; i < nw; i++) {
       printf("%s{\"name\": ", i ? ", " : "");
       cli_json_string(stdout, clseg_context_device(ws[i].w.ctx)->name);
@@ -319,10 +322,10 @@ static void summary(const run_state *st, worker_slot *ws, int nw) {
   } else if (!st->a->quiet) {
     if (st->a->progress)
       fprintf(stderr, "\r\033[K");
-    printf("segmented %zu image%s%s in %.2f s (%.1f images/s); per image median %.1f ms, first "
-           "%.1f ms\n",
+    printf("segmented %zu image%s%s in %.2f s (%.1f images/s); first result after %.2f s; per "
+           "image median %.1f ms, first image %.1f ms\n",
            ok, ok == 1 ? "" : "s", st->failed ? " (some failed)" : "", el,
-           el > 0 ? (double)ok / el : 0, med, first);
+           el > 0 ? (double)ok / el : 0, st->first_s, med, first);
     for (int i = 0; i < nw; i++) {
       clseg_stats k;
       clseg_context_stats(ws[i].w.ctx, &k);

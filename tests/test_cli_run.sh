@@ -250,7 +250,7 @@ for spec in "$dev" "$dev,$dev"; do
 got = [l["input"] for l in lines[:-1]]; assert got == sys.argv[1:], got
 assert [l["ok"] for l in lines[:-1]] == [True, True, True, False, True, True, True], lines
 assert "d_cut.png" in lines[3]["error"], lines[3]
-s = lines[-1]["summary"]; assert s["images"] == 6 and s["failed"] == 1 and s["images_per_second"] > 0, s' "${order[@]}" <<<"$stdout"
+s = lines[-1]["summary"]; assert s["images"] == 6 and s["failed"] == 1 and s["images_per_second"] > 0 and 0 < s["first_result_seconds"] <= s["seconds"], s' "${order[@]}" <<<"$stdout"
     contains "run-pipeline-named $spec" "d_cut.png"
     contains "run-pipeline-count $spec" "1 of 7 images failed"
     absent "run-pipeline-no-partial $spec" "$tmp/mixed_out/d_cut_mask.png" "$tmp/mixed_out/d_cut_overlay.png" $(compgen -G "$tmp/mixed_out/*.tmp*")
