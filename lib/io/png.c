@@ -236,6 +236,12 @@ static int run_encode(png_structp png, png_infop info, const png_job *j) {
       pal[i] = (png_color){j->palette[3 * i], j->palette[3 * i + 1], j->palette[3 * i + 2]};
     png_set_PLTE(png, info, pal, 256); /* all 256: any index a mask holds has a colour */
   }
+  if (j->type == PNG_COLOR_TYPE_RGB || j->type == PNG_COLOR_TYPE_RGB_ALPHA) {
+    /* Photos and overlays: zlib level 3 with the Sub filter on every row instead of level 6 and
+     * libpng's per-row choice among five filters. The astronaut overlay (512x512): encode 120 -> 44 ms, 15% larger file. */
+    png_set_compression_level(png, 3);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+  }
   png_write_info(png, info);
   const uint16_t one = 1;
   if (j->depth == 16 && *(const uint8_t *)&one)
