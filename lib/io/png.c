@@ -3,6 +3,7 @@
  * and nothing exits. */
 #include <errno.h>
 #include <png.h>
+#include <zlib.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,9 +238,11 @@ static int run_encode(png_structp png, png_infop info, const png_job *j) {
     png_set_PLTE(png, info, pal, 256); /* all 256: any index a mask holds has a colour */
   }
   if (j->type == PNG_COLOR_TYPE_RGB || j->type == PNG_COLOR_TYPE_RGB_ALPHA) {
-    /* Photos and overlays: zlib level 3 with the Sub filter on every row instead of level 6 and
-     * libpng's per-row choice among five filters. The astronaut overlay (512x512): encode 120 -> 44 ms, 15% larger file. */
-    png_set_compression_level(png, 3);
+    /* Photos and overlays: the Sub filter on every row and zlib's run-length strategy instead of
+     * level 6 with libpng's per-row choice among five filters: the sample overlays encode in
+     * 26-35 ms instead of 120 (astronaut, 512x512) and 11 instead of 89 (coffee), files 4-11% larger. */
+    png_set_compression_level(png, 1);
+    png_set_compression_strategy(png, Z_RLE);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
   }
   png_write_info(png, info);
