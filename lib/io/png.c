@@ -240,7 +240,8 @@ static int run_encode(png_structp png, png_infop info, const png_job *j) {
   if (j->type == PNG_COLOR_TYPE_RGB || j->type == PNG_COLOR_TYPE_RGB_ALPHA) {
     /* Photos and overlays: the Sub filter on every row and zlib's run-length strategy instead of
      * level 6 with libpng's per-row choice among five filters: the sample overlays encode in
-     * 26-35 ms instead of 120 (astronaut, 512x512) and 11 instead of 89 (coffee), files 4-11% larger. */
+     * 26-35 ms instead of 120 (astronaut, 512x512) and 11 instead of 89 (coffee), files 4-11%
+     * larger. */
     png_set_compression_level(png, 1);
     png_set_compression_strategy(png, Z_RLE);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);

@@ -253,8 +253,11 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
   p->u.vec.tile_w = 16 * tile_vectors(p);
   p->u.vec.tiles_w = (p->j.ow + p->u.vec.tile_w - 1) / p->u.vec.tile_w;
   if (generic_layer(&p->j, p->t.v[DW_GENERIC_MAX])) {
-    const clseg__define g[] = {{"ACT", CLSEG__ACT_ANY}, {"GEOMETRY_ARGS", 1}, {"LWS", p->t.lws},
-                               {"NV", tile_vectors(p)}, {"SW", p->j.sw}};
+    const clseg__define g[] = {{"ACT", CLSEG__ACT_ANY},
+                               {"GEOMETRY_ARGS", 1},
+                               {"LWS", p->t.lws},
+                               {"NV", tile_vectors(p)},
+                               {"SW", p->j.sw}};
     return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", g, CLSEG__COUNT(g));
   }
   return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
