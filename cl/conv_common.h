@@ -12,9 +12,9 @@
 #define SW 1 /* horizontal stride: picks how 16 pixels of a row are loaded */
 #endif
 
-/* ACT's value for "the activation is the kernel's `act` argument": one program serves every activation
- * (the host's choice for small layers, where a build costs more than the run-time switch). */
-#define ACT_ANY (-1)
+/* ACT of the programs shared by small layers (host: lib/ops/conv.c): v kept within [alpha, beta], NaN passed on.
+ * None, ReLU, ReLU6 and Clip are all this form with their bounds as arguments, so they share one program. */
+#define ACT_BOUNDS (-1)
 
 /* The activation `kind` on 16 lanes; PoCL vectorizes only explicit vector types, so the epilogue stays vector.
  * With a build-time kind the switch folds away. */
@@ -29,6 +29,7 @@ inline float16 act16_of(float16 v, int kind, float alpha, float beta) {
   case ACT_HARD_SWISH: return v * clamp(v + 3.0f, 0.0f, 6.0f) / 6.0f;
   case ACT_TANH: return tanh(v);
   case ACT_GELU: return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
+  case ACT_BOUNDS: return select(select(v, (float16)alpha, v < alpha), (float16)beta, v > beta);
   default: return v;
   }
 }
@@ -55,23 +56,27 @@ inline float16 load16_strided(const __global float *p) {
 }
 
 /* 16 contiguous pixels of which only the first `valid` exist (a row's tail): the rest read as zero. */
-inline float16 load16_tail(const __global float *p, int valid) {
+__attribute__((noinline)) float16 load16_tail(const __global float *p, int valid) {
   float t[16];
   for (int i = 0; i < 16; i++)
     t[i] = i < valid ? p[i] : 0.0f;
   return vload16(0, t);
 }
 
-/* Stores the first `valid` lanes of v at p (all 16 when valid >= 16). */
-inline void store16(float16 v, __global float *p, int valid) {
-  if (valid >= 16) {
-    vstore16(v, 0, p);
-    return;
-  }
+/* The first `valid` (< 16) lanes of v stored at p. */
+__attribute__((noinline)) void store16_tail(float16 v, __global float *p, int valid) {
   float t[16];
   vstore16(v, 0, t);
   for (int i = 0; i < valid; i++)
     p[i] = t[i];
+}
+
+/* Stores the first `valid` lanes of v at p (all 16 when valid >= 16). */
+inline void store16(float16 v, __global float *p, int valid) {
+  if (valid >= 16)
+    vstore16(v, 0, p);
+  else
+    store16_tail(v, p, valid);
 }
 
 /* 16 contiguous values of which the first `valid` exist, for residual reads. */

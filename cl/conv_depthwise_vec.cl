@@ -10,14 +10,15 @@ inline float16 load16_masked(const __global float *row, const int16 idx, const i
   return select((float16)0.0f, v, (idx >= (int16)0) & (idx < (int16)w));
 }
 
-/* GEOMETRY_ARGS 1 (small layers): the kernel size, vertical stride and dilations are the arguments kh ... dw, so
- * one program serves every such layer of a horizontal stride; 0: the -D values KH ... DW, loops unrolled. */
+/* GEOMETRY_ARGS 1 (the programs shared by small layers): the kernel size, vertical stride and dilations are the
+ * arguments kh_n ... dw and the loops over the kernel stay loops, so one program per horizontal stride serves every
+ * such layer and builds in a fraction of the time; 0: the -D values, the loops unrolled. */
 #ifndef GEOMETRY_ARGS
 #define GEOMETRY_ARGS 0
 #endif
 #if GEOMETRY_ARGS
-#define G_KH kh
-#define G_KW kw
+#define G_KH kh_n
+#define G_KW kw_n
 #define G_SH sh
 #define G_DH dh
 #define G_DW dw
@@ -31,15 +32,14 @@ inline float16 load16_masked(const __global float *row, const int16 idx, const i
 
 /* Depthwise (groups == channels, one filter per channel): a work-item owns TW pixels of one output row of one
  * channel and reads the input where it lies, no padded copy: rows above and below the map are skipped, and only
- * the vectors whose taps cross the left or right edge take the masked loads. The activation is ACT, or `act`
- * where ACT is ACT_ANY. */
+ * the vectors whose taps cross the left or right edge take the masked loads. */
 __kernel __attribute__((reqd_work_group_size(LWS, 1, 1))) void
 conv2d_depthwise(__global const float *x, const int x_off, const int h, const int w, const int pt, const int pl,
                  __global const float *wt, const int w_off, __global const float *bias, const int b_off,
                  const int has_bias, __global const float *res, const int r_off, const int has_res, __global float *y,
                  const int y_off, const int channels, const int oh_n, const int ow_n, const int tiles_w,
-                 const float alpha, const float beta, const int kh, const int kw, const int sh, const int dh,
-                 const int dw, const int act) {
+                 const float alpha, const float beta, const int kh_n, const int kw_n, const int sh,
+                 const int dh, const int dw) {
   const int tile = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
   if (tile >= oh_n * tiles_w)
     return;
@@ -56,19 +56,19 @@ conv2d_depthwise(__global const float *x, const int x_off, const int h, const in
 #if !GEOMETRY_ARGS
 #pragma unroll
 #endif
-  for (int r = 0; r < G_KH; r++) {
-    const int iy = iy0 + r * G_DH;
+  for (int kh = 0; kh < G_KH; kh++) {
+    const int iy = iy0 + kh * G_DH;
     if (iy < 0 || iy >= h)
       continue;
     const __global float *xr = xc + iy * w;
 #if !GEOMETRY_ARGS
 #pragma unroll
 #endif
-    for (int q = 0; q < G_KW; q++) {
-      const float wk = wc[r * G_KW + q];
+    for (int kw = 0; kw < G_KW; kw++) {
+      const float wk = wc[kh * G_KW + kw];
 #pragma unroll
       for (int j = 0; j < NV; j++) {
-        const int at = ix0 + q * G_DW + j * 16 * SW;
+        const int at = ix0 + kw * G_DW + j * 16 * SW;
         const float16 v = inside || (at >= 0 && at + 15 * SW < w) ? load16_strided(xr + at)
                                                                    : load16_masked(xr, lanes + at, w);
         acc[j] = fma(v, (float16)wk, acc[j]);
@@ -80,5 +80,5 @@ conv2d_depthwise(__global const float *x, const int x_off, const int h, const in
 #pragma unroll
   for (int j = 0; j < NV; j++)
     if (ow0 + 16 * j < ow_n)
-      epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, act, alpha, beta);
+      epilogue16(acc[j], b, res, r_off, has_res, y, y_off, row + 16 * j, ow_n - ow0 - 16 * j, alpha, beta);
 }

@@ -24,8 +24,7 @@ conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const in
            const int row_len, const int row_lo, const int row_hi, __global const float *wp, const int cin,
            const int cblocks, __global const float *bias, const int b_off, const int has_bias,
            __global const float *res, const int r_off, const int has_res, __global float *y, const int y_off,
-           const int cout, const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta,
-           const int act) {
+           const int cout, const int oh_n, const int ow_n, const int tiles_w, const float alpha, const float beta) {
 #if PIX_FIRST
   const int tile = get_global_id(0), cb = get_global_id(1);
 #else
@@ -84,6 +83,6 @@ conv2d_vec(__global const float *xp, const int xp_off, const int xp_ns, const in
 #pragma unroll
     for (int j = 0; j < NV; j++)
       if (co < cout && VEC_IN(j))
-        epilogue16(acc[m][j], b, res, r_off, has_res, y, y_off, row + VEC_Y(j), VEC_VALID(j), act, alpha, beta);
+        epilogue16(acc[m][j], b, res, r_off, has_res, y, y_off, row + VEC_Y(j), VEC_VALID(j), alpha, beta);
   }
 }

@@ -40,15 +40,14 @@
 #endif
 #define VEC_VALID(j) (ow_n - ow0 - (TILE_OH == 2 ? 0 : 16 * (j)))
 
-/* Bias, residual and activation on one 16-lane slice of output row yi..yi+15, then the store. The activation is
- * ACT, or `act` where ACT is ACT_ANY. */
+/* Bias, residual and activation on one 16-lane slice of output row yi..yi+15, then the store. */
 inline void epilogue16(float16 v, const float b, __global const float *res, const int r_off, const int has_res,
-                       __global float *y, const int y_off, const int yi, const int valid, const int act,
-                       const float alpha, const float beta) {
+                       __global float *y, const int y_off, const int yi, const int valid, const float alpha,
+                       const float beta) {
   v += b;
   if (has_res)
     v += load16_valid(res + r_off + yi, valid);
-  store16(act16_of(v, ACT == ACT_ANY ? act : ACT, alpha, beta), y + y_off + yi, valid);
+  store16(act16(v, alpha, beta), y + y_off + yi, valid);
 }
 
 #endif

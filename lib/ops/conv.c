@@ -2,6 +2,7 @@
  * implicit GEMM (padded, in-place or packed input), the variant table with auto's selection, and
  * prepared execution. Buffers, weight packing and the batchnorm fold: conv_buffers.c; kernel
  * building and tuning: conv_build.c; Winograd: conv_winograd.c. Kernels: cl/conv.cl. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,12 +237,38 @@ static int depthwise_supported(const conv_job *j) {
 static const char *const DEPTHWISE_KEYS[] = {NULL, "NV", "LWS", "GENERIC_MAX_OUTPUTS"};
 enum { DW_GENERIC_MAX };
 
-/* A conv of at most max outputs runs on a program shared by all such layers: its activation (and a
- * depthwise conv's kernel size, vertical stride and dilations) are kernel arguments, not -D values.
- * Each program costs PoCL 0.2-0.9 s to build at the first run and a run-time switch costs
- * microseconds on layers this small, so the person pipeline's 21 conv programs become 9. */
-static int generic_layer(const conv_job *j, double max) {
+/* Small layers (at most the row's GENERIC_MAX_OUTPUTS outputs) run on programs shared with other
+ * layers: None, ReLU, ReLU6 and Clip become one activation, the output kept within bounds given as
+ * arguments (ACT_BOUNDS), and a depthwise conv's kernel size, vertical stride and dilations become
+ * arguments (its loops over the kernel then stay loops). PoCL takes 0.2-0.9 s to build and compile
+ * a program at the first run, which a layer this small never earns back. The person pipeline with
+ * empty caches (2-core Xeon, PoCL 3.1): 26 programs -> 16, process CPU time 13-16 s -> 7 s; warm,
+ * its landmark network 12.2 -> 12.7 ms (the depthwise loops). */
+static int small_layer(const conv_job *j, double max) {
   return (double)j->n * j->cout * j->oh * j->ow <= max;
+}
+
+/* Whether activation kind has the bounds form, and its bounds. */
+static int act_bounds(int kind, float alpha, float beta, float *lo, float *hi) {
+  switch (kind) {
+  case CLSEG_ACT_NONE: *lo = -INFINITY, *hi = INFINITY; return 1;
+  case CLSEG_ACT_RELU: *lo = 0.0f, *hi = INFINITY; return 1;
+  case CLSEG_ACT_RELU6: *lo = 0.0f, *hi = 6.0f; return 1;
+  case CLSEG_ACT_CLIP: *lo = alpha, *hi = beta; return 1;
+  default: return 0;
+  }
+}
+
+/* For a small layer, the bounds form of its activation where it has one (the ACT option *act
+ * rewritten); returns whether the layer is small. */
+static int share_program(clseg__conv2d_prep *p, double max, clseg__define *act) {
+  clseg__conv_vec_state *vs = &p->u.vec;
+  const conv_job *j = &p->j;
+  const int small = small_layer(j, max);
+  vs->bounds = small && act_bounds(j->act, j->alpha, j->beta, &vs->lo, &vs->hi);
+  if (vs->bounds)
+    act->value = CLSEG__ACT_BOUNDS;
+  return small;
 }
 
 static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
@@ -252,12 +279,9 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
   int n = geometry_options(p, d);
   p->u.vec.tile_w = 16 * tile_vectors(p);
   p->u.vec.tiles_w = (p->j.ow + p->u.vec.tile_w - 1) / p->u.vec.tile_w;
-  if (generic_layer(&p->j, p->t.v[DW_GENERIC_MAX])) {
-    const clseg__define g[] = {{"ACT", CLSEG__ACT_ANY},
-                               {"GEOMETRY_ARGS", 1},
-                               {"LWS", p->t.lws},
-                               {"NV", tile_vectors(p)},
-                               {"SW", p->j.sw}};
+  if (share_program(p, p->t.v[DW_GENERIC_MAX], &d[0])) {
+    const clseg__define g[] = {
+        d[0], {"GEOMETRY_ARGS", 1}, {"LWS", p->t.lws}, {"NV", tile_vectors(p)}, {"SW", p->j.sw}};
     return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", g, CLSEG__COUNT(g));
   }
   return build(ctx, p, "conv_depthwise_vec.cl", "conv2d_depthwise", d, n);
@@ -265,27 +289,23 @@ static clseg_status depthwise_prepare(clseg_context *ctx, clseg__conv2d_prep *p)
 
 static clseg_status depthwise_run(clseg_context *ctx, const clseg__conv2d_prep *p,
                                   const conv_job *j) {
+  const clseg__conv_vec_state *vs = &p->u.vec;
   const int xoff = (int)j->x->offset, woff = (int)j->w->offset, yoff = (int)j->y->offset;
+  const float alpha = vs->bounds ? vs->lo : j->alpha, beta = vs->bounds ? vs->hi : j->beta;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
-  const clseg__arg args[] = {CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),
-                             CLSEG__ARG(j->h),      CLSEG__ARG(j->w_),
-                             CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),
-                             CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),
-                             CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),
-                             CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
-                             CLSEG__ARG(r.off),     CLSEG__ARG(r.present),
-                             CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
-                             CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),
-                             CLSEG__ARG(j->ow),     CLSEG__ARG(p->u.vec.tiles_w),
-                             CLSEG__ARG(j->alpha),  CLSEG__ARG(j->beta),
-                             CLSEG__ARG(j->kh),     CLSEG__ARG(j->kw),
-                             CLSEG__ARG(j->sh),     CLSEG__ARG(j->dh),
-                             CLSEG__ARG(j->dw),     CLSEG__ARG(j->act)};
-  const size_t tiles = (size_t)j->oh * (size_t)p->u.vec.tiles_w;
+  const clseg__arg args[] = {
+      CLSEG__ARG(j->x->buf), CLSEG__ARG(xoff),      CLSEG__ARG(j->h),      CLSEG__ARG(j->w_),
+      CLSEG__ARG(j->pt),     CLSEG__ARG(j->pl),     CLSEG__ARG(j->w->buf), CLSEG__ARG(woff),
+      CLSEG__ARG(b.buf),     CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),
+      CLSEG__ARG(r.off),     CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),
+      CLSEG__ARG(j->cout),   CLSEG__ARG(j->oh),     CLSEG__ARG(j->ow),     CLSEG__ARG(vs->tiles_w),
+      CLSEG__ARG(alpha),     CLSEG__ARG(beta),      CLSEG__ARG(j->kh),     CLSEG__ARG(j->kw),
+      CLSEG__ARG(j->sh),     CLSEG__ARG(j->dh),     CLSEG__ARG(j->dw)};
+  const size_t tiles = (size_t)j->oh * (size_t)vs->tiles_w;
   const size_t lws = (size_t)p->t.lws;
   const size_t global[3] = {clseg__round_up(tiles, lws), (size_t)j->cout, (size_t)j->n};
   const size_t local[3] = {lws, 1, 1};
-  return CLSEG__LAUNCH(ctx, p->u.vec.conv, "conv2d_depthwise", args, 3, global, local);
+  return CLSEG__LAUNCH(ctx, vs->conv, "conv2d_depthwise", args, 3, global, local);
 }
 
 static int vec_supported(const conv_job *j) {
@@ -366,8 +386,7 @@ static clseg_status vec_prepare(clseg_context *ctx, clseg__conv2d_prep *p) {
   d[7].value = vec_tile_oh(p) == 2 ? 2 : nv; /* NV (TILE_OH 2: the two rows' vectors) */
   if (mode == VEC_PACKED)
     d[3].value = d[4].value = 1; /* SH, SW: the pack applied the stride */
-  if (generic_layer(j, p->t.v[VEC_GENERIC_MAX]))
-    d[0].value = CLSEG__ACT_ANY;
+  share_program(p, p->t.v[VEC_GENERIC_MAX], &d[0]);
   d[n++] = (clseg__define){"MR", mr};
   d[n++] = (clseg__define){"PIX_FIRST", vec_pix_first(p)};
   d[n++] = (clseg__define){"SKIP_ROWS", vec_skip_rows(j)};
@@ -413,6 +432,8 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
   const int row_lo = j->pt, row_hi = j->pt + j->h;
   const int cblocks = (j->cout + p->t.mr - 1) / p->t.mr, yoff = (int)j->y->offset;
   const int tiles_w = p->u.vec.tiles_w;
+  const float alpha = p->u.vec.bounds ? p->u.vec.lo : j->alpha;
+  const float beta = p->u.vec.bounds ? p->u.vec.hi : j->beta;
   const clseg__opt_arg b = clseg__opt_of(j->bias, j->y), r = clseg__opt_of(j->res, j->y);
   const clseg__arg args[] = {
       CLSEG__ARG(xp),        CLSEG__ARG(xoff),      CLSEG__ARG(ns),      CLSEG__ARG(cs),
@@ -420,8 +441,8 @@ static clseg_status vec_launch(clseg_context *ctx, const clseg__conv2d_prep *p, 
       CLSEG__ARG(p->wp),     CLSEG__ARG(j->cin),    CLSEG__ARG(cblocks), CLSEG__ARG(b.buf),
       CLSEG__ARG(b.off),     CLSEG__ARG(b.present), CLSEG__ARG(r.buf),   CLSEG__ARG(r.off),
       CLSEG__ARG(r.present), CLSEG__ARG(j->y->buf), CLSEG__ARG(yoff),    CLSEG__ARG(j->cout),
-      CLSEG__ARG(oh),        CLSEG__ARG(ow),        CLSEG__ARG(tiles_w), CLSEG__ARG(j->alpha),
-      CLSEG__ARG(j->beta),   CLSEG__ARG(j->act)};
+      CLSEG__ARG(oh),        CLSEG__ARG(ow),        CLSEG__ARG(tiles_w), CLSEG__ARG(alpha),
+      CLSEG__ARG(beta)};
   const size_t toh = (size_t)vec_tile_oh(p), lws = (size_t)p->t.lws;
   const size_t tiles = ((size_t)oh + toh - 1) / toh * (size_t)tiles_w;
   const size_t pf = (size_t)vec_pix_first(p), first = pf ? tiles : (size_t)cblocks;

@@ -9,8 +9,9 @@
 
 typedef struct clseg__conv2d_prep clseg__conv2d_prep;
 
-/* ACT of a kernel whose activation is its `act` argument (ACT_ANY in cl/conv_common.h). */
-#define CLSEG__ACT_ANY (-1)
+/* ACT of the programs shared by small layers: the output kept within [alpha, beta] (ACT_BOUNDS in
+ * cl/conv_common.h). */
+#define CLSEG__ACT_BOUNDS (-1)
 
 /* Prepares conv2d of w over inputs of shape xshape with parameters p (activation included). Returns
  * CLSEG_UNSUPPORTED when no prepared path exists for these parameters: the caller then runs
@@ -99,6 +100,8 @@ typedef struct {
   int input;   /* conv2d_vec: how it reads its input (padded, in place or packed; conv.c) */
   int tile_w;  /* pixels per tile */
   int tiles_w; /* tiles per output row (per image where the input is read flat or packed) */
+  int bounds;  /* 1: a shared program's activation, the output kept within [lo, hi] (conv.c) */
+  float lo, hi;
   int hp, wp;  /* the zero-padded input's plane height and width */
 } clseg__conv_vec_state;
 
