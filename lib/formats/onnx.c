@@ -37,7 +37,9 @@ static int supported(const Onnx__NodeProto *n) {
          (clseg__onnx_op_of(n->op_type) || clseg__fold_supported(n->op_type));
 }
 
-/* One message naming every unsupported node: type, domain, name; and the opset. */
+/* One message naming every unsupported node: type, domain, name; and the opset. Past LIST_LEN
+ * characters the rest are only counted. */
+enum { LIST_LEN = 1888 };
 static int check_ops(clseg__ob *b) {
   size_t bad = 0, len;
   if (b->opset < 1 || b->opset > 21)
@@ -48,21 +50,20 @@ static int check_ops(clseg__ob *b) {
     bad += !supported(b->gr->node[i]);
   if (!bad)
     return 1;
-  len = (size_t)snprintf(b->err, sizeof b->err, "%zu unsupported operator%s (opset %d):", bad,
-                         bad > 1 ? "s" : "", b->opset);
+  clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%zu unsupported operator%s (opset %d):", bad,
+                 bad > 1 ? "s" : "", b->opset);
+  len = clseg__fail_append(NULL, "%s", "");
   size_t shown = 0;
-  for (size_t i = 0; i < b->gr->n_node && len < sizeof b->err - 160; i++) {
+  for (size_t i = 0; i < b->gr->n_node && len < LIST_LEN; i++) {
     const Onnx__NodeProto *n = b->gr->node[i];
     if (supported(n))
       continue;
-    len +=
-        (size_t)snprintf(b->err + len, sizeof b->err - len, "%s %s (domain '%s', node '%.60s')",
-                         shown ? ";" : "", n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
+    len = clseg__fail_append(NULL, "%s %s (domain '%s', node '%.60s')", shown ? ";" : "",
+                             n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
     shown++;
   }
   if (shown < bad)
-    snprintf(b->err + len, sizeof b->err - len, "; and %zu more", bad - shown);
-  b->status = CLSEG_UNSUPPORTED;
+    clseg__fail_append(NULL, "; and %zu more", bad - shown);
   return 0;
 }
 
@@ -274,7 +275,7 @@ clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *nam
   clseg__ob b = {.model = m, .path = name, .dir = dir};
   clseg_status s = import(&b, opt, info);
   if (s != CLSEG_OK) {
-    clseg__fail(NULL, s, "%s: %s", name, b.err);
+    clseg__fail_prefix(NULL, s, "%s: ", name);
     clseg_graph_free(b.g);
   } else {
     *graph = b.g;
