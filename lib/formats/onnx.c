@@ -8,6 +8,7 @@
 
 #include "clseg_onnx.h"
 #include "file.h"
+#include "io/io.h"
 #include "formats/onnx.h"
 #include "graph_internal.h"
 
@@ -299,10 +300,9 @@ clseg_status clseg_onnx_load(const char *path, const clseg_onnx_options *opt, cl
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_onnx_load: NULL path or graph");
   size_t len;
   unsigned char *buf;
-  char why[CLSEG__FILE_WHY_LEN];
-  clseg_status rs = clseg__file_read(path, 0, &buf, &len, why, sizeof why);
+  clseg_status rs = clseg__io_read_file(path, 0, &buf, &len);
   if (rs != CLSEG_OK)
-    return clseg__fail(NULL, rs, "%s", why);
+    return rs;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

@@ -16,6 +16,7 @@
 
 #include "bytes.h"
 #include "file.h"
+#include "io/io.h"
 #include "internal.h"
 
 #define MAX_HEADER (100u << 20)
@@ -129,13 +130,12 @@ static clseg_status parse_header(clseg__st_file *f, const char *path) {
 
 /* Where the file cannot be mapped: reads it into memory instead. */
 static clseg_status read_whole(clseg__st_file *f, const char *path, int map_errno) {
-  char why[CLSEG__FILE_WHY_LEN];
   unsigned char *data;
-  clseg_status s = clseg__file_read(path, 0, &data, &f->size, why, sizeof why);
+  clseg_status s = clseg__io_read_file(path, 0, &data, &f->size);
   f->map = data;
   if (s != CLSEG_OK)
-    clseg__fail(NULL, s, "%s: cannot map the file (%s), nor read it: %s", path, strerror(map_errno),
-                why);
+    clseg__fail_prefix(NULL, s, "%s: cannot map the file (%s), nor read it: ", path,
+                       strerror(map_errno));
   else if (f->size < 10) /* it shrank since it was measured */
     s = bad(path, "too short", NULL);
   return s;

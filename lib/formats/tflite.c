@@ -6,6 +6,7 @@
 
 #include "clseg_tflite.h"
 #include "file.h"
+#include "io/io.h"
 #include "formats/tflite.h"
 #include "internal.h"
 
@@ -112,10 +113,9 @@ clseg_status clseg_tflite_load(const char *path, clseg_graph **graph, clseg_tfli
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite: NULL path");
   uint8_t *buf;
   size_t len;
-  char why[CLSEG__FILE_WHY_LEN];
-  clseg_status rs = clseg__file_read(path, MAX_FILE, &buf, &len, why, sizeof why);
+  clseg_status rs = clseg__io_read_file(path, MAX_FILE, &buf, &len);
   if (rs != CLSEG_OK)
-    return clseg__fail(NULL, rs, "%s", why);
+    return rs;
   clseg_status s = clseg_tflite_load_buffer(buf, len, path, graph, info);
   free(buf);
   return s;
