@@ -53,7 +53,7 @@ static int check_ops(clseg__ob *b) {
     return 1;
   clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%zu unsupported operator%s (opset %d):", bad,
                  bad > 1 ? "s" : "", b->opset);
-  len = clseg__fail_append(NULL, "%s", "");
+  len = strlen(clseg_last_error(NULL));
   size_t shown = 0;
   for (size_t i = 0; i < b->gr->n_node && len < LIST_LEN; i++) {
     const Onnx__NodeProto *n = b->gr->node[i];
