@@ -311,7 +311,10 @@ int clseg_plan_layer_count(const clseg_plan *p) {
 
 clseg_status clseg_plan_layer_get(const clseg_plan *p, int i, clseg_plan_layer *out) {
   if (!p || !out || i < 0 || i + 1 >= p->norder)
-    return CLSEG_INVALID_ARGUMENT;
+    return clseg__fail(p ? p->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_plan_layer_get: %s",
+                       !p     ? "NULL plan"
+                       : !out ? "NULL output"
+                              : "layer index out of range");
   const clseg__step *s = &p->steps[p->order[i + 1]]; /* order[0] is the input */
   memset(out, 0, sizeof *out);
   out->name = s->node->name;

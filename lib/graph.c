@@ -204,7 +204,7 @@ clseg_node *clseg_graph_input(clseg_graph *g, const char *name, int64_t channels
 
 clseg_status clseg_graph_output(clseg_graph *g, clseg_node *x, const char *name) {
   if (!g)
-    return CLSEG_INVALID_ARGUMENT;
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_graph_output: NULL graph");
   if (g->status != CLSEG_OK)
     return g->status;
   if (!x)

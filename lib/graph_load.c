@@ -68,15 +68,15 @@ static clseg_status copy_params(clseg_graph *g, const clseg__st_file *f, int in_
 
 clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
   if (!g || !path)
-    return CLSEG_INVALID_ARGUMENT;
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_graph_load_safetensors: NULL %s",
+                       g ? "path" : "graph");
   if (g->status != CLSEG_OK)
     return g->status;
   clseg__st_file *f = NULL;
-  char err[1024];
-  clseg_status s = clseg__st_open(path, &f, err, sizeof err);
-  if (s != CLSEG_OK) {
-    snprintf(g->error, sizeof g->error, "%s", err);
-    return g->status = s; /* a graph without its weights cannot be planned: the error sticks */
+  clseg_status s = clseg__st_open(path, &f);
+  if (s != CLSEG_OK) { /* a graph without its weights cannot be planned: the error sticks */
+    clseg__graph_fail(g, s, "%s", clseg_last_error(NULL));
+    return s;
   }
   char msg[1800] = "";
   int nbad = 0;
@@ -90,13 +90,13 @@ clseg_status clseg_graph_load_safetensors(clseg_graph *g, const char *path) {
     }
   clseg__st_close(f);
   if (s != CLSEG_OK) {
-    snprintf(g->error, sizeof g->error, "%s: out of memory loading weights", path);
-    return g->status = s;
+    clseg__graph_fail(g, s, "%s: out of memory loading weights", path);
+    return s;
   }
   if (nbad) {
-    snprintf(g->error, sizeof g->error, "%s: %d weight%s do not match the model:%s%s", path, nbad,
-             nbad > 1 ? "s" : "", msg, nbad > 12 ? "\n  ..." : "");
-    return g->status = CLSEG_SHAPE_MISMATCH;
+    clseg__graph_fail(g, CLSEG_SHAPE_MISMATCH, "%s: %d weight%s do not match the model:%s%s", path,
+                      nbad, nbad > 1 ? "s" : "", msg, nbad > 12 ? "\n  ..." : "");
+    return CLSEG_SHAPE_MISMATCH;
   }
   return CLSEG_OK;
 }

@@ -55,8 +55,16 @@ clseg_status clseg__param_check_shape(clseg_graph *g, int idx, const int64_t *di
 
 clseg_status clseg_graph_set_param(clseg_graph *g, const char *name, const int64_t *dims, int ndim,
                                    const float *data) {
-  if (!g || !name || !data || (ndim > 0 && !dims))
+  if (!g)
+    return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_graph_set_param: NULL graph");
+  if (!name || !data ||
+      (ndim > 0 && !dims)) { /* like the errors below, it leaves the graph usable */
+    snprintf(g->error, sizeof g->error, "set_param: NULL %s",
+             !name   ? "name"
+             : !data ? "data"
+                     : "dims");
     return CLSEG_INVALID_ARGUMENT;
+  }
   int idx = clseg__param_find(g, name);
   if (idx < 0) {
     snprintf(g->error, sizeof g->error, "set_param: the model has no parameter '%s'", name);

@@ -74,6 +74,26 @@ clseg_status clseg__context_scratch(clseg_context *ctx, int slot, size_t bytes, 
 /* Records a formatted message on ctx (or the thread's slot when ctx is NULL) and returns s. */
 clseg_status clseg__fail(clseg_context *ctx, clseg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* clseg__fail with a va_list. */
+clseg_status clseg__vfail(clseg_context *ctx, clseg_status s, const char *fmt, va_list ap);
+/* A builder's sticky failure (the importers'): when *sticky is still CLSEG_OK, records the message
+ * on the thread's slot, sets *sticky = s and returns 1, and the caller prefixes where it was
+ * (clseg__fail_prefix); after the first failure it records nothing and returns 0. */
+int clseg__fail_first(clseg_status *sticky, clseg_status s, const char *fmt, va_list ap);
+/* Appends to the message recorded on ctx (or the thread's slot), for a message built item by item;
+ * returns the message's length. */
+size_t clseg__fail_append(clseg_context *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The carrier around an attempt whose failure is dropped (try one form, fall back to another):
+ * clseg__error_save before it, clseg__error_restore after it, with put_back set when its failure is
+ * dropped, so that the call which succeeds in the end leaves the message and status that were there
+ * before it (put_back 0 only releases the copy). */
+typedef struct {
+  clseg_status status;
+  char *message; /* a copy; NULL when out of memory (restore then leaves an empty slot) */
+} clseg__error_saved;
+void clseg__error_save(const clseg_context *ctx, clseg__error_saved *saved);
+void clseg__error_restore(clseg_context *ctx, clseg__error_saved *saved, int put_back);
 /* Puts a formatted prefix in front of the message already recorded on ctx (or the thread's slot),
  * in place, and sets status s: each layer names what it was doing once, without copying the message
  * through a buffer of its own ("running node 'x' (conv2d): " + the op's message). */

@@ -397,16 +397,12 @@ clseg_status clseg_model_load_ex(const char *path, const clseg_model_options *op
     return CLSEG_OK;
   }
   clseg__st_file *f = NULL;
-  char err[1024];
-  clseg_status s = clseg__st_open(path, &f, err, sizeof err);
+  clseg_status s = clseg__st_open(path, &f);
   if (s == CLSEG_FORMAT)
-    return clseg__fail(
-        NULL, s,
-        "%s (a model is a .safetensors file with clseg metadata, a .tflite or an .onnx "
-        "file)",
-        err);
+    clseg__fail_append(NULL, " (a model is a .safetensors file with clseg metadata, a .tflite or "
+                             "an .onnx file)");
   if (s != CLSEG_OK)
-    return clseg__fail(NULL, s, "%s", err);
+    return s;
   clseg_model *m = calloc(1, sizeof *m);
   s = m ? load_from(m, f, path) : clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
   clseg__st_close(f);

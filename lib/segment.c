@@ -93,6 +93,9 @@ double clseg_segmenter_plan_seconds(const clseg_segmenter *s) {
 
 clseg_status clseg_segmenter_plan(clseg_segmenter *s, int64_t n, int64_t h, int64_t w,
                                   clseg_plan **out) {
+  if (!s || !out)
+    return clseg__fail(s ? s->ctx : NULL, CLSEG_INVALID_ARGUMENT, "clseg_segmenter_plan: NULL %s",
+                       s ? "output" : "segmenter");
   plan_slot *victim = &s->plans[0];
   s->uses++;
   for (int i = 0; i < MAX_PLANS; i++) {

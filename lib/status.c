@@ -1,6 +1,7 @@
 /* Status names and messages, and recording of the last error (per context, or per thread without
  * one). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,6 +57,50 @@ clseg_status clseg__fail(clseg_context *ctx, clseg_status s, const char *fmt, ..
   record(ctx, s, fmt, ap, NULL);
   va_end(ap);
   return s;
+}
+
+clseg_status clseg__vfail(clseg_context *ctx, clseg_status s, const char *fmt, va_list ap) {
+  return record(ctx, s, fmt, ap, NULL);
+}
+
+int clseg__fail_first(clseg_status *sticky, clseg_status s, const char *fmt, va_list ap) {
+  if (*sticky != CLSEG_OK)
+    return 0;
+  *sticky = record(NULL, s, fmt, ap, NULL);
+  return 1;
+}
+
+size_t clseg__fail_append(clseg_context *ctx, const char *fmt, ...) {
+  char *buf = ctx ? ctx->last_error : thread_error;
+  size_t len = strlen(buf);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf + len, CLSEG__ERR_LEN - len, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    len = len + (size_t)n < CLSEG__ERR_LEN ? len + (size_t)n : CLSEG__ERR_LEN - 1;
+  return len;
+}
+
+void clseg__error_save(const clseg_context *ctx, clseg__error_saved *saved) {
+  const char *buf = ctx ? ctx->last_error : thread_error;
+  saved->status = ctx ? ctx->last_status : thread_status;
+  saved->message = malloc(strlen(buf) + 1);
+  if (saved->message)
+    strcpy(saved->message, buf);
+}
+
+void clseg__error_restore(clseg_context *ctx, clseg__error_saved *saved, int put_back) {
+  if (put_back) {
+    snprintf(ctx ? ctx->last_error : thread_error, CLSEG__ERR_LEN, "%s",
+             saved->message ? saved->message : "");
+    if (ctx)
+      ctx->last_status = saved->status;
+    else
+      thread_status = saved->status;
+  }
+  free(saved->message);
+  saved->message = NULL;
 }
 
 clseg_status clseg__fail_prefix(clseg_context *ctx, clseg_status s, const char *fmt, ...) {

@@ -8,6 +8,7 @@
 
 #include "clseg_onnx.h"
 #include "file.h"
+#include "io/io.h"
 #include "formats/onnx.h"
 #include "graph_internal.h"
 
@@ -37,7 +38,9 @@ static int supported(const Onnx__NodeProto *n) {
          (clseg__onnx_op_of(n->op_type) || clseg__fold_supported(n->op_type));
 }
 
-/* One message naming every unsupported node: type, domain, name; and the opset. */
+/* One message naming every unsupported node: type, domain, name; and the opset. Past LIST_LEN
+ * characters the rest are only counted. */
+enum { LIST_LEN = 1888 };
 static int check_ops(clseg__ob *b) {
   size_t bad = 0, len;
   if (b->opset < 1 || b->opset > 21)
@@ -48,21 +51,20 @@ static int check_ops(clseg__ob *b) {
     bad += !supported(b->gr->node[i]);
   if (!bad)
     return 1;
-  len = (size_t)snprintf(b->err, sizeof b->err, "%zu unsupported operator%s (opset %d):", bad,
-                         bad > 1 ? "s" : "", b->opset);
+  clseg__ob_fail(b, CLSEG_UNSUPPORTED, "%zu unsupported operator%s (opset %d):", bad,
+                 bad > 1 ? "s" : "", b->opset);
+  len = strlen(clseg_last_error(NULL));
   size_t shown = 0;
-  for (size_t i = 0; i < b->gr->n_node && len < sizeof b->err - 160; i++) {
+  for (size_t i = 0; i < b->gr->n_node && len < LIST_LEN; i++) {
     const Onnx__NodeProto *n = b->gr->node[i];
     if (supported(n))
       continue;
-    len +=
-        (size_t)snprintf(b->err + len, sizeof b->err - len, "%s %s (domain '%s', node '%.60s')",
-                         shown ? ";" : "", n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
+    len = clseg__fail_append(NULL, "%s %s (domain '%s', node '%.60s')", shown ? ";" : "",
+                             n->op_type, *n->domain ? n->domain : "ai.onnx", n->name);
     shown++;
   }
   if (shown < bad)
-    snprintf(b->err + len, sizeof b->err - len, "; and %zu more", bad - shown);
-  b->status = CLSEG_UNSUPPORTED;
+    clseg__fail_append(NULL, "; and %zu more", bad - shown);
   return 0;
 }
 
@@ -274,7 +276,7 @@ clseg_status clseg__onnx_load_dir(const void *data, size_t size, const char *nam
   clseg__ob b = {.model = m, .path = name, .dir = dir};
   clseg_status s = import(&b, opt, info);
   if (s != CLSEG_OK) {
-    clseg__fail(NULL, s, "%s: %s", name, b.err);
+    clseg__fail_prefix(NULL, s, "%s: ", name);
     clseg_graph_free(b.g);
   } else {
     *graph = b.g;
@@ -298,10 +300,9 @@ clseg_status clseg_onnx_load(const char *path, const clseg_onnx_options *opt, cl
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "clseg_onnx_load: NULL path or graph");
   size_t len;
   unsigned char *buf;
-  char why[CLSEG__FILE_WHY_LEN];
-  clseg_status rs = clseg__file_read(path, 0, &buf, &len, why, sizeof why);
+  clseg_status rs = clseg__io_read_file(path, 0, &buf, &len);
   if (rs != CLSEG_OK)
-    return clseg__fail(NULL, rs, "%s", why);
+    return rs;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

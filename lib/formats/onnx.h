@@ -60,8 +60,7 @@ typedef struct {
   Onnx__GraphProto sorted; /* the model's graph with its nodes in topological order */
   int folded;
   int64_t in_h, in_w;
-  clseg_status status;
-  char err[2048];
+  clseg_status status; /* the first failure; its message is on the thread's slot (clseg__ob_fail) */
 } clseg__ob;
 
 /* ---- onnx_tensor.c ---- */

@@ -658,13 +658,15 @@ static int needs_nd(clseg__ob *b, const Onnx__NodeProto *n) {
     int nd = x->ndim;
     int64_t od[D];
     memcpy(od, x->dims, sizeof *od * (size_t)nd);
+    clseg__error_saved saved;
+    clseg__error_save(NULL, &saved);
     int ok = !strcmp(op, "Reshape") ? clseg__reshape_dims(b, n, x->ndim, x->dims, &nd, od)
                                     : clseg__squeeze_dims(b, n, x->ndim, x->dims, &nd, od);
-    if (!ok) { /* the NCHW handler reports it */
+    if (!ok) /* the NCHW handler reports it */
       b->status = CLSEG_OK;
-      b->err[0] = '\0';
+    clseg__error_restore(NULL, &saved, !ok);
+    if (!ok)
       return 0;
-    }
     if (x->ndim == 4 && nd == 2 && od[0] == x->dims[0] &&
         od[1] == x->dims[1] * x->dims[2] * x->dims[3])
       return 0; /* the flattening Gemm reads */

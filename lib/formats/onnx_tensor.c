@@ -9,20 +9,16 @@
 
 #include "bytes.h"
 #include "formats/onnx.h"
+#include "internal.h"
 
 int clseg__ob_fail(clseg__ob *b, clseg_status s, const char *fmt, ...) {
-  if (b->status != CLSEG_OK)
-    return 0;
-  const Onnx__NodeProto *n = b->nodei >= 0 && b->gr ? b->gr->node[b->nodei] : NULL;
-  int k = n ? snprintf(b->err, sizeof b->err, "node %d (%s '%s'): ", clseg__node_index(b),
-                       n->op_type, n->name)
-            : 0;
   va_list ap;
   va_start(ap, fmt);
-  if (k >= 0 && (size_t)k < sizeof b->err)
-    vsnprintf(b->err + k, sizeof b->err - (size_t)k, fmt, ap);
+  int first = clseg__fail_first(&b->status, s, fmt, ap);
   va_end(ap);
-  b->status = s;
+  const Onnx__NodeProto *n = b->nodei >= 0 && b->gr ? b->gr->node[b->nodei] : NULL;
+  if (first && n)
+    clseg__fail_prefix(NULL, s, "node %d (%s '%s'): ", clseg__node_index(b), n->op_type, n->name);
   return 0;
 }
 

@@ -16,13 +16,14 @@
 
 #include "bytes.h"
 #include "file.h"
+#include "io/io.h"
+#include "internal.h"
 
 #define MAX_HEADER (100u << 20)
 
-static clseg_status bad(char *err, size_t n, const char *path, const char *why, const char *name) {
-  snprintf(err, n, "%s: not a valid safetensors file: %s%s%s", path, why, name ? " " : "",
-           name ? name : "");
-  return CLSEG_FORMAT;
+static clseg_status bad(const char *path, const char *why, const char *name) {
+  return clseg__fail(NULL, CLSEG_FORMAT, "%s: not a valid safetensors file: %s%s%s", path, why,
+                     name ? " " : "", name ? name : "");
 }
 
 static int parse_dtype(const char *s, clseg__st_dtype *d, size_t *size) {
@@ -90,17 +91,17 @@ static clseg_status parse_meta(const cJSON *m, clseg__st_file *f) {
   return CLSEG_OK;
 }
 
-static clseg_status parse_header(clseg__st_file *f, const char *path, char *err, size_t n) {
+static clseg_status parse_header(clseg__st_file *f, const char *path) {
   const unsigned char *m = f->map;
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--)
     hlen = (hlen << 8) | m[i];
   if (hlen < 2 || hlen > MAX_HEADER || hlen > f->size - 8)
-    return bad(err, n, path, "header length is out of range", NULL);
+    return bad(path, "header length is out of range", NULL);
   cJSON *root = cJSON_ParseWithLength((const char *)m + 8, (size_t)hlen);
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
-    return bad(err, n, path, "header is not a JSON object", NULL);
+    return bad(path, "header is not a JSON object", NULL);
   }
   const unsigned char *data = m + 8 + hlen;
   size_t data_len = f->size - 8 - (size_t)hlen;
@@ -108,70 +109,65 @@ static clseg_status parse_header(clseg__st_file *f, const char *path, char *err,
   clseg_status s = f->tensors ? CLSEG_OK : CLSEG_OUT_OF_MEMORY;
   for (const cJSON *e = root->child; e && s == CLSEG_OK; e = e->next) {
     if (!strcmp(e->string, "__metadata__")) {
-      s = cJSON_IsObject(e) ? parse_meta(e, f)
-                            : bad(err, n, path, "__metadata__ is not an object", NULL);
+      s = cJSON_IsObject(e) ? parse_meta(e, f) : bad(path, "__metadata__ is not an object", NULL);
       continue;
     }
     clseg__st_tensor *t = &f->tensors[f->ntensors];
     const char *why =
         cJSON_IsObject(e) ? parse_tensor(e, data, data_len, t) : "entry is not an object:";
     if (why)
-      s = bad(err, n, path, why, e->string);
+      s = bad(path, why, e->string);
     else if (!(t->name = strdup(e->string)))
       s = CLSEG_OUT_OF_MEMORY;
     else
       f->ntensors++;
   }
   if (s == CLSEG_OUT_OF_MEMORY)
-    snprintf(err, n, "%s: out of memory reading the header", path);
+    clseg__fail(NULL, s, "%s: out of memory reading the header", path);
   cJSON_Delete(root);
   return s;
 }
 
 /* Where the file cannot be mapped: reads it into memory instead. */
-static clseg_status read_whole(clseg__st_file *f, const char *path, int map_errno, char *err,
-                               size_t errlen) {
-  char why[CLSEG__FILE_WHY_LEN];
+static clseg_status read_whole(clseg__st_file *f, const char *path, int map_errno) {
   unsigned char *data;
-  clseg_status s = clseg__file_read(path, 0, &data, &f->size, why, sizeof why);
+  clseg_status s = clseg__io_read_file(path, 0, &data, &f->size);
   f->map = data;
   if (s != CLSEG_OK)
-    snprintf(err, errlen, "%s: cannot map the file (%s), nor read it: %s", path,
-             strerror(map_errno), why);
+    clseg__fail_prefix(NULL, s, "%s: cannot map the file (%s), nor read it: ", path,
+                       strerror(map_errno));
   else if (f->size < 10) /* it shrank since it was measured */
-    s = bad(err, errlen, path, "too short", NULL);
+    s = bad(path, "too short", NULL);
   return s;
 }
 
-clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen) {
+clseg_status clseg__st_open(const char *path, clseg__st_file **out) {
   *out = NULL;
   int fd = open(path, O_RDONLY);
   if (fd < 0) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return CLSEG_IO;
+    return clseg__fail(NULL, CLSEG_IO, "%s: cannot open: %s", path, strerror(errno));
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 10) {
     close(fd);
-    return bad(err, errlen, path, S_ISREG(st.st_mode) ? "too short" : "not a regular file", NULL);
+    return bad(path, S_ISREG(st.st_mode) ? "too short" : "not a regular file", NULL);
   }
   clseg__st_file *f = calloc(1, sizeof *f);
   if (!f) {
     close(fd);
-    snprintf(err, errlen, "%s: out of memory", path);
-    return CLSEG_OUT_OF_MEMORY;
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "%s: out of memory", path);
   }
   f->size = (size_t)st.st_size;
   f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
   f->mapped = f->map != MAP_FAILED;
   const int map_errno = errno;
   close(fd);
-  clseg_status s = f->mapped ? CLSEG_OK : read_whole(f, path, map_errno, err, errlen);
+  clseg_status s = f->mapped ? CLSEG_OK : read_whole(f, path, map_errno);
   if (s != CLSEG_OK) {
     clseg__st_close(f);
     return s;
   }
-  s = parse_header(f, path, err, errlen);
+  s = parse_header(f, path);
   if (s != CLSEG_OK) {
     clseg__st_close(f);
     return s;

@@ -28,8 +28,8 @@ typedef struct {
   int nmeta;
 } clseg__st_file;
 
-/* Maps and validates the whole header; on failure writes "FILE: why" into err. */
-clseg_status clseg__st_open(const char *path, clseg__st_file **out, char *err, size_t errlen);
+/* Maps and validates the whole header; on failure records "FILE: why" on the thread's slot. */
+clseg_status clseg__st_open(const char *path, clseg__st_file **out);
 void clseg__st_close(clseg__st_file *f);
 const clseg__st_tensor *clseg__st_find(const clseg__st_file *f, const char *name);
 /* Converts a tensor to float32 into dst (t->count floats). */

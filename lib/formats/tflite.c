@@ -6,24 +6,31 @@
 
 #include "clseg_tflite.h"
 #include "file.h"
+#include "io/io.h"
 #include "formats/tflite.h"
 #include "internal.h"
 
 /* A FlatBuffer is under 2 GiB (FLATBUFFERS_MAX_BUFFER_SIZE): a larger file is no model. */
 #define MAX_FILE ((size_t)1 << 31)
 
-/* "FILE: N unsupported operators: NAME xCOUNT, ..." for every operator without a handler; 0 when
- * none. */
-static int list_unsupported(const clseg__tfl_model *m, char *msg, size_t cap) {
+/* How many operators have no handler. */
+static int count_unsupported(const clseg__tfl_model *m) {
   int total = 0;
+  for (int i = 0; i < m->nops; i++)
+    total += !clseg__tfl_supported(&m->ops[i]);
+  return total;
+}
+
+/* Appends "NAME xCOUNT, ..." for every operator without a handler to the message on the thread's
+ * slot, items that would take the list past LIST_CAP characters left out. */
+enum { LIST_CAP = 768 };
+static void list_unsupported(const clseg__tfl_model *m) {
   size_t len = 0;
-  msg[0] = 0;
   for (int i = 0; i < m->nops; i++) {
     const clseg__tfl_op *op = &m->ops[i];
     int seen = 0, count = 0;
     if (clseg__tfl_supported(op))
       continue;
-    total++;
     for (int j = 0; j < m->nops; j++) {
       const clseg__tfl_op *o = &m->ops[j];
       int same =
@@ -41,12 +48,11 @@ static int list_unsupported(const clseg__tfl_model *m, char *msg, size_t cap) {
       snprintf(buf, sizeof buf, "%s%s x%d", len ? ", " : "", name, count);
     else
       snprintf(buf, sizeof buf, "%sbuiltin operator %d x%d", len ? ", " : "", op->code, count);
-    if (len + strlen(buf) + 1 < cap) {
-      memcpy(msg + len, buf, strlen(buf) + 1);
+    if (len + strlen(buf) + 1 < LIST_CAP) {
+      clseg__fail_append(NULL, "%s", buf);
       len += strlen(buf);
     }
   }
-  return total;
 }
 
 static void fill_info(const clseg__tfl_model *m, const char *name, clseg_tflite_info *info) {
@@ -73,7 +79,6 @@ static void fill_info(const clseg__tfl_model *m, const char *name, clseg_tflite_
 
 clseg_status clseg_tflite_load_buffer(const void *data, size_t size, const char *name,
                                       clseg_graph **graph, clseg_tflite_info *info) {
-  char err[1024], list[768];
   clseg__tfl_model *m = NULL;
   if (graph)
     *graph = NULL;
@@ -81,22 +86,23 @@ clseg_status clseg_tflite_load_buffer(const void *data, size_t size, const char 
   if (!graph || (!data && size))
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite '%s': NULL %s", name,
                        graph ? "data" : "graph");
-  clseg_status s = clseg__tfl_parse(data, size, &m, err, sizeof err);
+  clseg_status s = clseg__tfl_parse(data, size, &m);
   if (s != CLSEG_OK)
-    return clseg__fail(NULL, s, "%s: %s TFLite file: %s", name,
-                       s == CLSEG_UNSUPPORTED ? "unsupported feature in a" : "malformed", err);
-  int missing = list_unsupported(m, list, sizeof list);
+    return clseg__fail_prefix(NULL, s, "%s: %s TFLite file: ", name,
+                              s == CLSEG_UNSUPPORTED ? "unsupported feature in a" : "malformed");
+  int missing = count_unsupported(m);
   if (missing) {
+    clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: %d operators are not supported: ", name, missing);
+    list_unsupported(m);
     clseg__tfl_free(m);
-    return clseg__fail(NULL, CLSEG_UNSUPPORTED, "%s: %d operators are not supported: %s", name,
-                       missing, list);
+    return CLSEG_UNSUPPORTED;
   }
-  s = clseg__tfl_build(m, graph, err, sizeof err);
+  s = clseg__tfl_build(m, graph);
   if (s == CLSEG_OK && info)
     fill_info(m, name, info);
   clseg__tfl_free(m);
   if (s != CLSEG_OK)
-    return clseg__fail(NULL, s, "%s: %s", name, err);
+    return clseg__fail_prefix(NULL, s, "%s: ", name);
   return clseg__ok(NULL);
 }
 
@@ -107,10 +113,9 @@ clseg_status clseg_tflite_load(const char *path, clseg_graph **graph, clseg_tfli
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "tflite: NULL path");
   uint8_t *buf;
   size_t len;
-  char why[CLSEG__FILE_WHY_LEN];
-  clseg_status rs = clseg__file_read(path, MAX_FILE, &buf, &len, why, sizeof why);
+  clseg_status rs = clseg__io_read_file(path, MAX_FILE, &buf, &len);
   if (rs != CLSEG_OK)
-    return clseg__fail(NULL, rs, "%s", why);
+    return rs;
   clseg_status s = clseg_tflite_load_buffer(buf, len, path, graph, info);
   free(buf);
   return s;

@@ -13,13 +13,12 @@
 
 #include "clseg.h"
 
-/* A FlatBuffer in memory; the first failure is kept in err ("at byte N: why"). */
+/* A FlatBuffer in memory; its first failure is recorded on the thread's slot ("at byte N: why"). */
 typedef struct {
   const uint8_t *p;
   size_t n;
   int failed;
   int unsupported; /* the failure is a valid feature clseg lacks, not a malformed file */
-  char err[256];
 } clseg__fb;
 
 /* A validated table: its position, and its vtable's position and lengths. */
@@ -129,9 +128,9 @@ typedef struct {
   int ndense;
 } clseg__tfl_model;
 
-/* Parses and validates a model held in data (copied); on failure writes the reason into err. */
-clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err,
-                              size_t errlen);
+/* Parses and validates a model held in data (copied); on failure the reason is on the thread's
+ * slot. */
+clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out);
 void clseg__tfl_free(clseg__tfl_model *m);
 
 /* Option readers for one operator's builtin_options table (defaults when the table or field is
@@ -144,11 +143,10 @@ float clseg__tfl_opt_float(clseg__tfl_model *m, const clseg__tfl_op *op, int id,
 /* ---- tflite_ops.c ---- */
 /* 1 when the operator has a handler (the others are listed in the error). */
 int clseg__tfl_supported(const clseg__tfl_op *op);
-/* Maps the parsed model onto a new graph with its parameters set; on failure writes the reason into
- * err. */
+/* Maps the parsed model onto a new graph with its parameters set; on failure the reason is on the
+ * thread's slot. */
 struct clseg_graph;
-clseg_status clseg__tfl_build(clseg__tfl_model *m, struct clseg_graph **out, char *err,
-                              size_t errlen);
+clseg_status clseg__tfl_build(clseg__tfl_model *m, struct clseg_graph **out);
 
 /* ---- tflite_node.c ---- */
 struct clseg_node;
@@ -158,13 +156,15 @@ typedef struct {
   struct clseg_node **node; /* per tensor: the node computing it, NULL for constants */
   float **cst;              /* per tensor: float32 contents of constants, made on first use */
   int opi;                  /* the operator being mapped, for messages */
-  clseg_status status;
-  char err[1024];
+  clseg_status status;      /* the first failure; its message is on the thread's slot */
 } clseg__tfl_builder;
 
 /* Records the first failure, prefixed with the operator being mapped; returns 0. */
 int clseg__tfl_fail(clseg__tfl_builder *b, clseg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Takes the FlatBuffer walker's failure while reading the operator's options as the builder's
+ * first failure ("operator N (...): options: at byte M: ..."); returns 0. */
+int clseg__tfl_fail_options(clseg__tfl_builder *b);
 const clseg__tfl_tensor *clseg__tfl_tensor_of(const clseg__tfl_builder *b, int32_t i);
 /* Input i of op, or -1 when absent. */
 int32_t clseg__tfl_in(const clseg__tfl_op *op, int i);

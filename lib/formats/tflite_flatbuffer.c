@@ -1,20 +1,21 @@
 /* A bounds-checked FlatBuffers walker: tables, vtables, scalars, vectors and strings, each offset
- * and length checked against the buffer before it is read. The first failure is kept in the
- * clseg__fb ("at byte N: why"). */
+ * and length checked against the buffer before it is read. The first failure is recorded on the
+ * thread's slot ("at byte N: why"). */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "bytes.h"
 #include "formats/tflite.h"
+#include "internal.h"
 
 int clseg__fb_fail(clseg__fb *f, size_t at, const char *fmt, ...) {
   if (!f->failed) {
-    int k = snprintf(f->err, sizeof f->err, "at byte %zu: ", at);
+    const clseg_status s = f->unsupported ? CLSEG_UNSUPPORTED : CLSEG_FORMAT;
     va_list ap;
     va_start(ap, fmt);
-    if (k > 0 && (size_t)k < sizeof f->err)
-      vsnprintf(f->err + k, sizeof f->err - (size_t)k, fmt, ap);
+    clseg__vfail(NULL, s, fmt, ap);
     va_end(ap);
+    clseg__fail_prefix(NULL, s, "at byte %zu: ", at);
     f->failed = 1;
   }
   return 0;

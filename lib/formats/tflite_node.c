@@ -8,21 +8,29 @@
 #include "formats/tflite.h"
 #include "graph_internal.h"
 
-int clseg__tfl_fail(clseg__tfl_builder *b, clseg_status s, const char *fmt, ...) {
-  if (b->status == CLSEG_OK) {
-    const clseg__tfl_op *op = b->opi >= 0 ? &b->m->ops[b->opi] : NULL;
-    const char *name = op ? clseg__tfl_op_name(op->code) : NULL;
-    int k = op ? snprintf(b->err, sizeof b->err, "operator %d (%s '%s'): ", b->opi,
-                          name ? name : "?", b->m->tensors[op->out[0]].name)
-               : 0;
-    va_list ap;
-    va_start(ap, fmt);
-    if (k >= 0 && (size_t)k < sizeof b->err)
-      vsnprintf(b->err + k, sizeof b->err - (size_t)k, fmt, ap);
-    va_end(ap);
-    b->status = s;
-  }
+/* Prefixes the message on the thread's slot with the operator being mapped, if any. */
+static int where(const clseg__tfl_builder *b) {
+  const clseg__tfl_op *op = b->opi >= 0 ? &b->m->ops[b->opi] : NULL;
+  const char *name = op ? clseg__tfl_op_name(op->code) : NULL;
+  if (op)
+    clseg__fail_prefix(NULL, b->status, "operator %d (%s '%s'): ", b->opi, name ? name : "?",
+                       b->m->tensors[op->out[0]].name);
   return 0;
+}
+
+int clseg__tfl_fail(clseg__tfl_builder *b, clseg_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int first = clseg__fail_first(&b->status, s, fmt, ap);
+  va_end(ap);
+  return first ? where(b) : 0;
+}
+
+int clseg__tfl_fail_options(clseg__tfl_builder *b) {
+  if (b->status != CLSEG_OK)
+    return 0;
+  b->status = clseg__fail_prefix(NULL, CLSEG_FORMAT, "options: ");
+  return where(b);
 }
 
 const clseg__tfl_tensor *clseg__tfl_tensor_of(const clseg__tfl_builder *b, int32_t i) {
@@ -122,6 +130,8 @@ int clseg__tfl_want_options(clseg__tfl_builder *b, const clseg__tfl_op *op, int 
 }
 
 int clseg__tfl_opt(clseg__tfl_builder *b, const clseg__tfl_op *op, int id, int size, int32_t def) {
+  if (b->status != CLSEG_OK) /* the walker would record over the builder's message */
+    return def;
   return clseg__tfl_opt_int(b->m, op, id, size, def);
 }
 

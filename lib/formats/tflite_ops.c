@@ -66,7 +66,7 @@ static int build_all(clseg__tfl_builder *b) {
                              clseg__tfl_tensor_of(b, op->out[0])->name);
     if (!find_handler(op)(b, op) || b->m->fb.failed) {
       if (b->m->fb.failed)
-        clseg__tfl_fail(b, CLSEG_FORMAT, "options: %s", b->m->fb.err);
+        clseg__tfl_fail_options(b);
       return clseg__tfl_fail(b, CLSEG_INTERNAL, "the clseg__tfl_handler failed without a message");
     }
   }
@@ -84,7 +84,7 @@ static int build_all(clseg__tfl_builder *b) {
   return 1;
 }
 
-clseg_status clseg__tfl_build(clseg__tfl_model *m, clseg_graph **out, char *err, size_t errlen) {
+clseg_status clseg__tfl_build(clseg__tfl_model *m, clseg_graph **out) {
   clseg__tfl_builder b = {.m = m, .opi = -1};
   *out = NULL;
   b.g = clseg_graph_create();
@@ -99,7 +99,6 @@ clseg_status clseg__tfl_build(clseg__tfl_model *m, clseg_graph **out, char *err,
   free(b.cst);
   free(b.node);
   if (b.status != CLSEG_OK) {
-    snprintf(err, errlen, "%s", b.err);
     clseg_graph_free(b.g);
     return b.status;
   }

@@ -8,6 +8,7 @@
 #include "bytes.h"
 #include "clseg_graph.h"
 #include "formats/tflite.h"
+#include "internal.h"
 
 /* Schema field ids. */
 enum { MODEL_OPCODES = 1, MODEL_SUBGRAPHS = 2, MODEL_DESCRIPTION = 3, MODEL_BUFFERS = 4 };
@@ -456,16 +457,14 @@ static int read_model(clseg__tfl_model *m) {
   return clseg__fb_vec_table(f, sgv, 0, &sg) && read_subgraph(m, &sg, bufv, nbuf);
 }
 
-clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out, char *err,
-                              size_t errlen) {
+clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **out) {
   *out = NULL;
   clseg__tfl_model *m = calloc(1, sizeof *m);
   uint8_t *copy = malloc(size ? size : 1);
   if (!m || !copy) {
     free(m);
     free(copy);
-    snprintf(err, errlen, "out of memory reading %zu bytes", size);
-    return CLSEG_OUT_OF_MEMORY;
+    return clseg__fail(NULL, CLSEG_OUT_OF_MEMORY, "out of memory reading %zu bytes", size);
   }
   if (size)
     memcpy(copy, data, size);
@@ -473,7 +472,6 @@ clseg_status clseg__tfl_parse(const void *data, size_t size, clseg__tfl_model **
   m->fb.p = copy;
   m->fb.n = size;
   if (!read_model(m)) {
-    snprintf(err, errlen, "%s", m->fb.err);
     const int unsupported = m->fb.unsupported;
     clseg__tfl_free(m);
     return unsupported ? CLSEG_UNSUPPORTED : CLSEG_FORMAT;

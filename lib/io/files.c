@@ -6,9 +6,9 @@
 #include "internal.h"
 #include "io/io.h"
 
-clseg_status clseg__io_read_file(const char *path, uint8_t **data, size_t *size) {
+clseg_status clseg__io_read_file(const char *path, size_t max, uint8_t **data, size_t *size) {
   char why[CLSEG__FILE_WHY_LEN];
-  clseg_status st = clseg__file_read(path, CLSEG__IO_MAX_FILE, data, size, why, sizeof why);
+  clseg_status st = clseg__file_read(path, max, data, size, why, sizeof why);
   return st == CLSEG_OK ? CLSEG_OK : clseg__fail(NULL, st, "%s", why);
 }
 

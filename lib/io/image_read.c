@@ -23,7 +23,7 @@ clseg_status clseg_image_read(const char *path, clseg_image *out) {
   size_t size = 0;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "image_read: NULL output");
-  clseg_status st = clseg__io_read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, CLSEG__IO_MAX_FILE, &buf, &size);
   if (st == CLSEG_OK)
     st = clseg_image_read_memory(buf, size, path, out);
   free(buf);
@@ -35,7 +35,7 @@ clseg_status clseg_mask_read(const char *path, clseg_image *out) {
   size_t size = 0;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "mask_read: NULL output");
-  clseg_status st = clseg__io_read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, CLSEG__IO_MAX_FILE, &buf, &size);
   if (st != CLSEG_OK)
     return st;
   if (clseg__is_png(buf, size))

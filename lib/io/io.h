@@ -19,8 +19,10 @@
 /* Image and array files larger than this are refused before reading: none we handle comes near. */
 #define CLSEG__IO_MAX_FILE ((size_t)1 << 31)
 
-/* Reads a whole image or array file (lib/file.h), recording the failure for clseg_last_error. */
-clseg_status clseg__io_read_file(const char *path, uint8_t **data, size_t *size);
+/* Reads a whole file of at most max bytes (0: no limit) with lib/file.h, recording the failure for
+ * clseg_last_error: the one adapter from file.c's quiet reader to the error slot, for images,
+ * arrays and models (CLSEG__IO_MAX_FILE for images and arrays). */
+clseg_status clseg__io_read_file(const char *path, size_t max, uint8_t **data, size_t *size);
 
 /* Atomic, synced writes of image and array files through lib/file.h's writer, recording a failure
  * (CLSEG_IO naming the path) for clseg_last_error; clseg__file_write_abort drops a write. */

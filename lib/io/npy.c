@@ -255,7 +255,7 @@ clseg_status clseg_npy_read(const char *path, clseg_array *out) {
   size_t size = 0;
   if (!out)
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "npy_read: NULL output");
-  clseg_status st = clseg__io_read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, CLSEG__IO_MAX_FILE, &buf, &size);
   if (st == CLSEG_OK)
     st = clseg_npy_read_memory(buf, size, path, out);
   free(buf);

@@ -175,7 +175,7 @@ clseg_status clseg_png_read_gray16(const char *path, uint16_t **data, int *w, in
     return clseg__fail(NULL, CLSEG_INVALID_ARGUMENT, "png_read_gray16: NULL argument");
   uint8_t *buf = NULL;
   size_t size = 0;
-  clseg_status st = clseg__io_read_file(path, &buf, &size);
+  clseg_status st = clseg__io_read_file(path, CLSEG__IO_MAX_FILE, &buf, &size);
   if (st != CLSEG_OK)
     return st;
   clseg_image img = {0};
