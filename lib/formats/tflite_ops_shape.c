@@ -31,28 +31,64 @@ int clseg__tfl_resize(clseg__tfl_builder *b, const clseg__tfl_op *op) {
   return clseg__tfl_set_out(b, op, clseg_graph_resize_scale(b->g, x, (int)s, &p));
 }
 
-/* CONCATENATION along channels (the last NHWC axis); options axis, act. */
-/* CONCATENATION along the channels (the last axis), or along H: axis 1 of a 4-D NHWC tensor or of
- * a 3-D [N, A, C] one (a detector's anchors). */
+/* The NCHW axis of axis a of a rank-r TFLite tensor (clseg__tfl_nchw's mapping); r is 1 to 4. */
+static int nchw_axis(int r, int a) {
+  static const int map[5][4] = {{0}, {1}, {0, 1}, {0, 2, 1}, {0, 2, 3, 1}};
+  return map[r][a];
+}
+
+/* Input x (NCHW shape s) read as [N x the dims before axis ga, the rest, 1, 1], so that a join
+ * along ga is a join of channels; a view, no kernel (-1 keeps the batch free). */
+static clseg_node *flat_at(clseg__tfl_builder *b, clseg_node *x, const int64_t s[4], int ga) {
+  int64_t flat[4] = {-1, 1, 1, 1};
+  for (int d = ga; d < 4; d++)
+    flat[1] *= s[d];
+  return ga == 1 ? x : clseg_graph_reshape(b->g, x, 4, flat);
+}
+
+/* CONCATENATION along any axis but the batch, as ONNX Concat on any axis (onnx_nd.c): channels
+ * joined directly, H or W (TFLite axis 1 or 2 of NHWC, 1 of [N, A, C]) by joining each input's
+ * flat_at view on channels and reading the result back at the output's shape. Options: axis
+ * (negative counts from the last), fused activation. */
 int clseg__tfl_concat(clseg__tfl_builder *b, const clseg__tfl_op *op) {
-  int rank = clseg__tfl_tensor_of(b, op->out[0])->ndim, axis = clseg__tfl_opt(b, op, 0, 4, 0);
+  const int rank = clseg__tfl_tensor_of(b, op->out[0])->ndim, axis = clseg__tfl_opt(b, op, 0, 4, 0);
+  const int a = axis < 0 ? axis + rank : axis;
+  int64_t ys[4], xs[4], sum = 0;
+  const int known = rank >= 1 && rank <= 4; /* else clseg__tfl_nchw says why */
   if (!clseg__tfl_want_options(b, op, 10))
     return 0;
-  axis = axis < 0 ? axis + rank : axis;
-  const int along_h = axis == 1 && (rank == 4 || rank == 3);
-  if (axis != rank - 1 && !along_h)
-    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels or H only)",
-                           axis, rank);
-  clseg_node **xs = malloc(sizeof *xs * (size_t)(op->nin ? op->nin : 1));
-  if (!xs)
+  if (known && (a < 0 || a >= rank))
+    return clseg__tfl_fail(b, CLSEG_FORMAT, "axis %d of a %d-D tensor", axis, rank);
+  if (known && nchw_axis(rank, a) == 0)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                           "axis %d (the batch) of a %d-D tensor is unsupported (batch 1)", axis,
+                           rank);
+  if (!clseg__tfl_nchw(b, op->out[0], ys))
+    return 0;
+  const int ga = nchw_axis(rank, a);
+  clseg_node **parts = malloc(sizeof *parts * (size_t)(op->nin ? op->nin : 1)), *y = NULL;
+  if (!parts)
     return clseg__tfl_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   int ok = 1;
-  for (int i = 0; i < op->nin && ok; i++)
-    ok = (xs[i] = clseg__tfl_node_of(b, op->in[i])) != NULL;
-  clseg_node *y = !ok       ? NULL
-                  : along_h ? clseg_graph_concat_h(b->g, xs, op->nin)
-                            : clseg_graph_concat(b->g, xs, op->nin);
-  free(xs);
+  for (int i = 0; i < op->nin && ok; i++) {
+    clseg_node *x = clseg__tfl_node_of(b, op->in[i]);
+    ok = x && clseg__tfl_nchw(b, op->in[i], xs);
+    for (int d = 0; ok && d < 4; d++)
+      if (clseg__tfl_tensor_of(b, op->in[i])->ndim != rank || (d != ga && xs[d] != ys[d]))
+        ok = clseg__tfl_fail(b, CLSEG_FORMAT,
+                             "input %d's shape differs from the output's off axis %d", i, axis);
+    sum += ok ? xs[ga] : 0;
+    parts[i] = ok ? flat_at(b, x, xs, ga) : NULL;
+  }
+  if (ok && sum != ys[ga])
+    ok = clseg__tfl_fail(b, CLSEG_FORMAT, "the inputs have %lld along axis %d, the output %lld",
+                         (long long)sum, axis, (long long)ys[ga]);
+  if (ok) {
+    const int64_t back[4] = {-1, ys[1], ys[2], ys[3]};
+    y = op->nin == 1 ? parts[0] : clseg_graph_concat(b->g, parts, op->nin);
+    y = ga == 1 ? y : clseg_graph_reshape(b->g, y, 4, back);
+  }
+  free(parts);
   return ok &&
          clseg__tfl_set_out(b, op, clseg__tfl_fused_act(b, y, clseg__tfl_opt(b, op, 1, 1, 0)));
 }
