@@ -1,6 +1,6 @@
 /* TFLite operators -> clseg graph nodes: moving data. RESIZE_BILINEAR, CONCATENATION, PAD,
- * RESHAPE, DEPTH_TO_SPACE / SPACE_TO_DEPTH, STRIDED_SLICE, and the load-time DEQUANTIZE and DENSIFY
- * of constants. */
+ * PADV2, RESHAPE, DEPTH_TO_SPACE / SPACE_TO_DEPTH, STRIDED_SLICE, and the load-time DEQUANTIZE and
+ * DENSIFY of constants. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,21 +93,43 @@ int clseg__tfl_concat(clseg__tfl_builder *b, const clseg__tfl_op *op) {
          clseg__tfl_set_out(b, op, clseg__tfl_fused_act(b, y, clseg__tfl_opt(b, op, 1, 1, 0)));
 }
 
-/* PAD with zeros on H and W of a 4-D tensor; paddings [4, 2] int32. */
+/* PAD and PADV2 (a constant value: input 2, a float32 scalar; 0 when absent) on any axis but the
+ * batch: paddings [rank, 2] int32, non-negative, mapped onto the NCHW axes of clseg_pad (C: front
+ * and back, H: top and bottom, W: left and right). */
 int clseg__tfl_pad(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  static const char *const axes[4] = {"the batch", "C", "H", "W"};
   int32_t pads[8];
-  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
-  if (!x || clseg__tfl_tensor_of(b, clseg__tfl_in(op, 0))->ndim != 4)
-    return x ? clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "only 4-D tensors are padded") : 0;
-  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), pads, 8))
+  int p[4][2] = {{0}};
+  const int32_t xt = clseg__tfl_in(op, 0), vt = clseg__tfl_in(op, 2);
+  clseg_node *x = clseg__tfl_node_of(b, xt);
+  int64_t xs[4];
+  if (!x || !clseg__tfl_want_options(b, op, op->code == CLSEG__TFL_PADV2 ? 43 : 22) ||
+      !clseg__tfl_nchw(b, xt, xs))
     return 0;
-  for (int i = 0; i < 8; i++)
-    if (pads[i] < 0 || pads[i] > 4096 || (pads[i] && (i < 2 || i > 5)))
+  const int rank = clseg__tfl_tensor_of(b, xt)->ndim;
+  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), pads, 2 * (size_t)rank))
+    return 0;
+  const float *value = vt < 0 ? NULL : clseg__tfl_const_f32(b, vt);
+  if (vt >= 0 && (!value || clseg__tfl_count_of(clseg__tfl_tensor_of(b, vt)) != 1))
+    return value ? clseg__tfl_fail(b, CLSEG_FORMAT, "constant_values '%s' is not one value",
+                                   clseg__tfl_tensor_of(b, vt)->name)
+                 : 0;
+  for (int a = 0; a < rank; a++) {
+    const int ga = nchw_axis(rank, a), lo = pads[2 * a], hi = pads[2 * a + 1];
+    if ((ga == 0 && (lo || hi)) || lo < 0 || lo > 4096 || hi < 0 || hi > 4096)
       return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
-                             "paddings %d %d / %d %d / %d %d / %d %d (H and W only)", pads[0],
-                             pads[1], pads[2], pads[3], pads[4], pads[5], pads[6], pads[7]);
-  const clseg_pad_params p = {.top = pads[2], .bottom = pads[3], .left = pads[4], .right = pads[5]};
-  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &p));
+                             "paddings %d, %d on axis %d (%s) are unsupported (%s)", lo, hi, a,
+                             axes[ga], ga ? "0 to 4096" : "batch 1");
+    p[ga][0] = lo, p[ga][1] = hi;
+  }
+  const clseg_pad_params pp = {.front = p[1][0],
+                               .back = p[1][1],
+                               .top = p[2][0],
+                               .bottom = p[2][1],
+                               .left = p[3][0],
+                               .right = p[3][1],
+                               .value = value ? *value : 0.0f};
+  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &pp));
 }
 
 /* RESHAPE: nothing where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C]); else the data
