@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 # Reference outputs for tests/test_tflite.c from LiteRT (Google's TFLite runtime) on the CPU.
 # Needs: pip install ai-edge-litert numpy pillow   (into the python3 on PATH; tested with ai-edge-litert 2.3.0)
-# Usage: python3 tools/litert_reference.py [--out tests/fixtures/tflite] [--runs 20]
+# Usage: python3 tools/litert_reference.py [--out tests/fixtures/tflite] [--runs 20] [--only PREFIX ...]
+#   --only ops4: builds and runs only the models, refused files and cases whose names start with a prefix
 #
 # Also builds ops_mix.tflite, a small model of the operators the selfie models lack (pools with SAME
 # padding, TRANSPOSE_CONV, CONCATENATION, PAD, constant operands, depth multiplier 2, MEAN, RESHAPE,
 # SOFTMAX, fused RELU6), with seeded weights, and its LiteRT output on the random input; and sparse_mix.tflite,
 # convs whose weights are stored sparse (compressed rows, and blocks) behind DENSIFY, as in MediaPipe's pose
 # detector; and ops2_mix.tflite, the operators of issue 19 (DEPTH_TO_SPACE, SPACE_TO_DEPTH, PRELU); and
-# ops3_mix.tflite (FULLY_CONNECTED, STRIDED_SLICE), plus two files with a slice clseg refuses (REFUSED).
+# ops3_mix.tflite (FULLY_CONNECTED, STRIDED_SLICE), plus two files with a slice clseg refuses (REFUSED); and
+# ops4_mix.tflite (CONCATENATION on W, C and H, negative axes, PAD / PADV2 on channels, RESHAPE to and from
+# 3-D), plus files with a concat, a pad and sparse weights clseg refuses.
 # Writes, for each case, <case>_input.npy (the model input, NCHW uint8 [1, 3, H, W]: the model sees
 # value / 255 as float32; the random case stores no input, see below) and <case>_output.npy (LiteRT's
 # probability map, float32 [1, 1, H, W]). Preprocessing follows MediaPipe (models/README.md): stretch the
@@ -37,12 +40,18 @@ CASES = [
     ("sparse_mix_random", "sparse_mix.tflite", None),
     ("ops2_mix_random", "ops2_mix.tflite", None),
     ("ops3_mix_random", "ops3_mix.tflite", None),
+    ("ops4_mix_random", "ops4_mix.tflite", None),
 ]
 BUILT = {"ops_mix.tflite": "ops_mix_model", "sparse_mix.tflite": "sparse_mix_model",
-         "ops2_mix.tflite": "ops2_mix_model", "ops3_mix.tflite": "ops3_mix_model"}
-# valid files clseg refuses (tests/test_tflite.c checks the messages); not run by LiteRT here
-REFUSED = {"ops3_slice_stride2.tflite": ("strides", [1, 2, 1, 1]),
-           "ops3_slice_shrink.tflite": ("shrinkAxisMask", 2)}
+         "ops2_mix.tflite": "ops2_mix_model", "ops3_mix.tflite": "ops3_mix_model",
+         "ops4_mix.tflite": "ops4_mix_model", "ops4_mix_fused.tflite": "ops4_mix_fused_model"}
+# valid files clseg refuses (tests/test_tflite.c checks the messages), file -> (builder, its arguments); not
+# run by LiteRT here
+REFUSED = {"ops3_slice_stride2.tflite": ("refused_slice_model", ("strides", [1, 2, 1, 1])),
+           "ops3_slice_shrink.tflite": ("refused_slice_model", ("shrinkAxisMask", 2)),
+           "ops4_concat_batch.tflite": ("refused_batch_model", ("concat",)),
+           "ops4_pad_batch.tflite": ("refused_batch_model", ("pad",)),
+           "ops4_sparse_int8.tflite": ("sparse_int8_model", ())}
 
 
 def splitmix64_uniform(seed, count):
@@ -229,6 +238,68 @@ def refused_slice_model(field, value):
     return B.finish(x, y)
 
 
+def ops4_mix_model(fused=False):
+    """CONCATENATION on any axis and PAD / PADV2 on channels (issue 19): three convs of the input joined along W
+    (axis 2; widths 4, 4 and a slice of 2), padded on the channels, joined with themselves on the channels (axis
+    -1) then RELU, PADV2 by 0.75 on H, W and the channels, a conv, joined with itself along H (axis -3),
+    RESHAPE to 3-D [1, A, C], joined along A (axis -2) with another conv so reshaped, RESHAPE back to 4-D.
+    fused: the RELU fused into the channel CONCATENATION instead (ops4_mix_fused.tflite). LiteRT cannot run that
+    form: its builtin kernel refuses a fused activation on CONCATENATION (concatenation.cc: "params->activation
+    != kTfLiteActNone") and its XNNPACK path ignores it, so the test compares both files with this form's output."""
+    B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
+    B.m.description = "clseg ops4_mix test model"
+    i32 = lambda name, v: B.tensor(name, np.shape(v), np.array(v, np.int32), S.TensorType.INT32)  # noqa: E731
+    conv = lambda: options(S.Conv2DOptionsT, padding=P.SAME, strideW=1, strideH=1, dilationWFactor=1,  # noqa: E731
+                           dilationHFactor=1)
+    cat = lambda axis, act=0: options(S.ConcatenationOptionsT, axis=axis, fusedActivationFunction=act)  # noqa: E731
+    reshape = lambda x, name, shape: B.op(O.RESHAPE, [x, i32(name + "_shape", shape)], name, shape,  # noqa: E731
+                                          BO.ReshapeOptions, options(S.ReshapeOptionsT, newShape=shape))
+    x = B.tensor("input", [1, 5, 4, 3])
+    c1 = B.op(O.CONV_2D, [x, B.weights("w1", [6, 3, 3, 3]), B.weights("b1", [6])], "conv1", [1, 5, 4, 6],
+              BO.Conv2DOptions, conv())
+    c2 = B.op(O.CONV_2D, [x, B.weights("w2", [6, 1, 1, 3]), B.weights("b2", [6])], "conv2", [1, 5, 4, 6],
+              BO.Conv2DOptions, conv())
+    sl = B.op(O.STRIDED_SLICE, [c1, i32("sl_begin", [0, 0, 1, 0]), i32("sl_end", [1, 5, 3, 6]),
+                                i32("sl_strides", [1, 1, 1, 1])], "slice_w", [1, 5, 2, 6],
+              BO.StridedSliceOptions, slice_opts())
+    cw = B.op(O.CONCATENATION, [c1, c2, sl], "concat_w", [1, 5, 10, 6], BO.ConcatenationOptions, cat(2))
+    pc = B.op(O.PAD, [cw, i32("pad_c_paddings", [[0, 0], [0, 0], [0, 0], [2, 1]])], "pad_c", [1, 5, 10, 9],
+              BO.PadOptions, S.PadOptionsT())
+    cc = B.op(O.CONCATENATION, [cw, pc], "concat_c", [1, 5, 10, 15], BO.ConcatenationOptions,
+              cat(-1, S.ActivationFunctionType.RELU if fused else 0))
+    if not fused:
+        cc = B.op(O.RELU, [cc], "relu", [1, 5, 10, 15])
+    value = B.tensor("pad_value", [], np.array(0.75, np.float32))
+    pv = B.op(O.PADV2, [cc, i32("padv2_paddings", [[0, 0], [1, 0], [0, 2], [1, 3]]), value], "padv2", [1, 6, 12, 19],
+              BO.PadV2Options, S.PadV2OptionsT())
+    c3 = B.op(O.CONV_2D, [pv, B.weights("w3", [4, 3, 3, 19]), B.weights("b3", [4])], "conv3", [1, 6, 12, 4],
+              BO.Conv2DOptions, conv())
+    ch = B.op(O.CONCATENATION, [c3, c3], "concat_h", [1, 12, 12, 4], BO.ConcatenationOptions, cat(-3))
+    a1 = reshape(ch, "anchors1", [1, 144, 4])
+    c4 = B.op(O.CONV_2D, [x, B.weights("w4", [4, 1, 1, 3]), B.weights("b4", [4])], "conv4", [1, 5, 4, 4],
+              BO.Conv2DOptions, conv())
+    a2 = reshape(c4, "anchors2", [1, 20, 4])
+    ca = B.op(O.CONCATENATION, [a1, a2], "concat_a", [1, 164, 4], BO.ConcatenationOptions, cat(-2))
+    return B.finish(x, reshape(ca, "out", [1, 4, 41, 4]))
+
+
+def ops4_mix_fused_model():
+    return ops4_mix_model(fused=True)
+
+
+def refused_batch_model(what):
+    """input -> CONCATENATION of the input with itself along the batch, or PAD of the batch."""
+    B, O, BO = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions
+    x = B.tensor("input", [1, 4, 4, 3])
+    if what == "concat":
+        y = B.op(O.CONCATENATION, [x, x], "concat", [2, 4, 4, 3], BO.ConcatenationOptions,
+                 options(S.ConcatenationOptionsT, axis=0))
+    else:
+        pads = B.tensor("pads", [4, 2], np.array([[1, 0], [0, 0], [0, 0], [0, 0]], np.int32), S.TensorType.INT32)
+        y = B.op(O.PAD, [x, pads], "pad", [2, 4, 4, 3], BO.PadOptions, S.PadOptionsT())
+    return B.finish(x, y)
+
+
 def sparse_encode(dense, order, block_map, formats, index_dtype):
     """TFLite's sparse storage of `dense`: the levels walk the dimensions in `order` (rank + k: block
     dimension k of tensor dimension block_map[k]); formats[l] is 0 (dense) or 1 (compressed rows); the
@@ -347,6 +418,28 @@ def sparse_mix_model():
 SPARSE_DENSE = {}  # the dense weights sparse_mix_model stored sparse, by DENSIFY output name
 
 
+def sparse_int8_model():
+    """input -> conv 1x1 whose int8 weights are stored sparse (compressed rows) behind DENSIFY and DEQUANTIZE:
+    valid TFLite that clseg refuses as unsupported (sparse data of int8), not as malformed."""
+    B, O, BO, P = MixBuilder(), S.BuiltinOperator, S.BuiltinOptions, S.Padding
+    x = B.tensor("input", [1, 4, 4, 8])
+    w = np.random.default_rng(3).integers(-127, 128, (4, 1, 1, 8)).astype(np.int8)
+    w[:, :, :, 2:5] = 0
+    sp, vals = sparse_encode(w, [0, 1, 2, 3], [], [0, 0, 0, 1], np.uint8)
+    t = B.tensor("w_sparse", w.shape, vals, S.TensorType.INT8)
+    B.sg.tensors[t].sparsity = sp
+    q = S.QuantizationParametersT()
+    q.scale, q.zeroPoint = [0.01], [0]
+    B.sg.tensors[t].quantization = q
+    d = B.op(O.DENSIFY, [t], "w_int8", [4, 1, 1, 8])
+    B.sg.tensors[d].type, B.sg.tensors[d].quantization = S.TensorType.INT8, q
+    wq = B.op(O.DEQUANTIZE, [d], "w", [4, 1, 1, 8])
+    y = B.op(O.CONV_2D, [x, wq, B.weights("b", [4])], "conv", [1, 4, 4, 4], BO.Conv2DOptions,
+             options(S.Conv2DOptionsT, padding=P.VALID, strideW=1, strideH=1, dilationWFactor=1,
+                     dilationHFactor=1))
+    return B.finish(x, y)
+
+
 def check_densify(path):
     """LiteRT's DENSIFY outputs equal the dense weights that were encoded (the encoder and LiteRT's decoder
     agree), else exit."""
@@ -438,20 +531,27 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "tflite"))
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--only", nargs="+", metavar="PREFIX",
+                    help="only the models, refused files and cases whose names start with one of these")
     args = ap.parse_args()
+    chosen = lambda name: not args.only or any(name.startswith(p) for p in args.only)  # noqa: E731
     os.makedirs(args.out, exist_ok=True)
     for model, builder in BUILT.items():
-        with open(os.path.join(args.out, model), "wb") as f:
-            f.write(globals()[builder]())
-    for model, (field, value) in REFUSED.items():
-        with open(os.path.join(args.out, model), "wb") as f:
-            f.write(refused_slice_model(field, value))
-    check_densify(os.path.join(args.out, "sparse_mix.tflite"))
+        if chosen(model):
+            with open(os.path.join(args.out, model), "wb") as f:
+                f.write(globals()[builder]())
+    for model, (builder, builder_args) in REFUSED.items():
+        if chosen(model):
+            with open(os.path.join(args.out, model), "wb") as f:
+                f.write(globals()[builder](*builder_args))
+    if chosen("sparse_mix.tflite"):
+        check_densify(os.path.join(args.out, "sparse_mix.tflite"))
     for name, model, sample in CASES:
-        run_case(name, model, sample, args.out, args.runs)
+        if chosen(name):
+            run_case(name, model, sample, args.out, args.runs)
     for case in MULTI:
-        multi_output_case(args.out, *case)
-
+        if chosen(case[0]):
+            multi_output_case(args.out, *case)
 
 if __name__ == "__main__":
     main()

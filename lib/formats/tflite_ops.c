@@ -32,6 +32,7 @@ static const struct {
                 {CLSEG__TFL_SOFTMAX, clseg__tfl_softmax},
                 {CLSEG__TFL_TANH, clseg__tfl_activation},
                 {CLSEG__TFL_PAD, clseg__tfl_pad},
+                {CLSEG__TFL_PADV2, clseg__tfl_pad},
                 {CLSEG__TFL_PRELU, clseg__tfl_prelu},
                 {CLSEG__TFL_MEAN, clseg__tfl_mean},
                 {CLSEG__TFL_TRANSPOSE_CONV, clseg__tfl_transpose_conv},

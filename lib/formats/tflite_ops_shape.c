@@ -1,6 +1,6 @@
 /* TFLite operators -> clseg graph nodes: moving data. RESIZE_BILINEAR, CONCATENATION, PAD,
- * RESHAPE, DEPTH_TO_SPACE / SPACE_TO_DEPTH, STRIDED_SLICE, and the load-time DEQUANTIZE and DENSIFY
- * of constants. */
+ * PADV2, RESHAPE, DEPTH_TO_SPACE / SPACE_TO_DEPTH, STRIDED_SLICE, and the load-time DEQUANTIZE and
+ * DENSIFY of constants. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,47 +31,105 @@ int clseg__tfl_resize(clseg__tfl_builder *b, const clseg__tfl_op *op) {
   return clseg__tfl_set_out(b, op, clseg_graph_resize_scale(b->g, x, (int)s, &p));
 }
 
-/* CONCATENATION along channels (the last NHWC axis); options axis, act. */
-/* CONCATENATION along the channels (the last axis), or along H: axis 1 of a 4-D NHWC tensor or of
- * a 3-D [N, A, C] one (a detector's anchors). */
+/* The NCHW axis of axis a of a rank-r TFLite tensor (clseg__tfl_nchw's mapping); r is 1 to 4. */
+static int nchw_axis(int r, int a) {
+  static const int map[5][4] = {{0}, {1}, {0, 1}, {0, 2, 1}, {0, 2, 3, 1}};
+  return map[r][a];
+}
+
+/* Input x (NCHW shape s) read as [N x the dims before axis ga, the rest, 1, 1], so that a join
+ * along ga is a join of channels; a view, no kernel (-1 keeps the batch free). */
+static clseg_node *flat_at(clseg__tfl_builder *b, clseg_node *x, const int64_t s[4], int ga) {
+  int64_t flat[4] = {-1, 1, 1, 1};
+  for (int d = ga; d < 4; d++)
+    flat[1] *= s[d];
+  return ga == 1 ? x : clseg_graph_reshape(b->g, x, 4, flat);
+}
+
+/* CONCATENATION along any axis but the batch, as ONNX Concat on any axis (onnx_nd.c): channels
+ * joined directly, H or W (TFLite axis 1 or 2 of NHWC, 1 of [N, A, C]) by joining each input's
+ * flat_at view on channels and reading the result back at the output's shape. Options: axis
+ * (negative counts from the last), fused activation. */
 int clseg__tfl_concat(clseg__tfl_builder *b, const clseg__tfl_op *op) {
-  int rank = clseg__tfl_tensor_of(b, op->out[0])->ndim, axis = clseg__tfl_opt(b, op, 0, 4, 0);
+  const int rank = clseg__tfl_tensor_of(b, op->out[0])->ndim, axis = clseg__tfl_opt(b, op, 0, 4, 0);
+  const int a = axis < 0 ? axis + rank : axis;
+  int64_t ys[4], xs[4], sum = 0;
+  const int known = rank >= 1 && rank <= 4; /* else clseg__tfl_nchw says why */
   if (!clseg__tfl_want_options(b, op, 10))
     return 0;
-  axis = axis < 0 ? axis + rank : axis;
-  const int along_h = axis == 1 && (rank == 4 || rank == 3);
-  if (axis != rank - 1 && !along_h)
-    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "axis %d of a %d-D tensor (channels or H only)",
-                           axis, rank);
-  clseg_node **xs = malloc(sizeof *xs * (size_t)(op->nin ? op->nin : 1));
-  if (!xs)
+  if (known && (a < 0 || a >= rank))
+    return clseg__tfl_fail(b, CLSEG_FORMAT, "axis %d of a %d-D tensor", axis, rank);
+  if (known && nchw_axis(rank, a) == 0)
+    return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
+                           "axis %d (the batch) of a %d-D tensor is unsupported (batch 1)", axis,
+                           rank);
+  if (!clseg__tfl_nchw(b, op->out[0], ys))
+    return 0;
+  const int ga = nchw_axis(rank, a);
+  clseg_node **parts = malloc(sizeof *parts * (size_t)(op->nin ? op->nin : 1)), *y = NULL;
+  if (!parts)
     return clseg__tfl_fail(b, CLSEG_OUT_OF_MEMORY, "out of memory");
   int ok = 1;
-  for (int i = 0; i < op->nin && ok; i++)
-    ok = (xs[i] = clseg__tfl_node_of(b, op->in[i])) != NULL;
-  clseg_node *y = !ok       ? NULL
-                  : along_h ? clseg_graph_concat_h(b->g, xs, op->nin)
-                            : clseg_graph_concat(b->g, xs, op->nin);
-  free(xs);
+  for (int i = 0; i < op->nin && ok; i++) {
+    clseg_node *x = clseg__tfl_node_of(b, op->in[i]);
+    ok = x && clseg__tfl_nchw(b, op->in[i], xs);
+    for (int d = 0; ok && d < 4; d++)
+      if (clseg__tfl_tensor_of(b, op->in[i])->ndim != rank || (d != ga && xs[d] != ys[d]))
+        ok = clseg__tfl_fail(b, CLSEG_FORMAT,
+                             "input %d's shape differs from the output's off axis %d", i, axis);
+    sum += ok ? xs[ga] : 0;
+    parts[i] = ok ? flat_at(b, x, xs, ga) : NULL;
+  }
+  if (ok && sum != ys[ga])
+    ok = clseg__tfl_fail(b, CLSEG_FORMAT, "the inputs have %lld along axis %d, the output %lld",
+                         (long long)sum, axis, (long long)ys[ga]);
+  if (ok) {
+    const int64_t back[4] = {-1, ys[1], ys[2], ys[3]};
+    y = op->nin == 1 ? parts[0] : clseg_graph_concat(b->g, parts, op->nin);
+    y = ga == 1 ? y : clseg_graph_reshape(b->g, y, 4, back);
+  }
+  free(parts);
   return ok &&
          clseg__tfl_set_out(b, op, clseg__tfl_fused_act(b, y, clseg__tfl_opt(b, op, 1, 1, 0)));
 }
 
-/* PAD with zeros on H and W of a 4-D tensor; paddings [4, 2] int32. */
+/* PAD and PADV2 (a constant value: input 2, a float32 scalar; 0 when absent) on any axis but the
+ * batch: paddings [rank, 2] int32, non-negative, mapped onto the NCHW axes of clseg_pad (C: front
+ * and back, H: top and bottom, W: left and right). */
 int clseg__tfl_pad(clseg__tfl_builder *b, const clseg__tfl_op *op) {
+  static const char *const axes[4] = {"the batch", "C", "H", "W"};
   int32_t pads[8];
-  clseg_node *x = clseg__tfl_node_of(b, clseg__tfl_in(op, 0));
-  if (!x || clseg__tfl_tensor_of(b, clseg__tfl_in(op, 0))->ndim != 4)
-    return x ? clseg__tfl_fail(b, CLSEG_UNSUPPORTED, "only 4-D tensors are padded") : 0;
-  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), pads, 8))
+  int p[4][2] = {{0}};
+  const int32_t xt = clseg__tfl_in(op, 0), vt = clseg__tfl_in(op, 2);
+  clseg_node *x = clseg__tfl_node_of(b, xt);
+  int64_t xs[4];
+  if (!x || !clseg__tfl_want_options(b, op, op->code == CLSEG__TFL_PADV2 ? 43 : 22) ||
+      !clseg__tfl_nchw(b, xt, xs))
     return 0;
-  for (int i = 0; i < 8; i++)
-    if (pads[i] < 0 || pads[i] > 4096 || (pads[i] && (i < 2 || i > 5)))
+  const int rank = clseg__tfl_tensor_of(b, xt)->ndim;
+  if (!clseg__tfl_const_i32(b, clseg__tfl_in(op, 1), pads, 2 * (size_t)rank))
+    return 0;
+  const float *value = vt < 0 ? NULL : clseg__tfl_const_f32(b, vt);
+  if (vt >= 0 && (!value || clseg__tfl_count_of(clseg__tfl_tensor_of(b, vt)) != 1))
+    return value ? clseg__tfl_fail(b, CLSEG_FORMAT, "constant_values '%s' is not one value",
+                                   clseg__tfl_tensor_of(b, vt)->name)
+                 : 0;
+  for (int a = 0; a < rank; a++) {
+    const int ga = nchw_axis(rank, a), lo = pads[2 * a], hi = pads[2 * a + 1];
+    if ((ga == 0 && (lo || hi)) || lo < 0 || lo > 4096 || hi < 0 || hi > 4096)
       return clseg__tfl_fail(b, CLSEG_UNSUPPORTED,
-                             "paddings %d %d / %d %d / %d %d / %d %d (H and W only)", pads[0],
-                             pads[1], pads[2], pads[3], pads[4], pads[5], pads[6], pads[7]);
-  const clseg_pad_params p = {.top = pads[2], .bottom = pads[3], .left = pads[4], .right = pads[5]};
-  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &p));
+                             "paddings %d, %d on axis %d (%s) are unsupported (%s)", lo, hi, a,
+                             axes[ga], ga ? "0 to 4096" : "batch 1");
+    p[ga][0] = lo, p[ga][1] = hi;
+  }
+  const clseg_pad_params pp = {.front = p[1][0],
+                               .back = p[1][1],
+                               .top = p[2][0],
+                               .bottom = p[2][1],
+                               .left = p[3][0],
+                               .right = p[3][1],
+                               .value = value ? *value : 0.0f};
+  return clseg__tfl_set_out(b, op, clseg_graph_pad(b->g, x, &pp));
 }
 
 /* RESHAPE: nothing where the NCHW layout does not change ([1, 1, 1, C] <-> [1, C]); else the data

@@ -77,6 +77,9 @@ static int read_buffer(clseg__tfl_model *m, const uint8_t *buffers, size_t nbuf,
 /* ---- sparse constants (TFLite's SparsityParameters), decoded to dense at load ---- */
 
 #define SP_MAX_LEVELS (2 * CLSEG__TFL_MAX_DIMS)
+/* The most elements a sparse constant may have once dense (256 MB as float32): its shape alone sets
+ * the dense size, so one flipped byte of a dimension would otherwise ask for gigabytes. */
+#define SP_MAX_DENSE (1 << 26)
 
 /* One level of the traversal: a dense run of `size` coordinates, or compressed (CSR) rows whose
  * coordinates are indices[segments[p] .. segments[p + 1]) for the parent position p. */
@@ -253,13 +256,22 @@ static int sp_read(sp_walk *z, const clseg__fb_table *sp) {
  */
 static int densify(clseg__tfl_model *m, clseg__tfl_tensor *t, const clseg__fb_table *sp) {
   sp_walk z = {.f = &m->fb, .pos = sp->pos, .t = t, .rank = t->ndim, .es = type_size(t->type)};
-  if (!z.es)
-    return clseg__fb_fail(&m->fb, sp->pos, "tensor '%s': sparse data of type %d", t->name, t->type);
+  if (!z.es) /* a valid file (int8 weights are stored sparse too): one clseg cannot read */
+    return clseg__fb_unsupported(&m->fb, sp->pos,
+                                 "tensor '%s': sparse data of type %d is unsupported (float32, "
+                                 "float16 and int32 are)",
+                                 t->name, t->type);
   if (!sp_read(&z, sp))
     return 0;
   size_t count = 1;
-  for (int d = 0; d < t->ndim; d++)
-    count *= (size_t)t->dims[d];
+  for (int d = 0; d < t->ndim && count <= SP_MAX_DENSE; d++)
+    count *= (size_t)t->dims[d]; /* dims < 2^24: no overflow before the stop */
+  if (count > SP_MAX_DENSE)
+    return clseg__fb_unsupported(
+        &m->fb, sp->pos,
+        "tensor '%s': a sparse constant of more than %d elements once dense "
+        "is unsupported",
+        t->name, SP_MAX_DENSE);
   uint8_t **list = realloc(m->dense, sizeof *list * (size_t)(m->ndense + 1));
   if (list)
     m->dense = list;
