@@ -473,6 +473,18 @@ static void unsupported_operators_are_listed(void **state) {
   free(b);
 }
 
+/* Fixture file `file` of tests/fixtures/tflite is refused as unsupported with `needle` in the
+ * message. */
+static void expect_file_unsupported(const char *file, const char *needle) {
+  char path[512];
+  size_t len;
+  snprintf(path, sizeof path, TFL_DIR "%s", file);
+  unsigned char *b = test_read_file(path, &len);
+  expect_error(b, len, CLSEG_UNSUPPORTED, needle);
+  printf("%s\n", clseg_last_error(NULL));
+  free(b);
+}
+
 /* STRIDED_SLICE parameters with no crop to map to: the operator index and the parameter. */
 static void unsupported_slices_are_named(void **state) {
   (void)state;
@@ -484,15 +496,8 @@ static void unsupported_slices_are_named(void **state) {
       {"ops3_slice_shrink.tflite",
        "operator 0 (STRIDED_SLICE 'slice'): shrink_axis_mask 2 is unsupported (0 supported)"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char path[512];
-    size_t len;
-    snprintf(path, sizeof path, TFL_DIR "%s", cases[i].file);
-    unsigned char *b = test_read_file(path, &len);
-    expect_error(b, len, CLSEG_UNSUPPORTED, cases[i].needle);
-    printf("%s\n", clseg_last_error(NULL));
-    free(b);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    expect_file_unsupported(cases[i].file, cases[i].needle);
 }
 
 /* What is still refused after issue 19: a concat or a pad of the batch (the operator index, the
@@ -509,15 +514,8 @@ static void unsupported_concat_pad_sparse_are_named(void **state) {
        "operator 0 (PAD 'pad'): paddings 1, 0 on axis 0 (the batch) are unsupported (batch 1)"},
       {"ops4_sparse_int8.tflite", "tensor 'w_sparse': sparse data of type 9 is unsupported"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char path[512];
-    size_t len;
-    snprintf(path, sizeof path, TFL_DIR "%s", cases[i].file);
-    unsigned char *b = test_read_file(path, &len);
-    expect_error(b, len, CLSEG_UNSUPPORTED, cases[i].needle);
-    printf("%s\n", clseg_last_error(NULL));
-    free(b);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    expect_file_unsupported(cases[i].file, cases[i].needle);
 }
 
 int main(void) {
