@@ -16,10 +16,10 @@
  * None, ReLU, ReLU6 and Clip are all this form with their bounds as arguments, so they share one program. */
 #define ACT_BOUNDS (-1)
 
-/* The activation `kind` on 16 lanes; PoCL vectorizes only explicit vector types, so the epilogue stays vector.
- * With a build-time kind the switch folds away. */
-inline float16 act16_of(float16 v, int kind, float alpha, float beta) {
-  switch (kind) {
+/* The build-time activation ACT on 16 lanes (the switch folds away); PoCL vectorizes only explicit vector types, so
+ * the epilogue stays vector. */
+inline float16 act16(float16 v, float alpha, float beta) {
+  switch (ACT) {
   case ACT_RELU: return fmax(v, (float16)0.0f);
   case ACT_RELU6: return clamp(v, 0.0f, 6.0f);
   case ACT_CLIP: return fmin(fmax(v, (float16)alpha), (float16)beta);
@@ -32,11 +32,6 @@ inline float16 act16_of(float16 v, int kind, float alpha, float beta) {
   case ACT_BOUNDS: return select(select(v, (float16)alpha, v < alpha), (float16)beta, v > beta);
   default: return v;
   }
-}
-
-/* The build-time activation ACT on 16 lanes. */
-inline float16 act16(float16 v, float alpha, float beta) {
-  return act16_of(v, ACT, alpha, beta);
 }
 
 /* 16 pixels p[0], p[SW], ... p[15 * SW]; the caller guarantees p[16 * SW - 1] is readable. Stride 2 uses
