@@ -184,6 +184,8 @@ int clseg__tfl_want_options(clseg__tfl_builder *b, const clseg__tfl_op *op, int 
 int clseg__tfl_opt(clseg__tfl_builder *b, const clseg__tfl_op *op, int id, int size, int32_t def);
 /* Adds the fused activation (TFLite's ActivationFunctionType) after x. */
 struct clseg_node *clseg__tfl_fused_act(clseg__tfl_builder *b, struct clseg_node *x, int fused);
+/* Fails with the graph's own error (its status and message, as the graph call left them); 0. */
+int clseg__tfl_graph_fail(clseg__tfl_builder *b);
 /* Records node x as the op's output, failing on a graph error. */
 int clseg__tfl_set_out(clseg__tfl_builder *b, const clseg__tfl_op *op, struct clseg_node *x);
 

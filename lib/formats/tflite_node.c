@@ -152,12 +152,14 @@ clseg_node *clseg__tfl_fused_act(clseg__tfl_builder *b, clseg_node *x, int fused
   return clseg_graph_activation_ex(b->g, x, &acts[fused]);
 }
 
+int clseg__tfl_graph_fail(clseg__tfl_builder *b) {
+  return clseg__tfl_fail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+}
+
 /* Records node x as the op's output, failing on a graph error. */
 int clseg__tfl_set_out(clseg__tfl_builder *b, const clseg__tfl_op *op, clseg_node *x) {
   if (!x)
-    return b->status == CLSEG_OK
-               ? clseg__tfl_fail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g))
-               : 0;
+    return b->status == CLSEG_OK ? clseg__tfl_graph_fail(b) : 0;
   b->node[op->out[0]] = x;
   return 1;
 }

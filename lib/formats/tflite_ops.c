@@ -80,7 +80,7 @@ static int build_all(clseg__tfl_builder *b) {
           "output '%s' is %s", clseg__tfl_tensor_of(b, t)->name,
           b->cst[t] || clseg__tfl_tensor_of(b, t)->data ? "a constant" : "not computed");
     if (clseg_graph_output(b->g, b->node[t], clseg__tfl_tensor_of(b, t)->name) != CLSEG_OK)
-      return clseg__tfl_fail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+      return clseg__tfl_graph_fail(b);
   }
   return 1;
 }

@@ -38,7 +38,7 @@ static int set_weights(clseg__tfl_builder *b, const clseg_node *n, const int64_t
   char name[160];
   snprintf(name, sizeof name, "%s.weight", n->name);
   if (clseg_graph_set_param(b->g, name, wd, 4, w) != CLSEG_OK)
-    return clseg__tfl_fail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+    return clseg__tfl_graph_fail(b);
   if (bias_t < 0)
     return 1;
   const float *bias = clseg__tfl_const_f32(b, bias_t);
@@ -47,7 +47,7 @@ static int set_weights(clseg__tfl_builder *b, const clseg_node *n, const int64_t
   if (!bias)
     return 0;
   if (clseg_graph_set_param(b->g, name, &bd, 1, bias) != CLSEG_OK)
-    return clseg__tfl_fail(b, clseg_graph_status(b->g), "%s", clseg_graph_error(b->g));
+    return clseg__tfl_graph_fail(b);
   return 1;
 }
 
